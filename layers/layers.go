@@ -1,0 +1,113 @@
+// Package layers implements Keras' core layers for kiln's Sequential model:
+// Input, Flatten, Dense, Activation and Dropout.
+//
+// A layer works on row-major float32 batches. Training uses Forward and
+// Backward, which keep their buffers inside the layer (allocated once, for the
+// largest batch, by Allocate) so a training step allocates nothing. Inference
+// uses Infer, which keeps no state, so several goroutines can evaluate one
+// model at once, each with its own scratch memory.
+package layers
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// Layer is one Keras layer in a Sequential model.
+type Layer interface {
+	// ClassName is Keras' class name, e.g. "Dense".
+	ClassName() string
+	// Name is the layer's name, e.g. "dense_1"; the model assigns it when empty.
+	Name() string
+	// SetName renames the layer.
+	SetName(name string)
+	// Build fixes the input shape (without the batch axis), creates the
+	// weights (drawing initial values from rng) and returns the output shape.
+	Build(in []int, rng *rand.Rand) (out []int, err error)
+	// OutputShape is the shape Build returned.
+	OutputShape() []int
+	// Variables are the trainable weights (nil for layers without weights).
+	Variables() []*tensor.Variable
+	// Allocate sizes the training buffers for batches of up to maxBatch
+	// rows; needInputGrad is false for the first layer, whose input gradient
+	// nobody uses.
+	Allocate(maxBatch int, needInputGrad bool)
+	// Forward computes the output of n rows for training (or for inference
+	// when training is false) and returns the layer's own output buffer.
+	Forward(x []float32, n int, training bool) []float32
+	// Backward takes dLoss/dOutput for the n rows of the last Forward, sets
+	// the variables' Grad, and returns dLoss/dInput (nil if not needed).
+	Backward(dy []float32, n int) []float32
+	// Infer writes the inference output of n rows of x into dst; it keeps
+	// no state and may run concurrently with other Infer calls.
+	Infer(dst, x []float32, n int)
+	// Config returns Keras' get_config() keys for saving the model.
+	Config() map[string]any
+}
+
+// Activated is a layer whose output is an activation of a pre-activation
+// value (the logits): Dense with an activation, and Activation. Keras' TF
+// backend hands those logits to a following cross-entropy; kiln does the same.
+type Activated interface {
+	Layer
+	// ActivationName is the activation's Keras name ("linear" if none).
+	ActivationName() string
+	// Logits returns the pre-activation values of the last Forward.
+	Logits() []float32
+	// BackwardLogits is Backward given dLoss/dLogits instead of dLoss/dOutput.
+	BackwardLogits(dz []float32, n int) []float32
+	// InferLogits is Infer without the activation.
+	InferLogits(dst, x []float32, n int)
+}
+
+// base holds what every layer shares: its name and shapes.
+type base struct {
+	name     string
+	in, out  []int
+	inWidth  int
+	outWidth int
+}
+
+func (b *base) Name() string        { return b.name }
+func (b *base) SetName(name string) { b.name = name }
+func (b *base) OutputShape() []int  { return b.out }
+
+func (b *base) setShapes(in, out []int) {
+	b.in = append([]int(nil), in...)
+	b.out = append([]int(nil), out...)
+	b.inWidth = tensor.Size(in)
+	b.outWidth = tensor.Size(out)
+}
+
+// Input declares the shape of one sample, like keras.Input(shape=...). It is
+// not a layer of the model; Sequential reads its shape.
+type Input struct {
+	Shape []int
+}
+
+// NewInput returns an Input with the given per-sample shape.
+func NewInput(shape ...int) *Input { return &Input{Shape: append([]int(nil), shape...)} }
+
+// Validate checks that every dimension is positive.
+func (in *Input) Validate() error {
+	if len(in.Shape) == 0 {
+		return fmt.Errorf("Input: shape is empty; give the shape of one sample, e.g. shape: [28, 28]")
+	}
+	for _, d := range in.Shape {
+		if d <= 0 {
+			return fmt.Errorf("Input: shape %v has a dimension ≤ 0; every dimension must be positive", in.Shape)
+		}
+	}
+	return nil
+}
+
+// ShapeTuple formats a layer output shape as Keras prints it: (None, 784).
+func ShapeTuple(shape []int) string {
+	s := "(None"
+	for _, d := range shape {
+		s += fmt.Sprintf(", %d", d)
+	}
+	return s + ")"
+}

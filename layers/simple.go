@@ -1,0 +1,212 @@
+package layers
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// Flatten reshapes each sample to one row (row-major), like Keras' Flatten.
+// The data is already row-major, so it moves nothing.
+type Flatten struct{ base }
+
+// NewFlatten returns a Flatten layer.
+func NewFlatten() *Flatten { return &Flatten{} }
+
+// ClassName returns "Flatten".
+func (*Flatten) ClassName() string { return "Flatten" }
+
+// Build returns (prod(in),).
+func (f *Flatten) Build(in []int, _ *rand.Rand) ([]int, error) {
+	f.setShapes(in, []int{tensor.Size(in)})
+	return f.out, nil
+}
+
+// Variables returns nil.
+func (*Flatten) Variables() []*tensor.Variable { return nil }
+
+// Allocate does nothing: Flatten needs no buffers.
+func (*Flatten) Allocate(int, bool) {}
+
+// Forward returns x unchanged.
+func (f *Flatten) Forward(x []float32, n int, _ bool) []float32 { return x[:n*f.outWidth] }
+
+// Backward returns dy unchanged.
+func (f *Flatten) Backward(dy []float32, n int) []float32 { return dy[:n*f.inWidth] }
+
+// Infer copies x into dst.
+func (f *Flatten) Infer(dst, x []float32, n int) { copy(dst[:n*f.outWidth], x[:n*f.outWidth]) }
+
+// Config returns the name.
+func (f *Flatten) Config() map[string]any { return map[string]any{"name": f.name} }
+
+// Activation applies an activation function, like Keras' Activation layer.
+type Activation struct {
+	base
+	act      activations.Func
+	x, y, dx []float32
+	needDX   bool
+}
+
+// NewActivation returns an Activation layer; unknown names give an error.
+func NewActivation(name string) (*Activation, error) {
+	f, err := activations.Get(name)
+	if err != nil {
+		return nil, fmt.Errorf("Activation: %w", err)
+	}
+	return &Activation{act: f}, nil
+}
+
+// ClassName returns "Activation".
+func (*Activation) ClassName() string { return "Activation" }
+
+// ActivationName returns the activation's name.
+func (a *Activation) ActivationName() string { return a.act.Name }
+
+// Build keeps the shape. Softmax acts on the last axis, so only flat inputs are accepted.
+func (a *Activation) Build(in []int, _ *rand.Rand) ([]int, error) {
+	if a.act.Name == "softmax" && len(in) != 1 {
+		return nil, fmt.Errorf("Activation %q: softmax over input shape %s is not supported; add a Flatten layer before it", a.name, ShapeTuple(in))
+	}
+	a.setShapes(in, in)
+	return a.out, nil
+}
+
+// Variables returns nil.
+func (*Activation) Variables() []*tensor.Variable { return nil }
+
+// Allocate sizes the buffers.
+func (a *Activation) Allocate(maxBatch int, needInputGrad bool) {
+	a.y = make([]float32, maxBatch*a.outWidth)
+	a.dx = make([]float32, maxBatch*a.outWidth)
+	a.needDX = needInputGrad
+}
+
+func (a *Activation) cols() int {
+	if len(a.out) == 0 {
+		return 1
+	}
+	return a.out[len(a.out)-1]
+}
+
+// Forward applies the activation.
+func (a *Activation) Forward(x []float32, n int, _ bool) []float32 {
+	a.x = x
+	rows := n * a.outWidth / a.cols()
+	a.act.Forward(a.y, x, rows, a.cols())
+	return a.y[:n*a.outWidth]
+}
+
+// Logits returns the input of the last Forward.
+func (a *Activation) Logits() []float32 { return a.x }
+
+// Backward applies the activation's derivative.
+func (a *Activation) Backward(dy []float32, n int) []float32 {
+	if !a.needDX {
+		return nil
+	}
+	rows := n * a.outWidth / a.cols()
+	a.act.Backward(a.dx, a.y, dy, rows, a.cols())
+	return a.dx[:n*a.outWidth]
+}
+
+// BackwardLogits returns dz: the logits are this layer's input.
+func (a *Activation) BackwardLogits(dz []float32, n int) []float32 { return dz[:n*a.outWidth] }
+
+// Infer applies the activation into dst.
+func (a *Activation) Infer(dst, x []float32, n int) {
+	rows := n * a.outWidth / a.cols()
+	a.act.Forward(dst, x, rows, a.cols())
+}
+
+// InferLogits copies x into dst.
+func (a *Activation) InferLogits(dst, x []float32, n int) { copy(dst[:n*a.outWidth], x[:n*a.outWidth]) }
+
+// Config returns the activation.
+func (a *Activation) Config() map[string]any {
+	return map[string]any{"name": a.name, "activation": a.act.Name}
+}
+
+// Dropout zeroes a fraction Rate of its inputs during training and scales the
+// rest by 1/(1−Rate) (inverted dropout, as Keras); at inference it is the identity.
+type Dropout struct {
+	base
+	Rate   float32
+	rng    *rand.Rand
+	mask   []float32
+	y, dx  []float32
+	needDX bool
+}
+
+// NewDropout returns a Dropout layer; rate must be in [0, 1).
+func NewDropout(rate float64) (*Dropout, error) {
+	if rate < 0 || rate >= 1 {
+		return nil, fmt.Errorf("Dropout: rate must be in [0, 1), got %g", rate)
+	}
+	return &Dropout{Rate: float32(rate)}, nil
+}
+
+// ClassName returns "Dropout".
+func (*Dropout) ClassName() string { return "Dropout" }
+
+// Build keeps the shape and takes its own random stream from rng.
+func (d *Dropout) Build(in []int, rng *rand.Rand) ([]int, error) {
+	d.setShapes(in, in)
+	d.rng = rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	return d.out, nil
+}
+
+// Variables returns nil.
+func (*Dropout) Variables() []*tensor.Variable { return nil }
+
+// Allocate sizes the buffers.
+func (d *Dropout) Allocate(maxBatch int, needInputGrad bool) {
+	d.mask = make([]float32, maxBatch*d.outWidth)
+	d.y = make([]float32, maxBatch*d.outWidth)
+	d.dx = make([]float32, maxBatch*d.outWidth)
+	d.needDX = needInputGrad
+}
+
+// Forward drops inputs when training.
+func (d *Dropout) Forward(x []float32, n int, training bool) []float32 {
+	m := n * d.outWidth
+	if !training || d.Rate == 0 {
+		for i := range d.mask[:m] {
+			d.mask[i] = 1
+		}
+		copy(d.y, x[:m])
+		return d.y[:m]
+	}
+	keep := 1 / (1 - d.Rate)
+	for i := 0; i < m; i++ {
+		if d.rng.Float32() < d.Rate {
+			d.mask[i] = 0
+		} else {
+			d.mask[i] = keep
+		}
+		d.y[i] = x[i] * d.mask[i]
+	}
+	return d.y[:m]
+}
+
+// Backward masks the gradient like the forward pass.
+func (d *Dropout) Backward(dy []float32, n int) []float32 {
+	if !d.needDX {
+		return nil
+	}
+	m := n * d.outWidth
+	for i := 0; i < m; i++ {
+		d.dx[i] = dy[i] * d.mask[i]
+	}
+	return d.dx[:m]
+}
+
+// Infer copies x (dropout is off at inference).
+func (d *Dropout) Infer(dst, x []float32, n int) { copy(dst[:n*d.outWidth], x[:n*d.outWidth]) }
+
+// Config returns the rate.
+func (d *Dropout) Config() map[string]any {
+	return map[string]any{"name": d.name, "rate": float64(d.Rate)}
+}

@@ -1,0 +1,122 @@
+// Package metrics implements Keras' accuracy metrics, including how Keras
+// resolves the string "accuracy" (or "acc") from the shapes of the labels and
+// the predictions.
+package metrics
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Metric scores a batch. Update returns the sum over the n rows of each row's
+// value (1/0 matches, or the mean of matches over the last axis); Keras'
+// MeanMetricWrapper divides the epoch's total by the number of rows.
+type Metric interface {
+	// Name is the name shown in logs and History, as the user wrote it.
+	Name() string
+	// Kind is the resolved Keras function, e.g. "sparse_categorical_accuracy".
+	Kind() string
+	Update(pred, y []float32, n, c int) float32
+}
+
+type metric struct {
+	name, kind string
+	fn         func(pred, y []float32, n, c int) float32
+}
+
+func (m metric) Name() string                               { return m.name }
+func (m metric) Kind() string                               { return m.kind }
+func (m metric) Update(pred, y []float32, n, c int) float32 { return m.fn(pred, y, n, c) }
+
+var kinds = map[string]func(pred, y []float32, n, c int) float32{
+	"categorical_accuracy":        categorical,
+	"sparse_categorical_accuracy": sparseCategorical,
+	"binary_accuracy":             binary,
+}
+
+// Names lists the metric names Get accepts, sorted.
+func Names() []string {
+	n := []string{"accuracy", "acc"}
+	for k := range kinds {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Shapes describes the labels and predictions a metric will see.
+type Shapes struct {
+	TargetRank    int // rank of y including the batch axis (1 for class indices)
+	TargetLastDim int // last dimension of y (1 for rank-1 y)
+	PredLastDim   int // model output units
+}
+
+// Get returns the metric called name. "accuracy" and "acc" resolve like
+// Keras 2: one output unit → binary_accuracy; labels of lower rank or a last
+// dimension of 1 → sparse_categorical_accuracy; else categorical_accuracy.
+func Get(name string, s Shapes) (Metric, error) {
+	kind := name
+	if name == "accuracy" || name == "acc" {
+		switch {
+		case s.PredLastDim == 1:
+			kind = "binary_accuracy"
+		case s.TargetRank < 2 || s.TargetLastDim == 1:
+			kind = "sparse_categorical_accuracy"
+		default:
+			kind = "categorical_accuracy"
+		}
+	}
+	fn, ok := kinds[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown metric %q; valid metrics: %s", name, strings.Join(Names(), ", "))
+	}
+	return metric{name, kind, fn}, nil
+}
+
+// Argmax returns the index of the largest value (the first on ties, like tf.argmax).
+func Argmax(row []float32) int {
+	best := 0
+	for j, v := range row {
+		if v > row[best] {
+			best = j
+		}
+	}
+	return best
+}
+
+func categorical(pred, y []float32, n, c int) float32 {
+	var s float32
+	for r := 0; r < n; r++ {
+		if Argmax(pred[r*c:(r+1)*c]) == Argmax(y[r*c:(r+1)*c]) {
+			s++
+		}
+	}
+	return s
+}
+
+func sparseCategorical(pred, y []float32, n, c int) float32 {
+	var s float32
+	for r := 0; r < n; r++ {
+		if float32(Argmax(pred[r*c:(r+1)*c])) == y[r] {
+			s++
+		}
+	}
+	return s
+}
+
+// binary compares pred > 0.5 with y (Keras' threshold), averaging over the last axis.
+func binary(pred, y []float32, n, c int) float32 {
+	var s float32
+	for r := 0; r < n; r++ {
+		var row float32
+		for j := 0; j < c; j++ {
+			p := pred[r*c+j] > 0.5
+			if (p && y[r*c+j] == 1) || (!p && y[r*c+j] == 0) {
+				row++
+			}
+		}
+		s += row / float32(c)
+	}
+	return s
+}

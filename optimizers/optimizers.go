@@ -1,0 +1,381 @@
+// Package optimizers implements Keras' optimizers with the Keras 2.11+ /
+// Keras 3 update formulas and defaults: SGD (momentum, Nesterov), RMSprop
+// (rho, momentum, centered), Adam and Adagrad. All state is float32 and
+// allocated once, when the optimizer is built for a model's variables.
+package optimizers
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// Optimizer updates variables from their gradients.
+type Optimizer interface {
+	// Name is Keras' name: "SGD", "RMSprop", "Adam", "Adagrad".
+	Name() string
+	// LearningRate returns the current learning rate.
+	LearningRate() float32
+	// SetLearningRate changes the learning rate (for schedules and callbacks).
+	SetLearningRate(lr float32)
+	// Build allocates the optimizer's slots for vars; it must be called
+	// before Apply and again if the variables change.
+	Build(vars []*tensor.Variable)
+	// Apply performs one update of every built variable from its Grad.
+	Apply()
+	// Iterations is the number of updates applied so far.
+	Iterations() int
+	// Config returns Keras' get_config() keys.
+	Config() map[string]any
+}
+
+type base struct {
+	lr   float32
+	vars []*tensor.Variable
+	t    int
+}
+
+func (b *base) LearningRate() float32      { return b.lr }
+func (b *base) SetLearningRate(lr float32) { b.lr = lr }
+func (b *base) Iterations() int            { return b.t }
+
+func slots(vars []*tensor.Variable) [][]float32 {
+	s := make([][]float32, len(vars))
+	for i, v := range vars {
+		s[i] = make([]float32, len(v.Value))
+	}
+	return s
+}
+
+// SGD is Keras' SGD: w −= lr·g; with momentum μ: v = μv − lr·g, w += v;
+// with Nesterov: w += μv − lr·g using the new v.
+type SGD struct {
+	base
+	Momentum float32
+	Nesterov bool
+	velocity [][]float32
+}
+
+// NewSGD returns SGD with the given learning rate (Keras' default is 0.01).
+func NewSGD(lr float32) *SGD { return &SGD{base: base{lr: lr}} }
+
+// Name returns "SGD".
+func (*SGD) Name() string { return "SGD" }
+
+// Build allocates the momentum slots when momentum is used.
+func (o *SGD) Build(vars []*tensor.Variable) {
+	o.vars = vars
+	if o.Momentum != 0 {
+		o.velocity = slots(vars)
+	}
+}
+
+// Apply performs one SGD step.
+func (o *SGD) Apply() {
+	o.t++
+	lr, mu := o.lr, o.Momentum
+	for i, v := range o.vars {
+		w, g := v.Value, v.Grad
+		if mu == 0 {
+			for j := range w {
+				w[j] -= lr * g[j]
+			}
+			continue
+		}
+		m := o.velocity[i]
+		for j := range w {
+			m[j] = mu*m[j] - lr*g[j]
+			if o.Nesterov {
+				w[j] += mu*m[j] - lr*g[j]
+			} else {
+				w[j] += m[j]
+			}
+		}
+	}
+}
+
+// Config returns Keras' SGD config keys.
+func (o *SGD) Config() map[string]any {
+	return map[string]any{"name": "SGD", "learning_rate": float64(o.lr), "momentum": float64(o.Momentum), "nesterov": o.Nesterov}
+}
+
+// RMSprop is Keras' RMSprop (2.11+): r = ρr + (1−ρ)g²; w −= lr·g/√(r+ε).
+type RMSprop struct {
+	base
+	Rho, Momentum, Epsilon float32
+	Centered               bool
+	ms, mom, mg            [][]float32
+}
+
+// NewRMSprop returns RMSprop with Keras' defaults (rho 0.9, epsilon 1e-7).
+func NewRMSprop(lr float32) *RMSprop {
+	return &RMSprop{base: base{lr: lr}, Rho: 0.9, Epsilon: 1e-7}
+}
+
+// Name returns "RMSprop".
+func (*RMSprop) Name() string { return "RMSprop" }
+
+// Build allocates the slots.
+func (o *RMSprop) Build(vars []*tensor.Variable) {
+	o.vars = vars
+	o.ms = slots(vars)
+	if o.Momentum != 0 {
+		o.mom = slots(vars)
+	}
+	if o.Centered {
+		o.mg = slots(vars)
+	}
+}
+
+// Apply performs one RMSprop step.
+func (o *RMSprop) Apply() {
+	o.t++
+	lr, rho, eps, mu := o.lr, o.Rho, o.Epsilon, o.Momentum
+	for i, v := range o.vars {
+		w, g, r := v.Value, v.Grad, o.ms[i]
+		for j := range w {
+			r[j] = rho*r[j] + (1-rho)*g[j]*g[j]
+			den := r[j]
+			if o.Centered {
+				mg := o.mg[i]
+				mg[j] = rho*mg[j] + (1-rho)*g[j]
+				den -= mg[j] * mg[j]
+			}
+			inc := lr * g[j] / sqrt32(den+eps)
+			if mu != 0 {
+				m := o.mom[i]
+				m[j] = mu*m[j] + inc
+				w[j] -= m[j]
+			} else {
+				w[j] -= inc
+			}
+		}
+	}
+}
+
+// Config returns Keras' RMSprop config keys.
+func (o *RMSprop) Config() map[string]any {
+	return map[string]any{"name": "RMSprop", "learning_rate": float64(o.lr), "rho": float64(o.Rho),
+		"momentum": float64(o.Momentum), "epsilon": float64(o.Epsilon), "centered": o.Centered}
+}
+
+// Adam is Keras' Adam: α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ); m += (g−m)(1−β₁);
+// v += (g²−v)(1−β₂); w −= α·m/(√v + ε).
+type Adam struct {
+	base
+	Beta1, Beta2, Epsilon float32
+	m, v                  [][]float32
+}
+
+// NewAdam returns Adam with Keras' defaults (0.9, 0.999, 1e-7).
+func NewAdam(lr float32) *Adam {
+	return &Adam{base: base{lr: lr}, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
+}
+
+// Name returns "Adam".
+func (*Adam) Name() string { return "Adam" }
+
+// Build allocates the moment slots.
+func (o *Adam) Build(vars []*tensor.Variable) {
+	o.vars = vars
+	o.m = slots(vars)
+	o.v = slots(vars)
+}
+
+// Apply performs one Adam step.
+func (o *Adam) Apply() {
+	o.t++
+	t := float64(o.t)
+	b1, b2 := o.Beta1, o.Beta2
+	// Keras computes the powers in float32: pow(β, t) with t cast to float32.
+	p1 := float32(math.Pow(float64(b1), t))
+	p2 := float32(math.Pow(float64(b2), t))
+	alpha := o.lr * sqrt32(1-p2) / (1 - p1)
+	for i, vr := range o.vars {
+		w, g, m, v := vr.Value, vr.Grad, o.m[i], o.v[i]
+		for j := range w {
+			m[j] += (g[j] - m[j]) * (1 - b1)
+			v[j] += (g[j]*g[j] - v[j]) * (1 - b2)
+			w[j] -= alpha * m[j] / (sqrt32(v[j]) + o.Epsilon)
+		}
+	}
+}
+
+// Config returns Keras' Adam config keys.
+func (o *Adam) Config() map[string]any {
+	return map[string]any{"name": "Adam", "learning_rate": float64(o.lr), "beta_1": float64(o.Beta1),
+		"beta_2": float64(o.Beta2), "epsilon": float64(o.Epsilon)}
+}
+
+// Adagrad is Keras' Adagrad: a += g²; w −= lr·g/√(a + ε).
+type Adagrad struct {
+	base
+	InitialAccumulator, Epsilon float32
+	acc                         [][]float32
+}
+
+// NewAdagrad returns Adagrad with Keras' defaults (initial accumulator 0.1, epsilon 1e-7).
+func NewAdagrad(lr float32) *Adagrad {
+	return &Adagrad{base: base{lr: lr}, InitialAccumulator: 0.1, Epsilon: 1e-7}
+}
+
+// Name returns "Adagrad".
+func (*Adagrad) Name() string { return "Adagrad" }
+
+// Build allocates the accumulators, filled with the initial value.
+func (o *Adagrad) Build(vars []*tensor.Variable) {
+	o.vars = vars
+	o.acc = slots(vars)
+	for _, a := range o.acc {
+		for j := range a {
+			a[j] = o.InitialAccumulator
+		}
+	}
+}
+
+// Apply performs one Adagrad step.
+func (o *Adagrad) Apply() {
+	o.t++
+	for i, vr := range o.vars {
+		w, g, a := vr.Value, vr.Grad, o.acc[i]
+		for j := range w {
+			a[j] += g[j] * g[j]
+			w[j] -= o.lr * g[j] / sqrt32(a[j]+o.Epsilon)
+		}
+	}
+}
+
+// Config returns Keras' Adagrad config keys.
+func (o *Adagrad) Config() map[string]any {
+	return map[string]any{"name": "Adagrad", "learning_rate": float64(o.lr),
+		"initial_accumulator_value": float64(o.InitialAccumulator), "epsilon": float64(o.Epsilon)}
+}
+
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+
+// spec describes one optimizer's constructor arguments and defaults.
+type spec struct {
+	lr   float64
+	args map[string]float64 // numeric args and their defaults
+	make func(lr float32, a map[string]float64, b map[string]bool) (Optimizer, error)
+}
+
+var specs = map[string]spec{
+	"sgd": {0.01, map[string]float64{"momentum": 0}, func(lr float32, a map[string]float64, b map[string]bool) (Optimizer, error) {
+		o := NewSGD(lr)
+		o.Momentum, o.Nesterov = float32(a["momentum"]), b["nesterov"]
+		if o.Momentum < 0 || o.Momentum > 1 {
+			return nil, fmt.Errorf("optimizer sgd: momentum must be in [0, 1], got %g", o.Momentum)
+		}
+		return o, nil
+	}},
+	"rmsprop": {0.001, map[string]float64{"rho": 0.9, "momentum": 0, "epsilon": 1e-7}, func(lr float32, a map[string]float64, b map[string]bool) (Optimizer, error) {
+		o := NewRMSprop(lr)
+		o.Rho, o.Momentum, o.Epsilon, o.Centered = float32(a["rho"]), float32(a["momentum"]), float32(a["epsilon"]), b["centered"]
+		return o, nil
+	}},
+	"adam": {0.001, map[string]float64{"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}, func(lr float32, a map[string]float64, b map[string]bool) (Optimizer, error) {
+		o := NewAdam(lr)
+		o.Beta1, o.Beta2, o.Epsilon = float32(a["beta_1"]), float32(a["beta_2"]), float32(a["epsilon"])
+		if o.Beta1 < 0 || o.Beta1 >= 1 || o.Beta2 < 0 || o.Beta2 >= 1 {
+			return nil, fmt.Errorf("optimizer adam: beta_1 and beta_2 must be in [0, 1), got %g and %g", o.Beta1, o.Beta2)
+		}
+		return o, nil
+	}},
+	"adagrad": {0.001, map[string]float64{"initial_accumulator_value": 0.1, "epsilon": 1e-7}, func(lr float32, a map[string]float64, b map[string]bool) (Optimizer, error) {
+		o := NewAdagrad(lr)
+		o.InitialAccumulator, o.Epsilon = float32(a["initial_accumulator_value"]), float32(a["epsilon"])
+		return o, nil
+	}},
+}
+
+var boolArgs = map[string][]string{"sgd": {"nesterov"}, "rmsprop": {"centered"}}
+
+// Names lists the optimizer names Get accepts, sorted.
+func Names() []string {
+	var n []string
+	for k := range specs {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Get builds an optimizer from Keras' name (case-insensitive: "sgd", "SGD",
+// "rmsprop", "adam", "adagrad") and arguments with Keras' names
+// (learning_rate, momentum, nesterov, rho, epsilon, centered, beta_1, beta_2,
+// initial_accumulator_value). Missing arguments take Keras' defaults.
+func Get(name string, args map[string]any) (Optimizer, error) {
+	key := strings.ToLower(name)
+	sp, ok := specs[key]
+	if !ok {
+		return nil, fmt.Errorf("unknown optimizer %q; valid optimizers: %s", name, strings.Join(Names(), ", "))
+	}
+	nums := map[string]float64{}
+	for k, v := range sp.args {
+		nums[k] = v
+	}
+	bools := map[string]bool{}
+	lr := sp.lr
+	for k, v := range args {
+		if k == "name" {
+			continue
+		}
+		isBool := false
+		for _, b := range boolArgs[key] {
+			if b == k {
+				isBool = true
+			}
+		}
+		if isBool {
+			bv, ok := v.(bool)
+			if !ok {
+				return nil, fmt.Errorf("optimizer %s: %s must be true or false, got %v", key, k, v)
+			}
+			bools[k] = bv
+			continue
+		}
+		f, ok := toFloat(v)
+		if !ok {
+			return nil, fmt.Errorf("optimizer %s: %s must be a number, got %v", key, k, v)
+		}
+		if k == "learning_rate" || k == "lr" {
+			lr = f
+			continue
+		}
+		if _, known := sp.args[k]; !known {
+			valid := []string{"learning_rate"}
+			for a := range sp.args {
+				valid = append(valid, a)
+			}
+			valid = append(valid, boolArgs[key]...)
+			sort.Strings(valid)
+			return nil, fmt.Errorf("optimizer %s: unknown argument %q; valid arguments: %s", key, k, strings.Join(valid, ", "))
+		}
+		nums[k] = f
+	}
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return nil, fmt.Errorf("optimizer %s: learning_rate must be a positive number, got %g; Keras' default for %s is %g", key, lr, key, sp.lr)
+	}
+	if e, ok := nums["epsilon"]; ok && e < 0 {
+		return nil, fmt.Errorf("optimizer %s: epsilon must be ≥ 0, got %g", key, e)
+	}
+	return sp.make(float32(lr), nums, bools)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
