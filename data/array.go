@@ -35,6 +35,35 @@ type Array struct {
 	I64   []int64
 	F32   []float32
 	F64   []float64
+
+	// Scale, when non-zero, multiplies every value as it is read as float32
+	// (GatherRows): "scale: 1/255" keeps bytes in memory and scales per batch.
+	Scale float64
+	lut   *[256]float32 // uint8 value → scaled float32, built by WithScale
+}
+
+// WithScale returns a view of a (sharing its storage) whose values read as
+// float32(v·s): for uint8 data a 256-entry table makes that as cheap as a cast.
+func (a *Array) WithScale(s float64) *Array {
+	b := *a
+	b.Scale = s
+	b.lut = nil
+	if b.U8 != nil {
+		var t [256]float32
+		for v := range t {
+			t[v] = float32(float64(v) * s)
+		}
+		b.lut = &t
+	}
+	return &b
+}
+
+// scale64 is the effective scale (1 when unset).
+func (a *Array) scale64() float64 {
+	if a.Scale == 0 {
+		return 1
+	}
+	return a.Scale
 }
 
 // NewFloat32 wraps data (not copied) as a float32 array of the given shape.
@@ -129,24 +158,30 @@ func ShapeString(shape []int) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-// GatherRows writes rows idx of a, cast to float32 and multiplied by scale
-// (skipped when scale is 1), into dst, which must hold len(idx)*RowLen() values.
-// This is the batch path of the training loop: it allocates nothing.
-func (a *Array) GatherRows(dst []float32, idx []int, scale float32) {
+// GatherRows writes rows idx of a, cast to float32 and multiplied by Scale,
+// into dst, which must hold len(idx)*RowLen() values. This is the batch path
+// of the training loop: it allocates nothing.
+func (a *Array) GatherRows(dst []float32, idx []int) {
 	w := a.RowLen()
+	s64 := a.scale64()
+	scale := float32(s64)
 	for r, i := range idx {
 		out := dst[r*w : (r+1)*w]
 		lo := i * w
 		switch {
+		case a.U8 != nil && a.lut != nil:
+			for j, v := range a.U8[lo : lo+w] {
+				out[j] = a.lut[v]
+			}
 		case a.U8 != nil:
 			src := a.U8[lo : lo+w]
-			if scale == 1 {
+			if s64 == 1 {
 				for j, v := range src {
 					out[j] = float32(v)
 				}
 			} else {
 				for j, v := range src {
-					out[j] = float32(v) * scale
+					out[j] = float32(float64(v) * s64)
 				}
 			}
 		case a.F32 != nil:
@@ -160,11 +195,11 @@ func (a *Array) GatherRows(dst []float32, idx []int, scale float32) {
 			}
 		case a.I64 != nil:
 			for j, v := range a.I64[lo : lo+w] {
-				out[j] = float32(v) * scale
+				out[j] = float32(float64(v) * s64)
 			}
 		default:
 			for j, v := range a.F64[lo : lo+w] {
-				out[j] = float32(v) * scale
+				out[j] = float32(v * s64)
 			}
 		}
 	}
@@ -173,7 +208,7 @@ func (a *Array) GatherRows(dst []float32, idx []int, scale float32) {
 // Slice returns rows [lo, hi) as a new Array sharing a's storage.
 func (a *Array) Slice(lo, hi int) *Array {
 	w := a.RowLen()
-	b := &Array{Shape: append([]int{hi - lo}, a.Shape[1:]...), DType: a.DType}
+	b := &Array{Shape: append([]int{hi - lo}, a.Shape[1:]...), DType: a.DType, Scale: a.Scale, lut: a.lut}
 	switch {
 	case a.U8 != nil:
 		b.U8 = a.U8[lo*w : hi*w]

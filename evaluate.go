@@ -1,0 +1,251 @@
+package kiln
+
+import (
+	"context"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/callbacks"
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/metrics"
+)
+
+// EvaluateOptions are the arguments of Keras' evaluate and predict.
+type EvaluateOptions struct {
+	BatchSize int // default 32
+	Verbose   int // 0 silent, 1 progress bar (the Go zero value is silent)
+	Out       io.Writer
+	TTY       *bool
+	Workers   int // goroutines (default GOMAXPROCS); results do not depend on it
+}
+
+// Result holds named values in Keras' order: loss, then the metrics.
+type Result = callbacks.Logs
+
+// Evaluate returns the loss and metrics over x, y like Keras' evaluate.
+func (m *Sequential) Evaluate(ctx context.Context, x, y *data.Array, opts EvaluateOptions) (Result, error) {
+	if m.c == nil {
+		return Result{}, inputErr("evaluate: the model must be compiled first: call Compile")
+	}
+	if err := m.checkData("evaluation", x, y); err != nil {
+		return Result{}, err
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 32
+	}
+	var bar *callbacks.ProgressBar
+	steps := (x.Rows() + opts.BatchSize - 1) / opts.BatchSize
+	if opts.Verbose > 0 {
+		out := opts.Out
+		if out == nil {
+			out = os.Stdout
+		}
+		bar = callbacks.NewProgressBar(out, isTTY(out, opts.TTY))
+		bar.TrainBegin(callbacks.Params{Steps: steps, Verbose: opts.Verbose}, &callbacks.Control{})
+		bar.EpochBegin(0)
+	}
+	res, err := m.evaluate(ctx, x, y, opts.BatchSize, opts.Workers, bar)
+	if err == nil && bar != nil {
+		bar.EpochEnd(0, res)
+	}
+	return res, err
+}
+
+// workspace is one goroutine's inference scratch memory.
+type workspace struct {
+	a, b, z  []float32
+	xb, yb   []float32
+	idx      []int
+	finalAct activations.Func
+}
+
+func (m *Sequential) newWorkspace(batch int) *workspace {
+	width := 0
+	for _, d := range [][]int{m.InputShape(), m.OutputShape()} {
+		width = max(width, size(d))
+	}
+	for _, l := range m.layers {
+		width = max(width, size(l.OutputShape()))
+	}
+	ws := &workspace{a: make([]float32, batch*width), b: make([]float32, batch*width),
+		z: make([]float32, batch*size(m.OutputShape())), xb: make([]float32, batch*size(m.InputShape())), idx: make([]int, batch)}
+	if act, ok := m.layers[len(m.layers)-1].(layers.Activated); ok {
+		ws.finalAct, _ = activations.Get(act.ActivationName())
+	}
+	return ws
+}
+
+func size(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// infer runs rows [lo, hi) of x through the model. It returns the outputs and,
+// when withLogits and the last layer is activated, its logits.
+func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits bool) (out, logits []float32) {
+	n := hi - lo
+	for i := range ws.idx[:n] {
+		ws.idx[i] = lo + i
+	}
+	x.GatherRows(ws.xb, ws.idx[:n])
+	cur, next := ws.xb, ws.a
+	last := len(m.layers) - 1
+	for i, l := range m.layers {
+		w := size(l.OutputShape())
+		if i == last && withLogits {
+			act := l.(layers.Activated)
+			act.InferLogits(ws.z, cur, n)
+			ws.finalAct.Forward(next, ws.z, n, w)
+			return next[:n*w], ws.z[:n*w]
+		}
+		l.Infer(next, cur, n)
+		cur = next[:n*w]
+		if &next[0] == &ws.a[0] {
+			next = ws.b
+		} else {
+			next = ws.a
+		}
+	}
+	return cur, nil
+}
+
+type batchResult struct {
+	loss    float32
+	n       int
+	metrics []float32
+}
+
+// evaluate computes loss and metrics batch-parallel; the batch results are
+// combined in batch order, so the numbers do not depend on the worker count.
+func (m *Sequential) evaluate(ctx context.Context, x, y *data.Array, batch, workers int, bar *callbacks.ProgressBar) (Result, error) {
+	ms, err := m.resolveMetrics(y)
+	if err != nil {
+		return Result{}, err
+	}
+	n := x.Rows()
+	steps := (n + batch - 1) / batch
+	results := make([]batchResult, steps)
+	units := size(m.OutputShape())
+	tw := y.RowLen()
+	err = m.parallelBatches(ctx, n, batch, workers, func(ws *workspace, s, lo, hi int) {
+		k := hi - lo
+		out, logits := m.infer(ws, x, lo, hi, m.c.useLogits)
+		if ws.yb == nil {
+			ws.yb = make([]float32, batch*tw)
+		}
+		y.GatherRows(ws.yb, ws.idx[:k])
+		pred := out
+		if logits != nil {
+			pred = logits
+		}
+		r := batchResult{loss: m.c.loss.Compute(pred, ws.yb, k, units, m.c.fromLogits, nil), n: k, metrics: make([]float32, len(ms))}
+		for i, mt := range ms {
+			r.metrics[i] = mt.Update(out, ws.yb, k, units)
+		}
+		results[s] = r
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	var lossSum, count float32
+	sums := make([]float32, len(ms))
+	for s, r := range results {
+		lossSum += r.loss * float32(r.n)
+		count += float32(r.n)
+		for i := range sums {
+			sums[i] += r.metrics[i]
+		}
+		if bar != nil {
+			bar.BatchEnd(s+1, meansOf(lossSum, count, sums, ms))
+		}
+	}
+	return meansOf(lossSum, count, sums, ms), nil
+}
+
+func meansOf(lossSum, count float32, sums []float32, ms []metrics.Metric) Result {
+	r := Result{Names: []string{"loss"}, Values: []float64{float64(lossSum / count)}}
+	for i, mt := range ms {
+		r.Names = append(r.Names, mt.Name())
+		r.Values = append(r.Values, float64(sums[i]/count))
+	}
+	return r
+}
+
+// parallelBatches calls fn for every batch of n rows, spread over workers
+// goroutines each with its own workspace.
+func (m *Sequential) parallelBatches(ctx context.Context, n, batch, workers int, fn func(ws *workspace, step, lo, hi int)) error {
+	steps := (n + batch - 1) / batch
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, steps)
+	var wg sync.WaitGroup
+	next := make(chan int, steps)
+	for s := 0; s < steps; s++ {
+		next <- s
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ws := m.newWorkspace(batch)
+			for s := range next {
+				if ctx.Err() != nil {
+					return
+				}
+				lo, hi := s*batch, min((s+1)*batch, n)
+				fn(ws, s, lo, hi)
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// Predict returns the model's outputs for x, shape (N, units...), like Keras' predict.
+func (m *Sequential) Predict(ctx context.Context, x *data.Array, opts EvaluateOptions) (*data.Array, error) {
+	if !m.built {
+		return nil, inputErr("predict: the model must be compiled (or built) first")
+	}
+	in := m.InputShape()
+	if len(x.Shape) != len(in)+1 || !equalInts(x.Shape[1:], in) {
+		return nil, inputErr("predict: Input 0 of layer %q is incompatible with the layer: expected shape=%s, found shape=%s",
+			m.Name, layers.ShapeTuple(in), data.ShapeString(x.Shape))
+	}
+	if i := x.FirstNonFinite(); i >= 0 {
+		return nil, inputErr("predict: x contains %v at sample %d; remove or impute non-finite values", x.At(i), i/x.RowLen())
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 32
+	}
+	units := size(m.OutputShape())
+	n := x.Rows()
+	out := make([]float32, n*units)
+	err := m.parallelBatches(ctx, n, opts.BatchSize, opts.Workers, func(ws *workspace, _, lo, hi int) {
+		y, _ := m.infer(ws, x, lo, hi, false)
+		copy(out[lo*units:hi*units], y)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if opts.Verbose > 0 {
+		w := opts.Out
+		if w == nil {
+			w = os.Stdout
+		}
+		steps := (n + opts.BatchSize - 1) / opts.BatchSize
+		bar := callbacks.NewProgressBar(w, isTTY(w, opts.TTY))
+		bar.TrainBegin(callbacks.Params{Steps: steps, Verbose: opts.Verbose}, &callbacks.Control{})
+		bar.EpochBegin(0)
+		bar.EpochEnd(0, callbacks.Logs{})
+	}
+	return data.NewFloat32(out, append([]int{n}, m.OutputShape()...)...), nil
+}

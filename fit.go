@@ -1,0 +1,434 @@
+package kiln
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/kiln-ml/kiln/callbacks"
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/losses"
+	"github.com/kiln-ml/kiln/metrics"
+)
+
+// XY is a pair of inputs and targets, like Keras' validation_data=(x, y).
+type XY struct {
+	X, Y *data.Array
+}
+
+// FitOptions are the arguments of Keras' model.fit.
+type FitOptions struct {
+	BatchSize           int     // default 32
+	Epochs              int     // default 1
+	NoShuffle           bool    // Keras' shuffle=False (shuffling is on by default)
+	ValidationData      *XY     // evaluated after every epoch; wins over ValidationSplit
+	ValidationSplit     float64 // fraction of the last rows held out, taken before shuffling
+	ValidationBatchSize int     // default BatchSize
+	InitialEpoch        int     // epoch to start from (0-based)
+	// Verbose is Keras' verbose: 0 silent, 1 progress bar, 2 one line per
+	// epoch. The Go zero value is silent.
+	Verbose   int
+	Callbacks []callbacks.Callback
+	// Out receives the console output (default os.Stdout). TTY says whether
+	// it is a terminal (live bar) or a log (final lines only); nil detects it.
+	Out io.Writer
+	TTY *bool
+	// Workers bounds the goroutines used for validation (default GOMAXPROCS).
+	Workers int
+}
+
+// History is what Fit returns, like Keras' History callback: History maps
+// each key to one value per epoch, Keys keeps Keras' order (loss, metrics,
+// then val_ versions), Epoch lists the 0-based epochs run, Params holds
+// verbose, epochs and steps.
+type History struct {
+	Keys    []string
+	History map[string][]float64
+	Epoch   []int
+	Params  map[string]int
+}
+
+func (h *History) add(epoch int, logs callbacks.Logs) {
+	if h.History == nil {
+		h.History = map[string][]float64{}
+	}
+	for i, k := range logs.Names {
+		if _, ok := h.History[k]; !ok {
+			h.Keys = append(h.Keys, k)
+		}
+		h.History[k] = append(h.History[k], logs.Values[i])
+	}
+	h.Epoch = append(h.Epoch, epoch)
+}
+
+// InputError is a problem with the user's data, model or options, found
+// before any training step ran (the CLI exits 2 for these).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputErr(format string, a ...any) error { return &InputError{fmt.Errorf(format, a...)} }
+
+// IsInputError reports whether err is (or wraps) an InputError.
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+// trainer holds one Fit's preallocated buffers.
+type trainer struct {
+	m        *Sequential
+	x, y     *data.Array
+	batch    int
+	xb, yb   []float32
+	grad     []float32
+	idx      []int
+	metrics  []metrics.Metric
+	units    int
+	lastAct  layers.Activated
+	lossSum  float32
+	count    float32
+	metSums  []float32
+	logNames []string
+	logVals  []float64
+}
+
+// Fit trains the model like Keras' fit and returns its History. A cancelled
+// ctx stops training after the current step; the History of finished epochs
+// is returned with ctx's error.
+func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions) (*History, error) {
+	if m.c == nil {
+		return nil, inputErr("fit: the model must be compiled first: call Compile")
+	}
+	if opts.BatchSize == 0 {
+		opts.BatchSize = 32
+	}
+	if opts.Epochs == 0 {
+		opts.Epochs = 1
+	}
+	if opts.BatchSize < 0 {
+		return nil, inputErr("fit: batch_size must be a positive integer, got %d", opts.BatchSize)
+	}
+	if opts.Epochs < 0 || opts.InitialEpoch < 0 || opts.InitialEpoch >= opts.Epochs {
+		return nil, inputErr("fit: need 0 ≤ initial_epoch < epochs, got initial_epoch %d and epochs %d", opts.InitialEpoch, opts.Epochs)
+	}
+	if err := m.checkData("training", x, y); err != nil {
+		return nil, err
+	}
+	val := opts.ValidationData
+	if val == nil && opts.ValidationSplit != 0 {
+		s := opts.ValidationSplit
+		if !(s > 0 && s < 1) {
+			return nil, inputErr("fit: validation_split must be in (0, 1), got %g", s)
+		}
+		n := x.Rows()
+		at := int(math.Floor(float64(n) * (1 - s)))
+		if at == 0 || at == n {
+			return nil, inputErr("fit: validation_split %g of %d samples leaves an empty training or validation set; use more data or another split", s, n)
+		}
+		val = &XY{x.Slice(at, n), y.Slice(at, n)}
+		x, y = x.Slice(0, at), y.Slice(0, at)
+	}
+	if val != nil {
+		if err := m.checkData("validation", val.X, val.Y); err != nil {
+			return nil, err
+		}
+	}
+	t, err := m.newTrainer(x, y, opts.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	m.tob = nil // the layers' buffers now belong to this Fit
+	out := opts.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	cbs := append([]callbacks.Callback(nil), opts.Callbacks...)
+	if opts.Verbose > 0 {
+		cbs = append([]callbacks.Callback{callbacks.NewProgressBar(out, isTTY(out, opts.TTY))}, cbs...)
+	}
+	n := x.Rows()
+	steps := (n + opts.BatchSize - 1) / opts.BatchSize
+	params := callbacks.Params{Epochs: opts.Epochs, InitialEpoch: opts.InitialEpoch, Steps: steps, Verbose: opts.Verbose}
+	ctl := &callbacks.Control{}
+	for _, cb := range cbs {
+		cb.TrainBegin(params, ctl)
+	}
+	hist := &History{Params: map[string]int{"verbose": opts.Verbose, "epochs": opts.Epochs, "steps": steps}}
+	shuffle := rand.New(rand.NewPCG(m.c.seed, 0x73687566))
+	order := make([]int, n)
+	var last callbacks.Logs
+	for epoch := opts.InitialEpoch; epoch < opts.Epochs; epoch++ {
+		for i := range order {
+			order[i] = i
+		}
+		if !opts.NoShuffle {
+			shuffle.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+		}
+		for _, cb := range cbs {
+			cb.EpochBegin(epoch)
+		}
+		t.resetEpoch()
+		for s := 0; s < steps; s++ {
+			select {
+			case <-ctx.Done():
+				return hist, ctx.Err()
+			default:
+			}
+			lo, hi := s*opts.BatchSize, min((s+1)*opts.BatchSize, n)
+			t.step(order[lo:hi])
+			logs := t.logs()
+			for _, cb := range cbs {
+				cb.BatchEnd(s+1, logs)
+			}
+		}
+		logs := t.logs()
+		logs = callbacks.Logs{Names: append([]string(nil), logs.Names...), Values: append([]float64(nil), logs.Values...)}
+		if val != nil {
+			vb := opts.ValidationBatchSize
+			if vb <= 0 {
+				vb = opts.BatchSize
+			}
+			res, err := m.evaluate(ctx, val.X, val.Y, vb, opts.Workers, nil)
+			if err != nil {
+				return hist, err
+			}
+			for i, name := range res.Names {
+				logs.Names = append(logs.Names, "val_"+name)
+				logs.Values = append(logs.Values, res.Values[i])
+			}
+		}
+		hist.add(epoch, logs)
+		for _, cb := range cbs {
+			cb.EpochEnd(epoch, logs)
+		}
+		last = logs
+		if ctl.StopTraining {
+			break
+		}
+	}
+	for _, cb := range cbs {
+		cb.TrainEnd(last)
+	}
+	return hist, nil
+}
+
+func isTTY(w io.Writer, force *bool) bool {
+	if force != nil {
+		return *force
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// newTrainer allocates every buffer a training step needs.
+func (m *Sequential) newTrainer(x, y *data.Array, batch int) (*trainer, error) {
+	t := &trainer{m: m, x: x, y: y, batch: batch, units: m.OutputShape()[len(m.OutputShape())-1]}
+	for i, l := range m.layers {
+		l.Allocate(batch, i > 0)
+	}
+	t.xb = make([]float32, batch*x.RowLen())
+	t.yb = make([]float32, batch*y.RowLen())
+	t.grad = make([]float32, batch*t.units)
+	ms, err := m.resolveMetrics(y)
+	if err != nil {
+		return nil, err
+	}
+	t.metrics = ms
+	t.metSums = make([]float32, len(ms))
+	t.logNames = append([]string{"loss"}, metricNames(ms)...)
+	t.logVals = make([]float64, len(t.logNames))
+	if m.c.useLogits {
+		t.lastAct = m.layers[len(m.layers)-1].(layers.Activated)
+	}
+	return t, nil
+}
+
+func metricNames(ms []metrics.Metric) []string {
+	var n []string
+	for _, mt := range ms {
+		n = append(n, mt.Name())
+	}
+	return n
+}
+
+func (m *Sequential) resolveMetrics(y *data.Array) ([]metrics.Metric, error) {
+	rank, last := len(y.Shape), 1
+	if rank > 1 {
+		last = y.Shape[rank-1]
+	}
+	out := m.OutputShape()
+	var ms []metrics.Metric
+	for _, name := range m.c.metricArgs {
+		mt, err := metrics.Get(name, metrics.Shapes{TargetRank: rank, TargetLastDim: last, PredLastDim: out[len(out)-1]})
+		if err != nil {
+			return nil, inputErr("%v", err)
+		}
+		ms = append(ms, mt)
+	}
+	return ms, nil
+}
+
+func (t *trainer) resetEpoch() {
+	t.lossSum, t.count = 0, 0
+	clear(t.metSums)
+}
+
+// step runs one training step on the rows idx: forward, loss, metrics,
+// backward, optimizer update. It allocates nothing.
+func (t *trainer) step(idx []int) {
+	n := len(idx)
+	m := t.m
+	t.x.GatherRows(t.xb, idx)
+	t.y.GatherRows(t.yb, idx)
+	h := t.xb[:n*t.x.RowLen()]
+	for _, l := range m.layers {
+		h = l.Forward(h, n, true)
+	}
+	pred := h
+	if t.lastAct != nil {
+		pred = t.lastAct.Logits()[:n*t.units]
+	}
+	loss := m.c.loss.Compute(pred, t.yb, n, t.units, m.c.fromLogits, t.grad)
+	// Keras' Mean metric: total += value·weight, count += weight, in float32.
+	t.lossSum += loss * float32(n)
+	t.count += float32(n)
+	for i, mt := range t.metrics {
+		t.metSums[i] += mt.Update(h, t.yb, n, t.units)
+	}
+	g := t.grad[:n*t.units]
+	last := len(m.layers) - 1
+	if t.lastAct != nil {
+		g = t.lastAct.BackwardLogits(g, n)
+		last--
+	}
+	for i := last; i >= 0; i-- {
+		g = m.layers[i].Backward(g, n)
+	}
+	m.c.opt.Apply()
+}
+
+// logs returns the running means; the returned slices are reused.
+func (t *trainer) logs() callbacks.Logs {
+	t.logVals[0] = float64(t.lossSum / t.count)
+	for i := range t.metrics {
+		t.logVals[i+1] = float64(t.metSums[i] / t.count)
+	}
+	return callbacks.Logs{Names: t.logNames, Values: t.logVals}
+}
+
+// checkData validates x and y against the model and the loss, with Keras'
+// wording where Keras has one, and the fix.
+func (m *Sequential) checkData(what string, x, y *data.Array) error {
+	if x == nil || y == nil {
+		return inputErr("%s data: x and y are both required", what)
+	}
+	in := m.InputShape()
+	if len(x.Shape) != len(in)+1 || !equalInts(x.Shape[1:], in) {
+		return inputErr("%s data: Input 0 of layer %q is incompatible with the layer: expected shape=%s, found shape=%s; make the Input shape match one sample of x (Input: {shape: %v})",
+			what, m.Name, layers.ShapeTuple(in), data.ShapeString(x.Shape), x.Shape[1:])
+	}
+	if x.Rows() != y.Rows() {
+		return inputErr("%s data: Data cardinality is ambiguous: x sizes: %d, y sizes: %d; make sure x and y contain the same number of samples", what, x.Rows(), y.Rows())
+	}
+	if x.Rows() == 0 {
+		return inputErr("%s data is empty (0 samples)", what)
+	}
+	if i := x.FirstNonFinite(); i >= 0 {
+		return inputErr("%s data: x contains %v at sample %d (flat index %d); remove or impute non-finite values before training", what, x.At(i), i/x.RowLen(), i)
+	}
+	if i := y.FirstNonFinite(); i >= 0 {
+		return inputErr("%s data: y contains %v at sample %d; remove or impute non-finite values before training", what, y.At(i), i/y.RowLen())
+	}
+	return m.checkTargets(what, y)
+}
+
+func (m *Sequential) checkTargets(what string, y *data.Array) error {
+	out := m.OutputShape()
+	units := out[len(out)-1]
+	lossName := m.c.loss.Name()
+	tw := 1
+	if len(y.Shape) > 1 {
+		tw = y.RowLen()
+	}
+	if len(y.Shape) > 2 {
+		return inputErr("%s data: y has shape %s; kiln expects labels of shape (N,) or (N, %d)", what, data.ShapeString(y.Shape), units)
+	}
+	switch m.c.loss.Targets() {
+	case losses.SparseTargets:
+		if tw != 1 {
+			return inputErr("%s data: %s: `labels.shape` must equal `logits.shape` except for the last dimension. Received: labels.shape=(None, %d) and logits.shape=(None, %d); the labels look one-hot: use categorical_crossentropy, or integer labels (labels: int)",
+				what, lossName, tw, units)
+		}
+		for i := 0; i < y.Len(); i++ {
+			v := y.At(i)
+			if v != math.Trunc(v) {
+				return inputErr("%s data: %s needs integer class labels, but label %d is %v; use integer labels or a regression loss", what, lossName, i, v)
+			}
+			if v < 0 || v >= float64(units) {
+				return inputErr("%s data: Received a label value of %v at sample %d which is outside the valid range of [0, %d); the output layer has %d units: make it as wide as the number of classes",
+					what, v, i, units, units)
+			}
+		}
+	default:
+		if tw != units {
+			msg := fmt.Sprintf("%s data: %s: Shapes (None, %d) and (None, %d) are incompatible", what, lossName, tw, units)
+			if tw == 1 && m.c.loss.IsCrossEntropy() && lossName == "categorical_crossentropy" {
+				msg += "; the labels are class indices: use sparse_categorical_crossentropy, or one-hot them (labels: onehot)"
+			} else {
+				msg += fmt.Sprintf("; make the output layer %d units wide or reshape the labels", tw)
+			}
+			return inputErr("%s", msg)
+		}
+	}
+	return nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TrainOnBatch runs one training step on all rows of x and y, like Keras'
+// train_on_batch, and returns that batch's loss and metrics (before the update).
+func (m *Sequential) TrainOnBatch(x, y *data.Array) (Result, error) {
+	if m.c == nil {
+		return Result{}, inputErr("train_on_batch: the model must be compiled first: call Compile")
+	}
+	if err := m.checkData("training", x, y); err != nil {
+		return Result{}, err
+	}
+	n := x.Rows()
+	if m.tob == nil || m.tob.batch < n || m.tob.x.RowLen() != x.RowLen() || m.tob.y.RowLen() != y.RowLen() {
+		t, err := m.newTrainer(x, y, n)
+		if err != nil {
+			return Result{}, err
+		}
+		m.tob = t
+	}
+	t := m.tob
+	t.x, t.y = x, y
+	t.resetEpoch()
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	t.step(idx)
+	logs := t.logs()
+	return Result{Names: append([]string(nil), logs.Names...), Values: append([]float64(nil), logs.Values...)}, nil
+}

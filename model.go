@@ -1,0 +1,346 @@
+// Package kiln trains neural networks in pure Go with Keras' semantics:
+// Sequential models, Compile, Fit, Evaluate, Predict, Summary and History
+// behave as in Keras 2 (TF backend), including its console output.
+//
+//	m := kiln.NewSequential(
+//		layers.NewInput(28, 28),
+//		layers.NewFlatten(),
+//		layers.NewDense(10, layers.WithActivation("sigmoid")),
+//	)
+//	err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy", Metrics: []string{"accuracy"}})
+//	hist, err := m.Fit(ctx, xTrain, yTrain, kiln.FitOptions{BatchSize: 32, Epochs: 10, Verbose: 1,
+//		ValidationData: &kiln.XY{X: xTest, Y: yTest}})
+//
+// The sub-packages hold the parts: layers, activations, losses, optimizers,
+// metrics, callbacks, data (arrays and file readers) and datasets/mnist.
+package kiln
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+
+	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/losses"
+	"github.com/kiln-ml/kiln/metrics"
+	"github.com/kiln-ml/kiln/optimizers"
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// LossSemantics chooses how a cross-entropy treats a sigmoid or softmax output.
+type LossSemantics string
+
+const (
+	// LogitsSemantics is Keras' TF backend (the default): the loss is computed
+	// from the logits the activation cached, unbounded and unclipped.
+	LogitsSemantics LossSemantics = "logits"
+	// ProbabilitySemantics is TF.js and Keras 3's JAX/torch backends: the loss
+	// sees probabilities, renormalised and clipped to [1e-7, 1−1e-7].
+	ProbabilitySemantics LossSemantics = "probabilities"
+)
+
+// Sequential is a linear stack of layers, like keras.Sequential.
+type Sequential struct {
+	// Name is the model's name ("sequential" by default).
+	Name string
+
+	input  *layers.Input
+	layers []layers.Layer
+	built  bool
+	c      *compiled
+	tob    *trainer // TrainOnBatch's buffers
+}
+
+type compiled struct {
+	opt        optimizers.Optimizer
+	loss       losses.Loss
+	metricArgs []string
+	semantics  LossSemantics
+	useLogits  bool // feed the last layer's logits to the loss
+	fromLogits bool // the loss's logits path is taken
+	warnings   []string
+	vars       []*tensor.Variable
+	seed       uint64
+}
+
+// NewSequential returns a model of the given layers. A leading *layers.Input
+// sets the input shape; other arguments must implement layers.Layer.
+func NewSequential(items ...any) *Sequential {
+	m := &Sequential{Name: "sequential"}
+	for _, it := range items {
+		m.Add(it)
+	}
+	return m
+}
+
+// Add appends an Input (only first) or a layer. It panics on other types,
+// which is a programming error.
+func (m *Sequential) Add(item any) {
+	switch v := item.(type) {
+	case *layers.Input:
+		m.input = v
+	case layers.Layer:
+		m.layers = append(m.layers, v)
+	default:
+		panic(fmt.Sprintf("kiln: Sequential.Add(%T): want *layers.Input or a layers.Layer", item))
+	}
+	m.built = false
+}
+
+// Layers returns the model's layers in order.
+func (m *Sequential) Layers() []layers.Layer { return m.layers }
+
+// InputShape returns the per-sample input shape (nil before an Input is given).
+func (m *Sequential) InputShape() []int {
+	if m.input == nil {
+		return nil
+	}
+	return m.input.Shape
+}
+
+// OutputShape returns the per-sample output shape of the built model.
+func (m *Sequential) OutputShape() []int {
+	if len(m.layers) == 0 {
+		return m.InputShape()
+	}
+	return m.layers[len(m.layers)-1].OutputShape()
+}
+
+// build names the layers like Keras (dense, dense_1, …), builds them in order
+// and draws the initial weights from seed.
+func (m *Sequential) build(seed uint64) error {
+	if m.input == nil {
+		return fmt.Errorf("model %q has no Input: add layers.NewInput(shape...) first (in an experiment file: - Input: {shape: [28, 28]})", m.Name)
+	}
+	if err := m.input.Validate(); err != nil {
+		return err
+	}
+	if len(m.layers) == 0 {
+		return fmt.Errorf("model %q has no layers: add at least one Dense layer", m.Name)
+	}
+	counts := map[string]int{}
+	taken := map[string]bool{}
+	for _, l := range m.layers {
+		if l.Name() != "" {
+			taken[l.Name()] = true
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6b696c6e))
+	shape := m.input.Shape
+	for i, l := range m.layers {
+		if l.Name() == "" {
+			base := snake(l.ClassName())
+			for {
+				name := base
+				if counts[base] > 0 {
+					name = fmt.Sprintf("%s_%d", base, counts[base])
+				}
+				counts[base]++
+				if !taken[name] {
+					l.SetName(name)
+					taken[name] = true
+					break
+				}
+			}
+		}
+		out, err := l.Build(shape, rng)
+		if err != nil {
+			return fmt.Errorf("layer %d (%s): %w", i+1, l.Name(), err)
+		}
+		shape = out
+	}
+	m.built = true
+	return nil
+}
+
+// snake turns a class name into Keras' default layer name: Dense → dense,
+// BatchNormalization → batch_normalization.
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// CompileOptions are the arguments of Keras' model.compile, plus the seed.
+type CompileOptions struct {
+	// Optimizer is a name ("sgd", "rmsprop", "adam", "adagrad") with Keras'
+	// defaults, or an optimizers.Optimizer.
+	Optimizer any
+	// Loss is a name ("categorical_crossentropy", …) or a losses.Loss.
+	Loss any
+	// Metrics are metric names; "accuracy" resolves like Keras.
+	Metrics []string
+	// LossSemantics is LogitsSemantics (default) or ProbabilitySemantics.
+	LossSemantics LossSemantics
+	// Seed determines the initial weights, dropout masks and shuffling.
+	Seed uint64
+	// Warnings receives one line per activation/loss mismatch found
+	// (default os.Stderr; use io.Discard to silence). The lines are also
+	// available from Warnings().
+	Warnings io.Writer
+}
+
+// Compile builds the model (drawing its initial weights from opts.Seed) and
+// configures training, like Keras' compile.
+func (m *Sequential) Compile(opts CompileOptions) error {
+	c := &compiled{seed: opts.Seed, metricArgs: opts.Metrics}
+	switch o := opts.Optimizer.(type) {
+	case nil:
+		c.opt = optimizers.NewRMSprop(0.001) // Keras' default optimizer
+	case string:
+		opt, err := optimizers.Get(o, nil)
+		if err != nil {
+			return err
+		}
+		c.opt = opt
+	case optimizers.Optimizer:
+		c.opt = o
+	default:
+		return fmt.Errorf("compile: optimizer must be a name or an optimizers.Optimizer, got %T", opts.Optimizer)
+	}
+	if lr := c.opt.LearningRate(); !(lr > 0) {
+		return fmt.Errorf("compile: learning_rate must be positive, got %g", lr)
+	}
+	switch l := opts.Loss.(type) {
+	case string:
+		loss, err := losses.Get(l, losses.Options{})
+		if err != nil {
+			return err
+		}
+		c.loss = loss
+	case losses.Loss:
+		c.loss = l
+	default:
+		return fmt.Errorf("compile: loss is required (a name like %q or a losses.Loss), got %T", "categorical_crossentropy", opts.Loss)
+	}
+	switch opts.LossSemantics {
+	case "", LogitsSemantics:
+		c.semantics = LogitsSemantics
+	case ProbabilitySemantics:
+		c.semantics = ProbabilitySemantics
+	default:
+		return fmt.Errorf("compile: loss_semantics must be %q or %q, got %q", LogitsSemantics, ProbabilitySemantics, opts.LossSemantics)
+	}
+	for _, name := range opts.Metrics {
+		// Resolution needs label shapes; check the name now, resolve in Fit.
+		if _, err := metrics.Get(name, metrics.Shapes{TargetRank: 2, TargetLastDim: 2, PredLastDim: 2}); err != nil {
+			return err
+		}
+	}
+	if !m.built || m.c == nil || m.c.seed != opts.Seed {
+		if err := m.build(opts.Seed); err != nil {
+			return err
+		}
+	}
+	for _, l := range m.layers {
+		c.vars = append(c.vars, l.Variables()...)
+	}
+	c.opt.Build(c.vars)
+	m.resolveLossPath(c)
+	m.c = c
+	m.tob = nil
+	w := opts.Warnings
+	if w == nil {
+		w = os.Stderr
+	}
+	for _, line := range c.warnings {
+		fmt.Fprintln(w, "kiln: warning:", line)
+	}
+	return nil
+}
+
+// resolveLossPath decides whether the loss sees logits, as Keras' TF backend
+// does for sigmoid/softmax outputs, and collects mismatch warnings.
+func (m *Sequential) resolveLossPath(c *compiled) {
+	last := m.layers[len(m.layers)-1]
+	act := "linear"
+	activated, ok := last.(layers.Activated)
+	if ok {
+		act = activated.ActivationName()
+	}
+	units := 1
+	if s := last.OutputShape(); len(s) > 0 {
+		units = s[len(s)-1]
+	}
+	loss := c.loss.Name()
+	ce := c.loss.IsCrossEntropy()
+	cached := ok && ce && (act == "sigmoid" || act == "softmax") && c.semantics == LogitsSemantics
+	c.useLogits = cached
+	c.fromLogits = ce && (cached || c.loss.FromLogits())
+	warn := func(format string, a ...any) { c.warnings = append(c.warnings, fmt.Sprintf(format, a...)) }
+	name := last.Name()
+	switch {
+	case act == "sigmoid" && (loss == "categorical_crossentropy" || loss == "sparse_categorical_crossentropy"):
+		how := "from the pre-sigmoid logits as softmax cross-entropy (unbounded)"
+		if !cached {
+			how = "from the sigmoid outputs renormalised to sum to 1"
+		}
+		warn("layer %q uses sigmoid with %s: the loss is computed %s; use activation softmax for one class per sample (kiln explain shows the effect)", name, loss, how)
+	case act == "softmax" && loss == "binary_crossentropy" && units > 1:
+		warn("layer %q uses softmax with binary_crossentropy over %d units: softmax makes the classes compete, binary cross-entropy scores each independently; use sigmoid for multi-label or categorical_crossentropy for one class per sample", name, units)
+	case act == "softmax" && units == 1:
+		warn("layer %q applies softmax to a single unit, which always outputs 1.0 and cannot learn; use sigmoid with binary_crossentropy", name)
+	}
+	if ce && c.loss.FromLogits() && (act == "sigmoid" || act == "softmax") {
+		warn("%q received from_logits=True, but layer %q applies %s, so its output is not logits; remove the activation or set from_logits false", loss, name, act)
+	}
+	if ce && !c.loss.FromLogits() && act != "sigmoid" && act != "softmax" {
+		warn("layer %q outputs %s values but %s expects probabilities; add a softmax/sigmoid activation or set from_logits true", name, act, loss)
+	}
+}
+
+// Warnings returns the activation/loss mismatch warnings found by Compile.
+func (m *Sequential) Warnings() []string {
+	if m.c == nil {
+		return nil
+	}
+	return m.c.warnings
+}
+
+// Variables returns the trainable weights in layer order (built models only).
+func (m *Sequential) Variables() []*tensor.Variable {
+	var vs []*tensor.Variable
+	for _, l := range m.layers {
+		vs = append(vs, l.Variables()...)
+	}
+	return vs
+}
+
+// Optimizer returns the compiled optimizer (nil before Compile).
+func (m *Sequential) Optimizer() optimizers.Optimizer {
+	if m.c == nil {
+		return nil
+	}
+	return m.c.opt
+}
+
+// Loss returns the compiled loss (nil before Compile).
+func (m *Sequential) Loss() losses.Loss {
+	if m.c == nil {
+		return nil
+	}
+	return m.c.loss
+}
+
+// LossFromLogits reports whether the compiled loss is computed from logits
+// (Keras' cached-logits rule or from_logits=True).
+func (m *Sequential) LossFromLogits() bool { return m.c != nil && m.c.fromLogits }
+
+// CountParams returns the number of trainable parameters.
+func (m *Sequential) CountParams() int {
+	n := 0
+	for _, v := range m.Variables() {
+		n += len(v.Value)
+	}
+	return n
+}

@@ -1,0 +1,140 @@
+package kiln
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/kiln-ml/kiln/layers"
+)
+
+// Summary writes the model summary in Keras 2.13+'s layout (width 65,
+// column stops 29/55/65). The model must be built (compiled).
+func (m *Sequential) Summary(w io.Writer) error {
+	if !m.built {
+		if err := m.build(0); err != nil {
+			return err
+		}
+	}
+	const width = 65
+	stops := []int{29, 55, 65}
+	row := func(fields ...string) string {
+		var b strings.Builder
+		for i, f := range fields {
+			start := 0
+			if i > 0 {
+				start = stops[i-1]
+			}
+			line := b.String()
+			if len(line) > start {
+				// Keras cuts a field that overflows its column.
+				line = line[:start]
+				b.Reset()
+				b.WriteString(line)
+			}
+			b.WriteString(strings.Repeat(" ", start-len(line)))
+			b.WriteString(f)
+		}
+		line := b.String()
+		if len(line) > width {
+			line = line[:width]
+		}
+		return line + strings.Repeat(" ", width-len(line))
+	}
+	fmt.Fprintf(w, "Model: %q\n", m.Name)
+	fmt.Fprintln(w, strings.Repeat("_", width))
+	fmt.Fprintln(w, row(" Layer (type)", "Output Shape", "Param #"))
+	fmt.Fprintln(w, strings.Repeat("=", width))
+	total := 0
+	for _, l := range m.layers {
+		params := 0
+		for _, v := range l.Variables() {
+			params += len(v.Value)
+		}
+		total += params
+		fmt.Fprintln(w, row(fmt.Sprintf(" %s (%s)", l.Name(), l.ClassName()), layers.ShapeTuple(l.OutputShape()), strconv.Itoa(params)))
+		fmt.Fprintln(w, strings.Repeat(" ", width))
+	}
+	fmt.Fprintln(w, strings.Repeat("=", width))
+	fmt.Fprintf(w, "Total params: %d (%s)\n", total, byteSize(total*4))
+	fmt.Fprintf(w, "Trainable params: %d (%s)\n", total, byteSize(total*4))
+	fmt.Fprintf(w, "Non-trainable params: 0 (%s)\n", byteSize(0))
+	fmt.Fprintln(w, strings.Repeat("_", width))
+	return nil
+}
+
+// byteSize formats like Keras' readable_memory_size: "30.66 KB", "0.00 Byte".
+func byteSize(n int) string {
+	units := []string{"Byte", "KB", "MB", "GB", "TB"}
+	v := float64(n)
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.2f %s", v, units[i])
+}
+
+// KerasJSON returns Keras' history.history as Python's json.dumps writes it:
+// keys in Keras' order, each a list of per-epoch values, floats as Python
+// prints them, and NaN/Infinity for non-finite values (as Python does).
+func (h *History) KerasJSON() []byte { return h.json(false) }
+
+// MarshalJSON is KerasJSON with non-finite values written as null, so the
+// output is standard JSON.
+func (h *History) MarshalJSON() ([]byte, error) { return h.json(true), nil }
+
+func (h *History) json(strict bool) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range h.Keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		key, _ := json.Marshal(k)
+		b.Write(key)
+		b.WriteString(": [")
+		for j, v := range h.History[k] {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			if strict && (math.IsNaN(v) || math.IsInf(v, 0)) {
+				b.WriteString("null")
+				continue
+			}
+			b.WriteString(pyFloat(v))
+		}
+		b.WriteByte(']')
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// pyFloat formats v like Python's repr(float), with NaN and Infinity
+// spelled as Python's json module writes them.
+func pyFloat(v float64) string {
+	switch {
+	case v != v:
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Infinity"
+	case math.IsInf(v, -1):
+		return "-Infinity"
+	}
+	e := strconv.FormatFloat(v, 'e', -1, 64) // shortest digits, e.g. "1.2345e+06"
+	mant, expText, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expText)
+	if exp < -4 || exp >= 16 {
+		// Python: 1e-05, 1.5e+16 (at least two exponent digits, like Go).
+		return mant + "e" + expText
+	}
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}

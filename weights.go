@@ -1,0 +1,56 @@
+package kiln
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kiln-ml/kiln/safetensors"
+)
+
+// SaveWeights writes the weights as safetensors, one float32 tensor per
+// variable named like Keras' variables ("dense/kernel", "dense/bias").
+func (m *Sequential) SaveWeights(path string) error {
+	if !m.built {
+		return fmt.Errorf("save weights: the model is not built; compile it first")
+	}
+	var ts []safetensors.Tensor
+	for _, v := range m.Variables() {
+		ts = append(ts, safetensors.Tensor{Name: v.Name, Shape: v.Shape, Data: v.Value})
+	}
+	return safetensors.WriteFile(path, ts, map[string]string{"format": "kiln", "model": m.Name})
+}
+
+// LoadWeights sets the weights from a safetensors file written by
+// SaveWeights (or any file with the same tensor names and shapes). Every
+// variable must be present with its shape; nothing changes on error.
+func (m *Sequential) LoadWeights(path string) error {
+	if !m.built {
+		return fmt.Errorf("load weights: the model is not built; compile it first")
+	}
+	ts, _, err := safetensors.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	byName := map[string]safetensors.Tensor{}
+	var names []string
+	for _, t := range ts {
+		byName[t.Name] = t
+		names = append(names, t.Name)
+	}
+	sort.Strings(names)
+	vars := m.Variables()
+	for _, v := range vars {
+		t, ok := byName[v.Name]
+		if !ok {
+			return fmt.Errorf("%s: no tensor %q for the model's variable of shape %v; the file has: %s", path, v.Name, v.Shape, strings.Join(names, ", "))
+		}
+		if !equalInts(t.Shape, v.Shape) {
+			return fmt.Errorf("%s: tensor %q has shape %v, the model's variable has shape %v; the weights come from a different model", path, v.Name, t.Shape, v.Shape)
+		}
+	}
+	for _, v := range vars {
+		copy(v.Value, byName[v.Name].Data)
+	}
+	return nil
+}
