@@ -136,18 +136,18 @@ func (m *Sequential) evaluate(ctx context.Context, x, y *data.Array, batch, work
 	tw := y.RowLen()
 	err = m.parallelBatches(ctx, n, batch, workers, func(ws *workspace, s, lo, hi int) {
 		k := hi - lo
-		out, logits := m.infer(ws, x, lo, hi, m.c.useLogits)
+		out, logits := m.infer(ws, x, lo, hi, m.c.haveLogits)
 		if ws.yb == nil {
 			ws.yb = make([]float32, batch*tw)
 		}
 		y.GatherRows(ws.yb, ws.idx[:k])
 		pred := out
-		if logits != nil {
+		if m.c.useLogits {
 			pred = logits
 		}
 		r := batchResult{loss: m.c.loss.Compute(pred, ws.yb, k, units, m.c.fromLogits, nil), n: k, metrics: make([]float32, len(ms))}
 		for i, mt := range ms {
-			r.metrics[i] = mt.Update(out, ws.yb, k, units)
+			r.metrics[i] = mt.Update(metricInput(mt, out, logits), ws.yb, k, units)
 		}
 		results[s] = r
 	})

@@ -246,7 +246,7 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int) (*trainer, error) {
 	t.metSums = make([]float32, len(ms))
 	t.logNames = append([]string{"loss"}, metricNames(ms)...)
 	t.logVals = make([]float64, len(t.logNames))
-	if m.c.useLogits {
+	if m.c.haveLogits {
 		t.lastAct = m.layers[len(m.layers)-1].(layers.Activated)
 	}
 	return t, nil
@@ -293,20 +293,24 @@ func (t *trainer) step(idx []int) {
 	for _, l := range m.layers {
 		h = l.Forward(h, n, true)
 	}
-	pred := h
+	var logits []float32
 	if t.lastAct != nil {
-		pred = t.lastAct.Logits()[:n*t.units]
+		logits = t.lastAct.Logits()[:n*t.units]
+	}
+	pred := h
+	if m.c.useLogits {
+		pred = logits
 	}
 	loss := m.c.loss.Compute(pred, t.yb, n, t.units, m.c.fromLogits, t.grad)
 	// Keras' Mean metric: total += value·weight, count += weight, in float32.
 	t.lossSum += loss * float32(n)
 	t.count += float32(n)
 	for i, mt := range t.metrics {
-		t.metSums[i] += mt.Update(h, t.yb, n, t.units)
+		t.metSums[i] += mt.Update(metricInput(mt, h, logits), t.yb, n, t.units)
 	}
 	g := t.grad[:n*t.units]
 	last := len(m.layers) - 1
-	if t.lastAct != nil {
+	if m.c.useLogits {
 		g = t.lastAct.BackwardLogits(g, n)
 		last--
 	}
@@ -431,4 +435,17 @@ func (m *Sequential) TrainOnBatch(x, y *data.Array) (Result, error) {
 	t.step(idx)
 	logs := t.logs()
 	return Result{Names: append([]string(nil), logs.Names...), Values: append([]float64(nil), logs.Values...)}, nil
+}
+
+// metricInput chooses what a metric scores. Argmax metrics read the logits
+// when the output is a sigmoid or softmax: both are monotone, so the argmax is
+// the same in exact arithmetic, but float32 saturates sigmoid(z) to exactly 1
+// for z > ~17 and ties would send argmax to the first saturated class. Keras'
+// reported accuracy behaves like the logits' argmax (the question's 0.8432;
+// PyTorch on the same run: 0.843 from logits, 0.30 from saturated sigmoids).
+func metricInput(mt metrics.Metric, out, logits []float32) []float32 {
+	if logits != nil && mt.Kind() != "binary_accuracy" {
+		return logits
+	}
+	return out
 }

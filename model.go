@@ -59,6 +59,7 @@ type compiled struct {
 	metricArgs []string
 	semantics  LossSemantics
 	useLogits  bool // feed the last layer's logits to the loss
+	haveLogits bool // the last layer is a sigmoid/softmax with logits to read
 	fromLogits bool // the loss's logits path is taken
 	warnings   []string
 	vars       []*tensor.Variable
@@ -276,6 +277,7 @@ func (m *Sequential) resolveLossPath(c *compiled) {
 	ce := c.loss.IsCrossEntropy()
 	cached := ok && ce && (act == "sigmoid" || act == "softmax") && c.semantics == LogitsSemantics
 	c.useLogits = cached
+	c.haveLogits = ok && (act == "sigmoid" || act == "softmax")
 	c.fromLogits = ce && (cached || c.loss.FromLogits())
 	warn := func(format string, a ...any) { c.warnings = append(c.warnings, fmt.Sprintf(format, a...)) }
 	name := last.Name()
@@ -343,4 +345,28 @@ func (m *Sequential) CountParams() int {
 		n += len(v.Value)
 	}
 	return n
+}
+
+// Config returns the model's architecture in the shape of Keras'
+// model.get_config() / to_json(): {"class_name": "Sequential", "config": {...}}.
+func (m *Sequential) Config() map[string]any {
+	ls := []any{map[string]any{"class_name": "InputLayer", "config": map[string]any{
+		"batch_input_shape": append([]any{nil}, intsToAny(m.InputShape())...), "dtype": "float32", "name": "input_1"}}}
+	for _, l := range m.layers {
+		ls = append(ls, map[string]any{"class_name": l.ClassName(), "config": l.Config()})
+	}
+	cfg := map[string]any{"class_name": "Sequential", "config": map[string]any{"name": m.Name, "layers": ls}}
+	if m.c != nil {
+		cfg["compile_config"] = map[string]any{"optimizer": m.c.opt.Config(), "loss": m.c.loss.Config(),
+			"metrics": m.c.metricArgs, "loss_semantics": string(m.c.semantics)}
+	}
+	return cfg
+}
+
+func intsToAny(s []int) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }

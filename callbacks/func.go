@@ -3,8 +3,8 @@ package callbacks
 // Func is a Callback built from optional functions, like Keras'
 // LambdaCallback; a nil field is a no-op.
 //
-//	stop := callbacks.Func{OnEpochEnd: func(epoch int, logs callbacks.Logs) {
-//		fmt.Println(epoch, logs.Names)
+//	printer := callbacks.Func{OnEpochEnd: func(epoch int, logs callbacks.Logs) {
+//		fmt.Println(epoch, logs.Names, logs.Values)
 //	}}
 type Func struct {
 	// OnTrainBegin is called at TrainBegin.

@@ -236,3 +236,14 @@ func (a *Array) FirstNonFinite() int {
 	}
 	return -1
 }
+
+// Reshaped returns a view of a with another shape of the same size. It
+// panics if the sizes differ, which is a programming error.
+func (a *Array) Reshaped(shape []int) *Array {
+	b := *a
+	b.Shape = append([]int(nil), shape...)
+	if b.Len() != a.Len() {
+		panic(fmt.Sprintf("data: cannot reshape %v to %v", a.Shape, shape))
+	}
+	return &b
+}

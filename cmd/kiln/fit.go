@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/config"
+)
+
+// loadRun reads an experiment with overrides and builds it.
+func loadRun(path string, sets []string, seed int64, seedSet bool, stderr io.Writer) (*config.Run, error) {
+	e, err := config.Load(path, sets)
+	if err != nil {
+		return nil, &exitError{2, err}
+	}
+	if seedSet {
+		e.Seed = seed
+	}
+	r, err := config.Build(e, stderr)
+	if err != nil {
+		return nil, &exitError{2, err}
+	}
+	return r, nil
+}
+
+func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
+	var sets setFlags
+	fs.Var(&sets, "set", "override a setting: dotted.path=value (repeatable), e.g. compile.optimizer.learning_rate=0.03")
+	seed := fs.Int64("seed", 0, "random seed (overrides the file's seed)")
+	verbose := fs.Int("verbose", -1, "0 silent, 1 progress bar, 2 one line per epoch (overrides fit.verbose)")
+	history := fs.String("history", "", "write Keras' history.history as JSON to this file")
+	save := fs.String("save", "", "save the trained model (experiment, Keras config, safetensors weights) to this directory")
+	initWeights := fs.String("init-weights", "", "start from the weights in this .safetensors file")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: kiln fit FILE [flags]\n\nTrains the experiment in FILE and prints Keras' console output.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("fit needs exactly one experiment file, got %d arguments (see kiln fit -h)", len(pos))
+	}
+	seedSet := false
+	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	if *verbose > 2 {
+		return usageErr("--verbose must be 0, 1 or 2, got %d", *verbose)
+	}
+	// Check output locations before training, so a long run is not lost to a typo.
+	for _, p := range []string{*history} {
+		if p != "" {
+			if err := checkWritableDir(filepath.Dir(p)); err != nil {
+				return usageErr("--history %s: %v", p, err)
+			}
+		}
+	}
+	r, err := loadRun(pos[0], sets, *seed, seedSet, stderr)
+	if err != nil {
+		return err
+	}
+	if *initWeights != "" {
+		if err := r.Model.LoadWeights(*initWeights); err != nil {
+			return usageErr("--init-weights: %v", err)
+		}
+	}
+	opts := r.Fit
+	if *verbose >= 0 {
+		opts.Verbose = *verbose
+	}
+	opts.Out = stdout
+	hist, fitErr := r.Model.Fit(ctx, r.X, r.Y, opts)
+	// Whatever happened, keep what finished: history and weights.
+	if hist != nil && *history != "" {
+		if err := writeFileAtomic(*history, append(hist.KerasJSON(), '\n')); err != nil {
+			return fmt.Errorf("--history: %w", err)
+		}
+	}
+	if fitErr != nil {
+		if kiln.IsInputError(fitErr) {
+			return &exitError{2, fmt.Errorf("%s: %w", pos[0], fitErr)}
+		}
+		if errors.Is(fitErr, context.Canceled) {
+			n := 0
+			if hist != nil {
+				n = len(hist.Epoch)
+			}
+			fitErr = fmt.Errorf("interrupted after %d finished epoch(s); the history of those epochs was kept", n)
+		}
+		if *save != "" && hist != nil && len(hist.Epoch) > 0 {
+			if err := saveModel(*save, r); err == nil {
+				fmt.Fprintf(stderr, "kiln: saved the model as it was when training stopped to %s\n", *save)
+			}
+		}
+		return fitErr
+	}
+	if *save != "" {
+		if err := saveModel(*save, r); err != nil {
+			return fmt.Errorf("--save: %w", err)
+		}
+	}
+	return nil
+}
+
+func checkWritableDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("directory %s does not exist; create it first", dir)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return nil
+}
+
+// writeFileAtomic writes via a temporary file and a rename, so a failure
+// never leaves a half-written file.
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".kiln-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

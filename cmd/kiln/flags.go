@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/config"
+)
+
+var errHelp = errors.New("help shown")
+
+// setFlags collects repeated --set arguments.
+type setFlags []string
+
+func (s *setFlags) String() string { return strings.Join(*s, " ") }
+
+// Set appends one dotted.path=value override.
+func (s *setFlags) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("want dotted.path=value, e.g. compile.optimizer.learning_rate=0.03")
+	}
+	*s = append(*s, v)
+	return nil
+}
+
+// parse parses flags that may come before or after the positional
+// arguments (kiln fit FILE --set a=b works as well as kiln fit --set a=b FILE).
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	fs.SetOutput(stderr)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, usageErr("%s: %v", fs.Name(), err)
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func isInputError(err error) bool {
+	var ce *config.Error
+	return kiln.IsInputError(err) || errors.As(err, &ce)
+}

@@ -1,0 +1,95 @@
+// Command kiln trains, evaluates and explains Keras-style models described by
+// experiment files. It is a thin layer over the kiln packages.
+//
+//	kiln fit examples/seed.yaml [--set compile.optimizer.learning_rate=0.03] [--history h.json] [--save DIR]
+//	kiln evaluate DIR|FILE [--weights W.safetensors]
+//	kiln predict DIR|FILE --input x.npy --output y.npy [--weights W.safetensors]
+//	kiln summary FILE
+//
+// Exit codes: 0 success, 1 the run failed, 2 bad usage or bad input.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+)
+
+const usage = `kiln trains neural networks with Keras' semantics, in pure Go.
+
+Usage:
+  kiln fit FILE [flags]         train the experiment in FILE (YAML or JSON)
+  kiln evaluate MODEL [flags]   loss and metrics on the test split
+  kiln predict MODEL [flags]    outputs for an .npy input, written as .npy
+  kiln summary FILE             print the model summary (Keras layout)
+  kiln help                     this text
+
+MODEL is a directory written by 'kiln fit --save DIR', or an experiment file
+with --weights W.safetensors.
+
+Run 'kiln COMMAND -h' for a command's flags. Exit codes: 0 ok, 1 run failed,
+2 bad usage or input.
+`
+
+// exitError carries an exit code with a message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func usageErr(format string, a ...any) error {
+	return &exitError{2, fmt.Errorf(format, a...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one kiln command and returns its exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "fit":
+		err = cmdFit(ctx, args[1:], stdout, stderr)
+	case "evaluate":
+		err = cmdEvaluate(ctx, args[1:], stdout, stderr)
+	case "predict":
+		err = cmdPredict(ctx, args[1:], stdout, stderr)
+	case "summary":
+		err = cmdSummary(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "kiln: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	code := 1
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	} else if isInputError(err) {
+		code = 2
+	}
+	if errors.Is(err, errHelp) {
+		return 0
+	}
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(stderr, "kiln: error: %s\n", msg)
+	return code
+}

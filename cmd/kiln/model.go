@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/config"
+	"github.com/kiln-ml/kiln/data"
+)
+
+// Files of a saved model directory.
+const (
+	savedExperiment = "experiment.yaml"
+	savedConfig     = "config.json"
+	savedWeights    = "model.safetensors"
+)
+
+// saveModel writes the experiment (data paths made absolute), a Keras-style
+// model config and the weights into dir. Each file is written atomically.
+func saveModel(dir string, r *config.Run) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	e := *r.Exp
+	e.Data = absData(r.Exp)
+	y, err := e.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, savedExperiment), y); err != nil {
+		return err
+	}
+	cfg, err := json.MarshalIndent(r.Model.Config(), "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, savedConfig), append(cfg, '\n')); err != nil {
+		return err
+	}
+	return r.Model.SaveWeights(filepath.Join(dir, savedWeights))
+}
+
+func absData(e *config.Experiment) config.DataSpec {
+	d := e.Data
+	abs := func(p string) string {
+		if p == "" {
+			return ""
+		}
+		a, err := filepath.Abs(e.Resolve(p))
+		if err != nil {
+			return p
+		}
+		return a
+	}
+	d.MNISTDir, d.NPZ = abs(d.MNISTDir), abs(d.NPZ)
+	if d.Train != nil {
+		d.Train = &config.XYFiles{X: abs(d.Train.X), Y: abs(d.Train.Y)}
+	}
+	if d.Test != nil {
+		d.Test = &config.XYFiles{X: abs(d.Test.X), Y: abs(d.Test.Y)}
+	}
+	if d.CSV != nil {
+		c := *d.CSV
+		c.Train, c.Test = abs(c.Train), abs(c.Test)
+		d.CSV = &c
+	}
+	return d
+}
+
+// openModel loads MODEL: a saved directory, or an experiment file plus
+// --weights (without weights, the freshly initialised model).
+func openModel(path, weights string, sets []string, stderr io.Writer) (*config.Run, error) {
+	exp := path
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		exp = filepath.Join(path, savedExperiment)
+		if weights == "" {
+			weights = filepath.Join(path, savedWeights)
+		}
+		if _, err := os.Stat(exp); err != nil {
+			return nil, usageErr("%s is a directory without %s; pass a directory written by 'kiln fit --save DIR' or an experiment file", path, savedExperiment)
+		}
+	}
+	r, err := loadRun(exp, sets, 0, false, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if weights == "" {
+		return nil, usageErr("%s: no weights given; pass --weights FILE.safetensors (from 'kiln fit --save DIR') or a saved model directory", path)
+	}
+	if err := r.Model.LoadWeights(weights); err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return r, nil
+}
+
+func cmdEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
+	var sets setFlags
+	fs.Var(&sets, "set", "override a setting of the experiment: dotted.path=value (repeatable)")
+	weights := fs.String("weights", "", "weights (.safetensors) for an experiment file")
+	batch := fs.Int("batch-size", 32, "batch size")
+	verbose := fs.Int("verbose", 1, "0 silent, 1 progress bar")
+	asJSON := fs.Bool("json", false, "print the results as a JSON object")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: kiln evaluate MODEL [flags]\n\nEvaluates the model on its data's test split (or the training data if there is none).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("evaluate needs one MODEL (a saved directory or an experiment file), got %d arguments", len(pos))
+	}
+	if *batch <= 0 {
+		return usageErr("--batch-size must be positive, got %d", *batch)
+	}
+	r, err := openModel(pos[0], *weights, sets, stderr)
+	if err != nil {
+		return err
+	}
+	xy := r.Test
+	if xy == nil {
+		xy = &kiln.XY{X: r.X, Y: r.Y}
+	}
+	v := *verbose
+	if *asJSON {
+		v = 0
+	}
+	res, err := r.Model.Evaluate(ctx, xy.X, xy.Y, kiln.EvaluateOptions{BatchSize: *batch, Verbose: v, Out: stdout})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		obj := map[string]float64{}
+		for i, n := range res.Names {
+			obj[n] = res.Values[i]
+		}
+		b, _ := json.Marshal(obj)
+		fmt.Fprintln(stdout, string(b))
+	}
+	return nil
+}
+
+func cmdPredict(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
+	var sets setFlags
+	fs.Var(&sets, "set", "override a setting of the experiment: dotted.path=value (repeatable)")
+	weights := fs.String("weights", "", "weights (.safetensors) for an experiment file")
+	input := fs.String("input", "", "input .npy file, samples first (scaled by the experiment's data.scale, as in training)")
+	output := fs.String("output", "", "output .npy file (float32, shape (N, units))")
+	batch := fs.Int("batch-size", 32, "batch size")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: kiln predict MODEL --input x.npy --output y.npy [flags]\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *input == "" || *output == "" {
+		return usageErr("predict needs MODEL, --input x.npy and --output y.npy (see kiln predict -h)")
+	}
+	if *batch <= 0 {
+		return usageErr("--batch-size must be positive, got %d", *batch)
+	}
+	if err := checkWritableDir(filepath.Dir(*output)); err != nil {
+		return usageErr("--output %s: %v", *output, err)
+	}
+	r, err := openModel(pos[0], *weights, sets, stderr)
+	if err != nil {
+		return err
+	}
+	x, err := data.ReadNPY(*input)
+	if err != nil {
+		return usageErr("--input: %v", err)
+	}
+	in := r.Model.InputShape()
+	if len(x.Shape) == len(in) && equalShape(x.Shape, in) {
+		x = x.Reshaped(append([]int{1}, in...)) // one sample without the batch axis
+	} else if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == size(in) {
+		x = x.Reshaped(append([]int{x.Rows()}, in...))
+	}
+	if s := r.Exp.Data.Scale; s != 0 && s != 1 {
+		x = x.WithScale(s)
+	}
+	y, err := r.Model.Predict(ctx, x, kiln.EvaluateOptions{BatchSize: *batch})
+	if err != nil {
+		return &exitError{2, fmt.Errorf("--input %s: %w", *input, err)}
+	}
+	if err := data.WriteNPY(*output, y); err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s: predictions of shape %s\n", *output, data.ShapeString(y.Shape))
+	return nil
+}
+
+func cmdSummary(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
+	var sets setFlags
+	fs.Var(&sets, "set", "override a setting: dotted.path=value (repeatable)")
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("summary needs one experiment file")
+	}
+	e, err := config.Load(pos[0], sets)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	m, err := config.BuildModel(e, stderr)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	return m.Summary(stdout)
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func size(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}

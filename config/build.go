@@ -1,0 +1,415 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/datasets/mnist"
+	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/losses"
+	"github.com/kiln-ml/kiln/metrics"
+	"github.com/kiln-ml/kiln/optimizers"
+)
+
+// Run is an experiment made concrete: a compiled model, its data and the
+// fit options, ready for Model.Fit.
+type Run struct {
+	Exp   *Experiment
+	Model *kiln.Sequential
+	// X, Y are the training data after limit, scale and label encoding.
+	X, Y *data.Array
+	// Test is the data's test split (nil if it has none), prepared like X, Y.
+	Test *kiln.XY
+	// Fit are the fit options from the file (Out, TTY and callbacks unset).
+	Fit kiln.FitOptions
+}
+
+// Build compiles the experiment's model and loads and prepares its data.
+// Warnings (activation/loss mismatches) go to warn. Every error names the
+// file, the key and the fix.
+func Build(e *Experiment, warn io.Writer) (*Run, error) {
+	m, err := BuildModel(e, warn)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{Exp: e, Model: m}
+	if err := r.loadData(); err != nil {
+		return nil, err
+	}
+	f := e.Fit
+	r.Fit = kiln.FitOptions{BatchSize: f.BatchSize, Epochs: f.Epochs, NoShuffle: !f.Shuffle,
+		ValidationSplit: f.ValidationSplit, ValidationBatchSize: f.ValidationBatchSize,
+		InitialEpoch: f.InitialEpoch, Verbose: f.Verbose}
+	if f.ValidationData == "test" {
+		if r.Test == nil {
+			return nil, e.errf(0, "fit.validation_data", "is \"test\" but the data has no test split; add test files to the data section or use fit.validation_split")
+		}
+		r.Fit.ValidationData = r.Test
+	}
+	return r, nil
+}
+
+func (e *Experiment) errf(line int, key, format string, a ...any) error {
+	return &kiln.InputError{Err: &Error{File: e.name(), Line: line, Key: key, Msg: fmt.Sprintf(format, a...)}}
+}
+
+func (e *Experiment) name() string {
+	if e.Path == "" {
+		return "experiment"
+	}
+	return e.Path
+}
+
+// LayerTypes lists the layer class names an experiment file may use.
+var LayerTypes = []string{"Activation", "Dense", "Dropout", "Flatten", "Input"}
+
+// BuildModel builds and compiles the experiment's model.
+func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
+	m := kiln.NewSequential()
+	for i, ls := range e.Model {
+		key := fmt.Sprintf("model.%d.%s", i, ls.Type)
+		item, err := buildLayer(ls)
+		if err != nil {
+			return nil, e.errf(ls.Line, key, "%v", err)
+		}
+		if _, isInput := item.(*layers.Input); isInput && i != 0 {
+			return nil, e.errf(ls.Line, key, "Input must be the first item of the model")
+		}
+		if i == 0 {
+			if _, isInput := item.(*layers.Input); !isInput {
+				return nil, e.errf(ls.Line, key, "the model must start with an Input, e.g. - Input: {shape: [28, 28]}")
+			}
+		}
+		m.Add(item)
+	}
+	if len(e.Model) == 0 {
+		return nil, e.errf(0, "model", "is empty; list the layers, starting with - Input: {shape: [...]}")
+	}
+	c := e.Compile
+	opt, err := optimizers.Get(c.Optimizer.Name, c.Optimizer.Args)
+	if err != nil {
+		return nil, e.errf(c.Optimizer.Line, "compile.optimizer", "%v", err)
+	}
+	loss, err := losses.Get(c.Loss.Name, losses.Options{FromLogits: c.Loss.FromLogits, LabelSmoothing: c.Loss.LabelSmoothing})
+	if err != nil {
+		return nil, e.errf(c.Loss.Line, "compile.loss", "%v", err)
+	}
+	for _, name := range c.Metrics {
+		if _, err := metrics.Get(name, metrics.Shapes{TargetRank: 2, TargetLastDim: 2, PredLastDim: 2}); err != nil {
+			return nil, e.errf(0, "compile.metrics", "%v", err)
+		}
+	}
+	err = m.Compile(kiln.CompileOptions{Optimizer: opt, Loss: loss, Metrics: c.Metrics,
+		LossSemantics: kiln.LossSemantics(c.LossSemantics), Seed: uint64(e.Seed), Warnings: warn})
+	if err != nil {
+		return nil, e.errf(0, "model", "%v", err)
+	}
+	return m, nil
+}
+
+func buildLayer(ls LayerSpec) (any, error) {
+	args := ls.Args
+	allowed := map[string][]string{
+		"Input": {"shape", "name"}, "Flatten": {"name"}, "Dense": {"units", "activation", "use_bias", "name"},
+		"Activation": {"activation", "name"}, "Dropout": {"rate", "name"},
+	}
+	valid, ok := allowed[ls.Type]
+	if !ok {
+		return nil, fmt.Errorf("unknown layer %q; valid layers: %s", ls.Type, strings.Join(LayerTypes, ", "))
+	}
+	for k := range args {
+		if !contains(valid, k) {
+			return nil, fmt.Errorf("%s has no argument %q; valid arguments: %s", ls.Type, k, strings.Join(valid, ", "))
+		}
+	}
+	str := func(k, def string) (string, error) {
+		v, ok := args[k]
+		if !ok || v == nil {
+			return def, nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("%s: %s must be a string, got %v", ls.Type, k, v)
+		}
+		return s, nil
+	}
+	var layer layers.Layer
+	switch ls.Type {
+	case "Input":
+		raw, ok := args["shape"].([]any)
+		if !ok || len(raw) == 0 {
+			return nil, fmt.Errorf("Input needs shape: a list of positive integers, e.g. {shape: [28, 28]}")
+		}
+		var shape []int
+		for _, v := range raw {
+			d, ok := Int(v)
+			if !ok || d <= 0 {
+				return nil, fmt.Errorf("Input shape %v: every dimension must be a positive integer", raw)
+			}
+			shape = append(shape, d)
+		}
+		return layers.NewInput(shape...), nil
+	case "Flatten":
+		layer = layers.NewFlatten()
+	case "Dense":
+		units, ok := Int(args["units"])
+		if !ok || units <= 0 {
+			return nil, fmt.Errorf("Dense needs units: a positive integer, got %v", args["units"])
+		}
+		act, err := str("activation", "linear")
+		if err != nil {
+			return nil, err
+		}
+		opts := []layers.DenseOption{layers.WithActivation(act)}
+		if b, ok := args["use_bias"]; ok {
+			bv, isBool := b.(bool)
+			if !isBool {
+				return nil, fmt.Errorf("Dense: use_bias must be true or false, got %v", b)
+			}
+			if !bv {
+				opts = append(opts, layers.WithoutBias())
+			}
+		}
+		d, err := layers.NewDenseE(units, opts...)
+		if err != nil {
+			return nil, err
+		}
+		layer = d
+	case "Activation":
+		act, err := str("activation", "")
+		if err != nil {
+			return nil, err
+		}
+		if act == "" {
+			return nil, fmt.Errorf("Activation needs activation: one of %s", strings.Join(activations.Names(), ", "))
+		}
+		a, err := layers.NewActivation(act)
+		if err != nil {
+			return nil, err
+		}
+		layer = a
+	case "Dropout":
+		rate, ok := Number(args["rate"])
+		if !ok {
+			return nil, fmt.Errorf("Dropout needs rate: a number in [0, 1), got %v", args["rate"])
+		}
+		d, err := layers.NewDropout(rate)
+		if err != nil {
+			return nil, err
+		}
+		layer = d
+	}
+	name, err := str("name", "")
+	if err != nil {
+		return nil, err
+	}
+	if name != "" {
+		layer.SetName(name)
+	}
+	return layer, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// loadData reads the data section's source, then applies limit, scale and labels.
+func (r *Run) loadData() error {
+	e := r.Exp
+	d := e.Data
+	var xTrain, yTrain, xTest, yTest *data.Array
+	switch {
+	case d.Dataset == "mnist":
+		dir := d.MNISTDir
+		if dir != "" {
+			dir = e.Resolve(dir)
+		}
+		ds, err := mnist.Load(dir)
+		if err != nil {
+			return e.errf(0, "data.dataset", "%v", err)
+		}
+		xTrain, yTrain, xTest, yTest = ds.XTrain, ds.YTrain, ds.XTest, ds.YTest
+	case d.NPZ != "":
+		z, err := data.ReadNPZ(e.Resolve(d.NPZ))
+		if err != nil {
+			return e.errf(0, "data.npz", "%v", err)
+		}
+		for _, p := range []struct {
+			key string
+			dst **data.Array
+		}{{"x_train", &xTrain}, {"y_train", &yTrain}} {
+			a, err := z.Get(p.key)
+			if err != nil {
+				return e.errf(0, "data.npz", "%v", err)
+			}
+			*p.dst = a
+		}
+		if _, ok := z.Arrays["x_test"]; ok {
+			xTest = z.Arrays["x_test"]
+			if yTest, err = z.Get("y_test"); err != nil {
+				return e.errf(0, "data.npz", "%v", err)
+			}
+		}
+	case d.Train != nil:
+		var err error
+		if xTrain, yTrain, err = readPair(e, "data.train", d.Train); err != nil {
+			return err
+		}
+		if d.Test != nil {
+			if xTest, yTest, err = readPair(e, "data.test", d.Test); err != nil {
+				return err
+			}
+		}
+	case d.CSV != nil:
+		opt := data.CSVOptions{Label: d.CSV.Label, Header: d.CSV.Header}
+		var err error
+		if xTrain, yTrain, err = data.ReadCSV(e.Resolve(d.CSV.Train), opt); err != nil {
+			return e.errf(0, "data.csv.train", "%v", err)
+		}
+		if d.CSV.Test != "" {
+			if xTest, yTest, err = data.ReadCSV(e.Resolve(d.CSV.Test), opt); err != nil {
+				return e.errf(0, "data.csv.test", "%v", err)
+			}
+		}
+	default:
+		return e.errf(0, "data", "has no source; set dataset: mnist, npz: FILE, train: {x: X.npy, y: Y.npy} or csv: {train: FILE, label: COLUMN}")
+	}
+	if xTrain.Rows() != yTrain.Rows() {
+		return e.errf(0, "data", "training x has %d rows but y has %d; they must match", xTrain.Rows(), yTrain.Rows())
+	}
+	if d.Limit > 0 && d.Limit < xTrain.Rows() {
+		xTrain, yTrain = xTrain.Slice(0, d.Limit), yTrain.Slice(0, d.Limit)
+	}
+	var err error
+	if xTrain, yTrain, err = r.prepare(xTrain, yTrain, "training"); err != nil {
+		return err
+	}
+	r.X, r.Y = xTrain, yTrain
+	if xTest != nil {
+		if xTest.Rows() != yTest.Rows() {
+			return e.errf(0, "data", "test x has %d rows but y has %d; they must match", xTest.Rows(), yTest.Rows())
+		}
+		if d.ValidationLimit > 0 && d.ValidationLimit < xTest.Rows() {
+			xTest, yTest = xTest.Slice(0, d.ValidationLimit), yTest.Slice(0, d.ValidationLimit)
+		}
+		if xTest, yTest, err = r.prepare(xTest, yTest, "test"); err != nil {
+			return err
+		}
+		r.Test = &kiln.XY{X: xTest, Y: yTest}
+	}
+	return nil
+}
+
+func readPair(e *Experiment, key string, f *XYFiles) (x, y *data.Array, err error) {
+	if x, err = data.ReadNPY(e.Resolve(f.X)); err != nil {
+		return nil, nil, e.errf(0, key+".x", "%v", err)
+	}
+	if y, err = data.ReadNPY(e.Resolve(f.Y)); err != nil {
+		return nil, nil, e.errf(0, key+".y", "%v", err)
+	}
+	return x, y, nil
+}
+
+// prepare applies scale and the label encoding to one split, and checks the
+// features against the model's Input.
+func (r *Run) prepare(x, y *data.Array, split string) (*data.Array, *data.Array, error) {
+	e := r.Exp
+	in := r.Model.InputShape()
+	if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == tensorSize(in) {
+		// CSV rows and flat arrays fill a multi-dimensional Input row-major.
+		x = x.Reshaped(append([]int{x.Rows()}, in...))
+	}
+	if len(x.Shape) != len(in)+1 || !equal(x.Shape[1:], in) {
+		return nil, nil, e.errf(e.Model[0].Line, "model.0.Input.shape", "is %v but the %s data's x has shape %s (samples first); set Input shape to %v",
+			in, split, data.ShapeString(x.Shape), x.Shape[1:])
+	}
+	if i := x.FirstNonFinite(); i >= 0 {
+		return nil, nil, e.errf(0, "data", "the %s data's x holds %v at sample %d (flat index %d); remove or impute non-finite values first", split, x.At(i), i/x.RowLen(), i)
+	}
+	if s := e.Data.Scale; s != 0 && s != 1 {
+		x = x.WithScale(s)
+	}
+	out := r.Model.OutputShape()
+	units := out[len(out)-1]
+	switch e.Data.Labels {
+	case "onehot":
+		if len(y.Shape) == 2 && y.Shape[1] == units && units > 1 {
+			return x, y, nil // already one-hot
+		}
+		idx, err := classIndices(y, units)
+		if err != nil {
+			return nil, nil, e.errf(0, "data.labels", "onehot: the %s labels %v", split, err)
+		}
+		oh := make([]float32, len(idx)*units)
+		for i, c := range idx {
+			oh[i*units+c] = 1
+		}
+		return x, data.NewFloat32(oh, len(idx), units), nil
+	case "int":
+		if len(y.Shape) == 2 && y.Shape[1] > 1 {
+			// One-hot stored labels → class indices (argmax).
+			n, c := y.Rows(), y.Shape[1]
+			ids := make([]int64, n)
+			for i := 0; i < n; i++ {
+				best := 0
+				for j := 1; j < c; j++ {
+					if y.At(i*c+j) > y.At(i*c+best) {
+						best = j
+					}
+				}
+				ids[i] = int64(best)
+			}
+			return x, data.NewInt64(ids, n), nil
+		}
+	}
+	return x, y, nil
+}
+
+// classIndices reads y as one integer class per row, each in [0, units).
+func classIndices(y *data.Array, units int) ([]int, error) {
+	if len(y.Shape) > 2 || (len(y.Shape) == 2 && y.Shape[1] != 1) {
+		return nil, fmt.Errorf("have shape %s; to one-hot them they must be class indices of shape (N,)", data.ShapeString(y.Shape))
+	}
+	idx := make([]int, y.Rows())
+	for i := range idx {
+		v := y.At(i)
+		if v != math.Trunc(v) || v < 0 {
+			return nil, fmt.Errorf("must be non-negative integers, but sample %d has %v", i, v)
+		}
+		if int(v) >= units {
+			return nil, fmt.Errorf("include class %d (sample %d) but the output layer has %d units; make the last Dense layer as wide as the number of classes", int(v), i, units)
+		}
+		idx[i] = int(v)
+	}
+	return idx, nil
+}
+
+func tensorSize(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
