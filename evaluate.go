@@ -212,6 +212,17 @@ func (m *Sequential) parallelBatches(ctx context.Context, n, batch, workers int,
 
 // Predict returns the model's outputs for x, shape (N, units...), like Keras' predict.
 func (m *Sequential) Predict(ctx context.Context, x *data.Array, opts EvaluateOptions) (*data.Array, error) {
+	return m.predict(ctx, x, opts, false)
+}
+
+// PredictLogits returns the last layer's pre-activation values (the logits
+// Keras' TF backend hands to a cross-entropy) for x; for a last layer without
+// an activation they equal Predict's outputs.
+func (m *Sequential) PredictLogits(ctx context.Context, x *data.Array, opts EvaluateOptions) (*data.Array, error) {
+	return m.predict(ctx, x, opts, true)
+}
+
+func (m *Sequential) predict(ctx context.Context, x *data.Array, opts EvaluateOptions, logits bool) (*data.Array, error) {
 	if !m.built {
 		return nil, inputErr("predict: the model must be compiled (or built) first")
 	}
@@ -226,11 +237,16 @@ func (m *Sequential) Predict(ctx context.Context, x *data.Array, opts EvaluateOp
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 32
 	}
+	_, activated := m.layers[len(m.layers)-1].(layers.Activated)
+	logits = logits && activated
 	units := size(m.OutputShape())
 	n := x.Rows()
 	out := make([]float32, n*units)
 	err := m.parallelBatches(ctx, n, opts.BatchSize, opts.Workers, func(ws *workspace, _, lo, hi int) {
-		y, _ := m.infer(ws, x, lo, hi, false)
+		y, z := m.infer(ws, x, lo, hi, logits)
+		if logits {
+			y = z
+		}
 		copy(out[lo*units:hi*units], y)
 	})
 	if err != nil {

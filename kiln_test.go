@@ -330,3 +330,22 @@ func TestSaveLoadWeightsRoundTrip(t *testing.T) {
 		t.Errorf("loading mismatched weights: %v", err)
 	}
 }
+
+func TestPredictLogitsAreThePreActivation(t *testing.T) {
+	x, y, _ := blobs(30, 7)
+	m := mlp("sigmoid")
+	if err := m.Compile(CompileOptions{Optimizer: "sgd", Loss: "binary_crossentropy", Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	m.Fit(context.Background(), x, y, FitOptions{Epochs: 1})
+	p, _ := m.Predict(context.Background(), x, EvaluateOptions{})
+	z, err := m.PredictLogits(context.Background(), x, EvaluateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range z.F32 {
+		if s := float32(1 / (1 + math.Exp(-float64(v)))); math.Abs(float64(s-p.F32[i])) > 1e-6 {
+			t.Fatalf("sigmoid(logit %g) = %g, prediction %g", v, s, p.F32[i])
+		}
+	}
+}

@@ -1,0 +1,137 @@
+// Package report draws kiln's plots (loss and metric curves, with bands for
+// repeats) as PNG or SVG files, using gonum/plot, and holds helpers shared by
+// the Markdown/HTML reports of explain and sweep.
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Series is one curve: Y over X, with an optional band [Lo, Hi] (for example
+// mean ± sd over repeats). Lo and Hi are nil or as long as Y.
+type Series struct {
+	Name   string
+	X, Y   []float64
+	Lo, Hi []float64
+	Dashed bool
+}
+
+// LinePlot is a plot of several series against a shared x axis.
+type LinePlot struct {
+	Title, XLabel, YLabel string
+	// LogY draws the y axis on a log scale (non-positive values are skipped).
+	LogY   bool
+	Series []Series
+}
+
+// palette is a colour-blind-safe set (Okabe–Ito).
+var palette = []color.RGBA{
+	{0, 114, 178, 255}, {213, 94, 0, 255}, {0, 158, 115, 255}, {204, 121, 167, 255},
+	{230, 159, 0, 255}, {86, 180, 233, 255}, {240, 228, 66, 255}, {0, 0, 0, 255},
+}
+
+// Save writes the plot to path; the extension (.png or .svg) picks the format.
+// The file is written atomically: a failure leaves no partial file.
+func (lp *LinePlot) Save(path string) error {
+	ext := filepath.Ext(path)
+	if ext != ".png" && ext != ".svg" {
+		return fmt.Errorf("report: plot %s: the file must end in .png or .svg", path)
+	}
+	p := plot.New()
+	p.Title.Text = lp.Title
+	p.X.Label.Text = lp.XLabel
+	p.Y.Label.Text = lp.YLabel
+	if lp.LogY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
+	for i, s := range lp.Series {
+		col := palette[i%len(palette)]
+		if s.Lo != nil && s.Hi != nil {
+			band := bandPolygon(s, lp.LogY)
+			if len(band) > 2 {
+				poly, err := plotter.NewPolygon(band)
+				if err != nil {
+					return err
+				}
+				fill := col
+				fill.A = 60
+				poly.Color = fill
+				poly.LineStyle.Width = 0
+				p.Add(poly)
+			}
+		}
+		pts := points(s.X, s.Y, lp.LogY)
+		if len(pts) == 0 {
+			continue
+		}
+		line, glyphs, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return err
+		}
+		line.Color = col
+		line.Width = vg.Points(1.5)
+		if s.Dashed {
+			line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		glyphs.Color = col
+		glyphs.Shape = draw.CircleGlyph{}
+		glyphs.Radius = vg.Points(1.8)
+		p.Add(line, glyphs)
+		p.Legend.Add(s.Name, line)
+	}
+	tmp := filepath.Join(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, tmp); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("report: plot %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func finite(v float64, logY bool) bool {
+	return !math.IsNaN(v) && !math.IsInf(v, 0) && (!logY || v > 0)
+}
+
+func points(x, y []float64, logY bool) plotter.XYs {
+	var pts plotter.XYs
+	for i := range y {
+		if i < len(x) && finite(y[i], logY) {
+			pts = append(pts, plotter.XY{X: x[i], Y: y[i]})
+		}
+	}
+	return pts
+}
+
+func bandPolygon(s Series, logY bool) plotter.XYs {
+	var upper, lower plotter.XYs
+	for i := range s.Y {
+		if i < len(s.X) && finite(s.Lo[i], logY) && finite(s.Hi[i], logY) {
+			upper = append(upper, plotter.XY{X: s.X[i], Y: s.Hi[i]})
+			lower = append(lower, plotter.XY{X: s.X[i], Y: s.Lo[i]})
+		}
+	}
+	for i := len(lower) - 1; i >= 0; i-- {
+		upper = append(upper, lower[i])
+	}
+	return upper
+}
+
+// Epochs returns 1..n as float64, the usual x axis of a history plot.
+func Epochs(n int) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = float64(i + 1)
+	}
+	return x
+}
