@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -183,7 +185,11 @@ func (e *Error) Error() string {
 func Load(path string, sets []string) (*Experiment, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("experiment file: %w", err)
+		msg := "cannot read the experiment file: " + err.Error()
+		if errors.Is(err, fs.ErrNotExist) {
+			msg = "no such experiment file; check the path (examples/seed.yaml is the question's program)"
+		}
+		return nil, &Error{File: path, Msg: msg}
 	}
 	e, err := Parse(src, path, sets)
 	if err != nil {
