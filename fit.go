@@ -449,3 +449,20 @@ func metricInput(mt metrics.Metric, out, logits []float32) []float32 {
 	}
 	return out
 }
+
+// ToCategorical one-hot encodes integer class labels of shape (N,) or (N, 1)
+// into float32 (N, classes), like keras.utils.to_categorical. It panics on a
+// label outside [0, classes), which is a programming error; experiment files
+// check labels and report them instead.
+func ToCategorical(labels *data.Array, classes int) *data.Array {
+	n := labels.Rows()
+	out := make([]float32, n*classes)
+	for i := 0; i < n; i++ {
+		c := int(labels.At(i))
+		if c < 0 || c >= classes || float64(c) != labels.At(i) {
+			panic(fmt.Sprintf("kiln.ToCategorical: label %v at %d is not a class in [0, %d)", labels.At(i), i, classes))
+		}
+		out[i*classes+c] = 1
+	}
+	return data.NewFloat32(out, n, classes)
+}
