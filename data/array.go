@@ -164,7 +164,6 @@ func ShapeString(shape []int) string {
 func (a *Array) GatherRows(dst []float32, idx []int) {
 	w := a.RowLen()
 	s64 := a.scale64()
-	scale := float32(s64)
 	for r, i := range idx {
 		out := dst[r*w : (r+1)*w]
 		lo := i * w
@@ -186,11 +185,11 @@ func (a *Array) GatherRows(dst []float32, idx []int) {
 			}
 		case a.F32 != nil:
 			src := a.F32[lo : lo+w]
-			if scale == 1 {
+			if s64 == 1 {
 				copy(out, src)
 			} else {
 				for j, v := range src {
-					out[j] = v * scale
+					out[j] = float32(float64(v) * s64)
 				}
 			}
 		case a.I64 != nil:

@@ -1,0 +1,155 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/data"
+)
+
+// toyDir writes one small 3-class dataset in every format the data section
+// reads: npz, npy pairs and csv.
+func toyDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	const n = 90
+	x := make([]float32, n*4)
+	xb := make([]uint8, n*4)
+	y := make([]int64, n)
+	var csv strings.Builder
+	csv.WriteString("a,b,c,d,label\n")
+	for i := 0; i < n; i++ {
+		y[i] = int64(i % 3)
+		for j := 0; j < 4; j++ {
+			v := uint8((i*7 + j*31) % 256)
+			xb[i*4+j] = v
+			x[i*4+j] = float32(v)
+			fmt.Fprintf(&csv, "%d,", v)
+		}
+		fmt.Fprintf(&csv, "%d\n", y[i])
+	}
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	xa, ya := data.NewUint8(xb, n, 4), data.NewInt64(y, n)
+	must(data.WriteNPZ(filepath.Join(dir, "d.npz"), []string{"x_train", "y_train", "x_test", "y_test"},
+		map[string]*data.Array{"x_train": xa, "y_train": ya, "x_test": xa.Slice(0, 30), "y_test": ya.Slice(0, 30)}))
+	must(data.WriteNPY(filepath.Join(dir, "x.npy"), data.NewFloat32(x, n, 4)))
+	must(data.WriteNPY(filepath.Join(dir, "y.npy"), ya))
+	must(os.WriteFile(filepath.Join(dir, "d.csv"), []byte(csv.String()), 0o644))
+	return dir
+}
+
+func buildToy(t *testing.T, dir, dataSection, loss string) (*Run, error) {
+	t.Helper()
+	src := "seed: 2\ndata:\n" + dataSection + `
+model:
+  - Input: {shape: [4]}
+  - Dense: {units: 3, activation: softmax}
+compile:
+  optimizer: sgd
+  loss: ` + loss + `
+  metrics: [accuracy]
+fit:
+  epochs: 1
+  verbose: 0
+`
+	path := filepath.Join(dir, "e.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Build(e, io.Discard)
+}
+
+func TestBuildReadsEveryDataSource(t *testing.T) {
+	dir := toyDir(t)
+	sources := map[string]string{
+		"npz": "  npz: d.npz\n  labels: onehot\n  scale: 1/255\n",
+		"npy": "  train: {x: x.npy, y: y.npy}\n  labels: onehot\n  scale: 1/255\n",
+		"csv": "  csv: {train: d.csv, label: label}\n  labels: onehot\n  scale: 1/255\n",
+	}
+	var first []float32
+	for name, src := range sources {
+		r, err := buildToy(t, dir, src, "categorical_crossentropy")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if r.X.Rows() != 90 || r.Y.Shape[1] != 3 || r.Y.F32[3+1] != 1 {
+			t.Fatalf("%s: x %v y %v", name, r.X.Shape, r.Y.Shape)
+		}
+		// Every source gives the same scaled batch.
+		got := make([]float32, 8)
+		r.X.GatherRows(got, []int{5, 6})
+		if first == nil {
+			first = got
+		}
+		for i := range got {
+			if got[i] != first[i] {
+				t.Errorf("%s: scaled rows %v differ from %v", name, got, first)
+				break
+			}
+		}
+		if got[1] != float32(float64((5*7+31)%256)/255) {
+			t.Errorf("%s: scale 1/255 gives %v", name, got[1])
+		}
+		if _, err := r.Model.Fit(context.Background(), r.X, r.Y, r.Fit); err != nil {
+			t.Errorf("%s: fit: %v", name, err)
+		}
+	}
+}
+
+func TestBuildLabelsLimitAndValidation(t *testing.T) {
+	dir := toyDir(t)
+	r, err := buildToy(t, dir, "  npz: d.npz\n  labels: int\n  limit: 40\n  validation_limit: 10\n", "sparse_categorical_crossentropy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.X.Rows() != 40 || r.Test.X.Rows() != 10 || len(r.Y.Shape) != 1 {
+		t.Errorf("limit: x %v, test %v, y %v", r.X.Shape, r.Test.X.Shape, r.Y.Shape)
+	}
+	// Integer labels with categorical_crossentropy fail in Fit with Keras'
+	// message and the fix, as an input error.
+	r, err = buildToy(t, dir, "  npz: d.npz\n  labels: int\n", "categorical_crossentropy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Model.Fit(context.Background(), r.X, r.Y, r.Fit)
+	if !kiln.IsInputError(err) || !strings.Contains(err.Error(), "Shapes (None, 1) and (None, 3) are incompatible") {
+		t.Errorf("int labels + CCE: %v", err)
+	}
+}
+
+func TestBuildErrorsNameTheKey(t *testing.T) {
+	dir := toyDir(t)
+	os.WriteFile(filepath.Join(dir, "trunc.npy"), []byte("\x93NUMPY\x01\x00"), 0o644)
+	cases := map[string]string{
+		"  npz: missing.npz\n":                         "data.npz",
+		"  train: {x: trunc.npy, y: y.npy}\n":          "data.train.x",
+		"  csv: {train: d.csv, label: nope}\n":         "nope",
+		"  npz: d.npz\n  labels: onehot\n  limit: 5\n": "",
+	}
+	for src, want := range cases {
+		_, err := buildToy(t, dir, src, "categorical_crossentropy")
+		if want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", src, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) || !kiln.IsInputError(err) {
+			t.Errorf("%q: err %v, want an input error naming %q", src, err, want)
+		}
+	}
+}
