@@ -349,3 +349,36 @@ func TestPredictLogitsAreThePreActivation(t *testing.T) {
 		}
 	}
 }
+
+func TestEarlyStoppingStopsFit(t *testing.T) {
+	x, y, _ := blobs(120, 8)
+	m := mlp("softmax")
+	m.Compile(CompileOptions{Optimizer: optimizers.NewSGD(1e-9), Loss: "categorical_crossentropy", Seed: 1})
+	es := &callbacks.EarlyStopping{Monitor: "loss", Patience: 1, MinDelta: 0.1}
+	h, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 20, Callbacks: []callbacks.Callback{es}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Epoch) != 2 {
+		t.Errorf("ran %d epochs; a loss that cannot improve by 0.1 with patience 1 stops after 2", len(h.Epoch))
+	}
+}
+
+// TestValidationSplitTakesLastRowsBeforeShuffling checks Keras' rule: the
+// validation rows are the last ones, whatever the shuffling.
+func TestValidationSplitTakesLastRowsBeforeShuffling(t *testing.T) {
+	x, y, _ := blobs(100, 9)
+	m := mlp("softmax")
+	m.Compile(CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy", Metrics: []string{"accuracy"}, Seed: 1})
+	h, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 1, ValidationSplit: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := m.Evaluate(context.Background(), x.Slice(75, 100), y.Slice(75, 100), EvaluateOptions{})
+	if h.History["val_loss"][0] != res.Values[0] || h.History["val_accuracy"][0] != res.Values[1] {
+		t.Errorf("val_ %v/%v, evaluate on the last 25 rows %v", h.History["val_loss"][0], h.History["val_accuracy"][0], res.Values)
+	}
+	if h.Params["steps"] != 3 {
+		t.Errorf("steps %d, want ceil(75/32) = 3", h.Params["steps"])
+	}
+}
