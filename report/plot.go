@@ -65,9 +65,8 @@ func (lp *LinePlot) Save(path string) error {
 				if err != nil {
 					return err
 				}
-				fill := col
-				fill.A = 60
-				poly.Color = fill
+				// color.RGBA is premultiplied: a translucent fill must be NRGBA.
+				poly.Color = color.NRGBA{R: col.R, G: col.G, B: col.B, A: 60}
 				poly.LineStyle.Width = 0
 				p.Add(poly)
 			}

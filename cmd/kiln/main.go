@@ -26,6 +26,7 @@ Usage:
   kiln evaluate MODEL [flags]   loss and metrics on the test split
   kiln predict MODEL [flags]    outputs for an .npy input, written as .npy
   kiln summary FILE             print the model summary (Keras layout)
+  kiln sweep FILE --grid k=a,b  compare settings × repeats in parallel (table, CSV/JSON, plots)
   kiln help                     this text
 
 MODEL is a directory written by 'kiln fit --save DIR', or an experiment file
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPredict(ctx, args[1:], stdout, stderr)
 	case "summary":
 		err = cmdSummary(args[1:], stdout, stderr)
+	case "sweep":
+		err = cmdSweep(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
