@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/kiln-ml/kiln"
@@ -14,6 +15,7 @@ import (
 	"github.com/kiln-ml/kiln/losses"
 	"github.com/kiln-ml/kiln/metrics"
 	"github.com/kiln-ml/kiln/optimizers"
+	"github.com/kiln-ml/kiln/tensor"
 )
 
 // Run is an experiment made concrete: a compiled model, its data and the
@@ -123,7 +125,7 @@ func buildLayer(ls LayerSpec) (any, error) {
 		return nil, fmt.Errorf("unknown layer %q; valid layers: %s", ls.Type, strings.Join(LayerTypes, ", "))
 	}
 	for k := range args {
-		if !contains(valid, k) {
+		if !slices.Contains(valid, k) {
 			return nil, fmt.Errorf("%s has no argument %q; valid arguments: %s", ls.Type, k, strings.Join(valid, ", "))
 		}
 	}
@@ -212,15 +214,6 @@ func buildLayer(ls LayerSpec) (any, error) {
 		layer.SetName(name)
 	}
 	return layer, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // loadData reads the data section's source, then applies limit, scale and labels.
@@ -325,11 +318,11 @@ func readPair(e *Experiment, key string, f *XYFiles) (x, y *data.Array, err erro
 func (r *Run) prepare(x, y *data.Array, split string) (*data.Array, *data.Array, error) {
 	e := r.Exp
 	in := r.Model.InputShape()
-	if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == tensorSize(in) {
+	if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == tensor.Size(in) {
 		// CSV rows and flat arrays fill a multi-dimensional Input row-major.
 		x = x.Reshaped(append([]int{x.Rows()}, in...))
 	}
-	if len(x.Shape) != len(in)+1 || !equal(x.Shape[1:], in) {
+	if len(x.Shape) != len(in)+1 || !slices.Equal(x.Shape[1:], in) {
 		return nil, nil, e.errf(e.Model[0].Line, "model.0.Input.shape", "is %v but the %s data's x has shape %s (samples first); set Input shape to %v",
 			in, split, data.ShapeString(x.Shape), x.Shape[1:])
 	}
@@ -392,24 +385,4 @@ func classIndices(y *data.Array, units int) ([]int, error) {
 		idx[i] = int(v)
 	}
 	return idx, nil
-}
-
-func tensorSize(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

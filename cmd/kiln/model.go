@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/tensor"
 )
 
 // Files of a saved model directory.
@@ -182,9 +184,9 @@ func cmdPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("--input: %v", err)
 	}
 	in := r.Model.InputShape()
-	if len(x.Shape) == len(in) && equalShape(x.Shape, in) {
+	if len(x.Shape) == len(in) && slices.Equal(x.Shape, in) {
 		x = x.Reshaped(append([]int{1}, in...)) // one sample without the batch axis
-	} else if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == size(in) {
+	} else if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == tensor.Size(in) {
 		x = x.Reshaped(append([]int{x.Rows()}, in...))
 	}
 	if s := r.Exp.Data.Scale; s != 0 && s != 1 {
@@ -221,24 +223,4 @@ func cmdSummary(args []string, stdout, stderr io.Writer) error {
 		return &exitError{2, err}
 	}
 	return m.Summary(stdout)
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func size(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }
