@@ -26,6 +26,7 @@ Usage:
   kiln evaluate MODEL [flags]   loss and metrics on the test split
   kiln predict MODEL [flags]    outputs for an .npy input, written as .npy
   kiln summary FILE             print the model summary (Keras layout)
+  kiln explain FILE [flags]     why training does what it does: findings, evidence, verified fixes
   kiln sweep FILE --grid k=a,b  compare settings × repeats in parallel (table, CSV/JSON, plots)
   kiln help                     this text
 
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPredict(ctx, args[1:], stdout, stderr)
 	case "summary":
 		err = cmdSummary(args[1:], stdout, stderr)
+	case "explain":
+		err = cmdExplain(ctx, args[1:], stdout, stderr)
 	case "sweep":
 		err = cmdSweep(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

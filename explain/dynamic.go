@@ -1,0 +1,839 @@
+package explain
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Thresholds of the dynamic findings (also stated in each finding's evidence).
+const (
+	// lrScaleTolerance: "≈ k" means |ln(ratio)/ln(k) − 1| ≤ this.
+	lrScaleTolerance = 0.25
+	// marginLossFactor: the scale-equivariant regime needs a loss of at
+	// least this many times ln(C), the loss of an uninformed softmax.
+	marginLossFactor = 2.0
+	// minScoreGain: the smallest improvement in accuracy counted as real,
+	// before the noise term 3·SE.
+	minScoreGain = 0.02
+	// minR2Gain: the smallest R² improvement counted as real.
+	minR2Gain = 0.05
+	// progressFraction: a run "made no progress" when its loss fell by less
+	// than this fraction of the initial loss and its score rose by < 0.05.
+	progressFraction = 0.05
+	// fewUpdates: fewer optimizer steps than this in the whole configured
+	// training is "too few updates".
+	fewUpdates = 100
+	// deadLimit: a ReLU layer with more than this fraction of units that
+	// output 0 for every probe row.
+	deadLimit = 0.5
+	// saturationLimit: a sigmoid/tanh layer with more than this fraction of
+	// values within 1% of a bound.
+	saturationLimit = 0.5
+	// vanishingRatio: first/last layer gradient RMS below this.
+	vanishingRatio = 0.01
+	// overfitRise: validation loss rising to more than (1+this)× its minimum
+	// while the training loss keeps falling, with a train−validation
+	// accuracy gap above overfitGap.
+	overfitRise = 0.10
+	overfitGap  = 0.10
+	// divergeFactor: final loss above this multiple of the initial loss,
+	// with a score no better than chance, is divergence.
+	divergeFactor = 1.5
+	// spikeFactor: a batch loss above this multiple of the initial loss,
+	// with a final score no better than chance, is an overshoot.
+	spikeFactor = 10.0
+	// smallUpdate / bigUpdate: the median ‖ΔW‖/‖W‖ of one step below which
+	// steps are "tiny" and above which they are "large" (healthy runs:
+	// about 1e-3 to 1e-2).
+	smallUpdate = 1e-4
+	bigUpdate   = 0.05
+)
+
+// chance is the score of a model that knows nothing: the majority class
+// share on the validation rows (classification) or 0 (R²).
+func (a *analysis) chance(p *probeResult) float64 {
+	if !a.task.isClassification() || p == nil || len(p.recall) == 0 {
+		if a.task.kind == kindRegression {
+			return 0
+		}
+		if a.task.kind == kindMultilabel {
+			return math.NaN()
+		}
+	}
+	counts := map[int]int{}
+	y := a.probeValY
+	if y == nil {
+		return math.NaN()
+	}
+	for r := 0; r < y.Rows(); r++ {
+		counts[classOf(y, r)]++
+	}
+	best := 0
+	for _, c := range counts {
+		best = max(best, c)
+	}
+	return float64(best) / float64(max(y.Rows(), 1))
+}
+
+// noise is the smallest score difference between two probes counted as real.
+func (a *analysis) noise(n int, p float64) float64 {
+	if a.task.kind == kindRegression {
+		return minR2Gain
+	}
+	return math.Max(minScoreGain, 3*math.Sqrt2*binomialSE(p, n))
+}
+
+// diffNoise is the smallest difference in validation score between two
+// probes counted as real. Both are scored on the same rows, so for
+// classification it is a paired (McNemar) margin: 3·√(b+c)/n where b and c
+// count the rows only one of the two gets right (at least 0.01); R²: 0.05.
+func (a *analysis) diffNoise(p, q *probeResult) float64 {
+	if a.task.kind == kindRegression {
+		return minR2Gain
+	}
+	if p != nil && q != nil && len(p.valHits) > 0 && len(p.valHits) == len(q.valHits) {
+		disc := 0
+		for i := range p.valHits {
+			if p.valHits[i] != q.valHits[i] {
+				disc++
+			}
+		}
+		n := float64(len(p.valHits))
+		return math.Max(0.01, 3*math.Sqrt(float64(disc))/n)
+	}
+	if p != nil {
+		return a.noise(p.valN, a.valScore(p))
+	}
+	return minScoreGain
+}
+
+func (a *analysis) lrSet(lr float64) string {
+	return "compile.optimizer.learning_rate=" + fmtLR(lr)
+}
+
+func fmtLR(v float64) string {
+	return strconv.FormatFloat(sig(v, 6), 'g', -1, 64)
+}
+
+// probe runs the training probes and the counterfactuals.
+func (a *analysis) probe() error {
+	nFix := 0
+	for _, f := range a.findings {
+		if f.fix != nil {
+			nFix++
+		}
+	}
+	blocked := a.blockErr != nil
+	runs := 5 + nFix
+	if blocked {
+		runs = nFix + 1
+	}
+	a.plan = a.makePlan(runs)
+	a.probeSet = &probeSet{a: a, done: map[string]*probeResult{}}
+	k := a.opts.LRFactor
+	var specs []*probeSpec
+	if !blocked {
+		specs = append(specs,
+			&probeSpec{label: "experiment as written"},
+			&probeSpec{label: fmt.Sprintf("learning rate ×%g (%s)", k, fmtLR(a.lr*k)), sets: []string{a.lrSet(a.lr * k)}},
+			&probeSpec{label: "permuted labels", permute: true})
+	}
+	specs = append(specs, a.fixSpecs(a.findings)...)
+	res := a.probeSet.runAll(specs)
+	if a.ctx.Err() != nil {
+		return a.ctx.Err()
+	}
+	if !blocked {
+		a.base, a.lrk, a.perm = res[0], res[1], res[2]
+		if a.base.err != nil {
+			// Fit refused the data although the quick check passed.
+			a.blockErr = a.base.err
+			a.explainBlock()
+			blocked = true
+		}
+	}
+	before := len(a.findings)
+	if !blocked {
+		a.dynamic()
+	}
+	// Phase 2: the dynamic findings' counterfactuals.
+	a.probeSet.runAll(a.fixSpecs(a.findings[before:]))
+	if a.ctx.Err() != nil {
+		return a.ctx.Err()
+	}
+	a.verifyAll()
+	a.combine()
+	if !blocked {
+		a.semantics()
+	}
+	return a.ctx.Err()
+}
+
+// fixSpecs returns the probes that verify the fixes of fs.
+func (a *analysis) fixSpecs(fs []*Finding) []*probeSpec {
+	var specs []*probeSpec
+	for _, f := range fs {
+		if f.fix == nil {
+			continue
+		}
+		fx := f.fix
+		specs = append(specs, a.fixSpec(fx, 0))
+		for i := range fx.extra {
+			specs = append(specs, a.fixSpec(fx, i+1))
+		}
+		if fx.beforeSets != nil && len(fx.beforeSets) > 0 {
+			specs = append(specs, &probeSpec{label: "before: " + strings.Join(fx.beforeSets, " "), sets: fx.beforeSets})
+		}
+		if fx.atK {
+			s := a.fixSpec(fx, 0)
+			s.sets = append(append([]string{}, s.sets...), a.lrSet(a.lr*a.opts.LRFactor))
+			s.label += fmt.Sprintf(" at lr×%g", a.opts.LRFactor)
+			specs = append(specs, s)
+		}
+	}
+	return specs
+}
+
+// fixSpec is the probe of fix alternative i (0: the fix; i > 0: extra[i-1]
+// replaces the sets).
+func (a *analysis) fixSpec(fx *fixCandidate, i int) *probeSpec {
+	sets := fx.sets
+	if i > 0 {
+		sets = strings.Fields(fx.extra[i-1])
+	}
+	label := "fix: " + strings.Join(sets, " ")
+	if fx.transform != nil {
+		label = "fix: " + fx.name
+		if len(sets) > 0 {
+			label += " + " + strings.Join(sets, " ")
+		}
+	}
+	return &probeSpec{label: label, sets: sets, transform: fx.transform, tname: fx.name}
+}
+
+func (a *analysis) result(s *probeSpec) *probeResult {
+	a.probeSet.mu.Lock()
+	defer a.probeSet.mu.Unlock()
+	return a.probeSet.done[s.key()]
+}
+
+// dynamic derives findings from the base, lr×k and permuted-label probes.
+func (a *analysis) dynamic() {
+	b := a.base
+	a.checkDivergence()
+	if !b.nonFinite {
+		a.checkLRScaling()
+		a.checkProgress()
+		a.checkActivations()
+		a.checkGradients()
+		a.checkOverfitting()
+		a.checkSignal()
+	}
+	a.updateImbalance()
+}
+
+// probeMetrics are the numbers a probe is judged by.
+func (a *analysis) probeMetrics(p *probeResult) map[string]float64 {
+	m := map[string]float64{}
+	if p == nil {
+		return m
+	}
+	if p.err != nil {
+		return m
+	}
+	sn := a.task.scoreName()
+	if len(p.epochLoss) > 0 {
+		m["loss"] = sig(last(p.epochLoss), 5)
+		if len(p.epochLoss) > 1 {
+			m["epoch1_loss"] = sig(p.epochLoss[0], 5)
+		}
+	}
+	if len(p.valLoss) > 0 {
+		m["val_loss"] = sig(last(p.valLoss), 5)
+	}
+	if len(p.trainScore) > 0 {
+		m[sn] = round(last(p.trainScore), 4)
+	}
+	if len(p.valScore) > 0 {
+		m["val_"+sn] = round(last(p.valScore), 4)
+	}
+	return m
+}
+
+func (a *analysis) valScore(p *probeResult) float64 {
+	if p == nil || p.err != nil || p.nonFinite {
+		return math.NaN()
+	}
+	return last(p.valScore)
+}
+
+// ---- divergence / learning rate too high ----
+
+func (a *analysis) checkDivergence() {
+	b := a.base
+	ch := a.chance(b)
+	score := a.valScore(b)
+	lastLoss := last(b.epochLoss)
+	ev := map[string]any{"learning_rate": a.lr, "init_loss": sig(b.initLoss, 4), "final_loss": sig(lastLoss, 4),
+		"epoch_losses": sigs(b.epochLoss, 4), "val_" + a.task.scoreName(): round(score, 4), "chance": round(ch, 4)}
+	if ur := medianColumn(b.updateRatio); len(ur) > 0 {
+		ev["update_weight_ratio"] = sigs(ur, 3)
+	}
+	var summary string
+	// Unscaled inputs or targets make every step large; the scaling findings
+	// explain that, so only an outright NaN/inf is reported here then.
+	scaled := a.serious(IDInputsNotNormalized) || a.serious(IDTargetsNotNormalized)
+	switch {
+	case (scaled || a.staticError()) && !b.nonFinite:
+		return
+	case b.nonFinite:
+		summary = fmt.Sprintf("Training diverged: %s (learning rate %s).", b.aborted, fmtLR(a.lr))
+		if b.aborted == "" {
+			summary = fmt.Sprintf("Training diverged: the weights became non-finite (learning rate %s).", fmtLR(a.lr))
+		}
+		ev["threshold"] = "the loss or the weights become NaN/inf"
+		if scaled {
+			which := IDInputsNotNormalized
+			if a.serious(IDTargetsNotNormalized) {
+				which = IDTargetsNotNormalized
+			}
+			summary += fmt.Sprintf(" The unscaled data (see %s) makes every step far larger than the learning rate suggests; rescaling it is the better fix.", which)
+		}
+	case finite(lastLoss) && lastLoss > divergeFactor*b.initLoss && !(score > ch+a.noise(b.valN, ch)):
+		summary = fmt.Sprintf("Training diverged: the loss rose from %s at initialisation to %s while the %s stayed at chance (%s).",
+			fmtNum(b.initLoss), fmtNum(lastLoss), a.task.scoreLabel(), fmtNum(score))
+		ev["threshold"] = fmt.Sprintf("final loss > %g× the initial loss with a score no better than chance", divergeFactor)
+	case maxOf(b.batchLoss) > spikeFactor*math.Abs(b.initLoss) && !(score > ch+a.noise(b.valN, ch)):
+		ev["max_batch_loss"] = sig(maxOf(b.batchLoss), 4)
+		summary = fmt.Sprintf("The first steps overshoot: a batch loss reached %s (%s at initialisation) and the model ended no better than chance (%s %s).",
+			fmtNum(maxOf(b.batchLoss)), fmtNum(b.initLoss), a.task.scoreLabel(), fmtNum(score))
+		ev["threshold"] = fmt.Sprintf("a batch loss > %g× the initial loss, then a score no better than chance", spikeFactor)
+	default:
+		// Unstable but learning: the loss climbs back up over the epochs.
+		if len(b.epochLoss) >= 2 {
+			mn := minOf(b.epochLoss)
+			if lastLoss > 1.3*mn && lastLoss > b.epochLoss[0]*0.9 {
+				summary = fmt.Sprintf("The training loss climbs back up: from a minimum of %s to %s in the last epoch.", fmtNum(mn), fmtNum(lastLoss))
+				ev["threshold"] = "last-epoch loss > 1.3× the lowest epoch loss, confirmed by a better run at lr/10"
+				f := &Finding{ID: IDLearningRateTooHigh, Severity: Warning, Summary: summary, Evidence: ev, Why: lrHighWhy,
+					Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr/10), FixSets: []string{a.lrSet(a.lr / 10)}}
+				f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR, drop: true}
+				a.add(f)
+			}
+		}
+		return
+	}
+	f := &Finding{ID: IDLearningRateTooHigh, Severity: Error, Summary: summary, Evidence: ev, Why: lrHighWhy,
+		Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr/10), FixSets: []string{a.lrSet(a.lr / 10)}}
+	// NaN speaks for itself; a rising loss is a hypothesis the lower
+	// learning rate must confirm.
+	f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR, drop: !b.nonFinite}
+	a.add(f)
+}
+
+const lrHighWhy = "Each step moves the weights by the learning rate times the gradient. When that step is larger than the " +
+	"region where the loss is roughly quadratic, the step overshoots the minimum and lands higher up the other side; the next " +
+	"gradient is larger still, so the loss grows until it overflows to inf/NaN (or ReLUs are pushed into permanent silence)."
+
+// ---- learning-rate scaling (the seed's question) ----
+
+func (a *analysis) checkLRScaling() {
+	b, kp := a.base, a.lrk
+	t := a.task
+	if kp == nil || kp.err != nil || kp.nonFinite || !t.ce || !t.isClassification() || len(b.epochLoss) == 0 || len(kp.epochLoss) == 0 {
+		return
+	}
+	k := a.opts.LRFactor
+	lnC := math.Log(float64(max(t.classes, 2)))
+	l1, lk := b.epochLoss[0], kp.epochLoss[0]
+	ratio := lk / l1
+	wB, wK := sumSlice(b.dW), sumSlice(kp.dW)
+	growth := wK / wB
+	logitRatio := kp.logitRMS / b.logitRMS
+	// Accuracy: the epoch-1 running accuracy of the History (what the
+	// progress bar showed) when a metric is compiled; else the mean of the
+	// end-of-epoch validation accuracies (single snapshots are noisy here:
+	// every step moves the weights a lot).
+	accName := "epoch1_accuracy"
+	accB, accK := first(b.epochAcc, nil), first(kp.epochAcc, nil)
+	nz := math.Max(minScoreGain, 3*math.Sqrt2*binomialSE(accB, b.rows))
+	if math.IsNaN(accB) || math.IsNaN(accK) {
+		accName = "mean_val_accuracy"
+		accB, accK = mean(b.valScore), mean(kp.valScore)
+		nz = math.Max(1.5*minScoreGain, a.noise(b.valN, accB))
+	}
+	vB, vK := first(b.valScore, nil), first(kp.valScore, nil)
+	near := func(r float64) bool { return r > 0 && math.Abs(math.Log(r)/math.Log(k)-1) <= lrScaleTolerance }
+	ev := map[string]any{
+		"k": k, "learning_rate": a.lr, "learning_rate_k": a.lr * k,
+		"epoch1_loss": sig(l1, 5), "epoch1_loss_k": sig(lk, 5), "loss_ratio": sig(ratio, 4),
+		"weight_change_ratio": sig(growth, 4), "logit_rms": sig(b.logitRMS, 4), "logit_rms_k": sig(kp.logitRMS, 4),
+		"logit_ratio": sig(logitRatio, 4), accName: round(accB, 4), accName + "_k": round(accK, 4),
+		"epoch1_val_accuracy": round(vB, 4), "epoch1_val_accuracy_k": round(vK, 4), "accuracy_noise": round(nz, 4),
+		"ln_classes": sig(lnC, 4), "loss_over_ln_classes": sig(l1/lnC, 4),
+		"threshold": fmt.Sprintf("loss ratio and weight-change ratio within |ln r/ln k − 1| ≤ %g of k, |Δ accuracy| ≤ max(%g, 3·√2·SE) (epoch-1 running accuracy; else mean validation accuracy, ≥ 0.03), epoch-1 loss ≥ %g·ln(C)",
+			lrScaleTolerance, minScoreGain, marginLossFactor),
+	}
+	if len(b.epochLoss) > 1 && len(kp.epochLoss) > 1 {
+		ev["last_epoch_loss"], ev["last_epoch_loss_k"] = sig(last(b.epochLoss), 5), sig(last(kp.epochLoss), 5)
+		ev["last_epoch_loss_ratio"] = sig(last(kp.epochLoss)/last(b.epochLoss), 4)
+	}
+	if !(near(ratio) && near(growth) && math.Abs(accK-accB) <= nz && l1 >= marginLossFactor*lnC) {
+		return
+	}
+	f := &Finding{ID: IDLossScalesWithLearningRate, Severity: Warning, Evidence: ev}
+	f.Summary = fmt.Sprintf("The loss grows with the learning rate: at lr %s the epoch-1 loss is %s, at lr %s it is %s (×%.2f for lr ×%g); "+
+		"the weights and logits grow ×%.2f and ×%.2f, while the accuracy does not move (%s %.4f vs %.4f).",
+		fmtLR(a.lr), fmtNum(l1), fmtLR(a.lr*k), fmtNum(lk), ratio, k, growth, logitRatio, accWords[accName], accB, accK)
+	f.Why = fmt.Sprintf("This run is in the scale-equivariant (margin) regime. Starting from small weights, SGD makes W ≈ lr·Σ gradients. "+
+		"The logits are already huge (RMS %s, vs ln(%d) = %.2f for an uninformed model), so softmax is saturated and each sample's "+
+		"gradient on the logits is ≈ one-hot (−1 on the true class, +1 on the winning wrong class) whatever the exact values: "+
+		"the gradients do not depend on the scale of W. Multiplying lr by %g therefore multiplies every update, W and the logits by ≈ %g, "+
+		"and the argmax of the logits — hence every prediction and the accuracy — is unchanged. The loss, computed from the logits "+
+		"(logsumexp(z) − z_true ≈ the margin by which a wrong class wins), is a length in logit units, so it is multiplied by ≈ %g too. "+
+		"It is not measuring probabilities at all. Normalised inputs and a softmax output keep the logits near 1, where the loss is a "+
+		"real log-probability and a larger learning rate simply learns faster.",
+		fmtNum(b.logitRMS), t.classes, lnC, k, k, k)
+	// The fix: the inputs and output fixes together.
+	var sets []string
+	var parts []string
+	for _, id := range []string{IDInputsNotNormalized, IDSigmoidWithCCE} {
+		if g := a.find(id); g != nil && len(g.FixSets) > 0 {
+			sets = append(sets, g.FixSets...)
+			parts = append(parts, strings.Join(g.FixSets, ", "))
+		}
+	}
+	if len(sets) > 0 {
+		f.FixSets = sets
+		f.Fix = strings.Join(displaySets(sets), " and ") + " (then the loss is a log-probability near ln(C) at the start and falls faster with a larger lr)"
+		f.fix = &fixCandidate{name: "normalise", sets: sets, atK: true, verify: verifyLRScaling}
+	} else {
+		f.Fix = "normalise the inputs so that the logits start near 0 (standardise each feature), and use a softmax output"
+	}
+	a.add(f)
+}
+
+var accWords = map[string]string{"epoch1_accuracy": "epoch-1 training accuracy", "mean_val_accuracy": "mean validation accuracy over the epochs"}
+
+// ---- progress: too few updates, learning rate too low ----
+
+func (a *analysis) checkProgress() {
+	b := a.base
+	if a.find(IDLearningRateTooHigh) != nil {
+		return
+	}
+	cfgEpochs := max(a.run.Fit.Epochs-a.run.Fit.InitialEpoch, 1)
+	bs := a.plan.BatchSize
+	cfgSteps := cfgEpochs * ((a.trainX.Rows() + bs - 1) / bs)
+	ch := a.chance(b)
+	vs := a.valScore(b)
+	gain := vs - b.initScore
+	lossDrop := (b.initLoss - last(b.epochLoss)) / math.Abs(b.initLoss)
+	ev := map[string]any{"configured_steps": cfgSteps, "epochs": cfgEpochs, "batch_size": bs, "training_rows": a.trainX.Rows(),
+		"init_loss": sig(b.initLoss, 4), "final_loss": sig(last(b.epochLoss), 4), "loss_drop_fraction": sig(lossDrop, 3),
+		"init_" + a.task.scoreName(): round(b.initScore, 4), "val_" + a.task.scoreName(): round(vs, 4), "chance": round(ch, 4),
+		"learning_rate": a.lr, "probe_steps": b.steps}
+	if ur := medianColumn(b.updateRatio); len(ur) > 0 {
+		ev["update_weight_ratio"] = sigs(ur, 3)
+	}
+	if cfgSteps < fewUpdates {
+		ev["threshold"] = fmt.Sprintf("fewer than %d optimizer steps in the whole training, confirmed by a better run with more steps", fewUpdates)
+		var sets []string
+		if bs > 32 && a.trainX.Rows() > 32 {
+			sets = []string{"fit.batch_size=32"}
+		} else {
+			e := int(math.Ceil(float64(fewUpdates) * float64(cfgEpochs) / float64(max(cfgSteps, 1))))
+			sets = []string{fmt.Sprintf("fit.epochs=%d", e)}
+		}
+		f := &Finding{ID: IDTooFewUpdates, Severity: Warning, Evidence: ev,
+			Summary: fmt.Sprintf("The whole training makes only %d optimizer updates (%d epochs × %d steps of batch %d).",
+				cfgSteps, cfgEpochs, cfgSteps/cfgEpochs, bs),
+			Why: "Each step moves the weights a little; a few dozen steps cannot get far from the initial weights, whatever the data. " +
+				"The number of updates is epochs × ceil(rows / batch_size), so a very large batch (or very few epochs) leaves the model undertrained.",
+			Fix: strings.Join(displaySets(sets), ", "), FixSets: sets}
+		f.fix = &fixCandidate{name: "more updates", sets: sets, verify: verifyBetterScore, drop: true}
+		a.add(f)
+		return
+	}
+	if b.steps < 50 {
+		return
+	}
+	progressed := lossDrop >= progressFraction || gain >= 0.05
+	if progressed || a.staticError() {
+		return // a static error (labels, output, loss) already explains it
+	}
+	upd := median(medianColumn(b.updateRatio))
+	ev["median_update_weight_ratio"] = sig(upd, 3)
+	bigSteps := upd > bigUpdate || maxOf(b.batchLoss) > 3*math.Abs(b.initLoss) || a.anyDead()
+	smallSteps := upd < smallUpdate
+	ev["threshold"] = fmt.Sprintf("loss fell < %g%% and the score rose < 0.05 over the probe, the median update/weight ratio is < %g, and lr×10, ×100 or ×1000 does clearly better", 100*progressFraction, smallUpdate)
+	if smallSteps {
+		a.addTooLow(ev)
+	}
+	// No progress can also mean steps so large that the model collapsed
+	// (dead ReLUs, saturated outputs): the counterfactual decides.
+	if bigSteps && a.find(IDLearningRateTooHigh) == nil {
+		ev2 := map[string]any{}
+		for k, v := range ev {
+			ev2[k] = v
+		}
+		ev2["max_batch_loss"] = sig(maxOf(b.batchLoss), 4)
+		ev2["threshold"] = fmt.Sprintf("loss fell < %g%% and the score rose < 0.05 over the probe, with large steps (update/weight ratio > %g, a batch loss > 3× the initial loss, or dead ReLUs), and lr/10 (or /100) does clearly better", 100*progressFraction, bigUpdate)
+		g := &Finding{ID: IDLearningRateTooHigh, Severity: Error, Evidence: ev2,
+			Summary: fmt.Sprintf("Training makes no progress at learning rate %s (loss %s → %s in %d steps, largest batch loss %s), and a smaller learning rate fixes it: the steps are too large.",
+				fmtLR(a.lr), fmtNum(b.initLoss), fmtNum(last(b.epochLoss)), b.steps, fmtNum(maxOf(b.batchLoss))),
+			Why: lrHighWhy, Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr/10), FixSets: []string{a.lrSet(a.lr / 10)}}
+		g.fix = &fixCandidate{name: "lower lr", sets: g.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR, drop: true}
+		a.add(g)
+	}
+}
+
+func (a *analysis) addTooLow(ev map[string]any) {
+	b := a.base
+	f := &Finding{ID: IDLearningRateTooLow, Severity: Warning, Evidence: ev,
+		Summary: fmt.Sprintf("Training makes almost no progress at learning rate %s: the loss went from %s to %s in %d steps.",
+			fmtLR(a.lr), fmtNum(b.initLoss), fmtNum(last(b.epochLoss)), b.steps),
+		Why: "Each update is the learning rate times the gradient; when it is tiny compared with the weights (see update_weight_ratio), " +
+			"the model needs thousands of times more steps to get anywhere.",
+		Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr*10), FixSets: []string{a.lrSet(a.lr * 10)}}
+	f.fix = &fixCandidate{name: "raise lr", sets: f.FixSets, extra: []string{a.lrSet(a.lr * 100), a.lrSet(a.lr * 1000)}, verify: verifyLR, drop: true}
+	a.add(f)
+}
+
+// staticError reports whether a static check found an error in the labels,
+// the output layer or the loss.
+func (a *analysis) staticError() bool {
+	for _, id := range []string{IDLabelEncodingMismatch, IDSingleUnitSoftmax, IDLogitsWithoutFromLogits, IDDoubleSoftmax,
+		IDOutputRangeMismatch, IDBinaryCrossentropyMulticlass} {
+		if f := a.find(id); f != nil && f.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *analysis) anyDead() bool {
+	for _, s := range a.base.layerStats {
+		if s.Act == "relu" && s.Dead > deadLimit {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- activations ----
+
+func (a *analysis) checkActivations() {
+	b := a.base
+	initDead := map[string]float64{}
+	initSat := map[string]float64{}
+	for _, s := range b.initLayers {
+		initDead[s.Layer], initSat[s.Layer] = s.Dead, s.Saturated
+	}
+	var dead, sat []layerStat
+	for _, s := range b.layerStats {
+		if s.Act == "relu" && s.Dead > deadLimit {
+			dead = append(dead, s)
+		}
+		if (s.Act == "sigmoid" || s.Act == "tanh") && s.Saturated > saturationLimit {
+			sat = append(sat, s)
+		}
+	}
+	// The cause decides the fix: unscaled inputs first, then the learning rate.
+	causeSets := func() ([]string, string) {
+		if g := a.find(IDInputsNotNormalized); g != nil && len(g.FixSets) > 0 {
+			return g.FixSets, "normalise the inputs"
+		}
+		if g := a.find(IDInputsNotNormalized); g != nil && g.fix != nil {
+			return nil, "standardise the inputs"
+		}
+		return []string{a.lrSet(a.lr / 10)}, "lower the learning rate"
+	}
+	if len(dead) > 0 {
+		s := dead[0]
+		ev := map[string]any{"layers": dead, "dead_fraction_at_init": sig(initDead[s.Layer], 3), "rows_checked": min(512, b.valN),
+			"threshold": fmt.Sprintf("> %g of a ReLU layer's units output 0 for every probe row after training", deadLimit)}
+		sets, how := causeSets()
+		f := &Finding{ID: IDDeadReLU, Severity: Warning, Evidence: ev,
+			Summary: fmt.Sprintf("%.0f%% of the ReLU units in layer %q are dead after the probe: they output 0 for every input (%.0f%% at initialisation).",
+				100*s.Dead, s.Layer, 100*initDead[s.Layer]),
+			Why: "A ReLU unit whose input is negative for every sample has zero gradient, so no update can revive it. Large steps (a high " +
+				"learning rate, or large inputs that make large gradients) push a unit's bias and weights far negative in one update, and it never recovers; " +
+				"the layer then has fewer units than it seems.",
+			Fix: how + ": " + strings.Join(displaySets(sets), ", "), FixSets: sets}
+		if sets == nil {
+			f.Fix = how + " (see inputs-not-normalized)"
+		}
+		f.fix = &fixCandidate{name: "revive relu", sets: sets, verify: verifyDead}
+		if sets == nil {
+			f.fix.transform, f.fix.name = standardiseX, "standardise features"
+		}
+		a.add(f)
+	}
+	if len(sat) > 0 {
+		s := sat[0]
+		ev := map[string]any{"layers": sat, "saturated_fraction_at_init": sig(initSat[s.Layer], 3), "rows_checked": min(512, b.valN),
+			"threshold": fmt.Sprintf("> %g of a sigmoid/tanh layer's outputs within 1%% of its bounds", saturationLimit)}
+		sets, how := causeSets()
+		f := &Finding{ID: IDSaturatedActivations, Severity: Warning, Evidence: ev,
+			Summary: fmt.Sprintf("%.0f%% of the %s outputs of layer %q are saturated (within 1%% of their bounds) after the probe (%.0f%% at initialisation).",
+				100*s.Saturated, s.Act, s.Layer, 100*initSat[s.Layer]),
+			Why: fmt.Sprintf("Where %s is flat its slope is ≈ 0, so almost no gradient flows back through a saturated unit and the layers below it stop learning. "+
+				"Saturation comes from pre-activations that are too large: unscaled inputs, or weights blown up by large steps.", s.Act),
+			Fix: how + ": " + strings.Join(displaySets(sets), ", "), FixSets: sets}
+		if sets == nil {
+			f.Fix = how + " (see inputs-not-normalized)"
+		}
+		f.fix = &fixCandidate{name: "desaturate", sets: sets, verify: verifySaturation}
+		if sets == nil {
+			f.fix.transform, f.fix.name = standardiseX, "standardise features"
+		}
+		a.add(f)
+	}
+}
+
+// ---- gradients ----
+
+func (a *analysis) checkGradients() {
+	b := a.base
+	if len(b.kernelNames) < 3 || len(b.gradRMS) == 0 {
+		return
+	}
+	var ratios []float64
+	for _, g := range b.gradRMS {
+		if g[len(g)-1] > 0 {
+			ratios = append(ratios, g[0]/g[len(g)-1])
+		}
+	}
+	r := median(ratios)
+	cols := medianColumn(b.gradRMS)
+	if !(r < vanishingRatio) {
+		return
+	}
+	var sets []string
+	var hidden []string
+	for _, l := range a.layers[:len(a.layers)-1] {
+		if l.dense != nil && (l.act == "sigmoid" || l.act == "tanh") {
+			sets = append(sets, l.key("activation")+"=relu")
+			hidden = append(hidden, l.name)
+		}
+	}
+	ev := map[string]any{"layers": b.kernelNames, "gradient_rms": sigs(cols, 3), "first_last_ratio": sig(r, 3), "samples": len(ratios),
+		"threshold": fmt.Sprintf("median first/last layer gradient RMS < %g over the probe's steps, with ≥ 3 Dense layers", vanishingRatio)}
+	f := &Finding{ID: IDVanishingGradient, Severity: Warning, Evidence: ev,
+		Summary: fmt.Sprintf("The gradient vanishes on its way down: the first layer's gradients are %s× the last layer's (RMS %s vs %s).",
+			fmtNum(r), fmtNum(cols[0]), fmtNum(cols[len(cols)-1])),
+		Why: "Backpropagation multiplies the gradient by each layer's weights and activation slope. The slope of sigmoid is at most 0.25 " +
+			"(tanh's is below 1 away from 0), so through several such layers the gradient shrinks geometrically and the first layers barely learn.",
+	}
+	if len(sets) > 0 {
+		f.FixSets = sets
+		f.Fix = strings.Join(displaySets(sets), ", ") + " (relu's slope is 1 where it is active)"
+		f.fix = &fixCandidate{name: "relu hidden layers", sets: sets, verify: verifyGradients}
+	} else {
+		f.Fix = "use fewer layers, or relu hidden activations"
+	}
+	a.add(f)
+}
+
+// ---- signal: real vs permuted labels ----
+
+func (a *analysis) checkSignal() {
+	b, p := a.base, a.perm
+	if p == nil || p.err != nil || p.nonFinite || a.task.kind == kindMultilabel {
+		return
+	}
+	// The best epoch of each run: overfitting later must not hide early signal.
+	vB, vP := maxOf(b.valScore), maxOf(p.valScore)
+	ch := a.chance(b)
+	nz := a.noise(b.valN, vB)
+	trainS := last(b.trainScore)
+	// The model must be able to fit its training rows (it memorises them
+	// beyond what transfers), or the run says nothing about the labels.
+	memorises := trainS-vB > nz && trainS > ch+nz
+	if a.task.kind == kindRegression {
+		memorises = trainS > 0.1
+	}
+	ev := map[string]any{"best_val_" + a.task.scoreName(): round(vB, 4), "best_val_" + a.task.scoreName() + "_permuted": round(vP, 4),
+		"chance": round(ch, 4), "noise": round(nz, 4), "train_" + a.task.scoreName(): round(trainS, 4),
+		"threshold": "validation score with the real labels within noise (max(0.02, 3·SE); R²: 0.05) of both chance and the permuted-label run, while the model fits its training rows beyond that"}
+	noSignal := vB-vP <= a.diffNoise(b, p) && vB <= ch+nz
+	if !(noSignal && memorises) {
+		return
+	}
+	a.remove(IDOverfitting) // memorising noise is the symptom, not the cause
+	a.add(&Finding{ID: IDLabelsNotLearnable, Severity: Error, Evidence: ev,
+		Summary: fmt.Sprintf("The model learns nothing that carries over to the validation data: best validation %s %s with the real labels, %s with randomly permuted labels, chance is %s.",
+			a.task.scoreLabel(), fmtNum(vB), fmtNum(vP), fmtNum(ch)),
+		Why: "When training on shuffled labels does as well as training on the real ones, the features carry no (learnable) information about " +
+			"the labels: the model can only memorise its training rows. The usual cause is x and y out of step (sorted or shuffled separately, " +
+			"or taken from different files), or labels that are not a function of the inputs.",
+		Fix: "check that x and y are aligned row by row (same order, same split), and that the labels can be predicted from the features"})
+}
+
+// ---- overfitting ----
+
+func (a *analysis) checkOverfitting() {
+	b := a.base
+	vl := b.valLoss
+	if len(vl) < 3 || len(b.epochLoss) != len(vl) {
+		return
+	}
+	best := 0
+	for i, v := range vl {
+		if v < vl[best] {
+			best = i
+		}
+	}
+	lastV := last(vl)
+	trainFalls := last(b.epochLoss) < b.epochLoss[best]
+	gap := last(b.trainScore) - last(b.valScore)
+	if a.task.kind == kindRegression {
+		gap = last(b.trainScore) - last(b.valScore) // R² gap
+	}
+	if !(best < len(vl)-1 && lastV > (1+overfitRise)*vl[best] && trainFalls && gap > overfitGap) {
+		return
+	}
+	sn := a.task.scoreName()
+	ev := map[string]any{"val_loss": sigs(vl, 4), "loss": sigs(b.epochLoss, 4), "best_epoch": best + 1,
+		"train_" + sn: round(last(b.trainScore), 4), "val_" + sn: round(last(b.valScore), 4), "gap": round(gap, 4),
+		"threshold": fmt.Sprintf("validation loss > (1+%g)× its minimum while the training loss falls, and train−validation %s gap > %g", overfitRise, sn, overfitGap)}
+	f := &Finding{ID: IDOverfitting, Severity: Warning, Evidence: ev,
+		Summary: fmt.Sprintf("The model overfits: validation loss is lowest at epoch %d (%s) and rises to %s by epoch %d, while the training loss keeps falling; train %s %s vs validation %s.",
+			best+1, fmtNum(vl[best]), fmtNum(lastV), len(vl), a.task.scoreLabel(), fmtNum(last(b.trainScore)), fmtNum(last(b.valScore))),
+		Why: "Once the model has learned what generalises, further epochs fit the noise of the training rows: training loss keeps " +
+			"falling, validation loss turns up. The model has more capacity than the data can constrain.",
+		Fix:     fmt.Sprintf("fit.epochs: %d (stop where validation loss is lowest), or use more data, fewer units, or Dropout", best+1),
+		FixSets: []string{fmt.Sprintf("fit.epochs=%d", best+1)}}
+	// Verified from the same probe: training to epoch best+1 is the first
+	// best+1 epochs of this run (same seed, same data).
+	f.Verified = &Verified{Confirmed: vl[best] < lastV*0.9, Probe: a.plan.describe() + fmt.Sprintf(", seed %d; fit.epochs=%d is the start of this same run", a.exp.Seed, best+1),
+		Criterion: "validation loss at the stopping epoch < 0.9× the final validation loss",
+		Before:    map[string]float64{"val_loss": sig(lastV, 4), "val_" + sn: round(last(b.valScore), 4)},
+		After:     map[string]float64{"val_loss": sig(vl[best], 4), "val_" + sn: round(b.valScore[best], 4)},
+		Note:      fmt.Sprintf("stopping at epoch %d gives validation loss %s instead of %s", best+1, fmtNum(vl[best]), fmtNum(lastV))}
+	a.add(f)
+}
+
+// updateImbalance sets the severity of class-imbalance from the base probe.
+func (a *analysis) updateImbalance() {
+	f := a.find(IDClassImbalance)
+	if f == nil || a.base == nil || a.base.recall == nil {
+		return
+	}
+	mn := f.Evidence["minority_class"].(int)
+	rec, ok := a.base.recall[mn]
+	f.Evidence["minority_recall"] = round(rec, 4)
+	f.Evidence["balanced_accuracy"] = round(balanced(a.base.recall), 4)
+	if !ok || rec >= 0.5 {
+		f.Severity = Info
+		f.Summary += fmt.Sprintf(" The probe still finds the rare class (recall %.2f), so this is not hurting here.", rec)
+		f.fix = nil
+		return
+	}
+	f.Summary += fmt.Sprintf(" The probe model finds only %.0f%% of class %d.", 100*rec, mn)
+}
+
+func balanced(rec map[int]float64) float64 {
+	if len(rec) == 0 {
+		return math.NaN()
+	}
+	var s float64
+	for _, v := range rec {
+		s += v
+	}
+	return s / float64(len(rec))
+}
+
+// ---- helpers ----
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// first returns v[0], or alt[0] when v is empty (NaN if both are).
+func first(v, alt []float64) float64 {
+	if len(v) > 0 {
+		return v[0]
+	}
+	if len(alt) > 0 {
+		return alt[0]
+	}
+	return math.NaN()
+}
+
+func sumSlice(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x * x
+	}
+	return math.Sqrt(s)
+}
+
+func maxOf(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		if finite(x) && x > m {
+			m = x
+		}
+	}
+	return m
+}
+
+func minOf(v []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range v {
+		if x < m {
+			m = x
+		}
+	}
+	return m
+}
+
+func sigs(v []float64, n int) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = sig(x, n)
+	}
+	return out
+}
+
+// medianColumn returns the median of each column of rows.
+func medianColumn(rows [][]float64) []float64 {
+	if len(rows) == 0 {
+		return nil
+	}
+	w := len(rows[0])
+	out := make([]float64, w)
+	for j := 0; j < w; j++ {
+		var col []float64
+		for _, r := range rows {
+			if j < len(r) && finite(r[j]) {
+				col = append(col, r[j])
+			}
+		}
+		sort.Float64s(col)
+		out[j] = median(col)
+	}
+	return out
+}
+
+// displaySets turns "a.b=c" into "a.b: c" for messages.
+func displaySets(sets []string) []string {
+	out := make([]string, len(sets))
+	for i, s := range sets {
+		k, v, _ := strings.Cut(s, "=")
+		out[i] = k + ": " + v
+	}
+	return out
+}
