@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -50,9 +51,11 @@ func (lp *LinePlot) Save(path string) error {
 	p.Title.Text = lp.Title
 	p.X.Label.Text = lp.XLabel
 	p.Y.Label.Text = lp.YLabel
+	p.X.Tick.Marker = shortTicks{plot.DefaultTicks{}}
+	p.Y.Tick.Marker = shortTicks{plot.DefaultTicks{}}
 	if lp.LogY {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = shortTicks{plot.LogTicks{Prec: -1}}
 	}
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
@@ -133,4 +136,31 @@ func Epochs(n int) []float64 {
 		x[i] = float64(i + 1)
 	}
 	return x
+}
+
+// shortTicks labels ticks with the shortest decimal form ("2500", not
+// "2500.00"), and labels every tick of a log axis when fewer than two
+// major ticks would carry a label.
+type shortTicks struct{ plot.Ticker }
+
+// Ticks implements plot.Ticker.
+func (t shortTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := t.Ticker.Ticks(min, max)
+	labelled := 0
+	for _, tk := range ticks {
+		if tk.Label != "" {
+			labelled++
+		}
+	}
+	for i := range ticks {
+		if ticks[i].Label != "" || labelled < 2 {
+			v := ticks[i].Value
+			if math.Abs(v) >= 1e6 || (v != 0 && math.Abs(v) < 1e-3) {
+				ticks[i].Label = strconv.FormatFloat(v, 'g', 3, 64)
+			} else {
+				ticks[i].Label = strconv.FormatFloat(v, 'f', -1, 64)
+			}
+		}
+	}
+	return ticks
 }
