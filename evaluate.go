@@ -10,6 +10,7 @@ import (
 	"github.com/kiln-ml/kiln/activations"
 	"github.com/kiln-ml/kiln/callbacks"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/layers"
 	"github.com/kiln-ml/kiln/metrics"
 )
@@ -57,11 +58,18 @@ func (m *Sequential) Evaluate(ctx context.Context, x, y *data.Array, opts Evalua
 
 // workspace is one goroutine's inference scratch memory.
 type workspace struct {
-	a, b, z  []float32
+	a, b     []float32 // ping-pong buffers for the layers of one slice of rows
+	out, z   []float32 // a batch's outputs and logits
 	xb, yb   []float32
 	idx      []int
 	finalAct activations.Func
 }
+
+// inferRows is how many rows of a batch infer sends through the model at
+// a time: a slice of MNIST rows as float32 (12 KB) stays in the L1 cache
+// from the gather to the first layer. Every inference layer treats rows
+// independently, so the outputs do not depend on it.
+const inferRows = 4
 
 func (m *Sequential) newWorkspace(batch int) *workspace {
 	width := 0
@@ -71,8 +79,11 @@ func (m *Sequential) newWorkspace(batch int) *workspace {
 	for _, l := range m.layers {
 		width = max(width, size(l.OutputShape()))
 	}
-	ws := &workspace{a: make([]float32, batch*width), b: make([]float32, batch*width),
-		z: make([]float32, batch*size(m.OutputShape())), xb: make([]float32, batch*size(m.InputShape())), idx: make([]int, batch)}
+	rows := min(batch, inferRows)
+	outW := size(m.OutputShape())
+	ws := &workspace{a: make([]float32, rows*width), b: make([]float32, rows*width),
+		out: make([]float32, batch*outW), z: make([]float32, batch*outW),
+		xb: make([]float32, rows*size(m.InputShape())), idx: make([]int, batch)}
 	if act, ok := m.layers[len(m.layers)-1].(layers.Activated); ok {
 		ws.finalAct, _ = activations.Get(act.ActivationName())
 	}
@@ -87,33 +98,90 @@ func size(s []int) int {
 	return n
 }
 
-// infer runs rows [lo, hi) of x through the model. It returns the outputs and,
-// when withLogits and the last layer is activated, its logits.
-func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits bool) (out, logits []float32) {
+// infer runs rows [lo, hi) of x through the model, inferRows rows at a
+// time. It returns the outputs and, when withLogits and the last layer is
+// activated, its logits; then, if logitsOnly, the final activation is
+// skipped and out is nil.
+func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits, logitsOnly bool) (out, logits []float32) {
 	n := hi - lo
 	for i := range ws.idx[:n] {
 		ws.idx[i] = lo + i
 	}
-	x.GatherRows(ws.xb, ws.idx[:n])
-	cur, next := ws.xb, ws.a
+	outW := size(m.OutputShape())
 	last := len(m.layers) - 1
+	// A first Dense layer behind Flattens reads uint8 rows directly.
+	bytesIn, first := (*layers.Dense)(nil), 0
+	src, lut, bytesOK := x.ByteRows()
 	for i, l := range m.layers {
-		w := size(l.OutputShape())
-		if i == last && withLogits {
-			act := l.(layers.Activated)
-			act.InferLogits(ws.z, cur, n)
-			ws.finalAct.Forward(next, ws.z, n, w)
-			return next[:n*w], ws.z[:n*w]
+		if _, ok := l.(*layers.Flatten); ok {
+			continue
 		}
-		l.Infer(next, cur, n)
-		cur = next[:n*w]
-		if &next[0] == &ws.a[0] {
-			next = ws.b
+		if d, ok := l.(*layers.Dense); ok && bytesOK {
+			bytesIn, first = d, i
+		}
+		break
+	}
+	rl := x.RowLen()
+	for s := 0; s < n; s += inferRows {
+		k := min(inferRows, n-s)
+		cur, next := ws.xb[:k*rl], ws.a
+		start := 0
+		if bytesIn != nil {
+			w := size(bytesIn.OutputShape())
+			rows := src[(lo+s)*rl : (lo+s+k)*rl]
+			// Read ahead: the following slices of rows come next in memory.
+			kernels.Prefetch(src[min((lo+s+2*k)*rl, len(src)):min((lo+s+3*k)*rl, len(src))])
+			switch {
+			case first == last && withLogits:
+				z := ws.z[s*w : (s+k)*w]
+				bytesIn.InferBytes(z, rows, k, lut, true)
+				if !logitsOnly {
+					ws.finalAct.Forward(ws.out[s*w:(s+k)*w], z, k, w)
+				}
+				continue
+			case first == last:
+				bytesIn.InferBytes(ws.out[s*w:(s+k)*w], rows, k, lut, false)
+				continue
+			}
+			bytesIn.InferBytes(next, rows, k, lut, false)
+			cur, next, start = next[:k*w], ws.b, first+1
 		} else {
-			next = ws.a
+			x.GatherRows(ws.xb, ws.idx[s:s+k])
+		}
+		for i := start; i <= last; i++ {
+			l := m.layers[i]
+			w := size(l.OutputShape())
+			if i == last && withLogits {
+				z := ws.z[s*w : (s+k)*w]
+				l.(layers.Activated).InferLogits(z, cur, k)
+				if !logitsOnly {
+					ws.finalAct.Forward(ws.out[s*w:(s+k)*w], z, k, w)
+				}
+				cur = nil
+				break
+			}
+			if _, ok := l.(*layers.Flatten); ok {
+				continue // rows are already flat: nothing to copy
+			}
+			l.Infer(next, cur, k)
+			cur = next[:k*w]
+			if &next[0] == &ws.a[0] {
+				next = ws.b
+			} else {
+				next = ws.a
+			}
+		}
+		if cur != nil {
+			copy(ws.out[s*outW:(s+k)*outW], cur)
 		}
 	}
-	return cur, nil
+	if withLogits {
+		if logitsOnly {
+			return nil, ws.z[:n*outW]
+		}
+		return ws.out[:n*outW], ws.z[:n*outW]
+	}
+	return ws.out[:n*outW], nil
 }
 
 type batchResult struct {
@@ -134,9 +202,17 @@ func (m *Sequential) evaluate(ctx context.Context, x, y *data.Array, batch, work
 	results := make([]batchResult, steps)
 	units := size(m.OutputShape())
 	tw := y.RowLen()
+	// The outputs are needed only by a loss on probabilities and by
+	// binary_accuracy (see metricInput); otherwise the logits suffice.
+	logitsOnly := m.c.useLogits
+	for _, mt := range ms {
+		if mt.Kind() == "binary_accuracy" {
+			logitsOnly = false
+		}
+	}
 	err = m.parallelBatches(ctx, n, batch, workers, func(ws *workspace, s, lo, hi int) {
 		k := hi - lo
-		out, logits := m.infer(ws, x, lo, hi, m.c.haveLogits)
+		out, logits := m.infer(ws, x, lo, hi, m.c.haveLogits, logitsOnly)
 		if ws.yb == nil {
 			ws.yb = make([]float32, batch*tw)
 		}
@@ -243,7 +319,7 @@ func (m *Sequential) predict(ctx context.Context, x *data.Array, opts EvaluateOp
 	n := x.Rows()
 	out := make([]float32, n*units)
 	err := m.parallelBatches(ctx, n, opts.BatchSize, opts.Workers, func(ws *workspace, _, lo, hi int) {
-		y, z := m.infer(ws, x, lo, hi, logits)
+		y, z := m.infer(ws, x, lo, hi, logits, false)
 		if logits {
 			y = z
 		}

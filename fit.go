@@ -99,6 +99,21 @@ type trainer struct {
 	metSums  []float32
 	logNames []string
 	logVals  []float64
+	// firstVar is the index of the first layer with variables: layers
+	// before it need no gradient, so backpropagation stops there.
+	firstVar int
+	// next holds the rows of the step after this one, if known, for
+	// prefetching.
+	next []int
+	// logitsOnly is the last layer when nothing reads its output (the loss
+	// and every metric use its logits), so its activation can be skipped.
+	logitsOnly layers.LogitsForwarder
+	// bytesIn is the first layer with variables when it can read uint8
+	// rows directly (only Flatten before it, see Dense.ForwardBytes); it is
+	// used while x holds suitable bytes (bytesX caches that check).
+	bytesIn *layers.Dense
+	bytesX  *data.Array
+	bytesOK bool
 }
 
 // Fit trains the model like Keras' fit and returns its History. A cancelled
@@ -184,6 +199,7 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 			default:
 			}
 			lo, hi := s*opts.BatchSize, min((s+1)*opts.BatchSize, n)
+			t.next = order[hi:min(hi+opts.BatchSize, n)]
 			t.step(order[lo:hi])
 			logs := t.logs()
 			for _, cb := range cbs {
@@ -232,8 +248,17 @@ func isTTY(w io.Writer, force *bool) bool {
 // newTrainer allocates every buffer a training step needs.
 func (m *Sequential) newTrainer(x, y *data.Array, batch int) (*trainer, error) {
 	t := &trainer{m: m, x: x, y: y, batch: batch, units: m.OutputShape()[len(m.OutputShape())-1]}
+	t.firstVar = len(m.layers)
 	for i, l := range m.layers {
-		l.Allocate(batch, i > 0)
+		if len(l.Variables()) > 0 {
+			t.firstVar = i
+			break
+		}
+	}
+	for i, l := range m.layers {
+		// Only layers after the first one with variables pass a gradient
+		// to a layer that needs it (a leading Flatten does not).
+		l.Allocate(batch, i > t.firstVar)
 	}
 	t.xb = make([]float32, batch*x.RowLen())
 	t.yb = make([]float32, batch*y.RowLen())
@@ -248,6 +273,22 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int) (*trainer, error) {
 	t.logVals = make([]float64, len(t.logNames))
 	if m.c.haveLogits {
 		t.lastAct = m.layers[len(m.layers)-1].(layers.Activated)
+	}
+	if d, ok := m.layers[min(t.firstVar, len(m.layers)-1)].(*layers.Dense); ok && d.CanForwardBytes() {
+		t.bytesIn = d
+		for _, l := range m.layers[:t.firstVar] {
+			if _, flat := l.(*layers.Flatten); !flat {
+				t.bytesIn = nil
+			}
+		}
+	}
+	if lf, ok := t.lastAct.(layers.LogitsForwarder); ok && m.c.useLogits {
+		t.logitsOnly = lf
+		for _, mt := range ms {
+			if mt.Kind() == "binary_accuracy" { // scores the outputs, see metricInput
+				t.logitsOnly = nil
+			}
+		}
 	}
 	return t, nil
 }
@@ -287,12 +328,36 @@ func (t *trainer) resetEpoch() {
 func (t *trainer) step(idx []int) {
 	n := len(idx)
 	m := t.m
-	t.x.GatherRows(t.xb, idx)
-	t.y.GatherRows(t.yb, idx)
-	h := t.xb[:n*t.x.RowLen()]
-	for _, l := range m.layers {
-		h = l.Forward(h, n, true)
+	last := len(m.layers) - 1
+	first := 0 // the first layer still to run
+	var h []float32
+	if t.bytesIn != nil && t.x != t.bytesX {
+		_, _, t.bytesOK = t.x.ByteRows()
+		t.bytesX = t.x
 	}
+	if t.bytesIn != nil && t.bytesOK {
+		// uint8 rows feed the first Dense layer directly (the Flattens before
+		// it only reshape): no float32 copy of the batch is made.
+		src, lut, _ := t.x.ByteRows()
+		h = t.bytesIn.ForwardBytes(src, idx, lut, t.logitsOnly != nil && t.firstVar == last)
+		first = t.firstVar + 1
+	} else {
+		t.x.GatherRows(t.xb, idx)
+		h = t.xb[:n*t.x.RowLen()]
+	}
+	t.y.GatherRows(t.yb, idx)
+	for i := first; i <= last; i++ {
+		if i == last && t.logitsOnly != nil {
+			h = t.logitsOnly.ForwardLogits(h, n) // the output is not read
+			break
+		}
+		h = m.layers[i].Forward(h, n, true)
+	}
+	// Start loading the next batch's rows while this one computes: shuffled
+	// rows are scattered over the whole array, far beyond the caches.
+	t.x.PrefetchRows(t.next)
+	t.y.PrefetchRows(t.next)
+	t.next = nil
 	var logits []float32
 	if t.lastAct != nil {
 		logits = t.lastAct.Logits()[:n*t.units]
@@ -309,12 +374,11 @@ func (t *trainer) step(idx []int) {
 		t.metSums[i] += mt.Update(metricInput(mt, h, logits), t.yb, n, t.units)
 	}
 	g := t.grad[:n*t.units]
-	last := len(m.layers) - 1
 	if m.c.useLogits {
 		g = t.lastAct.BackwardLogits(g, n)
 		last--
 	}
-	for i := last; i >= 0; i-- {
+	for i := last; i >= t.firstVar; i-- {
 		g = m.layers[i].Backward(g, n)
 	}
 	m.c.opt.Apply()

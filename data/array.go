@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
 // DType names an element type the way NumPy does.
@@ -169,15 +171,11 @@ func (a *Array) GatherRows(dst []float32, idx []int) {
 		lo := i * w
 		switch {
 		case a.U8 != nil && a.lut != nil:
-			for j, v := range a.U8[lo : lo+w] {
-				out[j] = a.lut[v]
-			}
+			kernels.U8Lookup(out, a.U8[lo:lo+w], a.lut) // out[j] = lut[v], vectorised
 		case a.U8 != nil:
 			src := a.U8[lo : lo+w]
 			if s64 == 1 {
-				for j, v := range src {
-					out[j] = float32(v)
-				}
+				kernels.U8ToF32(out, src) // out[j] = float32(v), vectorised
 			} else {
 				for j, v := range src {
 					out[j] = float32(float64(v) * s64)
@@ -202,6 +200,41 @@ func (a *Array) GatherRows(dst []float32, idx []int) {
 			}
 		}
 	}
+}
+
+// PrefetchRows asks the CPU to start loading rows idx of a into its caches,
+// so that a later GatherRows of them does not wait for memory: the training
+// loop calls it for the next shuffled batch while it computes the current
+// one. It changes no value and allocates nothing.
+func (a *Array) PrefetchRows(idx []int) {
+	w := a.RowLen()
+	switch {
+	case a.U8 != nil:
+		kernels.PrefetchRows(a.U8, w, idx)
+	case a.F32 != nil:
+		kernels.PrefetchRows(a.F32, w, idx)
+	case a.I64 != nil:
+		kernels.PrefetchRows(a.I64, w, idx)
+	case a.F64 != nil:
+		kernels.PrefetchRows(a.F64, w, idx)
+	}
+}
+
+// ByteRows returns a's uint8 storage and how GatherRows turns a byte b into
+// float32: float32(b) when lut is nil, else lut[b]. ok is true only for
+// uint8 (or bool) data whose zero bytes are exactly its zero values
+// (kernels.LUTZeroExact), so that a layer reading the bytes directly, and
+// skipping the zeros, computes what it would from GatherRows' output.
+func (a *Array) ByteRows() (src []uint8, lut *[256]float32, ok bool) {
+	switch {
+	case a.U8 == nil:
+		return nil, nil, false
+	case a.lut != nil:
+		return a.U8, a.lut, kernels.LUTZeroExact(a.lut)
+	case a.scale64() == 1:
+		return a.U8, nil, true
+	}
+	return nil, nil, false
 }
 
 // Slice returns rows [lo, hi) as a new Array sharing a's storage.

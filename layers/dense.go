@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -23,7 +25,30 @@ type Dense struct {
 	z, y, dx []float32
 	dz       []float32
 	needDX   bool
+
+	// Training scratch, sized by Allocate.
+	idx   []int32   // the last Forward's non-zero inputs, row after row:
+	val   []float32 // row r's are idx, val[start[r]:start[r+1]]
+	start []int
+	mask  []uint64  // wide layers: bit r%64 of mask[(r/64)·in + k] is x[r,k] ≠ 0
+	gpad  []float32 // narrow layers: dW with rows padded to padStride floats
+	wt    []float32 // the kernel transposed (units × in), for dx
+	iota  []int32   // 0, 1, 2, ...: every row of wt (for dx) or of dz (for db)
+	ones  []float32 // maxBatch ones, to sum dz's rows with AccumRows
+
+	pool sync.Pool // *inferScratch for Infer
 }
+
+// narrow is the widest layer whose weight gradient is computed row-major
+// (kernels.ScatterRows, one pass over each input row's non-zero inputs,
+// into rows padded to whole cache lines); wider layers go k-major
+// (kernels.GradRows), which keeps a whole gradient row in registers. Both
+// sum every element in the same order. (Measured on MNIST 784→10: k-major
+// loses to branch mispredictions, one per input column; packed unpadded
+// rows lose to store-forwarding stalls between neighbouring rows.)
+const narrow = 32
+
+func padStride(u int) int { return (u + 15) &^ 15 }
 
 // DenseOption configures a Dense layer.
 type DenseOption func(*Dense) error
@@ -114,48 +139,224 @@ func (d *Dense) Variables() []*tensor.Variable {
 	return []*tensor.Variable{d.Kernel}
 }
 
-// Allocate sizes the training buffers.
+// Allocate sizes the training buffers: after it, a training step
+// allocates nothing.
 func (d *Dense) Allocate(maxBatch int, needInputGrad bool) {
-	d.z = make([]float32, maxBatch*d.Units)
-	d.y = make([]float32, maxBatch*d.Units)
-	d.dz = make([]float32, maxBatch*d.Units)
+	in, u := d.inWidth, d.Units
+	d.z = make([]float32, maxBatch*u)
+	d.y = make([]float32, maxBatch*u)
+	d.dz = make([]float32, maxBatch*u)
 	d.needDX = needInputGrad
+	d.idx = make([]int32, maxBatch*in+kernels.Pad)
+	d.val = make([]float32, maxBatch*in+kernels.Pad)
+	d.start = make([]int, maxBatch+1)
+	d.mask, d.gpad = nil, nil
+	if u <= narrow {
+		d.gpad = kernels.AlignedFloats(in * padStride(u))
+	} else {
+		d.mask = make([]uint64, (maxBatch+63)/64*in)
+	}
+	d.iota = make([]int32, max(maxBatch, u))
+	for i := range d.iota {
+		d.iota[i] = int32(i)
+	}
+	d.ones = make([]float32, maxBatch)
+	for r := range d.ones {
+		d.ones[r] = 1
+	}
+	d.dx, d.wt = nil, nil
 	if needInputGrad {
-		d.dx = make([]float32, maxBatch*d.inWidth)
+		d.dx = make([]float32, maxBatch*in)
+		d.wt = make([]float32, u*in)
 	}
 }
 
-// affine writes z = x·W + b for n rows. Zero inputs are skipped: raw images
-// are mostly zeros, and skipping them changes no sum.
+// inferScratch holds the non-zero lists of two rows for Infer; Dense keeps
+// a pool of them, so concurrent Infer calls share nothing and allocate
+// nothing once the pool is warm.
+type inferScratch struct {
+	idx [2][]int32
+	val [2][]float32
+}
+
+func (d *Dense) scratch() *inferScratch {
+	if s, ok := d.pool.Get().(*inferScratch); ok && len(s.idx[0]) >= d.inWidth+kernels.Pad {
+		return s
+	}
+	n := d.inWidth + kernels.Pad
+	return &inferScratch{idx: [2][]int32{make([]int32, n), make([]int32, n)}, val: [2][]float32{make([]float32, n), make([]float32, n)}}
+}
+
+// initRow sets z to the bias (or zeros).
+func (d *Dense) initRow(zr []float32) {
+	if d.Bias != nil {
+		copy(zr, d.Bias.Value)
+	} else {
+		clear(zr)
+	}
+}
+
+// affine writes z = x·W + b for n rows for inference. Zero inputs are
+// skipped: raw images are mostly zeros, and skipping them changes no sum.
+// Each row's sums run over the non-zero inputs in increasing k, one rounded
+// product and one rounded sum at a time (kernels.NonZero, kernels.AccumRows).
 func (d *Dense) affine(z, x []float32, n int) {
 	in, u := d.inWidth, d.Units
 	w := d.Kernel.Value
-	for r := 0; r < n; r++ {
+	s := d.scratch()
+	defer d.pool.Put(s)
+	r := 0
+	for ; r+1 < n; r += 2 {
+		// Two rows at a time: their sums are independent.
+		z0, z1 := z[r*u:(r+1)*u], z[(r+1)*u:(r+2)*u]
+		d.initRow(z0)
+		d.initRow(z1)
+		c0 := kernels.NonZero(s.idx[0], s.val[0], x[r*in:(r+1)*in], nil, 0)
+		c1 := kernels.NonZero(s.idx[1], s.val[1], x[(r+1)*in:(r+2)*in], nil, 0)
+		kernels.AccumRows2(z0, z1, w, u, s.idx[0][:c0], s.val[0][:c0], s.idx[1][:c1], s.val[1][:c1])
+	}
+	if r < n {
 		zr := z[r*u : (r+1)*u]
-		if d.Bias != nil {
-			copy(zr, d.Bias.Value)
-		} else {
-			clear(zr)
-		}
-		xr := x[r*in : (r+1)*in]
-		for k, xv := range xr {
-			if xv == 0 {
-				continue
-			}
-			wk := w[k*u : (k+1)*u]
-			for j := range zr {
-				zr[j] += xv * wk[j]
-			}
-		}
+		d.initRow(zr)
+		c := kernels.NonZero(s.idx[0], s.val[0], x[r*in:(r+1)*in], nil, 0)
+		kernels.AccumRows(zr, w, u, s.idx[0][:c], s.val[0][:c])
 	}
 }
 
-// Forward computes act(x·W + b).
+// Forward computes act(x·W + b) with the sums of affine (each output over
+// the non-zero inputs in increasing k), and keeps what Backward needs: for
+// narrow layers each row's list of non-zero inputs, for wide layers a bit
+// mask of them (then the sums are taken column by column, which reads each
+// row of W once per batch; see kernels.AccumCols).
 func (d *Dense) Forward(x []float32, n int, training bool) []float32 {
-	d.x = x
-	d.affine(d.z, x, n)
+	d.ForwardLogits(x, n)
 	d.act.Forward(d.y, d.z, n, d.Units)
 	return d.y[:n*d.Units]
+}
+
+// CanForwardBytes reports whether ForwardBytes may replace Forward: the
+// layer must be narrow (its backward pass reads only the lists of non-zero
+// inputs, not x) and need no input gradient, as the first layer of a model
+// does.
+func (d *Dense) CanForwardBytes() bool { return d.gpad != nil && !d.needDX }
+
+// ForwardBytes is the training Forward (ForwardLogits if logitsOnly) for n
+// = len(rows) rows of uint8 input: row r is src[rows[r]·in : (rows[r]+1)·in]
+// with byte b read as float32(b), or lut[b] if lut is not nil, the values
+// data.Array.GatherRows would produce; a byte must be zero exactly when its
+// value is (data.Array.ByteRows checks). It lists the non-zero inputs
+// straight from the bytes, so the batch is never converted to float32.
+// Only for layers with CanForwardBytes.
+func (d *Dense) ForwardBytes(src []uint8, rows []int, lut *[256]float32, logitsOnly bool) []float32 {
+	in, u, n := d.inWidth, d.Units, len(rows)
+	w := d.Kernel.Value
+	d.x = nil // Backward reads the lists only
+	s := 0
+	for r, row := range rows {
+		d.initRow(d.z[r*u : (r+1)*u])
+		d.start[r] = s
+		s += kernels.NonZeroU8(d.idx[s:], d.val[s:], src[row*in:(row+1)*in], lut)
+		if r%2 == 1 {
+			a, b, c := d.start[r-1], d.start[r], s
+			kernels.AccumRows2(d.z[(r-1)*u:r*u], d.z[r*u:(r+1)*u], w, u, d.idx[a:b], d.val[a:b], d.idx[b:c], d.val[b:c])
+		}
+	}
+	d.start[n] = s
+	if n%2 == 1 {
+		a, b := d.start[n-1], s
+		kernels.AccumRows(d.z[(n-1)*u:n*u], w, u, d.idx[a:b], d.val[a:b])
+	}
+	if logitsOnly {
+		return d.z[:n*u]
+	}
+	d.act.Forward(d.y, d.z, n, u)
+	return d.y[:n*u]
+}
+
+// InferBytes is Infer (InferLogits if logitsOnly) for n consecutive rows of
+// uint8 input src (n·in bytes) read as ForwardBytes reads them.
+func (d *Dense) InferBytes(dst []float32, src []uint8, n int, lut *[256]float32, logitsOnly bool) {
+	in, u := d.inWidth, d.Units
+	w := d.Kernel.Value
+	s := d.scratch()
+	defer d.pool.Put(s)
+	r := 0
+	for ; r+1 < n; r += 2 {
+		z0, z1 := dst[r*u:(r+1)*u], dst[(r+1)*u:(r+2)*u]
+		d.initRow(z0)
+		d.initRow(z1)
+		c0 := kernels.NonZeroU8(s.idx[0], s.val[0], src[r*in:(r+1)*in], lut)
+		c1 := kernels.NonZeroU8(s.idx[1], s.val[1], src[(r+1)*in:(r+2)*in], lut)
+		kernels.AccumRows2(z0, z1, w, u, s.idx[0][:c0], s.val[0][:c0], s.idx[1][:c1], s.val[1][:c1])
+	}
+	if r < n {
+		zr := dst[r*u : (r+1)*u]
+		d.initRow(zr)
+		c := kernels.NonZeroU8(s.idx[0], s.val[0], src[r*in:(r+1)*in], lut)
+		kernels.AccumRows(zr, w, u, s.idx[0][:c], s.val[0][:c])
+	}
+	if !logitsOnly {
+		d.act.Forward(dst, dst, n, u)
+	}
+}
+
+// LogitsForwarder is an Activated layer whose training forward pass can
+// stop before the activation. The trainer uses it when nothing reads the
+// layer's output: the loss takes the logits and BackwardLogits skips the
+// activation's derivative.
+type LogitsForwarder interface {
+	Activated
+	// ForwardLogits is Forward without the activation: it returns the
+	// logits (Logits()), and the output buffer is left stale.
+	ForwardLogits(x []float32, n int) []float32
+}
+
+// ForwardLogits is Forward without the activation; it returns x·W + b.
+func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
+	in, u := d.inWidth, d.Units
+	w := d.Kernel.Value
+	d.x = x
+	if d.mask != nil {
+		// Wide layers: record the non-zero inputs as bit masks, then walk
+		// the input columns, each row of W read once (kernels.AccumCols),
+		// where there is a fast version.
+		mask := d.mask[:(n+63)/64*in]
+		clear(mask)
+		for r := 0; r < n; r++ {
+			d.initRow(d.z[r*u : (r+1)*u])
+			kernels.NonZero(d.idx, d.val, x[r*in:(r+1)*in], mask[(r/64)*in:(r/64+1)*in], 1<<(r%64))
+		}
+		if kernels.AccumCols(d.z[:n*u], w, x[:n*in], in, u, mask, n) {
+			return d.z[:n*u]
+		}
+		clear(mask) // recorded again below
+	}
+	var mask []uint64
+	if d.mask != nil {
+		mask = d.mask[:(n+63)/64*in]
+	}
+	s := 0
+	for r := 0; r < n; r++ {
+		d.initRow(d.z[r*u : (r+1)*u])
+		var m []uint64
+		var bit uint64
+		if mask != nil {
+			m, bit = mask[(r/64)*in:(r/64+1)*in], 1<<(r%64)
+		}
+		d.start[r] = s
+		s += kernels.NonZero(d.idx[s:], d.val[s:], x[r*in:(r+1)*in], m, bit)
+		if r%2 == 1 {
+			// Two rows at a time: their sums are independent.
+			a, b, c := d.start[r-1], d.start[r], s
+			kernels.AccumRows2(d.z[(r-1)*u:r*u], d.z[r*u:(r+1)*u], w, u, d.idx[a:b], d.val[a:b], d.idx[b:c], d.val[b:c])
+		}
+	}
+	d.start[n] = s
+	if n%2 == 1 {
+		a, b := d.start[n-1], s
+		kernels.AccumRows(d.z[(n-1)*u:n*u], w, u, d.idx[a:b], d.val[a:b])
+	}
+	return d.z[:n*u]
 }
 
 // Logits returns x·W + b from the last Forward.
@@ -167,47 +368,45 @@ func (d *Dense) Backward(dy []float32, n int) []float32 {
 	return d.BackwardLogits(d.dz, n)
 }
 
-// BackwardLogits computes dW = xᵀ·dz, db = Σ dz and dx = dz·Wᵀ.
+// BackwardLogits computes dW = xᵀ·dz, db = Σ dz and dx = dz·Wᵀ. Every
+// element is summed in the order of the plain loops (dW and db over the
+// rows r in increasing order, skipping zero inputs; dx over j), starting
+// from zero, so the results do not depend on the kernel level.
 func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	in, u := d.inWidth, d.Units
-	gw := d.Kernel.Grad
-	clear(gw)
-	for r := 0; r < n; r++ {
-		dzr := dz[r*u : (r+1)*u]
-		for k, xv := range d.x[r*in : (r+1)*in] {
-			if xv == 0 {
-				continue
-			}
-			gk := gw[k*u : (k+1)*u]
-			for j, g := range dzr {
-				gk[j] += xv * g
-			}
-		}
+	// dW[k,:] = Σ_r x[r,k]·dz[r,:] over the rows whose x[r,k] ≠ 0, in
+	// increasing r, from zero.
+	if d.gpad != nil {
+		// Row-major: each row's non-zero inputs from Forward's lists, into
+		// rows padded to whole cache lines, then copied into Grad.
+		// gpad is all zeros between calls: CopyRows clears what it copies.
+		ps := padStride(u)
+		kernels.ScatterBatch(d.gpad, ps, d.idx, d.val, d.start[:n+1], dz[:n*u])
+		kernels.CopyRows(d.Kernel.Grad, u, d.gpad, ps, in, u, true)
+	} else {
+		// k-major, through Forward's bit masks.
+		kernels.GradRows(d.Kernel.Grad, d.x, in, dz, u, d.mask, n)
 	}
 	if d.Bias != nil {
 		gb := d.Bias.Grad
 		clear(gb)
-		for r := 0; r < n; r++ {
-			for j, g := range dz[r*u : (r+1)*u] {
-				gb[j] += g
-			}
-		}
+		kernels.AccumRows(gb, dz, u, d.iota[:n], d.ones[:n]) // gb += 1·dz[r,:], r = 0..n-1
 	}
 	if !d.needDX {
 		return nil
 	}
-	w := d.Kernel.Value
-	for r := 0; r < n; r++ {
-		dzr := dz[r*u : (r+1)*u]
-		dxr := d.dx[r*in : (r+1)*in]
-		for k := range dxr {
-			wk := w[k*u : (k+1)*u]
-			var s float32
-			for j, g := range dzr {
-				s += g * wk[j]
-			}
-			dxr[k] = s
+	// dx[r,k] = Σ_j dz[r,j]·W[k,j]: with Wᵀ's rows, that is dx[r,:] =
+	// Σ_j dz[r,j]·Wᵀ[j,:], j in increasing order.
+	w, wt := d.Kernel.Value, d.wt
+	for k := 0; k < in; k++ {
+		for j, v := range w[k*u : (k+1)*u] {
+			wt[j*in+k] = v
 		}
+	}
+	for r := 0; r < n; r++ {
+		dxr := d.dx[r*in : (r+1)*in]
+		clear(dxr)
+		kernels.AccumRows(dxr, wt, in, d.iota[:u], dz[r*u:(r+1)*u])
 	}
 	return d.dx[:n*in]
 }

@@ -12,6 +12,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
 // Epsilon is Keras' backend epsilon, used to clip probabilities.
@@ -97,13 +99,28 @@ func logSumExp(z []float32, p []float32) float64 {
 			m = v
 		}
 	}
+	// kernels.ExpSum runs the loop below in one vectorised call when it can
+	// (same math.Exp values, same order of the sum, same roundings).
+	if s, ok := kernels.ExpSum(p, z, m); ok {
+		return float64(m) + math.Log(s)
+	}
 	var s float64
-	for j, v := range z {
-		e := math.Exp(float64(v - m))
-		if p != nil {
-			p[j] = float32(e)
+	// The exponentials are taken a chunk at a time with kernels.Exp, which
+	// returns math.Exp's exact values (vectorised); the sum stays sequential.
+	var e [64]float64
+	for lo := 0; lo < len(z); lo += len(e) {
+		zc := z[lo:min(lo+len(e), len(z))]
+		ec := e[:len(zc)]
+		for j, v := range zc {
+			ec[j] = float64(v - m)
 		}
-		s += e
+		kernels.Exp(ec, ec)
+		for j, ej := range ec {
+			if p != nil {
+				p[lo+j] = float32(ej)
+			}
+			s += ej
+		}
 	}
 	if p != nil {
 		inv := 1 / s

@@ -76,10 +76,14 @@ func Get(name string, s Shapes) (Metric, error) {
 
 // Argmax returns the index of the largest value (the first on ties, like tf.argmax).
 func Argmax(row []float32) int {
-	best := 0
-	for j, v := range row {
-		if v > row[best] {
-			best = j
+	if len(row) == 0 {
+		return 0
+	}
+	// The best value is kept in a register (no reload of row[best]).
+	best, bv := 0, row[0]
+	for j, v := range row[1:] {
+		if v > bv {
+			best, bv = j+1, v
 		}
 	}
 	return best

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -73,16 +74,15 @@ func (o *SGD) Build(vars []*tensor.Variable) {
 	}
 }
 
-// Apply performs one SGD step.
+// Apply performs one SGD step. Without momentum it is w −= lr·g with the
+// product rounded to float32 (kernels.SGD, vectorised).
 func (o *SGD) Apply() {
 	o.t++
 	lr, mu := o.lr, o.Momentum
 	for i, v := range o.vars {
 		w, g := v.Value, v.Grad
 		if mu == 0 {
-			for j := range w {
-				w[j] -= lr * g[j]
-			}
+			kernels.SGD(w, g, lr)
 			continue
 		}
 		m := o.velocity[i]
@@ -195,12 +195,9 @@ func (o *Adam) Apply() {
 	p2 := float32(math.Pow(float64(b2), t))
 	alpha := o.lr * sqrt32(1-p2) / (1 - p1)
 	for i, vr := range o.vars {
-		w, g, m, v := vr.Value, vr.Grad, o.m[i], o.v[i]
-		for j := range w {
-			m[j] += (g[j] - m[j]) * (1 - b1)
-			v[j] += (g[j]*g[j] - v[j]) * (1 - b2)
-			w[j] -= alpha * m[j] / (sqrt32(v[j]) + o.Epsilon)
-		}
+		// m += (g−m)(1−β₁); v += (g²−v)(1−β₂); w −= α·m/(√v + ε), every
+		// operation rounded to float32 (kernels.Adam, vectorised).
+		kernels.Adam(vr.Value, vr.Grad, o.m[i], o.v[i], alpha, 1-b1, 1-b2, o.Epsilon)
 	}
 }
 

@@ -28,6 +28,7 @@ Usage:
   kiln summary FILE             print the model summary (Keras layout)
   kiln explain FILE [flags]     why training does what it does: findings, evidence, verified fixes
   kiln sweep FILE --grid k=a,b  compare settings × repeats in parallel (table, CSV/JSON, plots)
+  kiln bench [flags]            time the question's workload and an MLP (--vs-torch: and PyTorch)
   kiln help                     this text
 
 MODEL is a directory written by 'kiln fit --save DIR', or an experiment file
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdExplain(ctx, args[1:], stdout, stderr)
 	case "sweep":
 		err = cmdSweep(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

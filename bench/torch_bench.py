@@ -1,0 +1,120 @@
+"""PyTorch version of `kiln bench`'s workloads, for `kiln bench --vs-torch`.
+
+Usage: python3 torch_bench.py --mnist DIR [--workload seed|mlp] [--epochs N] [--threads T]
+
+seed: the question's program. MNIST 60000 rows of raw uint8 pixels (not
+      normalised), Linear(784, 10) whose sigmoid output is never used in
+      training (Keras' TF backend computes categorical_crossentropy from the
+      logits), cross-entropy on the logits, SGD lr 0.01, batch 32, shuffled
+      every epoch; validation on the 10000 test rows in batches of 32.
+mlp:  pixels / 255, Linear(784, 128) + ReLU + Linear(128, 10), softmax
+      cross-entropy on the logits, Adam (lr 0.001, eps 1e-7 as Keras), batch 32.
+
+The data stay uint8 and each batch is gathered and converted to float32
+(scaled for mlp), as kiln does. One JSON object per line is printed: one per
+epoch ({"epoch", "train", "validation", "total", "loss", "accuracy",
+"val_loss", "val_accuracy"}), then a summary ({"torch", "threads"}).
+"""
+
+import argparse
+import gzip
+import json
+import os
+import time
+
+import numpy as np
+import torch
+
+
+def load_idx(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def glorot_(w, gen):
+    fan_out, fan_in = w.shape
+    limit = (6.0 / (fan_in + fan_out)) ** 0.5
+    with torch.no_grad():
+        w.uniform_(-limit, limit, generator=gen)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mnist", required=True)
+    ap.add_argument("--workload", default="seed", choices=["seed", "mlp"])
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    try:
+        torch.set_num_interop_threads(a.threads)
+    except RuntimeError:
+        pass
+    gen = torch.Generator().manual_seed(1)
+
+    def idx(name):
+        return torch.from_numpy(load_idx(os.path.join(a.mnist, name)).copy())
+
+    x_train = idx("train-images-idx3-ubyte.gz").reshape(60000, 784)  # uint8
+    y_train = idx("train-labels-idx1-ubyte.gz").long()
+    x_test = idx("t10k-images-idx3-ubyte.gz").reshape(10000, 784)
+    y_test = idx("t10k-labels-idx1-ubyte.gz").long()
+
+    if a.workload == "seed":
+        scale = 1.0
+        model = torch.nn.Linear(784, 10)
+        layers = [model]
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    else:
+        scale = 1.0 / 255
+        l1, l2 = torch.nn.Linear(784, 128), torch.nn.Linear(128, 10)
+        layers = [l1, l2]
+        model = torch.nn.Sequential(l1, torch.nn.ReLU(), l2)
+        opt = torch.optim.Adam(model.parameters(), lr=0.001, eps=1e-7)
+    for l in layers:
+        glorot_(l.weight, gen)
+        torch.nn.init.zeros_(l.bias)
+
+    def batch_x(x, rows):
+        b = x[rows].float()
+        return b if scale == 1.0 else b * scale
+
+    batch, n = 32, x_train.shape[0]
+    loss_fn = torch.nn.functional.cross_entropy
+    for epoch in range(a.epochs):
+        t0 = time.perf_counter()
+        order = torch.randperm(n, generator=gen)
+        loss_sum, correct = 0.0, 0
+        for lo in range(0, n, batch):
+            rows = order[lo:lo + batch]
+            xb, yb = batch_x(x_train, rows), y_train[rows]
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(rows)
+            correct += (logits.argmax(1) == yb).sum().item()
+        t1 = time.perf_counter()
+        vloss, vcorrect = 0.0, 0
+        with torch.no_grad():
+            for lo in range(0, x_test.shape[0], batch):
+                xb = batch_x(x_test, slice(lo, lo + batch))
+                yb = y_test[lo:lo + batch]
+                logits = model(xb)
+                vloss += loss_fn(logits, yb).item() * len(yb)
+                vcorrect += (logits.argmax(1) == yb).sum().item()
+        t2 = time.perf_counter()
+        print(json.dumps({"epoch": epoch + 1, "train": t1 - t0, "validation": t2 - t1, "total": t2 - t0,
+                          "loss": loss_sum / n, "accuracy": correct / n,
+                          "val_loss": vloss / x_test.shape[0], "val_accuracy": vcorrect / x_test.shape[0]}),
+              flush=True)
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

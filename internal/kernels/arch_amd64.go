@@ -1,0 +1,540 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"math"
+	"math/bits"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// best is the best level this CPU supports. The SIMD kernels need AVX2,
+// BMI1 (TZCNT, BLSR), BMI2 (BZHI) and POPCNT; the AVX-512 ones also need
+// AVX-512 F, BW, DQ and VL. x/sys/cpu also checks that the OS saves the
+// vector registers.
+func best() Level {
+	x := &cpu.X86
+	if !(x.HasAVX2 && x.HasBMI1 && x.HasBMI2 && x.HasPOPCNT) {
+		return Generic
+	}
+	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512DQ && x.HasAVX512VL {
+		return AVX512
+	}
+	return AVX2
+}
+
+// The block kernels are called directly (not through function values) so
+// that their noescape pragmas hold and no argument escapes to the heap.
+
+func accum512(nv int, z, w *float32, stride int, idx *int32, val *float32, n, tail int) {
+	switch nv {
+	case 1:
+		accumRows512x1(z, w, stride, idx, val, n, tail)
+	case 2:
+		accumRows512x2(z, w, stride, idx, val, n, tail)
+	case 3:
+		accumRows512x3(z, w, stride, idx, val, n, tail)
+	case 4:
+		accumRows512x4(z, w, stride, idx, val, n, tail)
+	case 5:
+		accumRows512x5(z, w, stride, idx, val, n, tail)
+	case 6:
+		accumRows512x6(z, w, stride, idx, val, n, tail)
+	case 7:
+		accumRows512x7(z, w, stride, idx, val, n, tail)
+	case 8:
+		accumRows512x8(z, w, stride, idx, val, n, tail)
+	}
+}
+
+func accum256(nv int, z, w *float32, stride int, idx *int32, val *float32, n, tail int) {
+	switch nv {
+	case 1:
+		accumRows256x1(z, w, stride, idx, val, n, tail)
+	case 2:
+		accumRows256x2(z, w, stride, idx, val, n, tail)
+	case 3:
+		accumRows256x3(z, w, stride, idx, val, n, tail)
+	case 4:
+		accumRows256x4(z, w, stride, idx, val, n, tail)
+	case 5:
+		accumRows256x5(z, w, stride, idx, val, n, tail)
+	case 6:
+		accumRows256x6(z, w, stride, idx, val, n, tail)
+	case 7:
+		accumRows256x7(z, w, stride, idx, val, n, tail)
+	case 8:
+		accumRows256x8(z, w, stride, idx, val, n, tail)
+	}
+}
+
+func accumCols512(nv int, z, w, x *float32, in, u int, mask *uint64, last uint64, tail int) {
+	switch nv {
+	case 1:
+		accumCols512x1(z, w, x, in, u, mask, last, tail)
+	case 2:
+		accumCols512x2(z, w, x, in, u, mask, last, tail)
+	case 3:
+		accumCols512x3(z, w, x, in, u, mask, last, tail)
+	case 4:
+		accumCols512x4(z, w, x, in, u, mask, last, tail)
+	case 5:
+		accumCols512x5(z, w, x, in, u, mask, last, tail)
+	case 6:
+		accumCols512x6(z, w, x, in, u, mask, last, tail)
+	case 7:
+		accumCols512x7(z, w, x, in, u, mask, last, tail)
+	case 8:
+		accumCols512x8(z, w, x, in, u, mask, last, tail)
+	}
+}
+
+func grad512(nv int, g, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum, tail int) {
+	switch nv {
+	case 1:
+		gradRows512x1(g, x, in, dz, u, mask, last, accum, tail)
+	case 2:
+		gradRows512x2(g, x, in, dz, u, mask, last, accum, tail)
+	case 3:
+		gradRows512x3(g, x, in, dz, u, mask, last, accum, tail)
+	case 4:
+		gradRows512x4(g, x, in, dz, u, mask, last, accum, tail)
+	case 5:
+		gradRows512x5(g, x, in, dz, u, mask, last, accum, tail)
+	case 6:
+		gradRows512x6(g, x, in, dz, u, mask, last, accum, tail)
+	case 7:
+		gradRows512x7(g, x, in, dz, u, mask, last, accum, tail)
+	case 8:
+		gradRows512x8(g, x, in, dz, u, mask, last, accum, tail)
+	}
+}
+
+func grad256(nv int, g, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum, tail int) {
+	switch nv {
+	case 1:
+		gradRows256x1(g, x, in, dz, u, mask, last, accum, tail)
+	case 2:
+		gradRows256x2(g, x, in, dz, u, mask, last, accum, tail)
+	case 3:
+		gradRows256x3(g, x, in, dz, u, mask, last, accum, tail)
+	case 4:
+		gradRows256x4(g, x, in, dz, u, mask, last, accum, tail)
+	case 5:
+		gradRows256x5(g, x, in, dz, u, mask, last, accum, tail)
+	case 6:
+		gradRows256x6(g, x, in, dz, u, mask, last, accum, tail)
+	case 7:
+		gradRows256x7(g, x, in, dz, u, mask, last, accum, tail)
+	case 8:
+		gradRows256x8(g, x, in, dz, u, mask, last, accum, tail)
+	}
+}
+
+// maxVec is the number of vectors the block kernels keep in registers.
+const maxVec = 8
+
+// lanes is the number of float32 lanes of a vector at the current level.
+func lanes() int {
+	if level == AVX512 {
+		return 16
+	}
+	return 8
+}
+
+// block splits a column block of width ≥ 1 into vectors: their number and
+// the lanes used in the last one.
+func block(width, lanes int) (nv, tail int) {
+	nv = (width + lanes - 1) / lanes
+	return nv, width - (nv-1)*lanes
+}
+
+func nonZeroArch(idx []int32, val []float32, x []float32, mask []uint64, bit uint64) (int, bool) {
+	var mp *uint64
+	if mask != nil {
+		mp = &mask[0]
+	}
+	switch level {
+	case AVX512:
+		return nonZero512(&idx[0], &val[0], &x[0], len(x), mp, bit), true
+	case AVX2:
+		return nonZero256(&idx[0], &val[0], &x[0], len(x), mp, bit), true
+	}
+	return 0, false
+}
+
+func nonZeroU8Arch(idx []int32, val []float32, src []uint8, lut *[256]float32) (int, bool) {
+	switch {
+	case level == AVX512:
+		return nonZeroU8512(&idx[0], &val[0], &src[0], len(src), lut), true
+	case level == AVX2:
+		return nonZeroU8256(&idx[0], &val[0], &src[0], len(src), lut), true
+	}
+	return 0, false
+}
+
+func accumRowsArch(z, w []float32, stride int, idx []int32, val []float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	l := lanes()
+	width := maxVec * l
+	for jb := 0; jb < len(z); jb += width {
+		nv, tail := block(min(width, len(z)-jb), l)
+		if level == AVX512 {
+			accum512(nv, &z[jb], &w[jb], stride, &idx[0], &val[0], len(val), tail)
+		} else {
+			accum256(nv, &z[jb], &w[jb], stride, &idx[0], &val[0], len(val), tail)
+		}
+	}
+	return true
+}
+
+func accumRows2Arch(z0, z1, w []float32, stride int, idx0 []int32, val0 []float32, idx1 []int32, val1 []float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	l := lanes()
+	if len(z0) > 2*l {
+		return false
+	}
+	nv, tail := block(len(z0), l)
+	i0, v0, n0 := &idx0[0], &val0[0], len(val0)
+	i1, v1, n1 := &idx1[0], &val1[0], len(val1)
+	switch {
+	case level == AVX512 && nv == 1:
+		accumPair512x1(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
+	case level == AVX512:
+		accumPair512x2(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
+	case nv == 1:
+		accumPair256x1(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
+	default:
+		accumPair256x2(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
+	}
+	return true
+}
+
+func scatterRowsArch(g []float32, stride int, idx []int32, val []float32, d []float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	l := lanes()
+	width := 2 * l
+	for jb := 0; jb < len(d); jb += width {
+		nv, tail := block(min(width, len(d)-jb), l)
+		switch {
+		case level == AVX512 && nv == 1:
+			scatterRows512x1(&g[jb], stride, &idx[0], &val[0], len(val), &d[jb], tail)
+		case level == AVX512:
+			scatterRows512x2(&g[jb], stride, &idx[0], &val[0], len(val), &d[jb], tail)
+		case nv == 1:
+			scatterRows256x1(&g[jb], stride, &idx[0], &val[0], len(val), &d[jb], tail)
+		default:
+			scatterRows256x2(&g[jb], stride, &idx[0], &val[0], len(val), &d[jb], tail)
+		}
+	}
+	return true
+}
+
+func copyRowsArch(dst []float32, dstStride int, src []float32, srcStride int, rows, width int, clearSrc bool) bool {
+	if level < AVX2 {
+		return false
+	}
+	cl := 0
+	if clearSrc {
+		cl = 1
+	}
+	l := lanes()
+	for jb := 0; jb < width; jb += l {
+		w := min(l, width-jb)
+		if level == AVX512 {
+			copyRows512(&dst[jb], dstStride, &src[jb], srcStride, rows, w, cl)
+		} else {
+			copyRows256(&dst[jb], dstStride, &src[jb], srcStride, rows, w, cl)
+		}
+	}
+	return true
+}
+
+func gradRowsArch(g, x []float32, in int, dz []float32, u int, mask []uint64, n int) bool {
+	if level < AVX2 {
+		return false
+	}
+	l := lanes()
+	width := maxVec * l
+	words := (n + 63) / 64
+	for jb := 0; jb < u; jb += width {
+		nv, tail := block(min(width, u-jb), l)
+		for wd := 0; wd < words; wd++ {
+			last := ^uint64(0)
+			if rest := n - wd*64; rest < 64 {
+				last = 1<<rest - 1
+			}
+			accum := 0
+			if wd > 0 {
+				accum = 1
+			}
+			if level == AVX512 {
+				grad512(nv, &g[jb], &x[wd*64*in], in, &dz[wd*64*u+jb], u, &mask[wd*in], last, accum, tail)
+			} else {
+				grad256(nv, &g[jb], &x[wd*64*in], in, &dz[wd*64*u+jb], u, &mask[wd*in], last, accum, tail)
+			}
+		}
+	}
+	return true
+}
+
+func sgdArch(w, g []float32, lr float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	n := len(w) &^ (lanes() - 1)
+	if n > 0 {
+		if level == AVX512 {
+			sgd512(&w[0], &g[0], n, lr)
+		} else {
+			sgd256(&w[0], &g[0], n, lr)
+		}
+	}
+	refSGD(w[n:], g[n:], lr)
+	return true
+}
+
+func adamArch(w, g, m, v []float32, alpha, c1, c2, eps float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	n := len(w) &^ (lanes() - 1)
+	if n > 0 {
+		if level == AVX512 {
+			adam512(&w[0], &g[0], &m[0], &v[0], n, alpha, c1, c2, eps)
+		} else {
+			adam256(&w[0], &g[0], &m[0], &v[0], n, alpha, c1, c2, eps)
+		}
+	}
+	refAdam(w[n:], g[n:], m[n:], v[n:], alpha, c1, c2, eps)
+	return true
+}
+
+func u8ToF32Arch(dst []float32, src []uint8) bool {
+	if level < AVX2 {
+		return false
+	}
+	n := len(src) &^ (lanes() - 1)
+	if n > 0 {
+		if level == AVX512 {
+			u8ToF32512(&dst[0], &src[0], n)
+		} else {
+			u8ToF32256(&dst[0], &src[0], n)
+		}
+	}
+	refU8ToF32(dst[n:], src[n:])
+	return true
+}
+
+func u8LookupArch(dst []float32, src []uint8, lut *[256]float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	n := len(src) &^ (lanes() - 1)
+	if n > 0 {
+		if level == AVX512 {
+			u8Lookup512(&dst[0], &src[0], n, lut)
+		} else {
+			u8Lookup256(&dst[0], &src[0], n, lut)
+		}
+	}
+	refU8Lookup(dst[n:], src[n:], lut)
+	return true
+}
+
+func prefetchArch(p unsafe.Pointer, n int) {
+	if level >= AVX2 {
+		prefetch((*byte)(p), n)
+	}
+}
+
+// expVariant is the vector math.Exp that matches math.Exp on this CPU:
+// 0 none, 1 non-FMA, 2 FMA (see expProbe).
+var expVariant = expProbe()
+
+// expProbe finds the vector variant that reproduces math.Exp bit for bit on
+// a spread of inputs, including ones whose results differ between the FMA
+// and non-FMA variants.
+func expProbe() int {
+	if best() < AVX2 {
+		return 0
+	}
+	var xs []float64
+	for i := -2000; i <= 2000; i++ {
+		xs = append(xs, float64(i)*0.37+float64(i%7)*1e-3)
+	}
+	for i := 0; i < 400; i++ {
+		xs = append(xs, -float64(i)/397, float64(i)*1.7e-9, -708.5+float64(i)*0.001)
+	}
+	got := make([]float64, len(xs))
+	for _, v := range []int{2, 1} {
+		if v == 2 && !cpu.X86.HasFMA {
+			continue
+		}
+		ok := true
+		for _, l := range []Level{AVX2, AVX512} {
+			if l > best() {
+				continue
+			}
+			expRun(l, v, got, xs)
+			for i, x := range xs {
+				if math.Float64bits(got[i]) != math.Float64bits(math.Exp(x)) {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			return v
+		}
+	}
+	return 0
+}
+
+func expArch(dst, x []float64) bool {
+	if level < AVX2 || expVariant == 0 {
+		return false
+	}
+	expRun(level, expVariant, dst, x)
+	return true
+}
+
+// expRun computes dst = exp(x) at level l with variant v.
+func expRun(l Level, v int, dst, x []float64) {
+	width := 4
+	if l == AVX512 {
+		width = 8
+	}
+	var in [8]float64 // the inputs, for the fallback when dst and x alias
+	for i := 0; i < len(x); i += width {
+		n := min(width, len(x)-i)
+		copy(in[:n], x[i:i+n])
+		var bad uint64
+		switch {
+		case l == AVX512 && v == 2:
+			bad = expFMA512(&dst[i], &x[i], n)
+		case l == AVX512:
+			bad = exp512(&dst[i], &x[i], n)
+		case v == 2:
+			bad = expFMA256(&dst[i], &x[i], n)
+		default:
+			bad = exp256(&dst[i], &x[i], n)
+		}
+		for ; bad != 0; bad &= bad - 1 {
+			j := bits.TrailingZeros64(bad)
+			dst[i+j] = math.Exp(in[j])
+		}
+	}
+}
+
+func expVariantForTest() int { return expVariant }
+
+func features() string {
+	x := &cpu.X86
+	s := ""
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{{"avx2", x.HasAVX2}, {"fma", x.HasFMA}, {"bmi1", x.HasBMI1}, {"bmi2", x.HasBMI2}, {"popcnt", x.HasPOPCNT},
+		{"avx512f", x.HasAVX512F}, {"avx512bw", x.HasAVX512BW}, {"avx512dq", x.HasAVX512DQ}, {"avx512vl", x.HasAVX512VL}} {
+		if s != "" {
+			s += " "
+		}
+		if f.ok {
+			s += f.name + "+"
+		} else {
+			s += f.name + "-"
+		}
+	}
+	return s
+}
+
+// reluArch runs the vector Relu on a multiple of the vector width and
+// returns how many elements it did.
+func reluArch(dst, x []float32) int {
+	if level < AVX2 {
+		return 0
+	}
+	n := len(x) &^ (lanes() - 1)
+	if n > 0 {
+		if level == AVX512 {
+			relu512(&dst[0], &x[0], n)
+		} else {
+			relu256(&dst[0], &x[0], n)
+		}
+	}
+	return n
+}
+
+func reluGradArch(dx, y, dy []float32) int {
+	if level < AVX2 {
+		return 0
+	}
+	n := len(y) &^ (lanes() - 1)
+	if n > 0 {
+		if level == AVX512 {
+			reluGrad512(&dx[0], &y[0], &dy[0], n)
+		} else {
+			reluGrad256(&dx[0], &y[0], &dy[0], n)
+		}
+	}
+	return n
+}
+
+func expSumArch(p []float32, z []float32, m float32) (float64, bool) {
+	if level != AVX512 || expVariant == 0 {
+		return 0, false
+	}
+	var pp *float32
+	if p != nil {
+		pp = &p[0]
+	}
+	var s float64
+	var bad uint64
+	if expVariant == 2 {
+		s, bad = expSumFMA512(pp, &z[0], len(z), m)
+	} else {
+		s, bad = expSum512(pp, &z[0], len(z), m)
+	}
+	return s, bad == 0
+}
+
+func prefetchRowsArch(p unsafe.Pointer, rowBytes int, idx []int) {
+	if level >= AVX2 {
+		prefetchRows((*byte)(p), rowBytes, &idx[0], len(idx))
+	}
+}
+
+func scatterBatchArch(g []float32, stride int, idx []int32, val []float32, start []int, dz []float32, u int) bool {
+	if level != AVX512 || u > 16 || start[len(start)-1] == 0 {
+		return false
+	}
+	scatterBatch512(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u)
+	return true
+}
+
+func accumColsArch(z, w, x []float32, in, u int, mask []uint64, n int) bool {
+	if level != AVX512 {
+		return false
+	}
+	width := maxVec * 16
+	words := (n + 63) / 64
+	for jb := 0; jb < u; jb += width {
+		nv, tail := block(min(width, u-jb), 16)
+		for wd := 0; wd < words; wd++ {
+			last := ^uint64(0)
+			if rest := n - wd*64; rest < 64 {
+				last = 1<<rest - 1
+			}
+			accumCols512(nv, &z[wd*64*u+jb], &w[jb], &x[wd*64*in], in, u, &mask[wd*in], last, tail)
+		}
+	}
+	return true
+}

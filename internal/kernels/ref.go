@@ -1,0 +1,147 @@
+package kernels
+
+// The pure-Go reference kernels. They define the results: every SIMD kernel
+// performs the same float32 operations in the same order, so its output is
+// bit-identical. Each product that is added or subtracted is converted to
+// float32 explicitly: the Go spec lets a compiler fuse x*y+z into one FMA
+// (arm64, ppc64, s390x and amd64 with GOAMD64=v3 do), and an explicit
+// conversion forbids that, so these loops round the same way everywhere.
+
+func refNonZero(idx []int32, val []float32, x []float32, mask []uint64, bit uint64) int {
+	c := 0
+	for k, v := range x {
+		if v != 0 {
+			idx[c] = int32(k)
+			val[c] = v
+			c++
+			if mask != nil {
+				mask[k] |= bit
+			}
+		}
+	}
+	return c
+}
+
+func refNonZeroU8(idx []int32, val []float32, src []uint8, lut *[256]float32) int {
+	c := 0
+	for k, b := range src {
+		if b != 0 {
+			idx[c] = int32(k)
+			if lut != nil {
+				val[c] = lut[b]
+			} else {
+				val[c] = float32(b)
+			}
+			c++
+		}
+	}
+	return c
+}
+
+func refAccumRows(z, w []float32, stride int, idx []int32, val []float32) {
+	u := len(z)
+	for i, v := range val {
+		o := int(idx[i]) * stride
+		wr := w[o : o+u]
+		for j := range z {
+			z[j] += float32(v * wr[j])
+		}
+	}
+}
+
+func refScatterRows(g []float32, stride int, idx []int32, val []float32, d []float32) {
+	u := len(d)
+	for i, v := range val {
+		o := int(idx[i]) * stride
+		gr := g[o : o+u]
+		for j := range gr {
+			gr[j] += float32(v * d[j])
+		}
+	}
+}
+
+func refCopyRows(dst []float32, dstStride int, src []float32, srcStride int, rows, width int, clearSrc bool) {
+	for r := 0; r < rows; r++ {
+		copy(dst[r*dstStride:r*dstStride+width], src[r*srcStride:r*srcStride+width])
+		if clearSrc {
+			clear(src[r*srcStride : r*srcStride+width])
+		}
+	}
+}
+
+func refGradRows(g []float32, x []float32, in int, dz []float32, u int, mask []uint64, n int) {
+	words := (n + 63) / 64
+	for k := 0; k < in; k++ {
+		gk := g[k*u : (k+1)*u]
+		clear(gk)
+		for wd := 0; wd < words; wd++ {
+			m := mask[wd*in+k]
+			if rest := n - wd*64; rest < 64 {
+				m &= 1<<rest - 1
+			}
+			for r := wd * 64; m != 0; m, r = m>>1, r+1 {
+				if m&1 == 0 {
+					continue
+				}
+				xv := x[r*in+k]
+				dzr := dz[r*u : (r+1)*u]
+				for j := range gk {
+					gk[j] += float32(xv * dzr[j])
+				}
+			}
+		}
+	}
+}
+
+func refSGD(w, g []float32, lr float32) {
+	g = g[:len(w)]
+	for j := range w {
+		w[j] -= float32(lr * g[j])
+	}
+}
+
+func refAdam(w, g, m, v []float32, alpha, c1, c2, eps float32) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for j := range w {
+		m[j] += float32((g[j] - m[j]) * c1)
+		v[j] += float32((float32(g[j]*g[j]) - v[j]) * c2)
+		w[j] -= float32(alpha*m[j]) / (sqrt32(v[j]) + eps)
+	}
+}
+
+func refU8ToF32(dst []float32, src []uint8) {
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] = float32(v)
+	}
+}
+
+func refU8Lookup(dst []float32, src []uint8, lut *[256]float32) {
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] = lut[v]
+	}
+}
+
+func refAccumCols(z, w, x []float32, in, u int, mask []uint64, n int) {
+	words := (n + 63) / 64
+	for k := 0; k < in; k++ {
+		wk := w[k*u : (k+1)*u]
+		for wd := 0; wd < words; wd++ {
+			m := mask[wd*in+k]
+			if rest := n - wd*64; rest < 64 {
+				m &= 1<<rest - 1
+			}
+			for r := wd * 64; m != 0; m, r = m>>1, r+1 {
+				if m&1 == 0 {
+					continue
+				}
+				xv := x[r*in+k]
+				zr := z[r*u : (r+1)*u]
+				for j := range zr {
+					zr[j] += float32(xv * wk[j])
+				}
+			}
+		}
+	}
+}
