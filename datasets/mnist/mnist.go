@@ -277,6 +277,9 @@ func load(dir string) (*Dataset, error) {
 
 // loadFile verifies, gunzips and parses one file, and checks its shape.
 func loadFile(path string, f mnistFile) (*data.Array, error) {
+	if a, ok := loadCached(path, f); ok {
+		return a, nil
+	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot read the MNIST file: %v; %s", path, err, howToGet)
@@ -309,6 +312,7 @@ func loadFile(path string, f mnistFile) (*data.Array, error) {
 			}
 		}
 	}
+	storeCached(path, f, a)
 	return a, nil
 }
 

@@ -379,3 +379,36 @@ func FuzzParseIDX(f *testing.F) {
 		a.RowLen()
 	})
 }
+
+// TestDecompressedCache checks the cache round trip: the second load reads
+// the cache (and gives the same bytes), and a damaged cache file is ignored.
+func TestDecompressedCache(t *testing.T) {
+	dir, err := Locate()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Setenv(CacheEnv, t.TempDir())
+	f := files[1] // train labels: small
+	path := filepath.Join(dir, f.name)
+	a, err := loadFile(path, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := cachePath(path, f)
+	if _, err := os.Stat(cp); err != nil {
+		t.Fatalf("no cache file written: %v", err)
+	}
+	b, ok := loadCached(path, f)
+	if !ok || !bytes.Equal(a.U8, b.U8) {
+		t.Fatal("cache miss or different bytes after a verified load")
+	}
+	raw, _ := os.ReadFile(cp)
+	raw[100] ^= 1
+	os.WriteFile(cp, raw, 0o644)
+	if _, ok := loadCached(path, f); ok {
+		t.Fatal("a damaged cache file was used")
+	}
+	if c, err := loadFile(path, f); err != nil || !bytes.Equal(a.U8, c.U8) {
+		t.Fatalf("fallback after a damaged cache: %v", err)
+	}
+}
