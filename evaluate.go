@@ -122,15 +122,20 @@ func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits,
 		break
 	}
 	rl := x.RowLen()
-	for s := 0; s < n; s += inferRows {
-		k := min(inferRows, n-s)
-		cur, next := ws.xb[:k*rl], ws.a
+	step := inferRows
+	if bytesIn != nil && first == last {
+		step = n // bytes stay compact, and the outputs fit: the whole batch at once
+	}
+	for s := 0; s < n; s += step {
+		k := min(step, n-s)
+		var cur []float32
+		next := ws.a
 		start := 0
 		if bytesIn != nil {
 			w := size(bytesIn.OutputShape())
 			rows := src[(lo+s)*rl : (lo+s+k)*rl]
-			// Read ahead: the following slices of rows come next in memory.
-			kernels.Prefetch(src[min((lo+s+2*k)*rl, len(src)):min((lo+s+3*k)*rl, len(src))])
+			// Read ahead: the next batch's rows come next in memory.
+			kernels.Prefetch(src[min((lo+s+k)*rl, len(src)):min((lo+s+2*k)*rl, len(src))])
 			switch {
 			case first == last && withLogits:
 				z := ws.z[s*w : (s+k)*w]
@@ -147,6 +152,7 @@ func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits,
 			cur, next, start = next[:k*w], ws.b, first+1
 		} else {
 			x.GatherRows(ws.xb, ws.idx[s:s+k])
+			cur = ws.xb[:k*rl]
 		}
 		for i := start; i <= last; i++ {
 			l := m.layers[i]

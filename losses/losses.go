@@ -178,7 +178,18 @@ func (l *CategoricalCrossentropy) Compute(pred, y []float32, n, c int, logits bo
 			g = grad[r*c : (r+1)*c]
 		}
 		var loss float64
-		if logits {
+		if logits && ls == 0 && g != nil {
+			// The common case of the branch below, without its per-element
+			// tests: the same operations in the same order.
+			lse := logSumExp(z, g)
+			ts := sum32(t, 0, c)
+			t, g := t[:len(z)], g[:len(z)]
+			for j, v := range z {
+				tj := t[j]
+				loss -= float64(tj) * (float64(v) - lse)
+				g[j] = g[j]*ts - tj
+			}
+		} else if logits {
 			lse := logSumExp(z, g)
 			ts := sum32(t, ls, c)
 			for j, v := range z {
