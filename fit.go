@@ -439,10 +439,10 @@ func (m *Sequential) checkTargets(what string, y *data.Array) error {
 		for i := 0; i < y.Len(); i++ {
 			v := y.At(i)
 			if v != math.Trunc(v) {
-				return inputErr("%s data: %s needs integer class labels, but label %d is %v; use integer labels or a regression loss", what, lossName, i, v)
+				return inputErr("%s data: %s needs integer class labels, but label %d is %.7g; use integer labels or a regression loss", what, lossName, i, v)
 			}
 			if v < 0 || v >= float64(units) {
-				return inputErr("%s data: Received a label value of %v at sample %d which is outside the valid range of [0, %d); the output layer has %d units: make it as wide as the number of classes",
+				return inputErr("%s data: Received a label value of %.7g at sample %d which is outside the valid range of [0, %d); the output layer has %d units: make it as wide as the number of classes",
 					what, v, i, units, units)
 			}
 		}
