@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/kiln-ml/kiln/internal/atomicfile"
 	"html/template"
 	"io"
 	"math"
@@ -389,14 +390,14 @@ func (r *Report) WriteReport(dir string) error {
 	var text bytes.Buffer
 	r.WriteText(&text)
 	md := r.markdown(plots)
-	if err := writeAtomic(filepath.Join(dir, "report.md"), []byte(md)); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "report.md"), []byte(md)); err != nil {
 		return err
 	}
 	var h bytes.Buffer
 	if err := htmlTmpl.Execute(&h, map[string]any{"R": r, "Plots": plots, "Text": text.String()}); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, "report.html"), h.Bytes())
+	return atomicfile.Write(filepath.Join(dir, "report.html"), h.Bytes())
 }
 
 type plotFile struct {
@@ -579,23 +580,3 @@ img{max-width:100%}
 <h2>Terminal output</h2><pre>{{.Text}}</pre>
 </body></html>
 `))
-
-// writeAtomic writes via a temporary file and a rename.
-func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".explain-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}

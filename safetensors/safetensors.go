@@ -12,8 +12,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/kiln-ml/kiln/internal/atomicfile"
 )
 
 // Tensor is one named float32 tensor.
@@ -95,19 +96,7 @@ func WriteFile(path string, tensors []Tensor, metadata map[string]string) error 
 	if err := Encode(&b, tensors, metadata); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".kiln-*.safetensors")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, b.Bytes())
 }
 
 // Decode parses a whole safetensors file held in b; name is used in errors.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"github.com/kiln-ml/kiln/internal/atomicfile"
 	"math"
 	"os"
 	"path/filepath"
@@ -44,7 +45,7 @@ func (r *Results) Save(dir string, o SaveOptions) ([]string, error) {
 		name  string
 		write func() []byte
 	}{{ResultsCSV, r.resultsCSV}, {SummaryCSV, func() []byte { return r.summaryCSV(o.TableOptions) }}} {
-		if err := writeAtomic(filepath.Join(dir, f.name), f.write()); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), f.write()); err != nil {
 			return written, err
 		}
 		written = append(written, f.name)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kiln-ml/kiln/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	hist, fitErr := r.Model.Fit(ctx, r.X, r.Y, opts)
 	// Whatever happened, keep what finished: history and weights.
 	if hist != nil && *history != "" {
-		if err := writeFileAtomic(*history, append(hist.KerasJSON(), '\n')); err != nil {
+		if err := atomicfile.Write(*history, append(hist.KerasJSON(), '\n')); err != nil {
 			return fmt.Errorf("--history: %w", err)
 		}
 	}
@@ -118,22 +119,4 @@ func checkWritableDir(dir string) error {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return nil
-}
-
-// writeFileAtomic writes via a temporary file and a rename, so a failure
-// never leaves a half-written file.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".kiln-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/kiln-ml/kiln/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -35,14 +36,14 @@ func saveModel(dir string, r *config.Run) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, savedExperiment), y); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, savedExperiment), y); err != nil {
 		return err
 	}
 	cfg, err := json.MarshalIndent(r.Model.Config(), "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, savedConfig), append(cfg, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, savedConfig), append(cfg, '\n')); err != nil {
 		return err
 	}
 	return r.Model.SaveWeights(filepath.Join(dir, savedWeights))
