@@ -245,6 +245,16 @@ func readElems[T any](r io.Reader, count, itemSize, maxElems int, conv func(dst 
 	return dst, got, -1, nil
 }
 
+// ReadElements reads count elements of itemSize bytes from r, converting
+// each chunk of raw bytes with conv. A count claimed by a file header is not
+// trusted: at most maxElems elements are allocated before data arrives, and
+// storage grows only with the bytes actually read. It returns the elements
+// and the number of bytes read. The NPY and IDX readers share it.
+func ReadElements[T any](r io.Reader, count, itemSize, maxElems int, conv func(dst []T, raw []byte)) ([]T, int64, error) {
+	out, got, _, err := readElems(r, count, itemSize, maxElems, func(dst []T, raw []byte) int { conv(dst, raw); return -1 })
+	return out, got, err
+}
+
 func byteConv(t npyType) func(dst []uint8, raw []byte) int {
 	if t.kind == 'b' {
 		return func(dst []uint8, raw []byte) int {

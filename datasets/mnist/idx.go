@@ -24,7 +24,6 @@ const (
 	// before any data has arrived; past that storage grows as bytes are read,
 	// so a header claiming a huge shape costs nothing.
 	idxPrealloc = 64 << 10
-	idxChunk    = 256 << 10
 )
 
 type idxType struct {
@@ -101,33 +100,33 @@ func parseIDX(r io.Reader, name string, prealloc int64) (*data.Array, error) {
 	var err error
 	switch magic[2] {
 	case 0x08:
-		a.U8, got, err = readElems(r, int(count), 1, maxElems, func(dst []uint8, raw []byte) { copy(dst, raw) })
+		a.U8, got, err = data.ReadElements(r, int(count), 1, maxElems, func(dst []uint8, raw []byte) { copy(dst, raw) })
 	case 0x09:
-		a.I64, got, err = readElems(r, int(count), 1, maxElems, func(dst []int64, raw []byte) {
+		a.I64, got, err = data.ReadElements(r, int(count), 1, maxElems, func(dst []int64, raw []byte) {
 			for i, v := range raw {
 				dst[i] = int64(int8(v))
 			}
 		})
 	case 0x0B:
-		a.I64, got, err = readElems(r, int(count), 2, maxElems, func(dst []int64, raw []byte) {
+		a.I64, got, err = data.ReadElements(r, int(count), 2, maxElems, func(dst []int64, raw []byte) {
 			for i := range dst {
 				dst[i] = int64(int16(binary.BigEndian.Uint16(raw[2*i:])))
 			}
 		})
 	case 0x0C:
-		a.I64, got, err = readElems(r, int(count), 4, maxElems, func(dst []int64, raw []byte) {
+		a.I64, got, err = data.ReadElements(r, int(count), 4, maxElems, func(dst []int64, raw []byte) {
 			for i := range dst {
 				dst[i] = int64(int32(binary.BigEndian.Uint32(raw[4*i:])))
 			}
 		})
 	case 0x0D:
-		a.F32, got, err = readElems(r, int(count), 4, maxElems, func(dst []float32, raw []byte) {
+		a.F32, got, err = data.ReadElements(r, int(count), 4, maxElems, func(dst []float32, raw []byte) {
 			for i := range dst {
 				dst[i] = math.Float32frombits(binary.BigEndian.Uint32(raw[4*i:]))
 			}
 		})
 	case 0x0E:
-		a.F64, got, err = readElems(r, int(count), 8, maxElems, func(dst []float64, raw []byte) {
+		a.F64, got, err = data.ReadElements(r, int(count), 8, maxElems, func(dst []float64, raw []byte) {
 			for i := range dst {
 				dst[i] = math.Float64frombits(binary.BigEndian.Uint64(raw[8*i:]))
 			}
@@ -149,39 +148,6 @@ func parseIDX(r io.Reader, name string, prealloc int64) (*data.Array, error) {
 		return nil, fmt.Errorf("%s: reading the end of the IDX data: %w; the file is damaged, download it again", name, err)
 	}
 	return a, nil
-}
-
-// readElems reads count elements of itemSize bytes, converting them with
-// conv. At most maxElems elements are allocated before data arrives; beyond
-// that, storage (and the read buffer, which starts small) grows with the data
-// actually read. It returns the number of bytes read.
-func readElems[T any](r io.Reader, count, itemSize, maxElems int, conv func(dst []T, raw []byte)) ([]T, int64, error) {
-	dst := make([]T, 0, min(count, maxElems))
-	step := max(4096/itemSize, 1)
-	maxStep := max(idxChunk/itemSize, 1)
-	var raw []byte
-	var got int64
-	for len(dst) < count {
-		k := min(count-len(dst), step)
-		if len(raw) < k*itemSize {
-			raw = make([]byte, k*itemSize)
-		}
-		m, err := io.ReadFull(r, raw[:k*itemSize])
-		got += int64(m)
-		if err != nil {
-			return nil, got, err
-		}
-		lo := len(dst)
-		if cap(dst) < lo+k {
-			grown := make([]T, lo, min(count, max(2*cap(dst), lo+k)))
-			copy(grown, dst)
-			dst = grown
-		}
-		dst = dst[:lo+k]
-		conv(dst[lo:], raw[:k*itemSize])
-		step = min(2*step, maxStep)
-	}
-	return dst, got, nil
 }
 
 func dimsOf(b []byte) []uint32 {
