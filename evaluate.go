@@ -2,9 +2,11 @@ package kiln
 
 import (
 	"context"
+	"github.com/kiln-ml/kiln/tensor"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/kiln-ml/kiln/activations"
@@ -74,28 +76,20 @@ const inferRows = 4
 func (m *Sequential) newWorkspace(batch int) *workspace {
 	width := 0
 	for _, d := range [][]int{m.InputShape(), m.OutputShape()} {
-		width = max(width, size(d))
+		width = max(width, tensor.Size(d))
 	}
 	for _, l := range m.layers {
-		width = max(width, size(l.OutputShape()))
+		width = max(width, tensor.Size(l.OutputShape()))
 	}
 	rows := min(batch, inferRows)
-	outW := size(m.OutputShape())
+	outW := tensor.Size(m.OutputShape())
 	ws := &workspace{a: make([]float32, rows*width), b: make([]float32, rows*width),
 		out: make([]float32, batch*outW), z: make([]float32, batch*outW),
-		xb: make([]float32, rows*size(m.InputShape())), idx: make([]int, batch)}
+		xb: make([]float32, rows*tensor.Size(m.InputShape())), idx: make([]int, batch)}
 	if act, ok := m.layers[len(m.layers)-1].(layers.Activated); ok {
 		ws.finalAct, _ = activations.Get(act.ActivationName())
 	}
 	return ws
-}
-
-func size(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }
 
 // infer runs rows [lo, hi) of x through the model, inferRows rows at a
@@ -107,7 +101,7 @@ func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits,
 	for i := range ws.idx[:n] {
 		ws.idx[i] = lo + i
 	}
-	outW := size(m.OutputShape())
+	outW := tensor.Size(m.OutputShape())
 	last := len(m.layers) - 1
 	// A first Dense layer behind Flattens reads uint8 rows directly.
 	bytesIn, first := (*layers.Dense)(nil), 0
@@ -132,7 +126,7 @@ func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits,
 		next := ws.a
 		start := 0
 		if bytesIn != nil {
-			w := size(bytesIn.OutputShape())
+			w := tensor.Size(bytesIn.OutputShape())
 			rows := src[(lo+s)*rl : (lo+s+k)*rl]
 			// Read ahead: the next batch's rows come next in memory.
 			kernels.Prefetch(src[min((lo+s+k)*rl, len(src)):min((lo+s+2*k)*rl, len(src))])
@@ -156,7 +150,7 @@ func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits,
 		}
 		for i := start; i <= last; i++ {
 			l := m.layers[i]
-			w := size(l.OutputShape())
+			w := tensor.Size(l.OutputShape())
 			if i == last && withLogits {
 				z := ws.z[s*w : (s+k)*w]
 				l.(layers.Activated).InferLogits(z, cur, k)
@@ -206,7 +200,7 @@ func (m *Sequential) evaluate(ctx context.Context, x, y *data.Array, batch, work
 	n := x.Rows()
 	steps := (n + batch - 1) / batch
 	results := make([]batchResult, steps)
-	units := size(m.OutputShape())
+	units := tensor.Size(m.OutputShape())
 	tw := y.RowLen()
 	// The outputs are needed only by a loss on probabilities and by
 	// binary_accuracy (see metricInput); otherwise the logits suffice.
@@ -309,7 +303,7 @@ func (m *Sequential) predict(ctx context.Context, x *data.Array, opts EvaluateOp
 		return nil, inputErr("predict: the model must be compiled (or built) first")
 	}
 	in := m.InputShape()
-	if len(x.Shape) != len(in)+1 || !equalInts(x.Shape[1:], in) {
+	if len(x.Shape) != len(in)+1 || !slices.Equal(x.Shape[1:], in) {
 		return nil, inputErr("predict: Input 0 of layer %q is incompatible with the layer: expected shape=%s, found shape=%s",
 			m.Name, layers.ShapeTuple(in), data.ShapeString(x.Shape))
 	}
@@ -321,7 +315,7 @@ func (m *Sequential) predict(ctx context.Context, x *data.Array, opts EvaluateOp
 	}
 	_, activated := m.layers[len(m.layers)-1].(layers.Activated)
 	logits = logits && activated
-	units := size(m.OutputShape())
+	units := tensor.Size(m.OutputShape())
 	n := x.Rows()
 	out := make([]float32, n*units)
 	err := m.parallelBatches(ctx, n, opts.BatchSize, opts.Workers, func(ws *workspace, _, lo, hi int) {

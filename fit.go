@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 
 	"golang.org/x/term"
 
@@ -400,7 +401,7 @@ func (m *Sequential) checkData(what string, x, y *data.Array) error {
 		return inputErr("%s data: x and y are both required", what)
 	}
 	in := m.InputShape()
-	if len(x.Shape) != len(in)+1 || !equalInts(x.Shape[1:], in) {
+	if len(x.Shape) != len(in)+1 || !slices.Equal(x.Shape[1:], in) {
 		return inputErr("%s data: Input 0 of layer %q is incompatible with the layer: expected shape=%s, found shape=%s; make the Input shape match one sample of x (Input: {shape: %v})",
 			what, m.Name, layers.ShapeTuple(in), data.ShapeString(x.Shape), x.Shape[1:])
 	}
@@ -458,18 +459,6 @@ func (m *Sequential) checkTargets(what string, y *data.Array) error {
 		}
 	}
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TrainOnBatch runs one training step on all rows of x and y, like Keras'

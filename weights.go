@@ -2,6 +2,7 @@ package kiln
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -45,7 +46,7 @@ func (m *Sequential) LoadWeights(path string) error {
 		if !ok {
 			return fmt.Errorf("%s: no tensor %q for the model's variable of shape %v; the file has: %s", path, v.Name, v.Shape, strings.Join(names, ", "))
 		}
-		if !equalInts(t.Shape, v.Shape) {
+		if !slices.Equal(t.Shape, v.Shape) {
 			return fmt.Errorf("%s: tensor %q has shape %v, the model's variable has shape %v; the weights come from a different model", path, v.Name, t.Shape, v.Shape)
 		}
 	}

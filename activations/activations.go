@@ -59,11 +59,12 @@ func linearGrad(dx, y, dy []float32, rows, cols int) { copy(dx[:rows*cols], dy[:
 // Sigmoid computes 1/(1+e^-x) element-wise in float32 precision.
 func Sigmoid(dst, x []float32, rows, cols int) {
 	for i, v := range x[:rows*cols] {
-		dst[i] = sigmoid32(v)
+		dst[i] = Sigmoid32(v)
 	}
 }
 
-func sigmoid32(v float32) float32 {
+// Sigmoid32 is 1/(1+e^-v) computed in float64 and rounded to float32.
+func Sigmoid32(v float32) float32 {
 	// Branch on the sign so e^-|v| never overflows.
 	if v >= 0 {
 		return float32(1 / (1 + math.Exp(-float64(v))))

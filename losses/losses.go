@@ -9,6 +9,7 @@ package losses
 
 import (
 	"fmt"
+	"github.com/kiln-ml/kiln/activations"
 	"math"
 	"sort"
 	"strings"
@@ -365,7 +366,7 @@ func (l *BinaryCrossentropy) Compute(pred, y []float32, n, c int, logits bool, g
 				z := float64(v)
 				rowLoss += math.Max(z, 0) - z*float64(t) + math.Log1p(math.Exp(-math.Abs(z)))
 				if grad != nil {
-					grad[i] = (sigmoid(v) - t) * scale
+					grad[i] = (activations.Sigmoid32(v) - t) * scale
 				}
 			} else {
 				p := clip(v)
@@ -382,14 +383,6 @@ func (l *BinaryCrossentropy) Compute(pred, y []float32, n, c int, logits bool, g
 		total += float32(rowLoss / float64(c))
 	}
 	return total / float32(n)
-}
-
-func sigmoid(v float32) float32 {
-	if v >= 0 {
-		return float32(1 / (1 + math.Exp(-float64(v))))
-	}
-	e := math.Exp(float64(v))
-	return float32(e / (1 + e))
 }
 
 // MeanSquaredError is Keras' mean_squared_error: mean over the last axis of (ŷ−y)².
