@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/activations"
@@ -277,6 +278,7 @@ func (r *Run) loadData() error {
 	default:
 		return e.errf(0, "data", "has no source; set dataset: mnist, npz: FILE, train: {x: X.npy, y: Y.npy} or csv: {train: FILE, label: COLUMN}")
 	}
+	trainSrc, testSrc := yTrain, yTest
 	if xTrain.Rows() != yTrain.Rows() {
 		return e.errf(0, "data", "training x has %d rows but y has %d; they must match", xTrain.Rows(), yTrain.Rows())
 	}
@@ -284,7 +286,7 @@ func (r *Run) loadData() error {
 		xTrain, yTrain = xTrain.Slice(0, d.Limit), yTrain.Slice(0, d.Limit)
 	}
 	var err error
-	if xTrain, yTrain, err = r.prepare(xTrain, yTrain, "training"); err != nil {
+	if xTrain, yTrain, err = r.prepare(xTrain, yTrain, memoSrc(d, trainSrc), "training"); err != nil {
 		return err
 	}
 	r.X, r.Y = xTrain, yTrain
@@ -295,7 +297,7 @@ func (r *Run) loadData() error {
 		if d.ValidationLimit > 0 && d.ValidationLimit < xTest.Rows() {
 			xTest, yTest = xTest.Slice(0, d.ValidationLimit), yTest.Slice(0, d.ValidationLimit)
 		}
-		if xTest, yTest, err = r.prepare(xTest, yTest, "test"); err != nil {
+		if xTest, yTest, err = r.prepare(xTest, yTest, memoSrc(d, testSrc), "test"); err != nil {
 			return err
 		}
 		r.Test = &kiln.XY{X: xTest, Y: yTest}
@@ -315,7 +317,31 @@ func readPair(e *Experiment, key string, f *XYFiles) (x, y *data.Array, err erro
 
 // prepare applies scale and the label encoding to one split, and checks the
 // features against the model's Input.
-func (r *Run) prepare(x, y *data.Array, split string) (*data.Array, *data.Array, error) {
+// labelMemo keeps labels made one-hot from arrays that live as long as the
+// process (the built-in MNIST, which mnist.Load keeps): a sweep or explain
+// builds the same experiment for every run, and a fresh 70000×10 float32
+// array costs ~10 ms, mostly page faults. Keys hold the source arrays, so
+// the entries are bounded by the datasets loaded. The arrays are shared:
+// like mnist.Load's, they must not be modified.
+var labelMemo sync.Map // labelKey → *data.Array
+
+type labelKey struct {
+	src   *data.Array // the labels as loaded, before data.limit
+	rows  int         // the rows used (data.limit)
+	units int
+}
+
+// memoSrc returns src if labels made from it may be memoised, else nil.
+func memoSrc(d DataSpec, src *data.Array) *data.Array {
+	if d.Dataset == "mnist" {
+		return src
+	}
+	return nil
+}
+
+// prepare checks x against the model's input and applies data.scale and
+// data.labels. src, if not nil, is where y came from (see labelMemo).
+func (r *Run) prepare(x, y, src *data.Array, split string) (*data.Array, *data.Array, error) {
 	e := r.Exp
 	in := r.Model.InputShape()
 	if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == tensor.Size(in) {
@@ -339,6 +365,12 @@ func (r *Run) prepare(x, y *data.Array, split string) (*data.Array, *data.Array,
 		if len(y.Shape) == 2 && y.Shape[1] == units && units > 1 {
 			return x, y, nil // already one-hot
 		}
+		key := labelKey{src, y.Rows(), units}
+		if src != nil {
+			if oh, ok := labelMemo.Load(key); ok {
+				return x, oh.(*data.Array), nil
+			}
+		}
 		idx, err := classIndices(y, units)
 		if err != nil {
 			return nil, nil, e.errf(0, "data.labels", "onehot: the %s labels %v", split, err)
@@ -347,7 +379,11 @@ func (r *Run) prepare(x, y *data.Array, split string) (*data.Array, *data.Array,
 		for i, c := range idx {
 			oh[i*units+c] = 1
 		}
-		return x, data.NewFloat32(oh, len(idx), units), nil
+		a := data.NewFloat32(oh, len(idx), units)
+		if src != nil {
+			labelMemo.Store(key, a)
+		}
+		return x, a, nil
 	case "int":
 		if len(y.Shape) == 2 && y.Shape[1] > 1 {
 			// One-hot stored labels → class indices (argmax).

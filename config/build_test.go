@@ -11,6 +11,7 @@ import (
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/datasets/mnist"
 )
 
 // toyDir writes one small 3-class dataset in every format the data section
@@ -151,5 +152,50 @@ func TestBuildErrorsNameTheKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !kiln.IsInputError(err) {
 			t.Errorf("%q: err %v, want an input error naming %q", src, err, want)
 		}
+	}
+}
+
+// TestBuildSharesMNISTLabels: building the MNIST experiment twice (as a
+// sweep or explain does) reuses the one-hot labels, per data.limit, and
+// never shares labels made from files.
+func TestBuildSharesMNISTLabels(t *testing.T) {
+	if _, err := mnist.Locate(); err != nil {
+		t.Skip(err)
+	}
+	build := func(sets ...string) *Run {
+		t.Helper()
+		e, err := Load("../examples/seed.yaml", sets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Build(e, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a, b := build(), build("compile.optimizer.learning_rate=0.03")
+	if a.Y != b.Y || a.Test.Y != b.Test.Y {
+		t.Error("two builds of the MNIST experiment made separate one-hot labels")
+	}
+	if a.Y.Rows() != 60000 || a.Y.Shape[1] != 10 || a.Y.F32[5*10+2] != 1 || a.Test.Y.F32[0*10+7] != 1 {
+		t.Errorf("one-hot labels wrong: shape %v, row 5 %v, test row 0 %v", a.Y.Shape, a.Y.F32[50:60], a.Test.Y.F32[:10])
+	}
+	c := build("data.limit=1000")
+	if c.Y == a.Y || c.Y.Rows() != 1000 {
+		t.Errorf("data.limit=1000 got the full labels (%d rows)", c.Y.Rows())
+	}
+
+	dir := toyDir(t)
+	r1, err := buildToy(t, dir, "  npz: d.npz\n  labels: onehot\n", "categorical_crossentropy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := buildToy(t, dir, "  npz: d.npz\n  labels: onehot\n", "categorical_crossentropy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Y == r2.Y {
+		t.Error("labels read from a file were shared between builds")
 	}
 }

@@ -250,7 +250,10 @@ func cellName(label string, cell int) string {
 
 func seconds(s float64) string {
 	d := time.Duration(s * float64(time.Second))
-	if d < time.Minute {
+	switch {
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.2fs", s)
+	case d < time.Minute:
 		return fmt.Sprintf("%.1fs", s)
 	}
 	return d.Round(time.Second).String()

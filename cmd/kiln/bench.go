@@ -21,7 +21,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	epochs := fs.Int("epochs", 3, "epochs per workload; the median epoch is reported")
 	threads := fs.Int("threads", 1, "GOMAXPROCS for training and validation (and PyTorch's thread count)")
-	workload := fs.String("workload", "all", "seed (the question's program), mlp (784→128 relu→10 softmax, Adam) or all")
+	workload := fs.String("workload", "all", "seed (the question's program), mlp (784→128 relu→10 softmax, Adam), all (both), or sweep (kiln sweep --jobs 1 against one job per core)")
+	rounds := fs.Int("rounds", 5, "sweep: timed rounds of each --jobs setting")
 	vsTorch := fs.Bool("vs-torch", false, "also run the workloads in PyTorch (bench/torch_bench.py) and print the ratio")
 	python := fs.String("python", bench.DefaultPython, "the Python interpreter for --vs-torch")
 	level := fs.String("kernels", "", "force a kernel level: generic, avx2 or avx512 (default: the best this CPU supports)")
@@ -35,6 +36,10 @@ validation on the 10000 test rows) and an MLP for a few epochs, and prints
 the median time per epoch (validation included), per training step, and the
 heap allocations per training step (runtime.MemStats over the training
 steps, validation excluded).
+
+--workload sweep instead times whole 'kiln sweep' processes on the question's
+program (two learning rates × 3 repeats, --epochs epochs), --jobs 1 against
+one job per core, and prints the speed-up.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -52,6 +57,16 @@ Flags:`)
 	if *threads < 1 {
 		return usageErr("--threads must be at least 1, got %d", *threads)
 	}
+	if *workload == "sweep" {
+		if *rounds < 1 {
+			return usageErr("--rounds must be at least 1, got %d", *rounds)
+		}
+		fmt.Fprintf(stdout, "kiln bench: cpu: %s; go: %s %s/%s\n", bench.CPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		if runtime.NumCPU() < 2 {
+			return usageErr("--workload sweep compares --jobs 1 with one job per core, but this machine has 1 core")
+		}
+		return benchSweep(ctx, stdout, *epochs, *rounds, runtime.NumCPU())
+	}
 	var workloads []string
 	switch *workload {
 	case "all":
@@ -59,7 +74,7 @@ Flags:`)
 	case bench.Seed, bench.MLP:
 		workloads = []string{*workload}
 	default:
-		return usageErr("--workload must be seed, mlp or all, got %q", *workload)
+		return usageErr("--workload must be seed, mlp, all or sweep, got %q", *workload)
 	}
 	if *level != "" {
 		l, err := kernels.ParseLevel(*level)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -37,5 +39,38 @@ func TestBenchRunsWithoutTorch(t *testing.T) {
 	}
 	if !strings.Contains(stdout, " 0 allocs/step") {
 		t.Errorf("the training loop allocated:\n%s", stdout)
+	}
+}
+
+// TestSeedExperimentCopy keeps bench's copy of the seed experiment equal to
+// examples/seed.yaml.
+func TestSeedExperimentCopy(t *testing.T) {
+	b, err := os.ReadFile("../../examples/seed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != seedExperiment {
+		t.Error("seedExperiment in bench_sweep.go differs from examples/seed.yaml; copy the file into it")
+	}
+}
+
+// TestBenchSweep runs one round of the sweep benchmark (whole processes of
+// this test binary acting as kiln) and checks the report.
+func TestBenchSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two sweeps of 6 MNIST runs")
+	}
+	t.Setenv(asKiln, "1")
+	code, stdout, stderr := runKiln(t, "bench", "--workload", "sweep", "--rounds", "1", "--epochs", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^  round 1: --jobs 1 \d+\.\d{3} s, --jobs \d+ \d+\.\d{3} s \(\d+\.\d\d×\)$`).MatchString(stdout) ||
+		!regexp.MustCompile(`(?m)^  median: .*: \d+\.\d\d× faster with \d+ jobs`).MatchString(stdout) {
+		t.Errorf("report:\n%s", stdout)
+	}
+	code, _, stderr = runKiln(t, "bench", "--workload", "sweep", "--rounds", "0")
+	if code != 2 || !strings.Contains(stderr, "--rounds") {
+		t.Errorf("--rounds 0: exit %d, %s", code, stderr)
 	}
 }
