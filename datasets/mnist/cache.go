@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/internal/atomicfile"
@@ -32,7 +33,7 @@ import (
 // and SHA-256 matched, so a changed or damaged .gz is never masked by the
 // cache: its size or mtime no longer match, and it is verified again (a
 // damaged one then fails with the checksum error). The cached bytes are
-// checked against the CRC-32C of the official data on every load (5 ms
+// checked against the CRC-32C of the official data on every load (~6 ms
 // instead of SHA-256's 70 ms; they guard against damage on disk, the .gz
 // checksums against the wrong file). Any problem with the cache just falls
 // back to the .gz.
@@ -49,12 +50,30 @@ var rawSHA256 = map[string]string{
 	"t10k-labels-idx1-ubyte.gz":  "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
-// rawCRC32C are the CRC-32C (Castagnoli) sums of the same decompressed files.
-var rawCRC32C = map[string]uint32{
-	"train-images-idx3-ubyte.gz": 0xf09c5efc,
-	"train-labels-idx1-ubyte.gz": 0x469b0e4e,
-	"t10k-images-idx3-ubyte.gz":  0x355b09ab,
-	"t10k-labels-idx1-ubyte.gz":  0x402a70e0,
+// rawCRC32C are the CRC-32C (Castagnoli) sums of the quarters of the same
+// decompressed files (bytes [i·n/4, (i+1)·n/4)), checked in parallel: one
+// pass over 47 MB takes ~12 ms on one core.
+var rawCRC32C = map[string][4]uint32{
+	"train-images-idx3-ubyte.gz": {0xbafd8e36, 0x0f148847, 0x269a20ed, 0xa3b8e285},
+	"train-labels-idx1-ubyte.gz": {0x669743a2, 0x80800830, 0x8b877c7a, 0xf84a5961},
+	"t10k-images-idx3-ubyte.gz":  {0xf718d045, 0x610b2bde, 0x3cbf02b3, 0xcb22be1f},
+	"t10k-labels-idx1-ubyte.gz":  {0xbee2f35c, 0x9d2b8b17, 0x140a3d65, 0xf8139746},
+}
+
+// quarterCRCs returns the CRC-32C of each quarter of b, computed in parallel.
+func quarterCRCs(b []byte) [4]uint32 {
+	var sums [4]uint32
+	var wg sync.WaitGroup
+	n := len(b)
+	for i := range sums {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sums[i] = crc32.Checksum(b[i*n/4:(i+1)*n/4], castagnoli)
+		}()
+	}
+	wg.Wait()
+	return sums
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -114,7 +133,7 @@ func loadCached(path string, f mnistFile) (a *data.Array, known bool) {
 	if err != nil {
 		return nil, false
 	}
-	if crc32.Checksum(b, castagnoli) != rawCRC32C[f.name] {
+	if quarterCRCs(b) != rawCRC32C[f.name] {
 		unmapFile(b)
 		os.Remove(content)
 		return nil, false

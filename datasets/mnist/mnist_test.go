@@ -464,3 +464,28 @@ func TestDecompressedCache(t *testing.T) {
 		t.Errorf("sources after %d additions has %d lines, want the newest %d:\n%s", maxSources+5, n, maxSources, list)
 	}
 }
+
+// TestCRCTable checks the CRC-32C table against the official data, read
+// from the .gz files with both checksums (no cache).
+func TestCRCTable(t *testing.T) {
+	dir, err := Locate()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Setenv(CacheEnv, "off")
+	for _, f := range files {
+		a, err := loadFile(filepath.Join(dir, f.name), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b []byte
+		b = append(b, 0, 0, 8, byte(len(f.shape)))
+		for _, d := range f.shape {
+			b = binary.BigEndian.AppendUint32(b, uint32(d))
+		}
+		b = append(b, a.U8...)
+		if got := quarterCRCs(b); got != rawCRC32C[f.name] {
+			t.Errorf("%s: quarter CRC-32C %08x, table has %08x", f.name, got, rawCRC32C[f.name])
+		}
+	}
+}
