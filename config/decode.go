@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -251,8 +253,11 @@ func (d *decoder) csv(s *section) (*CSVSpec, error) {
 func (d *decoder) model(n *yaml.Node) ([]LayerSpec, error) {
 	const example = "\"- Dense: {units: 10, activation: softmax}\""
 	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && strings.HasSuffix(strings.ToLower(n.Value), ".json") {
+		return d.kerasModel(n)
+	}
 	if n.Kind != yaml.SequenceNode {
-		return nil, d.errAt(n, "model", "expected a list of layers, got %s; write one layer per line, each starting with \"- \", e.g. %s",
+		return nil, d.errAt(n, "model", "expected a list of layers (or a Keras model .json file), got %s; write one layer per line, each starting with \"- \", e.g. %s",
 			describe(n), example)
 	}
 	if len(n.Content) == 0 {
@@ -495,4 +500,25 @@ func keyLine(key, val *yaml.Node) int {
 		return 0
 	}
 	return key.Line
+}
+
+// kerasModel reads the model from the Keras JSON file n names (model:
+// model.json), relative to the experiment file's directory.
+func (d *decoder) kerasModel(n *yaml.Node) ([]LayerSpec, error) {
+	path := n.Value
+	if !filepath.IsAbs(path) && d.file != "<input>" {
+		path = filepath.Join(filepath.Dir(d.file), path)
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, d.errAt(n, "model", "cannot read the Keras model file %s: %v; write the path of the JSON that Keras' model.to_json() returned, relative to the experiment file", path, err)
+	}
+	layers, err := KerasModel(src, path)
+	if err != nil {
+		return nil, d.errAt(n, "model", "%v", err)
+	}
+	for i := range layers {
+		layers[i].Line = n.Line
+	}
+	return layers, nil
 }

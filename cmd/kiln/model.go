@@ -5,15 +5,16 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/kiln-ml/kiln/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/internal/atomicfile"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -213,15 +214,50 @@ func cmdSummary(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageErr("summary needs one experiment file")
+		return usageErr("summary needs one experiment file (or a Keras model .json)")
 	}
-	e, err := config.Load(pos[0], sets)
-	if err != nil {
+	var e *config.Experiment
+	warn := stderr
+	if layers, ok, err := kerasJSONFile(pos[0]); ok {
+		// A Keras model.to_json() file on its own: no data, no compile.
+		if err != nil {
+			return &exitError{2, err}
+		}
+		if len(sets) > 0 {
+			return usageErr("--set applies to experiment files; %s is a Keras model", pos[0])
+		}
+		e = &config.Experiment{Model: layers, Compile: config.CompileSpec{
+			Optimizer: config.OptimizerSpec{Name: "sgd", Args: map[string]any{}}, Loss: config.LossSpec{Name: "mean_squared_error"}}}
+		warn = io.Discard // about the stand-in loss
+	} else if e, err = config.Load(pos[0], sets); err != nil {
 		return &exitError{2, err}
 	}
-	m, err := config.BuildModel(e, stderr)
+	m, err := config.BuildModel(e, warn)
 	if err != nil {
 		return &exitError{2, err}
 	}
 	return m.Summary(stdout)
+}
+
+// kerasJSONFile reports whether path is a Keras model JSON (rather than an
+// experiment file written in JSON) and, if so, translates it.
+func kerasJSONFile(path string) ([]config.LayerSpec, bool, error) {
+	if !strings.HasSuffix(strings.ToLower(path), ".json") {
+		return nil, false, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false, nil // config.Load reports it
+	}
+	var top map[string]any
+	if json.Unmarshal(b, &top) != nil {
+		return nil, false, nil
+	}
+	_, class := top["class_name"]
+	_, tfjs := top["modelTopology"]
+	if !class && !tfjs {
+		return nil, false, nil
+	}
+	layers, err := config.KerasModel(b, path)
+	return layers, true, err
 }
