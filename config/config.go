@@ -212,6 +212,11 @@ func Parse(src []byte, name string, sets []string) (*Experiment, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A Keras model file becomes the layer list it stands for, so that
+	// --set model.N... works on it as on written layers.
+	if err := d.inlineKerasModel(root); err != nil {
+		return nil, err
+	}
 	if len(sets) > 0 && root != nil {
 		// Overrides change the tree in place; give every alias its own copy
 		// first, so that a change does not reach the anchor's other uses.

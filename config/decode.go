@@ -522,3 +522,44 @@ func (d *decoder) kerasModel(n *yaml.Node) ([]LayerSpec, error) {
 	}
 	return layers, nil
 }
+
+// inlineKerasModel replaces "model: FILE.json" in the parsed file by the
+// list of layers the Keras file translates to, with the model line as every
+// node's line (for messages).
+func (d *decoder) inlineKerasModel(root *yaml.Node) error {
+	r := resolve(root)
+	if r == nil || r.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(r.Content); i += 2 {
+		if resolve(r.Content[i]).Value != "model" {
+			continue
+		}
+		v := resolve(r.Content[i+1])
+		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" || !strings.HasSuffix(strings.ToLower(v.Value), ".json") {
+			return nil
+		}
+		layers, err := d.kerasModel(v)
+		if err != nil {
+			return err
+		}
+		list := make([]map[string]map[string]any, len(layers))
+		for j, l := range layers {
+			list[j] = map[string]map[string]any{l.Type: l.Args}
+		}
+		var seq yaml.Node
+		if err := seq.Encode(list); err != nil {
+			return d.errAt(v, "model", "cannot use the Keras model: %v", err)
+		}
+		setLine(&seq, v.Line, v.Column)
+		r.Content[i+1] = &seq
+	}
+	return nil
+}
+
+func setLine(n *yaml.Node, line, col int) {
+	n.Line, n.Column = line, col
+	for _, c := range n.Content {
+		setLine(c, line, col)
+	}
+}

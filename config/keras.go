@@ -315,7 +315,11 @@ func (kf kerasFile) initializer(v any, key, want, at string) error {
 		ok = norm == "zeros" || norm == "zero"
 	}
 	if !ok {
-		return kf.errorf("%s: %s is %s; kiln initialises with %s (Keras' default): remove the setting, or train it in Keras", at, key, compactJSON(v), want)
+		hint := "remove the setting (Keras' default is " + want + ")"
+		if norm == "variancescaling" && cfg != nil && cfg["distribution"] == "normal" && cfg["mode"] == "fan_avg" {
+			hint = "TensorFlow.js' Dense defaults to glorot_normal: build it with kernelInitializer: 'glorotUniform'"
+		}
+		return kf.errorf("%s: %s is %s; kiln initialises with %s: %s, or train it in Keras", at, key, compactJSON(v), want, hint)
 	}
 	return nil
 }

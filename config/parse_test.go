@@ -468,6 +468,8 @@ func TestExampleFilesParse(t *testing.T) {
 	// Every experiment file shipped with kiln must parse.
 	paths, _ := filepath.Glob("../examples/*.yaml")
 	more, _ := filepath.Glob("../examples/*.json")
+	keras, _ := filepath.Glob("../examples/keras/*.yaml")
+	more = append(more, keras...)
 	for _, p := range append(paths, more...) {
 		if _, err := os.Stat(p); err != nil {
 			continue

@@ -96,14 +96,14 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fitErr = fmt.Errorf("interrupted after %d finished epoch(s); the history of those epochs was kept", n)
 		}
 		if *save != "" && hist != nil && len(hist.Epoch) > 0 {
-			if err := saveModel(*save, r); err == nil {
+			if err := saveModel(*save, r, stderr); err == nil {
 				fmt.Fprintf(stderr, "kiln: saved the model as it was when training stopped to %s\n", *save)
 			}
 		}
 		return fitErr
 	}
 	if *save != "" {
-		if err := saveModel(*save, r); err != nil {
+		if err := saveModel(*save, r, stderr); err != nil {
 			return fmt.Errorf("--save: %w", err)
 		}
 	}

@@ -5,6 +5,7 @@
 //	kiln evaluate DIR|FILE [--weights W.safetensors]
 //	kiln predict DIR|FILE --input x.npy --output y.npy [--weights W.safetensors]
 //	kiln summary FILE
+//	kiln export DIR|FILE --onnx model.onnx [--weights W.safetensors]
 //
 // Exit codes: 0 success, 1 the run failed, 2 bad usage or bad input.
 package main
@@ -26,7 +27,8 @@ Usage:
   kiln fit FILE [flags]         train the experiment in FILE (YAML or JSON)
   kiln evaluate MODEL [flags]   loss and metrics on the test split
   kiln predict MODEL [flags]    outputs for an .npy input, written as .npy
-  kiln summary FILE             print the model summary (Keras layout)
+  kiln summary FILE             print the model summary (Keras layout; FILE may be a Keras model .json)
+  kiln export MODEL --onnx F    write the trained model as ONNX
   kiln explain FILE [flags]     why training does what it does: findings, evidence, verified fixes
   kiln sweep FILE --grid k=a,b  compare settings × repeats in parallel (table, CSV/JSON, plots)
   kiln bench [flags]            time the question's workload and an MLP (--vs-torch: and PyTorch)
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPredict(ctx, args[1:], stdout, stderr)
 	case "summary":
 		err = cmdSummary(args[1:], stdout, stderr)
+	case "export":
+		err = cmdExport(args[1:], stdout, stderr)
 	case "explain":
 		err = cmdExplain(ctx, args[1:], stdout, stderr)
 	case "sweep":

@@ -8,12 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/export/onnx"
 	"github.com/kiln-ml/kiln/internal/atomicfile"
 	"github.com/kiln-ml/kiln/tensor"
 )
@@ -23,11 +25,12 @@ const (
 	savedExperiment = "experiment.yaml"
 	savedConfig     = "config.json"
 	savedWeights    = "model.safetensors"
+	savedONNX       = "model.onnx"
 )
 
 // saveModel writes the experiment (data paths made absolute), a Keras-style
 // model config and the weights into dir. Each file is written atomically.
-func saveModel(dir string, r *config.Run) error {
+func saveModel(dir string, r *config.Run, stderr io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -47,7 +50,33 @@ func saveModel(dir string, r *config.Run) error {
 	if err := atomicfile.Write(filepath.Join(dir, savedConfig), append(cfg, '\n')); err != nil {
 		return err
 	}
-	return r.Model.SaveWeights(filepath.Join(dir, savedWeights))
+	if err := r.Model.SaveWeights(filepath.Join(dir, savedWeights)); err != nil {
+		return err
+	}
+	// The ONNX file is a convenience for other tools: a model it cannot
+	// express is still saved.
+	if err := onnx.Save(filepath.Join(dir, savedONNX), r.Model, onnxOptions(r.Exp, 0)); err != nil {
+		fmt.Fprintf(stderr, "kiln: warning: --save: no %s: %v\n", savedONNX, err)
+	}
+	return nil
+}
+
+// onnxOptions are the ONNX export options for an experiment: the graph
+// takes the data as the experiment reads it, before data.scale.
+func onnxOptions(e *config.Experiment, opset int) onnx.Options {
+	o := onnx.Options{Opset: opset, ProducerVersion: kilnVersion()}
+	if s := e.Data.Scale; s != 0 && s != 1 {
+		o.InputScale = float32(s)
+	}
+	return o
+}
+
+// kilnVersion is the kiln module's version from the build info, or "devel".
+func kilnVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }
 
 func absData(e *config.Experiment) config.DataSpec {

@@ -1,0 +1,238 @@
+package onnx
+
+// The fixture models: small deterministic kiln models whose ONNX export and
+// onnxruntime's outputs on fixed inputs are committed in testdata/. See
+// testdata/ort_check.js for how to regenerate them.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/layers"
+)
+
+type fixture struct {
+	name   string
+	opts   Options
+	layers func() []any // Input first
+	loss   string
+	rows   int
+	// bytes: the inputs are integers 0..255 that kiln reads as uint8 with
+	// data.scale 1/255 (what an MNIST experiment does) while the ONNX
+	// model (with InputScale) takes them as raw float32 values.
+	bytes bool
+	ops   []string // the ONNX op types, in order
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+var fixtures = []fixture{
+	{
+		name: "relu_softmax",
+		layers: func() []any {
+			return []any{layers.NewInput(4, 3), layers.NewFlatten(),
+				layers.NewDense(5, layers.WithActivation("relu")),
+				layers.NewDense(3, layers.WithActivation("softmax"))}
+		},
+		loss: "categorical_crossentropy", rows: 5,
+		ops: []string{"Flatten", "Gemm", "Relu", "Gemm", "Softmax"},
+	},
+	{
+		name: "tanh_sigmoid",
+		layers: func() []any {
+			return []any{layers.NewInput(2, 3), must(layers.NewActivation("tanh")), layers.NewFlatten(),
+				layers.NewDense(4), must(layers.NewDropout(0.25)),
+				layers.NewDense(2, layers.WithActivation("sigmoid"))}
+		},
+		loss: "binary_crossentropy", rows: 5,
+		ops: []string{"Tanh", "Flatten", "Gemm", "Gemm", "Sigmoid"},
+	},
+	{
+		name: "scaled_bytes",
+		opts: Options{InputScale: 1.0 / 255, ProducerVersion: "test"},
+		layers: func() []any {
+			return []any{layers.NewInput(3, 4), layers.NewFlatten(),
+				layers.NewDense(6, layers.WithActivation("relu"), layers.WithoutBias()),
+				layers.NewDense(3), must(layers.NewActivation("softmax"))}
+		},
+		loss: "categorical_crossentropy", rows: 7, bytes: true,
+		ops: []string{"Mul", "Flatten", "Gemm", "Relu", "Gemm", "Softmax"},
+	},
+	{
+		name: "relu_softmax_opset11",
+		opts: Options{Opset: 11},
+		layers: func() []any {
+			return []any{layers.NewInput(4, 3), layers.NewFlatten(),
+				layers.NewDense(5, layers.WithActivation("relu")),
+				layers.NewDense(3, layers.WithActivation("softmax"))}
+		},
+		loss: "categorical_crossentropy", rows: 5,
+		ops: []string{"Flatten", "Gemm", "Relu", "Gemm", "Softmax"},
+	},
+	{
+		name: "dropout_last_opset21",
+		opts: Options{Opset: 21},
+		layers: func() []any {
+			return []any{layers.NewInput(5), layers.NewDense(4, layers.WithActivation("tanh")),
+				layers.NewDense(3, layers.WithActivation("relu")), must(layers.NewDropout(0.5))}
+		},
+		loss: "mse", rows: 4,
+		ops: []string{"Gemm", "Tanh", "Gemm", "Relu"},
+	},
+}
+
+// rng is xorshift64*: a fixed stream, so fixtures do not depend on any
+// library's random numbers.
+type rng uint64
+
+func (r *rng) next() uint64 {
+	x := uint64(*r)
+	x ^= x >> 12
+	x ^= x << 25
+	x ^= x >> 27
+	*r = rng(x)
+	return x * 2685821657736338717
+}
+
+// grid returns a value in [-lim, lim] on a grid of lim/1024, exact in float32.
+func (r *rng) grid(lim float32) float32 {
+	return float32(int(r.next()>>40%2049)-1024) / 1024 * lim
+}
+
+// model builds and compiles the fixture's model and sets every weight
+// (biases included) from a fixed stream.
+func (f fixture) model() (*kiln.Sequential, error) {
+	m := kiln.NewSequential(f.layers()...)
+	if err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: f.loss, Seed: 1, Warnings: io.Discard}); err != nil {
+		return nil, err
+	}
+	r := rng(0x9e3779b97f4a7c15 ^ uint64(len(f.name)))
+	for _, v := range m.Variables() {
+		for i := range v.Value {
+			v.Value[i] = r.grid(0.9)
+		}
+	}
+	return m, nil
+}
+
+// inputs returns the fixture's input rows as the ONNX model takes them.
+func (f fixture) inputs(inShape []int) (shape []int, vals []float32) {
+	shape = append([]int{f.rows}, inShape...)
+	n := f.rows
+	for _, d := range inShape {
+		n *= d
+	}
+	r := rng(0x1234567 + uint64(len(f.name)))
+	vals = make([]float32, n)
+	for i := range vals {
+		switch {
+		case r.next()%5 == 0:
+			vals[i] = 0 // kiln skips zero inputs: include some
+		case f.bytes:
+			vals[i] = float32(r.next() % 256)
+		default:
+			vals[i] = r.grid(2)
+		}
+	}
+	return shape, vals
+}
+
+// kilnInput is what kiln's Predict takes for the same samples.
+func (f fixture) kilnInput(shape []int, vals []float32) (*data.Array, error) {
+	if !f.bytes {
+		return data.NewFloat32(vals, shape...), nil
+	}
+	b := make([]uint8, len(vals))
+	for i, v := range vals {
+		if v != float32(uint8(v)) {
+			return nil, fmt.Errorf("input %d is %v, not a byte", i, v)
+		}
+		b[i] = uint8(v)
+	}
+	return data.NewUint8(b, shape...).WithScale(1.0 / 255), nil
+}
+
+// arrayJSON is the fixtures' array format: {"shape": [...], "data": [...]}.
+type arrayJSON struct {
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
+// inputJSON formats an input fixture; each float32 in its shortest form,
+// which JavaScript's Float32Array reads back exactly.
+func inputJSON(shape []int, vals []float32) []byte {
+	var b strings.Builder
+	b.WriteString(`{"shape": [`)
+	for i, d := range shape {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(d))
+	}
+	b.WriteString("],\n \"data\": [")
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		if i%12 == 0 {
+			b.WriteString("\n  ")
+		}
+		b.WriteString(strconv.FormatFloat(float64(v), 'g', -1, 32))
+	}
+	b.WriteString("\n]}\n")
+	return []byte(b.String())
+}
+
+// TestRegenerateFixtures writes testdata/*.onnx and testdata/*.input.json.
+// It runs only with KILN_ONNX_REGEN=1; then run testdata/ort_check.js to
+// write onnxruntime's outputs (see the top of that file).
+func TestRegenerateFixtures(t *testing.T) {
+	if os.Getenv("KILN_ONNX_REGEN") != "1" {
+		t.Skip("set KILN_ONNX_REGEN=1 to rewrite the fixtures in testdata/")
+	}
+	for _, f := range fixtures {
+		m, err := f.model()
+		if err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+		if err := Save(filepath.Join("testdata", f.name+".onnx"), m, f.opts); err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+		shape, vals := f.inputs(m.InputShape())
+		if err := os.WriteFile(filepath.Join("testdata", f.name+".input.json"), inputJSON(shape, vals), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote testdata/%s.onnx and .input.json", f.name)
+	}
+}
+
+// readArray reads a fixture array file as float32s (exact for values that
+// were float32).
+func readArray(path string) (*arrayJSON, []float32, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var a arrayJSON
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
+	}
+	vals := make([]float32, len(a.Data))
+	for i, v := range a.Data {
+		vals[i] = float32(v)
+	}
+	return &a, vals, nil
+}

@@ -1,0 +1,367 @@
+// Package onnx writes a trained kiln model as an ONNX file, so that
+// onnxruntime, Netron, TensorRT, OpenVINO and the other tools that read ONNX
+// can run or inspect it.
+//
+//	err := onnx.Save("model.onnx", m, onnx.Options{InputScale: 1.0 / 255})
+//
+// The graph takes one input "input" (float32, shape [batch, Input shape...],
+// the batch size symbolic) and gives one output "output" (float32, [batch,
+// output shape...]). Layers map to standard ONNX operators of the default
+// domain: Flatten to Flatten (axis 1), Dense to Gemm (the kernel, stored as
+// kiln stores it, (in, units), is B; the bias is C) followed by its
+// activation, Activation to its activation, Dropout to nothing (inference).
+// Activations: linear (no node), relu (Relu), sigmoid (Sigmoid), tanh (Tanh)
+// and softmax (Softmax over the last axis). With Options.InputScale the graph
+// first multiplies the input by the scale, so the ONNX model takes the raw
+// values (for example MNIST's 0..255 pixels) that kiln's experiment reads
+// before its data.scale.
+//
+// The protobuf encoding is written by this package (no dependency); the
+// same model and options always give the same bytes.
+package onnx
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/internal/atomicfile"
+	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// DefaultOpset is the ONNX operator set written when Options.Opset is 0.
+const DefaultOpset = 13
+
+// MinOpset and MaxOpset bound the operator sets Write accepts.
+const (
+	MinOpset = 11
+	MaxOpset = 21
+)
+
+// Options configure Write and Save.
+type Options struct {
+	// InputScale, if not 0 or 1, makes the graph start with
+	// Mul(input, InputScale), so the ONNX model takes the same raw inputs
+	// kiln's experiment takes before its data.scale (e.g. 1.0/255 for
+	// pixels 0..255). It must be finite.
+	InputScale float32
+	// ProducerVersion is written as the model's producer_version (the
+	// producer_name is "kiln"); empty leaves it out.
+	ProducerVersion string
+	// Opset is the version of the default ONNX operator set the graph uses,
+	// from MinOpset to MaxOpset; 0 means DefaultOpset (13). The IR version
+	// written is the lowest that supports it (7 for opset 13).
+	Opset int
+}
+
+// Write encodes m, a built (compiled) model, as an ONNX ModelProto and
+// writes it to w. Unsupported layers or activations give an error naming
+// the layer; nothing is written then.
+func Write(w io.Writer, m *kiln.Sequential, o Options) error {
+	b, err := encode(m, o)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// Save writes m as an ONNX file at path (conventionally *.onnx), atomically:
+// a failure leaves no partial file behind.
+func Save(path string, m *kiln.Sequential, o Options) error {
+	b, err := encode(m, o)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(path, b); err != nil {
+		return fmt.Errorf("onnx: %w", err)
+	}
+	return nil
+}
+
+// irVersion is the lowest ONNX IR version whose release introduced opset.
+func irVersion(opset int) int64 {
+	switch {
+	case opset <= 11:
+		return 6
+	case opset <= 14:
+		return 7
+	case opset <= 18:
+		return 8
+	case opset <= 20:
+		return 9
+	default:
+		return 10
+	}
+}
+
+// activationNames lists the activations the exporter maps, for messages.
+const activationNames = "linear, relu, sigmoid, softmax, tanh"
+
+// activationOp returns the ONNX operator computing kiln's activation name
+// on a tensor whose per-sample shape has rank rank ("" for linear: no node).
+func activationOp(name string, rank, opset int) (op string, attrs []attribute, err error) {
+	switch name {
+	case "linear", "":
+		return "", nil, nil
+	case "relu":
+		return "Relu", nil, nil
+	case "sigmoid":
+		return "Sigmoid", nil, nil
+	case "tanh":
+		return "Tanh", nil, nil
+	case "softmax":
+		if rank != 1 {
+			return "", nil, fmt.Errorf("softmax over a per-sample shape of rank %d is not supported; add a Flatten layer before it", rank)
+		}
+		// kiln's softmax normalises each row of a (batch, units) tensor.
+		// Opset 13 defines Softmax along one axis; before, on the input
+		// coerced to 2-D at axis, which for a 2-D tensor and axis 1 is
+		// the same thing.
+		axis := int64(-1)
+		if opset < 13 {
+			axis = 1
+		}
+		return "Softmax", []attribute{{name: "axis", typ: attrInt, i: axis}}, nil
+	}
+	return "", nil, fmt.Errorf("activation %q has no ONNX mapping in this exporter; supported activations: %s", name, activationNames)
+}
+
+// builder assembles the graph layer by layer.
+type builder struct {
+	opset int
+	g     graph
+	names map[string]bool // value, initializer and node names taken
+	cur   string          // the name of the current value
+}
+
+// unique returns base, or base with a numeric suffix if base is taken.
+func (b *builder) unique(base string) string {
+	name := base
+	for k := 1; b.names[name]; k++ {
+		name = fmt.Sprintf("%s_%d", base, k)
+	}
+	b.names[name] = true
+	return name
+}
+
+// addNode appends op applied to the current value (and extra inputs) and
+// makes its output the current value. The node and its output share a name.
+func (b *builder) addNode(prefix, op string, extra []string, attrs []attribute) {
+	if prefix == "" {
+		prefix = "layer"
+	}
+	name := b.unique(prefix + "/" + op)
+	b.g.nodes = append(b.g.nodes, node{inputs: append([]string{b.cur}, extra...), outputs: []string{name},
+		name: name, opType: op, attrs: attrs})
+	b.cur = name
+}
+
+// addInitializer adds a float32 constant and returns its name.
+func (b *builder) addInitializer(base string, dims []int, data []float32) string {
+	name := b.unique(base)
+	d := make([]int64, len(dims))
+	for i, v := range dims {
+		d[i] = int64(v)
+	}
+	b.g.initializer = append(b.g.initializer, tensorProto{name: name, dims: d, data: data})
+	return name
+}
+
+// batchDims returns the value dims [batch, shape...] with a symbolic batch.
+func batchDims(shape []int) []dim {
+	d := []dim{{param: "batch"}}
+	for _, v := range shape {
+		d = append(d, dim{value: int64(v)})
+	}
+	return d
+}
+
+// encode builds the ModelProto of m and returns its bytes.
+func encode(m *kiln.Sequential, o Options) ([]byte, error) {
+	mp, err := build(m, o)
+	if err != nil {
+		return nil, err
+	}
+	return mp.encode(), nil
+}
+
+// build translates m into the model message.
+func build(m *kiln.Sequential, o Options) (*model, error) {
+	if m == nil {
+		return nil, fmt.Errorf("onnx: the model is nil")
+	}
+	opset := o.Opset
+	if opset == 0 {
+		opset = DefaultOpset
+	}
+	if opset < MinOpset || opset > MaxOpset {
+		return nil, fmt.Errorf("onnx: opset %d is not supported; use %d to %d (0 means %d)", opset, MinOpset, MaxOpset, DefaultOpset)
+	}
+	s := o.InputScale
+	if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
+		return nil, fmt.Errorf("onnx: InputScale is %v; it must be a finite number (0 or 1 for none)", s)
+	}
+	in := m.InputShape()
+	if len(in) == 0 {
+		return nil, fmt.Errorf("onnx: model %q has no Input; add layers.NewInput(shape...) first", m.Name)
+	}
+	for _, d := range in {
+		if d <= 0 {
+			return nil, fmt.Errorf("onnx: model %q: Input shape %v has a dimension ≤ 0", m.Name, in)
+		}
+	}
+	ls := m.Layers()
+	if len(ls) == 0 {
+		return nil, fmt.Errorf("onnx: model %q has no layers", m.Name)
+	}
+
+	b := &builder{opset: opset, names: map[string]bool{"input": true, "output": true}, cur: "input"}
+	b.g.name = m.Name
+	if b.g.name == "" {
+		b.g.name = "sequential"
+	}
+	if s != 0 && s != 1 {
+		scale := b.addInitializer("input/scale", nil, []float32{s})
+		b.addNode("input", "Mul", []string{scale}, nil)
+	}
+	shape := slices.Clone(in)
+	for i, l := range ls {
+		next, err := b.layer(l, shape)
+		if err != nil {
+			return nil, fmt.Errorf("onnx: %s: %w", describe(i, l), err)
+		}
+		shape = next
+	}
+	if len(b.g.nodes) == 0 {
+		// Only layers without a node (Dropout): the output is the input.
+		b.g.nodes = append(b.g.nodes, node{inputs: []string{"input"}, outputs: []string{"output"}, name: "output/Identity", opType: "Identity"})
+	} else {
+		b.g.nodes[len(b.g.nodes)-1].outputs[0] = "output"
+	}
+	b.g.inputs = []valueInfo{{name: "input", dims: batchDims(in)}}
+	b.g.outputs = []valueInfo{{name: "output", dims: batchDims(shape)}}
+	return &model{irVersion: irVersion(opset), producerName: "kiln", producerVersion: o.ProducerVersion,
+		graph: b.g, opset: int64(opset)}, nil
+}
+
+// describe names layer i (0-based) for errors: layer 2 ("dense", Dense).
+// It does not trust a layer of an unknown type not to panic.
+func describe(i int, l layers.Layer) (s string) {
+	s = fmt.Sprintf("layer %d (%T)", i+1, l)
+	defer func() { _ = recover() }()
+	if l != nil {
+		s = fmt.Sprintf("layer %d (%q, %s)", i+1, l.Name(), l.ClassName())
+	}
+	return s
+}
+
+// errNotBuilt is the error for a layer without shapes or weights.
+var errNotBuilt = fmt.Errorf("the layer is not built; compile the model (Compile builds it) before exporting")
+
+// layer adds the nodes of l, whose per-sample input shape is in, and returns
+// its per-sample output shape.
+func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
+	var out []int
+	switch v := l.(type) {
+	case *layers.Flatten:
+		if v == nil {
+			return nil, errNotBuilt
+		}
+		out = []int{tensor.Size(in)}
+		if err := checkShape(v.OutputShape(), out); err != nil {
+			return nil, err
+		}
+		b.addNode(v.Name(), "Flatten", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
+	case *layers.Dense:
+		if v == nil || v.Kernel == nil {
+			return nil, errNotBuilt
+		}
+		if len(in) != 1 {
+			return nil, fmt.Errorf("input shape %v is not flat; add a Flatten layer before Dense", in)
+		}
+		units := v.Units
+		out = []int{units}
+		if err := checkShape(v.OutputShape(), out); err != nil {
+			return nil, err
+		}
+		k := v.Kernel
+		if !slices.Equal(k.Shape, []int{in[0], units}) || len(k.Value) != in[0]*units {
+			return nil, fmt.Errorf("kernel %q has shape %v and %d values, want (%d, %d) for input %v", k.Name, k.Shape, len(k.Value), in[0], units, in)
+		}
+		// kiln's Dense is y = x·W + b with W (in, units) row-major: that
+		// is Gemm(A=x, B=W, C=b) with transB = 0 (the default).
+		inputs := []string{b.addInitializer(weightName(k, v.Name(), "kernel"), k.Shape, k.Value)}
+		if bias := v.Bias; bias != nil {
+			if len(bias.Value) != units {
+				return nil, fmt.Errorf("bias %q has %d values, want %d", bias.Name, len(bias.Value), units)
+			}
+			inputs = append(inputs, b.addInitializer(weightName(bias, v.Name(), "bias"), []int{units}, bias.Value))
+		}
+		b.addNode(v.Name(), "Gemm", inputs, nil)
+		if err := b.activation(v.Name(), v.ActivationName(), out); err != nil {
+			return nil, err
+		}
+	case *layers.Activation:
+		if v == nil {
+			return nil, errNotBuilt
+		}
+		out = in
+		if err := checkShape(v.OutputShape(), out); err != nil {
+			return nil, err
+		}
+		if err := b.activation(v.Name(), v.ActivationName(), out); err != nil {
+			return nil, err
+		}
+	case *layers.Dropout:
+		if v == nil {
+			return nil, errNotBuilt
+		}
+		out = in
+		if err := checkShape(v.OutputShape(), out); err != nil {
+			return nil, err
+		}
+		// Dropout is the identity at inference: no node.
+	default:
+		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Dense, Activation, Dropout (after an Input)", l)
+	}
+	return out, nil
+}
+
+// activation adds the node of activation act applied to a value of
+// per-sample shape shape.
+func (b *builder) activation(prefix, act string, shape []int) error {
+	op, attrs, err := activationOp(act, len(shape), b.opset)
+	if err != nil {
+		return err
+	}
+	if op != "" {
+		b.addNode(prefix, op, nil, attrs)
+	}
+	return nil
+}
+
+// checkShape compares the shape a layer reports with the one its input
+// implies.
+func checkShape(got, want []int) error {
+	if got == nil {
+		return errNotBuilt
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("the layer's output shape %v does not follow from its input (%v expected); compile the model again", got, want)
+	}
+	return nil
+}
+
+// weightName is the initializer name of a variable: its kiln name
+// ("dense/kernel", as in SaveWeights' safetensors) or layer/kind.
+func weightName(v *tensor.Variable, layer, kind string) string {
+	if strings.TrimSpace(v.Name) != "" {
+		return v.Name
+	}
+	return layer + "/" + kind
+}

@@ -1,0 +1,555 @@
+package onnx
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// tolerance is the largest difference allowed between kiln's Predict and
+// onnxruntime's outputs.
+const tolerance = 1e-5
+
+func encodeModel(t *testing.T, m *kiln.Sequential, o Options) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Write(&buf, m, o); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// ortOutput is testdata/*.ort.json, written by ort_check.js.
+type ortOutput struct {
+	ONNX       string    `json:"onnx"`
+	SHA256     string    `json:"onnx_sha256"`
+	ORTVersion string    `json:"onnxruntime"`
+	Shape      []int     `json:"shape"`
+	Data       []float64 `json:"data"`
+}
+
+const regenHint = "regenerate the fixtures as the top of testdata/ort_check.js says"
+
+// TestFixtures checks each fixture model: (a) the export equals the
+// committed .onnx byte for byte, (b) kiln's Predict on the committed inputs
+// matches onnxruntime's committed outputs for that file, and (c) the
+// decoded graph has the expected structure and carries the weights exactly.
+func TestFixtures(t *testing.T) {
+	for _, f := range fixtures {
+		t.Run(f.name, func(t *testing.T) {
+			m, err := f.model()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := encodeModel(t, m, f.opts)
+			want, err := os.ReadFile(filepath.Join("testdata", f.name+".onnx"))
+			if err != nil {
+				t.Fatalf("%v; %s", err, regenHint)
+			}
+			if !bytes.Equal(got, want) {
+				i := 0
+				for i < len(got) && i < len(want) && got[i] == want[i] {
+					i++
+				}
+				t.Errorf("export differs from testdata/%s.onnx at byte %d (len %d, committed %d); if the change is intended, %s",
+					f.name, i, len(got), len(want), regenHint)
+			}
+
+			// (b) kiln vs onnxruntime.
+			in, vals, err := readArray(filepath.Join("testdata", f.name+".input.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(in.Shape[1:], m.InputShape()) {
+				t.Fatalf("input fixture shape %v does not fit Input %v", in.Shape, m.InputShape())
+			}
+			x, err := f.kilnInput(in.Shape, vals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := m.Predict(context.Background(), x, kiln.EvaluateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ort := readORT(t, f.name)
+			sum := sha256.Sum256(want)
+			if ort.SHA256 != hex.EncodeToString(sum[:]) {
+				t.Errorf("testdata/%s.ort.json was computed from another .onnx (sha256 %s, committed file %x); %s", f.name, ort.SHA256, sum, regenHint)
+			}
+			if !slices.Equal(ort.Shape, p.Shape) {
+				t.Fatalf("onnxruntime output shape %v, kiln Predict %v", ort.Shape, p.Shape)
+			}
+			if d, i := maxDiff(p.F32, ort.Data); d > tolerance {
+				t.Errorf("kiln Predict and onnxruntime %s differ by %g at %d (kiln %v, onnxruntime %v); tolerance %g",
+					ort.ORTVersion, d, i, p.F32[i], ort.Data[i], tolerance)
+			} else {
+				t.Logf("max |kiln − onnxruntime %s| = %.3g over %d values", ort.ORTVersion, d, len(p.F32))
+			}
+
+			// (c) structure.
+			checkStructure(t, f, m, got)
+		})
+	}
+}
+
+func readORT(t *testing.T, name string) *ortOutput {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".ort.json"))
+	if err != nil {
+		t.Fatalf("%v; %s", err, regenHint)
+	}
+	var o ortOutput
+	if err := json.Unmarshal(b, &o); err != nil {
+		t.Fatalf("testdata/%s.ort.json: %v", name, err)
+	}
+	return &o
+}
+
+// maxDiff is the largest |a[i] − float32(b[i])| and its index.
+func maxDiff(a []float32, b []float64) (float64, int) {
+	if len(a) != len(b) {
+		return math.Inf(1), 0
+	}
+	worst, at := 0.0, 0
+	for i := range a {
+		d := math.Abs(float64(a[i]) - float64(float32(b[i])))
+		if math.IsNaN(d) {
+			d = math.Inf(1)
+		}
+		if d > worst {
+			worst, at = d, i
+		}
+	}
+	return worst, at
+}
+
+// TestFixturesDetectWrongWeights shows the comparison with onnxruntime has
+// teeth: kiln with its first kernel read in the other layout (as an
+// exporter that forgot transB would have it) is far outside the tolerance.
+func TestFixturesDetectWrongWeights(t *testing.T) {
+	f := fixtures[0]
+	m, err := f.model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := m.Variables()[0] // (in, units)
+	in, units := k.Shape[0], k.Shape[1]
+	tr := make([]float32, len(k.Value))
+	// The buffer read as (units, in) row-major: W'[i][j] = buf[j*in + i].
+	for i := 0; i < in; i++ {
+		for j := 0; j < units; j++ {
+			tr[i*units+j] = k.Value[j*in+i]
+		}
+	}
+	copy(k.Value, tr)
+	inArr, vals, err := readArray(filepath.Join("testdata", f.name+".input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := f.kilnInput(inArr.Shape, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Predict(context.Background(), x, kiln.EvaluateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := maxDiff(p.F32, readORT(t, f.name).Data); d < 100*tolerance {
+		t.Fatalf("a transposed kernel changes the outputs by only %g; the fixture cannot catch a layout error", d)
+	}
+}
+
+func attr(n dNode, name string) (dAttr, bool) {
+	for _, a := range n.Attrs {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return dAttr{}, false
+}
+
+func dimsString(ds []dDim) string {
+	var s []string
+	for _, d := range ds {
+		if d.Param != "" {
+			s = append(s, d.Param)
+		} else {
+			s = append(s, formatInt(d.Value))
+		}
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+func formatInt(v int64) string { return strconv.FormatInt(v, 10) }
+
+func wantDims(shape []int) string {
+	s := []string{"batch"}
+	for _, d := range shape {
+		s = append(s, formatInt(int64(d)))
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// checkStructure decodes b and checks it against the fixture and model.
+func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
+	t.Helper()
+	d, err := decodeModel(b)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	opset := f.opts.Opset
+	if opset == 0 {
+		opset = 13
+	}
+	wantIR := map[int]int64{11: 6, 13: 7, 21: 10}[opset]
+	if d.IRVersion != wantIR {
+		t.Errorf("ir_version %d, want %d for opset %d", d.IRVersion, wantIR, opset)
+	}
+	if d.ProducerName != "kiln" || d.ProducerVersion != f.opts.ProducerVersion {
+		t.Errorf("producer %q %q, want kiln %q", d.ProducerName, d.ProducerVersion, f.opts.ProducerVersion)
+	}
+	if len(d.Opsets) != 1 || d.Opsets[0].Domain != "" || d.Opsets[0].Version != int64(opset) {
+		t.Errorf("opset_import %+v, want one entry {\"\" %d}", d.Opsets, opset)
+	}
+	g := d.Graph
+	if g.Name != m.Name {
+		t.Errorf("graph name %q, want %q", g.Name, m.Name)
+	}
+	var ops []string
+	for _, n := range g.Nodes {
+		ops = append(ops, n.Op)
+		if n.Domain != "" {
+			t.Errorf("node %s: domain %q", n.Name, n.Domain)
+		}
+	}
+	if !slices.Equal(ops, f.ops) {
+		t.Errorf("ops %v, want %v", ops, f.ops)
+	}
+
+	// Inputs and outputs.
+	if len(g.Inputs) != 1 || g.Inputs[0].Name != "input" || g.Inputs[0].ElemType != 1 || dimsString(g.Inputs[0].Dims) != wantDims(m.InputShape()) {
+		t.Errorf("graph inputs %+v, want input float %s", g.Inputs, wantDims(m.InputShape()))
+	}
+	if len(g.Outputs) != 1 || g.Outputs[0].Name != "output" || g.Outputs[0].ElemType != 1 || dimsString(g.Outputs[0].Dims) != wantDims(m.OutputShape()) {
+		t.Errorf("graph outputs %+v, want output float %s", g.Outputs, wantDims(m.OutputShape()))
+	}
+
+	// Values: defined once, before use (SSA, topological order).
+	init := map[string]dTensor{}
+	defined := map[string]bool{"input": true}
+	for _, it := range g.Init {
+		if defined[it.Name] {
+			t.Errorf("initializer %q defined twice", it.Name)
+		}
+		defined[it.Name] = true
+		init[it.Name] = it
+		if it.DataType != 1 || len(it.Raw) != 4*int(size64(it.Dims)) {
+			t.Errorf("initializer %q: data_type %d, %d raw bytes for dims %v", it.Name, it.DataType, len(it.Raw), it.Dims)
+		}
+	}
+	nodeNames := map[string]bool{}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			if !defined[in] {
+				t.Errorf("node %s reads %q before it is defined", n.Name, in)
+			}
+		}
+		if len(n.Outputs) != 1 || defined[n.Outputs[0]] {
+			t.Errorf("node %s outputs %v: want one new value", n.Name, n.Outputs)
+		}
+		for _, o := range n.Outputs {
+			defined[o] = true
+		}
+		if n.Name == "" || nodeNames[n.Name] {
+			t.Errorf("node name %q empty or repeated", n.Name)
+		}
+		nodeNames[n.Name] = true
+	}
+	if last := g.Nodes[len(g.Nodes)-1]; last.Outputs[0] != "output" {
+		t.Errorf("last node writes %v, want output", last.Outputs)
+	}
+
+	// Attributes and weights, node by node.
+	vars := m.Variables()
+	for _, n := range g.Nodes {
+		switch n.Op {
+		case "Flatten":
+			if a, ok := attr(n, "axis"); !ok || a.Type != 2 || a.I != 1 || len(n.Attrs) != 1 {
+				t.Errorf("Flatten %s attributes %+v, want axis=1 (INT)", n.Name, n.Attrs)
+			}
+		case "Softmax":
+			want := int64(-1)
+			if opset < 13 {
+				want = 1
+			}
+			if a, ok := attr(n, "axis"); !ok || a.Type != 2 || a.I != want || len(n.Attrs) != 1 {
+				t.Errorf("Softmax %s attributes %+v, want axis=%d (INT)", n.Name, n.Attrs, want)
+			}
+		case "Gemm":
+			// Default alpha, beta, transA, transB: Y = A·B + C with B (in, units).
+			if len(n.Attrs) != 0 {
+				t.Errorf("Gemm %s attributes %+v, want none (transB = 0)", n.Name, n.Attrs)
+			}
+			if len(vars) == 0 {
+				t.Fatalf("more Gemm nodes than kernels")
+			}
+			k := vars[0]
+			vars = vars[1:]
+			checkInit(t, init, n.Inputs[1], k)
+			if len(n.Inputs) == 3 {
+				if len(vars) == 0 {
+					t.Fatalf("Gemm %s has C but the model has no bias left", n.Name)
+				}
+				checkInit(t, init, n.Inputs[2], vars[0])
+				vars = vars[1:]
+			} else if len(n.Inputs) != 2 {
+				t.Errorf("Gemm %s inputs %v", n.Name, n.Inputs)
+			}
+		case "Mul":
+			s, ok := init[n.Inputs[1]]
+			if n.Inputs[0] != "input" || !ok || len(s.Dims) != 0 || len(s.Floats()) != 1 || s.Floats()[0] != f.opts.InputScale {
+				t.Errorf("Mul %s: inputs %v, scale %+v; want input × scalar %v", n.Name, n.Inputs, s, f.opts.InputScale)
+			}
+		default:
+			if len(n.Attrs) != 0 {
+				t.Errorf("%s %s attributes %+v, want none", n.Op, n.Name, n.Attrs)
+			}
+		}
+	}
+	if len(vars) != 0 {
+		t.Errorf("%d variables not exported", len(vars))
+	}
+}
+
+func size64(dims []int64) int64 {
+	n := int64(1)
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// checkInit checks that initializer name holds v exactly, with v's shape.
+func checkInit(t *testing.T, init map[string]dTensor, name string, v *tensor.Variable) {
+	t.Helper()
+	it, ok := init[name]
+	if !ok {
+		t.Errorf("%q is not an initializer", name)
+		return
+	}
+	if name != v.Name {
+		t.Errorf("initializer %q, want the variable's name %q", name, v.Name)
+	}
+	var dims []int64
+	for _, d := range v.Shape {
+		dims = append(dims, int64(d))
+	}
+	if !slices.Equal(it.Dims, dims) {
+		t.Errorf("initializer %q dims %v, want %v", name, it.Dims, dims)
+	}
+	got := it.Floats()
+	if len(got) != len(v.Value) {
+		t.Errorf("initializer %q has %d values, want %d", name, len(got), len(v.Value))
+		return
+	}
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(v.Value[i]) {
+			t.Errorf("initializer %q value %d is %v, want %v", name, i, got[i], v.Value[i])
+			return
+		}
+	}
+}
+
+func compiled(t *testing.T, items ...any) *kiln.Sequential {
+	t.Helper()
+	m := kiln.NewSequential(items...)
+	if err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: "mse", Seed: 3, Warnings: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestDeterministic(t *testing.T) {
+	build := func() []byte {
+		m := compiled(t, layers.NewInput(28, 28), layers.NewFlatten(), layers.NewDense(16, layers.WithActivation("relu")),
+			layers.NewDense(10, layers.WithActivation("softmax")))
+		return encodeModel(t, m, Options{InputScale: 1.0 / 255, ProducerVersion: "v1"})
+	}
+	a, b := build(), build()
+	if !bytes.Equal(a, b) {
+		t.Fatal("two exports of the same model differ")
+	}
+	if _, err := decodeModel(a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSave(t *testing.T) {
+	m := compiled(t, layers.NewInput(3), layers.NewDense(2, layers.WithActivation("sigmoid")))
+	path := filepath.Join(t.TempDir(), "model.onnx")
+	if err := Save(path, m, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, encodeModel(t, m, Options{})) {
+		t.Error("Save and Write give different bytes")
+	}
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "model.onnx")
+	if err := Save(missing, m, Options{}); err == nil {
+		t.Error("Save into a missing directory: no error")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.onnx")
+	if err := Save(bad, m, Options{Opset: 99}); err == nil {
+		t.Error("Save with opset 99: no error")
+	} else if _, serr := os.Stat(bad); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("Save failed (%v) but left %s", err, bad)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestWriteError(t *testing.T) {
+	m := compiled(t, layers.NewInput(3), layers.NewDense(2))
+	if err := Write(failWriter{}, m, Options{}); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Write to a failing writer: %v", err)
+	}
+}
+
+// squash is a layer the exporter does not know.
+type squash struct{ *layers.Activation }
+
+func (squash) ClassName() string { return "Squash" }
+
+func TestUnsupported(t *testing.T) {
+	act, err := layers.NewActivation("tanh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom := compiled(t, layers.NewInput(4), layers.NewDense(3), squash{act})
+	uncompiled := kiln.NewSequential(layers.NewInput(4), layers.NewFlatten(), layers.NewDense(3))
+	cases := []struct {
+		name string
+		m    *kiln.Sequential
+		o    Options
+		want []string
+	}{
+		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Dense, Activation, Dropout"}},
+		{"not compiled", uncompiled, Options{}, []string{`layer 1 ("", Flatten)`, "not built", "compile"}},
+		{"nil model", nil, Options{}, []string{"nil"}},
+		{"no input", kiln.NewSequential(layers.NewDense(3)), Options{}, []string{"no Input"}},
+		{"opset 10", compiled(t, layers.NewInput(2), layers.NewDense(1)), Options{Opset: 10}, []string{"opset 10", "11 to 21"}},
+		{"opset 22", compiled(t, layers.NewInput(2), layers.NewDense(1)), Options{Opset: 22}, []string{"opset 22"}},
+		{"NaN scale", compiled(t, layers.NewInput(2), layers.NewDense(1)), Options{InputScale: float32(math.NaN())}, []string{"InputScale", "finite"}},
+		{"Inf scale", compiled(t, layers.NewInput(2), layers.NewDense(1)), Options{InputScale: float32(math.Inf(1))}, []string{"InputScale"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			err := Write(&buf, c.m, c.o)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if buf.Len() != 0 {
+				t.Errorf("wrote %d bytes despite the error", buf.Len())
+			}
+		})
+	}
+}
+
+// TestActivationMapping checks every activation kiln registers is mapped,
+// and that an unknown one gives an error naming it and the supported ones.
+func TestActivationMapping(t *testing.T) {
+	for _, name := range []string{"linear", "relu", "sigmoid", "softmax", "tanh"} {
+		if _, _, err := activationOp(name, 1, 13); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	_, _, err := activationOp("elu", 1, 13)
+	if err == nil || !strings.Contains(err.Error(), `"elu"`) || !strings.Contains(err.Error(), activationNames) {
+		t.Errorf("elu: %v", err)
+	}
+	if _, _, err := activationOp("softmax", 2, 13); err == nil || !strings.Contains(err.Error(), "Flatten") {
+		t.Errorf("softmax on rank 2: %v", err)
+	}
+}
+
+// TestAllKilnActivationsMapped builds a Dense layer with every activation
+// the activations package registers and exports it, so that a new kiln
+// activation without an ONNX mapping fails here rather than at a user's.
+func TestAllKilnActivationsMapped(t *testing.T) {
+	for _, name := range activations.Names() {
+		m := compiled(t, layers.NewInput(3), layers.NewDense(2, layers.WithActivation(name)))
+		var buf bytes.Buffer
+		if err := Write(&buf, m, Options{}); err != nil {
+			t.Errorf("activation %s: %v", name, err)
+		}
+	}
+}
+
+// TestDuplicateNames: layers the user named alike still give distinct
+// ONNX values, nodes and initializers.
+func TestDuplicateNames(t *testing.T) {
+	a, b := layers.NewDense(3, layers.WithActivation("relu")), layers.NewDense(2)
+	a.SetName("d")
+	b.SetName("d")
+	m := compiled(t, layers.NewInput(4), a, b)
+	d, err := decodeModel(encodeModel(t, m, Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{"input": true}
+	for _, it := range d.Graph.Init {
+		if seen[it.Name] {
+			t.Errorf("value %q twice", it.Name)
+		}
+		seen[it.Name] = true
+	}
+	for _, n := range d.Graph.Nodes {
+		for _, o := range n.Outputs {
+			if seen[o] {
+				t.Errorf("value %q twice", o)
+			}
+			seen[o] = true
+		}
+	}
+}
+
+// TestOnlyDropout: a model whose layers all vanish at inference still has
+// a node producing "output".
+func TestOnlyDropout(t *testing.T) {
+	m := compiled(t, layers.NewInput(3), must(layers.NewDropout(0.5)))
+	d, err := decodeModel(encodeModel(t, m, Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := d.Graph.Nodes
+	if len(n) != 1 || n[0].Op != "Identity" || n[0].Inputs[0] != "input" || n[0].Outputs[0] != "output" {
+		t.Errorf("nodes %+v, want Identity(input) → output", n)
+	}
+}
