@@ -407,8 +407,8 @@ func compactJSON(v any) string {
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	if len(b) > 80 {
-		return string(b[:77]) + "..."
+	if len(b) > 160 {
+		return string(b[:157]) + "..."
 	}
 	return string(b)
 }
