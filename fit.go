@@ -43,6 +43,16 @@ type FitOptions struct {
 	TTY *bool
 	// Workers bounds the goroutines used for validation (default GOMAXPROCS).
 	Workers int
+	// ClassWeight is Keras' class_weight: the loss (and the metrics) of a
+	// training sample of class c count ClassWeight[c] times. Keys must be
+	// 0 to C−1; the class of a one-hot row is its argmax. Validation is
+	// not weighted, as in Keras.
+	ClassWeight map[int]float64
+	// SampleWeight is Keras' sample_weight: one weight per training row
+	// (multiplied by ClassWeight if both are given). A batch's loss is
+	// Σ wᵢ·lossᵢ / batch size (Keras' sum_over_batch_size), its metrics
+	// weighted means.
+	SampleWeight []float32
 }
 
 // History is what Fit returns, like Keras' History callback: History maps
@@ -86,18 +96,22 @@ func IsInputError(err error) bool {
 
 // trainer holds one Fit's preallocated buffers.
 type trainer struct {
-	m        *Sequential
-	x, y     *data.Array
-	batch    int
-	xb, yb   []float32
-	grad     []float32
-	idx      []int
-	metrics  []metrics.Metric
-	units    int
-	lastAct  layers.Activated
-	lossSum  float32
-	count    float32
-	metSums  []float32
+	m       *Sequential
+	x, y    *data.Array
+	batch   int
+	xb, yb  []float32
+	grad    []float32
+	idx     []int
+	metrics []metrics.Metric
+	units   int
+	lastAct layers.Activated
+	lossSum float32
+	count   float32
+	metSums []float32
+	// w holds a weight per row of x (nil: unweighted); metCount sums the
+	// weights of the rows seen, the metrics' denominator when weighted.
+	w        []float32
+	metCount float32
 	logNames []string
 	logVals  []float64
 	// firstVar is the index of the first layer with variables: layers
@@ -158,10 +172,15 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 			return nil, err
 		}
 	}
+	w, err := sampleWeights(x, y, opts.SampleWeight, opts.ClassWeight, opts.ValidationData == nil && opts.ValidationSplit != 0)
+	if err != nil {
+		return nil, err
+	}
 	t, err := m.newTrainer(x, y, opts.BatchSize)
 	if err != nil {
 		return nil, err
 	}
+	t.w = w
 	m.tob = nil // the layers' buffers now belong to this Fit
 	out := opts.Out
 	if out == nil {
@@ -320,7 +339,7 @@ func (m *Sequential) resolveMetrics(y *data.Array) ([]metrics.Metric, error) {
 }
 
 func (t *trainer) resetEpoch() {
-	t.lossSum, t.count = 0, 0
+	t.lossSum, t.count, t.metCount = 0, 0, 0
 	clear(t.metSums)
 }
 
@@ -367,13 +386,17 @@ func (t *trainer) step(idx []int) {
 	if m.c.useLogits {
 		pred = logits
 	}
-	loss := m.c.loss.Compute(pred, t.yb, n, t.units, m.c.fromLogits, t.grad)
 	// Keras' Mean metric: total += value·weight, count += weight, in float32.
-	t.lossSum += loss * float32(n)
-	t.count += float32(n)
-	for i, mt := range t.metrics {
-		t.metSums[i] += mt.Update(metricInput(mt, h, logits), t.yb, n, t.units)
+	if t.w == nil {
+		loss := m.c.loss.Compute(pred, t.yb, n, t.units, m.c.fromLogits, t.grad)
+		t.lossSum += loss * float32(n)
+		for i, mt := range t.metrics {
+			t.metSums[i] += mt.Update(metricInput(mt, h, logits), t.yb, n, t.units)
+		}
+	} else {
+		t.lossSum += t.weighted(idx, pred, h, logits) * float32(n)
 	}
+	t.count += float32(n)
 	g := t.grad[:n*t.units]
 	if m.c.useLogits {
 		g = t.lastAct.BackwardLogits(g, n)
@@ -388,8 +411,12 @@ func (t *trainer) step(idx []int) {
 // logs returns the running means; the returned slices are reused.
 func (t *trainer) logs() callbacks.Logs {
 	t.logVals[0] = float64(t.lossSum / t.count)
+	den := t.count
+	if t.w != nil {
+		den = t.metCount
+	}
 	for i := range t.metrics {
-		t.logVals[i+1] = float64(t.metSums[i] / t.count)
+		t.logVals[i+1] = float64(t.metSums[i] / den)
 	}
 	return callbacks.Logs{Names: t.logNames, Values: t.logVals}
 }
@@ -464,6 +491,18 @@ func (m *Sequential) checkTargets(what string, y *data.Array) error {
 // TrainOnBatch runs one training step on all rows of x and y, like Keras'
 // train_on_batch, and returns that batch's loss and metrics (before the update).
 func (m *Sequential) TrainOnBatch(x, y *data.Array) (Result, error) {
+	return m.TrainOnBatchWith(x, y, TrainOnBatchOptions{})
+}
+
+// TrainOnBatchOptions are train_on_batch's sample_weight and class_weight
+// (see FitOptions).
+type TrainOnBatchOptions struct {
+	SampleWeight []float32
+	ClassWeight  map[int]float64
+}
+
+// TrainOnBatchWith is TrainOnBatch with sample or class weights.
+func (m *Sequential) TrainOnBatchWith(x, y *data.Array, o TrainOnBatchOptions) (Result, error) {
 	if m.c == nil {
 		return Result{}, inputErr("train_on_batch: the model must be compiled first: call Compile")
 	}
@@ -478,8 +517,12 @@ func (m *Sequential) TrainOnBatch(x, y *data.Array) (Result, error) {
 		}
 		m.tob = t
 	}
+	w, err := sampleWeights(x, y, o.SampleWeight, o.ClassWeight, false)
+	if err != nil {
+		return Result{}, err
+	}
 	t := m.tob
-	t.x, t.y = x, y
+	t.x, t.y, t.w = x, y, w
 	t.resetEpoch()
 	idx := make([]int, n)
 	for i := range idx {
@@ -518,4 +561,93 @@ func ToCategorical(labels *data.Array, classes int) *data.Array {
 		out[i*classes+c] = 1
 	}
 	return data.NewFloat32(out, n, classes)
+}
+
+// weighted computes the loss of the rows idx weighted by t.w, like Keras
+// with sample weights: each row's loss times its weight, summed and divided
+// by the number of rows (sum_over_batch_size), the gradient likewise; the
+// metrics' running sums are weighted means. It returns the batch loss.
+func (t *trainer) weighted(idx []int, pred, out, logits []float32) float32 {
+	m := t.m
+	n, u, yw := len(idx), t.units, t.y.RowLen()
+	var sum float32
+	for r, i := range idx {
+		w := t.w[i]
+		l := m.c.loss.Compute(pred[r*u:(r+1)*u], t.yb[r*yw:(r+1)*yw], 1, u, m.c.fromLogits, t.grad[r*u:(r+1)*u])
+		sum += w * l
+		g := t.grad[r*u : (r+1)*u]
+		for j := range g {
+			g[j] *= w / float32(n)
+		}
+		for k, mt := range t.metrics {
+			in := metricInput(mt, out, logits)
+			t.metSums[k] += w * mt.Update(in[r*u:(r+1)*u], t.yb[r*yw:(r+1)*yw], 1, u)
+		}
+		t.metCount += w
+	}
+	return sum / float32(n)
+}
+
+// sampleWeights combines Keras' sample_weight and class_weight into one
+// weight per row of x (nil when neither is given), with Keras' checks.
+func sampleWeights(x, y *data.Array, sw []float32, cw map[int]float64, split bool) ([]float32, error) {
+	if sw == nil && cw == nil {
+		return nil, nil
+	}
+	if sw != nil && split {
+		return nil, inputErr("fit: sample_weight with validation_split: Keras would weight the validation loss too, which kiln does not do; pass validation_data instead")
+	}
+	n := x.Rows()
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = 1
+	}
+	if sw != nil {
+		if len(sw) != n {
+			return nil, inputErr("fit: sample_weight has %d values but x has %d samples; give one weight per sample", len(sw), n)
+		}
+		for i, v := range sw {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || v < 0 {
+				return nil, inputErr("fit: sample_weight %d is %v; weights must be finite and non-negative", i, v)
+			}
+		}
+		copy(w, sw)
+	}
+	if cw != nil {
+		keys := make([]int, 0, len(cw))
+		for k, v := range cw {
+			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+				return nil, inputErr("fit: class_weight[%d] is %v; weights must be finite and non-negative", k, v)
+			}
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			if k != i {
+				return nil, inputErr("fit: Expected `class_weight` to be a dict with keys from 0 to one less than the number of classes, found %v", keys)
+			}
+		}
+		if len(y.Shape) > 2 {
+			return nil, inputErr("fit: `class_weight` not supported for 3+ dimensional targets.")
+		}
+		c := y.RowLen()
+		for i := 0; i < n; i++ {
+			class := 0
+			if len(y.Shape) == 2 && c > 1 {
+				for j := 1; j < c; j++ {
+					if y.At(i*c+j) > y.At(i*c+class) {
+						class = j
+					}
+				}
+			} else {
+				class = int(y.At(i))
+			}
+			cwv, ok := cw[class]
+			if !ok {
+				return nil, inputErr("fit: sample %d has class %d, but class_weight has keys 0 to %d; give every class a weight", i, class, len(keys)-1)
+			}
+			w[i] *= float32(cwv)
+		}
+	}
+	return w, nil
 }

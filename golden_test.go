@@ -34,6 +34,7 @@ type goldenCase struct {
 	InitialWeights []goldenWeights `json:"initial_weights"`
 	StepLosses     []float64       `json:"step_losses"`
 	FinalWeights   []goldenWeights `json:"final_weights"`
+	ClassWeight    []float64       `json:"class_weight"`
 }
 
 type goldenWeights struct {
@@ -122,7 +123,14 @@ func runGolden(t *testing.T, gc goldenCase) {
 	step := 0
 	for lo := 0; lo < n; lo += bs {
 		hi := min(lo+bs, n)
-		res, err := m.TrainOnBatch(x.Slice(lo, hi), y.Slice(lo, hi))
+		var o TrainOnBatchOptions
+		if gc.ClassWeight != nil {
+			o.ClassWeight = map[int]float64{}
+			for c, w := range gc.ClassWeight {
+				o.ClassWeight[c] = w
+			}
+		}
+		res, err := m.TrainOnBatchWith(x.Slice(lo, hi), y.Slice(lo, hi), o)
 		if err != nil {
 			t.Fatal(err)
 		}

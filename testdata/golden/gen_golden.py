@@ -221,7 +221,16 @@ def train(case, x_np, y_np, init, opt_factory):
     losses = []
     for s, e in batches(len(x_np), case["batch_size"]):
         out, z = forward(x[s:e], params, acts)
-        loss = loss_fn(case["loss"], out, z, y[s:e], acts[-1]).mean()
+        per = loss_fn(case["loss"], out, z, y[s:e], acts[-1])
+        if "class_weight" in case:
+            # Keras' class_weight: each sample's loss times the weight of its
+            # class (argmax of a one-hot row), summed and divided by the batch
+            # size (sum_over_batch_size, not the sum of the weights).
+            cw = torch.tensor(case["class_weight"], dtype=F32)
+            cls = y[s:e] if y.dtype == torch.int64 else y[s:e].argmax(-1)
+            loss = (per * cw[cls]).sum() / f32(e - s)
+        else:
+            loss = per.mean()
         losses.append(float(loss.item()))          # float32 -> Python float
         grads = torch.autograd.grad(loss, flat)
         opt(flat, grads)
@@ -362,6 +371,13 @@ SPECS = [
          layers=MLP, targets="sparse",
          loss={"name": "sparse_categorical_crossentropy", "semantics": "logits"},
          optimizer=sgd(0.05)),
+    dict(name="class_weight_cce", input_dim=10, n=60, batch_size=8,         # 8 steps, last 4
+         layers=MLP, targets="onehot", loss=cce(), optimizer=sgd(0.1),
+         class_weight=[1.0, 3.0, 0.5, 2.0]),
+    dict(name="class_weight_sparse_adam", input_dim=16, n=67, batch_size=16,  # 5 steps, last 3
+         layers=MLP, targets="sparse",
+         loss={"name": "sparse_categorical_crossentropy", "semantics": "logits"},
+         optimizer=adam(0.01), class_weight=[0.25, 1.0, 4.0, 1.5]),
 ]
 
 
@@ -437,6 +453,8 @@ def main():
             "optimizer": spec["optimizer"],
             "batch_size": spec["batch_size"],
         }
+        if "class_weight" in spec:
+            case["class_weight"] = spec["class_weight"]
         losses, final = train(case, x, y, init, keras_factory(spec["optimizer"]))
         assert all(np.isfinite(losses)), spec["name"]
         full_before = full_loss(case, x, y, init)
