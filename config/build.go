@@ -48,6 +48,14 @@ func Build(e *Experiment, warn io.Writer) (*Run, error) {
 	r.Fit = kiln.FitOptions{BatchSize: f.BatchSize, Epochs: f.Epochs, NoShuffle: !f.Shuffle,
 		ValidationSplit: f.ValidationSplit, ValidationBatchSize: f.ValidationBatchSize,
 		InitialEpoch: f.InitialEpoch, Verbose: f.Verbose}
+	r.Fit.ClassWeight = f.ClassWeight
+	if f.ClassWeightBalanced {
+		cw, err := balancedClassWeight(r.Y, r.Model.OutputShape())
+		if err != nil {
+			return nil, e.errf(0, "fit.class_weight", "%v", err)
+		}
+		r.Fit.ClassWeight = cw
+	}
 	if f.ValidationData == "test" {
 		if r.Test == nil {
 			return nil, e.errf(0, "fit.validation_data", "is \"test\" but the data has no test split; add test files to the data section or use fit.validation_split")
@@ -421,4 +429,53 @@ func classIndices(y *data.Array, units int) ([]int, error) {
 		idx[i] = int(v)
 	}
 	return idx, nil
+}
+
+// balancedClassWeight returns scikit-learn's "balanced" class weights for
+// the labels y (class indices, or one-hot rows): n_samples / (n_classes ·
+// count) for each class present, 1 for the other classes up to the output's
+// (which never occur in training, but Keras wants a weight for every class).
+// A single sigmoid unit has the classes 0 and 1.
+func balancedClassWeight(y *data.Array, out []int) (map[int]float64, error) {
+	units := out[len(out)-1]
+	n, w := y.Rows(), y.RowLen()
+	onehot := len(y.Shape) == 2 && w > 1
+	classes := make([]int, n)
+	nc := max(units, 2)
+	for i := range classes {
+		c := 0
+		if onehot {
+			for j := 1; j < w; j++ {
+				if y.At(i*w+j) > y.At(i*w+c) {
+					c = j
+				}
+			}
+		} else {
+			v := y.At(i)
+			if v != math.Trunc(v) || v < 0 || v >= 1<<20 {
+				return nil, fmt.Errorf("class_weight: balanced needs class labels (0, 1, 2, ...), but sample %d's label is %v", i, v)
+			}
+			c = int(v)
+		}
+		classes[i] = c
+		nc = max(nc, c+1)
+	}
+	counts := make([]int, nc)
+	for _, c := range classes {
+		counts[c]++
+	}
+	present := 0
+	for _, k := range counts {
+		if k > 0 {
+			present++
+		}
+	}
+	cw := map[int]float64{}
+	for c, k := range counts {
+		cw[c] = 1
+		if k > 0 {
+			cw[c] = float64(n) / float64(present*k)
+		}
+	}
+	return cw, nil
 }

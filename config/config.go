@@ -138,6 +138,13 @@ type FitSpec struct {
 	// ValidationBatchSize is the batch size for validation; 0 means
 	// BatchSize.
 	ValidationBatchSize int
+	// ClassWeight is Keras' class_weight (class index → weight), nil if
+	// not given.
+	ClassWeight map[int]float64
+	// ClassWeightBalanced is class_weight: balanced: each class weighs
+	// n_samples / (n_classes · its count) in the training data, like
+	// scikit-learn's compute_class_weight("balanced").
+	ClassWeightBalanced bool
 }
 
 // Datasets lists the values data.dataset accepts.

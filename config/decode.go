@@ -20,7 +20,7 @@ var (
 	compileKeys = []string{"optimizer", "loss", "metrics", "loss_semantics"}
 	lossKeys    = []string{"name", "from_logits", "label_smoothing"}
 	fitKeys     = []string{"batch_size", "epochs", "validation_data", "validation_split", "shuffle",
-		"initial_epoch", "verbose", "validation_batch_size"}
+		"initial_epoch", "verbose", "validation_batch_size", "class_weight"}
 )
 
 // experiment checks the root node and decodes it.
@@ -477,6 +477,9 @@ func (d *decoder) fit(top *section, ds DataSpec) (FitSpec, error) {
 	if f.ValidationBatchSize, _, err = d.smallInt(s, "validation_batch_size", 1, "must be at least 1", "validation_batch_size: 32"); err != nil {
 		return f, err
 	}
+	if err := d.classWeight(s, &f); err != nil {
+		return f, err
+	}
 	if f.ValidationData == "test" {
 		missing := ""
 		switch {
@@ -562,4 +565,42 @@ func setLine(n *yaml.Node, line, col int) {
 	for _, c := range n.Content {
 		setLine(c, line, col)
 	}
+}
+
+// classWeight reads fit.class_weight: a map from class index to weight, as
+// Keras' class_weight, or "balanced".
+func (d *decoder) classWeight(s *section, f *FitSpec) error {
+	const example = "class_weight: {0: 1.0, 1: 5.0}\" or \"class_weight: balanced"
+	v := s.val("class_weight")
+	if v == nil {
+		return nil
+	}
+	path := join(s.path, "class_weight")
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+		if v.Value != "balanced" {
+			return d.errAt(v, path, "is %q; write a map from class index to weight or \"balanced\" (n_samples / (n_classes · count), like scikit-learn's), e.g. \"%s\"", v.Value, example)
+		}
+		f.ClassWeightBalanced = true
+		return nil
+	}
+	if v.Kind != yaml.MappingNode {
+		return d.errAt(v, path, "expected a map from class index to weight, got %s; write e.g. \"%s\"", describe(v), example)
+	}
+	f.ClassWeight = map[int]float64{}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, val := resolve(v.Content[i]), resolve(v.Content[i+1])
+		c, err := strconv.Atoi(k.Value)
+		if k.Kind != yaml.ScalarNode || err != nil || c < 0 {
+			return d.errAt(k, path, "has the key %s; the keys are class indices 0, 1, 2, ...; write e.g. \"%s\"", describe(k), example)
+		}
+		w, ok := scalarNumber(val)
+		if !ok || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+			return d.errAt(val, path+"."+k.Value, "must be a finite non-negative number, got %s", describe(val))
+		}
+		if _, dup := f.ClassWeight[c]; dup {
+			return d.errAt(k, path, "gives class %d twice", c)
+		}
+		f.ClassWeight[c] = w
+	}
+	return nil
 }

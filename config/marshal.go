@@ -2,7 +2,10 @@ package config
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,7 +23,31 @@ func (e *Experiment) Canonical() map[string]any {
 	if err := e.yamlNode().Decode(&m); err != nil {
 		return nil // cannot happen: the node is built from plain values
 	}
-	return m
+	return stringKeys(m).(map[string]any)
+}
+
+// stringKeys turns the maps with non-string keys that YAML decodes (class
+// indices of class_weight) into map[string]any, so that Canonical's result
+// encodes as JSON.
+func stringKeys(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = stringKeys(e)
+		}
+		return x
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = stringKeys(e)
+		}
+		return out
+	case []any:
+		for i, e := range x {
+			x[i] = stringKeys(e)
+		}
+	}
+	return v
 }
 
 // Marshal writes the effective configuration (after overrides and
@@ -137,6 +164,16 @@ func (e *Experiment) yamlNode() *yaml.Node {
 	add(fit, "verbose", intNode(int64(f.Verbose)))
 	if f.ValidationBatchSize != 0 {
 		add(fit, "validation_batch_size", intNode(int64(f.ValidationBatchSize)))
+	}
+	if f.ClassWeightBalanced {
+		addStr(fit, "class_weight", "balanced")
+	} else if f.ClassWeight != nil {
+		cw := mapNode(true)
+		keys := slices.Sorted(maps.Keys(f.ClassWeight))
+		for _, k := range keys {
+			cw.Content = append(cw.Content, intNode(int64(k)), valueNode(f.ClassWeight[k]))
+		}
+		add(fit, "class_weight", cw)
 	}
 	add(root, "fit", fit)
 	return root

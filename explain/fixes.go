@@ -85,38 +85,6 @@ func scaleValX(pd *probeData, s float64) *probeData {
 	return &out
 }
 
-// oversample repeats the rows of each class until it has as many rows as
-// the largest class (at most 3× the data in total).
-func oversample(pd *probeData) *probeData {
-	n := pd.y.Rows()
-	byClass := map[int][]int{}
-	var classes []int
-	for r := 0; r < n; r++ {
-		c := classOf(pd.y, r)
-		if _, ok := byClass[c]; !ok {
-			classes = append(classes, c)
-		}
-		byClass[c] = append(byClass[c], r)
-	}
-	slices.Sort(classes)
-	most := 0
-	for _, rows := range byClass {
-		most = max(most, len(rows))
-	}
-	target := most
-	if total := most * len(classes); total > 3*n {
-		target = 3 * n / len(classes)
-	}
-	idx := allRows(n)
-	for _, c := range classes {
-		rows := byClass[c]
-		for k := len(rows); k < target; k++ {
-			idx = append(idx, rows[k%len(rows)])
-		}
-	}
-	return &probeData{x: takeRows(pd.x, idx), y: takeRows(pd.y, idx), val: pd.val, valIdx: pd.valIdx}
-}
-
 // dedupVal drops validation rows identical to a training row.
 func dedupVal(pd *probeData) *probeData {
 	if pd.val == nil {
@@ -554,7 +522,7 @@ func verifyBalanced(a *analysis, f *Finding, before, after *probeResult) *Verifi
 	mn := f.Evidence["minority_class"].(int)
 	v.Before["minority_recall"], v.After["minority_recall"] = round(before.recall[mn], 4), round(after.recall[mn], 4)
 	v.Confirmed = ab-bb >= 0.05
-	v.Note = fmt.Sprintf("balanced accuracy %s → %s; recall of class %d %s → %s (oversampled training rows)", fmtNum(bb), fmtNum(ab), mn,
+	v.Note = fmt.Sprintf("balanced accuracy %s → %s; recall of class %d %s → %s (class_weight: balanced)", fmtNum(bb), fmtNum(ab), mn,
 		fmtNum(before.recall[mn]), fmtNum(after.recall[mn]))
 	return v
 }
@@ -582,6 +550,7 @@ func (a *analysis) combine() {
 	var sets []string
 	keys := map[string]bool{}
 	var transforms []*fixCandidate
+	contributing := 0
 	// Rescaling inputs or targets changes the effective step size, so a
 	// learning-rate change confirmed on the unscaled data is left out.
 	rescaled := false
@@ -611,16 +580,13 @@ func (a *analysis) combine() {
 			transforms = append(transforms, f.fix)
 			added = true
 		}
-		_ = added
-	}
-	if len(sets) == 0 {
-		return
-	}
-	single := 0
-	for _, f := range a.findings {
-		if f.Verified != nil && f.Verified.Confirmed && slices.Equal(f.FixSets, sets) {
-			single++
+		if added {
+			contributing++
 		}
+	}
+	// One fix alone was verified with its finding, by its own measure.
+	if len(sets) == 0 || contributing < 2 {
+		return
 	}
 	spec := &probeSpec{label: "all fixes: " + strings.Join(sets, " "), sets: sets}
 	if len(transforms) > 0 {

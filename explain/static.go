@@ -649,9 +649,10 @@ func (a *analysis) checkBalance() {
 		Evidence: map[string]any{"class_counts": cc, "ratio": sig(ratio, 3), "majority_class": maj, "minority_class": mn,
 			"majority_baseline_accuracy": sig(base, 4),
 			"threshold":                  fmt.Sprintf("largest/smallest class ≥ %g and, after the probe, minority-class recall < 0.5 (else info)", imbalanceRatio)},
-		Fix: "rebalance the training data: oversample the rare classes (or undersample the common one) so that each class carries " +
-			"similar weight; judge the model by per-class recall, not accuracy"})
-	f.fix = &fixCandidate{name: "oversample", transform: oversample, verify: verifyBalanced}
+		Fix: "fit.class_weight: balanced (Keras' class_weight: each class weighs n/(classes·count), so every class carries the same " +
+			"total weight in the loss), or oversample the rare classes; judge the model by per-class recall, not accuracy",
+		FixSets: []string{"fit.class_weight=balanced"}})
+	f.fix = &fixCandidate{name: "class weights", sets: f.FixSets, verify: verifyBalanced}
 }
 
 // ---- validation rows that are training rows ----
