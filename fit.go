@@ -630,18 +630,8 @@ func sampleWeights(x, y *data.Array, sw []float32, cw map[int]float64, split boo
 		if len(y.Shape) > 2 {
 			return nil, inputErr("fit: `class_weight` not supported for 3+ dimensional targets.")
 		}
-		c := y.RowLen()
 		for i := 0; i < n; i++ {
-			class := 0
-			if len(y.Shape) == 2 && c > 1 {
-				for j := 1; j < c; j++ {
-					if y.At(i*c+j) > y.At(i*c+class) {
-						class = j
-					}
-				}
-			} else {
-				class = int(y.At(i))
-			}
+			class := y.ClassOf(i)
 			cwv, ok := cw[class]
 			if !ok {
 				return nil, inputErr("fit: sample %d has class %d, but class_weight has keys 0 to %d; give every class a weight", i, class, len(keys)-1)

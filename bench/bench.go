@@ -117,7 +117,8 @@ type Result struct {
 	Validation bool
 }
 
-func median(ds []time.Duration) time.Duration {
+// Median returns the median of ds (0 if empty).
+func Median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	if len(s) == 0 {
@@ -134,7 +135,7 @@ func (r *Result) pick(f func(Epoch) time.Duration) time.Duration {
 	for _, e := range r.Epochs {
 		ds = append(ds, f(e))
 	}
-	return median(ds)
+	return Median(ds)
 }
 
 // MedianEpoch is the median wall time of an epoch, validation included.

@@ -438,27 +438,17 @@ func classIndices(y *data.Array, units int) ([]int, error) {
 // A single sigmoid unit has the classes 0 and 1.
 func balancedClassWeight(y *data.Array, out []int) (map[int]float64, error) {
 	units := out[len(out)-1]
-	n, w := y.Rows(), y.RowLen()
-	onehot := len(y.Shape) == 2 && w > 1
+	n := y.Rows()
 	classes := make([]int, n)
 	nc := max(units, 2)
 	for i := range classes {
-		c := 0
-		if onehot {
-			for j := 1; j < w; j++ {
-				if y.At(i*w+j) > y.At(i*w+c) {
-					c = j
-				}
-			}
-		} else {
-			v := y.At(i)
-			if v != math.Trunc(v) || v < 0 || v >= 1<<20 {
+		if y.RowLen() == 1 {
+			if v := y.At(i); v != math.Trunc(v) || v < 0 || v >= 1<<20 {
 				return nil, fmt.Errorf("class_weight: balanced needs class labels (0, 1, 2, ...), but sample %d's label is %v", i, v)
 			}
-			c = int(v)
 		}
-		classes[i] = c
-		nc = max(nc, c+1)
+		classes[i] = y.ClassOf(i)
+		nc = max(nc, classes[i]+1)
 	}
 	counts := make([]int, nc)
 	for _, c := range classes {

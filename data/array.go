@@ -279,3 +279,20 @@ func (a *Array) Reshaped(shape []int) *Array {
 	}
 	return &b
 }
+
+// ClassOf returns the class of label row i: the index of the largest value
+// of a row wider than one (one-hot or scores; the first on ties), else the
+// value cast to an integer, as Keras casts labels for class_weight.
+func (a *Array) ClassOf(i int) int {
+	w := a.RowLen()
+	if len(a.Shape) < 2 || w == 1 {
+		return int(a.At(i))
+	}
+	best := 0
+	for j := 1; j < w; j++ {
+		if a.At(i*w+j) > a.At(i*w+best) {
+			best = j
+		}
+	}
+	return best
+}

@@ -8,10 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kiln-ml/kiln/bench"
 )
 
 // seedExperiment is examples/seed.yaml (TestSeedExperimentCopy keeps the
@@ -97,20 +98,8 @@ func benchSweep(ctx context.Context, stdout io.Writer, epochs, rounds, jobs int)
 		}
 		fmt.Fprintf(stdout, "  round %d: --jobs 1 %.3f s, --jobs %d %.3f s (%.2f×)\n", r+1, t1[r].Seconds(), jobs, tn[r].Seconds(), ratio(t1[r], tn[r]))
 	}
-	m1, mn := medianDuration(t1), medianDuration(tn)
+	m1, mn := bench.Median(t1), bench.Median(tn)
 	fmt.Fprintf(stdout, "  median: --jobs 1 %.3f s, --jobs %d %.3f s: %.2f× faster with %d jobs (%d cores)\n",
 		m1.Seconds(), jobs, mn.Seconds(), ratio(m1, mn), jobs, runtime.NumCPU())
 	return nil
-}
-
-func medianDuration(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
