@@ -20,6 +20,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/kiln-ml/kiln/layers"
@@ -159,18 +160,15 @@ func (m *Sequential) build(seed uint64) error {
 // snake turns a class name into Keras' default layer name: Dense → dense,
 // BatchNormalization → batch_normalization.
 func snake(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	// Keras' to_snake_case: "MaxPooling2D" → "max_pooling2d", "Conv2D" → "conv2d".
+	s = snakeWord.ReplaceAllString(s, "${1}_${2}")
+	return strings.ToLower(snakeCase.ReplaceAllString(s, "${1}_${2}"))
 }
+
+var (
+	snakeWord = regexp.MustCompile(`(.)([A-Z][a-z0-9]+)`)
+	snakeCase = regexp.MustCompile(`([a-z])([A-Z])`)
+)
 
 // CompileOptions are the arguments of Keras' model.compile, plus the seed.
 type CompileOptions struct {
@@ -242,6 +240,10 @@ func (m *Sequential) Compile(opts CompileOptions) error {
 		if err := m.build(opts.Seed); err != nil {
 			return err
 		}
+	}
+	if out := m.OutputShape(); len(out) != 1 {
+		return fmt.Errorf("compile: the model's output %s is not flat; kiln's losses need (None, units): add Flatten and a Dense layer after the last %s",
+			layers.ShapeTuple(out), m.layers[len(m.layers)-1].ClassName())
 	}
 	for _, l := range m.layers {
 		c.vars = append(c.vars, l.Variables()...)

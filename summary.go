@@ -23,31 +23,11 @@ func (m *Sequential) Summary(w io.Writer) error {
 	const width = 65
 	stops := []int{29, 55, 65}
 	row := func(fields ...string) string {
-		var b strings.Builder
-		for i, f := range fields {
-			start := 0
-			if i > 0 {
-				start = stops[i-1]
-			}
-			line := b.String()
-			if len(line) > start {
-				// Keras cuts a field that overflows its column.
-				line = line[:start]
-				b.Reset()
-				b.WriteString(line)
-			}
-			b.WriteString(strings.Repeat(" ", start-len(line)))
-			b.WriteString(f)
-		}
-		line := b.String()
-		if len(line) > width {
-			line = line[:width]
-		}
-		return line + strings.Repeat(" ", width-len(line))
+		return strings.Join(summaryRow(fields, stops), "\n")
 	}
 	fmt.Fprintf(w, "Model: %q\n", m.Name)
 	fmt.Fprintln(w, strings.Repeat("_", width))
-	fmt.Fprintln(w, row(" Layer (type)", "Output Shape", "Param #"))
+	fmt.Fprintln(w, row("Layer (type)", "Output Shape", "Param #"))
 	fmt.Fprintln(w, strings.Repeat("=", width))
 	total := 0
 	for _, l := range m.layers {
@@ -56,7 +36,7 @@ func (m *Sequential) Summary(w io.Writer) error {
 			params += len(v.Value)
 		}
 		total += params
-		fmt.Fprintln(w, row(fmt.Sprintf(" %s (%s)", l.Name(), l.ClassName()), layers.ShapeTuple(l.OutputShape()), strconv.Itoa(params)))
+		fmt.Fprintln(w, row(fmt.Sprintf("%s (%s)", l.Name(), l.ClassName()), layers.ShapeTuple(l.OutputShape()), strconv.Itoa(params)))
 		fmt.Fprintln(w, strings.Repeat(" ", width))
 	}
 	fmt.Fprintln(w, strings.Repeat("=", width))
@@ -65,6 +45,52 @@ func (m *Sequential) Summary(w io.Writer) error {
 	fmt.Fprintf(w, "Non-trainable params: 0 (%s)\n", byteSize(0))
 	fmt.Fprintln(w, strings.Repeat("_", width))
 	return nil
+}
+
+// summaryRow lays out one summary row as Keras 2.13+'s print_row does:
+// each field is cut to its column (less two separating spaces and, except
+// in the last column, one more), preferring a cut just after "),", "},",
+// "]," or "',", and what does not fit wraps onto the following lines.
+func summaryRow(fields []string, stops []int) []string {
+	left := append([]string(nil), fields...)
+	var lines []string
+	for strings.Join(left, "") != "" {
+		line := ""
+		for col := range left {
+			start := 0
+			if col > 0 {
+				start = stops[col-1]
+			}
+			last := col == len(stops)-1
+			space := 2
+			if last {
+				space = 0
+			}
+			cutoff := stops[col] - start - space
+			if !last {
+				cutoff--
+			}
+			fit := left[col][:min(cutoff, len(left[col]))]
+			best := -1
+			for _, c := range []string{"),", "},", "],", "',"} {
+				if i := strings.Index(fit, c); i >= 0 && (best < 0 || i+len(c) < best) {
+					best = i + len(c)
+				}
+			}
+			if best >= 0 {
+				cutoff = best
+				fit = fit[:cutoff]
+			}
+			if col == 0 {
+				line += " "
+			}
+			line += fit + strings.Repeat(" ", space)
+			left[col] = left[col][min(cutoff, len(left[col])):]
+			line += strings.Repeat(" ", max(stops[col]-len(line), 0))
+		}
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // byteSize formats like Keras' readable_memory_size: "30.66 KB", "0.00 Byte".

@@ -77,7 +77,7 @@ func (e *Experiment) name() string {
 }
 
 // LayerTypes lists the layer class names an experiment file may use.
-var LayerTypes = []string{"Activation", "Dense", "Dropout", "Flatten", "Input"}
+var LayerTypes = []string{"Activation", "Conv2D", "Dense", "Dropout", "Flatten", "Input", "MaxPooling2D"}
 
 // BuildModel builds and compiles the experiment's model.
 func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
@@ -128,6 +128,8 @@ func buildLayer(ls LayerSpec) (any, error) {
 	allowed := map[string][]string{
 		"Input": {"shape", "name"}, "Flatten": {"name"}, "Dense": {"units", "activation", "use_bias", "name"},
 		"Activation": {"activation", "name"}, "Dropout": {"rate", "name"},
+		"Conv2D":       {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "name"},
+		"MaxPooling2D": {"pool_size", "strides", "padding", "name"},
 	}
 	valid, ok := allowed[ls.Type]
 	if !ok {
@@ -149,8 +151,93 @@ func buildLayer(ls LayerSpec) (any, error) {
 		}
 		return s, nil
 	}
+	// pair reads an argument that is an integer or a list of two (Keras'
+	// kernel_size, strides, pool_size); def when absent or null.
+	pair := func(k string, def [2]int) ([2]int, error) {
+		v, ok := args[k]
+		if !ok || v == nil {
+			return def, nil
+		}
+		if n, ok := Int(v); ok {
+			return [2]int{n, n}, nil
+		}
+		if l, ok := v.([]any); ok && len(l) == 2 {
+			a, okA := Int(l[0])
+			b, okB := Int(l[1])
+			if okA && okB {
+				return [2]int{a, b}, nil
+			}
+		}
+		return [2]int{}, fmt.Errorf("%s: %s must be an integer or a list of two integers, e.g. 3 or [3, 3], got %v", ls.Type, k, v)
+	}
+	useBias := func() (bool, error) {
+		b, ok := args["use_bias"]
+		if !ok {
+			return true, nil
+		}
+		bv, isBool := b.(bool)
+		if !isBool {
+			return false, fmt.Errorf("%s: use_bias must be true or false, got %v", ls.Type, b)
+		}
+		return bv, nil
+	}
 	var layer layers.Layer
 	switch ls.Type {
+	case "Conv2D":
+		filters, ok := Int(args["filters"])
+		if !ok || filters <= 0 {
+			return nil, fmt.Errorf("Conv2D needs filters: a positive integer, got %v", args["filters"])
+		}
+		if args["kernel_size"] == nil {
+			return nil, fmt.Errorf("Conv2D needs kernel_size: an integer or [height, width], e.g. 3")
+		}
+		k, err := pair("kernel_size", [2]int{})
+		if err != nil {
+			return nil, err
+		}
+		st, err := pair("strides", [2]int{1, 1})
+		if err != nil {
+			return nil, err
+		}
+		pad, err := str("padding", "valid")
+		if err != nil {
+			return nil, err
+		}
+		act, err := str("activation", "linear")
+		if err != nil {
+			return nil, err
+		}
+		bias, err := useBias()
+		if err != nil {
+			return nil, err
+		}
+		opts := []layers.Conv2DOption{layers.ConvStrides(st[0], st[1]), layers.ConvPadding(pad), layers.ConvActivation(act)}
+		if !bias {
+			opts = append(opts, layers.ConvNoBias())
+		}
+		c, err := layers.NewConv2D(filters, k, opts...)
+		if err != nil {
+			return nil, err
+		}
+		layer = c
+	case "MaxPooling2D":
+		p, err := pair("pool_size", [2]int{2, 2})
+		if err != nil {
+			return nil, err
+		}
+		st, err := pair("strides", p) // Keras: strides None means pool_size
+		if err != nil {
+			return nil, err
+		}
+		pad, err := str("padding", "valid")
+		if err != nil {
+			return nil, err
+		}
+		mp, err := layers.NewMaxPooling2D(p, layers.PoolStrides(st[0], st[1]), layers.PoolPadding(pad))
+		if err != nil {
+			return nil, err
+		}
+		layer = mp
 	case "Input":
 		raw, ok := args["shape"].([]any)
 		if !ok || len(raw) == 0 {
@@ -177,14 +264,12 @@ func buildLayer(ls LayerSpec) (any, error) {
 			return nil, err
 		}
 		opts := []layers.DenseOption{layers.WithActivation(act)}
-		if b, ok := args["use_bias"]; ok {
-			bv, isBool := b.(bool)
-			if !isBool {
-				return nil, fmt.Errorf("Dense: use_bias must be true or false, got %v", b)
-			}
-			if !bv {
-				opts = append(opts, layers.WithoutBias())
-			}
+		bias, err := useBias()
+		if err != nil {
+			return nil, err
+		}
+		if !bias {
+			opts = append(opts, layers.WithoutBias())
 		}
 		d, err := layers.NewDenseE(units, opts...)
 		if err != nil {
@@ -354,6 +439,11 @@ func (r *Run) prepare(x, y, src *data.Array, split string) (*data.Array, *data.A
 	in := r.Model.InputShape()
 	if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == tensor.Size(in) {
 		// CSV rows and flat arrays fill a multi-dimensional Input row-major.
+		x = x.Reshaped(append([]int{x.Rows()}, in...))
+	}
+	if len(x.Shape) == len(in) && in[len(in)-1] == 1 && slices.Equal(x.Shape[1:], in[:len(in)-1]) {
+		// Grey images (N, 28, 28) for an Input (28, 28, 1): the channel axis
+		// Keras users add with x[..., None].
 		x = x.Reshaped(append([]int{x.Rows()}, in...))
 	}
 	if len(x.Shape) != len(in)+1 || !slices.Equal(x.Shape[1:], in) {

@@ -199,3 +199,56 @@ func TestBuildSharesMNISTLabels(t *testing.T) {
 		t.Error("labels read from a file were shared between builds")
 	}
 }
+
+// TestBuildConvLayers: Conv2D and MaxPooling2D from an experiment file, with
+// Keras' integer-or-pair arguments, grey images given their channel axis,
+// and clear errors.
+func TestBuildConvLayers(t *testing.T) {
+	if _, err := mnist.Locate(); err != nil {
+		t.Skip(err)
+	}
+	e, err := Load("../examples/cnn.yaml", []string{"data.limit=64", "data.validation_limit=32",
+		"model.1.Conv2D.kernel_size=[3, 5]", "model.1.Conv2D.strides=2", "model.1.Conv2D.padding=same", "model.2.MaxPooling2D.strides=[1, 1]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(r.Model.Layers()[0].OutputShape(), r.Model.Layers()[1].OutputShape()); got != "[14 14 32] [13 13 32]" {
+		t.Errorf("conv/pool output shapes %s, want [14 14 32] [13 13 32]", got)
+	}
+	if fmt.Sprint(r.X.Shape) != "[64 28 28 1]" {
+		t.Errorf("x shape %v, want the channel axis added", r.X.Shape)
+	}
+	r.Fit.Verbose = 0
+	h, err := r.Model.Fit(context.Background(), r.X, r.Y, r.Fit)
+	if err != nil || len(h.Epoch) != 3 {
+		t.Fatalf("fit: %v", err)
+	}
+	for _, c := range []struct{ set, want string }{
+		{"model.1.Conv2D.kernel_size=[3, 3, 3]", "kernel_size must be an integer or a list of two integers"},
+		{"model.1.Conv2D.filters=0", "Conv2D needs filters"},
+		{"model.1.Conv2D.padding=full", "padding"},
+		{"model.1.Conv2D.kernel_size=40", "kernel"},
+		{"model.0.Input.shape=[784]", "Conv2D"},
+	} {
+		e, err := Load("../examples/cnn.yaml", []string{c.set})
+		if err == nil {
+			_, err = BuildModel(e, io.Discard)
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("--set %s: %v; want an error containing %q", c.set, err, c.want)
+		}
+	}
+	// A model whose output is not flat cannot compile.
+	e, err = Load("../examples/cnn.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Model = e.Model[:3]
+	if _, err := BuildModel(e, io.Discard); err == nil || !strings.Contains(err.Error(), "is not flat") {
+		t.Errorf("conv output: %v", err)
+	}
+}

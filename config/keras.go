@@ -10,7 +10,7 @@ import (
 )
 
 // KerasLayers are the Keras layer classes KerasModel translates.
-var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout"}
+var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout", "Conv2D", "MaxPooling2D"}
 
 // KerasModel translates a Keras model description into the layers of an
 // experiment's model section. It reads the JSON of Keras' model.to_json()
@@ -234,6 +234,86 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 			}
 		}
 		spec = &LayerSpec{Type: "Dense", Args: args}
+	case "Conv2D", "MaxPooling2D":
+		if df, ok := get("data_format").(string); ok && df != "channels_last" {
+			return nil, nil, kf.errorf("%s: data_format %s; kiln's images are channels_last (height, width, channels)", at, df)
+		}
+		pairArg := func(k string) (any, error) {
+			v := get(k)
+			if v == nil {
+				return nil, nil
+			}
+			if n, ok := jsonInt(v); ok && n > 0 {
+				return n, nil
+			}
+			if l := asList(v); len(l) == 2 {
+				a, okA := jsonInt(l[0])
+				b, okB := jsonInt(l[1])
+				if okA && okB && a > 0 && b > 0 {
+					return []any{a, b}, nil
+				}
+			}
+			return nil, kf.errorf("%s: %s %s is not a positive integer or a pair of them", at, k, compactJSON(v))
+		}
+		keys := []string{"pool_size", "strides"}
+		if class == "Conv2D" {
+			keys = []string{"kernel_size", "strides"}
+			units, ok := jsonInt(get("filters"))
+			if !ok || units <= 0 {
+				return nil, nil, kf.errorf("%s: filters %v is not a positive integer", at, cfg["filters"])
+			}
+			args["filters"] = units
+			for _, k := range []string{"dilation_rate", "groups"} {
+				if v := get(k); v != nil {
+					if n, ok := jsonInt(v); ok && n == 1 {
+						continue
+					}
+					if l := asList(v); len(l) == 2 && l[0] != nil && compactJSON(l) == "[1,1]" {
+						continue
+					}
+					return nil, nil, kf.errorf("%s: %s %s; kiln's Conv2D has no %s (it must be 1)", at, k, compactJSON(v), strings.ReplaceAll(k, "_", " "))
+				}
+			}
+			act, err := kf.activation(get("activation"), at)
+			if err != nil {
+				return nil, nil, err
+			}
+			args["activation"] = act
+			if b, ok := get("use_bias").(bool); ok && !b {
+				args["use_bias"] = false
+			}
+			if err := kf.initializer(get("kernel_initializer"), "kernel_initializer", "glorot_uniform", at); err != nil {
+				return nil, nil, err
+			}
+			if cfg["use_bias"] != false {
+				if err := kf.initializer(get("bias_initializer"), "bias_initializer", "zeros", at); err != nil {
+					return nil, nil, err
+				}
+			} else {
+				get("bias_initializer")
+			}
+			if cfg["lora_rank"] == nil {
+				get("lora_alpha")
+			}
+			for _, k := range []string{"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"} {
+				if v := get(k); v != nil {
+					return nil, nil, kf.errorf("%s: %s is set (%s); kiln has no %s yet: remove it from the model, or train it in Keras", at, k, compactJSON(v), strings.ReplaceAll(k, "_", " "))
+				}
+			}
+		}
+		for _, k := range keys {
+			v, err := pairArg(k)
+			if err != nil {
+				return nil, nil, err
+			}
+			if v != nil {
+				args[k] = v
+			}
+		}
+		if p, ok := get("padding").(string); ok {
+			args["padding"] = p
+		}
+		spec = &LayerSpec{Type: class, Args: args}
 	case "Activation":
 		act, err := kf.activation(get("activation"), at)
 		if err != nil {
@@ -317,7 +397,7 @@ func (kf kerasFile) initializer(v any, key, want, at string) error {
 	if !ok {
 		hint := "remove the setting (Keras' default is " + want + ")"
 		if norm == "variancescaling" && cfg != nil && cfg["distribution"] == "normal" && cfg["mode"] == "fan_avg" {
-			hint = "TensorFlow.js' Dense defaults to glorot_normal: build it with kernelInitializer: 'glorotUniform'"
+			hint = "TensorFlow.js' layers default to glorot_normal: build them with kernelInitializer: 'glorotUniform'"
 		}
 		return kf.errorf("%s: %s is %s; kiln initialises with %s: %s, or train it in Keras", at, key, compactJSON(v), want, hint)
 	}

@@ -91,7 +91,9 @@ func TestKerasModelErrors(t *testing.T) {
 		{`{"class_name": "Functional", "config": {}}`, "functional API"},
 		{`{"config": {}}`, "no class_name"},
 		{`{"class_name": "Sequential", "config": {"layers": []}}`, "no layers"},
-		{`{"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv2D", "config": {"name": "conv", "batch_input_shape": [null, 28, 28, 1]}}]}}`, `layer 0 (Conv2D "conv"): kiln has no Conv2D layer`},
+		{`{"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv3D", "config": {"name": "conv", "batch_input_shape": [null, 28, 28, 1, 1]}}]}}`, `layer 0 (Conv3D "conv"): kiln has no Conv3D layer`},
+		{`{"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv2D", "config": {"filters": 4, "kernel_size": [3, 3], "dilation_rate": [2, 2], "batch_input_shape": [null, 28, 28, 1]}}]}}`, "dilation_rate [2,2]"},
+		{`{"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv2D", "config": {"filters": 4, "kernel_size": [3, 3], "data_format": "channels_first", "batch_input_shape": [null, 1, 28, 28]}}]}}`, "channels_last"},
 		{`{"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"units": 3}}]}}`, "does not say its input shape"},
 		{dense(`, "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}`), "kernel_regularizer is set"},
 		{dense(`, "kernel_initializer": {"class_name": "HeNormal", "config": {"seed": null}}`), "kernel_initializer is"},
@@ -195,7 +197,7 @@ func TestKerasFixtures(t *testing.T) {
 		{"tfjs_seed.json", []L{"Input shape=[28 28]", "Flatten", "Dense units=10 activation=sigmoid"}, ""},
 		{"tfjs_mlp.json", []L{"Input shape=[784]", "Dense units=128 activation=relu", "Dropout rate=0.2", "Dense units=10 activation=softmax"}, ""},
 		{"tfjs_activation.json", []L{"Input shape=[4 3]", "Flatten", "Dense units=8 activation=linear use_bias=false", "Activation activation=tanh", "Dense units=3 activation=linear", "Activation activation=softmax"}, ""},
-		{"tfjs_unsupported.json", nil, "kiln has no Conv2D layer"},
+		{"tfjs_unsupported.json", nil, "glorot_normal"}, // a Conv2D with TF.js' default initializer
 		{"tfjs_initializer.json", nil, "kernel_initializer is"},
 		{"tfjs_default_init.json", nil, "glorot_normal"},
 		{"keras3_fashion_mnist_dropout.json", []L{"Input shape=[28 28]", "Flatten", "Dense units=256 activation=relu", "Dropout rate=0.3",
@@ -260,5 +262,49 @@ func TestKerasModelWithSet(t *testing.T) {
 	_, err = Load("../examples/keras/seed.yaml", []string{"model.3.Dense.units=1"})
 	if err == nil {
 		t.Error("--set model.3 on a 3-layer model did not fail")
+	}
+}
+
+// TestKerasConv translates a tf.keras 2.x convnet (the Keras "Simple MNIST
+// convnet" example's layers, as model.to_json() writes them).
+func TestKerasConv(t *testing.T) {
+	src := `{"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+ {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 28, 28, 1], "dtype": "float32", "sparse": false, "ragged": false, "name": "input_1"}},
+ {"class_name": "Conv2D", "config": {"name": "conv2d", "trainable": true, "dtype": "float32", "filters": 32, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid", "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1, "activation": "relu", "use_bias": true, "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": null}}, "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null}},
+ {"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d", "trainable": true, "dtype": "float32", "pool_size": [2, 2], "padding": "valid", "strides": [2, 2], "data_format": "channels_last"}},
+ {"class_name": "Flatten", "config": {"name": "flatten", "trainable": true, "dtype": "float32", "data_format": "channels_last"}},
+ {"class_name": "Dropout", "config": {"name": "dropout", "trainable": true, "dtype": "float32", "rate": 0.5, "noise_shape": null, "seed": null}},
+ {"class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": "float32", "units": 10, "activation": "softmax", "use_bias": true, "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": null}}, "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null}}]},
+ "keras_version": "2.13.1", "backend": "tensorflow"}`
+	layers, err := KerasModel([]byte(src), "cnn.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Experiment{Model: layers, Compile: CompileSpec{Optimizer: OptimizerSpec{Name: "adam", Args: map[string]any{}}, Loss: LossSpec{Name: "categorical_crossentropy"}}}
+	m, err := BuildModel(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum strings.Builder
+	m.Summary(&sum)
+	for _, want := range []string{"conv2d (Conv2D)             (None, 26, 26, 32)        320", "(None, 13, 13, 32)", "dense (Dense)               (None, 10)                54090"} {
+		if !strings.Contains(sum.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum.String())
+		}
+	}
+	// And back: kiln's own config of the model imports to the same model.
+	b, _ := json.Marshal(m.Config())
+	again, err := KerasModel(b, "config.json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	e.Model = again
+	m2, err := BuildModel(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := json.Marshal(m2.Config())
+	if string(b) != string(b2) {
+		t.Errorf("round trip changed the model:\n%s\n%s", b, b2)
 	}
 }

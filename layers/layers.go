@@ -1,5 +1,6 @@
-// Package layers implements Keras' core layers for kiln's Sequential model:
-// Input, Flatten, Dense, Activation and Dropout.
+// Package layers implements Keras' layers for kiln's Sequential model:
+// Input, Flatten, Dense, Activation, Dropout, Conv2D and MaxPooling2D
+// (images are channels_last: height, width, channels).
 //
 // A layer works on row-major float32 batches. Training uses Forward and
 // Backward, which keep their buffers inside the layer (allocated once, for the
@@ -48,7 +49,7 @@ type Layer interface {
 }
 
 // Activated is a layer whose output is an activation of a pre-activation
-// value (the logits): Dense with an activation, and Activation. Keras' TF
+// value (the logits): Dense and Conv2D with an activation, and Activation. Keras' TF
 // backend hands those logits to a following cross-entropy; kiln does the same.
 type Activated interface {
 	Layer

@@ -1,0 +1,637 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"strings"
+	"sync"
+
+	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// window is the geometry of a 2-D sliding window (a convolution kernel or a
+// pooling window) over channels_last samples of shape (inH, inW, cin).
+// Output pixel (oh, ow) reads input rows oh·sh−padT … oh·sh−padT+kh−1 and
+// columns ow·sw−padL … ow·sw−padL+kw−1; cells outside the input are padding.
+type window struct {
+	inH, inW, cin int
+	outH, outW    int
+	kh, kw        int
+	sh, sw        int
+	padT, padL    int
+}
+
+// pixels is the number of output pixels of one sample.
+func (g *window) pixels() int { return g.outH * g.outW }
+
+// origin returns the input row and column of the top-left cell of output
+// pixel p's window (negative inside the top or left padding).
+func (g *window) origin(p int) (h0, w0 int) {
+	return (p/g.outW)*g.sh - g.padT, (p%g.outW)*g.sw - g.padL
+}
+
+// cols returns the columns j in [jlo, jhi) of a window at input column w0
+// that fall inside the input.
+func (g *window) cols(w0 int) (jlo, jhi int) {
+	return max(0, -w0), min(g.kw, g.inW-w0)
+}
+
+// outSize is TensorFlow's output length and leading padding along one axis:
+// "valid": ⌊(in−k)/s⌋+1, no padding (in ≥ k, checked by the caller);
+// "same": ⌈in/s⌉ with max((out−1)·s+k−in, 0) padding cells, half of them
+// (rounded down) before the input, the rest after it.
+func outSize(in, k, s int, padding string) (out, before int) {
+	if padding == "same" {
+		out = (in + s - 1) / s
+		total := max((out-1)*s+k-in, 0)
+		return out, total / 2
+	}
+	return (in-k)/s + 1, 0
+}
+
+// normPadding checks a Keras padding name (case-insensitive, as Keras
+// lower-cases it) and returns it in lower case.
+func normPadding(layer, p string) (string, error) {
+	switch l := strings.ToLower(p); l {
+	case "valid", "same":
+		return l, nil
+	}
+	return "", fmt.Errorf("%s: padding must be \"valid\" or \"same\", got %q", layer, p)
+}
+
+// checkPair checks that both values of a kernel_size, pool_size or strides
+// argument are positive.
+func checkPair(layer, arg string, v [2]int) error {
+	if v[0] <= 0 || v[1] <= 0 {
+		return fmt.Errorf("%s: %s must be two positive integers, got (%d, %d)", layer, arg, v[0], v[1])
+	}
+	return nil
+}
+
+// suggestInput proposes an Input shape of rank 3 for a layer that received
+// the per-sample shape in.
+func suggestInput(in []int) string {
+	switch len(in) {
+	case 1:
+		if s := int(math.Sqrt(float64(in[0]))); s*s == in[0] {
+			return fmt.Sprintf("[%d, %d, 1]", s, s)
+		}
+	case 2:
+		return fmt.Sprintf("[%d, %d, 1]", in[0], in[1])
+	}
+	return "[height, width, channels]"
+}
+
+// newWindow checks a layer's input shape and window and computes the
+// geometry; class and name are for messages, what is "kernel" or "pool".
+func newWindow(class, name, what string, in []int, k, s [2]int, padding string) (window, error) {
+	if len(in) != 3 {
+		hint := "Flatten removes the spatial axes, so it must come after the last " + class
+		if len(in) < 3 {
+			hint = fmt.Sprintf("give the model Input(shape=%s) and reshape the data to match (kiln has no Reshape layer)", suggestInput(in))
+		}
+		return window{}, fmt.Errorf("%s %q needs inputs of shape (None, height, width, channels) (channels_last, Keras' default), got %s; %s",
+			class, name, ShapeTuple(in), hint)
+	}
+	g := window{inH: in[0], inW: in[1], cin: in[2], kh: k[0], kw: k[1], sh: s[0], sw: s[1]}
+	if padding == "valid" && (g.kh > g.inH || g.kw > g.inW) {
+		return window{}, fmt.Errorf("%s %q: %s_size (%d, %d) is larger than its input's (height, width) = (%d, %d) with padding \"valid\"; use a smaller %s_size or padding \"same\"",
+			class, name, what, g.kh, g.kw, g.inH, g.inW, what)
+	}
+	g.outH, g.padT = outSize(g.inH, g.kh, g.sh, padding)
+	g.outW, g.padL = outSize(g.inW, g.kw, g.sw, padding)
+	return g, nil
+}
+
+// Conv2D is Keras' Conv2D with data_format channels_last: each sample is an
+// (H, W, C) image and the output is activation(conv(x, kernel) + bias) of
+// shape (outH, outW, filters). The kernel has Keras' shape (kh, kw, C,
+// filters), initialised glorot_uniform; the bias is zeros. Padding "valid"
+// uses only whole windows; "same" pads with zeros as TensorFlow does (output
+// ⌈in/stride⌉, the odd padding cell at the bottom or right). Dilation and
+// groups are not supported (1).
+//
+// It is computed like a Dense layer over image patches (im2col without the
+// copy): each output pixel's window is listed as its non-zero inputs, in
+// kernel order (k = (i·kw + j)·C + c, the row of the kernel seen as a
+// (kh·kw·C) × filters matrix), and scaled kernel rows are added to the
+// pixel's outputs (kernels.AccumRows2), each output summing its terms in
+// increasing k. The same lists give the kernel gradient
+// (kernels.ScatterBatch, pixels in increasing order). Zero inputs
+// (background pixels, relu zeros, the padding) cost nothing: for narrow
+// windows (kw·C ≤ 64) the lists are read off bit sets of each input row's
+// non-zero values, so an empty window costs a few word operations.
+type Conv2D struct {
+	base
+	// Filters is the number of output channels.
+	Filters int
+	// KernelSize is the window's (height, width).
+	KernelSize [2]int
+	// Strides is the window's step (rows, columns); default (1, 1).
+	Strides [2]int
+	// Padding is "valid" (default) or "same".
+	Padding string
+	// UseBias adds a bias per filter (default true).
+	UseBias bool
+	act     activations.Func
+
+	// Kernel has shape (kh, kw, C, filters); Bias has shape (filters).
+	Kernel, Bias *tensor.Variable
+
+	g   window
+	k   int // kh·kw·C: the length of a patch
+	x   []float32
+	z   []float32 // logits, n·pixels × filters
+	y   []float32
+	dz  []float32
+	dx  []float32
+	gdx bool // the input gradient is needed
+
+	// Training scratch, sized by Allocate: patch lists for up to chunk
+	// output pixels (all of a batch's when they fit). kept says the lists
+	// of the last Forward cover the whole batch, so Backward reuses them.
+	pl    *patchLists
+	chunk int
+	kept  bool
+	gpad  []float32 // dW with rows padded to padStride(filters) floats
+	iota  []int32   // 0, 1, 2, …
+	ones  []float32 // ones, to sum dz's rows into db with AccumRows
+	wt    []float32 // the kernel transposed (filters × k), for dx
+	fidx  []int32   // one output pixel's non-zero dz, for dx
+	fval  []float32
+	dcol  []float32 // one output pixel's patch gradient, for dx
+
+	pool sync.Pool // *patchLists for Infer
+}
+
+// maxListEntries bounds the patch lists Allocate keeps for training
+// (4 Mi entries, 32 MiB): a batch needing more is processed in chunks, and
+// Backward lists the patches again.
+const maxListEntries = 1 << 22
+
+// inferChunk is how many output pixels Infer lists at a time.
+const inferChunk = 64
+
+// Conv2DOption configures a Conv2D layer.
+type Conv2DOption func(*Conv2D) error
+
+// ConvStrides sets the strides (Keras' strides=(rows, cols)); default (1, 1).
+func ConvStrides(rows, cols int) Conv2DOption {
+	return func(c *Conv2D) error {
+		c.Strides = [2]int{rows, cols}
+		return checkPair("Conv2D", "strides", c.Strides)
+	}
+}
+
+// ConvPadding sets the padding, "valid" (the default) or "same".
+func ConvPadding(padding string) Conv2DOption {
+	return func(c *Conv2D) error {
+		p, err := normPadding("Conv2D", padding)
+		c.Padding = p
+		return err
+	}
+}
+
+// ConvActivation sets the activation by Keras name ("relu", "softmax", …;
+// softmax normalises over the filters of each pixel, Keras' last axis).
+func ConvActivation(name string) Conv2DOption {
+	return func(c *Conv2D) error {
+		f, err := activations.Get(name)
+		if err != nil {
+			return fmt.Errorf("Conv2D: %w", err)
+		}
+		c.act = f
+		return nil
+	}
+}
+
+// ConvNoBias drops the bias (Keras' use_bias=False).
+func ConvNoBias() Conv2DOption {
+	return func(c *Conv2D) error { c.UseBias = false; return nil }
+}
+
+// NewConv2D returns a Conv2D layer with filters output channels and a
+// kernel of kernelSize (height, width); options set strides, padding,
+// activation and bias.
+func NewConv2D(filters int, kernelSize [2]int, opts ...Conv2DOption) (*Conv2D, error) {
+	if filters <= 0 {
+		return nil, fmt.Errorf("Conv2D: filters must be a positive integer, got %d", filters)
+	}
+	if err := checkPair("Conv2D", "kernel_size", kernelSize); err != nil {
+		return nil, err
+	}
+	c := &Conv2D{Filters: filters, KernelSize: kernelSize, Strides: [2]int{1, 1}, Padding: "valid", UseBias: true}
+	c.act, _ = activations.Get("linear")
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// ClassName returns "Conv2D".
+func (*Conv2D) ClassName() string { return "Conv2D" }
+
+// ActivationName returns the activation's name.
+func (c *Conv2D) ActivationName() string { return c.act.Name }
+
+// Build checks that the input is (H, W, C) and the kernel fits, creates the
+// kernel (glorot_uniform with fan_in = kh·kw·C, fan_out = kh·kw·filters)
+// and the bias (zeros), and returns (outH, outW, filters).
+func (c *Conv2D) Build(in []int, rng *rand.Rand) ([]int, error) {
+	g, err := newWindow("Conv2D", c.name, "kernel", in, c.KernelSize, c.Strides, c.Padding)
+	if err != nil {
+		return nil, err
+	}
+	c.g = g
+	c.k = g.kh * g.kw * g.cin
+	c.setShapes(in, []int{g.outH, g.outW, c.Filters})
+	c.Kernel = tensor.NewVariable(c.name+"/kernel", g.kh, g.kw, g.cin, c.Filters)
+	rf := g.kh * g.kw
+	limit := math.Sqrt(6 / float64(rf*g.cin+rf*c.Filters))
+	for i := range c.Kernel.Value {
+		c.Kernel.Value[i] = float32((2*rng.Float64() - 1) * limit)
+	}
+	c.Bias = nil
+	if c.UseBias {
+		c.Bias = tensor.NewVariable(c.name+"/bias", c.Filters)
+	}
+	return c.out, nil
+}
+
+// SetName renames the layer and its variables.
+func (c *Conv2D) SetName(name string) {
+	c.name = name
+	if c.Kernel != nil {
+		c.Kernel.Name = name + "/kernel"
+	}
+	if c.Bias != nil {
+		c.Bias.Name = name + "/bias"
+	}
+}
+
+// Variables returns the kernel and, with use_bias, the bias.
+func (c *Conv2D) Variables() []*tensor.Variable {
+	if c.Bias != nil {
+		return []*tensor.Variable{c.Kernel, c.Bias}
+	}
+	return []*tensor.Variable{c.Kernel}
+}
+
+// Allocate sizes the training buffers: after it, a training step
+// allocates nothing.
+func (c *Conv2D) Allocate(maxBatch int, needInputGrad bool) {
+	f, k := c.Filters, c.k
+	rows := maxBatch * c.g.pixels()
+	c.z = make([]float32, rows*f)
+	c.y = make([]float32, rows*f)
+	c.dz = make([]float32, rows*f)
+	c.chunk = max(1, min(rows, maxListEntries/k))
+	c.pl = c.newLists(c.chunk)
+	c.kept = false
+	c.gpad = kernels.AlignedFloats(k * padStride(f))
+	c.iota = make([]int32, rows)
+	for i := range c.iota {
+		c.iota[i] = int32(i)
+	}
+	c.ones = make([]float32, rows)
+	for i := range c.ones {
+		c.ones[i] = 1
+	}
+	c.gdx = needInputGrad
+	c.dx, c.wt, c.fidx, c.fval, c.dcol = nil, nil, nil, nil, nil
+	if needInputGrad {
+		c.dx = make([]float32, maxBatch*c.inWidth)
+		c.wt = make([]float32, f*k)
+		c.fidx = make([]int32, f+kernels.Pad)
+		c.fval = make([]float32, f+kernels.Pad)
+		c.dcol = make([]float32, k)
+	}
+}
+
+// patchLists holds the patches of a run of output pixels as lists of
+// their non-zero inputs: pixel q of the run has idx, val[start[q]:start[q+1]],
+// in increasing kernel index k = (i·kw + j)·C + c. bits marks the non-zero
+// inputs of one sample (bitSample; −1 for none yet), when the layer lists
+// patches through bits (see Conv2D.useBits): bit t of bits[h·rowWords:] is
+// element t of input row h (column t/C, channel t%C).
+type patchLists struct {
+	idx       []int32
+	val       []float32
+	start     []int
+	bits      []uint64
+	bitSample int
+}
+
+// useBits reports whether a kernel row's window (kw·C inputs) fits one
+// 64-bit word: patches are then listed from per-row bit sets of the
+// non-zero inputs, at a cost that grows with the non-zero inputs only.
+func (c *Conv2D) useBits() bool { return c.g.kw*c.g.cin <= 64 }
+
+// rowWords is the number of words of one input row's bit set, with a
+// spare word so that any 64-bit window can be read from two words.
+func (c *Conv2D) rowWords() int { return (c.g.inW*c.g.cin+63)/64 + 1 }
+
+// newLists allocates patch lists for runs of up to rows output pixels.
+func (c *Conv2D) newLists(rows int) *patchLists {
+	pl := &patchLists{idx: make([]int32, rows*c.k+kernels.Pad), val: make([]float32, rows*c.k+kernels.Pad),
+		start: make([]int, rows+1), bitSample: -1}
+	if n := c.bitsLen(); n > 0 {
+		pl.bits = make([]uint64, n)
+	}
+	return pl
+}
+
+// bitsLen is the length of patchLists.bits: one sample's bit sets, or 0
+// when the layer does not use them.
+func (c *Conv2D) bitsLen() int {
+	if !c.useBits() {
+		return 0
+	}
+	return c.g.inH * c.rowWords()
+}
+
+// setBits marks the non-zero inputs of sample xs in pl.bits (NaN counts as
+// non-zero, -0 as zero, as kernels.NonZero counts them).
+func (c *Conv2D) setBits(pl *patchLists, xs []float32) {
+	rw, rl := c.rowWords(), c.g.inW*c.g.cin
+	clear(pl.bits)
+	for h := 0; h < c.g.inH; h++ {
+		b := pl.bits[h*rw : (h+1)*rw]
+		for t, v := range xs[h*rl : (h+1)*rl] {
+			if v != 0 {
+				b[t>>6] |= 1 << (t & 63)
+			}
+		}
+	}
+}
+
+// patch lists the non-zero inputs of the window whose top-left cell is at
+// input row h0, column w0 (negative inside the padding) of sample xs into
+// idx and val, in increasing kernel index, and returns their number. idx
+// and val must have room for c.k + kernels.Pad entries; nz, if not nil,
+// are the sample's bit sets (patchLists.bits, see setBits).
+func (c *Conv2D) patch(idx []int32, val []float32, xs []float32, nz []uint64, h0, w0 int) int {
+	g := &c.g
+	cin, kw, inW := g.cin, g.kw, g.inW
+	jlo, jhi := max(0, -w0), min(kw, inW-w0)
+	ilo, ihi := max(0, -h0), min(g.kh, g.inH-h0)
+	cnt := 0
+	if nz != nil {
+		rw := c.rowWords()
+		b := (w0 + jlo) * cin // the window's first bit in its rows
+		word, off := b>>6, uint(b&63)
+		mask := ^uint64(0) >> (64 - uint((jhi-jlo)*cin))
+		for i := ilo; i < ihi; i++ {
+			row := nz[(h0+i)*rw+word : (h0+i)*rw+word+2]
+			v := row[0] >> off
+			if off != 0 {
+				v |= row[1] << (64 - off)
+			}
+			v &= mask
+			if v == 0 {
+				continue
+			}
+			lo := ((h0+i)*inW + w0 + jlo) * cin
+			k0 := int32((i*kw + jlo) * cin)
+			for ; v != 0; v &= v - 1 {
+				t := bits.TrailingZeros64(v)
+				idx[cnt], val[cnt] = k0+int32(t), xs[lo+t]
+				cnt++
+			}
+		}
+		return cnt
+	}
+	for i := ilo; i < ihi; i++ {
+		// The window's columns in input row h0+i are one contiguous run of
+		// the sample and of the patch.
+		lo := ((h0+i)*inW + w0 + jlo) * cin
+		span := xs[lo : lo+(jhi-jlo)*cin]
+		k0 := int32((i*kw + jlo) * cin)
+		m := kernels.NonZero(idx[cnt:], val[cnt:], span, nil, 0)
+		for t := cnt; t < cnt+m; t++ {
+			idx[t] += k0
+		}
+		cnt += m
+	}
+	return cnt
+}
+
+// lists fills pl with the patches of output pixels [r0, r1) of x, counted
+// over all samples (r = sample·pixels + oh·outW + ow); pixel r is entry
+// r−r0 of pl.
+func (c *Conv2D) lists(pl *patchLists, x []float32, r0, r1 int) {
+	g := &c.g
+	smp, p := r0/g.pixels(), r0%g.pixels()
+	oh, ow := p/g.outW, p%g.outW
+	s := 0
+	for r := r0; r < r1; {
+		xs := x[smp*c.inWidth : (smp+1)*c.inWidth]
+		var nz []uint64
+		if pl.bits != nil {
+			if pl.bitSample != smp {
+				c.setBits(pl, xs)
+				pl.bitSample = smp
+			}
+			nz = pl.bits
+		}
+		for ; r < r1 && oh < g.outH; r++ {
+			pl.start[r-r0] = s
+			s += c.patch(pl.idx[s:], pl.val[s:], xs, nz, oh*g.sh-g.padT, ow*g.sw-g.padL)
+			if ow++; ow == g.outW {
+				ow = 0
+				oh++
+			}
+		}
+		oh = 0
+		smp++
+	}
+	pl.start[r1-r0] = s
+}
+
+// initRow sets a pixel's outputs to the bias (or zeros).
+func (c *Conv2D) initRow(zr []float32) {
+	if c.Bias != nil {
+		copy(zr, c.Bias.Value)
+	} else {
+		clear(zr)
+	}
+}
+
+// accum writes the logits of output pixels [r0, r1) into z (z[0:] is
+// pixel r0) from their patch lists: bias plus the kernel rows of the
+// non-zero inputs, scaled, in increasing k.
+func (c *Conv2D) accum(z []float32, pl *patchLists, r0, r1 int) {
+	idx, val, start := pl.idx, pl.val, pl.start
+	f := c.Filters
+	w := c.Kernel.Value
+	m := r1 - r0
+	q := 0
+	for ; q+1 < m; q += 2 {
+		// Two pixels at a time: their sums are independent.
+		z0, z1 := z[q*f:(q+1)*f], z[(q+1)*f:(q+2)*f]
+		c.initRow(z0)
+		c.initRow(z1)
+		a, b, e := start[q], start[q+1], start[q+2]
+		kernels.AccumRows2(z0, z1, w, f, idx[a:b], val[a:b], idx[b:e], val[b:e])
+	}
+	if q < m {
+		zr := z[q*f : (q+1)*f]
+		c.initRow(zr)
+		a, b := start[q], start[q+1]
+		kernels.AccumRows(zr, w, f, idx[a:b], val[a:b])
+	}
+}
+
+// Forward computes activation(conv(x) + b) for n samples and keeps what
+// Backward needs.
+func (c *Conv2D) Forward(x []float32, n int, training bool) []float32 {
+	c.ForwardLogits(x, n)
+	rows := n * c.g.pixels()
+	c.act.Forward(c.y, c.z, rows, c.Filters)
+	return c.y[:rows*c.Filters]
+}
+
+// ForwardLogits is Forward without the activation; it returns conv(x) + b
+// (see LogitsForwarder).
+func (c *Conv2D) ForwardLogits(x []float32, n int) []float32 {
+	f := c.Filters
+	rows := n * c.g.pixels()
+	c.x = x
+	c.pl.bitSample = -1 // x holds new values
+	for r0 := 0; r0 < rows; r0 += c.chunk {
+		r1 := min(r0+c.chunk, rows)
+		c.lists(c.pl, x, r0, r1)
+		c.accum(c.z[r0*f:r1*f], c.pl, r0, r1)
+	}
+	c.kept = rows <= c.chunk
+	return c.z[:rows*f]
+}
+
+// Logits returns conv(x) + b from the last Forward.
+func (c *Conv2D) Logits() []float32 { return c.z }
+
+// Backward applies the activation's derivative, then BackwardLogits.
+func (c *Conv2D) Backward(dy []float32, n int) []float32 {
+	rows := n * c.g.pixels()
+	c.act.Backward(c.dz, c.y, dy, rows, c.Filters)
+	return c.BackwardLogits(c.dz, n)
+}
+
+// BackwardLogits computes, from dz = dLoss/dLogits of the last Forward's
+// n samples, the kernel gradient dW[k,:] = Σ_pixels patch[k]·dz[pixel,:]
+// (over the pixels in increasing order, skipping zero inputs), the bias
+// gradient Σ_pixels dz[pixel,:], and, if needed, dLoss/dx: each pixel's
+// patch gradient dz[pixel,:]·Wᵀ added back onto the input cells its
+// window covers.
+func (c *Conv2D) BackwardLogits(dz []float32, n int) []float32 {
+	f, k := c.Filters, c.k
+	rows := n * c.g.pixels()
+	ps := padStride(f)
+	// gpad is all zeros between calls: CopyRows clears what it copies.
+	c.pl.bitSample = -1
+	for r0 := 0; r0 < rows; r0 += c.chunk {
+		r1 := min(r0+c.chunk, rows)
+		if !c.kept {
+			c.lists(c.pl, c.x, r0, r1)
+		}
+		kernels.ScatterBatch(c.gpad, ps, c.pl.idx, c.pl.val, c.pl.start[:r1-r0+1], dz[r0*f:r1*f])
+	}
+	kernels.CopyRows(c.Kernel.Grad, f, c.gpad, ps, k, f, true)
+	if c.Bias != nil {
+		gb := c.Bias.Grad
+		clear(gb)
+		kernels.AccumRows(gb, dz, f, c.iota[:rows], c.ones[:rows]) // gb += 1·dz[r,:], r = 0..rows-1
+	}
+	if !c.gdx {
+		return nil
+	}
+	w, wt := c.Kernel.Value, c.wt
+	for kk := 0; kk < k; kk++ {
+		for j, v := range w[kk*f : (kk+1)*f] {
+			wt[j*k+kk] = v
+		}
+	}
+	dx := c.dx[:n*c.inWidth]
+	clear(dx)
+	for r := 0; r < rows; r++ {
+		m := kernels.NonZero(c.fidx, c.fval, dz[r*f:(r+1)*f], nil, 0)
+		if m == 0 {
+			continue
+		}
+		clear(c.dcol)
+		kernels.AccumRows(c.dcol, wt, k, c.fidx[:m], c.fval[:m])
+		c.scatterPatch(dx, c.dcol, r)
+	}
+	return dx
+}
+
+// scatterPatch adds a patch gradient d (length c.k) onto the input cells
+// of output pixel r's window in dx (cells in the padding are dropped).
+func (c *Conv2D) scatterPatch(dx, d []float32, r int) {
+	g := &c.g
+	p := g.pixels()
+	h0, w0 := g.origin(r % p)
+	jlo, jhi := g.cols(w0)
+	xs := dx[(r/p)*c.inWidth:]
+	for i := max(0, -h0); i < min(g.kh, g.inH-h0); i++ {
+		lo := ((h0+i)*g.inW + w0 + jlo) * g.cin
+		span := xs[lo : lo+(jhi-jlo)*g.cin]
+		src := d[(i*g.kw+jlo)*g.cin:]
+		for t := range span {
+			span[t] += src[t]
+		}
+	}
+}
+
+// scratch returns patch lists for Infer from the pool (Conv2D keeps one,
+// so concurrent Infer calls share nothing and allocate nothing once it is
+// warm).
+func (c *Conv2D) scratch() *patchLists {
+	if pl, ok := c.pool.Get().(*patchLists); ok && len(pl.idx) >= inferChunk*c.k+kernels.Pad && len(pl.bits) == c.bitsLen() {
+		pl.bitSample = -1
+		return pl
+	}
+	return c.newLists(inferChunk)
+}
+
+// InferLogits writes conv(x) + b for n samples into dst; it keeps no state.
+func (c *Conv2D) InferLogits(dst, x []float32, n int) {
+	f := c.Filters
+	rows := n * c.g.pixels()
+	pl := c.scratch()
+	defer c.pool.Put(pl)
+	for r0 := 0; r0 < rows; r0 += inferChunk {
+		r1 := min(r0+inferChunk, rows)
+		c.lists(pl, x, r0, r1)
+		c.accum(dst[r0*f:r1*f], pl, r0, r1)
+	}
+}
+
+// Infer writes activation(conv(x) + b) for n samples into dst.
+func (c *Conv2D) Infer(dst, x []float32, n int) {
+	c.InferLogits(dst, x, n)
+	c.act.Forward(dst, dst, n*c.g.pixels(), c.Filters)
+}
+
+// Config returns Keras 2's Conv2D get_config() keys.
+func (c *Conv2D) Config() map[string]any {
+	return map[string]any{
+		"name": c.name, "trainable": true, "dtype": "float32",
+		"filters": c.Filters, "kernel_size": []int{c.KernelSize[0], c.KernelSize[1]}, "strides": []int{c.Strides[0], c.Strides[1]},
+		"padding": c.Padding, "data_format": "channels_last", "dilation_rate": []int{1, 1}, "groups": 1,
+		"activation": c.act.Name, "use_bias": c.UseBias,
+		"kernel_initializer":   map[string]any{"class_name": "GlorotUniform", "config": map[string]any{"seed": nil}},
+		"bias_initializer":     map[string]any{"class_name": "Zeros", "config": map[string]any{}},
+		"kernel_regularizer":   nil,
+		"bias_regularizer":     nil,
+		"activity_regularizer": nil,
+		"kernel_constraint":    nil,
+		"bias_constraint":      nil,
+	}
+}

@@ -1,0 +1,866 @@
+package layers
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kiln-ml/kiln/datasets/mnist"
+)
+
+func mustConv(t testing.TB, filters int, k [2]int, opts ...Conv2DOption) *Conv2D {
+	t.Helper()
+	c, err := NewConv2D(filters, k, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetName("conv2d")
+	return c
+}
+
+func mustPool(t testing.TB, k [2]int, opts ...PoolOption) *MaxPooling2D {
+	t.Helper()
+	p, err := NewMaxPooling2D(k, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetName("max_pooling2d")
+	return p
+}
+
+// TestConv2DGradients compares Backward with central differences (see
+// checkLayer, which also checks Infer against the inference Forward).
+func TestConv2DGradients(t *testing.T) {
+	cases := []struct {
+		name string
+		in   []int
+		c    *Conv2D
+	}{
+		{"valid_s1", []int{5, 6, 2}, mustConv(t, 3, [2]int{3, 3})},
+		{"valid_s2", []int{7, 6, 2}, mustConv(t, 3, [2]int{3, 2}, ConvStrides(2, 2))},
+		{"same_s1", []int{5, 4, 3}, mustConv(t, 2, [2]int{3, 3}, ConvPadding("same"))},
+		{"same_s2", []int{5, 6, 2}, mustConv(t, 3, [2]int{3, 3}, ConvPadding("same"), ConvStrides(2, 2))},
+		{"same_s2_even_kernel", []int{6, 5, 1}, mustConv(t, 2, [2]int{2, 4}, ConvPadding("SAME"), ConvStrides(2, 1))},
+		{"valid_nobias", []int{4, 5, 2}, mustConv(t, 3, [2]int{2, 2}, ConvNoBias())},
+		{"same_nobias_s2", []int{5, 5, 2}, mustConv(t, 2, [2]int{3, 3}, ConvNoBias(), ConvPadding("same"), ConvStrides(2, 2))},
+		{"tanh", []int{5, 4, 2}, mustConv(t, 3, [2]int{2, 2}, ConvActivation("tanh"))},
+		{"sigmoid_s2", []int{6, 6, 2}, mustConv(t, 2, [2]int{3, 3}, ConvActivation("sigmoid"), ConvStrides(2, 2))},
+		{"softmax", []int{4, 4, 2}, mustConv(t, 3, [2]int{3, 3}, ConvActivation("softmax"), ConvPadding("same"))},
+		{"wide_channels", []int{4, 4, 33}, mustConv(t, 2, [2]int{2, 2}, ConvPadding("same"))},
+		{"kernel_larger_than_input_same", []int{2, 3, 1}, mustConv(t, 2, [2]int{5, 5}, ConvPadding("same"))},
+	}
+	for _, tc := range cases {
+		checkLayer(t, "Conv2D/"+tc.name, tc.c, tc.in, 3)
+	}
+	checkKinked(t, "Conv2D/relu_same", mustConv(t, 3, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same")), []int{5, 5, 2}, 3)
+	checkKinked(t, "Conv2D/relu_valid_s2", mustConv(t, 4, [2]int{3, 2}, ConvActivation("relu"), ConvStrides(2, 2)), []int{7, 6, 2}, 3)
+}
+
+// checkKinked is checkLayer for a relu layer: a central difference whose
+// step moves a logit across relu's kink at 0 measures nothing, so such
+// elements are skipped (no more than a quarter of them may be).
+func checkKinked(t *testing.T, name string, c *Conv2D, in []int, n int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 8))
+	if _, err := c.Build(in, rng); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	c.Allocate(n, true)
+	x := randSlice(rng, n*c.inWidth, 1)
+	w := randSlice(rng, n*c.outWidth, 1)
+	signs := func() []bool {
+		s := make([]bool, n*c.outWidth)
+		for i, z := range c.Logits()[:len(s)] {
+			s[i] = z > 0
+		}
+		return s
+	}
+	forward := func() float64 { return lossOf(c.Forward(x, n, true), w) }
+	forward()
+	base := signs()
+	dx := append([]float32(nil), c.Backward(w, n)...)
+	grads := [][]float32{dx}
+	vals := [][]float32{x}
+	for _, v := range c.Variables() {
+		grads = append(grads, append([]float32(nil), v.Grad...))
+		vals = append(vals, v.Value)
+	}
+	const h = 1e-2
+	checked, skipped := 0, 0
+	for a, val := range vals {
+		for i := range val {
+			old := val[i]
+			val[i] = old + h
+			lp := forward()
+			sp := signs()
+			val[i] = old - h
+			lm := forward()
+			sm := signs()
+			val[i] = old
+			if !reflect.DeepEqual(sp, base) || !reflect.DeepEqual(sm, base) {
+				skipped++
+				continue
+			}
+			checked++
+			num := (lp - lm) / (2 * h)
+			if got := float64(grads[a][i]); math.Abs(num-got) > 3e-3*math.Max(1, math.Abs(num)) {
+				t.Errorf("%s: gradient %d[%d] = %g, finite difference %g", name, a, i, got, num)
+			}
+		}
+	}
+	if skipped*3 > checked {
+		t.Errorf("%s: %d elements checked, %d skipped at relu's kink", name, checked, skipped)
+	}
+}
+
+// TestConv2DBackwardLogits checks the Activated side: BackwardLogits of
+// dLoss/dLogits equals Backward of a linear layer, and InferLogits equals
+// the logits of the inference Forward.
+func TestConv2DBackwardLogits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	c := mustConv(t, 4, [2]int{3, 3}, ConvActivation("softmax"), ConvPadding("same"))
+	if _, err := c.Build([]int{5, 5, 2}, rng); err != nil {
+		t.Fatal(err)
+	}
+	n := 2
+	c.Allocate(n, true)
+	x := randSlice(rng, n*50, 1)
+	dz := randSlice(rng, n*100, 1)
+	c.Forward(x, n, true)
+	logits := append([]float32(nil), c.Logits()[:n*100]...)
+	dx := append([]float32(nil), c.BackwardLogits(dz, n)...)
+	gk := append([]float32(nil), c.Kernel.Grad...)
+
+	lin := mustConv(t, 4, [2]int{3, 3}, ConvPadding("same"))
+	if _, err := lin.Build([]int{5, 5, 2}, rng); err != nil {
+		t.Fatal(err)
+	}
+	copy(lin.Kernel.Value, c.Kernel.Value)
+	lin.Allocate(n, true)
+	y := lin.Forward(x, n, true)
+	if !reflect.DeepEqual(y, logits) {
+		t.Fatal("softmax layer's logits differ from a linear layer's output")
+	}
+	if !reflect.DeepEqual(lin.Backward(dz, n), dx) || !reflect.DeepEqual(lin.Kernel.Grad, gk) {
+		t.Fatal("BackwardLogits differs from a linear layer's Backward")
+	}
+	got := make([]float32, n*100)
+	c.InferLogits(got, x, n)
+	if !reflect.DeepEqual(got, logits) {
+		t.Fatal("InferLogits differs from Logits")
+	}
+	var _ LogitsForwarder = c
+}
+
+// TestConv2DChunked checks that a batch too large for the patch lists
+// (processed in chunks, listed again in Backward) gives bit-identical
+// results.
+func TestConv2DChunked(t *testing.T) {
+	for _, gdx := range []bool{false, true} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		c := mustConv(t, 5, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"), ConvStrides(1, 2))
+		if _, err := c.Build([]int{6, 7, 3}, rng); err != nil {
+			t.Fatal(err)
+		}
+		n := 3
+		c.Allocate(n, gdx)
+		x := randSlice(rng, n*6*7*3, 1)
+		for i := range x {
+			if i%3 == 0 {
+				x[i] = 0 // some zeros to skip
+			}
+		}
+		dy := randSlice(rng, n*c.outWidth, 1)
+		run := func() (y, dx, gk, gb []float32) {
+			y = append([]float32(nil), c.Forward(x, n, true)...)
+			dx = append([]float32(nil), c.Backward(dy, n)...)
+			return y, dx, append([]float32(nil), c.Kernel.Grad...), append([]float32(nil), c.Bias.Grad...)
+		}
+		y0, dx0, gk0, gb0 := run()
+		if !c.kept {
+			t.Fatal("small batch not kept whole")
+		}
+		c.chunk = 7 // smaller than a sample's 24 pixels, not a divisor
+		y1, dx1, gk1, gb1 := run()
+		if c.kept {
+			t.Fatal("chunked batch marked kept")
+		}
+		if !reflect.DeepEqual(y0, y1) || !reflect.DeepEqual(dx0, dx1) || !reflect.DeepEqual(gk0, gk1) || !reflect.DeepEqual(gb0, gb1) {
+			t.Errorf("needInputGrad=%v: chunked results differ", gdx)
+		}
+		if gdx != (dx0 != nil) {
+			t.Errorf("needInputGrad=%v: dx = %v", gdx, dx0 != nil)
+		}
+	}
+}
+
+// TestConv2DPatchBits checks the patch lists made from bit sets (kw·C ≤
+// 64) against those made by kernels.NonZero, on inputs whose rows span
+// several 64-bit words, with windows crossing word boundaries, clipped by
+// "same" padding, and up to a whole word long.
+func TestConv2DPatchBits(t *testing.T) {
+	for _, tc := range []struct {
+		in   []int
+		k, s [2]int
+		pad  string
+	}{
+		{[]int{9, 40, 3}, [2]int{3, 3}, [2]int{1, 1}, "same"},
+		{[]int{6, 50, 5}, [2]int{2, 5}, [2]int{1, 3}, "same"},
+		{[]int{5, 30, 21}, [2]int{3, 3}, [2]int{2, 1}, "valid"},
+		{[]int{4, 20, 16}, [2]int{2, 4}, [2]int{1, 1}, "same"},
+		{[]int{7, 70, 1}, [2]int{3, 7}, [2]int{2, 2}, "same"},
+	} {
+		rng := rand.New(rand.NewPCG(21, 22))
+		c := mustConv(t, 2, tc.k, ConvStrides(tc.s[0], tc.s[1]), ConvPadding(tc.pad))
+		if _, err := c.Build(tc.in, rng); err != nil {
+			t.Fatal(err)
+		}
+		if !c.useBits() {
+			t.Fatalf("%v: kernel %v does not use bit sets", tc.in, tc.k)
+		}
+		n := 2
+		x := randSlice(rng, n*c.inWidth, 1)
+		for i := range x {
+			if rng.IntN(3) > 0 {
+				x[i] = 0
+			}
+		}
+		x[5] = float32(math.Copysign(0, -1)) // -0 is a zero
+		rows := n * c.g.pixels()
+		withBits := c.newLists(rows)
+		plain := c.newLists(rows)
+		plain.bits = nil
+		c.lists(withBits, x, 0, rows)
+		c.lists(plain, x, 0, rows)
+		if !reflect.DeepEqual(withBits.start, plain.start) {
+			t.Fatalf("%v %v: list lengths differ", tc.in, tc.k)
+		}
+		m := plain.start[rows]
+		if !reflect.DeepEqual(withBits.idx[:m], plain.idx[:m]) || !reflect.DeepEqual(withBits.val[:m], plain.val[:m]) {
+			t.Errorf("%v %v: lists differ", tc.in, tc.k)
+		}
+		if m == 0 {
+			t.Errorf("%v: no entries listed", tc.in)
+		}
+		// And in chunks, as Infer lists them.
+		chunked := c.newLists(rows)
+		for r0 := 0; r0 < rows; r0 += 13 {
+			r1 := min(r0+13, rows)
+			c.lists(chunked, x, r0, r1)
+			a, b := plain.start[r0], plain.start[r1]
+			if !reflect.DeepEqual(chunked.idx[:b-a], plain.idx[a:b]) {
+				t.Fatalf("%v: chunk at %d differs", tc.in, r0)
+			}
+		}
+	}
+}
+
+// TestConv2DReusedInput: a model passes the same buffer with new values
+// every step, so nothing may be cached from the last call's input.
+func TestConv2DReusedInput(t *testing.T) {
+	for n := 1; n <= 2; n++ {
+		testReusedInput(t, n)
+	}
+}
+
+func testReusedInput(t *testing.T, n int) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	c := mustConv(t, 3, [2]int{3, 3}, ConvPadding("same"))
+	if _, err := c.Build([]int{6, 6, 2}, rng); err != nil {
+		t.Fatal(err)
+	}
+	c.Allocate(n, true)
+	x := make([]float32, n*c.inWidth)
+	a := randSlice(rng, len(x), 1)
+	b := randSlice(rng, len(x), 1)
+	for i := range a {
+		if i%2 == 0 {
+			a[i] = 0
+		} else {
+			b[i] = 0
+		}
+	}
+	dy := randSlice(rng, n*c.outWidth, 1)
+	step := func() ([]float32, []float32, []float32) {
+		y := append([]float32(nil), c.Forward(x, n, true)...)
+		dx := append([]float32(nil), c.Backward(dy, n)...)
+		return y, dx, append([]float32(nil), c.Kernel.Grad...)
+	}
+	copy(x, b)
+	yb, dxb, gb := step()
+	copy(x, a)
+	step()
+	copy(x, b)
+	for _, chunk := range []int{c.chunk, 5} {
+		c.chunk = chunk
+		y, dx, g := step()
+		if !reflect.DeepEqual(y, yb) || !reflect.DeepEqual(dx, dxb) || !reflect.DeepEqual(g, gb) {
+			t.Errorf("n=%d, chunk %d: results depend on the previous input", n, chunk)
+		}
+		copy(x, a)
+		step()
+		copy(x, b)
+	}
+	copy(x, a)
+	c.Forward(x, n, false)
+	copy(x, b)
+	if y := c.Forward(x, n, false); !reflect.DeepEqual(y, yb) {
+		t.Errorf("n=%d: Forward depends on the previous Forward's input", n)
+	}
+	got := make([]float32, len(yb))
+	c.Infer(got, a, n)
+	c.Infer(got, x, n)
+	if !reflect.DeepEqual(got, yb) {
+		t.Errorf("n=%d: Infer depends on the previous call's input", n)
+	}
+}
+
+// distinctInput returns n·size values that are a shuffled multiple of
+// 0.05: no two are closer than 0.05, so no finite-difference step of 0.01
+// changes a pooling window's maximum.
+func distinctInput(rng *rand.Rand, size int) []float32 {
+	x := make([]float32, size)
+	for i, p := range rng.Perm(size) {
+		x[i] = float32(p-size/2) * 0.05
+	}
+	return x
+}
+
+// checkPool compares MaxPooling2D's Backward with central differences on
+// inputs without near-ties, and Infer with Forward.
+func checkPool(t *testing.T, name string, p *MaxPooling2D, in []int, n int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(9, 10))
+	out, err := p.Build(in, rng)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	p.Allocate(n, true)
+	x := distinctInput(rng, n*p.inWidth)
+	w := randSlice(rng, n*p.outWidth, 1)
+	forward := func() float64 { return lossOf(p.Forward(x, n, true), w) }
+	forward()
+	dx := append([]float32(nil), p.Backward(w, n)...)
+	const h = 1e-2
+	for i := range x {
+		old := x[i]
+		x[i] = old + h
+		lp := forward()
+		x[i] = old - h
+		lm := forward()
+		x[i] = old
+		num := (lp - lm) / (2 * h)
+		if math.Abs(num-float64(dx[i])) > 1e-3*math.Max(1, math.Abs(num)) {
+			t.Errorf("%s: dL/dx[%d] = %g, finite difference %g", name, i, dx[i], num)
+		}
+	}
+	want := append([]float32(nil), p.Forward(x, n, false)...)
+	got := make([]float32, n*tensorSize(out))
+	p.Infer(got, x, n)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: Infer differs from Forward", name)
+	}
+}
+
+func tensorSize(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+func TestMaxPooling2DGradients(t *testing.T) {
+	checkPool(t, "2x2", mustPool(t, [2]int{2, 2}), []int{5, 6, 3}, 2)
+	checkPool(t, "3x3_s2_same", mustPool(t, [2]int{3, 3}, PoolStrides(2, 2), PoolPadding("same")), []int{7, 6, 2}, 2)
+	checkPool(t, "3x3_s1_overlap", mustPool(t, [2]int{3, 3}, PoolStrides(1, 1)), []int{5, 5, 2}, 2)
+	checkPool(t, "2x3_s3_same", mustPool(t, [2]int{2, 3}, PoolStrides(3, 3), PoolPadding("same")), []int{4, 7, 1}, 3)
+	checkPool(t, "pool_larger_than_input_same", mustPool(t, [2]int{4, 4}, PoolPadding("same")), []int{3, 2, 2}, 1)
+}
+
+// TestMaxPooling2DTies: on ties the first maximum in row-major window
+// order takes the gradient, and padding never wins over negative inputs.
+func TestMaxPooling2DTies(t *testing.T) {
+	p := mustPool(t, [2]int{2, 2})
+	if _, err := p.Build([]int{2, 2, 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.Allocate(1, true)
+	y := p.Forward([]float32{1, 3, 3, 3}, 1, true)
+	dx := p.Backward([]float32{1}, 1)
+	if y[0] != 3 || !reflect.DeepEqual(dx, []float32{0, 1, 0, 0}) {
+		t.Errorf("tie: y = %v, dx = %v; want 3 and [0 1 0 0]", y, dx)
+	}
+	q := mustPool(t, [2]int{3, 3}, PoolPadding("same"))
+	if _, err := q.Build([]int{2, 2, 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	q.Allocate(1, true)
+	if y := q.Forward([]float32{-4, -3, -2, -5}, 1, true); !reflect.DeepEqual(y, []float32{-2}) {
+		t.Errorf("same padding: y = %v, want [-2] (padded cells must not win)", y)
+	}
+}
+
+// TestConvInferConcurrent runs Infer from several goroutines at once;
+// every result must equal the inference Forward (run with -race).
+func TestConvInferConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	c := mustConv(t, 8, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"))
+	p := mustPool(t, [2]int{2, 2})
+	cout, err := c.Build([]int{12, 10, 3}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Build(cout, rng); err != nil {
+		t.Fatal(err)
+	}
+	n := 5
+	c.Allocate(n, false)
+	p.Allocate(n, true)
+	x := randSlice(rng, n*c.inWidth, 1)
+	wantC := append([]float32(nil), c.Forward(x, n, false)...)
+	wantP := append([]float32(nil), p.Forward(wantC, n, false)...)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gotC := make([]float32, n*c.outWidth)
+			gotP := make([]float32, n*p.outWidth)
+			for it := 0; it < 20; it++ {
+				c.Infer(gotC, x, n)
+				p.Infer(gotP, gotC, n)
+				if !reflect.DeepEqual(gotC, wantC) || !reflect.DeepEqual(gotP, wantP) {
+					errs <- fmt.Sprintf("goroutine %d, iteration %d: Infer differs from Forward", g, it)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// TestConvZeroAllocs: after Allocate, a training step allocates nothing.
+func TestConvZeroAllocs(t *testing.T) {
+	for _, gdx := range []bool{false, true} {
+		for _, chunk := range []int{0, 50} {
+			rng := rand.New(rand.NewPCG(13, 14))
+			c := mustConv(t, 16, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"))
+			p := mustPool(t, [2]int{2, 2})
+			out, err := c.Build([]int{14, 14, 2}, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Build(out, rng); err != nil {
+				t.Fatal(err)
+			}
+			n := 4
+			c.Allocate(n, gdx)
+			p.Allocate(n, true)
+			if chunk > 0 {
+				c.chunk = chunk
+			}
+			x := randSlice(rng, n*c.inWidth, 1)
+			dy := randSlice(rng, n*p.outWidth, 1)
+			step := func() {
+				h := c.Forward(x, n, true)
+				h = p.Forward(h, n, true)
+				g := p.Backward(dy, n)
+				c.Backward(g, n)
+			}
+			step()
+			if a := testing.AllocsPerRun(20, step); a != 0 {
+				t.Errorf("needInputGrad=%v chunk=%d: %v allocations per step, want 0", gdx, chunk, a)
+			}
+			if raceEnabled() {
+				continue // the race detector makes sync.Pool drop items at random
+			}
+			dst := make([]float32, n*c.outWidth)
+			c.Infer(dst, x, n)
+			if a := testing.AllocsPerRun(20, func() { c.Infer(dst, x, n) }); a > 0.5 {
+				t.Errorf("Infer: %v allocations per call with a warm pool", a)
+			}
+		}
+	}
+}
+
+// raceEnabled reports whether the test binary was built with -race.
+func raceEnabled() bool {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-race" {
+				return s.Value == "true"
+			}
+		}
+	}
+	return false
+}
+
+func TestConvErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, tc := range []struct {
+		name string
+		make func() error
+		want []string
+	}{
+		{"filters 0", func() error { _, err := NewConv2D(0, [2]int{3, 3}); return err }, []string{"filters", "positive"}},
+		{"kernel 0", func() error { _, err := NewConv2D(4, [2]int{3, 0}); return err }, []string{"kernel_size", "positive"}},
+		{"strides -1", func() error { _, err := NewConv2D(4, [2]int{3, 3}, ConvStrides(-1, 1)); return err }, []string{"strides", "positive"}},
+		{"padding", func() error { _, err := NewConv2D(4, [2]int{3, 3}, ConvPadding("full")); return err }, []string{`"valid" or "same"`, `"full"`}},
+		{"activation", func() error { _, err := NewConv2D(4, [2]int{3, 3}, ConvActivation("gelu")); return err }, []string{"Conv2D", "gelu"}},
+		{"pool 0", func() error { _, err := NewMaxPooling2D([2]int{0, 2}); return err }, []string{"pool_size", "positive"}},
+		{"pool strides 0", func() error { _, err := NewMaxPooling2D([2]int{2, 2}, PoolStrides(2, 0)); return err }, []string{"strides", "positive"}},
+		{"pool padding", func() error { _, err := NewMaxPooling2D([2]int{2, 2}, PoolPadding("causal")); return err }, []string{"padding", "causal"}},
+		{"rank 1", func() error { _, err := mustConv(t, 4, [2]int{3, 3}).Build([]int{784}, rng); return err },
+			[]string{"Conv2D", `"conv2d"`, "(None, height, width, channels)", "(None, 784)", "Input(shape=[28, 28, 1])"}},
+		{"rank 2", func() error { _, err := mustConv(t, 4, [2]int{3, 3}).Build([]int{28, 20}, rng); return err },
+			[]string{"(None, 28, 20)", "Input(shape=[28, 20, 1])"}},
+		{"rank 4", func() error { _, err := mustConv(t, 4, [2]int{3, 3}).Build([]int{2, 28, 28, 1}, rng); return err },
+			[]string{"(None, 2, 28, 28, 1)"}},
+		{"pool rank 1", func() error { _, err := mustPool(t, [2]int{2, 2}).Build([]int{10}, rng); return err },
+			[]string{"MaxPooling2D", "(None, height, width, channels)"}},
+		{"kernel too big", func() error { _, err := mustConv(t, 4, [2]int{5, 3}).Build([]int{4, 8, 1}, rng); return err },
+			[]string{"kernel_size (5, 3)", "(4, 8)", `"valid"`}},
+		{"pool too big", func() error { _, err := mustPool(t, [2]int{2, 9}).Build([]int{4, 8, 1}, rng); return err },
+			[]string{"pool_size (2, 9)", "(4, 8)"}},
+	} {
+		err := tc.make()
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", tc.name, err, w)
+			}
+		}
+	}
+}
+
+func TestConvShapesAndConfig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		in       []int
+		k, s     [2]int
+		pad      string
+		want     []int
+		padT, pL int
+	}{
+		{[]int{28, 28, 1}, [2]int{3, 3}, [2]int{1, 1}, "valid", []int{26, 26, 32}, 0, 0},
+		{[]int{28, 28, 1}, [2]int{3, 3}, [2]int{1, 1}, "same", []int{28, 28, 32}, 1, 1},
+		{[]int{7, 6, 3}, [2]int{3, 3}, [2]int{2, 2}, "same", []int{4, 3, 32}, 1, 0},
+		{[]int{7, 6, 3}, [2]int{3, 3}, [2]int{2, 2}, "valid", []int{3, 2, 32}, 0, 0},
+		{[]int{5, 5, 3}, [2]int{4, 4}, [2]int{1, 1}, "same", []int{5, 5, 32}, 1, 1},
+	} {
+		c := mustConv(t, 32, tc.k, ConvStrides(tc.s[0], tc.s[1]), ConvPadding(tc.pad))
+		out, err := c.Build(tc.in, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(out, tc.want) || c.g.padT != tc.padT || c.g.padL != tc.pL {
+			t.Errorf("%v %v/%v %s: out %v pad (%d, %d), want %v (%d, %d)", tc.in, tc.k, tc.s, tc.pad, out, c.g.padT, c.g.padL, tc.want, tc.padT, tc.pL)
+		}
+	}
+	c := mustConv(t, 32, [2]int{3, 3}, ConvActivation("relu"))
+	if _, err := c.Build([]int{28, 28, 1}, rng); err != nil {
+		t.Fatal(err)
+	}
+	if got := ShapeTuple(c.OutputShape()); got != "(None, 26, 26, 32)" {
+		t.Errorf("output shape %s", got)
+	}
+	if n := len(c.Kernel.Value) + len(c.Bias.Value); n != 320 {
+		t.Errorf("%d parameters, want 320 (Keras)", n)
+	}
+	if !reflect.DeepEqual(c.Kernel.Shape, []int{3, 3, 1, 32}) || c.Kernel.Name != "conv2d/kernel" || c.Bias.Name != "conv2d/bias" {
+		t.Errorf("kernel %v %q, bias %q", c.Kernel.Shape, c.Kernel.Name, c.Bias.Name)
+	}
+	c.SetName("conv2d_1")
+	if c.Kernel.Name != "conv2d_1/kernel" || c.Bias.Name != "conv2d_1/bias" {
+		t.Errorf("after SetName: %q, %q", c.Kernel.Name, c.Bias.Name)
+	}
+	// glorot_uniform: fan_in = 3·3·1, fan_out = 3·3·32.
+	limit := math.Sqrt(6.0 / (9 + 288))
+	var maxAbs float64
+	for _, v := range c.Kernel.Value {
+		maxAbs = math.Max(maxAbs, math.Abs(float64(v)))
+	}
+	if maxAbs > limit || maxAbs < 0.9*limit {
+		t.Errorf("max |w| = %g, limit %g", maxAbs, limit)
+	}
+	cfg, err := json.Marshal(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"activation":"relu","activity_regularizer":null,"bias_constraint":null,"bias_initializer":{"class_name":"Zeros","config":{}},` +
+		`"bias_regularizer":null,"data_format":"channels_last","dilation_rate":[1,1],"dtype":"float32","filters":32,"groups":1,` +
+		`"kernel_constraint":null,"kernel_initializer":{"class_name":"GlorotUniform","config":{"seed":null}},"kernel_regularizer":null,` +
+		`"kernel_size":[3,3],"name":"conv2d_1","padding":"valid","strides":[1,1],"trainable":true,"use_bias":true}`
+	if string(cfg) != want {
+		t.Errorf("Config:\n got %s\nwant %s", cfg, want)
+	}
+	if c.ClassName() != "Conv2D" || c.ActivationName() != "relu" {
+		t.Error(c.ClassName(), c.ActivationName())
+	}
+
+	p := mustPool(t, [2]int{2, 2})
+	out, err := p.Build([]int{26, 26, 32}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ShapeTuple(out); got != "(None, 13, 13, 32)" {
+		t.Errorf("pool output %s", got)
+	}
+	q := mustPool(t, [2]int{3, 3}, PoolStrides(2, 2), PoolPadding("Same"))
+	if out, _ := q.Build([]int{7, 6, 3}, rng); !reflect.DeepEqual(out, []int{4, 3, 3}) {
+		t.Errorf("pool same output %v", out)
+	}
+	cfg, _ = json.Marshal(q.Config())
+	want = `{"data_format":"channels_last","dtype":"float32","name":"max_pooling2d","padding":"same","pool_size":[3,3],"strides":[2,2],"trainable":true}`
+	if string(cfg) != want || q.ClassName() != "MaxPooling2D" || q.Variables() != nil {
+		t.Errorf("pool Config:\n got %s\nwant %s", cfg, want)
+	}
+}
+
+// goldenCase is one entry of testdata/conv/conv.json (gen_conv.py).
+type goldenCase struct {
+	Name        string    `json:"name"`
+	Layer       string    `json:"layer"`
+	InputShape  []int     `json:"input_shape"`
+	OutputShape []int     `json:"output_shape"`
+	Filters     int       `json:"filters"`
+	KernelSize  [2]int    `json:"kernel_size"`
+	PoolSize    [2]int    `json:"pool_size"`
+	Strides     [2]int    `json:"strides"`
+	Padding     string    `json:"padding"`
+	Activation  string    `json:"activation"`
+	UseBias     bool      `json:"use_bias"`
+	X           []float32 `json:"x"`
+	Kernel      []float32 `json:"kernel"`
+	Bias        []float32 `json:"bias"`
+	DY          []float32 `json:"dy"`
+	Y           []float64 `json:"y"`
+	DX          []float64 `json:"dx"`
+	DKernel     []float64 `json:"dkernel"`
+	DBias       []float64 `json:"dbias"`
+}
+
+func loadGolden(t *testing.T) []goldenCase {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "conv", "conv.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct{ Cases []goldenCase }
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Cases) == 0 {
+		t.Fatal("no cases in conv.json")
+	}
+	return f.Cases
+}
+
+// mismatch compares got with PyTorch's float64 values: each element must
+// be within 1e-5 of the larger of its magnitude and the array's largest.
+// It returns a description of the first few differences ("" if none).
+func mismatch(got []float32, want []float64) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d values, want %d", len(got), len(want))
+	}
+	var scale float64
+	for _, w := range want {
+		scale = math.Max(scale, math.Abs(w))
+	}
+	var b strings.Builder
+	bad := 0
+	for i, w := range want {
+		if d := math.Abs(float64(got[i]) - w); !(d <= 1e-5*math.Max(math.Abs(w), scale)) {
+			if bad < 3 {
+				fmt.Fprintf(&b, "[%d] = %g, want %g; ", i, got[i], w)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(&b, "%d of %d differ", bad, len(want))
+	}
+	return b.String()
+}
+
+// runGolden builds the case's layer with its weights (kernel transformed
+// by flip, if not nil) and returns its output and gradients.
+func runGolden(t *testing.T, gc goldenCase, flip func(k []float32, c *Conv2D)) (y, dx, dk, db []float32) {
+	t.Helper()
+	n, in := gc.InputShape[0], gc.InputShape[1:]
+	var l Layer
+	var c *Conv2D
+	if gc.Layer == "Conv2D" {
+		opts := []Conv2DOption{ConvStrides(gc.Strides[0], gc.Strides[1]), ConvPadding(gc.Padding), ConvActivation(gc.Activation)}
+		if !gc.UseBias {
+			opts = append(opts, ConvNoBias())
+		}
+		c = mustConv(t, gc.Filters, gc.KernelSize, opts...)
+		l = c
+	} else {
+		l = mustPool(t, gc.PoolSize, PoolStrides(gc.Strides[0], gc.Strides[1]), PoolPadding(gc.Padding))
+	}
+	out, err := l.Build(in, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, gc.OutputShape[1:]) {
+		t.Fatalf("%s: output shape %v, want %v", gc.Name, out, gc.OutputShape[1:])
+	}
+	if c != nil {
+		copy(c.Kernel.Value, gc.Kernel)
+		if flip != nil {
+			flip(c.Kernel.Value, c)
+		}
+		if c.Bias != nil {
+			copy(c.Bias.Value, gc.Bias)
+		}
+	}
+	l.Allocate(n, true)
+	y = append([]float32(nil), l.Forward(gc.X, n, true)...)
+	dx = append([]float32(nil), l.Backward(gc.DY, n)...)
+	if c != nil {
+		dk = c.Kernel.Grad
+		if c.Bias != nil {
+			db = c.Bias.Grad
+		}
+	}
+	inf := make([]float32, len(y))
+	l.Infer(inf, gc.X, n)
+	if !reflect.DeepEqual(inf, y) {
+		t.Errorf("%s: Infer differs from Forward", gc.Name)
+	}
+	return y, dx, dk, db
+}
+
+// TestConvGolden compares Conv2D and MaxPooling2D with PyTorch (see
+// testdata/conv/gen_conv.py): outputs, and gradients with respect to the
+// input, kernel and bias.
+func TestConvGolden(t *testing.T) {
+	for _, gc := range loadGolden(t) {
+		y, dx, dk, db := runGolden(t, gc, nil)
+		check := func(what string, got []float32, want []float64) {
+			if m := mismatch(got, want); m != "" {
+				t.Errorf("%s %s: %s", gc.Name, what, m)
+			}
+		}
+		check("y", y, gc.Y)
+		check("dx", dx, gc.DX)
+		if gc.Layer == "Conv2D" {
+			check("dkernel", dk, gc.DKernel)
+			check("dbias", db, gc.DBias)
+		}
+	}
+}
+
+// TestConvGoldenDetectsFlippedKernel makes sure the golden comparison can
+// fail: a kernel flipped in space (a true convolution instead of Keras'
+// cross-correlation) or with its in and out channels mixed up must not pass.
+func TestConvGoldenDetectsFlippedKernel(t *testing.T) {
+	flips := map[string]func(k []float32, c *Conv2D){
+		"spatial flip": func(k []float32, c *Conv2D) {
+			g := c.g
+			orig := append([]float32(nil), k...)
+			per := g.cin * c.Filters
+			for i := 0; i < g.kh; i++ {
+				for j := 0; j < g.kw; j++ {
+					copy(k[(i*g.kw+j)*per:(i*g.kw+j+1)*per], orig[((g.kh-1-i)*g.kw+g.kw-1-j)*per:])
+				}
+			}
+		},
+		"channels transposed": func(k []float32, c *Conv2D) {
+			g := c.g
+			orig := append([]float32(nil), k...)
+			for p := 0; p < g.kh*g.kw; p++ {
+				blk := orig[p*g.cin*c.Filters : (p+1)*g.cin*c.Filters]
+				for a := 0; a < g.cin; a++ {
+					for f := 0; f < c.Filters; f++ {
+						// Read the block as (filters, cin) instead of (cin, filters).
+						k[p*g.cin*c.Filters+a*c.Filters+f] = blk[(f*g.cin+a)%len(blk)]
+					}
+				}
+			}
+		},
+	}
+	for _, gc := range loadGolden(t) {
+		if gc.Name != "valid_s1" && gc.Name != "same_s2" {
+			continue
+		}
+		for name, flip := range flips {
+			y, _, _, _ := runGolden(t, gc, flip)
+			if mismatch(y, gc.Y) == "" {
+				t.Errorf("%s: a kernel with %s matches PyTorch; the comparison cannot fail", gc.Name, name)
+			}
+		}
+	}
+}
+
+// mnistBatch returns the first n MNIST training images scaled by 1/255 as
+// (n, 28, 28, 1), or, without the files, random images with MNIST's share
+// of zero pixels (81%).
+func mnistBatch(n int) ([]float32, string) {
+	x := make([]float32, n*784)
+	if ds, err := mnist.Load(""); err == nil {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		ds.XTrain.WithScale(1.0/255).GatherRows(x, idx)
+		return x, "mnist"
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range x {
+		if rng.Float64() < 0.19 {
+			x[i] = rng.Float32()
+		}
+	}
+	return x, "synthetic"
+}
+
+// BenchmarkConv2DMNIST times one training step (Forward and Backward) of
+// Conv2D(32, 3×3, relu) on a batch of 32 MNIST images (32, 28, 28, 1):
+// "first" as a model's first layer (no input gradient), "inputgrad" with
+// the input gradient, "infer" the inference pass.
+func BenchmarkConv2DMNIST(b *testing.B) {
+	const n = 32
+	x, src := mnistBatch(n)
+	b.Logf("data: %s", src)
+	for _, mode := range []string{"first", "inputgrad", "infer"} {
+		b.Run(mode, func(b *testing.B) {
+			c := mustConv(b, 32, [2]int{3, 3}, ConvActivation("relu"))
+			if _, err := c.Build([]int{28, 28, 1}, rand.New(rand.NewPCG(1, 1))); err != nil {
+				b.Fatal(err)
+			}
+			c.Allocate(n, mode == "inputgrad")
+			dy := randSlice(rand.New(rand.NewPCG(3, 3)), n*c.outWidth, 1e-3)
+			dst := make([]float32, n*c.outWidth)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if mode == "infer" {
+					c.Infer(dst, x, n)
+					continue
+				}
+				c.Forward(x, n, true)
+				c.Backward(dy, n)
+			}
+		})
+	}
+}

@@ -1,0 +1,174 @@
+package layers
+
+import (
+	"math/rand/v2"
+
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// MaxPooling2D is Keras' MaxPooling2D with data_format channels_last: each
+// output cell is the maximum of its channel over a pool_size window of the
+// (H, W, C) input. Padding "same" pads as TensorFlow does, and padded cells
+// never win (every window holds at least one input cell). The gradient goes
+// to the window's maximum; on ties, to the first one in row-major window
+// order, as TensorFlow routes it.
+type MaxPooling2D struct {
+	base
+	// PoolSize is the window's (height, width).
+	PoolSize [2]int
+	// Strides is the window's step (rows, columns); default PoolSize.
+	Strides [2]int
+	// Padding is "valid" (default) or "same".
+	Padding string
+
+	g      window
+	y, dx  []float32
+	arg    []int32 // per output cell: the index of its maximum in the sample
+	needDX bool
+}
+
+// PoolOption configures a MaxPooling2D layer.
+type PoolOption func(*MaxPooling2D) error
+
+// PoolStrides sets the strides (Keras' strides=(rows, cols)); the default
+// is the pool size.
+func PoolStrides(rows, cols int) PoolOption {
+	return func(p *MaxPooling2D) error {
+		p.Strides = [2]int{rows, cols}
+		return checkPair("MaxPooling2D", "strides", p.Strides)
+	}
+}
+
+// PoolPadding sets the padding, "valid" (the default) or "same".
+func PoolPadding(padding string) PoolOption {
+	return func(p *MaxPooling2D) error {
+		v, err := normPadding("MaxPooling2D", padding)
+		p.Padding = v
+		return err
+	}
+}
+
+// NewMaxPooling2D returns a MaxPooling2D layer with windows of poolSize
+// (height, width).
+func NewMaxPooling2D(poolSize [2]int, opts ...PoolOption) (*MaxPooling2D, error) {
+	if err := checkPair("MaxPooling2D", "pool_size", poolSize); err != nil {
+		return nil, err
+	}
+	p := &MaxPooling2D{PoolSize: poolSize, Strides: poolSize, Padding: "valid"}
+	for _, o := range opts {
+		if err := o(p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// ClassName returns "MaxPooling2D".
+func (*MaxPooling2D) ClassName() string { return "MaxPooling2D" }
+
+// Build checks that the input is (H, W, C) and the window fits, and returns
+// (outH, outW, C).
+func (p *MaxPooling2D) Build(in []int, _ *rand.Rand) ([]int, error) {
+	g, err := newWindow("MaxPooling2D", p.name, "pool", in, p.PoolSize, p.Strides, p.Padding)
+	if err != nil {
+		return nil, err
+	}
+	p.g = g
+	p.setShapes(in, []int{g.outH, g.outW, g.cin})
+	return p.out, nil
+}
+
+// Variables returns nil.
+func (*MaxPooling2D) Variables() []*tensor.Variable { return nil }
+
+// Allocate sizes the buffers.
+func (p *MaxPooling2D) Allocate(maxBatch int, needInputGrad bool) {
+	p.y = make([]float32, maxBatch*p.outWidth)
+	p.arg = make([]int32, maxBatch*p.outWidth)
+	p.needDX = needInputGrad
+	p.dx = nil
+	if needInputGrad {
+		p.dx = make([]float32, maxBatch*p.inWidth)
+	}
+}
+
+// pool writes the window maxima of n samples of x into y and, if arg is
+// not nil, the index within its sample of each maximum.
+func (p *MaxPooling2D) pool(y []float32, arg []int32, x []float32, n int) {
+	g := &p.g
+	c := g.cin
+	for s := 0; s < n; s++ {
+		xs := x[s*p.inWidth : (s+1)*p.inWidth]
+		for q := 0; q < g.pixels(); q++ {
+			o := (s*g.pixels() + q) * c
+			yr := y[o : o+c]
+			var ar []int32
+			if arg != nil {
+				ar = arg[o : o+c]
+			}
+			h0, w0 := g.origin(q)
+			jlo, jhi := g.cols(w0)
+			first := true
+			for i := max(0, -h0); i < min(g.kh, g.inH-h0); i++ {
+				for j := jlo; j < jhi; j++ {
+					at := ((h0+i)*g.inW + w0 + j) * c
+					cell := xs[at : at+c]
+					if first {
+						// The window's first input cell (padding never wins).
+						copy(yr, cell)
+						for ch := range ar {
+							ar[ch] = int32(at + ch)
+						}
+						first = false
+						continue
+					}
+					for ch, v := range cell {
+						if v > yr[ch] {
+							yr[ch] = v
+							if ar != nil {
+								ar[ch] = int32(at + ch)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// Forward takes the window maxima and remembers where they are.
+func (p *MaxPooling2D) Forward(x []float32, n int, _ bool) []float32 {
+	m := n * p.outWidth
+	p.pool(p.y, p.arg, x, n)
+	return p.y[:m]
+}
+
+// Backward routes each output gradient to its window's maximum, summing
+// where windows overlap.
+func (p *MaxPooling2D) Backward(dy []float32, n int) []float32 {
+	if !p.needDX {
+		return nil
+	}
+	dx := p.dx[:n*p.inWidth]
+	clear(dx)
+	for s := 0; s < n; s++ {
+		dxs := dx[s*p.inWidth : (s+1)*p.inWidth]
+		o := s * p.outWidth
+		for i, a := range p.arg[o : o+p.outWidth] {
+			dxs[a] += dy[o+i]
+		}
+	}
+	return dx
+}
+
+// Infer writes the window maxima into dst; it keeps no state.
+func (p *MaxPooling2D) Infer(dst, x []float32, n int) { p.pool(dst, nil, x, n) }
+
+// Config returns Keras 2's MaxPooling2D get_config() keys.
+func (p *MaxPooling2D) Config() map[string]any {
+	return map[string]any{
+		"name": p.name, "trainable": true, "dtype": "float32",
+		"pool_size": []int{p.PoolSize[0], p.PoolSize[1]}, "padding": p.Padding,
+		"strides": []int{p.Strides[0], p.Strides[1]}, "data_format": "channels_last",
+	}
+}
