@@ -30,6 +30,11 @@ type fixture struct {
 	// model (with InputScale) takes them as raw float32 values.
 	bytes bool
 	ops   []string // the ONNX op types, in order
+	// pads are the pads attributes, [top, left, bottom, right], of the
+	// Conv and MaxPool nodes in order, worked out by hand from TensorFlow's
+	// "same" rule (out = ⌈in/stride⌉, total = max((out−1)·stride + k − in,
+	// 0), the odd cell at the bottom or right).
+	pads [][]int64
 }
 
 func must[T any](v T, err error) T {
@@ -91,6 +96,72 @@ var fixtures = []fixture{
 		},
 		loss: "mse", rows: 4,
 		ops: []string{"Gemm", "Tanh", "Gemm", "Relu"},
+	},
+	{
+		// (8, 7, 3) → conv 3×3 valid → (6, 5, 4) → pool 2 → (3, 2, 4) → 24.
+		name: "conv_relu_pool",
+		layers: func() []any {
+			return []any{layers.NewInput(8, 7, 3),
+				must(layers.NewConv2D(4, [2]int{3, 3}, layers.ConvActivation("relu"))),
+				must(layers.NewMaxPooling2D([2]int{2, 2})), layers.NewFlatten(),
+				layers.NewDense(5, layers.WithActivation("softmax"))}
+		},
+		loss: "categorical_crossentropy", rows: 4,
+		ops:  []string{"Transpose", "Conv", "Relu", "MaxPool", "Transpose", "Flatten", "Gemm", "Softmax"},
+		pads: [][]int64{{0, 0, 0, 0}, {0, 0, 0, 0}},
+	},
+	{
+		// (9, 9, 2) → conv [3, 2] stride 2 same → (5, 5, 3): rows 2 padding
+		// cells, one above and one below; columns (4·2 + 2 − 9 =) 1, on the
+		// right. Pool 3 stride 2 same → (3, 3, 3): 2·2 + 3 − 5 = 2 cells
+		// each way, one on each side (tanh is negative: padding must not
+		// count as 0). Conv 1×1 → (3, 3, 2) → 18.
+		name: "conv_same_strides_opset21",
+		opts: Options{Opset: 21},
+		layers: func() []any {
+			return []any{layers.NewInput(9, 9, 2),
+				must(layers.NewConv2D(3, [2]int{3, 2}, layers.ConvStrides(2, 2), layers.ConvPadding("same"),
+					layers.ConvActivation("tanh"), layers.ConvNoBias())),
+				must(layers.NewMaxPooling2D([2]int{3, 3}, layers.PoolStrides(2, 2), layers.PoolPadding("same"))),
+				must(layers.NewConv2D(2, [2]int{1, 1}, layers.ConvActivation("sigmoid"))),
+				layers.NewFlatten(), layers.NewDense(3)}
+		},
+		loss: "mse", rows: 4,
+		ops:  []string{"Transpose", "Conv", "Tanh", "MaxPool", "Conv", "Sigmoid", "Transpose", "Flatten", "Gemm"},
+		pads: [][]int64{{1, 0, 1, 1}, {1, 1, 1, 1}, {0, 0, 0, 0}},
+	},
+	{
+		// (6, 5, 2) → conv [2, 3] same, softmax over the filters → (6, 5, 4):
+		// rows (5 + 2 − 6 =) 1 padding cell, below; columns 4 + 3 − 5 = 2,
+		// one each side. Conv 3×3 stride 2 valid → (2, 2, 2), an Activation
+		// in NCHW, then Flatten (kiln's losses need a flat output).
+		name: "conv_softmax",
+		layers: func() []any {
+			return []any{layers.NewInput(6, 5, 2),
+				must(layers.NewConv2D(4, [2]int{2, 3}, layers.ConvPadding("same"), layers.ConvActivation("softmax"))),
+				must(layers.NewDropout(0.5)),
+				must(layers.NewConv2D(2, [2]int{3, 3}, layers.ConvStrides(2, 2))),
+				must(layers.NewActivation("tanh")), layers.NewFlatten()}
+		},
+		loss: "mse", rows: 3,
+		ops:  []string{"Transpose", "Conv", "Softmax", "Conv", "Tanh", "Transpose", "Flatten"},
+		pads: [][]int64{{0, 1, 1, 1}, {0, 0, 0, 0}},
+	},
+	{
+		// conv_softmax before opset 13: Softmax coerces its input to 2-D, so
+		// it runs on NHWC with axis 3, between Transposes.
+		name: "conv_softmax_opset11",
+		opts: Options{Opset: 11},
+		layers: func() []any {
+			return []any{layers.NewInput(6, 5, 2),
+				must(layers.NewConv2D(4, [2]int{2, 3}, layers.ConvPadding("same"), layers.ConvActivation("softmax"))),
+				must(layers.NewDropout(0.5)),
+				must(layers.NewConv2D(2, [2]int{3, 3}, layers.ConvStrides(2, 2))),
+				must(layers.NewActivation("tanh")), layers.NewFlatten()}
+		},
+		loss: "mse", rows: 3,
+		ops:  []string{"Transpose", "Conv", "Transpose", "Softmax", "Transpose", "Conv", "Tanh", "Transpose", "Flatten"},
+		pads: [][]int64{{0, 1, 1, 1}, {0, 0, 0, 0}},
 	},
 }
 

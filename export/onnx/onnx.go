@@ -6,15 +6,38 @@
 //
 // The graph takes one input "input" (float32, shape [batch, Input shape...],
 // the batch size symbolic) and gives one output "output" (float32, [batch,
-// output shape...]). Layers map to standard ONNX operators of the default
-// domain: Flatten to Flatten (axis 1), Dense to Gemm (the kernel, stored as
-// kiln stores it, (in, units), is B; the bias is C) followed by its
-// activation, Activation to its activation, Dropout to nothing (inference).
-// Activations: linear (no node), relu (Relu), sigmoid (Sigmoid), tanh (Tanh)
-// and softmax (Softmax over the last axis). With Options.InputScale the graph
+// output shape...]): the same arrays kiln's Predict takes and returns.
+// Layers map to standard ONNX operators of the default domain: Flatten to
+// Flatten (axis 1), Dense to Gemm (the kernel, stored as kiln stores it,
+// (in, units), is B; the bias is C) followed by its activation, Conv2D to
+// Conv followed by its activation, MaxPooling2D to MaxPool, Activation to
+// its activation, Dropout to nothing (inference). Activations: linear (no
+// node), relu (Relu), sigmoid (Sigmoid), tanh (Tanh) and softmax (Softmax
+// over the last axis of kiln's layout). With Options.InputScale the graph
 // first multiplies the input by the scale, so the ONNX model takes the raw
 // values (for example MNIST's 0..255 pixels) that kiln's experiment reads
 // before its data.scale.
+//
+// Convolutions. kiln's images are channels_last, (height, width, channels)
+// per sample, and so are the graph's input and output; ONNX's Conv and
+// MaxPool work on NCHW. The exporter inserts Transpose (perm [0, 3, 1, 2])
+// before the first Conv2D or MaxPooling2D of a run, keeps NCHW through the
+// layers that do not care about the layout (Conv2D, MaxPooling2D, Dropout,
+// and relu, sigmoid, tanh and linear activations), and inserts Transpose
+// (perm [0, 2, 3, 1]) back to NHWC before whatever needs kiln's layout: a
+// Flatten (so that its row-major order is kiln's), a softmax before opset
+// 13, or the graph's output. Conv's weight W is kiln's kernel (kh, kw,
+// channels, filters) transposed to ONNX's (filters, channels, kh, kw) and
+// its bias is B (none without use_bias); its attributes are kernel_shape,
+// strides, explicit pads [top, left, bottom, right], dilations [1, 1] and
+// group 1. MaxPool has kernel_shape, strides and pads, and leaves
+// ceil_mode and storage_order at their defaults (0). Padding "valid" is no
+// padding; "same" is TensorFlow's: output ⌈in/stride⌉, max((out−1)·stride +
+// k − in, 0) padding cells along an axis, half of them (rounded down)
+// before the input and the rest after it. MaxPool ignores its padding cells,
+// as kiln does. A Conv2D's softmax, over the filters of each pixel, is
+// Softmax with axis 1 on NCHW from opset 13; before, Softmax coerces its
+// input to 2-D, so the exporter goes back to NHWC and uses axis 3.
 //
 // The protobuf encoding is written by this package (no dependency); the
 // same model and options always give the same bytes.
@@ -137,6 +160,10 @@ type builder struct {
 	g     graph
 	names map[string]bool // value, initializer and node names taken
 	cur   string          // the name of the current value
+	// nchw says the current value is an image batch in ONNX's NCHW layout
+	// rather than kiln's NHWC (its per-sample shape, as kiln reports it,
+	// is then (height, width, channels)).
+	nchw bool
 }
 
 // unique returns base, or base with a numeric suffix if base is taken.
@@ -159,6 +186,28 @@ func (b *builder) addNode(prefix, op string, extra []string, attrs []attribute) 
 	b.g.nodes = append(b.g.nodes, node{inputs: append([]string{b.cur}, extra...), outputs: []string{name},
 		name: name, opType: op, attrs: attrs})
 	b.cur = name
+}
+
+// Transpose permutations between kiln's layout and ONNX's.
+var (
+	permToNCHW = []int64{0, 3, 1, 2}
+	permToNHWC = []int64{0, 2, 3, 1}
+)
+
+// toNCHW makes the current value NCHW if it is not already.
+func (b *builder) toNCHW(prefix string) {
+	if !b.nchw {
+		b.addNode(prefix, "Transpose", nil, []attribute{{name: "perm", typ: attrInts, ints: permToNCHW}})
+		b.nchw = true
+	}
+}
+
+// toNHWC makes the current value kiln's layout if it is not already.
+func (b *builder) toNHWC(prefix string) {
+	if b.nchw {
+		b.addNode(prefix, "Transpose", nil, []attribute{{name: "perm", typ: attrInts, ints: permToNHWC}})
+		b.nchw = false
+	}
 }
 
 // addInitializer adds a float32 constant and returns its name.
@@ -237,6 +286,8 @@ func build(m *kiln.Sequential, o Options) (*model, error) {
 		}
 		shape = next
 	}
+	// The graph's output is in kiln's layout.
+	b.toNHWC("output")
 	if len(b.g.nodes) == 0 {
 		// Only layers without a node (Dropout): the output is the input.
 		b.g.nodes = append(b.g.nodes, node{inputs: []string{"input"}, outputs: []string{"output"}, name: "output/Identity", opType: "Identity"})
@@ -276,6 +327,8 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		if err := checkShape(v.OutputShape(), out); err != nil {
 			return nil, err
 		}
+		// kiln flattens (height, width, channels) row-major.
+		b.toNHWC(v.Name())
 		b.addNode(v.Name(), "Flatten", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
 	case *layers.Dense:
 		if v == nil || v.Kernel == nil {
@@ -306,6 +359,62 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		if err := b.activation(v.Name(), v.ActivationName(), out); err != nil {
 			return nil, err
 		}
+	case *layers.Conv2D:
+		if v == nil || v.Kernel == nil {
+			return nil, errNotBuilt
+		}
+		w, err := newWindow(in, v.KernelSize, v.Strides, v.Padding, "kernel_size")
+		if err != nil {
+			return nil, err
+		}
+		f := v.Filters
+		out = []int{w.outH, w.outW, f}
+		if err := checkShape(v.OutputShape(), out); err != nil {
+			return nil, err
+		}
+		kh, kw, cin := v.KernelSize[0], v.KernelSize[1], in[2]
+		k := v.Kernel
+		if !slices.Equal(k.Shape, []int{kh, kw, cin, f}) || len(k.Value) != kh*kw*cin*f {
+			return nil, fmt.Errorf("kernel %q has shape %v and %d values, want (%d, %d, %d, %d) for input %v", k.Name, k.Shape, len(k.Value), kh, kw, cin, f, in)
+		}
+		b.toNCHW(v.Name())
+		inputs := []string{b.addInitializer(weightName(k, v.Name(), "kernel"), []int{f, cin, kh, kw}, convWeight(k.Value, kh, kw, cin, f))}
+		if bias := v.Bias; bias != nil {
+			if len(bias.Value) != f {
+				return nil, fmt.Errorf("bias %q has %d values, want %d", bias.Name, len(bias.Value), f)
+			}
+			inputs = append(inputs, b.addInitializer(weightName(bias, v.Name(), "bias"), []int{f}, bias.Value))
+		}
+		b.addNode(v.Name(), "Conv", inputs, []attribute{
+			{name: "dilations", typ: attrInts, ints: []int64{1, 1}},
+			{name: "group", typ: attrInt, i: 1},
+			{name: "kernel_shape", typ: attrInts, ints: w.kernel},
+			{name: "pads", typ: attrInts, ints: w.pads},
+			{name: "strides", typ: attrInts, ints: w.strides},
+		})
+		if err := b.imageActivation(v.Name(), v.ActivationName(), out); err != nil {
+			return nil, err
+		}
+	case *layers.MaxPooling2D:
+		if v == nil {
+			return nil, errNotBuilt
+		}
+		w, err := newWindow(in, v.PoolSize, v.Strides, v.Padding, "pool_size")
+		if err != nil {
+			return nil, err
+		}
+		out = []int{w.outH, w.outW, in[2]}
+		if err := checkShape(v.OutputShape(), out); err != nil {
+			return nil, err
+		}
+		b.toNCHW(v.Name())
+		// ONNX's MaxPool ignores padding cells, as kiln's does (they never
+		// win); ceil_mode and storage_order keep their default, 0.
+		b.addNode(v.Name(), "MaxPool", nil, []attribute{
+			{name: "kernel_shape", typ: attrInts, ints: w.kernel},
+			{name: "pads", typ: attrInts, ints: w.pads},
+			{name: "strides", typ: attrInts, ints: w.strides},
+		})
 	case *layers.Activation:
 		if v == nil {
 			return nil, errNotBuilt
@@ -327,7 +436,7 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		}
 		// Dropout is the identity at inference: no node.
 	default:
-		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Dense, Activation, Dropout (after an Input)", l)
+		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Dense, Conv2D, MaxPooling2D, Activation, Dropout (after an Input)", l)
 	}
 	return out, nil
 }
@@ -343,6 +452,91 @@ func (b *builder) activation(prefix, act string, shape []int) error {
 		b.addNode(prefix, op, nil, attrs)
 	}
 	return nil
+}
+
+// imageActivation adds the node of a Conv2D's activation act applied to its
+// output, of per-sample shape shape (height, width, filters) and in NCHW.
+func (b *builder) imageActivation(prefix, act string, shape []int) error {
+	if act != "softmax" {
+		// Element-wise: any layout.
+		return b.activation(prefix, act, shape)
+	}
+	// kiln normalises over the filters of each pixel: NCHW's axis 1.
+	// Before opset 13 Softmax normalises the rows of its input coerced to
+	// 2-D at axis, which on NHWC with axis 3 are the pixels.
+	if b.opset >= 13 {
+		b.addNode(prefix, "Softmax", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
+		return nil
+	}
+	b.toNHWC(prefix)
+	b.addNode(prefix, "Softmax", nil, []attribute{{name: "axis", typ: attrInt, i: 3}})
+	return nil
+}
+
+// window2D is the geometry of a Conv or MaxPool window as ONNX states it.
+type window2D struct {
+	kernel, strides []int64 // (height, width)
+	pads            []int64 // top, left, bottom, right
+	outH, outW      int
+}
+
+// newWindow computes the geometry of a kernel or pool window of size k
+// (height, width) and strides s sliding over a per-sample input of shape
+// in (height, width, channels) with kiln's padding ("valid" or "same");
+// what names k for messages.
+func newWindow(in []int, k, s [2]int, padding, what string) (window2D, error) {
+	if len(in) != 3 {
+		return window2D{}, fmt.Errorf("input shape %v is not (height, width, channels)", in)
+	}
+	if k[0] <= 0 || k[1] <= 0 || s[0] <= 0 || s[1] <= 0 {
+		return window2D{}, fmt.Errorf("%s %v and strides %v must be positive", what, k, s)
+	}
+	oh, top, bottom, err := axisPads(in[0], k[0], s[0], padding)
+	if err != nil {
+		return window2D{}, err
+	}
+	ow, left, right, err := axisPads(in[1], k[1], s[1], padding)
+	if err != nil {
+		return window2D{}, err
+	}
+	return window2D{kernel: []int64{int64(k[0]), int64(k[1])}, strides: []int64{int64(s[0]), int64(s[1])},
+		pads: []int64{int64(top), int64(left), int64(bottom), int64(right)}, outH: oh, outW: ow}, nil
+}
+
+// axisPads returns the output length along one axis of length in, window k
+// and stride s, and the padding cells before and after the input, as kiln
+// (TensorFlow) pads: none for "valid"; for "same" an output of ⌈in/s⌉ and
+// max((out−1)·s + k − in, 0) cells, the odd one after. ONNX's output length
+// ⌊(in + before + after − k)/s⌋ + 1 is then out.
+func axisPads(in, k, s int, padding string) (out, before, after int, err error) {
+	switch padding {
+	case "valid":
+		if k > in {
+			return 0, 0, 0, fmt.Errorf("window %d is larger than the input's %d with padding \"valid\"", k, in)
+		}
+		return (in-k)/s + 1, 0, 0, nil
+	case "same":
+		out = (in + s - 1) / s
+		total := max((out-1)*s+k-in, 0)
+		return out, total / 2, total - total/2, nil
+	}
+	return 0, 0, 0, fmt.Errorf("padding %q is not supported; use \"valid\" or \"same\"", padding)
+}
+
+// convWeight returns kiln's Conv2D kernel, (kh, kw, cin, filters) row-major,
+// as ONNX's Conv weight, (filters, cin, kh, kw) row-major.
+func convWeight(k []float32, kh, kw, cin, filters int) []float32 {
+	w := make([]float32, len(k))
+	for i := 0; i < kh; i++ {
+		for j := 0; j < kw; j++ {
+			for c := 0; c < cin; c++ {
+				for o := 0; o < filters; o++ {
+					w[((o*cin+c)*kh+i)*kw+j] = k[((i*kw+j)*cin+c)*filters+o]
+				}
+			}
+		}
+	}
+	return w
 }
 
 // checkShape compares the shape a layer reports with the one its input

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -140,38 +141,88 @@ func maxDiff(a []float32, b []float64) (float64, int) {
 }
 
 // TestFixturesDetectWrongWeights shows the comparison with onnxruntime has
-// teeth: kiln with its first kernel read in the other layout (as an
-// exporter that forgot transB would have it) is far outside the tolerance.
+// teeth: kiln with a weight read the way an exporter with a layout error
+// would hand it to onnxruntime is far outside the tolerance.
 func TestFixturesDetectWrongWeights(t *testing.T) {
-	f := fixtures[0]
-	m, err := f.model()
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		fixture, what string
+		spoil         func(t *testing.T, m *kiln.Sequential)
+	}{
+		{"relu_softmax", "first Dense kernel read as (units, in), as without transB", func(t *testing.T, m *kiln.Sequential) {
+			k := m.Variables()[0] // (in, units)
+			in, units := k.Shape[0], k.Shape[1]
+			tr := make([]float32, len(k.Value))
+			// The buffer read as (units, in) row-major: W'[i][j] = buf[j*in + i].
+			for i := 0; i < in; i++ {
+				for j := 0; j < units; j++ {
+					tr[i*units+j] = k.Value[j*in+i]
+				}
+			}
+			copy(k.Value, tr)
+		}},
+		{"conv_relu_pool", "Conv2D kernel not transposed to (filters, cin, kh, kw)", func(t *testing.T, m *kiln.Sequential) {
+			k := m.Layers()[0].(*layers.Conv2D).Kernel
+			kh, kw, cin, f := k.Shape[0], k.Shape[1], k.Shape[2], k.Shape[3]
+			tr := make([]float32, len(k.Value))
+			// ONNX would read the buffer as W[o][c][i][j] = buf[((o·cin+c)·kh+i)·kw+j].
+			for i := 0; i < kh; i++ {
+				for j := 0; j < kw; j++ {
+					for c := 0; c < cin; c++ {
+						for o := 0; o < f; o++ {
+							tr[((i*kw+j)*cin+c)*f+o] = k.Value[((o*cin+c)*kh+i)*kw+j]
+						}
+					}
+				}
+			}
+			copy(k.Value, tr)
+		}},
+		{"conv_relu_pool", "Flatten in NCHW order (no Transpose back to NHWC)", func(t *testing.T, m *kiln.Sequential) {
+			// The Dense kernel's row for feature (c, h, w) of an NCHW
+			// Flatten is row (h, w, c) of kiln's.
+			d := m.Layers()[3].(*layers.Dense)
+			in := m.Layers()[1].OutputShape() // the MaxPooling2D output (h, w, c)
+			hh, ww, cc := in[0], in[1], in[2]
+			units := d.Units
+			k := d.Kernel.Value
+			tr := make([]float32, len(k))
+			for h := 0; h < hh; h++ {
+				for w := 0; w < ww; w++ {
+					for c := 0; c < cc; c++ {
+						copy(tr[((h*ww+w)*cc+c)*units:][:units], k[((c*hh+h)*ww+w)*units:][:units])
+					}
+				}
+			}
+			copy(k, tr)
+		}},
 	}
-	k := m.Variables()[0] // (in, units)
-	in, units := k.Shape[0], k.Shape[1]
-	tr := make([]float32, len(k.Value))
-	// The buffer read as (units, in) row-major: W'[i][j] = buf[j*in + i].
-	for i := 0; i < in; i++ {
-		for j := 0; j < units; j++ {
-			tr[i*units+j] = k.Value[j*in+i]
-		}
-	}
-	copy(k.Value, tr)
-	inArr, vals, err := readArray(filepath.Join("testdata", f.name+".input.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := f.kilnInput(inArr.Shape, vals)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := m.Predict(context.Background(), x, kiln.EvaluateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, _ := maxDiff(p.F32, readORT(t, f.name).Data); d < 100*tolerance {
-		t.Fatalf("a transposed kernel changes the outputs by only %g; the fixture cannot catch a layout error", d)
+	for _, c := range cases {
+		t.Run(c.fixture+"/"+c.what, func(t *testing.T) {
+			i := slices.IndexFunc(fixtures, func(f fixture) bool { return f.name == c.fixture })
+			if i < 0 {
+				t.Fatalf("no fixture %s", c.fixture)
+			}
+			f := fixtures[i]
+			m, err := f.model()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.spoil(t, m)
+			inArr, vals, err := readArray(filepath.Join("testdata", f.name+".input.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, err := f.kilnInput(inArr.Shape, vals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := m.Predict(context.Background(), x, kiln.EvaluateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, _ := maxDiff(p.F32, readORT(t, f.name).Data); d < 100*tolerance {
+				t.Fatalf("this layout error changes the outputs by only %g; the fixture cannot catch it", d)
+			}
+		})
 	}
 }
 
@@ -287,6 +338,14 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 
 	// Attributes and weights, node by node.
 	vars := m.Variables()
+	var spatial []layers.Layer // the Conv2D and MaxPooling2D layers, in order
+	for _, l := range m.Layers() {
+		switch l.(type) {
+		case *layers.Conv2D, *layers.MaxPooling2D:
+			spatial = append(spatial, l)
+		}
+	}
+	pads := f.pads
 	for _, n := range g.Nodes {
 		switch n.Op {
 		case "Flatten":
@@ -294,12 +353,15 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 				t.Errorf("Flatten %s attributes %+v, want axis=1 (INT)", n.Name, n.Attrs)
 			}
 		case "Softmax":
-			want := int64(-1)
-			if opset < 13 {
-				want = 1
+			// Which axis is right depends on the layout: checkLayout.
+			if a, ok := attr(n, "axis"); !ok || a.Type != 2 || len(n.Attrs) != 1 {
+				t.Errorf("Softmax %s attributes %+v, want axis (INT)", n.Name, n.Attrs)
 			}
-			if a, ok := attr(n, "axis"); !ok || a.Type != 2 || a.I != want || len(n.Attrs) != 1 {
-				t.Errorf("Softmax %s attributes %+v, want axis=%d (INT)", n.Name, n.Attrs, want)
+		case "Transpose":
+			a, ok := attr(n, "perm")
+			if !ok || a.Type != 7 || len(n.Attrs) != 1 ||
+				!slices.Equal(a.Ints, []int64{0, 3, 1, 2}) && !slices.Equal(a.Ints, []int64{0, 2, 3, 1}) {
+				t.Errorf("Transpose %s attributes %+v, want perm (INTS) [0 3 1 2] or [0 2 3 1]", n.Name, n.Attrs)
 			}
 		case "Gemm":
 			// Default alpha, beta, transA, transB: Y = A·B + C with B (in, units).
@@ -321,6 +383,54 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 			} else if len(n.Inputs) != 2 {
 				t.Errorf("Gemm %s inputs %v", n.Name, n.Inputs)
 			}
+		case "Conv", "MaxPool":
+			if len(spatial) == 0 || len(pads) == 0 {
+				t.Fatalf("%s %s: more Conv and MaxPool nodes than the model's Conv2D and MaxPooling2D layers or the fixture's pads", n.Op, n.Name)
+			}
+			l, p := spatial[0], pads[0]
+			spatial, pads = spatial[1:], pads[1:]
+			var kernel, strides [2]int
+			want := map[string]attrWant{}
+			switch v := l.(type) {
+			case *layers.Conv2D:
+				if n.Op != "Conv" {
+					t.Fatalf("node %s is %s, want Conv for layer %q", n.Name, n.Op, v.Name())
+				}
+				kernel, strides = v.KernelSize, v.Strides
+				want["dilations"] = attrWant{typ: 7, ints: []int64{1, 1}}
+				want["group"] = attrWant{typ: 2, i: 1}
+				if len(vars) == 0 {
+					t.Fatalf("more Conv nodes than kernels")
+				}
+				checkConvInit(t, init, n.Inputs[1], vars[0])
+				vars = vars[1:]
+				if len(n.Inputs) == 3 {
+					if v.Bias == nil || len(vars) == 0 || vars[0] != v.Bias {
+						t.Fatalf("Conv %s has B but layer %q has no bias", n.Name, v.Name())
+					}
+					checkInit(t, init, n.Inputs[2], vars[0])
+					vars = vars[1:]
+				} else if len(n.Inputs) != 2 || v.Bias != nil {
+					t.Errorf("Conv %s inputs %v (layer bias %v)", n.Name, n.Inputs, v.Bias != nil)
+				}
+			case *layers.MaxPooling2D:
+				if n.Op != "MaxPool" || len(n.Inputs) != 1 {
+					t.Fatalf("node %s is %s with inputs %v, want MaxPool(x) for layer %q", n.Name, n.Op, n.Inputs, v.Name())
+				}
+				kernel, strides = v.PoolSize, v.Strides
+			}
+			want["kernel_shape"] = attrWant{typ: 7, ints: []int64{int64(kernel[0]), int64(kernel[1])}}
+			want["strides"] = attrWant{typ: 7, ints: []int64{int64(strides[0]), int64(strides[1])}}
+			want["pads"] = attrWant{typ: 7, ints: p}
+			if len(n.Attrs) != len(want) {
+				t.Errorf("%s %s attributes %+v, want %v", n.Op, n.Name, n.Attrs, want)
+			}
+			for name, w := range want {
+				a, ok := attr(n, name)
+				if !ok || a.Type != w.typ || a.Type == 2 && a.I != w.i || a.Type == 7 && !slices.Equal(a.Ints, w.ints) {
+					t.Errorf("%s %s attribute %s: %+v (present %v), want %+v", n.Op, n.Name, name, a, ok, w)
+				}
+			}
 		case "Mul":
 			s, ok := init[n.Inputs[1]]
 			if n.Inputs[0] != "input" || !ok || len(s.Dims) != 0 || len(s.Floats()) != 1 || s.Floats()[0] != f.opts.InputScale {
@@ -334,6 +444,167 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 	}
 	if len(vars) != 0 {
 		t.Errorf("%d variables not exported", len(vars))
+	}
+	if len(spatial) != 0 || len(pads) != 0 {
+		t.Errorf("%d Conv2D or MaxPooling2D layers and %d pads of the fixture left over", len(spatial), len(pads))
+	}
+	checkLayout(t, g, init, m.InputShape(), m.OutputShape(), opset)
+}
+
+// attrWant is an expected attribute: type INT (2) with i, or INTS (7).
+type attrWant struct {
+	typ  int64
+	i    int64
+	ints []int64
+}
+
+// checkLayout follows the values through the graph, with each axis of a
+// 4-D value labelled N, H, W or C, and checks that every node gets the
+// layout and shape it needs: Conv and MaxPool NCHW (their output size
+// recomputed from the attributes as ONNX defines it), Flatten kiln's NHWC
+// (its row-major order is then kiln's), Softmax an axis that normalises
+// over C alone, and the output kiln's NHWC with kiln's shape.
+func checkLayout(t *testing.T, g *dGraph, init map[string]dTensor, in, out []int, opset int) {
+	t.Helper()
+	dims := append([]int64{-1}, ints64(in)...) // -1: the batch
+	labels := "N" + strings.Repeat("?", len(in))
+	if len(in) == 3 {
+		labels = "NHWC"
+	}
+	for _, n := range g.Nodes {
+		fail := func(format string, args ...any) {
+			t.Helper()
+			t.Errorf("%s %s on %s %v: %s", n.Op, n.Name, labels, dims, fmt.Sprintf(format, args...))
+		}
+		switch n.Op {
+		case "Mul", "Relu", "Sigmoid", "Tanh", "Identity":
+		case "Transpose":
+			a, _ := attr(n, "perm")
+			if len(a.Ints) != len(dims) {
+				fail("perm %v", a.Ints)
+				return
+			}
+			nd, nl := make([]int64, len(dims)), make([]byte, len(dims))
+			for i, p := range a.Ints {
+				nd[i], nl[i] = dims[p], labels[p]
+			}
+			dims, labels = nd, string(nl)
+		case "Conv", "MaxPool":
+			if labels != "NCHW" {
+				fail("want NCHW")
+				return
+			}
+			k, _ := attr(n, "kernel_shape")
+			s, _ := attr(n, "strides")
+			p, _ := attr(n, "pads")
+			if len(k.Ints) != 2 || len(s.Ints) != 2 || len(p.Ints) != 4 {
+				fail("kernel_shape %v, strides %v, pads %v", k.Ints, s.Ints, p.Ints)
+				return
+			}
+			if n.Op == "Conv" {
+				w := init[n.Inputs[1]]
+				if len(w.Dims) != 4 || w.Dims[1] != dims[1] || w.Dims[2] != k.Ints[0] || w.Dims[3] != k.Ints[1] {
+					fail("W dims %v, kernel_shape %v", w.Dims, k.Ints)
+					return
+				}
+				dims[1] = w.Dims[0]
+				if len(n.Inputs) == 3 && !slices.Equal(init[n.Inputs[2]].Dims, w.Dims[:1]) {
+					fail("B dims %v", init[n.Inputs[2]].Dims)
+				}
+			}
+			for a := 0; a < 2; a++ {
+				// ONNX: ⌊(in + pad_begin + pad_end − k)/s⌋ + 1 (ceil_mode 0).
+				dims[2+a] = (dims[2+a]+p.Ints[a]+p.Ints[2+a]-k.Ints[a])/s.Ints[a] + 1
+				if p.Ints[a] >= k.Ints[a] || p.Ints[2+a] >= k.Ints[a] {
+					fail("a window lies wholly in the padding (pads %v, kernel_shape %v)", p.Ints, k.Ints)
+				}
+			}
+		case "Flatten":
+			if len(dims) == 4 && labels != "NHWC" {
+				fail("want kiln's NHWC before Flatten")
+			}
+			dims = []int64{-1, size64(dims[1:])}
+			labels = "N?"
+		case "Gemm":
+			b := init[n.Inputs[1]]
+			if len(dims) != 2 || len(b.Dims) != 2 || b.Dims[0] != dims[1] {
+				fail("B dims %v", b.Dims)
+				return
+			}
+			dims = []int64{-1, b.Dims[1]}
+		case "Softmax":
+			a, _ := attr(n, "axis")
+			axis := a.I
+			if axis < 0 {
+				axis += int64(len(dims))
+			}
+			// From opset 13 Softmax normalises along axis; before, over
+			// all of axis..rank−1 (the input coerced to 2-D at axis).
+			last := axis
+			if opset < 13 {
+				last = int64(len(dims)) - 1
+			}
+			if axis < 1 || axis != last || len(dims) == 4 && labels[axis] != 'C' {
+				fail("axis %d does not normalise over the channels or features alone (opset %d)", a.I, opset)
+			}
+		default:
+			fail("unexpected op")
+		}
+	}
+	want := append([]int64{-1}, ints64(out)...)
+	if !slices.Equal(dims, want) || len(out) == 3 && labels != "NHWC" {
+		t.Errorf("the graph computes %s %v, want kiln's output shape %v", labels, dims, want)
+	}
+}
+
+func ints64(v []int) []int64 {
+	out := make([]int64, len(v))
+	for i, d := range v {
+		out[i] = int64(d)
+	}
+	return out
+}
+
+// checkConvInit checks that initializer name holds kiln's Conv2D kernel k,
+// (kh, kw, cin, filters), as ONNX's Conv weight (filters, cin, kh, kw).
+func checkConvInit(t *testing.T, init map[string]dTensor, name string, k *tensor.Variable) {
+	t.Helper()
+	it, ok := init[name]
+	if !ok {
+		t.Errorf("%q is not an initializer", name)
+		return
+	}
+	if name != k.Name {
+		t.Errorf("initializer %q, want the variable's name %q", name, k.Name)
+	}
+	if len(k.Shape) != 4 {
+		t.Fatalf("kernel %q shape %v", k.Name, k.Shape)
+	}
+	kh, kw, cin, f := k.Shape[0], k.Shape[1], k.Shape[2], k.Shape[3]
+	if !slices.Equal(it.Dims, []int64{int64(f), int64(cin), int64(kh), int64(kw)}) {
+		t.Errorf("initializer %q dims %v, want (filters, cin, kh, kw) = (%d, %d, %d, %d)", name, it.Dims, f, cin, kh, kw)
+		return
+	}
+	got := it.Floats()
+	if len(got) != len(k.Value) {
+		t.Errorf("initializer %q has %d values, want %d", name, len(got), len(k.Value))
+		return
+	}
+	// Walk ONNX's order; kiln's index of W[o][c][i][j] is K[i][j][c][o].
+	at := 0
+	for o := 0; o < f; o++ {
+		for c := 0; c < cin; c++ {
+			for i := 0; i < kh; i++ {
+				for j := 0; j < kw; j++ {
+					want := k.Value[i*kw*cin*f+j*cin*f+c*f+o]
+					if math.Float32bits(got[at]) != math.Float32bits(want) {
+						t.Errorf("initializer %q W[%d][%d][%d][%d] is %v, want kernel[%d][%d][%d][%d] = %v", name, o, c, i, j, got[at], i, j, c, o, want)
+						return
+					}
+					at++
+				}
+			}
+		}
 	}
 }
 
@@ -454,7 +725,7 @@ func TestUnsupported(t *testing.T) {
 		o    Options
 		want []string
 	}{
-		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Dense, Activation, Dropout"}},
+		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Dense, Conv2D, MaxPooling2D, Activation, Dropout"}},
 		{"not compiled", uncompiled, Options{}, []string{`layer 1 ("", Flatten)`, "not built", "compile"}},
 		{"nil model", nil, Options{}, []string{"nil"}},
 		{"no input", kiln.NewSequential(layers.NewDense(3)), Options{}, []string{"no Input"}},
