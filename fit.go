@@ -188,13 +188,18 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 	}
 	cbs := append([]callbacks.Callback(nil), opts.Callbacks...)
 	if opts.Verbose > 0 {
-		cbs = append([]callbacks.Callback{callbacks.NewProgressBar(out, isTTY(out, opts.TTY))}, cbs...)
+		// Last, as Keras appends its ProgbarLogger: a callback's message at
+		// the end of an epoch comes before the epoch's final line.
+		cbs = append(cbs, callbacks.NewProgressBar(out, isTTY(out, opts.TTY)))
 	}
 	n := x.Rows()
 	steps := (n + opts.BatchSize - 1) / opts.BatchSize
 	params := callbacks.Params{Epochs: opts.Epochs, InitialEpoch: opts.InitialEpoch, Steps: steps, Verbose: opts.Verbose}
 	ctl := &callbacks.Control{}
 	for _, cb := range cbs {
+		if ms, ok := cb.(callbacks.ModelSetter); ok {
+			ms.SetModel(m)
+		}
 		cb.TrainBegin(params, ctl)
 	}
 	hist := &History{Params: map[string]int{"verbose": opts.Verbose, "epochs": opts.Epochs, "steps": steps}}

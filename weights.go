@@ -55,3 +55,31 @@ func (m *Sequential) LoadWeights(path string) error {
 	}
 	return nil
 }
+
+// GetWeights returns a copy of every variable's values, in Variables order,
+// like Keras' model.get_weights().
+func (m *Sequential) GetWeights() [][]float32 {
+	var out [][]float32
+	for _, v := range m.Variables() {
+		out = append(out, append([]float32(nil), v.Value...))
+	}
+	return out
+}
+
+// SetWeights sets every variable's values from w, in Variables order, like
+// Keras' model.set_weights(); the sizes must match.
+func (m *Sequential) SetWeights(w [][]float32) error {
+	vars := m.Variables()
+	if len(w) != len(vars) {
+		return fmt.Errorf("set_weights: the model has %d variables, got %d arrays", len(vars), len(w))
+	}
+	for i, v := range vars {
+		if len(w[i]) != len(v.Value) {
+			return fmt.Errorf("set_weights: variable %d (%s) has %d values, got %d", i, v.Name, len(v.Value), len(w[i]))
+		}
+	}
+	for i, v := range vars {
+		copy(v.Value, w[i])
+	}
+	return nil
+}

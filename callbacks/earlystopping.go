@@ -21,9 +21,9 @@ import (
 // If Monitor is missing from the epoch's logs, a one-line warning is written
 // to Warn, as Keras logs it, and the epoch is ignored.
 //
-// Keras' restore_best_weights is out of scope: a callback has no access to
-// the model here. BestEpoch tells which epoch's weights a caller keeping
-// checkpoints would restore.
+// With RestoreBestWeights, the weights of the best epoch are kept (from
+// the first monitored epoch on) and put back when training stops early,
+// as Keras does (not when it runs all its epochs).
 type EarlyStopping struct {
 	// Monitor is the log name to watch; "" means "val_loss".
 	Monitor string
@@ -48,6 +48,9 @@ type EarlyStopping struct {
 	Out io.Writer
 	// Warn receives warnings; nil means os.Stderr.
 	Warn io.Writer
+	// RestoreBestWeights puts the best epoch's weights back when training
+	// stops early (needs the model: Fit calls SetModel).
+	RestoreBestWeights bool
 
 	// StoppedEpoch is the 0-based epoch at which training was stopped, or
 	// 0 if it was not. Reset at TrainBegin.
@@ -64,7 +67,12 @@ type EarlyStopping struct {
 	greater bool
 	delta   float64
 	control *Control
+	model   Model
+	best    [][]float32 // the best epoch's weights, with RestoreBestWeights
 }
+
+// SetModel gives EarlyStopping the model whose weights it restores.
+func (e *EarlyStopping) SetModel(m Model) { e.model = m }
 
 func (e *EarlyStopping) monitor() string {
 	if e.Monitor == "" {
@@ -110,6 +118,7 @@ func (e *EarlyStopping) TrainBegin(_ Params, c *Control) {
 	e.Wait = 0
 	e.StoppedEpoch = 0
 	e.BestEpoch = 0
+	e.best = nil
 	if e.greater {
 		e.Best = math.Inf(-1)
 	} else {
@@ -141,10 +150,18 @@ func (e *EarlyStopping) EpochEnd(epoch int, logs Logs) {
 	if epoch < e.StartFromEpoch {
 		return
 	}
+	restore := e.RestoreBestWeights && e.model != nil
+	if restore && e.best == nil {
+		// Restore the first monitored epoch's weights if none is better.
+		e.best = e.model.GetWeights()
+	}
 	e.Wait++
 	if e.isImprovement(current, e.Best) {
 		e.Best = current
 		e.BestEpoch = epoch
+		if restore {
+			e.best = e.model.GetWeights()
+		}
 		if e.Baseline == nil || e.isImprovement(current, *e.Baseline) {
 			e.Wait = 0
 		}
@@ -154,6 +171,18 @@ func (e *EarlyStopping) EpochEnd(epoch int, logs Logs) {
 		e.StoppedEpoch = epoch
 		if e.control != nil {
 			e.control.StopTraining = true
+		}
+		if restore && e.best != nil {
+			if e.Verbose > 0 {
+				w := e.Out
+				if w == nil {
+					w = os.Stdout
+				}
+				fmt.Fprintf(w, "Restoring model weights from the end of the best epoch: %d.\n", e.BestEpoch+1)
+			}
+			if err := e.model.SetWeights(e.best); err != nil {
+				e.warn("EarlyStopping could not restore the best weights: %v", err)
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/callbacks"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/datasets/mnist"
 	"github.com/kiln-ml/kiln/layers"
@@ -30,6 +31,9 @@ type Run struct {
 	Test *kiln.XY
 	// Fit are the fit options from the file (Out, TTY and callbacks unset).
 	Fit kiln.FitOptions
+	// Callbacks are fit.callbacks, made fresh for this Run; callers add
+	// them to Fit's (explain leaves them out: it never writes files).
+	Callbacks []callbacks.Callback
 }
 
 // Build compiles the experiment's model and loads and prepares its data.
@@ -48,6 +52,11 @@ func Build(e *Experiment, warn io.Writer) (*Run, error) {
 	r.Fit = kiln.FitOptions{BatchSize: f.BatchSize, Epochs: f.Epochs, NoShuffle: !f.Shuffle,
 		ValidationSplit: f.ValidationSplit, ValidationBatchSize: f.ValidationBatchSize,
 		InitialEpoch: f.InitialEpoch, Verbose: f.Verbose}
+	cbs, err := buildCallbacks(e)
+	if err != nil {
+		return nil, err
+	}
+	r.Callbacks = cbs
 	r.Fit.ClassWeight = f.ClassWeight
 	if f.ClassWeightBalanced {
 		cw, err := balancedClassWeight(r.Y, r.Model.OutputShape())

@@ -141,6 +141,9 @@ type FitSpec struct {
 	// ClassWeight is Keras' class_weight (class index → weight), nil if
 	// not given.
 	ClassWeight map[int]float64
+	// Callbacks are Keras callbacks, one-key maps like the model's layers:
+	// EarlyStopping, ModelCheckpoint and CSVLogger with Keras' arguments.
+	Callbacks []LayerSpec
 	// ClassWeightBalanced is class_weight: balanced: each class weighs
 	// n_samples / (n_classes · its count) in the training data, like
 	// scikit-learn's compute_class_weight("balanced").

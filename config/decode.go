@@ -20,7 +20,7 @@ var (
 	compileKeys = []string{"optimizer", "loss", "metrics", "loss_semantics"}
 	lossKeys    = []string{"name", "from_logits", "label_smoothing"}
 	fitKeys     = []string{"batch_size", "epochs", "validation_data", "validation_split", "shuffle",
-		"initial_epoch", "verbose", "validation_batch_size", "class_weight"}
+		"initial_epoch", "verbose", "validation_batch_size", "class_weight", "callbacks"}
 )
 
 // experiment checks the root node and decodes it.
@@ -263,48 +263,7 @@ func (d *decoder) model(n *yaml.Node) ([]LayerSpec, error) {
 	if len(n.Content) == 0 {
 		return nil, d.errAt(n, "model", "the model has no layers; list them, e.g. %s", example)
 	}
-	layers := make([]LayerSpec, 0, len(n.Content))
-	for i, item := range n.Content {
-		path := "model." + strconv.Itoa(i)
-		it := resolve(item)
-		if it.Kind == yaml.ScalarNode && it.ShortTag() == "!!str" {
-			return nil, d.errAt(it, path, "layer %d is just the name %q; write it as a one-key map: \"- %s: {}\"", i, it.Value, it.Value)
-		}
-		if it.Kind != yaml.MappingNode {
-			return nil, d.errAt(it, path, "layer %d is %s; each layer is a one-key map from its class name to its arguments, e.g. %s",
-				i, describe(it), example)
-		}
-		if len(it.Content) != 2 {
-			var names []string
-			for j := 0; j < len(it.Content); j += 2 {
-				names = append(names, resolve(it.Content[j]).Value)
-			}
-			return nil, d.errAt(it, path, "layer %d has %d keys (%s), but each list item must be a one-key map like %s; "+
-				"start each layer with its own \"- \", and indent a layer's arguments under its name or write them in {}",
-				i, len(names), strings.Join(names, ", "), example)
-		}
-		k, v := resolve(it.Content[0]), resolve(it.Content[1])
-		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" || k.Value == "" {
-			return nil, d.errAt(k, path, "layer %d's class name is %s; write a Keras class name such as Dense, e.g. %s", i, describe(k), example)
-		}
-		path = join(path, k.Value)
-		args := map[string]any{}
-		if !isNull(v) {
-			if v.Kind != yaml.MappingNode {
-				return nil, d.errAt(v, path, "the arguments of %s must be a map, got %s; write e.g. \"- %s: {units: 10}\", or \"- %s: {}\" for none",
-					k.Value, describe(v), k.Value, k.Value)
-			}
-			s, err := d.section(v, path, nil, "{units: 10}")
-			if err != nil {
-				return nil, err
-			}
-			if args, err = d.valueMap(s, ""); err != nil {
-				return nil, err
-			}
-		}
-		layers = append(layers, LayerSpec{Type: k.Value, Args: args, Line: max(item.Line, k.Line, 0)})
-	}
-	return layers, nil
+	return d.oneKeyMaps(n, "model", "layer", "Dense", example, "{units: 10}")
 }
 
 // compile decodes the compile section.
@@ -480,6 +439,15 @@ func (d *decoder) fit(top *section, ds DataSpec) (FitSpec, error) {
 	if err := d.classWeight(s, &f); err != nil {
 		return f, err
 	}
+	if v := s.val("callbacks"); v != nil {
+		const example = "\"- EarlyStopping: {monitor: val_loss, patience: 3}\""
+		if v.Kind != yaml.SequenceNode {
+			return f, d.errAt(v, "fit.callbacks", "expected a list of callbacks, got %s; write one per line, each starting with \"- \", e.g. %s", describe(v), example)
+		}
+		if f.Callbacks, err = d.oneKeyMaps(v, "fit.callbacks", "callback", "EarlyStopping", example, "{patience: 3}"); err != nil {
+			return f, err
+		}
+	}
 	if f.ValidationData == "test" {
 		missing := ""
 		switch {
@@ -603,4 +571,53 @@ func (d *decoder) classWeight(s *section, f *FitSpec) error {
 		f.ClassWeight[c] = w
 	}
 	return nil
+}
+
+// oneKeyMaps decodes a list of one-key maps from a class name to its
+// arguments (the model's layers, fit's callbacks). key is the list's
+// dotted path, what names an item ("layer"), class an example class name,
+// argExample an example argument map.
+func (d *decoder) oneKeyMaps(n *yaml.Node, key, what, class, example, argExample string) ([]LayerSpec, error) {
+	layers := make([]LayerSpec, 0, len(n.Content))
+	for i, item := range n.Content {
+		path := key + "." + strconv.Itoa(i)
+		it := resolve(item)
+		if it.Kind == yaml.ScalarNode && it.ShortTag() == "!!str" {
+			return nil, d.errAt(it, path, "%s %d is just the name %q; write it as a one-key map: \"- %s: {}\"", what, i, it.Value, it.Value)
+		}
+		if it.Kind != yaml.MappingNode {
+			return nil, d.errAt(it, path, "%s %d is %s; each %s is a one-key map from its class name to its arguments, e.g. %s",
+				what, i, describe(it), what, example)
+		}
+		if len(it.Content) != 2 {
+			var names []string
+			for j := 0; j < len(it.Content); j += 2 {
+				names = append(names, resolve(it.Content[j]).Value)
+			}
+			return nil, d.errAt(it, path, "%s %d has %d keys (%s), but each list item must be a one-key map like %s; "+
+				"start each %s with its own \"- \", and indent a %s's arguments under its name or write them in {}",
+				what, i, len(names), strings.Join(names, ", "), example, what, what)
+		}
+		k, v := resolve(it.Content[0]), resolve(it.Content[1])
+		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" || k.Value == "" {
+			return nil, d.errAt(k, path, "%s %d's class name is %s; write a Keras class name such as %s, e.g. %s", what, i, describe(k), class, example)
+		}
+		path = join(path, k.Value)
+		args := map[string]any{}
+		if !isNull(v) {
+			if v.Kind != yaml.MappingNode {
+				return nil, d.errAt(v, path, "the arguments of %s must be a map, got %s; write e.g. \"- %s: %s\", or \"- %s: {}\" for none",
+					k.Value, describe(v), k.Value, argExample, k.Value)
+			}
+			s, err := d.section(v, path, nil, argExample)
+			if err != nil {
+				return nil, err
+			}
+			if args, err = d.valueMap(s, ""); err != nil {
+				return nil, err
+			}
+		}
+		layers = append(layers, LayerSpec{Type: k.Value, Args: args, Line: max(item.Line, k.Line, 0)})
+	}
+	return layers, nil
 }

@@ -113,13 +113,7 @@ func (e *Experiment) yamlNode() *yaml.Node {
 	}
 	add(root, "data", data)
 
-	model := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-	for _, l := range e.Model {
-		item := mapNode(false)
-		add(item, l.Type, argsNode(l.Args, ""))
-		model.Content = append(model.Content, item)
-	}
-	add(root, "model", model)
+	add(root, "model", specList(e.Model))
 
 	c := e.Compile
 	comp := mapNode(false)
@@ -164,6 +158,9 @@ func (e *Experiment) yamlNode() *yaml.Node {
 	add(fit, "verbose", intNode(int64(f.Verbose)))
 	if f.ValidationBatchSize != 0 {
 		add(fit, "validation_batch_size", intNode(int64(f.ValidationBatchSize)))
+	}
+	if len(f.Callbacks) > 0 {
+		add(fit, "callbacks", specList(f.Callbacks))
 	}
 	if f.ClassWeightBalanced {
 		addStr(fit, "class_weight", "balanced")
@@ -299,4 +296,15 @@ func formatFloat(f float64) string {
 		s += ".0"
 	}
 	return s
+}
+
+// specList writes one-key maps (layers, callbacks) as a YAML list.
+func specList(specs []LayerSpec) *yaml.Node {
+	list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	for _, l := range specs {
+		item := mapNode(false)
+		add(item, l.Type, argsNode(l.Args, ""))
+		list.Content = append(list.Content, item)
+	}
+	return list
 }

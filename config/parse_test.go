@@ -43,6 +43,10 @@ func noLines(e *config.Experiment) *config.Experiment {
 	for i := range c.Model {
 		c.Model[i].Line = 0
 	}
+	c.Fit.Callbacks = append([]config.LayerSpec(nil), e.Fit.Callbacks...)
+	for i := range c.Fit.Callbacks {
+		c.Fit.Callbacks[i].Line = 0
+	}
 	c.Compile.Optimizer.Line = 0
 	c.Compile.Loss.Line = 0
 	return &c

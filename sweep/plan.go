@@ -209,6 +209,9 @@ func NewPlan(s Spec, warn io.Writer) (*Plan, error) {
 		for r := 0; r < s.Repeats; r++ {
 			cell.Seeds = append(cell.Seeds, e.Seed+int64(r))
 		}
+		if typ := e.WritesFiles(); typ != "" {
+			return nil, fail(fmt.Errorf("fit.callbacks: %s writes files, which the sweep's runs would overwrite; remove it (the sweep writes every run's history to results.json)", typ))
+		}
 		cell.Experiment = e.Canonical()
 		cell.epochs = e.Fit.Epochs - e.Fit.InitialEpoch
 		if err := check(e, warns); err != nil {

@@ -142,7 +142,7 @@ func (p *Plan) runOne(ctx context.Context, rs RunSpec, workers int, pr *progress
 	}
 	opts := r.Fit
 	opts.Verbose, opts.Out, opts.Workers = 0, io.Discard, workers
-	opts.Callbacks = []callbacks.Callback{callbacks.Func{OnEpochEnd: func(int, callbacks.Logs) { pr.epoch() }}}
+	opts.Callbacks = append(r.Callbacks, callbacks.Func{OnEpochEnd: func(int, callbacks.Logs) { pr.epoch() }})
 	h, err := r.Model.Fit(ctx, r.X, r.Y, opts)
 	if err != nil {
 		return nil, err

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/kiln-ml/kiln/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/callbacks"
 	"github.com/kiln-ml/kiln/config"
+	"github.com/kiln-ml/kiln/internal/atomicfile"
 )
 
 // loadRun reads an experiment with overrides and builds it.
@@ -77,7 +78,40 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		opts.Verbose = *verbose
 	}
 	opts.Out = stdout
+	for _, cb := range r.Callbacks {
+		// Check where checkpoints and logs go before training.
+		var dir string
+		switch c := cb.(type) {
+		case *callbacks.ModelCheckpoint:
+			dir = filepath.Dir(c.Path)
+			c.Out, c.Warn = stdout, stderr
+		case *callbacks.CSVLogger:
+			dir = filepath.Dir(c.Path)
+		case *callbacks.EarlyStopping:
+			c.Out, c.Warn = stdout, stderr
+			continue
+		default:
+			continue
+		}
+		if err := checkWritableDir(dir); err != nil {
+			return usageErr("%s: fit.callbacks: %v", pos[0], err)
+		}
+	}
+	opts.Callbacks = append(opts.Callbacks, r.Callbacks...)
 	hist, fitErr := r.Model.Fit(ctx, r.X, r.Y, opts)
+	for _, cb := range r.Callbacks {
+		// A callback that could not write is reported, after what finished.
+		var err error
+		switch c := cb.(type) {
+		case *callbacks.ModelCheckpoint:
+			err = c.Err
+		case *callbacks.CSVLogger:
+			err = c.Err()
+		}
+		if err != nil && fitErr == nil {
+			fitErr = fmt.Errorf("fit.callbacks: %w", err)
+		}
+	}
 	// Whatever happened, keep what finished: history and weights.
 	if hist != nil && *history != "" {
 		if err := atomicfile.Write(*history, append(hist.KerasJSON(), '\n')); err != nil {
