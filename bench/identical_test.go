@@ -9,12 +9,12 @@ import (
 	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
-// TestKernelLevelsBitIdentical trains both workloads (a slice of MNIST,
+// TestKernelLevelsBitIdentical trains every workload (a slice of MNIST,
 // shuffled, with validation) at every kernel level this CPU supports and
 // requires the same weights and History, bit for bit, as the pure-Go
 // reference level.
 func TestKernelLevelsBitIdentical(t *testing.T) {
-	for _, w := range Workloads {
+	for _, w := range Names() {
 		t.Run(w, func(t *testing.T) {
 			type run struct {
 				weights [][]float32

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/datasets/mnist"
+	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
 func mustConv(t testing.TB, filters int, k [2]int, opts ...Conv2DOption) *Conv2D {
@@ -862,5 +863,390 @@ func BenchmarkConv2DMNIST(b *testing.B) {
 				c.Backward(dy, n)
 			}
 		})
+	}
+}
+
+// BenchmarkConvPoolMNIST times one training step of examples/cnn.yaml's
+// convolution block on a batch of 128 MNIST images: Conv2D(32, 3×3, relu)
+// as the first layer, MaxPooling2D(2), their backward passes (dy is a
+// gradient for the pooled outputs), and the inference pass of both.
+func BenchmarkConvPoolMNIST(b *testing.B) {
+	const n = 128
+	x, src := mnistBatch(n)
+	b.Logf("data: %s", src)
+	c := mustConv(b, 32, [2]int{3, 3}, ConvActivation("relu"))
+	out, err := c.Build([]int{28, 28, 1}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := mustPool(b, [2]int{2, 2})
+	if _, err := p.Build(out, nil); err != nil {
+		b.Fatal(err)
+	}
+	c.Allocate(n, false)
+	p.Allocate(n, true)
+	dy := randSlice(rand.New(rand.NewPCG(3, 3)), n*p.outWidth, 1e-3)
+	b.Run("train", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Forward(c.Forward(x, n, true), n, true)
+			c.Backward(p.Backward(dy, n), n)
+		}
+	})
+	b.Run("infer", func(b *testing.B) {
+		h := make([]float32, n*c.outWidth)
+		dst := make([]float32, n*p.outWidth)
+		b.ReportAllocs()
+		for b.Loop() {
+			c.Infer(h, x, n)
+			p.Infer(dst, h, n)
+		}
+	})
+}
+
+// BenchmarkConv2DDensity times a training step (Forward, Backward without
+// the input gradient, which both paths compute alike) of Conv2D(32, 3×3,
+// relu) on inputs of a given density of non-zero values, forcing the dense
+// or the sparse path, to place sparseDensity and sparseMinK: channels=1 is
+// MNIST-like (k = 9), channels=16 and 64 make k = 144 and 576.
+func BenchmarkConv2DDensity(b *testing.B) {
+	const n = 16
+	for _, cin := range []int{1, 16, 64} {
+		for _, density := range []float64{0.01, 0.03, 0.06, 0.12, 0.25} {
+			for _, path := range []string{"dense", "sparse"} {
+				b.Run(fmt.Sprintf("channels=%d/density=%g/%s", cin, density, path), func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(1, 2))
+					c := mustConv(b, 32, [2]int{3, 3}, ConvActivation("relu"))
+					if _, err := c.Build([]int{28, 28, cin}, rng); err != nil {
+						b.Fatal(err)
+					}
+					c.Allocate(n, false)
+					x := make([]float32, n*c.inWidth)
+					for i := range x {
+						if rng.Float64() < density {
+							x[i] = rng.Float32()
+						}
+					}
+					dy := randSlice(rng, n*c.outWidth, 1e-3)
+					for b.Loop() {
+						if path == "sparse" {
+							c.forward(x, n, c.z, nil, true)
+							c.act.Forward(c.y, c.z, n*c.g.pixels(), c.Filters)
+						} else {
+							c.forward(x, n, nil, c.y, false)
+						}
+						c.Backward(dy, n)
+					}
+				})
+			}
+		}
+	}
+}
+
+// convStep runs a training step of c on x (n samples), on the sparse or the
+// dense path whatever the input's density, as Forward would take it, and
+// returns copies of the outputs and gradients.
+func convStep(c *Conv2D, x, dy []float32, n int, sparse bool) (y, dx, gk, gb []float32) {
+	rows, f := n*c.g.pixels(), c.Filters
+	if c.relu() && !sparse {
+		c.forward(x, n, nil, c.y, false)
+	} else {
+		c.forward(x, n, c.z, nil, sparse)
+		c.act.Forward(c.y, c.z, rows, f)
+	}
+	y = append([]float32(nil), c.y[:rows*f]...)
+	dx = append([]float32(nil), c.Backward(dy, n)...)
+	gk = append([]float32(nil), c.Kernel.Grad...)
+	if c.Bias != nil {
+		gb = append([]float32(nil), c.Bias.Grad...)
+	}
+	return y, dx, gk, gb
+}
+
+// TestConv2DSparseMatchesDense: on finite inputs, the sparse path (taken by
+// very sparse inputs into wide windows) and the dense path give the same
+// bits: they add the same non-zero products in the same order.
+func TestConv2DSparseMatchesDense(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []int
+		c    *Conv2D
+	}{
+		{"relu_valid", []int{7, 6, 32}, mustConv(t, 5, [2]int{3, 3}, ConvActivation("relu"))},
+		{"relu_same_s2", []int{7, 8, 32}, mustConv(t, 40, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"), ConvStrides(2, 1))},
+		{"linear_nobias", []int{6, 6, 64}, mustConv(t, 3, [2]int{2, 2}, ConvNoBias(), ConvPadding("same"))},
+		{"softmax", []int{5, 5, 40}, mustConv(t, 4, [2]int{3, 3}, ConvActivation("softmax"))},
+	} {
+		for _, gdx := range []bool{false, true} {
+			rng := rand.New(rand.NewPCG(41, 42))
+			c := tc.c
+			if _, err := c.Build(tc.in, rng); err != nil {
+				t.Fatal(err)
+			}
+			if c.Bias != nil {
+				copy(c.Bias.Value, randSlice(rng, c.Filters, 0.1))
+			}
+			n := 3
+			c.Allocate(n, gdx)
+			x := make([]float32, n*c.inWidth)
+			for i := range x {
+				if rng.IntN(60) == 0 {
+					x[i] = rng.Float32()*2 - 1
+				}
+			}
+			if !c.useSparse(x) {
+				t.Fatalf("%s: input not sparse enough for the sparse path", tc.name)
+			}
+			dy := randSlice(rng, n*c.outWidth, 1)
+			y0, dx0, gk0, gb0 := convStep(c, x, dy, n, false)
+			y1, dx1, gk1, gb1 := convStep(c, x, dy, n, true)
+			name := fmt.Sprintf("%s gdx=%v", tc.name, gdx)
+			if !reflect.DeepEqual(y0, y1) || !reflect.DeepEqual(gk0, gk1) || !reflect.DeepEqual(gb0, gb1) || !reflect.DeepEqual(dx0, dx1) {
+				t.Errorf("%s: the sparse path differs from the dense one", name)
+			}
+			// Forward and Infer take the sparse path themselves.
+			fwd := append([]float32(nil), c.Forward(x, n, true)...)
+			if !c.sparse || !reflect.DeepEqual(fwd, y0) {
+				t.Errorf("%s: Forward did not take the sparse path (%v) or differs", name, c.sparse)
+			}
+			got := make([]float32, len(y0))
+			c.Infer(got, x, n)
+			if !reflect.DeepEqual(got, y0) {
+				t.Errorf("%s: sparse Infer differs", name)
+			}
+		}
+	}
+}
+
+// refConv computes a convolution step in float64 from its definition:
+// the logits and, from dz = dLoss/dLogits, the kernel, bias and input
+// gradients.
+func refConv(c *Conv2D, x, dz []float32, n int) (z, dx, gk, gb []float64) {
+	g, f := c.g, c.Filters
+	z = make([]float64, n*g.pixels()*f)
+	dx = make([]float64, n*c.inWidth)
+	gk = make([]float64, c.k*f)
+	gb = make([]float64, f)
+	for s := 0; s < n; s++ {
+		for q := 0; q < g.pixels(); q++ {
+			h0, w0 := g.origin(q)
+			r := s*g.pixels() + q
+			for j := 0; j < f; j++ {
+				if c.Bias != nil {
+					z[r*f+j] = float64(c.Bias.Value[j])
+				}
+				gb[j] += float64(dz[r*f+j])
+			}
+			for i := 0; i < g.kh; i++ {
+				for jj := 0; jj < g.kw; jj++ {
+					h, w := h0+i, w0+jj
+					if h < 0 || w < 0 || h >= g.inH || w >= g.inW {
+						continue
+					}
+					for ch := 0; ch < g.cin; ch++ {
+						xi := s*c.inWidth + (h*g.inW+w)*g.cin + ch
+						kk := (i*g.kw+jj)*g.cin + ch
+						for j := 0; j < f; j++ {
+							wv := float64(c.Kernel.Value[kk*f+j])
+							d := float64(dz[r*f+j])
+							z[r*f+j] += float64(x[xi]) * wv
+							gk[kk*f+j] += float64(x[xi]) * d
+							dx[xi] += wv * d
+						}
+					}
+				}
+			}
+		}
+	}
+	return z, dx, gk, gb
+}
+
+// TestConv2DMatchesDefinition compares Conv2D at every kernel level with
+// refConv on shapes the kernels split differently (filters across vector
+// blocks with tails, windows longer than the gradient's register blocks,
+// several channels, padding, strides), and requires the same bits at
+// every level.
+func TestConv2DMatchesDefinition(t *testing.T) {
+	type result struct{ y, dx, gk, gb, inf []float32 }
+	for _, tc := range []struct {
+		name string
+		in   []int
+		c    func() *Conv2D
+	}{
+		{"f40_k3x3_c3_same_s2", []int{9, 8, 3}, func() *Conv2D {
+			return mustConv(t, 40, [2]int{3, 3}, ConvPadding("same"), ConvStrides(2, 2))
+		}},
+		{"f17_k5x2_c2_relu", []int{8, 7, 2}, func() *Conv2D {
+			return mustConv(t, 17, [2]int{5, 2}, ConvActivation("relu"))
+		}},
+		{"f33_k3x3_c4_relu_same", []int{6, 7, 4}, func() *Conv2D {
+			return mustConv(t, 33, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"))
+		}},
+		{"f1_k1x1_nobias", []int{5, 5, 3}, func() *Conv2D { return mustConv(t, 1, [2]int{1, 1}, ConvNoBias()) }},
+		{"f64_k2x2_c1_s1x2", []int{7, 9, 1}, func() *Conv2D {
+			return mustConv(t, 64, [2]int{2, 2}, ConvStrides(1, 2), ConvPadding("same"))
+		}},
+	} {
+		for _, gdx := range []bool{false, true} {
+			var ref *result
+			for _, l := range kernels.Supported() {
+				prev, err := kernels.Use(l)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rng := rand.New(rand.NewPCG(43, 44))
+				c := tc.c()
+				if _, err := c.Build(tc.in, rng); err != nil {
+					t.Fatal(err)
+				}
+				if c.Bias != nil {
+					copy(c.Bias.Value, randSlice(rng, c.Filters, 0.3))
+				}
+				n := 3
+				c.Allocate(n, gdx)
+				x := randSlice(rng, n*c.inWidth, 1)
+				for i := range x {
+					if rng.IntN(4) == 0 {
+						x[i] = 0
+					}
+				}
+				dy := randSlice(rng, n*c.outWidth, 1)
+				var r result
+				r.y, r.dx, r.gk, r.gb = convStep(c, x, dy, n, false)
+				r.inf = make([]float32, len(r.y))
+				c.Infer(r.inf, x, n)
+				z := c.Logits()[:len(r.y)]
+				kernels.Use(prev)
+				name := fmt.Sprintf("%s gdx=%v level=%v", tc.name, gdx, l)
+				if !reflect.DeepEqual(r.inf, r.y) {
+					t.Errorf("%s: Infer differs from Forward", name)
+				}
+				dz := append([]float32(nil), dy...)
+				if c.relu() {
+					for i, v := range r.y {
+						if !(v > 0) {
+							dz[i] = 0
+						}
+					}
+				}
+				wz, wdx, wgk, wgb := refConv(c, x, dz, n)
+				check := func(what string, got []float32, want []float64) {
+					if m := mismatch(got, want); m != "" {
+						t.Errorf("%s: %s: %s", name, what, m)
+					}
+				}
+				check("logits", z, wz)
+				check("kernel gradient", r.gk, wgk)
+				if c.Bias != nil {
+					check("bias gradient", r.gb, wgb)
+				}
+				if gdx {
+					check("input gradient", r.dx, wdx)
+				} else if r.dx != nil {
+					t.Errorf("%s: an input gradient without needInputGrad", name)
+				}
+				if ref == nil {
+					ref = &r
+					continue
+				}
+				if !reflect.DeepEqual(r, *ref) {
+					t.Errorf("%s: results differ from level %v", name, kernels.Supported()[0])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConv2DSecondLayer times a training step of a convnet's second
+// block, Conv2D(64, 3×3, relu) on (13, 13, 32) inputs (MNIST after the
+// first Conv2D and MaxPooling2D: relu outputs, about half zeros), batch 32:
+// "nograd" without, "inputgrad" with the input gradient.
+func BenchmarkConv2DSecondLayer(b *testing.B) {
+	const n = 32
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := randSlice(rng, n*13*13*32, 1)
+	for i := range x {
+		x[i] = max(x[i], 0)
+	}
+	for _, mode := range []string{"nograd", "inputgrad"} {
+		b.Run(mode, func(b *testing.B) {
+			c := mustConv(b, 64, [2]int{3, 3}, ConvActivation("relu"))
+			if _, err := c.Build([]int{13, 13, 32}, rand.New(rand.NewPCG(1, 1))); err != nil {
+				b.Fatal(err)
+			}
+			c.Allocate(n, mode == "inputgrad")
+			dy := randSlice(rand.New(rand.NewPCG(3, 3)), n*c.outWidth, 1e-3)
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Forward(x, n, true)
+				c.Backward(dy, n)
+			}
+		})
+	}
+}
+
+// TestMaxPooling2DLevels runs MaxPooling2D at every kernel level on inputs
+// with ties and NaN, in every window arrangement (tiling, uncovered cells,
+// overlapping, clipped by padding, channels across vector blocks), and
+// requires the bits of the generic level.
+func TestMaxPooling2DLevels(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []int
+		opts []PoolOption
+		k    [2]int
+	}{
+		{"tiles_c32", []int{6, 8, 32}, nil, [2]int{2, 2}},
+		{"uncovered_c17", []int{5, 7, 17}, nil, [2]int{2, 2}},
+		{"overlap_c3", []int{6, 6, 3}, []PoolOption{PoolStrides(1, 1)}, [2]int{2, 2}},
+		{"same_s3_c40", []int{7, 8, 40}, []PoolOption{PoolStrides(3, 3), PoolPadding("same")}, [2]int{2, 3}},
+		{"same_overlap_c16", []int{5, 6, 16}, []PoolOption{PoolStrides(2, 2), PoolPadding("same")}, [2]int{3, 3}},
+	} {
+		type result struct{ y, dx, inf []float32 }
+		var ref *result
+		for _, l := range kernels.Supported() {
+			prev, err := kernels.Use(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(45, 46))
+			p := mustPool(t, tc.k, tc.opts...)
+			if _, err := p.Build(tc.in, nil); err != nil {
+				t.Fatal(err)
+			}
+			n := 2
+			p.Allocate(n, true)
+			x := make([]float32, n*p.inWidth)
+			for i := range x {
+				x[i] = float32(rng.IntN(5) - 2) // ties
+			}
+			x[rng.IntN(len(x))] = float32(math.NaN())
+			dy := randSlice(rng, n*p.outWidth, 1)
+			dy[0] = float32(math.Copysign(0, -1))
+			var r result
+			r.y = append([]float32(nil), p.Forward(x, n, true)...)
+			r.dx = append([]float32(nil), p.Backward(dy, n)...)
+			r.inf = make([]float32, len(r.y))
+			p.Infer(r.inf, x, n)
+			kernels.Use(prev)
+			same := func(a, b []float32) bool {
+				for i := range a {
+					if math.Float32bits(a[i]) != math.Float32bits(b[i]) && !(a[i] != a[i] && b[i] != b[i]) {
+						return false
+					}
+				}
+				return len(a) == len(b)
+			}
+			if !same(r.inf, r.y) {
+				t.Errorf("%s level %v: Infer differs from Forward", tc.name, l)
+			}
+			if ref == nil {
+				ref = &r
+				continue
+			}
+			if !same(r.y, ref.y) || !same(r.dx, ref.dx) {
+				t.Errorf("%s level %v: results differ from the generic level", tc.name, l)
+			}
+		}
 	}
 }

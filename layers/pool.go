@@ -3,6 +3,7 @@ package layers
 import (
 	"math/rand/v2"
 
+	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -12,6 +13,12 @@ import (
 // never win (every window holds at least one input cell). The gradient goes
 // to the window's maximum; on ties, to the first one in row-major window
 // order, as TensorFlow routes it.
+//
+// Windows that lie wholly inside the input are taken by kernels.MaxPool,
+// vectorised across the channels; windows clipped by "same" padding by a
+// loop. When windows do not overlap (strides ≥ pool size, the usual case)
+// the gradient is written window by window (kernels.MaxPoolGrad), without
+// clearing dx first where the windows tile the input.
 type MaxPooling2D struct {
 	base
 	// PoolSize is the window's (height, width).
@@ -25,6 +32,14 @@ type MaxPooling2D struct {
 	y, dx  []float32
 	arg    []int32 // per output cell: the index of its maximum in the sample
 	needDX bool
+
+	// The windows that lie inside the input, as kernels.MaxPool reads
+	// them (nil if there are none); part lists the output pixels whose
+	// windows the padding clips. disjoint says windows do not overlap;
+	// tiles that they also cover every input cell.
+	full            *kernels.Windows
+	part            []int
+	disjoint, tiles bool
 }
 
 // PoolOption configures a MaxPooling2D layer.
@@ -75,7 +90,37 @@ func (p *MaxPooling2D) Build(in []int, _ *rand.Rand) ([]int, error) {
 	}
 	p.g = g
 	p.setShapes(in, []int{g.outH, g.outW, g.cin})
+	p.tables()
 	return p.out, nil
+}
+
+// tables lists the window cells and sorts the output pixels into those
+// with whole windows and those clipped by the padding.
+func (p *MaxPooling2D) tables() {
+	g := &p.g
+	c := g.cin
+	var cells, pix, out []int32
+	for i := 0; i < g.kh; i++ {
+		for j := 0; j < g.kw; j++ {
+			cells = append(cells, int32((i*g.inW+j)*c))
+		}
+	}
+	p.part = nil
+	for q := 0; q < g.pixels(); q++ {
+		h0, w0 := g.origin(q)
+		if h0 >= 0 && w0 >= 0 && h0+g.kh <= g.inH && w0+g.kw <= g.inW {
+			pix = append(pix, int32((h0*g.inW+w0)*c))
+			out = append(out, int32(q*c))
+		} else {
+			p.part = append(p.part, q)
+		}
+	}
+	p.full = nil
+	if len(pix) > 0 {
+		p.full = kernels.NewWindows(pix, cells, out)
+	}
+	p.disjoint = g.sh >= g.kh && g.sw >= g.kw
+	p.tiles = p.disjoint && len(p.part) == 0 && g.outH*g.kh == g.inH && g.outW*g.kw == g.inW && g.sh == g.kh && g.sw == g.kw
 }
 
 // Variables returns nil.
@@ -95,40 +140,53 @@ func (p *MaxPooling2D) Allocate(maxBatch int, needInputGrad bool) {
 // pool writes the window maxima of n samples of x into y and, if arg is
 // not nil, the index within its sample of each maximum.
 func (p *MaxPooling2D) pool(y []float32, arg []int32, x []float32, n int) {
-	g := &p.g
-	c := g.cin
 	for s := 0; s < n; s++ {
 		xs := x[s*p.inWidth : (s+1)*p.inWidth]
-		for q := 0; q < g.pixels(); q++ {
-			o := (s*g.pixels() + q) * c
-			yr := y[o : o+c]
-			var ar []int32
-			if arg != nil {
-				ar = arg[o : o+c]
+		ys := y[s*p.outWidth : (s+1)*p.outWidth]
+		var as []int32
+		if arg != nil {
+			as = arg[s*p.outWidth : (s+1)*p.outWidth]
+		}
+		if p.full != nil {
+			kernels.MaxPool(ys, as, xs, p.full, p.g.cin)
+		}
+		for _, q := range p.part {
+			p.poolClipped(ys, as, xs, q)
+		}
+	}
+}
+
+// poolClipped takes the maxima of output pixel q of one sample, whose
+// window the padding clips.
+func (p *MaxPooling2D) poolClipped(ys []float32, as []int32, xs []float32, q int) {
+	g := &p.g
+	c := g.cin
+	yr := ys[q*c : (q+1)*c]
+	var ar []int32
+	if as != nil {
+		ar = as[q*c : (q+1)*c]
+	}
+	h0, w0 := g.origin(q)
+	jlo, jhi := g.cols(w0)
+	first := true
+	for i := max(0, -h0); i < min(g.kh, g.inH-h0); i++ {
+		for j := jlo; j < jhi; j++ {
+			at := ((h0+i)*g.inW + w0 + j) * c
+			cell := xs[at : at+c]
+			if first {
+				// The window's first input cell (padding never wins).
+				copy(yr, cell)
+				for ch := range ar {
+					ar[ch] = int32(at + ch)
+				}
+				first = false
+				continue
 			}
-			h0, w0 := g.origin(q)
-			jlo, jhi := g.cols(w0)
-			first := true
-			for i := max(0, -h0); i < min(g.kh, g.inH-h0); i++ {
-				for j := jlo; j < jhi; j++ {
-					at := ((h0+i)*g.inW + w0 + j) * c
-					cell := xs[at : at+c]
-					if first {
-						// The window's first input cell (padding never wins).
-						copy(yr, cell)
-						for ch := range ar {
-							ar[ch] = int32(at + ch)
-						}
-						first = false
-						continue
-					}
-					for ch, v := range cell {
-						if v > yr[ch] {
-							yr[ch] = v
-							if ar != nil {
-								ar[ch] = int32(at + ch)
-							}
-						}
+			for ch, v := range cell {
+				if v > yr[ch] {
+					yr[ch] = v
+					if ar != nil {
+						ar[ch] = int32(at + ch)
 					}
 				}
 			}
@@ -150,12 +208,32 @@ func (p *MaxPooling2D) Backward(dy []float32, n int) []float32 {
 		return nil
 	}
 	dx := p.dx[:n*p.inWidth]
-	clear(dx)
+	if !p.disjoint {
+		clear(dx)
+		for s := 0; s < n; s++ {
+			dxs := dx[s*p.inWidth : (s+1)*p.inWidth]
+			o := s * p.outWidth
+			for i, a := range p.arg[o : o+p.outWidth] {
+				dxs[a] += dy[o+i]
+			}
+		}
+		return dx
+	}
+	if !p.tiles {
+		clear(dx) // cells outside every window, and the clipped windows'
+	}
+	c := p.g.cin
 	for s := 0; s < n; s++ {
 		dxs := dx[s*p.inWidth : (s+1)*p.inWidth]
 		o := s * p.outWidth
-		for i, a := range p.arg[o : o+p.outWidth] {
-			dxs[a] += dy[o+i]
+		dys, as := dy[o:o+p.outWidth], p.arg[o:o+p.outWidth]
+		if p.full != nil {
+			kernels.MaxPoolGrad(dxs, dys, as, p.full, c)
+		}
+		for _, q := range p.part {
+			for i, a := range as[q*c : (q+1)*c] {
+				dxs[a] += dys[q*c+i]
+			}
 		}
 	}
 	return dx

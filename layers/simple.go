@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/kiln-ml/kiln/activations"
@@ -135,6 +136,7 @@ type Dropout struct {
 	base
 	Rate   float32
 	rng    *rand.Rand
+	pcg    *rand.PCG // rng's source, called directly
 	mask   []float32
 	y, dx  []float32
 	needDX bool
@@ -154,7 +156,8 @@ func (*Dropout) ClassName() string { return "Dropout" }
 // Build keeps the shape and takes its own random stream from rng.
 func (d *Dropout) Build(in []int, rng *rand.Rand) ([]int, error) {
 	d.setShapes(in, in)
-	d.rng = rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	d.pcg = rand.NewPCG(rng.Uint64(), rng.Uint64())
+	d.rng = rand.New(d.pcg)
 	return d.out, nil
 }
 
@@ -180,13 +183,18 @@ func (d *Dropout) Forward(x []float32, n int, training bool) []float32 {
 		return d.y[:m]
 	}
 	keep := 1 / (1 - d.Rate)
-	for i := 0; i < m; i++ {
-		if d.rng.Float32() < d.Rate {
-			d.mask[i] = 0
-		} else {
-			d.mask[i] = keep
-		}
-		d.y[i] = x[i] * d.mask[i]
+	// d.rng.Float32() < Rate, bit for bit: Float32 is u/2²⁴ for the 24 low
+	// bits u of the high half of the source's next Uint64, and u/2²⁴ < Rate
+	// exactly when u < ⌈Rate·2²⁴⌉ (both sides exact in float64).
+	thr := uint64(math.Ceil(float64(d.Rate) * (1 << 24)))
+	mask, y, xs := d.mask[:m], d.y[:m], x[:m]
+	kb := math.Float32bits(keep)
+	for i := range mask {
+		u := (d.pcg.Uint64() >> 32) & (1<<24 - 1)
+		drop := uint32(int64(u-thr) >> 63) // all ones when u < thr, branch-free
+		v := math.Float32frombits(kb &^ drop)
+		mask[i] = v
+		y[i] = xs[i] * v
 	}
 	return d.y[:m]
 }

@@ -1,0 +1,807 @@
+// Command conv generates kiln's amd64 convolution and max-pooling kernels
+// (../../conv_amd64.s, ../../conv_stubs_amd64.go and the dispatch switches
+// in ../../conv_dispatch_amd64.go) with avo. Run it through go generate in
+// internal/kernels:
+//
+//	go generate ./internal/kernels
+//
+// Like ../gen.go, every kernel performs the float32 operations of the
+// pure-Go reference (../../conv.go) in the same order, multiplying and
+// adding separately (never an FMA), with vectors across independent output
+// elements (filters, channels) only, so results are bit-identical to it.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"go/format"
+	"os"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+var dispatch = flag.String("dispatch", "", "write the Go dispatch switches to this file")
+
+var (
+	iota32   Mem // 0, 1, ..., 15 as int32
+	tailMask Mem // 8 × int32 -1 then 8 × 0: load at (8-n)*4 for an n-lane mask
+	laneBits Mem // 1, 2, 4, ..., 128 as int32: lane i's bit in a mask byte
+)
+
+// isa describes one instruction-set level: its vector width and how a
+// vector register, a lane mask and masked loads and stores are made.
+type isa struct {
+	wide  bool // AVX-512 (else AVX2)
+	lanes int
+	vsize int // bytes per vector
+	regs  int // vector registers
+}
+
+var (
+	avx512 = isa{wide: true, lanes: 16, vsize: 64, regs: 32}
+	avx2   = isa{wide: false, lanes: 8, vsize: 32, regs: 16}
+)
+
+func (s isa) suffix() string {
+	if s.wide {
+		return "512"
+	}
+	return "256"
+}
+
+func (s isa) vec() VecVirtual {
+	if s.wide {
+		return ZMM()
+	}
+	return YMM()
+}
+
+// mask is a lane mask: a K register (AVX-512) or a vector of all-ones
+// lanes (AVX2).
+type mask struct {
+	s isa
+	k Register
+	v VecVirtual
+}
+
+// tailMaskOf makes the mask of the low n lanes (1 ≤ n ≤ lanes).
+func (s isa) tailMaskOf(n Register) mask {
+	if s.wide {
+		k := K()
+		ones, tm := GP64(), GP64()
+		MOVQ(I32(-1), ones)
+		BZHIQ(n, ones, tm)
+		KMOVW(tm.As32(), k)
+		return mask{s: s, k: k}
+	}
+	m := YMM()
+	t := GP64()
+	MOVQ(U32(8), t)
+	SUBQ(n, t)
+	p := GP64()
+	LEAQ(tailMask, p)
+	VMOVDQU(Mem{Base: p, Index: t, Scale: 4}, m)
+	return mask{s: s, v: m}
+}
+
+// load loads a vector, only the mask's lanes if m is not nil (the others
+// are zeroed and not read).
+func (s isa) load(src Mem, dst VecVirtual, m *mask) {
+	switch {
+	case m == nil:
+		VMOVUPS(src, dst)
+	case s.wide:
+		VMOVUPS_Z(src, m.k, dst)
+	default:
+		VMASKMOVPS(src, m.v, dst)
+	}
+}
+
+// store stores a vector, only the mask's lanes if m is not nil.
+func (s isa) store(src VecVirtual, dst Mem, m *mask) {
+	switch {
+	case m == nil:
+		VMOVUPS(src, dst)
+	case s.wide:
+		VMOVUPS(src, m.k, dst)
+	default:
+		VMASKMOVPS(src, m.v, dst)
+	}
+}
+
+// last returns m for the last of nv vectors, nil for the others.
+func last(v, nv int, m mask) *mask {
+	if v == nv-1 {
+		return &m
+	}
+	return nil
+}
+
+func loadGP(name string) GPVirtual {
+	r := GP64()
+	Load(Param(name), r)
+	return r
+}
+
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+// Register budgets. fwdTile is the number of output pixels the forward
+// kernel computes at once (tile × nv accumulators); gradKB the most kernel
+// rows the gradient kernel keeps in registers (kb × nv accumulators).
+func fwdTile(s isa, nv int) int {
+	if !s.wide && nv == 2 {
+		return 4
+	}
+	return 8
+}
+
+func gradKB(s isa, nv int) int {
+	switch {
+	case s.wide && nv == 1:
+		return 24
+	case s.wide:
+		return 12
+	case nv == 1:
+		return 9
+	}
+	return 3
+}
+
+func main() {
+	flag.Parse()
+	ConstraintExpr("!purego")
+
+	iota32 = GLOBL("conviota", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(i))
+	}
+	tailMask = GLOBL("convtailmask", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+
+	laneBits = GLOBL("convlanebits", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(1<<i))
+	}
+
+	for _, s := range []isa{avx512, avx2} {
+		for _, full := range []bool{false, true} {
+			for nv := 1; nv <= 2; nv++ {
+				convFwd(s, nv, full)
+			}
+			for nv := 1; nv <= 2; nv++ {
+				for kb := 1; kb <= gradKB(s, nv); kb++ {
+					convGrad(s, nv, kb, full)
+				}
+			}
+		}
+		maxPool(s)
+		maxPoolGrad(s)
+	}
+	Generate()
+	if *dispatch != "" {
+		writeDispatch(*dispatch)
+	}
+}
+
+const fwdSig = "func(z *float32, y *float32, m *uint8, ms int, x *float32, pix *int32, n int, koff *int32, k int, w *float32, f int, bias *float32, tail int, mode int)"
+
+// variant names a kernel variant: the full ones use whole vectors only
+// (masked loads and stores are slow even when every lane is set).
+func variant(name string, full bool) string {
+	if full {
+		return name + "full"
+	}
+	return name
+}
+
+// tailDoc describes the last vector of a block.
+func tailDoc(full bool) string {
+	if full {
+		return "all of them whole"
+	}
+	return "the last masked to its first tail lanes"
+}
+
+// convFwd is ConvForward for one block of filters (nv vectors, the last
+// masked to tail lanes unless full): tiles of output pixels keep their
+// accumulators in registers while the kernel rows stream past.
+func convFwd(s isa, nv int, full bool) {
+	name := variant(fmt.Sprintf("convFwd%sx%d", s.suffix(), nv), full)
+	P := fwdTile(s, nv)
+	TEXT(name, NOSPLIT, fwdSig)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is ConvForward for one block of up to %d filters (%d vectors,", name, nv*s.lanes, nv),
+		tailDoc(full)+"): z, y, w and bias point at the block,",
+		"rows are f floats apart; mode bit 0 stores z, bit 1 stores relu into y, bit 2",
+		"adds the bias, bit 3 stores the mask bits s > 0 (bit j of m[q*ms+j/8], m at the",
+		fmt.Sprintf("block). Pixels are computed %d at a time.", P),
+		"",
+		"\tfor q := 0; q < n; q++ {",
+		"\t\tfor j := range block {",
+		"\t\t\ts := bias[j] // or +0",
+		"\t\t\tfor kk := 0; kk < k; kk++ {",
+		"\t\t\t\ts += float32(x[pix[q]+koff[kk]] * w[kk*f+j])",
+		"\t\t\t}",
+		"\t\t\tz[q*f+j] = s; y[q*f+j] = s > 0 ? s : +0; bit j of m[q*ms:] = s > 0",
+		"\t\t}",
+		"\t}")
+	var tm mask
+	if !full {
+		tm = s.tailMaskOf(loadGP("tail"))
+	}
+	lm := func(v int) *mask {
+		if full {
+			return nil
+		}
+		return last(v, nv, tm)
+	}
+	f4 := AllocLocal(8)
+	{
+		t := loadGP("f")
+		SHLQ(U8(2), t)
+		MOVQ(t, f4)
+	}
+	kend := AllocLocal(8) // &koff[k]
+	{
+		kp, k := loadGP("koff"), loadGP("k")
+		LEAQ(Mem{Base: kp, Index: k, Scale: 4}, kp)
+		MOVQ(kp, kend)
+	}
+	q := GP64()
+	XORQ(q, q)
+
+	tile := func(P int, sfx string) {
+		pixp, xp := loadGP("pix"), loadGP("x")
+		bases := make([]GPVirtual, P)
+		for p := range bases {
+			t := GP64()
+			MOVLQSX(Mem{Base: pixp, Index: q, Scale: 4, Disp: 4 * p}, t)
+			bases[p] = GP64()
+			LEAQ(Mem{Base: xp, Index: t, Scale: 4}, bases[p])
+		}
+		acc := make([][]VecVirtual, P)
+		for p := range acc {
+			acc[p] = make([]VecVirtual, nv)
+			for v := range acc[p] {
+				acc[p][v] = s.vec()
+			}
+		}
+		TESTQ(U32(4), paramAddr("mode"))
+		JZ(LabelRef("nobias" + sfx))
+		bp := loadGP("bias")
+		for v := 0; v < nv; v++ {
+			s.load(Mem{Base: bp, Disp: s.vsize * v}, acc[0][v], lm(v))
+			for p := 1; p < P; p++ {
+				VMOVAPS(acc[0][v], acc[p][v])
+			}
+		}
+		JMP(LabelRef("kinit" + sfx))
+		Label("nobias" + sfx)
+		for p := range acc {
+			for v := range acc[p] {
+				VXORPS(acc[p][v], acc[p][v], acc[p][v])
+			}
+		}
+		Label("kinit" + sfx)
+		wp, kp := loadGP("w"), loadGP("koff")
+		Label("kloop" + sfx)
+		o := GP64()
+		MOVLQSX(Mem{Base: kp}, o)
+		wv := make([]VecVirtual, nv)
+		for v := range wv {
+			wv[v] = s.vec()
+			s.load(Mem{Base: wp, Disp: s.vsize * v}, wv[v], lm(v))
+		}
+		for p := 0; p < P; p++ {
+			b := s.vec()
+			VBROADCASTSS(Mem{Base: bases[p], Index: o, Scale: 4}, b)
+			for v := 0; v < nv; v++ {
+				t := s.vec()
+				VMULPS(wv[v], b, t)
+				VADDPS(t, acc[p][v], acc[p][v])
+			}
+		}
+		ADDQ(f4, wp)
+		ADDQ(U8(4), kp)
+		CMPQ(kp, kend)
+		JLT(LabelRef("kloop" + sfx))
+
+		// Store rows q … q+P-1.
+		row := GP64()
+		MOVQ(q, row)
+		IMULQ(f4, row)
+		TESTQ(U32(1), paramAddr("mode"))
+		JZ(LabelRef("noz" + sfx))
+		zp := loadGP("z")
+		ADDQ(row, zp)
+		for p := 0; p < P; p++ {
+			for v := 0; v < nv; v++ {
+				s.store(acc[p][v], Mem{Base: zp, Disp: s.vsize * v}, lm(v))
+			}
+			if p < P-1 {
+				ADDQ(f4, zp)
+			}
+		}
+		Label("noz" + sfx)
+		TESTQ(U32(2), paramAddr("mode"))
+		JZ(LabelRef("noy" + sfx))
+		yp := loadGP("y")
+		ADDQ(row, yp)
+		zero := s.vec()
+		VXORPS(zero, zero, zero)
+		for p := 0; p < P; p++ {
+			for v := 0; v < nv; v++ {
+				VMAXPS(zero, acc[p][v], acc[p][v]) // acc > +0 ? acc : +0 (NaN, -0 give +0)
+				s.store(acc[p][v], Mem{Base: yp, Disp: s.vsize * v}, lm(v))
+			}
+			if p < P-1 {
+				ADDQ(f4, yp)
+			}
+		}
+		Label("noy" + sfx)
+		TESTQ(U32(8), paramAddr("mode"))
+		JZ(LabelRef("nom" + sfx))
+		{
+			mp := GP64()
+			MOVQ(q, mp)
+			IMULQ(paramAddr("ms"), mp)
+			ADDQ(paramAddr("m"), mp)
+			zero := s.vec()
+			VXORPS(zero, zero, zero)
+			for p := 0; p < P; p++ {
+				for v := 0; v < nv; v++ {
+					if s.wide {
+						k := K()
+						VCMPPS(U8(0x1e), zero, acc[p][v], k) // GT_OQ: s > 0
+						KMOVW(k, Mem{Base: mp, Disp: 2 * v})
+					} else {
+						c, b := YMM(), GP64()
+						VCMPPS(U8(0x1e), zero, acc[p][v], c)
+						VMOVMSKPS(c, b.As32())
+						MOVB(b.As8(), Mem{Base: mp, Disp: v})
+					}
+				}
+				if p < P-1 {
+					ADDQ(paramAddr("ms"), mp)
+				}
+			}
+		}
+		Label("nom" + sfx)
+	}
+
+	Label("tiles")
+	{
+		rest := loadGP("n")
+		SUBQ(q, rest)
+		CMPQ(rest, U8(P))
+		JLT(LabelRef("singles"))
+	}
+	tile(P, "t")
+	ADDQ(U8(P), q)
+	JMP(LabelRef("tiles"))
+
+	Label("singles")
+	CMPQ(q, paramAddr("n"))
+	JGE(LabelRef("done"))
+	tile(1, "s")
+	INCQ(q)
+	JMP(LabelRef("singles"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+const gradSig = "func(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)"
+
+// convGrad is ConvGrad for kb kernel rows and one block of filters (nv
+// vectors): the kb·nv gradient vectors and the bias's nv stay in registers
+// while the pixels stream past.
+func convGrad(s isa, nv, kb int, full bool) {
+	name := variant(fmt.Sprintf("convGrad%sx%dk%d", s.suffix(), nv, kb), full)
+	TEXT(name, NOSPLIT, gradSig)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is ConvGrad for %d kernel rows and one block of up to %d", name, kb, nv*s.lanes),
+		fmt.Sprintf("filters (%d vectors, %s): g, gb, dz and m", nv, tailDoc(full)),
+		"point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;",
+		"n ≥ 1.",
+		"",
+		"\tfor q := 0; q < n; q++ {",
+		"\t\tfor j := range block {",
+		"\t\t\td := dz[q*f+j]",
+		"\t\t\tif m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {",
+		"\t\t\t\td = 0",
+		"\t\t\t}",
+		"\t\t\tgb[j] += d // if gb != nil",
+		fmt.Sprintf("\t\t\tfor kk := 0; kk < %d; kk++ {", kb),
+		"\t\t\t\tg[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)",
+		"\t\t\t}",
+		"\t\t}",
+		"\t}")
+	var tm mask
+	if !full {
+		tm = s.tailMaskOf(loadGP("tail"))
+	}
+	lm := func(v int) *mask {
+		if full {
+			return nil
+		}
+		return last(v, nv, tm)
+	}
+	f4 := AllocLocal(8)
+	{
+		t := loadGP("f")
+		SHLQ(U8(2), t)
+		MOVQ(t, f4)
+	}
+	acc := make([][]VecVirtual, kb)
+	{
+		gp := loadGP("grad")
+		for kk := range acc {
+			acc[kk] = make([]VecVirtual, nv)
+			for v := range acc[kk] {
+				acc[kk][v] = s.vec()
+				s.load(Mem{Base: gp, Disp: s.vsize * v}, acc[kk][v], lm(v))
+			}
+			if kk < kb-1 {
+				ADDQ(f4, gp)
+			}
+		}
+	}
+	bacc := make([]VecVirtual, nv)
+	for v := range bacc {
+		bacc[v] = s.vec()
+		VXORPS(bacc[v], bacc[v], bacc[v])
+	}
+	{
+		gb := loadGP("gb")
+		TESTQ(gb, gb)
+		JZ(LabelRef("nogb"))
+		for v := range bacc {
+			s.load(Mem{Base: gb, Disp: s.vsize * v}, bacc[v], lm(v))
+		}
+		Label("nogb")
+	}
+
+	// loop runs over all pixels; relu masks d with the bits of m.
+	loop := func(relu bool, sfx string) {
+		q, dzp := GP64(), loadGP("dz")
+		XORQ(q, q)
+		var mp GPVirtual
+		var bits VecVirtual
+		if relu {
+			mp = loadGP("m")
+			if !s.wide {
+				bits = YMM()
+				VMOVDQU(laneBits, bits)
+			}
+		}
+		pixp, xp, kp := loadGP("pix"), loadGP("x"), loadGP("koff")
+		Label("loop" + sfx)
+		d := make([]VecVirtual, nv)
+		for v := range d {
+			d[v] = s.vec()
+			lmv := lm(v)
+			src := Mem{Base: dzp, Disp: s.vsize * v}
+			switch {
+			case !relu:
+				s.load(src, d[v], lmv)
+			case s.wide:
+				km := K()
+				KMOVW(Mem{Base: mp, Disp: 2 * v}, km)
+				s.load(src, d[v], lmv)
+				VMOVAPS_Z(d[v], km, d[v]) // dz where the bit is set, else +0
+			default:
+				b, c := GP64(), XMM()
+				MOVBLZX(Mem{Base: mp, Disp: v}, b.As32())
+				MOVQ(b, c)
+				e := YMM()
+				VPBROADCASTD(c, e)
+				VPAND(bits, e, e)
+				VPCMPEQD(bits, e, e) // lane i: bit i set
+				s.load(src, d[v], lmv)
+				VANDPS(d[v], e, d[v])
+			}
+			VADDPS(d[v], bacc[v], bacc[v])
+		}
+		base := GP64()
+		MOVLQSX(Mem{Base: pixp, Index: q, Scale: 4}, base)
+		LEAQ(Mem{Base: xp, Index: base, Scale: 4}, base)
+		for kk := 0; kk < kb; kk++ {
+			o := GP64()
+			MOVLQSX(Mem{Base: kp, Disp: 4 * kk}, o)
+			b := s.vec()
+			VBROADCASTSS(Mem{Base: base, Index: o, Scale: 4}, b)
+			for v := 0; v < nv; v++ {
+				t := s.vec()
+				VMULPS(d[v], b, t)
+				VADDPS(t, acc[kk][v], acc[kk][v])
+			}
+		}
+		ADDQ(f4, dzp)
+		if relu {
+			ADDQ(paramAddr("ms"), mp)
+		}
+		INCQ(q)
+		CMPQ(q, paramAddr("n"))
+		JLT(LabelRef("loop" + sfx))
+	}
+	{
+		mp := loadGP("m")
+		TESTQ(mp, mp)
+		JNZ(LabelRef("relu"))
+	}
+	loop(false, "p")
+	JMP(LabelRef("store"))
+	Label("relu")
+	loop(true, "r")
+
+	Label("store")
+	gp := loadGP("grad")
+	for kk := range acc {
+		for v := range acc[kk] {
+			s.store(acc[kk][v], Mem{Base: gp, Disp: s.vsize * v}, lm(v))
+		}
+		if kk < kb-1 {
+			ADDQ(f4, gp)
+		}
+	}
+	gb := loadGP("gb")
+	TESTQ(gb, gb)
+	JZ(LabelRef("done"))
+	for v := range bacc {
+		s.store(bacc[v], Mem{Base: gb, Disp: s.vsize * v}, lm(v))
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// chanBlocks runs body over the channel blocks of one pixel: whole
+// vectors while at least lanes channels remain (cb is the first channel),
+// then, if channels remain, one block masked to them.
+func chanBlocks(s isa, body func(cb GPVirtual, m *mask, sfx string)) {
+	cb := GP64()
+	XORQ(cb, cb)
+	Label("full")
+	rest := GP64()
+	MOVQ(paramAddr("c"), rest)
+	SUBQ(cb, rest)
+	CMPQ(rest, U8(s.lanes))
+	JLT(LabelRef("tail"))
+	body(cb, nil, "f")
+	ADDQ(U8(s.lanes), cb)
+	JMP(LabelRef("full"))
+	Label("tail")
+	TESTQ(rest, rest)
+	JZ(LabelRef("pixdone"))
+	km := s.tailMaskOf(rest)
+	body(cb, &km, "t")
+	Label("pixdone")
+}
+
+// index returns the vector of int32 at + lane.
+func index(s isa, at GPVirtual) VecVirtual {
+	v := s.vec()
+	if s.wide {
+		VPBROADCASTD(at.As32(), v)
+	} else {
+		x := XMM()
+		MOVQ(at, x)
+		VPBROADCASTD(x, v)
+	}
+	VPADDD(iota32, v, v)
+	return v
+}
+
+const poolSig = "func(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)"
+
+// maxPool is MaxPool: for each pixel, channel blocks of one vector run
+// through the window's cells.
+func maxPool(s isa) {
+	name := "maxPool" + s.suffix()
+	TEXT(name, NOSPLIT, poolSig)
+	Pragma("noescape")
+	Doc(name+" is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil.",
+		"",
+		"\tfor q := 0; q < n; q++ {",
+		"\t\tfor ch := 0; ch < c; ch++ {",
+		"\t\t\ta := pix[q] + cells[0] + ch",
+		"\t\t\tm := x[a]",
+		"\t\t\tfor t := 1; t < nc; t++ {",
+		"\t\t\t\tif v := x[pix[q]+cells[t]+ch]; v > m {",
+		"\t\t\t\t\tm, a = v, pix[q]+cells[t]+ch",
+		"\t\t\t\t}",
+		"\t\t\t}",
+		"\t\t\ty[out[q]+ch], arg[out[q]+ch] = m, a",
+		"\t\t}",
+		"\t}")
+	q := GP64()
+	XORQ(q, q)
+	Label("pixel")
+	chanBlocks(s, func(cb GPVirtual, km *mask, sfx string) {
+		pq := GP64() // pix[q] + cb
+		{
+			pixp := loadGP("pix")
+			MOVLQSX(Mem{Base: pixp, Index: q, Scale: 4}, pq)
+			ADDQ(cb, pq)
+		}
+		xp, cp := loadGP("x"), loadGP("cells")
+		m := s.vec()
+		var a VecVirtual
+		{
+			at := GP64()
+			MOVLQSX(Mem{Base: cp}, at)
+			ADDQ(pq, at)
+			s.load(Mem{Base: xp, Index: at, Scale: 4}, m, km)
+			a = index(s, at)
+		}
+		t := GP64()
+		MOVQ(U32(1), t)
+		Label("cell" + sfx)
+		CMPQ(t, paramAddr("nc"))
+		JGE(LabelRef("write" + sfx))
+		{
+			at := GP64()
+			MOVLQSX(Mem{Base: cp, Index: t, Scale: 4}, at)
+			ADDQ(pq, at)
+			v := s.vec()
+			s.load(Mem{Base: xp, Index: at, Scale: 4}, v, km)
+			idx := index(s, at)
+			if s.wide {
+				kg := K()
+				VCMPPS(U8(0x1e), m, v, kg) // GT_OQ: v > m
+				VMOVDQA32(idx, kg, a)
+			} else {
+				g := YMM()
+				VCMPPS(U8(0x1e), m, v, g) // GT_OQ: v > m
+				VBLENDVPS(g, idx, a, a)
+			}
+			VMAXPS(m, v, m) // v > m ? v : m, as the comparison (NaN never wins)
+		}
+		INCQ(t)
+		JMP(LabelRef("cell" + sfx))
+
+		Label("write" + sfx)
+		{
+			o := GP64()
+			outp := loadGP("out")
+			MOVLQSX(Mem{Base: outp, Index: q, Scale: 4}, o)
+			ADDQ(cb, o)
+			yp := loadGP("y")
+			s.store(m, Mem{Base: yp, Index: o, Scale: 4}, km)
+			ap := loadGP("arg")
+			TESTQ(ap, ap)
+			JZ(LabelRef("next" + sfx))
+			s.store(a, Mem{Base: ap, Index: o, Scale: 4}, km)
+		}
+		Label("next" + sfx)
+	})
+	INCQ(q)
+	CMPQ(q, paramAddr("n"))
+	JLT(LabelRef("pixel"))
+	VZEROUPPER()
+	RET()
+}
+
+const poolGradSig = "func(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)"
+
+// maxPoolGrad is MaxPoolGrad: every cell of every window gets 0 + dy where
+// it holds the maximum, +0 elsewhere.
+func maxPoolGrad(s isa) {
+	name := "maxPoolGrad" + s.suffix()
+	TEXT(name, NOSPLIT, poolGradSig)
+	Pragma("noescape")
+	Doc(name+" is MaxPoolGrad for n ≥ 1 pixels and nc ≥ 1 cells.",
+		"",
+		"\tfor q := 0; q < n; q++ {",
+		"\t\tfor t := 0; t < nc; t++ {",
+		"\t\t\tfor ch := 0; ch < c; ch++ {",
+		"\t\t\t\ti := pix[q] + cells[t] + ch",
+		"\t\t\t\tdx[i] = arg[out[q]+ch] == i ? 0 + dy[out[q]+ch] : +0",
+		"\t\t\t}",
+		"\t\t}",
+		"\t}")
+	zero := s.vec()
+	VXORPS(zero, zero, zero)
+	q := GP64()
+	XORQ(q, q)
+	Label("pixel")
+	chanBlocks(s, func(cb GPVirtual, km *mask, sfx string) {
+		a, d := s.vec(), s.vec()
+		{
+			o := GP64()
+			outp := loadGP("out")
+			MOVLQSX(Mem{Base: outp, Index: q, Scale: 4}, o)
+			ADDQ(cb, o)
+			ap, dyp := loadGP("arg"), loadGP("dy")
+			s.load(Mem{Base: ap, Index: o, Scale: 4}, a, km)
+			s.load(Mem{Base: dyp, Index: o, Scale: 4}, d, km)
+			VADDPS(d, zero, d) // 0 + dy: -0 becomes +0, as adding onto a cleared dx
+		}
+		pq := GP64() // pix[q] + cb
+		{
+			pixp := loadGP("pix")
+			MOVLQSX(Mem{Base: pixp, Index: q, Scale: 4}, pq)
+			ADDQ(cb, pq)
+		}
+		dxp, cp := loadGP("dx"), loadGP("cells")
+		t := GP64()
+		XORQ(t, t)
+		Label("cell" + sfx)
+		{
+			at := GP64()
+			MOVLQSX(Mem{Base: cp, Index: t, Scale: 4}, at)
+			ADDQ(pq, at)
+			idx := index(s, at)
+			v := s.vec()
+			if s.wide {
+				ke := K()
+				VPCMPEQD(a, idx, ke)
+				VMOVAPS_Z(d, ke, v)
+			} else {
+				VPCMPEQD(a, idx, idx)
+				VANDPS(d, idx, v)
+			}
+			s.store(v, Mem{Base: dxp, Index: at, Scale: 4}, km)
+		}
+		INCQ(t)
+		CMPQ(t, paramAddr("nc"))
+		JLT(LabelRef("cell" + sfx))
+	})
+	INCQ(q)
+	CMPQ(q, paramAddr("n"))
+	JLT(LabelRef("pixel"))
+	VZEROUPPER()
+	RET()
+}
+
+// writeDispatch writes the Go switches that call the kernel variants
+// directly (not through function values, so that their noescape pragmas
+// hold).
+func writeDispatch(path string) {
+	var b bytes.Buffer
+	fmt.Fprintln(&b, "// Code generated by command: go run ./_asm/conv. DO NOT EDIT.")
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, "//go:build !purego")
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, "package kernels")
+	fmt.Fprintln(&b)
+	for _, s := range []isa{avx512, avx2} {
+		sfx := s.suffix()
+		fmt.Fprintf(&b, "// convGradKB%s is the most kernel rows convGrad%sx{nv}k{kb} keeps in registers, by nv.\n", sfx, sfx)
+		fmt.Fprintf(&b, "var convGradKB%s = [3]int{0, %d, %d}\n\n", sfx, gradKB(s, 1), gradKB(s, 2))
+		fmt.Fprintf(&b, "func convGrad%s(nv, kb int, full bool, g, gb, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms, f, tail int) {\n", sfx)
+		fmt.Fprintln(&b, "\tswitch nv*64 + kb {")
+		for nv := 1; nv <= 2; nv++ {
+			for kb := 1; kb <= gradKB(s, nv); kb++ {
+				fmt.Fprintf(&b, "\tcase %d:\n\t\tif full {\n\t\t\tconvGrad%sx%dk%dfull(g, gb, x, pix, n, koff, dz, m, ms, f, tail)\n\t\t} else {\n\t\t\tconvGrad%sx%dk%d(g, gb, x, pix, n, koff, dz, m, ms, f, tail)\n\t\t}\n", nv*64+kb, sfx, nv, kb, sfx, nv, kb)
+			}
+		}
+		fmt.Fprintln(&b, "\tdefault:\n\t\tpanic(\"kernels: no convGrad variant\")")
+		fmt.Fprintln(&b, "\t}\n}")
+		fmt.Fprintln(&b)
+	}
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		panic(err)
+	}
+}

@@ -1,0 +1,144 @@
+//go:build !purego
+
+package kernels
+
+// fptr returns &s[i], or nil for a nil slice.
+func fptr(s []float32, i int) *float32 {
+	if s == nil {
+		return nil
+	}
+	return &s[i]
+}
+
+// bptr returns &s[i], or nil for a nil slice.
+func bptr(s []uint8, i int) *uint8 {
+	if s == nil {
+		return nil
+	}
+	return &s[i]
+}
+
+// convForwardArch runs ConvForward in blocks of up to two vectors of
+// filters (32 at AVX-512, 16 at AVX2).
+func convForwardArch(z, y []float32, mask []uint8, x []float32, pix, koff []int32, w []float32, f int, bias []float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	mode := 0
+	if z != nil {
+		mode |= 1
+	}
+	if y != nil {
+		mode |= 2
+	}
+	if bias != nil {
+		mode |= 4
+	}
+	if mask != nil {
+		mode |= 8
+	}
+	ms := MaskStride(f)
+	l := lanes()
+	n, k := len(pix), len(koff)
+	for jb := 0; jb < f; jb += 2 * l {
+		nv, tail := block(min(2*l, f-jb), l)
+		zp, yp, bp, mp := fptr(z, jb), fptr(y, jb), fptr(bias, jb), bptr(mask, jb/8)
+		full := tail == l
+		switch {
+		case level == AVX512 && nv == 1 && full:
+			convFwd512x1full(zp, yp, mp, ms, &x[0], &pix[0], n, &koff[0], k, &w[jb], f, bp, tail, mode)
+		case level == AVX512 && nv == 1:
+			convFwd512x1(zp, yp, mp, ms, &x[0], &pix[0], n, &koff[0], k, &w[jb], f, bp, tail, mode)
+		case level == AVX512 && full:
+			convFwd512x2full(zp, yp, mp, ms, &x[0], &pix[0], n, &koff[0], k, &w[jb], f, bp, tail, mode)
+		case level == AVX512:
+			convFwd512x2(zp, yp, mp, ms, &x[0], &pix[0], n, &koff[0], k, &w[jb], f, bp, tail, mode)
+		case nv == 1 && full:
+			convFwd256x1full(zp, yp, mp, ms, &x[0], &pix[0], n, &koff[0], k, &w[jb], f, bp, tail, mode)
+		case nv == 1:
+			convFwd256x1(zp, yp, mp, ms, &x[0], &pix[0], n, &koff[0], k, &w[jb], f, bp, tail, mode)
+		case full:
+			convFwd256x2full(zp, yp, mp, ms, &x[0], &pix[0], n, &koff[0], k, &w[jb], f, bp, tail, mode)
+		default:
+			convFwd256x2(zp, yp, mp, ms, &x[0], &pix[0], n, &koff[0], k, &w[jb], f, bp, tail, mode)
+		}
+	}
+	return true
+}
+
+// gradPlan chooses the filter block width (nv vectors) and the number of
+// kernel rows per pass so that the passes over the pixels are fewest: each
+// pass keeps kb×nv gradient vectors in registers.
+func gradPlan(f, k, l int, kbMax [3]int) (nv, kb int) {
+	best := -1
+	for v := 2; v >= 1; v-- {
+		fb := (f + v*l - 1) / (v * l)
+		kblocks := (k + kbMax[v] - 1) / kbMax[v]
+		if p := fb * kblocks; best < 0 || p < best {
+			best, nv = p, v
+			kb = (k + kblocks - 1) / kblocks // balanced blocks
+		}
+	}
+	return nv, kb
+}
+
+// convGradArch runs ConvGrad in passes over the pixels, one per block of
+// filters and block of kernel rows.
+func convGradArch(g, gb, x []float32, pix, koff []int32, dz []float32, mask []uint8, f int) bool {
+	if level < AVX2 {
+		return false
+	}
+	l := lanes()
+	kbMax := convGradKB256
+	if level == AVX512 {
+		kbMax = convGradKB512
+	}
+	n, k := len(pix), len(koff)
+	ms := MaskStride(f)
+	nv, kbs := gradPlan(f, k, l, kbMax)
+	for jb := 0; jb < f; jb += nv * l {
+		v, tail := block(min(nv*l, f-jb), l)
+		mp := bptr(mask, jb/8)
+		for k0 := 0; k0 < k; k0 += kbs {
+			kb := min(kbs, k-k0)
+			var gbp *float32
+			if k0 == 0 {
+				gbp = fptr(gb, jb)
+			}
+			if level == AVX512 {
+				convGrad512(v, kb, tail == l, &g[k0*f+jb], gbp, &x[0], &pix[0], n, &koff[k0], &dz[jb], mp, ms, f, tail)
+			} else {
+				convGrad256(v, kb, tail == l, &g[k0*f+jb], gbp, &x[0], &pix[0], n, &koff[k0], &dz[jb], mp, ms, f, tail)
+			}
+		}
+	}
+	return true
+}
+
+func maxPoolArch(y []float32, arg []int32, x []float32, pix, out, cells []int32, c int) bool {
+	if level < AVX2 {
+		return false
+	}
+	var ap *int32
+	if arg != nil {
+		ap = &arg[0]
+	}
+	if level == AVX512 {
+		maxPool512(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], len(cells), c)
+	} else {
+		maxPool256(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], len(cells), c)
+	}
+	return true
+}
+
+func maxPoolGradArch(dx, dy []float32, arg []int32, pix, out, cells []int32, c int) bool {
+	if level < AVX2 {
+		return false
+	}
+	if level == AVX512 {
+		maxPoolGrad512(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], len(cells), c)
+	} else {
+		maxPoolGrad256(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], len(cells), c)
+	}
+	return true
+}
