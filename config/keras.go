@@ -207,31 +207,8 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 			return nil, nil, kf.errorf("%s: units %v is not a positive integer", at, cfg["units"])
 		}
 		args["units"] = units
-		act, err := kf.activation(get("activation"), at)
-		if err != nil {
+		if err := kf.weighted(cfg, get, args, at); err != nil {
 			return nil, nil, err
-		}
-		args["activation"] = act
-		if b, ok := get("use_bias").(bool); ok && !b {
-			args["use_bias"] = false
-		}
-		if err := kf.initializer(get("kernel_initializer"), "kernel_initializer", "glorot_uniform", at); err != nil {
-			return nil, nil, err
-		}
-		if cfg["use_bias"] != false {
-			if err := kf.initializer(get("bias_initializer"), "bias_initializer", "zeros", at); err != nil {
-				return nil, nil, err
-			}
-		} else {
-			get("bias_initializer")
-		}
-		if cfg["lora_rank"] == nil {
-			get("lora_alpha") // only used with lora_rank
-		}
-		for _, k := range []string{"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank", "quantization_config"} {
-			if v := get(k); v != nil {
-				return nil, nil, kf.errorf("%s: %s is set (%s); kiln has no %s yet: remove it from the model, or train it in Keras", at, k, compactJSON(v), strings.ReplaceAll(k, "_", " "))
-			}
 		}
 		spec = &LayerSpec{Type: "Dense", Args: args}
 	case "Conv2D", "MaxPooling2D":
@@ -274,31 +251,8 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 					return nil, nil, kf.errorf("%s: %s %s; kiln's Conv2D has no %s (it must be 1)", at, k, compactJSON(v), strings.ReplaceAll(k, "_", " "))
 				}
 			}
-			act, err := kf.activation(get("activation"), at)
-			if err != nil {
+			if err := kf.weighted(cfg, get, args, at); err != nil {
 				return nil, nil, err
-			}
-			args["activation"] = act
-			if b, ok := get("use_bias").(bool); ok && !b {
-				args["use_bias"] = false
-			}
-			if err := kf.initializer(get("kernel_initializer"), "kernel_initializer", "glorot_uniform", at); err != nil {
-				return nil, nil, err
-			}
-			if cfg["use_bias"] != false {
-				if err := kf.initializer(get("bias_initializer"), "bias_initializer", "zeros", at); err != nil {
-					return nil, nil, err
-				}
-			} else {
-				get("bias_initializer")
-			}
-			if cfg["lora_rank"] == nil {
-				get("lora_alpha")
-			}
-			for _, k := range []string{"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"} {
-				if v := get(k); v != nil {
-					return nil, nil, kf.errorf("%s: %s is set (%s); kiln has no %s yet: remove it from the model, or train it in Keras", at, k, compactJSON(v), strings.ReplaceAll(k, "_", " "))
-				}
 			}
 		}
 		for _, k := range keys {
@@ -347,6 +301,40 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 		return nil, nil, kf.errorf("%s: kiln does not know the argument(s) %s; remove them if they are defaults", at, strings.Join(unknown, ", "))
 	}
 	return spec, input, nil
+}
+
+// weighted reads the arguments Dense and Conv2D share: the activation and
+// use_bias into args; the initializers, which must be kiln's; and the
+// regularizers, constraints and LoRA/quantization settings, which must be
+// unset.
+func (kf kerasFile) weighted(cfg map[string]any, get func(string) any, args map[string]any, at string) error {
+	act, err := kf.activation(get("activation"), at)
+	if err != nil {
+		return err
+	}
+	args["activation"] = act
+	if b, ok := get("use_bias").(bool); ok && !b {
+		args["use_bias"] = false
+	}
+	if err := kf.initializer(get("kernel_initializer"), "kernel_initializer", "glorot_uniform", at); err != nil {
+		return err
+	}
+	if cfg["use_bias"] != false {
+		if err := kf.initializer(get("bias_initializer"), "bias_initializer", "zeros", at); err != nil {
+			return err
+		}
+	} else {
+		get("bias_initializer")
+	}
+	if cfg["lora_rank"] == nil {
+		get("lora_alpha") // only used with lora_rank
+	}
+	for _, k := range []string{"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank", "quantization_config"} {
+		if v := get(k); v != nil {
+			return kf.errorf("%s: %s is set (%s); kiln has no %s yet: remove it from the model, or train it in Keras", at, k, compactJSON(v), strings.ReplaceAll(k, "_", " "))
+		}
+	}
+	return nil
 }
 
 // activation reads an activation argument: a name, or (Keras 3, TF.js) a
