@@ -66,6 +66,8 @@ func fuzzSeeds(f *testing.F) {
 		"\xef\xbb\xbfseed: 1\n",
 		"seed: \"\x01\"\n",
 		"data: {dataset: mnist, scale: 0x10}\nmodel: [{D: {\"<<\": 1, \"~\": 2}}]\ncompile: {optimizer: sgd, loss: mse}\n",
+		"data: {dataset: mnist}\nmodel: [{Conv2D: {filters: 2, kernel_size: [3, 3]}}]\ncompile: {optimizer: sgd, loss: mse}\nfit: {class_weight: {0: 1, 1: 2.5}, callbacks: [{EarlyStopping: {patience: 2}}, {ModelCheckpoint: {filepath: \"w-{epoch:02d}.safetensors\"}}]}\n",
+		"data: {dataset: mnist}\nmodel: m.json\ncompile: {optimizer: sgd, loss: mse}\nfit: {class_weight: balanced, callbacks: []}\n",
 	} {
 		f.Add([]byte(s))
 	}
