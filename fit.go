@@ -83,7 +83,10 @@ func (h *History) add(epoch int, logs callbacks.Logs) {
 // before any training step ran (the CLI exits 2 for these).
 type InputError struct{ Err error }
 
+// Error returns the underlying error's message.
 func (e *InputError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
 
 func inputErr(format string, a ...any) error { return &InputError{fmt.Errorf(format, a...)} }

@@ -17,6 +17,7 @@ const (
 	AVX512               // amd64 AVX-512 F/BW/DQ/VL
 )
 
+// String names the level as ParseLevel reads it.
 func (l Level) String() string {
 	switch l {
 	case Generic:
