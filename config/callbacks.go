@@ -32,10 +32,18 @@ func (e *Experiment) WritesFiles() string {
 // arguments; every error names the callback and the argument. Paths are
 // relative to the current directory, as in Keras.
 func buildCallbacks(e *Experiment) ([]callbacks.Callback, error) {
+	// The names a checkpoint path may use: the History keys of the run.
+	keys := append([]string{"loss"}, e.Compile.Metrics...)
+	if e.Fit.ValidationData != "" || e.Fit.ValidationSplit > 0 {
+		for _, k := range keys {
+			keys = append(keys, "val_"+k)
+		}
+	}
+	logs := callbacks.Logs{Names: keys, Values: make([]float64, len(keys))}
 	var out []callbacks.Callback
 	for i, cs := range e.Fit.Callbacks {
 		key := "fit.callbacks." + strconv.Itoa(i) + "." + cs.Type
-		cb, err := buildCallback(cs)
+		cb, err := buildCallback(cs, logs)
 		if err != nil {
 			return nil, e.errf(cs.Line, key, "%v", err)
 		}
@@ -44,7 +52,7 @@ func buildCallbacks(e *Experiment) ([]callbacks.Callback, error) {
 	return out, nil
 }
 
-func buildCallback(cs LayerSpec) (callbacks.Callback, error) {
+func buildCallback(cs LayerSpec, logs callbacks.Logs) (callbacks.Callback, error) {
 	allowed := map[string][]string{
 		"EarlyStopping":   {"monitor", "min_delta", "patience", "mode", "baseline", "restore_best_weights", "start_from_epoch", "verbose"},
 		"ModelCheckpoint": {"filepath", "monitor", "save_best_only", "save_weights_only", "mode", "verbose", "save_freq"},
@@ -149,7 +157,9 @@ func buildCallback(cs LayerSpec) (callbacks.Callback, error) {
 			must(fmt.Errorf("filepath %q: kiln checkpoints the weights as safetensors; give a path ending in .safetensors (fields like {epoch:02d} and {val_loss:.2f} work), e.g. filepath: best.safetensors", mc.Path))
 		}
 		if err == nil && mc.Path != "" {
-			if _, ferr := callbacks.FormatPath(mc.Path, 0, callbacks.Logs{Names: []string{"loss", "val_loss", "accuracy", "val_accuracy"}, Values: []float64{1, 1, 1, 1}}); ferr != nil && !strings.Contains(ferr.Error(), "no value for") {
+			// Every field must name something the run logs, or the run would
+			// train without checkpoints.
+			if _, ferr := callbacks.FormatPath(mc.Path, 0, logs); ferr != nil {
 				must(ferr)
 			}
 		}

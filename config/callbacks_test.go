@@ -67,6 +67,7 @@ func TestCallbackErrors(t *testing.T) {
 		{"    - ModelCheckpoint: {filepath: best.h5}\n", "give a path ending in .safetensors"},
 		{"    - ModelCheckpoint: {filepath: \"w-{epoch:q}.safetensors\"}\n", "format spec"},
 		{"    - ModelCheckpoint: {filepath: w.safetensors, save_freq: 100}\n", "save_freq"},
+		{"    - ModelCheckpoint: {filepath: \"w-{val_loss:.2f}.safetensors\"}\n", "no value for {val_loss}; the logs have epoch, loss"},
 		{"    - CSVLogger: {}\n", "CSVLogger needs filename"},
 		{"    - CSVLogger: {filename: a.csv, separator: ab}\n", "separator must be one character"},
 	} {
