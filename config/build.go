@@ -86,7 +86,7 @@ func (e *Experiment) name() string {
 }
 
 // LayerTypes lists the layer class names an experiment file may use.
-var LayerTypes = []string{"Activation", "Conv2D", "Dense", "Dropout", "Flatten", "Input", "MaxPooling2D"}
+var LayerTypes = []string{"Activation", "Conv2D", "Dense", "Dropout", "Flatten", "Input", "MaxPooling2D", "Reshape"}
 
 // BuildModel builds and compiles the experiment's model.
 func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
@@ -139,6 +139,7 @@ func buildLayer(ls LayerSpec) (any, error) {
 		"Activation": {"activation", "name"}, "Dropout": {"rate", "name"},
 		"Conv2D":       {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "name"},
 		"MaxPooling2D": {"pool_size", "strides", "padding", "name"},
+		"Reshape":      {"target_shape", "name"},
 	}
 	valid, ok := allowed[ls.Type]
 	if !ok {
@@ -229,6 +230,24 @@ func buildLayer(ls LayerSpec) (any, error) {
 			return nil, err
 		}
 		layer = c
+	case "Reshape":
+		raw, ok := args["target_shape"].([]any)
+		if !ok || len(raw) == 0 {
+			return nil, fmt.Errorf("Reshape needs target_shape: a list of integers (one may be -1), e.g. {target_shape: [28, 28, 1]}")
+		}
+		var target []int
+		for _, v := range raw {
+			d, ok := Int(v)
+			if !ok {
+				return nil, fmt.Errorf("Reshape target_shape %v: every dimension must be an integer (one may be -1)", raw)
+			}
+			target = append(target, d)
+		}
+		r, err := layers.NewReshape(target...)
+		if err != nil {
+			return nil, err
+		}
+		layer = r
 	case "MaxPooling2D":
 		p, err := pair("pool_size", [2]int{2, 2})
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // KerasLayers are the Keras layer classes KerasModel translates.
-var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout", "Conv2D", "MaxPooling2D"}
+var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout", "Conv2D", "MaxPooling2D", "Reshape"}
 
 // KerasModel translates a Keras model description into the layers of an
 // experiment's model section. It reads the JSON of Keras' model.to_json()
@@ -268,6 +268,20 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 			args["padding"] = p
 		}
 		spec = &LayerSpec{Type: class, Args: args}
+	case "Reshape":
+		var target []any
+		for _, d := range asList(get("target_shape")) {
+			n, ok := jsonInt(d)
+			if !ok || (n <= 0 && n != -1) {
+				return nil, nil, kf.errorf("%s: target_shape %s: dimensions are positive integers, or one -1", at, compactJSON(cfg["target_shape"]))
+			}
+			target = append(target, n)
+		}
+		if len(target) == 0 {
+			return nil, nil, kf.errorf("%s: no target_shape", at)
+		}
+		args["target_shape"] = target
+		spec = &LayerSpec{Type: "Reshape", Args: args}
 	case "Activation":
 		act, err := kf.activation(get("activation"), at)
 		if err != nil {

@@ -308,3 +308,35 @@ func TestKerasConv(t *testing.T) {
 		t.Errorf("round trip changed the model:\n%s\n%s", b, b2)
 	}
 }
+
+// TestKerasReshape: Keras' Reshape (grey images given a channel axis
+// before a Conv2D) imports and builds; a bad target_shape is refused.
+func TestKerasReshape(t *testing.T) {
+	src := `{"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+ {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 28, 28], "dtype": "float32", "sparse": false, "ragged": false, "name": "input_1"}},
+ {"class_name": "Reshape", "config": {"name": "reshape", "trainable": true, "dtype": "float32", "target_shape": [28, 28, 1]}},
+ {"class_name": "Conv2D", "config": {"name": "conv2d", "trainable": true, "dtype": "float32", "filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid", "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1, "activation": "relu", "use_bias": true, "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": null}}, "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null}},
+ {"class_name": "Reshape", "config": {"name": "reshape_1", "trainable": true, "dtype": "float32", "target_shape": [-1]}},
+ {"class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": "float32", "units": 10, "activation": "softmax", "use_bias": true, "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": null}}, "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null}}]},
+ "keras_version": "2.13.1", "backend": "tensorflow"}`
+	layers, err := KerasModel([]byte(src), "reshape.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Experiment{Model: layers, Compile: CompileSpec{Optimizer: OptimizerSpec{Name: "adam", Args: map[string]any{}}, Loss: LossSpec{Name: "categorical_crossentropy"}}}
+	m, err := BuildModel(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(m.Layers()[0].OutputShape(), m.Layers()[2].OutputShape()); got != "[28 28 1] [2704]" {
+		t.Errorf("shapes %s", got)
+	}
+	bad := strings.Replace(src, `"target_shape": [28, 28, 1]`, `"target_shape": [28, 0, 1]`, 1)
+	if _, err := KerasModel([]byte(bad), "reshape.json"); err == nil || !strings.Contains(err.Error(), "target_shape") {
+		t.Errorf("bad target_shape: %v", err)
+	}
+	e.Model[1].Args["target_shape"] = []any{27, 28, 1}
+	if _, err := BuildModel(e, nil); err == nil || !strings.Contains(err.Error(), "sizes must match") {
+		t.Errorf("wrong size: %v", err)
+	}
+}

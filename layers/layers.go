@@ -1,5 +1,5 @@
 // Package layers implements Keras' layers for kiln's Sequential model:
-// Input, Flatten, Dense, Activation, Dropout, Conv2D and MaxPooling2D
+// Input, Flatten, Reshape, Dense, Activation, Dropout, Conv2D and MaxPooling2D
 // (images are channels_last: height, width, channels).
 //
 // A layer works on row-major float32 batches. Training uses Forward and

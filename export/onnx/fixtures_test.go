@@ -163,6 +163,21 @@ var fixtures = []fixture{
 		ops:  []string{"Transpose", "Conv", "Transpose", "Softmax", "Transpose", "Conv", "Tanh", "Transpose", "Flatten"},
 		pads: [][]int64{{0, 1, 1, 1}, {0, 0, 0, 0}},
 	},
+	{
+		// Flat rows reshaped into images (Keras' Reshape((6, 4, 2))), a
+		// conv, then a Reshape of the image back to rows.
+		name: "reshape_conv",
+		layers: func() []any {
+			return []any{layers.NewInput(48),
+				must(layers.NewReshape(6, -1, 2)),
+				must(layers.NewConv2D(3, [2]int{3, 3}, layers.ConvActivation("relu"))),
+				must(layers.NewReshape(-1)),
+				layers.NewDense(4, layers.WithActivation("softmax"))}
+		},
+		loss: "categorical_crossentropy", rows: 3,
+		ops:  []string{"Reshape", "Transpose", "Conv", "Relu", "Transpose", "Reshape", "Gemm", "Softmax"},
+		pads: [][]int64{{0, 0, 0, 0}},
+	},
 }
 
 // rng is xorshift64*: a fixed stream, so fixtures do not depend on any

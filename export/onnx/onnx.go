@@ -330,6 +330,24 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		// kiln flattens (height, width, channels) row-major.
 		b.toNHWC(v.Name())
 		b.addNode(v.Name(), "Flatten", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
+	case *layers.Reshape:
+		if v == nil {
+			return nil, errNotBuilt
+		}
+		out = v.OutputShape()
+		if tensor.Size(out) != tensor.Size(in) {
+			return nil, fmt.Errorf("layer %q: Reshape from %v to %v changes the size", v.Name(), in, out)
+		}
+		// Reshape works on kiln's row-major (height, width, channels)
+		// layout; 0 keeps the (symbolic) batch dimension.
+		b.toNHWC(v.Name())
+		shape := append([]int64{0}, make([]int64, len(out))...)
+		for i, d := range out {
+			shape[i+1] = int64(d)
+		}
+		name := b.unique(v.Name() + "/shape")
+		b.g.initializer = append(b.g.initializer, tensorProto{name: name, dims: []int64{int64(len(shape))}, i64: shape})
+		b.addNode(v.Name(), "Reshape", []string{name}, nil)
 	case *layers.Dense:
 		if v == nil || v.Kernel == nil {
 			return nil, errNotBuilt
@@ -436,7 +454,7 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		}
 		// Dropout is the identity at inference: no node.
 	default:
-		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Dense, Conv2D, MaxPooling2D, Activation, Dropout (after an Input)", l)
+		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, Activation, Dropout (after an Input)", l)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -310,7 +311,13 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 		}
 		defined[it.Name] = true
 		init[it.Name] = it
-		if it.DataType != 1 || len(it.Raw) != 4*int(size64(it.Dims)) {
+		width := 4 // FLOAT; INT64 only for Reshape's shape
+		if it.DataType == 7 && strings.HasSuffix(it.Name, "/shape") {
+			width = 8
+		} else if it.DataType != 1 {
+			width = -1
+		}
+		if width < 0 || len(it.Raw) != width*int(size64(it.Dims)) {
 			t.Errorf("initializer %q: data_type %d, %d raw bytes for dims %v", it.Name, it.DataType, len(it.Raw), it.Dims)
 		}
 	}
@@ -525,6 +532,24 @@ func checkLayout(t *testing.T, g *dGraph, init map[string]dTensor, in, out []int
 			}
 			dims = []int64{-1, size64(dims[1:])}
 			labels = "N?"
+		case "Reshape":
+			if len(dims) == 4 && labels != "NHWC" {
+				fail("want kiln's NHWC before Reshape")
+			}
+			sh := init[n.Inputs[1]]
+			var target []int64
+			for i := 0; i+8 <= len(sh.Raw); i += 8 {
+				target = append(target, int64(binary.LittleEndian.Uint64(sh.Raw[i:])))
+			}
+			if len(target) < 2 || target[0] != 0 || size64(target[1:]) != size64(dims[1:]) {
+				fail("shape %v (0 keeps the batch)", target)
+				return
+			}
+			dims = append([]int64{-1}, target[1:]...)
+			labels = "N" + strings.Repeat("?", len(target)-1)
+			if len(target) == 4 {
+				labels = "NHWC"
+			}
 		case "Gemm":
 			b := init[n.Inputs[1]]
 			if len(dims) != 2 || len(b.Dims) != 2 || b.Dims[0] != dims[1] {
@@ -725,7 +750,7 @@ func TestUnsupported(t *testing.T) {
 		o    Options
 		want []string
 	}{
-		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Dense, Conv2D, MaxPooling2D, Activation, Dropout"}},
+		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, Activation, Dropout"}},
 		{"not compiled", uncompiled, Options{}, []string{`layer 1 ("", Flatten)`, "not built", "compile"}},
 		{"nil model", nil, Options{}, []string{"nil"}},
 		{"no input", kiln.NewSequential(layers.NewDense(3)), Options{}, []string{"no Input"}},

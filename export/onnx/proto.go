@@ -22,6 +22,7 @@ const (
 // ONNX enum values.
 const (
 	tensorFloat = 1 // TensorProto.DataType FLOAT
+	tensorInt64 = 7 // TensorProto.DataType INT64
 
 	attrFloat = 1 // AttributeProto.AttributeType FLOAT
 	attrInt   = 2 // AttributeProto.AttributeType INT
@@ -102,6 +103,7 @@ type tensorProto struct {
 	name string
 	dims []int64
 	data []float32 // FLOAT, row-major
+	i64  []int64   // INT64 instead of FLOAT when not nil (shapes)
 }
 
 // dim is one dimension of a value's shape: a size, or a symbolic name.
@@ -179,6 +181,16 @@ func (a *attribute) encode(p *pbuf) {
 func (t *tensorProto) encode(p *pbuf) {
 	for _, d := range t.dims {
 		p.int64(1, d) // dims
+	}
+	if t.i64 != nil {
+		p.int64(2, tensorInt64) // data_type
+		p.string(8, t.name)     // name
+		raw := make([]byte, 0, 8*len(t.i64))
+		for _, v := range t.i64 {
+			raw = binary.LittleEndian.AppendUint64(raw, uint64(v))
+		}
+		p.bytes(9, raw) // raw_data: little-endian
+		return
 	}
 	p.int64(2, tensorFloat) // data_type
 	p.string(8, t.name)     // name

@@ -1,0 +1,61 @@
+package layers
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestReshape(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct {
+		in, target, want []int
+	}{
+		{[]int{784}, []int{28, 28, 1}, []int{28, 28, 1}},
+		{[]int{28, 28}, []int{-1, 14}, []int{56, 14}},
+		{[]int{6}, []int{2, -1}, []int{2, 3}},
+	} {
+		r, err := NewReshape(c.target...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := r.Build(c.in, rng)
+		if err != nil || !slices.Equal(out, c.want) {
+			t.Errorf("Reshape%v on %v: %v, %v; want %v", c.target, c.in, out, err, c.want)
+		}
+	}
+	r, _ := NewReshape(2, 3)
+	r.Build([]int{6}, rng)
+	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	if y := r.Forward(x, 2, true); !slices.Equal(y, x) {
+		t.Errorf("Forward moved data: %v", y)
+	}
+	if g := r.Backward(x, 2); !slices.Equal(g, x) {
+		t.Errorf("Backward moved data: %v", g)
+	}
+	dst := make([]float32, 12)
+	r.Infer(dst, x, 2)
+	if !slices.Equal(dst, x) {
+		t.Errorf("Infer: %v", dst)
+	}
+	for _, c := range []struct {
+		target []int
+		in     []int
+		want   string
+	}{
+		{[]int{}, nil, "target_shape is empty"},
+		{[]int{-1, -1}, nil, "more than one -1"},
+		{[]int{0, 3}, nil, "has a dimension 0"},
+		{[]int{4, 4}, []int{6}, "sizes must match"},
+		{[]int{-1, 4}, []int{6}, "not a multiple of 4"},
+	} {
+		r, err := NewReshape(c.target...)
+		if err == nil {
+			_, err = r.Build(c.in, rng)
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Reshape%v on %v: %v; want %q", c.target, c.in, err, c.want)
+		}
+	}
+}
