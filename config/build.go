@@ -86,7 +86,7 @@ func (e *Experiment) name() string {
 }
 
 // LayerTypes lists the layer class names an experiment file may use.
-var LayerTypes = []string{"Activation", "Conv2D", "Dense", "Dropout", "Flatten", "Input", "MaxPooling2D", "Reshape"}
+var LayerTypes = []string{"Activation", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "Input", "MaxPooling2D", "Reshape"}
 
 // BuildModel builds and compiles the experiment's model.
 func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
@@ -137,9 +137,10 @@ func buildLayer(ls LayerSpec) (any, error) {
 	allowed := map[string][]string{
 		"Input": {"shape", "name"}, "Flatten": {"name"}, "Dense": {"units", "activation", "use_bias", "name"},
 		"Activation": {"activation", "name"}, "Dropout": {"rate", "name"},
-		"Conv2D":       {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "name"},
-		"MaxPooling2D": {"pool_size", "strides", "padding", "name"},
-		"Reshape":      {"target_shape", "name"},
+		"Conv2D":                 {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "name"},
+		"MaxPooling2D":           {"pool_size", "strides", "padding", "name"},
+		"Reshape":                {"target_shape", "name"},
+		"GlobalAveragePooling2D": {"name"},
 	}
 	valid, ok := allowed[ls.Type]
 	if !ok {
@@ -230,6 +231,8 @@ func buildLayer(ls LayerSpec) (any, error) {
 			return nil, err
 		}
 		layer = c
+	case "GlobalAveragePooling2D":
+		layer = layers.NewGlobalAveragePooling2D()
 	case "Reshape":
 		raw, ok := args["target_shape"].([]any)
 		if !ok || len(raw) == 0 {

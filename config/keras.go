@@ -10,7 +10,7 @@ import (
 )
 
 // KerasLayers are the Keras layer classes KerasModel translates.
-var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout", "Conv2D", "MaxPooling2D", "Reshape"}
+var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout", "Conv2D", "MaxPooling2D", "Reshape", "GlobalAveragePooling2D"}
 
 // KerasModel translates a Keras model description into the layers of an
 // experiment's model section. It reads the JSON of Keras' model.to_json()
@@ -268,6 +268,14 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 			args["padding"] = p
 		}
 		spec = &LayerSpec{Type: class, Args: args}
+	case "GlobalAveragePooling2D":
+		if df, ok := get("data_format").(string); ok && df != "channels_last" {
+			return nil, nil, kf.errorf("%s: data_format %s; kiln's images are channels_last (height, width, channels)", at, df)
+		}
+		if kd, ok := get("keepdims").(bool); ok && kd {
+			return nil, nil, kf.errorf("%s: keepdims true; kiln's GlobalAveragePooling2D gives (channels)", at)
+		}
+		spec = &LayerSpec{Type: "GlobalAveragePooling2D", Args: args}
 	case "Reshape":
 		var target []any
 		for _, d := range asList(get("target_shape")) {

@@ -340,3 +340,29 @@ func TestKerasReshape(t *testing.T) {
 		t.Errorf("wrong size: %v", err)
 	}
 }
+
+// TestKerasGlobalAveragePooling: a Keras 3 style GlobalAveragePooling2D
+// imports; keepdims true is refused.
+func TestKerasGlobalAveragePooling(t *testing.T) {
+	src := `{"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "layers": [
+ {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 8, 8, 1], "dtype": "float32", "sparse": false, "name": "input_layer"}, "registered_name": null},
+ {"module": "keras.layers", "class_name": "Conv2D", "config": {"name": "conv2d", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1, "activation": "relu", "use_bias": true, "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null}, "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null}, "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null}, "registered_name": null},
+ {"module": "keras.layers", "class_name": "GlobalAveragePooling2D", "config": {"name": "global_average_pooling2d", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "data_format": "channels_last", "keepdims": false}, "registered_name": null},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "units": 3, "activation": "softmax", "use_bias": true, "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null}, "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null}, "kernel_regularizer": null, "bias_regularizer": null, "kernel_constraint": null, "bias_constraint": null}, "registered_name": null}]}, "registered_name": null}`
+	layers, err := KerasModel([]byte(src), "gap.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Experiment{Model: layers, Compile: CompileSpec{Optimizer: OptimizerSpec{Name: "adam", Args: map[string]any{}}, Loss: LossSpec{Name: "categorical_crossentropy"}}}
+	m, err := BuildModel(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(m.Layers()[1].OutputShape(), m.CountParams()); got != "[4] 55" {
+		t.Errorf("pooled shape and params: %s, want [4] 55", got)
+	}
+	bad := strings.Replace(src, `"keepdims": false`, `"keepdims": true`, 1)
+	if _, err := KerasModel([]byte(bad), "gap.json"); err == nil || !strings.Contains(err.Error(), "keepdims") {
+		t.Errorf("keepdims: %v", err)
+	}
+}

@@ -59,3 +59,20 @@ func TestReshape(t *testing.T) {
 		}
 	}
 }
+
+func TestGlobalAveragePooling2D(t *testing.T) {
+	checkLayer(t, "GlobalAveragePooling2D", NewGlobalAveragePooling2D(), []int{3, 2, 4}, 2)
+	g := NewGlobalAveragePooling2D()
+	if _, err := g.Build([]int{3, 2, 2}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	g.Allocate(1, false)
+	// Pixels (1,2) (3,4) (5,6) (7,8) (9,10) (11,12): channel means 6 and 7.
+	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	if y := g.Forward(x, 1, true); !slices.Equal(y, []float32{6, 7}) {
+		t.Errorf("means %v, want [6 7]", y)
+	}
+	if _, err := g.Build([]int{784}, nil); err == nil || !strings.Contains(err.Error(), "(height, width, channels)") {
+		t.Errorf("flat input: %v", err)
+	}
+}

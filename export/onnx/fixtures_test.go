@@ -178,6 +178,20 @@ var fixtures = []fixture{
 		ops:  []string{"Reshape", "Transpose", "Conv", "Relu", "Transpose", "Reshape", "Gemm", "Softmax"},
 		pads: [][]int64{{0, 0, 0, 0}},
 	},
+	{
+		// A conv head ending in global average pooling, as in modern
+		// convnets.
+		name: "conv_global_average",
+		layers: func() []any {
+			return []any{layers.NewInput(7, 6, 2),
+				must(layers.NewConv2D(5, [2]int{3, 3}, layers.ConvPadding("same"), layers.ConvActivation("relu"))),
+				layers.NewGlobalAveragePooling2D(),
+				layers.NewDense(3, layers.WithActivation("softmax"))}
+		},
+		loss: "categorical_crossentropy", rows: 3,
+		ops:  []string{"Transpose", "Conv", "Relu", "GlobalAveragePool", "Flatten", "Gemm", "Softmax"},
+		pads: [][]int64{{1, 1, 1, 1}},
+	},
 }
 
 // rng is xorshift64*: a fixed stream, so fixtures do not depend on any

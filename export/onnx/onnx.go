@@ -330,6 +330,22 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		// kiln flattens (height, width, channels) row-major.
 		b.toNHWC(v.Name())
 		b.addNode(v.Name(), "Flatten", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
+	case *layers.GlobalAveragePooling2D:
+		if v == nil {
+			return nil, errNotBuilt
+		}
+		if len(in) != 3 {
+			return nil, fmt.Errorf("layer %q: GlobalAveragePooling2D needs an image input, got %v", v.Name(), in)
+		}
+		out = []int{in[2]}
+		if err := checkShape(v.OutputShape(), out); err != nil {
+			return nil, err
+		}
+		// (N, C, H, W) → (N, C, 1, 1) → (N, C).
+		b.toNCHW(v.Name())
+		b.addNode(v.Name(), "GlobalAveragePool", nil, nil)
+		b.nchw = false
+		b.addNode(v.Name(), "Flatten", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
 	case *layers.Reshape:
 		if v == nil {
 			return nil, errNotBuilt
@@ -454,7 +470,7 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		}
 		// Dropout is the identity at inference: no node.
 	default:
-		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, Activation, Dropout (after an Input)", l)
+		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, GlobalAveragePooling2D, Activation, Dropout (after an Input)", l)
 	}
 	return out, nil
 }

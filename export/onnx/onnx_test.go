@@ -527,11 +527,18 @@ func checkLayout(t *testing.T, g *dGraph, init map[string]dTensor, in, out []int
 				}
 			}
 		case "Flatten":
-			if len(dims) == 4 && labels != "NHWC" {
+			if len(dims) == 4 && labels != "NHWC" && !(dims[2] == 1 && dims[3] == 1) {
 				fail("want kiln's NHWC before Flatten")
 			}
 			dims = []int64{-1, size64(dims[1:])}
 			labels = "N?"
+		case "GlobalAveragePool":
+			if labels != "NCHW" {
+				fail("want NCHW")
+				return
+			}
+			dims = []int64{-1, dims[1], 1, 1}
+			labels = "N???"
 		case "Reshape":
 			if len(dims) == 4 && labels != "NHWC" {
 				fail("want kiln's NHWC before Reshape")
@@ -750,7 +757,7 @@ func TestUnsupported(t *testing.T) {
 		o    Options
 		want []string
 	}{
-		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, Activation, Dropout"}},
+		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, GlobalAveragePooling2D, Activation, Dropout"}},
 		{"not compiled", uncompiled, Options{}, []string{`layer 1 ("", Flatten)`, "not built", "compile"}},
 		{"nil model", nil, Options{}, []string{"nil"}},
 		{"no input", kiln.NewSequential(layers.NewDense(3)), Options{}, []string{"no Input"}},
