@@ -118,3 +118,18 @@ func TestEarlyStoppingRestoresBestWeights(t *testing.T) {
 		t.Errorf("no stop expected, weights %v", m.w)
 	}
 }
+
+// FuzzFormatPath: any path template gives a path or an error, never a
+// panic, and a path without fields comes back unchanged.
+func FuzzFormatPath(f *testing.F) {
+	for _, s := range []string{"w.safetensors", "w-{epoch:02d}-{val_loss:.2f}.safetensors", "{loss:%}", "{epoch:+08.3f}", "{", "}{", "{a:{b}}", "{epoch:99999999999d}"} {
+		f.Add(s)
+	}
+	l := logs(0.25, 0.5)
+	f.Fuzz(func(t *testing.T, p string) {
+		out, err := FormatPath(p, 3, l)
+		if err == nil && !strings.ContainsAny(p, "{}") && out != p {
+			t.Errorf("FormatPath(%q) = %q; a path without fields must not change", p, out)
+		}
+	})
+}
