@@ -64,7 +64,9 @@ func (lp *LinePlot) Save(path string) error {
 		p.Y.Tick.Marker = shortTicks{plot.LogTicks{Prec: -1}}
 	}
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
+	// The legend goes in the right-hand corner the curves' ends leave free
+	// (top for falling losses, bottom for rising accuracies).
+	p.Legend.Top = !lp.endsHigh()
 	for i, s := range lp.Series {
 		col := palette[i%len(palette)]
 		if s.Lo != nil && s.Hi != nil {
@@ -136,6 +138,47 @@ var canvasPool = sync.Pool{New: func() any {
 	px := func(l vg.Length) int { return int(l/vg.Inch*vg.Length(vgimg.DefaultDPI) + 0.5) }
 	return image.NewRGBA(image.Rect(0, 0, px(16*vg.Centimeter), px(10*vg.Centimeter)))
 }}
+
+// endsHigh reports whether the series end in the upper half of the plot's
+// y range (on a log axis, in log space).
+func (lp *LinePlot) endsHigh() bool {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	var ends []float64
+	tr := func(v float64) float64 {
+		if lp.LogY {
+			return math.Log(v)
+		}
+		return v
+	}
+	for _, s := range lp.Series {
+		var last float64
+		ok := false
+		for i, y := range s.Y {
+			if !finite(y, lp.LogY) {
+				continue
+			}
+			v := tr(y)
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+			if i == len(s.Y)-1 {
+				last, ok = v, true
+			}
+		}
+		if ok {
+			ends = append(ends, last)
+		}
+	}
+	if len(ends) == 0 || !(hi > lo) {
+		return false
+	}
+	mid := (lo + hi) / 2
+	above := 0
+	for _, e := range ends {
+		if e > mid {
+			above++
+		}
+	}
+	return 2*above > len(ends)
+}
 
 func finite(v float64, logY bool) bool {
 	return !math.IsNaN(v) && !math.IsInf(v, 0) && (!logY || v > 0)
