@@ -86,7 +86,7 @@ func (e *Experiment) name() string {
 }
 
 // LayerTypes lists the layer class names an experiment file may use.
-var LayerTypes = []string{"Activation", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "Input", "MaxPooling2D", "Reshape"}
+var LayerTypes = []string{"Activation", "AveragePooling2D", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "Input", "MaxPooling2D", "Reshape"}
 
 // BuildModel builds and compiles the experiment's model.
 func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
@@ -141,6 +141,7 @@ func buildLayer(ls LayerSpec) (any, error) {
 		"MaxPooling2D":           {"pool_size", "strides", "padding", "name"},
 		"Reshape":                {"target_shape", "name"},
 		"GlobalAveragePooling2D": {"name"},
+		"AveragePooling2D":       {"pool_size", "strides", "padding", "name"},
 	}
 	valid, ok := allowed[ls.Type]
 	if !ok {
@@ -251,7 +252,7 @@ func buildLayer(ls LayerSpec) (any, error) {
 			return nil, err
 		}
 		layer = r
-	case "MaxPooling2D":
+	case "MaxPooling2D", "AveragePooling2D":
 		p, err := pair("pool_size", [2]int{2, 2})
 		if err != nil {
 			return nil, err
@@ -264,7 +265,16 @@ func buildLayer(ls LayerSpec) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		mp, err := layers.NewMaxPooling2D(p, layers.PoolStrides(st[0], st[1]), layers.PoolPadding(pad))
+		opts := []layers.PoolOption{layers.PoolStrides(st[0], st[1]), layers.PoolPadding(pad)}
+		if ls.Type == "AveragePooling2D" {
+			ap, err := layers.NewAveragePooling2D(p, opts...)
+			if err != nil {
+				return nil, err
+			}
+			layer = ap
+			break
+		}
+		mp, err := layers.NewMaxPooling2D(p, opts...)
 		if err != nil {
 			return nil, err
 		}

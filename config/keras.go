@@ -10,7 +10,7 @@ import (
 )
 
 // KerasLayers are the Keras layer classes KerasModel translates.
-var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout", "Conv2D", "MaxPooling2D", "Reshape", "GlobalAveragePooling2D"}
+var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Reshape", "GlobalAveragePooling2D"}
 
 // KerasModel translates a Keras model description into the layers of an
 // experiment's model section. It reads the JSON of Keras' model.to_json()
@@ -211,7 +211,7 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 			return nil, nil, err
 		}
 		spec = &LayerSpec{Type: "Dense", Args: args}
-	case "Conv2D", "MaxPooling2D":
+	case "Conv2D", "MaxPooling2D", "AveragePooling2D":
 		if df, ok := get("data_format").(string); ok && df != "channels_last" {
 			return nil, nil, kf.errorf("%s: data_format %s; kiln's images are channels_last (height, width, channels)", at, df)
 		}

@@ -366,3 +366,36 @@ func TestKerasGlobalAveragePooling(t *testing.T) {
 		t.Errorf("keepdims: %v", err)
 	}
 }
+
+// TestAveragePooling: AveragePooling2D from an experiment file and from a
+// Keras JSON build the same layer.
+func TestAveragePooling(t *testing.T) {
+	e, err := Load("../examples/lenet5.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := BuildModel(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.CountParams() != 61706 || fmt.Sprint(m.Layers()[1].OutputShape()) != "[14 14 6]" {
+		t.Errorf("LeNet-5: %d params, pool output %v; want 61706 and [14 14 6]", m.CountParams(), m.Layers()[1].OutputShape())
+	}
+	b, _ := json.Marshal(m.Config())
+	layers, err := KerasModel(b, "config.json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if layers[2].Type != "AveragePooling2D" || fmt.Sprint(layers[2].Args["pool_size"]) != "[2 2]" {
+		t.Errorf("imported %+v", layers[2])
+	}
+	for _, set := range []string{"model.2.AveragePooling2D.padding=full", "model.2.AveragePooling2D.pool_size=0"} {
+		e, err := Load("../examples/lenet5.yaml", []string{set})
+		if err == nil {
+			_, err = BuildModel(e, nil)
+		}
+		if err == nil || !strings.Contains(err.Error(), "AveragePooling2D") {
+			t.Errorf("--set %s: %v", set, err)
+		}
+	}
+}

@@ -92,7 +92,7 @@ func newWindow(class, name, what string, in []int, k, s [2]int, padding string) 
 	if len(in) != 3 {
 		hint := "Flatten removes the spatial axes, so it must come after the last " + class
 		if len(in) < 3 {
-			hint = fmt.Sprintf("give the model Input(shape=%s) and reshape the data to match (kiln has no Reshape layer)", suggestInput(in))
+			hint = fmt.Sprintf("give the model Input(shape=%s), or add a Reshape layer before it (Reshape: {target_shape: %s})", suggestInput(in), suggestInput(in))
 		}
 		return window{}, fmt.Errorf("%s %q needs inputs of shape (None, height, width, channels) (channels_last, Keras' default), got %s; %s",
 			class, name, ShapeTuple(in), hint)

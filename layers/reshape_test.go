@@ -76,3 +76,39 @@ func TestGlobalAveragePooling2D(t *testing.T) {
 		t.Errorf("flat input: %v", err)
 	}
 }
+
+func TestAveragePooling2D(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   []int
+		opts []PoolOption
+		pool [2]int
+	}{
+		{"valid 2x2", []int{4, 6, 3}, nil, [2]int{2, 2}},
+		{"same 3x3 stride 2", []int{5, 5, 2}, []PoolOption{PoolStrides(2, 2), PoolPadding("same")}, [2]int{3, 3}},
+		{"overlapping 2x3 stride 1", []int{4, 5, 1}, []PoolOption{PoolStrides(1, 1)}, [2]int{2, 3}},
+	} {
+		a, err := NewAveragePooling2D(c.pool, c.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLayer(t, "AveragePooling2D/"+c.name, a, c.in, 2)
+	}
+	// "same" does not count padded cells: a 3×3 window on a 2×2 image of
+	// ones averages to 1 everywhere, not 4/9.
+	a, _ := NewAveragePooling2D([2]int{3, 3}, PoolStrides(1, 1), PoolPadding("same"))
+	if _, err := a.Build([]int{2, 2, 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a.Allocate(1, false)
+	if y := a.Forward([]float32{1, 1, 1, 1}, 1, false); !slices.Equal(y, []float32{1, 1, 1, 1}) {
+		t.Errorf("same padding counted padded cells: %v", y)
+	}
+	if _, err := NewAveragePooling2D([2]int{0, 2}); err == nil {
+		t.Error("pool_size 0 accepted")
+	}
+	b, _ := NewAveragePooling2D([2]int{2, 2})
+	if _, err := b.Build([]int{784}, nil); err == nil || !strings.Contains(err.Error(), "Reshape") {
+		t.Errorf("flat input: %v", err)
+	}
+}

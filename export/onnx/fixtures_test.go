@@ -192,6 +192,24 @@ var fixtures = []fixture{
 		ops:  []string{"Transpose", "Conv", "Relu", "GlobalAveragePool", "Flatten", "Gemm", "Softmax"},
 		pads: [][]int64{{1, 1, 1, 1}},
 	},
+	{
+		// LeNet-style: tanh convs and average pooling; the second pool is
+		// "same" with stride 2 on a 3×3 image, so its windows are clipped
+		// (padded cells must not count).
+		name: "lenet_average_pool",
+		layers: func() []any {
+			return []any{layers.NewInput(10, 10, 1),
+				must(layers.NewConv2D(3, [2]int{3, 3}, layers.ConvActivation("tanh"))),
+				must(layers.NewAveragePooling2D([2]int{2, 2})),
+				must(layers.NewConv2D(4, [2]int{2, 2}, layers.ConvActivation("tanh"))),
+				must(layers.NewAveragePooling2D([2]int{2, 2}, layers.PoolStrides(2, 2), layers.PoolPadding("same"))),
+				layers.NewFlatten(),
+				layers.NewDense(3, layers.WithActivation("softmax"))}
+		},
+		loss: "categorical_crossentropy", rows: 3,
+		ops:  []string{"Transpose", "Conv", "Tanh", "AveragePool", "Conv", "Tanh", "AveragePool", "Transpose", "Flatten", "Gemm", "Softmax"},
+		pads: [][]int64{{0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 1, 1}},
+	},
 }
 
 // rng is xorshift64*: a fixed stream, so fixtures do not depend on any

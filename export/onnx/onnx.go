@@ -449,6 +449,27 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 			{name: "pads", typ: attrInts, ints: w.pads},
 			{name: "strides", typ: attrInts, ints: w.strides},
 		})
+	case *layers.AveragePooling2D:
+		if v == nil {
+			return nil, errNotBuilt
+		}
+		w, err := newWindow(in, v.PoolSize, v.Strides, v.Padding, "pool_size")
+		if err != nil {
+			return nil, err
+		}
+		out = []int{w.outH, w.outW, in[2]}
+		if err := checkShape(v.OutputShape(), out); err != nil {
+			return nil, err
+		}
+		b.toNCHW(v.Name())
+		// count_include_pad 0 (the default, written out): padded cells do
+		// not count, as in TensorFlow and kiln.
+		b.addNode(v.Name(), "AveragePool", nil, []attribute{
+			{name: "count_include_pad", typ: attrInt, i: 0},
+			{name: "kernel_shape", typ: attrInts, ints: w.kernel},
+			{name: "pads", typ: attrInts, ints: w.pads},
+			{name: "strides", typ: attrInts, ints: w.strides},
+		})
 	case *layers.Activation:
 		if v == nil {
 			return nil, errNotBuilt
@@ -470,7 +491,7 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		}
 		// Dropout is the identity at inference: no node.
 	default:
-		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, GlobalAveragePooling2D, Activation, Dropout (after an Input)", l)
+		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Activation, Dropout (after an Input)", l)
 	}
 	return out, nil
 }

@@ -345,10 +345,10 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 
 	// Attributes and weights, node by node.
 	vars := m.Variables()
-	var spatial []layers.Layer // the Conv2D and MaxPooling2D layers, in order
+	var spatial []layers.Layer // the Conv2D and pooling layers, in order
 	for _, l := range m.Layers() {
 		switch l.(type) {
-		case *layers.Conv2D, *layers.MaxPooling2D:
+		case *layers.Conv2D, *layers.MaxPooling2D, *layers.AveragePooling2D:
 			spatial = append(spatial, l)
 		}
 	}
@@ -390,7 +390,7 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 			} else if len(n.Inputs) != 2 {
 				t.Errorf("Gemm %s inputs %v", n.Name, n.Inputs)
 			}
-		case "Conv", "MaxPool":
+		case "Conv", "MaxPool", "AveragePool":
 			if len(spatial) == 0 || len(pads) == 0 {
 				t.Fatalf("%s %s: more Conv and MaxPool nodes than the model's Conv2D and MaxPooling2D layers or the fixture's pads", n.Op, n.Name)
 			}
@@ -425,6 +425,12 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 					t.Fatalf("node %s is %s with inputs %v, want MaxPool(x) for layer %q", n.Name, n.Op, n.Inputs, v.Name())
 				}
 				kernel, strides = v.PoolSize, v.Strides
+			case *layers.AveragePooling2D:
+				if n.Op != "AveragePool" || len(n.Inputs) != 1 {
+					t.Fatalf("node %s is %s with inputs %v, want AveragePool(x) for layer %q", n.Name, n.Op, n.Inputs, v.Name())
+				}
+				kernel, strides = v.PoolSize, v.Strides
+				want["count_include_pad"] = attrWant{typ: 2, i: 0}
 			}
 			want["kernel_shape"] = attrWant{typ: 7, ints: []int64{int64(kernel[0]), int64(kernel[1])}}
 			want["strides"] = attrWant{typ: 7, ints: []int64{int64(strides[0]), int64(strides[1])}}
@@ -496,7 +502,7 @@ func checkLayout(t *testing.T, g *dGraph, init map[string]dTensor, in, out []int
 				nd[i], nl[i] = dims[p], labels[p]
 			}
 			dims, labels = nd, string(nl)
-		case "Conv", "MaxPool":
+		case "Conv", "MaxPool", "AveragePool":
 			if labels != "NCHW" {
 				fail("want NCHW")
 				return
@@ -757,7 +763,7 @@ func TestUnsupported(t *testing.T) {
 		o    Options
 		want []string
 	}{
-		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, GlobalAveragePooling2D, Activation, Dropout"}},
+		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Activation, Dropout"}},
 		{"not compiled", uncompiled, Options{}, []string{`layer 1 ("", Flatten)`, "not built", "compile"}},
 		{"nil model", nil, Options{}, []string{"nil"}},
 		{"no input", kiln.NewSequential(layers.NewDense(3)), Options{}, []string{"no Input"}},
