@@ -429,47 +429,43 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		if err := b.imageActivation(v.Name(), v.ActivationName(), out); err != nil {
 			return nil, err
 		}
-	case *layers.MaxPooling2D:
-		if v == nil {
-			return nil, errNotBuilt
-		}
-		w, err := newWindow(in, v.PoolSize, v.Strides, v.Padding, "pool_size")
-		if err != nil {
-			return nil, err
-		}
-		out = []int{w.outH, w.outW, in[2]}
-		if err := checkShape(v.OutputShape(), out); err != nil {
-			return nil, err
-		}
-		b.toNCHW(v.Name())
+	case *layers.MaxPooling2D, *layers.AveragePooling2D:
+		var name, padding string
+		var pool, strides [2]int
+		op := "MaxPool"
 		// ONNX's MaxPool ignores padding cells, as kiln's does (they never
 		// win); ceil_mode and storage_order keep their default, 0.
-		b.addNode(v.Name(), "MaxPool", nil, []attribute{
-			{name: "kernel_shape", typ: attrInts, ints: w.kernel},
-			{name: "pads", typ: attrInts, ints: w.pads},
-			{name: "strides", typ: attrInts, ints: w.strides},
-		})
-	case *layers.AveragePooling2D:
-		if v == nil {
-			return nil, errNotBuilt
+		var attrs []attribute
+		switch p := v.(type) {
+		case *layers.MaxPooling2D:
+			if p == nil {
+				return nil, errNotBuilt
+			}
+			name, padding, pool, strides = p.Name(), p.Padding, p.PoolSize, p.Strides
+		case *layers.AveragePooling2D:
+			if p == nil {
+				return nil, errNotBuilt
+			}
+			name, padding, pool, strides = p.Name(), p.Padding, p.PoolSize, p.Strides
+			// count_include_pad 0 (the default, written out): padded cells
+			// do not count, as in TensorFlow and kiln.
+			op = "AveragePool"
+			attrs = []attribute{{name: "count_include_pad", typ: attrInt, i: 0}}
 		}
-		w, err := newWindow(in, v.PoolSize, v.Strides, v.Padding, "pool_size")
+		w, err := newWindow(in, pool, strides, padding, "pool_size")
 		if err != nil {
 			return nil, err
 		}
 		out = []int{w.outH, w.outW, in[2]}
-		if err := checkShape(v.OutputShape(), out); err != nil {
+		if err := checkShape(l.OutputShape(), out); err != nil {
 			return nil, err
 		}
-		b.toNCHW(v.Name())
-		// count_include_pad 0 (the default, written out): padded cells do
-		// not count, as in TensorFlow and kiln.
-		b.addNode(v.Name(), "AveragePool", nil, []attribute{
-			{name: "count_include_pad", typ: attrInt, i: 0},
-			{name: "kernel_shape", typ: attrInts, ints: w.kernel},
-			{name: "pads", typ: attrInts, ints: w.pads},
-			{name: "strides", typ: attrInts, ints: w.strides},
-		})
+		b.toNCHW(name)
+		b.addNode(name, op, nil, append(attrs,
+			attribute{name: "kernel_shape", typ: attrInts, ints: w.kernel},
+			attribute{name: "pads", typ: attrInts, ints: w.pads},
+			attribute{name: "strides", typ: attrInts, ints: w.strides},
+		))
 	case *layers.Activation:
 		if v == nil {
 			return nil, errNotBuilt
