@@ -295,10 +295,7 @@ func (c *Conv2D) Build(in []int, rng *rand.Rand) ([]int, error) {
 	c.setShapes(in, []int{g.outH, g.outW, c.Filters})
 	c.Kernel = tensor.NewVariable(c.name+"/kernel", g.kh, g.kw, g.cin, c.Filters)
 	rf := g.kh * g.kw
-	limit := math.Sqrt(6 / float64(rf*g.cin+rf*c.Filters))
-	for i := range c.Kernel.Value {
-		c.Kernel.Value[i] = float32((2*rng.Float64() - 1) * limit)
-	}
+	glorotUniform(c.Kernel.Value, rf*g.cin, rf*c.Filters, rng)
 	c.Bias = nil
 	if c.UseBias {
 		c.Bias = tensor.NewVariable(c.name+"/bias", c.Filters)

@@ -110,10 +110,7 @@ func (d *Dense) Build(in []int, rng *rand.Rand) ([]int, error) {
 	}
 	d.setShapes(in, []int{d.Units})
 	d.Kernel = tensor.NewVariable(d.name+"/kernel", in[0], d.Units)
-	limit := math.Sqrt(6 / float64(in[0]+d.Units))
-	for i := range d.Kernel.Value {
-		d.Kernel.Value[i] = float32((2*rng.Float64() - 1) * limit)
-	}
+	glorotUniform(d.Kernel.Value, in[0], d.Units, rng)
 	if d.UseBias {
 		d.Bias = tensor.NewVariable(d.name+"/bias", d.Units)
 	}
@@ -424,4 +421,13 @@ func (d *Dense) InferLogits(dst, x []float32, n int) { d.affine(dst, x, n) }
 func (d *Dense) Config() map[string]any {
 	return map[string]any{"name": d.name, "units": d.Units, "activation": d.act.Name, "use_bias": d.UseBias,
 		"kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}
+}
+
+// glorotUniform fills w from Keras' glorot_uniform: uniform in ±√(6/(fanIn +
+// fanOut)), drawing one rng.Float64 per value in order.
+func glorotUniform(w []float32, fanIn, fanOut int, rng *rand.Rand) {
+	limit := math.Sqrt(6 / float64(fanIn+fanOut))
+	for i := range w {
+		w[i] = float32((2*rng.Float64() - 1) * limit)
+	}
 }
