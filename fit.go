@@ -136,7 +136,8 @@ type trainer struct {
 
 // Fit trains the model like Keras' fit and returns its History. A cancelled
 // ctx stops training after the current step; the History of finished epochs
-// is returned with ctx's error.
+// is returned with ctx's error. With a ctx cancelled before the call, Fit
+// only checks its arguments: no callback runs and no weight changes.
 func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions) (*History, error) {
 	if m.c == nil {
 		return nil, inputErr("fit: the model must be compiled first: call Compile")
@@ -185,6 +186,11 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 	}
 	t.w = w
 	m.tob = nil // the layers' buffers now belong to this Fit
+	if err := ctx.Err(); err != nil {
+		// Cancelled before the start: the checks above are all that ran
+		// (kiln sweep checks every cell this way before training any).
+		return &History{}, err
+	}
 	out := opts.Out
 	if out == nil {
 		out = os.Stdout

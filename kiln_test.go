@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -247,6 +248,36 @@ func TestCancelStopsFitAndKeepsHistory(t *testing.T) {
 	}
 	if len(h.Epoch) != 2 {
 		t.Errorf("history has %d epochs, want the 2 finished", len(h.Epoch))
+	}
+}
+
+// A context cancelled before Fit makes it a check of its arguments: bad data
+// is still refused, good data returns ctx's error with nothing trained and
+// no callback called (kiln sweep checks every cell this way).
+func TestFitWithCancelledContextOnlyChecks(t *testing.T) {
+	x, y, _ := blobs(100, 5)
+	m := mlp("softmax")
+	if err := m.Compile(CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.Fit(ctx, x, y.Slice(0, 50), FitOptions{}); err == nil || errors.Is(err, context.Canceled) {
+		t.Errorf("mismatched rows: err = %v, want the data check's error", err)
+	}
+	before := m.GetWeights()
+	called := false
+	cb := &callbacks.Func{OnTrainBegin: func(callbacks.Params, *callbacks.Control) { called = true },
+		OnEpochBegin: func(int) { called = true }}
+	h, err := m.Fit(ctx, x, y, FitOptions{Epochs: 3, Callbacks: []callbacks.Callback{cb}})
+	if !errors.Is(err, context.Canceled) || h == nil || len(h.Epoch) != 0 || called {
+		t.Errorf("err %v, history %+v, callback called %v", err, h, called)
+	}
+	after := m.GetWeights()
+	for i := range before {
+		if !slices.Equal(before[i], after[i]) {
+			t.Errorf("weights %d changed", i)
+		}
 	}
 }
 

@@ -87,7 +87,7 @@ func TestBuildReadsEveryDataSource(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if r.X.Rows() != 90 || r.Y.Shape[1] != 3 || r.Y.F32[3+1] != 1 {
+		if r.X.Rows() != 90 || r.Y.Shape[1] != 3 || r.Y.At(3+1) != 1 {
 			t.Fatalf("%s: x %v y %v", name, r.X.Shape, r.Y.Shape)
 		}
 		// Every source gives the same scaled batch.
@@ -178,8 +178,8 @@ func TestBuildSharesMNISTLabels(t *testing.T) {
 	if a.Y != b.Y || a.Test.Y != b.Test.Y {
 		t.Error("two builds of the MNIST experiment made separate one-hot labels")
 	}
-	if a.Y.Rows() != 60000 || a.Y.Shape[1] != 10 || a.Y.F32[5*10+2] != 1 || a.Test.Y.F32[0*10+7] != 1 {
-		t.Errorf("one-hot labels wrong: shape %v, row 5 %v, test row 0 %v", a.Y.Shape, a.Y.F32[50:60], a.Test.Y.F32[:10])
+	if a.Y.Rows() != 60000 || a.Y.Shape[1] != 10 || a.Y.At(5*10+2) != 1 || a.Test.Y.At(0*10+7) != 1 {
+		t.Errorf("one-hot labels wrong: shape %v, row 5 class %d, test row 0 class %d", a.Y.Shape, a.Y.ClassOf(5), a.Test.Y.ClassOf(0))
 	}
 	c := build("data.limit=1000")
 	if c.Y == a.Y || c.Y.Rows() != 1000 {

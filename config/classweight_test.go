@@ -77,7 +77,7 @@ func TestBalancedClassWeight(t *testing.T) {
 	counts := make([]int, 10)
 	for i := 0; i < r.Y.Rows(); i++ {
 		for c := 0; c < 10; c++ {
-			if r.Y.F32[i*10+c] == 1 {
+			if r.Y.At(i*10+c) == 1 {
 				counts[c]++
 			}
 		}
