@@ -340,10 +340,32 @@ func (m *Sequential) Loss() losses.Loss {
 // (Keras' cached-logits rule or from_logits=True).
 func (m *Sequential) LossFromLogits() bool { return m.c != nil && m.c.fromLogits }
 
-// CountParams returns the number of trainable parameters.
+// Weights returns every weight in Keras' model.weights order: layer by
+// layer, the trainable ones (Variables) then the non-trainable ones (e.g.
+// BatchNormalization's moving statistics). Saving, GetWeights and
+// SetWeights use this list.
+func (m *Sequential) Weights() []*tensor.Variable {
+	var vs []*tensor.Variable
+	for _, l := range m.layers {
+		vs = append(vs, layerWeights(l)...)
+	}
+	return vs
+}
+
+// layerWeights returns l's trainable then non-trainable weights.
+func layerWeights(l layers.Layer) []*tensor.Variable {
+	vs := l.Variables()
+	if nt, ok := l.(layers.NonTrainable); ok {
+		vs = append(vs[:len(vs):len(vs)], nt.NonTrainableVariables()...)
+	}
+	return vs
+}
+
+// CountParams returns the number of weights, trainable or not, like Keras'
+// count_params().
 func (m *Sequential) CountParams() int {
 	n := 0
-	for _, v := range m.Variables() {
+	for _, v := range m.Weights() {
 		n += len(v.Value)
 	}
 	return n

@@ -29,11 +29,14 @@ func (m *Sequential) Summary(w io.Writer) error {
 	fmt.Fprintln(w, strings.Repeat("_", width))
 	fmt.Fprintln(w, row("Layer (type)", "Output Shape", "Param #"))
 	fmt.Fprintln(w, strings.Repeat("=", width))
-	total := 0
+	total, trainable := 0, 0
 	for _, l := range m.layers {
 		params := 0
-		for _, v := range l.Variables() {
+		for _, v := range layerWeights(l) {
 			params += len(v.Value)
+		}
+		for _, v := range l.Variables() {
+			trainable += len(v.Value)
 		}
 		total += params
 		fmt.Fprintln(w, row(fmt.Sprintf("%s (%s)", l.Name(), l.ClassName()), layers.ShapeTuple(l.OutputShape()), strconv.Itoa(params)))
@@ -41,8 +44,8 @@ func (m *Sequential) Summary(w io.Writer) error {
 	}
 	fmt.Fprintln(w, strings.Repeat("=", width))
 	fmt.Fprintf(w, "Total params: %d (%s)\n", total, byteSize(total*4))
-	fmt.Fprintf(w, "Trainable params: %d (%s)\n", total, byteSize(total*4))
-	fmt.Fprintf(w, "Non-trainable params: 0 (%s)\n", byteSize(0))
+	fmt.Fprintf(w, "Trainable params: %d (%s)\n", trainable, byteSize(trainable*4))
+	fmt.Fprintf(w, "Non-trainable params: %d (%s)\n", total-trainable, byteSize((total-trainable)*4))
 	fmt.Fprintln(w, strings.Repeat("_", width))
 	return nil
 }

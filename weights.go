@@ -10,13 +10,14 @@ import (
 )
 
 // SaveWeights writes the weights as safetensors, one float32 tensor per
-// variable named like Keras' variables ("dense/kernel", "dense/bias").
+// weight (Weights: trainable or not) named like Keras' variables
+// ("dense/kernel", "dense/bias", "batch_normalization/moving_mean").
 func (m *Sequential) SaveWeights(path string) error {
 	if !m.built {
 		return fmt.Errorf("save weights: the model is not built; compile it first")
 	}
 	var ts []safetensors.Tensor
-	for _, v := range m.Variables() {
+	for _, v := range m.Weights() {
 		ts = append(ts, safetensors.Tensor{Name: v.Name, Shape: v.Shape, Data: v.Value})
 	}
 	return safetensors.WriteFile(path, ts, map[string]string{"format": "kiln", "model": m.Name})
@@ -40,7 +41,7 @@ func (m *Sequential) LoadWeights(path string) error {
 		names = append(names, t.Name)
 	}
 	sort.Strings(names)
-	vars := m.Variables()
+	vars := m.Weights()
 	for _, v := range vars {
 		t, ok := byName[v.Name]
 		if !ok {
@@ -56,20 +57,20 @@ func (m *Sequential) LoadWeights(path string) error {
 	return nil
 }
 
-// GetWeights returns a copy of every variable's values, in Variables order,
+// GetWeights returns a copy of every weight's values, in Weights order,
 // like Keras' model.get_weights().
 func (m *Sequential) GetWeights() [][]float32 {
 	var out [][]float32
-	for _, v := range m.Variables() {
+	for _, v := range m.Weights() {
 		out = append(out, append([]float32(nil), v.Value...))
 	}
 	return out
 }
 
-// SetWeights sets every variable's values from w, in Variables order, like
+// SetWeights sets every weight's values from w, in Weights order, like
 // Keras' model.set_weights(); the sizes must match.
 func (m *Sequential) SetWeights(w [][]float32) error {
-	vars := m.Variables()
+	vars := m.Weights()
 	if len(w) != len(vars) {
 		return fmt.Errorf("set_weights: the model has %d variables, got %d arrays", len(vars), len(w))
 	}

@@ -86,7 +86,7 @@ func (e *Experiment) name() string {
 }
 
 // LayerTypes lists the layer class names an experiment file may use.
-var LayerTypes = []string{"Activation", "AveragePooling2D", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "Input", "MaxPooling2D", "Reshape"}
+var LayerTypes = []string{"Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "Input", "MaxPooling2D", "Reshape"}
 
 // BuildModel builds and compiles the experiment's model.
 func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
@@ -142,6 +142,7 @@ func buildLayer(ls LayerSpec) (any, error) {
 		"Reshape":                {"target_shape", "name"},
 		"GlobalAveragePooling2D": {"name"},
 		"AveragePooling2D":       {"pool_size", "strides", "padding", "name"},
+		"BatchNormalization":     {"axis", "momentum", "epsilon", "center", "scale", "name"},
 	}
 	valid, ok := allowed[ls.Type]
 	if !ok {
@@ -330,6 +331,50 @@ func buildLayer(ls LayerSpec) (any, error) {
 			return nil, err
 		}
 		layer = a
+	case "BatchNormalization":
+		var opts []layers.BatchNormOption
+		if v, ok := args["axis"]; ok && v != nil {
+			a, ok := Int(v)
+			if !ok {
+				return nil, fmt.Errorf("BatchNormalization: axis must be an integer (-1, the last axis), got %v", v)
+			}
+			opts = append(opts, layers.BatchNormAxis(a))
+		}
+		for _, k := range []string{"momentum", "epsilon"} {
+			v, ok := args[k]
+			if !ok || v == nil {
+				continue
+			}
+			f, ok := Number(v)
+			if !ok {
+				return nil, fmt.Errorf("BatchNormalization: %s must be a number, got %v", k, v)
+			}
+			if k == "momentum" {
+				opts = append(opts, layers.BatchNormMomentum(f))
+			} else {
+				opts = append(opts, layers.BatchNormEpsilon(f))
+			}
+		}
+		for _, k := range []string{"center", "scale"} {
+			v, ok := args[k]
+			if !ok || v == nil {
+				continue
+			}
+			on, ok := v.(bool)
+			if !ok {
+				return nil, fmt.Errorf("BatchNormalization: %s must be true or false, got %v", k, v)
+			}
+			if k == "center" {
+				opts = append(opts, layers.BatchNormCenter(on))
+			} else {
+				opts = append(opts, layers.BatchNormScale(on))
+			}
+		}
+		b, err := layers.NewBatchNormalization(opts...)
+		if err != nil {
+			return nil, err
+		}
+		layer = b
 	case "Dropout":
 		rate, ok := Number(args["rate"])
 		if !ok {

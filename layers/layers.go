@@ -1,7 +1,7 @@
 // Package layers implements Keras' layers for kiln's Sequential model:
-// Input, Flatten, Reshape, Dense, Activation, Dropout, Conv2D, MaxPooling2D
-// and GlobalAveragePooling2D (images are channels_last: height, width,
-// channels).
+// Input, Flatten, Reshape, Dense, Activation, Dropout, BatchNormalization,
+// Conv2D, MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D (images
+// are channels_last: height, width, channels).
 //
 // A layer works on row-major float32 batches. Training uses Forward and
 // Backward, which keep their buffers inside the layer (allocated once, for the

@@ -1,0 +1,338 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/kiln-ml/kiln/tensor"
+)
+
+// NonTrainable is a layer with weights that training updates without the
+// optimizer, Keras' non_trainable_weights: BatchNormalization's moving
+// statistics. They are saved and restored with the trainable weights.
+type NonTrainable interface {
+	Layer
+	// NonTrainableVariables returns those weights (their Grad is unused).
+	NonTrainableVariables() []*tensor.Variable
+}
+
+// BatchNormalization is Keras' BatchNormalization over the last axis (the
+// channels of channels_last images, the units of a Dense output). In
+// training it normalises each channel by the mean and the biased variance
+// of the batch (over every row and pixel), then scales by gamma and shifts
+// by beta, and moves the moving statistics towards the batch's:
+//
+//	moving = moving·momentum + batch·(1 − momentum)
+//
+// At inference it uses the moving statistics. This is Keras 3's layer; tf.keras
+// 2.x's fused kernel (4-D inputs) updated the moving variance with the
+// unbiased batch variance instead, a factor m/(m−1) for m values per channel.
+type BatchNormalization struct {
+	base
+	// Momentum of the moving statistics (Keras' default 0.99).
+	Momentum float32
+	// Epsilon is added to the variance before its square root (default 0.001).
+	Epsilon float32
+	// Center adds the trainable offset beta; Scale multiplies by the
+	// trainable gamma (both true by default).
+	Center, Scale bool
+	// Axis is Keras' axis: -1 (default) or the index of the last axis
+	// counting the batch axis (3 for images (None, H, W, C)); kiln
+	// normalises the last axis only.
+	Axis int
+	// Gamma and Beta are the trainable scale and offset (nil without Scale
+	// or Center); MovingMean and MovingVariance the moving statistics
+	// (zeros and ones at the start).
+	Gamma, Beta, MovingMean, MovingVariance *tensor.Variable
+
+	c              int       // channels (the last axis)
+	mean, invStd   []float32 // of the last training batch, per channel
+	xhat, y, dx    []float32
+	sum, sumXhat   []float64 // Backward's per-channel sums
+	needDX, inMode bool      // inMode: the last Forward used the moving statistics
+}
+
+// BatchNormOption sets an optional argument of NewBatchNormalization.
+type BatchNormOption func(*BatchNormalization) error
+
+// BatchNormMomentum sets the moving statistics' momentum, in [0, 1].
+func BatchNormMomentum(m float64) BatchNormOption {
+	return func(b *BatchNormalization) error {
+		if !(m >= 0 && m <= 1) {
+			return fmt.Errorf("BatchNormalization: momentum must be in [0, 1], got %g", m)
+		}
+		b.Momentum = float32(m)
+		return nil
+	}
+}
+
+// BatchNormEpsilon sets epsilon, which must be positive.
+func BatchNormEpsilon(e float64) BatchNormOption {
+	return func(b *BatchNormalization) error {
+		if !(e > 0) || math.IsInf(e, 0) {
+			return fmt.Errorf("BatchNormalization: epsilon must be positive, got %g", e)
+		}
+		b.Epsilon = float32(e)
+		return nil
+	}
+}
+
+// BatchNormAxis sets the axis to normalise: -1 or the last axis' index
+// counting the batch axis (checked by Build, which knows the rank).
+func BatchNormAxis(axis int) BatchNormOption {
+	return func(b *BatchNormalization) error { b.Axis = axis; return nil }
+}
+
+// BatchNormCenter sets center (the beta offset).
+func BatchNormCenter(on bool) BatchNormOption {
+	return func(b *BatchNormalization) error { b.Center = on; return nil }
+}
+
+// BatchNormScale sets scale (the gamma factor).
+func BatchNormScale(on bool) BatchNormOption {
+	return func(b *BatchNormalization) error { b.Scale = on; return nil }
+}
+
+// NewBatchNormalization returns a BatchNormalization layer with Keras'
+// defaults (momentum 0.99, epsilon 0.001, center and scale) changed by opts.
+func NewBatchNormalization(opts ...BatchNormOption) (*BatchNormalization, error) {
+	b := &BatchNormalization{Axis: -1, Momentum: 0.99, Epsilon: 1e-3, Center: true, Scale: true}
+	for _, o := range opts {
+		if err := o(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// ClassName returns "BatchNormalization".
+func (*BatchNormalization) ClassName() string { return "BatchNormalization" }
+
+// Build keeps the shape and creates the weights of the last axis.
+func (b *BatchNormalization) Build(in []int, _ *rand.Rand) ([]int, error) {
+	if len(in) == 0 {
+		return nil, fmt.Errorf("BatchNormalization %q: the input has no axis to normalise", b.name)
+	}
+	if b.Axis != -1 && b.Axis != len(in) {
+		return nil, fmt.Errorf("BatchNormalization %q: axis %d of input %s is not the last axis; kiln normalises the last axis (channels_last): use axis -1",
+			b.name, b.Axis, ShapeTuple(in))
+	}
+	b.setShapes(in, in)
+	b.c = in[len(in)-1]
+	b.Gamma, b.Beta = nil, nil
+	if b.Scale {
+		b.Gamma = tensor.NewVariable("", b.c)
+		fill(b.Gamma.Value, 1)
+	}
+	if b.Center {
+		b.Beta = tensor.NewVariable("", b.c)
+	}
+	b.MovingMean = tensor.NewVariable("", b.c)
+	b.MovingVariance = tensor.NewVariable("", b.c)
+	fill(b.MovingVariance.Value, 1)
+	b.SetName(b.name)
+	return b.out, nil
+}
+
+func fill(v []float32, x float32) {
+	for i := range v {
+		v[i] = x
+	}
+}
+
+// SetName renames the layer and its variables (Keras' names: gamma, beta,
+// moving_mean, moving_variance).
+func (b *BatchNormalization) SetName(name string) {
+	b.name = name
+	for _, v := range []struct {
+		v    *tensor.Variable
+		name string
+	}{{b.Gamma, "gamma"}, {b.Beta, "beta"}, {b.MovingMean, "moving_mean"}, {b.MovingVariance, "moving_variance"}} {
+		if v.v != nil {
+			v.v.Name = name + "/" + v.name
+		}
+	}
+}
+
+// Variables returns gamma and beta (those that exist), the trainable weights.
+func (b *BatchNormalization) Variables() []*tensor.Variable {
+	var vs []*tensor.Variable
+	for _, v := range []*tensor.Variable{b.Gamma, b.Beta} {
+		if v != nil {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// NonTrainableVariables returns the moving mean and variance.
+func (b *BatchNormalization) NonTrainableVariables() []*tensor.Variable {
+	return []*tensor.Variable{b.MovingMean, b.MovingVariance}
+}
+
+// Allocate sizes the training buffers.
+func (b *BatchNormalization) Allocate(maxBatch int, needInputGrad bool) {
+	b.xhat = make([]float32, maxBatch*b.outWidth)
+	b.y = make([]float32, maxBatch*b.outWidth)
+	b.mean = make([]float32, b.c)
+	b.invStd = make([]float32, b.c)
+	b.sum = make([]float64, b.c)
+	b.sumXhat = make([]float64, b.c)
+	b.needDX = needInputGrad
+	if needInputGrad {
+		b.dx = make([]float32, maxBatch*b.inWidth)
+	}
+}
+
+// gammaAt is gamma of channel k (1 without Scale).
+func (b *BatchNormalization) gammaAt(k int) float32 {
+	if b.Gamma == nil {
+		return 1
+	}
+	return b.Gamma.Value[k]
+}
+
+func (b *BatchNormalization) betaAt(k int) float32 {
+	if b.Beta == nil {
+		return 0
+	}
+	return b.Beta.Value[k]
+}
+
+// Forward normalises with the batch's statistics and updates the moving
+// ones when training, else it normalises with the moving statistics.
+func (b *BatchNormalization) Forward(x []float32, n int, training bool) []float32 {
+	m := n * b.outWidth
+	c := b.c
+	b.inMode = !training
+	if training {
+		b.batchMoments(x[:m])
+	} else {
+		copy(b.mean, b.MovingMean.Value)
+		for k := range c {
+			b.invStd[k] = rsqrt(b.MovingVariance.Value[k] + b.Epsilon)
+		}
+	}
+	for i := 0; i < m; i += c {
+		xh, y := b.xhat[i:i+c], b.y[i:i+c]
+		for k, v := range x[i : i+c] {
+			xh[k] = (v - b.mean[k]) * b.invStd[k]
+			// Keras' order: x·(γ/σ) + (β − μ·γ/σ).
+			a := b.invStd[k] * b.gammaAt(k)
+			y[k] = v*a + (b.betaAt(k) - b.mean[k]*a)
+		}
+	}
+	return b.y[:m]
+}
+
+// batchMoments sets mean and invStd from the batch x, and moves the moving
+// statistics towards them. Two passes in float64: the mean, then the biased
+// variance about it.
+func (b *BatchNormalization) batchMoments(x []float32) {
+	c := b.c
+	count := float64(len(x) / c)
+	sum := b.sum
+	clear(sum)
+	for i := 0; i < len(x); i += c {
+		for k, v := range x[i : i+c] {
+			sum[k] += float64(v)
+		}
+	}
+	for k := range c {
+		b.mean[k] = float32(sum[k] / count)
+	}
+	clear(sum)
+	for i := 0; i < len(x); i += c {
+		for k, v := range x[i : i+c] {
+			d := float64(v) - float64(b.mean[k])
+			sum[k] += d * d
+		}
+	}
+	mom := b.Momentum
+	for k := range c {
+		variance := float32(sum[k] / count)
+		b.invStd[k] = rsqrt(variance + b.Epsilon)
+		mm, mv := &b.MovingMean.Value[k], &b.MovingVariance.Value[k]
+		*mm = *mm*mom + b.mean[k]*(1-mom)
+		*mv = *mv*mom + variance*(1-mom)
+	}
+}
+
+// rsqrt is 1/√v rounded to float32.
+func rsqrt(v float32) float32 { return float32(1 / math.Sqrt(float64(v))) }
+
+// Backward sets gamma's and beta's gradients and returns dLoss/dInput:
+// through the batch statistics after a training Forward, through constant
+// ones after an inference Forward.
+func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
+	m := n * b.outWidth
+	c := b.c
+	sum, sumXhat := b.sum, b.sumXhat
+	clear(sum)
+	clear(sumXhat)
+	for i := 0; i < m; i += c {
+		xh := b.xhat[i : i+c]
+		for k, g := range dy[i : i+c] {
+			sum[k] += float64(g)
+			sumXhat[k] += float64(g) * float64(xh[k])
+		}
+	}
+	if b.Gamma != nil {
+		for k := range c {
+			b.Gamma.Grad[k] = float32(sumXhat[k])
+		}
+	}
+	if b.Beta != nil {
+		for k := range c {
+			b.Beta.Grad[k] = float32(sum[k])
+		}
+	}
+	if !b.needDX {
+		return nil
+	}
+	count := float64(m / c)
+	for i := 0; i < m; i += c {
+		xh := b.xhat[i : i+c]
+		for k, g := range dy[i : i+c] {
+			a := b.gammaAt(k) * b.invStd[k]
+			if b.inMode {
+				b.dx[i+k] = g * a
+				continue
+			}
+			// γ/σ · (dy − Σdy/M − x̂·Σ(dy·x̂)/M), M values per channel.
+			b.dx[i+k] = a * (g - float32(sum[k]/count) - xh[k]*float32(sumXhat[k]/count))
+		}
+	}
+	return b.dx[:m]
+}
+
+// Infer normalises x with the moving statistics into dst.
+func (b *BatchNormalization) Infer(dst, x []float32, n int) {
+	m := n * b.outWidth
+	c := b.c
+	// Per-channel factors on the stack for up to 512 channels (Infer runs
+	// concurrently, so it cannot keep them in the layer).
+	var buf [1024]float32
+	ab := buf[:]
+	if 2*c > len(buf) {
+		ab = make([]float32, 2*c)
+	}
+	a, off := ab[:c], ab[c:2*c]
+	for k := range c {
+		a[k] = rsqrt(b.MovingVariance.Value[k]+b.Epsilon) * b.gammaAt(k)
+		off[k] = b.betaAt(k) - b.MovingMean.Value[k]*a[k]
+	}
+	for i := 0; i < m; i += c {
+		out := dst[i : i+c]
+		for k, v := range x[i : i+c] {
+			out[k] = v*a[k] + off[k]
+		}
+	}
+}
+
+// Config returns Keras' arguments.
+func (b *BatchNormalization) Config() map[string]any {
+	return map[string]any{"name": b.name, "axis": b.Axis, "momentum": float64(b.Momentum), "epsilon": float64(b.Epsilon),
+		"center": b.Center, "scale": b.Scale}
+}
