@@ -46,11 +46,13 @@ type BatchNormalization struct {
 	// (zeros and ones at the start).
 	Gamma, Beta, MovingMean, MovingVariance *tensor.Variable
 
-	c              int       // channels (the last axis)
-	mean, invStd   []float32 // of the last training batch, per channel
-	xhat, y, dx    []float32
-	sum, sumXhat   []float64 // Backward's per-channel sums
-	needDX, inMode bool      // inMode: the last Forward used the moving statistics
+	c                int       // channels (the last axis)
+	mean, invStd     []float32 // of the last Forward, per channel
+	scale, shift, dr []float32 // per-channel factors of a pass
+	x                []float32 // the input of the last Forward
+	y, dx            []float32
+	sum, sumXhat     []float64 // per-channel sums
+	needDX, inMode   bool      // inMode: the last Forward used the moving statistics
 }
 
 // BatchNormOption sets an optional argument of NewBatchNormalization.
@@ -173,10 +175,12 @@ func (b *BatchNormalization) NonTrainableVariables() []*tensor.Variable {
 
 // Allocate sizes the training buffers.
 func (b *BatchNormalization) Allocate(maxBatch int, needInputGrad bool) {
-	b.xhat = make([]float32, maxBatch*b.outWidth)
 	b.y = make([]float32, maxBatch*b.outWidth)
 	b.mean = make([]float32, b.c)
 	b.invStd = make([]float32, b.c)
+	b.scale = make([]float32, b.c)
+	b.shift = make([]float32, b.c)
+	b.dr = make([]float32, b.c)
 	b.sum = make([]float64, b.c)
 	b.sumXhat = make([]float64, b.c)
 	b.needDX = needInputGrad
@@ -214,44 +218,46 @@ func (b *BatchNormalization) Forward(x []float32, n int, training bool) []float3
 			b.invStd[k] = rsqrt(b.MovingVariance.Value[k] + b.Epsilon)
 		}
 	}
+	mean, inv := b.mean[:c], b.invStd[:c]
+	a, off := b.scale[:c], b.shift[:c]
+	for k := range c {
+		// Keras' order: y = x·(γ/σ) + (β − μ·γ/σ).
+		a[k] = inv[k] * b.gammaAt(k)
+		off[k] = b.betaAt(k) - mean[k]*a[k]
+	}
+	b.x = x[:m] // Backward recomputes x̂ from it: one pass less over memory
 	for i := 0; i < m; i += c {
-		xh, y := b.xhat[i:i+c], b.y[i:i+c]
-		for k, v := range x[i : i+c] {
-			xh[k] = (v - b.mean[k]) * b.invStd[k]
-			// Keras' order: x·(γ/σ) + (β − μ·γ/σ).
-			a := b.invStd[k] * b.gammaAt(k)
-			y[k] = v*a + (b.betaAt(k) - b.mean[k]*a)
+		xs := x[i : i+c]
+		y := b.y[i : i+len(xs)]
+		for k, v := range xs {
+			y[k] = v*a[k] + off[k]
 		}
 	}
 	return b.y[:m]
 }
 
 // batchMoments sets mean and invStd from the batch x, and moves the moving
-// statistics towards them. Two passes in float64: the mean, then the biased
-// variance about it.
+// statistics towards them. The sums are float64, in one pass: Σx and Σx²
+// of float32 values lose nothing to cancellation unless a channel's mean
+// is ~10⁵ of its standard deviations.
 func (b *BatchNormalization) batchMoments(x []float32) {
 	c := b.c
 	count := float64(len(x) / c)
-	sum := b.sum
+	sum, sq := b.sum[:c], b.sumXhat[:c]
 	clear(sum)
+	clear(sq)
 	for i := 0; i < len(x); i += c {
 		for k, v := range x[i : i+c] {
-			sum[k] += float64(v)
-		}
-	}
-	for k := range c {
-		b.mean[k] = float32(sum[k] / count)
-	}
-	clear(sum)
-	for i := 0; i < len(x); i += c {
-		for k, v := range x[i : i+c] {
-			d := float64(v) - float64(b.mean[k])
-			sum[k] += d * d
+			f := float64(v)
+			sum[k] += f
+			sq[k] += f * f
 		}
 	}
 	mom := b.Momentum
 	for k := range c {
-		variance := float32(sum[k] / count)
+		mean := sum[k] / count
+		b.mean[k] = float32(mean)
+		variance := float32(max(0, sq[k]/count-mean*mean))
 		b.invStd[k] = rsqrt(variance + b.Epsilon)
 		mm, mv := &b.MovingMean.Value[k], &b.MovingVariance.Value[k]
 		*mm = *mm*mom + b.mean[k]*(1-mom)
@@ -268,14 +274,17 @@ func rsqrt(v float32) float32 { return float32(1 / math.Sqrt(float64(v))) }
 func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 	m := n * b.outWidth
 	c := b.c
-	sum, sumXhat := b.sum, b.sumXhat
+	sum, sumXhat := b.sum[:c], b.sumXhat[:c]
+	mean, inv := b.mean[:c], b.invStd[:c]
 	clear(sum)
 	clear(sumXhat)
 	for i := 0; i < m; i += c {
-		xh := b.xhat[i : i+c]
-		for k, g := range dy[i : i+c] {
-			sum[k] += float64(g)
-			sumXhat[k] += float64(g) * float64(xh[k])
+		g := dy[i : i+c]
+		xs := b.x[i : i+len(g)]
+		for k, v := range xs {
+			xh := (v - mean[k]) * inv[k] // x̂, as Forward had it
+			sum[k] += float64(g[k])
+			sumXhat[k] += float64(g[k]) * float64(xh)
 		}
 	}
 	if b.Gamma != nil {
@@ -291,17 +300,24 @@ func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 	if !b.needDX {
 		return nil
 	}
+	// dx = a·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with a = γ/σ and M values per
+	// channel, as a·dy + q − r·x̂ (after an inference Forward the
+	// statistics were constants: q = r = 0).
+	a, q, r := b.scale[:c], b.shift[:c], b.dr[:c]
 	count := float64(m / c)
+	for k := range c {
+		a[k] = b.gammaAt(k) * b.invStd[k]
+		q[k], r[k] = 0, 0
+		if !b.inMode {
+			q[k] = -a[k] * float32(sum[k]/count)
+			r[k] = a[k] * float32(sumXhat[k]/count)
+		}
+	}
 	for i := 0; i < m; i += c {
-		xh := b.xhat[i : i+c]
-		for k, g := range dy[i : i+c] {
-			a := b.gammaAt(k) * b.invStd[k]
-			if b.inMode {
-				b.dx[i+k] = g * a
-				continue
-			}
-			// γ/σ · (dy − Σdy/M − x̂·Σ(dy·x̂)/M), M values per channel.
-			b.dx[i+k] = a * (g - float32(sum[k]/count) - xh[k]*float32(sumXhat[k]/count))
+		g := dy[i : i+c]
+		xs, dx := b.x[i:i+len(g)], b.dx[i:i+len(g)]
+		for k, v := range xs {
+			dx[k] = a[k]*g[k] + q[k] - r[k]*((v-mean[k])*inv[k])
 		}
 	}
 	return b.dx[:m]
@@ -324,8 +340,9 @@ func (b *BatchNormalization) Infer(dst, x []float32, n int) {
 		off[k] = b.betaAt(k) - b.MovingMean.Value[k]*a[k]
 	}
 	for i := 0; i < m; i += c {
-		out := dst[i : i+c]
-		for k, v := range x[i : i+c] {
+		xs := x[i : i+c]
+		out := dst[i : i+len(xs)]
+		for k, v := range xs {
 			out[k] = v*a[k] + off[k]
 		}
 	}
