@@ -10,7 +10,7 @@ import (
 )
 
 // KerasLayers are the Keras layer classes KerasModel translates.
-var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Reshape", "GlobalAveragePooling2D"}
+var KerasLayers = []string{"InputLayer", "Flatten", "Dense", "Activation", "Dropout", "BatchNormalization", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Reshape", "GlobalAveragePooling2D"}
 
 // KerasModel translates a Keras model description into the layers of an
 // experiment's model section. It reads the JSON of Keras' model.to_json()
@@ -297,6 +297,56 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 		}
 		args["activation"] = act
 		spec = &LayerSpec{Type: "Activation", Args: args}
+	case "BatchNormalization":
+		// tf.keras 2.x writes axis as a list of one.
+		axis := get("axis")
+		if l := asList(axis); len(l) == 1 {
+			axis = l[0]
+		}
+		if axis != nil {
+			a, ok := jsonInt(axis)
+			if !ok {
+				return nil, nil, kf.errorf("%s: axis %s; kiln normalises one axis, the last (-1)", at, compactJSON(get("axis")))
+			}
+			args["axis"] = a
+		}
+		for _, k := range []string{"momentum", "epsilon"} {
+			if v := get(k); v != nil {
+				f, ok := jsonFloat(v)
+				if !ok {
+					return nil, nil, kf.errorf("%s: %s %s is not a number", at, k, compactJSON(v))
+				}
+				args[k] = f
+			}
+		}
+		for _, k := range []string{"center", "scale"} {
+			if v := get(k); v != nil {
+				b, ok := v.(bool)
+				if !ok {
+					return nil, nil, kf.errorf("%s: %s %s is not true or false", at, k, compactJSON(v))
+				}
+				args[k] = b
+			}
+		}
+		for _, init := range []struct{ key, want string }{{"beta_initializer", "zeros"}, {"gamma_initializer", "ones"},
+			{"moving_mean_initializer", "zeros"}, {"moving_variance_initializer", "ones"}} {
+			if err := kf.initializer(get(init.key), init.key, init.want, at); err != nil {
+				return nil, nil, err
+			}
+		}
+		for _, k := range []string{"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "virtual_batch_size"} {
+			if v := get(k); v != nil {
+				return nil, nil, kf.errorf("%s: %s is set (%s); kiln's BatchNormalization has no %s: remove it from the model, or train it in Keras", at, k, compactJSON(v), strings.ReplaceAll(k, "_", " "))
+			}
+		}
+		if r, ok := get("renorm").(bool); ok && r {
+			return nil, nil, kf.errorf("%s: renorm is true; kiln's BatchNormalization has no batch renormalization", at)
+		}
+		get("renorm_clipping")
+		get("renorm_momentum")
+		get("fused")        // tf.keras' fused kernel; its moving variance differs by m/(m−1) (see layers.BatchNormalization)
+		get("synchronized") // across devices; kiln trains on one
+		spec = &LayerSpec{Type: "BatchNormalization", Args: args}
 	case "Dropout":
 		rate, ok := jsonFloat(get("rate"))
 		if !ok || rate < 0 || rate >= 1 {
@@ -377,7 +427,7 @@ func (kf kerasFile) activation(v any, at string) (string, error) {
 }
 
 // initializer checks that an initializer is the one kiln uses (want:
-// glorot_uniform or zeros), in any of Keras' spellings.
+// glorot_uniform, zeros or ones), in any of Keras' spellings.
 func (kf kerasFile) initializer(v any, key, want, at string) error {
 	if v == nil {
 		return nil // the default
@@ -403,6 +453,8 @@ func (kf kerasFile) initializer(v any, key, want, at string) error {
 		}
 	case "zeros":
 		ok = norm == "zeros" || norm == "zero"
+	case "ones":
+		ok = norm == "ones" || norm == "one"
 	}
 	if !ok {
 		hint := "remove the setting (Keras' default is " + want + ")"
