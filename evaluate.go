@@ -200,6 +200,11 @@ func (m *Sequential) evaluate(ctx context.Context, x, y *data.Array, batch, work
 	n := x.Rows()
 	steps := (n + batch - 1) / batch
 	results := make([]batchResult, steps)
+	done := make([]bool, steps)
+	var mu sync.Mutex
+	next := 0 // the first batch not yet combined
+	var lossSum, count float32
+	sums := make([]float32, len(ms))
 	units := tensor.Size(m.OutputShape())
 	tw := y.RowLen()
 	// The outputs are needed only by a loss on probabilities and by
@@ -225,22 +230,26 @@ func (m *Sequential) evaluate(ctx context.Context, x, y *data.Array, batch, work
 		for i, mt := range ms {
 			r.metrics[i] = mt.Update(metricInput(mt, out, logits), ws.yb, k, units)
 		}
-		results[s] = r
+		mu.Lock()
+		defer mu.Unlock()
+		results[s], done[s] = r, true
+		// Combine the finished prefix in batch order, and show it as it
+		// grows: the bar's step times are then real (Keras' estimate
+		// leaves out the first step).
+		for ; next < steps && done[next]; next++ {
+			r := results[next]
+			lossSum += r.loss * float32(r.n)
+			count += float32(r.n)
+			for i := range sums {
+				sums[i] += r.metrics[i]
+			}
+			if bar != nil {
+				bar.BatchEnd(next+1, meansOf(lossSum, count, sums, ms))
+			}
+		}
 	})
 	if err != nil {
 		return Result{}, err
-	}
-	var lossSum, count float32
-	sums := make([]float32, len(ms))
-	for s, r := range results {
-		lossSum += r.loss * float32(r.n)
-		count += float32(r.n)
-		for i := range sums {
-			sums[i] += r.metrics[i]
-		}
-		if bar != nil {
-			bar.BatchEnd(s+1, meansOf(lossSum, count, sums, ms))
-		}
 	}
 	return meansOf(lossSum, count, sums, ms), nil
 }
