@@ -313,8 +313,8 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 		for _, k := range []string{"momentum", "epsilon"} {
 			if v := get(k); v != nil {
 				f, ok := jsonFloat(v)
-				if !ok {
-					return nil, nil, kf.errorf("%s: %s %s is not a number", at, k, compactJSON(v))
+				if !ok || (k == "momentum" && !(f >= 0 && f <= 1)) || (k == "epsilon" && !(f > 0)) {
+					return nil, nil, kf.errorf("%s: %s %s is not a number in %s", at, k, compactJSON(v), map[string]string{"momentum": "[0, 1]", "epsilon": "(0, ∞)"}[k])
 				}
 				args[k] = f
 			}
@@ -328,10 +328,15 @@ func (kf kerasFile) layer(class string, cfg map[string]any, at string) (spec, in
 				args[k] = b
 			}
 		}
-		for _, init := range []struct{ key, want string }{{"beta_initializer", "zeros"}, {"gamma_initializer", "ones"},
-			{"moving_mean_initializer", "zeros"}, {"moving_variance_initializer", "ones"}} {
-			if err := kf.initializer(get(init.key), init.key, init.want, at); err != nil {
-				return nil, nil, err
+		for _, init := range []struct {
+			key, want string
+			unused    bool // the weight does not exist, as Dense's bias without use_bias
+		}{{"beta_initializer", "zeros", args["center"] == false}, {"gamma_initializer", "ones", args["scale"] == false},
+			{"moving_mean_initializer", "zeros", false}, {"moving_variance_initializer", "ones", false}} {
+			if v := get(init.key); !init.unused {
+				if err := kf.initializer(v, init.key, init.want, at); err != nil {
+					return nil, nil, err
+				}
 			}
 		}
 		for _, k := range []string{"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "virtual_batch_size"} {

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kiln-ml/kiln/layers"
 )
 
 // kerasSeed is the question's model as tf.keras 2.x's model.to_json()
@@ -123,6 +125,7 @@ func FuzzKerasModel(f *testing.F) {
 	f.Add([]byte(kerasSeed))
 	f.Add([]byte(`{"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"units": 3, "batch_input_shape": [null, 4]}}]}`))
 	f.Add([]byte(`{"modelTopology": {"class_name": "Sequential", "config": {"layers": []}}}`))
+	f.Add([]byte(`{"class_name": "Sequential", "config": [{"class_name": "BatchNormalization", "config": {"axis": [1], "momentum": 0.9, "epsilon": 1e-05, "gamma_initializer": "ones", "batch_input_shape": [null, 4]}}]}`))
 	files, _ := filepath.Glob(filepath.Join("testdata", "keras", "*.json"))
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
@@ -189,6 +192,9 @@ compile: {optimizer: adam, loss: categorical_crossentropy}
 // SOURCES.md says where each comes from) and checks every layer.
 func TestKerasFixtures(t *testing.T) {
 	type L = string // "Type arg=value ..." without names
+	bn := func(axis, momentum, epsilon string) L {
+		return "BatchNormalization axis=" + axis + " momentum=" + momentum + " epsilon=" + epsilon + " center=true scale=true"
+	}
 	for _, c := range []struct {
 		file   string
 		want   []L
@@ -208,6 +214,21 @@ func TestKerasFixtures(t *testing.T) {
 		{"keras2_1_6_list_wifi.json", []L{"Input shape=[3]", "Dense units=8 activation=relu", "Dense units=10 activation=relu", "Dense units=10 activation=relu",
 			"Dense units=10 activation=relu", "Dense units=3 activation=softmax"}, ""},
 		{"keras2_0_4_randomnormal.json", nil, "layer 0"},
+		{"tfjs_batchnorm.json", []L{"Input shape=[28 28 1]", "Conv2D filters=8 activation=linear use_bias=false", bn("-1", "0.99", "0.001"), "Activation activation=relu",
+			"MaxPooling2D", "Flatten", "Dense units=16 activation=linear use_bias=false", bn("-1", "0.9", "1e-05"), "Activation activation=relu", "Dense units=10 activation=softmax"}, ""},
+		{"keras2_2_4tf_bn_emotion.json", []L{"Input shape=[48 48 1]",
+			"Conv2D filters=64 activation=linear", bn("3", "0.99", "0.001"), "Activation activation=relu", "MaxPooling2D", "Dropout rate=0.25",
+			"Conv2D filters=128 activation=linear", bn("3", "0.99", "0.001"), "Activation activation=relu", "MaxPooling2D", "Dropout rate=0.25",
+			"Conv2D filters=512 activation=linear", bn("3", "0.99", "0.001"), "Activation activation=relu", "MaxPooling2D", "Dropout rate=0.25",
+			"Conv2D filters=512 activation=linear", bn("3", "0.99", "0.001"), "Activation activation=relu", "MaxPooling2D", "Dropout rate=0.25",
+			"Flatten", "Dense units=256 activation=linear", bn("1", "0.99", "0.001"), "Activation activation=relu", "Dropout rate=0.25",
+			"Dense units=512 activation=linear", bn("1", "0.99", "0.001"), "Activation activation=relu", "Dropout rate=0.25",
+			"Dense units=7 activation=softmax"}, ""},
+		{"keras2_9_bn_fer.json", []L{"Input shape=[48 48 1]",
+			"Conv2D filters=32 activation=relu", bn("3", "0.99", "0.001"), "Conv2D filters=32 activation=relu", "MaxPooling2D", "Dropout rate=0.5",
+			"Conv2D filters=64 activation=relu", bn("3", "0.99", "0.001"), "Conv2D filters=64 activation=relu", "MaxPooling2D", "Dropout rate=0.5",
+			"Conv2D filters=128 activation=relu", bn("3", "0.99", "0.001"), "Conv2D filters=128 activation=relu", "MaxPooling2D", "Dropout rate=0.5",
+			"Flatten", "Dense units=256 activation=relu", "Dense units=7 activation=softmax"}, ""},
 	} {
 		path := filepath.Join("testdata", "keras", c.file)
 		b, err := os.ReadFile(path)
@@ -228,7 +249,7 @@ func TestKerasFixtures(t *testing.T) {
 		var got []L
 		for _, l := range layers {
 			s := l.Type
-			for _, k := range []string{"shape", "units", "activation", "use_bias", "rate"} {
+			for _, k := range []string{"shape", "filters", "units", "activation", "use_bias", "rate", "axis", "momentum", "epsilon", "center", "scale"} {
 				if v, ok := l.Args[k]; ok {
 					if sh, ok := v.([]any); ok {
 						v = strings.Trim(fmt.Sprint(sh), "")
@@ -396,6 +417,287 @@ func TestAveragePooling(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), "AveragePooling2D") {
 			t.Errorf("--set %s: %v", set, err)
+		}
+	}
+}
+
+// layerParams counts a layer's weights, trainable and not (Keras'
+// count_params()), and the trainable ones.
+func layerParams(l layers.Layer) (total, trainable int) {
+	for _, v := range l.Variables() {
+		trainable += len(v.Value)
+	}
+	total = trainable
+	if nt, ok := l.(layers.NonTrainable); ok {
+		for _, v := range nt.NonTrainableVariables() {
+			total += len(v.Value)
+		}
+	}
+	return total, trainable
+}
+
+// TestKerasBatchNormalization: the TF.js BatchNormalization fixture
+// translates with its arguments, builds with Keras' parameter counts (as
+// TF.js' model.summary() gives them) and round-trips; the real tf.keras
+// files build with their Keras parameter counts.
+func TestKerasBatchNormalization(t *testing.T) {
+	path := filepath.Join("testdata", "keras", "tfjs_batchnorm.json")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := KerasModel(src, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 {
+		t.Fatalf("%d layers: %v", len(got), got)
+	}
+	for i, want := range map[int]LayerSpec{
+		2: {Type: "BatchNormalization", Args: map[string]any{"name": "batch_normalization_BatchNormalization1", "axis": -1, "momentum": 0.99, "epsilon": 0.001, "center": true, "scale": true}},
+		7: {Type: "BatchNormalization", Args: map[string]any{"name": "batch_normalization_BatchNormalization2", "axis": -1, "momentum": 0.9, "epsilon": 1e-05, "center": true, "scale": true}},
+	} {
+		if !reflect.DeepEqual(got[i], want) {
+			t.Errorf("layer %d: got %#v\nwant %#v", i, got[i], want)
+		}
+	}
+	e := &Experiment{Model: got, Compile: CompileSpec{Optimizer: OptimizerSpec{Name: "adam", Args: map[string]any{}}, Loss: LossSpec{Name: "categorical_crossentropy"}}}
+	m, err := BuildModel(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Conv2D 3·3·1·8 = 72 (no bias); BatchNormalization 4·8 = 32, of which
+	// 16 (the moving mean and variance) are not trainable; Dense 1352·16 =
+	// 21632; BatchNormalization 4·16 = 64; Dense 16·10+10 = 170.
+	var counts []string
+	for _, l := range m.Layers() {
+		n, tr := layerParams(l)
+		counts = append(counts, fmt.Sprintf("%s:%d/%d", l.ClassName(), n, tr))
+	}
+	if want := "Conv2D:72/72 BatchNormalization:32/16 Activation:0/0 MaxPooling2D:0/0 Flatten:0/0 Dense:21632/21632 BatchNormalization:64/32 Activation:0/0 Dense:170/170"; strings.Join(counts, " ") != want {
+		t.Errorf("params (total/trainable):\n got  %s\n want %s", strings.Join(counts, " "), want)
+	}
+	var sum strings.Builder
+	if err := m.Summary(&sum); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Total params: 21970 ", "Trainable params: 21922 ", "Non-trainable params: 48 ", "(None, 26, 26, 8)", "(None, 16)"} {
+		if !strings.Contains(sum.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum.String())
+		}
+	}
+	if m.CountParams() != 21970 {
+		t.Errorf("CountParams %d, want 21970", m.CountParams())
+	}
+	bn, ok := m.Layers()[6].(*layers.BatchNormalization)
+	if !ok {
+		t.Fatalf("layer 6 is %T", m.Layers()[6])
+	}
+	if bn.Momentum != float32(0.9) || bn.Epsilon != float32(1e-5) || bn.Axis != -1 || !bn.Center || !bn.Scale {
+		t.Errorf("built layer: momentum %g epsilon %g axis %d center %v scale %v", bn.Momentum, bn.Epsilon, bn.Axis, bn.Center, bn.Scale)
+	}
+	// kiln's own config of the model imports to the same model.
+	b, _ := json.Marshal(m.Config())
+	again, err := KerasModel(b, "config.json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	e.Model = again
+	m2, err := BuildModel(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b2, _ := json.Marshal(m2.Config()); string(b) != string(b2) {
+		t.Errorf("round trip changed the model:\n%s\n%s", b, b2)
+	}
+
+	// The real files, with Keras' counts (conv k·k·in·out + out, Dense
+	// in·out + out, BatchNormalization 4 per channel of which 2 are the
+	// non-trainable moving statistics).
+	for _, c := range []struct {
+		file                  string
+		total, nonTrainable   int
+		bnChannels, bnLayerAt []int
+	}{
+		{"keras2_2_4tf_bn_emotion.json", 4478727, 3968, []int{64, 128, 512, 512, 256, 512}, []int{1, 6, 11, 16, 22, 26}},
+		{"keras2_9_bn_fer.json", 1813095, 448, []int{32, 64, 128}, []int{1, 6, 11}},
+	} {
+		path := filepath.Join("testdata", "keras", c.file)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, err := KerasModel(src, path)
+		if err != nil {
+			t.Errorf("%s: %v", c.file, err)
+			continue
+		}
+		m, err := BuildModel(&Experiment{Model: ls, Compile: e.Compile}, nil)
+		if err != nil {
+			t.Errorf("%s: %v", c.file, err)
+			continue
+		}
+		total, trainable := 0, 0
+		var channels, at []int
+		for i, l := range m.Layers() {
+			n, tr := layerParams(l)
+			total += n
+			trainable += tr
+			if l.ClassName() == "BatchNormalization" {
+				channels = append(channels, n/4)
+				at = append(at, i)
+			}
+		}
+		if total != c.total || total-trainable != c.nonTrainable || m.CountParams() != c.total {
+			t.Errorf("%s: %d params, %d non-trainable (CountParams %d); want %d and %d", c.file, total, total-trainable, m.CountParams(), c.total, c.nonTrainable)
+		}
+		if !reflect.DeepEqual(channels, c.bnChannels) || !reflect.DeepEqual(at, c.bnLayerAt) {
+			t.Errorf("%s: BatchNormalization layers at %v over %v channels; want at %v over %v", c.file, at, channels, c.bnLayerAt, c.bnChannels)
+		}
+	}
+}
+
+// TestKerasBatchNormalizationVariants: variations of the TF.js fixture's
+// first BatchNormalization (after the Conv2D, on 8 channels), as other
+// Keras versions write them or as a model may set them: what imports, what
+// is refused on import, and what the layer refuses when it is built.
+func TestKerasBatchNormalizationVariants(t *testing.T) {
+	path := filepath.Join("testdata", "keras", "tfjs_batchnorm.json")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	variant := func(set map[string]any) []byte {
+		var top map[string]any
+		if err := json.Unmarshal(src, &top); err != nil {
+			t.Fatal(err)
+		}
+		cfg := top["config"].(map[string]any)["layers"].([]any)[1].(map[string]any)["config"].(map[string]any)
+		if cfg["name"] != "batch_normalization_BatchNormalization1" {
+			t.Fatalf("layer 1 is %v", cfg["name"])
+		}
+		for k, v := range set {
+			if v == "DELETE" {
+				delete(cfg, k)
+			} else {
+				cfg[k] = v
+			}
+		}
+		b, err := json.Marshal(top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	parse := func(s string) any {
+		var v any
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	keras3 := func(class string) any {
+		return parse(`{"module": "keras.initializers", "class_name": "` + class + `", "config": {}, "registered_name": null}`)
+	}
+	compile := CompileSpec{Optimizer: OptimizerSpec{Name: "adam", Args: map[string]any{}}, Loss: LossSpec{Name: "categorical_crossentropy"}}
+	const at = `layer 1 (BatchNormalization "batch_normalization_BatchNormalization1")`
+
+	// Imported and built: the BatchNormalization layer's params.
+	for _, c := range []struct {
+		name   string
+		set    map[string]any
+		params int
+	}{
+		{"tf.keras 2.x axis list", map[string]any{"axis": parse(`[3]`)}, 32},
+		{"axis 3, the last of (None, 26, 26, 8)", map[string]any{"axis": 3}, 32},
+		{"no axis, momentum or epsilon (Keras' defaults)", map[string]any{"axis": "DELETE", "momentum": "DELETE", "epsilon": "DELETE"}, 32},
+		{"Keras 3 initializers and synchronized", map[string]any{"beta_initializer": keras3("Zeros"), "gamma_initializer": keras3("Ones"),
+			"moving_mean_initializer": keras3("Zeros"), "moving_variance_initializer": keras3("Ones"), "synchronized": false}, 32},
+		{"initializer names", map[string]any{"beta_initializer": "zeros", "gamma_initializer": "ones", "moving_mean_initializer": "Zeros", "moving_variance_initializer": "Ones"}, 32},
+		{"tf.keras fused and renorm off", map[string]any{"fused": true, "renorm": false, "renorm_clipping": nil, "renorm_momentum": 0.99}, 32},
+		{"scale false", map[string]any{"scale": false}, 24},
+		{"center false", map[string]any{"center": false}, 24},
+		{"neither", map[string]any{"center": false, "scale": false}, 16},
+		// Keras ignores the initializer of a weight the layer does not have.
+		{"center false, beta_initializer ones", map[string]any{"center": false, "beta_initializer": "ones"}, 24},
+		{"scale false, gamma_initializer zeros", map[string]any{"scale": false, "gamma_initializer": "zeros"}, 24},
+	} {
+		ls, err := KerasModel(variant(c.set), path)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		m, err := BuildModel(&Experiment{Model: ls, Compile: compile}, nil)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if n, _ := layerParams(m.Layers()[1]); n != c.params {
+			t.Errorf("%s: %d params, want %d", c.name, n, c.params)
+		}
+	}
+
+	// Refused on import, naming the file, the layer and the setting.
+	for _, c := range []struct {
+		name string
+		set  map[string]any
+		want string
+	}{
+		{"gamma_regularizer", map[string]any{"gamma_regularizer": parse(`{"class_name": "L2", "config": {"l2": 0.01}}`)}, "gamma_regularizer is set"},
+		{"beta_regularizer", map[string]any{"beta_regularizer": parse(`{"class_name": "L1L2", "config": {"l1": 0, "l2": 0.001}}`)}, "beta_regularizer is set"},
+		{"gamma_constraint", map[string]any{"gamma_constraint": parse(`{"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0}}`)}, "gamma_constraint is set"},
+		{"virtual_batch_size", map[string]any{"virtual_batch_size": 8}, "virtual_batch_size is set"},
+		{"renorm", map[string]any{"renorm": true, "renorm_clipping": parse(`{"rmax": 3, "rmin": 0.3, "dmax": 5}`), "renorm_momentum": 0.99}, "renorm is true"},
+		{"gamma_initializer zeros", map[string]any{"gamma_initializer": parse(`{"class_name": "Zeros", "config": {}}`)}, "gamma_initializer is"},
+		{"gamma_initializer RandomNormal", map[string]any{"gamma_initializer": parse(`{"class_name": "RandomNormal", "config": {"mean": 1.0, "stddev": 0.02, "seed": null}}`)}, "kiln initialises with ones"},
+		{"Keras 3 gamma_initializer Constant", map[string]any{"gamma_initializer": parse(`{"module": "keras.initializers", "class_name": "Constant", "config": {"value": 0.5}, "registered_name": null}`)}, "gamma_initializer is"},
+		{"beta_initializer ones", map[string]any{"beta_initializer": "ones"}, "beta_initializer is"},
+		{"moving_variance_initializer zeros", map[string]any{"moving_variance_initializer": keras3("Zeros")}, "moving_variance_initializer is"},
+		{"moving_mean_initializer ones", map[string]any{"moving_mean_initializer": parse(`{"class_name": "Ones", "config": {}}`)}, "moving_mean_initializer is"},
+		{"two axes", map[string]any{"axis": parse(`[1, 2]`)}, "axis [1,2]"},
+		{"axis not a number", map[string]any{"axis": "channels"}, "axis"},
+		{"momentum not a number", map[string]any{"momentum": "0.9"}, "momentum"},
+		{"momentum 1.5", map[string]any{"momentum": 1.5}, "momentum 1.5 is not a number in [0, 1]"},
+		{"epsilon 0", map[string]any{"epsilon": 0}, "epsilon 0 is not a number in (0, ∞)"},
+		{"beta_initializer ones with center", map[string]any{"beta_initializer": "ones", "center": true}, "beta_initializer is"},
+		{"center not a boolean", map[string]any{"center": 1}, "center 1 is not true or false"},
+		{"trainable false", map[string]any{"trainable": false}, "trainable is false"},
+		{"float16", map[string]any{"dtype": "float16"}, "dtype float16"},
+		{"unknown argument", map[string]any{"adjustment": nil, "frobnicate": 1}, "does not know the argument(s) adjustment, frobnicate"},
+	} {
+		_, err := KerasModel(variant(c.set), path)
+		if err == nil || !strings.HasPrefix(err.Error(), path+": ") || !strings.Contains(err.Error(), at) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v\n  want one naming %s, %s and containing %q", c.name, err, path, at, c.want)
+		}
+	}
+
+	// Imported, but refused when built: kiln normalises the last axis
+	// only, and axis 1 of (None, 26, 26, 8) is the image rows (channels_first
+	// style).
+	for _, c := range []struct {
+		name string
+		set  map[string]any
+		want []string
+	}{
+		{"axis 1 on an image", map[string]any{"axis": 1}, []string{"axis 1", "(None, 26, 26, 8)", "last axis"}},
+		{"tf.keras axis [1] on an image", map[string]any{"axis": parse(`[1]`)}, []string{"axis 1", "last axis"}},
+		{"axis -3", map[string]any{"axis": -3}, []string{"axis -3", "last axis"}},
+		{"axis 0, the batch", map[string]any{"axis": 0}, []string{"axis 0"}},
+	} {
+		ls, err := KerasModel(variant(c.set), path)
+		if err != nil {
+			t.Errorf("%s: import: %v", c.name, err)
+			continue
+		}
+		_, err = BuildModel(&Experiment{Model: ls, Compile: compile}, nil)
+		if err == nil {
+			t.Errorf("%s: built", c.name)
+			continue
+		}
+		for _, w := range append(c.want, "BatchNormalization") {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", c.name, err, w)
+			}
 		}
 	}
 }

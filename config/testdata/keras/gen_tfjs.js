@@ -25,7 +25,7 @@
 // NOTE on initializers: tfjs' Dense defaults to kernelInitializer
 // 'glorotNormal' (tfjs-layers src/layers/core.ts DEFAULT_KERNEL_INITIALIZER),
 // not Python Keras' 'glorot_uniform'. The models meant to translate to kiln
-// (seed, mlp, activation, unsupported) therefore pass
+// (seed, mlp, activation, unsupported, batchnorm) therefore pass
 // kernelInitializer: 'glorotUniform' explicitly, as the Python Keras programs
 // they mirror get by default. tfjs_default_init.json keeps the tfjs default so
 // the importer is tested on what an unmodified tfjs program produces:
@@ -102,5 +102,22 @@ write('tfjs_default_init.json', tf.sequential({
   layers: [
     tf.layers.flatten({inputShape: [28, 28]}),
     tf.layers.dense({units: 10, activation: 'sigmoid'}),
+  ],
+}));
+
+// 7. BatchNormalization: after a bias-free Conv2D (tfjs' defaults: axis -1,
+// momentum 0.99, epsilon 0.001, center and scale), and after a bias-free
+// Dense with non-default momentum and epsilon.
+write('tfjs_batchnorm.json', tf.sequential({
+  layers: [
+    tf.layers.conv2d({inputShape: [28, 28, 1], filters: 8, kernelSize: 3, useBias: false, kernelInitializer: GU}),
+    tf.layers.batchNormalization(),
+    tf.layers.activation({activation: 'relu'}),
+    tf.layers.maxPooling2d({poolSize: 2}),
+    tf.layers.flatten(),
+    tf.layers.dense({units: 16, useBias: false, kernelInitializer: GU}),
+    tf.layers.batchNormalization({momentum: 0.9, epsilon: 1e-5}),
+    tf.layers.activation({activation: 'relu'}),
+    tf.layers.dense({units: 10, activation: 'softmax', kernelInitializer: GU}),
   ],
 }));
