@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -210,6 +211,43 @@ var fixtures = []fixture{
 		ops:  []string{"Transpose", "Conv", "Tanh", "AveragePool", "Conv", "Tanh", "AveragePool", "Transpose", "Flatten", "Gemm", "Softmax"},
 		pads: [][]int64{{0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 1, 1}},
 	},
+	{
+		// BatchNormalization on Dense outputs (Mul and Add by constants of
+		// shape (units)), the second without beta, at the lowest opset.
+		name: "dense_batchnorm_opset11",
+		opts: Options{Opset: 11},
+		layers: func() []any {
+			return []any{layers.NewInput(6), layers.NewDense(5),
+				must(layers.NewBatchNormalization()), must(layers.NewActivation("relu")),
+				layers.NewDense(4, layers.WithActivation("tanh")),
+				must(layers.NewBatchNormalization(layers.BatchNormCenter(false), layers.BatchNormEpsilon(0.01))),
+				layers.NewDense(3, layers.WithActivation("softmax"))}
+		},
+		loss: "categorical_crossentropy", rows: 5,
+		ops: []string{"Gemm", "Mul", "Add", "Relu", "Gemm", "Tanh", "Mul", "Add", "Gemm", "Softmax"},
+	},
+	{
+		// BatchNormalization on the input image (NHWC: constants of shape
+		// (3)), between a Conv2D and its activation and after a pooling
+		// layer (NCHW: constants of shape (channels, 1, 1)), the last
+		// without gamma. (8, 7, 3) → conv 3×3 same: 2 padding cells each
+		// way → (8, 7, 4) → pool 2 → (4, 3, 4) → 48.
+		name: "conv_batchnorm",
+		layers: func() []any {
+			return []any{layers.NewInput(8, 7, 3),
+				must(layers.NewBatchNormalization()),
+				must(layers.NewConv2D(4, [2]int{3, 3}, layers.ConvPadding("same"), layers.ConvNoBias())),
+				must(layers.NewBatchNormalization()), must(layers.NewActivation("relu")),
+				must(layers.NewMaxPooling2D([2]int{2, 2})),
+				must(layers.NewBatchNormalization(layers.BatchNormScale(false))),
+				layers.NewFlatten(), layers.NewDense(3)}
+		},
+		// A linear output: a softmax would saturate and hide differences.
+		loss: "mse", rows: 4,
+		ops: []string{"Mul", "Add", "Transpose", "Conv", "Mul", "Add", "Relu", "MaxPool", "Mul", "Add",
+			"Transpose", "Flatten", "Gemm"},
+		pads: [][]int64{{1, 1, 1, 1}, {0, 0, 0, 0}},
+	},
 }
 
 // rng is xorshift64*: a fixed stream, so fixtures do not depend on any
@@ -231,7 +269,8 @@ func (r *rng) grid(lim float32) float32 {
 }
 
 // model builds and compiles the fixture's model and sets every weight
-// (biases included) from a fixed stream.
+// (biases included) from a fixed stream, then BatchNormalization's moving
+// statistics: means in [-0.9, 0.9], variances in [1/16, 2 + 1/16].
 func (f fixture) model() (*kiln.Sequential, error) {
 	m := kiln.NewSequential(f.layers()...)
 	if err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: f.loss, Seed: 1, Warnings: io.Discard}); err != nil {
@@ -243,8 +282,18 @@ func (f fixture) model() (*kiln.Sequential, error) {
 			v.Value[i] = r.grid(0.9)
 		}
 	}
+	for _, l := range m.Layers() {
+		if bn, ok := l.(*layers.BatchNormalization); ok {
+			for i := range bn.MovingMean.Value {
+				bn.MovingMean.Value[i] = r.grid(0.9)
+				bn.MovingVariance.Value[i] = 1.0/16 + abs32(r.grid(2))
+			}
+		}
+	}
 	return m, nil
 }
+
+func abs32(v float32) float32 { return float32(math.Abs(float64(v))) }
 
 // inputs returns the fixture's input rows as the ONNX model takes them.
 func (f fixture) inputs(inShape []int) (shape []int, vals []float32) {

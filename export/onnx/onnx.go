@@ -8,27 +8,40 @@
 // the batch size symbolic) and gives one output "output" (float32, [batch,
 // output shape...]): the same arrays kiln's Predict takes and returns.
 // Layers map to standard ONNX operators of the default domain: Flatten to
-// Flatten (axis 1), Dense to Gemm (the kernel, stored as kiln stores it,
-// (in, units), is B; the bias is C) followed by its activation, Conv2D to
-// Conv followed by its activation, MaxPooling2D to MaxPool, Activation to
-// its activation, Dropout to nothing (inference). Activations: linear (no
-// node), relu (Relu), sigmoid (Sigmoid), tanh (Tanh) and softmax (Softmax
-// over the last axis of kiln's layout). With Options.InputScale the graph
-// first multiplies the input by the scale, so the ONNX model takes the raw
-// values (for example MNIST's 0..255 pixels) that kiln's experiment reads
-// before its data.scale.
+// Flatten (axis 1), Reshape to Reshape, Dense to Gemm (the kernel, stored
+// as kiln stores it, (in, units), is B; the bias is C) followed by its
+// activation, Conv2D to Conv followed by its activation, MaxPooling2D to
+// MaxPool, AveragePooling2D to AveragePool, GlobalAveragePooling2D to
+// GlobalAveragePool and Flatten, BatchNormalization to Mul and Add (below),
+// Activation to its activation, Dropout to nothing (inference).
+// Activations: linear (no node), relu (Relu), sigmoid (Sigmoid), tanh
+// (Tanh) and softmax (Softmax over the last axis of kiln's layout). With
+// Options.InputScale the graph first multiplies the input by the scale, so
+// the ONNX model takes the raw values (for example MNIST's 0..255 pixels)
+// that kiln's experiment reads before its data.scale.
+//
+// BatchNormalization, at inference, computes y = x·a + off per channel of
+// the last axis, with a = γ/√(moving_variance + ε) and off = β −
+// moving_mean·a (γ = 1 without scale, β = 0 without center). The exporter
+// computes a and off in float32 as kiln's Predict does and writes
+// Mul(x, a) then Add(·, off), with initializers LAYER/scale and
+// LAYER/offset of shape (channels), which broadcast along the last axis
+// whatever the rank, rather than ONNX's BatchNormalization operator (which
+// wants the channels at axis 1). On an image in NCHW (after a Conv2D,
+// MaxPooling2D or AveragePooling2D) they have shape (channels, 1, 1).
 //
 // Convolutions. kiln's images are channels_last, (height, width, channels)
 // per sample, and so are the graph's input and output; ONNX's Conv and
 // MaxPool work on NCHW. The exporter inserts Transpose (perm [0, 3, 1, 2])
-// before the first Conv2D or MaxPooling2D of a run, keeps NCHW through the
-// layers that do not care about the layout (Conv2D, MaxPooling2D, Dropout,
-// and relu, sigmoid, tanh and linear activations), and inserts Transpose
-// (perm [0, 2, 3, 1]) back to NHWC before whatever needs kiln's layout: a
-// Flatten (so that its row-major order is kiln's), a softmax before opset
-// 13, or the graph's output. Conv's weight W is kiln's kernel (kh, kw,
-// channels, filters) transposed to ONNX's (filters, channels, kh, kw) and
-// its bias is B (none without use_bias); its attributes are kernel_shape,
+// before the first Conv2D or pooling layer of a run, keeps NCHW through the
+// layers that do not care about the layout (Conv2D, MaxPooling2D,
+// AveragePooling2D, BatchNormalization, Dropout, and relu, sigmoid, tanh
+// and linear activations), and inserts Transpose (perm [0, 2, 3, 1]) back
+// to NHWC before whatever needs kiln's layout: a Flatten (so that its
+// row-major order is kiln's), a softmax before opset 13, or the graph's
+// output. Conv's weight W is kiln's kernel (kh, kw, channels, filters)
+// transposed to ONNX's (filters, channels, kh, kw) and its bias is B (none
+// without use_bias); its attributes are kernel_shape,
 // strides, explicit pads [top, left, bottom, right], dilations [1, 1] and
 // group 1. MaxPool has kernel_shape, strides and pads, and leaves
 // ceil_mode and storage_order at their defaults (0). Padding "valid" is no
@@ -466,6 +479,17 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 			attribute{name: "pads", typ: attrInts, ints: w.pads},
 			attribute{name: "strides", typ: attrInts, ints: w.strides},
 		))
+	case *layers.BatchNormalization:
+		if v == nil || v.MovingMean == nil || v.MovingVariance == nil {
+			return nil, errNotBuilt
+		}
+		out = in
+		if err := checkShape(v.OutputShape(), out); err != nil {
+			return nil, err
+		}
+		if err := b.batchNorm(v, in); err != nil {
+			return nil, err
+		}
 	case *layers.Activation:
 		if v == nil {
 			return nil, errNotBuilt
@@ -487,9 +511,67 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		}
 		// Dropout is the identity at inference: no node.
 	default:
-		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Activation, Dropout (after an Input)", l)
+		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, Activation, Dropout (after an Input)", l)
 	}
 	return out, nil
+}
+
+// batchNorm adds the nodes of a BatchNormalization layer at inference, on a
+// value of per-sample shape in: Mul by the per-channel factor a, then Add
+// the offset (see bnFactors). In kiln's layout the channels are the last
+// axis, and constants of shape (C) broadcast along it; on an NCHW image
+// they are shaped (C, 1, 1), so that the run of NCHW layers goes on
+// without a Transpose.
+func (b *builder) batchNorm(v *layers.BatchNormalization, in []int) error {
+	if len(in) == 0 {
+		return fmt.Errorf("the input has no axis to normalise")
+	}
+	if v.Axis != -1 && v.Axis != len(in) {
+		return fmt.Errorf("axis %d of input %v is not the last axis", v.Axis, in)
+	}
+	c := in[len(in)-1]
+	for _, w := range []*tensor.Variable{v.Gamma, v.Beta, v.MovingMean, v.MovingVariance} {
+		if w != nil && len(w.Value) != c {
+			return fmt.Errorf("weight %q has %d values, want %d (the channels of input %v)", w.Name, len(w.Value), c, in)
+		}
+	}
+	a, off, err := bnFactors(v, c)
+	if err != nil {
+		return err
+	}
+	dims := []int{c}
+	if b.nchw {
+		dims = []int{c, 1, 1}
+	}
+	b.addNode(v.Name(), "Mul", []string{b.addInitializer(v.Name()+"/scale", dims, a)}, nil)
+	b.addNode(v.Name(), "Add", []string{b.addInitializer(v.Name()+"/offset", dims, off)}, nil)
+	return nil
+}
+
+// bnFactors returns the per-channel factor and offset with which a
+// BatchNormalization layer of c channels computes y = x·a + off at
+// inference, in float32 as its Infer does:
+//
+//	a = float32(1/√(moving_variance + ε))·γ    (γ = 1 without scale)
+//	off = β − moving_mean·a                    (β = 0 without center)
+func bnFactors(v *layers.BatchNormalization, c int) (a, off []float32, err error) {
+	a, off = make([]float32, c), make([]float32, c)
+	for k := range c {
+		gamma, beta := float32(1), float32(0)
+		if v.Gamma != nil {
+			gamma = v.Gamma.Value[k]
+		}
+		if v.Beta != nil {
+			beta = v.Beta.Value[k]
+		}
+		a[k] = float32(1/math.Sqrt(float64(v.MovingVariance.Value[k]+v.Epsilon))) * gamma
+		off[k] = beta - v.MovingMean.Value[k]*a[k]
+		if math.IsNaN(float64(off[k])) || math.IsInf(float64(off[k]), 0) {
+			return nil, nil, fmt.Errorf("channel %d: moving_variance %v + epsilon %v, moving_mean %v, gamma %v and beta %v give a factor %v and an offset %v; they must be finite",
+				k, v.MovingVariance.Value[k], v.Epsilon, v.MovingMean.Value[k], gamma, beta, a[k], off[k])
+		}
+	}
+	return a, off, nil
 }
 
 // activation adds the node of activation act applied to a value of

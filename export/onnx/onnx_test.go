@@ -143,7 +143,8 @@ func maxDiff(a []float32, b []float64) (float64, int) {
 
 // TestFixturesDetectWrongWeights shows the comparison with onnxruntime has
 // teeth: kiln with a weight read the way an exporter with a layout error
-// would hand it to onnxruntime is far outside the tolerance.
+// would hand it to onnxruntime, or with BatchNormalization's constants
+// folded as a careless exporter would, is far outside the tolerance.
 func TestFixturesDetectWrongWeights(t *testing.T) {
 	cases := []struct {
 		fixture, what string
@@ -195,6 +196,23 @@ func TestFixturesDetectWrongWeights(t *testing.T) {
 			}
 			copy(k, tr)
 		}},
+		{"conv_batchnorm", "BatchNormalization's moving statistics left at 0 and 1", func(t *testing.T, m *kiln.Sequential) {
+			for _, l := range m.Layers() {
+				if b, ok := l.(*layers.BatchNormalization); ok {
+					clear(b.MovingMean.Value)
+					for i := range b.MovingVariance.Value {
+						b.MovingVariance.Value[i] = 1
+					}
+				}
+			}
+		}},
+		{"dense_batchnorm_opset11", "BatchNormalization's epsilon left out", func(t *testing.T, m *kiln.Sequential) {
+			for _, l := range m.Layers() {
+				if b, ok := l.(*layers.BatchNormalization); ok {
+					b.Epsilon = 0
+				}
+			}
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.fixture+"/"+c.what, func(t *testing.T) {
@@ -221,7 +239,9 @@ func TestFixturesDetectWrongWeights(t *testing.T) {
 				t.Fatal(err)
 			}
 			if d, _ := maxDiff(p.F32, readORT(t, f.name).Data); d < 100*tolerance {
-				t.Fatalf("this layout error changes the outputs by only %g; the fixture cannot catch it", d)
+				t.Fatalf("this error changes the outputs by only %g; the fixture cannot catch it", d)
+			} else {
+				t.Logf("changes the outputs by %.3g", d)
 			}
 		})
 	}
@@ -346,14 +366,18 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 	// Attributes and weights, node by node.
 	vars := m.Variables()
 	var spatial []layers.Layer // the Conv2D and pooling layers, in order
+	var bns []*layers.BatchNormalization
 	for _, l := range m.Layers() {
-		switch l.(type) {
+		switch v := l.(type) {
 		case *layers.Conv2D, *layers.MaxPooling2D, *layers.AveragePooling2D:
 			spatial = append(spatial, l)
+		case *layers.BatchNormalization:
+			bns = append(bns, v)
 		}
 	}
 	pads := f.pads
-	for _, n := range g.Nodes {
+	bnAdds := map[string]bool{} // the names of the Add nodes of BatchNormalization layers
+	for i, n := range g.Nodes {
 		switch n.Op {
 		case "Flatten":
 			if a, ok := attr(n, "axis"); !ok || a.Type != 2 || a.I != 1 || len(n.Attrs) != 1 {
@@ -445,9 +469,35 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 				}
 			}
 		case "Mul":
-			s, ok := init[n.Inputs[1]]
-			if n.Inputs[0] != "input" || !ok || len(s.Dims) != 0 || len(s.Floats()) != 1 || s.Floats()[0] != f.opts.InputScale {
-				t.Errorf("Mul %s: inputs %v, scale %+v; want input × scalar %v", n.Name, n.Inputs, s, f.opts.InputScale)
+			if i == 0 && f.opts.InputScale != 0 && f.opts.InputScale != 1 {
+				s, ok := init[n.Inputs[1]]
+				if n.Inputs[0] != "input" || !ok || len(s.Dims) != 0 || len(s.Floats()) != 1 || s.Floats()[0] != f.opts.InputScale {
+					t.Errorf("Mul %s: inputs %v, scale %+v; want input × scalar %v", n.Name, n.Inputs, s, f.opts.InputScale)
+				}
+				break
+			}
+			// A BatchNormalization layer: Mul then Add.
+			if len(bns) == 0 {
+				t.Fatalf("Mul %s: more Mul nodes than BatchNormalization layers", n.Name)
+			}
+			bn := bns[0]
+			bns = bns[1:]
+			if i+1 == len(g.Nodes) || g.Nodes[i+1].Op != "Add" || len(g.Nodes[i+1].Inputs) != 2 || g.Nodes[i+1].Inputs[0] != n.Outputs[0] {
+				t.Fatalf("Mul %s (layer %q) is not followed by Add of its output", n.Name, bn.Name())
+			}
+			add := g.Nodes[i+1]
+			bnAdds[add.Name] = true
+			checkBNInit(t, init, n.Inputs[1], add.Inputs[1], bn)
+			// gamma and beta are folded into the constants.
+			for _, v := range bn.Variables() {
+				if len(vars) == 0 || vars[0] != v {
+					t.Fatalf("layer %q: variable %q is not next in the model's variables", bn.Name(), v.Name)
+				}
+				vars = vars[1:]
+			}
+		case "Add":
+			if !bnAdds[n.Name] || len(n.Attrs) != 0 {
+				t.Errorf("Add %s (attributes %+v) does not follow a BatchNormalization's Mul", n.Name, n.Attrs)
 			}
 		default:
 			if len(n.Attrs) != 0 {
@@ -460,6 +510,9 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 	}
 	if len(spatial) != 0 || len(pads) != 0 {
 		t.Errorf("%d Conv2D or MaxPooling2D layers and %d pads of the fixture left over", len(spatial), len(pads))
+	}
+	if len(bns) != 0 {
+		t.Errorf("%d BatchNormalization layers not exported", len(bns))
 	}
 	checkLayout(t, g, init, m.InputShape(), m.OutputShape(), opset)
 }
@@ -490,7 +543,30 @@ func checkLayout(t *testing.T, g *dGraph, init map[string]dTensor, in, out []int
 			t.Errorf("%s %s on %s %v: %s", n.Op, n.Name, labels, dims, fmt.Sprintf(format, args...))
 		}
 		switch n.Op {
-		case "Mul", "Relu", "Sigmoid", "Tanh", "Identity":
+		case "Relu", "Sigmoid", "Tanh", "Identity":
+		case "Mul", "Add":
+			// By a scalar (InputScale) or by per-channel constants
+			// (BatchNormalization), which must broadcast along the
+			// channels: the last axis, or axis 1 of NCHW.
+			c, ok := init[n.Inputs[1]]
+			if len(n.Inputs) != 2 || !ok {
+				fail("inputs %v: want the value and an initializer", n.Inputs)
+				return
+			}
+			last := dims[len(dims)-1]
+			switch {
+			case len(c.Dims) == 0:
+			case len(dims) == 4 && labels == "NCHW":
+				if !slices.Equal(c.Dims, []int64{dims[1], 1, 1}) {
+					fail("constant dims %v, want (C, 1, 1) = (%d, 1, 1)", c.Dims, dims[1])
+				}
+			case len(dims) == 4 && labels != "NHWC":
+				fail("constant dims %v on a value without C last or at axis 1", c.Dims)
+			default:
+				if !slices.Equal(c.Dims, []int64{last}) {
+					fail("constant dims %v, want (%d), the last axis", c.Dims, last)
+				}
+			}
 		case "Transpose":
 			a, _ := attr(n, "perm")
 			if len(a.Ints) != len(dims) {
@@ -685,6 +761,56 @@ func checkInit(t *testing.T, init map[string]dTensor, name string, v *tensor.Var
 	}
 }
 
+// bnWant returns what a BatchNormalization layer computes at inference,
+// y = x·a + off per channel, as its Infer rounds them (float32).
+func bnWant(bn *layers.BatchNormalization) (a, off []float32) {
+	for k := range bn.MovingMean.Value {
+		gamma, beta := float32(1), float32(0)
+		if bn.Gamma != nil {
+			gamma = bn.Gamma.Value[k]
+		}
+		if bn.Beta != nil {
+			beta = bn.Beta.Value[k]
+		}
+		inv := float32(1 / math.Sqrt(float64(bn.MovingVariance.Value[k]+bn.Epsilon)))
+		a = append(a, inv*gamma)
+		off = append(off, beta-bn.MovingMean.Value[k]*a[k])
+	}
+	return a, off
+}
+
+// checkBNInit checks that initializers scale and offset hold the factors
+// and offsets of bn exactly, named after the layer; their dims are
+// checkLayout's business.
+func checkBNInit(t *testing.T, init map[string]dTensor, scale, offset string, bn *layers.BatchNormalization) {
+	t.Helper()
+	a, off := bnWant(bn)
+	for _, c := range []struct {
+		name, want string
+		vals       []float32
+	}{{scale, bn.Name() + "/scale", a}, {offset, bn.Name() + "/offset", off}} {
+		it, ok := init[c.name]
+		if !ok {
+			t.Errorf("layer %q: %q is not an initializer", bn.Name(), c.name)
+			continue
+		}
+		if c.name != c.want {
+			t.Errorf("layer %q: initializer %q, want %q", bn.Name(), c.name, c.want)
+		}
+		if size64(it.Dims) != int64(len(c.vals)) {
+			t.Errorf("initializer %q dims %v, want %d values", c.name, it.Dims, len(c.vals))
+			continue
+		}
+		got := it.Floats()
+		for k := range got {
+			if math.Float32bits(got[k]) != math.Float32bits(c.vals[k]) {
+				t.Errorf("initializer %q value %d is %v, want %v", c.name, k, got[k], c.vals[k])
+				break
+			}
+		}
+	}
+}
+
 func compiled(t *testing.T, items ...any) *kiln.Sequential {
 	t.Helper()
 	m := kiln.NewSequential(items...)
@@ -763,7 +889,7 @@ func TestUnsupported(t *testing.T) {
 		o    Options
 		want []string
 	}{
-		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Activation, Dropout"}},
+		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, Activation, Dropout"}},
 		{"not compiled", uncompiled, Options{}, []string{`layer 1 ("", Flatten)`, "not built", "compile"}},
 		{"nil model", nil, Options{}, []string{"nil"}},
 		{"no input", kiln.NewSequential(layers.NewDense(3)), Options{}, []string{"no Input"}},
