@@ -32,6 +32,9 @@ const (
 	Seed = "seed" // the question's program
 	MLP  = "mlp"  // 784→128 relu→10 softmax with Adam
 	CNN  = "cnn"  // Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax) with Adam
+	// CNNBN is cnn with the conv → BatchNormalization → ReLU block
+	// (examples/cnn_bn.yaml without its Dropout).
+	CNNBN = "cnn-bn"
 )
 
 // Workloads lists the workload names in the order `kiln bench` runs them
@@ -40,7 +43,7 @@ var Workloads = []string{Seed, MLP}
 
 // Extra lists the workloads `kiln bench` runs only when named: their
 // epochs take seconds, not a fraction of one.
-var Extra = []string{CNN}
+var Extra = []string{CNN, CNNBN}
 
 // Names lists every workload name Run accepts: Workloads, then Extra.
 func Names() []string { return append(append([]string(nil), Workloads...), Extra...) }
@@ -54,6 +57,8 @@ func Describe(workload string) string {
 		return "MNIST 60000 rows uint8 scaled 1/255 → Dense(128, relu) → Dense(10, softmax), categorical_crossentropy, Adam lr 0.001, batch 32; validation 10000 rows"
 	case CNN:
 		return "MNIST 60000 rows uint8 scaled 1/255 as (28, 28, 1) → Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Flatten → Dense(10, softmax), categorical_crossentropy, Adam lr 0.001, batch 128; validation 10000 rows"
+	case CNNBN:
+		return "as cnn, with Conv2D(32, 3×3, no bias) → BatchNormalization → ReLU"
 	}
 	return ""
 }
@@ -95,24 +100,45 @@ func NewSetup(workload string) (*Setup, error) {
 			layers.NewDense(128, layers.WithActivation("relu")),
 			layers.NewDense(10, layers.WithActivation("softmax")))
 		opt = optimizers.NewAdam(0.001)
-	case CNN:
+	case CNN, CNNBN:
 		// Keras' x_train[..., None] / 255: the channel axis, then the scale.
 		s.X = s.X.Reshaped([]int{s.X.Rows(), 28, 28, 1}).WithScale(1.0 / 255)
 		s.XVal = s.XVal.Reshaped([]int{s.XVal.Rows(), 28, 28, 1}).WithScale(1.0 / 255)
 		s.Batch = 128
-		conv, err := layers.NewConv2D(32, [2]int{3, 3}, layers.ConvActivation("relu"))
-		if err != nil {
-			return nil, err
+		var block []layers.Layer
+		if workload == CNN {
+			conv, err := layers.NewConv2D(32, [2]int{3, 3}, layers.ConvActivation("relu"))
+			if err != nil {
+				return nil, err
+			}
+			block = []layers.Layer{conv}
+		} else {
+			conv, err := layers.NewConv2D(32, [2]int{3, 3}, layers.ConvNoBias())
+			if err != nil {
+				return nil, err
+			}
+			bn, err := layers.NewBatchNormalization()
+			if err != nil {
+				return nil, err
+			}
+			relu, err := layers.NewActivation("relu")
+			if err != nil {
+				return nil, err
+			}
+			block = []layers.Layer{conv, bn, relu}
 		}
 		pool, err := layers.NewMaxPooling2D([2]int{2, 2})
 		if err != nil {
 			return nil, err
 		}
-		s.Model = kiln.NewSequential(layers.NewInput(28, 28, 1), conv, pool, layers.NewFlatten(),
-			layers.NewDense(10, layers.WithActivation("softmax")))
+		items := []any{layers.NewInput(28, 28, 1)}
+		for _, l := range append(block, pool, layers.NewFlatten(), layers.NewDense(10, layers.WithActivation("softmax"))) {
+			items = append(items, l)
+		}
+		s.Model = kiln.NewSequential(items...)
 		opt = optimizers.NewAdam(0.001)
 	default:
-		return nil, fmt.Errorf("unknown workload %q; valid workloads: seed, mlp, cnn, all", workload)
+		return nil, fmt.Errorf("unknown workload %q; valid workloads: seed, mlp, cnn, cnn-bn, all", workload)
 	}
 	err = s.Model.Compile(kiln.CompileOptions{Optimizer: opt, Loss: "categorical_crossentropy",
 		Metrics: []string{"accuracy"}, Seed: 1, Warnings: discard{}})

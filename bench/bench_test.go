@@ -17,10 +17,12 @@ func BenchmarkEpoch(b *testing.B) {
 	}
 }
 
-// BenchmarkEpochCNN is BenchmarkEpoch for the cnn workload (60000 rows,
-// 469 steps of 128).
+// BenchmarkEpochCNN is BenchmarkEpoch for the cnn and cnn-bn workloads
+// (60000 rows, 469 steps of 128).
 func BenchmarkEpochCNN(b *testing.B) {
-	b.Run("workload="+CNN, func(b *testing.B) { benchEpoch(b, CNN) })
+	for _, w := range []string{CNN, CNNBN} {
+		b.Run("workload="+w, func(b *testing.B) { benchEpoch(b, w) })
+	}
 }
 
 func benchEpoch(b *testing.B, w string) {

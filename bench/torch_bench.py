@@ -1,6 +1,6 @@
 """PyTorch version of `kiln bench`'s workloads, for `kiln bench --vs-torch`.
 
-Usage: python3 torch_bench.py --mnist DIR [--workload seed|mlp|cnn] [--epochs N] [--threads T] [--default-malloc]
+Usage: python3 torch_bench.py --mnist DIR [--workload seed|mlp|cnn|cnn-bn] [--epochs N] [--threads T] [--default-malloc]
 
 seed: the question's program. MNIST 60000 rows of raw uint8 pixels (not
       normalised), Linear(784, 10) whose sigmoid output is never used in
@@ -20,6 +20,8 @@ cnn:  pixels / 255 as (N, 1, 28, 28), Conv2d(1, 32, 3) + ReLU + MaxPool2d(2) +
       a 2-core AVX-512 VM), so for cnn the script sets glibc's mmap and trim
       thresholds (mallopt) to keep freed memory for reuse, as kiln does by
       allocating its buffers once; --default-malloc keeps glibc's settings.
+cnn-bn: cnn with Conv2d(1, 32, 3, bias=False) + BatchNorm2d(32, eps=1e-3,
+      momentum=0.01, i.e. Keras' 0.99) + ReLU; malloc tuned as for cnn.
 
 The data stay uint8 and each batch is gathered and converted to float32
 (scaled for mlp), as kiln does. One JSON object per line is printed: one per
@@ -73,12 +75,12 @@ def tune_malloc():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mnist", required=True)
-    ap.add_argument("--workload", default="seed", choices=["seed", "mlp", "cnn"])
+    ap.add_argument("--workload", default="seed", choices=["seed", "mlp", "cnn", "cnn-bn"])
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--default-malloc", action="store_true", help="cnn: keep glibc's malloc settings")
     a = ap.parse_args()
-    if a.workload == "cnn" and not a.default_malloc:
+    if a.workload in ("cnn", "cnn-bn") and not a.default_malloc:
         tune_malloc()
 
     torch.set_num_threads(a.threads)
@@ -108,6 +110,13 @@ def main():
         layers = [conv, lin]
         model = torch.nn.Sequential(conv, torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), lin)
         opt = torch.optim.Adam(model.parameters(), lr=0.001, eps=1e-7)
+    elif a.workload == "cnn-bn":
+        scale, batch, shape = 1.0 / 255, 128, (-1, 1, 28, 28)
+        conv, lin = torch.nn.Conv2d(1, 32, 3, bias=False), torch.nn.Linear(32 * 13 * 13, 10)
+        layers = [conv, lin]
+        bn = torch.nn.BatchNorm2d(32, eps=1e-3, momentum=0.01)
+        model = torch.nn.Sequential(conv, bn, torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), lin)
+        opt = torch.optim.Adam(model.parameters(), lr=0.001, eps=1e-7)
     else:
         scale = 1.0 / 255
         l1, l2 = torch.nn.Linear(784, 128), torch.nn.Linear(128, 10)
@@ -116,7 +125,8 @@ def main():
         opt = torch.optim.Adam(model.parameters(), lr=0.001, eps=1e-7)
     for l in layers:
         glorot_(l.weight, gen)
-        torch.nn.init.zeros_(l.bias)
+        if l.bias is not None:
+            torch.nn.init.zeros_(l.bias)
 
     def batch_x(x, rows):
         b = x[rows].float()
@@ -128,6 +138,7 @@ def main():
     for epoch in range(a.epochs):
         t0 = time.perf_counter()
         order = torch.randperm(n, generator=gen)
+        model.train()  # BatchNorm2d: batch statistics
         loss_sum, correct = 0.0, 0
         for lo in range(0, n, batch):
             rows = order[lo:lo + batch]
@@ -141,6 +152,7 @@ def main():
             correct += (logits.argmax(1) == yb).sum().item()
         t1 = time.perf_counter()
         vloss, vcorrect = 0.0, 0
+        model.eval()  # BatchNorm2d: running statistics, as Keras validates
         with torch.no_grad():
             for lo in range(0, x_test.shape[0], batch):
                 xb = batch_x(x_test, slice(lo, lo + batch))
