@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -176,11 +177,13 @@ func (b *BatchNormalization) NonTrainableVariables() []*tensor.Variable {
 // Allocate sizes the training buffers.
 func (b *BatchNormalization) Allocate(maxBatch int, needInputGrad bool) {
 	b.y = make([]float32, maxBatch*b.outWidth)
-	b.mean = make([]float32, b.c)
-	b.invStd = make([]float32, b.c)
-	b.scale = make([]float32, b.c)
-	b.shift = make([]float32, b.c)
-	b.dr = make([]float32, b.c)
+	// The per-channel factors are read on every row: 64-byte aligned, they
+	// let the AVX-512 kernels load whole vectors (see kernels.ChannelAffine).
+	b.mean = kernels.AlignedFloats(b.c)
+	b.invStd = kernels.AlignedFloats(b.c)
+	b.scale = kernels.AlignedFloats(b.c)
+	b.shift = kernels.AlignedFloats(b.c)
+	b.dr = kernels.AlignedFloats(b.c)
 	b.sum = make([]float64, b.c)
 	b.sumXhat = make([]float64, b.c)
 	b.needDX = needInputGrad
@@ -226,13 +229,7 @@ func (b *BatchNormalization) Forward(x []float32, n int, training bool) []float3
 		off[k] = b.betaAt(k) - mean[k]*a[k]
 	}
 	b.x = x[:m] // Backward recomputes x̂ from it: one pass less over memory
-	for i := 0; i < m; i += c {
-		xs := x[i : i+c]
-		y := b.y[i : i+len(xs)]
-		for k, v := range xs {
-			y[k] = v*a[k] + off[k]
-		}
-	}
+	kernels.ChannelAffine(b.y[:m], b.x, a, off)
 	return b.y[:m]
 }
 
@@ -246,13 +243,7 @@ func (b *BatchNormalization) batchMoments(x []float32) {
 	sum, sq := b.sum[:c], b.sumXhat[:c]
 	clear(sum)
 	clear(sq)
-	for i := 0; i < len(x); i += c {
-		for k, v := range x[i : i+c] {
-			f := float64(v)
-			sum[k] += f
-			sq[k] += f * f
-		}
-	}
+	kernels.ChannelMoments(sum, sq, x)
 	mom := b.Momentum
 	for k := range c {
 		mean := sum[k] / count
@@ -278,15 +269,8 @@ func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 	mean, inv := b.mean[:c], b.invStd[:c]
 	clear(sum)
 	clear(sumXhat)
-	for i := 0; i < m; i += c {
-		g := dy[i : i+c]
-		xs := b.x[i : i+len(g)]
-		for k, v := range xs {
-			xh := (v - mean[k]) * inv[k] // x̂, as Forward had it
-			sum[k] += float64(g[k])
-			sumXhat[k] += float64(g[k]) * float64(xh)
-		}
-	}
+	// Σdy and Σdy·x̂ per channel, with x̂ = (x − μ)/σ as Forward had it.
+	kernels.NormGradSums(sum, sumXhat, b.x[:m], dy[:m], mean, inv)
 	if b.Gamma != nil {
 		for k := range c {
 			b.Gamma.Grad[k] = float32(sumXhat[k])
@@ -313,13 +297,7 @@ func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 			r[k] = a[k] * float32(sumXhat[k]/count)
 		}
 	}
-	for i := 0; i < m; i += c {
-		g := dy[i : i+c]
-		xs, dx := b.x[i:i+len(g)], b.dx[i:i+len(g)]
-		for k, v := range xs {
-			dx[k] = a[k]*g[k] + q[k] - r[k]*((v-mean[k])*inv[k])
-		}
-	}
+	kernels.NormGrad(b.dx[:m], b.x[:m], dy[:m], a, q, r, mean, inv)
 	return b.dx[:m]
 }
 
@@ -339,13 +317,7 @@ func (b *BatchNormalization) Infer(dst, x []float32, n int) {
 		a[k] = rsqrt(b.MovingVariance.Value[k]+b.Epsilon) * b.gammaAt(k)
 		off[k] = b.betaAt(k) - b.MovingMean.Value[k]*a[k]
 	}
-	for i := 0; i < m; i += c {
-		xs := x[i : i+c]
-		out := dst[i : i+len(xs)]
-		for k, v := range xs {
-			out[k] = v*a[k] + off[k]
-		}
-	}
+	kernels.ChannelAffine(dst[:m], x[:m], a, off)
 }
 
 // Config returns Keras' arguments.

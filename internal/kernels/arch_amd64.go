@@ -538,3 +538,202 @@ func accumColsArch(z, w, x []float32, in, u int, mask []uint64, n int) bool {
 	}
 	return true
 }
+
+// sumVec512 and sumVec256 are the widest blocks of the channel-sum kernels,
+// in float64 vectors of each sum: 8 ZMM of 8 channels, 4 YMM of 4 (as in
+// _asm/channels.go).
+const (
+	sumVec512 = 8
+	sumVec256 = 4
+)
+
+// sumBlock is the float64 lanes of a vector of the channel-sum kernels at
+// the current level, and the widest block they take, in channels.
+func sumBlock() (unit, width int) {
+	if level == AVX512 {
+		return 8, sumVec512 * 8
+	}
+	return 4, sumVec256 * 4
+}
+
+// sumTile is the number of rows of a tile for the channel-sum kernels when
+// the channels take several blocks: each block walks the tile's rows (its
+// sums loaded before and stored after), and the next block finds the tile
+// in L1. Walking all the rows once per block instead, each pass reading
+// part of every row, made NormGradSums about twice as slow (AVX2 at 32 to
+// 128 channels, AVX-512 at 128); tiles of 2 KB of each input measured
+// best, at least 8 rows to keep the calls' overhead small.
+func sumTile(c, width int) int {
+	if c <= width {
+		return math.MaxInt
+	}
+	return max(8, sumTileBytes/(4*c))
+}
+
+const sumTileBytes = 2 << 10
+
+// sumRowsFrom is the number of channels from which NormGradSums, when they
+// take several blocks, keeps its sums in memory (normGradSumsRows) instead
+// of tiling: 64 and 128 channels ran 1.3 to 3 times faster so (AVX2 at 64
+// and 128, AVX-512 at 128), 32 on AVX2 1.3 times slower. ChannelMoments,
+// with less work per row to hide the latency of a sum's store and reload,
+// was faster tiled at every width.
+const sumRowsFrom = 64
+
+func channelMomentsArch(sum, sq []float64, x []float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	c := len(sum)
+	rows := len(x) / c
+	unit, width := sumBlock()
+	tile := sumTile(c, width)
+	for r0 := 0; r0 < rows; r0 += tile {
+		n, xr := min(tile, rows-r0), x[r0*c:]
+		for jb := 0; jb < c; jb += width {
+			nv, tail := block(min(width, c-jb), unit)
+			if level == AVX512 {
+				moments512(nv, &sum[jb], &sq[jb], &xr[jb], c, n, tail)
+			} else {
+				moments256(nv, &sum[jb], &sq[jb], &xr[jb], c, n, tail)
+			}
+		}
+	}
+	return true
+}
+
+func normGradSumsArch(sum, sumXhat []float64, x, dy, mean, inv []float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	c := len(mean)
+	rows := len(x) / c
+	unit, width := sumBlock()
+	if c > width && c >= sumRowsFrom {
+		if level == AVX512 {
+			normGradSumsRows512(&sum[0], &sumXhat[0], &x[0], &dy[0], &mean[0], &inv[0], c, rows)
+		} else {
+			normGradSumsRows256(&sum[0], &sumXhat[0], &x[0], &dy[0], &mean[0], &inv[0], c, rows)
+		}
+		return true
+	}
+	tile := sumTile(c, width)
+	for r0 := 0; r0 < rows; r0 += tile {
+		n, xr, gr := min(tile, rows-r0), x[r0*c:], dy[r0*c:]
+		for jb := 0; jb < c; jb += width {
+			nv, tail := block(min(width, c-jb), unit)
+			if level == AVX512 {
+				normGradSums512(nv, &sum[jb], &sumXhat[jb], &xr[jb], &gr[jb], &mean[jb], &inv[jb], c, n, tail)
+			} else {
+				normGradSums256(nv, &sum[jb], &sumXhat[jb], &xr[jb], &gr[jb], &mean[jb], &inv[jb], c, n, tail)
+			}
+		}
+	}
+	return true
+}
+
+// The elementwise channel kernels run 16-lane vectors on AVX-512 only when
+// c is not an odd multiple of 8 (a masked half vector on every row made
+// c = 8 2.5 times slower than 8-lane vectors) and their per-channel
+// parameters are 64-byte aligned: they are read on every row, and 64-byte
+// loads that straddle cache lines made ChannelAffine 1.6 times slower than
+// 8-lane vectors (BatchNormalization.Infer's parameters on the stack).
+func wideParams(c int, a, b *float32) bool {
+	return level == AVX512 && c%16 != 8 && aligned64(a) && aligned64(b)
+}
+
+func aligned64(p *float32) bool { return uintptr(unsafe.Pointer(p))%64 == 0 }
+
+func channelAffineArch(y, x, a, off []float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	c := len(a)
+	if wideParams(c, &a[0], &off[0]) {
+		channelAffine512(&y[0], &x[0], &a[0], &off[0], c, len(x)/c)
+	} else {
+		channelAffine256(&y[0], &x[0], &a[0], &off[0], c, len(x)/c)
+	}
+	return true
+}
+
+func normGradArch(dx, x, dy, a, q, r, mean, inv []float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	c := len(mean)
+	if wideParams(c, &a[0], &q[0]) && aligned64(&r[0]) && aligned64(&mean[0]) && aligned64(&inv[0]) {
+		normGrad512(&dx[0], &x[0], &dy[0], &a[0], &q[0], &r[0], &mean[0], &inv[0], c, len(x)/c)
+	} else {
+		normGrad256(&dx[0], &x[0], &dy[0], &a[0], &q[0], &r[0], &mean[0], &inv[0], c, len(x)/c)
+	}
+	return true
+}
+
+func moments512(nv int, sum, sq *float64, x *float32, c, rows, tail int) {
+	switch nv {
+	case 1:
+		moments512x1(sum, sq, x, c, rows, tail)
+	case 2:
+		moments512x2(sum, sq, x, c, rows, tail)
+	case 3:
+		moments512x3(sum, sq, x, c, rows, tail)
+	case 4:
+		moments512x4(sum, sq, x, c, rows, tail)
+	case 5:
+		moments512x5(sum, sq, x, c, rows, tail)
+	case 6:
+		moments512x6(sum, sq, x, c, rows, tail)
+	case 7:
+		moments512x7(sum, sq, x, c, rows, tail)
+	case 8:
+		moments512x8(sum, sq, x, c, rows, tail)
+	}
+}
+
+func moments256(nv int, sum, sq *float64, x *float32, c, rows, tail int) {
+	switch nv {
+	case 1:
+		moments256x1(sum, sq, x, c, rows, tail)
+	case 2:
+		moments256x2(sum, sq, x, c, rows, tail)
+	case 3:
+		moments256x3(sum, sq, x, c, rows, tail)
+	case 4:
+		moments256x4(sum, sq, x, c, rows, tail)
+	}
+}
+
+func normGradSums512(nv int, sum, sumXhat *float64, x, dy, mean, inv *float32, c, rows, tail int) {
+	switch nv {
+	case 1:
+		normGradSums512x1(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 2:
+		normGradSums512x2(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 3:
+		normGradSums512x3(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 4:
+		normGradSums512x4(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 5:
+		normGradSums512x5(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 6:
+		normGradSums512x6(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 7:
+		normGradSums512x7(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 8:
+		normGradSums512x8(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	}
+}
+
+func normGradSums256(nv int, sum, sumXhat *float64, x, dy, mean, inv *float32, c, rows, tail int) {
+	switch nv {
+	case 1:
+		normGradSums256x1(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 2:
+		normGradSums256x2(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 3:
+		normGradSums256x3(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	case 4:
+		normGradSums256x4(sum, sumXhat, x, dy, mean, inv, c, rows, tail)
+	}
+}

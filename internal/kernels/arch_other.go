@@ -50,3 +50,11 @@ func prefetchRowsArch(unsafe.Pointer, int, []int) {}
 func scatterBatchArch([]float32, int, []int32, []float32, []int, []float32, int) bool { return false }
 
 func accumColsArch(_, _, _ []float32, _, _ int, _ []uint64, _ int) bool { return false }
+
+func channelMomentsArch(_, _ []float64, _ []float32) bool { return false }
+
+func channelAffineArch(_, _, _, _ []float32) bool { return false }
+
+func normGradSumsArch(_, _ []float64, _, _, _, _ []float32) bool { return false }
+
+func normGradArch(_, _, _, _, _, _, _, _ []float32) bool { return false }

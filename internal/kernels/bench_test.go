@@ -313,3 +313,37 @@ func BenchmarkRelu(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkChannel runs the BatchNormalization kernels on the activations
+// of examples/cnn_bn.yaml's convolution, a batch of 128×26×26 rows of c
+// channels (c = 32 there).
+func BenchmarkChannel(b *testing.B) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	for _, c := range []int{8, 16, 32, 48, 64, 128} {
+		rows := 128 * 26 * 26 * 32 / c
+		// Normal values: the tests' subnormals would time assists.
+		x, dy := randVec(rng, rows*c, 1), randVec(rng, rows*c, 1)
+		p := func() []float32 { return randVec(rng, c, 1) }
+		a, off, q, r, mean, inv := p(), p(), p(), p(), p(), p()
+		y := make([]float32, len(x))
+		s, h := make([]float64, c), make([]float64, c)
+		for _, op := range []struct {
+			name string
+			f    func()
+		}{
+			{"moments", func() { ChannelMoments(s, h, x) }},
+			{"affine", func() { ChannelAffine(y, x, a, off) }},
+			{"gradsums", func() { NormGradSums(s, h, x, dy, mean, inv) }},
+			{"grad", func() { NormGrad(y, x, dy, a, q, r, mean, inv) }},
+		} {
+			b.Run(fmt.Sprintf("op=%s/c=%d", op.name, c), func(b *testing.B) {
+				benchLevels(b, func(b *testing.B) {
+					b.SetBytes(int64(4 * len(x)))
+					for b.Loop() {
+						op.f()
+					}
+				})
+			})
+		}
+	}
+}

@@ -72,6 +72,20 @@
 // to the layer. Adam is bound by the VSQRTPS and VDIVPS it needs per weight
 // (which must stay correctly rounded, so no reciprocal approximations).
 //
+// BatchNormalization's four passes over a batch of rows of c channels
+// (ChannelMoments, ChannelAffine, NormGradSums, NormGrad) run across the
+// channels: the per-channel float64 sums keep a block of up to 64 channels
+// (AVX-512; 16 on AVX2) in registers while the rows are added in order, and
+// float32 values convert to float64 exactly (VCVTPS2PD), so every sum is
+// the reference's. On the 128×26×26×32 activations of examples/cnn_bn.yaml
+// the layer's forward and backward pass went from 10 ms to 1.8 ms a step
+// (the epoch from 10 s to 6 s), close to the time its seven passes over 11
+// MB arrays take to stream. Two things measured: a masked memory operand is
+// slow even with every lane set, so the kernels mask only a real tail (and
+// c = 8, 24, ... run 8-lane vectors on AVX-512); and walking all the rows
+// once per block of channels, when they take several, was up to three
+// times slower than one stream (see sumTile and sumRowsFrom).
+//
 // Prefetch starts loading the next shuffled batch's rows: random rows of the
 // 47 MB training set are far beyond the caches. Issued as one burst after
 // the forward pass it measured faster than before it, after the backward

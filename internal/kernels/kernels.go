@@ -496,6 +496,116 @@ func ExpSum(p []float32, z []float32, m float32) (s float64, ok bool) {
 	return expSumArch(p, z, m)
 }
 
+// ChannelMoments adds to sum and sq, per channel, the sums of x and of its
+// squares in float64 (BatchNormalization's batch statistics). x is rows of
+// c = len(sum) channels, channel k at every index ≡ k mod c:
+//
+//	for i := 0; i < len(x); i += c {
+//		for k, v := range x[i : i+c] {
+//			f := float64(v)
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+// The SIMD versions run across channels, so every sum takes its terms in
+// row order. (The square of a float32 is exact in float64, so an FMA could
+// not change it either.)
+func ChannelMoments(sum, sq []float64, x []float32) {
+	c := len(sum)
+	if len(sq) < c || (c == 0 && len(x) > 0) || (c > 0 && len(x)%c != 0) {
+		panic("kernels.ChannelMoments: len(x) is not a multiple of len(sum), or sq too short")
+	}
+	if len(x) == 0 {
+		return
+	}
+	if channelMomentsArch(sum, sq, x) {
+		return
+	}
+	refChannelMoments(sum, sq, x)
+}
+
+// ChannelAffine sets y = x·a + off per channel, rounding the product to
+// float32 before the sum (BatchNormalization's forward pass). x is rows of
+// c = len(a) channels; y may alias x. a and off are read on every row:
+// 64-byte aligned (AlignedFloats), they let AVX-512 run 16 lanes at a time.
+//
+//	for i := 0; i < len(x); i += c {
+//		for k, v := range x[i : i+c] {
+//			y[i+k] = float32(v*a[k]) + off[k]
+//		}
+//	}
+func ChannelAffine(y, x, a, off []float32) {
+	c := len(a)
+	if len(off) < c || len(y) < len(x) || (c == 0 && len(x) > 0) || (c > 0 && len(x)%c != 0) {
+		panic("kernels.ChannelAffine: len(x) is not a multiple of len(a), or off or y too short")
+	}
+	if len(x) == 0 {
+		return
+	}
+	if channelAffineArch(y, x, a, off) {
+		return
+	}
+	refChannelAffine(y, x, a, off)
+}
+
+// NormGradSums adds to sum and sumXhat, per channel, the float64 sums of dy
+// and of dy·x̂, where x̂ = (x − mean)·inv is computed in float32
+// (BatchNormalization's gradients of beta and gamma). x and dy are rows of
+// c = len(mean) channels:
+//
+//	for i := 0; i < len(x); i += c {
+//		for k, v := range x[i : i+c] {
+//			xh := (v - mean[k]) * inv[k]
+//			sum[k] += float64(dy[i+k])
+//			sumXhat[k] += float64(dy[i+k]) * float64(xh)
+//		}
+//	}
+//
+// As in ChannelMoments, the sums take their terms in row order, and the
+// product of two float32 is exact in float64.
+func NormGradSums(sum, sumXhat []float64, x, dy, mean, inv []float32) {
+	c := len(mean)
+	if len(sum) < c || len(sumXhat) < c || len(inv) < c || len(dy) < len(x) ||
+		(c == 0 && len(x) > 0) || (c > 0 && len(x)%c != 0) {
+		panic("kernels.NormGradSums: len(x) is not a multiple of len(mean), or another argument too short")
+	}
+	if len(x) == 0 {
+		return
+	}
+	if normGradSumsArch(sum, sumXhat, x, dy, mean, inv) {
+		return
+	}
+	refNormGradSums(sum, sumXhat, x, dy, mean, inv)
+}
+
+// NormGrad sets dx = a·dy + q − r·x̂ per channel, with x̂ = (x − mean)·inv,
+// every operation rounded to float32 in this order (BatchNormalization's
+// input gradient). x, dy and dx are rows of c = len(mean) channels; dx may
+// alias x or dy. As in ChannelAffine, 64-byte aligned parameters (a, q, r,
+// mean, inv) let AVX-512 run 16 lanes at a time.
+//
+//	for i := 0; i < len(x); i += c {
+//		for k, v := range x[i : i+c] {
+//			xh := (v - mean[k]) * inv[k]
+//			dx[i+k] = float32(a[k]*dy[i+k]) + q[k] - float32(r[k]*xh)
+//		}
+//	}
+func NormGrad(dx, x, dy, a, q, r, mean, inv []float32) {
+	c := len(mean)
+	if len(a) < c || len(q) < c || len(r) < c || len(inv) < c || len(dy) < len(x) || len(dx) < len(x) ||
+		(c == 0 && len(x) > 0) || (c > 0 && len(x)%c != 0) {
+		panic("kernels.NormGrad: len(x) is not a multiple of len(mean), or another argument too short")
+	}
+	if len(x) == 0 {
+		return
+	}
+	if normGradArch(dx, x, dy, a, q, r, mean, inv) {
+		return
+	}
+	refNormGrad(dx, x, dy, a, q, r, mean, inv)
+}
+
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
 // AlignedFloats returns a zeroed slice of n float32 whose first element is

@@ -6872,3 +6872,2681 @@ add:
 done:
 	VZEROUPPER
 	RET
+
+// func moments512x1(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·moments512x1(SB), NOSPLIT, $0-48
+	MOVQ      sum+0(FP), AX
+	MOVQ      sq+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      c+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      tail+40(FP), DI
+	MOVQ      $-1, R8
+	BZHIQ     DI, R8, R8
+	KMOVW     R8, K1
+	VMOVUPD.Z (AX), K1, Z0
+	VMOVUPD.Z (CX), K1, Z1
+	CMPQ      DI, $0x08
+	JEQ       whole
+
+masked:
+	VCVTPS2PD.Z (DX), K1, Z2
+	VADDPD      Z2, Z0, Z0
+	VMULPD      Z2, Z2, Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
+
+whole:
+	VCVTPS2PD (DX), Z2
+	VADDPD    Z2, Z0, Z0
+	VMULPD    Z2, Z2, Z2
+	VADDPD    Z2, Z1, Z1
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, K1, (AX)
+	VMOVUPD Z1, K1, (CX)
+	VZEROUPPER
+	RET
+
+// func moments512x2(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·moments512x2(SB), NOSPLIT, $0-48
+	MOVQ      sum+0(FP), AX
+	MOVQ      sq+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      c+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      tail+40(FP), DI
+	MOVQ      $-1, R8
+	BZHIQ     DI, R8, R8
+	KMOVW     R8, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD.Z 64(AX), K1, Z2
+	VMOVUPD.Z 64(CX), K1, Z3
+	CMPQ      DI, $0x08
+	JEQ       whole
+
+masked:
+	VCVTPS2PD   (DX), Z4
+	VADDPD      Z4, Z0, Z0
+	VMULPD      Z4, Z4, Z4
+	VADDPD      Z4, Z1, Z1
+	VCVTPS2PD.Z 32(DX), K1, Z4
+	VADDPD      Z4, Z2, Z2
+	VMULPD      Z4, Z4, Z4
+	VADDPD      Z4, Z3, Z3
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
+
+whole:
+	VCVTPS2PD (DX), Z4
+	VADDPD    Z4, Z0, Z0
+	VMULPD    Z4, Z4, Z4
+	VADDPD    Z4, Z1, Z1
+	VCVTPS2PD 32(DX), Z4
+	VADDPD    Z4, Z2, Z2
+	VMULPD    Z4, Z4, Z4
+	VADDPD    Z4, Z3, Z3
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, K1, 64(AX)
+	VMOVUPD Z3, K1, 64(CX)
+	VZEROUPPER
+	RET
+
+// func moments512x3(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·moments512x3(SB), NOSPLIT, $0-48
+	MOVQ      sum+0(FP), AX
+	MOVQ      sq+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      c+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      tail+40(FP), DI
+	MOVQ      $-1, R8
+	BZHIQ     DI, R8, R8
+	KMOVW     R8, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD.Z 128(AX), K1, Z4
+	VMOVUPD.Z 128(CX), K1, Z5
+	CMPQ      DI, $0x08
+	JEQ       whole
+
+masked:
+	VCVTPS2PD   (DX), Z6
+	VADDPD      Z6, Z0, Z0
+	VMULPD      Z6, Z6, Z6
+	VADDPD      Z6, Z1, Z1
+	VCVTPS2PD   32(DX), Z6
+	VADDPD      Z6, Z2, Z2
+	VMULPD      Z6, Z6, Z6
+	VADDPD      Z6, Z3, Z3
+	VCVTPS2PD.Z 64(DX), K1, Z6
+	VADDPD      Z6, Z4, Z4
+	VMULPD      Z6, Z6, Z6
+	VADDPD      Z6, Z5, Z5
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
+
+whole:
+	VCVTPS2PD (DX), Z6
+	VADDPD    Z6, Z0, Z0
+	VMULPD    Z6, Z6, Z6
+	VADDPD    Z6, Z1, Z1
+	VCVTPS2PD 32(DX), Z6
+	VADDPD    Z6, Z2, Z2
+	VMULPD    Z6, Z6, Z6
+	VADDPD    Z6, Z3, Z3
+	VCVTPS2PD 64(DX), Z6
+	VADDPD    Z6, Z4, Z4
+	VMULPD    Z6, Z6, Z6
+	VADDPD    Z6, Z5, Z5
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, K1, 128(AX)
+	VMOVUPD Z5, K1, 128(CX)
+	VZEROUPPER
+	RET
+
+// func moments512x4(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·moments512x4(SB), NOSPLIT, $0-48
+	MOVQ      sum+0(FP), AX
+	MOVQ      sq+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      c+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      tail+40(FP), DI
+	MOVQ      $-1, R8
+	BZHIQ     DI, R8, R8
+	KMOVW     R8, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD.Z 192(AX), K1, Z6
+	VMOVUPD.Z 192(CX), K1, Z7
+	CMPQ      DI, $0x08
+	JEQ       whole
+
+masked:
+	VCVTPS2PD   (DX), Z8
+	VADDPD      Z8, Z0, Z0
+	VMULPD      Z8, Z8, Z8
+	VADDPD      Z8, Z1, Z1
+	VCVTPS2PD   32(DX), Z8
+	VADDPD      Z8, Z2, Z2
+	VMULPD      Z8, Z8, Z8
+	VADDPD      Z8, Z3, Z3
+	VCVTPS2PD   64(DX), Z8
+	VADDPD      Z8, Z4, Z4
+	VMULPD      Z8, Z8, Z8
+	VADDPD      Z8, Z5, Z5
+	VCVTPS2PD.Z 96(DX), K1, Z8
+	VADDPD      Z8, Z6, Z6
+	VMULPD      Z8, Z8, Z8
+	VADDPD      Z8, Z7, Z7
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
+
+whole:
+	VCVTPS2PD (DX), Z8
+	VADDPD    Z8, Z0, Z0
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z1, Z1
+	VCVTPS2PD 32(DX), Z8
+	VADDPD    Z8, Z2, Z2
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z3, Z3
+	VCVTPS2PD 64(DX), Z8
+	VADDPD    Z8, Z4, Z4
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z5, Z5
+	VCVTPS2PD 96(DX), Z8
+	VADDPD    Z8, Z6, Z6
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z7, Z7
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, K1, 192(AX)
+	VMOVUPD Z7, K1, 192(CX)
+	VZEROUPPER
+	RET
+
+// func moments512x5(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·moments512x5(SB), NOSPLIT, $0-48
+	MOVQ      sum+0(FP), AX
+	MOVQ      sq+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      c+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      tail+40(FP), DI
+	MOVQ      $-1, R8
+	BZHIQ     DI, R8, R8
+	KMOVW     R8, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD   192(AX), Z6
+	VMOVUPD   192(CX), Z7
+	VMOVUPD.Z 256(AX), K1, Z8
+	VMOVUPD.Z 256(CX), K1, Z9
+	CMPQ      DI, $0x08
+	JEQ       whole
+
+masked:
+	VCVTPS2PD   (DX), Z10
+	VADDPD      Z10, Z0, Z0
+	VMULPD      Z10, Z10, Z10
+	VADDPD      Z10, Z1, Z1
+	VCVTPS2PD   32(DX), Z10
+	VADDPD      Z10, Z2, Z2
+	VMULPD      Z10, Z10, Z10
+	VADDPD      Z10, Z3, Z3
+	VCVTPS2PD   64(DX), Z10
+	VADDPD      Z10, Z4, Z4
+	VMULPD      Z10, Z10, Z10
+	VADDPD      Z10, Z5, Z5
+	VCVTPS2PD   96(DX), Z10
+	VADDPD      Z10, Z6, Z6
+	VMULPD      Z10, Z10, Z10
+	VADDPD      Z10, Z7, Z7
+	VCVTPS2PD.Z 128(DX), K1, Z10
+	VADDPD      Z10, Z8, Z8
+	VMULPD      Z10, Z10, Z10
+	VADDPD      Z10, Z9, Z9
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
+
+whole:
+	VCVTPS2PD (DX), Z10
+	VADDPD    Z10, Z0, Z0
+	VMULPD    Z10, Z10, Z10
+	VADDPD    Z10, Z1, Z1
+	VCVTPS2PD 32(DX), Z10
+	VADDPD    Z10, Z2, Z2
+	VMULPD    Z10, Z10, Z10
+	VADDPD    Z10, Z3, Z3
+	VCVTPS2PD 64(DX), Z10
+	VADDPD    Z10, Z4, Z4
+	VMULPD    Z10, Z10, Z10
+	VADDPD    Z10, Z5, Z5
+	VCVTPS2PD 96(DX), Z10
+	VADDPD    Z10, Z6, Z6
+	VMULPD    Z10, Z10, Z10
+	VADDPD    Z10, Z7, Z7
+	VCVTPS2PD 128(DX), Z10
+	VADDPD    Z10, Z8, Z8
+	VMULPD    Z10, Z10, Z10
+	VADDPD    Z10, Z9, Z9
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, 192(AX)
+	VMOVUPD Z7, 192(CX)
+	VMOVUPD Z8, K1, 256(AX)
+	VMOVUPD Z9, K1, 256(CX)
+	VZEROUPPER
+	RET
+
+// func moments512x6(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·moments512x6(SB), NOSPLIT, $0-48
+	MOVQ      sum+0(FP), AX
+	MOVQ      sq+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      c+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      tail+40(FP), DI
+	MOVQ      $-1, R8
+	BZHIQ     DI, R8, R8
+	KMOVW     R8, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD   192(AX), Z6
+	VMOVUPD   192(CX), Z7
+	VMOVUPD   256(AX), Z8
+	VMOVUPD   256(CX), Z9
+	VMOVUPD.Z 320(AX), K1, Z10
+	VMOVUPD.Z 320(CX), K1, Z11
+	CMPQ      DI, $0x08
+	JEQ       whole
+
+masked:
+	VCVTPS2PD   (DX), Z12
+	VADDPD      Z12, Z0, Z0
+	VMULPD      Z12, Z12, Z12
+	VADDPD      Z12, Z1, Z1
+	VCVTPS2PD   32(DX), Z12
+	VADDPD      Z12, Z2, Z2
+	VMULPD      Z12, Z12, Z12
+	VADDPD      Z12, Z3, Z3
+	VCVTPS2PD   64(DX), Z12
+	VADDPD      Z12, Z4, Z4
+	VMULPD      Z12, Z12, Z12
+	VADDPD      Z12, Z5, Z5
+	VCVTPS2PD   96(DX), Z12
+	VADDPD      Z12, Z6, Z6
+	VMULPD      Z12, Z12, Z12
+	VADDPD      Z12, Z7, Z7
+	VCVTPS2PD   128(DX), Z12
+	VADDPD      Z12, Z8, Z8
+	VMULPD      Z12, Z12, Z12
+	VADDPD      Z12, Z9, Z9
+	VCVTPS2PD.Z 160(DX), K1, Z12
+	VADDPD      Z12, Z10, Z10
+	VMULPD      Z12, Z12, Z12
+	VADDPD      Z12, Z11, Z11
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
+
+whole:
+	VCVTPS2PD (DX), Z12
+	VADDPD    Z12, Z0, Z0
+	VMULPD    Z12, Z12, Z12
+	VADDPD    Z12, Z1, Z1
+	VCVTPS2PD 32(DX), Z12
+	VADDPD    Z12, Z2, Z2
+	VMULPD    Z12, Z12, Z12
+	VADDPD    Z12, Z3, Z3
+	VCVTPS2PD 64(DX), Z12
+	VADDPD    Z12, Z4, Z4
+	VMULPD    Z12, Z12, Z12
+	VADDPD    Z12, Z5, Z5
+	VCVTPS2PD 96(DX), Z12
+	VADDPD    Z12, Z6, Z6
+	VMULPD    Z12, Z12, Z12
+	VADDPD    Z12, Z7, Z7
+	VCVTPS2PD 128(DX), Z12
+	VADDPD    Z12, Z8, Z8
+	VMULPD    Z12, Z12, Z12
+	VADDPD    Z12, Z9, Z9
+	VCVTPS2PD 160(DX), Z12
+	VADDPD    Z12, Z10, Z10
+	VMULPD    Z12, Z12, Z12
+	VADDPD    Z12, Z11, Z11
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, 192(AX)
+	VMOVUPD Z7, 192(CX)
+	VMOVUPD Z8, 256(AX)
+	VMOVUPD Z9, 256(CX)
+	VMOVUPD Z10, K1, 320(AX)
+	VMOVUPD Z11, K1, 320(CX)
+	VZEROUPPER
+	RET
+
+// func moments512x7(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·moments512x7(SB), NOSPLIT, $0-48
+	MOVQ      sum+0(FP), AX
+	MOVQ      sq+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      c+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      tail+40(FP), DI
+	MOVQ      $-1, R8
+	BZHIQ     DI, R8, R8
+	KMOVW     R8, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD   192(AX), Z6
+	VMOVUPD   192(CX), Z7
+	VMOVUPD   256(AX), Z8
+	VMOVUPD   256(CX), Z9
+	VMOVUPD   320(AX), Z10
+	VMOVUPD   320(CX), Z11
+	VMOVUPD.Z 384(AX), K1, Z12
+	VMOVUPD.Z 384(CX), K1, Z13
+	CMPQ      DI, $0x08
+	JEQ       whole
+
+masked:
+	VCVTPS2PD   (DX), Z14
+	VADDPD      Z14, Z0, Z0
+	VMULPD      Z14, Z14, Z14
+	VADDPD      Z14, Z1, Z1
+	VCVTPS2PD   32(DX), Z14
+	VADDPD      Z14, Z2, Z2
+	VMULPD      Z14, Z14, Z14
+	VADDPD      Z14, Z3, Z3
+	VCVTPS2PD   64(DX), Z14
+	VADDPD      Z14, Z4, Z4
+	VMULPD      Z14, Z14, Z14
+	VADDPD      Z14, Z5, Z5
+	VCVTPS2PD   96(DX), Z14
+	VADDPD      Z14, Z6, Z6
+	VMULPD      Z14, Z14, Z14
+	VADDPD      Z14, Z7, Z7
+	VCVTPS2PD   128(DX), Z14
+	VADDPD      Z14, Z8, Z8
+	VMULPD      Z14, Z14, Z14
+	VADDPD      Z14, Z9, Z9
+	VCVTPS2PD   160(DX), Z14
+	VADDPD      Z14, Z10, Z10
+	VMULPD      Z14, Z14, Z14
+	VADDPD      Z14, Z11, Z11
+	VCVTPS2PD.Z 192(DX), K1, Z14
+	VADDPD      Z14, Z12, Z12
+	VMULPD      Z14, Z14, Z14
+	VADDPD      Z14, Z13, Z13
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
+
+whole:
+	VCVTPS2PD (DX), Z14
+	VADDPD    Z14, Z0, Z0
+	VMULPD    Z14, Z14, Z14
+	VADDPD    Z14, Z1, Z1
+	VCVTPS2PD 32(DX), Z14
+	VADDPD    Z14, Z2, Z2
+	VMULPD    Z14, Z14, Z14
+	VADDPD    Z14, Z3, Z3
+	VCVTPS2PD 64(DX), Z14
+	VADDPD    Z14, Z4, Z4
+	VMULPD    Z14, Z14, Z14
+	VADDPD    Z14, Z5, Z5
+	VCVTPS2PD 96(DX), Z14
+	VADDPD    Z14, Z6, Z6
+	VMULPD    Z14, Z14, Z14
+	VADDPD    Z14, Z7, Z7
+	VCVTPS2PD 128(DX), Z14
+	VADDPD    Z14, Z8, Z8
+	VMULPD    Z14, Z14, Z14
+	VADDPD    Z14, Z9, Z9
+	VCVTPS2PD 160(DX), Z14
+	VADDPD    Z14, Z10, Z10
+	VMULPD    Z14, Z14, Z14
+	VADDPD    Z14, Z11, Z11
+	VCVTPS2PD 192(DX), Z14
+	VADDPD    Z14, Z12, Z12
+	VMULPD    Z14, Z14, Z14
+	VADDPD    Z14, Z13, Z13
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, 192(AX)
+	VMOVUPD Z7, 192(CX)
+	VMOVUPD Z8, 256(AX)
+	VMOVUPD Z9, 256(CX)
+	VMOVUPD Z10, 320(AX)
+	VMOVUPD Z11, 320(CX)
+	VMOVUPD Z12, K1, 384(AX)
+	VMOVUPD Z13, K1, 384(CX)
+	VZEROUPPER
+	RET
+
+// func moments512x8(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·moments512x8(SB), NOSPLIT, $0-48
+	MOVQ      sum+0(FP), AX
+	MOVQ      sq+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      c+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      tail+40(FP), DI
+	MOVQ      $-1, R8
+	BZHIQ     DI, R8, R8
+	KMOVW     R8, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD   192(AX), Z6
+	VMOVUPD   192(CX), Z7
+	VMOVUPD   256(AX), Z8
+	VMOVUPD   256(CX), Z9
+	VMOVUPD   320(AX), Z10
+	VMOVUPD   320(CX), Z11
+	VMOVUPD   384(AX), Z12
+	VMOVUPD   384(CX), Z13
+	VMOVUPD.Z 448(AX), K1, Z14
+	VMOVUPD.Z 448(CX), K1, Z15
+	CMPQ      DI, $0x08
+	JEQ       whole
+
+masked:
+	VCVTPS2PD   (DX), Z16
+	VADDPD      Z16, Z0, Z0
+	VMULPD      Z16, Z16, Z16
+	VADDPD      Z16, Z1, Z1
+	VCVTPS2PD   32(DX), Z16
+	VADDPD      Z16, Z2, Z2
+	VMULPD      Z16, Z16, Z16
+	VADDPD      Z16, Z3, Z3
+	VCVTPS2PD   64(DX), Z16
+	VADDPD      Z16, Z4, Z4
+	VMULPD      Z16, Z16, Z16
+	VADDPD      Z16, Z5, Z5
+	VCVTPS2PD   96(DX), Z16
+	VADDPD      Z16, Z6, Z6
+	VMULPD      Z16, Z16, Z16
+	VADDPD      Z16, Z7, Z7
+	VCVTPS2PD   128(DX), Z16
+	VADDPD      Z16, Z8, Z8
+	VMULPD      Z16, Z16, Z16
+	VADDPD      Z16, Z9, Z9
+	VCVTPS2PD   160(DX), Z16
+	VADDPD      Z16, Z10, Z10
+	VMULPD      Z16, Z16, Z16
+	VADDPD      Z16, Z11, Z11
+	VCVTPS2PD   192(DX), Z16
+	VADDPD      Z16, Z12, Z12
+	VMULPD      Z16, Z16, Z16
+	VADDPD      Z16, Z13, Z13
+	VCVTPS2PD.Z 224(DX), K1, Z16
+	VADDPD      Z16, Z14, Z14
+	VMULPD      Z16, Z16, Z16
+	VADDPD      Z16, Z15, Z15
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
+
+whole:
+	VCVTPS2PD (DX), Z16
+	VADDPD    Z16, Z0, Z0
+	VMULPD    Z16, Z16, Z16
+	VADDPD    Z16, Z1, Z1
+	VCVTPS2PD 32(DX), Z16
+	VADDPD    Z16, Z2, Z2
+	VMULPD    Z16, Z16, Z16
+	VADDPD    Z16, Z3, Z3
+	VCVTPS2PD 64(DX), Z16
+	VADDPD    Z16, Z4, Z4
+	VMULPD    Z16, Z16, Z16
+	VADDPD    Z16, Z5, Z5
+	VCVTPS2PD 96(DX), Z16
+	VADDPD    Z16, Z6, Z6
+	VMULPD    Z16, Z16, Z16
+	VADDPD    Z16, Z7, Z7
+	VCVTPS2PD 128(DX), Z16
+	VADDPD    Z16, Z8, Z8
+	VMULPD    Z16, Z16, Z16
+	VADDPD    Z16, Z9, Z9
+	VCVTPS2PD 160(DX), Z16
+	VADDPD    Z16, Z10, Z10
+	VMULPD    Z16, Z16, Z16
+	VADDPD    Z16, Z11, Z11
+	VCVTPS2PD 192(DX), Z16
+	VADDPD    Z16, Z12, Z12
+	VMULPD    Z16, Z16, Z16
+	VADDPD    Z16, Z13, Z13
+	VCVTPS2PD 224(DX), Z16
+	VADDPD    Z16, Z14, Z14
+	VMULPD    Z16, Z16, Z16
+	VADDPD    Z16, Z15, Z15
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, 192(AX)
+	VMOVUPD Z7, 192(CX)
+	VMOVUPD Z8, 256(AX)
+	VMOVUPD Z9, 256(CX)
+	VMOVUPD Z10, 320(AX)
+	VMOVUPD Z11, 320(CX)
+	VMOVUPD Z12, 384(AX)
+	VMOVUPD Z13, 384(CX)
+	VMOVUPD Z14, K1, 448(AX)
+	VMOVUPD Z15, K1, 448(CX)
+	VZEROUPPER
+	RET
+
+// func moments256x1(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX2
+TEXT ·moments256x1(SB), NOSPLIT, $0-48
+	MOVQ       sum+0(FP), AX
+	MOVQ       sq+8(FP), CX
+	MOVQ       x+16(FP), DX
+	MOVQ       c+24(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       rows+32(FP), SI
+	MOVQ       tail+40(FP), DI
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	LEAQ       tailmask<>+0(SB), R9
+	VMOVDQU    (R9)(R8*4), X0
+	VPMOVSXDQ  X0, Y1
+	VMASKMOVPD (AX), Y1, Y2
+	VMASKMOVPD (CX), Y1, Y1
+	CMPQ       DI, $0x04
+	JEQ        whole
+
+masked:
+	VMASKMOVPS (DX), X0, X3
+	VCVTPS2PD  X3, Y3
+	VADDPD     Y3, Y2, Y2
+	VMULPD     Y3, Y3, Y3
+	VADDPD     Y3, Y1, Y1
+	ADDQ       BX, DX
+	DECQ       SI
+	JNZ        masked
+	JMP        store
+
+whole:
+	VCVTPS2PD (DX), Y3
+	VADDPD    Y3, Y2, Y2
+	VMULPD    Y3, Y3, Y3
+	VADDPD    Y3, Y1, Y1
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VPMOVSXDQ  X0, Y0
+	VMASKMOVPD Y2, Y0, (AX)
+	VMASKMOVPD Y1, Y0, (CX)
+	VZEROUPPER
+	RET
+
+// func moments256x2(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX2
+TEXT ·moments256x2(SB), NOSPLIT, $0-48
+	MOVQ       sum+0(FP), AX
+	MOVQ       sq+8(FP), CX
+	MOVQ       x+16(FP), DX
+	MOVQ       c+24(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       rows+32(FP), SI
+	MOVQ       tail+40(FP), DI
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	LEAQ       tailmask<>+0(SB), R9
+	VMOVDQU    (R9)(R8*4), X0
+	VPMOVSXDQ  X0, Y1
+	VMOVUPD    (AX), Y2
+	VMOVUPD    (CX), Y3
+	VMASKMOVPD 32(AX), Y1, Y4
+	VMASKMOVPD 32(CX), Y1, Y1
+	CMPQ       DI, $0x04
+	JEQ        whole
+
+masked:
+	VCVTPS2PD  (DX), Y5
+	VADDPD     Y5, Y2, Y2
+	VMULPD     Y5, Y5, Y5
+	VADDPD     Y5, Y3, Y3
+	VMASKMOVPS 16(DX), X0, X5
+	VCVTPS2PD  X5, Y5
+	VADDPD     Y5, Y4, Y4
+	VMULPD     Y5, Y5, Y5
+	VADDPD     Y5, Y1, Y1
+	ADDQ       BX, DX
+	DECQ       SI
+	JNZ        masked
+	JMP        store
+
+whole:
+	VCVTPS2PD (DX), Y5
+	VADDPD    Y5, Y2, Y2
+	VMULPD    Y5, Y5, Y5
+	VADDPD    Y5, Y3, Y3
+	VCVTPS2PD 16(DX), Y5
+	VADDPD    Y5, Y4, Y4
+	VMULPD    Y5, Y5, Y5
+	VADDPD    Y5, Y1, Y1
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VPMOVSXDQ  X0, Y0
+	VMOVUPD    Y2, (AX)
+	VMOVUPD    Y3, (CX)
+	VMASKMOVPD Y4, Y0, 32(AX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	VZEROUPPER
+	RET
+
+// func moments256x3(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX2
+TEXT ·moments256x3(SB), NOSPLIT, $0-48
+	MOVQ       sum+0(FP), AX
+	MOVQ       sq+8(FP), CX
+	MOVQ       x+16(FP), DX
+	MOVQ       c+24(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       rows+32(FP), SI
+	MOVQ       tail+40(FP), DI
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	LEAQ       tailmask<>+0(SB), R9
+	VMOVDQU    (R9)(R8*4), X0
+	VPMOVSXDQ  X0, Y1
+	VMOVUPD    (AX), Y2
+	VMOVUPD    (CX), Y3
+	VMOVUPD    32(AX), Y4
+	VMOVUPD    32(CX), Y5
+	VMASKMOVPD 64(AX), Y1, Y6
+	VMASKMOVPD 64(CX), Y1, Y1
+	CMPQ       DI, $0x04
+	JEQ        whole
+
+masked:
+	VCVTPS2PD  (DX), Y7
+	VADDPD     Y7, Y2, Y2
+	VMULPD     Y7, Y7, Y7
+	VADDPD     Y7, Y3, Y3
+	VCVTPS2PD  16(DX), Y7
+	VADDPD     Y7, Y4, Y4
+	VMULPD     Y7, Y7, Y7
+	VADDPD     Y7, Y5, Y5
+	VMASKMOVPS 32(DX), X0, X7
+	VCVTPS2PD  X7, Y7
+	VADDPD     Y7, Y6, Y6
+	VMULPD     Y7, Y7, Y7
+	VADDPD     Y7, Y1, Y1
+	ADDQ       BX, DX
+	DECQ       SI
+	JNZ        masked
+	JMP        store
+
+whole:
+	VCVTPS2PD (DX), Y7
+	VADDPD    Y7, Y2, Y2
+	VMULPD    Y7, Y7, Y7
+	VADDPD    Y7, Y3, Y3
+	VCVTPS2PD 16(DX), Y7
+	VADDPD    Y7, Y4, Y4
+	VMULPD    Y7, Y7, Y7
+	VADDPD    Y7, Y5, Y5
+	VCVTPS2PD 32(DX), Y7
+	VADDPD    Y7, Y6, Y6
+	VMULPD    Y7, Y7, Y7
+	VADDPD    Y7, Y1, Y1
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VPMOVSXDQ  X0, Y0
+	VMOVUPD    Y2, (AX)
+	VMOVUPD    Y3, (CX)
+	VMOVUPD    Y4, 32(AX)
+	VMOVUPD    Y5, 32(CX)
+	VMASKMOVPD Y6, Y0, 64(AX)
+	VMASKMOVPD Y1, Y0, 64(CX)
+	VZEROUPPER
+	RET
+
+// func moments256x4(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+// Requires: AVX, AVX2
+TEXT ·moments256x4(SB), NOSPLIT, $0-48
+	MOVQ       sum+0(FP), AX
+	MOVQ       sq+8(FP), CX
+	MOVQ       x+16(FP), DX
+	MOVQ       c+24(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       rows+32(FP), SI
+	MOVQ       tail+40(FP), DI
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	LEAQ       tailmask<>+0(SB), R9
+	VMOVDQU    (R9)(R8*4), X0
+	VPMOVSXDQ  X0, Y1
+	VMOVUPD    (AX), Y2
+	VMOVUPD    (CX), Y3
+	VMOVUPD    32(AX), Y4
+	VMOVUPD    32(CX), Y5
+	VMOVUPD    64(AX), Y6
+	VMOVUPD    64(CX), Y7
+	VMASKMOVPD 96(AX), Y1, Y8
+	VMASKMOVPD 96(CX), Y1, Y1
+	CMPQ       DI, $0x04
+	JEQ        whole
+
+masked:
+	VCVTPS2PD  (DX), Y9
+	VADDPD     Y9, Y2, Y2
+	VMULPD     Y9, Y9, Y9
+	VADDPD     Y9, Y3, Y3
+	VCVTPS2PD  16(DX), Y9
+	VADDPD     Y9, Y4, Y4
+	VMULPD     Y9, Y9, Y9
+	VADDPD     Y9, Y5, Y5
+	VCVTPS2PD  32(DX), Y9
+	VADDPD     Y9, Y6, Y6
+	VMULPD     Y9, Y9, Y9
+	VADDPD     Y9, Y7, Y7
+	VMASKMOVPS 48(DX), X0, X9
+	VCVTPS2PD  X9, Y9
+	VADDPD     Y9, Y8, Y8
+	VMULPD     Y9, Y9, Y9
+	VADDPD     Y9, Y1, Y1
+	ADDQ       BX, DX
+	DECQ       SI
+	JNZ        masked
+	JMP        store
+
+whole:
+	VCVTPS2PD (DX), Y9
+	VADDPD    Y9, Y2, Y2
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y3, Y3
+	VCVTPS2PD 16(DX), Y9
+	VADDPD    Y9, Y4, Y4
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y5, Y5
+	VCVTPS2PD 32(DX), Y9
+	VADDPD    Y9, Y6, Y6
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y7, Y7
+	VCVTPS2PD 48(DX), Y9
+	VADDPD    Y9, Y8, Y8
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y1, Y1
+	ADDQ      BX, DX
+	DECQ      SI
+	JNZ       whole
+
+store:
+	VPMOVSXDQ  X0, Y0
+	VMOVUPD    Y2, (AX)
+	VMOVUPD    Y3, (CX)
+	VMOVUPD    Y4, 32(AX)
+	VMOVUPD    Y5, 32(CX)
+	VMOVUPD    Y6, 64(AX)
+	VMOVUPD    Y7, 64(CX)
+	VMASKMOVPD Y8, Y0, 96(AX)
+	VMASKMOVPD Y1, Y0, 96(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums512x1(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·normGradSums512x1(SB), NOSPLIT, $0-72
+	MOVQ      sum+0(FP), AX
+	MOVQ      sumXhat+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      dy+24(FP), BX
+	MOVQ      mean+32(FP), SI
+	MOVQ      inv+40(FP), DI
+	MOVQ      c+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      rows+56(FP), R9
+	MOVQ      tail+64(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVW     R11, K1
+	VMOVUPD.Z (AX), K1, Z0
+	VMOVUPD.Z (CX), K1, Z1
+	CMPQ      R10, $0x08
+	JEQ       whole
+
+masked:
+	VMOVUPS.Z   (DX), K1, Y2
+	VSUBPS.Z    (SI), Y2, K1, Y2
+	VMULPS.Z    (DI), Y2, K1, Y2
+	VCVTPS2PD.Z (BX), K1, Z3
+	VCVTPS2PD   Y2, Z2
+	VADDPD      Z3, Z0, Z0
+	VMULPD      Z2, Z3, Z2
+	VADDPD      Z2, Z1, Z1
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
+
+whole:
+	VMOVUPS   (DX), Y2
+	VSUBPS    (SI), Y2, Y2
+	VMULPS    (DI), Y2, Y2
+	VCVTPS2PD (BX), Z3
+	VCVTPS2PD Y2, Z2
+	VADDPD    Z3, Z0, Z0
+	VMULPD    Z2, Z3, Z2
+	VADDPD    Z2, Z1, Z1
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, K1, (AX)
+	VMOVUPD Z1, K1, (CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums512x2(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·normGradSums512x2(SB), NOSPLIT, $0-72
+	MOVQ      sum+0(FP), AX
+	MOVQ      sumXhat+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      dy+24(FP), BX
+	MOVQ      mean+32(FP), SI
+	MOVQ      inv+40(FP), DI
+	MOVQ      c+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      rows+56(FP), R9
+	MOVQ      tail+64(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVW     R11, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD.Z 64(AX), K1, Z2
+	VMOVUPD.Z 64(CX), K1, Z3
+	CMPQ      R10, $0x08
+	JEQ       whole
+
+masked:
+	VMOVUPS     (DX), Y4
+	VSUBPS      (SI), Y4, Y4
+	VMULPS      (DI), Y4, Y4
+	VCVTPS2PD   (BX), Z5
+	VCVTPS2PD   Y4, Z4
+	VADDPD      Z5, Z0, Z0
+	VMULPD      Z4, Z5, Z4
+	VADDPD      Z4, Z1, Z1
+	VMOVUPS.Z   32(DX), K1, Y4
+	VSUBPS.Z    32(SI), Y4, K1, Y4
+	VMULPS.Z    32(DI), Y4, K1, Y4
+	VCVTPS2PD.Z 32(BX), K1, Z5
+	VCVTPS2PD   Y4, Z4
+	VADDPD      Z5, Z2, Z2
+	VMULPD      Z4, Z5, Z4
+	VADDPD      Z4, Z3, Z3
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
+
+whole:
+	VMOVUPS   (DX), Y4
+	VSUBPS    (SI), Y4, Y4
+	VMULPS    (DI), Y4, Y4
+	VCVTPS2PD (BX), Z5
+	VCVTPS2PD Y4, Z4
+	VADDPD    Z5, Z0, Z0
+	VMULPD    Z4, Z5, Z4
+	VADDPD    Z4, Z1, Z1
+	VMOVUPS   32(DX), Y4
+	VSUBPS    32(SI), Y4, Y4
+	VMULPS    32(DI), Y4, Y4
+	VCVTPS2PD 32(BX), Z5
+	VCVTPS2PD Y4, Z4
+	VADDPD    Z5, Z2, Z2
+	VMULPD    Z4, Z5, Z4
+	VADDPD    Z4, Z3, Z3
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, K1, 64(AX)
+	VMOVUPD Z3, K1, 64(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums512x3(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·normGradSums512x3(SB), NOSPLIT, $0-72
+	MOVQ      sum+0(FP), AX
+	MOVQ      sumXhat+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      dy+24(FP), BX
+	MOVQ      mean+32(FP), SI
+	MOVQ      inv+40(FP), DI
+	MOVQ      c+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      rows+56(FP), R9
+	MOVQ      tail+64(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVW     R11, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD.Z 128(AX), K1, Z4
+	VMOVUPD.Z 128(CX), K1, Z5
+	CMPQ      R10, $0x08
+	JEQ       whole
+
+masked:
+	VMOVUPS     (DX), Y6
+	VSUBPS      (SI), Y6, Y6
+	VMULPS      (DI), Y6, Y6
+	VCVTPS2PD   (BX), Z7
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z7, Z0, Z0
+	VMULPD      Z6, Z7, Z6
+	VADDPD      Z6, Z1, Z1
+	VMOVUPS     32(DX), Y6
+	VSUBPS      32(SI), Y6, Y6
+	VMULPS      32(DI), Y6, Y6
+	VCVTPS2PD   32(BX), Z7
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z7, Z2, Z2
+	VMULPD      Z6, Z7, Z6
+	VADDPD      Z6, Z3, Z3
+	VMOVUPS.Z   64(DX), K1, Y6
+	VSUBPS.Z    64(SI), Y6, K1, Y6
+	VMULPS.Z    64(DI), Y6, K1, Y6
+	VCVTPS2PD.Z 64(BX), K1, Z7
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z7, Z4, Z4
+	VMULPD      Z6, Z7, Z6
+	VADDPD      Z6, Z5, Z5
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
+
+whole:
+	VMOVUPS   (DX), Y6
+	VSUBPS    (SI), Y6, Y6
+	VMULPS    (DI), Y6, Y6
+	VCVTPS2PD (BX), Z7
+	VCVTPS2PD Y6, Z6
+	VADDPD    Z7, Z0, Z0
+	VMULPD    Z6, Z7, Z6
+	VADDPD    Z6, Z1, Z1
+	VMOVUPS   32(DX), Y6
+	VSUBPS    32(SI), Y6, Y6
+	VMULPS    32(DI), Y6, Y6
+	VCVTPS2PD 32(BX), Z7
+	VCVTPS2PD Y6, Z6
+	VADDPD    Z7, Z2, Z2
+	VMULPD    Z6, Z7, Z6
+	VADDPD    Z6, Z3, Z3
+	VMOVUPS   64(DX), Y6
+	VSUBPS    64(SI), Y6, Y6
+	VMULPS    64(DI), Y6, Y6
+	VCVTPS2PD 64(BX), Z7
+	VCVTPS2PD Y6, Z6
+	VADDPD    Z7, Z4, Z4
+	VMULPD    Z6, Z7, Z6
+	VADDPD    Z6, Z5, Z5
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, K1, 128(AX)
+	VMOVUPD Z5, K1, 128(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums512x4(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·normGradSums512x4(SB), NOSPLIT, $0-72
+	MOVQ      sum+0(FP), AX
+	MOVQ      sumXhat+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      dy+24(FP), BX
+	MOVQ      mean+32(FP), SI
+	MOVQ      inv+40(FP), DI
+	MOVQ      c+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      rows+56(FP), R9
+	MOVQ      tail+64(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVW     R11, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD.Z 192(AX), K1, Z6
+	VMOVUPD.Z 192(CX), K1, Z7
+	CMPQ      R10, $0x08
+	JEQ       whole
+
+masked:
+	VMOVUPS     (DX), Y8
+	VSUBPS      (SI), Y8, Y8
+	VMULPS      (DI), Y8, Y8
+	VCVTPS2PD   (BX), Z9
+	VCVTPS2PD   Y8, Z8
+	VADDPD      Z9, Z0, Z0
+	VMULPD      Z8, Z9, Z8
+	VADDPD      Z8, Z1, Z1
+	VMOVUPS     32(DX), Y8
+	VSUBPS      32(SI), Y8, Y8
+	VMULPS      32(DI), Y8, Y8
+	VCVTPS2PD   32(BX), Z9
+	VCVTPS2PD   Y8, Z8
+	VADDPD      Z9, Z2, Z2
+	VMULPD      Z8, Z9, Z8
+	VADDPD      Z8, Z3, Z3
+	VMOVUPS     64(DX), Y8
+	VSUBPS      64(SI), Y8, Y8
+	VMULPS      64(DI), Y8, Y8
+	VCVTPS2PD   64(BX), Z9
+	VCVTPS2PD   Y8, Z8
+	VADDPD      Z9, Z4, Z4
+	VMULPD      Z8, Z9, Z8
+	VADDPD      Z8, Z5, Z5
+	VMOVUPS.Z   96(DX), K1, Y8
+	VSUBPS.Z    96(SI), Y8, K1, Y8
+	VMULPS.Z    96(DI), Y8, K1, Y8
+	VCVTPS2PD.Z 96(BX), K1, Z9
+	VCVTPS2PD   Y8, Z8
+	VADDPD      Z9, Z6, Z6
+	VMULPD      Z8, Z9, Z8
+	VADDPD      Z8, Z7, Z7
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
+
+whole:
+	VMOVUPS   (DX), Y8
+	VSUBPS    (SI), Y8, Y8
+	VMULPS    (DI), Y8, Y8
+	VCVTPS2PD (BX), Z9
+	VCVTPS2PD Y8, Z8
+	VADDPD    Z9, Z0, Z0
+	VMULPD    Z8, Z9, Z8
+	VADDPD    Z8, Z1, Z1
+	VMOVUPS   32(DX), Y8
+	VSUBPS    32(SI), Y8, Y8
+	VMULPS    32(DI), Y8, Y8
+	VCVTPS2PD 32(BX), Z9
+	VCVTPS2PD Y8, Z8
+	VADDPD    Z9, Z2, Z2
+	VMULPD    Z8, Z9, Z8
+	VADDPD    Z8, Z3, Z3
+	VMOVUPS   64(DX), Y8
+	VSUBPS    64(SI), Y8, Y8
+	VMULPS    64(DI), Y8, Y8
+	VCVTPS2PD 64(BX), Z9
+	VCVTPS2PD Y8, Z8
+	VADDPD    Z9, Z4, Z4
+	VMULPD    Z8, Z9, Z8
+	VADDPD    Z8, Z5, Z5
+	VMOVUPS   96(DX), Y8
+	VSUBPS    96(SI), Y8, Y8
+	VMULPS    96(DI), Y8, Y8
+	VCVTPS2PD 96(BX), Z9
+	VCVTPS2PD Y8, Z8
+	VADDPD    Z9, Z6, Z6
+	VMULPD    Z8, Z9, Z8
+	VADDPD    Z8, Z7, Z7
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, K1, 192(AX)
+	VMOVUPD Z7, K1, 192(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums512x5(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·normGradSums512x5(SB), NOSPLIT, $0-72
+	MOVQ      sum+0(FP), AX
+	MOVQ      sumXhat+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      dy+24(FP), BX
+	MOVQ      mean+32(FP), SI
+	MOVQ      inv+40(FP), DI
+	MOVQ      c+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      rows+56(FP), R9
+	MOVQ      tail+64(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVW     R11, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD   192(AX), Z6
+	VMOVUPD   192(CX), Z7
+	VMOVUPD.Z 256(AX), K1, Z8
+	VMOVUPD.Z 256(CX), K1, Z9
+	CMPQ      R10, $0x08
+	JEQ       whole
+
+masked:
+	VMOVUPS     (DX), Y10
+	VSUBPS      (SI), Y10, Y10
+	VMULPS      (DI), Y10, Y10
+	VCVTPS2PD   (BX), Z11
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z11, Z0, Z0
+	VMULPD      Z10, Z11, Z10
+	VADDPD      Z10, Z1, Z1
+	VMOVUPS     32(DX), Y10
+	VSUBPS      32(SI), Y10, Y10
+	VMULPS      32(DI), Y10, Y10
+	VCVTPS2PD   32(BX), Z11
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z11, Z2, Z2
+	VMULPD      Z10, Z11, Z10
+	VADDPD      Z10, Z3, Z3
+	VMOVUPS     64(DX), Y10
+	VSUBPS      64(SI), Y10, Y10
+	VMULPS      64(DI), Y10, Y10
+	VCVTPS2PD   64(BX), Z11
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z11, Z4, Z4
+	VMULPD      Z10, Z11, Z10
+	VADDPD      Z10, Z5, Z5
+	VMOVUPS     96(DX), Y10
+	VSUBPS      96(SI), Y10, Y10
+	VMULPS      96(DI), Y10, Y10
+	VCVTPS2PD   96(BX), Z11
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z11, Z6, Z6
+	VMULPD      Z10, Z11, Z10
+	VADDPD      Z10, Z7, Z7
+	VMOVUPS.Z   128(DX), K1, Y10
+	VSUBPS.Z    128(SI), Y10, K1, Y10
+	VMULPS.Z    128(DI), Y10, K1, Y10
+	VCVTPS2PD.Z 128(BX), K1, Z11
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z11, Z8, Z8
+	VMULPD      Z10, Z11, Z10
+	VADDPD      Z10, Z9, Z9
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
+
+whole:
+	VMOVUPS   (DX), Y10
+	VSUBPS    (SI), Y10, Y10
+	VMULPS    (DI), Y10, Y10
+	VCVTPS2PD (BX), Z11
+	VCVTPS2PD Y10, Z10
+	VADDPD    Z11, Z0, Z0
+	VMULPD    Z10, Z11, Z10
+	VADDPD    Z10, Z1, Z1
+	VMOVUPS   32(DX), Y10
+	VSUBPS    32(SI), Y10, Y10
+	VMULPS    32(DI), Y10, Y10
+	VCVTPS2PD 32(BX), Z11
+	VCVTPS2PD Y10, Z10
+	VADDPD    Z11, Z2, Z2
+	VMULPD    Z10, Z11, Z10
+	VADDPD    Z10, Z3, Z3
+	VMOVUPS   64(DX), Y10
+	VSUBPS    64(SI), Y10, Y10
+	VMULPS    64(DI), Y10, Y10
+	VCVTPS2PD 64(BX), Z11
+	VCVTPS2PD Y10, Z10
+	VADDPD    Z11, Z4, Z4
+	VMULPD    Z10, Z11, Z10
+	VADDPD    Z10, Z5, Z5
+	VMOVUPS   96(DX), Y10
+	VSUBPS    96(SI), Y10, Y10
+	VMULPS    96(DI), Y10, Y10
+	VCVTPS2PD 96(BX), Z11
+	VCVTPS2PD Y10, Z10
+	VADDPD    Z11, Z6, Z6
+	VMULPD    Z10, Z11, Z10
+	VADDPD    Z10, Z7, Z7
+	VMOVUPS   128(DX), Y10
+	VSUBPS    128(SI), Y10, Y10
+	VMULPS    128(DI), Y10, Y10
+	VCVTPS2PD 128(BX), Z11
+	VCVTPS2PD Y10, Z10
+	VADDPD    Z11, Z8, Z8
+	VMULPD    Z10, Z11, Z10
+	VADDPD    Z10, Z9, Z9
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, 192(AX)
+	VMOVUPD Z7, 192(CX)
+	VMOVUPD Z8, K1, 256(AX)
+	VMOVUPD Z9, K1, 256(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums512x6(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·normGradSums512x6(SB), NOSPLIT, $0-72
+	MOVQ      sum+0(FP), AX
+	MOVQ      sumXhat+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      dy+24(FP), BX
+	MOVQ      mean+32(FP), SI
+	MOVQ      inv+40(FP), DI
+	MOVQ      c+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      rows+56(FP), R9
+	MOVQ      tail+64(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVW     R11, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD   192(AX), Z6
+	VMOVUPD   192(CX), Z7
+	VMOVUPD   256(AX), Z8
+	VMOVUPD   256(CX), Z9
+	VMOVUPD.Z 320(AX), K1, Z10
+	VMOVUPD.Z 320(CX), K1, Z11
+	CMPQ      R10, $0x08
+	JEQ       whole
+
+masked:
+	VMOVUPS     (DX), Y12
+	VSUBPS      (SI), Y12, Y12
+	VMULPS      (DI), Y12, Y12
+	VCVTPS2PD   (BX), Z13
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z13, Z0, Z0
+	VMULPD      Z12, Z13, Z12
+	VADDPD      Z12, Z1, Z1
+	VMOVUPS     32(DX), Y12
+	VSUBPS      32(SI), Y12, Y12
+	VMULPS      32(DI), Y12, Y12
+	VCVTPS2PD   32(BX), Z13
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z13, Z2, Z2
+	VMULPD      Z12, Z13, Z12
+	VADDPD      Z12, Z3, Z3
+	VMOVUPS     64(DX), Y12
+	VSUBPS      64(SI), Y12, Y12
+	VMULPS      64(DI), Y12, Y12
+	VCVTPS2PD   64(BX), Z13
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z13, Z4, Z4
+	VMULPD      Z12, Z13, Z12
+	VADDPD      Z12, Z5, Z5
+	VMOVUPS     96(DX), Y12
+	VSUBPS      96(SI), Y12, Y12
+	VMULPS      96(DI), Y12, Y12
+	VCVTPS2PD   96(BX), Z13
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z13, Z6, Z6
+	VMULPD      Z12, Z13, Z12
+	VADDPD      Z12, Z7, Z7
+	VMOVUPS     128(DX), Y12
+	VSUBPS      128(SI), Y12, Y12
+	VMULPS      128(DI), Y12, Y12
+	VCVTPS2PD   128(BX), Z13
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z13, Z8, Z8
+	VMULPD      Z12, Z13, Z12
+	VADDPD      Z12, Z9, Z9
+	VMOVUPS.Z   160(DX), K1, Y12
+	VSUBPS.Z    160(SI), Y12, K1, Y12
+	VMULPS.Z    160(DI), Y12, K1, Y12
+	VCVTPS2PD.Z 160(BX), K1, Z13
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z13, Z10, Z10
+	VMULPD      Z12, Z13, Z12
+	VADDPD      Z12, Z11, Z11
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
+
+whole:
+	VMOVUPS   (DX), Y12
+	VSUBPS    (SI), Y12, Y12
+	VMULPS    (DI), Y12, Y12
+	VCVTPS2PD (BX), Z13
+	VCVTPS2PD Y12, Z12
+	VADDPD    Z13, Z0, Z0
+	VMULPD    Z12, Z13, Z12
+	VADDPD    Z12, Z1, Z1
+	VMOVUPS   32(DX), Y12
+	VSUBPS    32(SI), Y12, Y12
+	VMULPS    32(DI), Y12, Y12
+	VCVTPS2PD 32(BX), Z13
+	VCVTPS2PD Y12, Z12
+	VADDPD    Z13, Z2, Z2
+	VMULPD    Z12, Z13, Z12
+	VADDPD    Z12, Z3, Z3
+	VMOVUPS   64(DX), Y12
+	VSUBPS    64(SI), Y12, Y12
+	VMULPS    64(DI), Y12, Y12
+	VCVTPS2PD 64(BX), Z13
+	VCVTPS2PD Y12, Z12
+	VADDPD    Z13, Z4, Z4
+	VMULPD    Z12, Z13, Z12
+	VADDPD    Z12, Z5, Z5
+	VMOVUPS   96(DX), Y12
+	VSUBPS    96(SI), Y12, Y12
+	VMULPS    96(DI), Y12, Y12
+	VCVTPS2PD 96(BX), Z13
+	VCVTPS2PD Y12, Z12
+	VADDPD    Z13, Z6, Z6
+	VMULPD    Z12, Z13, Z12
+	VADDPD    Z12, Z7, Z7
+	VMOVUPS   128(DX), Y12
+	VSUBPS    128(SI), Y12, Y12
+	VMULPS    128(DI), Y12, Y12
+	VCVTPS2PD 128(BX), Z13
+	VCVTPS2PD Y12, Z12
+	VADDPD    Z13, Z8, Z8
+	VMULPD    Z12, Z13, Z12
+	VADDPD    Z12, Z9, Z9
+	VMOVUPS   160(DX), Y12
+	VSUBPS    160(SI), Y12, Y12
+	VMULPS    160(DI), Y12, Y12
+	VCVTPS2PD 160(BX), Z13
+	VCVTPS2PD Y12, Z12
+	VADDPD    Z13, Z10, Z10
+	VMULPD    Z12, Z13, Z12
+	VADDPD    Z12, Z11, Z11
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, 192(AX)
+	VMOVUPD Z7, 192(CX)
+	VMOVUPD Z8, 256(AX)
+	VMOVUPD Z9, 256(CX)
+	VMOVUPD Z10, K1, 320(AX)
+	VMOVUPD Z11, K1, 320(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums512x7(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·normGradSums512x7(SB), NOSPLIT, $0-72
+	MOVQ      sum+0(FP), AX
+	MOVQ      sumXhat+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      dy+24(FP), BX
+	MOVQ      mean+32(FP), SI
+	MOVQ      inv+40(FP), DI
+	MOVQ      c+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      rows+56(FP), R9
+	MOVQ      tail+64(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVW     R11, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD   192(AX), Z6
+	VMOVUPD   192(CX), Z7
+	VMOVUPD   256(AX), Z8
+	VMOVUPD   256(CX), Z9
+	VMOVUPD   320(AX), Z10
+	VMOVUPD   320(CX), Z11
+	VMOVUPD.Z 384(AX), K1, Z12
+	VMOVUPD.Z 384(CX), K1, Z13
+	CMPQ      R10, $0x08
+	JEQ       whole
+
+masked:
+	VMOVUPS     (DX), Y14
+	VSUBPS      (SI), Y14, Y14
+	VMULPS      (DI), Y14, Y14
+	VCVTPS2PD   (BX), Z15
+	VCVTPS2PD   Y14, Z14
+	VADDPD      Z15, Z0, Z0
+	VMULPD      Z14, Z15, Z14
+	VADDPD      Z14, Z1, Z1
+	VMOVUPS     32(DX), Y14
+	VSUBPS      32(SI), Y14, Y14
+	VMULPS      32(DI), Y14, Y14
+	VCVTPS2PD   32(BX), Z15
+	VCVTPS2PD   Y14, Z14
+	VADDPD      Z15, Z2, Z2
+	VMULPD      Z14, Z15, Z14
+	VADDPD      Z14, Z3, Z3
+	VMOVUPS     64(DX), Y14
+	VSUBPS      64(SI), Y14, Y14
+	VMULPS      64(DI), Y14, Y14
+	VCVTPS2PD   64(BX), Z15
+	VCVTPS2PD   Y14, Z14
+	VADDPD      Z15, Z4, Z4
+	VMULPD      Z14, Z15, Z14
+	VADDPD      Z14, Z5, Z5
+	VMOVUPS     96(DX), Y14
+	VSUBPS      96(SI), Y14, Y14
+	VMULPS      96(DI), Y14, Y14
+	VCVTPS2PD   96(BX), Z15
+	VCVTPS2PD   Y14, Z14
+	VADDPD      Z15, Z6, Z6
+	VMULPD      Z14, Z15, Z14
+	VADDPD      Z14, Z7, Z7
+	VMOVUPS     128(DX), Y14
+	VSUBPS      128(SI), Y14, Y14
+	VMULPS      128(DI), Y14, Y14
+	VCVTPS2PD   128(BX), Z15
+	VCVTPS2PD   Y14, Z14
+	VADDPD      Z15, Z8, Z8
+	VMULPD      Z14, Z15, Z14
+	VADDPD      Z14, Z9, Z9
+	VMOVUPS     160(DX), Y14
+	VSUBPS      160(SI), Y14, Y14
+	VMULPS      160(DI), Y14, Y14
+	VCVTPS2PD   160(BX), Z15
+	VCVTPS2PD   Y14, Z14
+	VADDPD      Z15, Z10, Z10
+	VMULPD      Z14, Z15, Z14
+	VADDPD      Z14, Z11, Z11
+	VMOVUPS.Z   192(DX), K1, Y14
+	VSUBPS.Z    192(SI), Y14, K1, Y14
+	VMULPS.Z    192(DI), Y14, K1, Y14
+	VCVTPS2PD.Z 192(BX), K1, Z15
+	VCVTPS2PD   Y14, Z14
+	VADDPD      Z15, Z12, Z12
+	VMULPD      Z14, Z15, Z14
+	VADDPD      Z14, Z13, Z13
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
+
+whole:
+	VMOVUPS   (DX), Y14
+	VSUBPS    (SI), Y14, Y14
+	VMULPS    (DI), Y14, Y14
+	VCVTPS2PD (BX), Z15
+	VCVTPS2PD Y14, Z14
+	VADDPD    Z15, Z0, Z0
+	VMULPD    Z14, Z15, Z14
+	VADDPD    Z14, Z1, Z1
+	VMOVUPS   32(DX), Y14
+	VSUBPS    32(SI), Y14, Y14
+	VMULPS    32(DI), Y14, Y14
+	VCVTPS2PD 32(BX), Z15
+	VCVTPS2PD Y14, Z14
+	VADDPD    Z15, Z2, Z2
+	VMULPD    Z14, Z15, Z14
+	VADDPD    Z14, Z3, Z3
+	VMOVUPS   64(DX), Y14
+	VSUBPS    64(SI), Y14, Y14
+	VMULPS    64(DI), Y14, Y14
+	VCVTPS2PD 64(BX), Z15
+	VCVTPS2PD Y14, Z14
+	VADDPD    Z15, Z4, Z4
+	VMULPD    Z14, Z15, Z14
+	VADDPD    Z14, Z5, Z5
+	VMOVUPS   96(DX), Y14
+	VSUBPS    96(SI), Y14, Y14
+	VMULPS    96(DI), Y14, Y14
+	VCVTPS2PD 96(BX), Z15
+	VCVTPS2PD Y14, Z14
+	VADDPD    Z15, Z6, Z6
+	VMULPD    Z14, Z15, Z14
+	VADDPD    Z14, Z7, Z7
+	VMOVUPS   128(DX), Y14
+	VSUBPS    128(SI), Y14, Y14
+	VMULPS    128(DI), Y14, Y14
+	VCVTPS2PD 128(BX), Z15
+	VCVTPS2PD Y14, Z14
+	VADDPD    Z15, Z8, Z8
+	VMULPD    Z14, Z15, Z14
+	VADDPD    Z14, Z9, Z9
+	VMOVUPS   160(DX), Y14
+	VSUBPS    160(SI), Y14, Y14
+	VMULPS    160(DI), Y14, Y14
+	VCVTPS2PD 160(BX), Z15
+	VCVTPS2PD Y14, Z14
+	VADDPD    Z15, Z10, Z10
+	VMULPD    Z14, Z15, Z14
+	VADDPD    Z14, Z11, Z11
+	VMOVUPS   192(DX), Y14
+	VSUBPS    192(SI), Y14, Y14
+	VMULPS    192(DI), Y14, Y14
+	VCVTPS2PD 192(BX), Z15
+	VCVTPS2PD Y14, Z14
+	VADDPD    Z15, Z12, Z12
+	VMULPD    Z14, Z15, Z14
+	VADDPD    Z14, Z13, Z13
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, 192(AX)
+	VMOVUPD Z7, 192(CX)
+	VMOVUPD Z8, 256(AX)
+	VMOVUPD Z9, 256(CX)
+	VMOVUPD Z10, 320(AX)
+	VMOVUPD Z11, 320(CX)
+	VMOVUPD Z12, K1, 384(AX)
+	VMOVUPD Z13, K1, 384(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums512x8(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·normGradSums512x8(SB), NOSPLIT, $0-72
+	MOVQ      sum+0(FP), AX
+	MOVQ      sumXhat+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      dy+24(FP), BX
+	MOVQ      mean+32(FP), SI
+	MOVQ      inv+40(FP), DI
+	MOVQ      c+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      rows+56(FP), R9
+	MOVQ      tail+64(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVW     R11, K1
+	VMOVUPD   (AX), Z0
+	VMOVUPD   (CX), Z1
+	VMOVUPD   64(AX), Z2
+	VMOVUPD   64(CX), Z3
+	VMOVUPD   128(AX), Z4
+	VMOVUPD   128(CX), Z5
+	VMOVUPD   192(AX), Z6
+	VMOVUPD   192(CX), Z7
+	VMOVUPD   256(AX), Z8
+	VMOVUPD   256(CX), Z9
+	VMOVUPD   320(AX), Z10
+	VMOVUPD   320(CX), Z11
+	VMOVUPD   384(AX), Z12
+	VMOVUPD   384(CX), Z13
+	VMOVUPD.Z 448(AX), K1, Z14
+	VMOVUPD.Z 448(CX), K1, Z15
+	CMPQ      R10, $0x08
+	JEQ       whole
+
+masked:
+	VMOVUPS     (DX), Y16
+	VSUBPS      (SI), Y16, Y16
+	VMULPS      (DI), Y16, Y16
+	VCVTPS2PD   (BX), Z17
+	VCVTPS2PD   Y16, Z16
+	VADDPD      Z17, Z0, Z0
+	VMULPD      Z16, Z17, Z16
+	VADDPD      Z16, Z1, Z1
+	VMOVUPS     32(DX), Y16
+	VSUBPS      32(SI), Y16, Y16
+	VMULPS      32(DI), Y16, Y16
+	VCVTPS2PD   32(BX), Z17
+	VCVTPS2PD   Y16, Z16
+	VADDPD      Z17, Z2, Z2
+	VMULPD      Z16, Z17, Z16
+	VADDPD      Z16, Z3, Z3
+	VMOVUPS     64(DX), Y16
+	VSUBPS      64(SI), Y16, Y16
+	VMULPS      64(DI), Y16, Y16
+	VCVTPS2PD   64(BX), Z17
+	VCVTPS2PD   Y16, Z16
+	VADDPD      Z17, Z4, Z4
+	VMULPD      Z16, Z17, Z16
+	VADDPD      Z16, Z5, Z5
+	VMOVUPS     96(DX), Y16
+	VSUBPS      96(SI), Y16, Y16
+	VMULPS      96(DI), Y16, Y16
+	VCVTPS2PD   96(BX), Z17
+	VCVTPS2PD   Y16, Z16
+	VADDPD      Z17, Z6, Z6
+	VMULPD      Z16, Z17, Z16
+	VADDPD      Z16, Z7, Z7
+	VMOVUPS     128(DX), Y16
+	VSUBPS      128(SI), Y16, Y16
+	VMULPS      128(DI), Y16, Y16
+	VCVTPS2PD   128(BX), Z17
+	VCVTPS2PD   Y16, Z16
+	VADDPD      Z17, Z8, Z8
+	VMULPD      Z16, Z17, Z16
+	VADDPD      Z16, Z9, Z9
+	VMOVUPS     160(DX), Y16
+	VSUBPS      160(SI), Y16, Y16
+	VMULPS      160(DI), Y16, Y16
+	VCVTPS2PD   160(BX), Z17
+	VCVTPS2PD   Y16, Z16
+	VADDPD      Z17, Z10, Z10
+	VMULPD      Z16, Z17, Z16
+	VADDPD      Z16, Z11, Z11
+	VMOVUPS     192(DX), Y16
+	VSUBPS      192(SI), Y16, Y16
+	VMULPS      192(DI), Y16, Y16
+	VCVTPS2PD   192(BX), Z17
+	VCVTPS2PD   Y16, Z16
+	VADDPD      Z17, Z12, Z12
+	VMULPD      Z16, Z17, Z16
+	VADDPD      Z16, Z13, Z13
+	VMOVUPS.Z   224(DX), K1, Y16
+	VSUBPS.Z    224(SI), Y16, K1, Y16
+	VMULPS.Z    224(DI), Y16, K1, Y16
+	VCVTPS2PD.Z 224(BX), K1, Z17
+	VCVTPS2PD   Y16, Z16
+	VADDPD      Z17, Z14, Z14
+	VMULPD      Z16, Z17, Z16
+	VADDPD      Z16, Z15, Z15
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
+
+whole:
+	VMOVUPS   (DX), Y16
+	VSUBPS    (SI), Y16, Y16
+	VMULPS    (DI), Y16, Y16
+	VCVTPS2PD (BX), Z17
+	VCVTPS2PD Y16, Z16
+	VADDPD    Z17, Z0, Z0
+	VMULPD    Z16, Z17, Z16
+	VADDPD    Z16, Z1, Z1
+	VMOVUPS   32(DX), Y16
+	VSUBPS    32(SI), Y16, Y16
+	VMULPS    32(DI), Y16, Y16
+	VCVTPS2PD 32(BX), Z17
+	VCVTPS2PD Y16, Z16
+	VADDPD    Z17, Z2, Z2
+	VMULPD    Z16, Z17, Z16
+	VADDPD    Z16, Z3, Z3
+	VMOVUPS   64(DX), Y16
+	VSUBPS    64(SI), Y16, Y16
+	VMULPS    64(DI), Y16, Y16
+	VCVTPS2PD 64(BX), Z17
+	VCVTPS2PD Y16, Z16
+	VADDPD    Z17, Z4, Z4
+	VMULPD    Z16, Z17, Z16
+	VADDPD    Z16, Z5, Z5
+	VMOVUPS   96(DX), Y16
+	VSUBPS    96(SI), Y16, Y16
+	VMULPS    96(DI), Y16, Y16
+	VCVTPS2PD 96(BX), Z17
+	VCVTPS2PD Y16, Z16
+	VADDPD    Z17, Z6, Z6
+	VMULPD    Z16, Z17, Z16
+	VADDPD    Z16, Z7, Z7
+	VMOVUPS   128(DX), Y16
+	VSUBPS    128(SI), Y16, Y16
+	VMULPS    128(DI), Y16, Y16
+	VCVTPS2PD 128(BX), Z17
+	VCVTPS2PD Y16, Z16
+	VADDPD    Z17, Z8, Z8
+	VMULPD    Z16, Z17, Z16
+	VADDPD    Z16, Z9, Z9
+	VMOVUPS   160(DX), Y16
+	VSUBPS    160(SI), Y16, Y16
+	VMULPS    160(DI), Y16, Y16
+	VCVTPS2PD 160(BX), Z17
+	VCVTPS2PD Y16, Z16
+	VADDPD    Z17, Z10, Z10
+	VMULPD    Z16, Z17, Z16
+	VADDPD    Z16, Z11, Z11
+	VMOVUPS   192(DX), Y16
+	VSUBPS    192(SI), Y16, Y16
+	VMULPS    192(DI), Y16, Y16
+	VCVTPS2PD 192(BX), Z17
+	VCVTPS2PD Y16, Z16
+	VADDPD    Z17, Z12, Z12
+	VMULPD    Z16, Z17, Z16
+	VADDPD    Z16, Z13, Z13
+	VMOVUPS   224(DX), Y16
+	VSUBPS    224(SI), Y16, Y16
+	VMULPS    224(DI), Y16, Y16
+	VCVTPS2PD 224(BX), Z17
+	VCVTPS2PD Y16, Z16
+	VADDPD    Z17, Z14, Z14
+	VMULPD    Z16, Z17, Z16
+	VADDPD    Z16, Z15, Z15
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, (CX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 64(CX)
+	VMOVUPD Z4, 128(AX)
+	VMOVUPD Z5, 128(CX)
+	VMOVUPD Z6, 192(AX)
+	VMOVUPD Z7, 192(CX)
+	VMOVUPD Z8, 256(AX)
+	VMOVUPD Z9, 256(CX)
+	VMOVUPD Z10, 320(AX)
+	VMOVUPD Z11, 320(CX)
+	VMOVUPD Z12, 384(AX)
+	VMOVUPD Z13, 384(CX)
+	VMOVUPD Z14, K1, 448(AX)
+	VMOVUPD Z15, K1, 448(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums256x1(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX2
+TEXT ·normGradSums256x1(SB), NOSPLIT, $0-72
+	MOVQ       sum+0(FP), AX
+	MOVQ       sumXhat+8(FP), CX
+	MOVQ       x+16(FP), DX
+	MOVQ       dy+24(FP), BX
+	MOVQ       mean+32(FP), SI
+	MOVQ       inv+40(FP), DI
+	MOVQ       c+48(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       rows+56(FP), R9
+	MOVQ       tail+64(FP), R10
+	MOVQ       $0x00000008, R11
+	SUBQ       R10, R11
+	LEAQ       tailmask<>+0(SB), R12
+	VMOVDQU    (R12)(R11*4), X0
+	VPMOVSXDQ  X0, Y1
+	VMASKMOVPS (SI), X0, X2
+	VMASKMOVPS (DI), X0, X3
+	VMASKMOVPD (AX), Y1, Y4
+	VMASKMOVPD (CX), Y1, Y1
+	CMPQ       R10, $0x04
+	JEQ        whole
+
+masked:
+	VMASKMOVPS (DX), X0, X5
+	VSUBPS     X2, X5, X5
+	VMULPS     X3, X5, X5
+	VMASKMOVPS (BX), X0, X6
+	VCVTPS2PD  X6, Y6
+	VCVTPS2PD  X5, Y5
+	VADDPD     Y6, Y4, Y4
+	VMULPD     Y5, Y6, Y5
+	VADDPD     Y5, Y1, Y1
+	ADDQ       R8, DX
+	ADDQ       R8, BX
+	DECQ       R9
+	JNZ        masked
+	JMP        store
+
+whole:
+	VMOVUPS   (DX), X2
+	VSUBPS    (SI), X2, X2
+	VMULPS    (DI), X2, X2
+	VCVTPS2PD (BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y4, Y4
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y1, Y1
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VPMOVSXDQ  X0, Y0
+	VMASKMOVPD Y4, Y0, (AX)
+	VMASKMOVPD Y1, Y0, (CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums256x2(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX2
+TEXT ·normGradSums256x2(SB), NOSPLIT, $0-72
+	MOVQ       sum+0(FP), AX
+	MOVQ       sumXhat+8(FP), CX
+	MOVQ       x+16(FP), DX
+	MOVQ       dy+24(FP), BX
+	MOVQ       mean+32(FP), SI
+	MOVQ       inv+40(FP), DI
+	MOVQ       c+48(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       rows+56(FP), R9
+	MOVQ       tail+64(FP), R10
+	MOVQ       $0x00000008, R11
+	SUBQ       R10, R11
+	LEAQ       tailmask<>+0(SB), R12
+	VMOVDQU    (R12)(R11*4), X0
+	VPMOVSXDQ  X0, Y1
+	VMASKMOVPS 16(SI), X0, X2
+	VMASKMOVPS 16(DI), X0, X3
+	VMOVUPD    (AX), Y4
+	VMOVUPD    (CX), Y5
+	VMASKMOVPD 32(AX), Y1, Y6
+	VMASKMOVPD 32(CX), Y1, Y1
+	CMPQ       R10, $0x04
+	JEQ        whole
+
+masked:
+	VMOVUPS    (DX), X7
+	VSUBPS     (SI), X7, X7
+	VMULPS     (DI), X7, X7
+	VCVTPS2PD  (BX), Y8
+	VCVTPS2PD  X7, Y7
+	VADDPD     Y8, Y4, Y4
+	VMULPD     Y7, Y8, Y7
+	VADDPD     Y7, Y5, Y5
+	VMASKMOVPS 16(DX), X0, X7
+	VSUBPS     X2, X7, X7
+	VMULPS     X3, X7, X7
+	VMASKMOVPS 16(BX), X0, X8
+	VCVTPS2PD  X8, Y8
+	VCVTPS2PD  X7, Y7
+	VADDPD     Y8, Y6, Y6
+	VMULPD     Y7, Y8, Y7
+	VADDPD     Y7, Y1, Y1
+	ADDQ       R8, DX
+	ADDQ       R8, BX
+	DECQ       R9
+	JNZ        masked
+	JMP        store
+
+whole:
+	VMOVUPS   (DX), X2
+	VSUBPS    (SI), X2, X2
+	VMULPS    (DI), X2, X2
+	VCVTPS2PD (BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y4, Y4
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y5, Y5
+	VMOVUPS   16(DX), X2
+	VSUBPS    16(SI), X2, X2
+	VMULPS    16(DI), X2, X2
+	VCVTPS2PD 16(BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y6, Y6
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y1, Y1
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VPMOVSXDQ  X0, Y0
+	VMOVUPD    Y4, (AX)
+	VMOVUPD    Y5, (CX)
+	VMASKMOVPD Y6, Y0, 32(AX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums256x3(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX2
+TEXT ·normGradSums256x3(SB), NOSPLIT, $0-72
+	MOVQ       sum+0(FP), AX
+	MOVQ       sumXhat+8(FP), CX
+	MOVQ       x+16(FP), DX
+	MOVQ       dy+24(FP), BX
+	MOVQ       mean+32(FP), SI
+	MOVQ       inv+40(FP), DI
+	MOVQ       c+48(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       rows+56(FP), R9
+	MOVQ       tail+64(FP), R10
+	MOVQ       $0x00000008, R11
+	SUBQ       R10, R11
+	LEAQ       tailmask<>+0(SB), R12
+	VMOVDQU    (R12)(R11*4), X0
+	VPMOVSXDQ  X0, Y1
+	VMASKMOVPS 32(SI), X0, X2
+	VMASKMOVPS 32(DI), X0, X3
+	VMOVUPD    (AX), Y4
+	VMOVUPD    (CX), Y5
+	VMOVUPD    32(AX), Y6
+	VMOVUPD    32(CX), Y7
+	VMASKMOVPD 64(AX), Y1, Y8
+	VMASKMOVPD 64(CX), Y1, Y1
+	CMPQ       R10, $0x04
+	JEQ        whole
+
+masked:
+	VMOVUPS    (DX), X9
+	VSUBPS     (SI), X9, X9
+	VMULPS     (DI), X9, X9
+	VCVTPS2PD  (BX), Y10
+	VCVTPS2PD  X9, Y9
+	VADDPD     Y10, Y4, Y4
+	VMULPD     Y9, Y10, Y9
+	VADDPD     Y9, Y5, Y5
+	VMOVUPS    16(DX), X9
+	VSUBPS     16(SI), X9, X9
+	VMULPS     16(DI), X9, X9
+	VCVTPS2PD  16(BX), Y10
+	VCVTPS2PD  X9, Y9
+	VADDPD     Y10, Y6, Y6
+	VMULPD     Y9, Y10, Y9
+	VADDPD     Y9, Y7, Y7
+	VMASKMOVPS 32(DX), X0, X9
+	VSUBPS     X2, X9, X9
+	VMULPS     X3, X9, X9
+	VMASKMOVPS 32(BX), X0, X10
+	VCVTPS2PD  X10, Y10
+	VCVTPS2PD  X9, Y9
+	VADDPD     Y10, Y8, Y8
+	VMULPD     Y9, Y10, Y9
+	VADDPD     Y9, Y1, Y1
+	ADDQ       R8, DX
+	ADDQ       R8, BX
+	DECQ       R9
+	JNZ        masked
+	JMP        store
+
+whole:
+	VMOVUPS   (DX), X2
+	VSUBPS    (SI), X2, X2
+	VMULPS    (DI), X2, X2
+	VCVTPS2PD (BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y4, Y4
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y5, Y5
+	VMOVUPS   16(DX), X2
+	VSUBPS    16(SI), X2, X2
+	VMULPS    16(DI), X2, X2
+	VCVTPS2PD 16(BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y6, Y6
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y7, Y7
+	VMOVUPS   32(DX), X2
+	VSUBPS    32(SI), X2, X2
+	VMULPS    32(DI), X2, X2
+	VCVTPS2PD 32(BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y8, Y8
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y1, Y1
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VPMOVSXDQ  X0, Y0
+	VMOVUPD    Y4, (AX)
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    Y6, 32(AX)
+	VMOVUPD    Y7, 32(CX)
+	VMASKMOVPD Y8, Y0, 64(AX)
+	VMASKMOVPD Y1, Y0, 64(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSums256x4(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+// Requires: AVX, AVX2
+TEXT ·normGradSums256x4(SB), NOSPLIT, $0-72
+	MOVQ       sum+0(FP), AX
+	MOVQ       sumXhat+8(FP), CX
+	MOVQ       x+16(FP), DX
+	MOVQ       dy+24(FP), BX
+	MOVQ       mean+32(FP), SI
+	MOVQ       inv+40(FP), DI
+	MOVQ       c+48(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       rows+56(FP), R9
+	MOVQ       tail+64(FP), R10
+	MOVQ       $0x00000008, R11
+	SUBQ       R10, R11
+	LEAQ       tailmask<>+0(SB), R12
+	VMOVDQU    (R12)(R11*4), X0
+	VPMOVSXDQ  X0, Y1
+	VMASKMOVPS 48(SI), X0, X2
+	VMASKMOVPS 48(DI), X0, X3
+	VMOVUPD    (AX), Y4
+	VMOVUPD    (CX), Y5
+	VMOVUPD    32(AX), Y6
+	VMOVUPD    32(CX), Y7
+	VMOVUPD    64(AX), Y8
+	VMOVUPD    64(CX), Y9
+	VMASKMOVPD 96(AX), Y1, Y10
+	VMASKMOVPD 96(CX), Y1, Y1
+	CMPQ       R10, $0x04
+	JEQ        whole
+
+masked:
+	VMOVUPS    (DX), X11
+	VSUBPS     (SI), X11, X11
+	VMULPS     (DI), X11, X11
+	VCVTPS2PD  (BX), Y12
+	VCVTPS2PD  X11, Y11
+	VADDPD     Y12, Y4, Y4
+	VMULPD     Y11, Y12, Y11
+	VADDPD     Y11, Y5, Y5
+	VMOVUPS    16(DX), X11
+	VSUBPS     16(SI), X11, X11
+	VMULPS     16(DI), X11, X11
+	VCVTPS2PD  16(BX), Y12
+	VCVTPS2PD  X11, Y11
+	VADDPD     Y12, Y6, Y6
+	VMULPD     Y11, Y12, Y11
+	VADDPD     Y11, Y7, Y7
+	VMOVUPS    32(DX), X11
+	VSUBPS     32(SI), X11, X11
+	VMULPS     32(DI), X11, X11
+	VCVTPS2PD  32(BX), Y12
+	VCVTPS2PD  X11, Y11
+	VADDPD     Y12, Y8, Y8
+	VMULPD     Y11, Y12, Y11
+	VADDPD     Y11, Y9, Y9
+	VMASKMOVPS 48(DX), X0, X11
+	VSUBPS     X2, X11, X11
+	VMULPS     X3, X11, X11
+	VMASKMOVPS 48(BX), X0, X12
+	VCVTPS2PD  X12, Y12
+	VCVTPS2PD  X11, Y11
+	VADDPD     Y12, Y10, Y10
+	VMULPD     Y11, Y12, Y11
+	VADDPD     Y11, Y1, Y1
+	ADDQ       R8, DX
+	ADDQ       R8, BX
+	DECQ       R9
+	JNZ        masked
+	JMP        store
+
+whole:
+	VMOVUPS   (DX), X2
+	VSUBPS    (SI), X2, X2
+	VMULPS    (DI), X2, X2
+	VCVTPS2PD (BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y4, Y4
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y5, Y5
+	VMOVUPS   16(DX), X2
+	VSUBPS    16(SI), X2, X2
+	VMULPS    16(DI), X2, X2
+	VCVTPS2PD 16(BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y6, Y6
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y7, Y7
+	VMOVUPS   32(DX), X2
+	VSUBPS    32(SI), X2, X2
+	VMULPS    32(DI), X2, X2
+	VCVTPS2PD 32(BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y8, Y8
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y9, Y9
+	VMOVUPS   48(DX), X2
+	VSUBPS    48(SI), X2, X2
+	VMULPS    48(DI), X2, X2
+	VCVTPS2PD 48(BX), Y3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y10, Y10
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y1, Y1
+	ADDQ      R8, DX
+	ADDQ      R8, BX
+	DECQ      R9
+	JNZ       whole
+
+store:
+	VPMOVSXDQ  X0, Y0
+	VMOVUPD    Y4, (AX)
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    Y6, 32(AX)
+	VMOVUPD    Y7, 32(CX)
+	VMOVUPD    Y8, 64(AX)
+	VMOVUPD    Y9, 64(CX)
+	VMASKMOVPD Y10, Y0, 96(AX)
+	VMASKMOVPD Y1, Y0, 96(CX)
+	VZEROUPPER
+	RET
+
+// func normGradSumsRows512(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·normGradSumsRows512(SB), NOSPLIT, $0-64
+	MOVQ  c+48(FP), AX
+	MOVQ  AX, CX
+	ANDQ  $-8, CX
+	MOVQ  AX, DX
+	ANDQ  $0x00000007, DX
+	SHLQ  $0x02, AX
+	MOVQ  $-1, BX
+	BZHIQ DX, BX, BX
+	KMOVW BX, K1
+	MOVQ  sum+0(FP), BX
+	MOVQ  sumXhat+8(FP), SI
+	MOVQ  x+16(FP), DI
+	MOVQ  dy+24(FP), R8
+	MOVQ  mean+32(FP), R9
+	MOVQ  inv+40(FP), R10
+	MOVQ  rows+56(FP), R11
+
+row:
+	XORQ R12, R12
+
+vec:
+	CMPQ      R12, CX
+	JGE       tail
+	VMOVUPS   (DI)(R12*4), Y0
+	VSUBPS    (R9)(R12*4), Y0, Y0
+	VMULPS    (R10)(R12*4), Y0, Y0
+	VCVTPS2PD (R8)(R12*4), Z1
+	VMOVUPD   (BX)(R12*8), Z2
+	VMOVUPD   (SI)(R12*8), Z3
+	VCVTPS2PD Y0, Z0
+	VADDPD    Z1, Z2, Z2
+	VMULPD    Z0, Z1, Z0
+	VADDPD    Z0, Z3, Z3
+	VMOVUPD   Z2, (BX)(R12*8)
+	VMOVUPD   Z3, (SI)(R12*8)
+	ADDQ      $0x00000008, R12
+	JMP       vec
+
+tail:
+	TESTQ       DX, DX
+	JZ          next
+	VMOVUPS.Z   (DI)(CX*4), K1, Y0
+	VSUBPS.Z    (R9)(CX*4), Y0, K1, Y0
+	VMULPS.Z    (R10)(CX*4), Y0, K1, Y0
+	VCVTPS2PD.Z (R8)(CX*4), K1, Z1
+	VMOVUPD.Z   (BX)(CX*8), K1, Z2
+	VMOVUPD.Z   (SI)(CX*8), K1, Z3
+	VCVTPS2PD   Y0, Z0
+	VADDPD      Z1, Z2, Z2
+	VMULPD      Z0, Z1, Z0
+	VADDPD      Z0, Z3, Z3
+	VMOVUPD     Z2, K1, (BX)(CX*8)
+	VMOVUPD     Z3, K1, (SI)(CX*8)
+
+next:
+	ADDQ AX, DI
+	ADDQ AX, R8
+	DECQ R11
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func normGradSumsRows256(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int)
+// Requires: AVX, AVX2
+TEXT ·normGradSumsRows256(SB), NOSPLIT, $0-64
+	MOVQ      c+48(FP), AX
+	MOVQ      AX, CX
+	ANDQ      $-4, CX
+	MOVQ      AX, DX
+	ANDQ      $0x00000003, DX
+	SHLQ      $0x02, AX
+	MOVQ      $0x00000008, BX
+	SUBQ      DX, BX
+	LEAQ      tailmask<>+0(SB), SI
+	VMOVDQU   (SI)(BX*4), X0
+	VPMOVSXDQ X0, Y1
+	MOVQ      sum+0(FP), BX
+	MOVQ      sumXhat+8(FP), SI
+	MOVQ      x+16(FP), DI
+	MOVQ      dy+24(FP), R8
+	MOVQ      mean+32(FP), R9
+	MOVQ      inv+40(FP), R10
+	MOVQ      rows+56(FP), R11
+
+row:
+	XORQ R12, R12
+
+vec:
+	CMPQ      R12, CX
+	JGE       tail
+	VMOVUPS   (DI)(R12*4), X2
+	VSUBPS    (R9)(R12*4), X2, X2
+	VMULPS    (R10)(R12*4), X2, X2
+	VCVTPS2PD (R8)(R12*4), Y3
+	VMOVUPD   (BX)(R12*8), Y4
+	VMOVUPD   (SI)(R12*8), Y5
+	VCVTPS2PD X2, Y2
+	VADDPD    Y3, Y4, Y4
+	VMULPD    Y2, Y3, Y2
+	VADDPD    Y2, Y5, Y5
+	VMOVUPD   Y4, (BX)(R12*8)
+	VMOVUPD   Y5, (SI)(R12*8)
+	ADDQ      $0x00000004, R12
+	JMP       vec
+
+tail:
+	TESTQ      DX, DX
+	JZ         next
+	VMASKMOVPS (DI)(CX*4), X0, X2
+	VMASKMOVPS (R9)(CX*4), X0, X3
+	VSUBPS     X3, X2, X2
+	VMASKMOVPS (R10)(CX*4), X0, X3
+	VMULPS     X3, X2, X2
+	VMASKMOVPS (R8)(CX*4), X0, X3
+	VCVTPS2PD  X3, Y3
+	VMASKMOVPD (BX)(CX*8), Y1, Y4
+	VMASKMOVPD (SI)(CX*8), Y1, Y5
+	VCVTPS2PD  X2, Y2
+	VADDPD     Y3, Y4, Y4
+	VMULPD     Y2, Y3, Y2
+	VADDPD     Y2, Y5, Y5
+	VMASKMOVPD Y4, Y1, (BX)(CX*8)
+	VMASKMOVPD Y5, Y1, (SI)(CX*8)
+
+next:
+	ADDQ AX, DI
+	ADDQ AX, R8
+	DECQ R11
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func channelAffine512(y *float32, x *float32, a *float32, off *float32, c int, rows int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·channelAffine512(SB), NOSPLIT, $0-48
+	MOVQ  y+0(FP), AX
+	MOVQ  x+8(FP), CX
+	MOVQ  a+16(FP), DX
+	MOVQ  off+24(FP), BX
+	MOVQ  rows+40(FP), SI
+	MOVQ  c+32(FP), DI
+	MOVQ  DI, R8
+	ANDQ  $-16, R8
+	MOVQ  DI, R9
+	ANDQ  $0x0000000f, R9
+	SHLQ  $0x02, DI
+	MOVQ  $-1, R10
+	BZHIQ R9, R10, R10
+	KMOVW R10, K1
+
+row:
+	XORQ R10, R10
+
+vec:
+	CMPQ    R10, R8
+	JGE     tail
+	VMOVUPS (CX)(R10*4), Z0
+	VMULPS  (DX)(R10*4), Z0, Z0
+	VADDPS  (BX)(R10*4), Z0, Z0
+	VMOVUPS Z0, (AX)(R10*4)
+	ADDQ    $0x00000010, R10
+	JMP     vec
+
+tail:
+	TESTQ     R9, R9
+	JZ        next
+	VMOVUPS.Z (CX)(R8*4), K1, Z0
+	VMULPS.Z  (DX)(R8*4), Z0, K1, Z0
+	VADDPS.Z  (BX)(R8*4), Z0, K1, Z0
+	VMOVUPS   Z0, K1, (AX)(R8*4)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ SI
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func channelAffine256(y *float32, x *float32, a *float32, off *float32, c int, rows int)
+// Requires: AVX
+TEXT ·channelAffine256(SB), NOSPLIT, $0-48
+	MOVQ       y+0(FP), AX
+	MOVQ       x+8(FP), CX
+	MOVQ       a+16(FP), DX
+	MOVQ       off+24(FP), BX
+	MOVQ       rows+40(FP), SI
+	MOVQ       c+32(FP), DI
+	MOVQ       DI, R8
+	ANDQ       $-8, R8
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	SHLQ       $0x02, DI
+	MOVQ       $0x00000008, R10
+	SUBQ       R9, R10
+	LEAQ       tailmask<>+0(SB), R11
+	VMOVDQU    (R11)(R10*4), Y0
+	VMASKMOVPS (DX)(R8*4), Y0, Y1
+	VMASKMOVPS (BX)(R8*4), Y0, Y2
+
+row:
+	XORQ R10, R10
+
+vec:
+	CMPQ    R10, R8
+	JGE     tail
+	VMOVUPS (CX)(R10*4), Y3
+	VMULPS  (DX)(R10*4), Y3, Y3
+	VADDPS  (BX)(R10*4), Y3, Y3
+	VMOVUPS Y3, (AX)(R10*4)
+	ADDQ    $0x00000008, R10
+	JMP     vec
+
+tail:
+	TESTQ      R9, R9
+	JZ         next
+	VMASKMOVPS (CX)(R8*4), Y0, Y3
+	VMULPS     Y1, Y3, Y3
+	VADDPS     Y2, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)(R8*4)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	DECQ SI
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func normGrad512(dx *float32, x *float32, dy *float32, a *float32, q *float32, r *float32, mean *float32, inv *float32, c int, rows int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·normGrad512(SB), NOSPLIT, $0-80
+	MOVQ  c+64(FP), AX
+	MOVQ  AX, CX
+	ANDQ  $-16, CX
+	MOVQ  AX, DX
+	ANDQ  $0x0000000f, DX
+	SHLQ  $0x02, AX
+	MOVQ  $-1, BX
+	BZHIQ DX, BX, BX
+	KMOVW BX, K1
+	MOVQ  dx+0(FP), BX
+	MOVQ  x+8(FP), SI
+	MOVQ  dy+16(FP), DI
+	MOVQ  a+24(FP), R8
+	MOVQ  q+32(FP), R9
+	MOVQ  r+40(FP), R10
+	MOVQ  mean+48(FP), R11
+	MOVQ  inv+56(FP), R12
+	MOVQ  rows+72(FP), R13
+
+row:
+	XORQ R14, R14
+
+vec:
+	CMPQ    R14, CX
+	JGE     tail
+	VMOVUPS (SI)(R14*4), Z0
+	VSUBPS  (R11)(R14*4), Z0, Z0
+	VMULPS  (R12)(R14*4), Z0, Z0
+	VMULPS  (R10)(R14*4), Z0, Z0
+	VMOVUPS (DI)(R14*4), Z1
+	VMULPS  (R8)(R14*4), Z1, Z1
+	VADDPS  (R9)(R14*4), Z1, Z1
+	VSUBPS  Z0, Z1, Z1
+	VMOVUPS Z1, (BX)(R14*4)
+	ADDQ    $0x00000010, R14
+	JMP     vec
+
+tail:
+	TESTQ     DX, DX
+	JZ        next
+	VMOVUPS.Z (SI)(CX*4), K1, Z0
+	VSUBPS.Z  (R11)(CX*4), Z0, K1, Z0
+	VMULPS.Z  (R12)(CX*4), Z0, K1, Z0
+	VMULPS.Z  (R10)(CX*4), Z0, K1, Z0
+	VMOVUPS.Z (DI)(CX*4), K1, Z1
+	VMULPS.Z  (R8)(CX*4), Z1, K1, Z1
+	VADDPS.Z  (R9)(CX*4), Z1, K1, Z1
+	VSUBPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (BX)(CX*4)
+
+next:
+	ADDQ AX, SI
+	ADDQ AX, DI
+	ADDQ AX, BX
+	DECQ R13
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func normGrad256(dx *float32, x *float32, dy *float32, a *float32, q *float32, r *float32, mean *float32, inv *float32, c int, rows int)
+// Requires: AVX
+TEXT ·normGrad256(SB), NOSPLIT, $0-80
+	MOVQ       c+64(FP), AX
+	MOVQ       AX, CX
+	ANDQ       $-8, CX
+	MOVQ       AX, DX
+	ANDQ       $0x00000007, DX
+	SHLQ       $0x02, AX
+	MOVQ       $0x00000008, BX
+	SUBQ       DX, BX
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(BX*4), Y0
+	MOVQ       dx+0(FP), BX
+	MOVQ       x+8(FP), SI
+	MOVQ       dy+16(FP), DI
+	MOVQ       a+24(FP), R8
+	MOVQ       q+32(FP), R9
+	MOVQ       r+40(FP), R10
+	MOVQ       mean+48(FP), R11
+	MOVQ       inv+56(FP), R12
+	MOVQ       rows+72(FP), R13
+	VMASKMOVPS (R8)(CX*4), Y0, Y1
+	VMASKMOVPS (R9)(CX*4), Y0, Y2
+	VMASKMOVPS (R10)(CX*4), Y0, Y3
+	VMASKMOVPS (R11)(CX*4), Y0, Y4
+	VMASKMOVPS (R12)(CX*4), Y0, Y5
+
+row:
+	XORQ R14, R14
+
+vec:
+	CMPQ    R14, CX
+	JGE     tail
+	VMOVUPS (SI)(R14*4), Y6
+	VSUBPS  (R11)(R14*4), Y6, Y6
+	VMULPS  (R12)(R14*4), Y6, Y6
+	VMULPS  (R10)(R14*4), Y6, Y6
+	VMOVUPS (DI)(R14*4), Y7
+	VMULPS  (R8)(R14*4), Y7, Y7
+	VADDPS  (R9)(R14*4), Y7, Y7
+	VSUBPS  Y6, Y7, Y7
+	VMOVUPS Y7, (BX)(R14*4)
+	ADDQ    $0x00000008, R14
+	JMP     vec
+
+tail:
+	TESTQ      DX, DX
+	JZ         next
+	VMASKMOVPS (SI)(CX*4), Y0, Y6
+	VSUBPS     Y4, Y6, Y6
+	VMULPS     Y5, Y6, Y6
+	VMULPS     Y3, Y6, Y6
+	VMASKMOVPS (DI)(CX*4), Y0, Y7
+	VMULPS     Y1, Y7, Y7
+	VADDPS     Y2, Y7, Y7
+	VSUBPS     Y6, Y7, Y7
+	VMASKMOVPS Y7, Y0, (BX)(CX*4)
+
+next:
+	ADDQ AX, SI
+	ADDQ AX, DI
+	ADDQ AX, BX
+	DECQ R13
+	JNZ  row
+	VZEROUPPER
+	RET

@@ -649,3 +649,230 @@ func TestExpSum(t *testing.T) {
 		}
 	})
 }
+
+// channelCounts are the channel counts the channel-kernel tests try: every
+// count up to 40 (so every tail of every vector width, and blocks of 1 to 5
+// vectors), and wider ones that take several blocks.
+var channelCounts = func() []int {
+	var cs []int
+	for c := 1; c <= 40; c++ {
+		cs = append(cs, c)
+	}
+	return append(cs, 48, 63, 64, 65, 72, 100, 127, 128, 129, 136, 200, 256, 300)
+}()
+
+// channelRows returns rows×c values with per-channel offsets and scales
+// (like activations), with some zeros, -0 and subnormals.
+func channelRows(rng *rand.Rand, rows, c int) []float32 {
+	x := make([]float32, rows*c)
+	for i := range x {
+		k := i % c
+		x[i] = float32(rng.NormFloat64()*float64(1+k%5) + float64(k%3) - 0.5)
+		switch rng.IntN(50) {
+		case 0:
+			x[i] = 0
+		case 1:
+			x[i] = float32(math.Copysign(0, -1))
+		case 2:
+			x[i] = 1e-40 * float32(rng.NormFloat64())
+		}
+	}
+	return x
+}
+
+// padded returns s followed by a few sentinel values, and s's length.
+func paddedF32(s []float32) []float32 { return append(slices.Clone(s), 42, 43, 44) }
+func paddedF64(s []float64) []float64 { return append(slices.Clone(s), 42, 43, 44) }
+
+func sameBits64(a, b []float64) int {
+	if len(a) != len(b) {
+		return 0
+	}
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestChannelKernels(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(31, 32))
+		for _, c := range channelCounts {
+			for _, rows := range []int{1, 2, 3, 17, 130} {
+				// 64-byte aligned parameters or not: AVX-512 runs
+				// ChannelAffine and NormGrad on 16 lanes only if they are.
+				aligned := rows%2 == 1
+				name := fmt.Sprintf("c=%d rows=%d aligned=%v", c, rows, aligned)
+				x, dy := channelRows(rng, rows, c), channelRows(rng, rows, c)
+				params := func() []float32 {
+					p := AlignedFloats(c + 1)
+					if !aligned {
+						p = p[1:]
+					}
+					copy(p, channelRows(rng, 1, c))
+					return p[:c]
+				}
+				a, off, q, r, mean := params(), params(), params(), params(), params()
+				inv := params()
+				for k := range inv {
+					inv[k] = float32(math.Abs(float64(inv[k]))) + 0.1
+				}
+				// The sums add to what is there.
+				s0, q0 := make([]float64, c), make([]float64, c)
+				for k := range s0 {
+					s0[k], q0[k] = rng.NormFloat64(), rng.Float64()
+				}
+
+				s1, sq1 := slices.Clone(s0), slices.Clone(q0)
+				s2, sq2 := paddedF64(s0), paddedF64(q0)
+				refChannelMoments(s1, sq1, x)
+				ChannelMoments(s2[:c], sq2[:c], x)
+				if i := sameBits64(paddedF64(s1), s2); i >= 0 {
+					t.Fatalf("ChannelMoments %s: sum[%d] = %v, reference %v", name, i, s2[i], paddedF64(s1)[i])
+				}
+				if i := sameBits64(paddedF64(sq1), sq2); i >= 0 {
+					t.Fatalf("ChannelMoments %s: sq[%d] = %v, reference %v", name, i, sq2[i], paddedF64(sq1)[i])
+				}
+
+				s1, sq1 = slices.Clone(s0), slices.Clone(q0)
+				s2, sq2 = paddedF64(s0), paddedF64(q0)
+				refNormGradSums(s1, sq1, x, dy, mean, inv)
+				NormGradSums(s2[:c], sq2[:c], x, dy, mean, inv)
+				if i := sameBits64(paddedF64(s1), s2); i >= 0 {
+					t.Fatalf("NormGradSums %s: sum[%d] = %v, reference %v", name, i, s2[i], paddedF64(s1)[i])
+				}
+				if i := sameBits64(paddedF64(sq1), sq2); i >= 0 {
+					t.Fatalf("NormGradSums %s: sumXhat[%d] = %v, reference %v", name, i, sq2[i], paddedF64(sq1)[i])
+				}
+
+				m := len(x)
+				y1, y2 := make([]float32, m), paddedF32(make([]float32, m))
+				refChannelAffine(y1, x, a, off)
+				ChannelAffine(y2[:m], x, a, off)
+				if i := sameBits(paddedF32(y1), y2); i >= 0 {
+					t.Fatalf("ChannelAffine %s: y[%d] = %v, reference %v", name, i, y2[i], paddedF32(y1)[i])
+				}
+				inPlace := slices.Clone(x)
+				ChannelAffine(inPlace, inPlace, a, off)
+				if i := sameBits(y1, inPlace); i >= 0 {
+					t.Fatalf("ChannelAffine in place %s: y[%d] = %v, reference %v", name, i, inPlace[i], y1[i])
+				}
+
+				d1, d2 := make([]float32, m), paddedF32(make([]float32, m))
+				refNormGrad(d1, x, dy, a, q, r, mean, inv)
+				NormGrad(d2[:m], x, dy, a, q, r, mean, inv)
+				if i := sameBits(paddedF32(d1), d2); i >= 0 {
+					t.Fatalf("NormGrad %s: dx[%d] = %v, reference %v", name, i, d2[i], paddedF32(d1)[i])
+				}
+				inPlace = slices.Clone(dy)
+				NormGrad(inPlace, x, inPlace, a, q, r, mean, inv)
+				if i := sameBits(d1, inPlace); i >= 0 {
+					t.Fatalf("NormGrad in place %s: dx[%d] = %v, reference %v", name, i, inPlace[i], d1[i])
+				}
+			}
+		}
+	})
+}
+
+// TestChannelKernelsSpecial feeds infinities and NaNs through the channel
+// kernels: NaN results must appear in the same places, other results be
+// identical.
+func TestChannelKernelsSpecial(t *testing.T) {
+	specials := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 0, float32(math.Copysign(0, -1)), 3e38, -3e38, 1e-45}
+	same32 := func(a, b []float32) bool {
+		for i := range a {
+			an, bn := a[i] != a[i], b[i] != b[i]
+			if an != bn || (!an && math.Float32bits(a[i]) != math.Float32bits(b[i])) {
+				return false
+			}
+		}
+		return true
+	}
+	same64 := func(a, b []float64) bool {
+		for i := range a {
+			an, bn := a[i] != a[i], b[i] != b[i]
+			if an != bn || (!an && math.Float64bits(a[i]) != math.Float64bits(b[i])) {
+				return false
+			}
+		}
+		return true
+	}
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(33, 34))
+		for _, c := range []int{5, 8, 16, 37} {
+			const rows = 9
+			x, dy := channelRows(rng, rows, c), channelRows(rng, rows, c)
+			for i := range x {
+				if rng.IntN(4) == 0 {
+					x[i] = specials[rng.IntN(len(specials))]
+				}
+				if rng.IntN(4) == 0 {
+					dy[i] = specials[rng.IntN(len(specials))]
+				}
+			}
+			p := make([][]float32, 6)
+			for j := range p {
+				p[j] = channelRows(rng, 1, c)
+				p[j][rng.IntN(c)] = specials[rng.IntN(len(specials))]
+			}
+			a, off, q, r, mean, inv := p[0], p[1], p[2], p[3], p[4], p[5]
+			s1, h1 := make([]float64, c), make([]float64, c)
+			s2, h2 := make([]float64, c), make([]float64, c)
+			refChannelMoments(s1, h1, x)
+			ChannelMoments(s2, h2, x)
+			if !same64(s1, s2) || !same64(h1, h2) {
+				t.Fatalf("ChannelMoments c=%d: %v %v, reference %v %v", c, s2, h2, s1, h1)
+			}
+			clear(s1)
+			clear(h1)
+			clear(s2)
+			clear(h2)
+			refNormGradSums(s1, h1, x, dy, mean, inv)
+			NormGradSums(s2, h2, x, dy, mean, inv)
+			if !same64(s1, s2) || !same64(h1, h2) {
+				t.Fatalf("NormGradSums c=%d: %v %v, reference %v %v", c, s2, h2, s1, h1)
+			}
+			y1, y2 := make([]float32, len(x)), make([]float32, len(x))
+			refChannelAffine(y1, x, a, off)
+			ChannelAffine(y2, x, a, off)
+			if !same32(y1, y2) {
+				t.Fatalf("ChannelAffine c=%d: %v, reference %v", c, y2, y1)
+			}
+			refNormGrad(y1, x, dy, a, q, r, mean, inv)
+			NormGrad(y2, x, dy, a, q, r, mean, inv)
+			if !same32(y1, y2) {
+				t.Fatalf("NormGrad c=%d: %v, reference %v", c, y2, y1)
+			}
+		}
+	})
+}
+
+func TestChannelKernelsShapes(t *testing.T) {
+	for _, f := range []func(){
+		func() { ChannelMoments(make([]float64, 3), make([]float64, 3), make([]float32, 7)) },
+		func() { ChannelMoments(make([]float64, 3), make([]float64, 2), make([]float32, 6)) },
+		func() { ChannelAffine(make([]float32, 5), make([]float32, 6), make([]float32, 3), make([]float32, 3)) },
+		func() {
+			NormGradSums(make([]float64, 3), make([]float64, 3), make([]float32, 6), make([]float32, 3), make([]float32, 3), make([]float32, 3))
+		},
+		func() {
+			NormGrad(make([]float32, 6), make([]float32, 6), make([]float32, 6), make([]float32, 3), make([]float32, 2), make([]float32, 3), make([]float32, 3), make([]float32, 3))
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic on bad shapes")
+				}
+			}()
+			f()
+		}()
+	}
+	// Empty batches do nothing.
+	ChannelMoments(nil, nil, nil)
+	ChannelAffine(nil, nil, nil, nil)
+	NormGradSums(nil, nil, nil, nil, nil, nil)
+	NormGrad(nil, nil, nil, nil, nil, nil, nil, nil)
+}

@@ -145,3 +145,52 @@ func refAccumCols(z, w, x []float32, in, u int, mask []uint64, n int) {
 		}
 	}
 }
+
+func refChannelMoments(sum, sq []float64, x []float32) {
+	c := len(sum)
+	sq = sq[:c]
+	for i := 0; i < len(x); i += c {
+		for k, v := range x[i : i+c] {
+			f := float64(v)
+			sum[k] += f
+			sq[k] += f * f // exact, so fusing could not change the sum
+		}
+	}
+}
+
+func refChannelAffine(y, x, a, off []float32) {
+	c := len(a)
+	off = off[:c]
+	for i := 0; i < len(x); i += c {
+		xs := x[i : i+c]
+		ys := y[i : i+c]
+		for k, v := range xs {
+			ys[k] = float32(v*a[k]) + off[k]
+		}
+	}
+}
+
+func refNormGradSums(sum, sumXhat []float64, x, dy, mean, inv []float32) {
+	c := len(mean)
+	sum, sumXhat, inv = sum[:c], sumXhat[:c], inv[:c]
+	for i := 0; i < len(x); i += c {
+		g := dy[i : i+c]
+		for k, v := range x[i : i+c] {
+			xh := (v - mean[k]) * inv[k]
+			sum[k] += float64(g[k])
+			sumXhat[k] += float64(g[k]) * float64(xh) // exact, as above
+		}
+	}
+}
+
+func refNormGrad(dx, x, dy, a, q, r, mean, inv []float32) {
+	c := len(mean)
+	a, q, r, inv = a[:c], q[:c], r[:c], inv[:c]
+	for i := 0; i < len(x); i += c {
+		g, d := dy[i:i+c], dx[i:i+c]
+		for k, v := range x[i : i+c] {
+			xh := (v - mean[k]) * inv[k]
+			d[k] = float32(a[k]*g[k]) + q[k] - float32(r[k]*xh)
+		}
+	}
+}

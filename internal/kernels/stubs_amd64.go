@@ -1104,3 +1104,461 @@ func expFMA256(dst *float64, x *float64, n int) uint64
 //
 //go:noescape
 func expSumFMA512(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
+
+// moments512x1 is ChannelMoments for one block of up to 8 channels: 1 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments512x1(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments512x2 is ChannelMoments for one block of up to 16 channels: 2 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments512x2(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments512x3 is ChannelMoments for one block of up to 24 channels: 3 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments512x3(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments512x4 is ChannelMoments for one block of up to 32 channels: 4 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments512x4(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments512x5 is ChannelMoments for one block of up to 40 channels: 5 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments512x5(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments512x6 is ChannelMoments for one block of up to 48 channels: 6 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments512x6(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments512x7 is ChannelMoments for one block of up to 56 channels: 7 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments512x7(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments512x8 is ChannelMoments for one block of up to 64 channels: 8 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments512x8(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments256x1 is ChannelMoments for one block of up to 4 channels: 1 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments256x1(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments256x2 is ChannelMoments for one block of up to 8 channels: 2 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments256x2(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments256x3 is ChannelMoments for one block of up to 12 channels: 3 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments256x3(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// moments256x4 is ChannelMoments for one block of up to 16 channels: 4 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			f := float64(x[i*c+k])
+//			sum[k] += f
+//			sq[k] += f * f
+//		}
+//	}
+//
+//go:noescape
+func moments256x4(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
+
+// normGradSums512x1 is NormGradSums for one block of up to 8 channels: 1 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums512x1(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums512x2 is NormGradSums for one block of up to 16 channels: 2 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums512x2(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums512x3 is NormGradSums for one block of up to 24 channels: 3 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums512x3(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums512x4 is NormGradSums for one block of up to 32 channels: 4 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums512x4(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums512x5 is NormGradSums for one block of up to 40 channels: 5 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums512x5(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums512x6 is NormGradSums for one block of up to 48 channels: 6 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums512x6(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums512x7 is NormGradSums for one block of up to 56 channels: 7 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums512x7(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums512x8 is NormGradSums for one block of up to 64 channels: 8 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums512x8(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums256x1 is NormGradSums for one block of up to 4 channels: 1 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums256x1(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums256x2 is NormGradSums for one block of up to 8 channels: 2 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums256x2(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums256x3 is NormGradSums for one block of up to 12 channels: 3 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums256x3(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSums256x4 is NormGradSums for one block of up to 16 channels: 4 float64
+// vectors of each sum, the last one masked to its first tail lanes. The
+// pointers are at the block's first channel; the rows (rows ≥ 1) are c
+// channels apart.
+//
+//	for i := 0; i < rows; i++ {
+//		for k := range block {
+//			xh := (x[i*c+k] - mean[k]) * inv[k]
+//			g := float64(dy[i*c+k])
+//			sum[k] += g
+//			sumXhat[k] += g * float64(xh)
+//		}
+//	}
+//
+//go:noescape
+func normGradSums256x4(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
+
+// normGradSumsRows512 is NormGradSums for rows ≥ 1 rows of c channels, with the sums
+// in memory, 8 channels at a time and the last c%8 masked.
+//
+//go:noescape
+func normGradSumsRows512(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int)
+
+// normGradSumsRows256 is NormGradSums for rows ≥ 1 rows of c channels, with the sums
+// in memory, 4 channels at a time and the last c%4 masked.
+//
+//go:noescape
+func normGradSumsRows256(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int)
+
+// channelAffine512 is ChannelAffine for rows ≥ 1 rows of c channels, 16 at a time
+// and the last c%16 masked:
+//
+//	for i := 0; i < rows*c; i += c {
+//		for k := 0; k < c; k++ {
+//			y[i+k] = float32(x[i+k]*a[k]) + off[k]
+//		}
+//	}
+//
+//go:noescape
+func channelAffine512(y *float32, x *float32, a *float32, off *float32, c int, rows int)
+
+// channelAffine256 is ChannelAffine for rows ≥ 1 rows of c channels, 8 at a time
+// and the last c%8 masked:
+//
+//	for i := 0; i < rows*c; i += c {
+//		for k := 0; k < c; k++ {
+//			y[i+k] = float32(x[i+k]*a[k]) + off[k]
+//		}
+//	}
+//
+//go:noescape
+func channelAffine256(y *float32, x *float32, a *float32, off *float32, c int, rows int)
+
+// normGrad512 is NormGrad for rows ≥ 1 rows of c channels, 16 at a time
+// and the last c%16 masked:
+//
+//	for i := 0; i < rows*c; i += c {
+//		for k := 0; k < c; k++ {
+//			xh := (x[i+k] - mean[k]) * inv[k]
+//			dx[i+k] = float32(a[k]*dy[i+k]) + q[k] - float32(r[k]*xh)
+//		}
+//	}
+//
+//go:noescape
+func normGrad512(dx *float32, x *float32, dy *float32, a *float32, q *float32, r *float32, mean *float32, inv *float32, c int, rows int)
+
+// normGrad256 is NormGrad for rows ≥ 1 rows of c channels, 8 at a time
+// and the last c%8 masked:
+//
+//	for i := 0; i < rows*c; i += c {
+//		for k := 0; k < c; k++ {
+//			xh := (x[i+k] - mean[k]) * inv[k]
+//			dx[i+k] = float32(a[k]*dy[i+k]) + q[k] - float32(r[k]*xh)
+//		}
+//	}
+//
+//go:noescape
+func normGrad256(dx *float32, x *float32, dy *float32, a *float32, q *float32, r *float32, mean *float32, inv *float32, c int, rows int)

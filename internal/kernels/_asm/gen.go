@@ -109,6 +109,7 @@ func main() {
 		exp256(fma)
 		expSum512(fma)
 	}
+	channelKernels()
 	Generate()
 }
 
