@@ -720,6 +720,9 @@ func (c *Conv2D) Forward(x []float32, n int, training bool) []float32 {
 		return c.y[:rows*c.Filters]
 	}
 	c.forward(x, n, c.z, nil, sparse)
+	if c.act.Name == "linear" {
+		return c.z[:rows*c.Filters] // no copy: the logits are the output
+	}
 	c.act.Forward(c.y, c.z, rows, c.Filters)
 	return c.y[:rows*c.Filters]
 }
@@ -756,6 +759,9 @@ func (c *Conv2D) Backward(dy []float32, n int) []float32 {
 	if c.relu() && !c.gdx && !c.sparse {
 		c.gradients(dy, c.mask, n)
 		return nil
+	}
+	if c.act.Name == "linear" {
+		return c.BackwardLogits(dy, n) // dLoss/dLogits is dy; BackwardLogits only reads it
 	}
 	c.act.Backward(c.dz, c.y, dy, rows, c.Filters)
 	return c.BackwardLogits(c.dz, n)

@@ -227,6 +227,9 @@ func (d *Dense) affine(z, x []float32, n int) {
 // row of W once per batch; see kernels.AccumCols).
 func (d *Dense) Forward(x []float32, n int, training bool) []float32 {
 	d.ForwardLogits(x, n)
+	if d.act.Name == "linear" {
+		return d.z[:n*d.Units] // no copy: the logits are the output
+	}
 	d.act.Forward(d.y, d.z, n, d.Units)
 	return d.y[:n*d.Units]
 }
@@ -361,6 +364,9 @@ func (d *Dense) Logits() []float32 { return d.z }
 
 // Backward applies the activation's derivative, then BackwardLogits.
 func (d *Dense) Backward(dy []float32, n int) []float32 {
+	if d.act.Name == "linear" {
+		return d.BackwardLogits(dy, n) // dLoss/dLogits is dy; BackwardLogits only reads it
+	}
 	d.act.Backward(d.dz, d.y, dy, n, d.Units)
 	return d.BackwardLogits(d.dz, n)
 }
