@@ -92,6 +92,7 @@ const (
 	IDOverfitting                  = "overfitting"
 	IDMissingNonlinearity          = "missing-nonlinearity"
 	IDTooFewUpdates                = "too-few-updates"
+	IDBatchNormSmallBatch          = "batchnorm-small-batch"
 )
 
 // IDs lists every finding id, in the order findings of equal severity are
@@ -101,7 +102,7 @@ var IDs = []string{
 	IDInputsNotNormalized, IDTargetsNotNormalized, IDTrainValidationScaleMismatch,
 	IDSigmoidWithCCE, IDBinaryCrossentropyMulticlass, IDOutputRangeMismatch, IDMSEForClassification,
 	IDLossScalesWithLearningRate, IDLearningRateTooHigh, IDLearningRateTooLow, IDTooFewUpdates,
-	IDDeadReLU, IDVanishingGradient, IDSaturatedActivations, IDMissingNonlinearity,
+	IDBatchNormSmallBatch, IDDeadReLU, IDVanishingGradient, IDSaturatedActivations, IDMissingNonlinearity,
 	IDLabelsNotLearnable, IDClassImbalance, IDValidationOverlapsTraining, IDOverfitting,
 }
 

@@ -191,7 +191,7 @@ func (a *analysis) remove(id string) {
 // as configured; labels-not-learnable is then a symptom, not a diagnosis.
 var rootCauses = []string{IDLabelEncodingMismatch, IDSingleUnitSoftmax, IDLogitsWithoutFromLogits, IDDoubleSoftmax,
 	IDOutputRangeMismatch, IDBinaryCrossentropyMulticlass, IDClassImbalance, IDLearningRateTooHigh, IDLearningRateTooLow,
-	IDTooFewUpdates, IDInputsNotNormalized, IDDeadReLU, IDSaturatedActivations, IDVanishingGradient, IDMissingNonlinearity}
+	IDTooFewUpdates, IDBatchNormSmallBatch, IDInputsNotNormalized, IDDeadReLU, IDSaturatedActivations, IDVanishingGradient, IDMissingNonlinearity}
 
 func (a *analysis) suppressSymptoms() {
 	f := a.find(IDLabelsNotLearnable)

@@ -44,6 +44,7 @@ func (a *analysis) static() {
 	a.checkTargets()
 	a.checkTrainValScale()
 	a.checkNonlinearity()
+	a.checkBatchNorm()
 	a.checkBalance()
 	a.checkOverlap()
 	a.explainBlock()
@@ -599,6 +600,61 @@ func (a *analysis) checkNonlinearity() {
 				"threshold": "a linear Dense followed directly by another Dense"},
 			Fix: l.key("activation") + ": relu", FixSets: []string{l.key("activation") + "=relu"}})
 		f.fix = &fixCandidate{name: "relu", sets: f.FixSets, verify: verifyBetterScore, downgrade: true}
+		return
+	}
+}
+
+// ---- batch normalization ----
+
+// bnMinValues is the fewest values per channel a training batch should give
+// BatchNormalization; with 2 or fewer every normalised value is 0 or ±1.
+const bnMinValues = 8
+
+// checkBatchNorm finds BatchNormalization layers whose training batches
+// give each channel too few values for meaningful statistics: a Dense
+// output's channel gets one value per row, an image's one per row and pixel.
+func (a *analysis) checkBatchNorm() {
+	bs := a.run.Fit.BatchSize
+	if bs <= 0 {
+		bs = 32
+	}
+	for i, l := range a.layers {
+		if l.class != "BatchNormalization" {
+			continue
+		}
+		in := a.run.Model.InputShape()
+		if i > 0 {
+			in = a.run.Model.Layers()[i-1].OutputShape()
+		}
+		pixels := 1
+		for _, d := range in[:len(in)-1] {
+			pixels *= d
+		}
+		values := bs * pixels
+		if values >= bnMinValues {
+			continue
+		}
+		sev := Warning
+		what := fmt.Sprintf("each of its channels is normalised by the mean and variance of only %d values per batch", values)
+		if values <= 2 {
+			sev = Error
+			what = fmt.Sprintf("each of its channels is normalised over %d value(s) per batch, so every normalised value is 0 or ±1", values)
+			if values == 1 {
+				what = "each of its channels is normalised over a single value per batch: the value minus itself is 0, so the layer outputs beta whatever its input"
+			}
+		}
+		size := max(32, (bnMinValues+pixels-1)/pixels)
+		sets := []string{fmt.Sprintf("fit.batch_size=%d", size)}
+		f := a.add(&Finding{ID: IDBatchNormSmallBatch, Severity: sev,
+			Summary: fmt.Sprintf("Layer %q (BatchNormalization) trains with batches of %d: %s.", l.name, bs, what),
+			Why: "In training, BatchNormalization normalises each channel by its batch mean and variance (over the rows, and the pixels of an image). " +
+				"With very few values those statistics are mostly noise (with one, the variance is 0 and the output is constant), so what " +
+				"the next layers see changes with the batch, and at inference the moving statistics describe a different distribution. " +
+				"Use larger batches, or leave the layer out for tiny batches.",
+			Evidence: map[string]any{"layer": l.name, "batch_size": bs, "values_per_channel_per_batch": values, "pixels_per_channel": pixels,
+				"threshold": fmt.Sprintf("fewer than %d values per channel per batch (error at 2 or fewer)", bnMinValues)},
+			Fix: strings.Join(displaySets(sets), ", "), FixSets: sets})
+		f.fix = &fixCandidate{name: "larger batches", sets: sets, verify: verifyBetterScore, downgrade: true}
 		return
 	}
 }
