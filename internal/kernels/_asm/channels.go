@@ -122,17 +122,7 @@ func moments512(nv int) {
 	tail := loadGP("tail")
 	kt := K()
 	laneMask(tail, kt)
-	s, q := make([]VecVirtual, nv), make([]VecVirtual, nv)
-	for v := range nv {
-		s[v], q[v] = ZMM(), ZMM()
-		if v == nv-1 {
-			VMOVUPD_Z(Mem{Base: sp, Disp: 64 * v}, kt, s[v])
-			VMOVUPD_Z(Mem{Base: qp, Disp: 64 * v}, kt, q[v])
-		} else {
-			VMOVUPD(Mem{Base: sp, Disp: 64 * v}, s[v])
-			VMOVUPD(Mem{Base: qp, Disp: 64 * v}, q[v])
-		}
-	}
+	s, q := loadSums512(nv, kt, sp, qp)
 	sumLoop(rows, tail, 8, func(masked bool) {
 		for v := range nv {
 			f := ZMM()
@@ -146,15 +136,7 @@ func moments512(nv int) {
 			VADDPD(f, q[v], q[v]) // sq + f·f
 		}
 	}, func() { ADDQ(c4, xp) })
-	for v := range nv {
-		if v == nv-1 {
-			VMOVUPD(s[v], kt, Mem{Base: sp, Disp: 64 * v})
-			VMOVUPD(q[v], kt, Mem{Base: qp, Disp: 64 * v})
-		} else {
-			VMOVUPD(s[v], Mem{Base: sp, Disp: 64 * v})
-			VMOVUPD(q[v], Mem{Base: qp, Disp: 64 * v})
-		}
-	}
+	storeSums512(s, q, kt, sp, qp)
 	VZEROUPPER()
 	RET()
 }
@@ -173,17 +155,7 @@ func moments256(nv int) {
 	xm := loadTailMask128(tail) // float32 lanes
 	dm := YMM()                 // the same lanes as float64
 	VPMOVSXDQ(xm, dm)
-	s, q := make([]VecVirtual, nv), make([]VecVirtual, nv)
-	for v := range nv {
-		s[v], q[v] = YMM(), YMM()
-		if v == nv-1 {
-			VMASKMOVPD(Mem{Base: sp, Disp: 32 * v}, dm, s[v])
-			VMASKMOVPD(Mem{Base: qp, Disp: 32 * v}, dm, q[v])
-		} else {
-			VMOVUPD(Mem{Base: sp, Disp: 32 * v}, s[v])
-			VMOVUPD(Mem{Base: qp, Disp: 32 * v}, q[v])
-		}
-	}
+	s, q := loadSums256(nv, dm, sp, qp)
 	sumLoop(rows, tail, 4, func(masked bool) {
 		for v := range nv {
 			f := YMM()
@@ -201,15 +173,7 @@ func moments256(nv int) {
 	}, func() { ADDQ(c4, xp) })
 	dm = YMM()
 	VPMOVSXDQ(xm, dm)
-	for v := range nv {
-		if v == nv-1 {
-			VMASKMOVPD(s[v], dm, Mem{Base: sp, Disp: 32 * v})
-			VMASKMOVPD(q[v], dm, Mem{Base: qp, Disp: 32 * v})
-		} else {
-			VMOVUPD(s[v], Mem{Base: sp, Disp: 32 * v})
-			VMOVUPD(q[v], Mem{Base: qp, Disp: 32 * v})
-		}
-	}
+	storeSums256(s, q, dm, sp, qp)
 	VZEROUPPER()
 	RET()
 }
@@ -240,17 +204,7 @@ func normGradSums512(nv int) {
 	tail := loadGP("tail")
 	kt := K()
 	laneMask(tail, kt)
-	s, h := make([]VecVirtual, nv), make([]VecVirtual, nv)
-	for v := range nv {
-		s[v], h[v] = ZMM(), ZMM()
-		if v == nv-1 {
-			VMOVUPD_Z(Mem{Base: sp, Disp: 64 * v}, kt, s[v])
-			VMOVUPD_Z(Mem{Base: hp, Disp: 64 * v}, kt, h[v])
-		} else {
-			VMOVUPD(Mem{Base: sp, Disp: 64 * v}, s[v])
-			VMOVUPD(Mem{Base: hp, Disp: 64 * v}, h[v])
-		}
-	}
+	s, h := loadSums512(nv, kt, sp, hp)
 	sumLoop(rows, tail, 8, func(masked bool) {
 		for v := range nv {
 			at := func(p Register) Mem { return Mem{Base: p, Disp: 32 * v} }
@@ -275,15 +229,7 @@ func normGradSums512(nv int) {
 		ADDQ(c4, xp)
 		ADDQ(c4, gp)
 	})
-	for v := range nv {
-		if v == nv-1 {
-			VMOVUPD(s[v], kt, Mem{Base: sp, Disp: 64 * v})
-			VMOVUPD(h[v], kt, Mem{Base: hp, Disp: 64 * v})
-		} else {
-			VMOVUPD(s[v], Mem{Base: sp, Disp: 64 * v})
-			VMOVUPD(h[v], Mem{Base: hp, Disp: 64 * v})
-		}
-	}
+	storeSums512(s, h, kt, sp, hp)
 	VZEROUPPER()
 	RET()
 }
@@ -309,17 +255,7 @@ func normGradSums256(nv int) {
 	tmean, tinv := XMM(), XMM()
 	VMASKMOVPS(Mem{Base: mp, Disp: last}, xm, tmean)
 	VMASKMOVPS(Mem{Base: ip, Disp: last}, xm, tinv)
-	s, h := make([]VecVirtual, nv), make([]VecVirtual, nv)
-	for v := range nv {
-		s[v], h[v] = YMM(), YMM()
-		if v == nv-1 {
-			VMASKMOVPD(Mem{Base: sp, Disp: 32 * v}, dm, s[v])
-			VMASKMOVPD(Mem{Base: hp, Disp: 32 * v}, dm, h[v])
-		} else {
-			VMOVUPD(Mem{Base: sp, Disp: 32 * v}, s[v])
-			VMOVUPD(Mem{Base: hp, Disp: 32 * v}, h[v])
-		}
-	}
+	s, h := loadSums256(nv, dm, sp, hp)
 	sumLoop(rows, tail, 4, func(masked bool) {
 		for v := range nv {
 			at := func(p Register) Mem { return Mem{Base: p, Disp: 16 * v} }
@@ -348,15 +284,7 @@ func normGradSums256(nv int) {
 	})
 	dm = YMM()
 	VPMOVSXDQ(xm, dm)
-	for v := range nv {
-		if v == nv-1 {
-			VMASKMOVPD(s[v], dm, Mem{Base: sp, Disp: 32 * v})
-			VMASKMOVPD(h[v], dm, Mem{Base: hp, Disp: 32 * v})
-		} else {
-			VMOVUPD(s[v], Mem{Base: sp, Disp: 32 * v})
-			VMOVUPD(h[v], Mem{Base: hp, Disp: 32 * v})
-		}
-	}
+	storeSums256(s, h, dm, sp, hp)
 	VZEROUPPER()
 	RET()
 }
@@ -623,4 +551,66 @@ func normGradSumsRows(wide bool) {
 			ADDQ(c4, xp)
 			ADDQ(c4, gp)
 		})
+}
+
+// loadSums512 loads the nv float64 vectors at a and at b (64 bytes each,
+// the last masked by kt) into new ZMM registers: a kernel's running sums.
+func loadSums512(nv int, kt Op, a, b Register) (sa, sb []VecVirtual) {
+	sa, sb = make([]VecVirtual, nv), make([]VecVirtual, nv)
+	for v := range nv {
+		sa[v], sb[v] = ZMM(), ZMM()
+		if v == nv-1 {
+			VMOVUPD_Z(Mem{Base: a, Disp: 64 * v}, kt, sa[v])
+			VMOVUPD_Z(Mem{Base: b, Disp: 64 * v}, kt, sb[v])
+		} else {
+			VMOVUPD(Mem{Base: a, Disp: 64 * v}, sa[v])
+			VMOVUPD(Mem{Base: b, Disp: 64 * v}, sb[v])
+		}
+	}
+	return sa, sb
+}
+
+// storeSums512 writes back what loadSums512 loaded.
+func storeSums512(sa, sb []VecVirtual, kt Op, a, b Register) {
+	nv := len(sa)
+	for v := range nv {
+		if v == nv-1 {
+			VMOVUPD(sa[v], kt, Mem{Base: a, Disp: 64 * v})
+			VMOVUPD(sb[v], kt, Mem{Base: b, Disp: 64 * v})
+		} else {
+			VMOVUPD(sa[v], Mem{Base: a, Disp: 64 * v})
+			VMOVUPD(sb[v], Mem{Base: b, Disp: 64 * v})
+		}
+	}
+}
+
+// loadSums256 is loadSums512 with YMM registers (32 bytes each), the last
+// masked by the float64 lane mask dm.
+func loadSums256(nv int, dm Op, a, b Register) (sa, sb []VecVirtual) {
+	sa, sb = make([]VecVirtual, nv), make([]VecVirtual, nv)
+	for v := range nv {
+		sa[v], sb[v] = YMM(), YMM()
+		if v == nv-1 {
+			VMASKMOVPD(Mem{Base: a, Disp: 32 * v}, dm, sa[v])
+			VMASKMOVPD(Mem{Base: b, Disp: 32 * v}, dm, sb[v])
+		} else {
+			VMOVUPD(Mem{Base: a, Disp: 32 * v}, sa[v])
+			VMOVUPD(Mem{Base: b, Disp: 32 * v}, sb[v])
+		}
+	}
+	return sa, sb
+}
+
+// storeSums256 writes back what loadSums256 loaded.
+func storeSums256(sa, sb []VecVirtual, dm Op, a, b Register) {
+	nv := len(sa)
+	for v := range nv {
+		if v == nv-1 {
+			VMASKMOVPD(sa[v], dm, Mem{Base: a, Disp: 32 * v})
+			VMASKMOVPD(sb[v], dm, Mem{Base: b, Disp: 32 * v})
+		} else {
+			VMOVUPD(sa[v], Mem{Base: a, Disp: 32 * v})
+			VMOVUPD(sb[v], Mem{Base: b, Disp: 32 * v})
+		}
+	}
 }
