@@ -12,12 +12,20 @@ import (
 )
 
 // Dense is Keras' Dense: y = activation(x·W + b), W of shape (in, units)
-// initialised glorot_uniform, b zeros.
+// initialised glorot_uniform, b zeros. Like Keras' Dense it acts on the
+// last axis: an input of shape (d1, ..., dk, in) gives (d1, ..., dk, units),
+// the same W and b applied at each of the d1·…·dk positions. A batch of n
+// samples is then n·d1·…·dk rows of in features, which the layer computes
+// as it computes n rows of a flat input (the activation, softmax included,
+// also acts on the last axis).
 type Dense struct {
 	base
 	Units   int
 	UseBias bool
 	act     activations.Func
+
+	feat int // the input's last axis: the kernel's rows
+	pos  int // positions per sample: the product of the other axes (1 if flat)
 
 	Kernel, Bias *tensor.Variable
 
@@ -102,15 +110,19 @@ func (*Dense) ClassName() string { return "Dense" }
 func (d *Dense) ActivationName() string { return d.act.Name }
 
 // Build creates the kernel (glorot_uniform) and bias (zeros). Like Keras,
-// Dense acts on the last axis; kiln supports rank-1 inputs (add Flatten first).
+// Dense acts on the last axis of an input of any rank: the kernel is
+// (in[len(in)-1], units), its glorot_uniform fans are those two sizes, and
+// the output shape is in with its last axis replaced by units.
 func (d *Dense) Build(in []int, rng *rand.Rand) ([]int, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("Dense %q: input shape %s has rank %d; kiln's Dense takes flat inputs, add a Flatten layer before it",
-			d.name, ShapeTuple(in), len(in)+1)
+	if len(in) == 0 {
+		return nil, fmt.Errorf("Dense %q: input shape %s has no axis to act on", d.name, ShapeTuple(in))
 	}
-	d.setShapes(in, []int{d.Units})
-	d.Kernel = tensor.NewVariable(d.name+"/kernel", in[0], d.Units)
-	glorotUniform(d.Kernel.Value, in[0], d.Units, rng)
+	f := in[len(in)-1]
+	out := append(append([]int(nil), in[:len(in)-1]...), d.Units)
+	d.setShapes(in, out)
+	d.feat, d.pos = f, tensor.Size(in[:len(in)-1])
+	d.Kernel = tensor.NewVariable(d.name+"/kernel", f, d.Units)
+	glorotUniform(d.Kernel.Value, f, d.Units, rng)
 	if d.UseBias {
 		d.Bias = tensor.NewVariable(d.name+"/bias", d.Units)
 	}
@@ -137,9 +149,10 @@ func (d *Dense) Variables() []*tensor.Variable {
 }
 
 // Allocate sizes the training buffers: after it, a training step
-// allocates nothing.
+// allocates nothing. A batch of maxBatch samples is maxBatch·positions rows.
 func (d *Dense) Allocate(maxBatch int, needInputGrad bool) {
-	in, u := d.inWidth, d.Units
+	in, u := d.feat, d.Units
+	maxBatch *= d.pos // rows from here on
 	d.z = make([]float32, maxBatch*u)
 	d.y = make([]float32, maxBatch*u)
 	d.dz = make([]float32, maxBatch*u)
@@ -177,10 +190,10 @@ type inferScratch struct {
 }
 
 func (d *Dense) scratch() *inferScratch {
-	if s, ok := d.pool.Get().(*inferScratch); ok && len(s.idx[0]) >= d.inWidth+kernels.Pad {
+	if s, ok := d.pool.Get().(*inferScratch); ok && len(s.idx[0]) >= d.feat+kernels.Pad {
 		return s
 	}
-	n := d.inWidth + kernels.Pad
+	n := d.feat + kernels.Pad
 	return &inferScratch{idx: [2][]int32{make([]int32, n), make([]int32, n)}, val: [2][]float32{make([]float32, n), make([]float32, n)}}
 }
 
@@ -193,12 +206,13 @@ func (d *Dense) initRow(zr []float32) {
 	}
 }
 
-// affine writes z = x·W + b for n rows for inference. Zero inputs are
-// skipped: raw images are mostly zeros, and skipping them changes no sum.
-// Each row's sums run over the non-zero inputs in increasing k, one rounded
-// product and one rounded sum at a time (kernels.NonZero, kernels.AccumRows).
+// affine writes z = x·W + b for n rows (of d.feat inputs: n samples are
+// n·d.pos rows) for inference. Zero inputs are skipped: raw images are
+// mostly zeros, and skipping them changes no sum. Each row's sums run over
+// the non-zero inputs in increasing k, one rounded product and one rounded
+// sum at a time (kernels.NonZero, kernels.AccumRows).
 func (d *Dense) affine(z, x []float32, n int) {
-	in, u := d.inWidth, d.Units
+	in, u := d.feat, d.Units
 	w := d.Kernel.Value
 	s := d.scratch()
 	defer d.pool.Put(s)
@@ -227,11 +241,12 @@ func (d *Dense) affine(z, x []float32, n int) {
 // row of W once per batch; see kernels.AccumCols).
 func (d *Dense) Forward(x []float32, n int, training bool) []float32 {
 	d.ForwardLogits(x, n)
+	rows := n * d.pos
 	if d.act.Name == "linear" {
-		return d.z[:n*d.Units] // no copy: the logits are the output
+		return d.z[:rows*d.Units] // no copy: the logits are the output
 	}
-	d.act.Forward(d.y, d.z, n, d.Units)
-	return d.y[:n*d.Units]
+	d.act.Forward(d.y, d.z, rows, d.Units)
+	return d.y[:rows*d.Units]
 }
 
 // CanForwardBytes reports whether ForwardBytes may replace Forward: the
@@ -240,25 +255,30 @@ func (d *Dense) Forward(x []float32, n int, training bool) []float32 {
 // does.
 func (d *Dense) CanForwardBytes() bool { return d.gpad != nil && !d.needDX }
 
-// ForwardBytes is the training Forward (ForwardLogits if logitsOnly) for n
-// = len(rows) rows of uint8 input: row r is src[rows[r]·in : (rows[r]+1)·in]
-// with byte b read as float32(b), or lut[b] if lut is not nil, the values
-// data.Array.GatherRows would produce; a byte must be zero exactly when its
-// value is (data.Array.ByteRows checks). It lists the non-zero inputs
-// straight from the bytes, so the batch is never converted to float32.
-// Only for layers with CanForwardBytes.
+// ForwardBytes is the training Forward (ForwardLogits if logitsOnly) for
+// len(rows) samples of uint8 input: sample r is src[rows[r]·w : (rows[r]+1)·w],
+// w the input's size per sample, with byte b read as float32(b), or lut[b]
+// if lut is not nil, the values data.Array.GatherRows would produce; a byte
+// must be zero exactly when its value is (data.Array.ByteRows checks). It
+// lists the non-zero inputs straight from the bytes, so the batch is never
+// converted to float32. Only for layers with CanForwardBytes.
 func (d *Dense) ForwardBytes(src []uint8, rows []int, lut *[256]float32, logitsOnly bool) []float32 {
-	in, u, n := d.inWidth, d.Units, len(rows)
+	in, u, p := d.feat, d.Units, d.pos
+	n := len(rows) * p // rows of in inputs
 	w := d.Kernel.Value
 	d.x = nil // Backward reads the lists only
-	s := 0
-	for r, row := range rows {
-		d.initRow(d.z[r*u : (r+1)*u])
-		d.start[r] = s
-		s += kernels.NonZeroU8(d.idx[s:], d.val[s:], src[row*in:(row+1)*in], lut)
-		if r%2 == 1 {
-			a, b, c := d.start[r-1], d.start[r], s
-			kernels.AccumRows2(d.z[(r-1)*u:r*u], d.z[r*u:(r+1)*u], w, u, d.idx[a:b], d.val[a:b], d.idx[b:c], d.val[b:c])
+	s, r := 0, 0
+	for _, sample := range rows {
+		// Row r is position q of the sample: row sample·p + q of src.
+		for q := 0; q < p; q, r = q+1, r+1 {
+			row := sample*p + q
+			d.initRow(d.z[r*u : (r+1)*u])
+			d.start[r] = s
+			s += kernels.NonZeroU8(d.idx[s:], d.val[s:], src[row*in:(row+1)*in], lut)
+			if r%2 == 1 {
+				a, b, c := d.start[r-1], d.start[r], s
+				kernels.AccumRows2(d.z[(r-1)*u:r*u], d.z[r*u:(r+1)*u], w, u, d.idx[a:b], d.val[a:b], d.idx[b:c], d.val[b:c])
+			}
 		}
 	}
 	d.start[n] = s
@@ -273,10 +293,12 @@ func (d *Dense) ForwardBytes(src []uint8, rows []int, lut *[256]float32, logitsO
 	return d.y[:n*u]
 }
 
-// InferBytes is Infer (InferLogits if logitsOnly) for n consecutive rows of
-// uint8 input src (n·in bytes) read as ForwardBytes reads them.
+// InferBytes is Infer (InferLogits if logitsOnly) for n consecutive samples
+// of uint8 input src (n times the input's size per sample, in bytes) read as
+// ForwardBytes reads them.
 func (d *Dense) InferBytes(dst []float32, src []uint8, n int, lut *[256]float32, logitsOnly bool) {
-	in, u := d.inWidth, d.Units
+	in, u := d.feat, d.Units
+	n *= d.pos // rows of in inputs
 	w := d.Kernel.Value
 	s := d.scratch()
 	defer d.pool.Put(s)
@@ -313,7 +335,8 @@ type LogitsForwarder interface {
 
 // ForwardLogits is Forward without the activation; it returns x·W + b.
 func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
-	in, u := d.inWidth, d.Units
+	in, u := d.feat, d.Units
+	n *= d.pos // rows of in inputs
 	w := d.Kernel.Value
 	d.x = x
 	if d.mask != nil {
@@ -367,7 +390,7 @@ func (d *Dense) Backward(dy []float32, n int) []float32 {
 	if d.act.Name == "linear" {
 		return d.BackwardLogits(dy, n) // dLoss/dLogits is dy; BackwardLogits only reads it
 	}
-	d.act.Backward(d.dz, d.y, dy, n, d.Units)
+	d.act.Backward(d.dz, d.y, dy, n*d.pos, d.Units)
 	return d.BackwardLogits(d.dz, n)
 }
 
@@ -376,7 +399,8 @@ func (d *Dense) Backward(dy []float32, n int) []float32 {
 // rows r in increasing order, skipping zero inputs; dx over j), starting
 // from zero, so the results do not depend on the kernel level.
 func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
-	in, u := d.inWidth, d.Units
+	in, u := d.feat, d.Units
+	n *= d.pos // rows of in inputs
 	// dW[k,:] = Σ_r x[r,k]·dz[r,:] over the rows whose x[r,k] ≠ 0, in
 	// increasing r, from zero.
 	if d.gpad != nil {
@@ -416,12 +440,12 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 
 // Infer writes act(x·W + b) into dst.
 func (d *Dense) Infer(dst, x []float32, n int) {
-	d.affine(dst, x, n)
-	d.act.Forward(dst, dst, n, d.Units)
+	d.affine(dst, x, n*d.pos)
+	d.act.Forward(dst, dst, n*d.pos, d.Units)
 }
 
 // InferLogits writes x·W + b into dst.
-func (d *Dense) InferLogits(dst, x []float32, n int) { d.affine(dst, x, n) }
+func (d *Dense) InferLogits(dst, x []float32, n int) { d.affine(dst, x, n*d.pos) }
 
 // Config returns units, activation and use_bias.
 func (d *Dense) Config() map[string]any {

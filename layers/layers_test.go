@@ -179,9 +179,18 @@ func TestGlorotUniformBounds(t *testing.T) {
 	}
 }
 
-func TestDenseRejectsRank2(t *testing.T) {
-	d := NewDense(3)
-	if _, err := d.Build([]int{28, 28}, rand.New(rand.NewPCG(1, 1))); err == nil {
-		t.Error("Dense on (28, 28) accepted; want an error suggesting Flatten")
+// TestDenseRank2 replaces the old refusal of inputs of rank > 1: like
+// Keras, Dense on (28, 28) acts on the last axis, (None, 28, 16) with a
+// (28, 16) kernel and 28·16 + 16 = 464 parameters.
+func TestDenseRank2(t *testing.T) {
+	d := NewDense(16)
+	d.SetName("dense")
+	out, err := d.Build([]int{28, 28}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatalf("Dense on (28, 28): %v", err)
+	}
+	if ShapeTuple(out) != "(None, 28, 16)" || len(d.Kernel.Value) != 28*16 || len(d.Kernel.Value)+len(d.Bias.Value) != 464 {
+		t.Errorf("Dense(16) on (28, 28): output %s, kernel %v, %d params; want (None, 28, 16), [28 16], 464",
+			ShapeTuple(out), d.Kernel.Shape, len(d.Kernel.Value)+len(d.Bias.Value))
 	}
 }

@@ -198,6 +198,30 @@ func evalNode(n dNode, opset int, in []tval, raw map[string]dTensor) (tval, erro
 			}
 		}
 		return out, nil
+	case "MatMul":
+		// numpy's matmul, for the case the exporter writes: A of rank ≥ 2
+		// times a 2-D B, stacked over A's leading axes.
+		if err := checkAttrs(n); err != nil {
+			return tval{}, err
+		}
+		a, b := in[0], in[1]
+		if len(a.dims) < 2 || len(b.dims) != 2 || a.dims[len(a.dims)-1] != b.dims[0] {
+			return tval{}, fmt.Errorf("A %v, B %v", a.dims, b.dims)
+		}
+		k, nn := b.dims[0], b.dims[1]
+		m := len(a.v) / k
+		dims := append(slices.Clone(a.dims[:len(a.dims)-1]), nn)
+		out := tval{dims: dims, v: make([]float32, m*nn)}
+		for i := 0; i < m; i++ {
+			for j := 0; j < nn; j++ {
+				s := 0.0
+				for p := 0; p < k; p++ {
+					s += float64(a.v[i*k+p]) * float64(b.v[p*nn+j])
+				}
+				out.v[i*nn+j] = float32(s)
+			}
+		}
+		return out, nil
 	case "Conv":
 		if err := checkAttrs(n, "dilations", "group", "kernel_shape", "pads", "strides"); err != nil {
 			return tval{}, err

@@ -248,6 +248,38 @@ var fixtures = []fixture{
 			"Transpose", "Flatten", "Gemm"},
 		pads: [][]int64{{1, 1, 1, 1}, {0, 0, 0, 0}},
 	},
+	{
+		// Dense on the last axis of a rank-2 input (Keras' Dense on (4, 5)
+		// → (4, 6)): MatMul by the (5, 6) kernel, without bias, then a
+		// second one with its bias Add and a softmax over each position's
+		// units, which before opset 13 is Softmax with axis 2 (the input
+		// coerced to (batch·4, 5)).
+		name: "dense_rank2_opset11",
+		opts: Options{Opset: 11},
+		layers: func() []any {
+			return []any{layers.NewInput(4, 5),
+				layers.NewDense(6, layers.WithActivation("relu"), layers.WithoutBias()),
+				layers.NewDense(5, layers.WithActivation("softmax")),
+				layers.NewFlatten(), layers.NewDense(3, layers.WithActivation("sigmoid"))}
+		},
+		loss: "binary_crossentropy", rows: 5,
+		ops: []string{"MatMul", "Relu", "MatMul", "Add", "Softmax", "Flatten", "Gemm", "Sigmoid"},
+	},
+	{
+		// A Dense on each pixel of a Conv2D's output, (7, 6, 2) → conv 3×3
+		// valid → (5, 4, 3) → Dense(4) on the channels → (5, 4, 4): back
+		// to NHWC before the MatMul; softmax over each pixel's 4 units.
+		name: "conv_dense_pixels",
+		layers: func() []any {
+			return []any{layers.NewInput(7, 6, 2),
+				must(layers.NewConv2D(3, [2]int{3, 3}, layers.ConvActivation("relu"))),
+				layers.NewDense(4, layers.WithActivation("softmax")),
+				layers.NewFlatten(), layers.NewDense(3)}
+		},
+		loss: "mse", rows: 3,
+		ops:  []string{"Transpose", "Conv", "Relu", "Transpose", "MatMul", "Add", "Softmax", "Flatten", "Gemm"},
+		pads: [][]int64{{0, 0, 0, 0}},
+	},
 }
 
 // rng is xorshift64*: a fixed stream, so fixtures do not depend on any

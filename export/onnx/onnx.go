@@ -10,12 +10,17 @@
 // Layers map to standard ONNX operators of the default domain: Flatten to
 // Flatten (axis 1), Reshape to Reshape, Dense to Gemm (the kernel, stored
 // as kiln stores it, (in, units), is B; the bias is C) followed by its
-// activation, Conv2D to Conv followed by its activation, MaxPooling2D to
+// activation; a Dense on an input of rank > 1, which acts on the last axis
+// as Keras' does, to MatMul by the same (in, units) kernel and Add of the
+// bias (both broadcast over the leading axes; Gemm takes only 2-D
+// inputs), followed by its activation, Conv2D to Conv followed by its
+// activation, MaxPooling2D to
 // MaxPool, AveragePooling2D to AveragePool, GlobalAveragePooling2D to
 // GlobalAveragePool and Flatten, BatchNormalization to Mul and Add (below),
 // Activation to its activation, Dropout to nothing (inference).
 // Activations: linear (no node), relu (Relu), sigmoid (Sigmoid), tanh
-// (Tanh) and softmax (Softmax over the last axis of kiln's layout). With
+// (Tanh) and softmax (Softmax over the last axis of kiln's layout, at each
+// position of a Dense on an input of rank > 1). With
 // Options.InputScale the graph first multiplies the input by the scale, so
 // the ONNX model takes the raw values (for example MNIST's 0..255 pixels)
 // that kiln's experiment reads before its data.scale.
@@ -38,8 +43,8 @@
 // AveragePooling2D, BatchNormalization, Dropout, and relu, sigmoid, tanh
 // and linear activations), and inserts Transpose (perm [0, 2, 3, 1]) back
 // to NHWC before whatever needs kiln's layout: a Flatten (so that its
-// row-major order is kiln's), a softmax before opset 13, or the graph's
-// output. Conv's weight W is kiln's kernel (kh, kw, channels, filters)
+// row-major order is kiln's), a Dense (which acts on the channels, the
+// last axis), a softmax before opset 13, or the graph's output. Conv's weight W is kiln's kernel (kh, kw, channels, filters)
 // transposed to ONNX's (filters, channels, kh, kw) and its bias is B (none
 // without use_bias); its attributes are kernel_shape,
 // strides, explicit pads [top, left, bottom, right], dilations [1, 1] and
@@ -139,7 +144,8 @@ func irVersion(opset int) int64 {
 const activationNames = "linear, relu, sigmoid, softmax, tanh"
 
 // activationOp returns the ONNX operator computing kiln's activation name
-// on a tensor whose per-sample shape has rank rank ("" for linear: no node).
+// on a tensor in kiln's layout whose per-sample shape has rank rank ("" for
+// linear: no node).
 func activationOp(name string, rank, opset int) (op string, attrs []attribute, err error) {
 	switch name {
 	case "linear", "":
@@ -151,16 +157,17 @@ func activationOp(name string, rank, opset int) (op string, attrs []attribute, e
 	case "tanh":
 		return "Tanh", nil, nil
 	case "softmax":
-		if rank != 1 {
-			return "", nil, fmt.Errorf("softmax over a per-sample shape of rank %d is not supported; add a Flatten layer before it", rank)
+		if rank < 1 {
+			return "", nil, fmt.Errorf("softmax over a per-sample shape of rank %d is not supported", rank)
 		}
-		// kiln's softmax normalises each row of a (batch, units) tensor.
-		// Opset 13 defines Softmax along one axis; before, on the input
-		// coerced to 2-D at axis, which for a 2-D tensor and axis 1 is
-		// the same thing.
+		// kiln's softmax normalises along the last axis: each row of a
+		// (batch, units) tensor, or each position's units of a Dense on an
+		// input of rank > 1. Opset 13 defines Softmax along one axis;
+		// before, on the input coerced to 2-D at axis, which for axis
+		// rank (the last of the rank + 1 axes) is the same thing.
 		axis := int64(-1)
 		if opset < 13 {
-			axis = 1
+			axis = int64(rank)
 		}
 		return "Softmax", []attribute{{name: "axis", typ: attrInt, i: axis}}, nil
 	}
@@ -381,28 +388,45 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 		if v == nil || v.Kernel == nil {
 			return nil, errNotBuilt
 		}
-		if len(in) != 1 {
-			return nil, fmt.Errorf("input shape %v is not flat; add a Flatten layer before Dense", in)
+		if len(in) == 0 {
+			return nil, fmt.Errorf("the input has no axis for Dense to act on")
 		}
-		units := v.Units
-		out = []int{units}
+		units, f := v.Units, in[len(in)-1]
+		out = append(slices.Clone(in[:len(in)-1]), units)
 		if err := checkShape(v.OutputShape(), out); err != nil {
 			return nil, err
 		}
 		k := v.Kernel
-		if !slices.Equal(k.Shape, []int{in[0], units}) || len(k.Value) != in[0]*units {
-			return nil, fmt.Errorf("kernel %q has shape %v and %d values, want (%d, %d) for input %v", k.Name, k.Shape, len(k.Value), in[0], units, in)
+		if !slices.Equal(k.Shape, []int{f, units}) || len(k.Value) != f*units {
+			return nil, fmt.Errorf("kernel %q has shape %v and %d values, want (%d, %d) for input %v", k.Name, k.Shape, len(k.Value), f, units, in)
 		}
-		// kiln's Dense is y = x·W + b with W (in, units) row-major: that
-		// is Gemm(A=x, B=W, C=b) with transB = 0 (the default).
-		inputs := []string{b.addInitializer(weightName(k, v.Name(), "kernel"), k.Shape, k.Value)}
-		if bias := v.Bias; bias != nil {
-			if len(bias.Value) != units {
-				return nil, fmt.Errorf("bias %q has %d values, want %d", bias.Name, len(bias.Value), units)
+		kernel := b.addInitializer(weightName(k, v.Name(), "kernel"), k.Shape, k.Value)
+		var bias string
+		if bv := v.Bias; bv != nil {
+			if len(bv.Value) != units {
+				return nil, fmt.Errorf("bias %q has %d values, want %d", bv.Name, len(bv.Value), units)
 			}
-			inputs = append(inputs, b.addInitializer(weightName(bias, v.Name(), "bias"), []int{units}, bias.Value))
+			bias = b.addInitializer(weightName(bv, v.Name(), "bias"), []int{units}, bv.Value)
 		}
-		b.addNode(v.Name(), "Gemm", inputs, nil)
+		if len(in) == 1 {
+			// kiln's Dense is y = x·W + b with W (in, units) row-major:
+			// that is Gemm(A=x, B=W, C=b) with transB = 0 (the default).
+			inputs := []string{kernel}
+			if bias != "" {
+				inputs = append(inputs, bias)
+			}
+			b.addNode(v.Name(), "Gemm", inputs, nil)
+		} else {
+			// On (batch, d1, ..., dk, in) Dense acts on the last axis:
+			// MatMul by the 2-D W stacks over the leading axes, and the
+			// bias, of shape (units), broadcasts along the last axis. On
+			// an image the last axis must be the channels: kiln's layout.
+			b.toNHWC(v.Name())
+			b.addNode(v.Name(), "MatMul", []string{kernel}, nil)
+			if bias != "" {
+				b.addNode(v.Name(), "Add", []string{bias}, nil)
+			}
+		}
 		if err := b.activation(v.Name(), v.ActivationName(), out); err != nil {
 			return nil, err
 		}

@@ -146,22 +146,24 @@ func maxDiff(a []float32, b []float64) (float64, int) {
 // would hand it to onnxruntime, or with BatchNormalization's constants
 // folded as a careless exporter would, is far outside the tolerance.
 func TestFixturesDetectWrongWeights(t *testing.T) {
+	transposeFirstKernel := func(t *testing.T, m *kiln.Sequential) {
+		k := m.Variables()[0] // (in, units)
+		in, units := k.Shape[0], k.Shape[1]
+		tr := make([]float32, len(k.Value))
+		// The buffer read as (units, in) row-major: W'[i][j] = buf[j*in + i].
+		for i := 0; i < in; i++ {
+			for j := 0; j < units; j++ {
+				tr[i*units+j] = k.Value[j*in+i]
+			}
+		}
+		copy(k.Value, tr)
+	}
 	cases := []struct {
 		fixture, what string
 		spoil         func(t *testing.T, m *kiln.Sequential)
 	}{
-		{"relu_softmax", "first Dense kernel read as (units, in), as without transB", func(t *testing.T, m *kiln.Sequential) {
-			k := m.Variables()[0] // (in, units)
-			in, units := k.Shape[0], k.Shape[1]
-			tr := make([]float32, len(k.Value))
-			// The buffer read as (units, in) row-major: W'[i][j] = buf[j*in + i].
-			for i := 0; i < in; i++ {
-				for j := 0; j < units; j++ {
-					tr[i*units+j] = k.Value[j*in+i]
-				}
-			}
-			copy(k.Value, tr)
-		}},
+		{"relu_softmax", "first Dense kernel read as (units, in), as without transB", transposeFirstKernel},
+		{"dense_rank2_opset11", "rank-2 Dense kernel read as (units, in)", transposeFirstKernel},
 		{"conv_relu_pool", "Conv2D kernel not transposed to (filters, cin, kh, kw)", func(t *testing.T, m *kiln.Sequential) {
 			k := m.Layers()[0].(*layers.Conv2D).Kernel
 			kh, kw, cin, f := k.Shape[0], k.Shape[1], k.Shape[2], k.Shape[3]
@@ -376,7 +378,8 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 		}
 	}
 	pads := f.pads
-	bnAdds := map[string]bool{} // the names of the Add nodes of BatchNormalization layers
+	bnAdds := map[string]bool{}    // the names of the Add nodes of BatchNormalization layers
+	denseAdds := map[string]bool{} // and of Dense layers' biases after MatMul
 	for i, n := range g.Nodes {
 		switch n.Op {
 		case "Flatten":
@@ -413,6 +416,33 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 				vars = vars[1:]
 			} else if len(n.Inputs) != 2 {
 				t.Errorf("Gemm %s inputs %v", n.Name, n.Inputs)
+			}
+		case "MatMul":
+			// A Dense on an input of rank > 1: MatMul by its (in, units)
+			// kernel, then Add of its bias if it has one.
+			if len(n.Attrs) != 0 || len(n.Inputs) != 2 {
+				t.Errorf("MatMul %s attributes %+v, inputs %v; want none, (x, kernel)", n.Name, n.Attrs, n.Inputs)
+			}
+			if len(vars) == 0 {
+				t.Fatalf("more MatMul nodes than kernels")
+			}
+			d := denseOf(m, vars[0])
+			if d == nil {
+				t.Fatalf("MatMul %s: variable %q is not a Dense kernel", n.Name, vars[0].Name)
+			}
+			checkInit(t, init, n.Inputs[1], vars[0])
+			vars = vars[1:]
+			if d.Bias != nil {
+				if i+1 == len(g.Nodes) || g.Nodes[i+1].Op != "Add" || len(g.Nodes[i+1].Inputs) != 2 || g.Nodes[i+1].Inputs[0] != n.Outputs[0] {
+					t.Fatalf("MatMul %s (layer %q) is not followed by Add of its output and the bias", n.Name, d.Name())
+				}
+				add := g.Nodes[i+1]
+				denseAdds[add.Name] = true
+				if len(vars) == 0 || vars[0] != d.Bias {
+					t.Fatalf("layer %q: the bias is not next in the model's variables", d.Name())
+				}
+				checkInit(t, init, add.Inputs[1], vars[0])
+				vars = vars[1:]
 			}
 		case "Conv", "MaxPool", "AveragePool":
 			if len(spatial) == 0 || len(pads) == 0 {
@@ -496,8 +526,8 @@ func checkStructure(t *testing.T, f fixture, m *kiln.Sequential, b []byte) {
 				vars = vars[1:]
 			}
 		case "Add":
-			if !bnAdds[n.Name] || len(n.Attrs) != 0 {
-				t.Errorf("Add %s (attributes %+v) does not follow a BatchNormalization's Mul", n.Name, n.Attrs)
+			if !bnAdds[n.Name] && !denseAdds[n.Name] || len(n.Attrs) != 0 {
+				t.Errorf("Add %s (attributes %+v) does not follow a BatchNormalization's Mul or a Dense's MatMul", n.Name, n.Attrs)
 			}
 		default:
 			if len(n.Attrs) != 0 {
@@ -646,6 +676,18 @@ func checkLayout(t *testing.T, g *dGraph, init map[string]dTensor, in, out []int
 				return
 			}
 			dims = []int64{-1, b.Dims[1]}
+		case "MatMul":
+			// A Dense on the last axis of a value of rank > 2: on an
+			// image, that must be the channels (kiln's NHWC).
+			b := init[n.Inputs[1]]
+			if len(dims) < 3 || len(b.Dims) != 2 || b.Dims[0] != dims[len(dims)-1] {
+				fail("B dims %v", b.Dims)
+				return
+			}
+			if len(dims) == 4 && labels != "NHWC" {
+				fail("want kiln's NHWC before a Dense on the channels")
+			}
+			dims[len(dims)-1] = b.Dims[1]
 		case "Softmax":
 			a, _ := attr(n, "axis")
 			axis := a.I
@@ -669,6 +711,16 @@ func checkLayout(t *testing.T, g *dGraph, init map[string]dTensor, in, out []int
 	if !slices.Equal(dims, want) || len(out) == 3 && labels != "NHWC" {
 		t.Errorf("the graph computes %s %v, want kiln's output shape %v", labels, dims, want)
 	}
+}
+
+// denseOf returns the Dense layer of m whose kernel is k, or nil.
+func denseOf(m *kiln.Sequential, k *tensor.Variable) *layers.Dense {
+	for _, l := range m.Layers() {
+		if d, ok := l.(*layers.Dense); ok && d.Kernel == k {
+			return d
+		}
+	}
+	return nil
 }
 
 func ints64(v []int) []int64 {
@@ -929,8 +981,20 @@ func TestActivationMapping(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"elu"`) || !strings.Contains(err.Error(), activationNames) {
 		t.Errorf("elu: %v", err)
 	}
-	if _, _, err := activationOp("softmax", 2, 13); err == nil || !strings.Contains(err.Error(), "Flatten") {
-		t.Errorf("softmax on rank 2: %v", err)
+	// Softmax over the last axis, whatever the rank (a Dense on an input
+	// of rank > 1): axis -1 from opset 13, before it the last axis, so
+	// that the input coerced to 2-D at axis has the units as its rows.
+	for _, c := range []struct {
+		rank, opset int
+		axis        int64
+	}{{1, 13, -1}, {1, 11, 1}, {2, 13, -1}, {2, 11, 2}, {3, 12, 3}, {3, 21, -1}} {
+		op, attrs, err := activationOp("softmax", c.rank, c.opset)
+		if err != nil || op != "Softmax" || len(attrs) != 1 || attrs[0].name != "axis" || attrs[0].i != c.axis {
+			t.Errorf("softmax on rank %d, opset %d: %s %+v %v; want Softmax axis %d", c.rank, c.opset, op, attrs, err, c.axis)
+		}
+	}
+	if _, _, err := activationOp("softmax", 0, 13); err == nil {
+		t.Error("softmax on rank 0: no error")
 	}
 }
 
