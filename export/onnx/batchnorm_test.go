@@ -197,23 +197,7 @@ func TestBatchNormalization(t *testing.T) {
 				for i := range x {
 					x[i] = r.grid(2)
 				}
-				want := kilnOutput(t, m, x, rows, c.compiled)
-				got, err := evalGraph(g, opset, tval{dims: append([]int{rows}, m.InputShape()...), v: scaled(x, c.opts.InputScale)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(got.dims, append([]int{rows}, m.OutputShape()...)) {
-					t.Fatalf("output dims %v, want %v", got.dims, append([]int{rows}, m.OutputShape()...))
-				}
-				worst := 0.0
-				for i := range want {
-					d := math.Abs(float64(got.v[i] - want[i]))
-					if !(d <= tolerance) {
-						t.Fatalf("output %d: evaluated %v, kiln %v", i, got.v[i], want[i])
-					}
-					worst = max(worst, d)
-				}
-				t.Logf("max |kiln − evaluated| = %.3g over %d values", worst, len(want))
+				checkEvaluated(t, g, opset, m, x, scaled(x, c.opts.InputScale), rows, c.compiled)
 			})
 		}
 	}
@@ -258,19 +242,7 @@ func TestBatchNormalizationErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			err := Write(&buf, c.m, Options{})
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-			if buf.Len() != 0 {
-				t.Errorf("wrote %d bytes despite the error", buf.Len())
-			}
+			checkWriteError(t, c.m, Options{}, c.want)
 		})
 	}
 }
@@ -307,5 +279,48 @@ func TestEvaluatorMatchesORT(t *testing.T) {
 				t.Logf("max |evaluated − onnxruntime| = %.3g over %d values", d, len(out.v))
 			}
 		})
+	}
+}
+
+// checkEvaluated runs the reference evaluator on graph g with the input
+// fed (x as the exported graph takes it) and compares its output with kiln's
+// on x (rows samples), within tolerance.
+func checkEvaluated(t *testing.T, g *dGraph, opset int, m *kiln.Sequential, x, fed []float32, rows int, isCompiled bool) {
+	t.Helper()
+	want := kilnOutput(t, m, x, rows, isCompiled)
+	got, err := evalGraph(g, opset, tval{dims: append([]int{rows}, m.InputShape()...), v: fed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.dims, append([]int{rows}, m.OutputShape()...)) {
+		t.Fatalf("output dims %v, want %v", got.dims, append([]int{rows}, m.OutputShape()...))
+	}
+	worst := 0.0
+	for i := range want {
+		d := math.Abs(float64(got.v[i] - want[i]))
+		if !(d <= tolerance) {
+			t.Fatalf("output %d: evaluated %v, kiln %v", i, got.v[i], want[i])
+		}
+		worst = max(worst, d)
+	}
+	t.Logf("max |kiln − evaluated| = %.3g over %d values", worst, len(want))
+}
+
+// checkWriteError checks that Write refuses m with an error containing
+// every string of want, and writes nothing.
+func checkWriteError(t *testing.T, m *kiln.Sequential, o Options, want []string) {
+	t.Helper()
+	var buf bytes.Buffer
+	err := Write(&buf, m, o)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+	if buf.Len() != 0 {
+		t.Errorf("wrote %d bytes despite the error", buf.Len())
 	}
 }

@@ -1,7 +1,6 @@
 package onnx
 
 import (
-	"math"
 	"slices"
 	"testing"
 
@@ -100,23 +99,7 @@ func TestDenseRank(t *testing.T) {
 						x[i] = r.grid(2)
 					}
 				}
-				want := kilnOutput(t, m, x, rows, c.compiled)
-				got, err := evalGraph(g, opset, tval{dims: append([]int{rows}, m.InputShape()...), v: x})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(got.dims, append([]int{rows}, m.OutputShape()...)) {
-					t.Fatalf("output dims %v, want %v", got.dims, append([]int{rows}, m.OutputShape()...))
-				}
-				worst := 0.0
-				for i := range want {
-					d := math.Abs(float64(got.v[i] - want[i]))
-					if !(d <= tolerance) {
-						t.Fatalf("output %d: evaluated %v, kiln %v", i, got.v[i], want[i])
-					}
-					worst = max(worst, d)
-				}
-				t.Logf("max |kiln − evaluated| = %.3g over %d values", worst, len(want))
+				checkEvaluated(t, g, opset, m, x, x, rows, c.compiled)
 			})
 		}
 	}

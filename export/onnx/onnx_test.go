@@ -952,19 +952,7 @@ func TestUnsupported(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			err := Write(&buf, c.m, c.o)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-			if buf.Len() != 0 {
-				t.Errorf("wrote %d bytes despite the error", buf.Len())
-			}
+			checkWriteError(t, c.m, c.o, c.want)
 		})
 	}
 }
