@@ -142,20 +142,7 @@ func TestBatchNormalization(t *testing.T) {
 				setBNStats(m, 7)
 				o := c.opts
 				o.Opset = opset
-				d, err := decodeModel(encodeModel(t, m, o))
-				if err != nil {
-					t.Fatal(err)
-				}
-				g := d.Graph
-				init := map[string]dTensor{}
-				for _, it := range g.Init {
-					init[it.Name] = it
-				}
-				checkLayout(t, g, init, m.InputShape(), m.OutputShape(), opset)
-				var ops []string
-				for _, n := range g.Nodes {
-					ops = append(ops, n.Op)
-				}
+				g, init, ops := exportLaidOut(t, m, o)
 				if !slices.Equal(ops, c.ops) {
 					t.Fatalf("ops %v, want %v", ops, c.ops)
 				}

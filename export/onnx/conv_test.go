@@ -82,20 +82,29 @@ func TestConvWeight(t *testing.T) {
 // (checkLayout); it returns the op types.
 func layout(t *testing.T, m *kiln.Sequential, opset int) []string {
 	t.Helper()
-	d, err := decodeModel(encodeModel(t, m, Options{Opset: opset}))
+	_, _, ops := exportLaidOut(t, m, Options{Opset: opset})
+	return ops
+}
+
+// exportLaidOut exports m with o, decodes it and checks its layouts and
+// shapes (checkLayout); it returns the graph, its initializers by name
+// and the op types in order.
+func exportLaidOut(t *testing.T, m *kiln.Sequential, o Options) (g *dGraph, init map[string]dTensor, ops []string) {
+	t.Helper()
+	d, err := decodeModel(encodeModel(t, m, o))
 	if err != nil {
 		t.Fatal(err)
 	}
-	init := map[string]dTensor{}
-	for _, it := range d.Graph.Init {
+	g = d.Graph
+	init = map[string]dTensor{}
+	for _, it := range g.Init {
 		init[it.Name] = it
 	}
-	checkLayout(t, d.Graph, init, m.InputShape(), m.OutputShape(), opset)
-	var ops []string
-	for _, n := range d.Graph.Nodes {
+	checkLayout(t, g, init, m.InputShape(), m.OutputShape(), o.Opset)
+	for _, n := range g.Nodes {
 		ops = append(ops, n.Op)
 	}
-	return ops
+	return g, init, ops
 }
 
 // built returns a Sequential whose layers are built by hand (Compile

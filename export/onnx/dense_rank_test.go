@@ -62,19 +62,8 @@ func TestDenseRank(t *testing.T) {
 						v.Value[i] = r.grid(0.9)
 					}
 				}
-				d, err := decodeModel(encodeModel(t, m, Options{Opset: opset}))
-				if err != nil {
-					t.Fatal(err)
-				}
-				g := d.Graph
-				init := map[string]dTensor{}
-				for _, it := range g.Init {
-					init[it.Name] = it
-				}
-				checkLayout(t, g, init, m.InputShape(), m.OutputShape(), opset)
-				var ops []string
+				g, init, ops := exportLaidOut(t, m, Options{Opset: opset})
 				for _, n := range g.Nodes {
-					ops = append(ops, n.Op)
 					if n.Op == "MatMul" {
 						// The kernel as kiln stores it, (in, units).
 						var k *layers.Dense
