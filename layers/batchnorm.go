@@ -52,7 +52,7 @@ type BatchNormalization struct {
 	scale, shift, dr []float32 // per-channel factors of a pass
 	x                []float32 // the input of the last Forward
 	y, dx            []float32
-	sum, sumXhat     []float64 // per-channel sums
+	sum, sum2        []float64 // a pass's two per-channel sums: Σx and Σx², or Σdy and Σdy·x̂
 	needDX, inMode   bool      // inMode: the last Forward used the moving statistics
 }
 
@@ -185,7 +185,7 @@ func (b *BatchNormalization) Allocate(maxBatch int, needInputGrad bool) {
 	b.shift = kernels.AlignedFloats(b.c)
 	b.dr = kernels.AlignedFloats(b.c)
 	b.sum = make([]float64, b.c)
-	b.sumXhat = make([]float64, b.c)
+	b.sum2 = make([]float64, b.c)
 	b.needDX = needInputGrad
 	if needInputGrad {
 		b.dx = make([]float32, maxBatch*b.inWidth)
@@ -221,13 +221,8 @@ func (b *BatchNormalization) Forward(x []float32, n int, training bool) []float3
 			b.invStd[k] = rsqrt(b.MovingVariance.Value[k] + b.Epsilon)
 		}
 	}
-	mean, inv := b.mean[:c], b.invStd[:c]
 	a, off := b.scale[:c], b.shift[:c]
-	for k := range c {
-		// Keras' order: y = x·(γ/σ) + (β − μ·γ/σ).
-		a[k] = inv[k] * b.gammaAt(k)
-		off[k] = b.betaAt(k) - mean[k]*a[k]
-	}
+	b.affineFactors(a, off, b.mean[:c], b.invStd[:c])
 	b.x = x[:m] // Backward recomputes x̂ from it: one pass less over memory
 	kernels.ChannelAffine(b.y[:m], b.x, a, off)
 	return b.y[:m]
@@ -240,7 +235,7 @@ func (b *BatchNormalization) Forward(x []float32, n int, training bool) []float3
 func (b *BatchNormalization) batchMoments(x []float32) {
 	c := b.c
 	count := float64(len(x) / c)
-	sum, sq := b.sum[:c], b.sumXhat[:c]
+	sum, sq := b.sum[:c], b.sum2[:c]
 	clear(sum)
 	clear(sq)
 	kernels.ChannelMoments(sum, sq, x)
@@ -256,6 +251,26 @@ func (b *BatchNormalization) batchMoments(x []float32) {
 	}
 }
 
+// InferenceFactors writes into a and off (one value per channel) the
+// factor and offset with which inference computes y = x·a + off:
+// a = γ/√(moving_variance + ε) and off = β − moving_mean·a, in float32 as
+// Infer does (the ONNX exporter writes them as constants).
+func (b *BatchNormalization) InferenceFactors(a, off []float32) {
+	for k := range a {
+		a[k] = rsqrt(b.MovingVariance.Value[k] + b.Epsilon)
+	}
+	b.affineFactors(a, off, b.MovingMean.Value, a)
+}
+
+// affineFactors sets, per channel, a = inv·γ and off = β − mean·a, Keras'
+// order for y = x·(γ/σ) + (β − μ·γ/σ). inv may be a itself.
+func (b *BatchNormalization) affineFactors(a, off, mean, inv []float32) {
+	for k := range a {
+		a[k] = inv[k] * b.gammaAt(k)
+		off[k] = b.betaAt(k) - mean[k]*a[k]
+	}
+}
+
 // rsqrt is 1/√v rounded to float32.
 func rsqrt(v float32) float32 { return float32(1 / math.Sqrt(float64(v))) }
 
@@ -265,7 +280,7 @@ func rsqrt(v float32) float32 { return float32(1 / math.Sqrt(float64(v))) }
 func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 	m := n * b.outWidth
 	c := b.c
-	sum, sumXhat := b.sum[:c], b.sumXhat[:c]
+	sum, sumXhat := b.sum[:c], b.sum2[:c]
 	mean, inv := b.mean[:c], b.invStd[:c]
 	clear(sum)
 	clear(sumXhat)
@@ -313,10 +328,7 @@ func (b *BatchNormalization) Infer(dst, x []float32, n int) {
 		ab = make([]float32, 2*c)
 	}
 	a, off := ab[:c], ab[c:2*c]
-	for k := range c {
-		a[k] = rsqrt(b.MovingVariance.Value[k]+b.Epsilon) * b.gammaAt(k)
-		off[k] = b.betaAt(k) - b.MovingMean.Value[k]*a[k]
-	}
+	b.InferenceFactors(a, off)
 	kernels.ChannelAffine(dst[:m], x[:m], a, off)
 }
 

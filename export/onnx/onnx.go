@@ -574,23 +574,22 @@ func (b *builder) batchNorm(v *layers.BatchNormalization, in []int) error {
 
 // bnFactors returns the per-channel factor and offset with which a
 // BatchNormalization layer of c channels computes y = x·a + off at
-// inference, in float32 as its Infer does:
+// inference (its InferenceFactors, as its Infer uses them):
 //
 //	a = float32(1/√(moving_variance + ε))·γ    (γ = 1 without scale)
 //	off = β − moving_mean·a                    (β = 0 without center)
 func bnFactors(v *layers.BatchNormalization, c int) (a, off []float32, err error) {
 	a, off = make([]float32, c), make([]float32, c)
+	v.InferenceFactors(a, off)
 	for k := range c {
-		gamma, beta := float32(1), float32(0)
-		if v.Gamma != nil {
-			gamma = v.Gamma.Value[k]
-		}
-		if v.Beta != nil {
-			beta = v.Beta.Value[k]
-		}
-		a[k] = float32(1/math.Sqrt(float64(v.MovingVariance.Value[k]+v.Epsilon))) * gamma
-		off[k] = beta - v.MovingMean.Value[k]*a[k]
 		if math.IsNaN(float64(off[k])) || math.IsInf(float64(off[k]), 0) {
+			gamma, beta := float32(1), float32(0)
+			if v.Gamma != nil {
+				gamma = v.Gamma.Value[k]
+			}
+			if v.Beta != nil {
+				beta = v.Beta.Value[k]
+			}
 			return nil, nil, fmt.Errorf("channel %d: moving_variance %v + epsilon %v, moving_mean %v, gamma %v and beta %v give a factor %v and an offset %v; they must be finite",
 				k, v.MovingVariance.Value[k], v.Epsilon, v.MovingMean.Value[k], gamma, beta, a[k], off[k])
 		}
