@@ -103,14 +103,15 @@ func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits,
 	}
 	outW := tensor.Size(m.OutputShape())
 	last := len(m.layers) - 1
-	// A first Dense layer behind Flattens reads uint8 rows directly.
-	bytesIn, first := (*layers.Dense)(nil), 0
+	// A first layer behind views that reads bytes gets the uint8 rows.
+	var bytesIn layers.BytesReader
+	first := 0
 	src, lut, bytesOK := x.ByteRows()
 	for i, l := range m.layers {
-		if _, ok := l.(*layers.Flatten); ok {
+		if layers.IsView(l) {
 			continue
 		}
-		if d, ok := l.(*layers.Dense); ok && bytesOK {
+		if d, ok := l.(layers.BytesReader); ok && bytesOK {
 			bytesIn, first = d, i
 		}
 		break
@@ -160,8 +161,8 @@ func (m *Sequential) infer(ws *workspace, x *data.Array, lo, hi int, withLogits,
 				cur = nil
 				break
 			}
-			if _, ok := l.(*layers.Flatten); ok {
-				continue // rows are already flat: nothing to copy
+			if layers.IsView(l) {
+				continue // the values stay as they are: nothing to copy
 			}
 			l.Infer(next, cur, k)
 			cur = next[:k*w]

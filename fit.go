@@ -127,9 +127,9 @@ type trainer struct {
 	// and every metric use its logits), so its activation can be skipped.
 	logitsOnly layers.LogitsForwarder
 	// bytesIn is the first layer with variables when it can read uint8
-	// rows directly (only Flatten before it, see Dense.ForwardBytes); it is
+	// rows directly (only views before it, see layers.BytesReader); it is
 	// used while x holds suitable bytes (bytesX caches that check).
-	bytesIn *layers.Dense
+	bytesIn layers.BytesReader
 	bytesX  *data.Array
 	bytesOK bool
 }
@@ -308,10 +308,10 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int) (*trainer, error) {
 	if m.c.haveLogits {
 		t.lastAct = m.layers[len(m.layers)-1].(layers.Activated)
 	}
-	if d, ok := m.layers[min(t.firstVar, len(m.layers)-1)].(*layers.Dense); ok && d.CanForwardBytes() {
+	if d, ok := m.layers[min(t.firstVar, len(m.layers)-1)].(layers.BytesReader); ok && d.CanForwardBytes() {
 		t.bytesIn = d
 		for _, l := range m.layers[:t.firstVar] {
-			if _, flat := l.(*layers.Flatten); !flat {
+			if !layers.IsView(l) {
 				t.bytesIn = nil
 			}
 		}
@@ -370,8 +370,8 @@ func (t *trainer) step(idx []int) {
 		t.bytesX = t.x
 	}
 	if t.bytesIn != nil && t.bytesOK {
-		// uint8 rows feed the first Dense layer directly (the Flattens before
-		// it only reshape): no float32 copy of the batch is made.
+		// uint8 rows feed the first layer with weights directly (the views
+		// before it only reshape): no float32 copy of the batch is made.
 		src, lut, _ := t.x.ByteRows()
 		h = t.bytesIn.ForwardBytes(src, idx, lut, t.logitsOnly != nil && t.firstVar == last)
 		first = t.firstVar + 1

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/kiln-ml/kiln"
-	"github.com/kiln-ml/kiln/activations"
 	"github.com/kiln-ml/kiln/callbacks"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/datasets/mnist"
@@ -85,8 +84,11 @@ func (e *Experiment) name() string {
 	return e.Path
 }
 
-// LayerTypes lists the layer class names an experiment file may use.
-var LayerTypes = []string{"Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "Input", "MaxPooling2D", "Reshape"}
+// LayerTypes lists the layer class names an experiment file may use: Input
+// and every registered layer, sorted.
+func LayerTypes() []string {
+	return slices.Sorted(slices.Values(append(layers.Classes(), "Input")))
+}
 
 // BuildModel builds and compiles the experiment's model.
 func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
@@ -132,268 +134,39 @@ func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
 	return m, nil
 }
 
+// buildLayer makes one item of the model section: an Input, or a layer
+// found in the layer registry (layers.Lookup), which checks its arguments.
 func buildLayer(ls LayerSpec) (any, error) {
-	args := ls.Args
-	allowed := map[string][]string{
-		"Input": {"shape", "name"}, "Flatten": {"name"}, "Dense": {"units", "activation", "use_bias", "name"},
-		"Activation": {"activation", "name"}, "Dropout": {"rate", "name"},
-		"Conv2D":                 {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "name"},
-		"MaxPooling2D":           {"pool_size", "strides", "padding", "name"},
-		"Reshape":                {"target_shape", "name"},
-		"GlobalAveragePooling2D": {"name"},
-		"AveragePooling2D":       {"pool_size", "strides", "padding", "name"},
-		"BatchNormalization":     {"axis", "momentum", "epsilon", "center", "scale", "name"},
+	if ls.Type == "Input" {
+		return buildInput(ls.Args)
 	}
-	valid, ok := allowed[ls.Type]
+	spec, ok := layers.Lookup(ls.Type)
 	if !ok {
-		return nil, fmt.Errorf("unknown layer %q; valid layers: %s", ls.Type, strings.Join(LayerTypes, ", "))
+		return nil, fmt.Errorf("unknown layer %q; valid layers: %s", ls.Type, strings.Join(LayerTypes(), ", "))
 	}
+	return spec.Make(ls.Args)
+}
+
+// buildInput reads an Input item: the shape of one sample.
+func buildInput(args map[string]any) (*layers.Input, error) {
 	for k := range args {
-		if !slices.Contains(valid, k) {
-			return nil, fmt.Errorf("%s has no argument %q; valid arguments: %s", ls.Type, k, strings.Join(valid, ", "))
+		if k != "shape" && k != "name" {
+			return nil, fmt.Errorf("Input has no argument %q; valid arguments: shape, name", k)
 		}
 	}
-	str := func(k, def string) (string, error) {
-		v, ok := args[k]
-		if !ok || v == nil {
-			return def, nil
-		}
-		s, ok := v.(string)
-		if !ok {
-			return "", fmt.Errorf("%s: %s must be a string, got %v", ls.Type, k, v)
-		}
-		return s, nil
+	raw, ok := args["shape"].([]any)
+	if !ok || len(raw) == 0 {
+		return nil, fmt.Errorf("Input needs shape: a list of positive integers, e.g. {shape: [28, 28]}")
 	}
-	// pair reads an argument that is an integer or a list of two (Keras'
-	// kernel_size, strides, pool_size); def when absent or null.
-	pair := func(k string, def [2]int) ([2]int, error) {
-		v, ok := args[k]
-		if !ok || v == nil {
-			return def, nil
+	var shape []int
+	for _, v := range raw {
+		d, ok := Int(v)
+		if !ok || d <= 0 {
+			return nil, fmt.Errorf("Input shape %v: every dimension must be a positive integer", raw)
 		}
-		if n, ok := Int(v); ok {
-			return [2]int{n, n}, nil
-		}
-		if l, ok := v.([]any); ok && len(l) == 2 {
-			a, okA := Int(l[0])
-			b, okB := Int(l[1])
-			if okA && okB {
-				return [2]int{a, b}, nil
-			}
-		}
-		return [2]int{}, fmt.Errorf("%s: %s must be an integer or a list of two integers, e.g. 3 or [3, 3], got %v", ls.Type, k, v)
+		shape = append(shape, d)
 	}
-	useBias := func() (bool, error) {
-		b, ok := args["use_bias"]
-		if !ok {
-			return true, nil
-		}
-		bv, isBool := b.(bool)
-		if !isBool {
-			return false, fmt.Errorf("%s: use_bias must be true or false, got %v", ls.Type, b)
-		}
-		return bv, nil
-	}
-	var layer layers.Layer
-	switch ls.Type {
-	case "Conv2D":
-		filters, ok := Int(args["filters"])
-		if !ok || filters <= 0 {
-			return nil, fmt.Errorf("Conv2D needs filters: a positive integer, got %v", args["filters"])
-		}
-		if args["kernel_size"] == nil {
-			return nil, fmt.Errorf("Conv2D needs kernel_size: an integer or [height, width], e.g. 3")
-		}
-		k, err := pair("kernel_size", [2]int{})
-		if err != nil {
-			return nil, err
-		}
-		st, err := pair("strides", [2]int{1, 1})
-		if err != nil {
-			return nil, err
-		}
-		pad, err := str("padding", "valid")
-		if err != nil {
-			return nil, err
-		}
-		act, err := str("activation", "linear")
-		if err != nil {
-			return nil, err
-		}
-		bias, err := useBias()
-		if err != nil {
-			return nil, err
-		}
-		opts := []layers.Conv2DOption{layers.ConvStrides(st[0], st[1]), layers.ConvPadding(pad), layers.ConvActivation(act)}
-		if !bias {
-			opts = append(opts, layers.ConvNoBias())
-		}
-		c, err := layers.NewConv2D(filters, k, opts...)
-		if err != nil {
-			return nil, err
-		}
-		layer = c
-	case "GlobalAveragePooling2D":
-		layer = layers.NewGlobalAveragePooling2D()
-	case "Reshape":
-		raw, ok := args["target_shape"].([]any)
-		if !ok || len(raw) == 0 {
-			return nil, fmt.Errorf("Reshape needs target_shape: a list of integers (one may be -1), e.g. {target_shape: [28, 28, 1]}")
-		}
-		var target []int
-		for _, v := range raw {
-			d, ok := Int(v)
-			if !ok {
-				return nil, fmt.Errorf("Reshape target_shape %v: every dimension must be an integer (one may be -1)", raw)
-			}
-			target = append(target, d)
-		}
-		r, err := layers.NewReshape(target...)
-		if err != nil {
-			return nil, err
-		}
-		layer = r
-	case "MaxPooling2D", "AveragePooling2D":
-		p, err := pair("pool_size", [2]int{2, 2})
-		if err != nil {
-			return nil, err
-		}
-		st, err := pair("strides", p) // Keras: strides None means pool_size
-		if err != nil {
-			return nil, err
-		}
-		pad, err := str("padding", "valid")
-		if err != nil {
-			return nil, err
-		}
-		opts := []layers.PoolOption{layers.PoolStrides(st[0], st[1]), layers.PoolPadding(pad)}
-		if ls.Type == "AveragePooling2D" {
-			ap, err := layers.NewAveragePooling2D(p, opts...)
-			if err != nil {
-				return nil, err
-			}
-			layer = ap
-			break
-		}
-		mp, err := layers.NewMaxPooling2D(p, opts...)
-		if err != nil {
-			return nil, err
-		}
-		layer = mp
-	case "Input":
-		raw, ok := args["shape"].([]any)
-		if !ok || len(raw) == 0 {
-			return nil, fmt.Errorf("Input needs shape: a list of positive integers, e.g. {shape: [28, 28]}")
-		}
-		var shape []int
-		for _, v := range raw {
-			d, ok := Int(v)
-			if !ok || d <= 0 {
-				return nil, fmt.Errorf("Input shape %v: every dimension must be a positive integer", raw)
-			}
-			shape = append(shape, d)
-		}
-		return layers.NewInput(shape...), nil
-	case "Flatten":
-		layer = layers.NewFlatten()
-	case "Dense":
-		units, ok := Int(args["units"])
-		if !ok || units <= 0 {
-			return nil, fmt.Errorf("Dense needs units: a positive integer, got %v", args["units"])
-		}
-		act, err := str("activation", "linear")
-		if err != nil {
-			return nil, err
-		}
-		opts := []layers.DenseOption{layers.WithActivation(act)}
-		bias, err := useBias()
-		if err != nil {
-			return nil, err
-		}
-		if !bias {
-			opts = append(opts, layers.WithoutBias())
-		}
-		d, err := layers.NewDenseE(units, opts...)
-		if err != nil {
-			return nil, err
-		}
-		layer = d
-	case "Activation":
-		act, err := str("activation", "")
-		if err != nil {
-			return nil, err
-		}
-		if act == "" {
-			return nil, fmt.Errorf("Activation needs activation: one of %s", strings.Join(activations.Names(), ", "))
-		}
-		a, err := layers.NewActivation(act)
-		if err != nil {
-			return nil, err
-		}
-		layer = a
-	case "BatchNormalization":
-		var opts []layers.BatchNormOption
-		if v, ok := args["axis"]; ok && v != nil {
-			a, ok := Int(v)
-			if !ok {
-				return nil, fmt.Errorf("BatchNormalization: axis must be an integer (-1, the last axis), got %v", v)
-			}
-			opts = append(opts, layers.BatchNormAxis(a))
-		}
-		for _, k := range []string{"momentum", "epsilon"} {
-			v, ok := args[k]
-			if !ok || v == nil {
-				continue
-			}
-			f, ok := Number(v)
-			if !ok {
-				return nil, fmt.Errorf("BatchNormalization: %s must be a number, got %v", k, v)
-			}
-			if k == "momentum" {
-				opts = append(opts, layers.BatchNormMomentum(f))
-			} else {
-				opts = append(opts, layers.BatchNormEpsilon(f))
-			}
-		}
-		for _, k := range []string{"center", "scale"} {
-			v, ok := args[k]
-			if !ok || v == nil {
-				continue
-			}
-			on, ok := v.(bool)
-			if !ok {
-				return nil, fmt.Errorf("BatchNormalization: %s must be true or false, got %v", k, v)
-			}
-			if k == "center" {
-				opts = append(opts, layers.BatchNormCenter(on))
-			} else {
-				opts = append(opts, layers.BatchNormScale(on))
-			}
-		}
-		b, err := layers.NewBatchNormalization(opts...)
-		if err != nil {
-			return nil, err
-		}
-		layer = b
-	case "Dropout":
-		rate, ok := Number(args["rate"])
-		if !ok {
-			return nil, fmt.Errorf("Dropout needs rate: a number in [0, 1), got %v", args["rate"])
-		}
-		d, err := layers.NewDropout(rate)
-		if err != nil {
-			return nil, err
-		}
-		layer = d
-	}
-	name, err := str("name", "")
-	if err != nil {
-		return nil, err
-	}
-	if name != "" {
-		layer.SetName(name)
-	}
-	return layer, nil
+	return layers.NewInput(shape...), nil
 }
 
 // loadData reads the data section's source, then applies limit, scale and labels.

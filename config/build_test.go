@@ -229,7 +229,7 @@ func TestBuildConvLayers(t *testing.T) {
 	}
 	for _, c := range []struct{ set, want string }{
 		{"model.1.Conv2D.kernel_size=[3, 3, 3]", "kernel_size must be an integer or a list of two integers"},
-		{"model.1.Conv2D.filters=0", "Conv2D needs filters"},
+		{"model.1.Conv2D.filters=0", "Conv2D: filters must be a positive integer, got 0"},
 		{"model.1.Conv2D.padding=full", "padding"},
 		{"model.1.Conv2D.kernel_size=40", "kernel"},
 		{"model.0.Input.shape=[784]", "Conv2D"},

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/internal/value"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -336,4 +338,66 @@ func (b *BatchNormalization) Infer(dst, x []float32, n int) {
 func (b *BatchNormalization) Config() map[string]any {
 	return map[string]any{"name": b.name, "axis": b.Axis, "momentum": float64(b.Momentum), "epsilon": float64(b.Epsilon),
 		"center": b.Center, "scale": b.Scale}
+}
+
+func init() {
+	Register(Spec{
+		Class: "BatchNormalization",
+		Doc:   "normalises each channel (the last axis) by the batch's statistics in training, the moving ones in inference",
+		Args: []Arg{
+			{Name: "axis", Kind: ArgInt, Default: -1, Doc: "an integer (-1, the last axis)"},
+			{Name: "momentum", Kind: ArgFloat, Default: 0.99, Doc: "a number in [0, 1]",
+				Valid: func(v any) bool { f := v.(float64); return f >= 0 && f <= 1 }},
+			{Name: "epsilon", Kind: ArgFloat, Default: 1e-3, Doc: "a number in (0, ∞)",
+				Valid: func(v any) bool { f := v.(float64); return f > 0 && !math.IsInf(f, 0) }},
+			{Name: "center", Kind: ArgBool, Default: true, Doc: "true or false"},
+			{Name: "scale", Kind: ArgBool, Default: true, Doc: "true or false"},
+		},
+		New: func(a Args) (Layer, error) {
+			return NewBatchNormalization(BatchNormAxis(a.Int("axis")), BatchNormMomentum(a.Float("momentum")),
+				BatchNormEpsilon(a.Float("epsilon")), BatchNormCenter(a.Bool("center")), BatchNormScale(a.Bool("scale")))
+		},
+		Keras:   kerasBatchNorm,
+		Example: map[string]any{"momentum": 0.9, "epsilon": 1e-5, "center": false},
+	})
+}
+
+// kerasBatchNorm reads what BatchNormalization's get_config has besides
+// its Args: tf.keras' axis as a list of one, the initializers (which must
+// be Keras' defaults), and the settings kiln refuses or drops.
+func kerasBatchNorm(k *KerasConfig) error {
+	axis := k.Get("axis")
+	if l := value.List(axis); len(l) == 1 {
+		axis = l[0]
+	}
+	if axis != nil {
+		a, ok := value.Int(axis)
+		if !ok {
+			return k.Errorf("axis %s; kiln normalises one axis, the last (-1)", value.JSON(k.cfg["axis"]))
+		}
+		k.Args["axis"] = a
+	}
+	for _, init := range []struct {
+		key, want string
+		unused    bool // the weight does not exist, as Dense's bias without use_bias
+	}{{"beta_initializer", "zeros", k.cfg["center"] == false}, {"gamma_initializer", "ones", k.cfg["scale"] == false},
+		{"moving_mean_initializer", "zeros", false}, {"moving_variance_initializer", "ones", false}} {
+		if init.unused {
+			k.Drop(init.key)
+		} else if err := k.Initializer(init.key, init.want); err != nil {
+			return err
+		}
+	}
+	for _, key := range []string{"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "virtual_batch_size"} {
+		if v := k.Get(key); v != nil {
+			return k.Errorf("%s is set (%s); kiln's BatchNormalization has no %s: remove it from the model, or train it in Keras", key, value.JSON(v), strings.ReplaceAll(key, "_", " "))
+		}
+	}
+	if r, ok := k.Get("renorm").(bool); ok && r {
+		return k.Errorf("renorm is true; kiln's BatchNormalization has no batch renormalization")
+	}
+	k.Drop("renorm_clipping", "renorm_momentum")
+	k.Drop("fused")        // tf.keras' fused kernel; its moving variance differs by m/(m−1) (see BatchNormalization)
+	k.Drop("synchronized") // across devices; kiln trains on one
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kiln-ml/kiln/activations"
 	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/internal/value"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -947,4 +948,47 @@ func (c *Conv2D) Config() map[string]any {
 		"kernel_constraint":    nil,
 		"bias_constraint":      nil,
 	}
+}
+
+func init() {
+	Register(Spec{
+		Class: "Conv2D",
+		Doc:   "a 2-D convolution over images (height, width, channels): activation(conv(x, kernel) + bias)",
+		Args: []Arg{
+			{Name: "filters", Kind: ArgInt, Required: true, Doc: "a positive integer", Valid: positive},
+			{Name: "kernel_size", Kind: ArgPair, Required: true, Doc: "an integer or a list of two integers, e.g. 3 or [3, 3]", Valid: positivePair},
+			{Name: "strides", Kind: ArgPair, Default: [2]int{1, 1}, Doc: "an integer or a list of two integers, e.g. 3 or [3, 3]", Valid: positivePair},
+			{Name: "padding", Kind: ArgString, Default: "valid", Doc: "valid or same"},
+			activationArg("linear", false),
+			{Name: "use_bias", Kind: ArgBool, Default: true, Doc: "true or false"},
+		},
+		New: func(a Args) (Layer, error) {
+			st := a.Pair("strides")
+			opts := []Conv2DOption{ConvStrides(st[0], st[1]), ConvPadding(a.String("padding")), ConvActivation(a.String("activation"))}
+			if !a.Bool("use_bias") {
+				opts = append(opts, ConvNoBias())
+			}
+			return NewConv2D(a.Int("filters"), a.Pair("kernel_size"), opts...)
+		},
+		Keras: func(k *KerasConfig) error {
+			if err := k.ChannelsLast(); err != nil {
+				return err
+			}
+			for _, key := range []string{"dilation_rate", "groups"} {
+				v := k.Get(key)
+				if v == nil {
+					continue
+				}
+				if n, ok := value.Int(v); ok && n == 1 {
+					continue
+				}
+				if l, ok := value.Ints(v); ok && len(l) == 2 && l[0] == 1 && l[1] == 1 {
+					continue
+				}
+				return k.Errorf("%s %s; kiln's Conv2D has no %s (it must be 1)", key, value.JSON(v), strings.ReplaceAll(key, "_", " "))
+			}
+			return kerasWeighted(k)
+		},
+		Example: map[string]any{"filters": 2, "kernel_size": []any{3, 2}, "strides": 2, "padding": "same", "activation": "relu"},
+	})
 }

@@ -461,3 +461,24 @@ func glorotUniform(w []float32, fanIn, fanOut int, rng *rand.Rand) {
 		w[i] = float32((2*rng.Float64() - 1) * limit)
 	}
 }
+
+func init() {
+	Register(Spec{
+		Class: "Dense",
+		Doc:   "a fully connected layer on the last axis: activation(x·kernel + bias)",
+		Args: []Arg{
+			{Name: "units", Kind: ArgInt, Required: true, Doc: "a positive integer", Valid: positive},
+			activationArg("linear", false),
+			{Name: "use_bias", Kind: ArgBool, Default: true, Doc: "true or false"},
+		},
+		New: func(a Args) (Layer, error) {
+			opts := []DenseOption{WithActivation(a.String("activation"))}
+			if !a.Bool("use_bias") {
+				opts = append(opts, WithoutBias())
+			}
+			return NewDenseE(a.Int("units"), opts...)
+		},
+		Keras:   kerasWeighted,
+		Example: map[string]any{"units": 3, "activation": "relu", "use_bias": false},
+	})
+}

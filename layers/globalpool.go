@@ -98,3 +98,20 @@ func (g *GlobalAveragePooling2D) Infer(dst, x []float32, n int) { g.pool(dst, x,
 func (g *GlobalAveragePooling2D) Config() map[string]any {
 	return map[string]any{"name": g.name, "trainable": true, "dtype": "float32", "data_format": "channels_last", "keepdims": false}
 }
+
+func init() {
+	Register(Spec{
+		Class: "GlobalAveragePooling2D",
+		Doc:   "averages each channel of an image: (height, width, channels) → (channels)",
+		New:   func(Args) (Layer, error) { return NewGlobalAveragePooling2D(), nil },
+		Keras: func(k *KerasConfig) error {
+			if err := k.ChannelsLast(); err != nil {
+				return err
+			}
+			if kd, ok := k.Get("keepdims").(bool); ok && kd {
+				return k.Errorf("keepdims true; kiln's GlobalAveragePooling2D gives (channels)")
+			}
+			return nil
+		},
+	})
+}

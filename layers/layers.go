@@ -64,6 +64,38 @@ type Activated interface {
 	InferLogits(dst, x []float32, n int)
 }
 
+// View is a layer whose output holds its input's values in the same order:
+// only the shape changes (Flatten, Reshape). Training and inference look
+// through views instead of copying.
+type View interface {
+	Layer
+	// IsView reports whether the layer is a view of its input.
+	IsView() bool
+}
+
+// BytesReader is a layer that can read uint8 samples directly, converting
+// them through a lookup table as it computes, so that data kept as bytes
+// (MNIST) is never copied to float32. Fit and Evaluate use it when it is
+// the first layer with weights and only views come before it.
+type BytesReader interface {
+	Activated
+	// CanForwardBytes reports whether ForwardBytes may replace Forward
+	// (after Allocate, which decides it).
+	CanForwardBytes() bool
+	// ForwardBytes is the training Forward (ForwardLogits if logitsOnly)
+	// for the samples rows of src, each converted by lut.
+	ForwardBytes(src []uint8, rows []int, lut *[256]float32, logitsOnly bool) []float32
+	// InferBytes is Infer (InferLogits if logitsOnly) for n consecutive
+	// samples of src.
+	InferBytes(dst []float32, src []uint8, n int, lut *[256]float32, logitsOnly bool)
+}
+
+// IsView reports whether l is a View of its input.
+func IsView(l Layer) bool {
+	v, ok := l.(View)
+	return ok && v.IsView()
+}
+
 // base holds what every layer shares: its name and shapes.
 type base struct {
 	name     string

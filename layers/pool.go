@@ -250,3 +250,39 @@ func (p *MaxPooling2D) Config() map[string]any {
 		"strides": []int{p.Strides[0], p.Strides[1]}, "data_format": "channels_last",
 	}
 }
+
+// poolArgs are the arguments of MaxPooling2D and AveragePooling2D.
+var poolArgs = []Arg{
+	{Name: "pool_size", Kind: ArgPair, Default: [2]int{2, 2}, Doc: "an integer or a list of two integers, e.g. 2 or [2, 2]", Valid: positivePair},
+	// Keras: strides None means pool_size (New decides).
+	{Name: "strides", Kind: ArgPair, Doc: "an integer or a list of two integers, e.g. 2 or [2, 2]", Valid: positivePair},
+	{Name: "padding", Kind: ArgString, Default: "valid", Doc: "valid or same"},
+}
+
+// poolOptions are a pooling layer's strides and padding from its Args.
+func poolOptions(a Args) []PoolOption {
+	st := a.Pair("pool_size")
+	if a.Has("strides") {
+		st = a.Pair("strides")
+	}
+	return []PoolOption{PoolStrides(st[0], st[1]), PoolPadding(a.String("padding"))}
+}
+
+func init() {
+	Register(Spec{
+		Class:   "MaxPooling2D",
+		Doc:     "the maximum of each pool_size window of an image, per channel",
+		Args:    poolArgs,
+		New:     func(a Args) (Layer, error) { return NewMaxPooling2D(a.Pair("pool_size"), poolOptions(a)...) },
+		Keras:   func(k *KerasConfig) error { return k.ChannelsLast() },
+		Example: map[string]any{"pool_size": 3, "strides": []any{1, 2}, "padding": "same"},
+	})
+	Register(Spec{
+		Class:   "AveragePooling2D",
+		Doc:     "the mean of each pool_size window of an image, per channel (padded cells not counted)",
+		Args:    poolArgs,
+		New:     func(a Args) (Layer, error) { return NewAveragePooling2D(a.Pair("pool_size"), poolOptions(a)...) },
+		Keras:   func(k *KerasConfig) error { return k.ChannelsLast() },
+		Example: map[string]any{"pool_size": []any{2, 3}, "padding": "valid"},
+	})
+}

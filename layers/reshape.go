@@ -63,6 +63,9 @@ func (r *Reshape) Build(in []int, _ *rand.Rand) ([]int, error) {
 	return r.out, nil
 }
 
+// IsView returns true: Reshape moves no data.
+func (*Reshape) IsView() bool { return true }
+
 // Variables returns nil.
 func (*Reshape) Variables() []*tensor.Variable { return nil }
 
@@ -85,4 +88,23 @@ func (r *Reshape) Config() map[string]any {
 		t[i] = d
 	}
 	return map[string]any{"name": r.name, "target_shape": t}
+}
+
+func init() {
+	Register(Spec{
+		Class: "Reshape",
+		Doc:   "gives each sample a new shape with the same number of values",
+		Args: []Arg{{Name: "target_shape", Kind: ArgShape, Required: true,
+			Doc: "a list of positive integers (one may be -1), e.g. [28, 28, 1]",
+			Valid: func(v any) bool {
+				for _, d := range v.([]int) {
+					if d <= 0 && d != -1 {
+						return false
+					}
+				}
+				return true
+			}}},
+		New:     func(a Args) (Layer, error) { return NewReshape(a.Ints("target_shape")...) },
+		Example: map[string]any{"target_shape": []any{2, -1}},
+	})
 }

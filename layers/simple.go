@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/internal/value"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -41,6 +42,9 @@ func (f *Flatten) Backward(dy []float32, n int) []float32 { return dy[:n*f.inWid
 func (f *Flatten) Infer(dst, x []float32, n int) { copy(dst[:n*f.outWidth], x[:n*f.outWidth]) }
 
 // Config returns the name.
+// IsView returns true: Flatten moves no data.
+func (*Flatten) IsView() bool { return true }
+
 func (f *Flatten) Config() map[string]any { return map[string]any{"name": f.name} }
 
 // Activation applies an activation function, like Keras' Activation layer.
@@ -217,4 +221,35 @@ func (d *Dropout) Infer(dst, x []float32, n int) { copy(dst[:n*d.outWidth], x[:n
 // Config returns the rate.
 func (d *Dropout) Config() map[string]any {
 	return map[string]any{"name": d.name, "rate": float64(d.Rate)}
+}
+
+func init() {
+	Register(Spec{
+		Class: "Flatten",
+		Doc:   "flattens each sample to one axis (row-major, so it moves no data)",
+		New:   func(Args) (Layer, error) { return NewFlatten(), nil },
+		Keras: func(k *KerasConfig) error { return k.ChannelsLast() },
+	})
+	Register(Spec{
+		Class:   "Activation",
+		Doc:     "applies an activation function",
+		Args:    []Arg{activationArg(nil, true)},
+		New:     func(a Args) (Layer, error) { return NewActivation(a.String("activation")) },
+		Example: map[string]any{"activation": "tanh"},
+	})
+	Register(Spec{
+		Class: "Dropout",
+		Doc:   "sets a random fraction rate of the inputs to 0 in training, scaling the rest by 1/(1-rate)",
+		Args: []Arg{{Name: "rate", Kind: ArgFloat, Required: true, Doc: "a number in [0, 1)",
+			Valid: func(v any) bool { f := v.(float64); return f >= 0 && f < 1 }}},
+		New: func(a Args) (Layer, error) { return NewDropout(a.Float("rate")) },
+		Keras: func(k *KerasConfig) error {
+			if v := k.Get("noise_shape"); v != nil {
+				return k.Errorf("noise_shape %s; kiln drops units independently (noise_shape null)", value.JSON(v))
+			}
+			k.Drop("seed") // kiln seeds dropout from the experiment's seed
+			return nil
+		},
+		Example: map[string]any{"rate": 0.25},
+	})
 }

@@ -65,6 +65,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -334,209 +335,276 @@ func describe(i int, l layers.Layer) (s string) {
 // errNotBuilt is the error for a layer without shapes or weights.
 var errNotBuilt = fmt.Errorf("the layer is not built; compile the model (Compile builds it) before exporting")
 
+// exporter adds the nodes of a layer, whose per-sample input shape is in,
+// and returns its per-sample output shape.
+type exporter func(b *builder, l layers.Layer, in []int) ([]int, error)
+
+// exporters are the ONNX translations of layer types, keyed by the layer's
+// Go type. A layer type without one is refused by name. The registry lives
+// here, not in layers, so that layers does not depend on the exporter.
+var exporters = map[reflect.Type]exporter{}
+
+// register adds the exporter of layer type L.
+func register[L layers.Layer](f func(b *builder, l L, in []int) ([]int, error)) {
+	exporters[reflect.TypeFor[L]()] = func(b *builder, l layers.Layer, in []int) ([]int, error) { return f(b, l.(L), in) }
+}
+
+func init() {
+	register(exportFlatten)
+	register(exportGlobalAveragePooling2D)
+	register(exportReshape)
+	register(exportDense)
+	register(exportConv2D)
+	register(exportBatchNormalization)
+	register(exportActivation)
+	register(exportDropout)
+	register(exportMaxPooling2D)
+	register(exportAveragePooling2D)
+}
+
 // layer adds the nodes of l, whose per-sample input shape is in, and returns
 // its per-sample output shape.
 func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
-	var out []int
-	switch v := l.(type) {
-	case *layers.Flatten:
-		if v == nil {
-			return nil, errNotBuilt
+	f, ok := exporters[reflect.TypeOf(l)]
+	if !ok {
+		var names []string
+		for t := range exporters {
+			names = append(names, strings.TrimPrefix(t.String(), "*layers."))
 		}
-		out = []int{tensor.Size(in)}
-		if err := checkShape(v.OutputShape(), out); err != nil {
-			return nil, err
-		}
-		// kiln flattens (height, width, channels) row-major.
-		b.toNHWC(v.Name())
-		b.addNode(v.Name(), "Flatten", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
-	case *layers.GlobalAveragePooling2D:
-		if v == nil {
-			return nil, errNotBuilt
-		}
-		if len(in) != 3 {
-			return nil, fmt.Errorf("layer %q: GlobalAveragePooling2D needs an image input, got %v", v.Name(), in)
-		}
-		out = []int{in[2]}
-		if err := checkShape(v.OutputShape(), out); err != nil {
-			return nil, err
-		}
-		// (N, C, H, W) → (N, C, 1, 1) → (N, C).
-		b.toNCHW(v.Name())
-		b.addNode(v.Name(), "GlobalAveragePool", nil, nil)
-		b.nchw = false
-		b.addNode(v.Name(), "Flatten", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
-	case *layers.Reshape:
-		if v == nil {
-			return nil, errNotBuilt
-		}
-		out = v.OutputShape()
-		if tensor.Size(out) != tensor.Size(in) {
-			return nil, fmt.Errorf("layer %q: Reshape from %v to %v changes the size", v.Name(), in, out)
-		}
-		// Reshape works on kiln's row-major (height, width, channels)
-		// layout; 0 keeps the (symbolic) batch dimension.
-		b.toNHWC(v.Name())
-		shape := append([]int64{0}, make([]int64, len(out))...)
-		for i, d := range out {
-			shape[i+1] = int64(d)
-		}
-		name := b.unique(v.Name() + "/shape")
-		b.g.initializer = append(b.g.initializer, tensorProto{name: name, dims: []int64{int64(len(shape))}, i64: shape})
-		b.addNode(v.Name(), "Reshape", []string{name}, nil)
-	case *layers.Dense:
-		if v == nil || v.Kernel == nil {
-			return nil, errNotBuilt
-		}
-		if len(in) == 0 {
-			return nil, fmt.Errorf("the input has no axis for Dense to act on")
-		}
-		units, f := v.Units, in[len(in)-1]
-		out = append(slices.Clone(in[:len(in)-1]), units)
-		if err := checkShape(v.OutputShape(), out); err != nil {
-			return nil, err
-		}
-		k := v.Kernel
-		if !slices.Equal(k.Shape, []int{f, units}) || len(k.Value) != f*units {
-			return nil, fmt.Errorf("kernel %q has shape %v and %d values, want (%d, %d) for input %v", k.Name, k.Shape, len(k.Value), f, units, in)
-		}
-		kernel := b.addInitializer(weightName(k, v.Name(), "kernel"), k.Shape, k.Value)
-		var bias string
-		if bv := v.Bias; bv != nil {
-			if len(bv.Value) != units {
-				return nil, fmt.Errorf("bias %q has %d values, want %d", bv.Name, len(bv.Value), units)
-			}
-			bias = b.addInitializer(weightName(bv, v.Name(), "bias"), []int{units}, bv.Value)
-		}
-		if len(in) == 1 {
-			// kiln's Dense is y = x·W + b with W (in, units) row-major:
-			// that is Gemm(A=x, B=W, C=b) with transB = 0 (the default).
-			inputs := []string{kernel}
-			if bias != "" {
-				inputs = append(inputs, bias)
-			}
-			b.addNode(v.Name(), "Gemm", inputs, nil)
-		} else {
-			// On (batch, d1, ..., dk, in) Dense acts on the last axis:
-			// MatMul by the 2-D W stacks over the leading axes, and the
-			// bias, of shape (units), broadcasts along the last axis. On
-			// an image the last axis must be the channels: kiln's layout.
-			b.toNHWC(v.Name())
-			b.addNode(v.Name(), "MatMul", []string{kernel}, nil)
-			if bias != "" {
-				b.addNode(v.Name(), "Add", []string{bias}, nil)
-			}
-		}
-		if err := b.activation(v.Name(), v.ActivationName(), out); err != nil {
-			return nil, err
-		}
-	case *layers.Conv2D:
-		if v == nil || v.Kernel == nil {
-			return nil, errNotBuilt
-		}
-		w, err := newWindow(in, v.KernelSize, v.Strides, v.Padding, "kernel_size")
-		if err != nil {
-			return nil, err
-		}
-		f := v.Filters
-		out = []int{w.outH, w.outW, f}
-		if err := checkShape(v.OutputShape(), out); err != nil {
-			return nil, err
-		}
-		kh, kw, cin := v.KernelSize[0], v.KernelSize[1], in[2]
-		k := v.Kernel
-		if !slices.Equal(k.Shape, []int{kh, kw, cin, f}) || len(k.Value) != kh*kw*cin*f {
-			return nil, fmt.Errorf("kernel %q has shape %v and %d values, want (%d, %d, %d, %d) for input %v", k.Name, k.Shape, len(k.Value), kh, kw, cin, f, in)
-		}
-		b.toNCHW(v.Name())
-		inputs := []string{b.addInitializer(weightName(k, v.Name(), "kernel"), []int{f, cin, kh, kw}, convWeight(k.Value, kh, kw, cin, f))}
-		if bias := v.Bias; bias != nil {
-			if len(bias.Value) != f {
-				return nil, fmt.Errorf("bias %q has %d values, want %d", bias.Name, len(bias.Value), f)
-			}
-			inputs = append(inputs, b.addInitializer(weightName(bias, v.Name(), "bias"), []int{f}, bias.Value))
-		}
-		b.addNode(v.Name(), "Conv", inputs, []attribute{
-			{name: "dilations", typ: attrInts, ints: []int64{1, 1}},
-			{name: "group", typ: attrInt, i: 1},
-			{name: "kernel_shape", typ: attrInts, ints: w.kernel},
-			{name: "pads", typ: attrInts, ints: w.pads},
-			{name: "strides", typ: attrInts, ints: w.strides},
-		})
-		if err := b.imageActivation(v.Name(), v.ActivationName(), out); err != nil {
-			return nil, err
-		}
-	case *layers.MaxPooling2D, *layers.AveragePooling2D:
-		var name, padding string
-		var pool, strides [2]int
-		op := "MaxPool"
-		// ONNX's MaxPool ignores padding cells, as kiln's does (they never
-		// win); ceil_mode and storage_order keep their default, 0.
-		var attrs []attribute
-		switch p := v.(type) {
-		case *layers.MaxPooling2D:
-			if p == nil {
-				return nil, errNotBuilt
-			}
-			name, padding, pool, strides = p.Name(), p.Padding, p.PoolSize, p.Strides
-		case *layers.AveragePooling2D:
-			if p == nil {
-				return nil, errNotBuilt
-			}
-			name, padding, pool, strides = p.Name(), p.Padding, p.PoolSize, p.Strides
-			// count_include_pad 0 (the default, written out): padded cells
-			// do not count, as in TensorFlow and kiln.
-			op = "AveragePool"
-			attrs = []attribute{{name: "count_include_pad", typ: attrInt, i: 0}}
-		}
-		w, err := newWindow(in, pool, strides, padding, "pool_size")
-		if err != nil {
-			return nil, err
-		}
-		out = []int{w.outH, w.outW, in[2]}
-		if err := checkShape(l.OutputShape(), out); err != nil {
-			return nil, err
-		}
-		b.toNCHW(name)
-		b.addNode(name, op, nil, append(attrs,
-			attribute{name: "kernel_shape", typ: attrInts, ints: w.kernel},
-			attribute{name: "pads", typ: attrInts, ints: w.pads},
-			attribute{name: "strides", typ: attrInts, ints: w.strides},
-		))
-	case *layers.BatchNormalization:
-		if v == nil || v.MovingMean == nil || v.MovingVariance == nil {
-			return nil, errNotBuilt
-		}
-		out = in
-		if err := checkShape(v.OutputShape(), out); err != nil {
-			return nil, err
-		}
-		if err := b.batchNorm(v, in); err != nil {
-			return nil, err
-		}
-	case *layers.Activation:
-		if v == nil {
-			return nil, errNotBuilt
-		}
-		out = in
-		if err := checkShape(v.OutputShape(), out); err != nil {
-			return nil, err
-		}
-		if err := b.activation(v.Name(), v.ActivationName(), out); err != nil {
-			return nil, err
-		}
-	case *layers.Dropout:
-		if v == nil {
-			return nil, errNotBuilt
-		}
-		out = in
-		if err := checkShape(v.OutputShape(), out); err != nil {
-			return nil, err
-		}
-		// Dropout is the identity at inference: no node.
-	default:
-		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, Activation, Dropout (after an Input)", l)
+		slices.Sort(names)
+		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: %s (after an Input)", l, strings.Join(names, ", "))
 	}
+	return f(b, l, in)
+}
+
+// exportFlatten adds the nodes of a Flatten layer.
+func exportFlatten(b *builder, v *layers.Flatten, in []int) (out []int, err error) {
+	if v == nil {
+		return nil, errNotBuilt
+	}
+	out = []int{tensor.Size(in)}
+	if err := checkShape(v.OutputShape(), out); err != nil {
+		return nil, err
+	}
+	// kiln flattens (height, width, channels) row-major.
+	b.toNHWC(v.Name())
+	b.addNode(v.Name(), "Flatten", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
+	return out, nil
+}
+
+// exportGlobalAveragePooling2D adds the nodes of a GlobalAveragePooling2D layer.
+func exportGlobalAveragePooling2D(b *builder, v *layers.GlobalAveragePooling2D, in []int) (out []int, err error) {
+	if v == nil {
+		return nil, errNotBuilt
+	}
+	if len(in) != 3 {
+		return nil, fmt.Errorf("layer %q: GlobalAveragePooling2D needs an image input, got %v", v.Name(), in)
+	}
+	out = []int{in[2]}
+	if err := checkShape(v.OutputShape(), out); err != nil {
+		return nil, err
+	}
+	// (N, C, H, W) → (N, C, 1, 1) → (N, C).
+	b.toNCHW(v.Name())
+	b.addNode(v.Name(), "GlobalAveragePool", nil, nil)
+	b.nchw = false
+	b.addNode(v.Name(), "Flatten", nil, []attribute{{name: "axis", typ: attrInt, i: 1}})
+	return out, nil
+}
+
+// exportReshape adds the nodes of a Reshape layer.
+func exportReshape(b *builder, v *layers.Reshape, in []int) (out []int, err error) {
+	if v == nil {
+		return nil, errNotBuilt
+	}
+	out = v.OutputShape()
+	if tensor.Size(out) != tensor.Size(in) {
+		return nil, fmt.Errorf("layer %q: Reshape from %v to %v changes the size", v.Name(), in, out)
+	}
+	// Reshape works on kiln's row-major (height, width, channels)
+	// layout; 0 keeps the (symbolic) batch dimension.
+	b.toNHWC(v.Name())
+	shape := append([]int64{0}, make([]int64, len(out))...)
+	for i, d := range out {
+		shape[i+1] = int64(d)
+	}
+	name := b.unique(v.Name() + "/shape")
+	b.g.initializer = append(b.g.initializer, tensorProto{name: name, dims: []int64{int64(len(shape))}, i64: shape})
+	b.addNode(v.Name(), "Reshape", []string{name}, nil)
+	return out, nil
+}
+
+// exportDense adds the nodes of a Dense layer.
+func exportDense(b *builder, v *layers.Dense, in []int) (out []int, err error) {
+	if v == nil || v.Kernel == nil {
+		return nil, errNotBuilt
+	}
+	if len(in) == 0 {
+		return nil, fmt.Errorf("the input has no axis for Dense to act on")
+	}
+	units, f := v.Units, in[len(in)-1]
+	out = append(slices.Clone(in[:len(in)-1]), units)
+	if err := checkShape(v.OutputShape(), out); err != nil {
+		return nil, err
+	}
+	k := v.Kernel
+	if !slices.Equal(k.Shape, []int{f, units}) || len(k.Value) != f*units {
+		return nil, fmt.Errorf("kernel %q has shape %v and %d values, want (%d, %d) for input %v", k.Name, k.Shape, len(k.Value), f, units, in)
+	}
+	kernel := b.addInitializer(weightName(k, v.Name(), "kernel"), k.Shape, k.Value)
+	var bias string
+	if bv := v.Bias; bv != nil {
+		if len(bv.Value) != units {
+			return nil, fmt.Errorf("bias %q has %d values, want %d", bv.Name, len(bv.Value), units)
+		}
+		bias = b.addInitializer(weightName(bv, v.Name(), "bias"), []int{units}, bv.Value)
+	}
+	if len(in) == 1 {
+		// kiln's Dense is y = x·W + b with W (in, units) row-major:
+		// that is Gemm(A=x, B=W, C=b) with transB = 0 (the default).
+		inputs := []string{kernel}
+		if bias != "" {
+			inputs = append(inputs, bias)
+		}
+		b.addNode(v.Name(), "Gemm", inputs, nil)
+	} else {
+		// On (batch, d1, ..., dk, in) Dense acts on the last axis:
+		// MatMul by the 2-D W stacks over the leading axes, and the
+		// bias, of shape (units), broadcasts along the last axis. On
+		// an image the last axis must be the channels: kiln's layout.
+		b.toNHWC(v.Name())
+		b.addNode(v.Name(), "MatMul", []string{kernel}, nil)
+		if bias != "" {
+			b.addNode(v.Name(), "Add", []string{bias}, nil)
+		}
+	}
+	if err := b.activation(v.Name(), v.ActivationName(), out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// exportConv2D adds the nodes of a Conv2D layer.
+func exportConv2D(b *builder, v *layers.Conv2D, in []int) (out []int, err error) {
+	if v == nil || v.Kernel == nil {
+		return nil, errNotBuilt
+	}
+	w, err := newWindow(in, v.KernelSize, v.Strides, v.Padding, "kernel_size")
+	if err != nil {
+		return nil, err
+	}
+	f := v.Filters
+	out = []int{w.outH, w.outW, f}
+	if err := checkShape(v.OutputShape(), out); err != nil {
+		return nil, err
+	}
+	kh, kw, cin := v.KernelSize[0], v.KernelSize[1], in[2]
+	k := v.Kernel
+	if !slices.Equal(k.Shape, []int{kh, kw, cin, f}) || len(k.Value) != kh*kw*cin*f {
+		return nil, fmt.Errorf("kernel %q has shape %v and %d values, want (%d, %d, %d, %d) for input %v", k.Name, k.Shape, len(k.Value), kh, kw, cin, f, in)
+	}
+	b.toNCHW(v.Name())
+	inputs := []string{b.addInitializer(weightName(k, v.Name(), "kernel"), []int{f, cin, kh, kw}, convWeight(k.Value, kh, kw, cin, f))}
+	if bias := v.Bias; bias != nil {
+		if len(bias.Value) != f {
+			return nil, fmt.Errorf("bias %q has %d values, want %d", bias.Name, len(bias.Value), f)
+		}
+		inputs = append(inputs, b.addInitializer(weightName(bias, v.Name(), "bias"), []int{f}, bias.Value))
+	}
+	b.addNode(v.Name(), "Conv", inputs, []attribute{
+		{name: "dilations", typ: attrInts, ints: []int64{1, 1}},
+		{name: "group", typ: attrInt, i: 1},
+		{name: "kernel_shape", typ: attrInts, ints: w.kernel},
+		{name: "pads", typ: attrInts, ints: w.pads},
+		{name: "strides", typ: attrInts, ints: w.strides},
+	})
+	if err := b.imageActivation(v.Name(), v.ActivationName(), out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// exportBatchNormalization adds the nodes of a BatchNormalization layer.
+func exportBatchNormalization(b *builder, v *layers.BatchNormalization, in []int) (out []int, err error) {
+	if v == nil || v.MovingMean == nil || v.MovingVariance == nil {
+		return nil, errNotBuilt
+	}
+	out = in
+	if err := checkShape(v.OutputShape(), out); err != nil {
+		return nil, err
+	}
+	if err := b.batchNorm(v, in); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// exportActivation adds the nodes of a Activation layer.
+func exportActivation(b *builder, v *layers.Activation, in []int) (out []int, err error) {
+	if v == nil {
+		return nil, errNotBuilt
+	}
+	out = in
+	if err := checkShape(v.OutputShape(), out); err != nil {
+		return nil, err
+	}
+	if err := b.activation(v.Name(), v.ActivationName(), out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// exportDropout adds the nodes of a Dropout layer.
+func exportDropout(b *builder, v *layers.Dropout, in []int) (out []int, err error) {
+	if v == nil {
+		return nil, errNotBuilt
+	}
+	out = in
+	if err := checkShape(v.OutputShape(), out); err != nil {
+		return nil, err
+	}
+	// Dropout is the identity at inference: no node.
+	return out, nil
+}
+
+// exportMaxPooling2D adds a MaxPool node. ONNX's MaxPool ignores padding
+// cells, as kiln's does (they never win); ceil_mode and storage_order keep
+// their default, 0.
+func exportMaxPooling2D(b *builder, p *layers.MaxPooling2D, in []int) ([]int, error) {
+	if p == nil {
+		return nil, errNotBuilt
+	}
+	return b.pool(p, "MaxPool", nil, p.PoolSize, p.Strides, p.Padding, in)
+}
+
+// exportAveragePooling2D adds an AveragePool node with count_include_pad 0
+// (the default, written out): padded cells do not count, as in TensorFlow
+// and kiln.
+func exportAveragePooling2D(b *builder, p *layers.AveragePooling2D, in []int) ([]int, error) {
+	if p == nil {
+		return nil, errNotBuilt
+	}
+	attrs := []attribute{{name: "count_include_pad", typ: attrInt, i: 0}}
+	return b.pool(p, "AveragePool", attrs, p.PoolSize, p.Strides, p.Padding, in)
+}
+
+// pool adds the node of a pooling layer l: op over pool windows.
+func (b *builder) pool(l layers.Layer, op string, attrs []attribute, pool, strides [2]int, padding string, in []int) ([]int, error) {
+	w, err := newWindow(in, pool, strides, padding, "pool_size")
+	if err != nil {
+		return nil, err
+	}
+	out := []int{w.outH, w.outW, in[2]}
+	if err := checkShape(l.OutputShape(), out); err != nil {
+		return nil, err
+	}
+	name := l.Name()
+	b.toNCHW(name)
+	b.addNode(name, op, nil, append(attrs,
+		attribute{name: "kernel_shape", typ: attrInts, ints: w.kernel},
+		attribute{name: "pads", typ: attrInts, ints: w.pads},
+		attribute{name: "strides", typ: attrInts, ints: w.strides},
+	))
 	return out, nil
 }
 
