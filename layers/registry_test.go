@@ -1,0 +1,170 @@
+package layers
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestRegistryRoundTrip builds every registered layer from its Spec's
+// Example, then sends its Config (Keras' get_config keys) back through the
+// Keras reader and builds it again: the two layers must have the same
+// Config and the same output shape. This is what kiln fit --save and
+// Keras import rely on.
+//
+// Catches: a Config key the Keras reader does not accept, an argument
+// Config leaves out (the rebuilt layer differs), a Spec.New that ignores an
+// argument.
+func TestRegistryRoundTrip(t *testing.T) {
+	inputs := map[string][]int{"Dense": {6}, "Activation": {6}, "Dropout": {6}, "Flatten": {4, 4, 3},
+		"Reshape": {4, 4, 3}, "GlobalAveragePooling2D": {5, 5, 3}, "MaxPooling2D": {7, 7, 3},
+		"AveragePooling2D": {7, 7, 3}, "Conv2D": {7, 7, 3}, "BatchNormalization": {4, 4, 3}}
+	for _, class := range Classes() {
+		spec, _ := Lookup(class)
+		in, ok := inputs[class]
+		if !ok {
+			t.Errorf("%s: no test input shape; add one here", class)
+			continue
+		}
+		ex := map[string]any{"name": "my_" + strings.ToLower(class)}
+		for k, v := range spec.Example {
+			ex[k] = v
+		}
+		l, err := spec.Make(ex)
+		if err != nil {
+			t.Errorf("%s: Example %v: %v", class, spec.Example, err)
+			continue
+		}
+		out, err := l.Build(in, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Errorf("%s: Build(%v): %v", class, in, err)
+			continue
+		}
+		// Through JSON, as a saved config.json is read back.
+		b, err := json.Marshal(l.Config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg map[string]any
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.UseNumber()
+		if err := dec.Decode(&cfg); err != nil {
+			t.Fatal(err)
+		}
+		k := NewKerasConfig(cfg, class)
+		k.Drop("name", "trainable", "dtype")
+		args, err := spec.FromKeras(k)
+		if err != nil {
+			t.Errorf("%s: reading its own Config %s: %v", class, b, err)
+			continue
+		}
+		if u := k.Unread(); len(u) > 0 {
+			t.Errorf("%s: Config keys the Keras reader ignores: %v", class, u)
+		}
+		args["name"] = cfg["name"]
+		l2, err := spec.Make(args)
+		if err != nil {
+			t.Errorf("%s: rebuilding from %v: %v", class, args, err)
+			continue
+		}
+		out2, err := l2.Build(in, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Errorf("%s: rebuilt layer: Build: %v", class, err)
+			continue
+		}
+		if !reflect.DeepEqual(l.Config(), l2.Config()) || !reflect.DeepEqual(out, out2) || l2.ClassName() != class {
+			t.Errorf("%s: round trip changed the layer:\n %v %v\n %v %v", class, l.Config(), out, l2.Config(), out2)
+			continue
+		}
+		// Same weights (drawn from the same seed) and the same outputs.
+		if a, b := weightShapes(l), weightShapes(l2); !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: weights %v, after the round trip %v", class, a, b)
+		}
+		const n = 3
+		x := make([]float32, n*size(in))
+		for i := range x {
+			x[i] = float32(i%7) - 2.5
+		}
+		y1, y2 := make([]float32, n*size(out)), make([]float32, n*size(out))
+		l.Infer(y1, x, n)
+		l2.Infer(y2, x, n)
+		if !reflect.DeepEqual(y1, y2) {
+			t.Errorf("%s: the round trip changed the outputs", class)
+		}
+	}
+}
+
+// TestRegistryDefaultsAreValid: every default is a value its own argument
+// accepts, so an absent argument means what the Doc says.
+func TestRegistryDefaultsAreValid(t *testing.T) {
+	for _, class := range Classes() {
+		spec, _ := Lookup(class)
+		for _, a := range spec.Args {
+			if a.Default == nil {
+				continue
+			}
+			if a.Required {
+				t.Errorf("%s.%s: required with a default", class, a.Name)
+			}
+			if _, ok := a.convert(fileValue(a.Default)); !ok {
+				t.Errorf("%s.%s: default %v is not %s", class, a.Name, a.Default, a.Doc)
+			}
+		}
+		if spec.Doc == "" {
+			t.Errorf("%s: no Doc", class)
+		}
+	}
+}
+
+// TestSpecParse: the experiment file's checks, from the schema.
+func TestSpecParse(t *testing.T) {
+	spec, ok := Lookup("Conv2D")
+	if !ok {
+		t.Fatal("Conv2D is not registered")
+	}
+	a, err := spec.Parse(map[string]any{"filters": 4, "kernel_size": 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Int("filters") != 4 || a.Pair("kernel_size") != [2]int{3, 3} || a.Pair("strides") != [2]int{1, 1} || a.String("padding") != "valid" || !a.Bool("use_bias") {
+		t.Errorf("parsed %v", a.v)
+	}
+	for _, c := range []struct {
+		raw  map[string]any
+		want string
+	}{
+		{map[string]any{"kernel_size": 3}, "Conv2D needs filters: a positive integer"},
+		{map[string]any{"filters": 0, "kernel_size": 3}, "Conv2D: filters must be a positive integer, got 0"},
+		{map[string]any{"filters": 2.5, "kernel_size": 3}, "filters must be a positive integer"},
+		{map[string]any{"filters": 2, "kernel_size": []any{3, 3, 3}}, "kernel_size must be an integer or a list of two integers"},
+		{map[string]any{"filters": 2, "kernel_size": 3, "use_bias": "no"}, "use_bias must be true or false"},
+		{map[string]any{"filters": 2, "kernel_size": 3, "kernal": 3}, `Conv2D has no argument "kernal"; valid arguments: filters, kernel_size`},
+	} {
+		if _, err := spec.Make(c.raw); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.raw, err, c.want)
+		}
+	}
+}
+
+func weightShapes(l Layer) [][]int {
+	var s [][]int
+	for _, v := range l.Variables() {
+		s = append(s, v.Shape)
+	}
+	if nt, ok := l.(NonTrainable); ok {
+		for _, v := range nt.NonTrainableVariables() {
+			s = append(s, v.Shape)
+		}
+	}
+	return s
+}
+
+func size(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
