@@ -8,6 +8,7 @@ import (
 
 	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/internal/value"
+	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -344,16 +345,16 @@ func init() {
 	Register(Spec{
 		Class: "BatchNormalization",
 		Doc:   "normalises each channel (the last axis) by the batch's statistics in training, the moving ones in inference",
-		Args: []Arg{
-			{Name: "axis", Kind: ArgInt, Default: -1, Doc: "an integer (-1, the last axis)"},
-			{Name: "momentum", Kind: ArgFloat, Default: 0.99, Doc: "a number in [0, 1]",
+		Args: []schema.Arg{
+			{Name: "axis", Kind: schema.Int, Default: -1, Doc: "an integer (-1, the last axis)"},
+			{Name: "momentum", Kind: schema.Float, Default: 0.99, Doc: "a number in [0, 1]",
 				Valid: func(v any) bool { f := v.(float64); return f >= 0 && f <= 1 }},
-			{Name: "epsilon", Kind: ArgFloat, Default: 1e-3, Doc: "a number in (0, ∞)",
+			{Name: "epsilon", Kind: schema.Float, Default: 1e-3, Doc: "a number in (0, ∞)",
 				Valid: func(v any) bool { f := v.(float64); return f > 0 && !math.IsInf(f, 0) }},
-			{Name: "center", Kind: ArgBool, Default: true, Doc: "true or false"},
-			{Name: "scale", Kind: ArgBool, Default: true, Doc: "true or false"},
+			{Name: "center", Kind: schema.Bool, Default: true, Doc: "true or false"},
+			{Name: "scale", Kind: schema.Bool, Default: true, Doc: "true or false"},
 		},
-		New: func(a Args) (Layer, error) {
+		New: func(a schema.Values) (Layer, error) {
 			return NewBatchNormalization(BatchNormAxis(a.Int("axis")), BatchNormMomentum(a.Float("momentum")),
 				BatchNormEpsilon(a.Float("epsilon")), BatchNormCenter(a.Bool("center")), BatchNormScale(a.Bool("scale")))
 		},

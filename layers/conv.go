@@ -11,6 +11,7 @@ import (
 	"github.com/kiln-ml/kiln/activations"
 	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/internal/value"
+	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -954,15 +955,15 @@ func init() {
 	Register(Spec{
 		Class: "Conv2D",
 		Doc:   "a 2-D convolution over images (height, width, channels): activation(conv(x, kernel) + bias)",
-		Args: []Arg{
-			{Name: "filters", Kind: ArgInt, Required: true, Doc: "a positive integer", Valid: positive},
-			{Name: "kernel_size", Kind: ArgPair, Required: true, Doc: "an integer or a list of two integers, e.g. 3 or [3, 3]", Valid: positivePair},
-			{Name: "strides", Kind: ArgPair, Default: [2]int{1, 1}, Doc: "an integer or a list of two integers, e.g. 3 or [3, 3]", Valid: positivePair},
-			{Name: "padding", Kind: ArgString, Default: "valid", Doc: "valid or same"},
+		Args: []schema.Arg{
+			{Name: "filters", Kind: schema.Int, Required: true, Doc: "a positive integer", Valid: schema.Positive},
+			{Name: "kernel_size", Kind: schema.Pair, Required: true, Doc: "an integer or a list of two integers, e.g. 3 or [3, 3]", Valid: schema.PositivePair},
+			{Name: "strides", Kind: schema.Pair, Default: [2]int{1, 1}, Doc: "an integer or a list of two integers, e.g. 3 or [3, 3]", Valid: schema.PositivePair},
+			{Name: "padding", Kind: schema.String, Default: "valid", Doc: "valid or same"},
 			activationArg("linear", false),
-			{Name: "use_bias", Kind: ArgBool, Default: true, Doc: "true or false"},
+			{Name: "use_bias", Kind: schema.Bool, Default: true, Doc: "true or false"},
 		},
-		New: func(a Args) (Layer, error) {
+		New: func(a schema.Values) (Layer, error) {
 			st := a.Pair("strides")
 			opts := []Conv2DOption{ConvStrides(st[0], st[1]), ConvPadding(a.String("padding")), ConvActivation(a.String("activation"))}
 			if !a.Bool("use_bias") {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kiln-ml/kiln/activations"
 	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -466,12 +467,12 @@ func init() {
 	Register(Spec{
 		Class: "Dense",
 		Doc:   "a fully connected layer on the last axis: activation(x·kernel + bias)",
-		Args: []Arg{
-			{Name: "units", Kind: ArgInt, Required: true, Doc: "a positive integer", Valid: positive},
+		Args: []schema.Arg{
+			{Name: "units", Kind: schema.Int, Required: true, Doc: "a positive integer", Valid: schema.Positive},
 			activationArg("linear", false),
-			{Name: "use_bias", Kind: ArgBool, Default: true, Doc: "true or false"},
+			{Name: "use_bias", Kind: schema.Bool, Default: true, Doc: "true or false"},
 		},
-		New: func(a Args) (Layer, error) {
+		New: func(a schema.Values) (Layer, error) {
 			opts := []DenseOption{WithActivation(a.String("activation"))}
 			if !a.Bool("use_bias") {
 				opts = append(opts, WithoutBias())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -103,7 +104,7 @@ func init() {
 	Register(Spec{
 		Class: "GlobalAveragePooling2D",
 		Doc:   "averages each channel of an image: (height, width, channels) → (channels)",
-		New:   func(Args) (Layer, error) { return NewGlobalAveragePooling2D(), nil },
+		New:   func(schema.Values) (Layer, error) { return NewGlobalAveragePooling2D(), nil },
 		Keras: func(k *KerasConfig) error {
 			if err := k.ChannelsLast(); err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kiln-ml/kiln/internal/value"
+	"github.com/kiln-ml/kiln/schema"
 )
 
 // KerasConfig is one layer's Keras get_config() (from model.to_json(),
@@ -81,18 +82,18 @@ func (s *Spec) FromKeras(k *KerasConfig) (map[string]any, error) {
 			}
 			continue
 		}
-		if arg.Kind == ArgActivation {
+		if arg.Kind == schema.Activation {
 			name, err := k.Activation(v)
 			if err != nil {
 				return nil, err
 			}
 			v = name
 		}
-		x, ok := arg.convert(v)
+		x, ok := arg.Convert(v)
 		if !ok {
 			return nil, k.Errorf("%s %s is not %s", arg.Name, value.JSON(v), arg.Doc)
 		}
-		k.Args[arg.Name] = fileValue(x)
+		k.Args[arg.Name] = schema.FileValue(x)
 	}
 	return k.Args, nil
 }

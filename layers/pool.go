@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -252,15 +253,15 @@ func (p *MaxPooling2D) Config() map[string]any {
 }
 
 // poolArgs are the arguments of MaxPooling2D and AveragePooling2D.
-var poolArgs = []Arg{
-	{Name: "pool_size", Kind: ArgPair, Default: [2]int{2, 2}, Doc: "an integer or a list of two integers, e.g. 2 or [2, 2]", Valid: positivePair},
+var poolArgs = []schema.Arg{
+	{Name: "pool_size", Kind: schema.Pair, Default: [2]int{2, 2}, Doc: "an integer or a list of two integers, e.g. 2 or [2, 2]", Valid: schema.PositivePair},
 	// Keras: strides None means pool_size (New decides).
-	{Name: "strides", Kind: ArgPair, Doc: "an integer or a list of two integers, e.g. 2 or [2, 2]", Valid: positivePair},
-	{Name: "padding", Kind: ArgString, Default: "valid", Doc: "valid or same"},
+	{Name: "strides", Kind: schema.Pair, Doc: "an integer or a list of two integers, e.g. 2 or [2, 2]", Valid: schema.PositivePair},
+	{Name: "padding", Kind: schema.String, Default: "valid", Doc: "valid or same"},
 }
 
 // poolOptions are a pooling layer's strides and padding from its Args.
-func poolOptions(a Args) []PoolOption {
+func poolOptions(a schema.Values) []PoolOption {
 	st := a.Pair("pool_size")
 	if a.Has("strides") {
 		st = a.Pair("strides")
@@ -273,15 +274,17 @@ func init() {
 		Class:   "MaxPooling2D",
 		Doc:     "the maximum of each pool_size window of an image, per channel",
 		Args:    poolArgs,
-		New:     func(a Args) (Layer, error) { return NewMaxPooling2D(a.Pair("pool_size"), poolOptions(a)...) },
+		New:     func(a schema.Values) (Layer, error) { return NewMaxPooling2D(a.Pair("pool_size"), poolOptions(a)...) },
 		Keras:   func(k *KerasConfig) error { return k.ChannelsLast() },
 		Example: map[string]any{"pool_size": 3, "strides": []any{1, 2}, "padding": "same"},
 	})
 	Register(Spec{
-		Class:   "AveragePooling2D",
-		Doc:     "the mean of each pool_size window of an image, per channel (padded cells not counted)",
-		Args:    poolArgs,
-		New:     func(a Args) (Layer, error) { return NewAveragePooling2D(a.Pair("pool_size"), poolOptions(a)...) },
+		Class: "AveragePooling2D",
+		Doc:   "the mean of each pool_size window of an image, per channel (padded cells not counted)",
+		Args:  poolArgs,
+		New: func(a schema.Values) (Layer, error) {
+			return NewAveragePooling2D(a.Pair("pool_size"), poolOptions(a)...)
+		},
 		Keras:   func(k *KerasConfig) error { return k.ChannelsLast() },
 		Example: map[string]any{"pool_size": []any{2, 3}, "padding": "valid"},
 	})

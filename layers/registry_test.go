@@ -96,23 +96,12 @@ func TestRegistryRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRegistryDefaultsAreValid: every default is a value its own argument
-// accepts, so an absent argument means what the Doc says.
-func TestRegistryDefaultsAreValid(t *testing.T) {
+// TestRegistryDocs: every layer says what it does (kiln's listings and
+// the README table show it). Arguments are checked by schema.Check when
+// they register.
+func TestRegistryDocs(t *testing.T) {
 	for _, class := range Classes() {
-		spec, _ := Lookup(class)
-		for _, a := range spec.Args {
-			if a.Default == nil {
-				continue
-			}
-			if a.Required {
-				t.Errorf("%s.%s: required with a default", class, a.Name)
-			}
-			if _, ok := a.convert(fileValue(a.Default)); !ok {
-				t.Errorf("%s.%s: default %v is not %s", class, a.Name, a.Default, a.Doc)
-			}
-		}
-		if spec.Doc == "" {
+		if spec, _ := Lookup(class); spec.Doc == "" {
 			t.Errorf("%s: no Doc", class)
 		}
 	}
@@ -129,7 +118,7 @@ func TestSpecParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	if a.Int("filters") != 4 || a.Pair("kernel_size") != [2]int{3, 3} || a.Pair("strides") != [2]int{1, 1} || a.String("padding") != "valid" || !a.Bool("use_bias") {
-		t.Errorf("parsed %v", a.v)
+		t.Errorf("parsed %+v", a)
 	}
 	for _, c := range []struct {
 		raw  map[string]any

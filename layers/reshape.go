@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -94,7 +95,7 @@ func init() {
 	Register(Spec{
 		Class: "Reshape",
 		Doc:   "gives each sample a new shape with the same number of values",
-		Args: []Arg{{Name: "target_shape", Kind: ArgShape, Required: true,
+		Args: []schema.Arg{{Name: "target_shape", Kind: schema.Shape, Required: true,
 			Doc: "a list of positive integers (one may be -1), e.g. [28, 28, 1]",
 			Valid: func(v any) bool {
 				for _, d := range v.([]int) {
@@ -104,7 +105,7 @@ func init() {
 				}
 				return true
 			}}},
-		New:     func(a Args) (Layer, error) { return NewReshape(a.Ints("target_shape")...) },
+		New:     func(a schema.Values) (Layer, error) { return NewReshape(a.Ints("target_shape")...) },
 		Example: map[string]any{"target_shape": []any{2, -1}},
 	})
 }

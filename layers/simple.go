@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiln-ml/kiln/activations"
 	"github.com/kiln-ml/kiln/internal/value"
+	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -227,22 +228,22 @@ func init() {
 	Register(Spec{
 		Class: "Flatten",
 		Doc:   "flattens each sample to one axis (row-major, so it moves no data)",
-		New:   func(Args) (Layer, error) { return NewFlatten(), nil },
+		New:   func(schema.Values) (Layer, error) { return NewFlatten(), nil },
 		Keras: func(k *KerasConfig) error { return k.ChannelsLast() },
 	})
 	Register(Spec{
 		Class:   "Activation",
 		Doc:     "applies an activation function",
-		Args:    []Arg{activationArg(nil, true)},
-		New:     func(a Args) (Layer, error) { return NewActivation(a.String("activation")) },
+		Args:    []schema.Arg{activationArg(nil, true)},
+		New:     func(a schema.Values) (Layer, error) { return NewActivation(a.String("activation")) },
 		Example: map[string]any{"activation": "tanh"},
 	})
 	Register(Spec{
 		Class: "Dropout",
 		Doc:   "sets a random fraction rate of the inputs to 0 in training, scaling the rest by 1/(1-rate)",
-		Args: []Arg{{Name: "rate", Kind: ArgFloat, Required: true, Doc: "a number in [0, 1)",
+		Args: []schema.Arg{{Name: "rate", Kind: schema.Float, Required: true, Doc: "a number in [0, 1)",
 			Valid: func(v any) bool { f := v.(float64); return f >= 0 && f < 1 }}},
-		New: func(a Args) (Layer, error) { return NewDropout(a.Float("rate")) },
+		New: func(a schema.Values) (Layer, error) { return NewDropout(a.Float("rate")) },
 		Keras: func(k *KerasConfig) error {
 			if v := k.Get("noise_shape"); v != nil {
 				return k.Errorf("noise_shape %s; kiln drops units independently (noise_shape null)", value.JSON(v))
