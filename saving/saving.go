@@ -243,11 +243,11 @@ func Load(dir string, opts *LoadOptions) (*Saved, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("%s: no such folder; pass a folder written by kiln fit --save DIR (or saving.Save): %w", dir, err)
+		return nil, &pathError{fmt.Sprintf("%s: no such folder; pass a folder written by kiln fit --save DIR", dir), err}
 	case err != nil:
 		return nil, fmt.Errorf("%s: cannot read the saved model: %w", dir, err)
 	case !st.IsDir():
-		return nil, fmt.Errorf("%s is a file, not a saved-model folder; pass a folder written by kiln fit --save DIR (or saving.Save)", dir)
+		return nil, fmt.Errorf("%s is a file, not a saved-model folder; pass a folder written by kiln fit --save DIR", dir)
 	}
 	meta, err := readMetadata(dir)
 	if err != nil {
@@ -256,7 +256,7 @@ func Load(dir string, opts *LoadOptions) (*Saved, error) {
 	expPath := filepath.Join(dir, ExperimentFile)
 	src, err := os.ReadFile(expPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s is not a kiln saved model: it has no %s; save one with kiln fit --save %s (or saving.Save): %w", dir, ExperimentFile, dir, err)
+		return nil, &pathError{fmt.Sprintf("%s is not a kiln saved model: it has no %s; save one with kiln fit --save %s", dir, ExperimentFile, dir), err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot read the saved model: %w", dir, err)
@@ -278,14 +278,31 @@ func Load(dir string, opts *LoadOptions) (*Saved, error) {
 	if weights == "" {
 		weights = filepath.Join(dir, WeightsFile)
 		if _, err := os.Stat(weights); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: the saved model has no %s (an interrupted save?); save it again with kiln fit --save %s: %w", dir, WeightsFile, dir, err)
+			return nil, &pathError{fmt.Sprintf("%s: the saved model has no %s (an interrupted save?); save it again with kiln fit --save %s", dir, WeightsFile, dir), err}
 		}
 	}
 	if err := m.LoadWeights(weights); err != nil {
-		return nil, fmt.Errorf("%w; save the model again with kiln fit --save %s", err, dir)
+		hint := "save the model again with kiln fit --save " + dir
+		switch {
+		case len(opts.Overrides) > 0:
+			hint = fmt.Sprintf("check the overrides %q: they may change the model the weights were saved from", opts.Overrides)
+		case opts.Weights != "":
+			hint = "pass weights saved from this model"
+		}
+		return nil, fmt.Errorf("%w; %s", err, hint)
 	}
 	return &Saved{Dir: dir, Model: m, Experiment: e, Metadata: meta}, nil
 }
+
+// pathError is a message about a missing file or folder that wraps the
+// fs.ErrNotExist error without repeating its text.
+type pathError struct {
+	msg string
+	err error
+}
+
+func (e *pathError) Error() string { return e.msg }
+func (e *pathError) Unwrap() error { return e.err }
 
 // readMetadata reads dir's metadata.json; a folder without one is format 1.
 func readMetadata(dir string) (Metadata, error) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -255,6 +257,9 @@ func TestLoadOptions(t *testing.T) {
 	if !strings.Contains(warn.String(), "sigmoid") {
 		t.Errorf("warnings %q, want the sigmoid/categorical_crossentropy warning", warn.String())
 	}
+	if _, err := Load(dir, &LoadOptions{Overrides: []string{"model.2.Dense.units=9"}}); err == nil || !strings.Contains(err.Error(), `check the overrides ["model.2.Dense.units=9"]`) {
+		t.Errorf("an override that changes the shapes: %v", err)
+	}
 	if _, err := Load(dir, &LoadOptions{Overrides: []string{"fit.epochs=ten"}}); err == nil || !strings.Contains(err.Error(), "experiment.yaml") || !strings.Contains(err.Error(), "fit.epochs") {
 		t.Errorf("a bad override: %v", err)
 	}
@@ -330,6 +335,13 @@ func TestLoadErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%s: error %q lacks %q", c.name, err, w)
 			}
+		}
+		missing := c.name == "missing folder" || c.name == "empty folder" || c.name == "no weights"
+		if errors.Is(err, fs.ErrNotExist) != missing {
+			t.Errorf("%s: errors.Is(err, fs.ErrNotExist) = %v", c.name, !missing)
+		}
+		if strings.Contains(err.Error(), "no such file or directory") {
+			t.Errorf("%s: error %q repeats the system's", c.name, err)
 		}
 	}
 }
