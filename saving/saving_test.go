@@ -229,6 +229,18 @@ func TestLoadData(t *testing.T) {
 	if !reflect.DeepEqual(got.Values, want.Values) {
 		t.Errorf("evaluate after load %v, before %v", got.Values, want.Values)
 	}
+	// A loaded model saves again, and loads back the same.
+	again := filepath.Join(t.TempDir(), "again")
+	if err := Save(again, lr.Model, lr.Exp, nil); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Load(again, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s2.Model.GetWeights(), r.Model.GetWeights()) || s2.Experiment.Data.NPZ != s.Experiment.Data.NPZ {
+		t.Errorf("saved again: data %q, was %q, or other weights", s2.Experiment.Data.NPZ, s.Experiment.Data.NPZ)
+	}
 }
 
 // TestLoadOptions: overrides reach the experiment, Weights replaces the
