@@ -27,7 +27,10 @@
 // that says so, never half read.
 //
 // Save writes each file atomically (a temporary file renamed into place), so
-// a crash or a full disk never leaves a half-written file in the folder.
+// a crash or a full disk never leaves a half-written file in the folder. The
+// folder as a whole is not replaced at once: a crash while Save overwrites
+// an earlier save can leave files of both (Load refuses weights whose shapes
+// do not fit the experiment); save again.
 //
 // # Inputs
 //
