@@ -43,11 +43,11 @@ Flags:
 	if *opset < onnx.MinOpset || *opset > onnx.MaxOpset {
 		return usageErr("--opset %d: kiln writes operator sets %d to %d", *opset, onnx.MinOpset, onnx.MaxOpset)
 	}
-	r, err := openModel(pos[0], *weights, sets, stderr)
+	s, err := openModel(pos[0], *weights, sets, stderr)
 	if err != nil {
 		return err
 	}
-	if err := onnx.Save(*out, r.Model, onnxOptions(r.Exp, *opset)); err != nil {
+	if err := s.ExportONNX(*out, *opset); err != nil {
 		return &exitError{2, err}
 	}
 	fmt.Fprintf(stderr, "kiln export: wrote %s (ONNX opset %d)\n", *out, *opset)

@@ -13,6 +13,7 @@ import (
 	"github.com/kiln-ml/kiln/callbacks"
 	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/internal/atomicfile"
+	"github.com/kiln-ml/kiln/saving"
 )
 
 // loadRun reads an experiment with overrides and builds it.
@@ -130,15 +131,17 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fitErr = fmt.Errorf("interrupted after %d finished epoch(s); the history of those epochs was kept", n)
 		}
 		if *save != "" && hist != nil && len(hist.Epoch) > 0 {
-			if err := saveModel(*save, r, stderr); err == nil {
+			if err := saving.Save(*save, r.Model, r.Exp, &saving.Options{Warnings: stderr}); err == nil {
 				fmt.Fprintf(stderr, "kiln: saved the model as it was when training stopped to %s\n", *save)
+			} else {
+				fmt.Fprintf(stderr, "kiln: warning: the model was not saved: %v\n", err)
 			}
 		}
 		return fitErr
 	}
 	if *save != "" {
-		if err := saveModel(*save, r, stderr); err != nil {
-			return fmt.Errorf("--save: %w", err)
+		if err := saving.Save(*save, r.Model, r.Exp, &saving.Options{Warnings: stderr}); err != nil {
+			return err // "save DIR: ..."
 		}
 	}
 	return nil

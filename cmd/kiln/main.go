@@ -4,7 +4,7 @@
 //	kiln fit examples/seed.yaml [--set compile.optimizer.learning_rate=0.03] [--history h.json] [--save DIR]
 //	kiln evaluate DIR|FILE [--weights W.safetensors]
 //	kiln predict DIR|FILE --input x.npy --output y.npy [--weights W.safetensors]
-//	kiln summary FILE
+//	kiln summary DIR|FILE
 //	kiln export DIR|FILE --onnx model.onnx [--weights W.safetensors]
 //
 // Exit codes: 0 success, 1 the run failed, 2 bad usage or bad input.
@@ -27,15 +27,16 @@ Usage:
   kiln fit FILE [flags]         train the experiment in FILE (YAML or JSON)
   kiln evaluate MODEL [flags]   loss and metrics on the test split
   kiln predict MODEL [flags]    outputs for an .npy input, written as .npy
-  kiln summary FILE             print the model summary (Keras layout; FILE may be a Keras model .json)
+  kiln summary MODEL            print the model summary (Keras layout; MODEL may be a Keras model .json)
   kiln export MODEL --onnx F    write the trained model as ONNX
   kiln explain FILE [flags]     why training does what it does: findings, evidence, verified fixes
   kiln sweep FILE --grid k=a,b  compare settings × repeats in parallel (table, CSV/JSON, plots)
   kiln bench [flags]            time the question's workload and an MLP (--vs-torch: and PyTorch)
   kiln help                     this text
 
-MODEL is a directory written by 'kiln fit --save DIR', or an experiment file
-with --weights W.safetensors.
+MODEL is a directory written by 'kiln fit --save DIR' (Go programs load it
+with github.com/kiln-ml/kiln/saving), or an experiment file with --weights
+W.safetensors (summary needs no weights).
 
 Run 'kiln COMMAND -h' for a command's flags. Exit codes: 0 ok, 1 run failed,
 2 bad usage or input.

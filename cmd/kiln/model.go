@@ -8,128 +8,39 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/data"
-	"github.com/kiln-ml/kiln/export/onnx"
-	"github.com/kiln-ml/kiln/internal/atomicfile"
-	"github.com/kiln-ml/kiln/tensor"
+	"github.com/kiln-ml/kiln/saving"
 )
 
-// Files of a saved model directory.
-const (
-	savedExperiment = "experiment.yaml"
-	savedConfig     = "config.json"
-	savedWeights    = "model.safetensors"
-	savedONNX       = "model.onnx"
-)
-
-// saveModel writes the experiment (data paths made absolute), a Keras-style
-// model config and the weights into dir. Each file is written atomically.
-func saveModel(dir string, r *config.Run, stderr io.Writer) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	e := *r.Exp
-	e.Data = absData(r.Exp)
-	y, err := e.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.Write(filepath.Join(dir, savedExperiment), y); err != nil {
-		return err
-	}
-	cfg, err := json.MarshalIndent(r.Model.Config(), "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.Write(filepath.Join(dir, savedConfig), append(cfg, '\n')); err != nil {
-		return err
-	}
-	if err := r.Model.SaveWeights(filepath.Join(dir, savedWeights)); err != nil {
-		return err
-	}
-	// The ONNX file is a convenience for other tools: a model it cannot
-	// express is still saved.
-	if err := onnx.Save(filepath.Join(dir, savedONNX), r.Model, onnxOptions(r.Exp, 0)); err != nil {
-		fmt.Fprintf(stderr, "kiln: warning: --save: no %s: %v\n", savedONNX, err)
-	}
-	return nil
-}
-
-// onnxOptions are the ONNX export options for an experiment: the graph
-// takes the data as the experiment reads it, before data.scale.
-func onnxOptions(e *config.Experiment, opset int) onnx.Options {
-	o := onnx.Options{Opset: opset, ProducerVersion: kilnVersion()}
-	if s := e.Data.Scale; s != 0 && s != 1 {
-		o.InputScale = float32(s)
-	}
-	return o
-}
-
-// kilnVersion is the kiln module's version from the build info, or "devel".
-func kilnVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
-
-func absData(e *config.Experiment) config.DataSpec {
-	d := e.Data
-	abs := func(p string) string {
-		if p == "" {
-			return ""
-		}
-		a, err := filepath.Abs(e.Resolve(p))
-		if err != nil {
-			return p
-		}
-		return a
-	}
-	d.MNISTDir, d.NPZ = abs(d.MNISTDir), abs(d.NPZ)
-	if d.Train != nil {
-		d.Train = &config.XYFiles{X: abs(d.Train.X), Y: abs(d.Train.Y)}
-	}
-	if d.Test != nil {
-		d.Test = &config.XYFiles{X: abs(d.Test.X), Y: abs(d.Test.Y)}
-	}
-	if d.CSV != nil {
-		c := *d.CSV
-		c.Train, c.Test = abs(c.Train), abs(c.Test)
-		d.CSV = &c
-	}
-	return d
-}
-
-// openModel loads MODEL: a saved directory, or an experiment file plus
-// --weights (without weights, the freshly initialised model).
-func openModel(path, weights string, sets []string, stderr io.Writer) (*config.Run, error) {
-	exp := path
+// openModel loads MODEL: a saved-model folder (package saving), or an
+// experiment file plus --weights.
+func openModel(path, weights string, sets []string, stderr io.Writer) (*saving.Saved, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		exp = filepath.Join(path, savedExperiment)
-		if weights == "" {
-			weights = filepath.Join(path, savedWeights)
+		s, err := saving.Load(path, &saving.LoadOptions{Overrides: sets, Weights: weights, Warnings: stderr})
+		if err != nil {
+			return nil, &exitError{2, err}
 		}
-		if _, err := os.Stat(exp); err != nil {
-			return nil, usageErr("%s is a directory without %s; pass a directory written by 'kiln fit --save DIR' or an experiment file", path, savedExperiment)
-		}
+		return s, nil
 	}
-	r, err := loadRun(exp, sets, 0, false, stderr)
+	e, err := config.Load(path, sets)
 	if err != nil {
-		return nil, err
+		return nil, &exitError{2, err}
 	}
 	if weights == "" {
 		return nil, usageErr("%s: no weights given; pass --weights FILE.safetensors (from 'kiln fit --save DIR') or a saved model directory", path)
 	}
-	if err := r.Model.LoadWeights(weights); err != nil {
+	m, err := config.BuildModel(e, stderr)
+	if err != nil {
+		return nil, &exitError{2, err}
+	}
+	if err := m.LoadWeights(weights); err != nil {
 		return nil, usageErr("%v", err)
 	}
-	return r, nil
+	return &saving.Saved{Model: m, Experiment: e}, nil
 }
 
 func cmdEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -154,9 +65,13 @@ func cmdEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *batch <= 0 {
 		return usageErr("--batch-size must be positive, got %d", *batch)
 	}
-	r, err := openModel(pos[0], *weights, sets, stderr)
+	s, err := openModel(pos[0], *weights, sets, stderr)
 	if err != nil {
 		return err
+	}
+	r, err := s.LoadData()
+	if err != nil {
+		return &exitError{2, err}
 	}
 	xy := r.Test
 	if xy == nil {
@@ -206,7 +121,7 @@ func cmdPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := checkWritableDir(filepath.Dir(*output)); err != nil {
 		return usageErr("--output %s: %v", *output, err)
 	}
-	r, err := openModel(pos[0], *weights, sets, stderr)
+	s, err := openModel(pos[0], *weights, sets, stderr)
 	if err != nil {
 		return err
 	}
@@ -214,16 +129,7 @@ func cmdPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return usageErr("--input: %v", err)
 	}
-	in := r.Model.InputShape()
-	if len(x.Shape) == len(in) && slices.Equal(x.Shape, in) {
-		x = x.Reshaped(append([]int{1}, in...)) // one sample without the batch axis
-	} else if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == tensor.Size(in) {
-		x = x.Reshaped(append([]int{x.Rows()}, in...))
-	}
-	if s := r.Exp.Data.Scale; s != 0 && s != 1 {
-		x = x.WithScale(s)
-	}
-	y, err := r.Model.Predict(ctx, x, kiln.EvaluateOptions{BatchSize: *batch})
+	y, err := s.Predict(ctx, x, kiln.EvaluateOptions{BatchSize: *batch})
 	if err != nil {
 		return &exitError{2, fmt.Errorf("--input %s: %w", *input, err)}
 	}
@@ -243,7 +149,14 @@ func cmdSummary(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageErr("summary needs one experiment file (or a Keras model .json)")
+		return usageErr("summary needs one experiment file, saved model directory or Keras model .json")
+	}
+	if st, err := os.Stat(pos[0]); err == nil && st.IsDir() {
+		s, err := saving.Load(pos[0], &saving.LoadOptions{Overrides: sets, Warnings: stderr})
+		if err != nil {
+			return &exitError{2, err}
+		}
+		return s.Model.Summary(stdout)
 	}
 	var e *config.Experiment
 	warn := stderr
