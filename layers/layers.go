@@ -8,6 +8,14 @@
 // largest batch, by Allocate) so a training step allocates nothing. Inference
 // uses Infer, which keeps no state, so several goroutines can evaluate one
 // model at once, each with its own scratch memory.
+//
+// Each layer type registers a Spec (Register) next to its implementation:
+// its Keras class name, its arguments (a schema.Arg each), a constructor
+// and a reader for Keras' get_config. The experiment file, the Keras JSON
+// importer and the README read layers through Lookup, so adding a layer is
+// one file and its tests; globalpool.go is the smallest example. Optional
+// capabilities are small interfaces that fast paths test for: Activated,
+// View, BytesReader, NonTrainable, LogitsForwarder.
 package layers
 
 import (

@@ -256,7 +256,7 @@ func (p *MaxPooling2D) Config() map[string]any {
 var poolArgs = []schema.Arg{
 	{Name: "pool_size", Kind: schema.Pair, Default: [2]int{2, 2}, Doc: "an integer or a list of two integers, e.g. 2 or [2, 2]", Valid: schema.PositivePair},
 	// Keras: strides None means pool_size (New decides).
-	{Name: "strides", Kind: schema.Pair, Doc: "an integer or a list of two integers, e.g. 2 or [2, 2]", Valid: schema.PositivePair},
+	{Name: "strides", Kind: schema.Pair, Doc: "an integer or a list of two integers, e.g. 2 or [2, 2] (default: pool_size)", Valid: schema.PositivePair},
 	{Name: "padding", Kind: schema.String, Default: "valid", Doc: "valid or same"},
 }
 
