@@ -18,8 +18,8 @@ func bnModel(t *testing.T) *Sequential {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := NewSequential(layers.NewInput(4), layers.NewDense(8, layers.WithActivation("relu")), bn,
-		layers.NewDense(3, layers.WithActivation("softmax")))
+	m := NewSequential(layers.NewInput(4), layers.MustNewDense(8, layers.WithActivation("relu")), bn,
+		layers.MustNewDense(3, layers.WithActivation("softmax")))
 	if err := m.Compile(CompileOptions{Optimizer: optimizers.NewAdam(0.01), Loss: "categorical_crossentropy", Metrics: []string{"accuracy"}, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}

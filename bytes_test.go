@@ -41,9 +41,9 @@ func TestByteInputsMatchFloatInputs(t *testing.T) {
 			build := func() *Sequential {
 				items := []any{layers.NewInput(6, 6), layers.NewFlatten()}
 				if hidden > 0 {
-					items = append(items, layers.NewDense(hidden, layers.WithActivation("relu")))
+					items = append(items, layers.MustNewDense(hidden, layers.WithActivation("relu")))
 				}
-				items = append(items, layers.NewDense(3, layers.WithActivation("sigmoid")))
+				items = append(items, layers.MustNewDense(3, layers.WithActivation("sigmoid")))
 				m := NewSequential(items...)
 				if err := m.Compile(CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy",
 					Metrics: []string{"accuracy"}, Seed: 3, Warnings: io.Discard}); err != nil {

@@ -27,7 +27,7 @@ func Example() {
 	m := kiln.NewSequential(
 		layers.NewInput(28, 28),
 		layers.NewFlatten(),
-		layers.NewDense(10, layers.WithActivation("sigmoid")),
+		layers.MustNewDense(10, layers.WithActivation("sigmoid")),
 	)
 	err = m.Compile(kiln.CompileOptions{
 		Optimizer: optimizers.NewSGD(0.01),

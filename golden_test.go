@@ -96,7 +96,7 @@ func runGolden(t *testing.T, gc goldenCase) {
 	items := []any{layers.NewInput(gc.InputDim)}
 	var dense []*layers.Dense
 	for _, l := range gc.Layers {
-		d := layers.NewDense(l.Units, layers.WithActivation(l.Activation))
+		d := layers.MustNewDense(l.Units, layers.WithActivation(l.Activation))
 		dense = append(dense, d)
 		items = append(items, d)
 	}

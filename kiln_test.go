@@ -36,7 +36,7 @@ func blobs(n int, seed uint64) (x, onehot, labels *data.Array) {
 }
 
 func mlp(act string) *Sequential {
-	return NewSequential(layers.NewInput(4), layers.NewDense(8, layers.WithActivation("relu")), layers.NewDense(3, layers.WithActivation(act)))
+	return NewSequential(layers.NewInput(4), layers.MustNewDense(8, layers.WithActivation("relu")), layers.MustNewDense(3, layers.WithActivation(act)))
 }
 
 func TestFitLearnsAndIsDeterministic(t *testing.T) {
@@ -282,7 +282,7 @@ func TestFitWithCancelledContextOnlyChecks(t *testing.T) {
 }
 
 func TestSummaryKerasLayout(t *testing.T) {
-	m := NewSequential(layers.NewInput(28, 28), layers.NewFlatten(), layers.NewDense(10, layers.WithActivation("sigmoid")))
+	m := NewSequential(layers.NewInput(28, 28), layers.NewFlatten(), layers.MustNewDense(10, layers.WithActivation("sigmoid")))
 	if err := m.Compile(CompileOptions{Optimizer: "sgd", Loss: "mse"}); err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ _________________________________________________________________
 }
 
 func TestLayerNamesLikeKeras(t *testing.T) {
-	m := NewSequential(layers.NewInput(4), layers.NewDense(3), layers.NewDense(3), layers.NewDense(2))
+	m := NewSequential(layers.NewInput(4), layers.MustNewDense(3), layers.MustNewDense(3), layers.MustNewDense(2))
 	if err := m.Compile(CompileOptions{Optimizer: "sgd", Loss: "mse"}); err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func TestSaveLoadWeightsRoundTrip(t *testing.T) {
 			t.Fatal("loaded model predicts differently")
 		}
 	}
-	other := NewSequential(layers.NewInput(4), layers.NewDense(5), layers.NewDense(3))
+	other := NewSequential(layers.NewInput(4), layers.MustNewDense(5), layers.MustNewDense(3))
 	other.Compile(CompileOptions{Optimizer: "sgd", Loss: "mse"})
 	if err := other.LoadWeights(path); err == nil || !strings.Contains(err.Error(), "different model") {
 		t.Errorf("loading mismatched weights: %v", err)

@@ -5,7 +5,7 @@
 //	m := kiln.NewSequential(
 //		layers.NewInput(28, 28),
 //		layers.NewFlatten(),
-//		layers.NewDense(10, layers.WithActivation("sigmoid")),
+//		layers.MustNewDense(10, layers.WithActivation("sigmoid")),
 //	)
 //	err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy", Metrics: []string{"accuracy"}})
 //	hist, err := m.Fit(ctx, xTrain, yTrain, kiln.FitOptions{BatchSize: 32, Epochs: 10, Verbose: 1,

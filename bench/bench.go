@@ -92,13 +92,13 @@ func NewSetup(workload string) (*Setup, error) {
 	switch workload {
 	case Seed:
 		s.Model = kiln.NewSequential(layers.NewInput(28, 28), layers.NewFlatten(),
-			layers.NewDense(10, layers.WithActivation("sigmoid")))
+			layers.MustNewDense(10, layers.WithActivation("sigmoid")))
 		opt = optimizers.NewSGD(0.01)
 	case MLP:
 		s.X, s.XVal = s.X.WithScale(1.0/255), s.XVal.WithScale(1.0/255)
 		s.Model = kiln.NewSequential(layers.NewInput(28, 28), layers.NewFlatten(),
-			layers.NewDense(128, layers.WithActivation("relu")),
-			layers.NewDense(10, layers.WithActivation("softmax")))
+			layers.MustNewDense(128, layers.WithActivation("relu")),
+			layers.MustNewDense(10, layers.WithActivation("softmax")))
 		opt = optimizers.NewAdam(0.001)
 	case CNN, CNNBN:
 		// Keras' x_train[..., None] / 255: the channel axis, then the scale.
@@ -107,13 +107,13 @@ func NewSetup(workload string) (*Setup, error) {
 		s.Batch = 128
 		var block []layers.Layer
 		if workload == CNN {
-			conv, err := layers.NewConv2D(32, [2]int{3, 3}, layers.ConvActivation("relu"))
+			conv, err := layers.NewConv2D(32, [2]int{3, 3}, layers.WithActivation("relu"))
 			if err != nil {
 				return nil, err
 			}
 			block = []layers.Layer{conv}
 		} else {
-			conv, err := layers.NewConv2D(32, [2]int{3, 3}, layers.ConvNoBias())
+			conv, err := layers.NewConv2D(32, [2]int{3, 3}, layers.WithoutBias())
 			if err != nil {
 				return nil, err
 			}
@@ -132,7 +132,7 @@ func NewSetup(workload string) (*Setup, error) {
 			return nil, err
 		}
 		items := []any{layers.NewInput(28, 28, 1)}
-		for _, l := range append(block, pool, layers.NewFlatten(), layers.NewDense(10, layers.WithActivation("softmax"))) {
+		for _, l := range append(block, pool, layers.NewFlatten(), layers.MustNewDense(10, layers.WithActivation("softmax"))) {
 			items = append(items, l)
 		}
 		s.Model = kiln.NewSequential(items...)

@@ -27,20 +27,19 @@ type AveragePooling2D struct {
 }
 
 // NewAveragePooling2D returns an AveragePooling2D layer with windows of
-// poolSize (height, width); PoolStrides and PoolPadding set the rest, as for
-// MaxPooling2D.
-func NewAveragePooling2D(poolSize [2]int, opts ...PoolOption) (*AveragePooling2D, error) {
-	if err := checkPair("AveragePooling2D", "pool_size", poolSize); err != nil {
+// poolSize (height, width); WithStrides and WithPadding set the rest.
+func NewAveragePooling2D(poolSize [2]int, opts ...Option) (*AveragePooling2D, error) {
+	strides, padding, err := poolSettings("AveragePooling2D", poolSize, opts)
+	if err != nil {
 		return nil, err
 	}
-	// The options set MaxPooling2D's fields; read them from one.
-	m := &MaxPooling2D{PoolSize: poolSize, Strides: poolSize, Padding: "valid"}
-	for _, o := range opts {
-		if err := o(m); err != nil {
-			return nil, err
-		}
-	}
-	return &AveragePooling2D{PoolSize: poolSize, Strides: m.Strides, Padding: m.Padding}, nil
+	return &AveragePooling2D{PoolSize: poolSize, Strides: strides, Padding: padding}, nil
+}
+
+// MustNewAveragePooling2D is NewAveragePooling2D for arguments known to be
+// valid: it panics on an error.
+func MustNewAveragePooling2D(poolSize [2]int, opts ...Option) *AveragePooling2D {
+	return must(NewAveragePooling2D(poolSize, opts...))
 }
 
 // ClassName returns "AveragePooling2D".

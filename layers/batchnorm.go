@@ -59,57 +59,43 @@ type BatchNormalization struct {
 	needDX, inMode   bool      // inMode: the last Forward used the moving statistics
 }
 
-// BatchNormOption sets an optional argument of NewBatchNormalization.
-type BatchNormOption func(*BatchNormalization) error
-
-// BatchNormMomentum sets the moving statistics' momentum, in [0, 1].
-func BatchNormMomentum(m float64) BatchNormOption {
-	return func(b *BatchNormalization) error {
-		if !(m >= 0 && m <= 1) {
-			return fmt.Errorf("BatchNormalization: momentum must be in [0, 1], got %g", m)
-		}
-		b.Momentum = float32(m)
-		return nil
-	}
-}
-
-// BatchNormEpsilon sets epsilon, which must be positive.
-func BatchNormEpsilon(e float64) BatchNormOption {
-	return func(b *BatchNormalization) error {
-		if !(e > 0) || math.IsInf(e, 0) {
-			return fmt.Errorf("BatchNormalization: epsilon must be positive, got %g", e)
-		}
-		b.Epsilon = float32(e)
-		return nil
-	}
-}
-
-// BatchNormAxis sets the axis to normalise: -1 or the last axis' index
-// counting the batch axis (checked by Build, which knows the rank).
-func BatchNormAxis(axis int) BatchNormOption {
-	return func(b *BatchNormalization) error { b.Axis = axis; return nil }
-}
-
-// BatchNormCenter sets center (the beta offset).
-func BatchNormCenter(on bool) BatchNormOption {
-	return func(b *BatchNormalization) error { b.Center = on; return nil }
-}
-
-// BatchNormScale sets scale (the gamma factor).
-func BatchNormScale(on bool) BatchNormOption {
-	return func(b *BatchNormalization) error { b.Scale = on; return nil }
-}
-
 // NewBatchNormalization returns a BatchNormalization layer with Keras'
-// defaults (momentum 0.99, epsilon 0.001, center and scale) changed by opts.
-func NewBatchNormalization(opts ...BatchNormOption) (*BatchNormalization, error) {
+// defaults (momentum 0.99, epsilon 0.001, center and scale, axis -1)
+// changed by WithMomentum, WithEpsilon, WithAxis, WithCenter and WithScale.
+func NewBatchNormalization(opts ...Option) (*BatchNormalization, error) {
+	s, err := collect("BatchNormalization", opts, "axis", "momentum", "epsilon", "center", "scale")
+	if err != nil {
+		return nil, err
+	}
 	b := &BatchNormalization{Axis: -1, Momentum: 0.99, Epsilon: 1e-3, Center: true, Scale: true}
-	for _, o := range opts {
-		if err := o(b); err != nil {
-			return nil, err
+	if s.has("momentum") {
+		if m := s.momentum; !(m >= 0 && m <= 1) {
+			return nil, fmt.Errorf("BatchNormalization: momentum must be in [0, 1], got %g", m)
 		}
+		b.Momentum = float32(s.momentum)
+	}
+	if s.has("epsilon") {
+		if e := s.epsilon; !(e > 0) || math.IsInf(e, 0) {
+			return nil, fmt.Errorf("BatchNormalization: epsilon must be positive, got %g", e)
+		}
+		b.Epsilon = float32(s.epsilon)
+	}
+	if s.has("axis") {
+		b.Axis = s.axis
+	}
+	if s.has("center") {
+		b.Center = s.center
+	}
+	if s.has("scale") {
+		b.Scale = s.scale
 	}
 	return b, nil
+}
+
+// MustNewBatchNormalization is NewBatchNormalization for arguments known
+// to be valid: it panics on an error.
+func MustNewBatchNormalization(opts ...Option) *BatchNormalization {
+	return must(NewBatchNormalization(opts...))
 }
 
 // ClassName returns "BatchNormalization".
@@ -355,8 +341,8 @@ func init() {
 			{Name: "scale", Kind: schema.Bool, Default: true, Doc: "true or false"},
 		},
 		New: func(a schema.Values) (Layer, error) {
-			return NewBatchNormalization(BatchNormAxis(a.Int("axis")), BatchNormMomentum(a.Float("momentum")),
-				BatchNormEpsilon(a.Float("epsilon")), BatchNormCenter(a.Bool("center")), BatchNormScale(a.Bool("scale")))
+			return NewBatchNormalization(WithAxis(a.Int("axis")), WithMomentum(a.Float("momentum")),
+				WithEpsilon(a.Float("epsilon")), WithCenter(a.Bool("center")), WithScale(a.Bool("scale")))
 		},
 		Keras:   kerasBatchNorm,
 		Example: map[string]any{"momentum": 0.9, "epsilon": 1e-5, "center": false},

@@ -13,7 +13,7 @@ import (
 	"github.com/kiln-ml/kiln/tensor"
 )
 
-func mustBN(t testing.TB, opts ...BatchNormOption) *BatchNormalization {
+func mustBN(t testing.TB, opts ...Option) *BatchNormalization {
 	t.Helper()
 	b, err := NewBatchNormalization(opts...)
 	if err != nil {
@@ -30,12 +30,12 @@ func TestBatchNormGradients(t *testing.T) {
 		name string
 		in   []int
 		n    int
-		opts []BatchNormOption
+		opts []Option
 	}{
 		{"flat", []int{5}, 6, nil},
 		{"images", []int{3, 4, 2}, 3, nil},
-		{"no center, no scale", []int{4}, 5, []BatchNormOption{BatchNormCenter(false), BatchNormScale(false)}},
-		{"scale only", []int{2, 2, 3}, 2, []BatchNormOption{BatchNormCenter(false)}},
+		{"no center, no scale", []int{4}, 5, []Option{WithCenter(false), WithScale(false)}},
+		{"scale only", []int{2, 2, 3}, 2, []Option{WithCenter(false)}},
 	}
 	for _, c := range cases {
 		b := mustBN(t, c.opts...)
@@ -113,7 +113,7 @@ func checkTrainingGradients(t *testing.T, name string, l *BatchNormalization, in
 // TestBatchNormMovingStatistics checks the moving statistics' update
 // against a direct computation, and that inference uses them.
 func TestBatchNormMovingStatistics(t *testing.T) {
-	b := mustBN(t, BatchNormMomentum(0.9))
+	b := mustBN(t, WithMomentum(0.9))
 	if _, err := b.Build([]int{2}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestBatchNormGolden(t *testing.T) {
 		t.Fatal("no cases")
 	}
 	for _, gc := range f.Cases {
-		l := mustBN(t, BatchNormMomentum(gc.Momentum), BatchNormEpsilon(gc.Epsilon), BatchNormCenter(gc.Center), BatchNormScale(gc.Scale))
+		l := mustBN(t, WithMomentum(gc.Momentum), WithEpsilon(gc.Epsilon), WithCenter(gc.Center), WithScale(gc.Scale))
 		n, in := gc.Shape[0], gc.Shape[1:]
 		if _, err := l.Build(in, nil); err != nil {
 			t.Fatal(err)
@@ -230,16 +230,16 @@ func TestBatchNormGolden(t *testing.T) {
 }
 
 func TestBatchNormErrorsAndConfig(t *testing.T) {
-	for _, o := range []BatchNormOption{BatchNormMomentum(1.5), BatchNormMomentum(math.NaN()), BatchNormEpsilon(0), BatchNormEpsilon(-1)} {
+	for _, o := range []Option{WithMomentum(1.5), WithMomentum(math.NaN()), WithEpsilon(0), WithEpsilon(-1)} {
 		if _, err := NewBatchNormalization(o); err == nil {
 			t.Error("a bad momentum or epsilon was accepted")
 		}
 	}
-	b := mustBN(t, BatchNormAxis(1))
+	b := mustBN(t, WithAxis(1))
 	if _, err := b.Build([]int{4, 4, 2}, nil); err == nil || !strings.Contains(err.Error(), "axis -1") {
 		t.Errorf("axis 1 of a (None, 4, 4, 2) input: %v", err)
 	}
-	b = mustBN(t, BatchNormAxis(3))
+	b = mustBN(t, WithAxis(3))
 	if _, err := b.Build([]int{4, 4, 2}, nil); err != nil {
 		t.Errorf("axis 3 (the last) of a (None, 4, 4, 2) input: %v", err)
 	}

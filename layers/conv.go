@@ -58,6 +58,9 @@ func outSize(in, k, s int, padding string) (out, before int) {
 // normPadding checks a Keras padding name (case-insensitive, as Keras
 // lower-cases it) and returns it in lower case.
 func normPadding(layer, p string) (string, error) {
+	if p == "" {
+		return "valid", nil // not given: Keras' default
+	}
 	switch l := strings.ToLower(p); l {
 	case "valid", "same":
 		return l, nil
@@ -217,62 +220,40 @@ const maxListEntries = 1 << 22
 // inferChunk is how many output pixels Infer lists at a time.
 const inferChunk = 64
 
-// Conv2DOption configures a Conv2D layer.
-type Conv2DOption func(*Conv2D) error
-
-// ConvStrides sets the strides (Keras' strides=(rows, cols)); default (1, 1).
-func ConvStrides(rows, cols int) Conv2DOption {
-	return func(c *Conv2D) error {
-		c.Strides = [2]int{rows, cols}
-		return checkPair("Conv2D", "strides", c.Strides)
-	}
-}
-
-// ConvPadding sets the padding, "valid" (the default) or "same".
-func ConvPadding(padding string) Conv2DOption {
-	return func(c *Conv2D) error {
-		p, err := normPadding("Conv2D", padding)
-		c.Padding = p
-		return err
-	}
-}
-
-// ConvActivation sets the activation by Keras name ("relu", "softmax", …;
-// softmax normalises over the filters of each pixel, Keras' last axis).
-func ConvActivation(name string) Conv2DOption {
-	return func(c *Conv2D) error {
-		f, err := activations.Get(name)
-		if err != nil {
-			return fmt.Errorf("Conv2D: %w", err)
-		}
-		c.act = f
-		return nil
-	}
-}
-
-// ConvNoBias drops the bias (Keras' use_bias=False).
-func ConvNoBias() Conv2DOption {
-	return func(c *Conv2D) error { c.UseBias = false; return nil }
-}
-
 // NewConv2D returns a Conv2D layer with filters output channels and a
-// kernel of kernelSize (height, width); options set strides, padding,
-// activation and bias.
-func NewConv2D(filters int, kernelSize [2]int, opts ...Conv2DOption) (*Conv2D, error) {
+// kernel of kernelSize (height, width); WithStrides, WithPadding,
+// WithActivation and WithoutBias set the rest.
+func NewConv2D(filters int, kernelSize [2]int, opts ...Option) (*Conv2D, error) {
 	if filters <= 0 {
 		return nil, fmt.Errorf("Conv2D: filters must be a positive integer, got %d", filters)
 	}
 	if err := checkPair("Conv2D", "kernel_size", kernelSize); err != nil {
 		return nil, err
 	}
-	c := &Conv2D{Filters: filters, KernelSize: kernelSize, Strides: [2]int{1, 1}, Padding: "valid", UseBias: true}
-	c.act, _ = activations.Get("linear")
-	for _, o := range opts {
-		if err := o(c); err != nil {
+	s, err := collect("Conv2D", opts, "strides", "padding", "activation", "use_bias")
+	if err != nil {
+		return nil, err
+	}
+	c := &Conv2D{Filters: filters, KernelSize: kernelSize, Strides: [2]int{1, 1}, UseBias: !s.noBias}
+	if s.has("strides") {
+		c.Strides = s.strides
+		if err := checkPair("Conv2D", "strides", c.Strides); err != nil {
 			return nil, err
 		}
 	}
+	if c.Padding, err = normPadding("Conv2D", s.padding); err != nil {
+		return nil, err
+	}
+	if c.act, err = activations.Get(s.activation); err != nil {
+		return nil, fmt.Errorf("Conv2D: %w", err)
+	}
 	return c, nil
+}
+
+// MustNewConv2D is NewConv2D for arguments known to be valid: it panics on
+// an error.
+func MustNewConv2D(filters int, kernelSize [2]int, opts ...Option) *Conv2D {
+	return must(NewConv2D(filters, kernelSize, opts...))
 }
 
 // ClassName returns "Conv2D".
@@ -965,9 +946,9 @@ func init() {
 		},
 		New: func(a schema.Values) (Layer, error) {
 			st := a.Pair("strides")
-			opts := []Conv2DOption{ConvStrides(st[0], st[1]), ConvPadding(a.String("padding")), ConvActivation(a.String("activation"))}
+			opts := []Option{WithStrides(st[0], st[1]), WithPadding(a.String("padding")), WithActivation(a.String("activation"))}
 			if !a.Bool("use_bias") {
-				opts = append(opts, ConvNoBias())
+				opts = append(opts, WithoutBias())
 			}
 			return NewConv2D(a.Int("filters"), a.Pair("kernel_size"), opts...)
 		},

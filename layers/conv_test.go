@@ -17,7 +17,7 @@ import (
 	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
-func mustConv(t testing.TB, filters int, k [2]int, opts ...Conv2DOption) *Conv2D {
+func mustConv(t testing.TB, filters int, k [2]int, opts ...Option) *Conv2D {
 	t.Helper()
 	c, err := NewConv2D(filters, k, opts...)
 	if err != nil {
@@ -27,7 +27,7 @@ func mustConv(t testing.TB, filters int, k [2]int, opts ...Conv2DOption) *Conv2D
 	return c
 }
 
-func mustPool(t testing.TB, k [2]int, opts ...PoolOption) *MaxPooling2D {
+func mustPool(t testing.TB, k [2]int, opts ...Option) *MaxPooling2D {
 	t.Helper()
 	p, err := NewMaxPooling2D(k, opts...)
 	if err != nil {
@@ -46,23 +46,23 @@ func TestConv2DGradients(t *testing.T) {
 		c    *Conv2D
 	}{
 		{"valid_s1", []int{5, 6, 2}, mustConv(t, 3, [2]int{3, 3})},
-		{"valid_s2", []int{7, 6, 2}, mustConv(t, 3, [2]int{3, 2}, ConvStrides(2, 2))},
-		{"same_s1", []int{5, 4, 3}, mustConv(t, 2, [2]int{3, 3}, ConvPadding("same"))},
-		{"same_s2", []int{5, 6, 2}, mustConv(t, 3, [2]int{3, 3}, ConvPadding("same"), ConvStrides(2, 2))},
-		{"same_s2_even_kernel", []int{6, 5, 1}, mustConv(t, 2, [2]int{2, 4}, ConvPadding("SAME"), ConvStrides(2, 1))},
-		{"valid_nobias", []int{4, 5, 2}, mustConv(t, 3, [2]int{2, 2}, ConvNoBias())},
-		{"same_nobias_s2", []int{5, 5, 2}, mustConv(t, 2, [2]int{3, 3}, ConvNoBias(), ConvPadding("same"), ConvStrides(2, 2))},
-		{"tanh", []int{5, 4, 2}, mustConv(t, 3, [2]int{2, 2}, ConvActivation("tanh"))},
-		{"sigmoid_s2", []int{6, 6, 2}, mustConv(t, 2, [2]int{3, 3}, ConvActivation("sigmoid"), ConvStrides(2, 2))},
-		{"softmax", []int{4, 4, 2}, mustConv(t, 3, [2]int{3, 3}, ConvActivation("softmax"), ConvPadding("same"))},
-		{"wide_channels", []int{4, 4, 33}, mustConv(t, 2, [2]int{2, 2}, ConvPadding("same"))},
-		{"kernel_larger_than_input_same", []int{2, 3, 1}, mustConv(t, 2, [2]int{5, 5}, ConvPadding("same"))},
+		{"valid_s2", []int{7, 6, 2}, mustConv(t, 3, [2]int{3, 2}, WithStrides(2, 2))},
+		{"same_s1", []int{5, 4, 3}, mustConv(t, 2, [2]int{3, 3}, WithPadding("same"))},
+		{"same_s2", []int{5, 6, 2}, mustConv(t, 3, [2]int{3, 3}, WithPadding("same"), WithStrides(2, 2))},
+		{"same_s2_even_kernel", []int{6, 5, 1}, mustConv(t, 2, [2]int{2, 4}, WithPadding("SAME"), WithStrides(2, 1))},
+		{"valid_nobias", []int{4, 5, 2}, mustConv(t, 3, [2]int{2, 2}, WithoutBias())},
+		{"same_nobias_s2", []int{5, 5, 2}, mustConv(t, 2, [2]int{3, 3}, WithoutBias(), WithPadding("same"), WithStrides(2, 2))},
+		{"tanh", []int{5, 4, 2}, mustConv(t, 3, [2]int{2, 2}, WithActivation("tanh"))},
+		{"sigmoid_s2", []int{6, 6, 2}, mustConv(t, 2, [2]int{3, 3}, WithActivation("sigmoid"), WithStrides(2, 2))},
+		{"softmax", []int{4, 4, 2}, mustConv(t, 3, [2]int{3, 3}, WithActivation("softmax"), WithPadding("same"))},
+		{"wide_channels", []int{4, 4, 33}, mustConv(t, 2, [2]int{2, 2}, WithPadding("same"))},
+		{"kernel_larger_than_input_same", []int{2, 3, 1}, mustConv(t, 2, [2]int{5, 5}, WithPadding("same"))},
 	}
 	for _, tc := range cases {
 		checkLayer(t, "Conv2D/"+tc.name, tc.c, tc.in, 3)
 	}
-	checkKinked(t, "Conv2D/relu_same", mustConv(t, 3, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same")), []int{5, 5, 2}, 3)
-	checkKinked(t, "Conv2D/relu_valid_s2", mustConv(t, 4, [2]int{3, 2}, ConvActivation("relu"), ConvStrides(2, 2)), []int{7, 6, 2}, 3)
+	checkKinked(t, "Conv2D/relu_same", mustConv(t, 3, [2]int{3, 3}, WithActivation("relu"), WithPadding("same")), []int{5, 5, 2}, 3)
+	checkKinked(t, "Conv2D/relu_valid_s2", mustConv(t, 4, [2]int{3, 2}, WithActivation("relu"), WithStrides(2, 2)), []int{7, 6, 2}, 3)
 }
 
 // checkKinked is checkLayer for a relu layer: a central difference whose
@@ -127,7 +127,7 @@ func checkKinked(t *testing.T, name string, c *Conv2D, in []int, n int) {
 // the logits of the inference Forward.
 func TestConv2DBackwardLogits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	c := mustConv(t, 4, [2]int{3, 3}, ConvActivation("softmax"), ConvPadding("same"))
+	c := mustConv(t, 4, [2]int{3, 3}, WithActivation("softmax"), WithPadding("same"))
 	if _, err := c.Build([]int{5, 5, 2}, rng); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestConv2DBackwardLogits(t *testing.T) {
 	dx := append([]float32(nil), c.BackwardLogits(dz, n)...)
 	gk := append([]float32(nil), c.Kernel.Grad...)
 
-	lin := mustConv(t, 4, [2]int{3, 3}, ConvPadding("same"))
+	lin := mustConv(t, 4, [2]int{3, 3}, WithPadding("same"))
 	if _, err := lin.Build([]int{5, 5, 2}, rng); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestConv2DBackwardLogits(t *testing.T) {
 func TestConv2DChunked(t *testing.T) {
 	for _, gdx := range []bool{false, true} {
 		rng := rand.New(rand.NewPCG(5, 6))
-		c := mustConv(t, 5, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"), ConvStrides(1, 2))
+		c := mustConv(t, 5, [2]int{3, 3}, WithActivation("relu"), WithPadding("same"), WithStrides(1, 2))
 		if _, err := c.Build([]int{6, 7, 3}, rng); err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func TestConv2DPatchBits(t *testing.T) {
 		{[]int{7, 70, 1}, [2]int{3, 7}, [2]int{2, 2}, "same"},
 	} {
 		rng := rand.New(rand.NewPCG(21, 22))
-		c := mustConv(t, 2, tc.k, ConvStrides(tc.s[0], tc.s[1]), ConvPadding(tc.pad))
+		c := mustConv(t, 2, tc.k, WithStrides(tc.s[0], tc.s[1]), WithPadding(tc.pad))
 		if _, err := c.Build(tc.in, rng); err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +274,7 @@ func TestConv2DReusedInput(t *testing.T) {
 
 func testReusedInput(t *testing.T, n int) {
 	rng := rand.New(rand.NewPCG(23, 24))
-	c := mustConv(t, 3, [2]int{3, 3}, ConvPadding("same"))
+	c := mustConv(t, 3, [2]int{3, 3}, WithPadding("same"))
 	if _, err := c.Build([]int{6, 6, 2}, rng); err != nil {
 		t.Fatal(err)
 	}
@@ -381,10 +381,10 @@ func tensorSize(s []int) int {
 
 func TestMaxPooling2DGradients(t *testing.T) {
 	checkPool(t, "2x2", mustPool(t, [2]int{2, 2}), []int{5, 6, 3}, 2)
-	checkPool(t, "3x3_s2_same", mustPool(t, [2]int{3, 3}, PoolStrides(2, 2), PoolPadding("same")), []int{7, 6, 2}, 2)
-	checkPool(t, "3x3_s1_overlap", mustPool(t, [2]int{3, 3}, PoolStrides(1, 1)), []int{5, 5, 2}, 2)
-	checkPool(t, "2x3_s3_same", mustPool(t, [2]int{2, 3}, PoolStrides(3, 3), PoolPadding("same")), []int{4, 7, 1}, 3)
-	checkPool(t, "pool_larger_than_input_same", mustPool(t, [2]int{4, 4}, PoolPadding("same")), []int{3, 2, 2}, 1)
+	checkPool(t, "3x3_s2_same", mustPool(t, [2]int{3, 3}, WithStrides(2, 2), WithPadding("same")), []int{7, 6, 2}, 2)
+	checkPool(t, "3x3_s1_overlap", mustPool(t, [2]int{3, 3}, WithStrides(1, 1)), []int{5, 5, 2}, 2)
+	checkPool(t, "2x3_s3_same", mustPool(t, [2]int{2, 3}, WithStrides(3, 3), WithPadding("same")), []int{4, 7, 1}, 3)
+	checkPool(t, "pool_larger_than_input_same", mustPool(t, [2]int{4, 4}, WithPadding("same")), []int{3, 2, 2}, 1)
 }
 
 // TestMaxPooling2DTies: on ties the first maximum in row-major window
@@ -400,7 +400,7 @@ func TestMaxPooling2DTies(t *testing.T) {
 	if y[0] != 3 || !reflect.DeepEqual(dx, []float32{0, 1, 0, 0}) {
 		t.Errorf("tie: y = %v, dx = %v; want 3 and [0 1 0 0]", y, dx)
 	}
-	q := mustPool(t, [2]int{3, 3}, PoolPadding("same"))
+	q := mustPool(t, [2]int{3, 3}, WithPadding("same"))
 	if _, err := q.Build([]int{2, 2, 1}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +414,7 @@ func TestMaxPooling2DTies(t *testing.T) {
 // every result must equal the inference Forward (run with -race).
 func TestConvInferConcurrent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	c := mustConv(t, 8, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"))
+	c := mustConv(t, 8, [2]int{3, 3}, WithActivation("relu"), WithPadding("same"))
 	p := mustPool(t, [2]int{2, 2})
 	cout, err := c.Build([]int{12, 10, 3}, rng)
 	if err != nil {
@@ -459,7 +459,7 @@ func TestConvZeroAllocs(t *testing.T) {
 	for _, gdx := range []bool{false, true} {
 		for _, chunk := range []int{0, 50} {
 			rng := rand.New(rand.NewPCG(13, 14))
-			c := mustConv(t, 16, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"))
+			c := mustConv(t, 16, [2]int{3, 3}, WithActivation("relu"), WithPadding("same"))
 			p := mustPool(t, [2]int{2, 2})
 			out, err := c.Build([]int{14, 14, 2}, rng)
 			if err != nil {
@@ -519,12 +519,12 @@ func TestConvErrors(t *testing.T) {
 	}{
 		{"filters 0", func() error { _, err := NewConv2D(0, [2]int{3, 3}); return err }, []string{"filters", "positive"}},
 		{"kernel 0", func() error { _, err := NewConv2D(4, [2]int{3, 0}); return err }, []string{"kernel_size", "positive"}},
-		{"strides -1", func() error { _, err := NewConv2D(4, [2]int{3, 3}, ConvStrides(-1, 1)); return err }, []string{"strides", "positive"}},
-		{"padding", func() error { _, err := NewConv2D(4, [2]int{3, 3}, ConvPadding("full")); return err }, []string{`"valid" or "same"`, `"full"`}},
-		{"activation", func() error { _, err := NewConv2D(4, [2]int{3, 3}, ConvActivation("gelu")); return err }, []string{"Conv2D", "gelu"}},
+		{"strides -1", func() error { _, err := NewConv2D(4, [2]int{3, 3}, WithStrides(-1, 1)); return err }, []string{"strides", "positive"}},
+		{"padding", func() error { _, err := NewConv2D(4, [2]int{3, 3}, WithPadding("full")); return err }, []string{`"valid" or "same"`, `"full"`}},
+		{"activation", func() error { _, err := NewConv2D(4, [2]int{3, 3}, WithActivation("gelu")); return err }, []string{"Conv2D", "gelu"}},
 		{"pool 0", func() error { _, err := NewMaxPooling2D([2]int{0, 2}); return err }, []string{"pool_size", "positive"}},
-		{"pool strides 0", func() error { _, err := NewMaxPooling2D([2]int{2, 2}, PoolStrides(2, 0)); return err }, []string{"strides", "positive"}},
-		{"pool padding", func() error { _, err := NewMaxPooling2D([2]int{2, 2}, PoolPadding("causal")); return err }, []string{"padding", "causal"}},
+		{"pool strides 0", func() error { _, err := NewMaxPooling2D([2]int{2, 2}, WithStrides(2, 0)); return err }, []string{"strides", "positive"}},
+		{"pool padding", func() error { _, err := NewMaxPooling2D([2]int{2, 2}, WithPadding("causal")); return err }, []string{"padding", "causal"}},
 		{"rank 1", func() error { _, err := mustConv(t, 4, [2]int{3, 3}).Build([]int{784}, rng); return err },
 			[]string{"Conv2D", `"conv2d"`, "(None, height, width, channels)", "(None, 784)", "Input(shape=[28, 28, 1])"}},
 		{"rank 2", func() error { _, err := mustConv(t, 4, [2]int{3, 3}).Build([]int{28, 20}, rng); return err },
@@ -566,7 +566,7 @@ func TestConvShapesAndConfig(t *testing.T) {
 		{[]int{7, 6, 3}, [2]int{3, 3}, [2]int{2, 2}, "valid", []int{3, 2, 32}, 0, 0},
 		{[]int{5, 5, 3}, [2]int{4, 4}, [2]int{1, 1}, "same", []int{5, 5, 32}, 1, 1},
 	} {
-		c := mustConv(t, 32, tc.k, ConvStrides(tc.s[0], tc.s[1]), ConvPadding(tc.pad))
+		c := mustConv(t, 32, tc.k, WithStrides(tc.s[0], tc.s[1]), WithPadding(tc.pad))
 		out, err := c.Build(tc.in, rng)
 		if err != nil {
 			t.Fatal(err)
@@ -575,7 +575,7 @@ func TestConvShapesAndConfig(t *testing.T) {
 			t.Errorf("%v %v/%v %s: out %v pad (%d, %d), want %v (%d, %d)", tc.in, tc.k, tc.s, tc.pad, out, c.g.padT, c.g.padL, tc.want, tc.padT, tc.pL)
 		}
 	}
-	c := mustConv(t, 32, [2]int{3, 3}, ConvActivation("relu"))
+	c := mustConv(t, 32, [2]int{3, 3}, WithActivation("relu"))
 	if _, err := c.Build([]int{28, 28, 1}, rng); err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +624,7 @@ func TestConvShapesAndConfig(t *testing.T) {
 	if got := ShapeTuple(out); got != "(None, 13, 13, 32)" {
 		t.Errorf("pool output %s", got)
 	}
-	q := mustPool(t, [2]int{3, 3}, PoolStrides(2, 2), PoolPadding("Same"))
+	q := mustPool(t, [2]int{3, 3}, WithStrides(2, 2), WithPadding("Same"))
 	if out, _ := q.Build([]int{7, 6, 3}, rng); !reflect.DeepEqual(out, []int{4, 3, 3}) {
 		t.Errorf("pool same output %v", out)
 	}
@@ -709,14 +709,14 @@ func runGolden(t *testing.T, gc goldenCase, flip func(k []float32, c *Conv2D)) (
 	var l Layer
 	var c *Conv2D
 	if gc.Layer == "Conv2D" {
-		opts := []Conv2DOption{ConvStrides(gc.Strides[0], gc.Strides[1]), ConvPadding(gc.Padding), ConvActivation(gc.Activation)}
+		opts := []Option{WithStrides(gc.Strides[0], gc.Strides[1]), WithPadding(gc.Padding), WithActivation(gc.Activation)}
 		if !gc.UseBias {
-			opts = append(opts, ConvNoBias())
+			opts = append(opts, WithoutBias())
 		}
 		c = mustConv(t, gc.Filters, gc.KernelSize, opts...)
 		l = c
 	} else {
-		l = mustPool(t, gc.PoolSize, PoolStrides(gc.Strides[0], gc.Strides[1]), PoolPadding(gc.Padding))
+		l = mustPool(t, gc.PoolSize, WithStrides(gc.Strides[0], gc.Strides[1]), WithPadding(gc.Padding))
 	}
 	out, err := l.Build(in, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
@@ -845,7 +845,7 @@ func BenchmarkConv2DMNIST(b *testing.B) {
 	b.Logf("data: %s", src)
 	for _, mode := range []string{"first", "inputgrad", "infer"} {
 		b.Run(mode, func(b *testing.B) {
-			c := mustConv(b, 32, [2]int{3, 3}, ConvActivation("relu"))
+			c := mustConv(b, 32, [2]int{3, 3}, WithActivation("relu"))
 			if _, err := c.Build([]int{28, 28, 1}, rand.New(rand.NewPCG(1, 1))); err != nil {
 				b.Fatal(err)
 			}
@@ -874,7 +874,7 @@ func BenchmarkConvPoolMNIST(b *testing.B) {
 	const n = 128
 	x, src := mnistBatch(n)
 	b.Logf("data: %s", src)
-	c := mustConv(b, 32, [2]int{3, 3}, ConvActivation("relu"))
+	c := mustConv(b, 32, [2]int{3, 3}, WithActivation("relu"))
 	out, err := c.Build([]int{28, 28, 1}, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		b.Fatal(err)
@@ -916,7 +916,7 @@ func BenchmarkConv2DDensity(b *testing.B) {
 			for _, path := range []string{"dense", "sparse"} {
 				b.Run(fmt.Sprintf("channels=%d/density=%g/%s", cin, density, path), func(b *testing.B) {
 					rng := rand.New(rand.NewPCG(1, 2))
-					c := mustConv(b, 32, [2]int{3, 3}, ConvActivation("relu"))
+					c := mustConv(b, 32, [2]int{3, 3}, WithActivation("relu"))
 					if _, err := c.Build([]int{28, 28, cin}, rng); err != nil {
 						b.Fatal(err)
 					}
@@ -972,10 +972,10 @@ func TestConv2DSparseMatchesDense(t *testing.T) {
 		in   []int
 		c    *Conv2D
 	}{
-		{"relu_valid", []int{7, 6, 32}, mustConv(t, 5, [2]int{3, 3}, ConvActivation("relu"))},
-		{"relu_same_s2", []int{7, 8, 32}, mustConv(t, 40, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"), ConvStrides(2, 1))},
-		{"linear_nobias", []int{6, 6, 64}, mustConv(t, 3, [2]int{2, 2}, ConvNoBias(), ConvPadding("same"))},
-		{"softmax", []int{5, 5, 40}, mustConv(t, 4, [2]int{3, 3}, ConvActivation("softmax"))},
+		{"relu_valid", []int{7, 6, 32}, mustConv(t, 5, [2]int{3, 3}, WithActivation("relu"))},
+		{"relu_same_s2", []int{7, 8, 32}, mustConv(t, 40, [2]int{3, 3}, WithActivation("relu"), WithPadding("same"), WithStrides(2, 1))},
+		{"linear_nobias", []int{6, 6, 64}, mustConv(t, 3, [2]int{2, 2}, WithoutBias(), WithPadding("same"))},
+		{"softmax", []int{5, 5, 40}, mustConv(t, 4, [2]int{3, 3}, WithActivation("softmax"))},
 	} {
 		for _, gdx := range []bool{false, true} {
 			rng := rand.New(rand.NewPCG(41, 42))
@@ -1074,17 +1074,17 @@ func TestConv2DMatchesDefinition(t *testing.T) {
 		c    func() *Conv2D
 	}{
 		{"f40_k3x3_c3_same_s2", []int{9, 8, 3}, func() *Conv2D {
-			return mustConv(t, 40, [2]int{3, 3}, ConvPadding("same"), ConvStrides(2, 2))
+			return mustConv(t, 40, [2]int{3, 3}, WithPadding("same"), WithStrides(2, 2))
 		}},
 		{"f17_k5x2_c2_relu", []int{8, 7, 2}, func() *Conv2D {
-			return mustConv(t, 17, [2]int{5, 2}, ConvActivation("relu"))
+			return mustConv(t, 17, [2]int{5, 2}, WithActivation("relu"))
 		}},
 		{"f33_k3x3_c4_relu_same", []int{6, 7, 4}, func() *Conv2D {
-			return mustConv(t, 33, [2]int{3, 3}, ConvActivation("relu"), ConvPadding("same"))
+			return mustConv(t, 33, [2]int{3, 3}, WithActivation("relu"), WithPadding("same"))
 		}},
-		{"f1_k1x1_nobias", []int{5, 5, 3}, func() *Conv2D { return mustConv(t, 1, [2]int{1, 1}, ConvNoBias()) }},
+		{"f1_k1x1_nobias", []int{5, 5, 3}, func() *Conv2D { return mustConv(t, 1, [2]int{1, 1}, WithoutBias()) }},
 		{"f64_k2x2_c1_s1x2", []int{7, 9, 1}, func() *Conv2D {
-			return mustConv(t, 64, [2]int{2, 2}, ConvStrides(1, 2), ConvPadding("same"))
+			return mustConv(t, 64, [2]int{2, 2}, WithStrides(1, 2), WithPadding("same"))
 		}},
 	} {
 		for _, gdx := range []bool{false, true} {
@@ -1170,7 +1170,7 @@ func BenchmarkConv2DSecondLayer(b *testing.B) {
 	}
 	for _, mode := range []string{"nograd", "inputgrad"} {
 		b.Run(mode, func(b *testing.B) {
-			c := mustConv(b, 64, [2]int{3, 3}, ConvActivation("relu"))
+			c := mustConv(b, 64, [2]int{3, 3}, WithActivation("relu"))
 			if _, err := c.Build([]int{13, 13, 32}, rand.New(rand.NewPCG(1, 1))); err != nil {
 				b.Fatal(err)
 			}
@@ -1193,14 +1193,14 @@ func TestMaxPooling2DLevels(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		in   []int
-		opts []PoolOption
+		opts []Option
 		k    [2]int
 	}{
 		{"tiles_c32", []int{6, 8, 32}, nil, [2]int{2, 2}},
 		{"uncovered_c17", []int{5, 7, 17}, nil, [2]int{2, 2}},
-		{"overlap_c3", []int{6, 6, 3}, []PoolOption{PoolStrides(1, 1)}, [2]int{2, 2}},
-		{"same_s3_c40", []int{7, 8, 40}, []PoolOption{PoolStrides(3, 3), PoolPadding("same")}, [2]int{2, 3}},
-		{"same_overlap_c16", []int{5, 6, 16}, []PoolOption{PoolStrides(2, 2), PoolPadding("same")}, [2]int{3, 3}},
+		{"overlap_c3", []int{6, 6, 3}, []Option{WithStrides(1, 1)}, [2]int{2, 2}},
+		{"same_s3_c40", []int{7, 8, 40}, []Option{WithStrides(3, 3), WithPadding("same")}, [2]int{2, 3}},
+		{"same_overlap_c16", []int{5, 6, 16}, []Option{WithStrides(2, 2), WithPadding("same")}, [2]int{3, 3}},
 	} {
 		type result struct{ y, dx, inf []float32 }
 		var ref *result

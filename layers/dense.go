@@ -59,50 +59,26 @@ const narrow = 32
 
 func padStride(u int) int { return (u + 15) &^ 15 }
 
-// DenseOption configures a Dense layer.
-type DenseOption func(*Dense) error
-
-// WithActivation sets the activation by Keras name ("relu", "softmax", ...).
-func WithActivation(name string) DenseOption {
-	return func(d *Dense) error {
-		f, err := activations.Get(name)
-		if err != nil {
-			return err
-		}
-		d.act = f
-		return nil
-	}
-}
-
-// WithoutBias drops the bias (Keras' use_bias=False).
-func WithoutBias() DenseOption {
-	return func(d *Dense) error { d.UseBias = false; return nil }
-}
-
-// NewDense returns a Dense layer with units outputs. It panics on an invalid
-// option; use NewDenseE to get the error instead.
-func NewDense(units int, opts ...DenseOption) *Dense {
-	d, err := NewDenseE(units, opts...)
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
-
-// NewDenseE is NewDense returning option errors instead of panicking.
-func NewDenseE(units int, opts ...DenseOption) (*Dense, error) {
+// NewDense returns a Dense layer with units outputs; WithActivation and
+// WithoutBias set the rest.
+func NewDense(units int, opts ...Option) (*Dense, error) {
 	if units <= 0 {
 		return nil, fmt.Errorf("Dense: units must be a positive integer, got %d", units)
 	}
-	d := &Dense{Units: units, UseBias: true}
-	d.act, _ = activations.Get("linear")
-	for _, o := range opts {
-		if err := o(d); err != nil {
-			return nil, fmt.Errorf("Dense: %w", err)
-		}
+	s, err := collect("Dense", opts, "activation", "use_bias")
+	if err != nil {
+		return nil, err
+	}
+	d := &Dense{Units: units, UseBias: !s.noBias}
+	if d.act, err = activations.Get(s.activation); err != nil {
+		return nil, fmt.Errorf("Dense: %w", err)
 	}
 	return d, nil
 }
+
+// MustNewDense is NewDense for arguments known to be valid: it panics on
+// an error.
+func MustNewDense(units int, opts ...Option) *Dense { return must(NewDense(units, opts...)) }
 
 // ClassName returns "Dense".
 func (*Dense) ClassName() string { return "Dense" }
@@ -473,11 +449,11 @@ func init() {
 			{Name: "use_bias", Kind: schema.Bool, Default: true, Doc: "true or false"},
 		},
 		New: func(a schema.Values) (Layer, error) {
-			opts := []DenseOption{WithActivation(a.String("activation"))}
+			opts := []Option{WithActivation(a.String("activation"))}
 			if !a.Bool("use_bias") {
 				opts = append(opts, WithoutBias())
 			}
-			return NewDenseE(a.Int("units"), opts...)
+			return NewDense(a.Int("units"), opts...)
 		},
 		Keras:   kerasWeighted,
 		Example: map[string]any{"units": 3, "activation": "relu", "use_bias": false},

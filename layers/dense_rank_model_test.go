@@ -84,8 +84,8 @@ func classData(n int, shape []int, seed uint64) (x, y *data.Array) {
 // decreases, and the trained model's Evaluate and Predict agree with its
 // layers' Infer.
 func TestDenseRankModel(t *testing.T) {
-	m := kiln.NewSequential(layers.NewInput(4, 5), layers.NewDense(8, layers.WithActivation("relu")),
-		layers.NewFlatten(), layers.NewDense(3, layers.WithActivation("softmax")))
+	m := kiln.NewSequential(layers.NewInput(4, 5), layers.MustNewDense(8, layers.WithActivation("relu")),
+		layers.NewFlatten(), layers.MustNewDense(3, layers.WithActivation("softmax")))
 	if err := m.Compile(kiln.CompileOptions{Optimizer: optimizers.NewAdam(0.01), Loss: "categorical_crossentropy",
 		Metrics: []string{"accuracy"}, Seed: 5, Warnings: io.Discard}); err != nil {
 		t.Fatal(err)
@@ -141,8 +141,8 @@ func TestDenseRankModel(t *testing.T) {
 // rank-2 Dense does not compile (kiln's losses need (None, units)); the
 // convnet trains, its gradient passing back through the per-pixel Dense.
 func TestDenseRankModelShapes(t *testing.T) {
-	m := kiln.NewSequential(layers.NewInput(28, 28), layers.NewDense(16), layers.NewFlatten(),
-		layers.NewDense(10, layers.WithActivation("softmax")))
+	m := kiln.NewSequential(layers.NewInput(28, 28), layers.MustNewDense(16), layers.NewFlatten(),
+		layers.MustNewDense(10, layers.WithActivation("softmax")))
 	if err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy", Warnings: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,16 +151,16 @@ func TestDenseRankModelShapes(t *testing.T) {
 		t.Errorf("summary:\n%s", text)
 	}
 
-	bad := kiln.NewSequential(layers.NewInput(4, 5), layers.NewDense(3))
+	bad := kiln.NewSequential(layers.NewInput(4, 5), layers.MustNewDense(3))
 	err := bad.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: "mse", Warnings: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "(None, 4, 3) is not flat") {
 		t.Errorf("Dense output (None, 4, 3): %v; want the not-flat error", err)
 	}
 
 	conv := kiln.NewSequential(layers.NewInput(6, 6, 2),
-		must(layers.NewConv2D(4, [2]int{3, 3}, layers.ConvActivation("relu"))),
-		layers.NewDense(5, layers.WithActivation("tanh")), layers.NewFlatten(),
-		layers.NewDense(3, layers.WithActivation("softmax")))
+		must(layers.NewConv2D(4, [2]int{3, 3}, layers.WithActivation("relu"))),
+		layers.MustNewDense(5, layers.WithActivation("tanh")), layers.NewFlatten(),
+		layers.MustNewDense(3, layers.WithActivation("softmax")))
 	if err := conv.Compile(kiln.CompileOptions{Optimizer: optimizers.NewAdam(0.01), Loss: "categorical_crossentropy", Seed: 2, Warnings: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +221,8 @@ func TestDenseRankByteInputs(t *testing.T) {
 			xb.GatherRows(f, idx)
 			xf := data.NewFloat32(f, n, 6, 6)
 			run := func(x *data.Array) ([]float32, *kiln.History, kiln.Result, *data.Array) {
-				m := kiln.NewSequential(layers.NewInput(6, 6), layers.NewDense(units, layers.WithActivation("relu")),
-					layers.NewFlatten(), layers.NewDense(3, layers.WithActivation("sigmoid")))
+				m := kiln.NewSequential(layers.NewInput(6, 6), layers.MustNewDense(units, layers.WithActivation("relu")),
+					layers.NewFlatten(), layers.MustNewDense(3, layers.WithActivation("sigmoid")))
 				if err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy",
 					Metrics: []string{"accuracy"}, Seed: 3, Warnings: io.Discard}); err != nil {
 					t.Fatal(err)

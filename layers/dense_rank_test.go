@@ -30,7 +30,7 @@ func TestDenseLastAxisShapes(t *testing.T) {
 		{[]int{3, 4, 5}, 2, []int{3, 4, 2}, 12},
 		{[]int{2, 3, 4, 6}, 7, []int{2, 3, 4, 7}, 49},
 	} {
-		d := NewDense(c.units)
+		d := MustNewDense(c.units)
 		d.SetName("dense")
 		out, err := d.Build(c.in, rand.New(rand.NewPCG(1, 1)))
 		if err != nil {
@@ -61,7 +61,7 @@ func TestDenseLastAxisShapes(t *testing.T) {
 			t.Errorf("%v: max |w| = %g, glorot_uniform limit for fans (%d, %d) is %g", c.in, maxAbs, f, c.units, limit)
 		}
 	}
-	if _, err := NewDense(3).Build(nil, rand.New(rand.NewPCG(1, 1))); err == nil {
+	if _, err := MustNewDense(3).Build(nil, rand.New(rand.NewPCG(1, 1))); err == nil {
 		t.Error("Dense on a shape without axes accepted")
 	}
 }
@@ -72,16 +72,16 @@ func TestDenseLastAxisShapes(t *testing.T) {
 // activation (softmax over the last axis at each position).
 func TestDenseRankGradients(t *testing.T) {
 	for _, act := range activations.Names() {
-		d := NewDense(4, WithActivation(act))
+		d := MustNewDense(4, WithActivation(act))
 		d.SetName("dense")
 		checkLayer(t, "Dense(3,5)/"+act, d, []int{3, 5}, 2)
-		d = NewDense(3, WithActivation(act))
+		d = MustNewDense(3, WithActivation(act))
 		d.SetName("dense")
 		checkLayer(t, "Dense(2,3,4)/"+act, d, []int{2, 3, 4}, 2)
 	}
-	checkLayer(t, "Dense(2,3,4)/nobias", NewDense(3, WithoutBias()), []int{2, 3, 4}, 3)
-	checkLayer(t, "Dense(2,3)/wide", NewDense(narrow+3, WithActivation("tanh")), []int{2, 3}, 2)
-	checkLayer(t, "Dense(2,2,3)/wide/softmax", NewDense(narrow+8, WithActivation("softmax")), []int{2, 2, 3}, 2)
+	checkLayer(t, "Dense(2,3,4)/nobias", MustNewDense(3, WithoutBias()), []int{2, 3, 4}, 3)
+	checkLayer(t, "Dense(2,3)/wide", MustNewDense(narrow+3, WithActivation("tanh")), []int{2, 3}, 2)
+	checkLayer(t, "Dense(2,2,3)/wide/softmax", MustNewDense(narrow+8, WithActivation("softmax")), []int{2, 2, 3}, 2)
 }
 
 // denseResult is everything a Dense layer computes in a training step and
@@ -139,15 +139,15 @@ type denseCase struct {
 	name  string
 	in    []int // per-sample input shape
 	units int
-	opts  []DenseOption
+	opts  []Option
 }
 
 var denseRankCases = []denseCase{
-	{"relu_4x5_u8", []int{4, 5}, 8, []DenseOption{WithActivation("relu")}},
-	{"softmax_3x2x7_u5", []int{3, 2, 7}, 5, []DenseOption{WithActivation("softmax")}},
-	{"linear_nobias_5x9_u3", []int{5, 9}, 3, []DenseOption{WithoutBias()}},
-	{"sigmoid_wide_3x70_u40", []int{3, 70}, narrow + 8, []DenseOption{WithActivation("sigmoid")}},
-	{"tanh_wide_2x3x65_u33", []int{2, 3, 65}, narrow + 1, []DenseOption{WithActivation("tanh")}},
+	{"relu_4x5_u8", []int{4, 5}, 8, []Option{WithActivation("relu")}},
+	{"softmax_3x2x7_u5", []int{3, 2, 7}, 5, []Option{WithActivation("softmax")}},
+	{"linear_nobias_5x9_u3", []int{5, 9}, 3, []Option{WithoutBias()}},
+	{"sigmoid_wide_3x70_u40", []int{3, 70}, narrow + 8, []Option{WithActivation("sigmoid")}},
+	{"tanh_wide_2x3x65_u33", []int{2, 3, 65}, narrow + 1, []Option{WithActivation("tanh")}},
 }
 
 // newDenseCase builds c's layer and a flat Dense with the same weights
@@ -160,7 +160,7 @@ func newDenseCase(t *testing.T, c denseCase, maxBatch int, needDX bool, rng *ran
 	for _, v := range c.in[:len(c.in)-1] {
 		p *= v
 	}
-	rank, err := NewDenseE(c.units, c.opts...)
+	rank, err := NewDense(c.units, c.opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func newDenseCase(t *testing.T, c denseCase, maxBatch int, needDX bool, rng *ran
 	if rank.Bias != nil {
 		copy(rank.Bias.Value, randSlice(rng, c.units, 0.5))
 	}
-	flat, err = NewDenseE(c.units, c.opts...)
+	flat, err = NewDense(c.units, c.opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,11 +91,11 @@ func checkLayer(t *testing.T, name string, l Layer, in []int, n int) {
 
 func TestDenseGradients(t *testing.T) {
 	for _, act := range activations.Names() {
-		d := NewDense(4, WithActivation(act))
+		d := MustNewDense(4, WithActivation(act))
 		d.SetName("dense")
 		checkLayer(t, "Dense/"+act, d, []int{5}, 3)
 	}
-	checkLayer(t, "Dense/nobias", NewDense(3, WithoutBias()), []int{4}, 2)
+	checkLayer(t, "Dense/nobias", MustNewDense(3, WithoutBias()), []int{4}, 2)
 }
 
 func TestActivationGradients(t *testing.T) {
@@ -152,7 +152,7 @@ func TestDropout(t *testing.T) {
 }
 
 func TestGlorotUniformBounds(t *testing.T) {
-	d := NewDense(10)
+	d := MustNewDense(10)
 	d.SetName("dense")
 	if _, err := d.Build([]int{784}, rand.New(rand.NewPCG(1, 1))); err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestGlorotUniformBounds(t *testing.T) {
 // Keras, Dense on (28, 28) acts on the last axis, (None, 28, 16) with a
 // (28, 16) kernel and 28·16 + 16 = 464 parameters.
 func TestDenseRank2(t *testing.T) {
-	d := NewDense(16)
+	d := MustNewDense(16)
 	d.SetName("dense")
 	out, err := d.Build([]int{28, 28}, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {

@@ -43,40 +43,41 @@ type MaxPooling2D struct {
 	disjoint, tiles bool
 }
 
-// PoolOption configures a MaxPooling2D layer.
-type PoolOption func(*MaxPooling2D) error
-
-// PoolStrides sets the strides (Keras' strides=(rows, cols)); the default
-// is the pool size.
-func PoolStrides(rows, cols int) PoolOption {
-	return func(p *MaxPooling2D) error {
-		p.Strides = [2]int{rows, cols}
-		return checkPair("MaxPooling2D", "strides", p.Strides)
+// poolSettings reads the options of a pooling layer of class: strides
+// (default: the pool size) and padding.
+func poolSettings(class string, poolSize [2]int, opts []Option) (strides [2]int, padding string, err error) {
+	if err := checkPair(class, "pool_size", poolSize); err != nil {
+		return strides, "", err
 	}
-}
-
-// PoolPadding sets the padding, "valid" (the default) or "same".
-func PoolPadding(padding string) PoolOption {
-	return func(p *MaxPooling2D) error {
-		v, err := normPadding("MaxPooling2D", padding)
-		p.Padding = v
-		return err
+	s, err := collect(class, opts, "strides", "padding")
+	if err != nil {
+		return strides, "", err
 	}
+	strides = poolSize
+	if s.has("strides") {
+		strides = s.strides
+		if err := checkPair(class, "strides", strides); err != nil {
+			return strides, "", err
+		}
+	}
+	padding, err = normPadding(class, s.padding)
+	return strides, padding, err
 }
 
 // NewMaxPooling2D returns a MaxPooling2D layer with windows of poolSize
-// (height, width).
-func NewMaxPooling2D(poolSize [2]int, opts ...PoolOption) (*MaxPooling2D, error) {
-	if err := checkPair("MaxPooling2D", "pool_size", poolSize); err != nil {
+// (height, width); WithStrides and WithPadding set the rest.
+func NewMaxPooling2D(poolSize [2]int, opts ...Option) (*MaxPooling2D, error) {
+	strides, padding, err := poolSettings("MaxPooling2D", poolSize, opts)
+	if err != nil {
 		return nil, err
 	}
-	p := &MaxPooling2D{PoolSize: poolSize, Strides: poolSize, Padding: "valid"}
-	for _, o := range opts {
-		if err := o(p); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
+	return &MaxPooling2D{PoolSize: poolSize, Strides: strides, Padding: padding}, nil
+}
+
+// MustNewMaxPooling2D is NewMaxPooling2D for arguments known to be valid:
+// it panics on an error.
+func MustNewMaxPooling2D(poolSize [2]int, opts ...Option) *MaxPooling2D {
+	return must(NewMaxPooling2D(poolSize, opts...))
 }
 
 // ClassName returns "MaxPooling2D".
@@ -261,12 +262,12 @@ var poolArgs = []schema.Arg{
 }
 
 // poolOptions are a pooling layer's strides and padding from its Args.
-func poolOptions(a schema.Values) []PoolOption {
+func poolOptions(a schema.Values) []Option {
 	st := a.Pair("pool_size")
 	if a.Has("strides") {
 		st = a.Pair("strides")
 	}
-	return []PoolOption{PoolStrides(st[0], st[1]), PoolPadding(a.String("padding"))}
+	return []Option{WithStrides(st[0], st[1]), WithPadding(a.String("padding"))}
 }
 
 func init() {

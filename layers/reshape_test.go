@@ -81,12 +81,12 @@ func TestAveragePooling2D(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		in   []int
-		opts []PoolOption
+		opts []Option
 		pool [2]int
 	}{
 		{"valid 2x2", []int{4, 6, 3}, nil, [2]int{2, 2}},
-		{"same 3x3 stride 2", []int{5, 5, 2}, []PoolOption{PoolStrides(2, 2), PoolPadding("same")}, [2]int{3, 3}},
-		{"overlapping 2x3 stride 1", []int{4, 5, 1}, []PoolOption{PoolStrides(1, 1)}, [2]int{2, 3}},
+		{"same 3x3 stride 2", []int{5, 5, 2}, []Option{WithStrides(2, 2), WithPadding("same")}, [2]int{3, 3}},
+		{"overlapping 2x3 stride 1", []int{4, 5, 1}, []Option{WithStrides(1, 1)}, [2]int{2, 3}},
 	} {
 		a, err := NewAveragePooling2D(c.pool, c.opts...)
 		if err != nil {
@@ -96,7 +96,7 @@ func TestAveragePooling2D(t *testing.T) {
 	}
 	// "same" does not count padded cells: a 3×3 window on a 2×2 image of
 	// ones averages to 1 everywhere, not 4/9.
-	a, _ := NewAveragePooling2D([2]int{3, 3}, PoolStrides(1, 1), PoolPadding("same"))
+	a, _ := NewAveragePooling2D([2]int{3, 3}, WithStrides(1, 1), WithPadding("same"))
 	if _, err := a.Build([]int{2, 2, 1}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // bn returns a BatchNormalization layer with opts.
-func bn(opts ...layers.BatchNormOption) *layers.BatchNormalization {
+func bn(opts ...layers.Option) *layers.BatchNormalization {
 	return must(layers.NewBatchNormalization(opts...))
 }
 
@@ -79,7 +79,7 @@ func TestBatchNormalization(t *testing.T) {
 		{
 			name: "after Dense",
 			model: func() *kiln.Sequential {
-				return compiled(t, layers.NewInput(5), layers.NewDense(4, layers.WithActivation("relu")), bn(), layers.NewDense(3))
+				return compiled(t, layers.NewInput(5), layers.MustNewDense(4, layers.WithActivation("relu")), bn(), layers.MustNewDense(3))
 			},
 			compiled: true,
 			ops:      []string{"Gemm", "Relu", "Mul", "Add", "Gemm"},
@@ -88,7 +88,7 @@ func TestBatchNormalization(t *testing.T) {
 		{
 			name: "last, without beta",
 			model: func() *kiln.Sequential {
-				return compiled(t, layers.NewInput(5), layers.NewDense(3), bn(layers.BatchNormCenter(false)))
+				return compiled(t, layers.NewInput(5), layers.MustNewDense(3), bn(layers.WithCenter(false)))
 			},
 			compiled: true,
 			ops:      []string{"Gemm", "Mul", "Add"},
@@ -98,9 +98,9 @@ func TestBatchNormalization(t *testing.T) {
 			name: "between Conv2D and relu, after pooling",
 			model: func() *kiln.Sequential {
 				return compiled(t, layers.NewInput(6, 5, 2),
-					must(layers.NewConv2D(3, [2]int{3, 3}, layers.ConvPadding("same"))), bn(), must(layers.NewActivation("relu")),
-					must(layers.NewMaxPooling2D([2]int{2, 2})), bn(layers.BatchNormScale(false), layers.BatchNormEpsilon(0.1)),
-					layers.NewFlatten(), layers.NewDense(2))
+					must(layers.NewConv2D(3, [2]int{3, 3}, layers.WithPadding("same"))), bn(), must(layers.NewActivation("relu")),
+					must(layers.NewMaxPooling2D([2]int{2, 2})), bn(layers.WithScale(false), layers.WithEpsilon(0.1)),
+					layers.NewFlatten(), layers.MustNewDense(2))
 			},
 			compiled: true,
 			ops:      []string{"Transpose", "Conv", "Mul", "Add", "Relu", "MaxPool", "Mul", "Add", "Transpose", "Flatten", "Gemm"},
@@ -109,8 +109,8 @@ func TestBatchNormalization(t *testing.T) {
 		{
 			name: "on the input image, scaled",
 			model: func() *kiln.Sequential {
-				return compiled(t, layers.NewInput(4, 3, 2), bn(layers.BatchNormScale(false), layers.BatchNormCenter(false)),
-					layers.NewFlatten(), layers.NewDense(2))
+				return compiled(t, layers.NewInput(4, 3, 2), bn(layers.WithScale(false), layers.WithCenter(false)),
+					layers.NewFlatten(), layers.MustNewDense(2))
 			},
 			compiled: true,
 			opts:     Options{InputScale: 0.5},
@@ -120,7 +120,7 @@ func TestBatchNormalization(t *testing.T) {
 		{
 			name: "after Reshape to rank 2",
 			model: func() *kiln.Sequential {
-				return compiled(t, layers.NewInput(6), must(layers.NewReshape(2, 3)), bn(), layers.NewFlatten(), layers.NewDense(2))
+				return compiled(t, layers.NewInput(6), must(layers.NewReshape(2, 3)), bn(), layers.NewFlatten(), layers.MustNewDense(2))
 			},
 			compiled: true,
 			ops:      []string{"Reshape", "Mul", "Add", "Flatten", "Gemm"},
@@ -205,7 +205,7 @@ func scaled(x []float32, s float32) []float32 {
 
 func TestBatchNormalizationErrors(t *testing.T) {
 	model := func() *kiln.Sequential {
-		return compiled(t, layers.NewInput(3), layers.NewDense(2), bn(), layers.NewDense(1))
+		return compiled(t, layers.NewInput(3), layers.MustNewDense(2), bn(), layers.MustNewDense(1))
 	}
 	negative := model()
 	negative.Layers()[1].(*layers.BatchNormalization).MovingVariance.Value[1] = -1
@@ -221,7 +221,7 @@ func TestBatchNormalizationErrors(t *testing.T) {
 		m    *kiln.Sequential
 		want []string
 	}{
-		{"not compiled", kiln.NewSequential(layers.NewInput(3), bn(), layers.NewDense(1)), []string{`layer 1 ("", BatchNormalization)`, "not built"}},
+		{"not compiled", kiln.NewSequential(layers.NewInput(3), bn(), layers.MustNewDense(1)), []string{`layer 1 ("", BatchNormalization)`, "not built"}},
 		{"negative variance", negative, []string{`layer 2 ("batch_normalization", BatchNormalization)`, "channel 1", "finite"}},
 		{"zero variance and epsilon", zero, []string{"channel 0", "finite"}},
 		{"moving mean of the wrong size", short, []string{`"batch_normalization/moving_mean" has 1 values, want 2`}},

@@ -128,8 +128,8 @@ func built(t *testing.T, in []int, ls ...layers.Layer) *kiln.Sequential {
 
 // TestImageOutput: a model ending on an image gives it back in NHWC.
 func TestImageOutput(t *testing.T) {
-	m := built(t, []int{5, 4, 2}, must(layers.NewMaxPooling2D([2]int{2, 2}, layers.PoolPadding("same"))),
-		must(layers.NewConv2D(3, [2]int{2, 2}, layers.ConvActivation("relu"))), must(layers.NewDropout(0.5)))
+	m := built(t, []int{5, 4, 2}, must(layers.NewMaxPooling2D([2]int{2, 2}, layers.WithPadding("same"))),
+		must(layers.NewConv2D(3, [2]int{2, 2}, layers.WithActivation("relu"))), must(layers.NewDropout(0.5)))
 	for _, opset := range []int{11, 13, 21} {
 		ops := layout(t, m, opset)
 		if want := []string{"Transpose", "MaxPool", "Conv", "Relu", "Transpose"}; !slices.Equal(ops, want) {
@@ -142,7 +142,7 @@ func TestImageOutput(t *testing.T) {
 // in kiln's layout, with no Transpose.
 func TestNoConvNoTranspose(t *testing.T) {
 	m := compiled(t, layers.NewInput(4, 3, 2), must(layers.NewActivation("relu")), must(layers.NewDropout(0.1)),
-		layers.NewFlatten(), layers.NewDense(2))
+		layers.NewFlatten(), layers.MustNewDense(2))
 	if ops := layout(t, m, 13); !slices.Equal(ops, []string{"Relu", "Flatten", "Gemm"}) {
 		t.Errorf("ops %v, want Relu Flatten Gemm", ops)
 	}
@@ -155,8 +155,8 @@ func TestConvActivations(t *testing.T) {
 	for _, name := range activations.Names() {
 		for _, opset := range []int{MinOpset, 12, DefaultOpset, MaxOpset} {
 			m := compiled(t, layers.NewInput(4, 4, 3),
-				must(layers.NewConv2D(2, [2]int{2, 2}, layers.ConvActivation(name), layers.ConvPadding("same"))),
-				must(layers.NewConv2D(2, [2]int{3, 3})), layers.NewFlatten(), layers.NewDense(1))
+				must(layers.NewConv2D(2, [2]int{2, 2}, layers.WithActivation(name), layers.WithPadding("same"))),
+				must(layers.NewConv2D(2, [2]int{3, 3})), layers.NewFlatten(), layers.MustNewDense(1))
 			ops := layout(t, m, opset)
 			if name == "softmax" {
 				want := []string{"Transpose", "Conv", "Softmax", "Conv", "Transpose", "Flatten", "Gemm"}
@@ -172,15 +172,15 @@ func TestConvActivations(t *testing.T) {
 }
 
 func TestConvErrors(t *testing.T) {
-	conv := func(opts ...layers.Conv2DOption) *layers.Conv2D {
+	conv := func(opts ...layers.Option) *layers.Conv2D {
 		return must(layers.NewConv2D(2, [2]int{3, 3}, opts...))
 	}
-	uncompiled := kiln.NewSequential(layers.NewInput(5, 5, 1), conv(), layers.NewFlatten(), layers.NewDense(1))
-	badPadding := compiled(t, layers.NewInput(5, 5, 1), conv(), layers.NewFlatten(), layers.NewDense(1))
+	uncompiled := kiln.NewSequential(layers.NewInput(5, 5, 1), conv(), layers.NewFlatten(), layers.MustNewDense(1))
+	badPadding := compiled(t, layers.NewInput(5, 5, 1), conv(), layers.NewFlatten(), layers.MustNewDense(1))
 	badPadding.Layers()[0].(*layers.Conv2D).Padding = "full"
-	restrided := compiled(t, layers.NewInput(5, 5, 1), conv(), layers.NewFlatten(), layers.NewDense(1))
+	restrided := compiled(t, layers.NewInput(5, 5, 1), conv(), layers.NewFlatten(), layers.MustNewDense(1))
 	restrided.Layers()[0].(*layers.Conv2D).Strides = [2]int{2, 2}
-	zeroStride := compiled(t, layers.NewInput(5, 5, 1), must(layers.NewMaxPooling2D([2]int{2, 2})), layers.NewFlatten(), layers.NewDense(1))
+	zeroStride := compiled(t, layers.NewInput(5, 5, 1), must(layers.NewMaxPooling2D([2]int{2, 2})), layers.NewFlatten(), layers.MustNewDense(1))
 	zeroStride.Layers()[0].(*layers.MaxPooling2D).Strides = [2]int{0, 1}
 	cases := []struct {
 		name string

@@ -28,27 +28,27 @@ func TestDenseRank(t *testing.T) {
 			ops = append(ops, op)
 		}
 		cases = append(cases, tc{"rank 2, " + act, func() *kiln.Sequential {
-			return compiled(t, layers.NewInput(4, 5), layers.NewDense(6, layers.WithActivation(act)),
-				layers.NewFlatten(), layers.NewDense(2))
+			return compiled(t, layers.NewInput(4, 5), layers.MustNewDense(6, layers.WithActivation(act)),
+				layers.NewFlatten(), layers.MustNewDense(2))
 		}, true, append(ops, "Flatten", "Gemm")})
 	}
 	cases = append(cases,
 		tc{"rank 4, no bias", func() *kiln.Sequential {
-			return compiled(t, layers.NewInput(2, 3, 4, 5), layers.NewDense(3, layers.WithActivation("tanh"), layers.WithoutBias()),
-				layers.NewFlatten(), layers.NewDense(2))
+			return compiled(t, layers.NewInput(2, 3, 4, 5), layers.MustNewDense(3, layers.WithActivation("tanh"), layers.WithoutBias()),
+				layers.NewFlatten(), layers.MustNewDense(2))
 		}, true, []string{"MatMul", "Tanh", "Flatten", "Gemm"}},
 		tc{"after pooling, then BatchNormalization", func() *kiln.Sequential {
 			return compiled(t, layers.NewInput(6, 6, 2), must(layers.NewConv2D(3, [2]int{3, 3})),
-				must(layers.NewMaxPooling2D([2]int{2, 2})), layers.NewDense(4, layers.WithActivation("relu")), bn(),
-				layers.NewFlatten(), layers.NewDense(2))
+				must(layers.NewMaxPooling2D([2]int{2, 2})), layers.MustNewDense(4, layers.WithActivation("relu")), bn(),
+				layers.NewFlatten(), layers.MustNewDense(2))
 		}, true, []string{"Transpose", "Conv", "MaxPool", "Transpose", "MatMul", "Add", "Relu", "Mul", "Add", "Flatten", "Gemm"}},
 		tc{"after Reshape", func() *kiln.Sequential {
-			return compiled(t, layers.NewInput(12), must(layers.NewReshape(3, 4)), layers.NewDense(5, layers.WithActivation("softmax")),
-				layers.NewFlatten(), layers.NewDense(2))
+			return compiled(t, layers.NewInput(12), must(layers.NewReshape(3, 4)), layers.MustNewDense(5, layers.WithActivation("softmax")),
+				layers.NewFlatten(), layers.MustNewDense(2))
 		}, true, []string{"Reshape", "MatMul", "Add", "Softmax", "Flatten", "Gemm"}},
 		tc{"image output, softmax per pixel", func() *kiln.Sequential {
-			return built(t, []int{5, 4, 2}, must(layers.NewConv2D(3, [2]int{2, 2}, layers.ConvActivation("relu"))),
-				layers.NewDense(2, layers.WithActivation("softmax")))
+			return built(t, []int{5, 4, 2}, must(layers.NewConv2D(3, [2]int{2, 2}, layers.WithActivation("relu"))),
+				layers.MustNewDense(2, layers.WithActivation("softmax")))
 		}, false, []string{"Transpose", "Conv", "Relu", "Transpose", "MatMul", "Add", "Softmax"}},
 	)
 	for _, c := range cases {

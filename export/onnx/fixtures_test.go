@@ -50,8 +50,8 @@ var fixtures = []fixture{
 		name: "relu_softmax",
 		layers: func() []any {
 			return []any{layers.NewInput(4, 3), layers.NewFlatten(),
-				layers.NewDense(5, layers.WithActivation("relu")),
-				layers.NewDense(3, layers.WithActivation("softmax"))}
+				layers.MustNewDense(5, layers.WithActivation("relu")),
+				layers.MustNewDense(3, layers.WithActivation("softmax"))}
 		},
 		loss: "categorical_crossentropy", rows: 5,
 		ops: []string{"Flatten", "Gemm", "Relu", "Gemm", "Softmax"},
@@ -60,8 +60,8 @@ var fixtures = []fixture{
 		name: "tanh_sigmoid",
 		layers: func() []any {
 			return []any{layers.NewInput(2, 3), must(layers.NewActivation("tanh")), layers.NewFlatten(),
-				layers.NewDense(4), must(layers.NewDropout(0.25)),
-				layers.NewDense(2, layers.WithActivation("sigmoid"))}
+				layers.MustNewDense(4), must(layers.NewDropout(0.25)),
+				layers.MustNewDense(2, layers.WithActivation("sigmoid"))}
 		},
 		loss: "binary_crossentropy", rows: 5,
 		ops: []string{"Tanh", "Flatten", "Gemm", "Gemm", "Sigmoid"},
@@ -71,8 +71,8 @@ var fixtures = []fixture{
 		opts: Options{InputScale: 1.0 / 255, ProducerVersion: "test"},
 		layers: func() []any {
 			return []any{layers.NewInput(3, 4), layers.NewFlatten(),
-				layers.NewDense(6, layers.WithActivation("relu"), layers.WithoutBias()),
-				layers.NewDense(3), must(layers.NewActivation("softmax"))}
+				layers.MustNewDense(6, layers.WithActivation("relu"), layers.WithoutBias()),
+				layers.MustNewDense(3), must(layers.NewActivation("softmax"))}
 		},
 		loss: "categorical_crossentropy", rows: 7, bytes: true,
 		ops: []string{"Mul", "Flatten", "Gemm", "Relu", "Gemm", "Softmax"},
@@ -82,8 +82,8 @@ var fixtures = []fixture{
 		opts: Options{Opset: 11},
 		layers: func() []any {
 			return []any{layers.NewInput(4, 3), layers.NewFlatten(),
-				layers.NewDense(5, layers.WithActivation("relu")),
-				layers.NewDense(3, layers.WithActivation("softmax"))}
+				layers.MustNewDense(5, layers.WithActivation("relu")),
+				layers.MustNewDense(3, layers.WithActivation("softmax"))}
 		},
 		loss: "categorical_crossentropy", rows: 5,
 		ops: []string{"Flatten", "Gemm", "Relu", "Gemm", "Softmax"},
@@ -92,8 +92,8 @@ var fixtures = []fixture{
 		name: "dropout_last_opset21",
 		opts: Options{Opset: 21},
 		layers: func() []any {
-			return []any{layers.NewInput(5), layers.NewDense(4, layers.WithActivation("tanh")),
-				layers.NewDense(3, layers.WithActivation("relu")), must(layers.NewDropout(0.5))}
+			return []any{layers.NewInput(5), layers.MustNewDense(4, layers.WithActivation("tanh")),
+				layers.MustNewDense(3, layers.WithActivation("relu")), must(layers.NewDropout(0.5))}
 		},
 		loss: "mse", rows: 4,
 		ops: []string{"Gemm", "Tanh", "Gemm", "Relu"},
@@ -103,9 +103,9 @@ var fixtures = []fixture{
 		name: "conv_relu_pool",
 		layers: func() []any {
 			return []any{layers.NewInput(8, 7, 3),
-				must(layers.NewConv2D(4, [2]int{3, 3}, layers.ConvActivation("relu"))),
+				must(layers.NewConv2D(4, [2]int{3, 3}, layers.WithActivation("relu"))),
 				must(layers.NewMaxPooling2D([2]int{2, 2})), layers.NewFlatten(),
-				layers.NewDense(5, layers.WithActivation("softmax"))}
+				layers.MustNewDense(5, layers.WithActivation("softmax"))}
 		},
 		loss: "categorical_crossentropy", rows: 4,
 		ops:  []string{"Transpose", "Conv", "Relu", "MaxPool", "Transpose", "Flatten", "Gemm", "Softmax"},
@@ -121,11 +121,11 @@ var fixtures = []fixture{
 		opts: Options{Opset: 21},
 		layers: func() []any {
 			return []any{layers.NewInput(9, 9, 2),
-				must(layers.NewConv2D(3, [2]int{3, 2}, layers.ConvStrides(2, 2), layers.ConvPadding("same"),
-					layers.ConvActivation("tanh"), layers.ConvNoBias())),
-				must(layers.NewMaxPooling2D([2]int{3, 3}, layers.PoolStrides(2, 2), layers.PoolPadding("same"))),
-				must(layers.NewConv2D(2, [2]int{1, 1}, layers.ConvActivation("sigmoid"))),
-				layers.NewFlatten(), layers.NewDense(3)}
+				must(layers.NewConv2D(3, [2]int{3, 2}, layers.WithStrides(2, 2), layers.WithPadding("same"),
+					layers.WithActivation("tanh"), layers.WithoutBias())),
+				must(layers.NewMaxPooling2D([2]int{3, 3}, layers.WithStrides(2, 2), layers.WithPadding("same"))),
+				must(layers.NewConv2D(2, [2]int{1, 1}, layers.WithActivation("sigmoid"))),
+				layers.NewFlatten(), layers.MustNewDense(3)}
 		},
 		loss: "mse", rows: 4,
 		ops:  []string{"Transpose", "Conv", "Tanh", "MaxPool", "Conv", "Sigmoid", "Transpose", "Flatten", "Gemm"},
@@ -139,9 +139,9 @@ var fixtures = []fixture{
 		name: "conv_softmax",
 		layers: func() []any {
 			return []any{layers.NewInput(6, 5, 2),
-				must(layers.NewConv2D(4, [2]int{2, 3}, layers.ConvPadding("same"), layers.ConvActivation("softmax"))),
+				must(layers.NewConv2D(4, [2]int{2, 3}, layers.WithPadding("same"), layers.WithActivation("softmax"))),
 				must(layers.NewDropout(0.5)),
-				must(layers.NewConv2D(2, [2]int{3, 3}, layers.ConvStrides(2, 2))),
+				must(layers.NewConv2D(2, [2]int{3, 3}, layers.WithStrides(2, 2))),
 				must(layers.NewActivation("tanh")), layers.NewFlatten()}
 		},
 		loss: "mse", rows: 3,
@@ -155,9 +155,9 @@ var fixtures = []fixture{
 		opts: Options{Opset: 11},
 		layers: func() []any {
 			return []any{layers.NewInput(6, 5, 2),
-				must(layers.NewConv2D(4, [2]int{2, 3}, layers.ConvPadding("same"), layers.ConvActivation("softmax"))),
+				must(layers.NewConv2D(4, [2]int{2, 3}, layers.WithPadding("same"), layers.WithActivation("softmax"))),
 				must(layers.NewDropout(0.5)),
-				must(layers.NewConv2D(2, [2]int{3, 3}, layers.ConvStrides(2, 2))),
+				must(layers.NewConv2D(2, [2]int{3, 3}, layers.WithStrides(2, 2))),
 				must(layers.NewActivation("tanh")), layers.NewFlatten()}
 		},
 		loss: "mse", rows: 3,
@@ -171,9 +171,9 @@ var fixtures = []fixture{
 		layers: func() []any {
 			return []any{layers.NewInput(48),
 				must(layers.NewReshape(6, -1, 2)),
-				must(layers.NewConv2D(3, [2]int{3, 3}, layers.ConvActivation("relu"))),
+				must(layers.NewConv2D(3, [2]int{3, 3}, layers.WithActivation("relu"))),
 				must(layers.NewReshape(-1)),
-				layers.NewDense(4, layers.WithActivation("softmax"))}
+				layers.MustNewDense(4, layers.WithActivation("softmax"))}
 		},
 		loss: "categorical_crossentropy", rows: 3,
 		ops:  []string{"Reshape", "Transpose", "Conv", "Relu", "Transpose", "Reshape", "Gemm", "Softmax"},
@@ -185,9 +185,9 @@ var fixtures = []fixture{
 		name: "conv_global_average",
 		layers: func() []any {
 			return []any{layers.NewInput(7, 6, 2),
-				must(layers.NewConv2D(5, [2]int{3, 3}, layers.ConvPadding("same"), layers.ConvActivation("relu"))),
+				must(layers.NewConv2D(5, [2]int{3, 3}, layers.WithPadding("same"), layers.WithActivation("relu"))),
 				layers.NewGlobalAveragePooling2D(),
-				layers.NewDense(3, layers.WithActivation("softmax"))}
+				layers.MustNewDense(3, layers.WithActivation("softmax"))}
 		},
 		loss: "categorical_crossentropy", rows: 3,
 		ops:  []string{"Transpose", "Conv", "Relu", "GlobalAveragePool", "Flatten", "Gemm", "Softmax"},
@@ -200,12 +200,12 @@ var fixtures = []fixture{
 		name: "lenet_average_pool",
 		layers: func() []any {
 			return []any{layers.NewInput(10, 10, 1),
-				must(layers.NewConv2D(3, [2]int{3, 3}, layers.ConvActivation("tanh"))),
+				must(layers.NewConv2D(3, [2]int{3, 3}, layers.WithActivation("tanh"))),
 				must(layers.NewAveragePooling2D([2]int{2, 2})),
-				must(layers.NewConv2D(4, [2]int{2, 2}, layers.ConvActivation("tanh"))),
-				must(layers.NewAveragePooling2D([2]int{2, 2}, layers.PoolStrides(2, 2), layers.PoolPadding("same"))),
+				must(layers.NewConv2D(4, [2]int{2, 2}, layers.WithActivation("tanh"))),
+				must(layers.NewAveragePooling2D([2]int{2, 2}, layers.WithStrides(2, 2), layers.WithPadding("same"))),
 				layers.NewFlatten(),
-				layers.NewDense(3, layers.WithActivation("softmax"))}
+				layers.MustNewDense(3, layers.WithActivation("softmax"))}
 		},
 		loss: "categorical_crossentropy", rows: 3,
 		ops:  []string{"Transpose", "Conv", "Tanh", "AveragePool", "Conv", "Tanh", "AveragePool", "Transpose", "Flatten", "Gemm", "Softmax"},
@@ -217,11 +217,11 @@ var fixtures = []fixture{
 		name: "dense_batchnorm_opset11",
 		opts: Options{Opset: 11},
 		layers: func() []any {
-			return []any{layers.NewInput(6), layers.NewDense(5),
+			return []any{layers.NewInput(6), layers.MustNewDense(5),
 				must(layers.NewBatchNormalization()), must(layers.NewActivation("relu")),
-				layers.NewDense(4, layers.WithActivation("tanh")),
-				must(layers.NewBatchNormalization(layers.BatchNormCenter(false), layers.BatchNormEpsilon(0.01))),
-				layers.NewDense(3, layers.WithActivation("softmax"))}
+				layers.MustNewDense(4, layers.WithActivation("tanh")),
+				must(layers.NewBatchNormalization(layers.WithCenter(false), layers.WithEpsilon(0.01))),
+				layers.MustNewDense(3, layers.WithActivation("softmax"))}
 		},
 		loss: "categorical_crossentropy", rows: 5,
 		ops: []string{"Gemm", "Mul", "Add", "Relu", "Gemm", "Tanh", "Mul", "Add", "Gemm", "Softmax"},
@@ -236,11 +236,11 @@ var fixtures = []fixture{
 		layers: func() []any {
 			return []any{layers.NewInput(8, 7, 3),
 				must(layers.NewBatchNormalization()),
-				must(layers.NewConv2D(4, [2]int{3, 3}, layers.ConvPadding("same"), layers.ConvNoBias())),
+				must(layers.NewConv2D(4, [2]int{3, 3}, layers.WithPadding("same"), layers.WithoutBias())),
 				must(layers.NewBatchNormalization()), must(layers.NewActivation("relu")),
 				must(layers.NewMaxPooling2D([2]int{2, 2})),
-				must(layers.NewBatchNormalization(layers.BatchNormScale(false))),
-				layers.NewFlatten(), layers.NewDense(3)}
+				must(layers.NewBatchNormalization(layers.WithScale(false))),
+				layers.NewFlatten(), layers.MustNewDense(3)}
 		},
 		// A linear output: a softmax would saturate and hide differences.
 		loss: "mse", rows: 4,
@@ -258,9 +258,9 @@ var fixtures = []fixture{
 		opts: Options{Opset: 11},
 		layers: func() []any {
 			return []any{layers.NewInput(4, 5),
-				layers.NewDense(6, layers.WithActivation("relu"), layers.WithoutBias()),
-				layers.NewDense(5, layers.WithActivation("softmax")),
-				layers.NewFlatten(), layers.NewDense(3, layers.WithActivation("sigmoid"))}
+				layers.MustNewDense(6, layers.WithActivation("relu"), layers.WithoutBias()),
+				layers.MustNewDense(5, layers.WithActivation("softmax")),
+				layers.NewFlatten(), layers.MustNewDense(3, layers.WithActivation("sigmoid"))}
 		},
 		loss: "binary_crossentropy", rows: 5,
 		ops: []string{"MatMul", "Relu", "MatMul", "Add", "Softmax", "Flatten", "Gemm", "Sigmoid"},
@@ -272,9 +272,9 @@ var fixtures = []fixture{
 		name: "conv_dense_pixels",
 		layers: func() []any {
 			return []any{layers.NewInput(7, 6, 2),
-				must(layers.NewConv2D(3, [2]int{3, 3}, layers.ConvActivation("relu"))),
-				layers.NewDense(4, layers.WithActivation("softmax")),
-				layers.NewFlatten(), layers.NewDense(3)}
+				must(layers.NewConv2D(3, [2]int{3, 3}, layers.WithActivation("relu"))),
+				layers.MustNewDense(4, layers.WithActivation("softmax")),
+				layers.NewFlatten(), layers.MustNewDense(3)}
 		},
 		loss: "mse", rows: 3,
 		ops:  []string{"Transpose", "Conv", "Relu", "Transpose", "MatMul", "Add", "Softmax", "Flatten", "Gemm"},

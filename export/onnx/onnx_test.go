@@ -874,8 +874,8 @@ func compiled(t *testing.T, items ...any) *kiln.Sequential {
 
 func TestDeterministic(t *testing.T) {
 	build := func() []byte {
-		m := compiled(t, layers.NewInput(28, 28), layers.NewFlatten(), layers.NewDense(16, layers.WithActivation("relu")),
-			layers.NewDense(10, layers.WithActivation("softmax")))
+		m := compiled(t, layers.NewInput(28, 28), layers.NewFlatten(), layers.MustNewDense(16, layers.WithActivation("relu")),
+			layers.MustNewDense(10, layers.WithActivation("softmax")))
 		return encodeModel(t, m, Options{InputScale: 1.0 / 255, ProducerVersion: "v1"})
 	}
 	a, b := build(), build()
@@ -888,7 +888,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestSave(t *testing.T) {
-	m := compiled(t, layers.NewInput(3), layers.NewDense(2, layers.WithActivation("sigmoid")))
+	m := compiled(t, layers.NewInput(3), layers.MustNewDense(2, layers.WithActivation("sigmoid")))
 	path := filepath.Join(t.TempDir(), "model.onnx")
 	if err := Save(path, m, Options{}); err != nil {
 		t.Fatal(err)
@@ -917,7 +917,7 @@ type failWriter struct{}
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestWriteError(t *testing.T) {
-	m := compiled(t, layers.NewInput(3), layers.NewDense(2))
+	m := compiled(t, layers.NewInput(3), layers.MustNewDense(2))
 	if err := Write(failWriter{}, m, Options{}); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Write to a failing writer: %v", err)
 	}
@@ -933,8 +933,8 @@ func TestUnsupported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	custom := compiled(t, layers.NewInput(4), layers.NewDense(3), squash{act})
-	uncompiled := kiln.NewSequential(layers.NewInput(4), layers.NewFlatten(), layers.NewDense(3))
+	custom := compiled(t, layers.NewInput(4), layers.MustNewDense(3), squash{act})
+	uncompiled := kiln.NewSequential(layers.NewInput(4), layers.NewFlatten(), layers.MustNewDense(3))
 	cases := []struct {
 		name string
 		m    *kiln.Sequential
@@ -944,11 +944,11 @@ func TestUnsupported(t *testing.T) {
 		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, MaxPooling2D, Reshape"}},
 		{"not compiled", uncompiled, Options{}, []string{`layer 1 ("", Flatten)`, "not built", "compile"}},
 		{"nil model", nil, Options{}, []string{"nil"}},
-		{"no input", kiln.NewSequential(layers.NewDense(3)), Options{}, []string{"no Input"}},
-		{"opset 10", compiled(t, layers.NewInput(2), layers.NewDense(1)), Options{Opset: 10}, []string{"opset 10", "11 to 21"}},
-		{"opset 22", compiled(t, layers.NewInput(2), layers.NewDense(1)), Options{Opset: 22}, []string{"opset 22"}},
-		{"NaN scale", compiled(t, layers.NewInput(2), layers.NewDense(1)), Options{InputScale: float32(math.NaN())}, []string{"InputScale", "finite"}},
-		{"Inf scale", compiled(t, layers.NewInput(2), layers.NewDense(1)), Options{InputScale: float32(math.Inf(1))}, []string{"InputScale"}},
+		{"no input", kiln.NewSequential(layers.MustNewDense(3)), Options{}, []string{"no Input"}},
+		{"opset 10", compiled(t, layers.NewInput(2), layers.MustNewDense(1)), Options{Opset: 10}, []string{"opset 10", "11 to 21"}},
+		{"opset 22", compiled(t, layers.NewInput(2), layers.MustNewDense(1)), Options{Opset: 22}, []string{"opset 22"}},
+		{"NaN scale", compiled(t, layers.NewInput(2), layers.MustNewDense(1)), Options{InputScale: float32(math.NaN())}, []string{"InputScale", "finite"}},
+		{"Inf scale", compiled(t, layers.NewInput(2), layers.MustNewDense(1)), Options{InputScale: float32(math.Inf(1))}, []string{"InputScale"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -991,7 +991,7 @@ func TestActivationMapping(t *testing.T) {
 // activation without an ONNX mapping fails here rather than at a user's.
 func TestAllKilnActivationsMapped(t *testing.T) {
 	for _, name := range activations.Names() {
-		m := compiled(t, layers.NewInput(3), layers.NewDense(2, layers.WithActivation(name)))
+		m := compiled(t, layers.NewInput(3), layers.MustNewDense(2, layers.WithActivation(name)))
 		var buf bytes.Buffer
 		if err := Write(&buf, m, Options{}); err != nil {
 			t.Errorf("activation %s: %v", name, err)
@@ -1002,7 +1002,7 @@ func TestAllKilnActivationsMapped(t *testing.T) {
 // TestDuplicateNames: layers the user named alike still give distinct
 // ONNX values, nodes and initializers.
 func TestDuplicateNames(t *testing.T) {
-	a, b := layers.NewDense(3, layers.WithActivation("relu")), layers.NewDense(2)
+	a, b := layers.MustNewDense(3, layers.WithActivation("relu")), layers.MustNewDense(2)
 	a.SetName("d")
 	b.SetName("d")
 	m := compiled(t, layers.NewInput(4), a, b)
