@@ -26,6 +26,12 @@ import (
 )
 
 // Layer is one Keras layer in a Sequential model.
+//
+// Buffers have one ownership rule: the slice Forward or Backward returns
+// belongs to the layer (a View may return its input itself) and is valid
+// until the layer's next Forward or Backward; the caller reads it and never
+// writes into it. Inputs (x, dy) are only read. Infer writes into dst,
+// which the caller owns.
 type Layer interface {
 	// ClassName is Keras' class name, e.g. "Dense".
 	ClassName() string
