@@ -212,3 +212,62 @@ func kerasWeighted(k *KerasConfig) error {
 	}
 	return k.Unset("kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank", "quantization_config")
 }
+
+// FromCall translates a call of the layer's Python constructor, as a
+// Keras program writes it (Dense(10, activation="relu")), into the
+// arguments an experiment file gives the layer. Keras' get_config keys are
+// its constructor's keyword arguments, so the call is read like a config:
+// the same checks, the same refusals. pos and kw hold the evaluated
+// arguments (int, float64, string, bool, nil, []any for tuples and lists);
+// at names the call in messages. Keyword arguments every layer takes
+// (name, dtype, trainable) and input shapes are the caller's to remove or
+// translate first.
+func (s *Spec) FromCall(at string, pos []any, kw map[string]any) (map[string]any, error) {
+	if len(pos) > s.Positional {
+		var names []string
+		for _, a := range s.Args[:s.Positional] {
+			names = append(names, a.Name)
+		}
+		which := "none"
+		if len(names) > 0 {
+			which = strings.Join(names, ", ")
+		}
+		return nil, fmt.Errorf("%s: %s takes %d positional argument(s) (%s), got %d; name the others, e.g. %s=...", at, s.Class, s.Positional, which, len(pos), s.nextArgName())
+	}
+	cfg := map[string]any{}
+	for i, v := range pos {
+		cfg[s.Args[i].Name] = v
+	}
+	keys := make([]string, 0, len(kw))
+	for k := range kw {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		name := key
+		if a, ok := s.Aliases[key]; ok {
+			name = a
+		}
+		if _, dup := cfg[name]; dup {
+			return nil, fmt.Errorf("%s: %s got multiple values for argument %q", at, s.Class, name)
+		}
+		cfg[name] = kw[key]
+	}
+	k := NewKerasConfig(cfg, at)
+	args, err := s.FromKeras(k)
+	if err != nil {
+		return nil, err
+	}
+	if u := k.Unread(); len(u) > 0 {
+		return nil, fmt.Errorf("%s: %s got unexpected keyword argument(s) %s; kiln's %s takes %s", at, s.Class, strings.Join(u, ", "), s.Class, strings.Join(schema.Names(s.Args), ", "))
+	}
+	return args, nil
+}
+
+// nextArgName is the first argument Keras does not take by position.
+func (s *Spec) nextArgName() string {
+	if s.Positional < len(s.Args) {
+		return s.Args[s.Positional].Name
+	}
+	return "name"
+}

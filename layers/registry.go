@@ -28,6 +28,12 @@ type Spec struct {
 	// not plain Args (initializers, data_format, settings kiln refuses)
 	// before the Args are read; see KerasConfig.
 	Keras func(k *KerasConfig) error
+	// Positional is how many of Args Keras' Python constructor takes by
+	// position, in Args' order: Dense(10, "relu") is units, activation.
+	Positional int
+	// Aliases map older Keras spellings of arguments, still common in
+	// posted programs, to their names today (Keras 2's output_dim: units).
+	Aliases map[string]string
 	// Example is a valid argument map, as an experiment file writes it;
 	// the registry's tests build every layer from it.
 	Example map[string]any

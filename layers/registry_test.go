@@ -157,3 +157,43 @@ func size(shape []int) int {
 	}
 	return n
 }
+
+// TestFromCall: a layer constructor call as a Keras program writes it.
+func TestFromCall(t *testing.T) {
+	for _, c := range []struct {
+		class string
+		pos   []any
+		kw    map[string]any
+		want  map[string]any
+		err   string
+	}{
+		{"Dense", []any{10}, map[string]any{"activation": "sigmoid"}, map[string]any{"units": 10, "activation": "sigmoid"}, ""},
+		{"Dense", []any{10, "relu"}, nil, map[string]any{"units": 10, "activation": "relu"}, ""},
+		{"Dense", nil, map[string]any{"output_dim": 5, "init": "glorot_uniform"}, map[string]any{"units": 5, "activation": "linear"}, ""},
+		{"Dense", []any{10}, map[string]any{"use_bias": false}, map[string]any{"units": 10, "activation": "linear", "use_bias": false}, ""},
+		{"Conv2D", []any{32, []any{3, 3}}, map[string]any{"activation": "relu", "padding": "same"}, map[string]any{"filters": 32, "kernel_size": []any{3, 3}, "activation": "relu", "padding": "same"}, ""},
+		{"Conv2D", []any{32, 3}, map[string]any{"border_mode": "same"}, map[string]any{"filters": 32, "kernel_size": []any{3, 3}, "activation": "linear", "padding": "same"}, ""},
+		{"MaxPooling2D", []any{[]any{2, 2}}, nil, map[string]any{"pool_size": []any{2, 2}}, ""},
+		{"Dropout", []any{0.5}, nil, map[string]any{"rate": 0.5}, ""},
+		{"Dropout", nil, map[string]any{"p": 0.2}, map[string]any{"rate": 0.2}, ""},
+		{"Reshape", []any{[]any{28, 28, 1}}, nil, map[string]any{"target_shape": []any{28, 28, 1}}, ""},
+		{"Flatten", []any{"x"}, nil, nil, "Flatten takes 0 positional argument(s) (none), got 1"},
+		{"Dense", []any{10, "relu", true, "glorot_uniform"}, nil, nil, "Dense takes 3 positional argument(s) (units, activation, use_bias), got 4; name the others, e.g. name=..."},
+		{"Dense", []any{10}, map[string]any{"units": 3}, nil, `got multiple values for argument "units"`},
+		{"Dense", []any{10}, map[string]any{"kernel_initializer": "he_normal"}, nil, "kernel_initializer is"},
+		{"Dense", []any{10}, map[string]any{"activaton": "relu"}, nil, "Dense got unexpected keyword argument(s) activaton; kiln's Dense takes units, activation, use_bias, name"},
+		{"Dense", []any{"ten"}, nil, nil, `units "ten" is not a positive integer`},
+	} {
+		spec, _ := Lookup(c.class)
+		got, err := spec.FromCall("prog.py:3", c.pos, c.kw)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || !strings.HasPrefix(err.Error(), "prog.py:3: ") {
+				t.Errorf("%s%v %v: error %v, want %q", c.class, c.pos, c.kw, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s%v %v: %v, %v; want %v", c.class, c.pos, c.kw, got, err, c.want)
+		}
+	}
+}

@@ -232,11 +232,12 @@ func init() {
 		Keras: func(k *KerasConfig) error { return k.ChannelsLast() },
 	})
 	Register(Spec{
-		Class:   "Activation",
-		Doc:     "applies an activation function",
-		Args:    []schema.Arg{activationArg(nil, true)},
-		New:     func(a schema.Values) (Layer, error) { return NewActivation(a.String("activation")) },
-		Example: map[string]any{"activation": "tanh"},
+		Class:      "Activation",
+		Doc:        "applies an activation function",
+		Args:       []schema.Arg{activationArg(nil, true)},
+		Positional: 1,
+		New:        func(a schema.Values) (Layer, error) { return NewActivation(a.String("activation")) },
+		Example:    map[string]any{"activation": "tanh"},
 	})
 	Register(Spec{
 		Class: "Dropout",
@@ -251,6 +252,8 @@ func init() {
 			k.Drop("seed") // kiln seeds dropout from the experiment's seed
 			return nil
 		},
-		Example: map[string]any{"rate": 0.25},
+		Positional: 1,
+		Aliases:    map[string]string{"p": "rate"},
+		Example:    map[string]any{"rate": 0.25},
 	})
 }
