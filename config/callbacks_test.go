@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiln-ml/kiln/callbacks"
 	"github.com/kiln-ml/kiln/config"
+	"github.com/kiln-ml/kiln/datasets/mnist"
 )
 
 const cbBase = `data: {dataset: mnist, labels: onehot, limit: 600}
@@ -37,9 +38,14 @@ func TestCallbacksParseBuildAndRoundTrip(t *testing.T) {
 	if err != nil || e2.Fit.Callbacks[0].Args["patience"] != 5 {
 		t.Fatalf("--set on a callback: %v %+v", err, e2.Fit.Callbacks)
 	}
+	// Skip only when MNIST is not there; a Build error is a failure.
+	// catches: building a callback failing, once skipped as "no MNIST".
+	if _, err := mnist.Locate(); err != nil {
+		t.Skip(err)
+	}
 	r, err := config.Build(e, io.Discard)
 	if err != nil {
-		t.Skip(err) // no MNIST
+		t.Fatal(err)
 	}
 	es, ok1 := r.Callbacks[0].(*callbacks.EarlyStopping)
 	mc, ok2 := r.Callbacks[1].(*callbacks.ModelCheckpoint)
@@ -52,7 +58,10 @@ func TestCallbacksParseBuildAndRoundTrip(t *testing.T) {
 		t.Error("the experiment's callbacks leaked into Run.Fit (explain's probes use it and must not write files)")
 	}
 	// Each Build makes fresh callbacks.
-	r2, _ := config.Build(e, io.Discard)
+	r2, err := config.Build(e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r2.Callbacks[0] == r.Callbacks[0] {
 		t.Error("two builds share a callback")
 	}

@@ -2,12 +2,15 @@ package explain_test
 
 import (
 	"context"
+	"io"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kiln-ml/kiln/config"
+	"github.com/kiln-ml/kiln/datasets/mnist"
 	"github.com/kiln-ml/kiln/explain"
 )
 
@@ -66,6 +69,8 @@ func TestSeed(t *testing.T) {
 	}
 	if rep.Plan.FullData {
 		// The probe's first epoch is the user's: the question's 315 / ~931.
+		// (Only on a machine fast enough for a full-data plan in the default
+		// budget; TestSeedProbeIsTheFit checks the same on a subset always.)
 		if l := num(t, ev, "epoch1_loss"); math.Abs(l-314.8) > 1 {
 			t.Errorf("epoch-1 loss %g, want 314.8 (kiln fit's number)", l)
 		}
@@ -117,4 +122,66 @@ func TestSeed(t *testing.T) {
 	var sb strings.Builder
 	rep.WriteText(&sb)
 	t.Log("\n" + sb.String())
+}
+
+// TestSeedProbeIsTheFit is TestSeed's tight check made independent of the
+// machine's speed. The plan is sized from a timed calibration run, so with
+// the default budget a slow machine probes a subset and TestSeed cannot
+// compare the probe's first epoch with kiln fit's. Here the experiment is
+// cut to 10000 rows and 3 epochs and the budget is an hour, which every
+// plan candidate fits many times over: the plan must be the experiment as
+// configured, and the probes' epoch losses (at lr and lr×3) must be kiln
+// fit's own numbers, to the 5 digits explain reports.
+//
+// catches: probes that do not train as kiln fit would (e.g. shuffling off,
+// another seed, a learning-rate probe at the wrong rate), or a plan that
+// takes a subset when every row fits.
+func TestSeedProbeIsTheFit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on 10000 MNIST rows")
+	}
+	if _, err := mnist.Locate(); err != nil {
+		t.Skip(err)
+	}
+	sets := []string{"data.limit=10000", "data.validation_limit=2000", "fit.epochs=3"}
+	rep, err := explain.File(context.Background(), "../examples/seed.yaml", explain.Options{Sets: sets, Budget: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Plan; !p.FullData || p.Rows != 10000 || p.Epochs != 3 || p.ValidationRows != 2000 {
+		t.Fatalf("plan: %d rows, %d validation rows, %d epochs, full data %v; want the experiment as configured (10000, 2000, 3, true)",
+			p.Rows, p.ValidationRows, p.Epochs, p.FullData)
+	}
+	ls := rep.Find(explain.IDLossScalesWithLearningRate)
+	if ls == nil {
+		t.Fatal("missing " + explain.IDLossScalesWithLearningRate)
+	}
+	fit := func(lr string) []float64 {
+		e, err := config.Load("../examples/seed.yaml", append([]string{"fit.verbose=0", "compile.optimizer.learning_rate=" + lr}, sets...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := config.Build(e, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := r.Model.Fit(context.Background(), r.X, r.Y, r.Fit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.History["loss"]
+	}
+	base, atK := fit("0.01"), fit("0.03")
+	for _, c := range []struct {
+		key  string
+		want float64
+	}{
+		{"epoch1_loss", base[0]}, {"epoch1_loss_k", atK[0]},
+		{"last_epoch_loss", base[2]}, {"last_epoch_loss_k", atK[2]},
+	} {
+		// explain reports 5 significant digits.
+		if got := num(t, ls.Evidence, c.key); math.Abs(got-c.want) > 1e-4*math.Abs(c.want) {
+			t.Errorf("%s = %g, kiln fit's number %.4f", c.key, got, c.want)
+		}
+	}
 }

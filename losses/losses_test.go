@@ -137,3 +137,81 @@ func TestGetUnknownListsValid(t *testing.T) {
 		t.Fatal("label_smoothing 2 accepted")
 	}
 }
+
+// TestCrossEntropyTargetsNotSummingToOne checks categorical cross-entropy
+// with rows whose targets do not sum to 1 (soft, multi-hot, all-zero,
+// scaled): the logits-path gradient is Σy·softmax(z) − y, and only targets
+// that are not one-hot tell that apart from softmax(z) − y. Analytic
+// gradients are compared with central differences and with the hand formula
+// in float64, on both the fast (no smoothing) and the smoothing branches, and
+// on the probability path.
+//
+// catches: dropping the Σy factor (g = p − y) in either logits branch of
+// CategoricalCrossentropy.Compute.
+func TestCrossEntropyTargetsNotSummingToOne(t *testing.T) {
+	const n, c = 4, 5
+	y := []float32{
+		0.3, 0.3, 0.3, 0.3, 0.3, // Σy = 1.5 (soft, not normalised)
+		1, 0, 1, 0, 0, // Σy = 2 (multi-hot)
+		0, 0, 0, 0, 0, // Σy = 0
+		0, 2, 0, 0, 0.5, // Σy = 2.5 (scaled)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	logits := make([]float32, n*c)
+	probs := make([]float32, n*c)
+	for i := range logits {
+		logits[i] = float32(rng.NormFloat64() * 2)
+		probs[i] = float32(0.05 + 0.9*rng.Float64())
+	}
+	for _, tc := range []struct {
+		name   string
+		ls     float32
+		logits bool
+		pred   []float32
+	}{
+		{"logits", 0, true, logits},
+		{"logits smoothing", 0.1, true, logits},
+		{"probabilities", 0, false, probs},
+		{"probabilities smoothing", 0.2, false, probs},
+	} {
+		l := &CategoricalCrossentropy{LabelSmoothing: tc.ls}
+		grad := make([]float32, n*c)
+		l.Compute(tc.pred, y, n, c, tc.logits, grad)
+		h := float32(1e-2)
+		if !tc.logits {
+			h = 1e-3
+		}
+		for i := range tc.pred {
+			pp := append([]float32(nil), tc.pred...)
+			pm := append([]float32(nil), tc.pred...)
+			pp[i] += h
+			pm[i] -= h
+			num := float64(l.Compute(pp, y, n, c, tc.logits, nil)-l.Compute(pm, y, n, c, tc.logits, nil)) / float64(2*h)
+			if d := math.Abs(num - float64(grad[i])); d > 5e-3*math.Max(1, math.Abs(num)) {
+				t.Errorf("%s: grad[%d] = %g, finite difference %g", tc.name, i, grad[i], num)
+			}
+		}
+		if !tc.logits {
+			continue
+		}
+		// The hand formula: (Σy'·softmax(z) − y') / n with y' the smoothed targets.
+		for r := 0; r < n; r++ {
+			z := tc.pred[r*c : (r+1)*c]
+			var m, s, ys float64
+			for _, v := range z {
+				m = math.Max(m, float64(v))
+			}
+			for j, v := range z {
+				s += math.Exp(float64(v) - m)
+				ys += float64(y[r*c+j])*(1-float64(tc.ls)) + float64(tc.ls)/c
+			}
+			for j, v := range z {
+				tj := float64(y[r*c+j])*(1-float64(tc.ls)) + float64(tc.ls)/c
+				want := (ys*math.Exp(float64(v)-m)/s - tj) / n
+				if got := float64(grad[r*c+j]); math.Abs(got-want) > 1e-6 {
+					t.Errorf("%s: row %d (Σy %.2f) grad[%d] = %.7f, want (Σy·p − y)/n = %.7f", tc.name, r, ys, j, got, want)
+				}
+			}
+		}
+	}
+}

@@ -72,3 +72,57 @@ func TestFirstSteps(t *testing.T) {
 	near("adam", step(NewAdam(0.01), 2), 1-0.01*math.Sqrt(1-0.999)/(1-0.9)*(0.1*2)/(math.Sqrt(0.001*4)+1e-7))
 	near("adagrad", step(NewAdagrad(0.1), 2), 1-0.1*2/math.Sqrt(0.1+4+1e-7))
 }
+
+// TestAdamSeveralSteps runs Adam for six steps with gradients that change
+// sign and size, on a vector long enough for the vectorised kernel and its
+// tail, and compares every step with Keras' update computed in float64:
+// α_t = lr·√(1−β₂ᵗ)/(1−β₁ᵗ), m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
+// w ← w − α_t·m/(√v + ε). One step cannot tell a correct bias correction
+// from one frozen at t = 1; from the second step on they differ by ×2 here.
+//
+// catches: Adam's bias correction wrong — frozen at t = 1 (TestFirstSteps
+// passes), off by one step, dropped (α = lr), without the √(1−β₂ᵗ) factor,
+// or with β₁ and β₂ swapped.
+func TestAdamSeveralSteps(t *testing.T) {
+	const n, steps = 19, 6
+	const lr, b1, b2, eps = 0.01, 0.8, 0.99, 1e-7
+	o := NewAdam(lr)
+	o.Beta1, o.Beta2, o.Epsilon = b1, b2, eps
+	v := tensor.NewVariable("w", n)
+	w := make([]float64, n)
+	m, s := make([]float64, n), make([]float64, n)
+	for j := range v.Value {
+		v.Value[j] = float32(j)/10 - 1
+		w[j] = float64(v.Value[j])
+	}
+	o.Build([]*tensor.Variable{v})
+	worst := 0.0
+	for step := 1; step <= steps; step++ {
+		for j := range v.Grad {
+			// Different per element and per step, with sign changes and a zero.
+			v.Grad[j] = float32(math.Sin(float64(3*j+7*step))) * float32(1+j%4)
+			if j == 5 {
+				v.Grad[j] = 0
+			}
+		}
+		o.Apply()
+		tt := float64(step)
+		alpha := lr * math.Sqrt(1-math.Pow(b2, tt)) / (1 - math.Pow(b1, tt))
+		for j := range w {
+			g := float64(v.Grad[j])
+			m[j] = b1*m[j] + (1-b1)*g
+			s[j] = b2*s[j] + (1-b2)*g*g
+			w[j] -= alpha * m[j] / (math.Sqrt(s[j]) + eps)
+			// Each update moves w by about lr; float32 rounding leaves ~1e-7.
+			d := math.Abs(float64(v.Value[j]) - w[j])
+			if d > 1e-6 {
+				t.Fatalf("step %d: w[%d] = %.8f, float64 reference %.8f (Δ %.2g)", step, j, v.Value[j], w[j], d)
+			}
+			worst = max(worst, d)
+		}
+	}
+	t.Logf("largest difference from the float64 reference: %.2g", worst)
+	if o.Iterations() != steps {
+		t.Errorf("Iterations() = %d, want %d", o.Iterations(), steps)
+	}
+}
