@@ -528,7 +528,7 @@ func (a *analysis) runProbe(res *probeResult) {
 	res.layerStats, _ = layerActivations(m, statX)
 	_, res.logitRMS, res.lossTF, res.lossProb = a.measure(ctx, m, &t, scoreOn)
 	res.valN = scoreOn.X.Rows()
-	res.semanticsApp = t.ce && (t.act == "sigmoid" || t.act == "softmax")
+	res.semanticsApp = t.ce && t.outputLogits
 	if t.isClassification() {
 		res.recall, res.rowSum, res.valHits = recallOf(ctx, m, &t, scoreOn)
 	}
@@ -537,22 +537,7 @@ func (a *analysis) runProbe(res *probeResult) {
 // taskFor is the analysis' task with the probe model's output layer.
 func (a *analysis) taskFor(m *kiln.Sequential) task {
 	t := a.task
-	out := m.OutputShape()
-	t.units = out[len(out)-1]
-	t.act = "linear"
-	ls := m.Layers()
-	for i := len(ls) - 1; i >= 0; i-- {
-		if act, ok := ls[i].(layers.Activated); ok {
-			t.act = act.ActivationName()
-			break
-		}
-		if ls[i].ClassName() != "Dropout" && ls[i].ClassName() != "Flatten" {
-			break
-		}
-	}
-	t.loss = m.Loss().Name()
-	t.fromLogits = m.Loss().FromLogits()
-	t.ce = m.Loss().IsCrossEntropy()
+	t.setOutput(m.LossPlan())
 	if t.kind == kindMulticlass && t.units > 1 {
 		t.classes = t.units
 	}
@@ -628,8 +613,7 @@ func semanticLosses(m *kiln.Sequential, t *task, logits []float32, y *data.Array
 		return math.NaN(), math.NaN()
 	}
 	out := t.outputs(logits, n)
-	cached := t.ce && (t.act == "sigmoid" || t.act == "softmax")
-	if cached {
+	if t.ce && t.outputLogits { // TF reads the cached logits
 		tf = float64(l.Compute(logits, yv, n, c, true, nil))
 	} else {
 		tf = float64(l.Compute(out, yv, n, c, t.ce && t.fromLogits, nil))
