@@ -683,14 +683,19 @@ func (a *analysis) checkGradients() {
 	}
 	var sets []string
 	var hidden []string
-	for _, l := range a.layers[:max(len(a.layers)-1, 0)] {
-		if l.dense != nil && (l.act == "sigmoid" || l.act == "tanh") {
+	weighted := "Dense"
+	for i, l := range a.layers {
+		conv := l.class == "Conv2D"
+		if conv {
+			weighted = "Dense/Conv2D" // the kernels include Conv2D's
+		}
+		if i < len(a.layers)-1 && (l.dense != nil || conv) && (l.act == "sigmoid" || l.act == "tanh") {
 			sets = append(sets, l.key("activation")+"=relu")
 			hidden = append(hidden, l.name)
 		}
 	}
 	ev := map[string]any{"layers": b.kernelNames, "gradient_rms": sigs(cols, 3), "first_last_ratio": sig(r, 3), "samples": samples,
-		"threshold": fmt.Sprintf("median first/last layer gradient RMS < %g over the probe's steps, with ≥ 3 Dense layers", vanishingRatio)}
+		"threshold": fmt.Sprintf("median first/last layer gradient RMS < %g over the probe's steps, with ≥ 3 %s layers", vanishingRatio, weighted)}
 	f := &Finding{ID: IDVanishingGradient, Severity: Warning, Evidence: ev,
 		Summary: fmt.Sprintf("The gradient vanishes on its way down: the first layer's gradients are %s× the last layer's (RMS %s vs %s).",
 			fmtNum(r), fmtNum(cols[0]), fmtNum(cols[len(cols)-1])),

@@ -131,6 +131,16 @@ func TestCheckGradientsFinding(t *testing.T) {
 	if f == nil || f.Evidence["samples"] != 1 || f.Evidence["first_last_ratio"] != 1e-4 {
 		t.Fatalf("finding %+v", f)
 	}
+	// A sigmoid Conv2D hidden layer is fixed like a Dense one.
+	a.findings = nil
+	a.layers = []layerInfo{{spec: 1, class: "Conv2D", name: "conv2d", act: "sigmoid"}, {spec: 2, class: "Flatten", name: "flatten"},
+		{spec: 3, class: "Dense", name: "dense", act: "softmax"}}
+	a.checkGradients()
+	f = a.find(IDVanishingGradient)
+	if f == nil || len(f.FixSets) != 1 || f.FixSets[0] != "model.1.Conv2D.activation=relu" ||
+		!strings.Contains(f.Evidence["threshold"].(string), "≥ 3 Dense/Conv2D layers") {
+		t.Errorf("conv model: fix %v, evidence %v", f.FixSets, f.Evidence["threshold"])
+	}
 	a = &analysis{base: &probeResult{recording: recording{kernelNames: []string{"a", "b", "c"}, gradRMS: [][]float64{{0.1, 0.1, 0.1}}}}}
 	if a.checkGradients(); len(a.findings) != 0 {
 		t.Errorf("healthy gradients: %v", a.findings[0].Summary)
