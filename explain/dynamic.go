@@ -263,7 +263,10 @@ func (a *analysis) probeMetrics(p *probeResult) map[string]float64 {
 	return m
 }
 
-func (a *analysis) valScore(p *probeResult) float64 {
+func (a *analysis) valScore(p *probeResult) float64 { return valScoreOf(p) }
+
+// valScoreOf is a probe's final validation score (NaN if it failed).
+func valScoreOf(p *probeResult) float64 {
 	if p == nil || p.err != nil || p.nonFinite {
 		return math.NaN()
 	}
@@ -477,6 +480,25 @@ var accWords = map[string]string{"epoch1_accuracy": "epoch-1 training accuracy",
 
 // ---- progress: too few updates, learning rate too low ----
 
+// progress reads a probe: the fraction of the initial loss the training
+// loss lost, and the validation score's gain; progressed when the loss fell
+// by progressFraction or the score rose by 0.05.
+func progress(p *probeResult) (lossDrop, gain float64, progressed bool) {
+	gain = valScoreOf(p) - p.initScore
+	lossDrop = (p.initLoss - last(p.epochLoss)) / math.Abs(p.initLoss)
+	return lossDrop, gain, lossDrop >= progressFraction || gain >= 0.05
+}
+
+// stepSizes reads a probe's steps: the median update/weight ratio, small
+// below smallUpdate; big above bigUpdate, or with a batch loss above 3× the
+// initial loss, or with dead ReLU layers.
+func stepSizes(p *probeResult) (upd float64, small, big bool) {
+	upd = median(medianColumn(p.updateRatio))
+	dead, _ := unhealthyLayers(p.layerStats)
+	big = upd > bigUpdate || maxOf(p.batchLoss) > 3*math.Abs(p.initLoss) || len(dead) > 0
+	return upd, upd < smallUpdate, big
+}
+
 func (a *analysis) checkProgress() {
 	b := a.base
 	if a.find(IDLearningRateTooHigh) != nil {
@@ -487,8 +509,7 @@ func (a *analysis) checkProgress() {
 	cfgSteps := cfgEpochs * ((a.trainX.Rows() + bs - 1) / bs)
 	ch := a.chance(b)
 	vs := a.valScore(b)
-	gain := vs - b.initScore
-	lossDrop := (b.initLoss - last(b.epochLoss)) / math.Abs(b.initLoss)
+	lossDrop, _, progressed := progress(b)
 	ev := map[string]any{"configured_steps": cfgSteps, "epochs": cfgEpochs, "batch_size": bs, "training_rows": a.trainX.Rows(),
 		"init_loss": sig(b.initLoss, 4), "final_loss": sig(last(b.epochLoss), 4), "loss_drop_fraction": sig(lossDrop, 3),
 		"init_" + a.task.scoreName(): round(b.initScore, 4), "val_" + a.task.scoreName(): round(vs, 4), "chance": round(ch, 4),
@@ -518,14 +539,11 @@ func (a *analysis) checkProgress() {
 	if b.steps < 50 {
 		return
 	}
-	progressed := lossDrop >= progressFraction || gain >= 0.05
 	if progressed || a.staticError() {
 		return // a static error (labels, output, loss) already explains it
 	}
-	upd := median(medianColumn(b.updateRatio))
+	upd, smallSteps, bigSteps := stepSizes(b)
 	ev["median_update_weight_ratio"] = sig(upd, 3)
-	bigSteps := upd > bigUpdate || maxOf(b.batchLoss) > 3*math.Abs(b.initLoss) || a.anyDead()
-	smallSteps := upd < smallUpdate
 	ev["threshold"] = fmt.Sprintf("loss fell < %g%% and the score rose < 0.05 over the probe, the median update/weight ratio is < %g, and lr×10, ×100 or ×1000 does clearly better", 100*progressFraction, smallUpdate)
 	if smallSteps {
 		a.addTooLow(ev)
@@ -570,11 +588,6 @@ func (a *analysis) staticError() bool {
 		}
 	}
 	return false
-}
-
-func (a *analysis) anyDead() bool {
-	dead, _ := unhealthyLayers(a.base.layerStats)
-	return len(dead) > 0
 }
 
 // ---- activations ----

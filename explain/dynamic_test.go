@@ -237,3 +237,34 @@ func TestKernelsOfConv(t *testing.T) {
 		t.Errorf("gradient RMS per kernel %v", rec.gradRMS)
 	}
 }
+
+func TestProgressRules(t *testing.T) {
+	stuck := &probeResult{initLoss: 2.3, initScore: 0.1, valScore: []float64{0.11, 0.12},
+		recording: recording{epochLoss: []float64{2.29, 2.28}, updateRatio: [][]float64{{1e-6, 2e-6}, {1e-6, 1e-6}}}}
+	if drop, gain, ok := progress(stuck); ok || math.Abs(drop-0.02/2.3) > 1e-12 || math.Abs(gain-0.02) > 1e-12 {
+		t.Errorf("stuck run: drop %g gain %g progressed %v", drop, gain, ok)
+	}
+	if upd, small, big := stepSizes(stuck); !small || big || math.Abs(upd-1.25e-6) > 1e-18 { // median of the per-kernel medians
+		t.Errorf("tiny steps: median update %g, small %v, big %v", upd, small, big)
+	}
+	learns := &probeResult{initLoss: 2.3, initScore: 0.1, valScore: []float64{0.9},
+		recording: recording{epochLoss: []float64{0.3}, batchLoss: []float64{2.3, 1, 0.4}, updateRatio: [][]float64{{3e-3, 5e-3}}}}
+	if _, _, ok := progress(learns); !ok {
+		t.Error("a learning run made no progress")
+	}
+	// The loss can stay put while the score rises (e.g. a saturated loss).
+	scores := &probeResult{initLoss: 2.3, initScore: 0.1, valScore: []float64{0.3}, recording: recording{epochLoss: []float64{2.3}}}
+	if _, _, ok := progress(scores); !ok {
+		t.Error("a run whose score rose made no progress")
+	}
+	if _, small, big := stepSizes(learns); small || big {
+		t.Errorf("healthy steps: small %v, big %v", small, big)
+	}
+	spiky := &probeResult{initLoss: 2.3, recording: recording{batchLoss: []float64{2.3, 40}, updateRatio: [][]float64{{3e-3}}}}
+	dead := &probeResult{initLoss: 2.3, recording: recording{updateRatio: [][]float64{{3e-3}}}, layerStats: []layerStat{{Act: "relu", Dead: 0.9}}}
+	for _, p := range []*probeResult{spiky, dead} {
+		if _, _, big := stepSizes(p); !big {
+			t.Errorf("large steps not seen: %+v", p)
+		}
+	}
+}
