@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln"
+	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/losses"
 )
 
 // Explain used to find the output activation through a trailing Dropout
@@ -62,6 +64,36 @@ func TestPlanKindsAreIDs(t *testing.T) {
 		kiln.LossFindingFromLogitsAfterActivation, kiln.LossFindingLogitsWithoutFromLogits} {
 		if !slices.Contains(IDs, k) {
 			t.Errorf("kiln.LossPlan kind %q is not an explain finding id", k)
+		}
+	}
+}
+
+// checkOutputLoss renders the plan: from_logits after a softmax is an
+// error where nothing hides the second softmax (after a Dropout, the
+// loss has no cached logits to read), a warning where Keras' TF backend
+// reads the cached logits.
+func TestDoubleSoftmaxSeverityFromPlan(t *testing.T) {
+	for _, c := range []struct {
+		dropout bool
+		want    Severity
+	}{{false, Warning}, {true, Error}} {
+		items := []any{layers.NewInput(4), layers.NewDense(3, layers.WithActivation("softmax"))}
+		if c.dropout {
+			d, _ := layers.NewDropout(0.2)
+			items = append(items, d)
+		}
+		m := kiln.NewSequential(items...)
+		l, _ := losses.Get("categorical_crossentropy", losses.Options{FromLogits: true})
+		if err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: l, Warnings: io.Discard}); err != nil {
+			t.Fatal(err)
+		}
+		a := &analysis{run: &config.Run{Model: m}, exp: &config.Experiment{}}
+		a.describeModel()
+		a.task.setOutput(m.LossPlan())
+		a.task.kind, a.task.classes = kindMulticlass, 3
+		a.checkOutputLoss()
+		if len(a.findings) != 1 || a.findings[0].ID != IDDoubleSoftmax || a.findings[0].Severity != c.want {
+			t.Errorf("dropout %v: findings %+v; want %s %s", c.dropout, a.findings, IDDoubleSoftmax, c.want)
 		}
 	}
 }
