@@ -186,7 +186,7 @@ type CompileOptions struct {
 	Seed uint64
 	// Warnings receives one line per activation/loss mismatch found
 	// (default os.Stderr; use io.Discard to silence). The lines are also
-	// available from Warnings().
+	// available from Warnings() and, structured, from LossPlan().
 	Warnings io.Writer
 }
 
