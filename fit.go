@@ -117,6 +117,11 @@ type trainer struct {
 	metCount float32
 	logNames []string
 	logVals  []float64
+	// batchLoss is the last step's own loss; batchNames and batchVals are
+	// the BatchEnd logs: the running means then callbacks.BatchLoss.
+	batchLoss  float32
+	batchNames []string
+	batchVals  []float64
 	// firstVar is the index of the first layer with variables: layers
 	// before it need no gradient, so backpropagation stops there.
 	firstVar int
@@ -185,6 +190,8 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 		return nil, err
 	}
 	t.w = w
+	t.batchNames = append(append([]string(nil), t.logNames...), callbacks.BatchLoss)
+	t.batchVals = make([]float64, len(t.batchNames))
 	m.tob = nil // the layers' buffers now belong to this Fit
 	if err := ctx.Err(); err != nil {
 		// Cancelled before the start: the checks above are all that ran
@@ -235,7 +242,7 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 			lo, hi := s*opts.BatchSize, min((s+1)*opts.BatchSize, n)
 			t.next = order[hi:min(hi+opts.BatchSize, n)]
 			t.step(order[lo:hi])
-			logs := t.logs()
+			logs := t.batchLogs()
 			for _, cb := range cbs {
 				cb.BatchEnd(s+1, logs)
 			}
@@ -404,11 +411,13 @@ func (t *trainer) step(idx []int) {
 	if t.w == nil {
 		loss := m.c.loss.Compute(pred, t.yb, n, t.units, m.c.fromLogits, t.grad)
 		t.lossSum += loss * float32(n)
+		t.batchLoss = loss
 		for i, mt := range t.metrics {
 			t.metSums[i] += mt.Update(metricInput(mt, h, logits), t.yb, n, t.units)
 		}
 	} else {
-		t.lossSum += t.weighted(idx, pred, h, logits) * float32(n)
+		t.batchLoss = t.weighted(idx, pred, h, logits)
+		t.lossSum += t.batchLoss * float32(n)
 	}
 	t.count += float32(n)
 	g := t.grad[:n*t.units]
@@ -433,6 +442,15 @@ func (t *trainer) logs() callbacks.Logs {
 		t.logVals[i+1] = float64(t.metSums[i] / den)
 	}
 	return callbacks.Logs{Names: t.logNames, Values: t.logVals}
+}
+
+// batchLogs returns the running means and the step's own loss under
+// callbacks.BatchLoss; the returned slices (allocated by Fit) are reused.
+func (t *trainer) batchLogs() callbacks.Logs {
+	logs := t.logs()
+	copy(t.batchVals, logs.Values)
+	t.batchVals[len(t.batchVals)-1] = float64(t.batchLoss)
+	return callbacks.Logs{Names: t.batchNames, Values: t.batchVals}
 }
 
 // checkData validates x and y against the model and the loss, with Keras'

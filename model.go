@@ -59,9 +59,10 @@ type compiled struct {
 	loss       losses.Loss
 	metricArgs []string
 	semantics  LossSemantics
-	useLogits  bool // feed the last layer's logits to the loss
-	haveLogits bool // the last layer is a sigmoid/softmax with logits to read
-	fromLogits bool // the loss's logits path is taken
+	plan       *LossPlan
+	useLogits  bool // plan.ReadsLogits: feed the last layer's logits to the loss
+	haveLogits bool // plan.MetricsReadLogits: the last layer is a sigmoid/softmax with logits to read
+	fromLogits bool // plan.LogitsPath: the loss's logits path is taken
 	warnings   []string
 	vars       []*tensor.Variable
 	seed       uint64
@@ -185,7 +186,7 @@ type CompileOptions struct {
 	Seed uint64
 	// Warnings receives one line per activation/loss mismatch found
 	// (default os.Stderr; use io.Discard to silence). The lines are also
-	// available from Warnings().
+	// available from Warnings() and, structured, from LossPlan().
 	Warnings io.Writer
 }
 
@@ -262,44 +263,17 @@ func (m *Sequential) Compile(opts CompileOptions) error {
 	return nil
 }
 
-// resolveLossPath decides whether the loss sees logits, as Keras' TF backend
-// does for sigmoid/softmax outputs, and collects mismatch warnings.
+// resolveLossPath resolves, once, what the loss and the metrics read (see
+// LossPlan); training and evaluation use the fields derived here.
 func (m *Sequential) resolveLossPath(c *compiled) {
-	last := m.layers[len(m.layers)-1]
-	act := "linear"
-	activated, ok := last.(layers.Activated)
-	if ok {
-		act = activated.ActivationName()
-	}
-	units := 1
-	if s := last.OutputShape(); len(s) > 0 {
-		units = s[len(s)-1]
-	}
-	loss := c.loss.Name()
-	ce := c.loss.IsCrossEntropy()
-	cached := ok && ce && (act == "sigmoid" || act == "softmax") && c.semantics == LogitsSemantics
-	c.useLogits = cached
-	c.haveLogits = ok && (act == "sigmoid" || act == "softmax")
-	c.fromLogits = ce && (cached || c.loss.FromLogits())
-	warn := func(format string, a ...any) { c.warnings = append(c.warnings, fmt.Sprintf(format, a...)) }
-	name := last.Name()
-	switch {
-	case act == "sigmoid" && (loss == "categorical_crossentropy" || loss == "sparse_categorical_crossentropy"):
-		how := "from the pre-sigmoid logits as softmax cross-entropy (unbounded)"
-		if !cached {
-			how = "from the sigmoid outputs renormalised to sum to 1"
-		}
-		warn("layer %q uses sigmoid with %s: the loss is computed %s; use activation softmax for one class per sample (kiln explain shows the effect)", name, loss, how)
-	case act == "softmax" && loss == "binary_crossentropy" && units > 1:
-		warn("layer %q uses softmax with binary_crossentropy over %d units: softmax makes the classes compete, binary cross-entropy scores each independently; use sigmoid for multi-label or categorical_crossentropy for one class per sample", name, units)
-	case act == "softmax" && units == 1:
-		warn("layer %q applies softmax to a single unit, which always outputs 1.0 and cannot learn; use sigmoid with binary_crossentropy", name)
-	}
-	if ce && c.loss.FromLogits() && (act == "sigmoid" || act == "softmax") {
-		warn("%q received from_logits=True, but layer %q applies %s, so its output is not logits; remove the activation or set from_logits false", loss, name, act)
-	}
-	if ce && !c.loss.FromLogits() && act != "sigmoid" && act != "softmax" {
-		warn("layer %q outputs %s values but %s expects probabilities; add a softmax/sigmoid activation or set from_logits true", name, act, loss)
+	p := planLoss(m.layers, c)
+	c.plan = p
+	c.useLogits = p.ReadsLogits
+	c.haveLogits = p.MetricsReadLogits
+	c.fromLogits = p.LogitsPath
+	c.warnings = nil
+	for _, f := range p.Findings {
+		c.warnings = append(c.warnings, f.Message)
 	}
 }
 

@@ -36,9 +36,16 @@ type Control struct {
 	StopTraining bool
 }
 
+// BatchLoss is the key of the step's own loss in Fit's BatchEnd logs (its
+// batch's sample-weighted mean loss, before the update). It comes after the
+// running means, is kiln's addition to Keras' logs, and is a per-step value:
+// EpochEnd logs, History, the progress bar and CSVLogger do not carry it.
+const BatchLoss = "batch_loss"
+
 // Callback receives Fit's events. epoch is 0-based; step counts the steps
 // done in the current epoch (1-based); logs at BatchEnd are the running,
-// sample-weighted means of the epoch so far.
+// sample-weighted means of the epoch so far, as in Keras, followed by
+// BatchLoss.
 type Callback interface {
 	TrainBegin(p Params, c *Control)
 	EpochBegin(epoch int)

@@ -152,6 +152,9 @@ func (b *ProgressBar) reset() {
 // hold running means).
 func (b *ProgressBar) update(current int, logs Logs, finalize bool) {
 	for i, k := range logs.Names {
+		if k == BatchLoss {
+			continue // a per-step value; the bar shows epoch means, as Keras
+		}
 		if _, ok := b.values[k]; !ok {
 			b.order = append(b.order, k)
 		}

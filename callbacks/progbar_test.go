@@ -502,3 +502,19 @@ type flushCounter struct {
 }
 
 func (f *flushCounter) Flush() error { f.flushes++; return nil }
+
+// Fit's BatchEnd logs end with BatchLoss; the bar shows only the means,
+// in the redraws and in the final line.
+func TestBarLeavesOutBatchLoss(t *testing.T) {
+	pb, buf, clk := newTestBar(true)
+	pb.TrainBegin(Params{Epochs: 1, Steps: 2, Verbose: 1}, &Control{})
+	pb.EpochBegin(0)
+	for step := 1; step <= 2; step++ {
+		clk.Advance(time.Second)
+		pb.BatchEnd(step, logsOf("loss", 0.5, "accuracy", 0.75, BatchLoss, 0.25))
+	}
+	pb.EpochEnd(0, logsOf("loss", 0.5, "accuracy", 0.75))
+	if out := buf.String(); strings.Contains(out, BatchLoss) || !strings.Contains(out, "loss: 0.5000 - accuracy: 0.7500\n") {
+		t.Errorf("bar output %q", out)
+	}
+}

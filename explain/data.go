@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sort"
 
+	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/activations"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/metrics"
@@ -266,6 +267,18 @@ type task struct {
 	loss       string
 	fromLogits bool
 	ce         bool
+	// outputLogits: the output layer itself applies sigmoid/softmax, so
+	// Keras' TF backend has its logits cached (kiln.LossPlan.OutputLogits).
+	outputLogits bool
+	// actBefore: the activation is applied before a Dropout/Flatten output
+	// layer, so PredictLogits returns the activated outputs.
+	actBefore bool
+}
+
+// setOutput fills the output and loss fields from the model's LossPlan.
+func (t *task) setOutput(p *kiln.LossPlan) {
+	t.units, t.act, t.loss, t.fromLogits, t.ce = p.Units, p.Activation, p.Loss, p.FromLogits, p.CrossEntropy
+	t.outputLogits, t.actBefore = p.OutputLogits, p.ActivationLayer != p.Layer
 }
 
 // classOf returns the class of label row r (multiclass/binary tasks).
@@ -292,7 +305,7 @@ func classOf(y *data.Array, r int) int {
 func (t *task) outputs(logits []float32, n int) []float32 {
 	out := make([]float32, len(logits))
 	f, err := activations.Get(t.act)
-	if err != nil {
+	if err != nil || t.actBefore {
 		copy(out, logits)
 		return out
 	}

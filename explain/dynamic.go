@@ -263,7 +263,10 @@ func (a *analysis) probeMetrics(p *probeResult) map[string]float64 {
 	return m
 }
 
-func (a *analysis) valScore(p *probeResult) float64 {
+func (a *analysis) valScore(p *probeResult) float64 { return valScoreOf(p) }
+
+// valScoreOf is a probe's final validation score (NaN if it failed).
+func valScoreOf(p *probeResult) float64 {
 	if p == nil || p.err != nil || p.nonFinite {
 		return math.NaN()
 	}
@@ -271,6 +274,35 @@ func (a *analysis) valScore(p *probeResult) float64 {
 }
 
 // ---- divergence / learning rate too high ----
+
+// How a run diverged, if it did.
+type divergenceKind int
+
+const (
+	notDiverged        divergenceKind = iota
+	divergedNonFinite                 // the loss or the weights became NaN/inf
+	divergedLoss                      // the loss rose above divergeFactor× its start, the score at chance
+	divergedOvershoot                 // a batch loss above spikeFactor× the start, the score at chance
+	divergedClimbsBack                // learning, but the last epoch's loss is far above the best one
+)
+
+// divergence reads a probe: its losses, and its final validation score
+// against chanceBar (chance plus the noise margin).
+func divergence(p *probeResult, score, chanceBar float64) divergenceKind {
+	lastLoss := last(p.epochLoss)
+	atChance := !(score > chanceBar)
+	switch {
+	case p.nonFinite:
+		return divergedNonFinite
+	case finite(lastLoss) && lastLoss > divergeFactor*p.initLoss && atChance:
+		return divergedLoss
+	case maxOf(p.batchLoss) > spikeFactor*math.Abs(p.initLoss) && atChance:
+		return divergedOvershoot
+	case len(p.epochLoss) >= 2 && lastLoss > 1.3*minOf(p.epochLoss) && lastLoss > p.epochLoss[0]*0.9:
+		return divergedClimbsBack
+	}
+	return notDiverged
+}
 
 func (a *analysis) checkDivergence() {
 	b := a.base
@@ -286,10 +318,11 @@ func (a *analysis) checkDivergence() {
 	// Unscaled inputs or targets make every step large; the scaling findings
 	// explain that, so only an outright NaN/inf is reported here then.
 	scaled := a.serious(IDInputsNotNormalized) || a.serious(IDTargetsNotNormalized)
-	switch {
-	case (scaled || a.staticError()) && !b.nonFinite:
+	if (scaled || a.staticError()) && !b.nonFinite {
 		return
-	case b.nonFinite:
+	}
+	switch divergence(b, score, ch+a.noise(b.valN, ch)) {
+	case divergedNonFinite:
 		summary = fmt.Sprintf("Training diverged: %s (learning rate %s).", b.aborted, fmtLR(a.lr))
 		if b.aborted == "" {
 			summary = fmt.Sprintf("Training diverged: the weights became non-finite (learning rate %s).", fmtLR(a.lr))
@@ -302,28 +335,26 @@ func (a *analysis) checkDivergence() {
 			}
 			summary += fmt.Sprintf(" The unscaled data (see %s) makes every step far larger than the learning rate suggests; rescaling it is the better fix.", which)
 		}
-	case finite(lastLoss) && lastLoss > divergeFactor*b.initLoss && !(score > ch+a.noise(b.valN, ch)):
+	case divergedLoss:
 		summary = fmt.Sprintf("Training diverged: the loss rose from %s at initialisation to %s while the %s stayed at chance (%s).",
 			fmtNum(b.initLoss), fmtNum(lastLoss), a.task.scoreLabel(), fmtNum(score))
 		ev["threshold"] = fmt.Sprintf("final loss > %g× the initial loss with a score no better than chance", divergeFactor)
-	case maxOf(b.batchLoss) > spikeFactor*math.Abs(b.initLoss) && !(score > ch+a.noise(b.valN, ch)):
+	case divergedOvershoot:
 		ev["max_batch_loss"] = sig(maxOf(b.batchLoss), 4)
 		summary = fmt.Sprintf("The first steps overshoot: a batch loss reached %s (%s at initialisation) and the model ended no better than chance (%s %s).",
 			fmtNum(maxOf(b.batchLoss)), fmtNum(b.initLoss), a.task.scoreLabel(), fmtNum(score))
 		ev["threshold"] = fmt.Sprintf("a batch loss > %g× the initial loss, then a score no better than chance", spikeFactor)
-	default:
+	case divergedClimbsBack:
 		// Unstable but learning: the loss climbs back up over the epochs.
-		if len(b.epochLoss) >= 2 {
-			mn := minOf(b.epochLoss)
-			if lastLoss > 1.3*mn && lastLoss > b.epochLoss[0]*0.9 {
-				summary = fmt.Sprintf("The training loss climbs back up: from a minimum of %s to %s in the last epoch.", fmtNum(mn), fmtNum(lastLoss))
-				ev["threshold"] = "last-epoch loss > 1.3× the lowest epoch loss, confirmed by a better run at lr/10"
-				f := &Finding{ID: IDLearningRateTooHigh, Severity: Warning, Summary: summary, Evidence: ev, Why: lrHighWhy,
-					Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr/10), FixSets: []string{a.lrSet(a.lr / 10)}}
-				f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR, drop: true}
-				a.add(f)
-			}
-		}
+		mn := minOf(b.epochLoss)
+		summary = fmt.Sprintf("The training loss climbs back up: from a minimum of %s to %s in the last epoch.", fmtNum(mn), fmtNum(lastLoss))
+		ev["threshold"] = "last-epoch loss > 1.3× the lowest epoch loss, confirmed by a better run at lr/10"
+		f := &Finding{ID: IDLearningRateTooHigh, Severity: Warning, Summary: summary, Evidence: ev, Why: lrHighWhy,
+			Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr/10), FixSets: []string{a.lrSet(a.lr / 10)}}
+		f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR, drop: true}
+		a.add(f)
+		return
+	default:
 		return
 	}
 	f := &Finding{ID: IDLearningRateTooHigh, Severity: Error, Summary: summary, Evidence: ev, Why: lrHighWhy,
@@ -340,33 +371,62 @@ const lrHighWhy = "Each step moves the weights by the learning rate times the gr
 
 // ---- learning-rate scaling (the seed's question) ----
 
-func (a *analysis) checkLRScaling() {
-	b, kp := a.base, a.lrk
-	t := a.task
-	if kp == nil || kp.err != nil || kp.nonFinite || !t.ce || !t.isClassification() || len(b.epochLoss) == 0 || len(kp.epochLoss) == 0 {
-		return
+// lrScale compares the base probe with the probe at lr×k.
+type lrScale struct {
+	l1, lk, ratio     float64 // epoch-1 losses and their ratio
+	growth            float64 // ratio of the weights' change
+	logitRatio        float64 // ratio of the final logit RMS
+	accName           string  // which accuracy is compared (see accWords)
+	accB, accK, noise float64
+	vB, vK            float64 // epoch-1 validation scores
+	lnC               float64
+	fires             bool
+}
+
+// lrScaling reads the two probes of a classifier with C classes. It fires
+// in the scale-equivariant regime: the epoch-1 loss and the weights' change
+// both ≈ k times larger, the accuracy unchanged within noise, and the loss
+// at least marginLossFactor·ln(C). ok is false when the probes cannot say.
+func lrScaling(b, kp *probeResult, k float64, classes int) (s lrScale, ok bool) {
+	if kp == nil || kp.err != nil || kp.nonFinite || len(b.epochLoss) == 0 || len(kp.epochLoss) == 0 {
+		return s, false
 	}
-	k := a.opts.LRFactor
-	lnC := math.Log(float64(max(t.classes, 2)))
-	l1, lk := b.epochLoss[0], kp.epochLoss[0]
-	ratio := lk / l1
-	wB, wK := sumSlice(b.dW), sumSlice(kp.dW)
-	growth := wK / wB
-	logitRatio := kp.logitRMS / b.logitRMS
+	s.lnC = math.Log(float64(max(classes, 2)))
+	s.l1, s.lk = b.epochLoss[0], kp.epochLoss[0]
+	s.ratio = s.lk / s.l1
+	s.growth = sumSlice(kp.dW) / sumSlice(b.dW)
+	s.logitRatio = kp.logitRMS / b.logitRMS
 	// Accuracy: the epoch-1 running accuracy of the History (what the
 	// progress bar showed) when a metric is compiled; else the mean of the
 	// end-of-epoch validation accuracies (single snapshots are noisy here:
 	// every step moves the weights a lot).
-	accName := "epoch1_accuracy"
-	accB, accK := first(b.epochAcc, nil), first(kp.epochAcc, nil)
-	nz := math.Max(minScoreGain, 3*math.Sqrt2*binomialSE(accB, b.rows))
-	if math.IsNaN(accB) || math.IsNaN(accK) {
-		accName = "mean_val_accuracy"
-		accB, accK = mean(b.valScore), mean(kp.valScore)
-		nz = math.Max(1.5*minScoreGain, a.noise(b.valN, accB))
+	s.accName = "epoch1_accuracy"
+	s.accB, s.accK = first(b.epochAcc, nil), first(kp.epochAcc, nil)
+	s.noise = math.Max(minScoreGain, 3*math.Sqrt2*binomialSE(s.accB, b.rows))
+	if math.IsNaN(s.accB) || math.IsNaN(s.accK) {
+		s.accName = "mean_val_accuracy"
+		s.accB, s.accK = mean(b.valScore), mean(kp.valScore)
+		s.noise = math.Max(1.5*minScoreGain, math.Max(minScoreGain, 3*math.Sqrt2*binomialSE(s.accB, b.valN)))
 	}
-	vB, vK := first(b.valScore, nil), first(kp.valScore, nil)
+	s.vB, s.vK = first(b.valScore, nil), first(kp.valScore, nil)
 	near := func(r float64) bool { return r > 0 && math.Abs(math.Log(r)/math.Log(k)-1) <= lrScaleTolerance }
+	s.fires = near(s.ratio) && near(s.growth) && math.Abs(s.accK-s.accB) <= s.noise && s.l1 >= marginLossFactor*s.lnC
+	return s, true
+}
+
+func (a *analysis) checkLRScaling() {
+	b, kp := a.base, a.lrk
+	t := a.task
+	if !t.ce || !t.isClassification() {
+		return
+	}
+	k := a.opts.LRFactor
+	s, ok := lrScaling(b, kp, k, t.classes)
+	if !ok {
+		return
+	}
+	l1, lk, ratio, growth, logitRatio, lnC := s.l1, s.lk, s.ratio, s.growth, s.logitRatio, s.lnC
+	accName, accB, accK, nz, vB, vK := s.accName, s.accB, s.accK, s.noise, s.vB, s.vK
 	ev := map[string]any{
 		"k": k, "learning_rate": a.lr, "learning_rate_k": a.lr * k,
 		"epoch1_loss": sig(l1, 5), "epoch1_loss_k": sig(lk, 5), "loss_ratio": sig(ratio, 4),
@@ -381,7 +441,7 @@ func (a *analysis) checkLRScaling() {
 		ev["last_epoch_loss"], ev["last_epoch_loss_k"] = sig(last(b.epochLoss), 5), sig(last(kp.epochLoss), 5)
 		ev["last_epoch_loss_ratio"] = sig(last(kp.epochLoss)/last(b.epochLoss), 4)
 	}
-	if !(near(ratio) && near(growth) && math.Abs(accK-accB) <= nz && l1 >= marginLossFactor*lnC) {
+	if !s.fires {
 		return
 	}
 	f := &Finding{ID: IDLossScalesWithLearningRate, Severity: Warning, Evidence: ev}
@@ -420,6 +480,25 @@ var accWords = map[string]string{"epoch1_accuracy": "epoch-1 training accuracy",
 
 // ---- progress: too few updates, learning rate too low ----
 
+// progress reads a probe: the fraction of the initial loss the training
+// loss lost, and the validation score's gain; progressed when the loss fell
+// by progressFraction or the score rose by 0.05.
+func progress(p *probeResult) (lossDrop, gain float64, progressed bool) {
+	gain = valScoreOf(p) - p.initScore
+	lossDrop = (p.initLoss - last(p.epochLoss)) / math.Abs(p.initLoss)
+	return lossDrop, gain, lossDrop >= progressFraction || gain >= 0.05
+}
+
+// stepSizes reads a probe's steps: the median update/weight ratio, small
+// below smallUpdate; big above bigUpdate, or with a batch loss above 3× the
+// initial loss, or with dead ReLU layers.
+func stepSizes(p *probeResult) (upd float64, small, big bool) {
+	upd = median(medianColumn(p.updateRatio))
+	dead, _ := unhealthyLayers(p.layerStats)
+	big = upd > bigUpdate || maxOf(p.batchLoss) > 3*math.Abs(p.initLoss) || len(dead) > 0
+	return upd, upd < smallUpdate, big
+}
+
 func (a *analysis) checkProgress() {
 	b := a.base
 	if a.find(IDLearningRateTooHigh) != nil {
@@ -430,8 +509,7 @@ func (a *analysis) checkProgress() {
 	cfgSteps := cfgEpochs * ((a.trainX.Rows() + bs - 1) / bs)
 	ch := a.chance(b)
 	vs := a.valScore(b)
-	gain := vs - b.initScore
-	lossDrop := (b.initLoss - last(b.epochLoss)) / math.Abs(b.initLoss)
+	lossDrop, _, progressed := progress(b)
 	ev := map[string]any{"configured_steps": cfgSteps, "epochs": cfgEpochs, "batch_size": bs, "training_rows": a.trainX.Rows(),
 		"init_loss": sig(b.initLoss, 4), "final_loss": sig(last(b.epochLoss), 4), "loss_drop_fraction": sig(lossDrop, 3),
 		"init_" + a.task.scoreName(): round(b.initScore, 4), "val_" + a.task.scoreName(): round(vs, 4), "chance": round(ch, 4),
@@ -461,14 +539,11 @@ func (a *analysis) checkProgress() {
 	if b.steps < 50 {
 		return
 	}
-	progressed := lossDrop >= progressFraction || gain >= 0.05
 	if progressed || a.staticError() {
 		return // a static error (labels, output, loss) already explains it
 	}
-	upd := median(medianColumn(b.updateRatio))
+	upd, smallSteps, bigSteps := stepSizes(b)
 	ev["median_update_weight_ratio"] = sig(upd, 3)
-	bigSteps := upd > bigUpdate || maxOf(b.batchLoss) > 3*math.Abs(b.initLoss) || a.anyDead()
-	smallSteps := upd < smallUpdate
 	ev["threshold"] = fmt.Sprintf("loss fell < %g%% and the score rose < 0.05 over the probe, the median update/weight ratio is < %g, and lr×10, ×100 or ×1000 does clearly better", 100*progressFraction, smallUpdate)
 	if smallSteps {
 		a.addTooLow(ev)
@@ -515,16 +590,22 @@ func (a *analysis) staticError() bool {
 	return false
 }
 
-func (a *analysis) anyDead() bool {
-	for _, s := range a.base.layerStats {
+// ---- activations ----
+
+// unhealthyLayers returns the ReLU layers with more than deadLimit of their
+// units dead and the sigmoid/tanh layers with more than saturationLimit of
+// their values saturated.
+func unhealthyLayers(stats []layerStat) (dead, sat []layerStat) {
+	for _, s := range stats {
 		if s.Act == "relu" && s.Dead > deadLimit {
-			return true
+			dead = append(dead, s)
+		}
+		if (s.Act == "sigmoid" || s.Act == "tanh") && s.Saturated > saturationLimit {
+			sat = append(sat, s)
 		}
 	}
-	return false
+	return dead, sat
 }
-
-// ---- activations ----
 
 func (a *analysis) checkActivations() {
 	b := a.base
@@ -533,15 +614,7 @@ func (a *analysis) checkActivations() {
 	for _, s := range b.initLayers {
 		initDead[s.Layer], initSat[s.Layer] = s.Dead, s.Saturated
 	}
-	var dead, sat []layerStat
-	for _, s := range b.layerStats {
-		if s.Act == "relu" && s.Dead > deadLimit {
-			dead = append(dead, s)
-		}
-		if (s.Act == "sigmoid" || s.Act == "tanh") && s.Saturated > saturationLimit {
-			sat = append(sat, s)
-		}
-	}
+	dead, sat := unhealthyLayers(b.layerStats)
 	// The cause decides the fix: unscaled inputs first, then the learning rate.
 	causeSets := func() ([]string, string) {
 		if g := a.find(IDInputsNotNormalized); g != nil && len(g.FixSets) > 0 {
@@ -597,32 +670,45 @@ func (a *analysis) checkActivations() {
 
 // ---- gradients ----
 
-func (a *analysis) checkGradients() {
-	b := a.base
-	if len(b.kernelNames) < 3 || len(b.gradRMS) == 0 {
-		return
+// vanishingGradient reads a recording's gradient statistics: the median,
+// over the sampled steps, of the first kernel's gradient RMS over the last
+// one's, and each kernel's median gradient RMS. It fires below
+// vanishingRatio, with at least 3 kernels.
+func vanishingGradient(rec *recording) (ratio float64, cols []float64, samples int, fires bool) {
+	if len(rec.kernelNames) < 3 || len(rec.gradRMS) == 0 {
+		return math.NaN(), nil, 0, false
 	}
 	var ratios []float64
-	for _, g := range b.gradRMS {
+	for _, g := range rec.gradRMS {
 		if g[len(g)-1] > 0 {
 			ratios = append(ratios, g[0]/g[len(g)-1])
 		}
 	}
-	r := median(ratios)
-	cols := medianColumn(b.gradRMS)
-	if !(r < vanishingRatio) {
+	ratio = median(ratios)
+	return ratio, medianColumn(rec.gradRMS), len(ratios), ratio < vanishingRatio
+}
+
+func (a *analysis) checkGradients() {
+	b := a.base
+	r, cols, samples, fires := vanishingGradient(&b.recording)
+	if !fires {
 		return
 	}
 	var sets []string
 	var hidden []string
-	for _, l := range a.layers[:len(a.layers)-1] {
-		if l.dense != nil && (l.act == "sigmoid" || l.act == "tanh") {
+	weighted := "Dense"
+	for i, l := range a.layers {
+		conv := l.class == "Conv2D"
+		if conv {
+			weighted = "Dense/Conv2D" // the kernels include Conv2D's
+		}
+		if i < len(a.layers)-1 && (l.dense != nil || conv) && (l.act == "sigmoid" || l.act == "tanh") {
 			sets = append(sets, l.key("activation")+"=relu")
 			hidden = append(hidden, l.name)
 		}
 	}
-	ev := map[string]any{"layers": b.kernelNames, "gradient_rms": sigs(cols, 3), "first_last_ratio": sig(r, 3), "samples": len(ratios),
-		"threshold": fmt.Sprintf("median first/last layer gradient RMS < %g over the probe's steps, with ≥ 3 Dense layers", vanishingRatio)}
+	ev := map[string]any{"layers": b.kernelNames, "gradient_rms": sigs(cols, 3), "first_last_ratio": sig(r, 3), "samples": samples,
+		"threshold": fmt.Sprintf("median first/last layer gradient RMS < %g over the probe's steps, with ≥ 3 %s layers", vanishingRatio, weighted)}
 	f := &Finding{ID: IDVanishingGradient, Severity: Warning, Evidence: ev,
 		Summary: fmt.Sprintf("The gradient vanishes on its way down: the first layer's gradients are %s× the last layer's (RMS %s vs %s).",
 			fmtNum(r), fmtNum(cols[0]), fmtNum(cols[len(cols)-1])),
@@ -641,27 +727,35 @@ func (a *analysis) checkGradients() {
 
 // ---- signal: real vs permuted labels ----
 
+// noSignal compares the base probe with the permuted-labels probe p, on
+// their best epochs (overfitting later must not hide early signal). It
+// fires when the real labels do no better than the permuted ones (within
+// pairNoise) or than chance (within noise), while the model fits its
+// training rows beyond that, so the run does say something about the
+// labels (regression: a training R² above 0.1).
+func noSignal(b, p *probeResult, chance, noise, pairNoise float64, regression bool) bool {
+	vB, vP := maxOf(b.valScore), maxOf(p.valScore)
+	trainS := last(b.trainScore)
+	memorises := trainS-vB > noise && trainS > chance+noise
+	if regression {
+		memorises = trainS > 0.1
+	}
+	return vB-vP <= pairNoise && vB <= chance+noise && memorises
+}
+
 func (a *analysis) checkSignal() {
 	b, p := a.base, a.perm
 	if p == nil || p.err != nil || p.nonFinite || a.task.kind == kindMultilabel {
 		return
 	}
-	// The best epoch of each run: overfitting later must not hide early signal.
 	vB, vP := maxOf(b.valScore), maxOf(p.valScore)
 	ch := a.chance(b)
 	nz := a.noise(b.valN, vB)
 	trainS := last(b.trainScore)
-	// The model must be able to fit its training rows (it memorises them
-	// beyond what transfers), or the run says nothing about the labels.
-	memorises := trainS-vB > nz && trainS > ch+nz
-	if a.task.kind == kindRegression {
-		memorises = trainS > 0.1
-	}
 	ev := map[string]any{"best_val_" + a.task.scoreName(): round(vB, 4), "best_val_" + a.task.scoreName() + "_permuted": round(vP, 4),
 		"chance": round(ch, 4), "noise": round(nz, 4), "train_" + a.task.scoreName(): round(trainS, 4),
 		"threshold": "validation score with the real labels within noise (max(0.02, 3·SE); R²: 0.05) of both chance and the permuted-label run, while the model fits its training rows beyond that"}
-	noSignal := vB-vP <= a.diffNoise(b, p) && vB <= ch+nz
-	if !(noSignal && memorises) {
+	if !noSignal(b, p, ch, nz, a.diffNoise(b, p), a.task.kind == kindRegression) {
 		return
 	}
 	a.remove(IDOverfitting) // memorising noise is the symptom, not the cause
@@ -676,27 +770,33 @@ func (a *analysis) checkSignal() {
 
 // ---- overfitting ----
 
-func (a *analysis) checkOverfitting() {
-	b := a.base
-	vl := b.valLoss
-	if len(vl) < 3 || len(b.epochLoss) != len(vl) {
-		return
+// overfitting reads a probe's epochs: the epoch of lowest validation loss
+// and the final train−validation score gap. It fires when the validation
+// loss then rose by more than overfitRise while the training loss kept
+// falling, with a gap above overfitGap (at least 3 epochs).
+func overfitting(p *probeResult) (best int, gap float64, fires bool) {
+	vl := p.valLoss
+	if len(vl) < 3 || len(p.epochLoss) != len(vl) {
+		return 0, math.NaN(), false
 	}
-	best := 0
 	for i, v := range vl {
 		if v < vl[best] {
 			best = i
 		}
 	}
-	lastV := last(vl)
-	trainFalls := last(b.epochLoss) < b.epochLoss[best]
-	gap := last(b.trainScore) - last(b.valScore)
-	if a.task.kind == kindRegression {
-		gap = last(b.trainScore) - last(b.valScore) // R² gap
-	}
-	if !(best < len(vl)-1 && lastV > (1+overfitRise)*vl[best] && trainFalls && gap > overfitGap) {
+	trainFalls := last(p.epochLoss) < p.epochLoss[best]
+	gap = last(p.trainScore) - last(p.valScore) // accuracy or R²
+	return best, gap, best < len(vl)-1 && last(vl) > (1+overfitRise)*vl[best] && trainFalls && gap > overfitGap
+}
+
+func (a *analysis) checkOverfitting() {
+	b := a.base
+	best, gap, fires := overfitting(b)
+	if !fires {
 		return
 	}
+	vl := b.valLoss
+	lastV := last(vl)
 	sn := a.task.scoreName()
 	ev := map[string]any{"val_loss": sigs(vl, 4), "loss": sigs(b.epochLoss, 4), "best_epoch": best + 1,
 		"train_" + sn: round(last(b.trainScore), 4), "val_" + sn: round(last(b.valScore), 4), "gap": round(gap, 4),

@@ -297,20 +297,6 @@ func (a *analysis) outputDense() (layerInfo, bool) {
 	return layerInfo{}, false
 }
 
-// outputActivation is the activation of the model's output.
-func (a *analysis) outputActivation() string {
-	for i := len(a.layers) - 1; i >= 0; i-- {
-		l := a.layers[i]
-		if l.act != "" {
-			return l.act
-		}
-		if l.class != "Dropout" && l.class != "Flatten" {
-			break
-		}
-	}
-	return "linear"
-}
-
 // actKey is the --set key that changes the output activation.
 func (a *analysis) actKey() string {
 	for i := len(a.layers) - 1; i >= 0; i-- {
@@ -362,10 +348,8 @@ func (a *analysis) fitCheck() error {
 
 // detectTask decides what the model is asked to do.
 func (a *analysis) detectTask() task {
-	m := a.run.Model
-	out := m.OutputShape()
-	t := task{units: out[len(out)-1], act: a.outputActivation(), loss: m.Loss().Name(),
-		fromLogits: m.Loss().FromLogits(), ce: m.Loss().IsCrossEntropy()}
+	var t task
+	t.setOutput(a.run.Model.LossPlan())
 	l := a.labels
 	maxClass := int(l.Max) + 1
 	switch t.loss {

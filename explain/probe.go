@@ -18,7 +18,6 @@ import (
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/layers"
 	"github.com/kiln-ml/kiln/losses"
-	"github.com/kiln-ml/kiln/tensor"
 )
 
 // flopsPerSecond is the assumed training speed of one core, used to size the
@@ -226,37 +225,25 @@ type probeResult struct {
 	spec    *probeSpec
 	lr      float64
 	err     error // the run could not start (e.g. fit rejects the data)
-	aborted string
 	rows    int
 	seconds float64
 
-	initLoss, initScore, initLogitRMS float64
-	epochLoss                         []float64 // the training loss of each epoch (History)
-	epochAcc                          []float64 // History's first metric (e.g. accuracy), if compiled
-	valLoss                           []float64 // History's val_loss
-	trainScore, valScore              []float64 // explain's accuracy/R² per epoch
-	stepLoss                          []float64 // running loss at sampled steps
-	stepX                             []float64 // global step of stepLoss
-	batchLoss                         []float64 // per-step batch loss (recovered)
-	nonFinite                         bool
-	steps                             int
+	recording // what Fit reported, step by step and epoch by epoch
 
-	gradRMS      [][]float64 // per sampled step, per kernel
-	updateRatio  [][]float64
-	kernelNames  []string
-	w0, w1, dW   []float64 // kernel norms at init, at the end, and ‖W_end − W_init‖
-	logitRMS     float64
-	layerStats   []layerStat
-	initLayers   []layerStat
-	lossTF       float64 // final loss on validation rows, cached-logits semantics
-	lossProb     float64 // final loss, probability semantics
-	initTF       float64
-	initProb     float64
-	rowSum       float64 // mean Σ outputs per row
-	recall       map[int]float64
-	valHits      []bool // per validation row: predicted class correct (final model)
-	valN         int
-	semanticsApp bool // the two semantics differ for this model
+	initLoss, initScore, initLogitRMS float64
+	trainScore, valScore              []float64 // explain's accuracy/R² per epoch
+	logitRMS                          float64
+	layerStats                        []layerStat
+	initLayers                        []layerStat
+	lossTF                            float64 // final loss on validation rows, cached-logits semantics
+	lossProb                          float64 // final loss, probability semantics
+	initTF                            float64
+	initProb                          float64
+	rowSum                            float64 // mean Σ outputs per row
+	recall                            map[int]float64
+	valHits                           []bool // per validation row: predicted class correct (final model)
+	valN                              int
+	semanticsApp                      bool // the two semantics differ for this model
 }
 
 // layerStat is one hidden layer's activation statistics.
@@ -413,16 +400,6 @@ func (a *analysis) runProbe(res *probeResult) {
 	res.initLayers, _ = layerActivations(m, statX)
 	res.initScore, res.initLogitRMS, res.initTF, res.initProb = a.measure(ctx, m, &t, scoreOn)
 
-	kernels := kernelsOf(m)
-	for _, k := range kernels {
-		res.kernelNames = append(res.kernelNames, k.Name)
-		res.w0 = append(res.w0, norm(k.Value))
-	}
-	init := make([][]float32, len(kernels))
-	for i, k := range kernels {
-		init[i] = append([]float32(nil), k.Value...)
-	}
-
 	opts := r.Fit
 	opts.Epochs = a.plan.Epochs + opts.InitialEpoch
 	opts.ValidationSplit = 0
@@ -435,74 +412,17 @@ func (a *analysis) runProbe(res *probeResult) {
 	if bs <= 0 {
 		bs = 32
 	}
-	steps := (n + bs - 1) / bs
-	every := max(1, steps*a.plan.Epochs/200) // ≤ ~200 loss points
-	gradEvery := max(2, steps*a.plan.Epochs/24)
-	global := 0
-	prevMean, prevRows := 0.0, 0
-	var snap [][]float32
-	cb := callbacks.Func{
-		OnEpochBegin: func(int) { prevMean, prevRows = 0, 0 },
-		OnBatchEnd: func(step int, logs callbacks.Logs) {
-			global++
-			mean := logs.Values[0]
-			rows := min(step*bs, n)
-			bl := (mean*float64(rows) - prevMean*float64(prevRows)) / float64(rows-prevRows)
-			prevMean, prevRows = mean, rows
-			res.batchLoss = append(res.batchLoss, bl)
-			if global%every == 0 || step == steps {
-				res.stepLoss = append(res.stepLoss, mean)
-				res.stepX = append(res.stepX, float64(global))
-			}
-			if !finite(mean) {
-				res.nonFinite = true
-				res.aborted = fmt.Sprintf("the loss became %s at step %d", fmtNum(mean), global)
-				cancel()
-				return
-			}
-			if global%gradEvery == gradEvery-1 {
-				snap = snap[:0]
-				for _, k := range kernels {
-					snap = append(snap, append([]float32(nil), k.Value...))
-				}
-			}
-			if global%gradEvery == 0 {
-				g := make([]float64, len(kernels))
-				u := make([]float64, len(kernels))
-				for i, k := range kernels {
-					g[i] = norm(k.Grad) / math.Sqrt(float64(len(k.Grad)))
-					if len(snap) == len(kernels) {
-						u[i] = diffNorm(k.Value, snap[i]) / math.Max(norm(snap[i]), 1e-12)
-					}
-				}
-				res.gradRMS = append(res.gradRMS, g)
-				if len(snap) == len(kernels) {
-					res.updateRatio = append(res.updateRatio, u)
-				}
-			}
-		},
-		OnEpochEnd: func(epoch int, logs callbacks.Logs) {
-			tr, _, _, _ := a.measure(ctx, m, &t, sample)
-			res.trainScore = append(res.trainScore, tr)
-			if pd.val != nil {
-				vs, _, _, _ := a.measure(ctx, m, &t, pd.val)
-				res.valScore = append(res.valScore, vs)
-			}
-		},
-	}
-	opts.Callbacks = append(append([]callbacks.Callback(nil), opts.Callbacks...), cb)
-	hist, err := m.Fit(ctx, pd.x, pd.y, opts)
-	res.steps = global
-	if hist != nil {
-		res.epochLoss = hist.History["loss"]
-		res.valLoss = hist.History["val_loss"]
-		for _, k := range hist.Keys {
-			if k != "loss" && !strings.HasPrefix(k, "val_") {
-				res.epochAcc = hist.History[k]
-				break
-			}
+	rec := newRecorder(&res.recording, kernelsOf(m), (n+bs-1)/bs, a.plan.Epochs, cancel)
+	rec.onEpoch = func(int) {
+		tr, _, _, _ := a.measure(ctx, m, &t, sample)
+		res.trainScore = append(res.trainScore, tr)
+		if pd.val != nil {
+			vs, _, _, _ := a.measure(ctx, m, &t, pd.val)
+			res.valScore = append(res.valScore, vs)
 		}
 	}
+	opts.Callbacks = append(append([]callbacks.Callback(nil), opts.Callbacks...), rec)
+	_, err = m.Fit(ctx, pd.x, pd.y, opts)
 	if err != nil && !(res.nonFinite && errors.Is(err, context.Canceled)) {
 		if kiln.IsInputError(err) || a.ctx.Err() == nil {
 			res.err = err
@@ -510,25 +430,14 @@ func (a *analysis) runProbe(res *probeResult) {
 		}
 		res.aborted = "stopped: " + err.Error()
 	}
-	if res.nonFinite {
-		if len(res.epochLoss) == 0 || finite(last(res.epochLoss)) {
-			res.epochLoss = append(res.epochLoss, math.NaN())
-		}
-	}
-	for i, k := range kernels {
-		res.w1 = append(res.w1, norm(k.Value))
-		res.dW = append(res.dW, diffNorm(k.Value, init[i]))
-		if math.IsNaN(res.w1[i]) || math.IsInf(res.w1[i], 0) {
-			res.nonFinite = true
-		}
-	}
+	rec.finish()
 	if res.nonFinite {
 		return
 	}
 	res.layerStats, _ = layerActivations(m, statX)
 	_, res.logitRMS, res.lossTF, res.lossProb = a.measure(ctx, m, &t, scoreOn)
 	res.valN = scoreOn.X.Rows()
-	res.semanticsApp = t.ce && (t.act == "sigmoid" || t.act == "softmax")
+	res.semanticsApp = t.ce && t.outputLogits
 	if t.isClassification() {
 		res.recall, res.rowSum, res.valHits = recallOf(ctx, m, &t, scoreOn)
 	}
@@ -537,22 +446,7 @@ func (a *analysis) runProbe(res *probeResult) {
 // taskFor is the analysis' task with the probe model's output layer.
 func (a *analysis) taskFor(m *kiln.Sequential) task {
 	t := a.task
-	out := m.OutputShape()
-	t.units = out[len(out)-1]
-	t.act = "linear"
-	ls := m.Layers()
-	for i := len(ls) - 1; i >= 0; i-- {
-		if act, ok := ls[i].(layers.Activated); ok {
-			t.act = act.ActivationName()
-			break
-		}
-		if ls[i].ClassName() != "Dropout" && ls[i].ClassName() != "Flatten" {
-			break
-		}
-	}
-	t.loss = m.Loss().Name()
-	t.fromLogits = m.Loss().FromLogits()
-	t.ce = m.Loss().IsCrossEntropy()
+	t.setOutput(m.LossPlan())
 	if t.kind == kindMulticlass && t.units > 1 {
 		t.classes = t.units
 	}
@@ -628,8 +522,7 @@ func semanticLosses(m *kiln.Sequential, t *task, logits []float32, y *data.Array
 		return math.NaN(), math.NaN()
 	}
 	out := t.outputs(logits, n)
-	cached := t.ce && (t.act == "sigmoid" || t.act == "softmax")
-	if cached {
+	if t.ce && t.outputLogits { // TF reads the cached logits
 		tf = float64(l.Compute(logits, yv, n, c, true, nil))
 	} else {
 		tf = float64(l.Compute(out, yv, n, c, t.ce && t.fromLogits, nil))
@@ -696,17 +589,6 @@ func tensorSize(s []int) int {
 		n *= d
 	}
 	return n
-}
-
-// kernelsOf returns the Dense kernels in layer order.
-func kernelsOf(m *kiln.Sequential) []*tensor.Variable {
-	var ks []*tensor.Variable
-	for _, v := range m.Variables() {
-		if len(v.Shape) == 2 {
-			ks = append(ks, v)
-		}
-	}
-	return ks
 }
 
 func norm(v []float32) float64 { return math.Sqrt(sumSq(v)) }

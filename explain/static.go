@@ -401,8 +401,12 @@ func (a *analysis) checkOutputLoss() {
 			return
 		}
 	}
+	// Compile resolved the activation/loss mismatches (kiln.LossPlan); this
+	// renders the first, in the order of their seriousness, with the data's
+	// evidence. Only binary-crossentropy-multiclass also reads the labels.
+	plan := a.run.Model.LossPlan()
 	switch {
-	case act == "softmax" && t.units == 1:
+	case plan.Has(kiln.LossFindingSingleUnitSoftmax):
 		sets := []string{actKey + "=sigmoid"}
 		fix := actKey + ": sigmoid"
 		if t.loss != "binary_crossentropy" {
@@ -415,7 +419,7 @@ func (a *analysis) checkOutputLoss() {
 				"sigmoid (a probability per unit) with binary_crossentropy.",
 			Evidence: ev("threshold", "softmax over 1 unit"), Fix: fix, FixSets: sets})
 		f.fix = &fixCandidate{name: "sigmoid output", sets: sets, verify: verifyBetterScore}
-	case act == "sigmoid" && (t.loss == "categorical_crossentropy" || t.loss == "sparse_categorical_crossentropy") && t.units > 1:
+	case plan.Has(kiln.LossFindingSigmoidWithCCE):
 		how := "Keras' TF backend (and kiln by default) computes this loss from the cached pre-sigmoid logits as a softmax " +
 			"cross-entropy, logsumexp(z) − z_true: unbounded, so with large logits it reports margins, not probabilities. " +
 			"TF.js and Keras' JAX/torch backends instead renormalise the sigmoid outputs to sum to 1 and clip them to [1e-7, 1 − 1e-7], " +
@@ -426,7 +430,7 @@ func (a *analysis) checkOutputLoss() {
 			Evidence: ev("threshold", "sigmoid output with a categorical cross-entropy over > 1 units"),
 			Fix:      actKey + ": softmax", FixSets: []string{actKey + "=softmax"}})
 		f.fix = &fixCandidate{name: "softmax output", sets: f.FixSets, verify: verifySoftmaxFix}
-	case t.loss == "binary_crossentropy" && t.units > 1 && (act == "softmax" || a.labels.OneHot):
+	case plan.Has(kiln.LossFindingSoftmaxWithBCE) || t.loss == "binary_crossentropy" && t.units > 1 && a.labels.OneHot:
 		sets := []string{actKey + "=softmax", "compile.loss=categorical_crossentropy"}
 		fix := actKey + ": softmax with compile.loss: categorical_crossentropy"
 		summary := fmt.Sprintf("binary_crossentropy is used with a softmax over %d units.", t.units)
@@ -452,7 +456,7 @@ func (a *analysis) checkOutputLoss() {
 			Evidence: ev("labels_one_hot", a.labels.OneHot, "threshold", "binary_crossentropy over > 1 units with a softmax output or one-hot labels"),
 			Fix:      fix, FixSets: sets})
 		f.fix = &fixCandidate{name: "categorical output", sets: sets, verify: verifyBetterScore, downgrade: act != "softmax"}
-	case t.ce && !t.fromLogits && act != "sigmoid" && act != "softmax":
+	case plan.Has(kiln.LossFindingLogitsWithoutFromLogits):
 		sets := []string{"compile.loss.from_logits=true"}
 		fix := "compile.loss.from_logits: true (or " + actKey + ": softmax)"
 		if act != "linear" {
@@ -470,9 +474,9 @@ func (a *analysis) checkOutputLoss() {
 			Evidence: ev("threshold", "a cross-entropy with from_logits false after a non-probability output"),
 			Fix:      fix, FixSets: sets})
 		f.fix = &fixCandidate{name: "from_logits", sets: sets, verify: verifyBetterScore}
-	case t.ce && t.fromLogits && (act == "softmax" || act == "sigmoid"):
+	case plan.Has(kiln.LossFindingFromLogitsAfterActivation):
 		sev := Warning
-		if semantics == string(kiln.ProbabilitySemantics) {
+		if !plan.ReadsLogits { // nothing hides the second softmax
 			sev = Error
 		}
 		f := a.add(&Finding{ID: IDDoubleSoftmax, Severity: sev,
