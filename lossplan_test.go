@@ -35,8 +35,8 @@ func withDropout(act string) *Sequential {
 	if err != nil {
 		panic(err)
 	}
-	return NewSequential(layers.NewInput(4), layers.NewDense(8, layers.WithActivation("relu")),
-		layers.NewDense(3, layers.WithActivation(act)), d)
+	return NewSequential(layers.NewInput(4), layers.MustNewDense(8, layers.WithActivation("relu")),
+		layers.MustNewDense(3, layers.WithActivation(act)), d)
 }
 
 // The case where Compile's and explain's rules disagreed: a softmax output
@@ -110,12 +110,12 @@ func TestLossPlanPaths(t *testing.T) {
 // old warning said the sigmoid loss was unbounded and advised softmax,
 // which over one unit is the single-unit-softmax mistake.
 func TestLossPlanSingleUnitCCE(t *testing.T) {
-	m := NewSequential(layers.NewInput(4), layers.NewDense(1, layers.WithActivation("sigmoid")))
+	m := NewSequential(layers.NewInput(4), layers.MustNewDense(1, layers.WithActivation("sigmoid")))
 	p := compiledPlan(t, m, "categorical_crossentropy", false, "")
 	if got := kinds(p); len(got) != 1 || got[0] != LossFindingSingleUnitCCE {
 		t.Errorf("sigmoid over 1 unit with categorical_crossentropy: %v", p.Findings)
 	}
-	m = NewSequential(layers.NewInput(4), layers.NewDense(1, layers.WithActivation("softmax")))
+	m = NewSequential(layers.NewInput(4), layers.MustNewDense(1, layers.WithActivation("softmax")))
 	if got := kinds(compiledPlan(t, m, "categorical_crossentropy", false, "")); len(got) != 1 || got[0] != LossFindingSingleUnitSoftmax {
 		t.Errorf("softmax over 1 unit: %v", got)
 	}

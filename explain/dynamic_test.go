@@ -203,11 +203,11 @@ func TestRecorder(t *testing.T) {
 
 // Conv2D kernels are kernels: a probe records their gradients.
 func TestKernelsOfConv(t *testing.T) {
-	conv, err := layers.NewConv2D(2, [2]int{3, 3}, layers.ConvActivation("relu"))
+	conv, err := layers.NewConv2D(2, [2]int{3, 3}, layers.WithActivation("relu"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := kiln.NewSequential(layers.NewInput(6, 6, 1), conv, layers.NewFlatten(), layers.NewDense(2, layers.WithActivation("softmax")))
+	m := kiln.NewSequential(layers.NewInput(6, 6, 1), conv, layers.NewFlatten(), layers.MustNewDense(2, layers.WithActivation("softmax")))
 	if err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy", Warnings: io.Discard}); err != nil {
 		t.Fatal(err)
 	}

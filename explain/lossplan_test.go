@@ -25,7 +25,7 @@ func TestSemanticLossesAfterDropout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := kiln.NewSequential(layers.NewInput(4), layers.NewDense(3, layers.WithActivation("softmax")), d)
+	m := kiln.NewSequential(layers.NewInput(4), layers.MustNewDense(3, layers.WithActivation("softmax")), d)
 	if err := m.Compile(kiln.CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy", Seed: 3, Warnings: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestDoubleSoftmaxSeverityFromPlan(t *testing.T) {
 		dropout bool
 		want    Severity
 	}{{false, Warning}, {true, Error}} {
-		items := []any{layers.NewInput(4), layers.NewDense(3, layers.WithActivation("softmax"))}
+		items := []any{layers.NewInput(4), layers.MustNewDense(3, layers.WithActivation("softmax"))}
 		if c.dropout {
 			d, _ := layers.NewDropout(0.2)
 			items = append(items, d)
