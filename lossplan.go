@@ -105,13 +105,6 @@ func (m *Sequential) LossPlan() *LossPlan {
 	return m.c.plan
 }
 
-// passThrough reports whether a layer passes its input's values on
-// unchanged at inference, so the activation before it is the output's.
-func passThrough(l layers.Layer) bool {
-	c := l.ClassName()
-	return c == "Dropout" || c == "Flatten"
-}
-
 // planLoss resolves the output/loss pairing of the built model ls compiled
 // with c's loss and semantics.
 func planLoss(ls []layers.Layer, c *compiled) *LossPlan {
@@ -126,7 +119,7 @@ func planLoss(ls []layers.Layer, c *compiled) *LossPlan {
 			p.Activation, p.ActivationLayer = a.ActivationName(), ls[i].Name()
 			break
 		}
-		if !passThrough(ls[i]) {
+		if !layers.PassesValues(ls[i]) {
 			break
 		}
 	}

@@ -104,6 +104,25 @@ type BytesReader interface {
 	InferBytes(dst []float32, src []uint8, n int, lut *[256]float32, logitsOnly bool)
 }
 
+// InferenceIdentity is a layer that is the identity at inference
+// (Dropout): what it outputs then is its input.
+type InferenceIdentity interface {
+	Layer
+	// IsInferenceIdentity reports whether Infer copies its input.
+	IsInferenceIdentity() bool
+}
+
+// PassesValues reports whether l's inference output holds its input's
+// values unchanged (a View or an InferenceIdentity), so that the activation
+// before it is the model's output activation.
+func PassesValues(l Layer) bool {
+	if IsView(l) {
+		return true
+	}
+	id, ok := l.(InferenceIdentity)
+	return ok && id.IsInferenceIdentity()
+}
+
 // IsView reports whether l is a View of its input.
 func IsView(l Layer) bool {
 	v, ok := l.(View)

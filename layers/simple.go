@@ -155,6 +155,9 @@ func NewDropout(rate float64) (*Dropout, error) {
 	return &Dropout{Rate: float32(rate)}, nil
 }
 
+// IsInferenceIdentity returns true: at inference Dropout passes its input on.
+func (*Dropout) IsInferenceIdentity() bool { return true }
+
 // ClassName returns "Dropout".
 func (*Dropout) ClassName() string { return "Dropout" }
 
