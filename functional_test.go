@@ -2,6 +2,7 @@ package kiln
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
@@ -179,4 +180,71 @@ func TestFunctionalErrors(t *testing.T) {
 	if !m.LossFromLogits() {
 		t.Errorf("a softmax output under categorical_crossentropy should take the logits path")
 	}
+}
+
+// TestFunctionalSummary: Keras 2.13+'s Functional summary, with the
+// "Connected to" column.
+func TestFunctionalSummary(t *testing.T) {
+	x := Input(784)
+	h := layers.Apply(layers.NewDense(32, layers.WithActivation("relu")), x)
+	r := layers.ApplyMerge(layers.NewAdd(), layers.Apply(layers.NewDense(32, layers.WithActivation("relu")), h), h)
+	b1 := layers.Apply(layers.NewDense(16, layers.WithActivation("relu")), r)
+	b2 := layers.Apply(layers.NewDense(16, layers.WithActivation("tanh")), r)
+	c := layers.ApplyMerge(layers.NewConcatenate(-1), b1, b2)
+	y := layers.Apply(layers.NewDense(10, layers.WithActivation("softmax")), c)
+	m, err := NewFunctional([]*layers.Node{x}, []*layers.Node{y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := m.Summary(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := `Model: "model"
+__________________________________________________________________________________________________
+ Layer (type)                   Output Shape         Param #     Connected to                     
+==================================================================================================
+ input_1 (InputLayer)           [(None, 784)]        0           []                               
+                                                                                                  
+ dense (Dense)                  (None, 32)           25120       ['input_1[0][0]']                
+                                                                                                  
+ dense_1 (Dense)                (None, 32)           1056        ['dense[0][0]']                  
+                                                                                                  
+ add (Add)                      (None, 32)           0           ['dense_1[0][0]',                
+                                                                  'dense[0][0]']                  
+                                                                                                  
+ dense_2 (Dense)                (None, 16)           528         ['add[0][0]']                    
+                                                                                                  
+ dense_3 (Dense)                (None, 16)           528         ['add[0][0]']                    
+                                                                                                  
+ concatenate (Concatenate)      (None, 32)           0           ['dense_2[0][0]',                
+                                                                  'dense_3[0][0]']                
+                                                                                                  
+ dense_4 (Dense)                (None, 10)           330         ['concatenate[0][0]']            
+                                                                                                  
+==================================================================================================
+Total params: 27562 (107.66 KB)
+Trainable params: 27562 (107.66 KB)
+Non-trainable params: 0 (0.00 Byte)
+__________________________________________________________________________________________________
+`
+	if b.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func ExampleNewFunctional() {
+	x := Input(784)
+	h := layers.Apply(layers.NewDense(32, layers.WithActivation("relu")), x)
+	r := layers.ApplyMerge(layers.NewAdd(), layers.Apply(layers.NewDense(32, layers.WithActivation("relu")), h), h)
+	b1 := layers.Apply(layers.NewDense(16, layers.WithActivation("relu")), r)
+	b2 := layers.Apply(layers.NewDense(16, layers.WithActivation("tanh")), r)
+	c := layers.ApplyMerge(layers.NewConcatenate(-1), b1, b2)
+	y := layers.Apply(layers.NewDense(10, layers.WithActivation("softmax")), c)
+	m, err := NewFunctional([]*layers.Node{x}, []*layers.Node{y})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m.CountParams())
+	// Output: 27562
 }
