@@ -534,6 +534,8 @@ func (b *builder) layer(l layers.Layer, in []int) ([]int, error) {
 			return nil, err
 		}
 		// Dropout is the identity at inference: no node.
+	case *layers.Graph: // a Functional model (graph.go)
+		return b.graph(v, in)
 	default:
 		return nil, fmt.Errorf("layer type %T is not supported by the ONNX exporter; supported layers: Flatten, Reshape, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, Activation, Dropout (after an Input)", l)
 	}
