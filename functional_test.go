@@ -248,3 +248,29 @@ func ExampleNewFunctional() {
 	fmt.Println(m.CountParams())
 	// Output: 27562
 }
+
+// TestFunctionalWarningsNameTheOutputLayer: Compile's activation/loss
+// warnings and errors name the graph's output layer.
+func TestFunctionalWarningsNameTheOutputLayer(t *testing.T) {
+	x := Input(4)
+	y := layers.Apply(layers.NewDense(3, layers.WithActivation("sigmoid")), layers.Apply(layers.NewDense(4), x))
+	m, err := NewFunctional([]*layers.Node{x}, []*layers.Node{y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Compile(CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy", Warnings: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	if w := m.Warnings(); len(w) != 1 || !strings.Contains(w[0], `layer "dense_1" uses sigmoid with categorical_crossentropy`) {
+		t.Errorf("warnings %q", w)
+	}
+	x2 := Input(4, 2)
+	m2, err := NewFunctional([]*layers.Node{x2}, []*layers.Node{layers.ApplyMerge(layers.NewAdd(), layers.Apply(layers.NewDense(2), x2), x2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = m2.Compile(CompileOptions{Optimizer: "sgd", Loss: "mse", Warnings: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "output (None, 4, 2) is not flat") || !strings.Contains(err.Error(), "after the last Add") {
+		t.Errorf("error %v", err)
+	}
+}

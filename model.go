@@ -255,8 +255,12 @@ func (m *Sequential) Compile(opts CompileOptions) error {
 		}
 	}
 	if out := m.OutputShape(); len(out) != 1 {
+		lastClass := m.layers[len(m.layers)-1].ClassName()
+		if m.graph != nil {
+			lastClass = m.graph.OutputNode().ClassName()
+		}
 		return fmt.Errorf("compile: the model's output %s is not flat; kiln's losses need (None, units): add Flatten and a Dense layer after the last %s",
-			layers.ShapeTuple(out), m.layers[len(m.layers)-1].ClassName())
+			layers.ShapeTuple(out), lastClass)
 	}
 	for _, l := range m.layers {
 		c.vars = append(c.vars, l.Variables()...)
@@ -296,6 +300,9 @@ func (m *Sequential) resolveLossPath(c *compiled) {
 	c.fromLogits = ce && (cached || c.loss.FromLogits())
 	warn := func(format string, a ...any) { c.warnings = append(c.warnings, fmt.Sprintf(format, a...)) }
 	name := last.Name()
+	if m.graph != nil {
+		name = m.graph.OutputNode().Name() // the output layer, not the graph
+	}
 	switch {
 	case act == "sigmoid" && (loss == "categorical_crossentropy" || loss == "sparse_categorical_crossentropy"):
 		how := "from the pre-sigmoid logits as softmax cross-entropy (unbounded)"
