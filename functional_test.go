@@ -274,3 +274,64 @@ func TestFunctionalWarningsNameTheOutputLayer(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestFunctionalBatchNormWeights: a BatchNormalization inside a graph
+// keeps Keras' model.weights order (layer by layer, trainable then moving
+// statistics), its statistics move in training, and they round-trip.
+func TestFunctionalBatchNormWeights(t *testing.T) {
+	build := func() *Sequential {
+		x := Input(3)
+		h := layers.Apply(layers.NewDense(4), x)
+		b := layers.Apply(must(layers.NewBatchNormalization()), h)
+		y := layers.Apply(layers.NewDense(2, layers.WithActivation("softmax")), layers.ApplyMerge(layers.NewConcatenate(-1), b, x))
+		m, err := NewFunctional([]*layers.Node{x}, []*layers.Node{y})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Compile(CompileOptions{Optimizer: "sgd", Loss: "categorical_crossentropy", Warnings: io.Discard}); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := build()
+	var names []string
+	for _, v := range m.Weights() {
+		names = append(names, v.Name)
+	}
+	want := "dense/kernel dense/bias batch_normalization/gamma batch_normalization/beta batch_normalization/moving_mean batch_normalization/moving_variance dense_1/kernel dense_1/bias"
+	if strings.Join(names, " ") != want {
+		t.Errorf("weights %v\nwant %s", names, want)
+	}
+	if len(m.Variables()) != 6 {
+		t.Errorf("%d trainable variables, want 6", len(m.Variables()))
+	}
+	x := data.NewFloat32([]float32{1, 2, 3, -1, 0, 2, 0.5, 0.5, -3, 2, 1, 0}, 4, 3)
+	y := data.NewFloat32([]float32{1, 0, 0, 1, 1, 0, 0, 1}, 4, 2)
+	if _, err := m.TrainOnBatch(x, y); err != nil {
+		t.Fatal(err)
+	}
+	if mean := m.Weights()[4].Value; mean[0] == 0 && mean[1] == 0 {
+		t.Errorf("moving mean did not move: %v", mean)
+	}
+	path := filepath.Join(t.TempDir(), "bn.safetensors")
+	if err := m.SaveWeights(path); err != nil {
+		t.Fatal(err)
+	}
+	m2 := build()
+	if err := m2.LoadWeights(path); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p1, _ := m.Predict(ctx, x, EvaluateOptions{})
+	p2, _ := m2.Predict(ctx, x, EvaluateOptions{})
+	if !slices.Equal(p1.F32, p2.F32) {
+		t.Errorf("predictions after LoadWeights differ")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
