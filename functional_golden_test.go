@@ -51,12 +51,47 @@ func maxDiff(got []float32, want []float64) (abs, scaled float64) {
 	return abs, abs / top
 }
 
-// TestFunctionalGoldenPyTorch compares a residual + concatenate Functional
-// model with PyTorch (testdata/golden/functional.json): the forward output,
-// the loss and every weight's gradient on one batch, and the losses and
-// weights of 3 SGD steps, all within 1e-5.
+// mergesModel is the second model of gen_functional.py: every merge layer,
+// Input(6) → g = Dense(5, sigmoid), v = Dense(5, tanh) → m = Multiply(g, v)
+// → s = Subtract(m, g) → Average(s, v, m) → Concatenate(·, g) →
+// Dense(3, softmax).
+func mergesModel(t testing.TB) *Sequential {
+	t.Helper()
+	x := Input(6)
+	g := layers.Apply(layers.NewDense(5, layers.WithActivation("sigmoid")), x)
+	v := layers.Apply(layers.NewDense(5, layers.WithActivation("tanh")), x)
+	m := layers.ApplyMerge(layers.NewMultiply(), g, v)
+	s := layers.ApplyMerge(layers.NewSubtract(), m, g)
+	a := layers.ApplyMerge(layers.NewAverage(), s, v, m)
+	c := layers.ApplyMerge(layers.NewConcatenate(-1), a, g)
+	y := layers.Apply(layers.NewDense(3, layers.WithActivation("softmax")), c)
+	model, err := NewFunctional([]*layers.Node{x}, []*layers.Node{y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
+// TestFunctionalGoldenPyTorch compares Functional models with PyTorch
+// (testdata/golden/functional*.json, made by gen_functional.py): a residual
+// Add + two-branch Concatenate network, and one of every merge layer. The
+// forward output, the loss and every weight's gradient on one batch, and
+// the losses and weights of 3 SGD steps, agree within 1e-5.
 func TestFunctionalGoldenPyTorch(t *testing.T) {
-	raw, err := os.ReadFile("testdata/golden/functional.json")
+	for _, c := range []struct {
+		file       string
+		model      func(testing.TB) *Sequential
+		in, labels int
+	}{
+		{"functional.json", residualConcatModel, 784, 10},
+		{"functional_merges.json", mergesModel, 6, 3},
+	} {
+		t.Run(c.file, func(t *testing.T) { runFunctionalGolden(t, c.file, c.model(t), c.in, c.labels) })
+	}
+}
+
+func runFunctionalGolden(t *testing.T, file string, m *Sequential, inDim, classes int) {
+	raw, err := os.ReadFile("testdata/golden/" + file)
 	if err != nil {
 		t.Fatalf("fixture missing (regenerate with /usr/bin/python3 testdata/golden/gen_functional.py): %v", err)
 	}
@@ -75,7 +110,6 @@ func TestFunctionalGoldenPyTorch(t *testing.T) {
 	if err := json.Unmarshal(raw, &fx); err != nil {
 		t.Fatal(err)
 	}
-	m := residualConcatModel(t)
 	if err := m.Compile(CompileOptions{Optimizer: optimizers.NewSGD(float32(fx.LearningRate)), Loss: "categorical_crossentropy", Warnings: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +134,7 @@ func TestFunctionalGoldenPyTorch(t *testing.T) {
 	for i, v := range fx.Y {
 		ys[i] = float32(v)
 	}
-	x, y := data.NewFloat32(xs, fx.N, 784), data.NewFloat32(ys, fx.N, 10)
+	x, y := data.NewFloat32(xs, fx.N, inDim), data.NewFloat32(ys, fx.N, classes)
 	bs := fx.BatchSize
 
 	pred, err := m.Predict(context.Background(), x.Slice(0, bs), EvaluateOptions{})
