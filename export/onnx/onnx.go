@@ -57,6 +57,11 @@
 // Softmax with axis 1 on NCHW from opset 13; before, Softmax coerces its
 // input to 2-D, so the exporter goes back to NHWC and uses axis 3.
 //
+// A Functional model (kiln.NewFunctional) exports as the graph of its
+// layers, each reading the value of the layer it is applied to; the merge
+// layers map to Add, Sub and Mul (chained left to right), Average to Adds
+// then Div, and Concatenate to Concat, on kiln's layout (graph.go).
+//
 // The protobuf encoding is written by this package (no dependency); the
 // same model and options always give the same bytes.
 package onnx
