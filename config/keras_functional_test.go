@@ -262,3 +262,42 @@ func TestKerasFunctionalKeras3File(t *testing.T) {
 		t.Errorf("%d nodes", n)
 	}
 }
+
+// FuzzKerasFunctional: any Functional model JSON translates to an Input
+// followed by layers that name their inputs, or gives an error naming the
+// file; never a panic. (It does not build the models: a mutated units
+// count could ask for any amount of memory.)
+func FuzzKerasFunctional(f *testing.F) {
+	f.Add([]byte(keras3Functional))
+	for _, name := range []string{"tfjs_functional.json", "tfjs_functional_merges.json", "tfjs_functional_shared.json"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", "keras", name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		specs, err := KerasModel(b, "f.json")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.json: ") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if len(specs) == 0 || specs[0].Type != "Input" {
+			t.Fatalf("no Input first: %v", specs)
+		}
+		for _, l := range specs[1:] {
+			if _, ok := l.Args["inputs"]; !ok && l.Args != nil && (len(specs) > 1) && isFunctional(b) {
+				t.Errorf("layer %v has no inputs", l)
+			}
+		}
+	})
+}
+
+// isFunctional reports whether b's top-level class_name is a Functional one.
+func isFunctional(b []byte) bool {
+	var top struct {
+		ClassName string `json:"class_name"`
+	}
+	json.Unmarshal(b, &top)
+	return top.ClassName == "Functional" || top.ClassName == "Model"
+}
