@@ -185,7 +185,6 @@ type Graph struct {
 	args          [][]int // per node: indices of its inputs
 
 	// Training state, set by Allocate.
-	maxBatch  int
 	outs      [][]float32 // per node: the last Forward's output
 	xs        [][][]float32
 	grads     [][]float32 // per node: dLoss/dOutput in the running Backward
@@ -359,7 +358,7 @@ func (g *Graph) Weights() []*tensor.Variable {
 // tensors read by several layers.
 func (g *Graph) Allocate(maxBatch int, needInputGrad bool) {
 	k := len(g.nodes)
-	g.maxBatch, g.needInput = maxBatch, needInputGrad
+	g.needInput = needInputGrad
 	g.outs = make([][]float32, k)
 	g.xs = make([][][]float32, k)
 	g.grads = make([][]float32, k)
