@@ -105,18 +105,27 @@ func (m *Sequential) LossPlan() *LossPlan {
 	return m.c.plan
 }
 
+// outputName names the layer that computes l's output: l itself, or for a
+// Functional model's body its output layer, as Keras would name it.
+func outputName(l layers.Layer) string {
+	if g, ok := l.(interface{ OutputNode() *layers.Node }); ok {
+		return g.OutputNode().Name()
+	}
+	return l.Name()
+}
+
 // planLoss resolves the output/loss pairing of the built model ls compiled
 // with c's loss and semantics.
 func planLoss(ls []layers.Layer, c *compiled) *LossPlan {
 	last := ls[len(ls)-1]
-	p := &LossPlan{Layer: last.Name(), Activation: "linear", ActivationLayer: last.Name(), Units: 1,
+	p := &LossPlan{Layer: outputName(last), Activation: "linear", ActivationLayer: outputName(last), Units: 1,
 		Loss: c.loss.Name(), CrossEntropy: c.loss.IsCrossEntropy(), Semantics: c.semantics, FromLogits: c.loss.FromLogits()}
 	if s := last.OutputShape(); len(s) > 0 {
 		p.Units = s[len(s)-1]
 	}
 	for i := len(ls) - 1; i >= 0; i-- {
 		if a, ok := ls[i].(layers.Activated); ok {
-			p.Activation, p.ActivationLayer = a.ActivationName(), ls[i].Name()
+			p.Activation, p.ActivationLayer = a.ActivationName(), outputName(ls[i])
 			break
 		}
 		if !layers.PassesValues(ls[i]) {

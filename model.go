@@ -49,6 +49,7 @@ type Sequential struct {
 
 	input  *layers.Input
 	layers []layers.Layer
+	graph  *layers.Graph // a Functional model's body (layers is just it)
 	built  bool
 	c      *compiled
 	tob    *trainer // TrainOnBatch's buffers
@@ -81,6 +82,9 @@ func NewSequential(items ...any) *Sequential {
 // Add appends an Input (only first) or a layer. It panics on other types,
 // which is a programming error.
 func (m *Sequential) Add(item any) {
+	if m.graph != nil {
+		panic("kiln: Add on a Functional model: apply the layer to the output node (layers.Apply) and call NewFunctional again")
+	}
 	switch v := item.(type) {
 	case *layers.Input:
 		m.input = v
@@ -132,24 +136,33 @@ func (m *Sequential) build(seed uint64) error {
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6b696c6e))
 	shape := m.input.Shape
+	unique := func(class string) string {
+		base := snake(class)
+		for {
+			name := base
+			if counts[base] > 0 {
+				name = fmt.Sprintf("%s_%d", base, counts[base])
+			}
+			counts[base]++
+			if !taken[name] {
+				taken[name] = true
+				return name
+			}
+		}
+	}
+	if m.graph != nil {
+		m.graph.SetName(m.Name)
+		nameGraph(m.graph, unique, taken)
+	}
 	for i, l := range m.layers {
 		if l.Name() == "" {
-			base := snake(l.ClassName())
-			for {
-				name := base
-				if counts[base] > 0 {
-					name = fmt.Sprintf("%s_%d", base, counts[base])
-				}
-				counts[base]++
-				if !taken[name] {
-					l.SetName(name)
-					taken[name] = true
-					break
-				}
-			}
+			l.SetName(unique(l.ClassName()))
 		}
 		out, err := l.Build(shape, rng)
 		if err != nil {
+			if m.graph != nil {
+				return fmt.Errorf("model %q: %w", m.Name, err)
+			}
 			return fmt.Errorf("layer %d (%s): %w", i+1, l.Name(), err)
 		}
 		shape = out
@@ -243,8 +256,12 @@ func (m *Sequential) Compile(opts CompileOptions) error {
 		}
 	}
 	if out := m.OutputShape(); len(out) != 1 {
+		lastClass := m.layers[len(m.layers)-1].ClassName()
+		if m.graph != nil {
+			lastClass = m.graph.OutputNode().ClassName()
+		}
 		return fmt.Errorf("compile: the model's output %s is not flat; kiln's losses need (None, units): add Flatten and a Dense layer after the last %s",
-			layers.ShapeTuple(out), m.layers[len(m.layers)-1].ClassName())
+			layers.ShapeTuple(out), lastClass)
 	}
 	for _, l := range m.layers {
 		c.vars = append(c.vars, l.Variables()...)
@@ -319,6 +336,9 @@ func (m *Sequential) LossFromLogits() bool { return m.c != nil && m.c.fromLogits
 // BatchNormalization's moving statistics). Saving, GetWeights and
 // SetWeights use this list.
 func (m *Sequential) Weights() []*tensor.Variable {
+	if m.graph != nil {
+		return m.graph.Weights()
+	}
 	var vs []*tensor.Variable
 	for _, l := range m.layers {
 		vs = append(vs, layerWeights(l)...)
@@ -348,17 +368,28 @@ func (m *Sequential) CountParams() int {
 // Config returns the model's architecture in the shape of Keras'
 // model.get_config() / to_json(): {"class_name": "Sequential", "config": {...}}.
 func (m *Sequential) Config() map[string]any {
+	if m.graph != nil {
+		m.graph.SetName(m.Name)
+		cfg := map[string]any{"class_name": "Functional", "config": m.graph.Config()}
+		m.addCompileConfig(cfg)
+		return cfg
+	}
 	ls := []any{map[string]any{"class_name": "InputLayer", "config": map[string]any{
 		"batch_input_shape": append([]any{nil}, intsToAny(m.InputShape())...), "dtype": "float32", "name": "input_1"}}}
 	for _, l := range m.layers {
 		ls = append(ls, map[string]any{"class_name": l.ClassName(), "config": l.Config()})
 	}
 	cfg := map[string]any{"class_name": "Sequential", "config": map[string]any{"name": m.Name, "layers": ls}}
+	m.addCompileConfig(cfg)
+	return cfg
+}
+
+// addCompileConfig adds Keras' compile_config to a model config.
+func (m *Sequential) addCompileConfig(cfg map[string]any) {
 	if m.c != nil {
 		cfg["compile_config"] = map[string]any{"optimizer": m.c.opt.Config(), "loss": m.c.loss.Config(),
 			"metrics": m.c.metricArgs, "loss_semantics": string(m.c.semantics)}
 	}
-	return cfg
 }
 
 func intsToAny(s []int) []any {

@@ -20,6 +20,9 @@ func (m *Sequential) Summary(w io.Writer) error {
 			return err
 		}
 	}
+	if m.graph != nil {
+		return m.summaryFunctional(w)
+	}
 	const width = 65
 	stops := []int{29, 55, 65}
 	row := func(fields ...string) string {
@@ -40,6 +43,50 @@ func (m *Sequential) Summary(w io.Writer) error {
 		}
 		total += params
 		fmt.Fprintln(w, row(fmt.Sprintf("%s (%s)", l.Name(), l.ClassName()), layers.ShapeTuple(l.OutputShape()), strconv.Itoa(params)))
+		fmt.Fprintln(w, strings.Repeat(" ", width))
+	}
+	fmt.Fprintln(w, strings.Repeat("=", width))
+	fmt.Fprintf(w, "Total params: %d (%s)\n", total, byteSize(total*4))
+	fmt.Fprintf(w, "Trainable params: %d (%s)\n", trainable, byteSize(trainable*4))
+	fmt.Fprintf(w, "Non-trainable params: %d (%s)\n", total-trainable, byteSize((total-trainable)*4))
+	fmt.Fprintln(w, strings.Repeat("_", width))
+	return nil
+}
+
+// summaryFunctional writes a Functional model's summary in Keras 2.13+'s
+// layout: width 98, columns "Layer (type)", "Output Shape", "Param #" and
+// "Connected to" (stops 32/53/65/98), one row per layer in model.layers
+// order, the input first with its shape as a list, [(None, 784)]; each
+// layer's inputs are listed as Keras prints them, ['dense[0][0]', ...].
+func (m *Sequential) summaryFunctional(w io.Writer) error {
+	const width = 98
+	stops := []int{32, 53, 65, 98}
+	row := func(fields ...string) string {
+		return strings.Join(summaryRow(fields, stops), "\n")
+	}
+	fmt.Fprintf(w, "Model: %q\n", m.Name)
+	fmt.Fprintln(w, strings.Repeat("_", width))
+	fmt.Fprintln(w, row("Layer (type)", "Output Shape", "Param #", "Connected to"))
+	fmt.Fprintln(w, strings.Repeat("=", width))
+	total, trainable := 0, 0
+	for _, n := range m.graph.Nodes() {
+		params := 0
+		for _, v := range n.Weights() {
+			params += len(v.Value)
+		}
+		for _, v := range n.Variables() {
+			trainable += len(v.Value)
+		}
+		total += params
+		shape := layers.ShapeTuple(n.OutputShape())
+		if n.IsInput() {
+			shape = "[" + shape + "]"
+		}
+		var conn []string
+		for _, in := range n.Inputs() {
+			conn = append(conn, fmt.Sprintf("'%s[0][0]'", in.Name()))
+		}
+		fmt.Fprintln(w, row(fmt.Sprintf("%s (%s)", n.Name(), n.ClassName()), shape, strconv.Itoa(params), "["+strings.Join(conn, ", ")+"]"))
 		fmt.Fprintln(w, strings.Repeat(" ", width))
 	}
 	fmt.Fprintln(w, strings.Repeat("=", width))

@@ -93,7 +93,14 @@ func LayerTypes() []string {
 // BuildModel builds and compiles the experiment's model.
 func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
 	m := kiln.NewSequential()
-	for i, ls := range e.Model {
+	chain := e.Model
+	if fm, err := buildFunctional(e); err != nil || fm != nil { // build_functional.go
+		if err != nil {
+			return nil, err
+		}
+		m, chain = fm, nil
+	}
+	for i, ls := range chain {
 		key := fmt.Sprintf("model.%d.%s", i, ls.Type)
 		item, err := buildLayer(ls)
 		if err != nil {

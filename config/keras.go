@@ -64,7 +64,7 @@ func (kf kerasFile) model(top any) ([]LayerSpec, error) {
 	case "":
 		return nil, kf.errorf("no class_name at the top; expected a Keras model, e.g. the output of model.to_json()")
 	case "Model", "Functional":
-		return nil, kf.errorf("the model is a %s (functional API) model; kiln trains Sequential models: rebuild it with keras.Sequential([...]) if its layers form a chain", class)
+		return kf.functional(class, m) // keras_functional.go
 	default:
 		return nil, kf.errorf("class_name is %q; kiln imports Sequential models", class)
 	}

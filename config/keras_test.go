@@ -90,7 +90,7 @@ func TestKerasModelErrors(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{`[1, 2]`, "expected a JSON object"},
 		{`{"class_name": "Sequential"`, "not valid JSON"},
-		{`{"class_name": "Functional", "config": {}}`, "functional API"},
+		{`{"class_name": "Functional", "config": {}}`, "the Functional model has no layers list"},
 		{`{"config": {}}`, "no class_name"},
 		{`{"class_name": "Sequential", "config": {"layers": []}}`, "no layers"},
 		{`{"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv3D", "config": {"name": "conv", "batch_input_shape": [null, 28, 28, 1, 1]}}]}}`, `layer 0 (Conv3D "conv"): kiln has no Conv3D layer`},

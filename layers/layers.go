@@ -1,7 +1,10 @@
-// Package layers implements Keras' layers for kiln's Sequential model:
-// Input, Flatten, Reshape, Dense, Activation, Dropout, BatchNormalization,
-// Conv2D, MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D (images
-// are channels_last: height, width, channels).
+// Package layers implements Keras' layers for kiln's models: Input,
+// Flatten, Reshape, Dense, Activation, Dropout, BatchNormalization, Conv2D,
+// MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D (images are
+// channels_last: height, width, channels), and for Functional models the
+// merge layers Add, Subtract, Multiply, Average and Concatenate (Merge),
+// symbolic tensors (Node: NewInputNode, Apply, ApplyMerge) and Graph, a
+// directed acyclic graph of layers that runs as one Layer.
 //
 // A layer works on row-major float32 batches. Training uses Forward and
 // Backward, which keep their buffers inside the layer (allocated once, for the

@@ -22,8 +22,10 @@ type Spec struct {
 	// Args are the arguments besides name, in the order Keras documents
 	// them.
 	Args []schema.Arg
-	// New makes the layer from checked arguments.
-	New func(a schema.Values) (Layer, error)
+	// New makes the layer from checked arguments; NewMerge instead for a
+	// merge layer (Add, Concatenate, …), which takes several inputs.
+	New      func(a schema.Values) (Layer, error)
+	NewMerge func(a schema.Values) (Merge, error)
 	// Keras, if set, reads the settings of a Keras get_config() that are
 	// not plain Args (initializers, data_format, settings kiln refuses)
 	// before the Args are read; see KerasConfig.
@@ -48,8 +50,8 @@ var registry = struct {
 // or the Spec is incomplete: registration happens in init functions, where
 // such a slip is a programming error.
 func Register(s Spec) {
-	if s.Class == "" || s.New == nil {
-		panic("layers.Register: a Spec needs Class and New")
+	if s.Class == "" || (s.New == nil) == (s.NewMerge == nil) {
+		panic("layers.Register: a Spec needs Class and one of New and NewMerge")
 	}
 	schema.Check(s.Class, s.Args)
 	registry.Lock()
@@ -100,6 +102,9 @@ func (s *Spec) Make(raw map[string]any) (Layer, error) {
 			return nil, fmt.Errorf("%s: name must be a string, got %v", s.Class, v)
 		}
 	}
+	if s.New == nil {
+		return nil, fmt.Errorf("%s merges the outputs of two or more layers: give it inputs, e.g. inputs: [dense, dense_1]", s.Class)
+	}
 	l, err := s.New(a)
 	if err != nil {
 		return nil, err
@@ -108,6 +113,32 @@ func (s *Spec) Make(raw map[string]any) (Layer, error) {
 		l.SetName(name)
 	}
 	return l, nil
+}
+
+// IsMerge reports whether the layer merges several inputs.
+func (s *Spec) IsMerge() bool { return s.NewMerge != nil }
+
+// MakeMerge is Make for a merge layer.
+func (s *Spec) MakeMerge(raw map[string]any) (Merge, error) {
+	if s.NewMerge == nil {
+		return nil, fmt.Errorf("%s is not a merge layer", s.Class)
+	}
+	a, err := s.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.NewMerge(a)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := raw["name"]; ok && v != nil {
+		name, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: name must be a string, got %v", s.Class, v)
+		}
+		m.SetName(name)
+	}
+	return m, nil
 }
 
 // activationArg is the activation argument of Dense, Conv2D and Activation.

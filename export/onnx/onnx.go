@@ -360,6 +360,7 @@ func init() {
 	register(exportDropout)
 	register(exportMaxPooling2D)
 	register(exportAveragePooling2D)
+	register((*builder).graph) // a Functional model (graph.go)
 }
 
 // layer adds the nodes of l, whose per-sample input shape is in, and returns

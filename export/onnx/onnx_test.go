@@ -941,7 +941,7 @@ func TestUnsupported(t *testing.T) {
 		o    Options
 		want []string
 	}{
-		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, MaxPooling2D, Reshape"}},
+		{"custom layer", custom, Options{}, []string{`layer 2 ("squash", Squash)`, "onnx.squash", "supported layers: Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, Graph, MaxPooling2D, Reshape"}},
 		{"not compiled", uncompiled, Options{}, []string{`layer 1 ("", Flatten)`, "not built", "compile"}},
 		{"nil model", nil, Options{}, []string{"nil"}},
 		{"no input", kiln.NewSequential(layers.MustNewDense(3)), Options{}, []string{"no Input"}},

@@ -11,7 +11,7 @@
 // Regenerate the fixtures (from the module root, /work/main):
 //
 //   1. Export the models and write their inputs (the fixture models are
-//      defined in export/onnx/fixtures_test.go):
+//      defined in export/onnx/fixtures_test.go, the Functional ones in graph_test.go):
 //        KILN_ONNX_REGEN=1 go test ./export/onnx -run TestRegenerateFixtures -v
 //   2. Install onnxruntime-node outside the repository (its CPU binaries are
 //      bundled in the npm package; ONNXRUNTIME_NODE_INSTALL=skip skips the
