@@ -4,7 +4,6 @@ import (
 	"fmt"
 )
 
-
 // functional translates a Keras Functional model (class_name "Functional",
 // or "Model" in tf.keras before 2.4 and TF.js): config.layers in Keras'
 // model.layers order, each with its inbound_nodes (Keras 2 and TF.js'
@@ -223,4 +222,3 @@ func hasKerasTensor(v any) bool {
 	}
 	return false
 }
-

@@ -28,7 +28,9 @@ func (l *layerObj) repr() string     { return "<keras.layers." + l.spec.Type + "
 type inputObj struct{ shape []any }
 
 func (l *inputObj) typeName() string { return "KerasTensor" }
-func (l *inputObj) repr() string     { return "<KerasTensor shape=" + repr(append(Tuple{nil}, pos2values(l.shape)...)) + ">" }
+func (l *inputObj) repr() string {
+	return "<KerasTensor shape=" + repr(append(Tuple{nil}, pos2values(l.shape)...)) + ">"
+}
 
 // optimizerObj is keras.optimizers.X(...).
 type optimizerObj struct {
@@ -378,7 +380,9 @@ func (in *Interp) kerasModule() *Module {
 	}
 
 	toCat := builtin("to_categorical", toCategorical)
-	seed := builtin("set_random_seed", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return in.setSeed("set_random_seed", pos, kw) })
+	seed := builtin("set_random_seed", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+		return in.setSeed("set_random_seed", pos, kw)
+	})
 	utils := &Module{Name: "keras.utils", Attrs: map[string]Value{
 		"to_categorical":  toCat,
 		"set_random_seed": seed,
@@ -412,7 +416,9 @@ func (in *Interp) tensorflowModule(keras *Module) *Module {
 	return &Module{Name: "tensorflow", Attrs: map[string]Value{
 		"keras": keras, "nn": nn,
 		"random": &Module{Name: "tensorflow.random", Attrs: map[string]Value{
-			"set_seed": builtin("set_seed", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return in.setSeed("tf.random.set_seed", pos, kw) }),
+			"set_seed": builtin("set_seed", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+				return in.setSeed("tf.random.set_seed", pos, kw)
+			}),
 		}},
 		"float32": &dtype{name: "float32"},
 	}}
