@@ -344,9 +344,10 @@ func init() {
 			return NewBatchNormalization(WithAxis(a.Int("axis")), WithMomentum(a.Float("momentum")),
 				WithEpsilon(a.Float("epsilon")), WithCenter(a.Bool("center")), WithScale(a.Bool("scale")))
 		},
-		Keras:      kerasBatchNorm,
-		Positional: 5,
-		Example:    map[string]any{"momentum": 0.9, "epsilon": 1e-5, "center": false},
+		Keras:        kerasBatchNorm,
+		Positional:   5,
+		Example:      map[string]any{"momentum": 0.9, "epsilon": 1e-5, "center": false},
+		ExampleInput: []int{4, 4, 3},
 	})
 }
 

@@ -971,8 +971,9 @@ func init() {
 			}
 			return kerasWeighted(k)
 		},
-		Positional: 4,
-		Aliases:    map[string]string{"border_mode": "padding", "subsample": "strides", "init": "kernel_initializer", "nb_filter": "filters"},
-		Example:    map[string]any{"filters": 2, "kernel_size": []any{3, 2}, "strides": 2, "padding": "same", "activation": "relu"},
+		Positional:   4,
+		Aliases:      map[string]string{"border_mode": "padding", "subsample": "strides", "init": "kernel_initializer", "nb_filter": "filters"},
+		Example:      map[string]any{"filters": 2, "kernel_size": []any{3, 2}, "strides": 2, "padding": "same", "activation": "relu"},
+		ExampleInput: []int{7, 7, 3},
 	})
 }

@@ -455,9 +455,10 @@ func init() {
 			}
 			return NewDense(a.Int("units"), opts...)
 		},
-		Keras:      kerasWeighted,
-		Positional: 3,
-		Aliases:    map[string]string{"output_dim": "units", "init": "kernel_initializer"},
-		Example:    map[string]any{"units": 3, "activation": "relu", "use_bias": false},
+		Keras:        kerasWeighted,
+		Positional:   3,
+		Aliases:      map[string]string{"output_dim": "units", "init": "kernel_initializer"},
+		Example:      map[string]any{"units": 3, "activation": "relu", "use_bias": false},
+		ExampleInput: []int{6},
 	})
 }

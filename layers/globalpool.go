@@ -114,5 +114,6 @@ func init() {
 			}
 			return nil
 		},
+		ExampleInput: []int{5, 5, 3},
 	})
 }

@@ -272,14 +272,15 @@ func poolOptions(a schema.Values) []Option {
 
 func init() {
 	Register(Spec{
-		Class:      "MaxPooling2D",
-		Doc:        "the maximum of each pool_size window of an image, per channel",
-		Args:       poolArgs,
-		New:        func(a schema.Values) (Layer, error) { return NewMaxPooling2D(a.Pair("pool_size"), poolOptions(a)...) },
-		Keras:      func(k *KerasConfig) error { return k.ChannelsLast() },
-		Positional: 3,
-		Aliases:    map[string]string{"border_mode": "padding"},
-		Example:    map[string]any{"pool_size": 3, "strides": []any{1, 2}, "padding": "same"},
+		Class:        "MaxPooling2D",
+		Doc:          "the maximum of each pool_size window of an image, per channel",
+		Args:         poolArgs,
+		New:          func(a schema.Values) (Layer, error) { return NewMaxPooling2D(a.Pair("pool_size"), poolOptions(a)...) },
+		Keras:        func(k *KerasConfig) error { return k.ChannelsLast() },
+		Positional:   3,
+		Aliases:      map[string]string{"border_mode": "padding"},
+		Example:      map[string]any{"pool_size": 3, "strides": []any{1, 2}, "padding": "same"},
+		ExampleInput: []int{7, 7, 3},
 	})
 	Register(Spec{
 		Class: "AveragePooling2D",
@@ -288,9 +289,10 @@ func init() {
 		New: func(a schema.Values) (Layer, error) {
 			return NewAveragePooling2D(a.Pair("pool_size"), poolOptions(a)...)
 		},
-		Keras:      func(k *KerasConfig) error { return k.ChannelsLast() },
-		Positional: 3,
-		Aliases:    map[string]string{"border_mode": "padding"},
-		Example:    map[string]any{"pool_size": []any{2, 3}, "padding": "valid"},
+		Keras:        func(k *KerasConfig) error { return k.ChannelsLast() },
+		Positional:   3,
+		Aliases:      map[string]string{"border_mode": "padding"},
+		Example:      map[string]any{"pool_size": []any{2, 3}, "padding": "valid"},
+		ExampleInput: []int{7, 7, 3},
 	})
 }

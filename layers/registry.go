@@ -36,9 +36,11 @@ type Spec struct {
 	// Aliases map older Keras spellings of arguments, still common in
 	// posted programs, to their names today (Keras 2's output_dim: units).
 	Aliases map[string]string
-	// Example is a valid argument map, as an experiment file writes it;
-	// the registry's tests build every layer from it.
-	Example map[string]any
+	// Example is a valid argument map, as an experiment file writes it,
+	// and ExampleInput a per-sample input shape it accepts: the registry's
+	// tests build, round-trip and run every layer from them.
+	Example      map[string]any
+	ExampleInput []int
 }
 
 var registry = struct {

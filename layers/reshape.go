@@ -105,8 +105,9 @@ func init() {
 				}
 				return true
 			}}},
-		New:        func(a schema.Values) (Layer, error) { return NewReshape(a.Ints("target_shape")...) },
-		Positional: 1,
-		Example:    map[string]any{"target_shape": []any{2, -1}},
+		New:          func(a schema.Values) (Layer, error) { return NewReshape(a.Ints("target_shape")...) },
+		Positional:   1,
+		Example:      map[string]any{"target_shape": []any{2, -1}},
+		ExampleInput: []int{4, 4, 3},
 	})
 }

@@ -229,18 +229,20 @@ func (d *Dropout) Config() map[string]any {
 
 func init() {
 	Register(Spec{
-		Class: "Flatten",
-		Doc:   "flattens each sample to one axis (row-major, so it moves no data)",
-		New:   func(schema.Values) (Layer, error) { return NewFlatten(), nil },
-		Keras: func(k *KerasConfig) error { return k.ChannelsLast() },
+		Class:        "Flatten",
+		Doc:          "flattens each sample to one axis (row-major, so it moves no data)",
+		New:          func(schema.Values) (Layer, error) { return NewFlatten(), nil },
+		Keras:        func(k *KerasConfig) error { return k.ChannelsLast() },
+		ExampleInput: []int{4, 4, 3},
 	})
 	Register(Spec{
-		Class:      "Activation",
-		Doc:        "applies an activation function",
-		Args:       []schema.Arg{activationArg(nil, true)},
-		Positional: 1,
-		New:        func(a schema.Values) (Layer, error) { return NewActivation(a.String("activation")) },
-		Example:    map[string]any{"activation": "tanh"},
+		Class:        "Activation",
+		Doc:          "applies an activation function",
+		Args:         []schema.Arg{activationArg(nil, true)},
+		Positional:   1,
+		New:          func(a schema.Values) (Layer, error) { return NewActivation(a.String("activation")) },
+		Example:      map[string]any{"activation": "tanh"},
+		ExampleInput: []int{6},
 	})
 	Register(Spec{
 		Class: "Dropout",
@@ -255,8 +257,9 @@ func init() {
 			k.Drop("seed") // kiln seeds dropout from the experiment's seed
 			return nil
 		},
-		Positional: 1,
-		Aliases:    map[string]string{"p": "rate"},
-		Example:    map[string]any{"rate": 0.25},
+		Positional:   1,
+		Aliases:      map[string]string{"p": "rate"},
+		Example:      map[string]any{"rate": 0.25},
+		ExampleInput: []int{6},
 	})
 }
