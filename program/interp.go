@@ -205,3 +205,32 @@ func toFloat(v Value) (float64, bool) {
 func builtin(name string, fn func(in *Interp, pos []Value, kw []Kwarg) (Value, error)) *Builtin {
 	return &Builtin{Name: name, Fn: fn}
 }
+
+// assume defines a name a snippet uses without defining it, when kiln can
+// tell what the asker almost surely ran: x_train, y_train, x_test and
+// y_test (any case) from keras.datasets.mnist.load_data(), pixels as
+// load_data returns them (0..255), labels one-hot when the loss is
+// categorical_crossentropy. Each assumption is a note.
+func (in *Interp) assume(name string) (Value, bool) {
+	parts := map[string]string{"x_train": "x_train", "y_train": "y_train", "x_test": "x_test", "y_test": "y_test"}
+	part, ok := parts[strings.ToLower(name)]
+	if !ok {
+		return nil, false
+	}
+	if !in.assumed["mnist"] {
+		in.assumed["mnist"] = true
+		in.note("%s is not defined: kiln assumes (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data(), pixels 0..255 as load_data returns them; --set data.scale=1/255 changes that", name)
+	}
+	t := mnistArrays()
+	var a *Array
+	for _, pair := range t {
+		for _, v := range pair.(Tuple) {
+			if v.(*Array).Part == part {
+				a = v.(*Array)
+			}
+		}
+	}
+	a.Assumed = true
+	in.globals[name] = a
+	return a, true
+}

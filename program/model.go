@@ -416,9 +416,6 @@ func (in *Interp) dataSpec(x, y *Array, m *modelObj) (*config.DataSpec, error) {
 		return nil, fmt.Errorf("fit: each sample of x has %d values (shape %s); MNIST images have 784", per, shapeRepr(x.Shape))
 	}
 	d := &config.DataSpec{Dataset: "mnist", Scale: x.Scale, ScaleText: x.ScaleText, Labels: in.labelsOf(y, m), Limit: x.Limit}
-	if d.ScaleText == "1" {
-		d.ScaleText = ""
-	}
 	if x.Assumed && !in.assumed["labels"] {
 		in.assumed["labels"] = true
 		in.note("y_train and y_test are MNIST's labels, %s (for the loss %s); --set data.labels=... changes it", map[string]string{"onehot": "one-hot (keras.utils.to_categorical)", "int": "class indices"}[d.Labels], m.compile.Loss.Name)
@@ -503,8 +500,8 @@ func (m *modelObj) arrays(in *Interp, fn string, xv, yv Value) (*data.Array, *da
 	if !ok {
 		return nil, nil, fmt.Errorf("%s(x): give an array, got %s", fn, typeName(xv))
 	}
-	if x.Source != "mnist" || x.ScaleText != m.run.Exp.Data.ScaleText && !(x.ScaleText == "1" && m.run.Exp.Data.ScaleText == "") {
-		return nil, nil, fmt.Errorf("%s(x): kiln's reader takes the data set's arrays prepared as for fit (scale %s), got %s", fn, orOne(m.run.Exp.Data.ScaleText), repr(x))
+	if x.Source != "mnist" || m.data == nil || x.ScaleText != m.data.scale {
+		return nil, nil, fmt.Errorf("%s(x): kiln's reader takes the data set's arrays prepared as for fit, got %s", fn, repr(x))
 	}
 	var xd, yd *data.Array
 	switch x.Part {
