@@ -28,6 +28,7 @@ func ParseExpr(filename string, src []byte) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	toks[len(toks)-1].text = "" // a plain end of input, not a field's "}"
 	p := &parser{file: filename, toks: toks}
 	var e Expr
 	err = p.guard(func() {
@@ -118,6 +119,9 @@ func (p *parser) gotKw(kw string) bool {
 }
 
 func (p *parser) expectOp(op, where string) token {
+	if t := p.tok(); t.kind == tName && (t.text == "async" || t.text == "await" || t.text == "yield") {
+		p.unexpected(where)
+	}
 	if !p.isOp(op) {
 		p.fail(p.tok().pos, "expected `%s` %s, found %s", op, where, describe(p.tok()))
 	}
@@ -164,6 +168,9 @@ func init() {
 func describe(t token) string {
 	switch t.kind {
 	case tEOF:
+		if t.text != "" {
+			return "`" + t.text + "`"
+		}
 		return "end of file"
 	case tNewline:
 		return "end of line"
@@ -308,6 +315,11 @@ func (p *parser) parseSimpleStmts() []Stmt {
 	var out []Stmt
 	for {
 		out = append(out, p.parseSmall())
+		if t := p.tok(); !p.atEnd() && (t.kind == tOp && t.text == ":=" || t.kind == tName && (t.text == "async" || t.text == "await" || t.text == "yield")) {
+			p.unexpected("after the statement")
+		} else if !p.atEnd() && startsExpr(t) && t.kind != tOp {
+			p.fail(t.pos, "unexpected %s after an expression; is an operator or comma missing?", describe(t))
+		}
 		if !p.gotOp(";") || p.tok().kind == tNewline || p.tok().kind == tEOF {
 			break
 		}
@@ -416,12 +428,6 @@ func (p *parser) parseSmall() Stmt {
 		p.noBareStar(e)
 		a.Value = e
 		return a
-	}
-	if !p.atEnd() {
-		if startsExpr(p.tok()) && p.tok().kind != tOp {
-			p.fail(p.tok().pos, "unexpected %s after an expression; is an operator or comma missing?", describe(p.tok()))
-		}
-		p.unexpected("after the expression")
 	}
 	p.noBareStar(e)
 	return &ExprStmt{At: at, X: e}

@@ -191,10 +191,11 @@ func (s *scanner) run() error {
 				s.adv()
 			}
 		case c == '\n':
+			p := s.pos()
 			s.adv()
 			if len(s.parens) == 0 {
 				if s.lineToks {
-					s.emit(tNewline, s.pos(), "")
+					s.emit(tNewline, p, "")
 					s.lineToks = false
 				}
 				s.lineStart = true
@@ -253,7 +254,8 @@ func (s *scanner) finish() error {
 			o := s.parens[n-1]
 			return s.errAt(o.pos, "`%s` is never closed; close it or remove it", o.text)
 		}
-		s.emit(tEOF, s.pos(), "")
+		// The end of a field's expression is its closing brace.
+		s.emit(tEOF, s.pos(), "}")
 		return nil
 	}
 	if s.lineToks {
