@@ -44,6 +44,9 @@ func ParseExpr(filename string, src []byte) (Expr, error) {
 // input cannot exhaust the stack; Python's own limit is similar.
 const maxDepth = 200
 
+// maxIntDigits bounds decimal integer literals, as Python does.
+const maxIntDigits = 4300
+
 type parser struct {
 	file  string
 	toks  []token
@@ -292,7 +295,11 @@ func (p *parser) looksLikeMatch() bool {
 	if n := p.peek(1); n.kind == tOp && strings.Contains("= . : ; , ) ] } += -= *= /=", n.text) || n.kind == tNewline {
 		return false
 	}
+	// Stop at ";" too, so that many statements on one line stay linear.
 	for k := p.i + 1; k < len(p.toks)-1; k++ {
+		if t := p.toks[k]; t.kind == tOp && t.text == ";" {
+			return false
+		}
 		if p.toks[k].kind == tNewline {
 			return p.toks[k-1].kind == tOp && p.toks[k-1].text == ":" && p.toks[k+1].kind == tIndent
 		}
@@ -1370,6 +1377,10 @@ func (p *parser) number(t token) Expr {
 		// An overflowing literal is ±Inf, as in Python; the error is moot.
 		n.Float, _ = strconv.ParseFloat(text, 64)
 	default:
+		// Python's limit too; it keeps the conversion below quadratic blowup.
+		if len(lower) > maxIntDigits && !strings.HasPrefix(lower, "0x") && !strings.HasPrefix(lower, "0b") && !strings.HasPrefix(lower, "0o") {
+			p.fail(t.pos, "integer literal with %d digits exceeds the limit of %d; write it as a float or compute it", len(lower), maxIntDigits)
+		}
 		n.Int = new(big.Int)
 		if len(lower) > 1 && lower[0] == '0' && lower[1] >= '0' && lower[1] <= '9' {
 			lower = "0" // "00": the scanner allows only zeros here
@@ -1415,21 +1426,39 @@ func (p *parser) parseStrings() Expr {
 		}
 		f.Parts = p.fparts(f.Parts, t.pos, t.str.parts)
 	}
+	f.Parts = mergeLits(f.Parts)
 	return f
 }
 
-// appendLit appends literal text, merging it into a preceding Str.
+// appendLit appends literal text as a Str; mergeLits joins runs of them
+// afterwards, in linear time however many literals there are.
 func appendLit(parts []Expr, at Pos, s string) []Expr {
 	if s == "" {
 		return parts
 	}
-	if n := len(parts); n > 0 {
-		if last, ok := parts[n-1].(*Str); ok {
-			last.Value += s
-			return parts
-		}
-	}
 	return append(parts, &Str{At: at, Value: s})
+}
+
+func mergeLits(parts []Expr) []Expr {
+	var out []Expr
+	for i := 0; i < len(parts); {
+		first, ok := parts[i].(*Str)
+		if !ok {
+			out = append(out, parts[i])
+			i++
+			continue
+		}
+		var b strings.Builder
+		for ; i < len(parts); i++ {
+			s, ok := parts[i].(*Str)
+			if !ok {
+				break
+			}
+			b.WriteString(s.Value)
+		}
+		out = append(out, &Str{At: first.At, Value: b.String()})
+	}
+	return out
 }
 
 func (p *parser) fparts(parts []Expr, at Pos, pieces []fpiece) []Expr {
@@ -1444,7 +1473,7 @@ func (p *parser) fparts(parts []Expr, at Pos, pieces []fpiece) []Expr {
 		}
 		v := &FormattedValue{At: f.pos, Value: p.fieldExpr(f), Conv: f.conv}
 		if f.hasSpec {
-			v.Spec = &FString{At: f.pos, Parts: p.fparts(nil, f.pos, f.spec)}
+			v.Spec = &FString{At: f.pos, Parts: mergeLits(p.fparts(nil, f.pos, f.spec))}
 		}
 		if f.debug != "" && f.conv == 0 && !f.hasSpec {
 			v.Conv = 'r'
