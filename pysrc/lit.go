@@ -116,7 +116,7 @@ func (s *scanner) scanNumber() error {
 			return s.errAt(p, "leading zeros in decimal integer literals are not permitted; write `%s` or use an 0o prefix for octal", strings.TrimLeft(string(s.src[start:s.off]), "0_"))
 		}
 	}
-	if s.peek() == '_' || isIdentStart(s.src[s.off:]) || isDigit(s.peek()) {
+	if s.peek() == '_' || isDigit(s.peek()) || isIdentStart(s.src[s.off:]) && !s.keywordFollows() {
 		s.adv()
 		return bad(kind)
 	}
@@ -476,4 +476,18 @@ func (s *scanner) prevByte() byte {
 		return 0
 	}
 	return s.src[s.off-1]
+}
+
+// keywordFollows reports whether an operator keyword starts at s.off, as in
+// "1if x else 2", which Python still accepts after a number.
+func (s *scanner) keywordFollows() bool {
+	end := s.off
+	for end < len(s.src) && (isDigit(s.src[end]) || isIdentStart(s.src[end:end+1])) {
+		end++
+	}
+	switch string(s.src[s.off:end]) {
+	case "and", "else", "for", "if", "in", "is", "not", "or":
+		return true
+	}
+	return false
 }

@@ -162,6 +162,9 @@ func TestExpressions(t *testing.T) {
 		{"x.if_", "(. x if_)"},
 		{"a @ b", "(@ a b)"},
 		{"await_ + 1", "(+ await_ 1)"},
+		{"1if x else 2", "(ifexp x 1 2)"},
+		{"[0for x in y]", "(listcomp 0 (for x y))"},
+		{"1.5in y", "(cmp 1.5 in y)"},
 	} {
 		if got := expr(t, tc.src); got != tc.want {
 			t.Errorf("%q:\ngot  %s\nwant %s", tc.src, got, tc.want)
@@ -384,11 +387,13 @@ func TestErrors(t *testing.T) {
 		{"x = 0b2", "t.py:1:5: invalid binary literal"},
 		{"x = 1e", "t.py:1:5: invalid float literal"},
 		{"x = 1abc", "t.py:1:5: invalid decimal literal `1a`"},
+		{"x = 1iff", "t.py:1:5: invalid decimal literal `1i`"},
 		{"x = (1,\ny = 2", "t.py:1:5: `(` is never closed; close it or remove it"},
 		{"x = [1)", "t.py:1:7: closing `)` does not match `[` at 1:5; fix the brackets"},
 		{"x = 1)", "t.py:1:6: unmatched `)`"},
 		{"x = 1 \\ 2", "t.py:1:7: unexpected character after line continuation `\\`"},
 		{"x = 1 \\", "t.py:1:7: `\\` at the end of the file"},
+		{"x = 1 \\\n", "t.py:1:7: `\\` continues the last line into the end of the file; remove it"},
 		{"x = 1\x00", "t.py:1:6: NUL byte in source"},
 		{"x = '\xff'", "t.py:1:6: invalid UTF-8 byte 0xff"},
 		// Indentation.

@@ -210,6 +210,9 @@ func (s *scanner) run() error {
 				return s.errAt(p, "unexpected character after line continuation `\\`; `\\` must end the line")
 			}
 			s.adv()
+			if s.eof() {
+				return s.errAt(p, "`\\` continues the last line into the end of the file; remove it")
+			}
 		case isIdentStart(s.src[s.off:]):
 			p := s.pos()
 			start := s.off
