@@ -37,6 +37,9 @@ type Interp struct {
 	at      string // the position of the statement being run, for messages
 	assumed map[string]bool
 	mods    map[string]*Module
+
+	builtinNames map[string]Value
+	steps, depth int
 }
 
 // NewInterp returns an Interp for the program file with Python's builtins
