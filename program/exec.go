@@ -66,7 +66,16 @@ func (in *Interp) Exec(m *pysrc.Module) error {
 		in.globals["__name__"] = "__main__"
 	}
 	_, _, err := in.block(m.Body, nil)
+	in.flushNotes()
 	return err
+}
+
+// flushNotes prints the imports kiln assumed, as one note.
+func (in *Interp) flushNotes() {
+	if len(in.pendingImports) > 0 {
+		in.note("the program does not import what it uses; kiln assumes:\n    %s", strings.Join(in.pendingImports, "\n    "))
+		in.pendingImports = nil
+	}
 }
 
 func (in *Interp) block(body []pysrc.Stmt, sc *scope) (ctrl, Value, error) {
@@ -469,7 +478,7 @@ func (in *Interp) implicitImport(name string) (Value, bool) {
 	if v == nil {
 		return nil, false
 	}
-	in.note("%s is not imported: kiln assumes %s", name, from)
+	in.pendingImports = append(in.pendingImports, from)
 	in.globals[name] = v
 	return v, true
 }

@@ -38,8 +38,10 @@ type Interp struct {
 	assumed map[string]bool
 	mods    map[string]*Module
 
-	builtinNames map[string]Value
-	steps, depth int
+	builtinNames   map[string]Value
+	pendingImports []string
+	seedByProgram  bool
+	steps, depth   int
 }
 
 // NewInterp returns an Interp for the program file with Python's builtins

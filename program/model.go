@@ -19,6 +19,8 @@ type FitRecord struct {
 	At         string
 	Experiment *config.Experiment
 	History    *kiln.History
+	// Run is the trained model and its data (nil on a dry run).
+	Run *config.Run
 }
 
 // modelObj is a keras Sequential model: its layers as experiment items, its
@@ -316,9 +318,14 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 			f.Callbacks = append(f.Callbacks, cb.spec)
 		}
 	}
+	in.flushNotes()
 	d, err := in.dataSpec(x, y, m)
 	if err != nil {
 		return nil, err
+	}
+	if !in.SeedSet && !in.seedByProgram && !in.assumed["seed"] {
+		in.assumed["seed"] = true
+		in.note("the program sets no random seed: kiln trains with seed %d, the same every run (--seed N for another)", in.Seed)
 	}
 	if a.has("validation_data") {
 		vd, ok := a.get("validation_data").(Tuple)
@@ -359,6 +366,7 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 		return nil, err
 	}
 	m.run, m.data = r, &key
+	rec.Run = r
 	h, err := m.trainRun(in, r)
 	rec.History = h
 	if err != nil {

@@ -25,7 +25,7 @@ func TestQuestionSnippet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Sequential is not imported", "x_train is not defined", "load_data()", "one-hot"} {
+	for _, want := range []string{"from tensorflow.keras.models import Sequential", "x_train is not defined", "load_data()", "one-hot"} {
 		if !strings.Contains(notes.String(), want) {
 			t.Errorf("notes lack %q:\n%s", want, notes.String())
 		}

@@ -63,7 +63,18 @@ Flags:`)
 	if !*quiet && !*asJSON {
 		opts.Progress = stderr
 	}
-	rep, err := explain.File(ctx, pos[0], opts)
+	var rep *explain.Report
+	if isProgram(pos[0]) {
+		e, err := loadExperiment(ctx, pos[0], opts.Sets, stderr)
+		if err != nil {
+			return err
+		}
+		if rep, err = explain.Explain(ctx, e, opts); rep != nil {
+			rep.Sets = opts.Sets
+		}
+	} else {
+		rep, err = explain.File(ctx, pos[0], opts)
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted")

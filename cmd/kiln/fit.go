@@ -65,6 +65,9 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 	}
+	if isProgram(pos[0]) {
+		return cmdFitProgram(ctx, pos[0], sets, *seed, seedSet, *verbose, *history, *save, stdout, stderr)
+	}
 	r, err := loadRun(pos[0], sets, *seed, seedSet, stderr)
 	if err != nil {
 		return err

@@ -24,15 +24,20 @@ import (
 const usage = `kiln trains neural networks with Keras' semantics, in pure Go.
 
 Usage:
-  kiln fit FILE [flags]         train the experiment in FILE (YAML or JSON)
+  kiln fit FILE [flags]         train the experiment in FILE (YAML or JSON), or run a Keras program (.py)
   kiln evaluate MODEL [flags]   loss and metrics on the test split
   kiln predict MODEL [flags]    outputs for an .npy input, written as .npy
   kiln summary MODEL            print the model summary (Keras layout; MODEL may be a Keras model .json)
   kiln export MODEL --onnx F    write the trained model as ONNX
   kiln explain FILE [flags]     why training does what it does: findings, evidence, verified fixes
+  kiln convert PROGRAM.py       print the experiment file of a Keras program's first fit
   kiln sweep FILE --grid k=a,b  compare settings × repeats in parallel (table, CSV/JSON, plots)
   kiln bench [flags]            time the question's workload and an MLP (--vs-torch: and PyTorch)
   kiln help                     this text
+
+FILE may be a Keras program (.py): kiln's reader runs it in pure Go, its
+Keras calls training in kiln, its prints printing; a snippet without imports
+or data loading gets notes for what kiln assumed.
 
 MODEL is a directory written by 'kiln fit --save DIR' (Go programs load it
 with github.com/kiln-ml/kiln/saving), or an experiment file with --weights
@@ -91,6 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdExport(args[1:], stdout, stderr)
 	case "explain":
 		err = cmdExplain(ctx, args[1:], stdout, stderr)
+	case "convert":
+		err = cmdConvert(ctx, args[1:], stdout, stderr)
 	case "sweep":
 		err = cmdSweep(ctx, args[1:], stdout, stderr)
 	case "bench":

@@ -26,7 +26,7 @@ func openModel(path, weights string, sets []string, stderr io.Writer) (*saving.S
 		}
 		return s, nil
 	}
-	e, err := config.Load(path, sets)
+	e, err := loadExperiment(context.Background(), path, sets, stderr)
 	if err != nil {
 		return nil, &exitError{2, err}
 	}
@@ -171,7 +171,7 @@ func cmdSummary(args []string, stdout, stderr io.Writer) error {
 		e = &config.Experiment{Model: layers, Compile: config.CompileSpec{
 			Optimizer: config.OptimizerSpec{Name: "sgd", Args: map[string]any{}}, Loss: config.LossSpec{Name: "mean_squared_error"}}}
 		warn = io.Discard // about the stand-in loss
-	} else if e, err = config.Load(pos[0], sets); err != nil {
+	} else if e, err = loadExperiment(context.Background(), pos[0], sets, stderr); err != nil {
 		return &exitError{2, err}
 	}
 	m, err := config.BuildModel(e, warn)

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kiln-ml/kiln/config"
+	"github.com/kiln-ml/kiln/internal/atomicfile"
+	"github.com/kiln-ml/kiln/program"
+	"github.com/kiln-ml/kiln/saving"
+
+	"gopkg.in/yaml.v3"
+)
+
+// isProgram reports whether path names a Keras program (Python source),
+// which kiln's reader runs, rather than an experiment file.
+func isProgram(path string) bool {
+	return strings.EqualFold(ext(path), ".py")
+}
+
+func ext(path string) string {
+	i := strings.LastIndexByte(path, '.')
+	if i < 0 || strings.ContainsRune(path[i:], '/') {
+		return ""
+	}
+	return path[i:]
+}
+
+// programExperiment reads a Keras program without training (kiln's reader
+// on a dry run) and returns the experiment of its first model.fit, with
+// sets applied. Notes about what kiln assumed go to stderr.
+func programExperiment(ctx context.Context, path string, sets []string, stderr io.Writer) (*config.Experiment, int, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, &exitError{2, fmt.Errorf("%s: %w", path, err)}
+	}
+	in, err := program.Run(ctx, path, src, program.Options{Notes: stderr, Sets: sets, DryRun: true})
+	if err != nil {
+		return nil, 0, &exitError{2, err}
+	}
+	if len(in.Fits) == 0 {
+		return nil, 0, &exitError{2, fmt.Errorf("%s: the program never calls model.fit, so there is no training to convert", path)}
+	}
+	return in.Fits[0].Experiment, len(in.Fits), nil
+}
+
+// loadExperiment reads an experiment file or converts a Keras program.
+func loadExperiment(ctx context.Context, path string, sets []string, stderr io.Writer) (*config.Experiment, error) {
+	if isProgram(path) {
+		e, n, err := programExperiment(ctx, path, sets, stderr)
+		if err == nil && n > 1 {
+			fmt.Fprintf(stderr, "kiln: note: %s fits %d times; this is its first fit (kiln fit %s runs them all)\n", path, n, path)
+		}
+		return e, err
+	}
+	return config.Load(path, sets)
+}
+
+// cmdFitProgram runs a Keras program: its fits train in kiln, its prints
+// print. --history and --save keep the first fit's History and model.
+func cmdFitProgram(ctx context.Context, path string, sets []string, seed int64, seedSet bool, verbose int, history, save string, stdout, stderr io.Writer) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return &exitError{2, fmt.Errorf("%s: %w", path, err)}
+	}
+	fmt.Fprintf(stderr, "kiln: running %s with kiln's reader (pure Go: no Python, its Keras calls train in kiln)\n", path)
+	o := program.Options{Out: stdout, Notes: stderr, Sets: sets, Seed: seed, SeedSet: seedSet}
+	if verbose >= 0 {
+		o.Verbose, o.VerboseSet = verbose, true
+	}
+	in, runErr := program.Run(ctx, path, src, o)
+	if in != nil && len(in.Fits) > 0 {
+		f := in.Fits[0]
+		if history != "" && f.History != nil {
+			if err := atomicfile.Write(history, append(f.History.KerasJSON(), '\n')); err != nil {
+				return fmt.Errorf("--history: %w", err)
+			}
+		}
+		if save != "" && f.Run != nil && runErr == nil {
+			if err := saving.Save(save, f.Run.Model, f.Run.Exp, &saving.Options{Warnings: stderr}); err != nil {
+				return err
+			}
+		}
+		if len(in.Fits) > 1 && (history != "" || save != "") {
+			fmt.Fprintf(stderr, "kiln: note: the program fits %d times; --history and --save kept the first\n", len(in.Fits))
+		}
+	}
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) {
+			return runErr
+		}
+		return &exitError{2, runErr}
+	}
+	return nil
+}
+
+// cmdConvert prints the experiment file of a Keras program.
+func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
+	var sets setFlags
+	fs.Var(&sets, "set", "override a setting of the result: dotted.path=value (repeatable)")
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: kiln convert PROGRAM.py [flags]\n\nPrints the experiment file that trains what the Keras program's first model.fit trains\n(the file --set paths address). Nothing is trained.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("convert needs exactly one program, got %d arguments (see kiln convert -h)", len(pos))
+	}
+	if !isProgram(pos[0]) {
+		return usageErr("convert reads Keras programs (.py); %s is already an experiment file", pos[0])
+	}
+	e, n, err := programExperiment(ctx, pos[0], sets, stderr)
+	if err != nil {
+		return err
+	}
+	if n > 1 {
+		fmt.Fprintf(stderr, "kiln: note: %s fits %d times; this is its first fit\n", pos[0], n)
+	}
+	y, err := e.Marshal()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		j, err := yamlToJSON(y)
+		if err != nil {
+			return err
+		}
+		y = j
+	}
+	_, err = stdout.Write(y)
+	return err
+}
+
+// yamlToJSON rewrites a YAML document as indented JSON, keeping key order.
+func yamlToJSON(src []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	var write func(n *yaml.Node, indent string) error
+	write = func(n *yaml.Node, indent string) error {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			return write(n.Content[0], indent)
+		case yaml.MappingNode:
+			b.WriteString("{")
+			for i := 0; i < len(n.Content); i += 2 {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				key, _ := json.Marshal(n.Content[i].Value)
+				b.WriteString("\n" + indent + "  " + string(key) + ": ")
+				if err := write(n.Content[i+1], indent+"  "); err != nil {
+					return err
+				}
+			}
+			if len(n.Content) > 0 {
+				b.WriteString("\n" + indent)
+			}
+			b.WriteString("}")
+		case yaml.SequenceNode:
+			b.WriteString("[")
+			for i, c := range n.Content {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				if err := write(c, indent+"  "); err != nil {
+					return err
+				}
+			}
+			b.WriteString("]")
+		case yaml.ScalarNode:
+			var v any
+			if err := n.Decode(&v); err != nil {
+				return err
+			}
+			if n.Tag == "!!str" || n.Style != 0 {
+				v = n.Value
+			}
+			j, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			b.Write(j)
+		default:
+			return fmt.Errorf("convert --json: unexpected YAML node")
+		}
+		return nil
+	}
+	if err := write(&doc, ""); err != nil {
+		return nil, err
+	}
+	b.WriteString("\n")
+	return []byte(b.String()), nil
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestProgramCommands: the question's snippet as posted, given to kiln.
+// kiln fit trains it to examples/seed.yaml's History bit for bit (same
+// seed); kiln convert prints that experiment; kiln summary shows its model.
+func TestProgramCommands(t *testing.T) {
+	dir := t.TempDir()
+	snippet := filepath.Join(dir, "snippet.py")
+	src, err := os.ReadFile("../../program/testdata/question_snippet.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(snippet, bytes.Replace(src, []byte("epochs=10"), []byte("epochs=2"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kiln := func(args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb)
+		return out.String(), errb.String(), code
+	}
+	hp, hs := filepath.Join(dir, "p.json"), filepath.Join(dir, "s.json")
+	out, errs, code := kiln("fit", snippet, "--seed", "1", "--verbose", "2", "--history", hp)
+	if code != 0 || !strings.Contains(errs, "kiln's reader") || !strings.Contains(errs, "x_train is not defined") || !strings.Contains(out, "Epoch 2/2") {
+		t.Fatalf("kiln fit snippet.py: exit %d\n%s\n%s", code, out, errs)
+	}
+	if _, errs, code := kiln("fit", "../../examples/seed.yaml", "--set", "fit.epochs=2", "--verbose", "0", "--history", hs); code != 0 {
+		t.Fatalf("kiln fit seed.yaml: %s", errs)
+	}
+	p, _ := os.ReadFile(hp)
+	s, _ := os.ReadFile(hs)
+	if len(p) == 0 || !bytes.Equal(p, s) {
+		t.Errorf("the snippet's History\n%s\ndiffers from examples/seed.yaml's\n%s", p, s)
+	}
+	out, _, code = kiln("convert", snippet, "--set", "fit.epochs=10")
+	for _, line := range []string{"dataset: mnist", "- Dense: {activation: sigmoid, units: 10}", "optimizer: {name: sgd, learning_rate: 0.01}", "epochs: 10", "validation_data: test", "labels: onehot"} {
+		if code != 0 || !strings.Contains(out, line) {
+			t.Errorf("kiln convert lacks %q:\n%s", line, out)
+		}
+	}
+	out, _, code = kiln("convert", snippet, "--json")
+	if code != 0 || !strings.Contains(out, `"learning_rate": 0.01`) || !strings.HasPrefix(out, "{") {
+		t.Errorf("kiln convert --json:\n%s", out)
+	}
+	out, _, code = kiln("summary", snippet)
+	if code != 0 || !strings.Contains(out, "dense (Dense)") || !strings.Contains(out, "7850") {
+		t.Errorf("kiln summary snippet.py:\n%s", out)
+	}
+	bad := filepath.Join(dir, "bad.py")
+	os.WriteFile(bad, []byte("import pandas as pd\ndf = pd.read_csv('x.csv')\n"), 0o644)
+	_, errs, code = kiln("fit", bad)
+	if code != 2 || !strings.Contains(errs, "bad.py:1:1: ModuleNotFoundError: No module named 'pandas'") {
+		t.Errorf("kiln fit bad.py: exit %d, %s", code, errs)
+	}
+}
