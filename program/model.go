@@ -358,8 +358,7 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 	rec := &FitRecord{At: in.at, Experiment: e}
 	in.Fits = append(in.Fits, rec)
 	if in.DryRun {
-		h := &kiln.History{History: map[string][]float64{}}
-		return &historyObj{h: h}, nil
+		return &historyObj{h: dryHistory(e)}, nil
 	}
 	r, err := config.Build(e, in.Notes)
 	if err != nil {
@@ -452,7 +451,20 @@ func (m *modelObj) evaluate(in *Interp, pos []Value, kw []Kwarg) (Value, error) 
 		}
 	}
 	if in.DryRun {
-		return 0.0, nil
+		// The shape of the real result, with zeros: a program that unpacks
+		// or indexes it reads on.
+		n := 1
+		if m.compile != nil {
+			n += len(m.compile.Metrics)
+		}
+		if n == 1 {
+			return 0.0, nil
+		}
+		out := &List{}
+		for i := 0; i < n; i++ {
+			out.Items = append(out.Items, 0.0)
+		}
+		return out, nil
 	}
 	res, err := m.run.Model.Evaluate(in.Ctx, xd, yd, kiln.EvaluateOptions{BatchSize: bs, Verbose: verbose, Out: in.Out})
 	if err != nil {
@@ -575,3 +587,24 @@ func (h *historyObj) attr(in *Interp, name string) (Value, error) {
 }
 
 var _ = strconv.Itoa
+
+// dryHistory is the History a fit of e would return, with zeros: the keys
+// Keras would log and one value per epoch, so that a program that reads
+// its history reads on when nothing is trained (kiln convert).
+func dryHistory(e *config.Experiment) *kiln.History {
+	keys := append([]string{"loss"}, e.Compile.Metrics...)
+	if e.Fit.ValidationData != "" || e.Fit.ValidationSplit > 0 {
+		for _, k := range keys[:len(keys):len(keys)] {
+			keys = append(keys, "val_"+k)
+		}
+	}
+	h := &kiln.History{Keys: keys, History: map[string][]float64{}}
+	n := max(e.Fit.Epochs-e.Fit.InitialEpoch, 0)
+	for _, k := range keys {
+		h.History[k] = make([]float64, n)
+	}
+	for i := 0; i < n; i++ {
+		h.Epoch = append(h.Epoch, e.Fit.InitialEpoch+i)
+	}
+	return h
+}

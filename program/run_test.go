@@ -96,6 +96,7 @@ for lr in [0.01, 0.03]:
     model = build_model()
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x_train[:2000], y_train[:2000], batch_size=128, epochs=1, validation_split=0.1, verbose=0)
+    best = max(history.history["val_accuracy"])
     score = model.evaluate(x_test, y_test, verbose=0)
     results[lr] = score[1]
     print(f"lr={lr}: test loss {score[0]:.4f}, accuracy {score[1]:.2%}")
@@ -105,6 +106,12 @@ print(len(results), "runs;", "best:", max(results.values()) >= 0.3)
 	in, err := Run(context.Background(), "tutorial.py", []byte(src), Options{Out: &out, Seed: 1, SeedSet: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// kiln convert reads the same program without training: the history
+	// and evaluate results it reads are zeros of the right shape.
+	dry, err := Run(context.Background(), "tutorial.py", []byte(src), Options{DryRun: true})
+	if err != nil || len(dry.Fits) != 2 {
+		t.Fatalf("dry run: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 5 || lines[0] != "x_train shape: (60000, 28, 28, 1)" || lines[1] != "60000 train samples" ||

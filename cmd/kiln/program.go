@@ -138,6 +138,9 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		y = j
 	}
+	if len(y) > 0 && y[len(y)-1] != '\n' {
+		y = append(y, '\n')
+	}
 	_, err = stdout.Write(y)
 	return err
 }
