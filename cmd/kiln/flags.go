@@ -30,14 +30,18 @@ func (s *setFlags) Set(v string) error {
 // parse parses flags that may come before or after the positional
 // arguments (kiln fit FILE --set a=b works as well as kiln fit --set a=b FILE).
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
-	fs.SetOutput(stderr)
+	// The flag package prints the usage on every error; kiln prints one
+	// "kiln: error:" paragraph instead, and the usage only for -h.
+	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(stderr)
+				fs.Usage()
 				return nil, errHelp
 			}
-			return nil, usageErr("%s: %v", fs.Name(), err)
+			return nil, usageErr("%s: %v (kiln %s -h lists the flags)", fs.Name(), err, fs.Name())
 		}
 		if fs.NArg() == 0 {
 			return pos, nil

@@ -144,12 +144,16 @@ func cmdSummary(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
 	var sets setFlags
 	fs.Var(&sets, "set", "override a setting: dotted.path=value (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: kiln summary MODEL [flags]\n\nPrints the model's summary in Keras' layout. MODEL is an experiment file, a Keras program (.py),\na 'kiln fit --save' directory or a Keras model .json.\n\nFlags:")
+		fs.PrintDefaults()
+	}
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageErr("summary needs one experiment file, saved model directory or Keras model .json")
+		return usageErr("summary needs one experiment file, Keras program, saved model directory or Keras model .json")
 	}
 	if st, err := os.Stat(pos[0]); err == nil && st.IsDir() {
 		s, err := saving.Load(pos[0], &saving.LoadOptions{Overrides: sets, Warnings: stderr})

@@ -61,3 +61,23 @@ func TestProgramCommands(t *testing.T) {
 		t.Errorf("kiln fit bad.py: exit %d, %s", code, errs)
 	}
 }
+
+// TestUnknownFlagIsOneError: a mistyped flag is one "kiln: error:" line with
+// exit 2 for every command, not a usage dump; -h prints the usage, exit 0.
+//
+// Catches: the flag package's own error and usage printing (19 lines).
+func TestUnknownFlagIsOneError(t *testing.T) {
+	for _, cmd := range []string{"fit", "evaluate", "predict", "summary", "export", "explain", "sweep", "bench", "convert"} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{cmd, "--bogus", "x.yaml"}, &out, &errb)
+		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+		if code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "kiln: error: "+cmd+": flag provided but not defined: -bogus") {
+			t.Errorf("kiln %s --bogus: exit %d, stderr:\n%s", cmd, code, errb.String())
+		}
+		out.Reset()
+		errb.Reset()
+		if code := run(context.Background(), []string{cmd, "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String()+out.String(), "Usage: kiln "+cmd) {
+			t.Errorf("kiln %s -h: exit %d\n%s%s", cmd, code, out.String(), errb.String())
+		}
+	}
+}
