@@ -339,6 +339,20 @@ func (r *Run) prepare(x, y, src *data.Array, split string) (*data.Array, *data.A
 		if err != nil {
 			return nil, nil, e.errf(0, "data.labels", "onehot: the %s labels %v", split, err)
 		}
+		if split == "training" && units > 1 {
+			// Keras' to_categorical(y) has max(y)+1 columns: an output wider
+			// than the classes fails its shape check instead of training
+			// units the data never names.
+			classes := 0
+			for _, c := range idx {
+				classes = max(classes, c+1)
+			}
+			if classes < units {
+				return nil, nil, e.errf(0, "data.labels", "onehot: the training labels have %d classes (0..%d) but the output layer has %d units; "+
+					"Keras' to_categorical(y) makes %d columns and fit would stop with \"Shapes (None, %d) and (None, %d) are incompatible\": make the last layer %d units wide",
+					classes, classes-1, units, classes, classes, units, classes)
+			}
+		}
 		// Bytes, not float32: the batches read them as 0 and 1 exactly
 		// (GatherRows), and a quarter of the fresh memory is a quarter of
 		// the page faults (~8 ms for MNIST's 70000 rows on a VM).

@@ -252,3 +252,26 @@ func TestBuildConvLayers(t *testing.T) {
 		t.Errorf("conv output: %v", err)
 	}
 }
+
+// TestOneHotWiderThanClasses: a 32-unit output on MNIST's 10 classes is
+// refused, as Keras' shape check refuses to_categorical(y)'s 10 columns.
+//
+// Catches: one-hot labels made as wide as the output (training 22 units
+// the data never names, silently).
+func TestOneHotWiderThanClasses(t *testing.T) {
+	if _, err := mnist.Locate(); err != nil {
+		t.Skip("no MNIST files:", err)
+	}
+	e, err := Load("../examples/seed.yaml", []string{"model.2.Dense.units=32", "data.limit=100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(e, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "the training labels have 10 classes (0..9) but the output layer has 32 units") || !strings.Contains(err.Error(), "data.labels") {
+		t.Errorf("error %v", err)
+	}
+	e, _ = Load("../examples/seed.yaml", []string{"data.limit=100"})
+	if _, err := Build(e, io.Discard); err != nil {
+		t.Errorf("10 units: %v", err)
+	}
+}
