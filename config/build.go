@@ -16,6 +16,7 @@ import (
 	"github.com/kiln-ml/kiln/losses"
 	"github.com/kiln-ml/kiln/metrics"
 	"github.com/kiln-ml/kiln/optimizers"
+	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -158,12 +159,12 @@ func buildLayer(ls LayerSpec) (any, error) {
 func buildInput(args map[string]any) (*layers.Input, error) {
 	for k := range args {
 		if k != "shape" && k != "name" {
-			return nil, fmt.Errorf("Input has no argument %q; valid arguments: shape, name", k)
+			return nil, fmt.Errorf("Input has no argument %q; valid arguments: shape, name%s", k, schema.SplitTupleHint(k))
 		}
 	}
 	raw, ok := args["shape"].([]any)
 	if !ok || len(raw) == 0 {
-		return nil, fmt.Errorf("Input needs shape: a list of positive integers, e.g. {shape: [28, 28]}")
+		return nil, fmt.Errorf("Input needs shape: a list of positive integers, e.g. {shape: [28, 28]}%s", schema.TupleHint(args["shape"]))
 	}
 	var shape []int
 	for _, v := range raw {

@@ -136,7 +136,7 @@ func Find(args []Arg, name string) *Arg {
 func Parse(owner string, args []Arg, raw map[string]any) (Values, error) {
 	for k := range raw {
 		if k != "name" && Find(args, k) == nil {
-			return Values{}, fmt.Errorf("%s has no argument %q; valid arguments: %s", owner, k, strings.Join(Names(args), ", "))
+			return Values{}, fmt.Errorf("%s has no argument %q; valid arguments: %s%s", owner, k, strings.Join(Names(args), ", "), SplitTupleHint(k))
 		}
 	}
 	a := Values{v: map[string]any{}}
@@ -153,7 +153,7 @@ func Parse(owner string, args []Arg, raw map[string]any) (Values, error) {
 		}
 		x, ok := arg.Convert(v)
 		if !ok {
-			return Values{}, fmt.Errorf("%s: %s must be %s, got %v", owner, arg.Name, arg.Doc, v)
+			return Values{}, fmt.Errorf("%s: %s must be %s, got %v%s", owner, arg.Name, arg.Doc, v, TupleHint(v))
 		}
 		a.v[arg.Name] = x
 	}
@@ -214,4 +214,26 @@ func PositivePair(v any) bool { p, _ := v.([2]int); return p[0] > 0 && p[1] > 0 
 // OneOf returns a Valid check for a String argument with fixed choices.
 func OneOf(choices ...string) func(v any) bool {
 	return func(v any) bool { s, _ := v.(string); return slices.Contains(choices, s) }
+}
+
+// TupleHint returns a hint for a value written as a Python tuple in YAML,
+// where "(28, 28)" is a string: "" for anything else.
+func TupleHint(v any) string {
+	str, ok := v.(string)
+	if !ok || !strings.HasPrefix(strings.TrimSpace(str), "(") || !strings.HasSuffix(strings.TrimSpace(str), ")") {
+		return ""
+	}
+	inner := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(str), "("), ")")
+	inner = strings.TrimSuffix(strings.TrimSpace(inner), ",")
+	return fmt.Sprintf(" (%s is a Python tuple, which YAML reads as a string; write a list: [%s])", str, inner)
+}
+
+// SplitTupleHint returns a hint for a key like "28)": a Python tuple
+// inside a YAML flow map, {shape: (28, 28)}, splits at its comma into the
+// keys "shape: (28" and "28)". "" for any other key.
+func SplitTupleHint(key string) string {
+	if !strings.HasSuffix(key, ")") {
+		return ""
+	}
+	return " (a Python tuple inside {...} splits at its comma in YAML: write a list, e.g. {shape: [28, 28]})"
 }

@@ -62,3 +62,18 @@ func TestCheck(t *testing.T) {
 	}
 	Check("Thing", []Arg{{Name: "units", Kind: Int, Doc: "an integer", Default: 1}})
 }
+
+// TestTupleHint: a Python tuple written in YAML gets a hint.
+func TestTupleHint(t *testing.T) {
+	args := []Arg{{Name: "kernel_size", Kind: Pair, Required: true, Doc: "an integer or a list of two integers"}}
+	_, err := Parse("Conv2D", args, map[string]any{"kernel_size": "(3, 3)"})
+	if err == nil || !strings.Contains(err.Error(), "(3, 3) is a Python tuple, which YAML reads as a string; write a list: [3, 3]") {
+		t.Errorf("error %v", err)
+	}
+	if h := SplitTupleHint("28)"); !strings.Contains(h, "write a list, e.g. {shape: [28, 28]}") {
+		t.Errorf("split tuple hint %q", h)
+	}
+	if h := TupleHint("relu"); h != "" {
+		t.Errorf("hint for a plain string: %q", h)
+	}
+}
