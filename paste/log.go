@@ -229,6 +229,13 @@ func parseProgress(s string) (p progress, ok bool) {
 
 // parsePrinted parses "Test accuracy: 0.92" or "[0.27, 0.92]".
 func parsePrinted(s string) ([]Value, bool) {
+	if m := ipyOutRE.FindStringSubmatch(s); m != nil {
+		// IPython's "Out[4]: 0.4987" shows an expression's value.
+		if v, ok := parseNumber(m[1]); ok {
+			return []Value{v}, true
+		}
+		s = m[1]
+	}
 	if m := printedRE.FindStringSubmatch(s); m != nil {
 		v, ok := parseNumber(m[2])
 		if !ok || strings.HasPrefix(m[1], "Epoch") {
@@ -307,16 +314,24 @@ type assembler struct {
 	// sawCode and sawCaption are true if code or prose came since the
 	// current run's last log line.
 	sawCode, sawCaption bool
+	// paraBreak is true after a blank line.
+	paraBreak bool
 	// notebook keeps a markdown caption across the code cell below it.
 	notebook bool
 }
 
 func (a *assembler) add(it item) {
 	switch it.kind {
-	case Blank, Markup, Output:
+	case Blank:
+		a.paraBreak = true
+		return
+	case Markup, Output:
 		return
 	case Prose:
-		if a.caption == nil {
+		if a.paraBreak || a.caption == nil {
+			// The caption is the last paragraph before the log.
+			a.caption = nil
+			a.paraBreak = false
 			a.captionLine = it.line
 		}
 		a.caption = append(a.caption, strings.TrimSpace(it.text))

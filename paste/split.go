@@ -108,7 +108,7 @@ var (
 	ipyInRE      = regexp.MustCompile(`^(In \[[\d ]*\]:\s?)(.*)$`)
 	ipyMoreRE    = regexp.MustCompile(`^(\s+\.\.\.:\s?)`)
 	ipyOutRE     = regexp.MustCompile(`^Out\[\d+\]:\s*(.*)$`)
-	outputREs    = regexp.MustCompile(`^(?:Model: "|Layer \(type\)|(?:Total|Trainable|Non-trainable) params:|_{10,}$|={10,}$|Traceback \(most recent call last\)|File ".*", line \d|WARNING|INFO:|ERROR:|[WIEF]\d{4} \d|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|Downloading data from|<(?:keras|tensorflow|matplotlib)[.\w]* .*>$|[┏┃┡│└┌├╭╰]|[A-Z]\w*(?:Error|Exception|Warning|Interrupt)(?::|$))`)
+	outputREs    = regexp.MustCompile(`^(?:Model: "|Layer \(type\)|(?:Total|Trainable|Non-trainable) params:|_{10,}$|={10,}$|Traceback \(most recent call last\)|File ".*", line \d|WARNING|INFO:|ERROR:|[WIEF]\d{4} \d|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|Downloading data from|Out\[\d+\]:|\^C$|<(?:keras|tensorflow|matplotlib)[.\w]* .*>$|[┏┃┡│└┌├╭╰]|[A-Z]\w*(?:Error|Exception|Warning|Interrupt)(?::|$))`)
 	summaryRowRE = regexp.MustCompile(`^\S+ \(\w+\)\s+\(.*\)\s+[\d,]+$`)
 )
 
@@ -385,13 +385,6 @@ func (c *classifier) unfenced() {
 			lastCode = i
 			continue
 		}
-		if m := ipyOutRE.FindStringSubmatch(t); m != nil {
-			kinds[i] = Output
-			if _, ok := parsePrinted(m[1]); ok {
-				kinds[i] = Log
-			}
-			continue
-		}
 		k := consoleKind(l)
 		if k == Log || k == Output {
 			kinds[i] = k
@@ -403,8 +396,8 @@ func (c *classifier) unfenced() {
 			}
 			continue
 		}
-		if session && lastCode == i-1 {
-			// Unprompted lines right after a prompt are its output.
+		if session && !readsLikeProse(t) {
+			// Unprompted lines after a prompt are its output.
 			kinds[i] = Output
 			continue
 		}
@@ -431,6 +424,12 @@ func (c *classifier) unfenced() {
 		}
 	}
 	c.resolveNeutral(neutral)
+}
+
+// readsLikeProse reports whether t looks like a sentence: three or more
+// words ending in sentence punctuation.
+func readsLikeProse(t string) bool {
+	return len(strings.Fields(t)) >= 3 && strings.ContainsAny(t[len(t)-1:], ".?!:")
 }
 
 // prevNonBlank returns the index of the last non-blank line before i, -1
