@@ -65,7 +65,7 @@ func Kind(name string, text []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var code, prose, logs int
+	var code, prose, logs, markup int
 	firstCode, firstProse := 0, 0
 	for i, k := range q.Kinds {
 		switch k {
@@ -83,6 +83,8 @@ func Kind(name string, text []byte) (string, error) {
 			}
 		case Log:
 			logs++
+		case Markup:
+			markup++
 		}
 	}
 	switch {
@@ -92,7 +94,7 @@ func Kind(name string, text []byte) (string, error) {
 		return "", &Error{File: name, Line: firstCode, Msg: fmt.Sprintf(
 			"looks like both an experiment file (%d top-level keys such as line %d's) and Python code; rename it to .yaml or .py to say which",
 			yamlKeys, yamlLine)}
-	case code > 0 && prose == 0 && logs == 0:
+	case code > 0 && prose == 0 && logs == 0 && markup == 0:
 		return KindPython, nil
 	case code > 0 || logs > 0:
 		return KindQuestion, nil
