@@ -66,8 +66,11 @@ type Printed struct {
 // introduced it.
 type Run struct {
 	// Caption is the prose that introduced the run ("This is the output
-	// when the learning rate is 0.01:"), its lines joined by spaces; "" if
-	// code or nothing came between the previous run and this one.
+	// when the learning rate is 0.01:"): the last paragraph between the
+	// previous run and this one, its lines joined by spaces. If code came
+	// after that paragraph, it captions the run only if a run came before
+	// (or in a notebook): above the first program it is the question's
+	// introduction. "" if there is none.
 	Caption string
 	// CaptionLine is the 1-based line where Caption starts, 0 if none.
 	CaptionLine int
@@ -86,16 +89,17 @@ type Run struct {
 }
 
 var (
-	ansiRE     = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
-	epochRE    = regexp.MustCompile(`^Epoch\s+(\d+)\s*/\s*(\d+)\s*(.*)$`)
-	counterRE  = regexp.MustCompile(`^(\d+)/(\d+|Unknown)(?:\s+|$)(.*)$`)
-	trainOnRE  = regexp.MustCompile(`^Train on (\d+) samples(?:, validate on (\d+) samples)?\s*$`)
-	trainForRE = regexp.MustCompile(`^Train for (\d+) steps(?:, validate for (\d+) steps)?\s*$`)
-	metricRE   = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.]*)\s*:\s*(\S+)$`)
-	timeRE     = regexp.MustCompile(`^(?:\d+(?:\.\d+)?(?:us|µs|ms|s|m|min|h)(?:/(?:step|sample|epoch))?\s*)+$`)
-	printedRE  = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_ ()]{0,40}?)\s*:\s*(\S+?)\s*$`)
-	listRE     = regexp.MustCompile(`^\[\s*(\S+?)(?:\s*,\s*(\S+?))*\s*,?\s*\]$`)
-	sepRE      = regexp.MustCompile(`\s+-\s+`)
+	ansiRE       = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+	epochRE      = regexp.MustCompile(`^Epoch\s+(\d+)\s*/\s*(\d+)\s*(.*)$`)
+	counterRE    = regexp.MustCompile(`^(\d+)/(\d+|Unknown)(?:\s+|$)(.*)$`)
+	trainOnRE    = regexp.MustCompile(`^Train on (\d+) samples(?:, validate on (\d+) samples)?\s*$`)
+	trainForRE   = regexp.MustCompile(`^Train for (\d+) steps(?:, validate for (\d+) steps)?\s*$`)
+	metricRE     = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.]*)\s*:\s*(\S+)$`)
+	timeRE       = regexp.MustCompile(`^(?:\d+(?:\.\d+)?(?:us|µs|ms|s|m|min|h)(?:/(?:step|sample|epoch))?\s*)+$`)
+	printedRE    = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_ ()]{0,40}?)\s*:\s*(\S+?)\s*$`)
+	listRE       = regexp.MustCompile(`^\[\s*(\S+?)(?:\s*,\s*(\S+?))*\s*,?\s*\]$`)
+	sepRE        = regexp.MustCompile(`\s+-\s+`)
+	printedSepRE = regexp.MustCompile(`[,;]\s+`)
 )
 
 // cleanLog returns what a terminal would have shown for a pasted console
@@ -236,13 +240,22 @@ func parsePrinted(s string) ([]Value, bool) {
 		}
 		s = m[1]
 	}
-	if m := printedRE.FindStringSubmatch(s); m != nil {
-		v, ok := parseNumber(m[2])
-		if !ok || strings.HasPrefix(m[1], "Epoch") {
-			return nil, false
+	if printedRE.MatchString(strings.SplitN(s, ",", 2)[0]) {
+		// One or more "Label: number", separated by commas or semicolons.
+		var vs []Value
+		for _, piece := range printedSepRE.Split(s, -1) {
+			m := printedRE.FindStringSubmatch(piece)
+			if m == nil || strings.HasPrefix(m[1], "Epoch") {
+				return nil, false
+			}
+			v, ok := parseNumber(m[2])
+			if !ok {
+				return nil, false
+			}
+			v.Name = m[1]
+			vs = append(vs, v)
 		}
-		v.Name = m[1]
-		return []Value{v}, true
+		return vs, true
 	}
 	if listRE.MatchString(s) {
 		var vs []Value
@@ -308,15 +321,18 @@ type assembler struct {
 	// last is its last progress line, used if none completes.
 	last     *progress
 	lastLine int
-	// caption collects the prose since the last log or code line.
+	// caption collects the last paragraph of prose since the last log
+	// line; beforeCode is true if code came after it.
 	caption     []string
 	captionLine int
+	beforeCode  bool
 	// sawCode and sawCaption are true if code or prose came since the
 	// current run's last log line.
 	sawCode, sawCaption bool
 	// paraBreak is true after a blank line.
 	paraBreak bool
-	// notebook keeps a markdown caption across the code cell below it.
+	// notebook: a markdown cell above a code cell captions its output,
+	// even for the first run.
 	notebook bool
 }
 
@@ -331,16 +347,14 @@ func (a *assembler) add(it item) {
 		if a.paraBreak || a.caption == nil {
 			// The caption is the last paragraph before the log.
 			a.caption = nil
-			a.paraBreak = false
+			a.paraBreak, a.beforeCode = false, false
 			a.captionLine = it.line
 		}
 		a.caption = append(a.caption, strings.TrimSpace(it.text))
 		a.sawCaption = true
 		return
 	case Code:
-		if !a.notebook {
-			a.caption, a.captionLine = nil, 0
-		}
+		a.paraBreak, a.beforeCode = true, a.caption != nil
 		a.sawCode = true
 		return
 	}
@@ -416,7 +430,7 @@ func (a *assembler) add(it item) {
 // done notes that a log line was consumed: what follows is after it.
 func (a *assembler) done() {
 	a.sawCode, a.sawCaption = false, false
-	a.caption, a.captionLine = nil, 0
+	a.caption, a.captionLine, a.beforeCode = nil, 0, false
 }
 
 func (a *assembler) startRun(line int) {
@@ -425,7 +439,10 @@ func (a *assembler) startRun(line int) {
 		a.runs = append(a.runs, *a.cur)
 	}
 	a.cur = &Run{Line: line}
-	if a.caption != nil {
+	// Prose above the first program is the question's introduction
+	// ("This is the code:"), not a caption; above later programs it says
+	// what changed ("Second run, with patience=1:").
+	if a.caption != nil && (!a.beforeCode || a.notebook || len(a.runs) > 0) {
 		a.cur.Caption = strings.Join(a.caption, " ")
 		a.cur.CaptionLine = a.captionLine
 	}

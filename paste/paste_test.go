@@ -96,6 +96,17 @@ func TestLineHeuristic(t *testing.T) {
 		{"model.fit(x,\nEpoch 1/2\n1/1 [====] - 0s 1ms/step - loss: 1.0", []LineKind{Code, Log, Log}},
 		{"x = 1 + \\\n  2", []LineKind{Code, Code}},
 		{"@tf.function\ndef f(x):\n    return x", []LineKind{Code, Code, Code}},
+		{"model.fit(x, y\nand then it crashes with this error:\nx = 1", []LineKind{Code, Prose, Code}},
+		{"See https://keras.io/api/models/model.", []LineKind{Prose}},
+		{"See [the docs](https://keras.io/api/).", []LineKind{Prose}},
+		{"print(x_train.shape)\n(60000, 28, 28)", []LineKind{Code, Output}},
+		{"Epoch 3: ReduceLROnPlateau reducing learning rate to 0.001.", []LineKind{Output}},
+		{"Epoch 00005: early stopping", []LineKind{Output}},
+		{"**Edit**", []LineKind{Prose}},
+		{"Test loss: 0.27, Test accuracy: 0.92", []LineKind{Log}},
+		{"if __name__ == '__main__':\n    main()", []LineKind{Code, Code}},
+		{"with tf.device('/cpu:0'):\n    pass", []LineKind{Code, Code}},
+		{"else:", []LineKind{Code}},
 		{"Traceback (most recent call last):\n  File \"a.py\", line 1\n    x = 1\nNameError: x", []LineKind{Output, Output, Output, Output}},
 	} {
 		q, err := Split("t.txt", []byte(tc.text))
@@ -130,6 +141,21 @@ func TestFencesAreTrusted(t *testing.T) {
 	}
 	if len(q.Runs) != 2 || len(q.Runs[0].Epochs) != 1 || q.Runs[0].Epochs[0].Metrics[0].Text != "0.5" {
 		t.Errorf("runs = %+v", q.Runs)
+	}
+}
+
+// An unclosed Python fence does not swallow the rest of the question.
+func TestUnclosedFence(t *testing.T) {
+	text := "Code:\n```python\nx = 1\n\nWhen I run it, nothing happens at all.\n"
+	q, err := Split("u.md", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []LineKind{Prose, Markup, Code, Blank, Prose}
+	for i := range want {
+		if q.Kinds[i] != want[i] {
+			t.Errorf("line %d: %v, want %v", i+1, q.Kinds[i], want[i])
+		}
 	}
 }
 

@@ -209,8 +209,14 @@ func scanPython(line string, st pyState) (pyState, lineInfo) {
 				info.valid = false
 			}
 			prev = 'p'
-		case ':', ',', ';', '+', '-', '*', '/', '%', '<', '>', '&', '|', '^', '~', '!', '@':
+		case ':':
+			if strings.HasPrefix(line[i:], "//") {
+				info.valid = false // a URL
+			}
+			prev = 'p'
+		case ',', ';', '+', '-', '*', '/', '%', '<', '>', '&', '|', '^', '~', '!', '@':
 			if c == '!' && !(i < len(line) && line[i] == '=') {
+				// '!' only comes in "!=".
 				info.valid = false
 			}
 			prev = 'p'

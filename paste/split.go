@@ -108,7 +108,7 @@ var (
 	ipyInRE      = regexp.MustCompile(`^(In \[[\d ]*\]:\s?)(.*)$`)
 	ipyMoreRE    = regexp.MustCompile(`^(\s+\.\.\.:\s?)`)
 	ipyOutRE     = regexp.MustCompile(`^Out\[\d+\]:\s*(.*)$`)
-	outputREs    = regexp.MustCompile(`^(?:Model: "|Layer \(type\)|(?:Total|Trainable|Non-trainable) params:|_{10,}$|={10,}$|Traceback \(most recent call last\)|File ".*", line \d|WARNING|INFO:|ERROR:|[WIEF]\d{4} \d|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|Downloading data from|Out\[\d+\]:|\^C$|<(?:keras|tensorflow|matplotlib)[.\w]* .*>$|[┏┃┡│└┌├╭╰]|[A-Z]\w*(?:Error|Exception|Warning|Interrupt)(?::|$))`)
+	outputREs    = regexp.MustCompile(`^(?:Model: "|Layer \(type\)|(?:Total|Trainable|Non-trainable) params:|_{10,}$|={10,}$|Traceback \(most recent call last\)|File ".*", line \d|WARNING|INFO:|ERROR:|[WIEF]\d{4} \d|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|Downloading data from|Epoch \d+: |Restoring model weights|(?:array|tensor)\(|<tf\.Tensor|Out\[\d+\]:|\^C$|<(?:keras|tensorflow|matplotlib)[.\w]* .*>$|[┏┃┡│└┌├╭╰]|[A-Z]\w*(?:Error|Exception|Warning|Interrupt)(?::|$))`)
 	summaryRowRE = regexp.MustCompile(`^\S+ \(\w+\)\s+\(.*\)\s+[\d,]+$`)
 )
 
@@ -216,11 +216,15 @@ func consoleKind(l string) LineKind {
 	return Prose
 }
 
+// pyFence are the info strings of fences that hold Python.
+var pyFence = map[string]bool{"python": true, "py": true, "python3": true, "ipython": true, "ipython3": true, "pycon": true}
+
 // fenced classifies a text with Markdown fences: outside them prose (and
 // console output), inside them code (and console output).
 func (c *classifier) fenced() {
 	in := false
 	lang := ""
+	var st pyState
 	var block []int
 	flush := func() {
 		// An untagged or text fence holds code only if it reads as code.
@@ -255,6 +259,7 @@ func (c *classifier) fenced() {
 			}
 			in = !in
 			lang = strings.ToLower(m[2])
+			st = pyState{}
 			c.q.Kinds[i] = Markup
 			continue
 		}
@@ -265,6 +270,18 @@ func (c *classifier) fenced() {
 		if k := consoleKind(l); k == Log || k == Output || k == Blank {
 			c.q.Kinds[i] = k
 			continue
+		}
+		if pyFence[lang] {
+			// A sentence in a Python fence means the fence was never
+			// closed and the question went on.
+			open := st.open()
+			var info lineInfo
+			st, info = scanPython(l, st)
+			if !open && !info.valid && readsLikeProse(strings.TrimSpace(l)) {
+				c.q.Kinds[i] = Prose
+				st = pyState{}
+				continue
+			}
 		}
 		block = append(block, i)
 		c.setCode(i, 0)
@@ -325,7 +342,11 @@ func (c *classifier) unfenced() {
 		// A statement left open continues, unless Keras output breaks in.
 		if st.open() {
 			lk := classifyLog(l)
-			if lk != logEpoch && lk != logProgress && lk != logTrainOn {
+			// A sentence inside brackets means the bracket was never
+			// closed: "model.fit(x, y" and then the question goes on.
+			_, info := scanPython(l, st)
+			lost := st.triple == "" && !info.valid && readsLikeProse(t)
+			if lk != logEpoch && lk != logProgress && lk != logTrainOn && !lost {
 				off := 0
 				if session {
 					if m := moreRE.FindString(l); m != "" {
@@ -416,6 +437,9 @@ func (c *classifier) unfenced() {
 			st = nst
 			c.setCode(i, 0)
 			lastCode = i
+		case info.valid && info.names == 0 && !info.feature && nst == st:
+			// Only values: what print showed ("(60000, 28, 28)", "...").
+			kinds[i] = Output
 		case info.valid && info.names <= 1 && !strings.ContainsAny(t, ":") && nst == st:
 			kinds[i] = Prose
 			neutral = append(neutral, i)
