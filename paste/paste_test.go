@@ -107,6 +107,12 @@ func TestLineHeuristic(t *testing.T) {
 		{"if __name__ == '__main__':\n    main()", []LineKind{Code, Code}},
 		{"with tf.device('/cpu:0'):\n    pass", []LineKind{Code, Code}},
 		{"else:", []LineKind{Code}},
+		{"for example:", []LineKind{Prose}},
+		{"for x in xs: print(x)", []LineKind{Code}},
+		{"from the docs", []LineKind{Prose}},
+		{"from . import utils", []LineKind{Code}},
+		{"def train(\n    model,\n):\n    pass", []LineKind{Code, Code, Code, Code}},
+		{"{'loss': [0.5, 0.4], 'accuracy': [0.8, 0.9]}", []LineKind{Output}},
 		{"Traceback (most recent call last):\n  File \"a.py\", line 1\n    x = 1\nNameError: x", []LineKind{Output, Output, Output, Output}},
 	} {
 		q, err := Split("t.txt", []byte(tc.text))

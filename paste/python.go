@@ -1,6 +1,7 @@
 package paste
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -32,6 +33,16 @@ var blockWords = map[string]bool{
 var statementWords = map[string]bool{
 	"import": true, "from": true, "return": true, "pass": true, "break": true, "continue": true,
 	"raise": true, "assert": true, "del": true, "global": true, "nonlocal": true, "yield": true,
+}
+
+// headerRE is the shape of statements whose first word is also English.
+var headerRE = map[string]*regexp.Regexp{
+	"for":    regexp.MustCompile(`^for\s.*\sin\b`),
+	"async":  regexp.MustCompile(`^async\s+(def|for|with)\s`),
+	"def":    regexp.MustCompile(`^def\s+\w+\s*\(`),
+	"class":  regexp.MustCompile(`^class\s+\w+\s*[(:]`),
+	"from":   regexp.MustCompile(`^from\s+\.*[\w.]*\s+import\b`),
+	"import": regexp.MustCompile(`^import\s+\w`),
 }
 
 // pyState is what carries over from one line of Python to the next.
@@ -201,6 +212,8 @@ func scanPython(line string, st pyState) (pyState, lineInfo) {
 		case '.':
 			if prev == 'o' && i < len(line) && (line[i] == '_' || isLetter(line[i])) {
 				info.feature = true // an attribute
+			} else if first == "from" {
+				// A relative import: "from . import x", "from ..a import b".
 			} else if strings.HasPrefix(line[i-1:], "...") {
 				i += 2 // Ellipsis
 				prev = 'o'
@@ -241,6 +254,10 @@ func scanPython(line string, st pyState) (pyState, lineInfo) {
 		}
 	}
 	if lastTok == ":" && !blockWords[first] && st.depth == 0 && !cont {
+		info.valid = false
+	}
+	if re := headerRE[first]; re != nil && !cont && !re.MatchString(strings.TrimSpace(line)) {
+		// "for example:", "from the docs": the keyword is an English word.
 		info.valid = false
 	}
 	if blockWords[first] || statementWords[first] || strings.HasPrefix(strings.TrimSpace(line), "@") {
