@@ -48,7 +48,9 @@ type Pos struct {
 
 // Line is one line of the pasted text, with its 1-based number.
 type Line struct {
+	// Line is the 1-based line number (for a notebook, in the JSON file).
 	Line int
+	// Text is the line without its line ending.
 	Text string
 }
 
@@ -87,10 +89,12 @@ func (q *Question) Position(line, col int) string {
 
 // Error is a problem with a pasted file, located in it.
 type Error struct {
+	// File is the file's name as given.
 	File string
 	// Line is 1-based, 0 when the problem is with the file as a whole.
 	Line int
-	Msg  string
+	// Msg says what is wrong and how to fix it.
+	Msg string
 }
 
 // Error formats e as "file:line: message".
