@@ -65,9 +65,14 @@ func Kind(name string, text []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var code, prose, logs, markup int
+	// other counts what a Python file would not hold as is: prose, logs,
+	// output, fences, and code that lost a prompt or an indentation.
+	var code, prose, logs, other int
 	firstCode, firstProse := 0, 0
 	for i, k := range q.Kinds {
+		if k != Code && k != Blank || k == Code && q.Lines[i].Col != 1 {
+			other++
+		}
 		switch k {
 		case Code:
 			if !strings.HasPrefix(strings.TrimSpace(lines[i]), "#") {
@@ -83,8 +88,6 @@ func Kind(name string, text []byte) (string, error) {
 			}
 		case Log:
 			logs++
-		case Markup:
-			markup++
 		}
 	}
 	switch {
@@ -94,7 +97,7 @@ func Kind(name string, text []byte) (string, error) {
 		return "", &Error{File: name, Line: firstCode, Msg: fmt.Sprintf(
 			"looks like both an experiment file (%d top-level keys such as line %d's) and Python code; rename it to .yaml or .py to say which",
 			yamlKeys, yamlLine)}
-	case code > 0 && prose == 0 && logs == 0 && markup == 0:
+	case code > 0 && other == 0:
 		return KindPython, nil
 	case code > 0 || logs > 0:
 		return KindQuestion, nil

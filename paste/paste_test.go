@@ -165,6 +165,29 @@ func TestUnclosedFence(t *testing.T) {
 	}
 }
 
+// Only Python fences, and untagged ones that read as Python, hold code.
+func TestFenceLanguages(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want LineKind
+	}{
+		{"```python\nx = f(1)\n```", Code},
+		{"```py\nx = f(1)\n```", Code},
+		{"```\nx = f(1)\n```", Code},
+		{"```bash\npip install tensorflow==2.15\n```", Output},
+		{"```text\nx = f(1)\n```", Output},
+		{"```\nsomething went wrong here\n```", Output},
+	} {
+		q, err := Split("f.md", []byte(tc.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Kinds[1] != tc.want {
+			t.Errorf("%q: %v, want %v", tc.text, q.Kinds[1], tc.want)
+		}
+	}
+}
+
 func TestPromptColumns(t *testing.T) {
 	q, err := Split("p.txt", []byte(">>> x = (1,\n...      2)\n>>> y = z\n"))
 	if err != nil {
@@ -260,6 +283,8 @@ func TestKind(t *testing.T) {
 		{"exp.txt", "seed: 1\nfit:\n  epochs: 3\n", KindExperiment},
 		{"q.md", "```python\nx = 1\n```\n", KindQuestion},
 		{"nb.txt", `{"cells": []}`, KindNotebook},
+		{"session.txt", ">>> import keras\n>>> keras.Sequential()\n", KindQuestion},
+		{"indented.txt", "    import keras\n    m = keras.Sequential()\n", KindQuestion},
 	} {
 		got, err := Kind(tc.name, []byte(tc.text))
 		if err != nil || got != tc.want {

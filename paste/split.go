@@ -231,27 +231,26 @@ func (c *classifier) fenced() {
 	var st pyState
 	var block []int
 	flush := func() {
-		// An untagged or text fence holds code only if it reads as code.
-		if lang == "" || lang == "text" || lang == "console" || lang == "none" || lang == "output" || lang == "plaintext" {
+		// A Python fence holds code; an untagged one only if it reads as
+		// code; any other (text, console, bash, yaml…) holds none.
+		keep := pyFence[lang]
+		if lang == "" {
 			n, codeLike := 0, 0
 			var st pyState
 			for _, i := range block {
-				if c.q.Kinds[i] == Code {
-					n++
-					var info lineInfo
-					st, info = scanPython(c.lines[i], st)
-					if info.valid {
-						codeLike++
-					}
+				n++
+				var info lineInfo
+				st, info = scanPython(c.lines[i], st)
+				if info.valid {
+					codeLike++
 				}
 			}
-			if lang != "" && lang != "none" || codeLike*2 < n {
-				for _, i := range block {
-					if c.q.Kinds[i] == Code {
-						c.q.Kinds[i] = Output
-						c.code[i] = ""
-					}
-				}
+			keep = codeLike*2 >= n
+		}
+		if !keep {
+			for _, i := range block {
+				c.q.Kinds[i] = Output
+				c.code[i] = ""
 			}
 		}
 		block = block[:0]
