@@ -108,6 +108,7 @@ func TestLineHeuristic(t *testing.T) {
 		{"with tf.device('/cpu:0'):\n    pass", []LineKind{Code, Code}},
 		{"else:", []LineKind{Code}},
 		{"for example:", []LineKind{Prose}},
+		{">>> x = f()\n>>> x\n3\n\ny = g(x)", []LineKind{Code, Code, Output, Blank, Code}},
 		{"for x in xs: print(x)", []LineKind{Code}},
 		{"from the docs", []LineKind{Prose}},
 		{"from . import utils", []LineKind{Code}},

@@ -337,6 +337,8 @@ func (c *classifier) unfenced() {
 		if t == "" {
 			kinds[i] = Blank
 			summary = summary && !prevBlank
+			// As in doctests, a blank line ends a prompt's output.
+			session = session && st.open()
 			prevBlank = true
 			continue
 		}
