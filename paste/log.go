@@ -405,7 +405,9 @@ func (a *assembler) add(it item) {
 			a.done()
 			return
 		}
-		if !p.complete {
+		if !p.complete || a.epoch != nil && hasVal(p.metrics) {
+			// evaluate prints no val_ metrics: a second epoch-like line
+			// is the epoch's final line pasted twice.
 			return
 		}
 		if a.cur == nil || a.sawCaption && (len(a.cur.Evaluations) > 0 || len(a.cur.Printed) > 0) {
@@ -425,6 +427,15 @@ func (a *assembler) add(it item) {
 		a.cur.Printed = append(a.cur.Printed, Printed{Line: it.line, Values: vs})
 		a.done()
 	}
+}
+
+func hasVal(vs []Value) bool {
+	for _, v := range vs {
+		if strings.HasPrefix(v.Name, "val_") {
+			return true
+		}
+	}
+	return false
 }
 
 // done notes that a log line was consumed: what follows is after it.

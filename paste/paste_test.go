@@ -222,6 +222,7 @@ func TestParseLogFormats(t *testing.T) {
 		{"interrupted", "Epoch 1/3\n 1/10 [..] - ETA: 1s - loss: 9.0\n 5/10 [==>.] - ETA: 1s - loss: 7.0\n", 1, "loss=7.0", 0},
 		{"evaluate", "Epoch 1/1\n10/10 [====] - 1s 1ms/step - loss: 0.5\n 1/3 [...] - ETA: 0s - loss: 0.1\n3/3 [====] - 0s 1ms/step - loss: 0.6", 1, "loss=0.5", 1},
 		{"nan and exponents", "Epoch 1/1\n10/10 [====] - 1s 1ms/step - loss: nan - lr: 1.0000e-04", 1, "loss=nan lr=1.0000e-04", 0},
+		{"final line twice", "Epoch 1/1\n10/10 [====] - 1s 1ms/step - loss: 0.5 - val_loss: 0.6\n10/10 [====] - 1s 1ms/step - loss: 0.5 - val_loss: 0.6", 1, "loss=0.5 val_loss=0.6", 0},
 		{"download is not an epoch", "11490434/11490434 [==============================] - 0s 0us/step", 0, "", 0},
 	} {
 		runs := ParseLog(strings.Split(tc.log, "\n"))
