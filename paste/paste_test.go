@@ -39,7 +39,7 @@ func TestQuestion(t *testing.T) {
 	if len(q.Runs) != 2 {
 		t.Fatalf("%d runs, want 2", len(q.Runs))
 	}
-	for i, want := range []string{"learning rate is 0.01", "when it is 0.03"} {
+	for i, want := range []string{"learning rate of 0.01", "rate to 0.03"} {
 		r := q.Runs[i]
 		if !strings.Contains(r.Caption, want) {
 			t.Errorf("run %d caption %q, want it to contain %q", i+1, r.Caption, want)
