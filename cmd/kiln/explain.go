@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/explain"
 )
 
@@ -64,12 +65,14 @@ Flags:`)
 		opts.Progress = stderr
 	}
 	var rep *explain.Report
-	if isProgram(pos[0]) {
-		e, err := loadExperiment(ctx, pos[0], opts.Sets, stderr)
+	var exp *config.Experiment
+	question := isQuestion(pos[0])
+	if question || isProgram(pos[0]) {
+		exp, err = loadExperiment(ctx, pos[0], opts.Sets, stderr)
 		if err != nil {
 			return err
 		}
-		if rep, err = explain.Explain(ctx, e, opts); rep != nil {
+		if rep, err = explain.Explain(ctx, exp, opts); rep != nil {
 			rep.Sets = opts.Sets
 		}
 	} else {
@@ -91,6 +94,20 @@ Flags:`)
 	}
 	if err != nil {
 		return err
+	}
+	if question && !*asJSON {
+		// The pasted logs are the asker's observation: which of them kiln
+		// reproduced, and how the runs differ.
+		q, err := loadQuestion(pos[0])
+		if err != nil {
+			return err
+		}
+		if len(q.Runs) > 0 {
+			fmt.Fprintf(stdout, "\nThe pasted logs (%d run(s)), each beside kiln's run of the same settings (seed %d):\n", len(q.Runs), exp.Seed)
+			if _, err := comparePasted(ctx, stdout, q, exp, opts.Sets, exp.Seed, true, nil); err != nil {
+				return err
+			}
+		}
 	}
 	if *reportDir != "" {
 		if err := rep.WriteReport(*reportDir); err != nil {

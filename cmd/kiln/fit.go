@@ -65,6 +65,12 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 	}
+	if isQuestion(pos[0]) {
+		if *save != "" {
+			return usageErr("--save takes experiment files and programs; for a pasted question, kiln convert it to a file first")
+		}
+		return cmdFitQuestion(ctx, pos[0], sets, *seed, seedSet, *verbose, *history, stdout, stderr)
+	}
 	if isProgram(pos[0]) {
 		return cmdFitProgram(ctx, pos[0], sets, *seed, seedSet, *verbose, *history, *save, stdout, stderr)
 	}

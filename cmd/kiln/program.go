@@ -52,6 +52,13 @@ func programExperiment(ctx context.Context, path string, sets []string, stderr i
 
 // loadExperiment reads an experiment file or converts a Keras program.
 func loadExperiment(ctx context.Context, path string, sets []string, stderr io.Writer) (*config.Experiment, error) {
+	if isQuestion(path) {
+		q, err := loadQuestion(path)
+		if err != nil {
+			return nil, err
+		}
+		return questionExperiment(ctx, q, sets, stderr)
+	}
 	if isProgram(path) {
 		e, n, err := programExperiment(ctx, path, sets, stderr)
 		if err == nil && n > 1 {
@@ -100,6 +107,36 @@ func cmdFitProgram(ctx context.Context, path string, sets []string, seed int64, 
 	return nil
 }
 
+// cmdFitQuestion runs the code of a pasted question with kiln's reader
+// (never a Python: the code came from prose), then prints each pasted log
+// beside kiln's run of the same settings.
+func cmdFitQuestion(ctx context.Context, path string, sets []string, seed int64, seedSet bool, verbose int, history string, stdout, stderr io.Writer) error {
+	q, err := loadQuestion(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "kiln: running the code of %s with kiln's reader (%d pasted log(s) to compare)\n", path, len(q.Runs))
+	o := program.Options{Out: stdout, Notes: stderr, Sets: sets, Seed: seed, SeedSet: seedSet}
+	if verbose >= 0 {
+		o.Verbose, o.VerboseSet = verbose, true
+	}
+	in, err := program.Run(ctx, path, q.Source, o)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	if len(in.Fits) == 0 {
+		return &exitError{2, fmt.Errorf("%s: the question's code never calls model.fit", path)}
+	}
+	f := in.Fits[0]
+	if history != "" && f.History != nil {
+		if err := atomicfile.Write(history, append(f.History.KerasJSON(), '\n')); err != nil {
+			return fmt.Errorf("--history: %w", err)
+		}
+	}
+	_, err = comparePasted(ctx, stdout, q, f.Experiment, sets, seed, seedSet, f.History)
+	return err
+}
+
 // cmdConvert prints the experiment file of a Keras program.
 func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
@@ -117,12 +154,19 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) != 1 {
 		return usageErr("convert needs exactly one program, got %d arguments (see kiln convert -h)", len(pos))
 	}
-	if !isProgram(pos[0]) {
-		return usageErr("convert reads Keras programs (.py); %s is already an experiment file", pos[0])
-	}
-	e, n, err := programExperiment(ctx, pos[0], sets, stderr)
-	if err != nil {
-		return err
+	var e *config.Experiment
+	n := 1
+	switch {
+	case isQuestion(pos[0]):
+		if e, err = loadExperiment(ctx, pos[0], sets, stderr); err != nil {
+			return err
+		}
+	case isProgram(pos[0]):
+		if e, n, err = programExperiment(ctx, pos[0], sets, stderr); err != nil {
+			return err
+		}
+	default:
+		return usageErr("convert reads Keras programs (.py) and pasted questions; %s is already an experiment file", pos[0])
 	}
 	if n > 1 {
 		fmt.Fprintf(stderr, "kiln: note: %s fits %d times; this is its first fit\n", pos[0], n)

@@ -81,3 +81,44 @@ func TestUnknownFlagIsOneError(t *testing.T) {
 		}
 	}
 }
+
+// TestQuestionCommands: the whole pasted question (code and two logs, the
+// project's fixture in paste/testdata). kiln fit runs its code and shows
+// each pasted log beside kiln's run of the same settings — the second at
+// the learning rate its caption names — and says both are reproduced;
+// kiln explain names the three causes and adds the same comparison.
+func TestQuestionCommands(t *testing.T) {
+	kiln := func(args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb)
+		return out.String(), errb.String(), code
+	}
+	q := "../../paste/testdata/question.txt"
+	out, errs, code := kiln("fit", q, "--seed", "1", "--verbose", "0")
+	for _, want := range []string{
+		"Pasted run 1 (" + q + ":14,", "beside kiln's run of the question's program as written",
+		"  1       315.4696 → 314.7581", "Pasted run 2 (" + q + ":35,", "beside kiln's run of the program at learning rate 0.03",
+		"  1       931.7540 → 955.8192", "between pasted runs 1 and 2 (learning rate 0.03) the epoch-1 loss changes ×2.95 (315.4696 → 931.7540); kiln's runs change ×3.04",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("kiln fit question.txt lacks %q: exit %d\n%s\n%s", want, code, out, errs)
+		}
+	}
+	if n := strings.Count(out, "  reproduced: training loss within"); n != 2 {
+		t.Errorf("%d runs reproduced, want 2:\n%s", n, out)
+	}
+	out, _, code = kiln("convert", q)
+	if code != 0 || !strings.Contains(out, "optimizer: {name: sgd, learning_rate: 0.01}") {
+		t.Errorf("kiln convert question.txt:\n%s", out)
+	}
+	if testing.Short() {
+		t.Skip("kiln explain of the question trains 8 probes (-short)")
+	}
+	out, errs, code = kiln("explain", q)
+	for _, want := range []string{"ERROR  inputs-not-normalized", "WARNING  sigmoid-with-categorical-crossentropy", "loss-scales-with-learning-rate",
+		"The pasted logs (2 run(s))", "Pasted run 2 (", "between pasted runs 1 and 2"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("kiln explain question.txt lacks %q: exit %d\n%s\n%s", want, code, out, errs)
+		}
+	}
+}
