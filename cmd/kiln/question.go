@@ -241,6 +241,7 @@ func kerasName(n string) string {
 	}
 	return n
 }
+
 // comparePasted runs kiln on every pasted run's settings and prints them
 // side by side; it returns one line per run for explain's reasoning.
 func comparePasted(ctx context.Context, w io.Writer, q *paste.Question, e *config.Experiment, sets []string, seed int64, seedSet bool, asWritten *kiln.History) ([]string, error) {
