@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kiln-ml/kiln/config"
@@ -169,7 +171,7 @@ func cmdConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("convert reads Keras programs (.py) and pasted questions; %s is already an experiment file", pos[0])
 	}
 	if n > 1 {
-		fmt.Fprintf(stderr, "kiln: note: %s fits %d times; this is its first fit\n", pos[0], n)
+		fmt.Fprintf(stderr, "kiln: note: %s fits %d times; this is its first fit%s\n", pos[0], n, gridNote(ctx, pos[0], sets))
 	}
 	y, err := e.Marshal()
 	if err != nil {
@@ -251,4 +253,100 @@ func yamlToJSON(src []byte) ([]byte, error) {
 	}
 	b.WriteString("\n")
 	return []byte(b.String()), nil
+}
+
+// gridNote says how kiln sweep runs all of a program's fits when they
+// differ only in settings: "; the fits differ only in K (a, b): kiln sweep
+// FILE --grid K=a,b runs them all", or "" when they differ in more (the
+// model, the data) or not at all.
+func gridNote(ctx context.Context, path string, sets []string) string {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	in, err := program.Run(ctx, path, src, program.Options{Sets: sets, DryRun: true})
+	if err != nil || len(in.Fits) < 2 {
+		return ""
+	}
+	var flat []map[string]string
+	for _, f := range in.Fits {
+		y, err := f.Experiment.Marshal()
+		if err != nil {
+			return ""
+		}
+		var doc yaml.Node
+		if yaml.Unmarshal(y, &doc) != nil {
+			return ""
+		}
+		m := map[string]string{}
+		flatten(&doc, "", m)
+		flat = append(flat, m)
+	}
+	var keys []string
+	for k := range flat[0] {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var grid []string
+	for _, k := range keys {
+		vals := []string{flat[0][k]}
+		same := true
+		for _, m := range flat[1:] {
+			if m[k] != flat[0][k] {
+				same = false
+			}
+			vals = append(vals, m[k])
+		}
+		if !same {
+			if strings.HasPrefix(k, "model.") || strings.HasPrefix(k, "data.") {
+				return "; the fits use different models or data, so only the first converts"
+			}
+			grid = append(grid, k+"="+strings.Join(vals, ","))
+		}
+	}
+	for _, m := range flat[1:] {
+		if len(m) != len(flat[0]) {
+			return ""
+		}
+	}
+	if len(grid) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the fits differ only in %s: kiln convert %s > exp.yaml, then kiln sweep exp.yaml --grid %s runs them all",
+		strings.Join(gridKeys(grid), ", "), path, strings.Join(grid, " --grid "))
+}
+
+func gridKeys(grid []string) []string {
+	out := make([]string, len(grid))
+	for i, g := range grid {
+		out[i] = g[:strings.IndexByte(g, '=')]
+	}
+	return out
+}
+
+// flatten writes the scalar leaves of a YAML tree as dotted paths (the
+// --set syntax: model.2.Dense.units) to their values.
+func flatten(n *yaml.Node, prefix string, out map[string]string) {
+	join := func(k string) string {
+		if prefix == "" {
+			return k
+		}
+		return prefix + "." + k
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			flatten(c, prefix, out)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			flatten(n.Content[i+1], join(n.Content[i].Value), out)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			flatten(c, join(strconv.Itoa(i)), out)
+		}
+	case yaml.ScalarNode:
+		out[prefix] = n.Value
+	}
 }

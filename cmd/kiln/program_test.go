@@ -122,3 +122,24 @@ func TestQuestionCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertLoopNamesTheGrid: a program that fits once per learning rate
+// converts to its first fit, and the note gives the sweep that runs all.
+func TestConvertLoopNamesTheGrid(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "loop.py")
+	os.WriteFile(p, []byte(`from tensorflow import keras
+(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+for lr in [0.01, 0.03]:
+    model = keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train / 255, y_train, epochs=2, batch_size=64)
+`), 0o644)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"convert", p}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "learning_rate: 0.01") ||
+		!strings.Contains(errb.String(), "fits 2 times; this is its first fit; the fits differ only in compile.optimizer.learning_rate") ||
+		!strings.Contains(errb.String(), "--grid compile.optimizer.learning_rate=0.01,0.03") {
+		t.Errorf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+}
