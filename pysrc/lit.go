@@ -167,6 +167,13 @@ func (s *scanner) scanOp() error {
 		return s.errAt(p, "unexpected `!`; `!cmd` shell lines must start the line, and `not` is Python's negation")
 	case '$', '?', '`':
 		return s.errAt(p, "unexpected character %q; this is not Python syntax", r)
+	case '‘', '’', '“', '”':
+		// Common in code pasted from web pages and word processors.
+		return s.errAt(p, "curly quote %q; Python needs straight quotes ' or \"", r)
+	case '\u00a0':
+		return s.errAt(p, "non-breaking space (U+00A0), probably copied from a web page; replace it with a normal space")
+	case '−':
+		return s.errAt(p, "Unicode minus sign %q; write -", r)
 	}
 	return s.errAt(p, "unexpected character %q (U+%04X); remove it", r, r)
 }

@@ -396,6 +396,11 @@ func TestErrors(t *testing.T) {
 		{"x = 1 \\\n", "t.py:1:7: `\\` continues the last line into the end of the file; remove it"},
 		{"x = 1\x00", "t.py:1:6: NUL byte in source"},
 		{"x = '\xff'", "t.py:1:6: invalid UTF-8 byte 0xff"},
+		{"x = ‘sigmoid’", "t.py:1:5: curly quote '‘'; Python needs straight quotes ' or \""},
+		{"x = “a”", "t.py:1:5: curly quote '“'"},
+		{"if a:\n\u00a0\u00a0x = 1", "t.py:2:1: non-breaking space (U+00A0), probably copied from a web page; replace it with a normal space"},
+		{"x = −1", "t.py:1:5: Unicode minus sign '−'; write -"},
+		{">>> import keras\n>>> keras.__version__\n'3.0.0'", "t.py:1:1: `>>>` prompt from an interactive session; remove the `>>>` and `...` prompts and the output lines"},
 		// Indentation.
 		{"  x = 1", "t.py:1:3: unexpected indent"},
 		{"x = 1\n    y = 2", "t.py:2:5: unexpected indent"},

@@ -332,6 +332,9 @@ measured:
 		}
 	}
 	s.lineStart = false
+	if strings.HasPrefix(string(s.src[s.off:min(s.off+3, len(s.src))]), ">>>") {
+		return false, s.errAt(p, "`>>>` prompt from an interactive session; remove the `>>>` and `...` prompts and the output lines")
+	}
 	if c := s.peek(); c == '%' || c == '!' {
 		// IPython magics and shell escapes, as pasted from notebooks.
 		start := s.off
