@@ -45,6 +45,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		DumpPos(m)
+		checkPositions(t, src, m)
 		roundTrip(t, "f.py", src)
 	})
 }

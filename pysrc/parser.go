@@ -883,11 +883,12 @@ func (p *parser) param(kind ParamKind, annotations bool, seen map[string]bool) *
 // parseStarExprs parses comma-separated expressions, starred allowed; more
 // than one, or a trailing comma, makes a Tuple.
 func (p *parser) parseStarExprs() Expr {
+	start := p.tok().pos
 	first := p.parseStarExpr()
 	if !p.isOp(",") {
 		return first
 	}
-	t := &Tuple{At: first.Pos(), Elts: []Expr{first}}
+	t := &Tuple{At: start, Elts: []Expr{first}}
 	for p.gotOp(",") && startsExpr(p.tok()) {
 		t.Elts = append(t.Elts, p.parseStarExpr())
 	}
@@ -913,6 +914,7 @@ func (p *parser) parseStarNamed() Expr {
 // parseTargetList parses the targets of a for loop or comprehension, which
 // stop before `in`.
 func (p *parser) parseTargetList() Expr {
+	start := p.tok().pos
 	one := func() Expr {
 		if t := p.tok(); p.gotOp("*") {
 			return &Starred{At: t.pos, X: p.parseBitOr()}
@@ -921,7 +923,7 @@ func (p *parser) parseTargetList() Expr {
 	}
 	e := one()
 	if p.isOp(",") {
-		t := &Tuple{At: e.Pos(), Elts: []Expr{e}}
+		t := &Tuple{At: start, Elts: []Expr{e}}
 		for p.gotOp(",") && !p.isKw("in") {
 			t.Elts = append(t.Elts, one())
 		}
@@ -942,6 +944,7 @@ func (p *parser) parseNamedExpr() Expr {
 
 // parseTest parses a full expression: a conditional expression or lambda.
 func (p *parser) parseTest() Expr {
+	start := p.tok().pos
 	p.enter()
 	defer p.leave()
 	if p.isKw("lambda") {
@@ -953,7 +956,7 @@ func (p *parser) parseTest() Expr {
 		if !p.gotKw("else") {
 			p.fail(p.tok().pos, "expected `else` in the conditional expression `a if cond else b`, found %s", describe(p.tok()))
 		}
-		return &IfExp{At: x.Pos(), Cond: cond, Then: x, Else: p.parseTest()}
+		return &IfExp{At: start, Cond: cond, Then: x, Else: p.parseTest()}
 	}
 	return x
 }
@@ -967,11 +970,12 @@ func (p *parser) parseLambda() Expr {
 }
 
 func (p *parser) parseOr() Expr {
+	start := p.tok().pos
 	x := p.parseAnd()
 	if !p.isKw("or") {
 		return x
 	}
-	b := &BoolOp{At: x.Pos(), Op: "or", Values: []Expr{x}}
+	b := &BoolOp{At: start, Op: "or", Values: []Expr{x}}
 	for p.gotKw("or") {
 		b.Values = append(b.Values, p.parseAnd())
 	}
@@ -979,11 +983,12 @@ func (p *parser) parseOr() Expr {
 }
 
 func (p *parser) parseAnd() Expr {
+	start := p.tok().pos
 	x := p.parseNot()
 	if !p.isKw("and") {
 		return x
 	}
-	b := &BoolOp{At: x.Pos(), Op: "and", Values: []Expr{x}}
+	b := &BoolOp{At: start, Op: "and", Values: []Expr{x}}
 	for p.gotKw("and") {
 		b.Values = append(b.Values, p.parseNot())
 	}
@@ -1027,12 +1032,13 @@ func (p *parser) compOp() string {
 }
 
 func (p *parser) parseComparison() Expr {
+	start := p.tok().pos
 	x := p.parseBitOr()
 	op := p.compOp()
 	if op == "" {
 		return x
 	}
-	c := &Compare{At: x.Pos(), X: x}
+	c := &Compare{At: start, X: x}
 	for ; op != ""; op = p.compOp() {
 		c.Ops = append(c.Ops, op)
 		c.Ys = append(c.Ys, p.parseBitOr())
@@ -1046,6 +1052,7 @@ var binLevels = [][]string{{"|"}, {"^"}, {"&"}, {"<<", ">>"}, {"+", "-"}, {"*", 
 func (p *parser) parseBitOr() Expr { return p.parseBin(0) }
 
 func (p *parser) parseBin(level int) Expr {
+	start := p.tok().pos
 	if level == len(binLevels) {
 		return p.parseFactor()
 	}
@@ -1056,7 +1063,7 @@ func (p *parser) parseBin(level int) Expr {
 			return x
 		}
 		p.next()
-		x = &BinOp{At: x.Pos(), Op: t.text, OpPos: t.pos, X: x, Y: p.parseBin(level + 1)}
+		x = &BinOp{At: start, Op: t.text, OpPos: t.pos, X: x, Y: p.parseBin(level + 1)}
 	}
 }
 
@@ -1071,6 +1078,7 @@ func contains(list []string, s string) bool {
 
 func (p *parser) parseFactor() Expr {
 	t := p.tok()
+	start := t.pos
 	if t.kind == tOp && (t.text == "-" || t.text == "+" || t.text == "~") {
 		p.next()
 		p.enter()
@@ -1081,24 +1089,25 @@ func (p *parser) parseFactor() Expr {
 	if t := p.tok(); p.gotOp("**") {
 		p.enter()
 		defer p.leave()
-		return &BinOp{At: x.Pos(), Op: "**", OpPos: t.pos, X: x, Y: p.parseFactor()}
+		return &BinOp{At: start, Op: "**", OpPos: t.pos, X: x, Y: p.parseFactor()}
 	}
 	return x
 }
 
 func (p *parser) parsePrimary() Expr {
+	start := p.tok().pos
 	x := p.parseAtom()
 	for {
 		t := p.tok()
 		switch {
 		case p.gotOp("."):
 			n := p.name("after `.`")
-			x = &Attribute{At: x.Pos(), X: x, Name: n.text, NamePos: n.pos}
+			x = &Attribute{At: start, X: x, Name: n.text, NamePos: n.pos}
 		case p.gotOp("("):
 			args, kws := p.parseArgs()
-			x = &Call{At: x.Pos(), Func: x, Args: args, Keywords: kws}
+			x = &Call{At: start, Func: x, Args: args, Keywords: kws}
 		case p.gotOp("["):
-			x = &Subscript{At: x.Pos(), X: x, Index: p.parseSubscript(t.pos)}
+			x = &Subscript{At: start, X: x, Index: p.parseSubscript(t.pos)}
 		default:
 			return x
 		}
@@ -1162,12 +1171,13 @@ func (p *parser) parseSubscript(at Pos) Expr {
 	if p.isOp("]") {
 		p.fail(p.tok().pos, "empty subscript `[]`; put an index or slice inside")
 	}
+	start := p.tok().pos
 	first := p.parseSliceItem()
 	if !p.isOp(",") {
 		p.expectOp("]", "to close the subscript")
 		return first
 	}
-	t := &Tuple{At: first.Pos(), Elts: []Expr{first}}
+	t := &Tuple{At: start, Elts: []Expr{first}}
 	for p.gotOp(",") && !p.isOp("]") {
 		t.Elts = append(t.Elts, p.parseSliceItem())
 	}
