@@ -481,3 +481,34 @@ func TestParseExprErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLimits checks that nesting is bounded with an error, not a crash,
+// and that nesting below the bound parses.
+func TestLimits(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"x = " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300), "t.py:1:205: nesting deeper than 200 levels; split the expression or block"},
+		{"x = " + strings.Repeat("-", 300) + "1", "t.py:1:205: nesting deeper than 200 levels"},
+		{"x = " + strings.Repeat("not ", 300) + "1", "t.py:1:805: nesting deeper than 200 levels"},
+		{"x = f'" + strings.Repeat("{f'", 25) + "x" + strings.Repeat("'}", 25) + "'", "t.py:1:64: f-string fields nested too deeply; compute the inner values first"},
+		{"x = " + strings.Repeat("9", 4301), "t.py:1:5: integer literal with 4301 digits exceeds the limit of 4300"},
+	} {
+		_, err := Parse("t.py", []byte(tc.src))
+		if err == nil || !strings.HasPrefix(err.Error(), "pysrc: "+tc.want) {
+			t.Errorf("%.40q...: got %v, want %s", tc.src, err, tc.want)
+		}
+	}
+	var deep strings.Builder
+	for i := 0; i < 100; i++ {
+		deep.WriteString(strings.Repeat(" ", i) + "if a:\n")
+	}
+	deep.WriteString(strings.Repeat(" ", 100) + "pass\n")
+	for _, src := range []string{
+		"x = " + strings.Repeat("[", 150) + "1" + strings.Repeat("]", 150),
+		deep.String(),
+		"x = " + strings.Repeat("9", 4300),
+	} {
+		if _, err := Parse("t.py", []byte(src)); err != nil {
+			t.Errorf("%.40q...: %v", src, err)
+		}
+	}
+}
