@@ -2,8 +2,8 @@ package pysrc
 
 import (
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
