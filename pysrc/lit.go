@@ -253,6 +253,10 @@ func (s *scanner) closeQuote(triple bool) {
 	}
 }
 
+// simpleEscapes maps the character after a backslash to its value; a
+// backslash-newline continues the string and yields nothing.
+var simpleEscapes = map[byte]byte{'\n': 0, '\\': '\\', '\'': '\'', '"': '"', 'a': 7, 'b': 8, 'f': 12, 'n': '\n', 'r': '\r', 't': '\t', 'v': 11}
+
 // escape decodes the escape sequence at s.off (a backslash) onto buf. An
 // unknown escape keeps its backslash and leaves the next character for the
 // caller, as Python does.
@@ -263,8 +267,7 @@ func (s *scanner) escape(buf []byte, bytes bool) ([]byte, error) {
 		return buf, s.errAt(p, "`\\` at the end of the file; close the string")
 	}
 	c := s.peek()
-	simple := map[byte]byte{'\n': 0, '\\': '\\', '\'': '\'', '"': '"', 'a': 7, 'b': 8, 'f': 12, 'n': '\n', 'r': '\r', 't': '\t', 'v': 11}
-	if v, ok := simple[c]; ok {
+	if v, ok := simpleEscapes[c]; ok {
 		s.adv()
 		if c == '\n' {
 			return buf, nil
@@ -382,8 +385,7 @@ func (s *scanner) scanFPieces(q byte, triple, raw, spec bool, start Pos, depth i
 		case c == '}':
 			return nil, s.errAt(s.pos(), "f-string: single `}` is not allowed; write `}}` for a literal brace")
 		default:
-			r, n := utf8.DecodeRune(s.src[s.off:])
-			_ = r
+			_, n := utf8.DecodeRune(s.src[s.off:])
 			buf = append(buf, s.src[s.off:s.off+n]...)
 			s.adv()
 		}

@@ -3,6 +3,7 @@ package pysrc
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -278,7 +279,7 @@ func (p *parser) parseStatement() []Stmt {
 			p.fail(t.pos, "`%s` does not follow a matching block at the same indentation; check the indentation", t.text)
 		case "match":
 			if p.looksLikeMatch() {
-				p.fail(t.pos, "`match` statements are not supported%s with if/elif", strings.TrimSuffix(hintPython, " or run the program with --python"))
+				p.fail(t.pos, "`match` statements are not supported; kiln runs plain scripts: rewrite it with if/elif or run the program with --python")
 			}
 		case "type":
 			if n := p.peek(1); n.kind == tName && !keywords[n.text] && (p.peek(2).text == "=" || p.peek(2).text == "[") && p.peek(2).kind == tOp {
@@ -289,10 +290,18 @@ func (p *parser) parseStatement() []Stmt {
 	return p.parseSimpleStmts()
 }
 
+// notMatchSubject lists tokens that, right after the name match, show an
+// expression statement or assignment rather than a match statement.
+var notMatchSubject = map[string]bool{"=": true, ".": true, ":": true, ";": true, ",": true,
+	")": true, "]": true, "}": true, "+": true, "-": true, "*": true, "/": true, "%": true,
+	"@": true, "&": true, "|": true, "^": true, "<": true, ">": true, "==": true, "!=": true,
+	"<=": true, ">=": true, "**": true, "//": true, "<<": true, ">>": true, ":=": true}
+
 // looksLikeMatch tells a match statement from an expression using the name
-// match: the line ends with ':' and a block follows.
+// match: the line ends with ':' and an indented block follows.
 func (p *parser) looksLikeMatch() bool {
-	if n := p.peek(1); n.kind == tOp && strings.Contains("= . : ; , ) ] } += -= *= /=", n.text) || n.kind == tNewline {
+	n := p.peek(1)
+	if n.kind == tNewline || n.kind == tEOF || n.kind == tOp && (notMatchSubject[n.text] || augOps[n.text]) {
 		return false
 	}
 	// Stop at ";" too, so that many statements on one line stay linear.
@@ -479,8 +488,8 @@ func describeExpr(e Expr) string {
 	return "this expression"
 }
 
-// checkTarget checks an assignment or for target. star says whether a
-// starred element is allowed (inside a tuple or list).
+// checkTarget checks an assignment, for or with target. top says e is the
+// whole target, where a starred expression needs a tuple or list around it.
 func (p *parser) checkTarget(e Expr, top bool) {
 	switch e := e.(type) {
 	case *Name, *Attribute, *Subscript:
@@ -715,8 +724,8 @@ func (p *parser) parseWith() Stmt {
 					break
 				}
 			}
-			p.expectOp(")", "")
-			p.expectOp(":", "")
+			p.expectOp(")", "to close the with items")
+			p.expectOp(":", "to end the `with` line")
 		}) == nil && len(items) > 0 {
 			p.i--
 			s.Items = items
@@ -1059,21 +1068,12 @@ func (p *parser) parseBin(level int) Expr {
 	x := p.parseBin(level + 1)
 	for {
 		t := p.tok()
-		if t.kind != tOp || !contains(binLevels[level], t.text) {
+		if t.kind != tOp || !slices.Contains(binLevels[level], t.text) {
 			return x
 		}
 		p.next()
 		x = &BinOp{At: start, Op: t.text, OpPos: t.pos, X: x, Y: p.parseBin(level + 1)}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *parser) parseFactor() Expr {
@@ -1098,7 +1098,6 @@ func (p *parser) parsePrimary() Expr {
 	start := p.tok().pos
 	x := p.parseAtom()
 	for {
-		t := p.tok()
 		switch {
 		case p.gotOp("."):
 			n := p.name("after `.`")
@@ -1107,7 +1106,7 @@ func (p *parser) parsePrimary() Expr {
 			args, kws := p.parseArgs()
 			x = &Call{At: start, Func: x, Args: args, Keywords: kws}
 		case p.gotOp("["):
-			x = &Subscript{At: start, X: x, Index: p.parseSubscript(t.pos)}
+			x = &Subscript{At: start, X: x, Index: p.parseSubscript()}
 		default:
 			return x
 		}
@@ -1167,7 +1166,7 @@ func (p *parser) parseArgs() ([]Expr, []*Keyword) {
 }
 
 // parseSubscript parses the index after "[" through "]".
-func (p *parser) parseSubscript(at Pos) Expr {
+func (p *parser) parseSubscript() Expr {
 	if p.isOp("]") {
 		p.fail(p.tok().pos, "empty subscript `[]`; put an index or slice inside")
 	}
