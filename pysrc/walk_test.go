@@ -9,30 +9,34 @@ import (
 	"unicode/utf8"
 )
 
-// checkPositions checks positions against the source: a Name, Num or
-// Attribute name starts where its position says, and no node starts
-// before the statement that holds it.
+// checkPositions checks positions against the source.
 func checkPositions(t *testing.T, src []byte, m *Module) {
 	t.Helper()
-	lines := strings.Split(string(normalize(src)), "\n")
-	at := func(p Pos) string {
-		if p.Line < 1 || p.Line > len(lines) {
+	if errs := positionErrors(src, m); len(errs) > 0 {
+		t.Fatalf("positions do not match the source:\n%s\nsource:\n%s", strings.Join(errs, "\n"), src)
+	}
+}
+
+// positionErrors lists the names, numbers, attribute names, operators,
+// keywords and parameters that are not where their positions say.
+func positionErrors(src []byte, m *Module) []string {
+	var lines [][]rune
+	for _, l := range strings.Split(string(normalize(src)), "\n") {
+		lines = append(lines, []rune(l))
+	}
+	// at returns up to n runes of the source at p, in constant time per rune
+	// so that fuzzing long lines stays fast.
+	at := func(p Pos, n int) string {
+		if p.Line < 1 || p.Line > len(lines) || p.Col < 1 || p.Col > len(lines[p.Line-1])+1 {
 			return ""
 		}
-		l := lines[p.Line-1]
-		for i := 1; i < p.Col; i++ {
-			if l == "" {
-				return ""
-			}
-			_, n := utf8.DecodeRuneInString(l)
-			l = l[n:]
-		}
-		return l
+		l := lines[p.Line-1][p.Col-1:]
+		return string(l[:min(n, len(l))])
 	}
 	var errs []string
 	check := func(p Pos, want string, n Node) {
-		if !strings.HasPrefix(at(p), want) {
-			errs = append(errs, fmt.Sprintf("%T %q at %v: source there is %q", n, want, p, clip(at(p))))
+		if got := at(p, utf8.RuneCountInString(want)); got != want {
+			errs = append(errs, fmt.Sprintf("%T %q at %v: source there is %q", n, want, p, got))
 		}
 	}
 	Inspect(m, func(n Node) bool {
@@ -54,9 +58,7 @@ func checkPositions(t *testing.T, src []byte, m *Module) {
 		}
 		return true
 	})
-	if len(errs) > 0 {
-		t.Fatalf("positions do not match the source:\n%s\nsource:\n%s", strings.Join(errs, "\n"), src)
-	}
+	return errs
 }
 
 func TestPositionsMatchSource(t *testing.T) {
@@ -84,6 +86,24 @@ func TestPositionsMatchSource(t *testing.T) {
 	}
 	if got := DumpPos(m); !strings.Contains(got, "(expr@1:1 (+@1:1 a@1:2 b@1:7))") || !strings.Contains(got, "(.@2:1 (call@2:1 c@2:2 d@2:5) e)") {
 		t.Errorf("a node starts at its first token, parentheses included:\n%s", got)
+	}
+}
+
+// TestPositionErrors checks that the position check can fail.
+func TestPositionErrors(t *testing.T) {
+	src := []byte("ab = c.d + 1")
+	m, err := Parse("t.py", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := positionErrors(src, m); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	a := m.Body[0].(*Assign)
+	a.Targets[0].(*Name).At.Col = 2
+	a.Value.(*BinOp).OpPos.Col++
+	if errs := positionErrors(src, m); len(errs) != 2 {
+		t.Errorf("got %q, want two errors", errs)
 	}
 }
 
