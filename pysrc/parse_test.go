@@ -448,6 +448,8 @@ func TestErrors(t *testing.T) {
 		{"f(x for x in y, 1)", "t.py:1:3: a generator expression must be the only argument or be in parentheses"},
 		{"f(a.b=1)", "t.py:1:6: `=` in a call needs a plain name on its left (keyword argument); use `==` to compare"},
 		{"f(a b)", "t.py:1:5: expected `,` or `)` in the call's arguments, found name `b`"},
+		{"model.compile(\n    optimizer='adam'\n    loss='mse')", "t.py:3:5: expected `,` or `)` in the call's arguments, found name `loss`; is a comma missing at the end of line 2?"},
+		{"x = [\n    1\n    2]", "t.py:3:5: expected `]` or `,` in the list, found number `2`; is a comma missing at the end of line 2?"},
 		{"x[]", "t.py:1:3: empty subscript `[]`; put an index or slice inside"},
 		{"a if b", "t.py:1:7: expected `else` in the conditional expression `a if cond else b`, found end of line"},
 		{"x.1", "t.py:1:2: unexpected number `.1` after an expression"},

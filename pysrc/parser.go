@@ -127,9 +127,22 @@ func (p *parser) expectOp(op, where string) token {
 		p.unexpected(where)
 	}
 	if !p.isOp(op) {
-		p.fail(p.tok().pos, "expected `%s` %s, found %s", op, where, describe(p.tok()))
+		p.fail(p.tok().pos, "expected `%s` %s, found %s%s", op, where, describe(p.tok()), p.commaHint())
 	}
 	return p.next()
+}
+
+// commaHint suggests a missing comma when an expression starts on a line
+// after the previous token, as in a call split over lines.
+func (p *parser) commaHint() string {
+	t := p.tok()
+	if p.i == 0 || !startsExpr(t) {
+		return ""
+	}
+	if prev := p.toks[p.i-1]; prev.pos.Line < t.pos.Line && !(prev.kind == tOp && prev.text == ",") {
+		return fmt.Sprintf("; is a comma missing at the end of line %d?", prev.pos.Line)
+	}
+	return ""
 }
 
 // name consumes an identifier that is not a keyword.
@@ -1159,7 +1172,7 @@ func (p *parser) parseArgs() ([]Expr, []*Keyword) {
 		if p.tok().kind == tOp && p.tok().text == "=" {
 			p.fail(p.tok().pos, "`=` in a call needs a plain name on its left (keyword argument); use `==` to compare")
 		}
-		p.fail(p.tok().pos, "expected `,` or `)` in the call's arguments, found %s", describe(p.tok()))
+		p.fail(p.tok().pos, "expected `,` or `)` in the call's arguments, found %s%s", describe(p.tok()), p.commaHint())
 	}
 	p.next()
 	return args, kws
