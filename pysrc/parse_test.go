@@ -476,6 +476,7 @@ func TestParseExprErrors(t *testing.T) {
 		{"a +", "pysrc: e.py:1:4: unexpected end of file; expected an expression"},
 		{"a b", "pysrc: e.py:1:3: unexpected name `b` after the expression"},
 		{"(a", "pysrc: e.py:1:1: `(` is never closed"},
+		{"a + '\xff'", "pysrc: e.py:1:6: invalid UTF-8 byte 0xff"},
 	} {
 		_, err := ParseExpr("e.py", []byte(tc.src))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

@@ -162,6 +162,10 @@ func tokenize(file string, src []byte) ([]token, error) {
 // as if inside parentheses: no NEWLINE or INDENT tokens.
 func tokenizeExpr(file string, src string, start Pos) ([]token, error) {
 	s := newScanner(file, []byte(src), start)
+	if err := s.checkInput(); err != nil {
+		return nil, err
+	}
+	s.off, s.line, s.col = 0, start.Line, start.Col
 	s.parens = []token{{kind: tOp, text: "(", pos: start}}
 	s.lineStart = false
 	s.expr = true
