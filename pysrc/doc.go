@@ -29,9 +29,16 @@
 // and Python 2 print statements. Syntax errors are reported the same way.
 //
 // Positions (Pos) are 1-based lines and columns, columns counted in
-// runes; each node's position is that of its first token. Dump prints a
-// tree as S-expressions, for debugging and golden tests.
+// runes; each node's position is that of its first token (an opening
+// parenthesis included). Attribute.NamePos and BinOp.OpPos point at the
+// name and the operator, for messages about them.
 //
-// Nesting of blocks and expressions is bounded (maxDepth) so hostile input
-// cannot exhaust the stack, and the time taken is linear in the input.
+// The API: Parse reads a module, ParseExpr one expression; Inspect walks a
+// tree; Dump prints it as S-expressions (DumpPos with positions), for
+// debugging and golden tests; Format prints it back as Python source.
+//
+// Nesting of blocks and expressions is bounded (200 levels, as in Python)
+// so hostile input cannot exhaust the stack, decimal integer literals are
+// limited to 4300 digits as in Python, and the time taken is linear in the
+// input.
 package pysrc

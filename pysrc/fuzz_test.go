@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// FuzzParse checks that Parse never panics or hangs: it returns a module
-// that dumps, or an *Error placed inside the input.
+// FuzzParse checks that Parse never panics or hangs: it returns an *Error
+// placed inside the input, or a module that Format prints as source that
+// parses back to the same tree.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.py")
 	for _, name := range files {
@@ -43,7 +44,8 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		Dump(m)
 		DumpPos(m)
+		checkPositions(t, src, m)
+		roundTrip(t, "f.py", src)
 	})
 }

@@ -167,6 +167,13 @@ func (s *scanner) scanOp() error {
 		return s.errAt(p, "unexpected `!`; `!cmd` shell lines must start the line, and `not` is Python's negation")
 	case '$', '?', '`':
 		return s.errAt(p, "unexpected character %q; this is not Python syntax", r)
+	case '‘', '’', '“', '”':
+		// Common in code pasted from web pages and word processors.
+		return s.errAt(p, "curly quote %q; Python needs straight quotes ' or \"", r)
+	case '\u00a0':
+		return s.errAt(p, "non-breaking space (U+00A0), probably copied from a web page; replace it with a normal space")
+	case '−':
+		return s.errAt(p, "Unicode minus sign %q; write -", r)
 	}
 	return s.errAt(p, "unexpected character %q (U+%04X); remove it", r, r)
 }
@@ -246,6 +253,10 @@ func (s *scanner) closeQuote(triple bool) {
 	}
 }
 
+// simpleEscapes maps the character after a backslash to its value; a
+// backslash-newline continues the string and yields nothing.
+var simpleEscapes = map[byte]byte{'\n': 0, '\\': '\\', '\'': '\'', '"': '"', 'a': 7, 'b': 8, 'f': 12, 'n': '\n', 'r': '\r', 't': '\t', 'v': 11}
+
 // escape decodes the escape sequence at s.off (a backslash) onto buf. An
 // unknown escape keeps its backslash and leaves the next character for the
 // caller, as Python does.
@@ -256,8 +267,7 @@ func (s *scanner) escape(buf []byte, bytes bool) ([]byte, error) {
 		return buf, s.errAt(p, "`\\` at the end of the file; close the string")
 	}
 	c := s.peek()
-	simple := map[byte]byte{'\n': 0, '\\': '\\', '\'': '\'', '"': '"', 'a': 7, 'b': 8, 'f': 12, 'n': '\n', 'r': '\r', 't': '\t', 'v': 11}
-	if v, ok := simple[c]; ok {
+	if v, ok := simpleEscapes[c]; ok {
 		s.adv()
 		if c == '\n' {
 			return buf, nil
@@ -375,8 +385,7 @@ func (s *scanner) scanFPieces(q byte, triple, raw, spec bool, start Pos, depth i
 		case c == '}':
 			return nil, s.errAt(s.pos(), "f-string: single `}` is not allowed; write `}}` for a literal brace")
 		default:
-			r, n := utf8.DecodeRune(s.src[s.off:])
-			_ = r
+			_, n := utf8.DecodeRune(s.src[s.off:])
 			buf = append(buf, s.src[s.off:s.off+n]...)
 			s.adv()
 		}

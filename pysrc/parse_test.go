@@ -396,6 +396,11 @@ func TestErrors(t *testing.T) {
 		{"x = 1 \\\n", "t.py:1:7: `\\` continues the last line into the end of the file; remove it"},
 		{"x = 1\x00", "t.py:1:6: NUL byte in source"},
 		{"x = '\xff'", "t.py:1:6: invalid UTF-8 byte 0xff"},
+		{"x = ‘sigmoid’", "t.py:1:5: curly quote '‘'; Python needs straight quotes ' or \""},
+		{"x = “a”", "t.py:1:5: curly quote '“'"},
+		{"if a:\n\u00a0\u00a0x = 1", "t.py:2:1: non-breaking space (U+00A0), probably copied from a web page; replace it with a normal space"},
+		{"x = −1", "t.py:1:5: Unicode minus sign '−'; write -"},
+		{">>> import keras\n>>> keras.__version__\n'3.0.0'", "t.py:1:1: `>>>` prompt from an interactive session; remove the `>>>` and `...` prompts and the output lines"},
 		// Indentation.
 		{"  x = 1", "t.py:1:3: unexpected indent"},
 		{"x = 1\n    y = 2", "t.py:2:5: unexpected indent"},
@@ -443,6 +448,8 @@ func TestErrors(t *testing.T) {
 		{"f(x for x in y, 1)", "t.py:1:3: a generator expression must be the only argument or be in parentheses"},
 		{"f(a.b=1)", "t.py:1:6: `=` in a call needs a plain name on its left (keyword argument); use `==` to compare"},
 		{"f(a b)", "t.py:1:5: expected `,` or `)` in the call's arguments, found name `b`"},
+		{"model.compile(\n    optimizer='adam'\n    loss='mse')", "t.py:3:5: expected `,` or `)` in the call's arguments, found name `loss`; is a comma missing at the end of line 2?"},
+		{"x = [\n    1\n    2]", "t.py:3:5: expected `]` or `,` in the list, found number `2`; is a comma missing at the end of line 2?"},
 		{"x[]", "t.py:1:3: empty subscript `[]`; put an index or slice inside"},
 		{"a if b", "t.py:1:7: expected `else` in the conditional expression `a if cond else b`, found end of line"},
 		{"x.1", "t.py:1:2: unexpected number `.1` after an expression"},
@@ -469,10 +476,42 @@ func TestParseExprErrors(t *testing.T) {
 		{"a +", "pysrc: e.py:1:4: unexpected end of file; expected an expression"},
 		{"a b", "pysrc: e.py:1:3: unexpected name `b` after the expression"},
 		{"(a", "pysrc: e.py:1:1: `(` is never closed"},
+		{"a + '\xff'", "pysrc: e.py:1:6: invalid UTF-8 byte 0xff"},
 	} {
 		_, err := ParseExpr("e.py", []byte(tc.src))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %s", tc.src, err, tc.want)
+		}
+	}
+}
+
+// TestLimits checks that nesting is bounded with an error, not a crash,
+// and that nesting below the bound parses.
+func TestLimits(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"x = " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300), "t.py:1:205: nesting deeper than 200 levels; split the expression or block"},
+		{"x = " + strings.Repeat("-", 300) + "1", "t.py:1:205: nesting deeper than 200 levels"},
+		{"x = " + strings.Repeat("not ", 300) + "1", "t.py:1:805: nesting deeper than 200 levels"},
+		{"x = f'" + strings.Repeat("{f'", 25) + "x" + strings.Repeat("'}", 25) + "'", "t.py:1:64: f-string fields nested too deeply; compute the inner values first"},
+		{"x = " + strings.Repeat("9", 4301), "t.py:1:5: integer literal with 4301 digits exceeds the limit of 4300"},
+	} {
+		_, err := Parse("t.py", []byte(tc.src))
+		if err == nil || !strings.HasPrefix(err.Error(), "pysrc: "+tc.want) {
+			t.Errorf("%.40q...: got %v, want %s", tc.src, err, tc.want)
+		}
+	}
+	var deep strings.Builder
+	for i := 0; i < 100; i++ {
+		deep.WriteString(strings.Repeat(" ", i) + "if a:\n")
+	}
+	deep.WriteString(strings.Repeat(" ", 100) + "pass\n")
+	for _, src := range []string{
+		"x = " + strings.Repeat("[", 150) + "1" + strings.Repeat("]", 150),
+		deep.String(),
+		"x = " + strings.Repeat("9", 4300),
+	} {
+		if _, err := Parse("t.py", []byte(src)); err != nil {
+			t.Errorf("%.40q...: %v", src, err)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package pysrc
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -126,9 +127,22 @@ func (p *parser) expectOp(op, where string) token {
 		p.unexpected(where)
 	}
 	if !p.isOp(op) {
-		p.fail(p.tok().pos, "expected `%s` %s, found %s", op, where, describe(p.tok()))
+		p.fail(p.tok().pos, "expected `%s` %s, found %s%s", op, where, describe(p.tok()), p.commaHint())
 	}
 	return p.next()
+}
+
+// commaHint suggests a missing comma when an expression starts on a line
+// after the previous token, as in a call split over lines.
+func (p *parser) commaHint() string {
+	t := p.tok()
+	if p.i == 0 || !startsExpr(t) {
+		return ""
+	}
+	if prev := p.toks[p.i-1]; prev.pos.Line < t.pos.Line && !(prev.kind == tOp && prev.text == ",") {
+		return fmt.Sprintf("; is a comma missing at the end of line %d?", prev.pos.Line)
+	}
+	return ""
 }
 
 // name consumes an identifier that is not a keyword.
@@ -278,7 +292,7 @@ func (p *parser) parseStatement() []Stmt {
 			p.fail(t.pos, "`%s` does not follow a matching block at the same indentation; check the indentation", t.text)
 		case "match":
 			if p.looksLikeMatch() {
-				p.fail(t.pos, "`match` statements are not supported%s with if/elif", strings.TrimSuffix(hintPython, " or run the program with --python"))
+				p.fail(t.pos, "`match` statements are not supported; kiln runs plain scripts: rewrite it with if/elif or run the program with --python")
 			}
 		case "type":
 			if n := p.peek(1); n.kind == tName && !keywords[n.text] && (p.peek(2).text == "=" || p.peek(2).text == "[") && p.peek(2).kind == tOp {
@@ -289,10 +303,18 @@ func (p *parser) parseStatement() []Stmt {
 	return p.parseSimpleStmts()
 }
 
+// notMatchSubject lists tokens that, right after the name match, show an
+// expression statement or assignment rather than a match statement.
+var notMatchSubject = map[string]bool{"=": true, ".": true, ":": true, ";": true, ",": true,
+	")": true, "]": true, "}": true, "+": true, "-": true, "*": true, "/": true, "%": true,
+	"@": true, "&": true, "|": true, "^": true, "<": true, ">": true, "==": true, "!=": true,
+	"<=": true, ">=": true, "**": true, "//": true, "<<": true, ">>": true, ":=": true}
+
 // looksLikeMatch tells a match statement from an expression using the name
-// match: the line ends with ':' and a block follows.
+// match: the line ends with ':' and an indented block follows.
 func (p *parser) looksLikeMatch() bool {
-	if n := p.peek(1); n.kind == tOp && strings.Contains("= . : ; , ) ] } += -= *= /=", n.text) || n.kind == tNewline {
+	n := p.peek(1)
+	if n.kind == tNewline || n.kind == tEOF || n.kind == tOp && (notMatchSubject[n.text] || augOps[n.text]) {
 		return false
 	}
 	// Stop at ";" too, so that many statements on one line stay linear.
@@ -479,8 +501,8 @@ func describeExpr(e Expr) string {
 	return "this expression"
 }
 
-// checkTarget checks an assignment or for target. star says whether a
-// starred element is allowed (inside a tuple or list).
+// checkTarget checks an assignment, for or with target. top says e is the
+// whole target, where a starred expression needs a tuple or list around it.
 func (p *parser) checkTarget(e Expr, top bool) {
 	switch e := e.(type) {
 	case *Name, *Attribute, *Subscript:
@@ -715,8 +737,8 @@ func (p *parser) parseWith() Stmt {
 					break
 				}
 			}
-			p.expectOp(")", "")
-			p.expectOp(":", "")
+			p.expectOp(")", "to close the with items")
+			p.expectOp(":", "to end the `with` line")
 		}) == nil && len(items) > 0 {
 			p.i--
 			s.Items = items
@@ -883,11 +905,12 @@ func (p *parser) param(kind ParamKind, annotations bool, seen map[string]bool) *
 // parseStarExprs parses comma-separated expressions, starred allowed; more
 // than one, or a trailing comma, makes a Tuple.
 func (p *parser) parseStarExprs() Expr {
+	start := p.tok().pos
 	first := p.parseStarExpr()
 	if !p.isOp(",") {
 		return first
 	}
-	t := &Tuple{At: first.Pos(), Elts: []Expr{first}}
+	t := &Tuple{At: start, Elts: []Expr{first}}
 	for p.gotOp(",") && startsExpr(p.tok()) {
 		t.Elts = append(t.Elts, p.parseStarExpr())
 	}
@@ -913,6 +936,7 @@ func (p *parser) parseStarNamed() Expr {
 // parseTargetList parses the targets of a for loop or comprehension, which
 // stop before `in`.
 func (p *parser) parseTargetList() Expr {
+	start := p.tok().pos
 	one := func() Expr {
 		if t := p.tok(); p.gotOp("*") {
 			return &Starred{At: t.pos, X: p.parseBitOr()}
@@ -921,7 +945,7 @@ func (p *parser) parseTargetList() Expr {
 	}
 	e := one()
 	if p.isOp(",") {
-		t := &Tuple{At: e.Pos(), Elts: []Expr{e}}
+		t := &Tuple{At: start, Elts: []Expr{e}}
 		for p.gotOp(",") && !p.isKw("in") {
 			t.Elts = append(t.Elts, one())
 		}
@@ -942,6 +966,7 @@ func (p *parser) parseNamedExpr() Expr {
 
 // parseTest parses a full expression: a conditional expression or lambda.
 func (p *parser) parseTest() Expr {
+	start := p.tok().pos
 	p.enter()
 	defer p.leave()
 	if p.isKw("lambda") {
@@ -953,7 +978,7 @@ func (p *parser) parseTest() Expr {
 		if !p.gotKw("else") {
 			p.fail(p.tok().pos, "expected `else` in the conditional expression `a if cond else b`, found %s", describe(p.tok()))
 		}
-		return &IfExp{At: x.Pos(), Cond: cond, Then: x, Else: p.parseTest()}
+		return &IfExp{At: start, Cond: cond, Then: x, Else: p.parseTest()}
 	}
 	return x
 }
@@ -967,11 +992,12 @@ func (p *parser) parseLambda() Expr {
 }
 
 func (p *parser) parseOr() Expr {
+	start := p.tok().pos
 	x := p.parseAnd()
 	if !p.isKw("or") {
 		return x
 	}
-	b := &BoolOp{At: x.Pos(), Op: "or", Values: []Expr{x}}
+	b := &BoolOp{At: start, Op: "or", Values: []Expr{x}}
 	for p.gotKw("or") {
 		b.Values = append(b.Values, p.parseAnd())
 	}
@@ -979,11 +1005,12 @@ func (p *parser) parseOr() Expr {
 }
 
 func (p *parser) parseAnd() Expr {
+	start := p.tok().pos
 	x := p.parseNot()
 	if !p.isKw("and") {
 		return x
 	}
-	b := &BoolOp{At: x.Pos(), Op: "and", Values: []Expr{x}}
+	b := &BoolOp{At: start, Op: "and", Values: []Expr{x}}
 	for p.gotKw("and") {
 		b.Values = append(b.Values, p.parseNot())
 	}
@@ -1027,12 +1054,13 @@ func (p *parser) compOp() string {
 }
 
 func (p *parser) parseComparison() Expr {
+	start := p.tok().pos
 	x := p.parseBitOr()
 	op := p.compOp()
 	if op == "" {
 		return x
 	}
-	c := &Compare{At: x.Pos(), X: x}
+	c := &Compare{At: start, X: x}
 	for ; op != ""; op = p.compOp() {
 		c.Ops = append(c.Ops, op)
 		c.Ys = append(c.Ys, p.parseBitOr())
@@ -1046,31 +1074,24 @@ var binLevels = [][]string{{"|"}, {"^"}, {"&"}, {"<<", ">>"}, {"+", "-"}, {"*", 
 func (p *parser) parseBitOr() Expr { return p.parseBin(0) }
 
 func (p *parser) parseBin(level int) Expr {
+	start := p.tok().pos
 	if level == len(binLevels) {
 		return p.parseFactor()
 	}
 	x := p.parseBin(level + 1)
 	for {
 		t := p.tok()
-		if t.kind != tOp || !contains(binLevels[level], t.text) {
+		if t.kind != tOp || !slices.Contains(binLevels[level], t.text) {
 			return x
 		}
 		p.next()
-		x = &BinOp{At: x.Pos(), Op: t.text, OpPos: t.pos, X: x, Y: p.parseBin(level + 1)}
+		x = &BinOp{At: start, Op: t.text, OpPos: t.pos, X: x, Y: p.parseBin(level + 1)}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *parser) parseFactor() Expr {
 	t := p.tok()
+	start := t.pos
 	if t.kind == tOp && (t.text == "-" || t.text == "+" || t.text == "~") {
 		p.next()
 		p.enter()
@@ -1081,24 +1102,24 @@ func (p *parser) parseFactor() Expr {
 	if t := p.tok(); p.gotOp("**") {
 		p.enter()
 		defer p.leave()
-		return &BinOp{At: x.Pos(), Op: "**", OpPos: t.pos, X: x, Y: p.parseFactor()}
+		return &BinOp{At: start, Op: "**", OpPos: t.pos, X: x, Y: p.parseFactor()}
 	}
 	return x
 }
 
 func (p *parser) parsePrimary() Expr {
+	start := p.tok().pos
 	x := p.parseAtom()
 	for {
-		t := p.tok()
 		switch {
 		case p.gotOp("."):
 			n := p.name("after `.`")
-			x = &Attribute{At: x.Pos(), X: x, Name: n.text, NamePos: n.pos}
+			x = &Attribute{At: start, X: x, Name: n.text, NamePos: n.pos}
 		case p.gotOp("("):
 			args, kws := p.parseArgs()
-			x = &Call{At: x.Pos(), Func: x, Args: args, Keywords: kws}
+			x = &Call{At: start, Func: x, Args: args, Keywords: kws}
 		case p.gotOp("["):
-			x = &Subscript{At: x.Pos(), X: x, Index: p.parseSubscript(t.pos)}
+			x = &Subscript{At: start, X: x, Index: p.parseSubscript()}
 		default:
 			return x
 		}
@@ -1151,23 +1172,24 @@ func (p *parser) parseArgs() ([]Expr, []*Keyword) {
 		if p.tok().kind == tOp && p.tok().text == "=" {
 			p.fail(p.tok().pos, "`=` in a call needs a plain name on its left (keyword argument); use `==` to compare")
 		}
-		p.fail(p.tok().pos, "expected `,` or `)` in the call's arguments, found %s", describe(p.tok()))
+		p.fail(p.tok().pos, "expected `,` or `)` in the call's arguments, found %s%s", describe(p.tok()), p.commaHint())
 	}
 	p.next()
 	return args, kws
 }
 
 // parseSubscript parses the index after "[" through "]".
-func (p *parser) parseSubscript(at Pos) Expr {
+func (p *parser) parseSubscript() Expr {
 	if p.isOp("]") {
 		p.fail(p.tok().pos, "empty subscript `[]`; put an index or slice inside")
 	}
+	start := p.tok().pos
 	first := p.parseSliceItem()
 	if !p.isOp(",") {
 		p.expectOp("]", "to close the subscript")
 		return first
 	}
-	t := &Tuple{At: first.Pos(), Elts: []Expr{first}}
+	t := &Tuple{At: start, Elts: []Expr{first}}
 	for p.gotOp(",") && !p.isOp("]") {
 		t.Elts = append(t.Elts, p.parseSliceItem())
 	}

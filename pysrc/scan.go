@@ -162,6 +162,10 @@ func tokenize(file string, src []byte) ([]token, error) {
 // as if inside parentheses: no NEWLINE or INDENT tokens.
 func tokenizeExpr(file string, src string, start Pos) ([]token, error) {
 	s := newScanner(file, []byte(src), start)
+	if err := s.checkInput(); err != nil {
+		return nil, err
+	}
+	s.off, s.line, s.col = 0, start.Line, start.Col
 	s.parens = []token{{kind: tOp, text: "(", pos: start}}
 	s.lineStart = false
 	s.expr = true
@@ -332,6 +336,9 @@ measured:
 		}
 	}
 	s.lineStart = false
+	if strings.HasPrefix(string(s.src[s.off:min(s.off+3, len(s.src))]), ">>>") {
+		return false, s.errAt(p, "`>>>` prompt from an interactive session; remove the `>>>` and `...` prompts and the output lines")
+	}
 	if c := s.peek(); c == '%' || c == '!' {
 		// IPython magics and shell escapes, as pasted from notebooks.
 		start := s.off
