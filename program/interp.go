@@ -40,6 +40,8 @@ type Interp struct {
 
 	builtinNames   map[string]Value
 	pendingImports []string
+	figures        []*figure
+	shown          int
 	seedByProgram  bool
 	steps, depth   int
 }

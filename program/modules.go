@@ -2,7 +2,10 @@ package program
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
+
+	"github.com/kiln-ml/kiln/report"
 )
 
 // numpyModule is the part of NumPy kiln's reader has.
@@ -97,20 +100,168 @@ func (in *Interp) numpyModule() *Module {
 	return np
 }
 
-// pyplotModule is matplotlib.pyplot: kiln's reader does not draw yet, so
-// its calls are skipped with one note.
+// figure is a matplotlib figure being drawn: the curves plt.plot added,
+// and the titles; kiln draws it with its own plots (package report).
+type figure struct {
+	plot  report.LinePlot
+	drawn bool
+}
+
+// pyplotModule is matplotlib.pyplot, drawn with kiln's plots: plot, title,
+// xlabel, ylabel, yscale, legend, figure, savefig and show (which writes a
+// PNG named after the program in the current directory and says where). Calls that only style a figure
+// (grid, tight_layout, …) do nothing; subplot starts a new figure.
 func (in *Interp) pyplotModule() *Module {
-	m := &Module{Name: "matplotlib.pyplot", Attrs: map[string]Value{}}
-	for _, name := range []string{"plot", "title", "xlabel", "ylabel", "legend", "savefig", "show", "figure", "subplot", "grid", "xticks", "yticks", "imshow", "tight_layout", "close", "ylim", "xlim", "suptitle", "axis"} {
-		m.Attrs[name] = builtin(name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
-			if !in.assumed["pyplot"] {
-				in.assumed["pyplot"] = true
-				in.note("matplotlib calls are skipped: kiln's reader does not draw figures yet (kiln fit --history h.json, then kiln's plots)")
+	cur := func() *figure {
+		if len(in.figures) == 0 || in.figures[len(in.figures)-1].drawn {
+			in.figures = append(in.figures, &figure{})
+		}
+		return in.figures[len(in.figures)-1]
+	}
+	text := func(set func(f *figure, s string)) *Builtin {
+		return builtin("pyplot", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			if len(pos) == 0 {
+				return nil, fmt.Errorf("TypeError: missing the text argument")
 			}
+			set(cur(), str(pos[0]))
 			return nil, nil
 		})
 	}
+	m := &Module{Name: "matplotlib.pyplot", Attrs: map[string]Value{
+		"title":  text(func(f *figure, s string) { f.plot.Title = s }),
+		"xlabel": text(func(f *figure, s string) { f.plot.XLabel = s }),
+		"ylabel": text(func(f *figure, s string) { f.plot.YLabel = s }),
+		"yscale": text(func(f *figure, s string) { f.plot.LogY = s == "log" }),
+		"plot": builtin("plot", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			var xs, ys []float64
+			var err error
+			args := pos
+			if len(args) > 0 {
+				if _, isFmt := args[len(args)-1].(string); isFmt {
+					args = args[:len(args)-1] // a format string such as "b--"
+				}
+			}
+			switch len(args) {
+			case 1:
+				if ys, err = floats(args[0]); err != nil {
+					return nil, err
+				}
+				for i := range ys {
+					xs = append(xs, float64(i))
+				}
+			case 2:
+				if xs, err = floats(args[0]); err != nil {
+					return nil, err
+				}
+				if ys, err = floats(args[1]); err != nil {
+					return nil, err
+				}
+			default:
+				return nil, fmt.Errorf("plt.plot: kiln draws plot(y) or plot(x, y) (one curve per call)")
+			}
+			if len(xs) != len(ys) {
+				return nil, fmt.Errorf("ValueError: x and y must have same first dimension, but have shapes (%d,) and (%d,)", len(xs), len(ys))
+			}
+			s := report.Series{X: xs, Y: ys}
+			for _, k := range kw {
+				switch k.Name {
+				case "label":
+					s.Name = str(k.Value)
+				case "linestyle", "ls":
+					s.Dashed = str(k.Value) == "--" || str(k.Value) == "dashed"
+				}
+			}
+			if len(pos) > len(args) && strings.Contains(str(pos[len(pos)-1]), "--") {
+				s.Dashed = true
+			}
+			f := cur()
+			if s.Name == "" {
+				s.Name = fmt.Sprintf("line %d", len(f.plot.Series)+1)
+			}
+			f.plot.Series = append(f.plot.Series, s)
+			return nil, nil
+		}),
+		"savefig": builtin("savefig", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			if len(pos) == 0 {
+				return nil, fmt.Errorf("TypeError: savefig() missing the file name")
+			}
+			return nil, in.drawFigure(cur(), str(pos[0]))
+		}),
+		"show": builtin("show", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			for _, f := range in.figures {
+				if f.drawn || len(f.plot.Series) == 0 {
+					continue
+				}
+				in.shown++
+				base := strings.TrimSuffix(filepath.Base(in.File), filepath.Ext(in.File))
+				if err := in.drawFigure(f, fmt.Sprintf("%s_figure%d.png", base, in.shown)); err != nil {
+					return nil, err
+				}
+			}
+			return nil, nil
+		}),
+		"figure": builtin("figure", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			in.figures = append(in.figures, &figure{})
+			return nil, nil
+		}),
+		"subplot": builtin("subplot", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			if f := cur(); len(f.plot.Series) > 0 {
+				in.figures = append(in.figures, &figure{})
+			}
+			return nil, nil
+		}),
+	}}
+	for _, name := range []string{"legend", "grid", "tight_layout", "close", "ylim", "xlim", "xticks", "yticks", "suptitle", "axis", "style"} {
+		m.Attrs[name] = builtin(name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return nil, nil })
+	}
+	m.Attrs["imshow"] = builtin("imshow", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+		return nil, fmt.Errorf("plt.imshow: kiln draws line plots of numbers (histories); remove the image display, or run the program with its own Python (--python)")
+	})
 	return m
+}
+
+// drawFigure writes a figure with kiln's plots and says where.
+func (in *Interp) drawFigure(f *figure, path string) error {
+	if !strings.HasSuffix(path, ".png") && !strings.HasSuffix(path, ".svg") {
+		return fmt.Errorf("plt.savefig(%s): kiln writes .png and .svg files", quote(path))
+	}
+	f.drawn = true
+	if in.DryRun {
+		return nil
+	}
+	if err := f.plot.Save(path); err != nil {
+		return err
+	}
+	in.note("drew the figure to %s (matplotlib's plot, with kiln's plots)", path)
+	return nil
+}
+
+// floats reads a list, tuple or 1-D array of numbers.
+func floats(v Value) ([]float64, error) {
+	if a, ok := v.(*Array); ok {
+		d, err := a.load()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float64, d.Len())
+		for i := range out {
+			out[i] = d.At(i)
+		}
+		return out, nil
+	}
+	items, err := iterate(v)
+	if err != nil {
+		return nil, fmt.Errorf("plt.plot: kiln plots lists or arrays of numbers, got %s", typeName(v))
+	}
+	out := make([]float64, len(items))
+	for i, it := range items {
+		f, ok := toFloat(it)
+		if !ok {
+			return nil, fmt.Errorf("plt.plot: kiln plots numbers, got %s", repr(it))
+		}
+		out[i] = f
+	}
+	return out, nil
 }
 
 // modules are the importable modules, by dotted name.

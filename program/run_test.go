@@ -152,3 +152,43 @@ func TestRefusedConstructs(t *testing.T) {
 		}
 	}
 }
+
+// TestPyplot: matplotlib calls on a history draw with kiln's plots:
+// savefig writes the named file, show writes PROGRAM_figureN.png, and each
+// says where.
+func TestPyplot(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	src := `
+import matplotlib.pyplot as plt
+from tensorflow import keras
+(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+model = keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+history = model.fit(x_train[:500] / 255.0, y_train[:500], epochs=3, validation_split=0.2, verbose=0)
+plt.plot(history.history["loss"], label="train")
+plt.plot(history.history["val_loss"], "--", label="validation")
+plt.title("Loss")
+plt.xlabel("epoch")
+plt.legend()
+plt.savefig("loss.svg")
+plt.figure()
+plt.plot([1, 2, 3], history.history["accuracy"])
+plt.show()
+`
+	var notes bytes.Buffer
+	if _, err := Run(context.Background(), "plots.py", []byte(src), Options{Notes: &notes}); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile("loss.svg")
+	if err != nil || !bytes.Contains(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("validation")) {
+		t.Errorf("loss.svg: %v, %d bytes", err, len(svg))
+	}
+	png, err := os.ReadFile("plots_figure1.png")
+	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("plots_figure1.png: %v", err)
+	}
+	if !strings.Contains(notes.String(), "drew the figure to loss.svg") || !strings.Contains(notes.String(), "drew the figure to plots_figure1.png") {
+		t.Errorf("notes:\n%s", notes.String())
+	}
+}
