@@ -176,6 +176,12 @@ func (a *Array) binary(op string, other Value, swapped bool) (Value, error) {
 		b.values = nil
 		return b, nil
 	}
+	if a.Source != "" && !a.isLabels() {
+		// The values of a data set's images exist only to be trained on:
+		// arithmetic other than a scale cannot be written in an
+		// experiment, and would copy the whole array.
+		return nil, fmt.Errorf("%s %s %s: kiln's reader scales a data set's images (x / 255, x * k) but does no other arithmetic on them; run the program with its own Python (--python)", a.Part, op, repr(other))
+	}
 	// Element-wise on values.
 	x, err := a.load()
 	if err != nil {
@@ -401,6 +407,9 @@ func (a *Array) slice(lo, hi Value) (Value, error) {
 
 // index is a[i]: one row as a Python number or a smaller array.
 func (a *Array) index(i int) (Value, error) {
+	if a.Source == "mnist" && !a.isLabels() {
+		return a.row(i)
+	}
 	v, err := a.load()
 	if err != nil {
 		return nil, err
@@ -440,3 +449,30 @@ type dtype struct{ name string }
 func (d *dtype) repr() string { return "<class 'numpy." + d.name + "'>" }
 
 func (d *dtype) typeName() string { return "type" }
+
+// row is one image of a data set's x array, read alone (loading the whole
+// array for it would copy 188 MB).
+func (a *Array) row(i int) (Value, error) {
+	ds, err := mnist.Load("")
+	if err != nil {
+		return nil, err
+	}
+	src := ds.XTrain
+	if a.Part == "x_test" {
+		src = ds.XTest
+	}
+	n := a.Shape[0]
+	if i < 0 {
+		i += n
+	}
+	if i < 0 || i >= n {
+		return nil, fmt.Errorf("IndexError: index %d is out of bounds for axis 0 with size %d", i, n)
+	}
+	w := src.RowLen()
+	out := make([]float32, w)
+	for j := range out {
+		out[j] = float32(src.At(i*w+j) * a.Scale)
+	}
+	shape := append([]int(nil), a.Shape[1:]...)
+	return &Array{Shape: shape, DType: a.DType, values: data.NewFloat32(out, shape...)}, nil
+}
