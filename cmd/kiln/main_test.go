@@ -126,9 +126,13 @@ func TestSaveEvaluatePredictAndInitWeights(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res["accuracy"] < 0.5 {
 		t.Errorf("evaluate --json = %q (%v)", out, err)
 	}
-	code, out, _ = runKiln(t, "evaluate", saved)
+	code, out, e = runKiln(t, "evaluate", saved)
 	if code != 0 || !regexp.MustCompile(`^2/2 \[=+\] - \d+s \d+(us|ms)/step - loss: \d\.\d{4} - accuracy: \d\.\d{4}\n$`).MatchString(out) {
 		t.Errorf("evaluate output %q", out)
+	}
+	// It says which split it scores (stderr, so stdout stays Keras').
+	if !strings.Contains(e, "kiln: evaluating on the test split (") {
+		t.Errorf("evaluate does not say which split: %q", e)
 	}
 	z, err := data.ReadNPZ(filepath.Join(dir, "toy.npz"))
 	if err != nil {

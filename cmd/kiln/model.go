@@ -76,6 +76,9 @@ func cmdEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	xy := r.Test
 	if xy == nil {
 		xy = &kiln.XY{X: r.X, Y: r.Y}
+		fmt.Fprintf(stderr, "kiln: warning: the data has no test split: evaluating on the %d training rows, which the model has seen (add test data to the data section for an honest score)\n", r.X.Rows())
+	} else {
+		fmt.Fprintf(stderr, "kiln: evaluating on the test split (%d rows)\n", xy.X.Rows())
 	}
 	v := *verbose
 	if *asJSON {
