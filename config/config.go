@@ -19,6 +19,10 @@ type Experiment struct {
 	// Seed seeds every random choice (weights, shuffling, dropout); 0 if
 	// the file has no seed.
 	Seed int64
+	// SeedGiven reports whether the file (or an override) sets seed; without
+	// it kiln trains with seed 0, the same every run, where Keras would draw
+	// a random seed.
+	SeedGiven bool
 	// Data says where the training and validation data come from.
 	Data DataSpec
 	// Model lists the layers of the Sequential model, first to last.

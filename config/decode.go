@@ -38,6 +38,7 @@ func (d *decoder) experiment(root *yaml.Node) (*Experiment, error) {
 		return nil, err
 	} else {
 		e.Seed = seed
+		e.SeedGiven = top.val("seed") != nil
 	}
 	for _, k := range []string{"data", "model", "compile"} {
 		if top.val(k) == nil {

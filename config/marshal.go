@@ -77,7 +77,9 @@ func (e *Experiment) MarshalYAML() (any, error) {
 func (e *Experiment) yamlNode() *yaml.Node {
 	root := mapNode(false)
 
-	add(root, "seed", intNode(e.Seed))
+	if e.SeedGiven || e.Seed != 0 {
+		add(root, "seed", intNode(e.Seed))
+	}
 
 	dt := e.Data
 	data := mapNode(false)

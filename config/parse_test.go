@@ -17,7 +17,7 @@ import (
 // seedWant is testdata/seed.yaml decoded.
 func seedWant() *config.Experiment {
 	return &config.Experiment{
-		Seed: 1,
+		Seed: 1, SeedGiven: true,
 		Data: config.DataSpec{Dataset: "mnist", Scale: 1, ScaleText: "1", Labels: "onehot", Limit: 1000, ValidationLimit: 500},
 		Model: []config.LayerSpec{
 			{Type: "Input", Args: map[string]any{"shape": []any{28, 28}}, Line: 10},

@@ -177,7 +177,7 @@ func (m *modelObj) experiment(in *Interp, d *config.DataSpec, f *config.FitSpec)
 	if m.compile == nil {
 		return nil, fmt.Errorf("RuntimeError: You must compile your model before training/testing. Use `model.compile(optimizer, loss)`.")
 	}
-	e := &config.Experiment{Path: in.File, Seed: in.Seed, Compile: *m.compile}
+	e := &config.Experiment{Path: in.File, Seed: in.Seed, SeedGiven: in.SeedSet || in.seedByProgram, Compile: *m.compile}
 	e.Model = append([]config.LayerSpec{{Type: "Input", Args: map[string]any{"shape": m.input}}}, m.layers...)
 	if d != nil {
 		e.Data = *d

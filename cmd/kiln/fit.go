@@ -24,6 +24,8 @@ func loadRun(path string, sets []string, seed int64, seedSet bool, stderr io.Wri
 	}
 	if seedSet {
 		e.Seed = seed
+	} else if !e.SeedGiven {
+		fmt.Fprintf(stderr, "kiln: note: %s sets no seed: kiln trains with seed 0, the same every run (Keras would draw one at random); set seed: N or pass --seed N\n", path)
 	}
 	r, err := config.Build(e, stderr)
 	if err != nil {
