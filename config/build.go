@@ -1,9 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -196,7 +200,7 @@ func (r *Run) loadData() error {
 	case d.NPZ != "":
 		z, err := data.ReadNPZ(e.Resolve(d.NPZ))
 		if err != nil {
-			return e.errf(0, "data.npz", "%v", err)
+			return e.errf(0, "data.npz", "%v%s", err, e.relHint(d.NPZ, err))
 		}
 		for _, p := range []struct {
 			key string
@@ -228,11 +232,11 @@ func (r *Run) loadData() error {
 		opt := data.CSVOptions{Label: d.CSV.Label, Header: d.CSV.Header}
 		var err error
 		if xTrain, yTrain, err = data.ReadCSV(e.Resolve(d.CSV.Train), opt); err != nil {
-			return e.errf(0, "data.csv.train", "%v", err)
+			return e.errf(0, "data.csv.train", "%v%s", err, e.relHint(d.CSV.Train, err))
 		}
 		if d.CSV.Test != "" {
 			if xTest, yTest, err = data.ReadCSV(e.Resolve(d.CSV.Test), opt); err != nil {
-				return e.errf(0, "data.csv.test", "%v", err)
+				return e.errf(0, "data.csv.test", "%v%s", err, e.relHint(d.CSV.Test, err))
 			}
 		}
 	default:
@@ -267,10 +271,10 @@ func (r *Run) loadData() error {
 
 func readPair(e *Experiment, key string, f *XYFiles) (x, y *data.Array, err error) {
 	if x, err = data.ReadNPY(e.Resolve(f.X)); err != nil {
-		return nil, nil, e.errf(0, key+".x", "%v", err)
+		return nil, nil, e.errf(0, key+".x", "%v%s", err, e.relHint(f.X, err))
 	}
 	if y, err = data.ReadNPY(e.Resolve(f.Y)); err != nil {
-		return nil, nil, e.errf(0, key+".y", "%v", err)
+		return nil, nil, e.errf(0, key+".y", "%v%s", err, e.relHint(f.Y, err))
 	}
 	return x, y, nil
 }
@@ -442,4 +446,17 @@ func balancedClassWeight(y *data.Array, out []int) (map[int]float64, error) {
 		}
 	}
 	return cw, nil
+}
+
+// relHint explains where a relative data path that does not exist was
+// looked for: relative paths, in the file and in --set values alike,
+// resolve against the experiment file's directory.
+func (e *Experiment) relHint(given string, err error) string {
+	if given == "" || filepath.IsAbs(given) || e.Path == "" {
+		return ""
+	}
+	if _, serr := os.Stat(e.Resolve(given)); !errors.Is(err, fs.ErrNotExist) && !errors.Is(serr, fs.ErrNotExist) {
+		return ""
+	}
+	return fmt.Sprintf(" (relative paths, in the file and in --set values, resolve against the experiment file's directory %s)", filepath.Dir(e.Path))
 }
