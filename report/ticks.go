@@ -13,7 +13,8 @@ import (
 const maxLabels = 7
 
 // linearTicks places ticks on a linear axis at multiples of a round step
-// (1, 2 or 5 × 10ⁿ), with unlabelled minor ticks between them.
+// (1, 2 or 5 × 10ⁿ); on a whole-number axis, with unlabelled minor ticks
+// between them.
 type linearTicks struct {
 	// Integer keeps the labelled ticks on whole numbers (epochs, steps):
 	// the step is at least 1.
@@ -90,7 +91,7 @@ func (d decimal) label(decimals int, sci bool) string {
 // niceTicks returns the labelled ticks at the smallest round step (1, 2 or
 // 5 × 10ⁿ; at least 1 when integer is set) that gives at most maxLabels of
 // them in [min, max], every label with as many decimals as the step needs,
-// and unlabelled minor ticks between them.
+// and on a whole-number axis unlabelled minor ticks between them.
 func niceTicks(min, max float64, integer bool) []plot.Tick {
 	if math.IsNaN(min) || math.IsNaN(max) || math.IsInf(min, 0) || math.IsInf(max, 0) {
 		return nil
@@ -124,9 +125,9 @@ func niceTicks(min, max float64, integer bool) []plot.Tick {
 	}
 }
 
-// stepTicks labels the ticks first..last × (m × 10^e) and adds the minor
-// ticks (a fifth of a step of 1 or 5, a quarter of a step of 2) over
-// [min, max].
+// stepTicks labels the ticks first..last × (m × 10^e) and, on a
+// whole-number axis, adds the whole-number minor ticks (a fifth of a step of
+// 1 or 5, a quarter of a step of 2, a half of a step of 2) over [min, max].
 func stepTicks(min, max float64, first, last, m int64, e int, integer bool) []plot.Tick {
 	maxAbs := math.Max(math.Abs(decimal{first * m, e}.value()), math.Abs(decimal{last * m, e}.value()))
 	sci := maxAbs >= 1e6 || e < -4
@@ -140,7 +141,10 @@ func stepTicks(min, max float64, first, last, m int64, e int, integer bool) []pl
 	if m == 5 {
 		me = e
 	}
-	if integer && me < 0 {
+	if !integer {
+		return ticks // a ruler of minor ticks on a value axis is noise
+	}
+	if me < 0 {
 		if m == 2 && e == 0 {
 			mm, me = 1, 0 // a step of 2: minor ticks on the odd numbers
 		} else {
