@@ -92,7 +92,7 @@ func (lp *LinePlot) render(format string) ([]byte, error) {
 	switch format {
 	case "svg":
 		c := vgsvg.New(plotWidth, plotHeight)
-		if err := lp.draw(draw.New(c)); err != nil {
+		if _, err := lp.draw(draw.New(c), true); err != nil {
 			return nil, err
 		}
 		if _, err := c.WriteTo(&buf); err != nil {
@@ -100,16 +100,9 @@ func (lp *LinePlot) render(format string) ([]byte, error) {
 		}
 		return svgFontFallbacks(buf.Bytes()), nil
 	case "png":
-		// Draw like plot.Save, but encode for speed (see encodePNG).
-		// Draw into a reused image: a fresh 0.9 MB image (and the copy
-		// vgimg.New makes of it) costs more in page faults than drawing.
 		img := canvasPool.Get().(*image.RGBA)
 		defer canvasPool.Put(img)
-		ctx := gg.NewContextForRGBA(img)
-		ctx.SetLineCapButt()
-		ctx.InvertY()
-		c := vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(vgimg.DefaultDPI))
-		if err := lp.draw(draw.New(c)); err != nil {
+		if _, err := lp.drawImage(img, true); err != nil {
 			return nil, err
 		}
 		if err := encodePNG(&buf, img); err != nil {
@@ -118,6 +111,18 @@ func (lp *LinePlot) render(format string) ([]byte, error) {
 		return buf.Bytes(), nil
 	}
 	return nil, fmt.Errorf("unknown plot format %q", format)
+}
+
+// drawImage draws the plot into img (16 × 10 cm at 96 dpi) like plot.Save
+// would, with or without its legend, and returns where things went.
+// Drawing into a reused image saves the page faults of a fresh 0.9 MB one
+// (and of the copy vgimg.New makes of it), which cost more than drawing.
+func (lp *LinePlot) drawImage(img *image.RGBA, legend bool) (layout, error) {
+	ctx := gg.NewContextForRGBA(img)
+	ctx.SetLineCapButt()
+	ctx.InvertY()
+	c := vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(vgimg.DefaultDPI))
+	return lp.draw(draw.New(c), legend)
 }
 
 // svgFontFallbacks names, after Liberation Sans, the fonts with its metrics
@@ -247,11 +252,13 @@ const margin = 6 * vg.Millimeter / 2
 
 // draw draws the plot on c, the legend in the first corner of the data
 // area (top right, top left, bottom left, bottom right) where it covers no
-// curve, band or dot, or else to the right of the data area.
-func (lp *LinePlot) draw(c draw.Canvas) error {
+// curve, band or dot, or else to the right of the data area. It returns
+// where the data and the legend went; legend false leaves the legend out
+// but not its place, for tests.
+func (lp *LinePlot) draw(c draw.Canvas, legend bool) (layout, error) {
 	p, leg, entries, err := lp.build()
 	if err != nil {
-		return err
+		return layout{}, err
 	}
 	c.SetColor(color.White) // under the margins too
 	c.Fill(c.Rectangle.Path())
@@ -269,7 +276,8 @@ func (lp *LinePlot) draw(c draw.Canvas) error {
 		}
 	}
 	p.Draw(c)
-	if entries > 0 {
+	out := layout{Data: p.DataCanvas(c).Rectangle, Legend: box}
+	if entries > 0 && legend {
 		c.SetColor(color.White)
 		c.Fill(box.Path())
 		c.SetLineStyle(draw.LineStyle{Color: color.Gray{Y: 190}, Width: vg.Points(0.5)})
@@ -280,7 +288,13 @@ func (lp *LinePlot) draw(c draw.Canvas) error {
 			Max: box.Max.Sub(vg.Point{X: legendPad, Y: legendPad})}}
 		leg.Draw(in)
 	}
-	return nil
+	return out, nil
+}
+
+// layout is where a plot's parts went, in points from the bottom left.
+type layout struct {
+	Data   vg.Rectangle // the data area, inside the axes
+	Legend vg.Rectangle // the legend's frame; empty without a legend
 }
 
 // The legend's frame: padding inside it, and its gap from the axes.
