@@ -223,10 +223,15 @@ func (lp *LinePlot) build() (p *plot.Plot, leg *plot.Legend, entries int, err er
 			entries++
 		}
 	}
-	if lp.LogY && p.Y.Min == p.Y.Max && p.Y.Min > 0 {
-		// A flat curve: a factor of 2 either way (the linear axis's ±1 would
-		// reach zero).
-		p.Y.Min, p.Y.Max = p.Y.Min/2, p.Y.Max*2
+	if v := p.Y.Min; v == p.Y.Max && v != 0 && !math.IsInf(v, 0) {
+		// A flat curve or a single point: a factor of 2 either way on a
+		// log axis, 10% on a linear one (gonum's ±1 would put a loss of
+		// 0.7 between -0.3 and 1.7, or a log axis at zero).
+		if lp.LogY {
+			p.Y.Min, p.Y.Max = v/2, v*2
+		} else {
+			p.Y.Min, p.Y.Max = v-math.Abs(v)/10, v+math.Abs(v)/10
+		}
 	}
 	return p, leg, entries, nil
 }
@@ -268,6 +273,16 @@ func (lp *LinePlot) draw(c draw.Canvas, legend bool) (layout, error) {
 		return layout{}, err
 	}
 	c = draw.Crop(c, margin, -margin, margin, -margin)
+	// The y label is drawn here, centred on the data area: gonum reserves
+	// room above the data for a long rotated label as if it were not
+	// centred ("loss (running mean of the epoch)" pushed the data down by
+	// a third of the plot).
+	ylab, ysty := p.Y.Label.Text, p.Y.Label.TextStyle
+	p.Y.Label.Text = ""
+	labelX := c.Min.X
+	if ylab != "" {
+		c.Min.X += ysty.Height(ylab) + p.Y.Label.Padding
+	}
 	dc := p.DataCanvas(c)
 	var box vg.Rectangle
 	if entries > 0 {
@@ -282,6 +297,11 @@ func (lp *LinePlot) draw(c draw.Canvas, legend bool) (layout, error) {
 		}
 	}
 	p.Draw(c)
+	if ylab != "" {
+		ysty.Rotation += math.Pi / 2
+		descent := ysty.FontExtents().Descent
+		c.FillText(ysty, vg.Point{X: labelX + ysty.Height(ylab) - descent, Y: dc.Center().Y}, ylab)
+	}
 	out := layout{Data: dc.Rectangle, Legend: box}
 	if entries > 0 && legend {
 		c.SetColor(color.White)

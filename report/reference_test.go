@@ -166,6 +166,24 @@ func pixelRect(r vg.Rectangle, h int) image.Rectangle {
 		int(math.Ceil(float64(r.Max.X)*s)), h-int(math.Floor(float64(r.Min.Y)*s)))
 }
 
+// TestLongYLabel: a y label about as long as the axis (explain's "loss
+// (running mean of the epoch)") leaves the data area its usual height
+// instead of pushing it down (gonum alone left it 55% of the plot's height).
+func TestLongYLabel(t *testing.T) {
+	for _, ylabel := range []string{"loss", "loss (running mean of the epoch)"} {
+		lp := &LinePlot{Title: "Training loss at lr and lr×k", XLabel: "training step", YLabel: ylabel, LogY: true,
+			Series: []Series{{Name: "lr 0.001", X: Epochs(300), Y: slices.Repeat([]float64{2, 0.05}, 150)}}}
+		img := image.NewRGBA(canvasPool.New().(*image.RGBA).Bounds())
+		lay, err := lp.drawImage(img, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := lay.Data.Size().Y / plotHeight; h < 0.65 {
+			t.Errorf("y label %q: the data area is %.0f%% of the plot's height, want at least 65%%", ylabel, 100*h)
+		}
+	}
+}
+
 // TestPaletteReadable: the colours are Okabe–Ito's colour-blind-safe set,
 // and each stands out from the white paper (WCAG contrast of at least 2:1;
 // the Okabe–Ito yellow has 1.3:1 and reads as a faint smear).
