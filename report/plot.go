@@ -91,7 +91,7 @@ func (lp *LinePlot) render(format string) ([]byte, error) {
 	var buf bytes.Buffer
 	switch format {
 	case "svg":
-		c := vgsvg.New(plotWidth, plotHeight)
+		c := &svgCanvas{Canvas: vgsvg.New(plotWidth, plotHeight)}
 		c.SetColor(color.White)
 		c.Fill(vg.Rectangle{Max: vg.Point{X: plotWidth, Y: plotHeight}}.Path())
 		if _, err := lp.draw(draw.New(c), true); err != nil {
@@ -100,7 +100,7 @@ func (lp *LinePlot) render(format string) ([]byte, error) {
 		if _, err := c.WriteTo(&buf); err != nil {
 			return nil, err
 		}
-		return svgFontFallbacks(buf.Bytes()), nil
+		return c.fixText(buf.Bytes()), nil
 	case "png":
 		img := canvasPool.Get().(*image.RGBA)
 		defer canvasPool.Put(img)
@@ -131,12 +131,38 @@ func (lp *LinePlot) drawImage(img *image.RGBA, legend bool) (layout, error) {
 	return lp.draw(draw.New(c), legend)
 }
 
-// svgFontFallbacks names, after Liberation Sans, the fonts with its metrics
-// (Arial, Helvetica) and then any sans-serif, so that an SVG viewed where
-// Liberation is not installed keeps its layout and its look.
-func svgFontFallbacks(svg []byte) []byte {
-	return bytes.ReplaceAll(svg, []byte("font-family:Liberation Sans;"),
+// svgCanvas is an SVG canvas that records the width of every text it draws,
+// in Liberation Sans, the font the layout was made for.
+type svgCanvas struct {
+	*vgsvg.Canvas
+	widths []vg.Length
+}
+
+// FillString implements vg.Canvas.
+func (c *svgCanvas) FillString(f font.Face, pt vg.Point, s string) {
+	c.widths = append(c.widths, f.Width(s))
+	c.Canvas.FillString(f, pt, s)
+}
+
+// fixText makes the SVG keep its layout where Liberation Sans is not
+// installed: the fonts names the faces with its metrics (Arial, Helvetica)
+// and then any sans-serif as fallbacks, and every text gets its width in
+// Liberation Sans as its textLength, so that a wider fallback (DejaVu Sans
+// is 8% wider) cannot run a legend entry out of its frame.
+func (c *svgCanvas) fixText(svg []byte) []byte {
+	svg = bytes.ReplaceAll(svg, []byte("font-family:Liberation Sans;"),
 		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
+	parts := bytes.Split(svg, []byte("<text "))
+	if len(parts)-1 != len(c.widths) {
+		return svg // not the SVG vgsvg writes today: leave it as it is
+	}
+	var out bytes.Buffer
+	out.Write(parts[0])
+	for i, p := range parts[1:] {
+		fmt.Fprintf(&out, `<text textLength="%.5g" lengthAdjust="spacingAndGlyphs" `, c.widths[i].Points())
+		out.Write(p)
+	}
+	return out.Bytes()
 }
 
 // build makes the gonum plot (axes, grid, bands and curves) and the legend,

@@ -258,8 +258,8 @@ func TestEpochAxis(t *testing.T) {
 }
 
 // TestSVG: the SVG is the PNG's plot (same texts, legend included), names
-// fonts with Liberation Sans' metrics as fallbacks, and like the PNG comes
-// out byte for byte the same every time.
+// fonts with Liberation Sans' metrics as fallbacks and gives every text its
+// width, and like the PNG comes out byte for byte the same every time.
 func TestSVG(t *testing.T) {
 	lp := referencePlots()["lr_sweep"]
 	a, err := lp.render("svg")
@@ -278,6 +278,10 @@ func TestSVG(t *testing.T) {
 	}
 	if strings.Contains(svg, "font-family:Liberation Serif") || strings.Contains(svg, "font-family:Liberation Sans;") {
 		t.Error("SVG names a font without fallbacks")
+	}
+	// Every text keeps its Liberation Sans width in any fallback font.
+	if n, m := strings.Count(svg, "<text "), strings.Count(svg, `<text textLength="`); n < 15 || m != n {
+		t.Errorf("%d of %d texts have a textLength", m, n)
 	}
 	for _, format := range []string{"svg", "png"} {
 		x, err1 := lp.render(format)
