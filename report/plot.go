@@ -55,8 +55,9 @@ var palette = []color.RGBA{
 }
 
 // The plot's size and fonts. At 96 dpi the PNG is 605 × 378 pixels; the
-// sizes match what matplotlib uses for a figure of that size, in a sans-serif
-// face that stays legible at screen resolution.
+// font sizes are a point above matplotlib's defaults for a figure of that
+// size (10 pt, 12 pt titles), in a sans-serif face that stays legible at
+// screen resolution.
 const (
 	plotWidth, plotHeight = 16 * vg.Centimeter, 10 * vg.Centimeter
 	titleSize             = 13
@@ -231,8 +232,6 @@ func (lp *LinePlot) build() (p *plot.Plot, leg *plot.Legend, entries int, err er
 			line.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2)}
 		}
 		p.Add(line)
-		var thumbs []plot.Thumbnailer
-		thumbs = append(thumbs, line)
 		// Dots mark the epochs while they are few enough to tell apart.
 		if len(pts) <= maxDots {
 			glyphs, err := plotter.NewScatter(pts)
@@ -245,7 +244,7 @@ func (lp *LinePlot) build() (p *plot.Plot, leg *plot.Legend, entries int, err er
 			p.Add(glyphs)
 		}
 		if s.Name != "" {
-			leg.Add(s.Name, thumbs...)
+			leg.Add(s.Name, line)
 			entries++
 		}
 	}
@@ -286,13 +285,14 @@ func (lp *LinePlot) integerX() bool {
 }
 
 // margin is the white space around the plot.
-const margin = 6 * vg.Millimeter / 2
+const margin = 3 * vg.Millimeter
 
-// draw draws the plot on c (which must be white already), the legend in the first corner of the data
-// area (top right, top left, bottom left, bottom right) where it covers no
-// curve, band or dot, or else to the right of the data area. It returns
-// where the data and the legend went; legend false leaves the legend out
-// but not its place, for tests.
+// draw draws the plot on c (which must be white already), the legend in the
+// first corner of the data area (top right, top left, bottom left, bottom
+// right) where it covers no curve, band or dot, or else to the right of the
+// data area, or below it when it is too wide for that, or when it is too
+// big for either in the corner where it covers least. It returns where the data and the legend went; legend false
+// leaves the legend out but not its place, for tests.
 func (lp *LinePlot) draw(c draw.Canvas, legend bool) (layout, error) {
 	p, leg, entries, err := lp.build()
 	if err != nil {
@@ -314,13 +314,24 @@ func (lp *LinePlot) draw(c draw.Canvas, legend bool) (layout, error) {
 	if entries > 0 {
 		size := leg.Rectangle(c).Size()
 		w, h := size.X+2*legendPad, size.Y+2*legendPad
-		box = lp.legendBox(p, dc, w, h)
-		if box.Size().X == 0 {
+		var free bool
+		box, free = lp.legendBox(p, dc, w, h)
+		switch {
+		case free:
+		case w <= c.Size().X*maxOutside || box.Size().X == 0:
 			// No free corner: the legend goes outside, on the right.
 			c.Max.X -= w + legendGap
 			dc = p.DataCanvas(c)
 			box = vg.Rectangle{Min: vg.Point{X: c.Max.X + legendGap, Y: dc.Max.Y - h}, Max: vg.Point{X: c.Max.X + legendGap + w, Y: dc.Max.Y}}
+		case h <= c.Size().Y*maxOutside:
+			// Too wide for the right: below the plot, under the data.
+			bottom := c.Min.Y
+			c.Min.Y += h + legendGap
+			dc = p.DataCanvas(c)
+			left := max(c.Min.X, min(dc.Center().X-w/2, c.Max.X-w))
+			box = vg.Rectangle{Min: vg.Point{X: left, Y: bottom}, Max: vg.Point{X: left + w, Y: bottom + h}}
 		}
+		// Else too big to go outside: in the corner where it covers least.
 	}
 	p.Draw(c)
 	if ylab != "" {
@@ -349,15 +360,20 @@ type layout struct {
 	Legend vg.Rectangle // the legend's frame; empty without a legend
 }
 
-// The legend's frame: padding inside it, and its gap from the axes.
+// The legend's frame: padding inside it, and its gap from the axes; the
+// widest legend that goes to the right of the data area and the tallest
+// that goes below it, as fractions of the plot's width and height.
 const (
-	legendPad = vg.Length(4)
-	legendGap = vg.Length(6)
+	legendPad  = vg.Length(4)
+	legendGap  = vg.Length(6)
+	maxOutside = 0.35
 )
 
-// legendBox returns the legend's frame (w × h) in the first free corner of
-// the data area dc, or an empty rectangle when every corner covers data.
-func (lp *LinePlot) legendBox(p *plot.Plot, dc draw.Canvas, w, h vg.Length) vg.Rectangle {
+// legendBox returns the legend's frame (w × h) in the first corner of the
+// data area dc (top right, top left, bottom left, bottom right) where it
+// covers no data, with free true; else in the corner where it covers least,
+// with free false; or an empty rectangle when the data area is too small.
+func (lp *LinePlot) legendBox(p *plot.Plot, dc draw.Canvas, w, h vg.Length) (box vg.Rectangle, free bool) {
 	trX, trY := p.Transforms(&dc)
 	var curves [][]vg.Point
 	var bands [][]vg.Point
@@ -376,6 +392,7 @@ func (lp *LinePlot) legendBox(p *plot.Plot, dc draw.Canvas, w, h vg.Length) vg.R
 		}
 	}
 	in := legendGap
+	least := -1
 	for _, corner := range [4]struct{ right, top bool }{{true, true}, {false, true}, {false, false}, {true, false}} {
 		var r vg.Rectangle
 		if corner.right {
@@ -391,36 +408,41 @@ func (lp *LinePlot) legendBox(p *plot.Plot, dc draw.Canvas, w, h vg.Length) vg.R
 		if r.Min.X < dc.Min.X || r.Max.X > dc.Max.X || r.Min.Y < dc.Min.Y || r.Max.Y > dc.Max.Y {
 			continue // the data area is smaller than the legend
 		}
-		if !covers(r, curves, bands) {
-			return r
+		n := coverage(r, curves, bands)
+		if n == 0 {
+			return r, true
+		}
+		if least < 0 || n < least {
+			box, least = r, n
 		}
 	}
-	return vg.Rectangle{}
+	return box, false
 }
 
-// covers reports whether r, grown by a few points, meets a curve (its line
-// or its dots) or lies over a band.
-func covers(r vg.Rectangle, curves, bands [][]vg.Point) bool {
+// coverage counts the pieces of data r, grown by a few points, would cover:
+// curve segments and dots it meets, band edges it meets, bands it lies in.
+func coverage(r vg.Rectangle, curves, bands [][]vg.Point) int {
 	const clear = vg.Length(4) // half a dot, half a line and some air
 	g := vg.Rectangle{Min: r.Min.Sub(vg.Point{X: clear, Y: clear}), Max: r.Max.Add(vg.Point{X: clear, Y: clear})}
+	n := 0
 	for _, pts := range curves {
 		for i := range pts {
-			if i > 0 && segmentMeets(pts[i-1], pts[i], g) || i == 0 && segmentMeets(pts[0], pts[0], g) {
-				return true
+			if segmentMeets(pts[max(i-1, 0)], pts[i], g) {
+				n++
 			}
 		}
 	}
 	for _, poly := range bands {
 		for i := range poly {
 			if segmentMeets(poly[i], poly[(i+1)%len(poly)], g) {
-				return true
+				n++
 			}
 		}
 		if inside(g.Min, poly) {
-			return true // the band holds the whole box
+			n++ // the band holds the box's corner, if not all of it
 		}
 	}
-	return false
+	return n
 }
 
 // segmentMeets reports whether the segment ab meets the rectangle r

@@ -122,10 +122,18 @@ func TestPixelDiffCanFail(t *testing.T) {
 // with the legend's place kept, and checks that the legend's frame (and a
 // pixel around it) holds only white paper and grey grid: no curve, dot or
 // band. In the plot whose curves fill every corner the legend must be
-// outside the data area, and in the sweep it must leave the top right,
-// where the slowest curve runs.
+// outside the data area, below it when its entries are long, and in the
+// sweep it must leave the top right, where the slowest curve runs.
 func TestLegendCoversNoData(t *testing.T) {
-	for name, lp := range referencePlots() {
+	plots := referencePlots()
+	// Sweep cells with long names: a legend too wide for the right side.
+	wide := *plots["crowded_corners"]
+	wide.Series = slices.Clone(wide.Series)
+	for i := range wide.Series {
+		wide.Series[i].Name = "optimizer=adam learning_rate=0.001 batch_size=" + wide.Series[i].Name
+	}
+	plots["wide_names"] = &wide
+	for name, lp := range plots {
 		img := image.NewRGBA(canvasPool.New().(*image.RGBA).Bounds())
 		lay, err := lp.drawImage(img, false)
 		if err != nil {
@@ -153,6 +161,10 @@ func TestLegendCoversNoData(t *testing.T) {
 		case "lr_sweep":
 			if px.Max.X > dc.Max.X-dc.Dx()/2 && px.Min.Y < dc.Min.Y+dc.Dy()/2 {
 				t.Errorf("%s: legend %v in the top right of %v", name, px, dc)
+			}
+		case "wide_names":
+			if px.Min.Y < dc.Max.Y || dc.Dx() < img.Bounds().Dx()*3/4 {
+				t.Errorf("%s: legend %v not below a full-width data area %v", name, px, dc)
 			}
 		}
 	}
