@@ -248,6 +248,11 @@ func (lp *LinePlot) build() (p *plot.Plot, leg *plot.Legend, entries int, err er
 			entries++
 		}
 	}
+	if lp.LogY && !(p.Y.Min > 0 && p.Y.Max >= p.Y.Min && !math.IsInf(p.Y.Max, 1)) {
+		// No positive value (a run that diverged at once): gonum's log
+		// scale would panic on its default range.
+		p.Y.Min, p.Y.Max = 0.1, 10
+	}
 	if v := p.Y.Min; v == p.Y.Max && v != 0 && !math.IsInf(v, 0) {
 		// A flat curve or a single point: a factor of 2 either way on a
 		// log axis, 10% on a linear one (gonum's ±1 would put a loss of
