@@ -103,6 +103,11 @@ func niceTicks(min, max float64, integer bool) []plot.Tick {
 	if span == 0 {
 		span = math.Max(math.Abs(min), 1)
 	}
+	if math.Max(math.Abs(min), math.Abs(max)) > 1e15*span {
+		// A range at the edge of float64's precision: round steps would
+		// overflow the tick indices; label the ends.
+		return []plot.Tick{{Value: min, Label: strconv.FormatFloat(min, 'g', -1, 64)}, {Value: max, Label: strconv.FormatFloat(max, 'g', -1, 64)}}
+	}
 	e := int(math.Floor(math.Log10(span / maxLabels)))
 	if integer {
 		e = int(math.Max(float64(e), 0))

@@ -40,6 +40,7 @@ func TestTickLabels(t *testing.T) {
 		{251, 931, "log", "300 400 500 600 700 800 900"},
 		{300, 330, "log", "300 305 310 315 320 325 330"},
 		{1e-8, 1, "log", "1e-8 1e-6 1e-4 1e-2 1e0"},
+		{1e17, 1e17 + 64, "linear", "1e+17 1.0000000000000006e+17"}, // float64's last digits: no overflow
 	} {
 		var got string
 		switch c.kind {
