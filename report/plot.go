@@ -146,10 +146,10 @@ func (c *svgCanvas) FillString(f font.Face, pt vg.Point, s string) {
 }
 
 // fixText makes the SVG keep its layout where Liberation Sans is not
-// installed: the fonts names the faces with its metrics (Arial, Helvetica)
-// and then any sans-serif as fallbacks, and every text gets its width in
-// Liberation Sans as its textLength, so that a wider fallback (DejaVu Sans
-// is 8% wider) cannot run a legend entry out of its frame.
+// installed: the font family lists the faces with its metrics (Arial,
+// Helvetica) and then any sans-serif as fallbacks, and every text gets its
+// width in Liberation Sans as its textLength, so that a wider fallback
+// (DejaVu Sans) cannot run a legend entry out of its frame.
 func (c *svgCanvas) fixText(svg []byte) []byte {
 	svg = bytes.ReplaceAll(svg, []byte("font-family:Liberation Sans;"),
 		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
