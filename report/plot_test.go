@@ -34,3 +34,19 @@ func TestSavePNGAndSVG(t *testing.T) {
 		t.Error("gif accepted")
 	}
 }
+
+// TestNoData: curves without a drawable value (NaN, ±Inf, and on a log axis
+// non-positive values: a run that diverged at once) give an empty plot, not
+// a panic, in both formats.
+func TestNoData(t *testing.T) {
+	for _, logY := range []bool{false, true} {
+		lp := &LinePlot{Title: "loss", XLabel: "step", YLabel: "loss", LogY: logY, Series: []Series{
+			{Name: "diverged", X: Epochs(3), Y: []float64{math.NaN(), math.Inf(1), -1}},
+		}}
+		for _, format := range []string{"png", "svg"} {
+			if _, err := lp.render(format); err != nil {
+				t.Errorf("log %v, %s: %v", logY, format, err)
+			}
+		}
+	}
+}

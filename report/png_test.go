@@ -60,14 +60,3 @@ func BenchmarkSavePNG(b *testing.B) {
 		}
 	}
 }
-
-// TestLegendCorner: the legend takes the corner the curves' ends leave
-// free: bottom when they end high (accuracy), top when they end low (loss).
-func TestLegendCorner(t *testing.T) {
-	rising := &LinePlot{Series: []Series{{X: Epochs(3), Y: []float64{0.5, 0.8, 0.9}}, {X: Epochs(3), Y: []float64{0.4, 0.7, 0.95}}}}
-	falling := &LinePlot{Series: []Series{{X: Epochs(3), Y: []float64{2, 1, 0.5}}}, LogY: true}
-	flat := &LinePlot{Series: []Series{{X: Epochs(2), Y: []float64{1, 1}}}}
-	if !rising.endsHigh() || falling.endsHigh() || flat.endsHigh() {
-		t.Errorf("endsHigh: rising %v (want true), falling %v, flat %v (want false)", rising.endsHigh(), falling.endsHigh(), flat.endsHigh())
-	}
-}
