@@ -1,8 +1,10 @@
 package losses
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 )
@@ -213,5 +215,51 @@ func TestCrossEntropyTargetsNotSummingToOne(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestBinaryCrossentropyProbabilitiesGolden: binary_crossentropy on
+// probabilities is Keras 3's and TF.js' formula, −[y·log(clip(p)) +
+// (1−y)·log(1−clip(p))], loss and gradient, against PyTorch
+// (testdata/gen_bce.py), predictions at and beyond the clip included.
+//
+// Catches: tf.keras 2.x's log(p+ε) (a clipped wrong sample: 15.42 instead
+// of 16.12), a gradient through the clip, a clip with the ends excluded.
+func TestBinaryCrossentropyProbabilitiesGolden(t *testing.T) {
+	b, err := os.ReadFile("testdata/bce.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Cases []struct {
+			N, C    int
+			Pred, Y []float64
+			Loss    float64
+			Grad    []float64
+		}
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	l := &BinaryCrossentropy{}
+	for k, c := range g.Cases {
+		pred, y := make([]float32, len(c.Pred)), make([]float32, len(c.Y))
+		for i := range pred {
+			pred[i], y[i] = float32(c.Pred[i]), float32(c.Y[i])
+		}
+		grad := make([]float32, len(pred))
+		loss := l.Compute(pred, y, c.N, c.C, false, grad)
+		if d := math.Abs(float64(loss) - c.Loss); d > 1e-5*math.Max(1, math.Abs(c.Loss)) {
+			t.Errorf("case %d: loss %v, PyTorch %v", k, loss, c.Loss)
+		}
+		for i := range grad {
+			if d := math.Abs(float64(grad[i]) - c.Grad[i]); d > 1e-6*math.Max(1, math.Abs(c.Grad[i])) {
+				t.Errorf("case %d: grad[%d] = %v, PyTorch %v", k, i, grad[i], c.Grad[i])
+			}
+		}
+	}
+	// A confidently wrong sample costs −log(1e-7) = 16.12.
+	if got := l.Compute([]float32{0}, []float32{1}, 1, 1, false, nil); math.Abs(float64(got)-16.118) > 1e-3 {
+		t.Errorf("clipped wrong sample costs %v, want 16.118", got)
 	}
 }
