@@ -18,7 +18,8 @@ type CSVOptions struct {
 	// decimal string. Empty means the last column. A name is tried first,
 	// then an index.
 	Label string
-	// Header is "auto" (the default when empty), "yes" or "no". With "auto"
+	// Header is "auto" (the default when empty), "yes" or "no" ("true" and
+	// "false" are accepted for them, as YAML writes booleans). With "auto"
 	// the first row is a header if any of its fields is not a number.
 	Header string
 }
@@ -48,9 +49,13 @@ func DecodeCSV(r io.Reader, name string, opt CSVOptions) (x, y *Array, err error
 	switch header {
 	case "":
 		header = "auto"
+	case "true": // YAML's header: true (pandas' header=0)
+		header = "yes"
+	case "false": // header: false (pandas' header=None)
+		header = "no"
 	case "auto", "yes", "no":
 	default:
-		return nil, nil, fmt.Errorf("%s: CSV header option %q is not one of \"auto\", \"yes\" or \"no\"; fix the option", name, opt.Header)
+		return nil, nil, fmt.Errorf("%s: CSV header option %q is not one of auto, yes (true) or no (false); fix the option", name, opt.Header)
 	}
 	br := bufio.NewReader(r)
 	if b, _ := br.Peek(3); string(b) == "\ufeff" { // UTF-8 byte order mark, as Excel writes

@@ -27,6 +27,8 @@ func TestDecodeCSV(t *testing.T) {
 		{"integer-valued floats", "x,y\n1,1.0\n2,2e0\n3,-0\n", CSVOptions{}, []float32{1, 2, 3}, []int{3, 1}, []int64{1, 2, 0}, nil},
 		{"big int label", "1,9007199254740993\n", CSVOptions{}, []float32{1}, []int{1, 1}, []int64{9007199254740993}, nil},
 		{"header yes numeric", "1,2\n3,4\n", CSVOptions{Header: "yes"}, []float32{3}, []int{1, 1}, []int64{4}, nil},
+		{"header true (YAML boolean)", "1,2\n3,4\n", CSVOptions{Header: "true"}, []float32{3}, []int{1, 1}, []int64{4}, nil},
+		{"header false", "1,2\n3,4\n", CSVOptions{Header: "false"}, []float32{1, 3}, []int{2, 1}, []int64{2, 4}, nil},
 		{"header no", "1,2\n3,4\n", CSVOptions{Header: "no"}, []float32{1, 3}, []int{2, 1}, []int64{2, 4}, nil},
 		{"header case", "a,b\n3,4\n", CSVOptions{Header: "YES"}, []float32{3}, []int{1, 1}, []int64{4}, nil},
 		{"spaces quotes crlf bom", "\ufeff\"a\", \"b c\",y\r\n 1 , \"2\",3\r\n\r\n4,5,6\r\n", CSVOptions{}, []float32{1, 2, 4, 5}, []int{2, 2}, []int64{3, 6}, nil},
