@@ -273,7 +273,11 @@ func Run(ctx context.Context, python, file string, o Options) (*Result, error) {
 	if runtime.GOOS == "windows" {
 		return nil, fmt.Errorf("host mode needs pipes on file descriptors 3 and 4, which Windows does not pass to a child process; run the program with kiln's reader (--no-python) or on Linux/macOS")
 	}
-	if _, err := os.Stat(file); err != nil {
+	path := file
+	if o.Dir != "" && !filepath.IsAbs(file) {
+		path = filepath.Join(o.Dir, file) // as `cd Dir; python file`
+	}
+	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	version, numpy, err := probe(python)
@@ -307,9 +311,9 @@ func Run(ctx context.Context, python, file string, o Options) (*Result, error) {
 		reqW.Close()
 		return res, err
 	}
-	abs, err := filepath.Abs(file)
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		abs = file
+		abs = path
 	}
 	cmd := exec.CommandContext(ctx, python, append([]string{"-X", "utf8", filepath.Join(mods, "kiln_boot.py"), abs}, o.Args...)...)
 	cmd.Dir = o.Dir

@@ -1,0 +1,289 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kiln-ml/kiln/config"
+)
+
+// python returns the Python the tests run programs with, or skips the test
+// (fails it when KILN_HOST_TESTS=require, as .ci/run sets) when there is
+// none with the modules named.
+func python(t *testing.T, modules ...string) string {
+	t.Helper()
+	pyOnce.Do(func() { pyPath, pyErr = Find() })
+	skip := func(msg string) {
+		t.Helper()
+		if os.Getenv("KILN_HOST_TESTS") == "require" {
+			t.Fatal(msg + " (KILN_HOST_TESTS=require)")
+		}
+		t.Skip(msg)
+	}
+	p, err := pyPath, pyErr
+	if err != nil {
+		skip("host mode tests need python3 with numpy: apt-get install python3-numpy (" + err.Error() + ")")
+	}
+	for _, m := range modules {
+		pyMu.Lock()
+		ok, known := pyModules[m]
+		if !known {
+			ok = exec.Command(p, "-c", "import "+m).Run() == nil
+			pyModules[m] = ok
+		}
+		pyMu.Unlock()
+		if !ok {
+			skip("this host mode test needs " + m + " for " + p + ": apt-get install python3-pandas python3-sklearn")
+		}
+	}
+	return p
+}
+
+var (
+	pyOnce    sync.Once
+	pyPath    string
+	pyErr     error
+	pyMu      sync.Mutex
+	pyModules = map[string]bool{}
+)
+
+// run runs testdata/name in testdata (as `cd testdata; python name`).
+func run(t *testing.T, py, name string) (*Result, string, string, error) {
+	t.Helper()
+	var out, errs, notes bytes.Buffer
+	res, err := Run(context.Background(), py, name, Options{Dir: "testdata", Stdout: &out, Stderr: &errs, Notes: &notes})
+	return res, out.String(), errs.String() + notes.String(), err
+}
+
+// hostCases are programs written the way posts prepare their data, each
+// with its experiment-file equivalent: testdata/NAME.yaml, whose data is
+// either the same file read by kiln (csv, mnist) or the arrays the program
+// passed, written as fit_x_train.npy etc.
+var hostCases = []struct {
+	prog    string
+	modules []string
+	fits    []string // per fit: the equivalent experiment file and its --set overrides, ";"-separated
+	out     []string // in the program's output
+}{
+	{"p01_read_csv.py", []string{"pandas"}, []string{"p01_read_csv.yaml"}, []string{"x1", "final accuracy"}},
+	{"p02_get_dummies.py", []string{"pandas"}, []string{"p02_get_dummies.yaml"}, []string{"(300, 2) (300, 3)", "evaluate: loss"}},
+	{"p03_train_test_split.py", []string{"pandas", "sklearn"}, []string{"p03_train_test_split.yaml"}, []string{"train (225, 2) test (75, 2)", "epoch 6: accuracy"}},
+	{"p04_label_encoder_scaler.py", []string{"pandas", "sklearn"}, []string{"p04_label_encoder_scaler.yaml"}, []string{"classes: ['no', 'yes']", "Epoch 8/8", "val_accuracy", "validation accuracy from predict:"}},
+	{"p05_make_classification.py", []string{"sklearn"}, []string{"p05_make_classification.yaml"}, []string{"['accuracy', 'loss', 'val_accuracy', 'val_loss']"}},
+	{"p06_loops.py", nil, []string{"p06_loops.yaml"}, []string{"epoch 5: mse"}},
+	{"p07_keras2.py", []string{"pandas"}, []string{"p07_keras2.yaml"}, []string{"predicted classes: ["}},
+	{"p08_callbacks.py", []string{"pandas", "sklearn"}, []string{"p08_callbacks.yaml"}, []string{"end of epoch 0: loss=", "val_accuracy="}},
+	{"p09_mnist.py", nil, []string{"p09_mnist.yaml"}, []string{"(2000, 28, 28) (2000, 10) float32", "Test accuracy:"}},
+	{"p10_parse_lines.py", nil, []string{"p10_parse_lines.yaml", "p10_parse_lines.yaml;compile.optimizer.learning_rate=0.001"}, []string{"lr=0.01: accuracy", "lr=0.001: accuracy"}},
+	{"p11_dataframe_dict.py", []string{"pandas"}, []string{"p11_dataframe_dict.yaml"}, nil},
+}
+
+// TestHostPrograms: each program runs in the user's Python, its fits train
+// in kiln, and each fit's History is bit for bit the History of its
+// experiment-file equivalent trained by config.Build and Fit; the
+// experiment kiln recorded is that file's (model, compile, fit, seed).
+func TestHostPrograms(t *testing.T) {
+	py := python(t)
+	for _, c := range hostCases {
+		t.Run(strings.TrimSuffix(c.prog, ".py"), func(t *testing.T) {
+			python(t, c.modules...)
+			res, out, errs, err := run(t, py, c.prog)
+			if err != nil {
+				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out, errs)
+			}
+			for _, w := range c.out {
+				if !strings.Contains(out, w) {
+					t.Errorf("the output lacks %q:\n%s", w, out)
+				}
+			}
+			if len(res.Fits) != len(c.fits) {
+				t.Fatalf("%d fits, want %d", len(res.Fits), len(c.fits))
+			}
+			for i, spec := range c.fits {
+				f := res.Fits[i]
+				if f.Continued {
+					t.Errorf("fit %d continued an earlier fit", i)
+				}
+				if !strings.HasPrefix(f.At, c.prog+":") {
+					t.Errorf("fit %d at %q, want %s:LINE", i, f.At, c.prog)
+				}
+				parts := strings.Split(spec, ";")
+				want := equivalent(t, f, parts[0], parts[1:])
+				compareExperiments(t, f.Experiment, want)
+				h := trainFile(t, want)
+				if !reflect.DeepEqual(f.History.Keys, h.Keys) || !reflect.DeepEqual(f.History.History, h.History) {
+					t.Errorf("fit %d: History\n%v %v\nwant (%s)\n%v %v", i, f.History.Keys, f.History.History, spec, h.Keys, h.History)
+				}
+			}
+		})
+	}
+}
+
+// equivalent loads testdata/file (with sets) from a directory that also
+// holds the fit's arrays (fit_x_train.npy, ...) and the CSV files.
+func equivalent(t *testing.T, f *Fit, file string, sets []string) *config.Experiment {
+	t.Helper()
+	dir := t.TempDir()
+	if err := f.WriteFiles(dir, "fit"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{file, "blobs.csv", "xor.csv"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := config.Load(filepath.Join(dir, file), sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// compareExperiments compares the sections the program's Keras calls make:
+// seed, model, compile and fit.
+func compareExperiments(t *testing.T, got, want *config.Experiment) {
+	t.Helper()
+	g, w := *got, *want
+	g.Data, g.Path = w.Data, w.Path
+	gy, err := g.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wy, _ := w.Marshal()
+	if string(gy) != string(wy) {
+		t.Errorf("the program's fit records\n%s\nwant\n%s", gy, wy)
+	}
+}
+
+// trainFile trains an experiment as kiln fit does.
+func trainFile(t *testing.T, e *config.Experiment) *historyT {
+	t.Helper()
+	r, err := config.Build(e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := r.Fit
+	opts.Out = io.Discard
+	opts.Callbacks = append(opts.Callbacks, r.Callbacks...)
+	h, err := r.Model.Fit(context.Background(), r.X, r.Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &historyT{Keys: h.Keys, History: h.History}
+}
+
+type historyT struct {
+	Keys    []string
+	History map[string][]float64
+}
+
+// TestHostHistoryInPython: the History the program sees is kiln's, to the
+// last digit (Python's repr of each float is Go's shortest formatting).
+func TestHostHistoryInPython(t *testing.T) {
+	py := python(t, "pandas")
+	res, out, errs, err := run(t, py, "p01_read_csv.py")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs)
+	}
+	h := res.Fits[0].History.History
+	for _, k := range []string{"loss", "accuracy"} {
+		v := h[k][len(h[k])-1]
+		want := "final " + k + " " + strconv.FormatFloat(v, 'g', -1, 64)
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestHostRefusals: constructs the stand-in lacks fail with a Python error
+// at the program's line, naming the attribute and kiln's nearest
+// equivalent; the traceback shows the program's frames only.
+func TestHostRefusals(t *testing.T) {
+	py := python(t)
+	cases := []struct {
+		src       string
+		line      int
+		typ, want string
+	}{
+		{"import numpy as np\nfrom tensorflow.keras.layers import LSTM\n", 2, "ImportError", "'LSTM' in kiln's stand-in Keras: kiln has no recurrent layers"},
+		{"from tensorflow import keras\nkeras.layers.Dens(3)\n", 2, "AttributeError", "nearest equivalent is Dense"},
+		{"import keras\nkeras.layers.Dense(3, kernel_initializer='he_normal')\n", 2, "ValueError", "kernel_initializer is \"he_normal\"; kiln initialises with glorot_uniform"},
+		{"import keras\nm = keras.Sequential([keras.layers.Dense(2, input_shape=(2,))])\nm.fit_generator(None)\n", 3, "AttributeError", "'fit_generator'"},
+		{"import keras\nx = keras.Input(shape=(3,))\ny = keras.layers.Dense(2)(x)\n", 3, "NotImplementedError", "functional API"},
+		{"import keras.applications\n", 1, "ModuleNotFoundError", "kiln has no pretrained models"},
+		{"import keras\nkeras.optimizers.Nadam()\n", 2, "AttributeError", "kiln's optimizers are SGD, Adam, RMSprop and Adagrad"},
+		{"import keras\nkeras.optimizers.SGD(lr=0.1, decay=1e-6)\n", 2, "ValueError", "decay"},
+		{"import keras\nm = keras.Sequential([keras.layers.Dense(2, input_shape=(2,))])\nm.compile(loss='mse')\nm.fit([[1, 2]], [[1, 2]], show_accuracy=True)\n", 4, "TypeError", "show_accuracy"},
+		{"import keras\nm = keras.Sequential([keras.layers.Dense(2, input_shape=(2,))])\nm.fit([[1, 2]], [[1, 2]])\n", 3, "RuntimeError", "You must compile your model"},
+		{"import keras\nimport numpy as np\nm = keras.Sequential([keras.layers.Dense(2, input_shape=(2,))])\nm.compile(loss='mse')\nm.fit(np.array([['a', 'b']]), np.array([[1, 2]]))\n", 5, "TypeError", "LabelEncoder"},
+		{"def f(:\n", 1, "SyntaxError", ""},
+	}
+	for i, c := range cases {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "prog.py")
+		if err := os.WriteFile(file, []byte(c.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var errs bytes.Buffer
+		_, err := Run(context.Background(), py, file, Options{Stderr: &errs})
+		var pe *ProgramError
+		if !errors.As(err, &pe) {
+			t.Errorf("case %d: error %v, want a ProgramError\n%s", i, err, errs.String())
+			continue
+		}
+		if pe.File != file || pe.Line != c.line || pe.Type != c.typ || !strings.Contains(pe.Message, c.want) {
+			t.Errorf("case %d: %s:%d %s: %s\nwant %s:%d %s: ...%s...", i, pe.File, pe.Line, pe.Type, pe.Message, file, c.line, c.typ, c.want)
+		}
+		if !strings.Contains(pe.Error(), file+":"+strconv.Itoa(c.line)+": "+c.typ) {
+			t.Errorf("case %d: Error() = %q", i, pe.Error())
+		}
+		tb := errs.String()
+		if c.typ != "SyntaxError" && (!strings.Contains(tb, "Traceback (most recent call last):") || !strings.Contains(tb, "File \""+file+"\", line "+strconv.Itoa(c.line))) {
+			t.Errorf("case %d: traceback does not show the program's line:\n%s", i, tb)
+		}
+		if strings.Contains(tb, "kiln_keras.py") || strings.Contains(tb, "runpy") {
+			t.Errorf("case %d: traceback shows kiln's frames:\n%s", i, tb)
+		}
+	}
+}
+
+// TestHostExit: sys.exit's status is the run's; prints before it are kept.
+func TestHostExit(t *testing.T) {
+	py := python(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "exit.py")
+	os.WriteFile(file, []byte("import sys\nprint('bye')\nsys.exit(3)\n"), 0o644)
+	var out bytes.Buffer
+	_, err := Run(context.Background(), py, file, Options{Stdout: &out})
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != 3 || out.String() != "bye\n" {
+		t.Errorf("err %v, output %q", err, out.String())
+	}
+	os.WriteFile(file, []byte("import sys\nprint(sys.argv[1:])\nsys.exit(0)\n"), 0o644)
+	out.Reset()
+	if _, err := Run(context.Background(), py, file, Options{Stdout: &out, Args: []string{"a", "b"}}); err != nil || out.String() != "['a', 'b']\n" {
+		t.Errorf("err %v, output %q", err, out.String())
+	}
+}
+
+// TestAvailable: a missing interpreter is an error saying how to get one.
+func TestAvailable(t *testing.T) {
+	err := Available(filepath.Join(t.TempDir(), "no-python"))
+	if err == nil || !strings.Contains(err.Error(), "python3-numpy") {
+		t.Errorf("Available(missing) = %v", err)
+	}
+}
