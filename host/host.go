@@ -285,6 +285,8 @@ func Run(ctx context.Context, python, file string, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Python: python, Version: version, NumPy: numpy}
+	fmt.Fprintf(orDiscard(o.Notes), "kiln: running %s in your Python (%s: Python %s, numpy %s) with kiln's stand-in Keras: the program's own code runs in Python, its Keras models train in kiln\n",
+		file, python, strings.Fields(version + " ?")[0], numpy)
 	tmp, err := os.MkdirTemp("", "kiln-host-")
 	if err != nil {
 		return res, err
@@ -341,10 +343,14 @@ func Run(ctx context.Context, python, file string, o Options) (*Result, error) {
 
 	s := newServer(ctx, file, arrays, reqR, ansW, o, res)
 	served := make(chan error, 1)
-	go func() { served <- s.serve() }()
+	go func() {
+		err := s.serve()
+		// Python waiting for an answer then reads end of file and stops.
+		ansW.Close()
+		served <- err
+	}()
 	waitErr := cmd.Wait()
 	reqR.Close()
-	ansW.Close()
 	serveErr := <-served
 
 	if s.failure != nil {

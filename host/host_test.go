@@ -78,11 +78,11 @@ var hostCases = []struct {
 	{"p01_read_csv.py", []string{"pandas"}, []string{"p01_read_csv.yaml"}, []string{"x1", "final accuracy"}},
 	{"p02_get_dummies.py", []string{"pandas"}, []string{"p02_get_dummies.yaml"}, []string{"(300, 2) (300, 3)", "evaluate: loss"}},
 	{"p03_train_test_split.py", []string{"pandas", "sklearn"}, []string{"p03_train_test_split.yaml"}, []string{"train (225, 2) test (75, 2)", "epoch 6: accuracy"}},
-	{"p04_label_encoder_scaler.py", []string{"pandas", "sklearn"}, []string{"p04_label_encoder_scaler.yaml"}, []string{"classes: ['no', 'yes']", "Epoch 8/8", "val_accuracy", "validation accuracy from predict:"}},
+	{"p04_label_encoder_scaler.py", []string{"pandas", "sklearn"}, []string{"p04_label_encoder_scaler.yaml"}, []string{"classes: ['no', 'yes']", "Epoch 1/8", "val_accuracy", "Epoch 8/8", "val_accuracy", "validation accuracy from predict:"}},
 	{"p05_make_classification.py", []string{"sklearn"}, []string{"p05_make_classification.yaml"}, []string{"['accuracy', 'loss', 'val_accuracy', 'val_loss']"}},
 	{"p06_loops.py", nil, []string{"p06_loops.yaml"}, []string{"epoch 5: mse"}},
 	{"p07_keras2.py", []string{"pandas"}, []string{"p07_keras2.yaml"}, []string{"predicted classes: ["}},
-	{"p08_callbacks.py", []string{"pandas", "sklearn"}, []string{"p08_callbacks.yaml"}, []string{"end of epoch 0: loss=", "val_accuracy="}},
+	{"p08_callbacks.py", []string{"pandas", "sklearn"}, []string{"p08_callbacks.yaml"}, []string{"end of epoch 0: loss=", "accuracy=", "val_loss=", "val_accuracy=", "end of epoch 1: loss="}},
 	{"p09_mnist.py", nil, []string{"p09_mnist.yaml"}, []string{"(2000, 28, 28) (2000, 10) float32", "Test accuracy:"}},
 	{"p10_parse_lines.py", nil, []string{"p10_parse_lines.yaml", "p10_parse_lines.yaml;compile.optimizer.learning_rate=0.001"}, []string{"lr=0.01: accuracy", "lr=0.001: accuracy"}},
 	{"p11_dataframe_dict.py", []string{"pandas"}, []string{"p11_dataframe_dict.yaml"}, nil},
@@ -101,10 +101,14 @@ func TestHostPrograms(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out, errs)
 			}
+			rest := out // in this order: prints and Keras' console interleave as under Keras
 			for _, w := range c.out {
-				if !strings.Contains(out, w) {
-					t.Errorf("the output lacks %q:\n%s", w, out)
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Errorf("the output lacks %q after what came before:\n%s", w, out)
+					continue
 				}
+				rest = rest[i+len(w):]
 			}
 			if len(res.Fits) != len(c.fits) {
 				t.Fatalf("%d fits, want %d", len(res.Fits), len(c.fits))
@@ -285,5 +289,48 @@ func TestAvailable(t *testing.T) {
 	err := Available(filepath.Join(t.TempDir(), "no-python"))
 	if err == nil || !strings.Contains(err.Error(), "python3-numpy") {
 		t.Errorf("Available(missing) = %v", err)
+	}
+}
+
+// TestHostContinue: a second fit goes on from the first one's weights (as
+// in Keras): the same as training the experiment file and then fitting the
+// same kiln model again; the program's callbacks run in Python, predict
+// from a callback, and stop training.
+func TestHostContinue(t *testing.T) {
+	py := python(t)
+	res, out, errs, err := run(t, py, "p12_continue.py")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs)
+	}
+	if len(res.Fits) != 2 || res.Fits[0].Continued || !res.Fits[1].Continued {
+		t.Fatalf("fits %d", len(res.Fits))
+	}
+	for _, w := range []string{"training starts\n", "epoch 0: my accuracy", "epoch 2: my accuracy", "epochs run: 2 3\n"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "epoch 3:") {
+		t.Errorf("training did not stop:\n%s", out)
+	}
+	// The same in Go: build the first fit's experiment, fit 2 epochs, then
+	// 3 more (the callback stopped after epoch 2) on the same model.
+	e := equivalent(t, res.Fits[0], "p12_continue.yaml", nil)
+	r, err := config.Build(e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := r.Fit
+	h1, err := r.Model.Fit(context.Background(), r.X, r.Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Epochs = 3
+	h2, err := r.Model.Fit(context.Background(), r.X, r.Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.Fits[0].History.History, h1.History) || !reflect.DeepEqual(res.Fits[1].History.History, h2.History) {
+		t.Errorf("Histories\n%v\n%v\nwant\n%v\n%v", res.Fits[0].History.History, res.Fits[1].History.History, h1.History, h2.History)
 	}
 }
