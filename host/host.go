@@ -63,6 +63,9 @@ type Options struct {
 	// does (the last one called before the fit), else 0.
 	Seed    int64
 	SeedSet bool
+	// Sets are --set overrides (dotted.path=value) for the experiment of
+	// every fit, as for an experiment file.
+	Sets []string
 	// Verbose, if VerboseSet, overrides the verbose of every fit.
 	Verbose    int
 	VerboseSet bool

@@ -334,3 +334,20 @@ func TestHostContinue(t *testing.T) {
 		t.Errorf("Histories\n%v\n%v\nwant\n%v\n%v", res.Fits[0].History.History, res.Fits[1].History.History, h1.History, h2.History)
 	}
 }
+
+// TestHostSets: --set overrides apply to the program's fits, as to an
+// experiment file's.
+func TestHostSets(t *testing.T) {
+	py := python(t)
+	var errs bytes.Buffer
+	res, err := Run(context.Background(), py, "p06_loops.py", Options{Dir: "testdata", Stderr: &errs, Sets: []string{"fit.epochs=2", "compile.optimizer.learning_rate=0.01"}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	want := equivalent(t, res.Fits[0], "p06_loops.yaml", []string{"fit.epochs=2", "compile.optimizer.learning_rate=0.01"})
+	compareExperiments(t, res.Fits[0].Experiment, want)
+	h := trainFile(t, want)
+	if len(res.Fits[0].History.Epoch) != 2 || !reflect.DeepEqual(res.Fits[0].History.History, h.History) {
+		t.Errorf("History %v, want %v", res.Fits[0].History.History, h.History)
+	}
+}

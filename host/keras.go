@@ -638,6 +638,15 @@ func (s *server) fit(at string, a map[string]any) (any, error) {
 		e.Fit.ValidationData, abs.Fit.ValidationData = "test", "test"
 	}
 	abs.Path = filepath.Join(s.arrays, "experiment.yaml")
+	if len(s.o.Sets) > 0 {
+		// --set applies to the program's fits as to an experiment file.
+		if err := s.applySets(e); err != nil {
+			return nil, err
+		}
+		if err := s.applySets(&abs); err != nil {
+			return nil, err
+		}
+	}
 	rec.Experiment = e
 
 	r, err := config.Build(&abs, s.notes)
@@ -669,6 +678,21 @@ func (s *server) fit(at string, a map[string]any) (any, error) {
 	}
 	st.run = r
 	return history(h), nil
+}
+
+// applySets applies Options.Sets to e in place.
+func (s *server) applySets(e *config.Experiment) error {
+	y, err := e.Marshal()
+	if err != nil {
+		return err
+	}
+	e2, err := config.Parse(y, s.file, s.o.Sets)
+	if err != nil {
+		return valueErr("%v", err)
+	}
+	e2.Path = e.Path
+	*e = *e2
+	return nil
 }
 
 // pair reads a fit's x and y arrays and names them for the experiment.
@@ -711,7 +735,7 @@ func (s *server) pyCallbacks(ids []any, batch bool) callbacks.Callback {
 				names, values = append(names, n), append(values, l.Values[i])
 			}
 		}
-		return map[string]any{"names": names, "values": values}
+		return map[string]any{"names": names, "values": pyFloats(values)}
 	}
 	f := callbacks.Func{
 		OnTrainBegin: func(p callbacks.Params, c *callbacks.Control) {
@@ -825,7 +849,7 @@ func (s *server) evaluate(a map[string]any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"names": res.Names, "values": res.Values}, nil
+	return map[string]any{"names": res.Names, "values": pyFloats(res.Values)}, nil
 }
 
 func (s *server) predict(a map[string]any) (any, error) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,7 +244,11 @@ func (s *server) readArray(a map[string]any, key string) (*data.Array, string, e
 
 // history is a History as the stand-in's History object takes it.
 func history(h *kiln.History) map[string]any {
-	out := map[string]any{"keys": h.Keys, "history": h.History, "epoch": h.Epoch, "params": h.Params}
+	hist := map[string]any{}
+	for k, v := range h.History {
+		hist[k] = pyFloats(v)
+	}
+	out := map[string]any{"keys": h.Keys, "history": hist, "epoch": h.Epoch, "params": h.Params}
 	if h.Keys == nil {
 		out["keys"] = []string{}
 	}
@@ -270,4 +275,24 @@ func freshExperiment(spec *modelSpec, seed int64) *config.Experiment {
 		c = &config.CompileSpec{Optimizer: config.OptimizerSpec{Name: "sgd", Args: map[string]any{}}, Loss: config.LossSpec{Name: "mean_squared_error"}}
 	}
 	return &config.Experiment{Seed: seed, Model: spec.Layers, Compile: *c}
+}
+
+// pyFloats is v for JSON, with NaN and ±Inf (a diverging training) as the
+// strings "nan", "inf" and "-inf", which the stand-in turns back into
+// floats.
+func pyFloats(v []float64) []any {
+	out := make([]any, len(v))
+	for i, x := range v {
+		switch {
+		case math.IsNaN(x):
+			out[i] = "nan"
+		case math.IsInf(x, 1):
+			out[i] = "inf"
+		case math.IsInf(x, -1):
+			out[i] = "-inf"
+		default:
+			out[i] = x
+		}
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import dis
 import itertools
 import json
 import os
+import re
 import sys
 import traceback
 import types
@@ -127,6 +128,11 @@ def _call(op, **args):
             raise _exception(msg["error"])
         else:
             return msg.get("result")
+
+
+def _floats(v):
+    """kiln's float lists, with "nan", "inf" and "-inf" for non-finite values."""
+    return [float(x) for x in v]
 
 
 def _note(key, message):
@@ -309,7 +315,7 @@ class Layer(_StandIn):
         self._spec = _call("make", kind=self._kind, pos=list(args), kw=kwargs, **{"class": self._class})
         n = Layer._counts.get(self._class, 0)
         Layer._counts[self._class] = n + 1
-        snake = "".join("_" + c.lower() if c.isupper() else c for c in self._class).lstrip("_")
+        snake = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", self._class)).lower()  # Keras' to_snake_case
         self.name = kwargs.get("name") or (snake if n == 0 else "%s_%d" % (snake, n))
 
     def _kiln_json(self):
@@ -519,7 +525,7 @@ def _event(msg):
     stop = False
     try:
         raw = msg.get("logs") or {}
-        logs = dict(zip(raw.get("names", []), raw.get("values", [])))
+        logs = dict(zip(raw.get("names", []), _floats(raw.get("values", []))))
         for cb in cbs:
             if ev == "train_begin":
                 cb.set_params(msg.get("params") or {})
@@ -549,7 +555,7 @@ class History(Callback):
     def __init__(self, h=None, model=None):
         super().__init__()
         h = h or {}
-        self.history = {k: list(h.get("history", {}).get(k) or []) for k in h.get("keys", [])}
+        self.history = {k: _floats(h.get("history", {}).get(k) or []) for k in h.get("keys", [])}
         self.epoch = list(h.get("epoch") or [])
         self.params = dict(h.get("params") or {})
         self.model = model
@@ -734,11 +740,12 @@ class Sequential(Model):
         if verbose == "auto":
             verbose = 1
         r = _call("evaluate", model=self._spec(), x=_array(x, "x"), y=_array(y, "y"), batch_size=batch_size, verbose=verbose, tty=_isatty(), seed=_seed)
+        values = _floats(r["values"])
         if return_dict:
-            return dict(zip(r["names"], r["values"]))
-        if len(r["values"]) == 1:
-            return r["values"][0]
-        return list(r["values"])
+            return dict(zip(r["names"], values))
+        if len(values) == 1:
+            return values[0]
+        return values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         if steps is not None:
@@ -1005,7 +1012,7 @@ class _Finder:
         last = fullname.split(".")[-1]
         parent = fullname.rsplit(".", 1)[0]
         subs = sorted(n[len(parent) + 1 :] for n in sys.modules if n.startswith(parent + ".") and "." not in n[len(parent) + 1 :])
-        raise ModuleNotFoundError(_missing("kiln's stand-in %s" % parent, last, subs, "module"), name=fullname)
+        raise ModuleNotFoundError(_missing(parent, last, subs, "module"), name=fullname)
 
 
 _build()
