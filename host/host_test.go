@@ -86,6 +86,7 @@ var hostCases = []struct {
 	{"p09_mnist.py", nil, []string{"p09_mnist.yaml"}, []string{"(2000, 28, 28) (2000, 10) float32", "Test accuracy:"}},
 	{"p10_parse_lines.py", nil, []string{"p10_parse_lines.yaml", "p10_parse_lines.yaml;compile.optimizer.learning_rate=0.001"}, []string{"lr=0.01: accuracy", "lr=0.001: accuracy"}},
 	{"p11_dataframe_dict.py", []string{"pandas"}, []string{"p11_dataframe_dict.yaml"}, nil},
+	{"p13_functional.py", []string{"sklearn"}, []string{"p13_functional.yaml"}, []string{"Total params", "layers: ['dense', 'dense_1', 'concatenate', 'dense_2']"}},
 }
 
 // TestHostPrograms: each program runs in the user's Python, its fits train
@@ -227,7 +228,8 @@ func TestHostRefusals(t *testing.T) {
 		{"from tensorflow import keras\nkeras.layers.Dens(3)\n", 2, "AttributeError", "nearest equivalent is Dense"},
 		{"import keras\nkeras.layers.Dense(3, kernel_initializer='he_normal')\n", 2, "ValueError", "kernel_initializer is \"he_normal\"; kiln initialises with glorot_uniform"},
 		{"import keras\nm = keras.Sequential([keras.layers.Dense(2, input_shape=(2,))])\nm.fit_generator(None)\n", 3, "AttributeError", "'fit_generator'"},
-		{"import keras\nx = keras.Input(shape=(3,))\ny = keras.layers.Dense(2)(x)\n", 3, "NotImplementedError", "functional API"},
+		{"import keras\nx = keras.Input(shape=(3,))\nd = keras.layers.Dense(2)\ny = d(x)\nz = d(y)\n", 5, "NotImplementedError", "kiln has no shared layers"},
+		{"import keras\nclass M(keras.Model):\n    def __init__(self):\n        super().__init__()\nM()\n", 4, "NotImplementedError", "subclassed models"},
 		{"import keras.applications\n", 1, "ModuleNotFoundError", "kiln has no pretrained models"},
 		{"import keras\nkeras.optimizers.Nadam()\n", 2, "AttributeError", "kiln's optimizers are SGD, Adam, RMSprop and Adagrad"},
 		{"import keras\nkeras.optimizers.SGD(lr=0.1, decay=1e-6)\n", 2, "ValueError", "decay"},

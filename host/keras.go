@@ -196,7 +196,11 @@ func makeLayer(class string, pos []any, kw map[string]any) (any, error) {
 	if name != "" {
 		args["name"] = name
 	}
-	if _, err := spec.Make(args); err != nil {
+	check := func() error { _, err := spec.Make(args); return err }
+	if spec.IsMerge() {
+		check = func() error { _, err := spec.Parse(args); return err } // its inputs come when it is called
+	}
+	if err := check(); err != nil {
 		return nil, valueErr("%s(): %v", class, err)
 	}
 	out.Args = args
@@ -495,6 +499,7 @@ func (s *server) modelOf(a map[string]any) (*modelSpec, *modelState, error) {
 	spec.Gen, _ = m["gen"].(int)
 	list, _ := m["layers"].([]any)
 	var input []any
+	inputName := ""
 	for i, raw := range list {
 		l, _ := raw.(map[string]any)
 		typ, _ := l["type"].(string)
@@ -505,6 +510,7 @@ func (s *server) modelOf(a map[string]any) (*modelSpec, *modelState, error) {
 				return nil, nil, valueErr("an Input (keras.Input or InputLayer) after other layers; kiln's Sequential models have one input, first")
 			}
 			input = in
+			inputName, _ = args["name"].(string)
 			continue
 		}
 		if in != nil && i == 0 {
@@ -521,7 +527,11 @@ func (s *server) modelOf(a map[string]any) (*modelSpec, *modelState, error) {
 	if input == nil {
 		return nil, nil, valueErr("This model has not yet been built: it does not say its input shape. Add keras.Input(shape=...) first, or input_shape=... on the first layer (kiln needs the input shape before training)")
 	}
-	spec.Layers = append([]config.LayerSpec{{Type: "Input", Args: map[string]any{"shape": input}}}, spec.Layers...)
+	first := config.LayerSpec{Type: "Input", Args: map[string]any{"shape": input}}
+	if inputName != "" {
+		first.Args["name"] = inputName
+	}
+	spec.Layers = append([]config.LayerSpec{first}, spec.Layers...)
 	if c, ok := m["compile"].(map[string]any); ok {
 		var cj compileJSON
 		cj.Optimizer.Name, _ = c["optimizer"].(map[string]any)["name"].(string)

@@ -210,7 +210,6 @@ _NEAREST = {
     "load_model": "kiln loads saved models with `kiln predict DIR`, not from a program",
     "plot_model": "kiln draws no model plots; model.summary() prints the layers",
     "wrappers": "kiln has no scikit-learn wrappers (KerasClassifier); call model.fit directly",
-    "Model": "kiln's host mode builds Sequential models; the functional API (keras.Model(inputs, outputs)) is not in host mode yet",
     "applications": "kiln has no pretrained models (keras.applications)",
     "preprocessing": "kiln has no keras.preprocessing; prepare the arrays with numpy, pandas or scikit-learn",
     "data": "kiln trains on arrays: pass numpy arrays (or pandas DataFrames) to model.fit instead of a tf.data.Dataset",
@@ -321,11 +320,19 @@ class Layer(_StandIn):
     def _kiln_json(self):
         return self._spec
 
-    def __call__(self, *a, **k):
-        raise NotImplementedError(
-            "calling a layer on a tensor (the functional API) is not in kiln's host mode yet; "
-            "build a keras.Sequential model (model.add(%s(...)))" % self._class
-        )
+    def __call__(self, inputs, training=None, **kwargs):
+        if kwargs:
+            raise TypeError("calling %s: kiln takes the input tensors only, got %s" % (self._class, ", ".join(kwargs)))
+        ts = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if not ts or not all(isinstance(t, KerasTensor) for t in ts):
+            raise TypeError(
+                "kiln's layers are called on keras.Input tensors and other layers' outputs to build a model "
+                "(they compute nothing in Python: use model.predict), got %s" % type(inputs).__name__
+            )
+        if getattr(self, "_kiln_called", False):
+            raise NotImplementedError("kiln has no shared layers: the layer %s is already applied; make a new layer for each call" % self.name)
+        self._kiln_called = True
+        return KerasTensor(None, layer=self, inputs=ts)
 
     def get_config(self):
         c = dict(self._spec.get("args") or {})
@@ -356,15 +363,31 @@ def _conv2d_keras1(base):
     return Convolution2D
 
 
-class KerasTensor(_StandIn):
-    """What keras.Input returns: here, the model's input shape."""
+_tensors = itertools.count(1)
+_input_names = itertools.count(1)
 
-    def __init__(self, spec, name=None):
+
+class KerasTensor(_StandIn):
+    """What keras.Input and a layer called on one return: a node of the
+    model's graph (kiln computes nothing here)."""
+
+    def __init__(self, spec, name=None, layer=None, inputs=None):
         self._spec = spec
-        self.shape = (None,) + tuple(spec["input"])
-        self.name = name or "input_layer"
+        self._layer = layer
+        self._inputs = list(inputs or [])
+        self._n = next(_tensors)
+        if layer is None:
+            self.shape = (None,) + tuple(spec["input"])
+            self.name = name or "input_%d" % next(_input_names)
+            self._source = self.name
+        else:
+            self.shape = None
+            self.name = layer.name
+            self._source = layer.name
 
     def _kiln_json(self):
+        if self._layer is not None:
+            raise TypeError("kiln's Sequential models take layers: pass the layer itself, not its output tensor")
         return self._spec
 
     def __repr__(self):
@@ -565,51 +588,77 @@ class History(Callback):
 
 
 class Model(_StandIn):
-    """keras.Model: kiln's host mode builds Sequential models."""
+    """keras.Model(inputs, outputs): a model of layers applied to a
+    keras.Input (the functional API), one input and one output. Its layers
+    are kept here; kiln builds, trains, evaluates and predicts."""
 
     _ids = itertools.count(1)
 
-    def __init__(self, *args, **kwargs):
-        if type(self) is Model or not isinstance(self, Sequential):
-            raise NotImplementedError(_NEAREST["Model"] + "; subclassed models are not in kiln either")
-
-
-class Sequential(Model):
-    """keras.Sequential: its layers are kept here; kiln builds, trains,
-    evaluates and predicts."""
-
-    def __init__(self, layers=None, name=None, **kwargs):
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        self._setup(name or "model")
+        if type(self) is not Model:
+            raise NotImplementedError("subclassed models (class %s(keras.Model)) are not in kiln: build a keras.Sequential model, or keras.Model(inputs, outputs)" % type(self).__name__)
         for k in kwargs:
-            if k not in ("trainable",):
-                raise TypeError("Sequential() got an unexpected keyword argument '%s'" % k)
+            if k != "trainable":
+                raise TypeError("Model() got an unexpected keyword argument '%s'" % k)
+        ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        if len(ins) != 1 or len(outs) != 1:
+            raise NotImplementedError("kiln's models have one input and one output; got %d inputs and %d outputs" % (len(ins), len(outs)))
+        inp, out = ins[0], outs[0]
+        if not isinstance(inp, KerasTensor) or inp._layer is not None:
+            raise TypeError("Model(inputs=...): give the keras.Input the model starts from, got %r" % (inp,))
+        if not isinstance(out, KerasTensor):
+            raise TypeError("Model(outputs=...): give the output of the last layer call, got %r" % (out,))
+        nodes, stack = {}, [out]
+        while stack:
+            t = stack.pop()
+            if t._n not in nodes:
+                nodes[t._n] = t
+                stack.extend(t._inputs)
+        for t in nodes.values():
+            if t._layer is None and t is not inp:
+                raise ValueError("Graph disconnected: the outputs depend on the Input %s, which is not the model's input %s" % (t.name, inp.name))
+        if inp._n not in nodes:
+            raise ValueError("Graph disconnected: the outputs do not depend on the model's input %s" % inp.name)
+        items = []
+        for t in sorted(nodes.values(), key=lambda t: t._n):
+            if t._layer is None:
+                spec = dict(t._spec)
+                spec["args"] = {"name": t.name}
+            else:
+                spec = dict(t._layer._spec)
+                args = dict(spec.get("args") or {})
+                args["name"] = t._layer.name
+                names = [x._source for x in t._inputs]
+                args["inputs"] = names if len(names) > 1 else names[0]
+                spec["args"] = args
+                spec["input"] = None
+                self._layers.append(t._layer)
+            items.append(spec)
+        self._graph = items
+
+    def _setup(self, name):
         self._id = next(Model._ids)
         self._gen = 0
         self._items = []
+        self._layers = []
+        self._graph = None
         self._compile = None
-        self.name = name or "sequential"
+        self.name = name
         self.stop_training = False
         self.history = None
         self.optimizer = None
         self.loss = None
-        for layer in layers or []:
-            self.add(layer)
 
     def add(self, layer):
-        if isinstance(layer, Model):
-            raise NotImplementedError("kiln's Sequential models hold layers, not other models; add the layers of %r one by one" % layer)
-        if not isinstance(layer, (Layer, KerasTensor)):
-            raise TypeError("The added layer must be an instance of class Layer. Received: layer=%r of type %s." % (layer, type(layer)))
-        self._items.append(layer)
-        self._gen += 1
+        raise NotImplementedError("model.add is for keras.Sequential models; a keras.Model(inputs, outputs) has its layers from the calls")
 
-    def pop(self):
-        if not self._items:
-            raise TypeError("There are no layers in the model.")
-        self._items.pop()
-        self._gen += 1
 
     @property
     def layers(self):
+        if self._graph is not None:
+            return list(self._layers)
         return [x for x in self._items if isinstance(x, Layer) and x._class != "InputLayer"]
 
     def get_layer(self, name=None, index=None):
@@ -622,7 +671,8 @@ class Sequential(Model):
         raise ValueError("No such layer: %s. Existing layers are: %s." % (name, [x.name for x in ls]))
 
     def _spec(self):
-        return {"id": self._id, "gen": self._gen, "layers": [x._spec for x in self._items], "compile": self._compile}
+        layers = self._graph if self._graph is not None else [x._spec for x in self._items]
+        return {"id": self._id, "gen": self._gen, "layers": layers, "compile": self._compile}
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None, run_eagerly=None, steps_per_execution=None, jit_compile=None, **kwargs):
         for k in kwargs:
@@ -782,7 +832,34 @@ class Sequential(Model):
         return _call("count_params", model=self._spec(), seed=_seed)
 
     def __repr__(self):
-        return "<Sequential name=%s, built=%s>" % (self.name, self._compile is not None)
+        return "<%s name=%s, built=%s>" % (type(self).__name__, self.name, self._compile is not None)
+
+
+class Sequential(Model):
+    """keras.Sequential: its layers are kept here; kiln builds, trains,
+    evaluates and predicts."""
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        for k in kwargs:
+            if k not in ("trainable",):
+                raise TypeError("Sequential() got an unexpected keyword argument '%s'" % k)
+        self._setup(name or "sequential")
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if isinstance(layer, Model):
+            raise NotImplementedError("kiln's Sequential models hold layers, not other models; add the layers of %r one by one" % layer)
+        if not isinstance(layer, (Layer, KerasTensor)):
+            raise TypeError("The added layer must be an instance of class Layer. Received: layer=%r of type %s." % (layer, type(layer)))
+        self._items.append(layer)
+        self._gen += 1
+
+    def pop(self):
+        if not self._items:
+            raise TypeError("There are no layers in the model.")
+        self._items.pop()
+        self._gen += 1
 
 
 def _isatty():
