@@ -630,6 +630,19 @@ func (s *server) fit(at string, a map[string]any) (any, error) {
 	rec := &Fit{At: at, Arrays: map[string]*data.Array{}}
 	e := &config.Experiment{Seed: s.seedOf(a), Model: spec.Layers, Compile: *spec.Compile, Fit: f}
 	abs := *e
+	if s.o.Dir != "" && len(f.Callbacks) > 0 {
+		// Files the callbacks write are relative to the program's directory.
+		abs.Fit.Callbacks = nil
+		for _, c := range f.Callbacks {
+			args := maps.Clone(c.Args)
+			for _, k := range []string{"filepath", "filename"} {
+				if p, ok := args[k].(string); ok && !filepath.IsAbs(p) {
+					args[k] = filepath.Join(s.o.Dir, p)
+				}
+			}
+			abs.Fit.Callbacks = append(abs.Fit.Callbacks, config.LayerSpec{Type: c.Type, Args: args})
+		}
+	}
 	train := XYNames(name, "train")
 	e.Data.Train = &train
 	absTrain, err := s.pair(a, "x", "y", train, rec)
@@ -674,6 +687,16 @@ func (s *server) fit(at string, a map[string]any) (any, error) {
 	opts.Out = console{s}
 	tty, _ := a["tty"].(bool)
 	opts.TTY = &tty
+	for _, cb := range r.Callbacks {
+		// Their messages go where Keras prints them: the program's stdout
+		// and stderr (kiln's notes).
+		switch c := cb.(type) {
+		case *callbacks.ModelCheckpoint:
+			c.Out, c.Warn = console{s}, s.notes
+		case *callbacks.EarlyStopping:
+			c.Out, c.Warn = console{s}, s.notes
+		}
+	}
 	opts.Callbacks = append(opts.Callbacks, r.Callbacks...)
 	if pc, ok := a["py_callbacks"].([]any); ok && len(pc) > 0 {
 		batch, _ := a["py_batch"].(bool)
@@ -683,6 +706,19 @@ func (s *server) fit(at string, a map[string]any) (any, error) {
 	h, err := r.Model.Fit(s.ctx, r.X, r.Y, opts)
 	st.training = nil
 	rec.History = h
+	for _, cb := range r.Callbacks {
+		// A callback that could not write is the program's OSError.
+		var cerr error
+		switch c := cb.(type) {
+		case *callbacks.ModelCheckpoint:
+			cerr = c.Err
+		case *callbacks.CSVLogger:
+			cerr = c.Err()
+		}
+		if cerr != nil && err == nil {
+			err = &pyError{"OSError", cerr.Error()}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
