@@ -6,6 +6,8 @@
 // Run writes kiln's stand-in keras, tensorflow and tensorflow.keras modules
 // (pure Python, embedded in the binary, no TensorFlow needed) to a
 // temporary directory, puts it first on the import path, and runs the
+// program through a boot script that registers the stand-ins in
+// sys.modules (so they win over an installed TensorFlow) and then runs the
 // program as `python program.py` would: its own code (prints, plots,
 // pandas) runs for real in Python. Every Keras model, layer, optimizer,
 // loss and callback call is recorded by the stand-in and checked by kiln as

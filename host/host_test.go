@@ -353,3 +353,40 @@ func TestHostSets(t *testing.T) {
 		t.Errorf("History %v, want %v", res.Fits[0].History.History, h.History)
 	}
 }
+
+// TestStandInOutsideKiln: the stand-in modules imported by a plain python
+// (not under kiln) say how to run the program.
+func TestStandInOutsideKiln(t *testing.T) {
+	py := python(t)
+	dir := t.TempDir()
+	if err := writeModules(dir); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "-c", "import kiln_keras")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+dir, "KILN_HOST_FDS=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "ImportError: kiln's stand-in keras/tensorflow run only under kiln") {
+		t.Errorf("err %v:\n%s", err, out)
+	}
+	if len(Modules()) != 2 {
+		t.Errorf("Modules() = %v", Modules())
+	}
+}
+
+// TestStandInWins: an installed TensorFlow (here one in the program's
+// directory) does not shadow kiln's stand-in; importlib sees it too.
+func TestStandInWins(t *testing.T) {
+	py := python(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "tensorflow"), 0o755)
+	os.WriteFile(filepath.Join(dir, "tensorflow", "__init__.py"), []byte("raise RuntimeError('the real TensorFlow')\n"), 0o644)
+	file := filepath.Join(dir, "prog.py")
+	os.WriteFile(file, []byte("import importlib.util\nimport tensorflow as tf\nfrom tensorflow.keras import layers\nprint(tf.__doc__.split(':')[0], importlib.util.find_spec('keras') is not None, layers.Dense.__name__)\n"), 0o644)
+	var out, errs bytes.Buffer
+	if _, err := Run(context.Background(), py, file, Options{Stdout: &out, Stderr: &errs}); err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	if out.String() != "kiln's stand-in for tensorflow (host mode) True Dense\n" {
+		t.Errorf("output %q", out.String())
+	}
+}

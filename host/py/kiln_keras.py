@@ -6,13 +6,17 @@ callbacks are recorded here and checked by kiln as they are made;
 fit/evaluate/predict hand their arrays to kiln as .npy files, and kiln (Go)
 trains, evaluates and predicts. Nothing here computes a neural network.
 
-kiln talks to this module over two pipes (requests out, answers in), one
+kiln's boot script imports this module before the program runs; it
+registers keras, tensorflow, tensorflow.keras and their submodules in
+sys.modules, so the program's imports find them first (before any real
+TensorFlow installed). kiln talks to this module over two pipes (requests out, answers in), one
 JSON object per line.
 """
 
 import builtins
 import difflib
 import dis
+import importlib.machinery
 import itertools
 import json
 import os
@@ -250,6 +254,7 @@ def _importing_from():
 def _module(name, attrs=None, doc=None):
     m = types.ModuleType(name, doc or "kiln's stand-in for %s (host mode)" % name)
     m.__file__ = __file__
+    m.__spec__ = importlib.machinery.ModuleSpec(name, None, origin=__file__)
     if attrs:
         vars(m).update(attrs)
 
