@@ -43,6 +43,7 @@ import (
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/saving"
 )
 
 //go:embed py
@@ -105,7 +106,9 @@ type Fit struct {
 	Continued bool
 	// History is what model.fit returned.
 	History *kiln.History
-	// Run is the trained model with its data and options (for saving).
+	// Run is the trained model with its data and options. Its Exp reads
+	// the arrays from Run's temporary directory, which is gone when Run
+	// returns: save the model with Fit.Save.
 	Run *config.Run
 }
 
@@ -425,4 +428,29 @@ func Modules() []string {
 		return nil
 	})
 	return out
+}
+
+// Save saves the fit's trained model as a saved-model folder (as
+// `kiln fit --save DIR` does for an experiment file), with the fit's arrays
+// written into the folder as NAME_x_train.npy etc. ("data" for NAME), so
+// that the saved experiment's data section points at files that outlive
+// the run. opts may be nil.
+func (f *Fit) Save(dir string, opts *saving.Options) error {
+	if f.Run == nil || f.Experiment == nil {
+		return fmt.Errorf("host: the fit did not train, so there is no model to save")
+	}
+	if err := f.WriteFiles(dir, "data"); err != nil {
+		return err
+	}
+	e := *f.Experiment
+	e.Path = filepath.Join(dir, "data.yaml")
+	if e.Data.Train != nil {
+		t := XYNames("data", "train")
+		e.Data.Train = &t
+	}
+	if e.Data.Test != nil {
+		t := XYNames("data", "test")
+		e.Data.Test = &t
+	}
+	return saving.Save(dir, f.Run.Model, &e, opts)
 }

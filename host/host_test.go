@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/config"
+	"github.com/kiln-ml/kiln/saving"
 )
 
 // python returns the Python the tests run programs with, or skips the test
@@ -388,5 +389,30 @@ func TestStandInWins(t *testing.T) {
 	}
 	if out.String() != "kiln's stand-in for tensorflow (host mode) True Dense\n" {
 		t.Errorf("output %q", out.String())
+	}
+}
+
+// TestHostSave: a fit's model saves with its arrays, and loads back with
+// its data.
+func TestHostSave(t *testing.T) {
+	py := python(t)
+	res, _, errs, err := run(t, py, "p06_loops.py")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errs)
+	}
+	dir := filepath.Join(t.TempDir(), "saved")
+	if err := res.Fits[0].Save(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	s, err := saving.Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.LoadData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.X.Rows() != 256 {
+		t.Errorf("saved data has %d rows", r.X.Rows())
 	}
 }
