@@ -220,6 +220,10 @@ _NEAREST = {
     "compat": "kiln's stand-in is TensorFlow 2 only (no tf.compat.v1 sessions or placeholders)",
     "Session": "kiln's stand-in is TensorFlow 2 only (no sessions)",
     "placeholder": "kiln's stand-in is TensorFlow 2 only (no placeholders)",
+    "Merge": "Keras 1's Merge layer: use keras.layers.Concatenate() or Add() with the functional API (keras.Model(inputs, outputs))",
+    "regularizers": "kiln has no weight regularizers yet; remove kernel_regularizer= (Dropout is in kiln)",
+    "initializers": "kiln initialises as Keras does by default (glorot_uniform kernels, zero biases); remove kernel_initializer=",
+    "constraints": "kiln has no weight constraints yet; remove kernel_constraint=",
     "GradientTape": "kiln trains with model.fit; custom training loops (tf.GradientTape) are not in kiln",
     "Variable": "kiln trains with model.fit; TensorFlow variables are not in kiln's stand-in",
 }
