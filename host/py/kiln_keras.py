@@ -757,6 +757,8 @@ class Model(_StandIn):
                 raise TypeError("fit(callbacks=...): expected keras.callbacks objects, got %r" % (cb,))
         if verbose == "auto":
             verbose = 1
+        elif isinstance(verbose, bool):
+            verbose = int(verbose)
         args.update(
             batch_size=batch_size,
             epochs=epochs,
