@@ -43,6 +43,8 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	history := fs.String("history", "", "write Keras' history.history as JSON to this file")
 	save := fs.String("save", "", "save the trained model (experiment, Keras config, safetensors weights) to this directory")
 	initWeights := fs.String("init-weights", "", "start from the weights in this .safetensors file")
+	python := fs.String("python", "", "run a Keras program (.py) in this Python with kiln's stand-in keras (host mode); default: kiln's own reader, then python3 if the reader refuses the program")
+	noPython := fs.Bool("no-python", false, "never run a Keras program in a Python: kiln's own reader only")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: kiln fit FILE [flags]\n\nTrains the experiment in FILE and prints Keras' console output.\n\nFlags:")
 		fs.PrintDefaults()
@@ -74,7 +76,7 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return cmdFitQuestion(ctx, pos[0], sets, *seed, seedSet, *verbose, *history, stdout, stderr)
 	}
 	if isProgram(pos[0]) {
-		return cmdFitProgram(ctx, pos[0], sets, *seed, seedSet, *verbose, *history, *save, stdout, stderr)
+		return cmdFitProgram(ctx, pos[0], sets, *seed, seedSet, *verbose, *history, *save, *python, *noPython, stdout, stderr)
 	}
 	r, err := loadRun(pos[0], sets, *seed, seedSet, stderr)
 	if err != nil {

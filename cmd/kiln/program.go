@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/kiln-ml/kiln/config"
+	"github.com/kiln-ml/kiln/host"
 	"github.com/kiln-ml/kiln/internal/atomicfile"
 	"github.com/kiln-ml/kiln/program"
 	"github.com/kiln-ml/kiln/saving"
@@ -73,10 +74,29 @@ func loadExperiment(ctx context.Context, path string, sets []string, stderr io.W
 
 // cmdFitProgram runs a Keras program: its fits train in kiln, its prints
 // print. --history and --save keep the first fit's History and model.
-func cmdFitProgram(ctx context.Context, path string, sets []string, seed int64, seedSet bool, verbose int, history, save string, stdout, stderr io.Writer) error {
+func cmdFitProgram(ctx context.Context, path string, sets []string, seed int64, seedSet bool, verbose int, history, save, python string, noPython bool, stdout, stderr io.Writer) error {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return &exitError{2, fmt.Errorf("%s: %w", path, err)}
+	}
+	if python != "" && noPython {
+		return usageErr("--python and --no-python contradict each other; give one")
+	}
+	if python == "" && !noPython {
+		// kiln's reader first (pure Go); a program it refuses (pandas,
+		// scikit-learn, classes...) runs in the user's Python when there is
+		// one with numpy. The dry run trains nothing and prints nothing.
+		if _, rerr := program.Run(ctx, path, src, program.Options{DryRun: true, Sets: sets}); rerr != nil {
+			py, ferr := host.Find()
+			if ferr != nil {
+				return &exitError{2, fmt.Errorf("%v\nkiln: to run the program in your own Python instead: %v", rerr, ferr)}
+			}
+			fmt.Fprintf(stderr, "kiln: note: kiln's reader cannot run %s (%v); running it in %s\n", path, rerr, py)
+			python = py
+		}
+	}
+	if python != "" {
+		return fitInPython(ctx, python, path, sets, seed, seedSet, verbose, history, save, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "kiln: running %s with kiln's reader (pure Go: no Python, its Keras calls train in kiln)\n", path)
 	o := program.Options{Out: stdout, Notes: stderr, Sets: sets, Seed: seed, SeedSet: seedSet}
@@ -107,6 +127,50 @@ func cmdFitProgram(ctx context.Context, path string, sets []string, seed int64, 
 		return &exitError{2, runErr}
 	}
 	return nil
+}
+
+// fitInPython runs a Keras program in the user's Python with kiln's
+// stand-in keras modules (package host): the program's own code runs for
+// real, its Keras calls train in kiln.
+func fitInPython(ctx context.Context, python, path string, sets []string, seed int64, seedSet bool, verbose int, history, save string, stdout, stderr io.Writer) error {
+	if err := host.Available(python); err != nil {
+		return &exitError{2, err}
+	}
+	o := host.Options{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Notes: stderr, Sets: sets, Seed: seed, SeedSet: seedSet}
+	if verbose >= 0 {
+		o.Verbose, o.VerboseSet = verbose, true
+	}
+	res, runErr := host.Run(ctx, python, path, o)
+	if res != nil && len(res.Fits) > 0 {
+		f := res.Fits[0]
+		if history != "" && f.History != nil {
+			if err := atomicfile.Write(history, append(f.History.KerasJSON(), '\n')); err != nil {
+				return fmt.Errorf("--history: %w", err)
+			}
+		}
+		if save != "" && runErr == nil {
+			if err := f.Save(save, &saving.Options{Warnings: stderr}); err != nil {
+				return err
+			}
+		}
+		if len(res.Fits) > 1 && (history != "" || save != "") {
+			fmt.Fprintf(stderr, "kiln: note: the program fits %d times; --history and --save kept the first\n", len(res.Fits))
+		}
+	}
+	var pe *host.ProgramError
+	var ee *host.ExitError
+	switch {
+	case runErr == nil:
+		return nil
+	case errors.As(runErr, &pe):
+		// Python printed the traceback; one line says where.
+		return &exitError{1, runErr}
+	case errors.As(runErr, &ee):
+		return &exitError{ee.Code, runErr}
+	case errors.Is(runErr, context.Canceled):
+		return runErr
+	}
+	return &exitError{2, runErr}
 }
 
 // cmdFitQuestion runs the code of a pasted question with kiln's reader

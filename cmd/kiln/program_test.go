@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiln-ml/kiln/host"
 )
 
 // TestProgramCommands: the question's snippet as posted, given to kiln.
@@ -56,7 +59,7 @@ func TestProgramCommands(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.py")
 	os.WriteFile(bad, []byte("import pandas as pd\ndf = pd.read_csv('x.csv')\n"), 0o644)
-	_, errs, code = kiln("fit", bad)
+	_, errs, code = kiln("fit", bad, "--no-python")
 	if code != 2 || !strings.Contains(errs, "bad.py:1:1: ModuleNotFoundError: No module named 'pandas'") {
 		t.Errorf("kiln fit bad.py: exit %d, %s", code, errs)
 	}
@@ -140,6 +143,24 @@ for lr in [0.01, 0.03]:
 	if code != 0 || !strings.Contains(out.String(), "learning_rate: 0.01") ||
 		!strings.Contains(errb.String(), "fits 2 times; this is its first fit; the fits differ only in compile.optimizer.learning_rate") ||
 		!strings.Contains(errb.String(), "--grid compile.optimizer.learning_rate=0.01,0.03") {
+		t.Errorf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+}
+
+// TestFitFallsBackToPython: a program kiln's reader refuses (pandas) runs
+// in the user's Python with kiln's stand-in keras, and says so; with
+// --no-python it is refused.
+func TestFitFallsBackToPython(t *testing.T) {
+	if _, err := host.Find(); err != nil {
+		t.Skip("host mode needs python3 with numpy and pandas: ", err)
+	}
+	if err := exec.Command("/usr/bin/python3", "-c", "import pandas").Run(); err != nil {
+		t.Skip("host mode test needs pandas: apt-get install python3-pandas")
+	}
+	var out, errb bytes.Buffer
+	t.Chdir("../../host/testdata")
+	code := run(context.Background(), []string{"fit", "p01_read_csv.py", "--seed", "1", "--verbose", "0"}, &out, &errb)
+	if code != 0 || !strings.Contains(errb.String(), "kiln's reader cannot run p01_read_csv.py") || !strings.Contains(errb.String(), "in your Python") {
 		t.Errorf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 }
