@@ -350,7 +350,18 @@ func (in *Interp) kerasModule() *Module {
 	lay.Attrs["Input"] = inputClass("Input")
 	lay.Attrs["InputLayer"] = inputClass("InputLayer")
 	// Keras 1/2 spellings.
-	lay.Attrs["Convolution2D"] = lay.Attrs["Conv2D"]
+	conv := lay.Attrs["Conv2D"].(*Builtin)
+	lay.Attrs["Convolution2D"] = builtin("Convolution2D", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+		// Keras 1: Convolution2D(nb_filter, nb_row, nb_col, ...).
+		if len(pos) == 3 {
+			if r, ok := pos[1].(int); ok {
+				if c, ok := pos[2].(int); ok {
+					pos = []Value{pos[0], Tuple{r, c}}
+				}
+			}
+		}
+		return conv.Fn(in, pos, kw)
+	})
 	lay.Attrs["MaxPool2D"] = lay.Attrs["MaxPooling2D"]
 	lay.Attrs["AvgPool2D"] = lay.Attrs["AveragePooling2D"]
 	lay.Attrs["GlobalAvgPool2D"] = lay.Attrs["GlobalAveragePooling2D"]

@@ -144,3 +144,13 @@ func TestQuestionCallsTrainLikeTheSeed(t *testing.T) {
 		t.Errorf("evaluate = %s; want the epoch's val_loss %v and val_accuracy %v", repr(res), want.History["val_loss"][0], want.History["val_accuracy"][0])
 	}
 }
+
+// TestKeras1Convolution2D: Keras 1's Convolution2D(32, 3, 3) is a 3×3
+// kernel, not strides 3.
+func TestKeras1Convolution2D(t *testing.T) {
+	in := NewInterp(context.Background(), "k1.py", io.Discard, io.Discard)
+	l := call(t, in, get(t, in, "keras.layers.Convolution2D"), []Value{32, 3, 3}, Kwarg{"border_mode", "same"}).(*layerObj)
+	if !reflect.DeepEqual(l.spec.Args["kernel_size"], []any{3, 3}) || l.spec.Args["strides"] != nil || l.spec.Args["padding"] != "same" {
+		t.Errorf("Convolution2D(32, 3, 3, border_mode='same') = %v", l.spec.Args)
+	}
+}
