@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +45,10 @@ type Run struct {
 // Warnings (activation/loss mismatches) go to warn. Every error names the
 // file, the key and the fix.
 func Build(e *Experiment, warn io.Writer) (*Run, error) {
-	m, err := BuildModel(e, warn)
+	// The model's warnings wait until the data has loaded: an error that
+	// stops the run comes first, alone.
+	var warnings bytes.Buffer
+	m, err := BuildModel(e, &warnings)
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +56,10 @@ func Build(e *Experiment, warn io.Writer) (*Run, error) {
 	if err := r.loadData(); err != nil {
 		return nil, err
 	}
+	if warn == nil {
+		warn = os.Stderr // as Compile does
+	}
+	warn.Write(warnings.Bytes())
 	f := e.Fit
 	r.Fit = kiln.FitOptions{BatchSize: f.BatchSize, Epochs: f.Epochs, NoShuffle: !f.Shuffle,
 		ValidationSplit: f.ValidationSplit, ValidationBatchSize: f.ValidationBatchSize,

@@ -275,3 +275,24 @@ func TestOneHotWiderThanClasses(t *testing.T) {
 		t.Errorf("10 units: %v", err)
 	}
 }
+
+// TestWarningsAfterErrors: a run that stops on a data error prints the
+// error alone, not the model's warnings before it; a run that goes on
+// prints them.
+//
+// Catches: compile warnings written while the model is built, before the
+// data is loaded.
+func TestWarningsAfterErrors(t *testing.T) {
+	if _, err := mnist.Locate(); err != nil {
+		t.Skip("no MNIST files:", err)
+	}
+	var warn strings.Builder
+	e, _ := Load("../examples/seed.yaml", []string{"data.dataset=", "data.npz=nothere.npz"})
+	if _, err := Build(e, &warn); err == nil || warn.Len() != 0 {
+		t.Errorf("error %v, warnings before it: %q", err, warn.String())
+	}
+	e, _ = Load("../examples/seed.yaml", []string{"data.limit=100"})
+	if _, err := Build(e, &warn); err != nil || !strings.Contains(warn.String(), "uses sigmoid with categorical_crossentropy") {
+		t.Errorf("error %v, warnings %q", err, warn.String())
+	}
+}
