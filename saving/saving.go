@@ -364,6 +364,9 @@ func (s *Saved) Predict(ctx context.Context, x *data.Array, opts kiln.EvaluateOp
 		x = x.Reshaped(append([]int{1}, in...)) // one sample without the batch axis
 	} else if len(x.Shape) == 2 && len(in) > 1 && x.Shape[1] == tensor.Size(in) {
 		x = x.Reshaped(append([]int{x.Rows()}, in...))
+	} else if len(x.Shape) == len(in) && len(in) > 1 && in[len(in)-1] == 1 && slices.Equal(x.Shape[1:], in[:len(in)-1]) {
+		// Grey images (N, 28, 28) for an Input (28, 28, 1), as fit takes them.
+		x = x.Reshaped(append([]int{x.Rows()}, in...))
 	}
 	if sc := s.Experiment.Data.Scale; sc != 0 && sc != 1 {
 		x = x.WithScale(sc)

@@ -17,6 +17,8 @@ import (
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/optimizers"
 	"github.com/kiln-ml/kiln/safetensors"
 )
 
@@ -494,4 +496,30 @@ func TestWeightsFileIsSafetensors(t *testing.T) {
 	if len(ts) != len(r.Model.Weights()) || !strings.Contains(strings.Join(names, " "), "dense/kernel") {
 		t.Errorf("tensors %v", names)
 	}
+}
+
+// TestPredictGreyImages: grey images (N, h, w) fill an Input (h, w, 1) in
+// Predict as they do in fit.
+//
+// Catches: predict refusing the shape fit takes.
+func TestPredictGreyImages(t *testing.T) {
+	m := kiln.NewSequential(layers.NewInput(2, 3, 1), layers.NewFlatten(), layers.MustNewDense(2, layers.WithActivation("softmax")))
+	if err := m.Compile(kiln.CompileOptions{Optimizer: optimizers.NewSGD(0.1), Loss: "categorical_crossentropy", Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	s := &Saved{Model: m, Experiment: &config.Experiment{}}
+	vals := make([]float32, 4*6)
+	for i := range vals {
+		vals[i] = float32(i%5) / 4
+	}
+	ctx := context.Background()
+	want, err := s.Predict(ctx, data.NewFloat32(vals, 4, 2, 3, 1), kiln.EvaluateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Predict(ctx, data.NewFloat32(vals, 4, 2, 3), kiln.EvaluateOptions{})
+	if err != nil {
+		t.Fatalf("grey images: %v", err)
+	}
+	sameBits(t, "Predict on grey images", got, want)
 }
