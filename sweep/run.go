@@ -58,7 +58,7 @@ func (p *Plan) Run(ctx context.Context, o Options) (*Results, error) {
 	if jobs > 1 {
 		workers = 1
 	}
-	pr := &progress{w: o.Progress, live: o.Live && o.Progress != nil, total: len(runs)}
+	pr := &progress{w: o.Progress, live: o.Live && o.Progress != nil, total: len(runs), start: time.Now()}
 	for _, r := range runs {
 		pr.epochsTotal += p.Cells[r.Cell].epochs
 	}
@@ -164,6 +164,7 @@ type progress struct {
 	epochs         int
 	epochsTotal    int
 	status         bool // a status line is on screen
+	start          time.Time
 }
 
 func (pr *progress) epoch() {
@@ -185,8 +186,8 @@ func (pr *progress) redraw() {
 	if pr.epochsTotal > 0 {
 		fill = min(width, width*pr.epochs/pr.epochsTotal)
 	}
-	fmt.Fprintf(pr.w, "\r\x1b[K[%s%s] %d/%d runs, %d/%d epochs", strings.Repeat("=", fill), strings.Repeat(" ", width-fill),
-		pr.ok, pr.total, pr.epochs, pr.epochsTotal)
+	fmt.Fprintf(pr.w, "\r\x1b[K[%s%s] %d/%d runs, %d/%d epochs%s", strings.Repeat("=", fill), strings.Repeat(" ", width-fill),
+		pr.ok, pr.total, pr.epochs, pr.epochsTotal, pr.left())
 	pr.status = true
 }
 
@@ -226,6 +227,30 @@ func (pr *progress) failed(rs RunSpec, label string, err error) {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	pr.line("[%*d/%d] run %d  %s seed=%d  FAILED: %s\n", len(fmt.Sprint(pr.total)), pr.ok+pr.bad, pr.total,
 		rs.ID, cellName(label, rs.Cell), rs.Seed, msg)
+}
+
+// left estimates the time left from the epochs done so far, as Keras'
+// progress bar does from its steps: ", ~12s left" ("" before the first
+// epoch).
+func (pr *progress) left() string {
+	if pr.epochs == 0 || pr.epochsTotal <= pr.epochs || pr.start.IsZero() {
+		return ""
+	}
+	per := time.Since(pr.start) / time.Duration(pr.epochs)
+	rest := per * time.Duration(pr.epochsTotal-pr.epochs)
+	return ", ~" + eta(rest) + " left"
+}
+
+// eta formats a duration as Keras' ETA does: 42s, 3:05, 1:02:03.
+func eta(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%d:%02d", s/60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 }
 
 // done clears the status line.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/kiln-ml/kiln"
@@ -546,6 +547,23 @@ func TestFindCell(t *testing.T) {
 	for sel, msg := range map[string]string{"4": "numbered 0 to 3", "lr=0.03": "matches 2 cells", "lr=0.5": "matches no cell", "": "matches no cell"} {
 		if _, err := p.FindCell(sel); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("FindCell(%q) error %v, want %q", sel, err, msg)
+		}
+	}
+}
+
+// TestProgressTimeLeft: the live status line estimates the time left from
+// the epochs done, in Keras' ETA format.
+func TestProgressTimeLeft(t *testing.T) {
+	var b strings.Builder
+	pr := &progress{w: &b, live: true, total: 4, epochsTotal: 8, start: time.Now().Add(-10 * time.Second)}
+	pr.epoch()
+	pr.epoch()
+	if !strings.Contains(b.String(), "2/8 epochs, ~30s left") {
+		t.Errorf("status line %q", b.String())
+	}
+	for d, want := range map[time.Duration]string{42 * time.Second: "42s", 185 * time.Second: "3:05", 3723 * time.Second: "1:02:03"} {
+		if got := eta(d); got != want {
+			t.Errorf("eta(%v) = %s, want %s", d, got, want)
 		}
 	}
 }
