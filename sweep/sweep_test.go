@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/data"
