@@ -1,0 +1,260 @@
+package kiln
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kiln-ml/kiln/callbacks"
+	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/optimizers"
+)
+
+// resumeModel has every kind of state a backup keeps: Dense weights, the
+// moving statistics of BatchNormalization, a Dropout stream and the
+// optimizer's slots.
+func resumeModel(t *testing.T, opt string) *Sequential {
+	t.Helper()
+	bn, err := layers.NewBatchNormalization()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := layers.NewDropout(0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewSequential(layers.NewInput(4), layers.MustNewDense(8, layers.WithActivation("relu")), bn, d,
+		layers.MustNewDense(3, layers.WithActivation("softmax")))
+	var o optimizers.Optimizer
+	switch opt {
+	case "adam":
+		o = optimizers.NewAdam(0.01)
+	case "sgd":
+		s := optimizers.NewSGD(0.01)
+		s.Momentum, s.Nesterov = 0.9, true
+		o = s
+	case "rmsprop":
+		r := optimizers.NewRMSprop(0.005)
+		r.Momentum, r.Centered = 0.5, true
+		o = r
+	case "adagrad":
+		o = optimizers.NewAdagrad(0.05)
+	}
+	if err := m.Compile(CompileOptions{Optimizer: o, Loss: "categorical_crossentropy", Metrics: []string{"accuracy"}, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// interrupter cancels the run after the global batch at (epoch·steps+step
+// == at); with snap it first copies the backup directory, so the test can
+// throw away the backup Fit writes on cancellation (as a SIGKILL would).
+type interrupter struct {
+	callbacks.Base
+	at, steps, epoch int
+	cancel           func()
+	dir, snap        string
+}
+
+func (c *interrupter) EpochBegin(e int) { c.epoch = e }
+func (c *interrupter) BatchEnd(step int, _ callbacks.Logs) {
+	if c.epoch*c.steps+step == c.at {
+		if c.snap != "" {
+			copyDir(c.dir, c.snap)
+		}
+		c.cancel()
+	}
+}
+
+func copyDir(from, to string) {
+	os.RemoveAll(to)
+	os.MkdirAll(to, 0o755)
+	ents, _ := os.ReadDir(from)
+	for _, e := range ents {
+		if e.IsDir() {
+			copyDir(filepath.Join(from, e.Name()), filepath.Join(to, e.Name()))
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(from, e.Name()))
+		os.WriteFile(filepath.Join(to, e.Name()), b, 0o644)
+	}
+}
+
+type resumeCase struct {
+	opt      string
+	saveFreq int
+	// stops are the global batches after which the run is interrupted,
+	// each time resumed; kill drops the backup written on cancellation.
+	stops []int
+	kill  bool
+	// stopEarly makes EarlyStopping stop before the last epoch.
+	stopEarly bool
+}
+
+// runResumable trains with BackupAndRestore in dir, EarlyStopping and a
+// CSVLogger, interrupted after each of c.stops and resumed, and returns the
+// final History, weights and CSV.
+func runResumable(t *testing.T, c resumeCase, dir string) (*History, [][]float32, []byte) {
+	t.Helper()
+	x, y, _ := blobs(150, 3)
+	const batch, epochs = 16, 8
+	steps := (120 + batch - 1) / batch // validation_split 0.2 leaves 120 rows
+	csvPath := filepath.Join(dir, "log.csv")
+	bdir := filepath.Join(dir, "backup")
+	stops := append(slices.Clone(c.stops), -1)
+	var hist *History
+	var m *Sequential
+	for i, at := range stops {
+		m = resumeModel(t, c.opt)
+		ctx, cancel := context.WithCancel(context.Background())
+		b := callbacks.NewBackupAndRestore(bdir)
+		b.SaveFreq = c.saveFreq
+		b.Warn = io.Discard
+		es := &callbacks.EarlyStopping{Monitor: "val_loss", MinDelta: 0.01, Patience: 2, RestoreBestWeights: true, Warn: io.Discard}
+		if c.stopEarly {
+			es.MinDelta, es.Patience, es.StartFromEpoch = 0.05, 1, 2
+		}
+		cbs := []callbacks.Callback{callbacks.NewCSVLogger(csvPath, false), es, &callbacks.TerminateOnNaN{}, b}
+		snap := ""
+		if c.kill {
+			snap = filepath.Join(dir, "snap")
+		}
+		if at >= 0 {
+			cbs = append(cbs, &interrupter{at: at, steps: steps, cancel: cancel, dir: bdir, snap: snap})
+		}
+		h, err := m.Fit(ctx, x, y, FitOptions{BatchSize: batch, Epochs: epochs, ValidationSplit: 0.2, Callbacks: cbs, Warn: io.Discard})
+		cancel()
+		if at >= 0 {
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%+v: run %d: %v, want canceled", c, i, err)
+			}
+			if c.kill {
+				os.RemoveAll(bdir)
+				if err := os.Rename(snap, bdir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%+v: last run: %v", c, err)
+		}
+		hist = h
+	}
+	csv, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bdir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%+v: delete_checkpoint: %s still exists after training ended", c, bdir)
+	}
+	return hist, m.GetWeights(), csv
+}
+
+func sameBits(a, b [][]float32) error {
+	if len(a) != len(b) {
+		return fmt.Errorf("%d vs %d weights", len(a), len(b))
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return fmt.Errorf("weight %d: %d vs %d values", i, len(a[i]), len(b[i]))
+		}
+		for j := range a[i] {
+			if math.Float32bits(a[i][j]) != math.Float32bits(b[i][j]) {
+				return fmt.Errorf("weight %d[%d]: %v vs %v", i, j, a[i][j], b[i][j])
+			}
+		}
+	}
+	return nil
+}
+
+func sameHistory(a, b *History) error {
+	if !slices.Equal(a.Keys, b.Keys) || !slices.Equal(a.Epoch, b.Epoch) {
+		return fmt.Errorf("keys %v epochs %v vs keys %v epochs %v", a.Keys, a.Epoch, b.Keys, b.Epoch)
+	}
+	for _, k := range a.Keys {
+		va, vb := a.History[k], b.History[k]
+		if len(va) != len(vb) {
+			return fmt.Errorf("%s: %d vs %d values", k, len(va), len(vb))
+		}
+		for i := range va {
+			if math.Float64bits(va[i]) != math.Float64bits(vb[i]) {
+				return fmt.Errorf("%s[%d]: %v vs %v", k, i, va[i], vb[i])
+			}
+		}
+	}
+	return nil
+}
+
+// TestResumeBitIdentical interrupts training (context cancelled) at many
+// points, mid-epoch and at epoch ends, resumes from the backup each time,
+// and checks that History, weights (BatchNormalization's moving statistics
+// included) and the CSVLogger file are bit for bit those of an
+// uninterrupted run; with kill, the backup written on cancellation is
+// thrown away, so training resumes from the last periodic backup and
+// replays the batches after it.
+func TestResumeBitIdentical(t *testing.T) {
+	ref := map[string]struct {
+		h   *History
+		w   [][]float32
+		csv []byte
+	}{}
+	cases := []resumeCase{
+		{opt: "adam", saveFreq: 0, stops: []int{3, 4, 17, 29, 30}},
+		{opt: "adam", saveFreq: 5, stops: []int{1, 8, 9, 22}, kill: true},
+		{opt: "adam", saveFreq: 0, stops: []int{10, 20}, kill: true},
+		{opt: "sgd", saveFreq: 2, stops: []int{7, 15, 16}},
+		{opt: "rmsprop", saveFreq: 3, stops: []int{2, 24}, kill: true},
+		{opt: "adagrad", saveFreq: 0, stops: []int{8, 9}},
+		{opt: "adam", saveFreq: 4, stops: []int{6, 19, 26, 32}, stopEarly: true},
+		{opt: "adam", saveFreq: 0, stops: []int{13, 27}, kill: true, stopEarly: true},
+	}
+	for _, c := range cases {
+		key := fmt.Sprint(c.opt, c.stopEarly)
+		r, ok := ref[key]
+		if !ok {
+			r.h, r.w, r.csv = runResumable(t, resumeCase{opt: c.opt, stopEarly: c.stopEarly}, t.TempDir())
+			if len(r.h.Epoch) < 4 || c.stopEarly == (len(r.h.Epoch) == 8) {
+				t.Fatalf("%s: the reference run has %d epochs; the test needs 4 to 7 with stopEarly, 8 without", key, len(r.h.Epoch))
+			}
+			t.Logf("%s: reference run of %d epochs", c.opt, len(r.h.Epoch))
+			ref[key] = r
+		}
+		h, w, csv := runResumable(t, c, t.TempDir())
+		if err := sameHistory(r.h, h); err != nil {
+			t.Errorf("%+v: History differs from the uninterrupted run: %v", c, err)
+		}
+		if err := sameBits(r.w, w); err != nil {
+			t.Errorf("%+v: weights differ from the uninterrupted run: %v", c, err)
+		}
+		if !bytes.Equal(r.csv, csv) {
+			t.Errorf("%+v: CSV differs:\n%s\nuninterrupted:\n%s", c, csv, r.csv)
+		}
+	}
+}
+
+// TestResumeRefusesOtherRun: a backup of another run (another batch size)
+// is refused with a message that says what to do.
+func TestResumeRefusesOtherRun(t *testing.T) {
+	x, y, _ := blobs(64, 3)
+	dir := t.TempDir()
+	m := resumeModel(t, "adam")
+	b := callbacks.NewBackupAndRestore(dir)
+	b.DeleteCheckpoint = false
+	if _, err := m.Fit(context.Background(), x, y, FitOptions{BatchSize: 16, Epochs: 2, Callbacks: []callbacks.Callback{b}}); err != nil {
+		t.Fatal(err)
+	}
+	m = resumeModel(t, "adam")
+	_, err := m.Fit(context.Background(), x, y, FitOptions{BatchSize: 8, Epochs: 3, Callbacks: []callbacks.Callback{callbacks.NewBackupAndRestore(dir)}})
+	if err == nil || !strings.Contains(err.Error(), "batch size 16") || !strings.Contains(err.Error(), "remove the backup") {
+		t.Fatalf("got %v", err)
+	}
+}
