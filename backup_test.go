@@ -258,3 +258,117 @@ func TestResumeRefusesOtherRun(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// smallBackup trains a tiny model for two epochs with backups kept and
+// returns the backup directory (two generations).
+func smallBackup(t testing.TB) string {
+	t.Helper()
+	x, y, _ := blobs(32, 3)
+	m := NewSequential(layers.NewInput(4), layers.MustNewDense(2, layers.WithActivation("relu")), layers.MustNewDense(3, layers.WithActivation("softmax")))
+	if err := m.Compile(CompileOptions{Optimizer: optimizers.NewAdam(0.01), Loss: "categorical_crossentropy", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	b := callbacks.NewBackupAndRestore(dir)
+	b.DeleteCheckpoint = false
+	if _, err := m.Fit(context.Background(), x, y, FitOptions{BatchSize: 16, Epochs: 2, Callbacks: []callbacks.Callback{b}}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestBackupEveryByteFlipDetected flips every byte of every file of a
+// small backup (two ways) and checks that the backup is always refused,
+// that a truncated, missing or extra file is refused too, and that Load
+// then resumes from the previous backup and says so.
+func TestBackupEveryByteFlipDetected(t *testing.T) {
+	dir := smallBackup(t)
+	gens, _ := filepath.Glob(filepath.Join(dir, "backup-*"))
+	if len(gens) != 2 {
+		t.Fatalf("want two backup generations, got %v", gens)
+	}
+	newest := gens[1]
+	if _, err := callbacks.ReadBackup(newest); err != nil {
+		t.Fatalf("the intact backup is refused: %v", err)
+	}
+	ents, _ := os.ReadDir(newest)
+	all := map[string][]byte{}
+	for _, e := range ents {
+		all[e.Name()], _ = os.ReadFile(filepath.Join(newest, e.Name()))
+	}
+	flips := 0
+	for name, orig := range all {
+		for i := range orig {
+			for _, mask := range []byte{0x01, 0x80, 0xff} {
+				b := slices.Clone(orig)
+				b[i] ^= mask
+				all[name] = b
+				if _, err := callbacks.VerifyBackup(all); err == nil {
+					t.Fatalf("%s: byte %d ^ %#x not detected", name, i, mask)
+				}
+				flips++
+			}
+		}
+		all[name] = orig
+	}
+	for _, e := range ents {
+		path := filepath.Join(newest, e.Name())
+		orig := all[e.Name()]
+		for _, cut := range []int{0, len(orig) / 2, len(orig) - 1} {
+			os.WriteFile(path, orig[:cut], 0o644)
+			if _, err := callbacks.ReadBackup(newest); err == nil {
+				t.Fatalf("%s truncated to %d bytes: not detected", e.Name(), cut)
+			}
+		}
+		os.Remove(path)
+		if _, err := callbacks.ReadBackup(newest); err == nil {
+			t.Fatalf("%s missing: not detected", e.Name())
+		}
+		os.WriteFile(path, orig, 0o644)
+	}
+	os.WriteFile(filepath.Join(newest, "extra"), []byte("x"), 0o644)
+	if _, err := callbacks.ReadBackup(newest); err == nil {
+		t.Fatal("an extra file is not detected")
+	}
+	t.Logf("%d flips in %d files detected", flips, len(ents))
+
+	var warn bytes.Buffer
+	b := callbacks.NewBackupAndRestore(dir)
+	b.Warn = &warn
+	files, err := b.Load()
+	if err != nil || files == nil || b.Loaded != gens[0] {
+		t.Fatalf("Load: %v, loaded %q, want the previous backup %s", err, b.Loaded, gens[0])
+	}
+	if w := warn.String(); !strings.Contains(w, newest) || !strings.Contains(w, "resuming from the previous backup "+gens[0]) {
+		t.Errorf("warning:\n%s", w)
+	}
+	// With both damaged, Load refuses and says what to do.
+	os.Remove(filepath.Join(gens[0], "state.json"))
+	if _, err := b.Load(); err == nil || !strings.Contains(err.Error(), "no usable backup") || !strings.Contains(err.Error(), "remove the directory") {
+		t.Fatalf("Load of damaged backups: %v", err)
+	}
+}
+
+// FuzzBackupFlip flips one byte of a small backup: always detected.
+func FuzzBackupFlip(f *testing.F) {
+	f.Add(uint(0), uint(0), byte(1))
+	f.Add(uint(2), uint(100), byte(0x80))
+	dir := smallBackup(f)
+	f.Fuzz(func(t *testing.T, file, pos uint, mask byte) {
+		if mask == 0 {
+			return
+		}
+		gens, _ := filepath.Glob(filepath.Join(dir, "backup-*"))
+		g := gens[len(gens)-1]
+		ents, _ := os.ReadDir(g)
+		path := filepath.Join(g, ents[file%uint(len(ents))].Name())
+		orig, _ := os.ReadFile(path)
+		b := slices.Clone(orig)
+		b[pos%uint(len(b))] ^= mask
+		os.WriteFile(path, b, 0o644)
+		defer os.WriteFile(path, orig, 0o644)
+		if _, err := callbacks.ReadBackup(g); err == nil {
+			t.Fatalf("%s: byte %d ^ %#x not detected", path, pos%uint(len(b)), mask)
+		}
+	})
+}

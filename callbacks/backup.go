@@ -205,39 +205,58 @@ func (b *BackupAndRestore) Load() (map[string][]byte, error) {
 	return nil, nil
 }
 
-// ReadBackup reads the backup in dir and checks its MANIFEST: every file
-// listed must be present with its size and SHA-256, no other file may be
-// there, and the manifest's own checksum must match. The error says what
-// is wrong.
+// ReadBackup reads the backup in dir and checks it (see VerifyBackup).
 func ReadBackup(dir string) (map[string][]byte, error) {
-	mb, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("backup %s is incomplete or damaged: %v", dir, err)
 	}
-	want, err := parseManifest(mb)
-	if err != nil {
-		return nil, fmt.Errorf("backup %s is damaged: %s: %v", dir, ManifestName, err)
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("backup %s: %v", dir, err)
-	}
+	all := map[string][]byte{}
 	for _, e := range ents {
-		if _, ok := want[e.Name()]; !ok && e.Name() != ManifestName {
-			return nil, fmt.Errorf("backup %s is damaged: %s is not in its %s", dir, e.Name(), ManifestName)
-		}
-	}
-	files := map[string][]byte{}
-	for name, m := range want {
-		data, err := os.ReadFile(filepath.Join(dir, name))
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("backup %s is incomplete or damaged: %v", dir, err)
 		}
-		sum := sha256.Sum256(data)
-		if int64(len(data)) != m.size || sum != m.sum {
-			return nil, fmt.Errorf("backup %s is damaged: %s does not match its checksum (%d bytes, %d expected)", dir, name, len(data), m.size)
+		all[e.Name()] = data
+	}
+	files, err := VerifyBackup(all)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s is incomplete or damaged: %v", dir, err)
+	}
+	return files, nil
+}
+
+// VerifyBackup checks the files of a backup (by name, MANIFEST included)
+// and returns them without the MANIFEST: every file it lists must be
+// present with its size and SHA-256, no other file may be there, and the
+// manifest's own checksum must match. The error says what is wrong.
+func VerifyBackup(all map[string][]byte) (map[string][]byte, error) {
+	mb, ok := all[ManifestName]
+	if !ok {
+		return nil, fmt.Errorf("no %s", ManifestName)
+	}
+	want, err := parseManifest(mb)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", ManifestName, err)
+	}
+	files := map[string][]byte{}
+	for name, data := range all {
+		if name == ManifestName {
+			continue
+		}
+		m, ok := want[name]
+		if !ok {
+			return nil, fmt.Errorf("%s is not in the %s", name, ManifestName)
+		}
+		if sum := sha256.Sum256(data); int64(len(data)) != m.size || sum != m.sum {
+			return nil, fmt.Errorf("%s does not match its checksum (%d bytes, %d expected)", name, len(data), m.size)
 		}
 		files[name] = data
+	}
+	for name := range want {
+		if _, ok := files[name]; !ok {
+			return nil, fmt.Errorf("%s is missing", name)
+		}
 	}
 	return files, nil
 }
