@@ -262,6 +262,9 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 			h.Params = hist.Params
 			hist = h
 			last = lastLogs(hist)
+			if r, ok := bk.(interface{ Resumed(epoch, step, steps int) }); ok {
+				r.Resumed(start, startStep, steps)
+			}
 		}
 	}
 	params := callbacks.Params{Epochs: opts.Epochs, InitialEpoch: start, Steps: steps, Verbose: opts.Verbose}

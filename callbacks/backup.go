@@ -78,6 +78,8 @@ type BackupAndRestore struct {
 	DeleteCheckpoint bool
 	// Warn receives warnings (damaged backups); nil means os.Stderr.
 	Warn io.Writer
+	// Info, if set, receives a line saying where training resumes.
+	Info io.Writer
 
 	seq  int    // the newest generation number seen or written
 	keep string // the last good generation (loaded or written)
@@ -102,6 +104,20 @@ func (b *BackupAndRestore) warn(format string, a ...any) {
 		w = os.Stderr
 	}
 	fmt.Fprintf(w, "kiln: warning: "+format+"\n", a...)
+}
+
+// Resumed is called by Fit once it has restored the backup Load returned:
+// step steps of epoch (0-based) were done, of steps per epoch. It writes a
+// line to Info.
+func (b *BackupAndRestore) Resumed(epoch, step, steps int) {
+	if b.Info == nil {
+		return
+	}
+	if step == 0 {
+		fmt.Fprintf(b.Info, "kiln: resuming from the backup %s: %d epoch(s) done\n", b.Loaded, epoch)
+		return
+	}
+	fmt.Fprintf(b.Info, "kiln: resuming from the backup %s: epoch %d, %d of %d steps done\n", b.Loaded, epoch+1, step, steps)
 }
 
 // TrainBegin does nothing (Fit restores before it).
