@@ -227,6 +227,7 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 		br       *backupRun
 		resumed  *fitState
 		warned   bool // the non-finite warning was given
+		bkWarned bool // the no-backup-of-non-finite-weights warning was given
 		finished bool
 		last     callbacks.Logs
 	)
@@ -284,9 +285,9 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 	// epoch's end is to come; epochEnd: it has come, resume at epoch+1).
 	backup := func(epoch, done int, epochEnd, fin bool) error {
 		if v := firstNonFinite(m.Weights()); v != nil {
-			if !warned {
+			if !bkWarned {
 				fmt.Fprintf(warn, "kiln: warning: epoch %d, step %d: weight %s is non-finite; BackupAndRestore keeps the last backup with finite weights and writes no other\n", epoch+1, done, v.Name)
-				warned = true
+				bkWarned = true
 			}
 			return nil
 		}
