@@ -372,3 +372,39 @@ func FuzzBackupFlip(f *testing.F) {
 		}
 	})
 }
+
+// failingBackup fails every Save after the first ok ones, like a disk
+// that fills up.
+type failingBackup struct {
+	*callbacks.BackupAndRestore
+	ok int
+}
+
+func (f *failingBackup) Save(files map[string][]byte) error {
+	if f.ok == 0 {
+		return errors.New("BackupAndRestore: writing the backup: no space left on device (the previous backup is kept)")
+	}
+	f.ok--
+	return f.BackupAndRestore.Save(files)
+}
+
+// TestFitStopsWhenBackupFails: training stops at the failed backup with its
+// message and the finished epochs' History; the last good backup resumes.
+func TestFitStopsWhenBackupFails(t *testing.T) {
+	x, y, _ := blobs(64, 3)
+	dir := t.TempDir()
+	m := resumeModel(t, "adam")
+	b := callbacks.NewBackupAndRestore(dir)
+	h, err := m.Fit(context.Background(), x, y, FitOptions{BatchSize: 16, Epochs: 5, Callbacks: []callbacks.Callback{&failingBackup{b, 2}}})
+	if err == nil || !strings.Contains(err.Error(), "no space left") || len(h.Epoch) != 3 {
+		t.Fatalf("%v, epochs %v", err, h.Epoch)
+	}
+	var info bytes.Buffer
+	b = callbacks.NewBackupAndRestore(dir)
+	b.Info = &info
+	m = resumeModel(t, "adam")
+	h, err = m.Fit(context.Background(), x, y, FitOptions{BatchSize: 16, Epochs: 5, Callbacks: []callbacks.Callback{b}})
+	if err != nil || len(h.Epoch) != 5 || !strings.Contains(info.String(), "2 epoch(s) done") {
+		t.Fatalf("resume: %v, epochs %v, %q", err, h.Epoch, info.String())
+	}
+}

@@ -381,7 +381,7 @@ func (b *BackupAndRestore) Save(files map[string][]byte) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := writeSynced(filepath.Join(tmp, n), files[n]); err != nil {
+		if err := writeFile(filepath.Join(tmp, n), files[n]); err != nil {
 			return fmt.Errorf("BackupAndRestore: writing the backup in %s: %v (the previous backup is kept)", b.BackupDir, err)
 		}
 	}
@@ -416,6 +416,9 @@ func (b *BackupAndRestore) Save(files map[string][]byte) error {
 	}
 	return nil
 }
+
+// writeFile writes a backup file (tests inject write errors here).
+var writeFile = writeSynced
 
 func writeSynced(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
