@@ -147,6 +147,14 @@ type trainer struct {
 // ctx stops training after the current step; the History of finished epochs
 // is returned with ctx's error. With a ctx cancelled before the call, Fit
 // only checks its arguments: no callback runs and no weight changes.
+//
+// With a callbacks.Backupper among the callbacks (BackupAndRestore), Fit
+// first resumes from its newest good backup, if any, and backs the training
+// state up when it asks, and when ctx is cancelled (the step reached): the
+// resumed run's History and weights are bit for bit those of an
+// uninterrupted one. The first time the loss or a weight turns NaN or
+// infinite, one warning goes to FitOptions.Warn; training goes on, as in
+// Keras, unless a callback (TerminateOnNaN) stops it.
 func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions) (*History, error) {
 	if m.c == nil {
 		return nil, inputErr("fit: the model must be compiled first: call Compile")
