@@ -408,3 +408,56 @@ func TestFitStopsWhenBackupFails(t *testing.T) {
 		t.Fatalf("resume: %v, epochs %v, %q", err, h.Epoch, info.String())
 	}
 }
+
+// TestResumeFunctional: a Functional model's Dropout stream (inside its
+// graph) is backed up too, so a resumed run matches bit for bit.
+func TestResumeFunctional(t *testing.T) {
+	x, y, _ := blobs(96, 4)
+	build := func() *Sequential {
+		in := Input(4)
+		h := layers.Apply(layers.MustNewDense(8, layers.WithActivation("relu")), in)
+		d, _ := layers.NewDropout(0.4)
+		h = layers.Apply(d, h)
+		out := layers.Apply(layers.MustNewDense(3, layers.WithActivation("softmax")), h)
+		m, err := NewFunctional([]*layers.Node{in}, []*layers.Node{out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Compile(CompileOptions{Optimizer: optimizers.NewAdam(0.01), Loss: "categorical_crossentropy", Metrics: []string{"accuracy"}, Seed: 9}); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	const steps = 6
+	opts := func(cbs ...callbacks.Callback) FitOptions {
+		return FitOptions{BatchSize: 16, Epochs: 4, Callbacks: cbs}
+	}
+	ref := build()
+	want, err := ref.Fit(context.Background(), x, y, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, at := range []int{4, 9, -1} {
+		m := build()
+		ctx, cancel := context.WithCancel(context.Background())
+		cbs := []callbacks.Callback{callbacks.NewBackupAndRestore(dir)}
+		if at > 0 {
+			cbs = append(cbs, &interrupter{at: at, steps: steps, cancel: cancel})
+		}
+		h, err := m.Fit(ctx, x, y, opts(cbs...))
+		cancel()
+		if at > 0 {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sameHistory(want, h); err != nil {
+			t.Error(err)
+		}
+		if err := sameBits(ref.GetWeights(), m.GetWeights()); err != nil {
+			t.Error(err)
+		}
+	}
+}
