@@ -234,3 +234,87 @@ func TestSignalKeepsFinishedEpochs(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepSIGTERMKeepsFinishedRuns sends SIGTERM to `kiln sweep --jobs 2`
+// once a run has finished: it exits 1 within seconds and results.json holds
+// every finished run.
+func TestSweepSIGTERMKeepsFinishedRuns(t *testing.T) {
+	dir := filepath.Dir(writeToy(t, ""))
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "sweep", "toy.yaml", "--grid", "fit.batch_size=8,16", "--repeats", "30", "--jobs", "2",
+		"--set", "fit.epochs=20", "--out", "sw", "--plots", "none")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), asKiln+"=main")
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1024)
+	var all strings.Builder
+	go func() {
+		s := bufio.NewScanner(pipe)
+		for s.Scan() {
+			lines <- s.Text()
+		}
+		close(lines)
+	}()
+	finished := false
+	for l := range lines {
+		all.WriteString(l + "\n")
+		if strings.HasPrefix(l, "[") && strings.Contains(l, "] run ") {
+			finished = true
+			break
+		}
+	}
+	if !finished {
+		t.Fatalf("no run finished:\n%s", all.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	timeout := time.After(10 * time.Second)
+	for done := false; !done; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				done = true
+				break
+			}
+			all.WriteString(l + "\n")
+		case <-timeout:
+			cmd.Process.Kill()
+			t.Fatalf("kiln sweep still runs 10 s after SIGTERM:\n%s", all.String())
+		}
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("%v, want exit status 1:\n%s", err, all.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "sw", "results.json"))
+	if err != nil {
+		t.Fatalf("no results: %v\n%s", err, all.String())
+	}
+	var res struct {
+		Runs []struct {
+			ID     int   `json:"id"`
+			Epochs []int `json:"epochs"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	n := len(res.Runs)
+	if n == 0 || n == 60 || !strings.Contains(all.String(), "interrupted: "+strconv.Itoa(n)+" of 60 runs finished") {
+		t.Errorf("%d runs in results.json; stderr:\n%s", n, all.String())
+	}
+	for _, r := range res.Runs {
+		if len(r.Epochs) != 20 {
+			t.Errorf("run %d kept with %d epochs", r.ID, len(r.Epochs))
+		}
+	}
+}
