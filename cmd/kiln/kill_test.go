@@ -134,59 +134,67 @@ func TestKillResume(t *testing.T) {
 
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 1))
-	dir := killExperiment(t, epochs, 1)
-	maxDelay := train / time.Duration(kills)
-	t.Logf("training takes %v; %d kills at random moments up to %v into training (seed %d)", train, kills, maxDelay, seed)
+	// Campaigns of up to 20 kills, each then run to its end and checked:
+	// the kills of a campaign land anywhere in its training.
+	const perCampaign = 20
+	maxDelay := train / perCampaign
+	t.Logf("training takes %v; %d kills at random moments up to %v into training, %d per campaign (seed %d)", train, kills, maxDelay, perCampaign, seed)
 	duringWrite, resumed := 0, 0
-	tmpDirs := func() map[string]bool {
-		m := map[string]bool{}
-		tmp, _ := filepath.Glob(filepath.Join(dir, "bk", ".tmp-*"))
-		for _, p := range tmp {
-			m[p] = true
+	for done := 0; done < kills; {
+		dir := killExperiment(t, epochs, 1)
+		tmpDirs := func() map[string]bool {
+			m := map[string]bool{}
+			tmp, _ := filepath.Glob(filepath.Join(dir, "bk", ".tmp-*"))
+			for _, p := range tmp {
+				m[p] = true
+			}
+			return m
 		}
-		return m
-	}
-	for k := 0; k < kills; k++ {
-		before := tmpDirs()
-		cmd, lines, stderr := kilnProcess(t, dir, args...)
-		if !waitFor(lines, "Epoch ", 30*time.Second) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("kill %d: training did not start: %s", k, stderr)
-		}
-		time.Sleep(time.Duration(rng.Int64N(int64(maxDelay) + 1)))
-		cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("kill %d: the run ended before the kill (%v); make the experiment longer: %s", k, err, stderr)
-		}
-		if strings.Contains(stderr.String(), "resuming from the backup") {
-			resumed++
-		}
-		for p := range tmpDirs() {
-			if !before[p] { // a backup this run was writing when killed
-				duringWrite++
-				break
+		c := min(perCampaign, kills-done)
+		for k := 0; k < c; k++ {
+			before := tmpDirs()
+			cmd, lines, stderr := kilnProcess(t, dir, args...)
+			if !waitFor(lines, "Epoch ", 30*time.Second) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("kill %d: training did not start: %s", done+k, stderr)
+			}
+			time.Sleep(time.Duration(rng.Int64N(int64(maxDelay) + 1)))
+			cmd.Process.Signal(syscall.SIGKILL)
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("kill %d: the run ended before the kill (%v); make the experiment longer: %s", done+k, err, stderr)
+			}
+			if strings.Contains(stderr.String(), "resuming from the backup") {
+				resumed++
+			}
+			for p := range tmpDirs() {
+				if !before[p] { // a backup this run was writing when killed
+					duringWrite++
+					break
+				}
 			}
 		}
-	}
-	cmd, _, stderr = kilnProcess(t, dir, args...)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("final run: %v: %s", err, stderr)
+		done += c
+		cmd, _, stderr := kilnProcess(t, dir, args...)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("final run: %v: %s", err, stderr)
+		}
+		got := results(t, dir)
+		for i, name := range []string{"History", "CSV log", "weights"} {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%s after %d kills differs from the uninterrupted run's:\n%.600s\nwant:\n%.600s", name, c, got[i], want[i])
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "bk")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the backups were not deleted after training ended: %v", err)
+		}
+		os.RemoveAll(dir)
 	}
 	t.Logf("%d kills, %d of them during a backup write; %d runs resumed from a backup", kills, duringWrite, resumed)
 	if resumed == 0 && kills > 0 {
 		t.Errorf("no run resumed from a backup; the test proves nothing")
-	}
-	got := results(t, dir)
-	for i, name := range []string{"History", "CSV log", "weights"} {
-		if !bytes.Equal(got[i], want[i]) {
-			t.Errorf("%s after %d kills differs from the uninterrupted run's:\n%.600s\nwant:\n%.600s", name, kills, got[i], want[i])
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "bk")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the backups were not deleted after training ended: %v", err)
 	}
 }
 
