@@ -382,11 +382,11 @@ func (b *BackupAndRestore) Save(files map[string][]byte) error {
 	sort.Strings(names)
 	for _, n := range names {
 		if err := writeFile(filepath.Join(tmp, n), files[n]); err != nil {
-			return fmt.Errorf("BackupAndRestore: writing the backup in %s: %v (the previous backup is kept)", b.BackupDir, err)
+			return b.writeErr(err)
 		}
 	}
 	if err := writeSynced(filepath.Join(tmp, ManifestName), manifest(files)); err != nil {
-		return fmt.Errorf("BackupAndRestore: writing the backup in %s: %v (the previous backup is kept)", b.BackupDir, err)
+		return b.writeErr(err)
 	}
 	if err := syncDir(tmp); err != nil {
 		return fmt.Errorf("BackupAndRestore: %v", err)
@@ -419,6 +419,10 @@ func (b *BackupAndRestore) Save(files map[string][]byte) error {
 
 // writeFile writes a backup file (tests inject write errors here).
 var writeFile = writeSynced
+
+func (b *BackupAndRestore) writeErr(err error) error {
+	return fmt.Errorf("BackupAndRestore: writing the backup in %s: %v; the previous backup is kept: free space there (or set another backup_dir and move the backups there), then run again to resume", b.BackupDir, err)
+}
 
 func writeSynced(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
