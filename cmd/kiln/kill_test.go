@@ -214,6 +214,7 @@ func TestSignalKeepsFinishedEpochs(t *testing.T) {
 		cmd, lines, stderr := kilnProcess(t, dir, args...)
 		if !waitFor(lines, "Epoch 3/", 30*time.Second) {
 			cmd.Process.Kill()
+			cmd.Wait()
 			t.Fatalf("%v: no third epoch: %s", c.sig, stderr)
 		}
 		sent := time.Now()
