@@ -17,6 +17,7 @@ import (
 	"github.com/kiln-ml/kiln/layers"
 	"github.com/kiln-ml/kiln/losses"
 	"github.com/kiln-ml/kiln/metrics"
+	"github.com/kiln-ml/kiln/optimizers"
 )
 
 // XY is a pair of inputs and targets, like Keras' validation_data=(x, y).
@@ -41,6 +42,9 @@ type FitOptions struct {
 	// it is a terminal (live bar) or a log (final lines only); nil detects it.
 	Out io.Writer
 	TTY *bool
+	// Warn receives warnings (a loss or weight turning non-finite, a
+	// damaged backup); nil means os.Stderr.
+	Warn io.Writer
 	// Workers bounds the goroutines used for validation (default GOMAXPROCS).
 	Workers int
 	// ClassWeight is Keras' class_weight: the loss (and the metrics) of a
@@ -143,6 +147,14 @@ type trainer struct {
 // ctx stops training after the current step; the History of finished epochs
 // is returned with ctx's error. With a ctx cancelled before the call, Fit
 // only checks its arguments: no callback runs and no weight changes.
+//
+// With a callbacks.Backupper among the callbacks (BackupAndRestore), Fit
+// first resumes from its newest good backup, if any, and backs the training
+// state up when it asks, and when ctx is cancelled (the step reached): the
+// resumed run's History and weights are bit for bit those of an
+// uninterrupted one. The first time the loss or a weight turns NaN or
+// infinite, one warning goes to FitOptions.Warn; training goes on, as in
+// Keras, unless a callback (TerminateOnNaN) stops it.
 func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions) (*History, error) {
 	if m.c == nil {
 		return nil, inputErr("fit: the model must be compiled first: call Compile")
@@ -210,7 +222,61 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 	}
 	n := x.Rows()
 	steps := (n + opts.BatchSize - 1) / opts.BatchSize
-	params := callbacks.Params{Epochs: opts.Epochs, InitialEpoch: opts.InitialEpoch, Steps: steps, Verbose: opts.Verbose}
+	warn := opts.Warn
+	if warn == nil {
+		warn = os.Stderr
+	}
+	shufflePCG := rand.NewPCG(m.c.seed, 0x73687566)
+	shuffle := rand.New(shufflePCG)
+	hist := &History{Params: map[string]int{"verbose": opts.Verbose, "epochs": opts.Epochs, "steps": steps}}
+	start, startStep := opts.InitialEpoch, 0
+	var (
+		bk       callbacks.Backupper
+		br       *backupRun
+		resumed  *fitState
+		warned   bool // the non-finite warning was given
+		bkWarned bool // the no-backup-of-non-finite-weights warning was given
+		finished bool
+		last     callbacks.Logs
+	)
+	for _, cb := range cbs {
+		if b, ok := cb.(callbacks.Backupper); ok {
+			if bk != nil {
+				return nil, inputErr("fit: more than one BackupAndRestore callback; keep one")
+			}
+			bk = b
+		}
+	}
+	if bk != nil {
+		opt, ok := m.c.opt.(optimizers.Stateful)
+		if !ok {
+			return nil, inputErr("fit: BackupAndRestore: the optimizer %s cannot save its state (it does not implement optimizers.Stateful)", m.c.opt.Name())
+		}
+		br = &backupRun{m: m, t: t, cbs: cbs, opt: opt, steps: steps, rows: n, batch: opts.BatchSize, shuf: !opts.NoShuffle}
+		files, err := bk.Load()
+		if err != nil {
+			return nil, err
+		}
+		if files != nil {
+			where := "in the backup directory"
+			if b, ok := bk.(*callbacks.BackupAndRestore); ok {
+				where = b.Loaded
+			}
+			st, h, err := br.restore(files, where, shufflePCG)
+			if err != nil {
+				return nil, err
+			}
+			resumed = st
+			start, startStep, warned, finished = st.Epoch, st.Step, st.NonFiniteWarned, st.Finished
+			h.Params = hist.Params
+			hist = h
+			last = lastLogs(hist)
+			if r, ok := bk.(interface{ Resumed(epoch, step, steps int) }); ok {
+				r.Resumed(start, startStep, steps)
+			}
+		}
+	}
+	params := callbacks.Params{Epochs: opts.Epochs, InitialEpoch: start, Steps: steps, Verbose: opts.Verbose}
 	ctl := &callbacks.Control{}
 	for _, cb := range cbs {
 		if ms, ok := cb.(callbacks.ModelSetter); ok {
@@ -218,11 +284,66 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 		}
 		cb.TrainBegin(params, ctl)
 	}
-	hist := &History{Params: map[string]int{"verbose": opts.Verbose, "epochs": opts.Epochs, "steps": steps}}
-	shuffle := rand.New(rand.NewPCG(m.c.seed, 0x73687566))
+	if resumed != nil {
+		ctl.StopTraining = resumed.StopTraining
+	}
 	order := make([]int, n)
-	var last callbacks.Logs
-	for epoch := opts.InitialEpoch; epoch < opts.Epochs; epoch++ {
+	var epochRNG []byte // the shuffle stream before this epoch's shuffle
+	// backup writes the position: done steps of epoch (done == steps: the
+	// epoch's end is to come; epochEnd: it has come, resume at epoch+1).
+	backup := func(epoch, done int, epochEnd, fin bool) error {
+		if v := firstNonFinite(m.Weights()); v != nil {
+			if !bkWarned {
+				fmt.Fprintf(warn, "kiln: warning: epoch %d, step %d: weight %s is non-finite; BackupAndRestore keeps the last backup with finite weights and writes no other\n", epoch+1, done, v.Name)
+				bkWarned = true
+			}
+			return nil
+		}
+		rng := epochRNG
+		if epochEnd {
+			epoch, done = epoch+1, 0
+			b, err := shufflePCG.MarshalBinary()
+			if err != nil {
+				return err
+			}
+			rng = b
+		}
+		files, err := br.files(epoch, done, fin, ctl.StopTraining, rng, hist, warned)
+		if err != nil {
+			return fmt.Errorf("fit: BackupAndRestore: %w", err)
+		}
+		return bk.Save(files)
+	}
+	// nonFinite warns once when the loss or a weight turns NaN or ±Inf.
+	nonFinite := func(epoch, step int, loss float32) {
+		lossBad := math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0)
+		if warned || (step > 0 && !lossBad) {
+			return
+		}
+		v := firstNonFinite(m.Weights())
+		if !lossBad && v == nil {
+			return
+		}
+		where := fmt.Sprintf("epoch %d, step %d", epoch+1, step)
+		if step == 0 {
+			where = fmt.Sprintf("end of epoch %d", epoch+1)
+		}
+		msg := fmt.Sprintf("the loss is %v", loss)
+		if v != nil {
+			msg += fmt.Sprintf(", weight %s is non-finite", v.Name)
+		}
+		if !lossBad {
+			msg = fmt.Sprintf("weight %s is non-finite", v.Name)
+		}
+		fmt.Fprintf(warn, "kiln: warning: %s: %s; training goes on, as in Keras (add TerminateOnNaN to fit.callbacks to stop it)\n", where, msg)
+		warned = true
+	}
+	for epoch := start; epoch < opts.Epochs && !finished; epoch++ {
+		b, err := shufflePCG.MarshalBinary()
+		if err != nil {
+			return hist, err
+		}
+		epochRNG = b
 		for i := range order {
 			order[i] = i
 		}
@@ -232,19 +353,37 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 		for _, cb := range cbs {
 			cb.EpochBegin(epoch)
 		}
-		t.resetEpoch()
-		for s := 0; s < steps; s++ {
+		s0 := 0
+		if resumed != nil && epoch == start && startStep > 0 {
+			s0 = startStep // the running sums were restored
+		} else {
+			t.resetEpoch()
+		}
+		done := s0
+		for s := s0; s < steps && !ctl.StopTraining; s++ {
 			select {
 			case <-ctx.Done():
+				if bk != nil {
+					if err := backup(epoch, s, false, false); err != nil {
+						return hist, err
+					}
+				}
 				return hist, ctx.Err()
 			default:
 			}
 			lo, hi := s*opts.BatchSize, min((s+1)*opts.BatchSize, n)
 			t.next = order[hi:min(hi+opts.BatchSize, n)]
 			t.step(order[lo:hi])
+			done = s + 1
 			logs := t.batchLogs()
 			for _, cb := range cbs {
 				cb.BatchEnd(s+1, logs)
+			}
+			nonFinite(epoch, s+1, t.batchLoss)
+			if bk != nil && bk.Due(epoch, s+1, steps, false) {
+				if err := backup(epoch, s+1, false, false); err != nil {
+					return hist, err
+				}
 			}
 		}
 		logs := t.logs()
@@ -256,6 +395,11 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 			}
 			res, err := m.evaluate(ctx, val.X, val.Y, vb, opts.Workers, nil)
 			if err != nil {
+				if bk != nil && ctx.Err() != nil {
+					if err := backup(epoch, done, false, false); err != nil {
+						return hist, err
+					}
+				}
 				return hist, err
 			}
 			for i, name := range res.Names {
@@ -267,8 +411,15 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 		for _, cb := range cbs {
 			cb.EpochEnd(epoch, logs)
 		}
+		nonFinite(epoch, 0, 0)
 		last = logs
-		if ctl.StopTraining {
+		stop := ctl.StopTraining
+		if bk != nil && bk.Due(epoch, steps, steps, true) {
+			if err := backup(epoch, steps, true, stop); err != nil {
+				return hist, err
+			}
+		}
+		if stop {
 			break
 		}
 	}

@@ -1,5 +1,6 @@
 // Package callbacks holds what Fit calls around training: the Keras 2
-// progress bar, CSV logging and early stopping, behind one interface.
+// progress bar, CSV logging, early stopping, checkpoints, TerminateOnNaN
+// and BackupAndRestore (resumable training), behind one interface.
 //
 // The call order mirrors Keras: TrainBegin, then per epoch EpochBegin,
 // BatchEnd after every step, EpochEnd (with validation values), and TrainEnd.
@@ -30,8 +31,11 @@ type Params struct {
 	Verbose      int // 0, 1 or 2
 }
 
-// Control lets a callback ask Fit to stop after the current epoch,
-// like setting model.stop_training in Keras.
+// Control lets a callback ask Fit to stop, like setting
+// model.stop_training in Keras. Fit checks it after every batch, as Keras
+// 2 does: set during an epoch, the epoch's remaining batches are skipped,
+// its end (validation, EpochEnd) still runs, and training stops; set at an
+// epoch's end, training stops there.
 type Control struct {
 	StopTraining bool
 }

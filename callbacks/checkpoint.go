@@ -60,6 +60,7 @@ type ModelCheckpoint struct {
 
 	model   Model
 	greater bool
+	resume  *checkpointState
 }
 
 // SetModel gives the checkpoint the model to save.
@@ -88,6 +89,10 @@ func (c *ModelCheckpoint) TrainBegin(Params, *Control) {
 		c.Best = math.Inf(-1)
 	}
 	c.Saved, c.Err = nil, nil
+	if r := c.resume; r != nil {
+		c.resume = nil
+		c.Best, c.Saved = float64(r.Best), r.Saved
+	}
 }
 
 // EpochBegin does nothing.

@@ -46,6 +46,7 @@ type CSVLogger struct {
 	wroteHeader bool
 	wroteToW    bool
 	err         error
+	resume      *csvLoggerState
 }
 
 // NewCSVLogger returns a CSVLogger writing to the file at path, appending to
@@ -69,9 +70,18 @@ func (l *CSVLogger) TrainBegin(Params, *Control) {
 	if l.W != nil {
 		l.out = l.W
 		l.wantHeader = !l.wroteToW
+		if r := l.resume; r != nil {
+			l.resume = nil
+			l.keys, l.wroteHeader = r.Keys, r.WroteHeader
+		}
 		return
 	}
 	l.wantHeader = true
+	if r := l.resume; r != nil {
+		l.resume = nil
+		l.resumeFile(r)
+		return
+	}
 	flag := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if l.Append {
 		flag = os.O_WRONLY | os.O_CREATE | os.O_APPEND

@@ -69,6 +69,7 @@ type EarlyStopping struct {
 	control *Control
 	model   Model
 	best    [][]float32 // the best epoch's weights, with RestoreBestWeights
+	resume  *earlyStoppingState
 }
 
 // SetModel gives EarlyStopping the model whose weights it restores.
@@ -123,6 +124,10 @@ func (e *EarlyStopping) TrainBegin(_ Params, c *Control) {
 		e.Best = math.Inf(-1)
 	} else {
 		e.Best = math.Inf(1)
+	}
+	if r := e.resume; r != nil {
+		e.resume = nil
+		e.Best, e.BestEpoch, e.Wait, e.StoppedEpoch, e.best = float64(r.Best), r.BestEpoch, r.Wait, r.StoppedEpoch, r.BestWeights
 	}
 }
 

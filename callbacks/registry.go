@@ -147,6 +147,32 @@ func init() {
 		},
 		WritesFiles: true,
 	})
+	Register(Spec{
+		Class: "BackupAndRestore",
+		Doc:   "backs the whole training state up and resumes from it after an interruption, bit for bit",
+		Args: []schema.Arg{
+			{Name: "backup_dir", Kind: schema.String, Required: true, Doc: "a directory, e.g. backup", Valid: func(v any) bool { return v != "" }},
+			{Name: "save_freq", Kind: schema.StringOrInt, Default: "epoch", Doc: "epoch or a positive number of batches", Valid: func(v any) bool {
+				n, isInt := v.(int)
+				return v == "epoch" || isInt && n > 0
+			}},
+			{Name: "delete_checkpoint", Kind: schema.Bool, Default: true, Doc: "true or false"},
+		},
+		New: func(a schema.Values) (Callback, error) {
+			b := NewBackupAndRestore(a.String("backup_dir"))
+			if n, ok := a.Value("save_freq").(int); ok {
+				b.SaveFreq = n
+			}
+			b.DeleteCheckpoint = a.Bool("delete_checkpoint")
+			return b, nil
+		},
+		WritesFiles: true,
+	})
+	Register(Spec{
+		Class: "TerminateOnNaN",
+		Doc:   "stops training when the loss becomes NaN or infinite",
+		New:   func(schema.Values) (Callback, error) { return &TerminateOnNaN{}, nil },
+	})
 }
 
 // CheckLogs checks that every field of the checkpoint path names a value

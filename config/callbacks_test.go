@@ -69,7 +69,7 @@ func TestCallbacksParseBuildAndRoundTrip(t *testing.T) {
 
 func TestCallbackErrors(t *testing.T) {
 	for _, c := range []struct{ item, want string }{
-		{"    - ReduceLROnPlateau: {}\n", `unknown callback "ReduceLROnPlateau"; kiln has CSVLogger, EarlyStopping, ModelCheckpoint`},
+		{"    - ReduceLROnPlateau: {}\n", `unknown callback "ReduceLROnPlateau"; kiln has BackupAndRestore, CSVLogger, EarlyStopping, ModelCheckpoint, TerminateOnNaN`},
 		{"    - EarlyStopping: {patience: -1}\n", "patience must be a non-negative integer"},
 		{"    - EarlyStopping: {mode: up}\n", "mode must be auto, min or max"},
 		{"    - EarlyStopping: {monitr: loss}\n", `EarlyStopping has no argument "monitr"`},

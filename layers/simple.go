@@ -263,3 +263,34 @@ func init() {
 		ExampleInput: []int{6},
 	})
 }
+
+// RandomState returns the state of Dropout's random stream (see
+// RandomLayer).
+func (d *Dropout) RandomState() ([]byte, error) {
+	if d.pcg == nil {
+		return nil, fmt.Errorf("Dropout %s: not built", d.Name())
+	}
+	return d.pcg.MarshalBinary()
+}
+
+// SetRandomState restores a state returned by RandomState.
+func (d *Dropout) SetRandomState(b []byte) error {
+	if d.pcg == nil {
+		return fmt.Errorf("Dropout %s: not built", d.Name())
+	}
+	if err := d.pcg.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("Dropout %s: random state: %w", d.Name(), err)
+	}
+	return nil
+}
+
+// RandomLayer is a layer that draws random numbers while training (Dropout).
+// Its stream's state can be saved and restored, so that a resumed training
+// run draws what an uninterrupted one would.
+type RandomLayer interface {
+	Layer
+	// RandomState returns the stream's state.
+	RandomState() ([]byte, error)
+	// SetRandomState restores a state returned by RandomState.
+	SetRandomState(b []byte) error
+}

@@ -376,3 +376,119 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// State is what an optimizer needs to continue exactly where it stopped:
+// its iteration count, learning rate and slots (moments, velocities,
+// accumulators), one float32 slice per built variable for each slot name.
+// A backup (callbacks.BackupAndRestore) keeps it.
+type State struct {
+	Iterations   int
+	LearningRate float32
+	// Slots maps a slot name ("m", "v", "velocity", "rms", "momentum",
+	// "mean_gradient", "accumulator") to one slice per variable, in the
+	// order the optimizer was built with.
+	Slots map[string][][]float32
+}
+
+// Stateful is an optimizer whose state can be saved and restored. kiln's
+// optimizers implement it.
+type Stateful interface {
+	Optimizer
+	// State returns a copy of the current state.
+	State() State
+	// SetState restores a state returned by State of an optimizer of the
+	// same kind built for variables of the same sizes; nothing changes on
+	// error.
+	SetState(s State) error
+}
+
+func copySlots(s [][]float32) [][]float32 {
+	if s == nil {
+		return nil
+	}
+	out := make([][]float32, len(s))
+	for i, v := range s {
+		out[i] = append([]float32(nil), v...)
+	}
+	return out
+}
+
+func (b *base) state(slots map[string][][]float32) State {
+	st := State{Iterations: b.t, LearningRate: b.lr, Slots: map[string][][]float32{}}
+	for k, v := range slots {
+		if v != nil {
+			st.Slots[k] = copySlots(v)
+		}
+	}
+	return st
+}
+
+// setState checks s against the slots (name → destination) and copies it in.
+func (b *base) setState(name string, s State, slots map[string][][]float32) error {
+	for k := range s.Slots {
+		if _, ok := slots[k]; !ok || slots[k] == nil {
+			return fmt.Errorf("optimizer %s: the saved state has slot %q, which this optimizer does not use; the state comes from another optimizer or configuration", name, k)
+		}
+	}
+	for k, dst := range slots {
+		if dst == nil {
+			continue
+		}
+		src, ok := s.Slots[k]
+		if !ok {
+			return fmt.Errorf("optimizer %s: the saved state lacks slot %q; the state comes from another optimizer or configuration", name, k)
+		}
+		if len(src) != len(dst) {
+			return fmt.Errorf("optimizer %s: slot %q has %d variables in the saved state, the optimizer has %d", name, k, len(src), len(dst))
+		}
+		for i := range dst {
+			if len(src[i]) != len(dst[i]) {
+				return fmt.Errorf("optimizer %s: slot %q variable %d has %d values in the saved state, the optimizer has %d", name, k, i, len(src[i]), len(dst[i]))
+			}
+		}
+	}
+	if s.Iterations < 0 {
+		return fmt.Errorf("optimizer %s: the saved iteration count %d is negative", name, s.Iterations)
+	}
+	for k, dst := range slots {
+		for i := range dst {
+			copy(dst[i], s.Slots[k][i])
+		}
+	}
+	b.t, b.lr = s.Iterations, s.LearningRate
+	return nil
+}
+
+// State returns SGD's iteration count, learning rate and velocities.
+func (o *SGD) State() State { return o.state(map[string][][]float32{"velocity": o.velocity}) }
+
+// SetState restores a state returned by State.
+func (o *SGD) SetState(s State) error {
+	return o.setState("SGD", s, map[string][][]float32{"velocity": o.velocity})
+}
+
+func (o *RMSprop) slotMap() map[string][][]float32 {
+	return map[string][][]float32{"rms": o.ms, "momentum": o.mom, "mean_gradient": o.mg}
+}
+
+// State returns RMSprop's iteration count, learning rate and slots.
+func (o *RMSprop) State() State { return o.state(o.slotMap()) }
+
+// SetState restores a state returned by State.
+func (o *RMSprop) SetState(s State) error { return o.setState("RMSprop", s, o.slotMap()) }
+
+// State returns Adam's iteration count, learning rate and moments.
+func (o *Adam) State() State { return o.state(map[string][][]float32{"m": o.m, "v": o.v}) }
+
+// SetState restores a state returned by State.
+func (o *Adam) SetState(s State) error {
+	return o.setState("Adam", s, map[string][][]float32{"m": o.m, "v": o.v})
+}
+
+// State returns Adagrad's iteration count, learning rate and accumulators.
+func (o *Adagrad) State() State { return o.state(map[string][][]float32{"accumulator": o.acc}) }
+
+// SetState restores a state returned by State.
+func (o *Adagrad) SetState(s State) error {
+	return o.setState("Adagrad", s, map[string][][]float32{"accumulator": o.acc})
+}

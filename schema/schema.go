@@ -37,6 +37,10 @@ const (
 	// OptionalFloat is a number or null (Keras' None), e.g. EarlyStopping's
 	// baseline.
 	OptionalFloat
+	// StringOrInt is a string or a whole number, e.g. BackupAndRestore's
+	// save_freq ("epoch" or a number of batches); Values holds a string or
+	// an int (read it with Value).
+	StringOrInt
 )
 
 // Arg describes one argument under its Keras name.
@@ -85,6 +89,10 @@ func (a Values) Bool(name string) bool { b, _ := a.v[name].(bool); return b }
 
 // String returns a String or Activation argument ("" if unset).
 func (a Values) String(name string) string { s, _ := a.v[name].(string); return s }
+
+// Value returns an argument as Values holds it (nil if unset), e.g. the
+// string or int of a StringOrInt argument.
+func (a Values) Value(name string) any { return a.v[name] }
 
 // Pair returns a Pair argument (zeros if unset).
 func (a Values) Pair(name string) [2]int { p, _ := a.v[name].([2]int); return p }
@@ -172,6 +180,12 @@ func (arg *Arg) Convert(v any) (x any, ok bool) {
 		x, ok = v.(bool)
 	case String, Activation:
 		x, ok = v.(string)
+	case StringOrInt:
+		if n, isInt := value.Int(v); isInt {
+			x, ok = n, true
+		} else {
+			x, ok = v.(string)
+		}
 	case Pair:
 		if n, isInt := value.Int(v); isInt {
 			x, ok = [2]int{n, n}, true

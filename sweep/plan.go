@@ -350,9 +350,12 @@ func (p *Plan) FindCell(sel string) (int, error) {
 // ParseShard parses a --shard value: "i/n" (0 ≤ i < n), "auto/n", or
 // "auto". With auto the index comes from the environment (getenv):
 // JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs) or SLURM_ARRAY_TASK_ID
-// (Slurm job arrays, counted from SLURM_ARRAY_TASK_MIN in steps of
-// SLURM_ARRAY_TASK_STEP); plain auto takes the count from
-// SLURM_ARRAY_TASK_COUNT.
+// (Slurm job arrays). Under Slurm, auto/n takes the task id as the shard
+// index (the array is numbered 0 to n−1), so that re-running one task alone
+// (sbatch --array=2) runs exactly that shard; plain auto counts from
+// SLURM_ARRAY_TASK_MIN in steps of SLURM_ARRAY_TASK_STEP, takes the count
+// from SLURM_ARRAY_TASK_COUNT, and refuses a one-task array (a re-run of one
+// task would otherwise run the whole sweep).
 func ParseShard(s string, getenv func(string) string) (i, n int, err error) {
 	idx, cnt, hasCount := strings.Cut(s, "/")
 	if hasCount {
@@ -390,6 +393,17 @@ func ParseShard(s string, getenv func(string) string) (i, n int, err error) {
 		}
 		if !ok {
 			return 0, 0, fmt.Errorf("--shard %s: neither JOB_COMPLETION_INDEX (Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID (Slurm array) is set; give the shard as i/n", s)
+		}
+		if hasCount {
+			// auto/N: the array's task ids are the shard indices (--array=0-(N-1)),
+			// so re-running one task (sbatch --array=2 ...) runs exactly shard 2.
+			if i < 0 || i >= n {
+				return 0, 0, fmt.Errorf("--shard %s: SLURM_ARRAY_TASK_ID is %d, outside 0 to %d; with auto/N number the array's tasks 0 to N-1 (--array=0-%d)", s, i, n-1, n-1)
+			}
+			return i, n, nil
+		}
+		if c, _, _ := envInt("SLURM_ARRAY_TASK_COUNT"); c == 1 {
+			return 0, 0, fmt.Errorf("--shard %s: this Slurm array has one task (SLURM_ARRAY_TASK_ID %d): a re-run of one task of a larger array would run the whole sweep as shard 0 of 1; write --shard auto/N with N the whole array's size, or --shard 0/1 to run the whole sweep in this task", s, i)
 		}
 		lo, _, err := envInt("SLURM_ARRAY_TASK_MIN")
 		if err != nil {

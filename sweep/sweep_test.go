@@ -402,6 +402,11 @@ func TestParseShard(t *testing.T) {
 		{"auto", env("SLURM_ARRAY_TASK_ID", "5", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_COUNT", "8"), 4, 8, ""},
 		{"auto", env("SLURM_ARRAY_TASK_ID", "6", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_STEP", "2", "SLURM_ARRAY_TASK_COUNT", "4"), 3, 4, ""},
 		{"auto/2", env("SLURM_ARRAY_TASK_ID", "1"), 1, 2, ""},
+		// Re-running task 2 of a 4-task array alone: Slurm reports a
+		// one-task array; auto/4 runs shard 2 of 4, auto refuses.
+		{"auto/4", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_MIN", "2", "SLURM_ARRAY_TASK_COUNT", "1"), 2, 4, ""},
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_MIN", "2", "SLURM_ARRAY_TASK_COUNT", "1"), 0, 0, "auto/N with N the whole array's size"},
+		{"auto/4", env("SLURM_ARRAY_TASK_ID", "4", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_COUNT", "4"), 0, 0, "--array=0-3"},
 		{"auto", env("SLURM_ARRAY_TASK_ID", "1"), 0, 0, "SLURM_ARRAY_TASK_COUNT"},
 		{"auto", env(), 0, 0, "neither JOB_COMPLETION_INDEX"},
 		{"auto/2", env("JOB_COMPLETION_INDEX", "x"), 0, 0, "not an integer"},

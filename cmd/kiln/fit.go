@@ -45,6 +45,7 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	initWeights := fs.String("init-weights", "", "start from the weights in this .safetensors file")
 	python := fs.String("python", "", "run a Keras program (.py) in this Python with kiln's stand-in keras (host mode); default: kiln's own reader, then python3 if the reader refuses the program")
 	noPython := fs.Bool("no-python", false, "never run a Keras program in a Python: kiln's own reader only")
+	resume := fs.String("resume", "", "back the training state up to this directory, and resume from it if it holds a backup (BackupAndRestore; overrides the backup_dir of one in fit.callbacks)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: kiln fit FILE [flags]\n\nTrains the experiment in FILE and prints Keras' console output.\n\nFlags:")
 		fs.PrintDefaults()
@@ -69,6 +70,9 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 	}
+	if (isProgram(pos[0]) || isQuestion(pos[0])) && *resume != "" {
+		return usageErr("--resume works with experiment files; for a Keras program, run kiln convert and fit the experiment it prints")
+	}
 	if isQuestion(pos[0]) {
 		if *save != "" {
 			return usageErr("--save takes experiment files and programs; for a pasted question, kiln convert it to a file first")
@@ -92,6 +96,20 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		opts.Verbose = *verbose
 	}
 	opts.Out = stdout
+	opts.Warn = stderr
+	if *resume != "" {
+		var b *callbacks.BackupAndRestore
+		for _, cb := range r.Callbacks {
+			if c, ok := cb.(*callbacks.BackupAndRestore); ok {
+				b = c
+			}
+		}
+		if b == nil {
+			b = callbacks.NewBackupAndRestore(*resume)
+			r.Callbacks = append(r.Callbacks, b)
+		}
+		b.BackupDir = *resume
+	}
 	for _, cb := range r.Callbacks {
 		// Check where checkpoints and logs go before training.
 		var dir string
@@ -104,6 +122,15 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		case *callbacks.EarlyStopping:
 			c.Out, c.Warn = stdout, stderr
 			continue
+		case *callbacks.TerminateOnNaN:
+			c.Out = stdout
+			continue
+		case *callbacks.BackupAndRestore:
+			c.Warn, c.Info = stderr, stderr
+			if st, err := os.Stat(c.BackupDir); err == nil && !st.IsDir() {
+				return usageErr("%s: BackupAndRestore: backup_dir %s is a file; give a directory", pos[0], c.BackupDir)
+			}
+			dir = filepath.Dir(filepath.Clean(c.BackupDir))
 		default:
 			continue
 		}
@@ -141,7 +168,16 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if hist != nil {
 				n = len(hist.Epoch)
 			}
-			fitErr = fmt.Errorf("interrupted after %d finished epoch(s); the history of those epochs was kept", n)
+			why := "interrupted"
+			if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
+				why = fmt.Sprintf("interrupted (%v)", cause)
+			}
+			fitErr = fmt.Errorf("%s after %d finished epoch(s); the history of those epochs was kept", why, n)
+			for _, cb := range r.Callbacks {
+				if b, ok := cb.(*callbacks.BackupAndRestore); ok {
+					fitErr = fmt.Errorf("%w; the training state was backed up to %s: run the same command again to resume", fitErr, b.BackupDir)
+				}
+			}
 		}
 		if *save != "" && hist != nil && len(hist.Epoch) > 0 {
 			if err := saving.Save(*save, r.Model, r.Exp, &saving.Options{Warnings: stderr}); err == nil {

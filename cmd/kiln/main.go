@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 )
 
 const usage = `kiln trains neural networks with Keras' semantics, in pure Go.
@@ -59,9 +60,25 @@ func usageErr(format string, a ...any) error {
 	return &exitError{2, fmt.Errorf(format, a...)}
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+// stopSignals stop kiln gracefully: Ctrl-C (SIGINT), and SIGTERM and
+// SIGHUP, which clusters (scancel, Slurm time limits, Kubernetes pod
+// termination, docker stop) and closing terminals send. The current step
+// finishes, a BackupAndRestore backs it up, what finished is written
+// (--history, --save) and kiln exits 1 within seconds; a second signal
+// ends kiln at once.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+func main() { os.Exit(mainCode()) }
+
+// mainCode runs kiln with the signal handling of the command and returns
+// its exit code.
+func mainCode() int {
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal has its default effect: kiln ends at once
+	}()
 	// KILN_CPUPROFILE=FILE profiles a whole command (for kiln's developers;
 	// kiln bench --cpuprofile profiles only the timed runs).
 	if path := os.Getenv("KILN_CPUPROFILE"); path != "" {
@@ -69,11 +86,11 @@ func main() {
 			code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 			pprof.StopCPUProfile()
 			f.Close()
-			os.Exit(code)
+			return code
 		}
 		fmt.Fprintf(os.Stderr, "kiln: warning: KILN_CPUPROFILE=%s: cannot write the profile there\n", path)
 	}
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }
 
 // run executes one kiln command and returns its exit code.

@@ -15,5 +15,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asKiln) == "1" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
+	if os.Getenv(asKiln) == "main" { // as the command, signal handling included
+		os.Exit(mainCode())
+	}
 	os.Exit(m.Run())
 }
