@@ -355,6 +355,12 @@ func (in *Interp) kerasModule() *Module {
 	lay.Attrs["AvgPool2D"] = lay.Attrs["AveragePooling2D"]
 	lay.Attrs["GlobalAvgPool2D"] = lay.Attrs["GlobalAveragePooling2D"]
 
+	// Keras 1/2 submodules that held the layers: from keras.layers.core
+	// import Dense.
+	for _, sub := range []string{"core", "convolutional", "pooling", "normalization"} {
+		lay.Attrs[sub] = &Module{Name: "keras.layers." + sub, Attrs: lay.Attrs}
+	}
+
 	opt := &Module{Name: "keras.optimizers", Attrs: map[string]Value{}}
 	for _, c := range []string{"SGD", "Adam", "RMSprop", "Adagrad"} {
 		opt.Attrs[c] = optimizerClass(c)
@@ -421,6 +427,9 @@ func (in *Interp) tensorflowModule(keras *Module) *Module {
 			}),
 		}},
 		"float32": &dtype{name: "float32"},
+		// A TensorFlow 2 version, marked as kiln's: programs print it or
+		// test its major version.
+		"__version__": "2.16.1+kiln",
 	}}
 }
 
@@ -433,6 +442,7 @@ func (in *Interp) setSeed(fn string, pos []Value, kw []Kwarg) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	in.seedByProgram = true
 	if !in.SeedSet {
 		in.Seed = int64(s)
 	}

@@ -32,6 +32,9 @@ type modelObj struct {
 	run     *config.Run // built at the first fit (or summary)
 	data    *dataKey    // the data run trained on
 	epochs  int         // epochs trained so far
+	// dryFit is set once fit has run on a dry run (no run is built): a
+	// later fit on the same data continues, as it would for real.
+	dryFit bool
 }
 
 func (m *modelObj) typeName() string { return "Sequential" }
@@ -60,7 +63,7 @@ func newSequential(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 
 // add is model.add(layer).
 func (m *modelObj) add(v Value) error {
-	if m.run != nil {
+	if m.run != nil || m.dryFit {
 		return fmt.Errorf("model.add after the model was trained: kiln's reader builds the model once; add every layer before compile and fit")
 	}
 	switch l := v.(type) {
@@ -161,7 +164,7 @@ func (m *modelObj) compileCall(in *Interp, pos []Value, kw []Kwarg) (Value, erro
 		return nil, err
 	}
 	m.compile = c
-	m.run = nil // Keras: compiling again resets the optimizer
+	m.run, m.dryFit = nil, false // kiln: compiling again starts a new training
 	return nil, nil
 }
 
@@ -347,9 +350,20 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 		d.ValidationLimit = vx.Limit
 	}
 	key := keyOf(x)
-	if m.run != nil && m.data != nil && *m.data == key {
+	if (m.run != nil || m.dryFit) && m.data != nil && *m.data == key {
 		// Keras: fit again continues from the trained weights.
+		if in.DryRun {
+			return &historyObj{h: m.dryHistory(&f)}, nil
+		}
 		return m.train(in, &f, d)
+	}
+	if m.input == nil {
+		// Keras builds a model without an input shape on its first batch.
+		m.input = pos2any(x.Shape[1:])
+		if !in.assumed["input"] {
+			in.assumed["input"] = true
+			in.note("the model does not say its input shape: kiln takes it from the training data, %s (Keras builds the model at the first fit)", shapeRepr(x.Shape[1:]))
+		}
 	}
 	e, err := m.experiment(in, d, &f)
 	if err != nil {
@@ -358,8 +372,8 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 	rec := &FitRecord{At: in.at, Experiment: e}
 	in.Fits = append(in.Fits, rec)
 	if in.DryRun {
-		h := &kiln.History{History: map[string][]float64{}}
-		return &historyObj{h: h}, nil
+		m.dryFit, m.data = true, &key
+		return &historyObj{h: m.dryHistory(&e.Fit)}, nil
 	}
 	r, err := config.Build(e, in.Notes)
 	if err != nil {
@@ -373,6 +387,47 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 		return nil, err
 	}
 	return &historyObj{h: h}, nil
+}
+
+// dryHistory is the History of a fit on a dry run: Keras' keys (loss,
+// the metrics, and their val_ versions when the fit validates) with 0 for
+// every epoch, so that a program reading its History goes on to its next
+// fit.
+func (m *modelObj) dryHistory(f *config.FitSpec) *kiln.History {
+	h := &kiln.History{History: map[string][]float64{}}
+	names := m.logNames()
+	if f.ValidationSplit > 0 || f.ValidationData != "" {
+		for _, n := range m.logNames() {
+			names = append(names, "val_"+n)
+		}
+	}
+	epochs := max(0, f.Epochs-f.InitialEpoch)
+	for _, n := range names {
+		h.Keys = append(h.Keys, n)
+		h.History[n] = make([]float64, epochs)
+	}
+	for e := f.InitialEpoch; e < f.Epochs; e++ {
+		h.Epoch = append(h.Epoch, e)
+	}
+	return h
+}
+
+// logNames are the names of the values fit logs and evaluate returns:
+// loss, then the compiled metrics as the program named them.
+func (m *modelObj) logNames() []string {
+	names := []string{"loss"}
+	if m.compile != nil {
+		names = append(names, m.compile.Metrics...)
+	}
+	return names
+}
+
+func pos2any(shape []int) []any {
+	out := make([]any, len(shape))
+	for i, d := range shape {
+		out[i] = d
+	}
+	return out
 }
 
 // train continues training the model's run with new fit settings.
@@ -452,7 +507,24 @@ func (m *modelObj) evaluate(in *Interp, pos []Value, kw []Kwarg) (Value, error) 
 		}
 	}
 	if in.DryRun {
-		return 0.0, nil
+		// What evaluate returns, with zeros: a program that unpacks
+		// loss, acc = model.evaluate(...) goes on.
+		names := m.logNames()
+		if rd, _ := a.bool("return_dict", false); rd {
+			d := NewDict()
+			for _, n := range names {
+				d.Set(n, 0.0)
+			}
+			return d, nil
+		}
+		if len(names) == 1 {
+			return 0.0, nil
+		}
+		out := &List{}
+		for range names {
+			out.Items = append(out.Items, 0.0)
+		}
+		return out, nil
 	}
 	res, err := m.run.Model.Evaluate(in.Ctx, xd, yd, kiln.EvaluateOptions{BatchSize: bs, Verbose: verbose, Out: in.Out})
 	if err != nil {
@@ -499,8 +571,11 @@ func (m *modelObj) predict(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 // split, prepared as the run prepared it.
 func (m *modelObj) arrays(in *Interp, fn string, xv, yv Value) (*data.Array, *data.Array, error) {
 	if m.run == nil {
-		if in.DryRun && m.compile != nil {
-			return data.NewFloat32(make([]float32, 784), 1, 784), nil, nil
+		if x, ok := xv.(*Array); ok && in.DryRun && m.compile != nil && len(x.Shape) > 0 {
+			// As many rows as x has, so that predictions line up with
+			// the labels.
+			n := x.Shape[0]
+			return data.NewFloat32(make([]float32, n*784), n, 784), nil, nil
 		}
 		return nil, nil, fmt.Errorf("%s: kiln's reader %ss a model after model.fit has trained it", fn, fn)
 	}
