@@ -20,9 +20,22 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/corpus/*.golden from kiln's reader")
 
 // corpusSets make a corpus program cheap to train in tests: every fit's
-// experiment keeps 1000 training and 500 validation rows and trains one
-// epoch. The golden files show the programs as written.
+// experiment keeps 1000 training and 500 test rows and trains one epoch.
+// The golden files show the programs as written.
 var corpusSets = []string{"data.limit=1000", "data.validation_limit=500", "fit.epochs=1"}
+
+// corpusSetsFor are the sets for one program: all of its test rows for a
+// program that lines predictions on the test split up with y_test, fewer
+// rows for the costliest convnet.
+func corpusSetsFor(name string) []string {
+	switch name {
+	case "030_predict_argmax":
+		return []string{"data.limit=1000", "fit.epochs=1"}
+	case "028_keras2_convnet_model_add":
+		return []string{"data.limit=200", "data.validation_limit=100", "fit.epochs=1"}
+	}
+	return corpusSets
+}
 
 // corpusPrograms are testdata/corpus/*.py.
 func corpusPrograms(t *testing.T) []string {
@@ -142,7 +155,8 @@ func TestCorpusConvertThenFit(t *testing.T) {
 				t.Fatal(err)
 			}
 			base := filepath.Base(file)
-			in, progErr := Run(context.Background(), base, src, Options{Sets: corpusSets, Verbose: 0, VerboseSet: true})
+			sets := corpusSetsFor(name)
+			in, progErr := Run(context.Background(), base, src, Options{Sets: sets, Verbose: 0, VerboseSet: true})
 			if progErr == nil && (len(in.Fits) == 0 || in.Fits[0].History == nil) {
 				t.Fatalf("the program ran no fit")
 			}
@@ -152,7 +166,7 @@ func TestCorpusConvertThenFit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, fileErr := fitExperiment(y, base, append(corpusSets[:len(corpusSets):len(corpusSets)], "fit.verbose=0"))
+			h, fileErr := fitExperiment(y, base, append(sets[:len(sets):len(sets)], "fit.verbose=0"))
 			if progErr != nil || fileErr != nil {
 				// The program fails where its experiment fails, with the
 				// same message.

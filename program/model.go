@@ -3,6 +3,7 @@ package program
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -170,7 +171,7 @@ func (m *modelObj) compileCall(in *Interp, pos []Value, kw []Kwarg) (Value, erro
 
 // experiment is the experiment file of the model with the given data and
 // fit settings.
-func (m *modelObj) experiment(in *Interp, d *config.DataSpec, f *config.FitSpec) (*config.Experiment, error) {
+func (m *modelObj) experiment(in *Interp, d *config.DataSpec, f *config.FitSpec, x *Array) (*config.Experiment, error) {
 	if m.input == nil {
 		return nil, fmt.Errorf("the model does not say its input shape: add keras.Input(shape=...) first, or input_shape=... on the first layer")
 	}
@@ -181,7 +182,7 @@ func (m *modelObj) experiment(in *Interp, d *config.DataSpec, f *config.FitSpec)
 		return nil, fmt.Errorf("RuntimeError: You must compile your model before training/testing. Use `model.compile(optimizer, loss)`.")
 	}
 	e := &config.Experiment{Path: in.File, Seed: in.Seed, Compile: *m.compile}
-	e.Model = append([]config.LayerSpec{{Type: "Input", Args: map[string]any{"shape": m.input}}}, m.layers...)
+	e.Model = append(in.inputLayers(m.input, x), m.layers...)
 	if d != nil {
 		e.Data = *d
 	} else {
@@ -208,6 +209,52 @@ func (m *modelObj) experiment(in *Interp, d *config.DataSpec, f *config.FitSpec)
 	return e, nil
 }
 
+// inputLayers are the experiment's first layers for a model whose input
+// is input, trained on x: an Input of x's shape; but when the program
+// reshaped the data set's samples (x_train.reshape(60000, 784)), which an
+// experiment's data section cannot say, the Input takes the samples as
+// stored and a Flatten (or Reshape) does the program's reshape in the
+// model — the same numbers reach the same layers.
+func (in *Interp) inputLayers(input []any, x *Array) []config.LayerSpec {
+	first := []config.LayerSpec{{Type: "Input", Args: map[string]any{"shape": input}}}
+	if x == nil || x.Source == "" || !reflect.DeepEqual(pos2any(x.Shape[1:]), input) {
+		return first
+	}
+	stored := sampleShape(x)
+	p := x.Shape[1:]
+	switch {
+	case stored == nil || slices.Equal(p, stored) || size(p) != size(stored):
+		return first
+	case slices.Equal(p, append(slices.Clone(stored), 1)):
+		return first // kiln adds a grey channel axis to images as Keras programs do
+	}
+	what := "a Flatten layer"
+	layer := config.LayerSpec{Type: "Flatten", Args: map[string]any{}}
+	if len(p) > 1 {
+		what = "a Reshape layer"
+		layer = config.LayerSpec{Type: "Reshape", Args: map[string]any{"target_shape": pos2any(p)}}
+	}
+	if !in.assumed["reshape"] {
+		in.assumed["reshape"] = true
+		in.note("the program reshapes each sample from %s to %s: the experiment reads the samples as stored (Input shape %s) and %s first does the reshape in the model, which computes the same",
+			shapeRepr(stored), shapeRepr(p), shapeRepr(stored), what)
+	}
+	return []config.LayerSpec{{Type: "Input", Args: map[string]any{"shape": pos2any(stored)}}, layer}
+}
+
+// sampleShape is the shape of one sample of the data set x comes from, as
+// stored.
+func sampleShape(x *Array) []int {
+	for _, pair := range mnistArrays() {
+		for _, v := range pair.(Tuple) {
+			if a := v.(*Array); a.Source == x.Source && a.Part == x.Part {
+				return a.Shape[1:]
+			}
+		}
+	}
+	return nil
+}
+
 // kilnModel is the compiled kiln model: the trained one, or a fresh build
 // for summary and count_params before training.
 func (m *modelObj) kilnModel(in *Interp) (*kiln.Sequential, error) {
@@ -223,7 +270,7 @@ func (m *modelObj) kilnModel(in *Interp) (*kiln.Sequential, error) {
 	}
 	saved := m.compile
 	m.compile = c
-	e, err := m.experiment(in, nil, nil)
+	e, err := m.experiment(in, nil, nil, nil)
 	m.compile = saved
 	if err != nil {
 		return nil, err
@@ -365,7 +412,7 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 			in.note("the model does not say its input shape: kiln takes it from the training data, %s (Keras builds the model at the first fit)", shapeRepr(x.Shape[1:]))
 		}
 	}
-	e, err := m.experiment(in, d, &f)
+	e, err := m.experiment(in, d, &f, x)
 	if err != nil {
 		return nil, err
 	}
