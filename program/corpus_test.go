@@ -175,6 +175,9 @@ func TestCorpusConvertThenFit(t *testing.T) {
 				}
 				return
 			}
+			if len(in.Fits) != len(dry.Fits) {
+				t.Errorf("kiln fit records %d fits, kiln convert %d", len(in.Fits), len(dry.Fits))
+			}
 			got := in.Fits[0].History
 			if !reflect.DeepEqual(got.History, h.History) || !reflect.DeepEqual(got.Keys, h.Keys) {
 				t.Errorf("kiln fit of the program: %v %v\nkiln fit of its conversion: %v %v", got.Keys, got.History, h.Keys, h.History)

@@ -1,0 +1,131 @@
+package program
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// run runs src on a dry run and returns what it printed and kiln's notes.
+func dryRun(t *testing.T, src string) (*Interp, string, string) {
+	t.Helper()
+	var out, notes bytes.Buffer
+	in, err := Run(context.Background(), "p.py", []byte(src), Options{Out: &out, Notes: &notes, DryRun: true})
+	if err != nil {
+		t.Fatalf("%v\nnotes:\n%s", err, notes.String())
+	}
+	return in, out.String(), notes.String()
+}
+
+const mlpHead = `import tensorflow as tf
+(x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
+x_train, x_test = x_train / 255.0, x_test / 255.0
+model = tf.keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)), tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+`
+
+// TestDryRunHistoryAndEvaluate: on a dry run (kiln convert) fit returns a
+// History with Keras' keys and one value per epoch, and evaluate what
+// Keras' evaluate returns, so that a program reading them goes on to
+// its later fits.
+func TestDryRunHistoryAndEvaluate(t *testing.T) {
+	in, out, _ := dryRun(t, mlpHead+`
+h = model.fit(x_train, y_train, epochs=3, validation_split=0.1)
+print(list(h.history.keys()), len(h.history['val_accuracy']), h.epoch)
+loss, acc = model.evaluate(x_test, y_test)
+print(model.evaluate(x_test, y_test, return_dict=True))
+h2 = model.fit(x_train, y_train, epochs=5, initial_epoch=3)
+print(h2.epoch, list(h2.history))
+p = model.predict(x_test)
+print(p.shape)
+`)
+	want := "['loss', 'accuracy', 'val_loss', 'val_accuracy'] 3 [0, 1, 2]\n{'loss': 0.0, 'accuracy': 0.0}\n[3, 4] ['loss', 'accuracy']\n(10000, 10)\n"
+	if out != want {
+		t.Errorf("printed\n%s\nwant\n%s", out, want)
+	}
+	// The second fit continues the first, on a dry run as for real.
+	if len(in.Fits) != 1 {
+		t.Errorf("%d fits recorded, want 1 (the second fit continues the first)", len(in.Fits))
+	}
+}
+
+// TestInputFromData: a model whose first layer has no input shape takes
+// it from the data at its first fit, as Keras builds it, with a note.
+func TestInputFromData(t *testing.T) {
+	in, _, notes := dryRun(t, `import tensorflow as tf
+(x_train, y_train), _ = tf.keras.datasets.mnist.load_data()
+model = tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')
+model.fit(x_train / 255.0, y_train)
+`)
+	if got := in.Fits[0].Experiment.Model[0].Args["shape"]; !reflect.DeepEqual(got, []any{28, 28}) {
+		t.Errorf("Input shape %v, want [28 28]", got)
+	}
+	if !strings.Contains(notes, "takes it from the training data, (28, 28)") {
+		t.Errorf("notes:\n%s", notes)
+	}
+}
+
+// TestReshapedSamples: x_train.reshape(60000, 784) with an Input (784,)
+// converts to an Input of MNIST's stored (28, 28) and a Flatten; a reshape
+// to another shape to a Reshape layer; (28, 28, 1) needs neither.
+func TestReshapedSamples(t *testing.T) {
+	for _, c := range []struct{ reshape, input, want string }{
+		{"x_train.reshape(60000, 784)", "(784,)", "Input[28 28] Flatten Dense"},
+		{"x_train.reshape(-1, 14, 56)", "(14, 56)", "Input[28 28] Reshape[14 56] Flatten Dense"},
+		{"x_train.reshape(60000, 28, 28, 1)", "(28, 28, 1)", "Input[28 28 1] Flatten Dense"},
+		{"x_train", "(28, 28)", "Input[28 28] Flatten Dense"},
+	} {
+		flat := ""
+		if c.input != "(784,)" {
+			flat = "tf.keras.layers.Flatten(), "
+		}
+		in, _, _ := dryRun(t, `import tensorflow as tf
+(x_train, y_train), _ = tf.keras.datasets.mnist.load_data()
+x = `+c.reshape+` / 255.0
+model = tf.keras.Sequential([tf.keras.Input(shape=`+c.input+`), `+flat+`tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')
+model.fit(x, y_train)
+`)
+		var got []string
+		for _, l := range in.Fits[0].Experiment.Model {
+			s := l.Type
+			if v, ok := l.Args["shape"]; ok {
+				s += fmt.Sprint(v)
+			}
+			if v, ok := l.Args["target_shape"]; ok {
+				s += fmt.Sprint(v)
+			}
+			got = append(got, s)
+		}
+		if g := strings.Join(got, " "); g != c.want {
+			t.Errorf("%s with Input %s: model %s, want %s", c.reshape, c.input, g, c.want)
+		}
+	}
+}
+
+// TestReaderBuiltins: builtins and attributes corpus programs use print
+// what CPython prints.
+func TestReaderBuiltins(t *testing.T) {
+	_, out, notes := dryRun(t, `%matplotlib inline
+import tensorflow as tf
+from keras.layers.core import Dense, Dropout, Activation
+from keras.layers.convolutional import Conv2D
+print(tf.__version__.startswith('2'))
+print('sgd'.ljust(8) + '|', 'ab'.rjust(5, '*'), '[' + 'abc'.center(8) + ']', '[' + 'ab'.center(5, '-') + ']', '[' + 'abc'.center(6, '-') + ']', 'long'.ljust(2))
+r = {0.1: 0.5, 0.01: 0.9, 0.001: 0.7}
+print(max(r, key=r.get), min(r, key=r.get), max([], default=None), max([3, -7, 5], key=abs))
+tf.keras.utils.set_random_seed(3)
+print(Dense, Conv2D)
+`)
+	want := "True\nsgd     | ***ab [  abc   ] [--ab-] [-abc--] long\n0.01 0.1 None -7\n<built-in function Dense> <built-in function Conv2D>\n"
+	if out != want {
+		t.Errorf("printed\n%q\nwant\n%q", out, want)
+	}
+	if strings.Contains(notes, "sets no random seed") {
+		t.Errorf("set_random_seed is the program's seed:\n%s", notes)
+	}
+}
