@@ -340,6 +340,15 @@ func callbackClass(spec *callbacks.Spec) *Builtin {
 	})
 }
 
+// errFunctional refuses Keras' functional API (a layer called on a tensor,
+// keras.Model(inputs, outputs)).
+var errFunctional = fmt.Errorf("the functional API (calling a layer on a tensor, keras.Model(inputs, outputs)) is not in kiln's reader; write the model as keras.Sequential([...]), or as an experiment file (kiln's experiment files have Functional models), or run the program with its own Python (--python)")
+
+// callValue refuses calling a layer: the functional API.
+func (l *layerObj) callValue(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+	return nil, fmt.Errorf("%s(...)(x): %w", l.spec.Type, errFunctional)
+}
+
 // kerasModule builds the keras module tree (also tensorflow.keras).
 func (in *Interp) kerasModule() *Module {
 	lay := &Module{Name: "keras.layers", Attrs: map[string]Value{}}
@@ -347,6 +356,13 @@ func (in *Interp) kerasModule() *Module {
 		spec, _ := layers.Lookup(class)
 		lay.Attrs[class] = layerClass(spec)
 	}
+	var seq []string // the layers a Sequential model takes (not merges)
+	for _, class := range layers.Classes() {
+		if spec, _ := layers.Lookup(class); spec.NewMerge == nil {
+			seq = append(seq, class)
+		}
+	}
+	lay.Missing = "; kiln's layers are " + strings.Join(seq, ", ") + " (and Input)"
 	lay.Attrs["Input"] = inputClass("Input")
 	lay.Attrs["InputLayer"] = inputClass("InputLayer")
 	// Keras 1/2 spellings.
@@ -394,7 +410,7 @@ func (in *Interp) kerasModule() *Module {
 		"set_random_seed": seed,
 		"np_utils":        &Module{Name: "keras.utils.np_utils", Attrs: map[string]Value{"to_categorical": toCat}},
 	}}
-	datasets := &Module{Name: "keras.datasets", Attrs: map[string]Value{
+	datasets := &Module{Name: "keras.datasets", Missing: "; kiln's reader has keras.datasets.mnist; for other data write an experiment file (data: npz, train/test .npy or csv) or run the program with its own Python (--python)", Attrs: map[string]Value{
 		"mnist": &Module{Name: "keras.datasets.mnist", Attrs: map[string]Value{
 			"load_data": builtin("load_data", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 				if _, err := bind("load_data", pos, kw, "path="); err != nil {
@@ -405,10 +421,13 @@ func (in *Interp) kerasModule() *Module {
 		}},
 	}}
 	sequential := builtin("Sequential", newSequential)
-	models := &Module{Name: "keras.models", Attrs: map[string]Value{"Sequential": sequential}}
+	model := builtin("Model", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+		return nil, errFunctional
+	})
+	models := &Module{Name: "keras.models", Attrs: map[string]Value{"Sequential": sequential, "Model": model}}
 	return &Module{Name: "keras", Attrs: map[string]Value{
 		"layers": lay, "optimizers": opt, "losses": los, "callbacks": cbs, "activations": acts,
-		"utils": utils, "datasets": datasets, "models": models, "Sequential": sequential,
+		"utils": utils, "datasets": datasets, "models": models, "Sequential": sequential, "Model": model,
 		"Input": lay.Attrs["Input"],
 	}}
 }

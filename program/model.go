@@ -90,6 +90,11 @@ func (m *modelObj) add(v Value) error {
 	return fmt.Errorf("TypeError: The added layer must be an instance of class Layer. Received: layer=%s of type %s", repr(v), typeName(v))
 }
 
+// callValue refuses model(x), which runs the model eagerly in Keras.
+func (m *modelObj) callValue(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+	return nil, fmt.Errorf("model(x): calling a model on data is not in kiln's reader; use model.predict(x) after model.fit, or run the program with its own Python (--python)")
+}
+
 func (m *modelObj) attr(in *Interp, name string) (Value, error) {
 	method := func(fn func(in *Interp, pos []Value, kw []Kwarg) (Value, error)) (Value, error) {
 		return builtin("Sequential."+name, fn), nil
