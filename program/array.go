@@ -261,6 +261,29 @@ func argmax(a *Array, axis Value) (Value, error) {
 	return &Array{Shape: []int{n}, DType: "int64", values: data.NewFloat32(out, n)}, nil
 }
 
+// extreme is a.min() or a.max() over all values: an int for an integer
+// array, as NumPy prints it.
+func (a *Array) extreme(name string) (Value, error) {
+	v, err := a.load()
+	if err != nil {
+		return nil, err
+	}
+	if v.Len() == 0 {
+		return nil, fmt.Errorf("ValueError: zero-size array to reduction operation %simum which has no identity", name)
+	}
+	best := v.At(0)
+	for i := 1; i < v.Len(); i++ {
+		if x := v.At(i); (name == "max") == (x > best) && x != best {
+			best = x
+		}
+	}
+	switch a.DType {
+	case "uint8", "int", "int32", "int64":
+		return int(best), nil
+	}
+	return best, nil
+}
+
 // mean is np.mean(a) over all values.
 func mean(a *Array) (Value, error) {
 	v, err := a.load()
@@ -327,6 +350,13 @@ func (a *Array) attr(in *Interp, name string) (Value, error) {
 		}), nil
 	case "mean":
 		return builtin("mean", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return mean(a) }), nil
+	case "min", "max":
+		return builtin(name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			if _, err := bind(name, pos, kw); err != nil {
+				return nil, fmt.Errorf("ndarray.%s: kiln's reader takes the %s of all values (no axis): %v", name, name, err)
+			}
+			return a.extreme(name)
+		}), nil
 	case "argmax":
 		return builtin("argmax", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 			args, err := bind("argmax", pos, kw, "axis=")

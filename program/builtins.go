@@ -35,6 +35,13 @@ func (in *Interp) builtins() map[string]Value {
 			fmt.Fprint(in.Out, strings.Join(parts, sep)+end)
 			return nil, nil
 		}),
+		"type": builtin("type", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			a, err := bind("type", pos, kw, "object")
+			if err != nil {
+				return nil, err
+			}
+			return &classObj{name: className(a.get("object"))}, nil
+		}),
 		"len": builtin("len", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 			a, err := bind("len", pos, kw, "obj")
 			if err != nil {
@@ -575,4 +582,23 @@ func strMethod(s string, name string) (Value, error) {
 		}), nil
 	}
 	return nil, fmt.Errorf("AttributeError: 'str' object has no attribute '%s' in kiln's reader", name)
+}
+
+// classObj is what type(x) returns: a class, shown as Python shows it.
+type classObj struct{ name string }
+
+func (c *classObj) typeName() string { return "type" }
+func (c *classObj) repr() string     { return "<class '" + c.name + "'>" }
+
+// className is the qualified name of v's class as Python prints it.
+func className(v Value) string {
+	switch v.(type) {
+	case *Array:
+		return "numpy.ndarray"
+	case *Module:
+		return "module"
+	case *Builtin:
+		return "builtin_function_or_method"
+	}
+	return typeName(v)
 }

@@ -169,11 +169,17 @@ func TestCorpusConvertThenFit(t *testing.T) {
 			h, fileErr := fitExperiment(y, base, append(sets[:len(sets):len(sets)], "fit.verbose=0"))
 			if progErr != nil || fileErr != nil {
 				// The program fails where its experiment fails, with the
-				// same message.
+				// same message; only the programs meant to.
+				if !fitFails[name] {
+					t.Errorf("a corpus program that is not meant to fail failed")
+				}
 				if progErr == nil || fileErr == nil || !strings.HasSuffix(progErr.Error(), fileErr.Error()) {
 					t.Fatalf("the program: %v\nits experiment: %v", progErr, fileErr)
 				}
 				return
+			}
+			if fitFails[name] {
+				t.Fatalf("%s trains; it is meant to fail", name)
 			}
 			if len(in.Fits) != len(dry.Fits) {
 				t.Errorf("kiln fit records %d fits, kiln convert %d", len(in.Fits), len(dry.Fits))
@@ -191,6 +197,10 @@ func TestCorpusConvertThenFit(t *testing.T) {
 		t.Errorf("%d corpus programs convert, want at least 35", n)
 	}
 }
+
+// fitFails are the corpus programs that convert but fail in kiln fit as
+// in Keras (a mistake Keras stops at only when it trains).
+var fitFails = map[string]bool{"012_int_labels_categorical_ce": true}
 
 // fitExperiment is kiln fit of an experiment file's text with --set sets.
 func fitExperiment(y []byte, path string, sets []string) (*kiln.History, error) {

@@ -135,6 +135,16 @@ func (m *modelObj) attr(in *Interp, name string) (Value, error) {
 			}
 			return km.CountParams(), nil
 		})
+	case "save", "save_weights":
+		// Like matplotlib's figures: skipped, with a note saying so.
+		return method(func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			a, err := bind(name, pos, kw, "filepath", "overwrite=", "save_format=", "include_optimizer=", "options=", "zipped=")
+			if err != nil {
+				return nil, err
+			}
+			in.note("%s: model.%s(%s) is skipped: kiln's reader does not write Keras files; kiln fit PROGRAM.py --save DIR saves the trained model in kiln's format", in.at, name, repr(a.get("filepath")))
+			return nil, nil
+		})
 	case "predict_classes":
 		return nil, fmt.Errorf("AttributeError: 'Sequential' object has no attribute 'predict_classes' (removed in TensorFlow 2.6); use np.argmax(model.predict(x), axis=-1)")
 	case "fit_generator":

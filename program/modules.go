@@ -82,6 +82,21 @@ func (in *Interp) numpyModule() *Module {
 			"seed": builtin("seed", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return in.setSeed("np.random.seed", pos, kw) }),
 		}},
 	}}
+	for _, name := range []string{"min", "max", "amin", "amax"} {
+		op := strings.TrimPrefix(name, "a")
+		np.Attrs[name] = builtin(name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			a, err := bind(name, pos, kw, "a")
+			if err != nil {
+				return nil, fmt.Errorf("np.%s: kiln's reader takes the %s of all values (no axis): %v", name, op, err)
+			}
+			if _, ok := a.get("a").(*Array); !ok {
+				// np.max of a list: Python's max.
+				return extreme(in, name, []Value{a.get("a")}, nil, map[string]int{"min": -1, "max": 1}[op])
+			}
+			x, _ := arr(name, a.get("a"))
+			return x.extreme(op)
+		})
+	}
 	np.Attrs["reshape"] = builtin("reshape", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 		a, err := bind("reshape", pos, kw, "a", "newshape")
 		if err != nil {

@@ -129,3 +129,28 @@ print(Dense, Conv2D)
 		t.Errorf("set_random_seed is the program's seed:\n%s", notes)
 	}
 }
+
+// TestInspectingData: what learners print to look at MNIST — type, dtype,
+// the pixel range before and after scaling — prints what NumPy prints;
+// model.save is skipped with a note (kiln's reader writes no Keras files).
+func TestInspectingData(t *testing.T) {
+	_, out, notes := dryRun(t, `import numpy as np
+import tensorflow as tf
+(x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
+print(type(x_train), type(1.5), x_train.dtype)
+print(x_train[:100].min(), x_train[:100].max(), np.min(y_test[:50]), np.amax(y_test[:50]), np.max([2, 7, 1]))
+x = x_train[:100].astype('float32') / 255
+print(x.min(), x.max())
+model = tf.keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)), tf.keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')
+model.fit(x, y_train[:100])
+model.save('m.h5')
+`)
+	want := "<class 'numpy.ndarray'> <class 'float'> uint8\n0 255 0 9 7\n0.0 1.0\n"
+	if out != want {
+		t.Errorf("printed\n%q\nwant\n%q", out, want)
+	}
+	if !strings.Contains(notes, "p.py:11: model.save('m.h5') is skipped") {
+		t.Errorf("notes:\n%s", notes)
+	}
+}
