@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/datasets/mnist"
@@ -470,3 +471,66 @@ type dtype struct{ name string }
 func (d *dtype) repr() string { return "<class 'numpy." + d.name + "'>" }
 
 func (d *dtype) typeName() string { return "type" }
+
+// str is NumPy's str of a 1-D array of integers or of whole-number floats
+// (labels, one-hot rows): "[5 0 4 1 9]", "[0. 0. 1.]", long arrays
+// summarised as "[5 0 4 ... 5 6 8]", lines wrapped at 75 characters as
+// NumPy wraps them. Other arrays (ok false) print as kiln's repr.
+func (a *Array) str() (string, bool) {
+	if len(a.Shape) != 1 {
+		return "", false
+	}
+	v, err := a.load()
+	if err != nil {
+		return "", false
+	}
+	n := v.Len()
+	idx := make([]int, 0, n)
+	summary := n > 1000 // NumPy's threshold; edgeitems 3
+	for i := 0; i < n; i++ {
+		if !summary || i < 3 || i >= n-3 {
+			idx = append(idx, i)
+		}
+	}
+	isInt := a.DType == "uint8" || a.DType == "int" || a.DType == "int32" || a.DType == "int64"
+	words := make([]string, len(idx))
+	width := 0
+	for k, i := range idx {
+		x := v.At(i)
+		if x != math.Trunc(x) || math.IsInf(x, 0) {
+			return "", false
+		}
+		words[k] = strconv.FormatFloat(x, 'f', 0, 64)
+		if !isInt {
+			words[k] += "."
+		}
+		width = max(width, len(words[k]))
+	}
+	for k, w := range words {
+		words[k] = strings.Repeat(" ", width-len(w)) + w
+	}
+	if summary {
+		words = append(words[:3:3], append([]string{"..."}, words[3:]...)...)
+	}
+	// NumPy's _formatArray: the line starts with the hanging indent " "
+	// (the "[" replaces it), elements wrap past 75 characters, the last
+	// leaves room for "]".
+	var b strings.Builder
+	line := " "
+	for k, w := range words {
+		limit := 75
+		if k == len(words)-1 {
+			limit = 74
+		}
+		if len(line)+len(w) > limit && len(line) > 1 {
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+			line = " "
+		}
+		line += w
+		if k < len(words)-1 {
+			line += " "
+		}
+	}
+	b.WriteString(line)
+	return "[" + b.String()[1:] + "]", true
+}

@@ -349,6 +349,14 @@ func (l *layerObj) callValue(in *Interp, pos []Value, kw []Kwarg) (Value, error)
 	return nil, fmt.Errorf("%s(...)(x): %w", l.spec.Type, errFunctional)
 }
 
+// physicalDevice is the CPU in tf.config.list_physical_devices().
+type physicalDevice struct{}
+
+func (d *physicalDevice) typeName() string { return "PhysicalDevice" }
+func (d *physicalDevice) repr() string {
+	return "PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')"
+}
+
 // kerasModule builds the keras module tree (also tensorflow.keras).
 func (in *Interp) kerasModule() *Module {
 	lay := &Module{Name: "keras.layers", Attrs: map[string]Value{}}
@@ -425,8 +433,17 @@ func (in *Interp) kerasModule() *Module {
 		return nil, errFunctional
 	})
 	models := &Module{Name: "keras.models", Attrs: map[string]Value{"Sequential": sequential, "Model": model}}
+	backend := &Module{Name: "keras.backend", Attrs: map[string]Value{
+		// Keras' global state is its layer-name counters and graph;
+		// kiln's reader keeps none, so there is nothing to clear.
+		"clear_session": builtin("clear_session", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			_, err := bind("clear_session", pos, kw, "free_memory=")
+			return nil, err
+		}),
+	}}
 	return &Module{Name: "keras", Attrs: map[string]Value{
-		"layers": lay, "optimizers": opt, "losses": los, "callbacks": cbs, "activations": acts,
+		"backend": backend,
+		"layers":  lay, "optimizers": opt, "losses": los, "callbacks": cbs, "activations": acts,
 		"utils": utils, "datasets": datasets, "models": models, "Sequential": sequential, "Model": model,
 		"Input": lay.Attrs["Input"],
 	}}
@@ -438,8 +455,23 @@ func (in *Interp) tensorflowModule(keras *Module) *Module {
 	for _, n := range activations.Names() {
 		nn.Attrs[n] = &activationFn{name: n}
 	}
+	listDevices := builtin("list_physical_devices", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+		a, err := bind("list_physical_devices", pos, kw, "device_type=")
+		if err != nil {
+			return nil, err
+		}
+		t, _ := a.str("device_type", "")
+		out := &List{}
+		if t == "" || strings.EqualFold(t, "CPU") {
+			// kiln trains on the CPU; it has no GPU device.
+			out.Items = append(out.Items, &physicalDevice{})
+		}
+		return out, nil
+	})
+	config := &Module{Name: "tensorflow.config", Attrs: map[string]Value{"list_physical_devices": listDevices}}
+	config.Attrs["experimental"] = &Module{Name: "tensorflow.config.experimental", Attrs: map[string]Value{"list_physical_devices": listDevices}}
 	return &Module{Name: "tensorflow", Attrs: map[string]Value{
-		"keras": keras, "nn": nn,
+		"keras": keras, "nn": nn, "config": config,
 		"random": &Module{Name: "tensorflow.random", Attrs: map[string]Value{
 			"set_seed": builtin("set_seed", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 				return in.setSeed("tf.random.set_seed", pos, kw)

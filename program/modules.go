@@ -2,7 +2,10 @@ package program
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 )
 
 // numpyModule is the part of NumPy kiln's reader has.
@@ -128,6 +131,47 @@ func (in *Interp) pyplotModule() *Module {
 	return m
 }
 
+// osModule is the part of os scripts use in their preamble: environ (a
+// copy of the environment: setting TF_CPP_MIN_LOG_LEVEL changes nothing
+// in kiln) and path.join.
+func (in *Interp) osModule() *Module {
+	env := NewDict()
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env.Set(k, v)
+		}
+	}
+	join := builtin("join", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+		parts := make([]string, len(pos))
+		for i, p := range pos {
+			s, ok := p.(string)
+			if !ok || len(kw) > 0 {
+				return nil, fmt.Errorf("TypeError: os.path.join takes strings")
+			}
+			parts[i] = s
+		}
+		return filepath.Join(parts...), nil
+	})
+	return &Module{Name: "os", Attrs: map[string]Value{
+		"environ": env,
+		"path":    &Module{Name: "os.path", Attrs: map[string]Value{"join": join}},
+	}}
+}
+
+// timeModule is time.time and time.perf_counter, for programs that time
+// their training.
+func (in *Interp) timeModule() *Module {
+	start := time.Now()
+	return &Module{Name: "time", Attrs: map[string]Value{
+		"time": builtin("time", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			return float64(time.Now().UnixNano()) / 1e9, nil
+		}),
+		"perf_counter": builtin("perf_counter", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			return time.Since(start).Seconds(), nil
+		}),
+	}}
+}
+
 // modules are the importable modules, by dotted name.
 func (in *Interp) modules() map[string]*Module {
 	keras := in.kerasModule()
@@ -137,6 +181,8 @@ func (in *Interp) modules() map[string]*Module {
 	mods := map[string]*Module{
 		"keras": keras, "tensorflow": tf, "numpy": np,
 		"matplotlib": {Name: "matplotlib", Attrs: map[string]Value{"pyplot": plt}},
+		"os":         in.osModule(),
+		"time":       in.timeModule(),
 	}
 	return mods
 }
@@ -150,7 +196,7 @@ func (in *Interp) importModule(name string) (*Module, error) {
 	parts := strings.Split(name, ".")
 	m, ok := in.mods[parts[0]]
 	if !ok {
-		hint := "kiln's reader knows keras, tensorflow, numpy and matplotlib.pyplot"
+		hint := "kiln's reader knows keras, tensorflow, numpy, matplotlib.pyplot, os and time"
 		switch parts[0] {
 		case "pandas", "sklearn", "scipy", "seaborn", "cv2", "PIL", "torch":
 			hint += "; a program that uses " + parts[0] + " runs with its own Python (kiln fit --python python3 FILE)"

@@ -154,3 +154,43 @@ model.save('m.h5')
 		t.Errorf("notes:\n%s", notes)
 	}
 }
+
+// TestArrayStr: print of label arrays and one-hot rows is NumPy's: one
+// line up to 75 characters, wrapped after, summarised past 1000 values;
+// arrays NumPy prints otherwise keep kiln's form.
+func TestArrayStr(t *testing.T) {
+	_, out, _ := dryRun(t, `import tensorflow as tf
+(x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
+print(y_train[:10])
+print(y_train)
+print(y_train[:40])
+print(tf.keras.utils.to_categorical(y_test[:3])[2])
+print(x_train[0][5])
+`)
+	want := "[5 0 4 1 9 2 1 3 1 4]\n[5 0 4 ... 5 6 8]\n" +
+		"[5 0 4 1 9 2 1 3 1 4 3 5 3 6 1 7 2 8 6 9 4 0 9 1 1 2 4 3 2 7 3 8 6 9 0 5 6\n 0 7 6]\n" +
+		"[0. 1. 0. 0. 0. 0. 0. 0. 0. 0.]\n" +
+		"[  0   0   0   0   0   0   0   0   0   0   0   0   3  18  18  18 126 136\n 175  26 166 255 247 127   0   0   0   0]\n"
+	if out != want {
+		t.Errorf("printed\n%s\nwant\n%s", out, want)
+	}
+}
+
+// TestScriptPreamble: os.environ, tf.config.list_physical_devices (kiln
+// has the CPU, no GPU), time.time, keras.backend.clear_session.
+func TestScriptPreamble(t *testing.T) {
+	_, out, _ := dryRun(t, `import os, time
+os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
+import tensorflow as tf
+from tensorflow.keras import backend as K
+print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.path.join('a', 'b.h5'))
+print(len(tf.config.list_physical_devices('GPU')), tf.config.list_physical_devices('CPU'))
+t0 = time.time()
+K.clear_session()
+print(time.time() - t0 < 60, time.perf_counter() >= 0)
+`)
+	want := "3 a/b.h5\n0 [PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]\nTrue True\n"
+	if out != want {
+		t.Errorf("printed\n%s\nwant\n%s", out, want)
+	}
+}

@@ -181,8 +181,13 @@ func truth(v Value) bool {
 
 // str is Python's str(v); repr is repr(v).
 func str(v Value) string {
-	if s, ok := v.(string); ok {
-		return s
+	switch x := v.(type) {
+	case string:
+		return x
+	case *Array:
+		if s, ok := x.str(); ok {
+			return s
+		}
 	}
 	return repr(v)
 }
