@@ -389,16 +389,17 @@ func (in *Interp) kerasModule() *Module {
 	for _, c := range []string{"SGD", "Adam", "RMSprop", "Adagrad"} {
 		opt.Attrs[c] = optimizerClass(c)
 	}
-	opt.Attrs["legacy"] = &Module{Name: "keras.optimizers.legacy", Attrs: opt.Attrs}
+	opt.Missing = "; kiln's optimizers are SGD, Adam, RMSprop and Adagrad"
+	opt.Attrs["legacy"] = &Module{Name: "keras.optimizers.legacy", Attrs: opt.Attrs, Missing: opt.Missing}
 
-	los := &Module{Name: "keras.losses", Attrs: map[string]Value{}}
+	los := &Module{Name: "keras.losses", Attrs: map[string]Value{}, Missing: "; kiln's losses are CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy and MeanSquaredError"}
 	for class, name := range map[string]string{"CategoricalCrossentropy": "categorical_crossentropy", "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
 		"BinaryCrossentropy": "binary_crossentropy", "MeanSquaredError": "mean_squared_error"} {
 		los.Attrs[class] = lossClass(class, name)
 		los.Attrs[name] = name // keras.losses.categorical_crossentropy as a function: its name
 	}
 
-	cbs := &Module{Name: "keras.callbacks", Attrs: map[string]Value{}}
+	cbs := &Module{Name: "keras.callbacks", Attrs: map[string]Value{}, Missing: "; kiln's callbacks are " + strings.Join(callbacks.Classes(), ", ")}
 	for _, class := range callbacks.Classes() {
 		spec, _ := callbacks.Lookup(class)
 		cbs.Attrs[class] = callbackClass(spec)
@@ -433,12 +434,24 @@ func (in *Interp) kerasModule() *Module {
 		return nil, errFunctional
 	})
 	models := &Module{Name: "keras.models", Attrs: map[string]Value{"Sequential": sequential, "Model": model}}
+	// Imported by many programs that never call them; calling them is
+	// refused.
+	for _, name := range []string{"load_model", "save_model"} {
+		models.Attrs[name] = builtin(name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			return nil, fmt.Errorf("keras.models.%s: kiln's reader does not read or write Keras model files; kiln fit PROGRAM.py --save DIR saves a trained model in kiln's format, or run the program with its own Python (--python)", name)
+		})
+	}
 	backend := &Module{Name: "keras.backend", Attrs: map[string]Value{
 		// Keras' global state is its layer-name counters and graph;
 		// kiln's reader keeps none, so there is nothing to clear.
 		"clear_session": builtin("clear_session", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 			_, err := bind("clear_session", pos, kw, "free_memory=")
 			return nil, err
+		}),
+		// kiln's images are channels-last, Keras' default.
+		"image_data_format": builtin("image_data_format", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			_, err := bind("image_data_format", pos, kw)
+			return "channels_last", err
 		}),
 	}}
 	return &Module{Name: "keras", Attrs: map[string]Value{

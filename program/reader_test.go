@@ -177,7 +177,8 @@ print(x_train[0][5])
 }
 
 // TestScriptPreamble: os.environ, tf.config.list_physical_devices (kiln
-// has the CPU, no GPU), time.time, keras.backend.clear_session.
+// has the CPU, no GPU), time.time, keras.backend.clear_session and
+// image_data_format, load_model imported (calling it is refused).
 func TestScriptPreamble(t *testing.T) {
 	_, out, _ := dryRun(t, `import os, time
 os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
@@ -188,9 +189,31 @@ print(len(tf.config.list_physical_devices('GPU')), tf.config.list_physical_devic
 t0 = time.time()
 K.clear_session()
 print(time.time() - t0 < 60, time.perf_counter() >= 0)
+from tensorflow.keras.models import Sequential, load_model
+print(K.image_data_format())
 `)
-	want := "3 a/b.h5\n0 [PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]\nTrue True\n"
+	want := "3 a/b.h5\n0 [PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]\nTrue True\nchannels_last\n"
 	if out != want {
 		t.Errorf("printed\n%s\nwant\n%s", out, want)
+	}
+}
+
+// TestRefusedNames: a name kiln's reader lacks in a Keras module is
+// refused with what it has instead.
+func TestRefusedNames(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"import keras\nkeras.optimizers.Adadelta()\n", "kiln's optimizers are SGD, Adam, RMSprop and Adagrad"},
+		{"import keras\nkeras.callbacks.TensorBoard()\n", "kiln's callbacks are CSVLogger, EarlyStopping, ModelCheckpoint"},
+		{"from keras.losses import Hinge\n", "kiln's losses are"},
+		{"from keras.layers import SimpleRNN\n", "kiln's layers are Activation, AveragePooling2D,"},
+		{"from keras.models import load_model\nm = load_model('m.h5')\n", "p.py:2:5: keras.models.load_model: kiln's reader does not read or write Keras model files"},
+		{"import keras\nx = keras.Input(shape=(4,))\ny = keras.layers.Dense(2)(x)\n", "p.py:3:5: Dense(...)(x): the functional API"},
+		{"import keras\nm = keras.Model(inputs=1, outputs=2)\n", "the functional API"},
+		{"import keras\nm = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2)])\nm(1)\n", "p.py:3:1: model(x): calling a model on data"},
+	} {
+		_, err := Run(context.Background(), "p.py", []byte(c.src), Options{DryRun: true})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v\n  want %q", c.src, err, c.want)
+		}
 	}
 }
