@@ -265,12 +265,41 @@ func argmax(a *Array, axis Value) (Value, error) {
 // extreme is a.min() or a.max() over all values: an int for an integer
 // array, as NumPy prints it.
 func (a *Array) extreme(name string) (Value, error) {
-	v, err := a.load()
+	best, err := a.extremeValue(name)
 	if err != nil {
 		return nil, err
 	}
+	switch a.DType {
+	case "uint8", "int", "int32", "int64":
+		return int(best), nil
+	}
+	return best, nil
+}
+
+func (a *Array) extremeValue(name string) (float64, error) {
+	if a.values == nil && a.Source == "mnist" && a.OneHot == 0 {
+		// The images' bytes as stored: their extremes, scaled as load
+		// scales them, without making the float32 copy.
+		if b, err := a.sourceBytes(); err != nil {
+			return 0, err
+		} else if b != nil && len(b) > 0 {
+			lo, hi := b[0], b[0]
+			for _, x := range b {
+				lo, hi = min(lo, x), max(hi, x)
+			}
+			l, h := float64(float32(float64(lo)*a.Scale)), float64(float32(float64(hi)*a.Scale))
+			if name == "max" {
+				return max(l, h), nil
+			}
+			return min(l, h), nil
+		}
+	}
+	v, err := a.load()
+	if err != nil {
+		return 0, err
+	}
 	if v.Len() == 0 {
-		return nil, fmt.Errorf("ValueError: zero-size array to reduction operation %simum which has no identity", name)
+		return 0, fmt.Errorf("ValueError: zero-size array to reduction operation %simum which has no identity", name)
 	}
 	best := v.At(0)
 	for i := 1; i < v.Len(); i++ {
@@ -278,11 +307,25 @@ func (a *Array) extreme(name string) (Value, error) {
 			best = x
 		}
 	}
-	switch a.DType {
-	case "uint8", "int", "int32", "int64":
-		return int(best), nil
-	}
 	return best, nil
+}
+
+// sourceBytes are the stored bytes of a data-set array's rows (nil if the
+// data set does not store bytes).
+func (a *Array) sourceBytes() ([]uint8, error) {
+	ds, err := mnist.Load("")
+	if err != nil {
+		return nil, err
+	}
+	src := map[string]*data.Array{"x_train": ds.XTrain, "y_train": ds.YTrain, "x_test": ds.XTest, "y_test": ds.YTest}[a.Part]
+	if src == nil || src.U8 == nil {
+		return nil, nil
+	}
+	n := src.Rows()
+	if a.Limit > 0 && a.Limit < n {
+		n = a.Limit
+	}
+	return src.U8[:n*src.RowLen()], nil
 }
 
 // mean is np.mean(a) over all values.
