@@ -180,7 +180,7 @@ func (m *modelObj) compileCall(in *Interp, pos []Value, kw []Kwarg) (Value, erro
 		return nil, err
 	}
 	m.compile = c
-	m.run, m.dryFit = nil, false // kiln: compiling again starts a new training
+	m.run, m.dryFit = nil, false // Keras: compiling again resets the optimizer
 	return nil, nil
 }
 
@@ -299,10 +299,18 @@ type dataKey struct {
 	source, scale string
 	onehot        int
 	limit         int
+	sample        string // the shape of one sample, (784,)
 }
 
 func keyOf(a *Array) dataKey {
-	return dataKey{source: a.Source, scale: a.ScaleText, onehot: a.OneHot, limit: a.Limit}
+	return dataKey{source: a.Source, scale: a.ScaleText, onehot: a.OneHot, limit: a.Limit, sample: shapeRepr(a.Shape[1:])}
+}
+
+// errSample is Keras' error for data whose samples do not have the shape
+// the model trained on.
+func errSample(fn string, want string, x *Array) error {
+	return fmt.Errorf("%s: ValueError: Input 0 of layer \"sequential\" is incompatible with the layer: expected shape=(None, %s), found shape=(None, %s); prepare %s as the training data (the same reshape)",
+		fn, strings.Trim(want, "(),"), strings.Trim(shapeRepr(x.Shape[1:]), "(),"), x.Part)
 }
 
 // fit is model.fit: it writes the experiment for the program's data and
@@ -407,6 +415,9 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 		}
 		if vx.Limit != vy.Limit {
 			return nil, fmt.Errorf("fit(validation_data=...): x_val keeps %d rows and y_val %d", vx.Limit, vy.Limit)
+		}
+		if !slices.Equal(vx.Shape[1:], x.Shape[1:]) {
+			return nil, errSample("fit(validation_data=...)", shapeRepr(x.Shape[1:]), vx)
 		}
 		f.ValidationData = "test"
 		d.ValidationLimit = vx.Limit
@@ -632,6 +643,9 @@ func (m *modelObj) predict(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 // arrays finds the run's data that x (and y) name: the training or test
 // split, prepared as the run prepared it.
 func (m *modelObj) arrays(in *Interp, fn string, xv, yv Value) (*data.Array, *data.Array, error) {
+	if x, ok := xv.(*Array); ok && x.Source != "" && m.data != nil && len(x.Shape) > 0 && shapeRepr(x.Shape[1:]) != m.data.sample {
+		return nil, nil, errSample(fn, m.data.sample, x)
+	}
 	if m.run == nil {
 		if x, ok := xv.(*Array); ok && in.DryRun && m.compile != nil && len(x.Shape) > 0 {
 			// As many rows as x has, so that predictions line up with

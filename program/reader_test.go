@@ -198,8 +198,17 @@ print(K.image_data_format())
 	}
 }
 
+// mnistMLP reshapes x_train (only) for a flat model.
+const mnistMLP = `import tensorflow as tf
+(x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
+x = x_train.reshape(60000, 784) / 255
+model = tf.keras.Sequential([tf.keras.layers.Dense(10, activation='softmax', input_shape=(784,))])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')
+`
+
 // TestRefusedNames: a name kiln's reader lacks in a Keras module is
-// refused with what it has instead.
+// refused with what it has instead; data prepared unlike the training
+// data is refused as Keras refuses it.
 func TestRefusedNames(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{"import keras\nkeras.optimizers.Adadelta()\n", "kiln's optimizers are SGD, Adam, RMSprop and Adagrad"},
@@ -210,6 +219,8 @@ func TestRefusedNames(t *testing.T) {
 		{"import keras\nx = keras.Input(shape=(4,))\ny = keras.layers.Dense(2)(x)\n", "p.py:3:5: Dense(...)(x): the functional API"},
 		{"import keras\nm = keras.Model(inputs=1, outputs=2)\n", "the functional API"},
 		{"import keras\nm = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2)])\nm(1)\n", "p.py:3:1: model(x): calling a model on data"},
+		{mnistMLP + "model.fit(x, y_train, validation_data=(x_test / 255, y_test))\n", "p.py:6:1: fit(validation_data=...): ValueError: Input 0 of layer \"sequential\" is incompatible with the layer: expected shape=(None, 784), found shape=(None, 28, 28); prepare x_test as the training data"},
+		{mnistMLP + "model.fit(x, y_train)\nmodel.evaluate(x_test / 255, y_test)\n", "p.py:7:1: evaluate: ValueError: Input 0 of layer \"sequential\" is incompatible"},
 	} {
 		_, err := Run(context.Background(), "p.py", []byte(c.src), Options{DryRun: true})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
