@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/datasets/mnist"
@@ -267,6 +268,72 @@ func argmax(a *Array, axis Value) (Value, error) {
 	return &Array{Shape: []int{n}, DType: "int64", values: data.NewFloat32(out, n)}, nil
 }
 
+// extreme is a.min() or a.max() over all values: an int for an integer
+// array, as NumPy prints it.
+func (a *Array) extreme(name string) (Value, error) {
+	best, err := a.extremeValue(name)
+	if err != nil {
+		return nil, err
+	}
+	switch a.DType {
+	case "uint8", "int", "int32", "int64":
+		return int(best), nil
+	}
+	return best, nil
+}
+
+func (a *Array) extremeValue(name string) (float64, error) {
+	if a.values == nil && a.Source == "mnist" && a.OneHot == 0 {
+		// The images' bytes as stored: their extremes, scaled as load
+		// scales them, without making the float32 copy.
+		if b, err := a.sourceBytes(); err != nil {
+			return 0, err
+		} else if b != nil && len(b) > 0 {
+			lo, hi := b[0], b[0]
+			for _, x := range b {
+				lo, hi = min(lo, x), max(hi, x)
+			}
+			l, h := float64(float32(float64(lo)*a.Scale)), float64(float32(float64(hi)*a.Scale))
+			if name == "max" {
+				return max(l, h), nil
+			}
+			return min(l, h), nil
+		}
+	}
+	v, err := a.load()
+	if err != nil {
+		return 0, err
+	}
+	if v.Len() == 0 {
+		return 0, fmt.Errorf("ValueError: zero-size array to reduction operation %simum which has no identity", name)
+	}
+	best := v.At(0)
+	for i := 1; i < v.Len(); i++ {
+		if x := v.At(i); (name == "max") == (x > best) && x != best {
+			best = x
+		}
+	}
+	return best, nil
+}
+
+// sourceBytes are the stored bytes of a data-set array's rows (nil if the
+// data set does not store bytes).
+func (a *Array) sourceBytes() ([]uint8, error) {
+	ds, err := mnist.Load("")
+	if err != nil {
+		return nil, err
+	}
+	src := map[string]*data.Array{"x_train": ds.XTrain, "y_train": ds.YTrain, "x_test": ds.XTest, "y_test": ds.YTest}[a.Part]
+	if src == nil || src.U8 == nil {
+		return nil, nil
+	}
+	n := src.Rows()
+	if a.Limit > 0 && a.Limit < n {
+		n = a.Limit
+	}
+	return src.U8[:n*src.RowLen()], nil
+}
+
 // mean is np.mean(a) over all values.
 func mean(a *Array) (Value, error) {
 	v, err := a.load()
@@ -333,6 +400,13 @@ func (a *Array) attr(in *Interp, name string) (Value, error) {
 		}), nil
 	case "mean":
 		return builtin("mean", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return mean(a) }), nil
+	case "min", "max":
+		return builtin(name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			if _, err := bind(name, pos, kw); err != nil {
+				return nil, fmt.Errorf("ndarray.%s: kiln's reader takes the %s of all values (no axis): %v", name, name, err)
+			}
+			return a.extreme(name)
+		}), nil
 	case "argmax":
 		return builtin("argmax", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 			args, err := bind("argmax", pos, kw, "axis=")
@@ -475,4 +549,67 @@ func (a *Array) row(i int) (Value, error) {
 	}
 	shape := append([]int(nil), a.Shape[1:]...)
 	return &Array{Shape: shape, DType: a.DType, values: data.NewFloat32(out, shape...)}, nil
+}
+
+// str is NumPy's str of a 1-D array of integers or of whole-number floats
+// (labels, one-hot rows): "[5 0 4 1 9]", "[0. 0. 1.]", long arrays
+// summarised as "[5 0 4 ... 5 6 8]", lines wrapped at 75 characters as
+// NumPy wraps them. Other arrays (ok false) print as kiln's repr.
+func (a *Array) str() (string, bool) {
+	if len(a.Shape) != 1 {
+		return "", false
+	}
+	v, err := a.load()
+	if err != nil {
+		return "", false
+	}
+	n := v.Len()
+	idx := make([]int, 0, n)
+	summary := n > 1000 // NumPy's threshold; edgeitems 3
+	for i := 0; i < n; i++ {
+		if !summary || i < 3 || i >= n-3 {
+			idx = append(idx, i)
+		}
+	}
+	isInt := a.DType == "uint8" || a.DType == "int" || a.DType == "int32" || a.DType == "int64"
+	words := make([]string, len(idx))
+	width := 0
+	for k, i := range idx {
+		x := v.At(i)
+		if x != math.Trunc(x) || math.IsInf(x, 0) {
+			return "", false
+		}
+		words[k] = strconv.FormatFloat(x, 'f', 0, 64)
+		if !isInt {
+			words[k] += "."
+		}
+		width = max(width, len(words[k]))
+	}
+	for k, w := range words {
+		words[k] = strings.Repeat(" ", width-len(w)) + w
+	}
+	if summary {
+		words = append(words[:3:3], append([]string{"..."}, words[3:]...)...)
+	}
+	// NumPy's _formatArray: the line starts with the hanging indent " "
+	// (the "[" replaces it), elements wrap past 75 characters, the last
+	// leaves room for "]".
+	var b strings.Builder
+	line := " "
+	for k, w := range words {
+		limit := 75
+		if k == len(words)-1 {
+			limit = 74
+		}
+		if len(line)+len(w) > limit && len(line) > 1 {
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+			line = " "
+		}
+		line += w
+		if k < len(words)-1 {
+			line += " "
+		}
+	}
+	b.WriteString(line)
+	return "[" + b.String()[1:] + "]", true
 }

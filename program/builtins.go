@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 )
 
 // builtins are the Python builtins kiln's reader has.
@@ -33,6 +34,13 @@ func (in *Interp) builtins() map[string]Value {
 			}
 			fmt.Fprint(in.Out, strings.Join(parts, sep)+end)
 			return nil, nil
+		}),
+		"type": builtin("type", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			a, err := bind("type", pos, kw, "object")
+			if err != nil {
+				return nil, err
+			}
+			return &classObj{name: className(a.get("object"))}, nil
 		}),
 		"len": builtin("len", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 			a, err := bind("len", pos, kw, "obj")
@@ -201,8 +209,8 @@ func (in *Interp) builtins() map[string]Value {
 			}
 			return nil, fmt.Errorf("TypeError: bad operand type for abs(): '%s'", typeName(a.get("x")))
 		}),
-		"min":       builtin("min", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return extreme("min", pos, kw, -1) }),
-		"max":       builtin("max", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return extreme("max", pos, kw, 1) }),
+		"min":       builtin("min", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return extreme(in, "min", pos, kw, -1) }),
+		"max":       builtin("max", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return extreme(in, "max", pos, kw, 1) }),
 		"sum":       builtin("sum", sumBuiltin),
 		"enumerate": builtin("enumerate", enumerateBuiltin),
 		"zip":       builtin("zip", zipBuiltin),
@@ -268,9 +276,18 @@ func iterate(v Value) ([]Value, error) {
 	return nil, fmt.Errorf("TypeError: '%s' object is not iterable", typeName(v))
 }
 
-func extreme(name string, pos []Value, kw []Kwarg, sign int) (Value, error) {
-	if len(kw) > 0 {
-		return nil, fmt.Errorf("TypeError: kiln's reader has %s() without keyword arguments", name)
+func extreme(in *Interp, name string, pos []Value, kw []Kwarg, sign int) (Value, error) {
+	var key, def Value
+	hasDef := false
+	for _, k := range kw {
+		switch k.Name {
+		case "key":
+			key = k.Value
+		case "default":
+			def, hasDef = k.Value, true
+		default:
+			return nil, fmt.Errorf("TypeError: '%s' is an invalid keyword argument for %s()", k.Name, name)
+		}
 	}
 	items := pos
 	if len(pos) == 1 {
@@ -280,16 +297,34 @@ func extreme(name string, pos []Value, kw []Kwarg, sign int) (Value, error) {
 		}
 	}
 	if len(items) == 0 {
+		if hasDef {
+			return def, nil
+		}
 		return nil, fmt.Errorf("ValueError: %s() arg is an empty sequence", name)
 	}
+	// keyOf is the value compared: key(v), or v.
+	keyOf := func(v Value) (Value, error) {
+		if key == nil {
+			return v, nil
+		}
+		return in.call(key, []Value{v}, nil)
+	}
 	best := items[0]
+	bestK, err := keyOf(best)
+	if err != nil {
+		return nil, err
+	}
 	for _, v := range items[1:] {
-		c, err := compare(v, best)
+		k, err := keyOf(v)
+		if err != nil {
+			return nil, err
+		}
+		c, err := compare(k, bestK)
 		if err != nil {
 			return nil, err
 		}
 		if c*sign > 0 {
-			best = v
+			best, bestK = v, k
 		}
 	}
 	return best, nil
@@ -488,6 +523,35 @@ func strMethod(s string, name string) (Value, error) {
 			}
 			return strings.Join(parts, s), nil
 		}), nil
+	case "ljust", "rjust", "center":
+		return builtin("str."+name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			a, err := bind(name, pos, kw, "width", "fillchar=")
+			if err != nil {
+				return nil, err
+			}
+			w, err := a.int("width", 0)
+			if err != nil {
+				return nil, err
+			}
+			fill, err := a.str("fillchar", " ")
+			if err != nil || utf8.RuneCountInString(fill) != 1 {
+				return nil, fmt.Errorf("TypeError: The fill character must be exactly one character long")
+			}
+			pad := w - utf8.RuneCountInString(s)
+			if pad <= 0 {
+				return s, nil
+			}
+			switch name {
+			case "ljust":
+				return s + strings.Repeat(fill, pad), nil
+			case "rjust":
+				return strings.Repeat(fill, pad) + s, nil
+			}
+			// CPython's center: the extra fill goes left when the
+			// padding and the width are both odd.
+			left := pad/2 + (pad & w & 1)
+			return strings.Repeat(fill, left) + s + strings.Repeat(fill, pad-left), nil
+		}), nil
 	case "replace", "startswith", "endswith", "split":
 		return builtin("str."+name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 			a, err := bind(name, pos, kw, "a=", "b=")
@@ -518,4 +582,23 @@ func strMethod(s string, name string) (Value, error) {
 		}), nil
 	}
 	return nil, fmt.Errorf("AttributeError: 'str' object has no attribute '%s' in kiln's reader", name)
+}
+
+// classObj is what type(x) returns: a class, shown as Python shows it.
+type classObj struct{ name string }
+
+func (c *classObj) typeName() string { return "type" }
+func (c *classObj) repr() string     { return "<class '" + c.name + "'>" }
+
+// className is the qualified name of v's class as Python prints it.
+func className(v Value) string {
+	switch v.(type) {
+	case *Array:
+		return "numpy.ndarray"
+	case *Module:
+		return "module"
+	case *Builtin:
+		return "builtin_function_or_method"
+	}
+	return typeName(v)
 }

@@ -263,7 +263,7 @@ func (in *Interp) stmt(s pysrc.Stmt, sc *scope) (c ctrl, v Value, err error) {
 			}
 			v, err := m.attr(in, a.Name)
 			if err != nil {
-				return ctrlNone, nil, fmt.Errorf("ImportError: cannot import name '%s' from '%s' (kiln's reader)", a.Name, s.Module)
+				return ctrlNone, nil, fmt.Errorf("ImportError: cannot import name '%s' from '%s' (kiln's reader)%s", a.Name, s.Module, m.Missing)
 			}
 			name := a.Name
 			if a.AsName != "" {

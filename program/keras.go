@@ -340,6 +340,23 @@ func callbackClass(spec *callbacks.Spec) *Builtin {
 	})
 }
 
+// errFunctional refuses Keras' functional API (a layer called on a tensor,
+// keras.Model(inputs, outputs)).
+var errFunctional = fmt.Errorf("the functional API (calling a layer on a tensor, keras.Model(inputs, outputs)) is not in kiln's reader; write the model as keras.Sequential([...]), or as an experiment file (kiln's experiment files have Functional models), or run the program with its own Python (--python)")
+
+// callValue refuses calling a layer: the functional API.
+func (l *layerObj) callValue(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+	return nil, fmt.Errorf("%s(...)(x): %w", l.spec.Type, errFunctional)
+}
+
+// physicalDevice is the CPU in tf.config.list_physical_devices().
+type physicalDevice struct{}
+
+func (d *physicalDevice) typeName() string { return "PhysicalDevice" }
+func (d *physicalDevice) repr() string {
+	return "PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')"
+}
+
 // kerasModule builds the keras module tree (also tensorflow.keras).
 func (in *Interp) kerasModule() *Module {
 	lay := &Module{Name: "keras.layers", Attrs: map[string]Value{}}
@@ -347,6 +364,13 @@ func (in *Interp) kerasModule() *Module {
 		spec, _ := layers.Lookup(class)
 		lay.Attrs[class] = layerClass(spec)
 	}
+	var seq []string // the layers a Sequential model takes (not merges)
+	for _, class := range layers.Classes() {
+		if spec, _ := layers.Lookup(class); spec.NewMerge == nil {
+			seq = append(seq, class)
+		}
+	}
+	lay.Missing = "; kiln's layers are " + strings.Join(seq, ", ") + " (and Input)"
 	lay.Attrs["Input"] = inputClass("Input")
 	lay.Attrs["InputLayer"] = inputClass("InputLayer")
 	// Keras 1/2 spellings.
@@ -366,20 +390,27 @@ func (in *Interp) kerasModule() *Module {
 	lay.Attrs["AvgPool2D"] = lay.Attrs["AveragePooling2D"]
 	lay.Attrs["GlobalAvgPool2D"] = lay.Attrs["GlobalAveragePooling2D"]
 
+	// Keras 1/2 submodules that held the layers: from keras.layers.core
+	// import Dense.
+	for _, sub := range []string{"core", "convolutional", "pooling", "normalization"} {
+		lay.Attrs[sub] = &Module{Name: "keras.layers." + sub, Attrs: lay.Attrs}
+	}
+
 	opt := &Module{Name: "keras.optimizers", Attrs: map[string]Value{}}
 	for _, c := range []string{"SGD", "Adam", "RMSprop", "Adagrad"} {
 		opt.Attrs[c] = optimizerClass(c)
 	}
-	opt.Attrs["legacy"] = &Module{Name: "keras.optimizers.legacy", Attrs: opt.Attrs}
+	opt.Missing = "; kiln's optimizers are SGD, Adam, RMSprop and Adagrad"
+	opt.Attrs["legacy"] = &Module{Name: "keras.optimizers.legacy", Attrs: opt.Attrs, Missing: opt.Missing}
 
-	los := &Module{Name: "keras.losses", Attrs: map[string]Value{}}
+	los := &Module{Name: "keras.losses", Attrs: map[string]Value{}, Missing: "; kiln's losses are CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy and MeanSquaredError"}
 	for class, name := range map[string]string{"CategoricalCrossentropy": "categorical_crossentropy", "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
 		"BinaryCrossentropy": "binary_crossentropy", "MeanSquaredError": "mean_squared_error"} {
 		los.Attrs[class] = lossClass(class, name)
 		los.Attrs[name] = name // keras.losses.categorical_crossentropy as a function: its name
 	}
 
-	cbs := &Module{Name: "keras.callbacks", Attrs: map[string]Value{}}
+	cbs := &Module{Name: "keras.callbacks", Attrs: map[string]Value{}, Missing: "; kiln's callbacks are " + strings.Join(callbacks.Classes(), ", ")}
 	for _, class := range callbacks.Classes() {
 		spec, _ := callbacks.Lookup(class)
 		cbs.Attrs[class] = callbackClass(spec)
@@ -399,7 +430,7 @@ func (in *Interp) kerasModule() *Module {
 		"set_random_seed": seed,
 		"np_utils":        &Module{Name: "keras.utils.np_utils", Attrs: map[string]Value{"to_categorical": toCat}},
 	}}
-	datasets := &Module{Name: "keras.datasets", Attrs: map[string]Value{
+	datasets := &Module{Name: "keras.datasets", Missing: "; kiln's reader has keras.datasets.mnist; for other data write an experiment file (data: npz, train/test .npy or csv) or run the program with its own Python (--python)", Attrs: map[string]Value{
 		"mnist": &Module{Name: "keras.datasets.mnist", Attrs: map[string]Value{
 			"load_data": builtin("load_data", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 				if _, err := bind("load_data", pos, kw, "path="); err != nil {
@@ -410,10 +441,34 @@ func (in *Interp) kerasModule() *Module {
 		}},
 	}}
 	sequential := builtin("Sequential", newSequential)
-	models := &Module{Name: "keras.models", Attrs: map[string]Value{"Sequential": sequential}}
+	model := builtin("Model", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+		return nil, errFunctional
+	})
+	models := &Module{Name: "keras.models", Attrs: map[string]Value{"Sequential": sequential, "Model": model}}
+	// Imported by many programs that never call them; calling them is
+	// refused.
+	for _, name := range []string{"load_model", "save_model"} {
+		models.Attrs[name] = builtin(name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			return nil, fmt.Errorf("keras.models.%s: kiln's reader does not read or write Keras model files; kiln fit PROGRAM.py --save DIR saves a trained model in kiln's format, or run the program with its own Python (--python)", name)
+		})
+	}
+	backend := &Module{Name: "keras.backend", Attrs: map[string]Value{
+		// Keras' global state is its layer-name counters and graph;
+		// kiln's reader keeps none, so there is nothing to clear.
+		"clear_session": builtin("clear_session", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			_, err := bind("clear_session", pos, kw, "free_memory=")
+			return nil, err
+		}),
+		// kiln's images are channels-last, Keras' default.
+		"image_data_format": builtin("image_data_format", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			_, err := bind("image_data_format", pos, kw)
+			return "channels_last", err
+		}),
+	}}
 	return &Module{Name: "keras", Attrs: map[string]Value{
-		"layers": lay, "optimizers": opt, "losses": los, "callbacks": cbs, "activations": acts,
-		"utils": utils, "datasets": datasets, "models": models, "Sequential": sequential,
+		"backend": backend,
+		"layers":  lay, "optimizers": opt, "losses": los, "callbacks": cbs, "activations": acts,
+		"utils": utils, "datasets": datasets, "models": models, "Sequential": sequential, "Model": model,
 		"Input": lay.Attrs["Input"],
 	}}
 }
@@ -424,14 +479,32 @@ func (in *Interp) tensorflowModule(keras *Module) *Module {
 	for _, n := range activations.Names() {
 		nn.Attrs[n] = &activationFn{name: n}
 	}
+	listDevices := builtin("list_physical_devices", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+		a, err := bind("list_physical_devices", pos, kw, "device_type=")
+		if err != nil {
+			return nil, err
+		}
+		t, _ := a.str("device_type", "")
+		out := &List{}
+		if t == "" || strings.EqualFold(t, "CPU") {
+			// kiln trains on the CPU; it has no GPU device.
+			out.Items = append(out.Items, &physicalDevice{})
+		}
+		return out, nil
+	})
+	config := &Module{Name: "tensorflow.config", Attrs: map[string]Value{"list_physical_devices": listDevices}}
+	config.Attrs["experimental"] = &Module{Name: "tensorflow.config.experimental", Attrs: map[string]Value{"list_physical_devices": listDevices}}
 	return &Module{Name: "tensorflow", Attrs: map[string]Value{
-		"keras": keras, "nn": nn,
+		"keras": keras, "nn": nn, "config": config,
 		"random": &Module{Name: "tensorflow.random", Attrs: map[string]Value{
 			"set_seed": builtin("set_seed", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 				return in.setSeed("tf.random.set_seed", pos, kw)
 			}),
 		}},
 		"float32": &dtype{name: "float32"},
+		// A TensorFlow 2 version, marked as kiln's: programs print it or
+		// test its major version.
+		"__version__": "2.16.1+kiln",
 	}}
 }
 
@@ -444,6 +517,7 @@ func (in *Interp) setSeed(fn string, pos []Value, kw []Kwarg) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	in.seedByProgram = true
 	if !in.SeedSet {
 		in.Seed = int64(s)
 	}

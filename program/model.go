@@ -3,6 +3,7 @@ package program
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ type modelObj struct {
 	run     *config.Run // built at the first fit (or summary)
 	data    *dataKey    // the data run trained on
 	epochs  int         // epochs trained so far
+	// dryFit is set once fit has run on a dry run (no run is built): a
+	// later fit on the same data continues, as it would for real.
+	dryFit bool
 }
 
 func (m *modelObj) typeName() string { return "Sequential" }
@@ -60,7 +64,7 @@ func newSequential(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 
 // add is model.add(layer).
 func (m *modelObj) add(v Value) error {
-	if m.run != nil {
+	if m.run != nil || m.dryFit {
 		return fmt.Errorf("model.add after the model was trained: kiln's reader builds the model once; add every layer before compile and fit")
 	}
 	switch l := v.(type) {
@@ -84,6 +88,11 @@ func (m *modelObj) add(v Value) error {
 		return nil
 	}
 	return fmt.Errorf("TypeError: The added layer must be an instance of class Layer. Received: layer=%s of type %s", repr(v), typeName(v))
+}
+
+// callValue refuses model(x), which runs the model eagerly in Keras.
+func (m *modelObj) callValue(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+	return nil, fmt.Errorf("model(x): calling a model on data is not in kiln's reader; use model.predict(x) after model.fit, or run the program with its own Python (--python)")
 }
 
 func (m *modelObj) attr(in *Interp, name string) (Value, error) {
@@ -126,6 +135,16 @@ func (m *modelObj) attr(in *Interp, name string) (Value, error) {
 			}
 			return km.CountParams(), nil
 		})
+	case "save", "save_weights":
+		// Like matplotlib's figures: skipped, with a note saying so.
+		return method(func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			a, err := bind(name, pos, kw, "filepath", "overwrite=", "save_format=", "include_optimizer=", "options=", "zipped=")
+			if err != nil {
+				return nil, err
+			}
+			in.note("%s: model.%s(%s) is skipped: kiln's reader does not write Keras files; kiln fit PROGRAM.py --save DIR saves the trained model in kiln's format", in.at, name, repr(a.get("filepath")))
+			return nil, nil
+		})
 	case "predict_classes":
 		return nil, fmt.Errorf("AttributeError: 'Sequential' object has no attribute 'predict_classes' (removed in TensorFlow 2.6); use np.argmax(model.predict(x), axis=-1)")
 	case "fit_generator":
@@ -161,13 +180,13 @@ func (m *modelObj) compileCall(in *Interp, pos []Value, kw []Kwarg) (Value, erro
 		return nil, err
 	}
 	m.compile = c
-	m.run = nil // Keras: compiling again resets the optimizer
+	m.run, m.dryFit = nil, false // Keras: compiling again resets the optimizer
 	return nil, nil
 }
 
 // experiment is the experiment file of the model with the given data and
 // fit settings.
-func (m *modelObj) experiment(in *Interp, d *config.DataSpec, f *config.FitSpec) (*config.Experiment, error) {
+func (m *modelObj) experiment(in *Interp, d *config.DataSpec, f *config.FitSpec, x *Array) (*config.Experiment, error) {
 	if m.input == nil {
 		return nil, fmt.Errorf("the model does not say its input shape: add keras.Input(shape=...) first, or input_shape=... on the first layer")
 	}
@@ -178,7 +197,7 @@ func (m *modelObj) experiment(in *Interp, d *config.DataSpec, f *config.FitSpec)
 		return nil, fmt.Errorf("RuntimeError: You must compile your model before training/testing. Use `model.compile(optimizer, loss)`.")
 	}
 	e := &config.Experiment{Path: in.File, Seed: in.Seed, SeedGiven: in.SeedSet || in.seedByProgram, Compile: *m.compile}
-	e.Model = append([]config.LayerSpec{{Type: "Input", Args: map[string]any{"shape": m.input}}}, m.layers...)
+	e.Model = append(in.inputLayers(m.input, x), m.layers...)
 	if d != nil {
 		e.Data = *d
 	} else {
@@ -205,6 +224,52 @@ func (m *modelObj) experiment(in *Interp, d *config.DataSpec, f *config.FitSpec)
 	return e, nil
 }
 
+// inputLayers are the experiment's first layers for a model whose input
+// is input, trained on x: an Input of x's shape; but when the program
+// reshaped the data set's samples (x_train.reshape(60000, 784)), which an
+// experiment's data section cannot say, the Input takes the samples as
+// stored and a Flatten (or Reshape) does the program's reshape in the
+// model — the same numbers reach the same layers.
+func (in *Interp) inputLayers(input []any, x *Array) []config.LayerSpec {
+	first := []config.LayerSpec{{Type: "Input", Args: map[string]any{"shape": input}}}
+	if x == nil || x.Source == "" || !reflect.DeepEqual(pos2any(x.Shape[1:]), input) {
+		return first
+	}
+	stored := sampleShape(x)
+	p := x.Shape[1:]
+	switch {
+	case stored == nil || slices.Equal(p, stored) || size(p) != size(stored):
+		return first
+	case slices.Equal(p, append(slices.Clone(stored), 1)):
+		return first // kiln adds a grey channel axis to images as Keras programs do
+	}
+	what := "a Flatten layer"
+	layer := config.LayerSpec{Type: "Flatten", Args: map[string]any{}}
+	if len(p) > 1 {
+		what = "a Reshape layer"
+		layer = config.LayerSpec{Type: "Reshape", Args: map[string]any{"target_shape": pos2any(p)}}
+	}
+	if !in.assumed["reshape"] {
+		in.assumed["reshape"] = true
+		in.note("the program reshapes each sample from %s to %s: the experiment reads the samples as stored (Input shape %s) and %s first does the reshape in the model, which computes the same",
+			shapeRepr(stored), shapeRepr(p), shapeRepr(stored), what)
+	}
+	return []config.LayerSpec{{Type: "Input", Args: map[string]any{"shape": pos2any(stored)}}, layer}
+}
+
+// sampleShape is the shape of one sample of the data set x comes from, as
+// stored.
+func sampleShape(x *Array) []int {
+	for _, pair := range mnistArrays() {
+		for _, v := range pair.(Tuple) {
+			if a := v.(*Array); a.Source == x.Source && a.Part == x.Part {
+				return a.Shape[1:]
+			}
+		}
+	}
+	return nil
+}
+
 // kilnModel is the compiled kiln model: the trained one, or a fresh build
 // for summary and count_params before training.
 func (m *modelObj) kilnModel(in *Interp) (*kiln.Sequential, error) {
@@ -220,7 +285,7 @@ func (m *modelObj) kilnModel(in *Interp) (*kiln.Sequential, error) {
 	}
 	saved := m.compile
 	m.compile = c
-	e, err := m.experiment(in, nil, nil)
+	e, err := m.experiment(in, nil, nil, nil)
 	m.compile = saved
 	if err != nil {
 		return nil, err
@@ -234,10 +299,18 @@ type dataKey struct {
 	source, scale string
 	onehot        int
 	limit         int
+	sample        string // the shape of one sample, (784,)
 }
 
 func keyOf(a *Array) dataKey {
-	return dataKey{source: a.Source, scale: a.ScaleText, onehot: a.OneHot, limit: a.Limit}
+	return dataKey{source: a.Source, scale: a.ScaleText, onehot: a.OneHot, limit: a.Limit, sample: shapeRepr(a.Shape[1:])}
+}
+
+// errSample is Keras' error for data whose samples do not have the shape
+// the model trained on.
+func errSample(fn string, want string, x *Array) error {
+	return fmt.Errorf("%s: ValueError: Input 0 of layer \"sequential\" is incompatible with the layer: expected shape=(None, %s), found shape=(None, %s); prepare %s as the training data (the same reshape)",
+		fn, strings.Trim(want, "(),"), strings.Trim(shapeRepr(x.Shape[1:]), "(),"), x.Part)
 }
 
 // fit is model.fit: it writes the experiment for the program's data and
@@ -343,22 +416,37 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 		if vx.Limit != vy.Limit {
 			return nil, fmt.Errorf("fit(validation_data=...): x_val keeps %d rows and y_val %d", vx.Limit, vy.Limit)
 		}
+		if !slices.Equal(vx.Shape[1:], x.Shape[1:]) {
+			return nil, errSample("fit(validation_data=...)", shapeRepr(x.Shape[1:]), vx)
+		}
 		f.ValidationData = "test"
 		d.ValidationLimit = vx.Limit
 	}
 	key := keyOf(x)
-	if m.run != nil && m.data != nil && *m.data == key {
+	if (m.run != nil || m.dryFit) && m.data != nil && *m.data == key {
 		// Keras: fit again continues from the trained weights.
+		if in.DryRun {
+			return &historyObj{h: m.dryHistory(&f)}, nil
+		}
 		return m.train(in, &f, d)
 	}
-	e, err := m.experiment(in, d, &f)
+	if m.input == nil {
+		// Keras builds a model without an input shape on its first batch.
+		m.input = pos2any(x.Shape[1:])
+		if !in.assumed["input"] {
+			in.assumed["input"] = true
+			in.note("the model does not say its input shape: kiln takes it from the training data, %s (Keras builds the model at the first fit)", shapeRepr(x.Shape[1:]))
+		}
+	}
+	e, err := m.experiment(in, d, &f, x)
 	if err != nil {
 		return nil, err
 	}
 	rec := &FitRecord{At: in.at, Experiment: e}
 	in.Fits = append(in.Fits, rec)
 	if in.DryRun {
-		return &historyObj{h: dryHistory(e)}, nil
+		m.dryFit, m.data = true, &key
+		return &historyObj{h: m.dryHistory(&e.Fit)}, nil
 	}
 	r, err := config.Build(e, in.Notes)
 	if err != nil {
@@ -372,6 +460,47 @@ func (m *modelObj) fit(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 		return nil, err
 	}
 	return &historyObj{h: h}, nil
+}
+
+// dryHistory is the History of a fit on a dry run: Keras' keys (loss,
+// the metrics, and their val_ versions when the fit validates) with 0 for
+// every epoch, so that a program reading its History goes on to its next
+// fit.
+func (m *modelObj) dryHistory(f *config.FitSpec) *kiln.History {
+	h := &kiln.History{History: map[string][]float64{}}
+	names := m.logNames()
+	if f.ValidationSplit > 0 || f.ValidationData != "" {
+		for _, n := range m.logNames() {
+			names = append(names, "val_"+n)
+		}
+	}
+	epochs := max(0, f.Epochs-f.InitialEpoch)
+	for _, n := range names {
+		h.Keys = append(h.Keys, n)
+		h.History[n] = make([]float64, epochs)
+	}
+	for e := f.InitialEpoch; e < f.Epochs; e++ {
+		h.Epoch = append(h.Epoch, e)
+	}
+	return h
+}
+
+// logNames are the names of the values fit logs and evaluate returns:
+// loss, then the compiled metrics as the program named them.
+func (m *modelObj) logNames() []string {
+	names := []string{"loss"}
+	if m.compile != nil {
+		names = append(names, m.compile.Metrics...)
+	}
+	return names
+}
+
+func pos2any(shape []int) []any {
+	out := make([]any, len(shape))
+	for i, d := range shape {
+		out[i] = d
+	}
+	return out
 }
 
 // train continues training the model's run with new fit settings.
@@ -451,17 +580,21 @@ func (m *modelObj) evaluate(in *Interp, pos []Value, kw []Kwarg) (Value, error) 
 		}
 	}
 	if in.DryRun {
-		// The shape of the real result, with zeros: a program that unpacks
-		// or indexes it reads on.
-		n := 1
-		if m.compile != nil {
-			n += len(m.compile.Metrics)
+		// What evaluate returns, with zeros: a program that unpacks
+		// loss, acc = model.evaluate(...) goes on.
+		names := m.logNames()
+		if rd, _ := a.bool("return_dict", false); rd {
+			d := NewDict()
+			for _, n := range names {
+				d.Set(n, 0.0)
+			}
+			return d, nil
 		}
-		if n == 1 {
+		if len(names) == 1 {
 			return 0.0, nil
 		}
 		out := &List{}
-		for i := 0; i < n; i++ {
+		for range names {
 			out.Items = append(out.Items, 0.0)
 		}
 		return out, nil
@@ -510,9 +643,15 @@ func (m *modelObj) predict(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 // arrays finds the run's data that x (and y) name: the training or test
 // split, prepared as the run prepared it.
 func (m *modelObj) arrays(in *Interp, fn string, xv, yv Value) (*data.Array, *data.Array, error) {
+	if x, ok := xv.(*Array); ok && x.Source != "" && m.data != nil && len(x.Shape) > 0 && shapeRepr(x.Shape[1:]) != m.data.sample {
+		return nil, nil, errSample(fn, m.data.sample, x)
+	}
 	if m.run == nil {
-		if in.DryRun && m.compile != nil {
-			return data.NewFloat32(make([]float32, 784), 1, 784), nil, nil
+		if x, ok := xv.(*Array); ok && in.DryRun && m.compile != nil && len(x.Shape) > 0 {
+			// As many rows as x has, so that predictions line up with
+			// the labels.
+			n := x.Shape[0]
+			return data.NewFloat32(make([]float32, n*784), n, 784), nil, nil
 		}
 		return nil, nil, fmt.Errorf("%s: kiln's reader %ss a model after model.fit has trained it", fn, fn)
 	}
@@ -588,23 +727,3 @@ func (h *historyObj) attr(in *Interp, name string) (Value, error) {
 
 var _ = strconv.Itoa
 
-// dryHistory is the History a fit of e would return, with zeros: the keys
-// Keras would log and one value per epoch, so that a program that reads
-// its history reads on when nothing is trained (kiln convert).
-func dryHistory(e *config.Experiment) *kiln.History {
-	keys := append([]string{"loss"}, e.Compile.Metrics...)
-	if e.Fit.ValidationData != "" || e.Fit.ValidationSplit > 0 {
-		for _, k := range keys[:len(keys):len(keys)] {
-			keys = append(keys, "val_"+k)
-		}
-	}
-	h := &kiln.History{Keys: keys, History: map[string][]float64{}}
-	n := max(e.Fit.Epochs-e.Fit.InitialEpoch, 0)
-	for _, k := range keys {
-		h.History[k] = make([]float64, n)
-	}
-	for i := 0; i < n; i++ {
-		h.Epoch = append(h.Epoch, e.Fit.InitialEpoch+i)
-	}
-	return h
-}

@@ -2,8 +2,10 @@ package program
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kiln-ml/kiln/report"
 )
@@ -85,6 +87,21 @@ func (in *Interp) numpyModule() *Module {
 			"seed": builtin("seed", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) { return in.setSeed("np.random.seed", pos, kw) }),
 		}},
 	}}
+	for _, name := range []string{"min", "max", "amin", "amax"} {
+		op := strings.TrimPrefix(name, "a")
+		np.Attrs[name] = builtin(name, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			a, err := bind(name, pos, kw, "a")
+			if err != nil {
+				return nil, fmt.Errorf("np.%s: kiln's reader takes the %s of all values (no axis): %v", name, op, err)
+			}
+			if _, ok := a.get("a").(*Array); !ok {
+				// np.max of a list: Python's max.
+				return extreme(in, name, []Value{a.get("a")}, nil, map[string]int{"min": -1, "max": 1}[op])
+			}
+			x, _ := arr(name, a.get("a"))
+			return x.extreme(op)
+		})
+	}
 	np.Attrs["reshape"] = builtin("reshape", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 		a, err := bind("reshape", pos, kw, "a", "newshape")
 		if err != nil {
@@ -264,6 +281,47 @@ func floats(v Value) ([]float64, error) {
 	return out, nil
 }
 
+// osModule is the part of os scripts use in their preamble: environ (a
+// copy of the environment: setting TF_CPP_MIN_LOG_LEVEL changes nothing
+// in kiln) and path.join.
+func (in *Interp) osModule() *Module {
+	env := NewDict()
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env.Set(k, v)
+		}
+	}
+	join := builtin("join", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+		parts := make([]string, len(pos))
+		for i, p := range pos {
+			s, ok := p.(string)
+			if !ok || len(kw) > 0 {
+				return nil, fmt.Errorf("TypeError: os.path.join takes strings")
+			}
+			parts[i] = s
+		}
+		return filepath.Join(parts...), nil
+	})
+	return &Module{Name: "os", Attrs: map[string]Value{
+		"environ": env,
+		"path":    &Module{Name: "os.path", Attrs: map[string]Value{"join": join}},
+	}}
+}
+
+// timeModule is time.time and time.perf_counter, for programs that time
+// their training.
+func (in *Interp) timeModule() *Module {
+	start := time.Now()
+	return &Module{Name: "time", Attrs: map[string]Value{
+		"time": builtin("time", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			return float64(time.Now().UnixNano()) / 1e9, nil
+		}),
+		"perf_counter": builtin("perf_counter", func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
+			return time.Since(start).Seconds(), nil
+		}),
+	}}
+}
+
 // modules are the importable modules, by dotted name.
 func (in *Interp) modules() map[string]*Module {
 	keras := in.kerasModule()
@@ -273,6 +331,8 @@ func (in *Interp) modules() map[string]*Module {
 	mods := map[string]*Module{
 		"keras": keras, "tensorflow": tf, "numpy": np,
 		"matplotlib": {Name: "matplotlib", Attrs: map[string]Value{"pyplot": plt}},
+		"os":         in.osModule(),
+		"time":       in.timeModule(),
 	}
 	return mods
 }
@@ -286,7 +346,7 @@ func (in *Interp) importModule(name string) (*Module, error) {
 	parts := strings.Split(name, ".")
 	m, ok := in.mods[parts[0]]
 	if !ok {
-		hint := "kiln's reader knows keras, tensorflow, numpy and matplotlib.pyplot"
+		hint := "kiln's reader knows keras, tensorflow, numpy, matplotlib.pyplot, os and time"
 		switch parts[0] {
 		case "pandas", "sklearn", "scipy", "seaborn", "cv2", "PIL", "torch":
 			hint += "; a program that uses " + parts[0] + " runs with its own Python (kiln fit --python python3 FILE)"

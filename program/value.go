@@ -76,6 +76,9 @@ type Builtin struct {
 type Module struct {
 	Name  string
 	Attrs map[string]Value
+	// Missing, if set, is appended to the error for a name the module
+	// lacks: what kiln's reader has instead, or what to do.
+	Missing string
 }
 
 // attrer is an object with attributes (methods included).
@@ -87,7 +90,7 @@ func (m *Module) attr(_ *Interp, name string) (Value, error) {
 	if v, ok := m.Attrs[name]; ok {
 		return v, nil
 	}
-	return nil, fmt.Errorf("AttributeError: module '%s' has no attribute '%s'%s", m.Name, name, m.hint(name))
+	return nil, fmt.Errorf("AttributeError: module '%s' has no attribute '%s'%s%s", m.Name, name, m.hint(name), m.Missing)
 }
 
 // hint suggests the nearest name the module has.
@@ -178,8 +181,13 @@ func truth(v Value) bool {
 
 // str is Python's str(v); repr is repr(v).
 func str(v Value) string {
-	if s, ok := v.(string); ok {
-		return s
+	switch x := v.(type) {
+	case string:
+		return x
+	case *Array:
+		if s, ok := x.str(); ok {
+			return s
+		}
 	}
 	return repr(v)
 }
