@@ -726,4 +726,3 @@ func (h *historyObj) attr(in *Interp, name string) (Value, error) {
 }
 
 var _ = strconv.Itoa
-
