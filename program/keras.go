@@ -319,10 +319,11 @@ func lossClass(class, name string) *Builtin {
 func callbackClass(spec *callbacks.Spec) *Builtin {
 	return builtin(spec.Class, func(in *Interp, pos []Value, kw []Kwarg) (Value, error) {
 		if len(pos) > 0 {
-			if spec.Class != "CSVLogger" && spec.Class != "ModelCheckpoint" || len(pos) > 1 {
+			// Keras' first positional argument, where one is common.
+			first, ok := map[string]string{"CSVLogger": "filename", "ModelCheckpoint": "filepath", "BackupAndRestore": "backup_dir"}[spec.Class]
+			if !ok || len(pos) > 1 {
 				return nil, fmt.Errorf("%s(): kiln's reader takes keyword arguments here, e.g. %s(monitor='val_loss')", spec.Class, spec.Class)
 			}
-			first := map[string]string{"CSVLogger": "filename", "ModelCheckpoint": "filepath"}[spec.Class]
 			kw = append([]Kwarg{{Name: first, Value: pos[0]}}, kw...)
 		}
 		args := map[string]any{}

@@ -154,3 +154,12 @@ func TestKeras1Convolution2D(t *testing.T) {
 		t.Errorf("Convolution2D(32, 3, 3, border_mode='same') = %v", l.spec.Args)
 	}
 }
+
+// TestBackupAndRestorePositional: BackupAndRestore("dir") as Keras takes it.
+func TestBackupAndRestorePositional(t *testing.T) {
+	in := NewInterp(context.Background(), "b.py", io.Discard, io.Discard)
+	cb := call(t, in, get(t, in, "keras.callbacks.BackupAndRestore"), []Value{"backup"}).(*callbackObj)
+	if cb.spec.Args["backup_dir"] != "backup" {
+		t.Errorf("BackupAndRestore('backup') = %v", cb.spec.Args)
+	}
+}
