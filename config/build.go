@@ -36,6 +36,10 @@ type Run struct {
 	Test *kiln.XY
 	// Fit are the fit options from the file (Out, TTY and callbacks unset).
 	Fit kiln.FitOptions
+	// Classes are the class names of labels read as strings (a CSV label
+	// column of names), index = class, as scikit-learn's LabelEncoder
+	// orders them; nil for numeric labels.
+	Classes []string
 	// Callbacks are fit.callbacks, made fresh for this Run; callers add
 	// them to Fit's (explain leaves them out: it never writes files).
 	Callbacks []callbacks.Callback
@@ -58,6 +62,13 @@ func Build(e *Experiment, warn io.Writer) (*Run, error) {
 	}
 	if warn == nil {
 		warn = os.Stderr // as Compile does
+	}
+	if r.Classes != nil {
+		var m []string
+		for i, c := range r.Classes {
+			m = append(m, fmt.Sprintf("%d=%s", i, c))
+		}
+		fmt.Fprintf(warn, "kiln: note: the labels are class names; kiln numbers them in sorted order, as scikit-learn's LabelEncoder: %s\n", strings.Join(m, ", "))
 	}
 	warn.Write(warnings.Bytes())
 	f := e.Fit
@@ -242,7 +253,9 @@ func (r *Run) loadData() error {
 		if xTrain, yTrain, err = data.ReadCSV(e.Resolve(d.CSV.Train), opt); err != nil {
 			return e.errf(0, "data.csv.train", "%v%s", err, e.relHint(d.CSV.Train, err))
 		}
+		r.Classes = yTrain.Classes
 		if d.CSV.Test != "" {
+			opt.Classes = yTrain.Classes // the test labels map as the training ones
 			if xTest, yTest, err = data.ReadCSV(e.Resolve(d.CSV.Test), opt); err != nil {
 				return e.errf(0, "data.csv.test", "%v%s", err, e.relHint(d.CSV.Test, err))
 			}

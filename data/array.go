@@ -38,6 +38,10 @@ type Array struct {
 	F32   []float32
 	F64   []float64
 
+	// Classes, for labels read from class names (a CSV label column of
+	// strings), are the names, index = class.
+	Classes []string
+
 	// Scale, when non-zero, multiplies every value as it is read as float32
 	// (GatherRows): "scale: 1/255" keeps bytes in memory and scales per batch.
 	Scale float64

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -18,6 +19,10 @@ type CSVOptions struct {
 	// decimal string. Empty means the last column. A name is tried first,
 	// then an index.
 	Label string
+	// Classes are the class names of a label column of strings, index =
+	// class (a test file reuses the training file's); nil: the sorted
+	// distinct labels of this file, as scikit-learn's LabelEncoder.
+	Classes []string
 	// Header is "auto" (the default when empty), "yes" or "no" ("true" and
 	// "false" are accepted for them, as YAML writes booleans). With "auto"
 	// the first row is a header if any of its fields is not a number.
@@ -108,6 +113,10 @@ func DecodeCSV(r io.Reader, name string, opt CSVOptions) (x, y *Array, err error
 	var xs []float32
 	var yf []float32
 	var yi []int64
+	var ys []string // the labels as written
+	var lines []int
+	strLabels, numLabels := false, 0
+	var firstName error // the first label that is not a number
 	allInt := true
 	rows := 0
 	rec := first
@@ -135,10 +144,21 @@ func DecodeCSV(r io.Reader, name string, opt CSVOptions) (x, y *Array, err error
 		for i, f := range rec {
 			s := strings.TrimSpace(f)
 			if i == label {
+				l, _ := cr.FieldPos(i)
+				ys = append(ys, s)
+				lines = append(lines, l)
 				iv, fv, isInt, msg := parseLabel(s)
 				if msg != "" {
-					l, _ := cr.FieldPos(i)
-					return nil, nil, fmt.Errorf("%s: line %d, %s (the label): %q %s; fix the field", name, l, colName(i), short(f), msg)
+					badLabel := fmt.Errorf("%s: line %d, %s (the label): %q %s; fix the field", name, l, colName(i), short(f), msg)
+					if _, perr := strconv.ParseFloat(s, 64); s == "" || perr == nil || errors.Is(perr, strconv.ErrRange) {
+						return nil, nil, badLabel
+					}
+					if !strLabels {
+						firstName = badLabel
+					}
+					strLabels = true // class names: mapped to indices below
+				} else {
+					numLabels++
 				}
 				allInt = allInt && isInt
 				yi = append(yi, iv)
@@ -162,6 +182,15 @@ func DecodeCSV(r io.Reader, name string, opt CSVOptions) (x, y *Array, err error
 		xs = []float32{}
 	}
 	x = &Array{Shape: []int{rows, ncol - 1}, DType: Float32, F32: xs}
+	if strLabels && numLabels > 0 {
+		// Numbers and words in one label column: a typo in a numeric
+		// file, far more often than class names that look like numbers.
+		return nil, nil, firstName
+	}
+	if strLabels || opt.Classes != nil {
+		y, err = encodeLabels(name, ys, lines, opt.Classes)
+		return x, y, err
+	}
 	if allInt {
 		y = &Array{Shape: []int{rows}, DType: Int64, I64: yi}
 	} else {
@@ -270,4 +299,34 @@ func short(s string) string {
 		return s[:40] + "..."
 	}
 	return s
+}
+
+// encodeLabels maps string labels to class indices, as scikit-learn's
+// LabelEncoder does: classes are the sorted distinct labels, unless given
+// (a test file takes the training file's, and a label not among them is an
+// error naming its line).
+func encodeLabels(name string, ys []string, lines []int, classes []string) (*Array, error) {
+	if classes == nil {
+		seen := map[string]bool{}
+		for _, s := range ys {
+			if !seen[s] {
+				seen[s] = true
+				classes = append(classes, s)
+			}
+		}
+		sort.Strings(classes)
+	}
+	index := make(map[string]int64, len(classes))
+	for i, c := range classes {
+		index[c] = int64(i)
+	}
+	ids := make([]int64, len(ys))
+	for i, s := range ys {
+		id, ok := index[s]
+		if !ok {
+			return nil, fmt.Errorf("%s: line %d: the label %q is not one of the training labels (%s); every class must appear in the training data", name, lines[i], short(s), strings.Join(classes, ", "))
+		}
+		ids[i] = id
+	}
+	return &Array{Shape: []int{len(ys)}, DType: Int64, I64: ids, Classes: classes}, nil
 }

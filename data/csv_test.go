@@ -3,6 +3,7 @@ package data
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -159,4 +160,28 @@ func FuzzDecodeCSV(f *testing.F) {
 			t.Fatal("non-finite value accepted")
 		}
 	})
+}
+
+// TestCSVStringLabels: a label column of class names is numbered in sorted
+// order (scikit-learn's LabelEncoder); a test file reuses the training
+// file's classes, and a label outside them names its line.
+//
+// Catches: string labels refused as "not a number", classes in file order,
+// test labels numbered on their own.
+func TestCSVStringLabels(t *testing.T) {
+	x, y, err := DecodeCSV(strings.NewReader("a,b,kind\n1,2,yes\n3,4,no\n5,6,maybe\n7,8,no\n"), "t.csv", CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(y.Classes, []string{"maybe", "no", "yes"}) || !reflect.DeepEqual(y.I64, []int64{2, 1, 0, 1}) || x.Rows() != 4 {
+		t.Errorf("classes %v, labels %v", y.Classes, y.I64)
+	}
+	_, yt, err := DecodeCSV(strings.NewReader("a,b,kind\n1,2,no\n"), "v.csv", CSVOptions{Classes: y.Classes})
+	if err != nil || !reflect.DeepEqual(yt.I64, []int64{1}) {
+		t.Errorf("test labels %v, %v", yt, err)
+	}
+	_, _, err = DecodeCSV(strings.NewReader("a,b,kind\n1,2,no\n3,4,perhaps\n"), "v.csv", CSVOptions{Classes: y.Classes})
+	if err == nil || !strings.Contains(err.Error(), `v.csv: line 3: the label "perhaps" is not one of the training labels (maybe, no, yes)`) {
+		t.Errorf("unknown label: %v", err)
+	}
 }
