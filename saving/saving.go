@@ -43,6 +43,8 @@ package saving
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +89,11 @@ type Metadata struct {
 	// KilnVersion is the version of the kiln module that saved the folder
 	// ("devel" for a build outside a module version, "" if unknown).
 	KilnVersion string `json:"kiln_version"`
+	// SHA256 holds the SHA-256 (hex) of the files Load must not take
+	// damaged: model.safetensors and config.json. experiment.yaml is left
+	// out on purpose: it may be edited (e.g. to move the data). Folders
+	// saved before kiln wrote it have none.
+	SHA256 map[string]string `json:"sha256,omitempty"`
 }
 
 // Options configure Save. The zero value (or nil) is the default.
@@ -179,7 +186,15 @@ func Save(dir string, m *kiln.Sequential, e *config.Experiment, opts *Options) e
 			return fmt.Errorf("save %s: the model has no ONNX form, and the %s of an earlier save cannot be removed: %w", dir, ONNXFile, err)
 		}
 	}
-	meta, err := json.MarshalIndent(Metadata{FormatVersion: FormatVersion, KilnVersion: kilnVersion()}, "", "  ")
+	sums := map[string]string{}
+	for _, f := range []string{WeightsFile, ConfigFile} {
+		sum, err := fileSHA256(filepath.Join(dir, f))
+		if err != nil {
+			return fmt.Errorf("save %s: %w", dir, err)
+		}
+		sums[f] = sum
+	}
+	meta, err := json.MarshalIndent(Metadata{FormatVersion: FormatVersion, KilnVersion: kilnVersion(), SHA256: sums}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save %s: %s: %w", dir, MetadataFile, err)
 	}
@@ -294,6 +309,13 @@ func Load(dir string, opts *LoadOptions) (*Saved, error) {
 		}
 		return nil, fmt.Errorf("%w; %s", err, hint)
 	}
+	if opts.Weights == "" {
+		// Weights that load can still be damaged (a flipped bit changes a
+		// value, not a shape): the checksums say.
+		if err := verify(dir, meta, WeightsFile, ConfigFile); err != nil {
+			return nil, err
+		}
+	}
 	return &Saved{Dir: dir, Model: m, Experiment: e, Metadata: meta}, nil
 }
 
@@ -325,8 +347,9 @@ func readMetadata(dir string) (Metadata, error) {
 // it does not know (a later version of the same format may add some).
 func parseMetadata(b []byte, name string) (Metadata, error) {
 	var raw struct {
-		FormatVersion *json.Number `json:"format_version"`
-		KilnVersion   *string      `json:"kiln_version"`
+		FormatVersion *json.Number      `json:"format_version"`
+		KilnVersion   *string           `json:"kiln_version"`
+		SHA256        map[string]string `json:"sha256"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return Metadata{}, fmt.Errorf("%s: not the metadata of a saved model (%v); the file is damaged: save the model again", name, err)
@@ -350,7 +373,41 @@ func parseMetadata(b []byte, name string) (Metadata, error) {
 		return Metadata{}, fmt.Errorf("%s: the model was saved%s in format version %d; this kiln (%s) reads versions up to %d: upgrade kiln (go get github.com/kiln-ml/kiln@latest, go install github.com/kiln-ml/kiln/cmd/kiln@latest)", name, by, v, kilnVersion(), FormatVersion)
 	}
 	m.FormatVersion = int(v)
+	m.SHA256 = raw.SHA256
 	return m, nil
+}
+
+// fileSHA256 is the hex SHA-256 of a file's bytes.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// verify checks files of dir against the checksums the metadata holds
+// (a folder saved without them is taken as it is).
+func verify(dir string, meta Metadata, files ...string) error {
+	for _, f := range files {
+		want, ok := meta.SHA256[f]
+		if !ok {
+			continue
+		}
+		got, err := fileSHA256(filepath.Join(dir, f))
+		if err != nil {
+			return fmt.Errorf("%s: cannot read %s: %w", dir, f, err)
+		}
+		if got != want {
+			return fmt.Errorf("%s: %s is damaged (its SHA-256 is not the one %s recorded when it was saved); save the model again with kiln fit --save %s", dir, f, MetadataFile, dir)
+		}
+	}
+	return nil
 }
 
 // Predict returns the model's outputs for x, given as the experiment reads

@@ -373,7 +373,7 @@ func TestLoadWithoutMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Metadata != (Metadata{FormatVersion: 1}) || !reflect.DeepEqual(s.Model.GetWeights(), r.Model.GetWeights()) {
+	if !reflect.DeepEqual(s.Metadata, Metadata{FormatVersion: 1}) || !reflect.DeepEqual(s.Model.GetWeights(), r.Model.GetWeights()) {
 		t.Errorf("metadata %+v, or the weights differ", s.Metadata)
 	}
 }
@@ -441,7 +441,7 @@ func TestSaveRefuses(t *testing.T) {
 
 func TestParseMetadata(t *testing.T) {
 	m, err := parseMetadata([]byte(`{"format_version": 1, "kiln_version": "v0.3.0", "saved_by": "a later kiln"}`), "m.json")
-	if err != nil || m != (Metadata{FormatVersion: 1, KilnVersion: "v0.3.0"}) {
+	if err != nil || !reflect.DeepEqual(m, Metadata{FormatVersion: 1, KilnVersion: "v0.3.0"}) {
 		t.Errorf("got %+v, %v", m, err)
 	}
 	for _, bad := range []string{``, `null`, `[]`, `{"format_version": "x"}`, `{"format_version": -1}`, `{"format_version": 1e400}`, `{"format_version": 1, "kiln_version": 3}`} {
@@ -475,7 +475,7 @@ func FuzzParseMetadata(f *testing.F) {
 			t.Fatal(err)
 		}
 		back, err := parseMetadata(out, "metadata.json")
-		if err != nil || back != m {
+		if err != nil || !reflect.DeepEqual(back, m) {
 			t.Fatalf("%s reads back as %+v, %v; want %+v", out, back, err, m)
 		}
 	})
@@ -522,4 +522,26 @@ func TestPredictGreyImages(t *testing.T) {
 		t.Fatalf("grey images: %v", err)
 	}
 	sameBits(t, "Predict on grey images", got, want)
+}
+
+// TestLoadDetectsDamagedWeights: a flipped bit in the weights file (still
+// a valid safetensors file of the right shapes) is caught by the checksum
+// the metadata records.
+//
+// Catches: loading damaged weights silently.
+func TestLoadDetectsDamagedWeights(t *testing.T) {
+	dir, _ := saved(t)
+	path := filepath.Join(dir, WeightsFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-3] ^= 0x10 // a value's bit, past the header
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(dir, nil)
+	if err == nil || !strings.Contains(err.Error(), "model.safetensors is damaged") {
+		t.Errorf("error %v", err)
+	}
 }
