@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -183,6 +184,26 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		runs = plan.Shard(shardI, shardN)
 		what = fmt.Sprintf("shard %d of %d: %d of the %s", shardI, shardN, len(runs), what)
 	}
+	// An interrupted sweep of the same plan in --out goes on: its finished
+	// runs are kept, the others run; another plan there is refused.
+	prev, err := previousSweep(out, plan)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	if prev != nil {
+		done := map[int]bool{}
+		for _, r := range prev.Runs {
+			done[r.ID] = true
+		}
+		var todo []sweep.RunSpec
+		for _, rs := range runs {
+			if !done[rs.ID] {
+				todo = append(todo, rs)
+			}
+		}
+		fmt.Fprintf(stderr, "kiln sweep: resuming the sweep in %s: %d of its %d runs are finished and kept, %d to run\n", out, len(runs)-len(todo), len(runs), len(todo))
+		runs = todo
+	}
 	j := *jobs
 	if j == 0 {
 		j = runtime.GOMAXPROCS(0)
@@ -195,12 +216,19 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if res == nil {
 		return runErr
 	}
+	if prev != nil {
+		merged, err := sweep.Merge(prev, res)
+		if err != nil {
+			return err
+		}
+		res = merged
+	}
 	if err := sweepFinish(res, out, so, stdout, stderr); err != nil {
 		return err
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
-			return fmt.Errorf("interrupted: %d of %d runs finished; their results are in %s", len(res.Runs), len(runs), out)
+			return fmt.Errorf("interrupted: %d of %d runs finished; their results are in %s, and the same command resumes the sweep", len(res.Runs), len(res.Plan.Runs()), out)
 		}
 		return runErr
 	}
@@ -311,4 +339,22 @@ func sweepPlural(n int, s string) string {
 		return s
 	}
 	return s + "s"
+}
+
+// previousSweep reads the results an interrupted sweep left in dir: nil if
+// there are none, an error if they belong to another plan (another file,
+// grid, overrides or repeats), which would mix two experiments.
+func previousSweep(dir string, plan *sweep.Plan) (*sweep.Results, error) {
+	path := filepath.Join(dir, sweep.ResultsJSON)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	prev, err := sweep.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s holds results kiln cannot read (%v); choose another --out, or remove it to start over", path, err)
+	}
+	if _, err := sweep.Merge(&sweep.Results{Plan: plan}, prev); err != nil {
+		return nil, fmt.Errorf("--out %s holds another sweep (%v); choose another --out, or remove it to start over", dir, err)
+	}
+	return prev, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/sweep"
 )
 
 // sweepTinyExperiment writes a small 3-class problem (data.npz) and an
@@ -151,5 +152,43 @@ func TestSweepCommandErrors(t *testing.T) {
 	}
 	if code, _, stderr := sweepRunKiln(t, "sweep", "merge", t.TempDir()); code != 2 || !strings.Contains(stderr, "neither shard-*") {
 		t.Errorf("merge of an empty directory: exit %d %q", code, stderr)
+	}
+}
+
+// TestSweepResumes: kiln sweep on an --out that holds an interrupted sweep
+// of the same plan keeps its finished runs and runs the rest, to the same
+// results as an uninterrupted sweep; another plan there is refused.
+//
+// Catches: re-running finished runs, or mixing two sweeps in one folder.
+func TestSweepResumes(t *testing.T) {
+	exp := sweepTinyExperiment(t)
+	out := filepath.Join(t.TempDir(), "sweep")
+	args := []string{"sweep", exp, "--grid", "compile.optimizer.learning_rate=0.01,0.03", "--repeats", "2", "--out", out, "--plots", "none", "--jobs", "1"}
+	if code, _, stderr := sweepRunKiln(t, args...); code != 0 {
+		t.Fatalf("sweep: exit %d\n%s", code, stderr)
+	}
+	path := filepath.Join(out, "results.json")
+	want, _ := os.ReadFile(path)
+	// As if interrupted after two runs.
+	res, err := sweep.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Runs = res.Runs[:2]
+	if err := res.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := sweepRunKiln(t, args...)
+	if code != 0 || !strings.Contains(stderr, "resuming the sweep in "+out+": 2 of its 4 runs are finished and kept, 2 to run") || strings.Count(stderr, "] run ") != 2 {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	got, _ := os.ReadFile(path)
+	if !bytes.Equal(got, want) {
+		t.Errorf("resumed results.json differs from the uninterrupted one:\n%s\nvs\n%s", got, want)
+	}
+	other := append([]string(nil), args...)
+	other[3] = "compile.optimizer.learning_rate=0.1,0.3"
+	if code, _, stderr := sweepRunKiln(t, other...); code != 2 || !strings.Contains(stderr, "holds another sweep") {
+		t.Errorf("another plan in the same --out: exit %d\n%s", code, stderr)
 	}
 }
