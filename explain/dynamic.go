@@ -34,11 +34,11 @@ const (
 	saturationLimit = 0.5
 	// vanishingRatio: first/last layer gradient RMS below this.
 	vanishingRatio = 0.01
-	// overfitRise: validation loss rising to more than (1+this)× its minimum
-	// while the training loss keeps falling, with a train−validation
-	// accuracy gap above overfitGap.
-	overfitRise = 0.10
-	overfitGap  = 0.10
+	// overfitEpochs: the validation loss must stay above its minimum by more
+	// than its noise for this many final epochs; overfitMinRise is the
+	// smallest rise counted, as a fraction of the minimum.
+	overfitEpochs  = 3
+	overfitMinRise = 0.02
 	// divergeFactor: final loss above this multiple of the initial loss,
 	// with a score no better than chance, is divergence.
 	divergeFactor = 1.5
@@ -770,51 +770,88 @@ func (a *analysis) checkSignal() {
 
 // ---- overfitting ----
 
-// overfitting reads a probe's epochs: the epoch of lowest validation loss
-// and the final train−validation score gap. It fires when the validation
-// loss then rose by more than overfitRise while the training loss kept
-// falling, with a gap above overfitGap (at least 3 epochs).
-func overfitting(p *probeResult) (best int, gap float64, fires bool) {
+// overfitFit is what overfitting reads from a probe.
+type overfitFit struct {
+	best   int     // the epoch (0-based) of lowest validation loss
+	rising int     // epochs at the end whose validation loss is above the minimum beyond noise
+	noise  float64 // the margin at the last epoch
+	gap    float64 // final train − validation score
+	fires  bool
+}
+
+// overfitting reads a probe's epochs: the epoch of lowest validation loss,
+// and how many of the last epochs have a validation loss above that
+// minimum by more than its noise, 2·√(SE_e² + SE_best²) of the per-row
+// losses (at least 2% of the minimum). It fires when the last
+// overfitEpochs epochs all are, while the training loss kept falling.
+func overfitting(p *probeResult) overfitFit {
+	o := overfitFit{gap: math.NaN()}
 	vl := p.valLoss
-	if len(vl) < 3 || len(p.epochLoss) != len(vl) {
-		return 0, math.NaN(), false
+	if len(vl) < overfitEpochs+1 || len(p.epochLoss) != len(vl) {
+		return o
 	}
 	for i, v := range vl {
-		if v < vl[best] {
-			best = i
+		if v < vl[o.best] {
+			o.best = i
 		}
 	}
-	trainFalls := last(p.epochLoss) < p.epochLoss[best]
-	gap = last(p.trainScore) - last(p.valScore) // accuracy or R²
-	return best, gap, best < len(vl)-1 && last(vl) > (1+overfitRise)*vl[best] && trainFalls && gap > overfitGap
+	se := func(i int) float64 {
+		if i < len(p.valLossSE) && finite(p.valLossSE[i]) {
+			return p.valLossSE[i]
+		}
+		return 0
+	}
+	margin := func(i int) float64 {
+		return math.Max(2*math.Hypot(se(i), se(o.best)), overfitMinRise*vl[o.best])
+	}
+	for i := len(vl) - 1; i > o.best && vl[i]-vl[o.best] > margin(i); i-- {
+		o.rising++
+	}
+	o.noise = margin(len(vl) - 1)
+	o.gap = last(p.trainScore) - last(p.valScore) // accuracy or R²
+	trainFalls := last(p.epochLoss) < p.epochLoss[o.best]
+	o.fires = o.rising >= overfitEpochs && trainFalls
+	return o
 }
 
 func (a *analysis) checkOverfitting() {
 	b := a.base
-	best, gap, fires := overfitting(b)
-	if !fires {
+	o := overfitting(b)
+	if !o.fires {
 		return
 	}
+	best := o.best
 	vl := b.valLoss
 	lastV := last(vl)
 	sn := a.task.scoreName()
 	ev := map[string]any{"val_loss": sigs(vl, 4), "loss": sigs(b.epochLoss, 4), "best_epoch": best + 1,
-		"train_" + sn: round(last(b.trainScore), 4), "val_" + sn: round(last(b.valScore), 4), "gap": round(gap, 4),
-		"threshold": fmt.Sprintf("validation loss > (1+%g)× its minimum while the training loss falls, and train−validation %s gap > %g", overfitRise, sn, overfitGap)}
+		"val_loss_noise": sig(o.noise, 3), "rising_epochs": o.rising,
+		"train_" + sn: round(last(b.trainScore), 4), "val_" + sn: round(last(b.valScore), 4), "gap": round(o.gap, 4),
+		"threshold": fmt.Sprintf("validation loss above its minimum by more than its noise (2·√(SE²+SE_min²) of the per-row losses, ≥ %g×) for the last %d epochs while the training loss falls, "+
+			"and stopping at the best epoch confirmed (lower validation loss, %s not lower beyond the noise margin); else a note", overfitMinRise, overfitEpochs, sn)}
 	f := &Finding{ID: IDOverfitting, Severity: Warning, Evidence: ev,
-		Summary: fmt.Sprintf("The model overfits: validation loss is lowest at epoch %d (%s) and rises to %s by epoch %d, while the training loss keeps falling; train %s %s vs validation %s.",
-			best+1, fmtNum(vl[best]), fmtNum(lastV), len(vl), a.task.scoreLabel(), fmtNum(last(b.trainScore)), fmtNum(last(b.valScore))),
+		Summary: fmt.Sprintf("The model overfits: validation loss is lowest at epoch %d (%s) and rises to %s by epoch %d (beyond its noise %s for the last %d epochs), while the training loss keeps falling; train %s %s vs validation %s.",
+			best+1, fmtNum(vl[best]), fmtNum(lastV), len(vl), fmtNum(sig(o.noise, 2)), o.rising, a.task.scoreLabel(), fmtNum(last(b.trainScore)), fmtNum(last(b.valScore))),
 		Why: "Once the model has learned what generalises, further epochs fit the noise of the training rows: training loss keeps " +
 			"falling, validation loss turns up. The model has more capacity than the data can constrain.",
 		Fix:     fmt.Sprintf("fit.epochs: %d (stop where validation loss is lowest), or use more data, fewer units, or Dropout", best+1),
 		FixSets: []string{fmt.Sprintf("fit.epochs=%d", best+1)}}
 	// Verified from the same probe: training to epoch best+1 is the first
 	// best+1 epochs of this run (same seed, same data).
-	f.Verified = &Verified{Confirmed: vl[best] < lastV*0.9, Probe: a.plan.describe() + fmt.Sprintf(", seed %d; fit.epochs=%d is the start of this same run", a.exp.Seed, best+1),
-		Criterion: "validation loss at the stopping epoch < 0.9× the final validation loss",
-		Before:    map[string]float64{"val_loss": sig(lastV, 4), "val_" + sn: round(last(b.valScore), 4)},
-		After:     map[string]float64{"val_loss": sig(vl[best], 4), "val_" + sn: round(b.valScore[best], 4)},
-		Note:      fmt.Sprintf("stopping at epoch %d gives validation loss %s instead of %s", best+1, fmtNum(vl[best]), fmtNum(lastV))}
+	bS, aS := last(b.valScore), b.valScore[best]
+	nz := a.noise(b.valN, bS)
+	v := &Verified{Probe: a.plan.describe() + fmt.Sprintf(", seed %d; fit.epochs=%d is the start of this same run", a.exp.Seed, best+1),
+		Criterion: fmt.Sprintf("the validation loss at the stopping epoch is lower beyond its noise and the validation %s is not lower by more than the noise margin", a.task.scoreLabel()),
+		Before:    map[string]float64{"val_loss": sig(lastV, 4), "val_" + sn: round(bS, 4)},
+		After:     map[string]float64{"val_loss": sig(vl[best], 4), "val_" + sn: round(aS, 4)}}
+	v.Confirmed = lastV-vl[best] > o.noise && aS >= bS-nz
+	v.Note = fmt.Sprintf("stopping at epoch %d gives validation loss %s instead of %s, validation %s %s instead of %s",
+		best+1, fmtNum(vl[best]), fmtNum(lastV), a.task.scoreLabel(), fmtNum(aS), fmtNum(bS))
+	if !v.Confirmed {
+		v.Note += fmt.Sprintf(": the %s would drop, so the rising loss is over-confidence on a few rows, not lost generalisation", a.task.scoreLabel())
+		f.Severity = Info
+	}
+	f.Verified = v
 	a.add(f)
 }
 

@@ -35,13 +35,27 @@ func TestVanishingGradientRule(t *testing.T) {
 }
 
 func TestOverfittingRule(t *testing.T) {
-	p := &probeResult{recording: recording{epochLoss: []float64{1, 0.5, 0.3, 0.2}, valLoss: []float64{1, 0.6, 0.8, 0.9}},
-		trainScore: []float64{0.7, 0.9, 0.95, 0.99}, valScore: []float64{0.7, 0.82, 0.8, 0.8}}
-	if best, gap, fires := overfitting(p); !fires || best != 1 || math.Abs(gap-0.19) > 1e-9 {
-		t.Errorf("overfitting run: best %d, gap %g, fires %v", best, gap, fires)
+	p := &probeResult{recording: recording{epochLoss: []float64{1, 0.5, 0.3, 0.2, 0.15}, valLoss: []float64{1, 0.6, 0.8, 0.9, 1.0}},
+		valLossSE: []float64{0.02, 0.02, 0.03, 0.03, 0.03}, trainScore: []float64{0.7, 0.9, 0.95, 0.99, 1}, valScore: []float64{0.7, 0.82, 0.8, 0.8, 0.8}}
+	if o := overfitting(p); !o.fires || o.best != 1 || o.rising != 3 || math.Abs(o.gap-0.2) > 1e-9 {
+		t.Errorf("overfitting run: %+v", o)
 	}
-	p.valLoss = []float64{1, 0.6, 0.55, 0.5}
-	if _, _, fires := overfitting(p); fires {
+	// catches: the noise ignored (the old rule: a 13% rise with a 0.2
+	// accuracy gap fired, though the rise is within 2·√2·SE of 150 rows).
+	noisy := *p
+	noisy.valLoss = []float64{1, 0.3, 0.32, 0.33, 0.34}
+	noisy.valLossSE = []float64{0.03, 0.03, 0.03, 0.03, 0.03}
+	if o := overfitting(&noisy); o.fires {
+		t.Errorf("a rise within the noise fired: %+v", o)
+	}
+	// catches: one late bump counted as "several epochs".
+	bump := *p
+	bump.valLoss = []float64{1, 0.6, 0.61, 0.6, 0.9}
+	if o := overfitting(&bump); o.fires || o.rising != 1 {
+		t.Errorf("a one-epoch bump fired: %+v", o)
+	}
+	p.valLoss = []float64{1, 0.6, 0.55, 0.5, 0.5}
+	if o := overfitting(p); o.fires {
 		t.Error("falling validation loss fired")
 	}
 }

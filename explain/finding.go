@@ -156,4 +156,8 @@ type Verified struct {
 	Extra map[string]any `json:"extra,omitempty"`
 	// Note says in words what the run showed.
 	Note string `json:"note"`
+	// Inconclusive is true when the fix was not confirmed by a probe that
+	// could not have shown it: the probe took fewer optimizer steps than the
+	// experiment (Plan.Shortened).
+	Inconclusive bool `json:"inconclusive,omitempty"`
 }

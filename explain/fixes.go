@@ -132,6 +132,15 @@ func (a *analysis) verifyAll() {
 		}
 		v := fx.verify(a, f, before, after)
 		f.Verified = v
+		if a.inconclusive(v, after) {
+			// The probe could not have shown it: say so, keep the finding as a note.
+			keep = append(keep, f)
+			if f.Severity != Info && !staticFact(f.ID) {
+				f.Severity = Info
+				f.Summary += " The probes were shortened, so whether fixing it helps is inconclusive here."
+			}
+			continue
+		}
 		if !v.Confirmed && fx.drop {
 			continue
 		}
@@ -169,6 +178,30 @@ func (a *analysis) verifyAll() {
 			}
 		}
 	}
+}
+
+// inconclusive marks v inconclusive when it did not confirm its fix and
+// the probes took fewer optimizer steps than the experiment.
+func (a *analysis) inconclusive(v *Verified, after *probeResult) bool {
+	if v == nil || v.Confirmed || a.plan == nil || !a.plan.Shortened || failedRun(after) != "" {
+		return false
+	}
+	v.Inconclusive = true
+	v.Note += fmt.Sprintf(" — inconclusive: the probes took %d of the experiment's %d optimizer steps (budget), so they could not show the full effect",
+		a.plan.Steps, a.plan.ConfiguredSteps)
+	return true
+}
+
+// staticFact reports whether finding id is wrong whatever a probe
+// measures (a loss/activation/label mismatch), so its severity does not
+// depend on a measured effect.
+func staticFact(id string) bool {
+	switch id {
+	case IDLabelEncodingMismatch, IDSingleUnitSoftmax, IDLogitsWithoutFromLogits, IDDoubleSoftmax,
+		IDSigmoidWithCCE, IDBinaryCrossentropyMulticlass, IDOutputRangeMismatch:
+		return true
+	}
+	return false
 }
 
 // lossLabel names the loss the verifications compare: the training loss of
@@ -528,16 +561,21 @@ func verifyBalanced(a *analysis, f *Finding, before, after *probeResult) *Verifi
 }
 
 func verifyDedup(a *analysis, f *Finding, before, after *probeResult) *Verified {
-	v := a.verification(before, after, "the run completes on validation rows without training copies (the honest validation number)")
+	v := a.verification(before, after, "without the copies the validation score is lower by more than the noise margin max(0.02, 3·√2·SE) (R²: 0.05): the copies inflate it")
 	if msg := failedRun(after); msg != "" {
 		v.Note = msg
 		return v
 	}
 	bS, aS := a.valScore(before), a.valScore(after)
-	v.Confirmed = true
+	nz := a.noise(after.valN, aS)
+	v.Confirmed = bS-aS > nz && after.valN < before.valN
 	sn := a.task.scoreLabel()
-	v.Note = fmt.Sprintf("validation %s with the copies %s, without them %s: the copies inflate it by %s", sn, fmtNum(bS), fmtNum(aS), fmtNum(bS-aS))
+	v.Note = fmt.Sprintf("validation %s with the copies %s, without them %s: the copies inflate it by %s (noise margin %s)", sn, fmtNum(bS), fmtNum(aS), fmtNum(bS-aS), fmtNum(nz))
+	if !v.Confirmed {
+		v.Note += ": no measurable inflation"
+	}
 	f.Evidence["inflation"] = round(bS-aS, 4)
+	f.Evidence["noise"] = round(nz, 4)
 	return v
 }
 

@@ -207,6 +207,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			line = fmt.Sprintf("Probes: the real fit on %s (%s), validation on %d rows of %s; seed %d, batch %d, lr %s and lr×%g; %d runs, %.1f s.",
 				p.describe(), map[bool]string{true: "every training row", false: "a fixed subset"}[p.FullData], p.ValidationRows, p.Validation,
 				p.Seed, p.BatchSize, fmtLR(p.LearningRate), p.LRFactor, len(r.Probes), r.ElapsedSeconds)
+			if p.Shortened {
+				line += fmt.Sprintf(" The probes are shortened to %d of the experiment's %d optimizer steps (budget): fixes they cannot confirm are reported as inconclusive.", p.Steps, p.ConfiguredSteps)
+			}
 		}
 		b.WriteString(wrap(line, "", textWidth))
 	}
@@ -267,6 +270,9 @@ func verifiedText(v *Verified) string {
 	head := "Verified: "
 	if !v.Confirmed {
 		head = "Not confirmed: "
+		if v.Inconclusive {
+			head = "Inconclusive: "
+		}
 	}
 	return fmt.Sprintf("%s%s (probe: %s).", head, v.Note, v.Probe)
 }

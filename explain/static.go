@@ -31,6 +31,9 @@ const (
 	// training rows, above which it is a warning (and minimum count).
 	overlapFraction = 0.01
 	overlapMinRows  = 5
+	// fewDistinctFraction: training data with fewer distinct rows than this
+	// share of its rows has copies by nature (tiny data sets repeated).
+	fewDistinctFraction = 0.05
 	// rangeFraction: share of target values outside the output activation's
 	// range above which the output cannot fit the targets.
 	rangeFraction = 0.01
@@ -737,14 +740,27 @@ func (a *analysis) checkOverlap() {
 		return
 	}
 	sev := Warning
+	// Data with few distinct rows (XOR's 4 points repeated) makes copies
+	// inherent: every possible input is a training row, so it is not leakage.
+	distinct := len(train)
+	inherent := float64(distinct) < fewDistinctFraction*float64(a.trainX.Rows())
+	if inherent {
+		sev = Info
+	}
 	f := a.add(&Finding{ID: IDValidationOverlapsTraining, Severity: sev,
 		Summary: fmt.Sprintf("%d of the %d validation rows (%.1f%%) are exact copies of training rows.", dup, len(vh), 100*frac),
 		Why: "A model can memorise its training rows, so validation rows it has trained on overstate how well it generalises " +
 			"(leakage): the validation numbers look better than the model is.",
 		Evidence: map[string]any{"duplicated_rows": dup, "validation_rows": len(vh), "fraction": sig(frac, 3), "validation": a.valSource,
-			"threshold": fmt.Sprintf("> %g%% of validation rows (and ≥ %d rows) identical to a training row", 100*overlapFraction, overlapMinRows)},
+			"distinct_training_rows": distinct,
+			"threshold": fmt.Sprintf("> %g%% of validation rows (and ≥ %d rows) identical to a training row, fewer than %g of the training rows being repeats, and the copies inflating the validation score beyond the noise margin (else a note)",
+				100*overlapFraction, overlapMinRows, 1-fewDistinctFraction)},
 		Fix: "remove from the validation data every row that also appears in the training data (deduplicate before splitting)"})
-	f.fix = &fixCandidate{name: "deduplicate", transform: dedupVal, verify: verifyDedup}
+	if inherent {
+		f.Summary += fmt.Sprintf(" The training data has only %d distinct rows in %d, so copies are inherent to the data, not leakage.", distinct, a.trainX.Rows())
+		return
+	}
+	f.fix = &fixCandidate{name: "deduplicate", transform: dedupVal, verify: verifyDedup, downgrade: true}
 }
 
 // fmtNum formats a number compactly for messages.
