@@ -233,6 +233,7 @@ func (a *analysis) dynamic() {
 		a.checkSignal()
 	}
 	a.updateImbalance()
+	a.checkConstant()
 }
 
 // probeMetrics are the numbers a probe is judged by.
@@ -855,7 +856,10 @@ func (a *analysis) checkOverfitting() {
 	a.add(f)
 }
 
-// updateImbalance sets the severity of class-imbalance from the base probe.
+// updateImbalance sets the severity of class-imbalance from the base
+// probe: a warning when the probe model finds less than half of the
+// minority class (its fix, class_weight: balanced, must then raise the
+// balanced accuracy), a note when it finds the rare class.
 func (a *analysis) updateImbalance() {
 	f := a.find(IDClassImbalance)
 	if f == nil || a.base == nil || a.base.recall == nil {
@@ -865,13 +869,60 @@ func (a *analysis) updateImbalance() {
 	rec, ok := a.base.recall[mn]
 	f.Evidence["minority_recall"] = round(rec, 4)
 	f.Evidence["balanced_accuracy"] = round(balanced(a.base.recall), 4)
+	f.Evidence["recall_by_class"] = recallEvidence(a.base.recall)
 	if !ok || rec >= 0.5 {
 		f.Severity = Info
 		f.Summary += fmt.Sprintf(" The probe still finds the rare class (recall %.2f), so this is not hurting here.", rec)
 		f.fix = nil
 		return
 	}
+	f.Severity = Warning
 	f.Summary += fmt.Sprintf(" The probe model finds only %.0f%% of class %d.", 100*rec, mn)
+}
+
+func recallEvidence(rec map[int]float64) map[string]float64 {
+	out := map[string]float64{}
+	for c, v := range rec {
+		out[strconv.Itoa(c)] = round(v, 4)
+	}
+	return out
+}
+
+// constantLimit: a classifier that gives at least this share of the
+// validation rows the same class predicts a constant.
+const constantLimit = 0.99
+
+// constantPredictor reads a probe: it fires when at least constantLimit of
+// the validation rows get the same class while the labels hold at least
+// two classes, so the accuracy is that class's share.
+func constantPredictor(p *probeResult) bool {
+	return p != nil && len(p.recall) >= 2 && p.predShare >= constantLimit
+}
+
+func (a *analysis) checkConstant() {
+	b := a.base
+	t := a.task
+	if t.kind != kindBinary && t.kind != kindMulticlass || !constantPredictor(b) {
+		return
+	}
+	ch := a.chance(b)
+	ev := map[string]any{"predicted_class": b.predClass, "predicted_share": round(b.predShare, 4),
+		"recall_by_class": recallEvidence(b.recall), "balanced_accuracy": round(balanced(b.recall), 4),
+		"val_" + t.scoreName(): round(a.valScore(b), 4), "majority_share": round(ch, 4),
+		"threshold": fmt.Sprintf("≥ %g of the validation rows predicted as one class, with ≥ 2 classes in the labels (a note when another finding explains it)", constantLimit)}
+	f := &Finding{ID: IDConstantPredictions, Severity: Warning, Evidence: ev,
+		Summary: fmt.Sprintf("The trained model predicts class %d for %.0f%% of the validation rows: its %s %s is the share of that class (majority share %s), balanced accuracy %s.",
+			b.predClass, 100*b.predShare, t.scoreLabel(), fmtNum(round(a.valScore(b), 4)), fmtNum(round(ch, 4)), fmtNum(round(balanced(b.recall), 4))),
+		Why: "A model that answers the same class for every input has learned only the class frequencies. With imbalanced classes this is " +
+			"the cheapest way to lower the average loss; on balanced data it means training collapsed (too large steps, dead units, a broken output layer).",
+		Fix: "see the other findings for the cause"}
+	if g := a.find(IDClassImbalance); g != nil {
+		f.Fix = "fit.class_weight: balanced (every class carries the same total weight in the loss); judge the model by balanced accuracy"
+		f.FixSets = []string{"fit.class_weight=balanced"}
+		f.fix = &fixCandidate{name: "class weights", sets: f.FixSets, verify: verifyBalanced}
+		ev["minority_class"] = g.Evidence["minority_class"]
+	}
+	a.add(f)
 }
 
 func balanced(rec map[int]float64) float64 {

@@ -282,3 +282,22 @@ func TestProgressRules(t *testing.T) {
 		}
 	}
 }
+
+func TestConstantPredictorRule(t *testing.T) {
+	constant := &probeResult{recall: map[int]float64{0: 1, 1: 0}, predShare: 1, predClass: 0}
+	if !constantPredictor(constant) {
+		t.Error("every row predicted as class 0 did not fire")
+	}
+	// catches: a limit loosened to a plain majority (0.9 of the rows).
+	mostly := &probeResult{recall: map[int]float64{0: 0.97, 1: 0.6}, predShare: 0.9, predClass: 0}
+	if constantPredictor(mostly) {
+		t.Error("a model that finds the rare class fired")
+	}
+	one := &probeResult{recall: map[int]float64{0: 1}, predShare: 1}
+	if constantPredictor(one) {
+		t.Error("fired with one class in the labels")
+	}
+	if b := balanced(constant.recall); b != 0.5 {
+		t.Errorf("balanced accuracy %g, want 0.5", b)
+	}
+}

@@ -93,6 +93,9 @@ const (
 	IDMissingNonlinearity          = "missing-nonlinearity"
 	IDTooFewUpdates                = "too-few-updates"
 	IDBatchNormSmallBatch          = "batchnorm-small-batch"
+	// IDConstantPredictions: the trained model gives (almost) every row the
+	// same class, so its accuracy is the share of that class.
+	IDConstantPredictions = "constant-predictions"
 )
 
 // IDs lists every finding id, in the order findings of equal severity are
@@ -103,7 +106,7 @@ var IDs = []string{
 	IDSigmoidWithCCE, IDBinaryCrossentropyMulticlass, IDOutputRangeMismatch, IDMSEForClassification,
 	IDLossScalesWithLearningRate, IDLearningRateTooHigh, IDLearningRateTooLow, IDTooFewUpdates,
 	IDBatchNormSmallBatch, IDDeadReLU, IDVanishingGradient, IDSaturatedActivations, IDMissingNonlinearity,
-	IDLabelsNotLearnable, IDClassImbalance, IDValidationOverlapsTraining, IDOverfitting,
+	IDLabelsNotLearnable, IDClassImbalance, IDConstantPredictions, IDValidationOverlapsTraining, IDOverfitting,
 }
 
 func idRank(id string) int {

@@ -227,6 +227,17 @@ var rootCauses = []string{IDLabelEncodingMismatch, IDSingleUnitSoftmax, IDLogits
 	IDTooFewUpdates, IDBatchNormSmallBatch, IDInputsNotNormalized, IDDeadReLU, IDSaturatedActivations, IDVanishingGradient, IDMissingNonlinearity}
 
 func (a *analysis) suppressSymptoms() {
+	// Constant predictions are a symptom: any other error or warning
+	// (but the imbalance it goes with) explains them.
+	if f := a.find(IDConstantPredictions); f != nil && f.Severity != Info {
+		for _, g := range a.findings {
+			if g.Severity != Info && g.ID != IDConstantPredictions && g.ID != IDClassImbalance && g.ID != IDOverfitting && g.ID != IDValidationOverlapsTraining {
+				f.Severity = Info
+				f.Summary += fmt.Sprintf(" %s explains it.", g.ID)
+				break
+			}
+		}
+	}
 	f := a.find(IDLabelsNotLearnable)
 	if f == nil {
 		return
@@ -552,7 +563,7 @@ func verifyBalanced(a *analysis, f *Finding, before, after *probeResult) *Verifi
 	}
 	bb, ab := balanced(before.recall), balanced(after.recall)
 	v.Before["balanced_accuracy"], v.After["balanced_accuracy"] = round(bb, 4), round(ab, 4)
-	mn := f.Evidence["minority_class"].(int)
+	mn, _ := f.Evidence["minority_class"].(int)
 	v.Before["minority_recall"], v.After["minority_recall"] = round(before.recall[mn], 4), round(after.recall[mn], 4)
 	v.Confirmed = ab-bb >= 0.05
 	v.Note = fmt.Sprintf("balanced accuracy %s → %s; recall of class %d %s → %s (class_weight: balanced)", fmtNum(bb), fmtNum(ab), mn,

@@ -268,7 +268,9 @@ type probeResult struct {
 	initProb                          float64
 	rowSum                            float64 // mean Σ outputs per row
 	recall                            map[int]float64
-	valHits                           []bool // per validation row: predicted class correct (final model)
+	valHits                           []bool  // per validation row: predicted class correct (final model)
+	predShare                         float64 // share of validation rows given the most predicted class
+	predClass                         int     // that class
 	valN                              int
 	semanticsApp                      bool // the two semantics differ for this model
 }
@@ -467,7 +469,7 @@ func (a *analysis) runProbe(res *probeResult) {
 	res.valN = scoreOn.X.Rows()
 	res.semanticsApp = t.ce && t.outputLogits
 	if t.isClassification() {
-		res.recall, res.rowSum, res.valHits = recallOf(ctx, m, &t, scoreOn)
+		res.recall, res.rowSum, res.valHits, res.predShare, res.predClass = recallOf(ctx, m, &t, scoreOn)
 	}
 }
 
@@ -540,10 +542,13 @@ func rowLossSE(m *kiln.Sequential, t *task, logits []float32, y *data.Array, n i
 	return sd / math.Sqrt(float64(n))
 }
 
-func recallOf(ctx context.Context, m *kiln.Sequential, t *task, xy *kiln.XY) (map[int]float64, float64, []bool) {
+// recallOf returns the recall of each class on xy, the mean sum of the
+// outputs per row, which rows are predicted right, and the share of rows
+// given the most predicted class (and that class).
+func recallOf(ctx context.Context, m *kiln.Sequential, t *task, xy *kiln.XY) (map[int]float64, float64, []bool, float64, int) {
 	lg, err := m.PredictLogits(ctx, xy.X, kiln.EvaluateOptions{Workers: 1, BatchSize: 256})
 	if err != nil {
-		return nil, math.NaN(), nil
+		return nil, math.NaN(), nil, math.NaN(), -1
 	}
 	hits := make([]bool, xy.X.Rows())
 	n := xy.X.Rows()
@@ -562,12 +567,22 @@ func recallOf(ctx context.Context, m *kiln.Sequential, t *task, xy *kiln.XY) (ma
 	for c, k := range tot {
 		rec[c] = float64(hit[c]) / float64(k)
 	}
+	predCount := map[int]int{}
+	for _, p := range preds {
+		predCount[p]++
+	}
+	top, topN := -1, 0
+	for c, k := range predCount {
+		if k > topN || k == topN && c < top {
+			top, topN = c, k
+		}
+	}
 	out := t.outputs(lg.F32, n)
 	var s float64
 	for _, v := range out {
 		s += float64(v)
 	}
-	return rec, s / float64(max(n, 1)), hits
+	return rec, s / float64(max(n, 1)), hits, float64(topN) / float64(max(n, 1)), top
 }
 
 // semanticLosses computes the loss on n rows under Keras' TF backend

@@ -25,8 +25,11 @@ const (
 	// scaleMismatchRatio: validation features whose RMS differs from the
 	// training features' by more than this factor (either way).
 	scaleMismatchRatio = 3.0
-	// imbalanceRatio: largest/smallest class count at or above this.
-	imbalanceRatio = 10.0
+	// imbalanceRatio: largest/smallest class count at or above this is a
+	// warning before any probe; from imbalanceNoteRatio it is a note that
+	// the probe raises when the model misses the rare class.
+	imbalanceRatio     = 10.0
+	imbalanceNoteRatio = 3.0
 	// overlapFraction: share of validation rows that are exact copies of
 	// training rows, above which it is a warning (and minimum count).
 	overlapFraction = 0.01
@@ -695,8 +698,14 @@ func (a *analysis) checkBalance() {
 		}
 	}
 	ratio := float64(counts[maj]) / float64(counts[mn])
-	if ratio < imbalanceRatio {
+	if ratio < imbalanceNoteRatio {
 		return
+	}
+	// Below imbalanceRatio the imbalance alone is no fault: a note, which
+	// the probe raises to a warning when the model misses the rare class.
+	sev := Warning
+	if ratio < imbalanceRatio {
+		sev = Info
 	}
 	n := a.trainY.Rows()
 	cc := map[string]int{}
@@ -704,18 +713,19 @@ func (a *analysis) checkBalance() {
 		cc[fmt.Sprint(c)] = counts[c]
 	}
 	base := float64(counts[maj]) / float64(n)
-	f := a.add(&Finding{ID: IDClassImbalance, Severity: Warning,
+	f := a.add(&Finding{ID: IDClassImbalance, Severity: sev,
 		Summary: fmt.Sprintf("The classes are imbalanced: class %d has %d samples, class %d only %d (%.0f:1); always predicting class %d scores %.1f%% accuracy.",
 			maj, counts[maj], mn, counts[mn], ratio, maj, 100*base),
 		Why: "The loss is an average over samples, so the rare class contributes little to it: the quickest way to lower it is to predict " +
 			"the majority class, and accuracy then looks high while the rare class is never found.",
 		Evidence: map[string]any{"class_counts": cc, "ratio": sig(ratio, 3), "majority_class": maj, "minority_class": mn,
 			"majority_baseline_accuracy": sig(base, 4),
-			"threshold":                  fmt.Sprintf("largest/smallest class ≥ %g and, after the probe, minority-class recall < 0.5 (else info)", imbalanceRatio)},
+			"threshold": fmt.Sprintf("largest/smallest class ≥ %g (static; ≥ %g is a note the probe raises) and, after the probe, minority-class recall < 0.5 with class_weight: balanced raising the balanced accuracy by ≥ 0.05 (else a note)",
+				imbalanceRatio, imbalanceNoteRatio)},
 		Fix: "fit.class_weight: balanced (Keras' class_weight: each class weighs n/(classes·count), so every class carries the same " +
 			"total weight in the loss), or oversample the rare classes; judge the model by per-class recall, not accuracy",
 		FixSets: []string{"fit.class_weight=balanced"}})
-	f.fix = &fixCandidate{name: "class weights", sets: f.FixSets, verify: verifyBalanced}
+	f.fix = &fixCandidate{name: "class weights", sets: f.FixSets, verify: verifyBalanced, downgrade: true}
 }
 
 // ---- validation rows that are training rows ----
