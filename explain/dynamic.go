@@ -127,7 +127,7 @@ func (a *analysis) probe() error {
 		}
 	}
 	blocked := a.blockErr != nil
-	runs := 5 + nFix
+	runs := 6 + nFix
 	if blocked {
 		runs = nFix + 1
 	}
@@ -139,7 +139,10 @@ func (a *analysis) probe() error {
 		specs = append(specs,
 			&probeSpec{label: "experiment as written"},
 			&probeSpec{label: fmt.Sprintf("learning rate ×%g (%s)", k, fmtLR(a.lr*k)), sets: []string{a.lrSet(a.lr * k)}},
-			&probeSpec{label: "permuted labels", permute: true})
+			&probeSpec{label: "permuted labels", permute: true},
+			// The lower rate: a too-high rate need not diverge to hurt, and a
+			// run that fails at lr may learn at lr/10 (then the data is fine).
+			&probeSpec{label: fmt.Sprintf("learning rate ÷10 (%s)", fmtLR(a.lr/10)), sets: []string{a.lrSet(a.lr / 10)}})
 	}
 	specs = append(specs, a.fixSpecs(a.findings)...)
 	res := a.probeSet.runAll(specs)
@@ -147,7 +150,7 @@ func (a *analysis) probe() error {
 		return a.ctx.Err()
 	}
 	if !blocked {
-		a.base, a.lrk, a.perm = res[0], res[1], res[2]
+		a.base, a.lrk, a.perm, a.lrLow = res[0], res[1], res[2], res[3]
 		if a.base.err != nil {
 			// Fit refused the data although the quick check passed.
 			a.blockErr = a.base.err
@@ -227,6 +230,7 @@ func (a *analysis) dynamic() {
 	if !b.nonFinite {
 		a.checkLRScaling()
 		a.checkProgress()
+		a.checkLowerLR()
 		a.checkActivations()
 		a.checkGradients()
 		a.checkOverfitting()
@@ -567,6 +571,67 @@ func (a *analysis) checkProgress() {
 	}
 }
 
+// unstableLoss reads a probe's steps: the loss is unstable when the last
+// epoch's batch losses swing (their SD above half their mean), a batch
+// loss exceeds 3× the initial loss, or the epoch loss climbs back up.
+func unstableLoss(p *probeResult) bool {
+	steps := len(p.batchLoss)
+	if steps == 0 || len(p.epochLoss) == 0 {
+		return false
+	}
+	per := max(1, steps/len(p.epochLoss))
+	tail := p.batchLoss[max(0, steps-per):]
+	m := mean(tail)
+	var sq float64
+	for _, v := range tail {
+		sq += (v - m) * (v - m)
+	}
+	sd := math.Sqrt(sq / float64(len(tail)))
+	climbs := len(p.epochLoss) >= 2 && last(p.epochLoss) > 1.3*minOf(p.epochLoss)
+	return len(tail) >= 4 && sd > 0.5*math.Abs(m) || maxOf(p.batchLoss) > 3*math.Abs(p.initLoss) || climbs
+}
+
+// lowerLRBetter compares the run at lr with the run at lr/10: the lower
+// rate is better when its validation score is higher by more than noise.
+func lowerLRBetter(b, low *probeResult, noise float64) bool {
+	if low == nil || low.err != nil || low.nonFinite || b.nonFinite {
+		return false
+	}
+	return valScoreOf(low)-valScoreOf(b) >= noise
+}
+
+// checkLowerLR: a learning rate too high to learn well need not diverge;
+// the run at lr/10 (and lr/100 when the loss is unstable) shows it.
+func (a *analysis) checkLowerLR() {
+	b, low := a.base, a.lrLow
+	if a.find(IDLearningRateTooHigh) != nil || a.find(IDLearningRateTooLow) != nil || low == nil || a.staticError() ||
+		a.serious(IDInputsNotNormalized) || a.serious(IDTargetsNotNormalized) {
+		return
+	}
+	nz := a.diffNoise(b, low)
+	better, unstable := lowerLRBetter(b, low, nz), unstableLoss(b)
+	if !better && !unstable {
+		return
+	}
+	sn := a.task.scoreName()
+	ev := map[string]any{"learning_rate": a.lr, "val_" + sn: round(a.valScore(b), 4), "val_" + sn + "_lr_div10": round(a.valScore(low), 4),
+		"noise": round(nz, 4), "unstable_loss": unstable, "epoch_losses": sigs(b.epochLoss, 4), "epoch_losses_lr_div10": sigs(low.epochLoss, 4),
+		"threshold": "the run at lr/10 (or lr/100 when the loss is unstable) reaches a validation score higher by more than the paired noise margin (R²: 0.05)"}
+	f := &Finding{ID: IDLearningRateTooHigh, Severity: Warning, Evidence: ev, Why: lrHighWhy,
+		Summary: fmt.Sprintf("The learning rate %s is too high to learn well: the run ends at validation %s %s, while at %s it reaches %s.",
+			fmtLR(a.lr), a.task.scoreLabel(), fmtNum(round(a.valScore(b), 4)), fmtLR(a.lr/10), fmtNum(round(a.valScore(low), 4))),
+		Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr/10), FixSets: []string{a.lrSet(a.lr / 10)}}
+	if unstable {
+		f.Summary = fmt.Sprintf("The loss is unstable at learning rate %s (it swings from batch to batch or climbs back up): validation %s %s, at %s %s.",
+			fmtLR(a.lr), a.task.scoreLabel(), fmtNum(round(a.valScore(b), 4)), fmtLR(a.lr/10), fmtNum(round(a.valScore(low), 4)))
+	}
+	f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, verify: verifyLR, drop: true}
+	if unstable {
+		f.fix.extra = []string{a.lrSet(a.lr / 100)}
+	}
+	a.add(f)
+}
+
 func (a *analysis) addTooLow(ev map[string]any) {
 	b := a.base
 	f := &Finding{ID: IDLearningRateTooLow, Severity: Warning, Evidence: ev,
@@ -734,12 +799,23 @@ func (a *analysis) checkGradients() {
 // pairNoise) or than chance (within noise), while the model fits its
 // training rows beyond that, so the run does say something about the
 // labels (regression: a training R² above 0.1).
-func noSignal(b, p *probeResult, chance, noise, pairNoise float64, regression bool) bool {
+//
+// low is the run at a lower learning rate (nil if none): when it learns
+// (its best validation score beats chance by the noise margin; R² > 0.1),
+// the labels are learnable and the failure is the optimisation's, so
+// noSignal does not fire.
+func noSignal(b, p, low *probeResult, chance, noise, pairNoise float64, regression bool) bool {
 	vB, vP := maxOf(b.valScore), maxOf(p.valScore)
 	trainS := last(b.trainScore)
 	memorises := trainS-vB > noise && trainS > chance+noise
 	if regression {
 		memorises = trainS > 0.1
+	}
+	if low != nil && low.err == nil && !low.nonFinite {
+		vL := maxOf(low.valScore)
+		if regression && vL > 0.1 || !regression && vL > chance+noise {
+			return false
+		}
 	}
 	return vB-vP <= pairNoise && vB <= chance+noise && memorises
 }
@@ -755,8 +831,11 @@ func (a *analysis) checkSignal() {
 	trainS := last(b.trainScore)
 	ev := map[string]any{"best_val_" + a.task.scoreName(): round(vB, 4), "best_val_" + a.task.scoreName() + "_permuted": round(vP, 4),
 		"chance": round(ch, 4), "noise": round(nz, 4), "train_" + a.task.scoreName(): round(trainS, 4),
-		"threshold": "validation score with the real labels within noise (max(0.02, 3·SE); R²: 0.05) of both chance and the permuted-label run, while the model fits its training rows beyond that"}
-	if !noSignal(b, p, ch, nz, a.diffNoise(b, p), a.task.kind == kindRegression) {
+		"threshold": "validation score with the real labels within noise (max(0.02, 3·SE); R²: 0.05) of both chance and the permuted-label run, while the model fits its training rows beyond that, and the run at lr/10 does not learn either"}
+	if low := a.lrLow; low != nil && low.err == nil && !low.nonFinite {
+		ev["best_val_"+a.task.scoreName()+"_lr_div10"] = round(maxOf(low.valScore), 4)
+	}
+	if !noSignal(b, p, a.lrLow, ch, nz, a.diffNoise(b, p), a.task.kind == kindRegression) {
 		return
 	}
 	a.remove(IDOverfitting) // memorising noise is the symptom, not the cause

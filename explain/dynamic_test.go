@@ -110,16 +110,25 @@ func TestLRScalingRule(t *testing.T) {
 func TestNoSignalRule(t *testing.T) {
 	b := &probeResult{valScore: []float64{0.11, 0.1}, trainScore: []float64{0.5, 0.9}}
 	perm := &probeResult{valScore: []float64{0.1, 0.12}}
-	if !noSignal(b, perm, 0.11, 0.03, 0.03, false) {
+	if !noSignal(b, perm, nil, 0.11, 0.03, 0.03, false) {
 		t.Error("no signal with real labels did not fire")
 	}
+	// catches: labels blamed for an oscillating run (issue 12, class 5):
+	// the run at lr/10 learns, so the labels are learnable.
+	low := &probeResult{valScore: []float64{0.5, 0.7}}
+	if noSignal(b, perm, low, 0.11, 0.03, 0.03, false) {
+		t.Error("fired although the run at lr/10 learns")
+	}
+	if !noSignal(b, perm, &probeResult{valScore: []float64{0.1, 0.12}}, 0.11, 0.03, 0.03, false) {
+		t.Error("a lower-lr run that fails too stopped it")
+	}
 	b.valScore = []float64{0.8, 0.9}
-	if noSignal(b, perm, 0.11, 0.03, 0.03, false) {
+	if noSignal(b, perm, nil, 0.11, 0.03, 0.03, false) {
 		t.Error("a model that generalises fired")
 	}
 	// A model that cannot even fit its training rows says nothing.
 	b = &probeResult{valScore: []float64{0.11}, trainScore: []float64{0.12}}
-	if noSignal(b, perm, 0.11, 0.03, 0.03, false) {
+	if noSignal(b, perm, nil, 0.11, 0.03, 0.03, false) {
 		t.Error("fired on a model that does not fit its training rows")
 	}
 }
@@ -299,5 +308,24 @@ func TestConstantPredictorRule(t *testing.T) {
 	}
 	if b := balanced(constant.recall); b != 0.5 {
 		t.Errorf("balanced accuracy %g, want 0.5", b)
+	}
+}
+
+func TestLowerLRRule(t *testing.T) {
+	b := &probeResult{valScore: []float64{0.85, 0.88}, recording: recording{epochLoss: []float64{0.5, 0.45}, batchLoss: []float64{0.6, 0.5, 0.45, 0.44}}, initLoss: 0.7}
+	low := &probeResult{valScore: []float64{0.9, 0.92}}
+	if !lowerLRBetter(b, low, 0.02) {
+		t.Error("lr/10 better by 0.04 (noise 0.02) did not fire")
+	}
+	// catches: a difference within the noise counted.
+	if lowerLRBetter(b, low, 0.05) {
+		t.Error("a gain within the noise fired")
+	}
+	if unstableLoss(b) {
+		t.Error("a smooth loss is unstable")
+	}
+	swings := &probeResult{initLoss: 0.7, recording: recording{epochLoss: []float64{0.6, 0.6}, batchLoss: []float64{0.6, 0.1, 1.5, 0.05, 1.2, 0.1, 1.4, 0.02}}}
+	if !unstableLoss(swings) {
+		t.Error("batch losses swinging 0.02..1.5 are not unstable")
 	}
 }

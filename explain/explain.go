@@ -161,6 +161,7 @@ type analysis struct {
 	probeSet *probeSet
 	base     *probeResult
 	lrk      *probeResult
+	lrLow    *probeResult // the run at lr/10
 	perm     *probeResult
 	sem      *LossSemantics
 	combined *CombinedFix
