@@ -366,7 +366,10 @@ func (a *analysis) checkDivergence() {
 		Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr/10), FixSets: []string{a.lrSet(a.lr / 10)}}
 	// NaN speaks for itself; a rising loss is a hypothesis the lower
 	// learning rate must confirm.
-	f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR, drop: !b.nonFinite}
+	// A NaN explained by a static error or by unscaled data is dropped
+	// too when a lower rate does not help: the other finding is the cause.
+	f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR,
+		drop: !b.nonFinite || a.staticError() || scaled}
 	a.add(f)
 }
 

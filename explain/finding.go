@@ -138,8 +138,15 @@ type Finding struct {
 	FixSets []string `json:"fix_sets,omitempty"`
 	// Verified is the counterfactual run of the fix (nil when there is no fix).
 	Verified *Verified `json:"verified,omitempty"`
+	// VerifiedWithOthers is the fix verified on top of the report's other
+	// fixes: all fixes together against all but this one (leave-one-out).
+	// A fix masked by another fault shows its effect only here; when it
+	// does, the finding keeps its severity although Verified alone did not
+	// confirm it.
+	VerifiedWithOthers *Verified `json:"verified_with_others,omitempty"`
 
-	fix *fixCandidate // the counterfactual to run, if any
+	fix         *fixCandidate // the counterfactual to run, if any
+	severityWas Severity      // the severity before a counterfactual downgraded it ("" if none did)
 }
 
 // Verified is the outcome of rerunning the probe with the fix applied.

@@ -146,8 +146,9 @@ func (a *analysis) verifyAll() {
 		}
 		keep = append(keep, f)
 		if !v.Confirmed && fx.downgrade && f.Severity != Info {
+			f.severityWas = f.Severity
 			f.Severity = Info
-			f.Summary += " The counterfactual run shows no improvement from fixing it, so training copes with it here."
+			f.Summary += downgradeNote
 		}
 		if f.ID == IDInputsNotNormalized && v.Confirmed && before != nil && before.err == nil {
 			if before.nonFinite || a.valScore(after)-a.valScore(before) >= a.diffNoise(before, after) ||
@@ -592,78 +593,131 @@ func verifyDedup(a *analysis, f *Finding, before, after *probeResult) *Verified 
 
 // ---- all fixes together ----
 
-// combine runs every confirmed config fix together (when there are two or
-// more) and verifies the result against the experiment as written.
+// combine runs every fix together and, leaving each out in turn, verifies
+// each on top of the others: a fix masked by another fault (scaling the
+// inputs shows nothing while the labels are wrong) shows its effect there.
+// Candidates are the confirmed fixes and those a counterfactual downgraded
+// for showing no effect alone.
 func (a *analysis) combine() {
 	sortFindings(a.findings)
-	var sets []string
-	keys := map[string]bool{}
-	var transforms []*fixCandidate
-	contributing := 0
 	// Rescaling inputs or targets changes the effective step size, so a
 	// learning-rate change confirmed on the unscaled data is left out.
 	rescaled := false
 	for _, id := range []string{IDInputsNotNormalized, IDTargetsNotNormalized} {
-		if f := a.find(id); f != nil && f.Severity != Info && f.Verified != nil && f.Verified.Confirmed {
+		if f := a.find(id); f != nil && f.Verified != nil && (f.Verified.Confirmed || f.severityWas != "") {
 			rescaled = true
 		}
 	}
+	type part struct {
+		f    *Finding
+		sets []string
+		tr   *fixCandidate
+	}
+	var parts []part
+	keys := map[string]bool{}
 	for _, f := range a.findings {
-		if f.Severity == Info || f.Verified == nil || !f.Verified.Confirmed || f.ID == IDOverfitting {
+		if f.Verified == nil || f.ID == IDOverfitting || f.fix == nil {
+			continue
+		}
+		masked := !f.Verified.Confirmed && f.severityWas != ""
+		if !(f.Verified.Confirmed && f.Severity != Info || masked) {
 			continue
 		}
 		if rescaled && len(f.FixSets) == 1 && strings.HasPrefix(f.FixSets[0], "compile.optimizer.learning_rate=") {
 			continue
 		}
-		added := false
+		p := part{f: f}
 		for _, s := range f.FixSets {
 			k, _, _ := strings.Cut(s, "=")
 			if keys[k] {
 				continue
 			}
 			keys[k] = true
-			sets = append(sets, s)
-			added = true
+			p.sets = append(p.sets, s)
 		}
-		if f.fix != nil && f.fix.transform != nil && len(f.FixSets) == 0 {
-			transforms = append(transforms, f.fix)
-			added = true
+		if f.fix.transform != nil && len(f.FixSets) == 0 {
+			p.tr = f.fix
 		}
-		if added {
-			contributing++
+		if len(p.sets) > 0 || p.tr != nil {
+			parts = append(parts, p)
 		}
 	}
 	// One fix alone was verified with its finding, by its own measure.
-	if len(sets) == 0 || contributing < 2 {
+	if len(parts) < 2 {
 		return
 	}
-	spec := &probeSpec{label: "all fixes: " + strings.Join(sets, " "), sets: sets}
-	if len(transforms) > 0 {
-		var names []string
-		for _, t := range transforms {
-			names = append(names, t.name)
-		}
-		tr := transforms
-		spec.transform = func(pd *probeData) *probeData {
-			for _, t := range tr {
-				pd = t.transform(pd)
+	if len(parts) > 4 {
+		parts = parts[:4] // most serious first; keeps the runs within budget
+	}
+	specOf := func(skip int) *probeSpec {
+		var sets, names []string
+		var trs []*fixCandidate
+		for i, p := range parts {
+			if i == skip {
+				continue
 			}
-			return pd
+			sets = append(sets, p.sets...)
+			if p.tr != nil {
+				trs = append(trs, p.tr)
+				names = append(names, p.tr.name)
+			}
 		}
-		spec.tname = strings.Join(names, "+")
-		spec.label += " + " + spec.tname
+		spec := &probeSpec{label: "all fixes: " + strings.Join(sets, " "), sets: sets}
+		if skip >= 0 {
+			spec.label = "all fixes but " + parts[skip].f.ID + ": " + strings.Join(sets, " ")
+		}
+		if len(trs) > 0 {
+			spec.transform = func(pd *probeData) *probeData {
+				for _, t := range trs {
+					pd = t.transform(pd)
+				}
+				return pd
+			}
+			spec.tname = strings.Join(names, "+")
+			spec.label += " + " + spec.tname
+		}
+		return spec
 	}
-	r := a.probeSet.runAll([]*probeSpec{spec})[0]
-	v := verifyScaleFix(a, nil, a.base, r)
-	if v.Confirmed && !beforeFailed(a, a.base) && a.valScore(r) < a.valScore(a.base)-a.diffNoise(a.base, r) {
-		v.Confirmed = false
-		v.Note += " (not confirmed as a whole: the validation score is lower)"
+	specs := []*probeSpec{specOf(-1)}
+	for i := range parts {
+		specs = append(specs, specOf(i))
 	}
-	if !beforeFailed(a, a.base) && failedRun(r) == "" && !strings.HasPrefix(v.Note, a.lossLabel()) {
-		v.Note = fmt.Sprintf("%s %s → %s, %s", a.lossLabel(), fmtNum(last(a.base.epochLoss)), fmtNum(last(r.epochLoss)), v.Note)
+	res := a.probeSet.runAll(specs)
+	r := res[0]
+	var sets []string
+	for _, p := range parts {
+		sets = append(sets, p.sets...)
 	}
-	a.combined = &CombinedFix{Sets: sets, Verified: v}
+	if len(sets) > 0 {
+		v := verifyScaleFix(a, nil, a.base, r)
+		if v.Confirmed && !beforeFailed(a, a.base) && a.valScore(r) < a.valScore(a.base)-a.diffNoise(a.base, r) {
+			v.Confirmed = false
+			v.Note += " (not confirmed as a whole: the validation score is lower)"
+		}
+		if !beforeFailed(a, a.base) && failedRun(r) == "" && !strings.HasPrefix(v.Note, a.lossLabel()) {
+			v.Note = fmt.Sprintf("%s %s → %s, %s", a.lossLabel(), fmtNum(last(a.base.epochLoss)), fmtNum(last(r.epochLoss)), v.Note)
+		}
+		a.combined = &CombinedFix{Sets: sets, Verified: v}
+	}
+	// Leave-one-out: each fix on top of the others.
+	for i, p := range parts {
+		without := res[i+1]
+		v := verifyBetterScore(a, p.f, without, r)
+		v.Probe += "; before: every other fix, after: all fixes (leave-one-out)"
+		v.Note = "on top of the other fixes: " + v.Note
+		p.f.VerifiedWithOthers = v
+		if v.Confirmed && p.f.severityWas != "" {
+			p.f.Severity = p.f.severityWas
+			p.f.severityWas = ""
+			p.f.Summary = strings.Replace(p.f.Summary, downgradeNote, "", 1) +
+				" Fixing it alone shows no gain, but on top of the other fixes it does: another fault masks it."
+		}
+	}
+	sortFindings(a.findings)
 }
+
+// downgradeNote is appended to a finding a counterfactual downgraded.
+const downgradeNote = " The counterfactual run shows no improvement from fixing it, so training copes with it here."
 
 func sortFindings(fs []*Finding) {
 	slices.SortStableFunc(fs, func(x, y *Finding) int {

@@ -242,6 +242,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		if v := f.Verified; v != nil {
 			b.WriteString(wrap(verifiedText(v), "   ", textWidth))
 		}
+		if v := f.VerifiedWithOthers; v != nil {
+			b.WriteString(wrap(verifiedText(v), "   ", textWidth))
+		}
 	}
 	if s := r.LossSemantics; s != nil && s.matters() {
 		b.WriteString("\n")
@@ -525,6 +528,9 @@ func (r *Report) markdown(plots []plotFile) string {
 		}
 		if f.Verified != nil {
 			fmt.Fprintf(&b, "**%s**\n\n", verifiedText(f.Verified))
+		}
+		if f.VerifiedWithOthers != nil {
+			fmt.Fprintf(&b, "**%s**\n\n", verifiedText(f.VerifiedWithOthers))
 		}
 		for _, p := range plots {
 			if p.File == "fix_"+f.ID+".png" {
