@@ -25,7 +25,7 @@ const (
 	progressFraction = 0.05
 	// fewUpdates: fewer optimizer steps than this in the whole configured
 	// training is "too few updates".
-	fewUpdates = 100
+	fewUpdates = 200
 	// deadLimit: a ReLU layer with more than this fraction of units that
 	// output 0 for every probe row.
 	deadLimit = 0.5
