@@ -953,12 +953,12 @@ func (a *analysis) updateImbalance() {
 	f.Evidence["balanced_accuracy"] = round(balanced(a.base.recall), 4)
 	f.Evidence["recall_by_class"] = recallEvidence(a.base.recall)
 	if !ok || rec >= 0.5 {
-		f.Severity = Info
+		f.setSeverity(Info, fmt.Sprintf("the probe model finds the rare class (recall %.2f)", rec))
 		f.Summary += fmt.Sprintf(" The probe still finds the rare class (recall %.2f), so this is not hurting here.", rec)
 		f.fix = nil
 		return
 	}
-	f.Severity = Warning
+	f.setSeverity(Warning, fmt.Sprintf("the probe model finds only %.0f%% of the rare class", 100*rec))
 	f.Summary += fmt.Sprintf(" The probe model finds only %.0f%% of class %d.", 100*rec, mn)
 }
 

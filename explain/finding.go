@@ -138,6 +138,13 @@ type Finding struct {
 	FixSets []string `json:"fix_sets,omitempty"`
 	// Verified is the counterfactual run of the fix (nil when there is no fix).
 	Verified *Verified `json:"verified,omitempty"`
+	// SeverityBasis says what the severity rests on when it can differ
+	// between "kiln explain --static" and the full run: with --static, that
+	// the probes may change it; after the probes, why it differs from the
+	// static severity (e.g. "warning without probes (--static), error after
+	// them: fixing it raised the validation score beyond noise"). Empty when
+	// the two agree or the finding needs the probes.
+	SeverityBasis string `json:"severity_basis,omitempty"`
 	// VerifiedWithOthers is the fix verified on top of the report's other
 	// fixes: all fixes together against all but this one (leave-one-out).
 	// A fix masked by another fault shows its effect only here; when it
@@ -147,6 +154,17 @@ type Finding struct {
 
 	fix         *fixCandidate // the counterfactual to run, if any
 	severityWas Severity      // the severity before a counterfactual downgraded it ("" if none did)
+	staticSev   Severity      // the severity the static checks gave it ("" for a probe's finding)
+	sevReason   string        // why a probe changed the severity
+}
+
+// setSeverity changes f's severity for reason (said in SeverityBasis when
+// it differs from the static one).
+func (f *Finding) setSeverity(s Severity, reason string) {
+	if f.Severity != s {
+		f.Severity = s
+		f.sevReason = reason
+	}
 }
 
 // Verified is the outcome of rerunning the probe with the fix applied.

@@ -136,7 +136,7 @@ func (a *analysis) verifyAll() {
 			// The probe could not have shown it: say so, keep the finding as a note.
 			keep = append(keep, f)
 			if f.Severity != Info && !staticFact(f.ID) {
-				f.Severity = Info
+				f.setSeverity(Info, "the shortened probes cannot show whether fixing it helps (inconclusive)")
 				f.Summary += " The probes were shortened, so whether fixing it helps is inconclusive here."
 			}
 			continue
@@ -147,13 +147,13 @@ func (a *analysis) verifyAll() {
 		keep = append(keep, f)
 		if !v.Confirmed && fx.downgrade && f.Severity != Info {
 			f.severityWas = f.Severity
-			f.Severity = Info
+			f.setSeverity(Info, "fixing it changed nothing beyond the noise margin in the probe")
 			f.Summary += downgradeNote
 		}
 		if f.ID == IDInputsNotNormalized && v.Confirmed && before != nil && before.err == nil {
 			if before.nonFinite || a.valScore(after)-a.valScore(before) >= a.diffNoise(before, after) ||
 				a.serious(IDLossScalesWithLearningRate) || a.serious(IDDeadReLU) || a.serious(IDSaturatedActivations) {
-				f.Severity = Error
+				f.setSeverity(Error, "fixing it changed the run beyond the noise margin (a better score, no divergence, or the loss-scale, dead-ReLU or saturation finding it causes)")
 			}
 		}
 	}
@@ -233,7 +233,7 @@ func (a *analysis) suppressSymptoms() {
 	if f := a.find(IDConstantPredictions); f != nil && f.Severity != Info {
 		for _, g := range a.findings {
 			if g.Severity != Info && g.ID != IDConstantPredictions && g.ID != IDClassImbalance && g.ID != IDOverfitting && g.ID != IDValidationOverlapsTraining {
-				f.Severity = Info
+				f.setSeverity(Info, g.ID+" explains it")
 				f.Summary += fmt.Sprintf(" %s explains it.", g.ID)
 				break
 			}
@@ -707,7 +707,7 @@ func (a *analysis) combine() {
 		v.Note = "on top of the other fixes: " + v.Note
 		p.f.VerifiedWithOthers = v
 		if v.Confirmed && p.f.severityWas != "" {
-			p.f.Severity = p.f.severityWas
+			p.f.setSeverity(p.f.severityWas, "fixing it alone shows no gain, but on top of the other fixes it does (leave-one-out)")
 			p.f.severityWas = ""
 			p.f.Summary = strings.Replace(p.f.Summary, downgradeNote, "", 1) +
 				" Fixing it alone shows no gain, but on top of the other fixes it does: another fault masks it."

@@ -245,6 +245,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		if v := f.VerifiedWithOthers; v != nil {
 			b.WriteString(wrap(verifiedText(v), "   ", textWidth))
 		}
+		if f.SeverityBasis != "" {
+			b.WriteString(wrap("Severity: "+f.SeverityBasis+".", "   ", textWidth))
+		}
 	}
 	if s := r.LossSemantics; s != nil && s.matters() {
 		b.WriteString("\n")
