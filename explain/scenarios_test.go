@@ -278,3 +278,24 @@ func TestStaticSeverityConsistent(t *testing.T) {
 		})
 	}
 }
+
+// TestStandardiseFixIsASet: the fix for features on different scales is an
+// experiment-file change (data.standardize), verified in the real run and
+// shown as a --set.
+func TestStandardiseFixIsASet(t *testing.T) {
+	for _, s := range loadScenarios(t) {
+		if s.name != "unscaled_features" {
+			continue
+		}
+		rep, err := explain.Explain(context.Background(), loadExperiment(t, s), explain.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := rep.Find(explain.IDInputsNotNormalized)
+		if f == nil || !slices.Contains(f.FixSets, "data.standardize=true") || f.Verified == nil || !f.Verified.Confirmed {
+			t.Fatalf("inputs-not-normalized: want fix_sets [data.standardize=true], verified; got %+v", f)
+		}
+		return
+	}
+	t.Fatal("no unscaled_features scenario")
+}

@@ -84,9 +84,10 @@ func (a *analysis) checkInputs() {
 	hetero := med > 0 && top/med > heterogeneousRatio
 	if hetero {
 		ev["feature_rms_ratio"] = sig(top/med, 3)
-		f.Fix = fmt.Sprintf("standardise each feature before saving the data: x = (x − mean) / std with the training set's statistics "+
-			"(feature RMS ranges from %s to %s, so one global data.scale cannot fix it)", fmtNum(med), fmtNum(top))
-		f.fix = &fixCandidate{name: "standardise features", transform: standardiseX}
+		f.FixSets = []string{"data.standardize=true"}
+		f.Fix = fmt.Sprintf("data.standardize: true (each feature x = (x − mean) / std with the training rows' statistics, applied to the "+
+			"validation and test rows too; feature RMS ranges from %s to %s, so one global data.scale cannot fix it)", fmtNum(med), fmtNum(top))
+		f.fix = &fixCandidate{name: "standardise features", sets: f.FixSets}
 	} else {
 		scale, text := niceScale(a.exp.Data.Scale, s.MaxAbs)
 		f.FixSets = []string{"data.scale=" + text}
