@@ -2,6 +2,7 @@ package explain
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -24,7 +25,8 @@ const (
 	// than this fraction of the initial loss and its score rose by < 0.05.
 	progressFraction = 0.05
 	// fewUpdates: fewer optimizer steps than this in the whole configured
-	// training is "too few updates".
+	// training makes "too few updates" a hypothesis, kept when a probe with
+	// more steps does clearly better.
 	fewUpdates = 200
 	// deadLimit: a ReLU layer with more than this fraction of units that
 	// output 0 for every probe row.
@@ -542,7 +544,9 @@ func (a *analysis) checkProgress() {
 			Fix: strings.Join(displaySets(sets), ", "), FixSets: sets}
 		f.fix = &fixCandidate{name: "more updates", sets: sets, verify: verifyBetterScore, drop: true}
 		a.add(f)
-		return
+		// Few steps can also be tiny ones: the learning-rate hypothesis is
+		// tested too, and the probes decide.
+		ev = maps.Clone(ev)
 	}
 	if b.steps < 50 {
 		return
