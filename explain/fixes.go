@@ -239,6 +239,17 @@ func (a *analysis) suppressSymptoms() {
 			}
 		}
 	}
+	// Vanishing gradients without a fix of their own (no sigmoid/tanh
+	// layer to replace) are a symptom of a static error or unscaled inputs.
+	if f := a.find(IDVanishingGradient); f != nil && f.Severity != Info && len(f.FixSets) == 0 {
+		for _, id := range []string{IDInputsNotNormalized, IDLabelEncodingMismatch, IDLogitsWithoutFromLogits, IDDoubleSoftmax, IDSingleUnitSoftmax, IDOutputRangeMismatch} {
+			if a.serious(id) {
+				f.setSeverity(Info, id+" explains it")
+				f.Summary += fmt.Sprintf(" %s explains it.", id)
+				break
+			}
+		}
+	}
 	f := a.find(IDLabelsNotLearnable)
 	if f == nil {
 		return
@@ -596,8 +607,8 @@ func verifyDedup(a *analysis, f *Finding, before, after *probeResult) *Verified 
 // combine runs every fix together and, leaving each out in turn, verifies
 // each on top of the others: a fix masked by another fault (scaling the
 // inputs shows nothing while the labels are wrong) shows its effect there.
-// Candidates are the confirmed fixes and those a counterfactual downgraded
-// for showing no effect alone.
+// Candidates are the confirmed fixes, those a counterfactual downgraded
+// for showing no effect alone, and the fixes of static facts.
 func (a *analysis) combine() {
 	sortFindings(a.findings)
 	// Rescaling inputs or targets changes the effective step size, so a
@@ -619,7 +630,9 @@ func (a *analysis) combine() {
 		if f.Verified == nil || f.ID == IDOverfitting || f.fix == nil {
 			continue
 		}
-		masked := !f.Verified.Confirmed && f.severityWas != ""
+		// A static fact stays an error whatever its own probe showed; its
+		// fix belongs with the others (it may be what masks them).
+		masked := !f.Verified.Confirmed && (f.severityWas != "" || staticFact(f.ID) && f.Severity != Info)
 		if !(f.Verified.Confirmed && f.Severity != Info || masked) {
 			continue
 		}
@@ -713,6 +726,7 @@ func (a *analysis) combine() {
 				" Fixing it alone shows no gain, but on top of the other fixes it does: another fault masks it."
 		}
 	}
+	a.suppressSymptoms() // a restored cause explains its symptoms
 	sortFindings(a.findings)
 }
 

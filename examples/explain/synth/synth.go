@@ -54,6 +54,7 @@ func Datasets() []Dataset {
 		{"blobs3_small", "3 overlapping Gaussian classes in 4 features, 150 training and 150 test rows (iris-sized)", blobs3Small},
 		{"majority88", "two classes, 88% of class 0, a weak signal (always answering 0 scores 0.88)", func(r *rand.Rand) split { return majority(r, 0.35) }},
 		{"majority88_strong", "two classes, 88% of class 0, a strong signal", func(r *rand.Rand) split { return majority(r, 3) }},
+		{"threshold_raw", "one raw feature in [0, 100000); label 1 when it is ≥ 50000", thresholdRaw},
 		{"raw_pixels_digits", "10 classes of 8×8 'digits' (noisy templates) as raw 0..255 values, labels 0..9", rawDigits},
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Name < ds[j].Name })
@@ -438,6 +439,25 @@ func rawDigits(r *rand.Rand) split {
 	var s split
 	s.xTrain, s.yTrain = gen(nTrain)
 	s.xTest, s.yTest = gen(nTest)
+	return s
+}
+
+// thresholdRaw: one unscaled feature and a threshold label.
+func thresholdRaw(r *rand.Rand) split {
+	gen := func(n int) (*data.Array, *data.Array) {
+		x := make([]float64, n)
+		y := make([]float64, n)
+		for i := range x {
+			x[i] = math.Floor(r.Float64() * 100000)
+			if x[i] >= 50000 {
+				y[i] = 1
+			}
+		}
+		return f32(x, n, 1), f32(y, n)
+	}
+	var s split
+	s.xTrain, s.yTrain = gen(2000)
+	s.xTest, s.yTest = gen(500)
 	return s
 }
 
