@@ -697,9 +697,29 @@ func (a *analysis) combine() {
 	}
 	res := a.probeSet.runAll(specs)
 	r := res[0]
+	// A fix not confirmed alone that makes all the others worse (leaving
+	// it out scores higher beyond noise) is left out of the combined fix:
+	// the best leave-one-out run stands for "all fixes" then.
+	skip := -1
+	for i, p := range parts {
+		w := res[i+1]
+		if p.f.Verified.Confirmed || failedRun(w) != "" {
+			continue
+		}
+		if failedRun(r) != "" || a.valScore(w)-a.valScore(r) >= a.diffNoise(r, w) {
+			if skip < 0 || a.valScore(w) > a.valScore(res[skip+1]) {
+				skip = i
+			}
+		}
+	}
 	var sets []string
-	for _, p := range parts {
-		sets = append(sets, p.sets...)
+	for i, p := range parts {
+		if i != skip {
+			sets = append(sets, p.sets...)
+		}
+	}
+	if skip >= 0 {
+		r = res[skip+1]
 	}
 	if len(sets) > 0 {
 		v := verifyScaleFix(a, nil, a.base, r)
@@ -713,9 +733,10 @@ func (a *analysis) combine() {
 		a.combined = &CombinedFix{Sets: sets, Verified: v}
 	}
 	// Leave-one-out: each fix on top of the others.
+	all := res[0]
 	for i, p := range parts {
 		without := res[i+1]
-		v := verifyBetterScore(a, p.f, without, r)
+		v := verifyBetterScore(a, p.f, without, all)
 		v.Probe += "; before: every other fix, after: all fixes (leave-one-out)"
 		v.Note = "on top of the other fixes: " + v.Note
 		p.f.VerifiedWithOthers = v

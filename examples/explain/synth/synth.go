@@ -54,6 +54,7 @@ func Datasets() []Dataset {
 		{"blobs3_small", "3 overlapping Gaussian classes in 4 features, 150 training and 150 test rows (iris-sized)", blobs3Small},
 		{"majority88", "two classes, 88% of class 0, a weak signal (always answering 0 scores 0.88)", func(r *rand.Rand) split { return majority(r, 0.35) }},
 		{"majority88_strong", "two classes, 88% of class 0, a strong signal", func(r *rand.Rand) split { return majority(r, 3) }},
+		{"square100", "x = 0..99 standardised, y = x² + 3 on the raw x (targets up to 9804); 100 rows, no test split", square100},
 		{"threshold_raw", "one raw feature in [0, 100000); label 1 when it is ≥ 50000", thresholdRaw},
 		{"raw_pixels_digits", "10 classes of 8×8 'digits' (noisy templates) as raw 0..255 values, labels 0..9", rawDigits},
 	}
@@ -79,6 +80,10 @@ func Write(dir string) error {
 func WriteOne(dir string, d Dataset) error {
 	r := rand.New(rand.NewPCG(seedOf(d.Name), 0x73796e74))
 	s := d.gen(r)
+	if s.xTest == nil { // no test split
+		return data.WriteNPZ(filepath.Join(dir, d.Name+".npz"), []string{"x_train", "y_train"},
+			map[string]*data.Array{"x_train": s.xTrain, "y_train": s.yTrain})
+	}
 	return data.WriteNPZ(filepath.Join(dir, d.Name+".npz"), []string{"x_train", "y_train", "x_test", "y_test"},
 		map[string]*data.Array{"x_train": s.xTrain, "y_train": s.yTrain, "x_test": s.xTest, "y_test": s.yTest})
 }
@@ -440,6 +445,20 @@ func rawDigits(r *rand.Rand) split {
 	s.xTrain, s.yTrain = gen(nTrain)
 	s.xTest, s.yTest = gen(nTest)
 	return s
+}
+
+// square100: the toy regression of a question: y = x² + 3 for x = 0..99,
+// with x standardised and y not. It has no test split.
+func square100(r *rand.Rand) split {
+	const n = 100
+	x := make([]float64, n)
+	y := make([]float64, n)
+	mean, sd := 49.5, math.Sqrt((n*n-1)/12.0)
+	for i := range x {
+		x[i] = (float64(i) - mean) / sd
+		y[i] = float64(i*i) + 3
+	}
+	return split{xTrain: f32(x, n, 1), yTrain: f32(y, n)}
 }
 
 // thresholdRaw: one unscaled feature and a threshold label.
