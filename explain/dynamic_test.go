@@ -329,3 +329,27 @@ func TestLowerLRRule(t *testing.T) {
 		t.Error("batch losses swinging 0.02..1.5 are not unstable")
 	}
 }
+
+// A fix the probes did not confirm is inconclusive, not "not confirmed",
+// when the probes took fewer steps than the experiment.
+func TestInconclusiveWhenShortened(t *testing.T) {
+	a := &analysis{plan: &Plan{Shortened: true, Steps: 50, ConfiguredSteps: 5000}}
+	ran := &probeResult{}
+	v := &Verified{Note: "validation accuracy 0.5 → 0.52"}
+	if !a.inconclusive(v, ran) || !v.Inconclusive || !strings.Contains(v.Note, "50 of the experiment's 5000") {
+		t.Errorf("shortened probes: %+v", v)
+	}
+	// catches: every unconfirmed fix called inconclusive.
+	a.plan.Shortened = false
+	v = &Verified{Note: "no gain"}
+	if a.inconclusive(v, ran) || v.Inconclusive {
+		t.Errorf("full-length probes: %+v", v)
+	}
+	a.plan.Shortened = true
+	if v := (&Verified{Confirmed: true}); a.inconclusive(v, ran) {
+		t.Error("a confirmed fix was made inconclusive")
+	}
+	if v := (&Verified{}); a.inconclusive(v, &probeResult{recording: recording{nonFinite: true}}) {
+		t.Error("a fixed run that diverged was made inconclusive")
+	}
+}
