@@ -713,7 +713,7 @@ func (a *analysis) checkActivations() {
 		if sets == nil {
 			f.Fix = how + " (see inputs-not-normalized)"
 		}
-		f.fix = &fixCandidate{name: "revive relu", sets: sets, verify: verifyDead}
+		f.fix = &fixCandidate{name: "revive relu", sets: sets, verify: verifyDead, downgrade: true}
 		if sets == nil {
 			f.fix.transform, f.fix.name = standardiseX, "standardise features"
 		}
@@ -733,7 +733,7 @@ func (a *analysis) checkActivations() {
 		if sets == nil {
 			f.Fix = how + " (see inputs-not-normalized)"
 		}
-		f.fix = &fixCandidate{name: "desaturate", sets: sets, verify: verifySaturation}
+		f.fix = &fixCandidate{name: "desaturate", sets: sets, verify: verifySaturation, downgrade: true}
 		if sets == nil {
 			f.fix.transform, f.fix.name = standardiseX, "standardise features"
 		}
@@ -791,7 +791,7 @@ func (a *analysis) checkGradients() {
 	if len(sets) > 0 {
 		f.FixSets = sets
 		f.Fix = strings.Join(displaySets(sets), ", ") + " (relu's slope is 1 where it is active)"
-		f.fix = &fixCandidate{name: "relu hidden layers", sets: sets, verify: verifyGradients}
+		f.fix = &fixCandidate{name: "relu hidden layers", sets: sets, verify: verifyGradients, downgrade: true}
 	} else {
 		f.Fix = "use fewer layers, or relu hidden activations"
 	}
