@@ -204,7 +204,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			line = fmt.Sprintf("Probes: fit cannot run the experiment as written, so only the fixes were run: the real fit on %s, validation on %d rows of %s; seed %d, batch %d; %d runs, %.1f s.",
 				p.describe(), p.ValidationRows, p.Validation, p.Seed, p.BatchSize, len(r.Probes), r.ElapsedSeconds)
 		} else {
-			line = fmt.Sprintf("Probes: the real fit on %s (%s), validation on %d rows of %s; seed %d, batch %d, lr %s and lr×%g; %d runs, %.1f s.",
+			line = fmt.Sprintf("Probes: the real fit on %s (%s), validation on %d rows of %s; seed %d, batch %d, lr %s, lr×%g and lr÷10; %d runs, %.1f s.",
 				p.describe(), map[bool]string{true: "every training row", false: "a fixed subset"}[p.FullData], p.ValidationRows, p.Validation,
 				p.Seed, p.BatchSize, fmtLR(p.LearningRate), p.LRFactor, len(r.Probes), r.ElapsedSeconds)
 			if p.Shortened {
