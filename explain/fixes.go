@@ -467,6 +467,17 @@ func verifyLR(a *analysis, f *Finding, before, after *probeResult) *Verified {
 			continue
 		}
 		v := verifyBetterScore(a, f, before, r)
+		// An exploding loss is an effect too: the same loss on the same
+		// validation rows ≥ 10× lower, the score not lower beyond noise.
+		if !v.Confirmed && !beforeFailed(a, before) && failedRun(r) == "" {
+			bl, al := last(before.valLoss), last(r.valLoss)
+			if finite(bl) && finite(al) && al*10 <= bl && a.valScore(r) >= a.valScore(before)-a.diffNoise(before, r) {
+				v.Confirmed = true
+				v.Criterion += ", or the validation loss ≥ 10× lower with the score not lower beyond noise"
+				v.Note = fmt.Sprintf("validation loss %s → %s, validation %s %s → %s", fmtNum(bl), fmtNum(al),
+					a.task.scoreLabel(), fmtNum(a.valScore(before)), fmtNum(a.valScore(r)))
+			}
+		}
 		tried[fmtLR(r.lr)] = round(a.valScore(r), 4)
 		if first == nil {
 			first = v

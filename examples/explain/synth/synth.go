@@ -54,6 +54,7 @@ func Datasets() []Dataset {
 		{"blobs3_small", "3 overlapping Gaussian classes in 4 features, 150 training and 150 test rows (iris-sized)", blobs3Small},
 		{"majority88", "two classes, 88% of class 0, a weak signal (always answering 0 scores 0.88)", func(r *rand.Rand) split { return majority(r, 0.35) }},
 		{"majority88_strong", "two classes, 88% of class 0, a strong signal", func(r *rand.Rand) split { return majority(r, 3) }},
+		{"wide_linear", "300 training rows of 100 standardised features, a linear label with 10% noise (easy to memorise, learnable)", wideLinear},
 		{"square100", "x = 0..99 standardised, y = x² + 3 on the raw x (targets up to 9804); 100 rows, no test split", square100},
 		{"threshold_raw", "one raw feature in [0, 100000); label 1 when it is ≥ 50000", thresholdRaw},
 		{"raw_pixels_digits", "10 classes of 8×8 'digits' (noisy templates) as raw 0..255 values, labels 0..9", rawDigits},
@@ -444,6 +445,37 @@ func rawDigits(r *rand.Rand) split {
 	var s split
 	s.xTrain, s.yTrain = gen(nTrain)
 	s.xTest, s.yTest = gen(nTest)
+	return s
+}
+
+// wideLinear: few rows, many features, a linear rule with 10% label noise.
+func wideLinear(r *rand.Rand) split {
+	const d = 100
+	w := make([]float64, d)
+	for j := range w {
+		w[j] = r.NormFloat64()
+	}
+	gen := func(n int) (*data.Array, *data.Array) {
+		x := make([]float64, n*d)
+		y := make([]int64, n)
+		for i := 0; i < n; i++ {
+			var z float64
+			for j := 0; j < d; j++ {
+				x[i*d+j] = r.NormFloat64()
+				z += w[j] * x[i*d+j]
+			}
+			if z > 0 {
+				y[i] = 1
+			}
+			if r.Float64() < 0.1 {
+				y[i] = 1 - y[i]
+			}
+		}
+		return f32(x, n, d), i64(y)
+	}
+	var s split
+	s.xTrain, s.yTrain = gen(300)
+	s.xTest, s.yTest = gen(500)
 	return s
 }
 
