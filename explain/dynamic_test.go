@@ -9,6 +9,7 @@ import (
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/callbacks"
+	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/layers"
 	"github.com/kiln-ml/kiln/tensor"
@@ -351,5 +352,27 @@ func TestInconclusiveWhenShortened(t *testing.T) {
 	}
 	if v := (&Verified{}); a.inconclusive(v, &probeResult{recording: recording{nonFinite: true}}) {
 		t.Error("a fixed run that diverged was made inconclusive")
+	}
+}
+
+// A lower learning rate is confirmed by a validation loss ≥ 10× lower at
+// an accuracy not lower beyond noise (the weights exploded), not only by a
+// better accuracy.
+func TestVerifyLRExplodingLoss(t *testing.T) {
+	a := &analysis{task: task{kind: kindBinary, units: 1}, plan: &Plan{Epochs: 20, Rows: 300}, exp: &config.Experiment{}}
+	f := &Finding{fix: &fixCandidate{}}
+	run := func(score, loss float64) *probeResult {
+		return &probeResult{valN: 500, valScore: []float64{score}, recording: recording{valLoss: []float64{loss}, epochLoss: []float64{loss}}}
+	}
+	if v := verifyLR(a, f, run(0.69, 1e21), run(0.70, 0.65)); !v.Confirmed {
+		t.Errorf("loss 1e21 → 0.65 at the same accuracy not confirmed: %+v", v)
+	}
+	// catches: a loss ratio accepted at a clearly worse accuracy.
+	if v := verifyLR(a, f, run(0.9, 1e21), run(0.6, 0.65)); v.Confirmed {
+		t.Errorf("confirmed although the accuracy fell 0.9 → 0.6: %+v", v)
+	}
+	// catches: any lower loss accepted.
+	if v := verifyLR(a, f, run(0.69, 1.0), run(0.70, 0.5)); v.Confirmed {
+		t.Errorf("a loss only 2× lower confirmed: %+v", v)
 	}
 }
