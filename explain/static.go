@@ -785,6 +785,8 @@ func fmtNum(v float64) string {
 		return "-inf"
 	case v == math.Trunc(v) && math.Abs(v) < 1e7:
 		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 1e7:
+		return fmt.Sprintf("%.3g", v)
 	case math.Abs(v) >= 100:
 		return fmt.Sprintf("%.1f", v)
 	case math.Abs(v) >= 1:
