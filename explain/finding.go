@@ -11,7 +11,14 @@
 // when the counterfactual run does not confirm them; static findings whose
 // harm is only potential (unscaled inputs or targets, MSE for
 // classification, a missing nonlinearity) become info when fixing them
-// changes nothing. Explain never writes to the user's files.
+// changes nothing. A static fact that is wrong whatever a run shows (a
+// loss/activation/label mismatch) keeps its severity; every other finding
+// is an error or warning only for an effect its probe measured beyond the
+// noise margin. Each fix is also verified on top of the others (all fixes
+// together against all but that one), so a fix masked by another fault is
+// kept. Probes take the experiment's optimizer steps when the budget
+// allows; a fix that shortened probes do not confirm is inconclusive.
+// Explain never writes to the user's files.
 //
 //	rep, err := explain.File(ctx, "examples/seed.yaml", explain.Options{})
 //	rep.WriteText(os.Stdout)
@@ -34,7 +41,9 @@
 //	               "summary": "...", "why": "...", "evidence": {"threshold": "...", ...},
 //	               "fix": "data.scale: 1/255 ...", "fix_sets": ["data.scale=1/255"],
 //	               "verified": {"confirmed": true, "probe": "...", "criterion": "...",
-//	                            "before": {...}, "after": {...}, "extra": {...}, "note": "..."}}],
+//	                            "before": {...}, "after": {...}, "extra": {...}, "note": "...",
+//	                            "inconclusive": false},
+//	               "verified_with_others": {...}, "severity_basis": "..."}],
 //	 "loss_semantics": {...}, "plan": {...}, "initialisation": {...},
 //	 "probes": [{"name": ..., "loss": [...], "val_score": [...], ...}],
 //	 "combined_fix": {"sets": [...], "verified": {...}},
