@@ -604,7 +604,24 @@ func verifyDedup(a *analysis, f *Finding, before, after *probeResult) *Verified 
 	nz := a.noise(after.valN, aS)
 	v.Confirmed = bS-aS > nz && after.valN < before.valN
 	sn := a.task.scoreLabel()
-	v.Note = fmt.Sprintf("validation %s with the copies %s, without them %s: the copies inflate it by %s (noise margin %s)", sn, fmtNum(bS), fmtNum(aS), fmtNum(bS-aS), fmtNum(nz))
+	if nCopy := before.valN - after.valN; a.task.isClassification() && nCopy > 0 && after.valN > 0 {
+		// The same model scores both (the validation rows do not change
+		// training): accuracy on the copies against the fresh rows, a
+		// two-proportion margin of 3 SE.
+		pc := (bS*float64(before.valN) - aS*float64(after.valN)) / float64(nCopy)
+		se := math.Sqrt(pc*(1-pc)/float64(nCopy) + aS*(1-aS)/float64(after.valN))
+		margin := math.Max(minScoreGain, 3*se)
+		v.Criterion = "accuracy on the validation rows that copy training rows exceeds accuracy on the fresh rows by more than max(0.02, 3·SE of the difference): the copies inflate the validation number"
+		v.Confirmed = pc-aS > margin
+		v.Before["copied_rows_"+a.task.scoreName()] = round(pc, 4)
+		f.Evidence["copies_"+a.task.scoreName()] = round(pc, 4)
+		f.Evidence["fresh_"+a.task.scoreName()] = round(aS, 4)
+		nz = margin
+		v.Note = fmt.Sprintf("validation %s %s on the %d copied rows, %s on the %d fresh rows (margin %s); with the copies the validation %s is %s, without them %s: inflated by %s",
+			sn, fmtNum(round(pc, 4)), nCopy, fmtNum(aS), after.valN, fmtNum(round(margin, 4)), sn, fmtNum(bS), fmtNum(aS), fmtNum(round(bS-aS, 4)))
+	} else {
+		v.Note = fmt.Sprintf("validation %s with the copies %s, without them %s: the copies inflate it by %s (noise margin %s)", sn, fmtNum(bS), fmtNum(aS), fmtNum(bS-aS), fmtNum(nz))
+	}
 	if !v.Confirmed {
 		v.Note += ": no measurable inflation"
 	}
