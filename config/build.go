@@ -34,6 +34,10 @@ type Run struct {
 	X, Y *data.Array
 	// Test is the data's test split (nil if it has none), prepared like X, Y.
 	Test *kiln.XY
+	// StdMean and StdDev are the per-feature statistics data.standardize
+	// applied to X and Test.X (nil without it); predictions on new data
+	// need the same (x − StdMean) / StdDev.
+	StdMean, StdDev []float64
 	// Fit are the fit options from the file (Out, TTY and callbacks unset).
 	Fit kiln.FitOptions
 	// Classes are the class names of labels read as strings (a CSV label
@@ -287,7 +291,61 @@ func (r *Run) loadData() error {
 		}
 		r.Test = &kiln.XY{X: xTest, Y: yTest}
 	}
+	if d.Standardize {
+		n := r.X.Rows()
+		if vs := e.Fit.ValidationSplit; vs > 0 && vs < 1 {
+			n = max(1, int(float64(n)*(1-vs)))
+		}
+		r.StdMean, r.StdDev = featureStats(r.X, n)
+		r.X = standardized(r.X, r.StdMean, r.StdDev)
+		if r.Test != nil {
+			r.Test.X = standardized(r.Test.X, r.StdMean, r.StdDev)
+		}
+	}
 	return nil
+}
+
+// featureStats returns the mean and standard deviation of each feature
+// (each element of a row) over the first n rows of x, as read (scale
+// applied); a standard deviation of 0 is returned as 1.
+func featureStats(x *data.Array, n int) (mean, std []float64) {
+	w := x.RowLen()
+	s := scaleOf(x)
+	mean, std = make([]float64, w), make([]float64, w)
+	for r := 0; r < n; r++ {
+		for j := 0; j < w; j++ {
+			v := x.At(r*w+j) * s
+			mean[j] += v
+			std[j] += v * v
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+		std[j] = math.Sqrt(math.Max(std[j]/float64(n)-mean[j]*mean[j], 0))
+		if std[j] == 0 {
+			std[j] = 1
+		}
+	}
+	return mean, std
+}
+
+func scaleOf(x *data.Array) float64 {
+	if x.Scale == 0 {
+		return 1
+	}
+	return x.Scale
+}
+
+// standardized returns x as float32 with (x − mean) / std per feature.
+func standardized(x *data.Array, mean, std []float64) *data.Array {
+	w := x.RowLen()
+	s := scaleOf(x)
+	out := make([]float32, x.Rows()*w)
+	for i := range out {
+		j := i % w
+		out[i] = float32((x.At(i)*s - mean[j]) / std[j])
+	}
+	return data.NewFloat32(out, x.Shape...)
 }
 
 func readPair(e *Experiment, key string, f *XYFiles) (x, y *data.Array, err error) {

@@ -52,6 +52,13 @@ type DataSpec struct {
 	Scale float64
 	// ScaleText is the scale as written (e.g. "1/255"), for messages.
 	ScaleText string
+	// Standardize (key standardize: true) standardises every feature,
+	// x = (x − mean) / std, with the mean and standard deviation of the rows
+	// fit trains on (after limit and scale; without the validation_split
+	// rows), and applies the same statistics to the test split: Keras'
+	// Normalization layer after adapt(x_train). A feature with std 0 is
+	// only centred.
+	Standardize bool
 	// Labels is "onehot" (Keras' to_categorical), "int" (class indices),
 	// or "" (use the labels as stored).
 	Labels string

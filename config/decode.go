@@ -14,7 +14,7 @@ import (
 // The keys each section accepts, in the order Canonical writes them.
 var (
 	topKeys     = []string{"seed", "data", "model", "compile", "fit"}
-	dataKeys    = []string{"dataset", "mnist_dir", "npz", "train", "test", "csv", "scale", "labels", "limit", "validation_limit"}
+	dataKeys    = []string{"dataset", "mnist_dir", "npz", "train", "test", "csv", "scale", "standardize", "labels", "limit", "validation_limit"}
 	xyKeys      = []string{"x", "y"}
 	csvKeys     = []string{"train", "test", "label", "header"}
 	compileKeys = []string{"optimizer", "loss", "metrics", "loss_semantics"}
@@ -141,6 +141,9 @@ func (d *decoder) data(top *section) (DataSpec, error) {
 			return ds, d.errAt(s.at("scale"), "data.scale", "scale is %s, but it must be a finite number above 0; write e.g. \"scale: 1/255\"", text)
 		}
 		ds.Scale, ds.ScaleText = f, text
+	}
+	if ds.Standardize, _, err = d.boolean(s, "standardize"); err != nil {
+		return ds, err
 	}
 	if ds.Labels, err = d.oneOf(s, "labels", "onehot", "int"); err != nil {
 		return ds, err

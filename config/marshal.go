@@ -106,6 +106,9 @@ func (e *Experiment) yamlNode() *yaml.Node {
 		add(data, "csv", cs)
 	}
 	add(data, "scale", scaleNode(dt.Scale, dt.ScaleText))
+	if dt.Standardize {
+		add(data, "standardize", valueNode(true))
+	}
 	addStr(data, "labels", dt.Labels)
 	if dt.Limit != 0 {
 		add(data, "limit", intNode(int64(dt.Limit)))

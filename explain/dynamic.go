@@ -2,6 +2,7 @@ package explain
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -24,8 +25,9 @@ const (
 	// than this fraction of the initial loss and its score rose by < 0.05.
 	progressFraction = 0.05
 	// fewUpdates: fewer optimizer steps than this in the whole configured
-	// training is "too few updates".
-	fewUpdates = 100
+	// training makes "too few updates" a hypothesis, kept when a probe with
+	// more steps does clearly better.
+	fewUpdates = 200
 	// deadLimit: a ReLU layer with more than this fraction of units that
 	// output 0 for every probe row.
 	deadLimit = 0.5
@@ -34,11 +36,11 @@ const (
 	saturationLimit = 0.5
 	// vanishingRatio: first/last layer gradient RMS below this.
 	vanishingRatio = 0.01
-	// overfitRise: validation loss rising to more than (1+this)× its minimum
-	// while the training loss keeps falling, with a train−validation
-	// accuracy gap above overfitGap.
-	overfitRise = 0.10
-	overfitGap  = 0.10
+	// overfitEpochs: the validation loss must stay above its minimum by more
+	// than its noise for this many final epochs; overfitMinRise is the
+	// smallest rise counted, as a fraction of the minimum.
+	overfitEpochs  = 3
+	overfitMinRise = 0.02
 	// divergeFactor: final loss above this multiple of the initial loss,
 	// with a score no better than chance, is divergence.
 	divergeFactor = 1.5
@@ -127,7 +129,7 @@ func (a *analysis) probe() error {
 		}
 	}
 	blocked := a.blockErr != nil
-	runs := 5 + nFix
+	runs := 6 + nFix
 	if blocked {
 		runs = nFix + 1
 	}
@@ -139,7 +141,10 @@ func (a *analysis) probe() error {
 		specs = append(specs,
 			&probeSpec{label: "experiment as written"},
 			&probeSpec{label: fmt.Sprintf("learning rate ×%g (%s)", k, fmtLR(a.lr*k)), sets: []string{a.lrSet(a.lr * k)}},
-			&probeSpec{label: "permuted labels", permute: true})
+			&probeSpec{label: "permuted labels", permute: true},
+			// The lower rate: a too-high rate need not diverge to hurt, and a
+			// run that fails at lr may learn at lr/10 (then the data is fine).
+			&probeSpec{label: fmt.Sprintf("learning rate ÷10 (%s)", fmtLR(a.lr/10)), sets: []string{a.lrSet(a.lr / 10)}})
 	}
 	specs = append(specs, a.fixSpecs(a.findings)...)
 	res := a.probeSet.runAll(specs)
@@ -147,7 +152,7 @@ func (a *analysis) probe() error {
 		return a.ctx.Err()
 	}
 	if !blocked {
-		a.base, a.lrk, a.perm = res[0], res[1], res[2]
+		a.base, a.lrk, a.perm, a.lrLow = res[0], res[1], res[2], res[3]
 		if a.base.err != nil {
 			// Fit refused the data although the quick check passed.
 			a.blockErr = a.base.err
@@ -227,12 +232,14 @@ func (a *analysis) dynamic() {
 	if !b.nonFinite {
 		a.checkLRScaling()
 		a.checkProgress()
+		a.checkLowerLR()
 		a.checkActivations()
 		a.checkGradients()
 		a.checkOverfitting()
 		a.checkSignal()
 	}
 	a.updateImbalance()
+	a.checkConstant()
 }
 
 // probeMetrics are the numbers a probe is judged by.
@@ -361,7 +368,10 @@ func (a *analysis) checkDivergence() {
 		Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr/10), FixSets: []string{a.lrSet(a.lr / 10)}}
 	// NaN speaks for itself; a rising loss is a hypothesis the lower
 	// learning rate must confirm.
-	f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR, drop: !b.nonFinite}
+	// A NaN explained by a static error or by unscaled data is dropped
+	// too when a lower rate does not help: the other finding is the cause.
+	f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR,
+		drop: !b.nonFinite || a.staticError() || scaled}
 	a.add(f)
 }
 
@@ -534,7 +544,9 @@ func (a *analysis) checkProgress() {
 			Fix: strings.Join(displaySets(sets), ", "), FixSets: sets}
 		f.fix = &fixCandidate{name: "more updates", sets: sets, verify: verifyBetterScore, drop: true}
 		a.add(f)
-		return
+		// Few steps can also be tiny ones: the learning-rate hypothesis is
+		// tested too, and the probes decide.
+		ev = maps.Clone(ev)
 	}
 	if b.steps < 50 {
 		return
@@ -564,6 +576,67 @@ func (a *analysis) checkProgress() {
 		g.fix = &fixCandidate{name: "lower lr", sets: g.FixSets, extra: []string{a.lrSet(a.lr / 100)}, verify: verifyLR, drop: true}
 		a.add(g)
 	}
+}
+
+// unstableLoss reads a probe's steps: the loss is unstable when the last
+// epoch's batch losses swing (their SD above half their mean), a batch
+// loss exceeds 3× the initial loss, or the epoch loss climbs back up.
+func unstableLoss(p *probeResult) bool {
+	steps := len(p.batchLoss)
+	if steps == 0 || len(p.epochLoss) == 0 {
+		return false
+	}
+	per := max(1, steps/len(p.epochLoss))
+	tail := p.batchLoss[max(0, steps-per):]
+	m := mean(tail)
+	var sq float64
+	for _, v := range tail {
+		sq += (v - m) * (v - m)
+	}
+	sd := math.Sqrt(sq / float64(len(tail)))
+	climbs := len(p.epochLoss) >= 2 && last(p.epochLoss) > 1.3*minOf(p.epochLoss)
+	return len(tail) >= 4 && sd > 0.5*math.Abs(m) || maxOf(p.batchLoss) > 3*math.Abs(p.initLoss) || climbs
+}
+
+// lowerLRBetter compares the run at lr with the run at lr/10: the lower
+// rate is better when its validation score is higher by more than noise.
+func lowerLRBetter(b, low *probeResult, noise float64) bool {
+	if low == nil || low.err != nil || low.nonFinite || b.nonFinite {
+		return false
+	}
+	return valScoreOf(low)-valScoreOf(b) >= noise
+}
+
+// checkLowerLR: a learning rate too high to learn well need not diverge;
+// the run at lr/10 (and lr/100 when the loss is unstable) shows it.
+func (a *analysis) checkLowerLR() {
+	b, low := a.base, a.lrLow
+	if a.find(IDLearningRateTooHigh) != nil || a.find(IDLearningRateTooLow) != nil || low == nil || a.staticError() ||
+		a.serious(IDInputsNotNormalized) || a.serious(IDTargetsNotNormalized) {
+		return
+	}
+	nz := a.diffNoise(b, low)
+	better, unstable := lowerLRBetter(b, low, nz), unstableLoss(b)
+	if !better && !unstable {
+		return
+	}
+	sn := a.task.scoreName()
+	ev := map[string]any{"learning_rate": a.lr, "val_" + sn: round(a.valScore(b), 4), "val_" + sn + "_lr_div10": round(a.valScore(low), 4),
+		"noise": round(nz, 4), "unstable_loss": unstable, "epoch_losses": sigs(b.epochLoss, 4), "epoch_losses_lr_div10": sigs(low.epochLoss, 4),
+		"threshold": "the run at lr/10 (or lr/100 when the loss is unstable) reaches a validation score higher by more than the paired noise margin (R²: 0.05)"}
+	f := &Finding{ID: IDLearningRateTooHigh, Severity: Warning, Evidence: ev, Why: lrHighWhy,
+		Summary: fmt.Sprintf("The learning rate %s is too high to learn well: the run ends at validation %s %s, while at %s it reaches %s.",
+			fmtLR(a.lr), a.task.scoreLabel(), fmtNum(round(a.valScore(b), 4)), fmtLR(a.lr/10), fmtNum(round(a.valScore(low), 4))),
+		Fix: "compile.optimizer.learning_rate: " + fmtLR(a.lr/10), FixSets: []string{a.lrSet(a.lr / 10)}}
+	if unstable {
+		f.Summary = fmt.Sprintf("The loss is unstable at learning rate %s (it swings from batch to batch or climbs back up): validation %s %s, at %s %s.",
+			fmtLR(a.lr), a.task.scoreLabel(), fmtNum(round(a.valScore(b), 4)), fmtLR(a.lr/10), fmtNum(round(a.valScore(low), 4)))
+	}
+	f.fix = &fixCandidate{name: "lower lr", sets: f.FixSets, verify: verifyLR, drop: true}
+	if unstable {
+		f.fix.extra = []string{a.lrSet(a.lr / 100)}
+	}
+	a.add(f)
 }
 
 func (a *analysis) addTooLow(ev map[string]any) {
@@ -640,7 +713,7 @@ func (a *analysis) checkActivations() {
 		if sets == nil {
 			f.Fix = how + " (see inputs-not-normalized)"
 		}
-		f.fix = &fixCandidate{name: "revive relu", sets: sets, verify: verifyDead}
+		f.fix = &fixCandidate{name: "revive relu", sets: sets, verify: verifyDead, downgrade: true}
 		if sets == nil {
 			f.fix.transform, f.fix.name = standardiseX, "standardise features"
 		}
@@ -660,7 +733,7 @@ func (a *analysis) checkActivations() {
 		if sets == nil {
 			f.Fix = how + " (see inputs-not-normalized)"
 		}
-		f.fix = &fixCandidate{name: "desaturate", sets: sets, verify: verifySaturation}
+		f.fix = &fixCandidate{name: "desaturate", sets: sets, verify: verifySaturation, downgrade: true}
 		if sets == nil {
 			f.fix.transform, f.fix.name = standardiseX, "standardise features"
 		}
@@ -718,7 +791,7 @@ func (a *analysis) checkGradients() {
 	if len(sets) > 0 {
 		f.FixSets = sets
 		f.Fix = strings.Join(displaySets(sets), ", ") + " (relu's slope is 1 where it is active)"
-		f.fix = &fixCandidate{name: "relu hidden layers", sets: sets, verify: verifyGradients}
+		f.fix = &fixCandidate{name: "relu hidden layers", sets: sets, verify: verifyGradients, downgrade: true}
 	} else {
 		f.Fix = "use fewer layers, or relu hidden activations"
 	}
@@ -733,12 +806,23 @@ func (a *analysis) checkGradients() {
 // pairNoise) or than chance (within noise), while the model fits its
 // training rows beyond that, so the run does say something about the
 // labels (regression: a training R² above 0.1).
-func noSignal(b, p *probeResult, chance, noise, pairNoise float64, regression bool) bool {
+//
+// low is the run at a lower learning rate (nil if none): when it learns
+// (its best validation score beats chance by the noise margin; R² > 0.1),
+// the labels are learnable and the failure is the optimisation's, so
+// noSignal does not fire.
+func noSignal(b, p, low *probeResult, chance, noise, pairNoise float64, regression bool) bool {
 	vB, vP := maxOf(b.valScore), maxOf(p.valScore)
 	trainS := last(b.trainScore)
 	memorises := trainS-vB > noise && trainS > chance+noise
 	if regression {
 		memorises = trainS > 0.1
+	}
+	if low != nil && low.err == nil && !low.nonFinite {
+		vL := maxOf(low.valScore)
+		if regression && vL > 0.1 || !regression && vL > chance+noise {
+			return false
+		}
 	}
 	return vB-vP <= pairNoise && vB <= chance+noise && memorises
 }
@@ -754,8 +838,11 @@ func (a *analysis) checkSignal() {
 	trainS := last(b.trainScore)
 	ev := map[string]any{"best_val_" + a.task.scoreName(): round(vB, 4), "best_val_" + a.task.scoreName() + "_permuted": round(vP, 4),
 		"chance": round(ch, 4), "noise": round(nz, 4), "train_" + a.task.scoreName(): round(trainS, 4),
-		"threshold": "validation score with the real labels within noise (max(0.02, 3·SE); R²: 0.05) of both chance and the permuted-label run, while the model fits its training rows beyond that"}
-	if !noSignal(b, p, ch, nz, a.diffNoise(b, p), a.task.kind == kindRegression) {
+		"threshold": "validation score with the real labels within noise (max(0.02, 3·SE); R²: 0.05) of both chance and the permuted-label run, while the model fits its training rows beyond that, and the run at lr/10 does not learn either"}
+	if low := a.lrLow; low != nil && low.err == nil && !low.nonFinite {
+		ev["best_val_"+a.task.scoreName()+"_lr_div10"] = round(maxOf(low.valScore), 4)
+	}
+	if !noSignal(b, p, a.lrLow, ch, nz, a.diffNoise(b, p), a.task.kind == kindRegression) {
 		return
 	}
 	a.remove(IDOverfitting) // memorising noise is the symptom, not the cause
@@ -770,55 +857,95 @@ func (a *analysis) checkSignal() {
 
 // ---- overfitting ----
 
-// overfitting reads a probe's epochs: the epoch of lowest validation loss
-// and the final train−validation score gap. It fires when the validation
-// loss then rose by more than overfitRise while the training loss kept
-// falling, with a gap above overfitGap (at least 3 epochs).
-func overfitting(p *probeResult) (best int, gap float64, fires bool) {
+// overfitFit is what overfitting reads from a probe.
+type overfitFit struct {
+	best   int     // the epoch (0-based) of lowest validation loss
+	rising int     // epochs at the end whose validation loss is above the minimum beyond noise
+	noise  float64 // the margin at the last epoch
+	gap    float64 // final train − validation score
+	fires  bool
+}
+
+// overfitting reads a probe's epochs: the epoch of lowest validation loss,
+// and how many of the last epochs have a validation loss above that
+// minimum by more than its noise, 2·√(SE_e² + SE_best²) of the per-row
+// losses (at least 2% of the minimum). It fires when the last
+// overfitEpochs epochs all are, while the training loss kept falling.
+func overfitting(p *probeResult) overfitFit {
+	o := overfitFit{gap: math.NaN()}
 	vl := p.valLoss
-	if len(vl) < 3 || len(p.epochLoss) != len(vl) {
-		return 0, math.NaN(), false
+	if len(vl) < overfitEpochs+1 || len(p.epochLoss) != len(vl) {
+		return o
 	}
 	for i, v := range vl {
-		if v < vl[best] {
-			best = i
+		if v < vl[o.best] {
+			o.best = i
 		}
 	}
-	trainFalls := last(p.epochLoss) < p.epochLoss[best]
-	gap = last(p.trainScore) - last(p.valScore) // accuracy or R²
-	return best, gap, best < len(vl)-1 && last(vl) > (1+overfitRise)*vl[best] && trainFalls && gap > overfitGap
+	se := func(i int) float64 {
+		if i < len(p.valLossSE) && finite(p.valLossSE[i]) {
+			return p.valLossSE[i]
+		}
+		return 0
+	}
+	margin := func(i int) float64 {
+		return math.Max(2*math.Hypot(se(i), se(o.best)), overfitMinRise*vl[o.best])
+	}
+	for i := len(vl) - 1; i > o.best && vl[i]-vl[o.best] > margin(i); i-- {
+		o.rising++
+	}
+	o.noise = margin(len(vl) - 1)
+	o.gap = last(p.trainScore) - last(p.valScore) // accuracy or R²
+	trainFalls := last(p.epochLoss) < p.epochLoss[o.best]
+	o.fires = o.rising >= overfitEpochs && trainFalls
+	return o
 }
 
 func (a *analysis) checkOverfitting() {
 	b := a.base
-	best, gap, fires := overfitting(b)
-	if !fires {
+	o := overfitting(b)
+	if !o.fires {
 		return
 	}
+	best := o.best
 	vl := b.valLoss
 	lastV := last(vl)
 	sn := a.task.scoreName()
 	ev := map[string]any{"val_loss": sigs(vl, 4), "loss": sigs(b.epochLoss, 4), "best_epoch": best + 1,
-		"train_" + sn: round(last(b.trainScore), 4), "val_" + sn: round(last(b.valScore), 4), "gap": round(gap, 4),
-		"threshold": fmt.Sprintf("validation loss > (1+%g)× its minimum while the training loss falls, and train−validation %s gap > %g", overfitRise, sn, overfitGap)}
+		"val_loss_noise": sig(o.noise, 3), "rising_epochs": o.rising,
+		"train_" + sn: round(last(b.trainScore), 4), "val_" + sn: round(last(b.valScore), 4), "gap": round(o.gap, 4),
+		"threshold": fmt.Sprintf("validation loss above its minimum by more than its noise (2·√(SE²+SE_min²) of the per-row losses, ≥ %g×) for the last %d epochs while the training loss falls, "+
+			"and stopping at the best epoch confirmed (lower validation loss, %s not lower beyond the noise margin); else a note", overfitMinRise, overfitEpochs, sn)}
 	f := &Finding{ID: IDOverfitting, Severity: Warning, Evidence: ev,
-		Summary: fmt.Sprintf("The model overfits: validation loss is lowest at epoch %d (%s) and rises to %s by epoch %d, while the training loss keeps falling; train %s %s vs validation %s.",
-			best+1, fmtNum(vl[best]), fmtNum(lastV), len(vl), a.task.scoreLabel(), fmtNum(last(b.trainScore)), fmtNum(last(b.valScore))),
+		Summary: fmt.Sprintf("The model overfits: validation loss is lowest at epoch %d (%s) and rises to %s by epoch %d (beyond its noise %s for the last %d epochs), while the training loss keeps falling; train %s %s vs validation %s.",
+			best+1, fmtNum(vl[best]), fmtNum(lastV), len(vl), fmtNum(sig(o.noise, 2)), o.rising, a.task.scoreLabel(), fmtNum(last(b.trainScore)), fmtNum(last(b.valScore))),
 		Why: "Once the model has learned what generalises, further epochs fit the noise of the training rows: training loss keeps " +
 			"falling, validation loss turns up. The model has more capacity than the data can constrain.",
 		Fix:     fmt.Sprintf("fit.epochs: %d (stop where validation loss is lowest), or use more data, fewer units, or Dropout", best+1),
 		FixSets: []string{fmt.Sprintf("fit.epochs=%d", best+1)}}
 	// Verified from the same probe: training to epoch best+1 is the first
 	// best+1 epochs of this run (same seed, same data).
-	f.Verified = &Verified{Confirmed: vl[best] < lastV*0.9, Probe: a.plan.describe() + fmt.Sprintf(", seed %d; fit.epochs=%d is the start of this same run", a.exp.Seed, best+1),
-		Criterion: "validation loss at the stopping epoch < 0.9× the final validation loss",
-		Before:    map[string]float64{"val_loss": sig(lastV, 4), "val_" + sn: round(last(b.valScore), 4)},
-		After:     map[string]float64{"val_loss": sig(vl[best], 4), "val_" + sn: round(b.valScore[best], 4)},
-		Note:      fmt.Sprintf("stopping at epoch %d gives validation loss %s instead of %s", best+1, fmtNum(vl[best]), fmtNum(lastV))}
+	bS, aS := last(b.valScore), b.valScore[best]
+	nz := a.noise(b.valN, bS)
+	v := &Verified{Probe: a.plan.describe() + fmt.Sprintf(", seed %d; fit.epochs=%d is the start of this same run", a.exp.Seed, best+1),
+		Criterion: fmt.Sprintf("the validation loss at the stopping epoch is lower beyond its noise and the validation %s is not lower by more than the noise margin", a.task.scoreLabel()),
+		Before:    map[string]float64{"val_loss": sig(lastV, 4), "val_" + sn: round(bS, 4)},
+		After:     map[string]float64{"val_loss": sig(vl[best], 4), "val_" + sn: round(aS, 4)}}
+	v.Confirmed = lastV-vl[best] > o.noise && aS >= bS-nz
+	v.Note = fmt.Sprintf("stopping at epoch %d gives validation loss %s instead of %s, validation %s %s instead of %s",
+		best+1, fmtNum(vl[best]), fmtNum(lastV), a.task.scoreLabel(), fmtNum(aS), fmtNum(bS))
+	if !v.Confirmed {
+		v.Note += fmt.Sprintf(": the %s would drop, so the rising loss is over-confidence on a few rows, not lost generalisation", a.task.scoreLabel())
+		f.Severity = Info
+	}
+	f.Verified = v
 	a.add(f)
 }
 
-// updateImbalance sets the severity of class-imbalance from the base probe.
+// updateImbalance sets the severity of class-imbalance from the base
+// probe: a warning when the probe model finds less than half of the
+// minority class (its fix, class_weight: balanced, must then raise the
+// balanced accuracy), a note when it finds the rare class.
 func (a *analysis) updateImbalance() {
 	f := a.find(IDClassImbalance)
 	if f == nil || a.base == nil || a.base.recall == nil {
@@ -828,13 +955,60 @@ func (a *analysis) updateImbalance() {
 	rec, ok := a.base.recall[mn]
 	f.Evidence["minority_recall"] = round(rec, 4)
 	f.Evidence["balanced_accuracy"] = round(balanced(a.base.recall), 4)
+	f.Evidence["recall_by_class"] = recallEvidence(a.base.recall)
 	if !ok || rec >= 0.5 {
-		f.Severity = Info
+		f.setSeverity(Info, fmt.Sprintf("the probe model finds the rare class (recall %.2f)", rec))
 		f.Summary += fmt.Sprintf(" The probe still finds the rare class (recall %.2f), so this is not hurting here.", rec)
 		f.fix = nil
 		return
 	}
+	f.setSeverity(Warning, fmt.Sprintf("the probe model finds only %.0f%% of the rare class", 100*rec))
 	f.Summary += fmt.Sprintf(" The probe model finds only %.0f%% of class %d.", 100*rec, mn)
+}
+
+func recallEvidence(rec map[int]float64) map[string]float64 {
+	out := map[string]float64{}
+	for c, v := range rec {
+		out[strconv.Itoa(c)] = round(v, 4)
+	}
+	return out
+}
+
+// constantLimit: a classifier that gives at least this share of the
+// validation rows the same class predicts a constant.
+const constantLimit = 0.99
+
+// constantPredictor reads a probe: it fires when at least constantLimit of
+// the validation rows get the same class while the labels hold at least
+// two classes, so the accuracy is that class's share.
+func constantPredictor(p *probeResult) bool {
+	return p != nil && len(p.recall) >= 2 && p.predShare >= constantLimit
+}
+
+func (a *analysis) checkConstant() {
+	b := a.base
+	t := a.task
+	if t.kind != kindBinary && t.kind != kindMulticlass || !constantPredictor(b) {
+		return
+	}
+	ch := a.chance(b)
+	ev := map[string]any{"predicted_class": b.predClass, "predicted_share": round(b.predShare, 4),
+		"recall_by_class": recallEvidence(b.recall), "balanced_accuracy": round(balanced(b.recall), 4),
+		"val_" + t.scoreName(): round(a.valScore(b), 4), "majority_share": round(ch, 4),
+		"threshold": fmt.Sprintf("≥ %g of the validation rows predicted as one class, with ≥ 2 classes in the labels (a note when another finding explains it)", constantLimit)}
+	f := &Finding{ID: IDConstantPredictions, Severity: Warning, Evidence: ev,
+		Summary: fmt.Sprintf("The trained model predicts class %d for %.0f%% of the validation rows: its %s %s is the share of that class (majority share %s), balanced accuracy %s.",
+			b.predClass, 100*b.predShare, t.scoreLabel(), fmtNum(round(a.valScore(b), 4)), fmtNum(round(ch, 4)), fmtNum(round(balanced(b.recall), 4))),
+		Why: "A model that answers the same class for every input has learned only the class frequencies. With imbalanced classes this is " +
+			"the cheapest way to lower the average loss; on balanced data it means training collapsed (too large steps, dead units, a broken output layer).",
+		Fix: "see the other findings for the cause"}
+	if g := a.find(IDClassImbalance); g != nil {
+		f.Fix = "fit.class_weight: balanced (every class carries the same total weight in the loss); judge the model by balanced accuracy"
+		f.FixSets = []string{"fit.class_weight=balanced"}
+		f.fix = &fixCandidate{name: "class weights", sets: f.FixSets, verify: verifyBalanced}
+		ev["minority_class"] = g.Evidence["minority_class"]
+	}
+	a.add(f)
 }
 
 func balanced(rec map[int]float64) float64 {

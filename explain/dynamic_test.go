@@ -9,6 +9,7 @@ import (
 
 	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/callbacks"
+	"github.com/kiln-ml/kiln/config"
 	"github.com/kiln-ml/kiln/data"
 	"github.com/kiln-ml/kiln/layers"
 	"github.com/kiln-ml/kiln/tensor"
@@ -35,13 +36,27 @@ func TestVanishingGradientRule(t *testing.T) {
 }
 
 func TestOverfittingRule(t *testing.T) {
-	p := &probeResult{recording: recording{epochLoss: []float64{1, 0.5, 0.3, 0.2}, valLoss: []float64{1, 0.6, 0.8, 0.9}},
-		trainScore: []float64{0.7, 0.9, 0.95, 0.99}, valScore: []float64{0.7, 0.82, 0.8, 0.8}}
-	if best, gap, fires := overfitting(p); !fires || best != 1 || math.Abs(gap-0.19) > 1e-9 {
-		t.Errorf("overfitting run: best %d, gap %g, fires %v", best, gap, fires)
+	p := &probeResult{recording: recording{epochLoss: []float64{1, 0.5, 0.3, 0.2, 0.15}, valLoss: []float64{1, 0.6, 0.8, 0.9, 1.0}},
+		valLossSE: []float64{0.02, 0.02, 0.03, 0.03, 0.03}, trainScore: []float64{0.7, 0.9, 0.95, 0.99, 1}, valScore: []float64{0.7, 0.82, 0.8, 0.8, 0.8}}
+	if o := overfitting(p); !o.fires || o.best != 1 || o.rising != 3 || math.Abs(o.gap-0.2) > 1e-9 {
+		t.Errorf("overfitting run: %+v", o)
 	}
-	p.valLoss = []float64{1, 0.6, 0.55, 0.5}
-	if _, _, fires := overfitting(p); fires {
+	// catches: the noise ignored (the old rule: a 13% rise with a 0.2
+	// accuracy gap fired, though the rise is within 2·√2·SE of 150 rows).
+	noisy := *p
+	noisy.valLoss = []float64{1, 0.3, 0.32, 0.33, 0.34}
+	noisy.valLossSE = []float64{0.03, 0.03, 0.03, 0.03, 0.03}
+	if o := overfitting(&noisy); o.fires {
+		t.Errorf("a rise within the noise fired: %+v", o)
+	}
+	// catches: one late bump counted as "several epochs".
+	bump := *p
+	bump.valLoss = []float64{1, 0.6, 0.61, 0.6, 0.9}
+	if o := overfitting(&bump); o.fires || o.rising != 1 {
+		t.Errorf("a one-epoch bump fired: %+v", o)
+	}
+	p.valLoss = []float64{1, 0.6, 0.55, 0.5, 0.5}
+	if o := overfitting(p); o.fires {
 		t.Error("falling validation loss fired")
 	}
 }
@@ -96,16 +111,25 @@ func TestLRScalingRule(t *testing.T) {
 func TestNoSignalRule(t *testing.T) {
 	b := &probeResult{valScore: []float64{0.11, 0.1}, trainScore: []float64{0.5, 0.9}}
 	perm := &probeResult{valScore: []float64{0.1, 0.12}}
-	if !noSignal(b, perm, 0.11, 0.03, 0.03, false) {
+	if !noSignal(b, perm, nil, 0.11, 0.03, 0.03, false) {
 		t.Error("no signal with real labels did not fire")
 	}
+	// catches: labels blamed for an oscillating run (issue 12, class 5):
+	// the run at lr/10 learns, so the labels are learnable.
+	low := &probeResult{valScore: []float64{0.5, 0.7}}
+	if noSignal(b, perm, low, 0.11, 0.03, 0.03, false) {
+		t.Error("fired although the run at lr/10 learns")
+	}
+	if !noSignal(b, perm, &probeResult{valScore: []float64{0.1, 0.12}}, 0.11, 0.03, 0.03, false) {
+		t.Error("a lower-lr run that fails too stopped it")
+	}
 	b.valScore = []float64{0.8, 0.9}
-	if noSignal(b, perm, 0.11, 0.03, 0.03, false) {
+	if noSignal(b, perm, nil, 0.11, 0.03, 0.03, false) {
 		t.Error("a model that generalises fired")
 	}
 	// A model that cannot even fit its training rows says nothing.
 	b = &probeResult{valScore: []float64{0.11}, trainScore: []float64{0.12}}
-	if noSignal(b, perm, 0.11, 0.03, 0.03, false) {
+	if noSignal(b, perm, nil, 0.11, 0.03, 0.03, false) {
 		t.Error("fired on a model that does not fit its training rows")
 	}
 }
@@ -266,5 +290,89 @@ func TestProgressRules(t *testing.T) {
 		if _, _, big := stepSizes(p); !big {
 			t.Errorf("large steps not seen: %+v", p)
 		}
+	}
+}
+
+func TestConstantPredictorRule(t *testing.T) {
+	constant := &probeResult{recall: map[int]float64{0: 1, 1: 0}, predShare: 1, predClass: 0}
+	if !constantPredictor(constant) {
+		t.Error("every row predicted as class 0 did not fire")
+	}
+	// catches: a limit loosened to a plain majority (0.9 of the rows).
+	mostly := &probeResult{recall: map[int]float64{0: 0.97, 1: 0.6}, predShare: 0.9, predClass: 0}
+	if constantPredictor(mostly) {
+		t.Error("a model that finds the rare class fired")
+	}
+	one := &probeResult{recall: map[int]float64{0: 1}, predShare: 1}
+	if constantPredictor(one) {
+		t.Error("fired with one class in the labels")
+	}
+	if b := balanced(constant.recall); b != 0.5 {
+		t.Errorf("balanced accuracy %g, want 0.5", b)
+	}
+}
+
+func TestLowerLRRule(t *testing.T) {
+	b := &probeResult{valScore: []float64{0.85, 0.88}, recording: recording{epochLoss: []float64{0.5, 0.45}, batchLoss: []float64{0.6, 0.5, 0.45, 0.44}}, initLoss: 0.7}
+	low := &probeResult{valScore: []float64{0.9, 0.92}}
+	if !lowerLRBetter(b, low, 0.02) {
+		t.Error("lr/10 better by 0.04 (noise 0.02) did not fire")
+	}
+	// catches: a difference within the noise counted.
+	if lowerLRBetter(b, low, 0.05) {
+		t.Error("a gain within the noise fired")
+	}
+	if unstableLoss(b) {
+		t.Error("a smooth loss is unstable")
+	}
+	swings := &probeResult{initLoss: 0.7, recording: recording{epochLoss: []float64{0.6, 0.6}, batchLoss: []float64{0.6, 0.1, 1.5, 0.05, 1.2, 0.1, 1.4, 0.02}}}
+	if !unstableLoss(swings) {
+		t.Error("batch losses swinging 0.02..1.5 are not unstable")
+	}
+}
+
+// A fix the probes did not confirm is inconclusive, not "not confirmed",
+// when the probes took fewer steps than the experiment.
+func TestInconclusiveWhenShortened(t *testing.T) {
+	a := &analysis{plan: &Plan{Shortened: true, Steps: 50, ConfiguredSteps: 5000}}
+	ran := &probeResult{}
+	v := &Verified{Note: "validation accuracy 0.5 → 0.52"}
+	if !a.inconclusive(v, ran) || !v.Inconclusive || !strings.Contains(v.Note, "50 of the experiment's 5000") {
+		t.Errorf("shortened probes: %+v", v)
+	}
+	// catches: every unconfirmed fix called inconclusive.
+	a.plan.Shortened = false
+	v = &Verified{Note: "no gain"}
+	if a.inconclusive(v, ran) || v.Inconclusive {
+		t.Errorf("full-length probes: %+v", v)
+	}
+	a.plan.Shortened = true
+	if v := (&Verified{Confirmed: true}); a.inconclusive(v, ran) {
+		t.Error("a confirmed fix was made inconclusive")
+	}
+	if v := (&Verified{}); a.inconclusive(v, &probeResult{recording: recording{nonFinite: true}}) {
+		t.Error("a fixed run that diverged was made inconclusive")
+	}
+}
+
+// A lower learning rate is confirmed by a validation loss ≥ 10× lower at
+// an accuracy not lower beyond noise (the weights exploded), not only by a
+// better accuracy.
+func TestVerifyLRExplodingLoss(t *testing.T) {
+	a := &analysis{task: task{kind: kindBinary, units: 1}, plan: &Plan{Epochs: 20, Rows: 300}, exp: &config.Experiment{}}
+	f := &Finding{fix: &fixCandidate{}}
+	run := func(score, loss float64) *probeResult {
+		return &probeResult{valN: 500, valScore: []float64{score}, recording: recording{valLoss: []float64{loss}, epochLoss: []float64{loss}}}
+	}
+	if v := verifyLR(a, f, run(0.69, 1e21), run(0.70, 0.65)); !v.Confirmed {
+		t.Errorf("loss 1e21 → 0.65 at the same accuracy not confirmed: %+v", v)
+	}
+	// catches: a loss ratio accepted at a clearly worse accuracy.
+	if v := verifyLR(a, f, run(0.9, 1e21), run(0.6, 0.65)); v.Confirmed {
+		t.Errorf("confirmed although the accuracy fell 0.9 → 0.6: %+v", v)
+	}
+	// catches: any lower loss accepted.
+	if v := verifyLR(a, f, run(0.69, 1.0), run(0.70, 0.5)); v.Confirmed {
+		t.Errorf("a loss only 2× lower confirmed: %+v", v)
 	}
 }

@@ -161,6 +161,7 @@ type analysis struct {
 	probeSet *probeSet
 	base     *probeResult
 	lrk      *probeResult
+	lrLow    *probeResult // the run at lr/10
 	perm     *probeResult
 	sem      *LossSemantics
 	combined *CombinedFix
@@ -197,6 +198,13 @@ func Explain(ctx context.Context, e *config.Experiment, opts Options) (*Report, 
 		return nil, err
 	}
 	a.static()
+	for _, f := range a.findings {
+		f.staticSev = f.Severity
+		if opts.NoProbes && !staticFact(f.ID) && f.fix != nil {
+			f.SeverityBasis = "static check only (--static): the probes measure the effect of fixing it and may lower this to a note " +
+				"(no effect beyond noise) or raise it (a large effect)"
+		}
+	}
 	if !opts.NoProbes {
 		if err := a.probe(); err != nil {
 			return nil, err
@@ -430,6 +438,15 @@ func (a *analysis) report() *Report {
 		}
 		return idRank(fi.ID) < idRank(fj.ID)
 	})
+	for _, f := range a.findings {
+		if f.staticSev != "" && f.staticSev != f.Severity && f.SeverityBasis == "" {
+			reason := f.sevReason
+			if reason == "" {
+				reason = "the probes measured its effect"
+			}
+			f.SeverityBasis = fmt.Sprintf("%s without probes (--static), %s after them: %s", f.staticSev, f.Severity, reason)
+		}
+	}
 	rep := &Report{SchemaVersion: 1, Experiment: a.exp.Path, Findings: a.findings, LossSemantics: a.sem,
 		Plan: a.plan, CombinedFix: a.combined}
 	if rep.Findings == nil {

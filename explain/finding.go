@@ -11,7 +11,14 @@
 // when the counterfactual run does not confirm them; static findings whose
 // harm is only potential (unscaled inputs or targets, MSE for
 // classification, a missing nonlinearity) become info when fixing them
-// changes nothing. Explain never writes to the user's files.
+// changes nothing. A static fact that is wrong whatever a run shows (a
+// loss/activation/label mismatch) keeps its severity; every other finding
+// is an error or warning only for an effect its probe measured beyond the
+// noise margin. Each fix is also verified on top of the others (all fixes
+// together against all but that one), so a fix masked by another fault is
+// kept. Probes take the experiment's optimizer steps when the budget
+// allows; a fix that shortened probes do not confirm is inconclusive.
+// Explain never writes to the user's files.
 //
 //	rep, err := explain.File(ctx, "examples/seed.yaml", explain.Options{})
 //	rep.WriteText(os.Stdout)
@@ -34,7 +41,9 @@
 //	               "summary": "...", "why": "...", "evidence": {"threshold": "...", ...},
 //	               "fix": "data.scale: 1/255 ...", "fix_sets": ["data.scale=1/255"],
 //	               "verified": {"confirmed": true, "probe": "...", "criterion": "...",
-//	                            "before": {...}, "after": {...}, "extra": {...}, "note": "..."}}],
+//	                            "before": {...}, "after": {...}, "extra": {...}, "note": "...",
+//	                            "inconclusive": false},
+//	               "verified_with_others": {...}, "severity_basis": "..."}],
 //	 "loss_semantics": {...}, "plan": {...}, "initialisation": {...},
 //	 "probes": [{"name": ..., "loss": [...], "val_score": [...], ...}],
 //	 "combined_fix": {"sets": [...], "verified": {...}},
@@ -93,6 +102,9 @@ const (
 	IDMissingNonlinearity          = "missing-nonlinearity"
 	IDTooFewUpdates                = "too-few-updates"
 	IDBatchNormSmallBatch          = "batchnorm-small-batch"
+	// IDConstantPredictions: the trained model gives (almost) every row the
+	// same class, so its accuracy is the share of that class.
+	IDConstantPredictions = "constant-predictions"
 )
 
 // IDs lists every finding id, in the order findings of equal severity are
@@ -103,7 +115,7 @@ var IDs = []string{
 	IDSigmoidWithCCE, IDBinaryCrossentropyMulticlass, IDOutputRangeMismatch, IDMSEForClassification,
 	IDLossScalesWithLearningRate, IDLearningRateTooHigh, IDLearningRateTooLow, IDTooFewUpdates,
 	IDBatchNormSmallBatch, IDDeadReLU, IDVanishingGradient, IDSaturatedActivations, IDMissingNonlinearity,
-	IDLabelsNotLearnable, IDClassImbalance, IDValidationOverlapsTraining, IDOverfitting,
+	IDLabelsNotLearnable, IDClassImbalance, IDConstantPredictions, IDValidationOverlapsTraining, IDOverfitting,
 }
 
 func idRank(id string) int {
@@ -135,8 +147,33 @@ type Finding struct {
 	FixSets []string `json:"fix_sets,omitempty"`
 	// Verified is the counterfactual run of the fix (nil when there is no fix).
 	Verified *Verified `json:"verified,omitempty"`
+	// SeverityBasis says what the severity rests on when it can differ
+	// between "kiln explain --static" and the full run: with --static, that
+	// the probes may change it; after the probes, why it differs from the
+	// static severity (e.g. "warning without probes (--static), error after
+	// them: fixing it raised the validation score beyond noise"). Empty when
+	// the two agree or the finding needs the probes.
+	SeverityBasis string `json:"severity_basis,omitempty"`
+	// VerifiedWithOthers is the fix verified on top of the report's other
+	// fixes: all fixes together against all but this one (leave-one-out).
+	// A fix masked by another fault shows its effect only here; when it
+	// does, the finding keeps its severity although Verified alone did not
+	// confirm it.
+	VerifiedWithOthers *Verified `json:"verified_with_others,omitempty"`
 
-	fix *fixCandidate // the counterfactual to run, if any
+	fix         *fixCandidate // the counterfactual to run, if any
+	severityWas Severity      // the severity before a counterfactual downgraded it ("" if none did)
+	staticSev   Severity      // the severity the static checks gave it ("" for a probe's finding)
+	sevReason   string        // why a probe changed the severity
+}
+
+// setSeverity changes f's severity for reason (said in SeverityBasis when
+// it differs from the static one).
+func (f *Finding) setSeverity(s Severity, reason string) {
+	if f.Severity != s {
+		f.Severity = s
+		f.sevReason = reason
+	}
 }
 
 // Verified is the outcome of rerunning the probe with the fix applied.
@@ -156,4 +193,8 @@ type Verified struct {
 	Extra map[string]any `json:"extra,omitempty"`
 	// Note says in words what the run showed.
 	Note string `json:"note"`
+	// Inconclusive is true when the fix was not confirmed by a probe that
+	// could not have shown it: the probe took fewer optimizer steps than the
+	// experiment (Plan.Shortened).
+	Inconclusive bool `json:"inconclusive,omitempty"`
 }

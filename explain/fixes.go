@@ -132,18 +132,28 @@ func (a *analysis) verifyAll() {
 		}
 		v := fx.verify(a, f, before, after)
 		f.Verified = v
+		if a.inconclusive(v, after) {
+			// The probe could not have shown it: say so, keep the finding as a note.
+			keep = append(keep, f)
+			if f.Severity != Info && !staticFact(f.ID) {
+				f.setSeverity(Info, "the shortened probes cannot show whether fixing it helps (inconclusive)")
+				f.Summary += " The probes were shortened, so whether fixing it helps is inconclusive here."
+			}
+			continue
+		}
 		if !v.Confirmed && fx.drop {
 			continue
 		}
 		keep = append(keep, f)
 		if !v.Confirmed && fx.downgrade && f.Severity != Info {
-			f.Severity = Info
-			f.Summary += " The counterfactual run shows no improvement from fixing it, so training copes with it here."
+			f.severityWas = f.Severity
+			f.setSeverity(Info, "fixing it changed nothing beyond the noise margin in the probe")
+			f.Summary += downgradeNote
 		}
 		if f.ID == IDInputsNotNormalized && v.Confirmed && before != nil && before.err == nil {
 			if before.nonFinite || a.valScore(after)-a.valScore(before) >= a.diffNoise(before, after) ||
 				a.serious(IDLossScalesWithLearningRate) || a.serious(IDDeadReLU) || a.serious(IDSaturatedActivations) {
-				f.Severity = Error
+				f.setSeverity(Error, "fixing it changed the run beyond the noise margin (a better score, no divergence, or the loss-scale, dead-ReLU or saturation finding it causes)")
 			}
 		}
 	}
@@ -171,6 +181,30 @@ func (a *analysis) verifyAll() {
 	}
 }
 
+// inconclusive marks v inconclusive when it did not confirm its fix and
+// the probes took fewer optimizer steps than the experiment.
+func (a *analysis) inconclusive(v *Verified, after *probeResult) bool {
+	if v == nil || v.Confirmed || a.plan == nil || !a.plan.Shortened || failedRun(after) != "" {
+		return false
+	}
+	v.Inconclusive = true
+	v.Note += fmt.Sprintf(" — inconclusive: the probes took %d of the experiment's %d optimizer steps (budget), so they could not show the full effect",
+		a.plan.Steps, a.plan.ConfiguredSteps)
+	return true
+}
+
+// staticFact reports whether finding id is wrong whatever a probe
+// measures (a loss/activation/label mismatch), so its severity does not
+// depend on a measured effect.
+func staticFact(id string) bool {
+	switch id {
+	case IDLabelEncodingMismatch, IDSingleUnitSoftmax, IDLogitsWithoutFromLogits, IDDoubleSoftmax,
+		IDSigmoidWithCCE, IDBinaryCrossentropyMulticlass, IDOutputRangeMismatch:
+		return true
+	}
+	return false
+}
+
 // lossLabel names the loss the verifications compare: the training loss of
 // the probe's last epoch.
 func (a *analysis) lossLabel() string {
@@ -194,6 +228,28 @@ var rootCauses = []string{IDLabelEncodingMismatch, IDSingleUnitSoftmax, IDLogits
 	IDTooFewUpdates, IDBatchNormSmallBatch, IDInputsNotNormalized, IDDeadReLU, IDSaturatedActivations, IDVanishingGradient, IDMissingNonlinearity}
 
 func (a *analysis) suppressSymptoms() {
+	// Constant predictions are a symptom: any other error or warning
+	// (but the imbalance it goes with) explains them.
+	if f := a.find(IDConstantPredictions); f != nil && f.Severity != Info {
+		for _, g := range a.findings {
+			if g.Severity != Info && g.ID != IDConstantPredictions && g.ID != IDClassImbalance && g.ID != IDOverfitting && g.ID != IDValidationOverlapsTraining {
+				f.setSeverity(Info, g.ID+" explains it")
+				f.Summary += fmt.Sprintf(" %s explains it.", g.ID)
+				break
+			}
+		}
+	}
+	// Vanishing gradients without a fix of their own (no sigmoid/tanh
+	// layer to replace) are a symptom of a static error or unscaled inputs.
+	if f := a.find(IDVanishingGradient); f != nil && f.Severity != Info && len(f.FixSets) == 0 {
+		for _, id := range []string{IDInputsNotNormalized, IDLabelEncodingMismatch, IDLogitsWithoutFromLogits, IDDoubleSoftmax, IDSingleUnitSoftmax, IDOutputRangeMismatch} {
+			if a.serious(id) {
+				f.setSeverity(Info, id+" explains it")
+				f.Summary += fmt.Sprintf(" %s explains it.", id)
+				break
+			}
+		}
+	}
 	f := a.find(IDLabelsNotLearnable)
 	if f == nil {
 		return
@@ -411,6 +467,17 @@ func verifyLR(a *analysis, f *Finding, before, after *probeResult) *Verified {
 			continue
 		}
 		v := verifyBetterScore(a, f, before, r)
+		// An exploding loss is an effect too: the same loss on the same
+		// validation rows ≥ 10× lower, the score not lower beyond noise.
+		if !v.Confirmed && !beforeFailed(a, before) && failedRun(r) == "" {
+			bl, al := last(before.valLoss), last(r.valLoss)
+			if finite(bl) && finite(al) && al*10 <= bl && a.valScore(r) >= a.valScore(before)-a.diffNoise(before, r) {
+				v.Confirmed = true
+				v.Criterion += ", or the validation loss ≥ 10× lower with the score not lower beyond noise"
+				v.Note = fmt.Sprintf("validation loss %s → %s, validation %s %s → %s", fmtNum(bl), fmtNum(al),
+					a.task.scoreLabel(), fmtNum(a.valScore(before)), fmtNum(a.valScore(r)))
+			}
+		}
 		tried[fmtLR(r.lr)] = round(a.valScore(r), 4)
 		if first == nil {
 			first = v
@@ -519,7 +586,7 @@ func verifyBalanced(a *analysis, f *Finding, before, after *probeResult) *Verifi
 	}
 	bb, ab := balanced(before.recall), balanced(after.recall)
 	v.Before["balanced_accuracy"], v.After["balanced_accuracy"] = round(bb, 4), round(ab, 4)
-	mn := f.Evidence["minority_class"].(int)
+	mn, _ := f.Evidence["minority_class"].(int)
 	v.Before["minority_recall"], v.After["minority_recall"] = round(before.recall[mn], 4), round(after.recall[mn], 4)
 	v.Confirmed = ab-bb >= 0.05
 	v.Note = fmt.Sprintf("balanced accuracy %s → %s; recall of class %d %s → %s (class_weight: balanced)", fmtNum(bb), fmtNum(ab), mn,
@@ -528,93 +595,192 @@ func verifyBalanced(a *analysis, f *Finding, before, after *probeResult) *Verifi
 }
 
 func verifyDedup(a *analysis, f *Finding, before, after *probeResult) *Verified {
-	v := a.verification(before, after, "the run completes on validation rows without training copies (the honest validation number)")
+	v := a.verification(before, after, "without the copies the validation score is lower by more than the noise margin max(0.02, 3·√2·SE) (R²: 0.05): the copies inflate it")
 	if msg := failedRun(after); msg != "" {
 		v.Note = msg
 		return v
 	}
 	bS, aS := a.valScore(before), a.valScore(after)
-	v.Confirmed = true
+	nz := a.noise(after.valN, aS)
+	v.Confirmed = bS-aS > nz && after.valN < before.valN
 	sn := a.task.scoreLabel()
-	v.Note = fmt.Sprintf("validation %s with the copies %s, without them %s: the copies inflate it by %s", sn, fmtNum(bS), fmtNum(aS), fmtNum(bS-aS))
+	if nCopy := before.valN - after.valN; a.task.isClassification() && nCopy > 0 && after.valN > 0 {
+		// The same model scores both (the validation rows do not change
+		// training): accuracy on the copies against the fresh rows, a
+		// two-proportion margin of 3 SE.
+		pc := (bS*float64(before.valN) - aS*float64(after.valN)) / float64(nCopy)
+		se := math.Sqrt(pc*(1-pc)/float64(nCopy) + aS*(1-aS)/float64(after.valN))
+		margin := math.Max(minScoreGain, 3*se)
+		v.Criterion = "accuracy on the validation rows that copy training rows exceeds accuracy on the fresh rows by more than max(0.02, 3·SE of the difference): the copies inflate the validation number"
+		v.Confirmed = pc-aS > margin
+		v.Before["copied_rows_"+a.task.scoreName()] = round(pc, 4)
+		f.Evidence["copies_"+a.task.scoreName()] = round(pc, 4)
+		f.Evidence["fresh_"+a.task.scoreName()] = round(aS, 4)
+		nz = margin
+		v.Note = fmt.Sprintf("validation %s %s on the %d copied rows, %s on the %d fresh rows (margin %s); with the copies the validation %s is %s, without them %s: inflated by %s",
+			sn, fmtNum(round(pc, 4)), nCopy, fmtNum(aS), after.valN, fmtNum(round(margin, 4)), sn, fmtNum(bS), fmtNum(aS), fmtNum(round(bS-aS, 4)))
+	} else {
+		v.Note = fmt.Sprintf("validation %s with the copies %s, without them %s: the copies inflate it by %s (noise margin %s)", sn, fmtNum(bS), fmtNum(aS), fmtNum(bS-aS), fmtNum(nz))
+	}
+	if !v.Confirmed {
+		v.Note += ": no measurable inflation"
+	}
 	f.Evidence["inflation"] = round(bS-aS, 4)
+	f.Evidence["noise"] = round(nz, 4)
 	return v
 }
 
 // ---- all fixes together ----
 
-// combine runs every confirmed config fix together (when there are two or
-// more) and verifies the result against the experiment as written.
+// combine runs every fix together and, leaving each out in turn, verifies
+// each on top of the others: a fix masked by another fault (scaling the
+// inputs shows nothing while the labels are wrong) shows its effect there.
+// Candidates are the confirmed fixes, those a counterfactual downgraded
+// for showing no effect alone, and the fixes of static facts.
 func (a *analysis) combine() {
 	sortFindings(a.findings)
-	var sets []string
-	keys := map[string]bool{}
-	var transforms []*fixCandidate
-	contributing := 0
 	// Rescaling inputs or targets changes the effective step size, so a
 	// learning-rate change confirmed on the unscaled data is left out.
 	rescaled := false
 	for _, id := range []string{IDInputsNotNormalized, IDTargetsNotNormalized} {
-		if f := a.find(id); f != nil && f.Severity != Info && f.Verified != nil && f.Verified.Confirmed {
+		if f := a.find(id); f != nil && f.Verified != nil && (f.Verified.Confirmed || f.severityWas != "") {
 			rescaled = true
 		}
 	}
+	type part struct {
+		f    *Finding
+		sets []string
+		tr   *fixCandidate
+	}
+	var parts []part
+	keys := map[string]bool{}
 	for _, f := range a.findings {
-		if f.Severity == Info || f.Verified == nil || !f.Verified.Confirmed || f.ID == IDOverfitting {
+		if f.Verified == nil || f.ID == IDOverfitting || f.fix == nil {
+			continue
+		}
+		// A static fact stays an error whatever its own probe showed; its
+		// fix belongs with the others (it may be what masks them).
+		masked := !f.Verified.Confirmed && (f.severityWas != "" || staticFact(f.ID) && f.Severity != Info)
+		if !(f.Verified.Confirmed && f.Severity != Info || masked) {
 			continue
 		}
 		if rescaled && len(f.FixSets) == 1 && strings.HasPrefix(f.FixSets[0], "compile.optimizer.learning_rate=") {
 			continue
 		}
-		added := false
+		p := part{f: f}
 		for _, s := range f.FixSets {
 			k, _, _ := strings.Cut(s, "=")
 			if keys[k] {
 				continue
 			}
 			keys[k] = true
-			sets = append(sets, s)
-			added = true
+			p.sets = append(p.sets, s)
 		}
-		if f.fix != nil && f.fix.transform != nil && len(f.FixSets) == 0 {
-			transforms = append(transforms, f.fix)
-			added = true
+		if f.fix.transform != nil && len(f.FixSets) == 0 {
+			p.tr = f.fix
 		}
-		if added {
-			contributing++
+		if len(p.sets) > 0 || p.tr != nil {
+			parts = append(parts, p)
 		}
 	}
 	// One fix alone was verified with its finding, by its own measure.
-	if len(sets) == 0 || contributing < 2 {
+	if len(parts) < 2 {
 		return
 	}
-	spec := &probeSpec{label: "all fixes: " + strings.Join(sets, " "), sets: sets}
-	if len(transforms) > 0 {
-		var names []string
-		for _, t := range transforms {
-			names = append(names, t.name)
-		}
-		tr := transforms
-		spec.transform = func(pd *probeData) *probeData {
-			for _, t := range tr {
-				pd = t.transform(pd)
+	if len(parts) > 4 {
+		parts = parts[:4] // most serious first; keeps the runs within budget
+	}
+	specOf := func(skip int) *probeSpec {
+		var sets, names []string
+		var trs []*fixCandidate
+		for i, p := range parts {
+			if i == skip {
+				continue
 			}
-			return pd
+			sets = append(sets, p.sets...)
+			if p.tr != nil {
+				trs = append(trs, p.tr)
+				names = append(names, p.tr.name)
+			}
 		}
-		spec.tname = strings.Join(names, "+")
-		spec.label += " + " + spec.tname
+		spec := &probeSpec{label: "all fixes: " + strings.Join(sets, " "), sets: sets}
+		if skip >= 0 {
+			spec.label = "all fixes but " + parts[skip].f.ID + ": " + strings.Join(sets, " ")
+		}
+		if len(trs) > 0 {
+			spec.transform = func(pd *probeData) *probeData {
+				for _, t := range trs {
+					pd = t.transform(pd)
+				}
+				return pd
+			}
+			spec.tname = strings.Join(names, "+")
+			spec.label += " + " + spec.tname
+		}
+		return spec
 	}
-	r := a.probeSet.runAll([]*probeSpec{spec})[0]
-	v := verifyScaleFix(a, nil, a.base, r)
-	if v.Confirmed && !beforeFailed(a, a.base) && a.valScore(r) < a.valScore(a.base)-a.diffNoise(a.base, r) {
-		v.Confirmed = false
-		v.Note += " (not confirmed as a whole: the validation score is lower)"
+	specs := []*probeSpec{specOf(-1)}
+	for i := range parts {
+		specs = append(specs, specOf(i))
 	}
-	if !beforeFailed(a, a.base) && failedRun(r) == "" && !strings.HasPrefix(v.Note, a.lossLabel()) {
-		v.Note = fmt.Sprintf("%s %s → %s, %s", a.lossLabel(), fmtNum(last(a.base.epochLoss)), fmtNum(last(r.epochLoss)), v.Note)
+	res := a.probeSet.runAll(specs)
+	r := res[0]
+	// A fix not confirmed alone that makes all the others worse (leaving
+	// it out scores higher beyond noise) is left out of the combined fix:
+	// the best leave-one-out run stands for "all fixes" then.
+	skip := -1
+	for i, p := range parts {
+		w := res[i+1]
+		if p.f.Verified.Confirmed || failedRun(w) != "" {
+			continue
+		}
+		if failedRun(r) != "" || a.valScore(w)-a.valScore(r) >= a.diffNoise(r, w) {
+			if skip < 0 || a.valScore(w) > a.valScore(res[skip+1]) {
+				skip = i
+			}
+		}
 	}
-	a.combined = &CombinedFix{Sets: sets, Verified: v}
+	var sets []string
+	for i, p := range parts {
+		if i != skip {
+			sets = append(sets, p.sets...)
+		}
+	}
+	if skip >= 0 {
+		r = res[skip+1]
+	}
+	if len(sets) > 0 {
+		v := verifyScaleFix(a, nil, a.base, r)
+		if v.Confirmed && !beforeFailed(a, a.base) && a.valScore(r) < a.valScore(a.base)-a.diffNoise(a.base, r) {
+			v.Confirmed = false
+			v.Note += " (not confirmed as a whole: the validation score is lower)"
+		}
+		if !beforeFailed(a, a.base) && failedRun(r) == "" && !strings.HasPrefix(v.Note, a.lossLabel()) {
+			v.Note = fmt.Sprintf("%s %s → %s, %s", a.lossLabel(), fmtNum(last(a.base.epochLoss)), fmtNum(last(r.epochLoss)), v.Note)
+		}
+		a.combined = &CombinedFix{Sets: sets, Verified: v}
+	}
+	// Leave-one-out: each fix on top of the others.
+	all := res[0]
+	for i, p := range parts {
+		without := res[i+1]
+		v := verifyBetterScore(a, p.f, without, all)
+		v.Probe += "; before: every other fix, after: all fixes (leave-one-out)"
+		v.Note = "on top of the other fixes: " + v.Note
+		p.f.VerifiedWithOthers = v
+		if v.Confirmed && p.f.severityWas != "" {
+			p.f.setSeverity(p.f.severityWas, "fixing it alone shows no gain, but on top of the other fixes it does (leave-one-out)")
+			p.f.severityWas = ""
+			p.f.Summary = strings.Replace(p.f.Summary, downgradeNote, "", 1) +
+				" Fixing it alone shows no gain, but on top of the other fixes it does: another fault masks it."
+		}
+	}
+	a.suppressSymptoms() // a restored cause explains its symptoms
+	sortFindings(a.findings)
 }
+
+// downgradeNote is appended to a finding a counterfactual downgraded.
+const downgradeNote = " The counterfactual run shows no improvement from fixing it, so training copes with it here."
 
 func sortFindings(fs []*Finding) {
 	slices.SortStableFunc(fs, func(x, y *Finding) int {

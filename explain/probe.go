@@ -47,6 +47,14 @@ type Plan struct {
 	// FullData is true when the probe trains on every training row, so its
 	// first epoch is the experiment's first epoch.
 	FullData bool `json:"full_data"`
+	// ConfiguredSteps is the optimizer steps of the experiment as written
+	// (epochs × batches per epoch); Steps those of each probe.
+	ConfiguredSteps int `json:"configured_steps"`
+	Steps           int `json:"steps"`
+	// Shortened is true when the probes take fewer optimizer steps than the
+	// experiment (the budget did not allow the full run): a fix the probes
+	// do not confirm is then "inconclusive", not "not confirmed".
+	Shortened bool `json:"shortened,omitempty"`
 
 	trainIdx, valIdx []int
 	holdOut          bool
@@ -100,13 +108,25 @@ func (a *analysis) makePlan(runs int) *Plan {
 	}
 	rows, epochs := n, cfgEpochs
 	full := cost(n, valFor(n), cfgEpochs)
-	if !(cfgEpochs <= 60 && (full <= allowed*0.25 || cfgEpochs <= 5 && full <= allowed)) {
+	// Run as configured when the budget allows: faults that live in the
+	// number of updates (one step per epoch, too few epochs) only show in
+	// a probe that takes the experiment's steps.
+	if !(full <= allowed*0.5 || cfgEpochs <= 5 && full <= allowed) {
 		// Too big to run as configured. Prefer every training row (so the
-		// probe's first epoch is the user's first epoch), then more epochs.
+		// probe's first epoch is the user's first epoch) with as many
+		// epochs as fit, then the fixed fallbacks.
 		e5, e3, e2 := min(cfgEpochs, 5), min(cfgEpochs, 3), min(cfgEpochs, 2)
-		cands := [][2]int{{n, e5}, {n, e3}, {n, e2}, {20000, e3}, {n, 1}, {10000, e3}, {10000, 1}, {5000, e3}, {5000, 1}, {2000, e3}}
 		found := false
+		if per := cost(n, valFor(n), 1); per > 0 {
+			if e := min(cfgEpochs, int(allowed*0.5/per)); e >= e5 {
+				rows, epochs, found = n, e, true
+			}
+		}
+		cands := [][2]int{{n, e5}, {n, e3}, {n, e2}, {20000, e3}, {n, 1}, {10000, e3}, {10000, 1}, {5000, e3}, {5000, 1}, {2000, e3}}
 		for _, c := range cands {
+			if found {
+				break
+			}
 			r, e := min(c[0], n), c[1]
 			if cost(r, valFor(r), e) <= allowed {
 				rows, epochs, found = r, e, true
@@ -153,6 +173,12 @@ func (a *analysis) makePlan(runs int) *Plan {
 		p.FullData = false
 		p.Validation = fmt.Sprintf("a hold-out of %d training rows (the experiment has no validation data)", len(va))
 	}
+	batches := func(rows int) int { return (rows + p.BatchSize - 1) / p.BatchSize }
+	p.ConfiguredSteps = cfgEpochs * batches(n)
+	p.Steps = p.Epochs * batches(p.Rows)
+	// A hold-out of a fifth of the rows (no validation data) keeps 80% of
+	// the steps: that is not counted as shortened.
+	p.Shortened = p.Steps*4 < p.ConfiguredSteps*3
 	if p.holdOut {
 		a.probeValY = takeRows(a.trainY, p.valIdx)
 	} else {
@@ -232,6 +258,7 @@ type probeResult struct {
 
 	initLoss, initScore, initLogitRMS float64
 	trainScore, valScore              []float64 // explain's accuracy/R² per epoch
+	valLossSE                         []float64 // per epoch: the standard error of the validation loss (rowLossSE)
 	logitRMS                          float64
 	layerStats                        []layerStat
 	initLayers                        []layerStat
@@ -241,7 +268,9 @@ type probeResult struct {
 	initProb                          float64
 	rowSum                            float64 // mean Σ outputs per row
 	recall                            map[int]float64
-	valHits                           []bool // per validation row: predicted class correct (final model)
+	valHits                           []bool  // per validation row: predicted class correct (final model)
+	predShare                         float64 // share of validation rows given the most predicted class
+	predClass                         int     // that class
 	valN                              int
 	semanticsApp                      bool // the two semantics differ for this model
 }
@@ -417,8 +446,9 @@ func (a *analysis) runProbe(res *probeResult) {
 		tr, _, _, _ := a.measure(ctx, m, &t, sample)
 		res.trainScore = append(res.trainScore, tr)
 		if pd.val != nil {
-			vs, _, _, _ := a.measure(ctx, m, &t, pd.val)
+			vs, se := a.measureVal(ctx, m, &t, pd.val)
 			res.valScore = append(res.valScore, vs)
+			res.valLossSE = append(res.valLossSE, se)
 		}
 	}
 	opts.Callbacks = append(append([]callbacks.Callback(nil), opts.Callbacks...), rec)
@@ -439,7 +469,7 @@ func (a *analysis) runProbe(res *probeResult) {
 	res.valN = scoreOn.X.Rows()
 	res.semanticsApp = t.ce && t.outputLogits
 	if t.isClassification() {
-		res.recall, res.rowSum, res.valHits = recallOf(ctx, m, &t, scoreOn)
+		res.recall, res.rowSum, res.valHits, res.predShare, res.predClass = recallOf(ctx, m, &t, scoreOn)
 	}
 }
 
@@ -474,10 +504,51 @@ func (a *analysis) measure(ctx context.Context, m *kiln.Sequential, t *task, xy 
 	return
 }
 
-func recallOf(ctx context.Context, m *kiln.Sequential, t *task, xy *kiln.XY) (map[int]float64, float64, []bool) {
+// measureVal returns the score on xy and the standard error of the mean
+// loss over its rows (the per-row losses' SD / √rows): the noise of a
+// validation loss as an estimate of the model's expected loss.
+func (a *analysis) measureVal(ctx context.Context, m *kiln.Sequential, t *task, xy *kiln.XY) (score, lossSE float64) {
 	lg, err := m.PredictLogits(ctx, xy.X, kiln.EvaluateOptions{Workers: 1, BatchSize: 256})
 	if err != nil {
-		return nil, math.NaN(), nil
+		return math.NaN(), math.NaN()
+	}
+	n := xy.X.Rows()
+	score = t.score(lg.F32, xy.Y, allRows(n), nil)
+	return score, rowLossSE(m, t, lg.F32, xy.Y, n)
+}
+
+// rowLossSE computes each row's loss (as the model trains it) and returns
+// their SD / √n; NaN when the loss cannot be computed row by row.
+func rowLossSE(m *kiln.Sequential, t *task, logits []float32, y *data.Array, n int) float64 {
+	l := m.Loss()
+	c := t.units
+	yv := rowsF32(y, allRows(n))
+	w := y.RowLen()
+	if n < 2 || c <= 0 || len(yv) != n*w || len(logits) != n*c {
+		return math.NaN()
+	}
+	pred, fromLogits := t.outputs(logits, n), t.ce && t.fromLogits
+	if t.ce && t.outputLogits {
+		pred, fromLogits = logits, true
+	}
+	var s, sq float64
+	for i := 0; i < n; i++ {
+		v := float64(l.Compute(pred[i*c:(i+1)*c], yv[i*w:(i+1)*w], 1, c, fromLogits, nil))
+		s += v
+		sq += v * v
+	}
+	mean := s / float64(n)
+	sd := math.Sqrt(math.Max(sq/float64(n)-mean*mean, 0))
+	return sd / math.Sqrt(float64(n))
+}
+
+// recallOf returns the recall of each class on xy, the mean sum of the
+// outputs per row, which rows are predicted right, and the share of rows
+// given the most predicted class (and that class).
+func recallOf(ctx context.Context, m *kiln.Sequential, t *task, xy *kiln.XY) (map[int]float64, float64, []bool, float64, int) {
+	lg, err := m.PredictLogits(ctx, xy.X, kiln.EvaluateOptions{Workers: 1, BatchSize: 256})
+	if err != nil {
+		return nil, math.NaN(), nil, math.NaN(), -1
 	}
 	hits := make([]bool, xy.X.Rows())
 	n := xy.X.Rows()
@@ -496,12 +567,22 @@ func recallOf(ctx context.Context, m *kiln.Sequential, t *task, xy *kiln.XY) (ma
 	for c, k := range tot {
 		rec[c] = float64(hit[c]) / float64(k)
 	}
+	predCount := map[int]int{}
+	for _, p := range preds {
+		predCount[p]++
+	}
+	top, topN := -1, 0
+	for c, k := range predCount {
+		if k > topN || k == topN && c < top {
+			top, topN = c, k
+		}
+	}
 	out := t.outputs(lg.F32, n)
 	var s float64
 	for _, v := range out {
 		s += float64(v)
 	}
-	return rec, s / float64(max(n, 1)), hits
+	return rec, s / float64(max(n, 1)), hits, float64(topN) / float64(max(n, 1)), top
 }
 
 // semanticLosses computes the loss on n rows under Keras' TF backend

@@ -204,9 +204,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			line = fmt.Sprintf("Probes: fit cannot run the experiment as written, so only the fixes were run: the real fit on %s, validation on %d rows of %s; seed %d, batch %d; %d runs, %.1f s.",
 				p.describe(), p.ValidationRows, p.Validation, p.Seed, p.BatchSize, len(r.Probes), r.ElapsedSeconds)
 		} else {
-			line = fmt.Sprintf("Probes: the real fit on %s (%s), validation on %d rows of %s; seed %d, batch %d, lr %s and lr×%g; %d runs, %.1f s.",
+			line = fmt.Sprintf("Probes: the real fit on %s (%s), validation on %d rows of %s; seed %d, batch %d, lr %s, lr×%g and lr÷10; %d runs, %.1f s.",
 				p.describe(), map[bool]string{true: "every training row", false: "a fixed subset"}[p.FullData], p.ValidationRows, p.Validation,
 				p.Seed, p.BatchSize, fmtLR(p.LearningRate), p.LRFactor, len(r.Probes), r.ElapsedSeconds)
+			if p.Shortened {
+				line += fmt.Sprintf(" The probes are shortened to %d of the experiment's %d optimizer steps (budget): fixes they cannot confirm are reported as inconclusive.", p.Steps, p.ConfiguredSteps)
+			}
 		}
 		b.WriteString(wrap(line, "", textWidth))
 	}
@@ -239,6 +242,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		if v := f.Verified; v != nil {
 			b.WriteString(wrap(verifiedText(v), "   ", textWidth))
 		}
+		if v := f.VerifiedWithOthers; v != nil {
+			b.WriteString(wrap(verifiedText(v), "   ", textWidth))
+		}
+		if f.SeverityBasis != "" {
+			b.WriteString(wrap("Severity: "+f.SeverityBasis+".", "   ", textWidth))
+		}
 	}
 	if s := r.LossSemantics; s != nil && s.matters() {
 		b.WriteString("\n")
@@ -267,6 +276,9 @@ func verifiedText(v *Verified) string {
 	head := "Verified: "
 	if !v.Confirmed {
 		head = "Not confirmed: "
+		if v.Inconclusive {
+			head = "Inconclusive: "
+		}
 	}
 	return fmt.Sprintf("%s%s (probe: %s).", head, v.Note, v.Probe)
 }
@@ -519,6 +531,9 @@ func (r *Report) markdown(plots []plotFile) string {
 		}
 		if f.Verified != nil {
 			fmt.Fprintf(&b, "**%s**\n\n", verifiedText(f.Verified))
+		}
+		if f.VerifiedWithOthers != nil {
+			fmt.Fprintf(&b, "**%s**\n\n", verifiedText(f.VerifiedWithOthers))
 		}
 		for _, p := range plots {
 			if p.File == "fix_"+f.ID+".png" {

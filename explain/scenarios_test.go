@@ -243,3 +243,59 @@ func TestSynthDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticSeverityConsistent: a finding that both "--static" and the
+// full run report has the same severity in both, or the full run says why
+// it differs (severity_basis); --fail-on users script on severities.
+func TestStaticSeverityConsistent(t *testing.T) {
+	names := []string{"unscaled_features", "majority_constant", "overlap", "healthy_xor_repeated", "digits_masked_faults"}
+	for _, s := range loadScenarios(t) {
+		if !slices.Contains(names, s.name) {
+			continue
+		}
+		t.Run(s.name, func(t *testing.T) {
+			e := loadExperiment(t, s)
+			st, err := explain.Explain(context.Background(), e, explain.Options{NoProbes: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := explain.Explain(context.Background(), e, explain.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range st.Findings {
+				g := full.Find(f.ID)
+				if g == nil || g.Severity == f.Severity {
+					continue
+				}
+				if g.SeverityBasis == "" {
+					t.Errorf("%s: %s with --static, %s after the probes, and no severity_basis says why", f.ID, f.Severity, g.Severity)
+				}
+				if f.SeverityBasis == "" {
+					t.Errorf("%s: --static reports %s without saying the probes may change it", f.ID, f.Severity)
+				}
+			}
+		})
+	}
+}
+
+// TestStandardiseFixIsASet: the fix for features on different scales is an
+// experiment-file change (data.standardize), verified in the real run and
+// shown as a --set.
+func TestStandardiseFixIsASet(t *testing.T) {
+	for _, s := range loadScenarios(t) {
+		if s.name != "unscaled_features" {
+			continue
+		}
+		rep, err := explain.Explain(context.Background(), loadExperiment(t, s), explain.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := rep.Find(explain.IDInputsNotNormalized)
+		if f == nil || !slices.Contains(f.FixSets, "data.standardize=true") || f.Verified == nil || !f.Verified.Confirmed {
+			t.Fatalf("inputs-not-normalized: want fix_sets [data.standardize=true], verified; got %+v", f)
+		}
+		return
+	}
+	t.Fatal("no unscaled_features scenario")
+}

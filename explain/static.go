@@ -25,12 +25,18 @@ const (
 	// scaleMismatchRatio: validation features whose RMS differs from the
 	// training features' by more than this factor (either way).
 	scaleMismatchRatio = 3.0
-	// imbalanceRatio: largest/smallest class count at or above this.
-	imbalanceRatio = 10.0
+	// imbalanceRatio: largest/smallest class count at or above this is a
+	// warning before any probe; from imbalanceNoteRatio it is a note that
+	// the probe raises when the model misses the rare class.
+	imbalanceRatio     = 10.0
+	imbalanceNoteRatio = 3.0
 	// overlapFraction: share of validation rows that are exact copies of
 	// training rows, above which it is a warning (and minimum count).
 	overlapFraction = 0.01
 	overlapMinRows  = 5
+	// fewDistinctFraction: training data with fewer distinct rows than this
+	// share of its rows has copies by nature (tiny data sets repeated).
+	fewDistinctFraction = 0.05
 	// rangeFraction: share of target values outside the output activation's
 	// range above which the output cannot fit the targets.
 	rangeFraction = 0.01
@@ -78,9 +84,10 @@ func (a *analysis) checkInputs() {
 	hetero := med > 0 && top/med > heterogeneousRatio
 	if hetero {
 		ev["feature_rms_ratio"] = sig(top/med, 3)
-		f.Fix = fmt.Sprintf("standardise each feature before saving the data: x = (x − mean) / std with the training set's statistics "+
-			"(feature RMS ranges from %s to %s, so one global data.scale cannot fix it)", fmtNum(med), fmtNum(top))
-		f.fix = &fixCandidate{name: "standardise features", transform: standardiseX}
+		f.FixSets = []string{"data.standardize=true"}
+		f.Fix = fmt.Sprintf("data.standardize: true (each feature x = (x − mean) / std with the training rows' statistics, applied to the "+
+			"validation and test rows too; feature RMS ranges from %s to %s, so one global data.scale cannot fix it)", fmtNum(med), fmtNum(top))
+		f.fix = &fixCandidate{name: "standardise features", sets: f.FixSets}
 	} else {
 		scale, text := niceScale(a.exp.Data.Scale, s.MaxAbs)
 		f.FixSets = []string{"data.scale=" + text}
@@ -692,8 +699,14 @@ func (a *analysis) checkBalance() {
 		}
 	}
 	ratio := float64(counts[maj]) / float64(counts[mn])
-	if ratio < imbalanceRatio {
+	if ratio < imbalanceNoteRatio {
 		return
+	}
+	// Below imbalanceRatio the imbalance alone is no fault: a note, which
+	// the probe raises to a warning when the model misses the rare class.
+	sev := Warning
+	if ratio < imbalanceRatio {
+		sev = Info
 	}
 	n := a.trainY.Rows()
 	cc := map[string]int{}
@@ -701,18 +714,19 @@ func (a *analysis) checkBalance() {
 		cc[fmt.Sprint(c)] = counts[c]
 	}
 	base := float64(counts[maj]) / float64(n)
-	f := a.add(&Finding{ID: IDClassImbalance, Severity: Warning,
+	f := a.add(&Finding{ID: IDClassImbalance, Severity: sev,
 		Summary: fmt.Sprintf("The classes are imbalanced: class %d has %d samples, class %d only %d (%.0f:1); always predicting class %d scores %.1f%% accuracy.",
 			maj, counts[maj], mn, counts[mn], ratio, maj, 100*base),
 		Why: "The loss is an average over samples, so the rare class contributes little to it: the quickest way to lower it is to predict " +
 			"the majority class, and accuracy then looks high while the rare class is never found.",
 		Evidence: map[string]any{"class_counts": cc, "ratio": sig(ratio, 3), "majority_class": maj, "minority_class": mn,
 			"majority_baseline_accuracy": sig(base, 4),
-			"threshold":                  fmt.Sprintf("largest/smallest class ≥ %g and, after the probe, minority-class recall < 0.5 (else info)", imbalanceRatio)},
+			"threshold": fmt.Sprintf("largest/smallest class ≥ %g (static; ≥ %g is a note the probe raises) and, after the probe, minority-class recall < 0.5 with class_weight: balanced raising the balanced accuracy by ≥ 0.05 (else a note)",
+				imbalanceRatio, imbalanceNoteRatio)},
 		Fix: "fit.class_weight: balanced (Keras' class_weight: each class weighs n/(classes·count), so every class carries the same " +
 			"total weight in the loss), or oversample the rare classes; judge the model by per-class recall, not accuracy",
 		FixSets: []string{"fit.class_weight=balanced"}})
-	f.fix = &fixCandidate{name: "class weights", sets: f.FixSets, verify: verifyBalanced}
+	f.fix = &fixCandidate{name: "class weights", sets: f.FixSets, verify: verifyBalanced, downgrade: true}
 }
 
 // ---- validation rows that are training rows ----
@@ -737,14 +751,27 @@ func (a *analysis) checkOverlap() {
 		return
 	}
 	sev := Warning
+	// Data with few distinct rows (XOR's 4 points repeated) makes copies
+	// inherent: every possible input is a training row, so it is not leakage.
+	distinct := len(train)
+	inherent := float64(distinct) < fewDistinctFraction*float64(a.trainX.Rows())
+	if inherent {
+		sev = Info
+	}
 	f := a.add(&Finding{ID: IDValidationOverlapsTraining, Severity: sev,
 		Summary: fmt.Sprintf("%d of the %d validation rows (%.1f%%) are exact copies of training rows.", dup, len(vh), 100*frac),
 		Why: "A model can memorise its training rows, so validation rows it has trained on overstate how well it generalises " +
 			"(leakage): the validation numbers look better than the model is.",
 		Evidence: map[string]any{"duplicated_rows": dup, "validation_rows": len(vh), "fraction": sig(frac, 3), "validation": a.valSource,
-			"threshold": fmt.Sprintf("> %g%% of validation rows (and ≥ %d rows) identical to a training row", 100*overlapFraction, overlapMinRows)},
+			"distinct_training_rows": distinct,
+			"threshold": fmt.Sprintf("> %g%% of validation rows (and ≥ %d rows) identical to a training row, fewer than %g of the training rows being repeats, and the copies inflating the validation score beyond the noise margin (else a note)",
+				100*overlapFraction, overlapMinRows, 1-fewDistinctFraction)},
 		Fix: "remove from the validation data every row that also appears in the training data (deduplicate before splitting)"})
-	f.fix = &fixCandidate{name: "deduplicate", transform: dedupVal, verify: verifyDedup}
+	if inherent {
+		f.Summary += fmt.Sprintf(" The training data has only %d distinct rows in %d, so copies are inherent to the data, not leakage.", distinct, a.trainX.Rows())
+		return
+	}
+	f.fix = &fixCandidate{name: "deduplicate", transform: dedupVal, verify: verifyDedup, downgrade: true}
 }
 
 // fmtNum formats a number compactly for messages.
@@ -758,6 +785,8 @@ func fmtNum(v float64) string {
 		return "-inf"
 	case v == math.Trunc(v) && math.Abs(v) < 1e7:
 		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 1e7:
+		return fmt.Sprintf("%.3g", v)
 	case math.Abs(v) >= 100:
 		return fmt.Sprintf("%.1f", v)
 	case math.Abs(v) >= 1:

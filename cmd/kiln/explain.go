@@ -29,8 +29,10 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(fs.Output(), `Usage: kiln explain FILE [flags]
 
 Explains why training the experiment in FILE does what it does: static checks
-of the data and model, short probes with the real fit on a subset (fixed
-seeds), and for every fix a counterfactual run that shows its effect.
+of the data and model, probes with the real fit (fixed seeds; the
+experiment's optimizer steps when the budget allows; lr×3 and lr÷10), and for
+every fix a counterfactual run that shows its effect, alone and on top of the
+other fixes.
 Explain never modifies the experiment or its data.
 
 Exit codes: 0 explained (whatever it found; see --fail-on), 1 explain failed

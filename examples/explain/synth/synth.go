@@ -46,10 +46,18 @@ func Datasets() []Dataset {
 		{"unscaled", "two classes; features on scales from 1 to 5000", unscaled},
 		{"scale_mismatch", "pixel-like features in [0, 1] for training, [0, 255] for testing", scaleMismatch},
 		{"random_labels", "10 standardised features and labels drawn independently of them", randomLabels},
-		{"overlap", "the blobs with 60% of the test rows copied from the training rows", overlap},
+		{"overlap", "the blobs with 25% label noise and 60% of the test rows copied from the training rows", overlap},
 		{"circles", "two concentric circles in 2 features (not linearly separable)", circles},
 		{"overfit", "200 training rows, 40 features, 25% label noise", overfit},
 		{"multilabel", "3 independent yes/no labels from 10 standardised features", multilabel},
+		{"xor_repeated", "the 4 XOR points repeated (1000 training, 200 test rows; only 4 distinct rows)", xorRepeated},
+		{"blobs3_small", "3 overlapping Gaussian classes in 4 features, 150 training and 150 test rows (iris-sized)", blobs3Small},
+		{"majority88", "two classes, 88% of class 0, a weak signal (always answering 0 scores 0.88)", func(r *rand.Rand) split { return majority(r, 0.35) }},
+		{"majority88_strong", "two classes, 88% of class 0, a strong signal", func(r *rand.Rand) split { return majority(r, 3) }},
+		{"wide_linear", "300 training rows of 100 standardised features, a linear label with 10% noise (easy to memorise, learnable)", wideLinear},
+		{"square100", "x = 0..99 standardised, y = x² + 3 on the raw x (targets up to 9804); 100 rows, no test split", square100},
+		{"threshold_raw", "one raw feature in [0, 100000); label 1 when it is ≥ 50000", thresholdRaw},
+		{"raw_pixels_digits", "10 classes of 8×8 'digits' (noisy templates) as raw 0..255 values, labels 0..9", rawDigits},
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Name < ds[j].Name })
 	return ds
@@ -73,6 +81,10 @@ func Write(dir string) error {
 func WriteOne(dir string, d Dataset) error {
 	r := rand.New(rand.NewPCG(seedOf(d.Name), 0x73796e74))
 	s := d.gen(r)
+	if s.xTest == nil { // no test split
+		return data.WriteNPZ(filepath.Join(dir, d.Name+".npz"), []string{"x_train", "y_train"},
+			map[string]*data.Array{"x_train": s.xTrain, "y_train": s.yTrain})
+	}
 	return data.WriteNPZ(filepath.Join(dir, d.Name+".npz"), []string{"x_train", "y_train", "x_test", "y_test"},
 		map[string]*data.Array{"x_train": s.xTrain, "y_train": s.yTrain, "x_test": s.xTest, "y_test": s.yTest})
 }
@@ -243,6 +255,15 @@ func randomLabels(r *rand.Rand) split {
 
 func overlap(r *rand.Rand) split {
 	s := blobs(r, 0)
+	// 25% label noise: a model that memorises its training rows gets the
+	// copies right and the fresh rows wrong, so the copies inflate accuracy.
+	for _, y := range []*data.Array{s.yTrain, s.yTest} {
+		for i := range y.I64 {
+			if r.Float64() < 0.25 {
+				y.I64[i] = int64(r.IntN(4))
+			}
+		}
+	}
 	d := s.xTrain.RowLen()
 	for i := 0; i < nTest*6/10; i++ {
 		src := r.IntN(nTrain)
@@ -325,6 +346,169 @@ func multilabel(r *rand.Rand) split {
 	var s split
 	s.xTrain, s.yTrain = gen(nTrain)
 	s.xTest, s.yTest = gen(nTest)
+	return s
+}
+
+// xorRepeated: the four XOR points, repeated; every test row is a
+// training row by construction.
+func xorRepeated(r *rand.Rand) split {
+	pts := [4][3]float64{{0, 0, 0}, {0, 1, 1}, {1, 0, 1}, {1, 1, 0}}
+	gen := func(n int) (*data.Array, *data.Array) {
+		x := make([]float64, n*2)
+		y := make([]float64, n)
+		for i := 0; i < n; i++ {
+			p := pts[r.IntN(4)]
+			x[2*i], x[2*i+1], y[i] = p[0], p[1], p[2]
+		}
+		return f32(x, n, 2), f32(y, n)
+	}
+	var s split
+	s.xTrain, s.yTrain = gen(1000)
+	s.xTest, s.yTest = gen(200)
+	return s
+}
+
+// blobs3Small: 3 classes, 4 features, 150 training and 150 test rows.
+func blobs3Small(r *rand.Rand) split {
+	const d, k = 4, 3
+	centres := [k][d]float64{{-1, 0, 0.5, 0}, {1, 0.5, -0.5, 0}, {0, -1, 0, 0.75}}
+	gen := func(n int) (*data.Array, *data.Array) {
+		x := make([]float64, n*d)
+		y := make([]int64, n)
+		for i := 0; i < n; i++ {
+			c := i % k
+			y[i] = int64(c)
+			for j := 0; j < d; j++ {
+				x[i*d+j] = centres[c][j] + r.NormFloat64()
+			}
+		}
+		return f32(x, n, d), i64(y)
+	}
+	var s split
+	s.xTrain, s.yTrain = gen(150)
+	s.xTest, s.yTest = gen(150)
+	return s
+}
+
+// majority: 88% of class 0; the positives are shifted by shift/√d along
+// every feature.
+func majority(r *rand.Rand, shift float64) split {
+	const d = 8
+	gen := func(n int) (*data.Array, *data.Array) {
+		x := make([]float64, n*d)
+		y := make([]float64, n)
+		for i := 0; i < n; i++ {
+			pos := r.Float64() < 0.12
+			for j := 0; j < d; j++ {
+				x[i*d+j] = r.NormFloat64()
+				if pos {
+					x[i*d+j] += shift / math.Sqrt(d)
+				}
+			}
+			if pos {
+				y[i] = 1
+			}
+		}
+		return f32(x, n, d), f32(y, n)
+	}
+	var s split
+	s.xTrain, s.yTrain = gen(nTrain)
+	s.xTest, s.yTest = gen(nTest)
+	return s
+}
+
+// rawDigits: 10 random 8×8 templates with noise, stored as raw 0..255
+// values (like unscaled pixels); labels 0..9.
+func rawDigits(r *rand.Rand) split {
+	const d, k = 64, 10
+	var tmpl [k][d]float64
+	for c := range tmpl {
+		for j := range tmpl[c] {
+			if r.Float64() < 0.4 {
+				tmpl[c][j] = 1
+			}
+		}
+	}
+	gen := func(n int) (*data.Array, *data.Array) {
+		x := make([]float64, n*d)
+		y := make([]int64, n)
+		for i := 0; i < n; i++ {
+			c := r.IntN(k)
+			y[i] = int64(c)
+			for j := 0; j < d; j++ {
+				v := 255 * (0.15 + 0.7*tmpl[c][j] + 0.25*r.NormFloat64())
+				x[i*d+j] = math.Round(math.Min(255, math.Max(0, v)))
+			}
+		}
+		return f32(x, n, d), i64(y)
+	}
+	var s split
+	s.xTrain, s.yTrain = gen(nTrain)
+	s.xTest, s.yTest = gen(nTest)
+	return s
+}
+
+// wideLinear: few rows, many features, a linear rule with 10% label noise.
+func wideLinear(r *rand.Rand) split {
+	const d = 100
+	w := make([]float64, d)
+	for j := range w {
+		w[j] = r.NormFloat64()
+	}
+	gen := func(n int) (*data.Array, *data.Array) {
+		x := make([]float64, n*d)
+		y := make([]int64, n)
+		for i := 0; i < n; i++ {
+			var z float64
+			for j := 0; j < d; j++ {
+				x[i*d+j] = r.NormFloat64()
+				z += w[j] * x[i*d+j]
+			}
+			if z > 0 {
+				y[i] = 1
+			}
+			if r.Float64() < 0.1 {
+				y[i] = 1 - y[i]
+			}
+		}
+		return f32(x, n, d), i64(y)
+	}
+	var s split
+	s.xTrain, s.yTrain = gen(300)
+	s.xTest, s.yTest = gen(500)
+	return s
+}
+
+// square100: the toy regression of a question: y = x² + 3 for x = 0..99,
+// with x standardised and y not. It has no test split.
+func square100(r *rand.Rand) split {
+	const n = 100
+	x := make([]float64, n)
+	y := make([]float64, n)
+	mean, sd := 49.5, math.Sqrt((n*n-1)/12.0)
+	for i := range x {
+		x[i] = (float64(i) - mean) / sd
+		y[i] = float64(i*i) + 3
+	}
+	return split{xTrain: f32(x, n, 1), yTrain: f32(y, n)}
+}
+
+// thresholdRaw: one unscaled feature and a threshold label.
+func thresholdRaw(r *rand.Rand) split {
+	gen := func(n int) (*data.Array, *data.Array) {
+		x := make([]float64, n)
+		y := make([]float64, n)
+		for i := range x {
+			x[i] = math.Floor(r.Float64() * 100000)
+			if x[i] >= 50000 {
+				y[i] = 1
+			}
+		}
+		return f32(x, n, 1), f32(y, n)
+	}
+	var s split
+	s.xTrain, s.yTrain = gen(2000)
+	s.xTest, s.yTest = gen(500)
 	return s
 }
 
