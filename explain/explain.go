@@ -37,6 +37,9 @@ type Options struct {
 	Workers int
 	// Progress, if set, receives one line per probe as it finishes.
 	Progress io.Writer
+	// Live, with Progress a terminal, keeps a status line under those
+	// lines: probes done and running, time spent and left of the budget.
+	Live bool
 	// NoProbes skips every training run: static checks only.
 	NoProbes bool
 }

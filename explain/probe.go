@@ -298,6 +298,33 @@ type probeSet struct {
 	mu   sync.Mutex
 	done map[string]*probeResult
 	all  []*probeResult
+	// finished and running count probes for the live status line.
+	finished, running int
+	status            bool // a status line is on screen
+}
+
+// redraw writes the live status line (with ps.mu held): probes done and
+// running, the time spent, and the time left of the budget.
+func (ps *probeSet) redraw() {
+	o := ps.a.opts
+	if o.Progress == nil || !o.Live {
+		return
+	}
+	spent := time.Since(ps.a.start)
+	left := ""
+	if b := o.Budget; b > spent {
+		left = fmt.Sprintf(", ~%s left of the %s budget", (b - spent).Round(time.Second), b.Round(time.Second))
+	}
+	fmt.Fprintf(o.Progress, "\r\x1b[Kkiln explain: %d probe(s) done, %d running, %s%s", ps.finished, ps.running, spent.Round(100*time.Millisecond), left)
+	ps.status = true
+}
+
+// clearStatus removes the live status line (with ps.mu held).
+func (ps *probeSet) clearStatus() {
+	if ps.status {
+		io.WriteString(ps.a.opts.Progress, "\r\x1b[K")
+		ps.status = false
+	}
 }
 
 // runAll runs specs (deduplicated) with up to Workers at a time and returns
@@ -323,15 +350,28 @@ func (ps *probeSet) runAll(specs []*probeSpec) []*probeResult {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			ps.mu.Lock()
+			ps.running++
+			ps.redraw()
+			ps.mu.Unlock()
 			ps.a.runProbe(r)
+			ps.mu.Lock()
+			ps.running--
+			ps.finished++
 			if w := ps.a.opts.Progress; w != nil {
-				ps.mu.Lock()
+				ps.clearStatus()
 				fmt.Fprintf(w, "kiln explain: probe %-40s %5.1fs  %s\n", s.label, r.seconds, r.brief())
-				ps.mu.Unlock()
+				ps.redraw()
 			}
+			ps.mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	if ps.a.opts.Progress != nil {
+		ps.mu.Lock()
+		ps.clearStatus()
+		ps.mu.Unlock()
+	}
 	return out
 }
 

@@ -65,6 +65,7 @@ Flags:`)
 	opts := explain.Options{Sets: sets, Budget: time.Duration(*budget * float64(time.Second)), LRFactor: *lrFactor, NoProbes: *static}
 	if !*quiet && !*asJSON {
 		opts.Progress = stderr
+		opts.Live = sweepIsTerminal(stderr)
 	}
 	var rep *explain.Report
 	var exp *config.Experiment
