@@ -2,9 +2,7 @@ package callbacks
 
 import (
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/kiln-ml/kiln/schema"
@@ -36,10 +34,7 @@ type LogsChecker interface {
 	CheckLogs(logs Logs) error
 }
 
-var registry = struct {
-	sync.RWMutex
-	m map[string]*Spec
-}{m: map[string]*Spec{}}
+var registry = schema.NewRegistry[*Spec]("callbacks")
 
 // Register adds a callback type. It panics on a duplicate or incomplete
 // Spec (a programming error, met in init).
@@ -48,33 +43,14 @@ func Register(s Spec) {
 		panic("callbacks.Register: a Spec needs Class and New")
 	}
 	schema.Check(s.Class, s.Args)
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.m[s.Class]; dup {
-		panic("callbacks.Register: " + s.Class + " registered twice")
-	}
-	registry.m[s.Class] = &s
+	registry.Add(s.Class, &s)
 }
 
 // Lookup returns the Spec of a callback class name.
-func Lookup(class string) (*Spec, bool) {
-	registry.RLock()
-	defer registry.RUnlock()
-	s, ok := registry.m[class]
-	return s, ok
-}
+func Lookup(class string) (*Spec, bool) { return registry.Get(class) }
 
 // Classes returns the registered callback class names, sorted.
-func Classes() []string {
-	registry.RLock()
-	defer registry.RUnlock()
-	var names []string
-	for n := range registry.m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Classes() []string { return registry.Names() }
 
 // Make checks raw (arguments as an experiment file gives them) and makes a
 // fresh callback.

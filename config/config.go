@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kiln-ml/kiln/internal/value"
 )
 
 // Experiment is one experiment file: data, model, compile and fit settings,
@@ -266,38 +267,8 @@ func (e *Experiment) Resolve(p string) string {
 
 // Number returns v, a decoded YAML value from Args, as a float64; ok is
 // false if v is not a number.
-func Number(v any) (f float64, ok bool) {
-	switch x := v.(type) {
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case float64:
-		return x, true
-	}
-	return 0, false
-}
+func Number(v any) (f float64, ok bool) { return value.Float(v) }
 
 // Int returns v, a decoded YAML value from Args, as an int; ok is false if
 // v is not a whole number that fits an int (so 3.0 is accepted, 3.5 not).
-func Int(v any) (n int, ok bool) {
-	switch x := v.(type) {
-	case int:
-		return x, true
-	case int64:
-		if x == int64(int(x)) {
-			return int(x), true
-		}
-	case uint64:
-		if x <= math.MaxInt {
-			return int(x), true
-		}
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return int(x), true
-		}
-	}
-	return 0, false
-}
+func Int(v any) (n int, ok bool) { return value.Int(v) }

@@ -2,9 +2,7 @@ package layers
 
 import (
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 
 	"github.com/kiln-ml/kiln/activations"
 	"github.com/kiln-ml/kiln/schema"
@@ -43,10 +41,7 @@ type Spec struct {
 	ExampleInput []int
 }
 
-var registry = struct {
-	sync.RWMutex
-	m map[string]*Spec
-}{m: map[string]*Spec{}}
+var registry = schema.NewRegistry[*Spec]("layers")
 
 // Register adds a layer type. It panics if the class is registered twice
 // or the Spec is incomplete: registration happens in init functions, where
@@ -56,33 +51,14 @@ func Register(s Spec) {
 		panic("layers.Register: a Spec needs Class and one of New and NewMerge")
 	}
 	schema.Check(s.Class, s.Args)
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.m[s.Class]; dup {
-		panic("layers.Register: " + s.Class + " registered twice")
-	}
-	registry.m[s.Class] = &s
+	registry.Add(s.Class, &s)
 }
 
 // Lookup returns the Spec of a Keras class name.
-func Lookup(class string) (*Spec, bool) {
-	registry.RLock()
-	defer registry.RUnlock()
-	s, ok := registry.m[class]
-	return s, ok
-}
+func Lookup(class string) (*Spec, bool) { return registry.Get(class) }
 
 // Classes returns the registered class names, sorted.
-func Classes() []string {
-	registry.RLock()
-	defer registry.RUnlock()
-	names := make([]string, 0, len(registry.m))
-	for n := range registry.m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Classes() []string { return registry.Names() }
 
 // Parse checks an argument map as an experiment file gives it (decoded
 // YAML or JSON values) and fills in defaults. "name" is accepted and

@@ -77,3 +77,25 @@ func TestTupleHint(t *testing.T) {
 		t.Errorf("hint for a plain string: %q", h)
 	}
 }
+
+// TestRegistry: Add, Get, sorted Names, and a panic on a duplicate.
+func TestRegistry(t *testing.T) {
+	r := NewRegistry[int]("things")
+	r.Add("b", 2)
+	r.Add("a", 1)
+	if v, ok := r.Get("b"); !ok || v != 2 {
+		t.Errorf("Get(b) = %v, %v", v, ok)
+	}
+	if _, ok := r.Get("c"); ok {
+		t.Error("Get(c) found a value")
+	}
+	if n := strings.Join(r.Names(), ","); n != "a,b" {
+		t.Errorf("Names = %s", n)
+	}
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(p.(string), "things.Register: a registered twice") {
+			t.Errorf("duplicate: panic %v", p)
+		}
+	}()
+	r.Add("a", 3)
+}
