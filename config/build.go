@@ -130,17 +130,22 @@ func BuildModel(e *Experiment, warn io.Writer) (*kiln.Sequential, error) {
 	}
 	for i, ls := range chain {
 		key := fmt.Sprintf("model.%d.%s", i, ls.Type)
+		if i == 0 && ls.Type != "Input" {
+			// Keras 2: input_shape (or input_dim, batch_input_shape) on the
+			// first layer declares the model's input.
+			in, rest, err := firstLayerInput(ls)
+			if err != nil {
+				return nil, e.errf(ls.Line, key, "%v", err)
+			}
+			m.Add(in)
+			ls = rest
+		}
 		item, err := buildLayer(ls)
 		if err != nil {
 			return nil, e.errf(ls.Line, key, "%v", err)
 		}
 		if _, isInput := item.(*layers.Input); isInput && i != 0 {
 			return nil, e.errf(ls.Line, key, "Input must be the first item of the model")
-		}
-		if i == 0 {
-			if _, isInput := item.(*layers.Input); !isInput {
-				return nil, e.errf(ls.Line, key, "the model must start with an Input, e.g. - Input: {shape: [28, 28]}")
-			}
 		}
 		m.Add(item)
 	}
@@ -397,8 +402,12 @@ func (r *Run) prepare(x, y, src *data.Array, split string) (*data.Array, *data.A
 		x = x.Reshaped(append([]int{x.Rows()}, in...))
 	}
 	if len(x.Shape) != len(in)+1 || !slices.Equal(x.Shape[1:], in) {
-		return nil, nil, e.errf(e.Model[0].Line, "model.0.Input.shape", "is %v but the %s data's x has shape %s (samples first); set Input shape to %v",
-			in, split, data.ShapeString(x.Shape), x.Shape[1:])
+		key, what := "model.0.Input.shape", "Input shape"
+		if e.Model[0].Type != "Input" {
+			key, what = "model.0."+e.Model[0].Type+".input_shape", "input_shape"
+		}
+		return nil, nil, e.errf(e.Model[0].Line, key, "is %v but the %s data's x has shape %s (samples first); set %s to %v",
+			in, split, data.ShapeString(x.Shape), what, x.Shape[1:])
 	}
 	if i := x.FirstNonFinite(); i >= 0 {
 		return nil, nil, e.errf(0, "data", "the %s data's x holds %v at sample %d (flat index %d); remove or impute non-finite values first", split, x.At(i), i/x.RowLen(), i)
@@ -538,4 +547,38 @@ func (e *Experiment) relHint(given string, err error) string {
 		return ""
 	}
 	return fmt.Sprintf(" (relative paths, in the file and in --set values, resolve against the experiment file's directory %s)", filepath.Dir(e.Path))
+}
+
+// firstLayerInput reads the input a model's first layer declares, as
+// Keras 2 allows (input_shape: [784], input_dim: 784 or batch_input_shape:
+// [null, 784]), and returns it with the layer's other arguments.
+func firstLayerInput(ls LayerSpec) (*layers.Input, LayerSpec, error) {
+	rest := LayerSpec{Type: ls.Type, Args: map[string]any{}, Line: ls.Line}
+	var shape any
+	found := ""
+	for k, v := range ls.Args {
+		switch k {
+		case "input_shape":
+			shape, found = v, k
+		case "input_dim":
+			shape, found = []any{v}, k
+		case "batch_input_shape":
+			if l, ok := v.([]any); ok && len(l) > 1 {
+				shape = l[1:]
+			} else {
+				shape = v
+			}
+			found = k
+		default:
+			rest.Args[k] = v
+		}
+	}
+	if found == "" {
+		return nil, ls, fmt.Errorf("the model must start with an Input, e.g. - Input: {shape: [28, 28]}, or its first layer must say its input shape, e.g. - %s: {input_shape: [28, 28], ...}", ls.Type)
+	}
+	in, err := buildInput(map[string]any{"shape": shape})
+	if err != nil {
+		return nil, ls, fmt.Errorf("%s: %v", found, strings.Replace(err.Error(), "Input needs shape", found+" must be", 1))
+	}
+	return in, rest, nil
 }

@@ -296,3 +296,34 @@ func TestWarningsAfterErrors(t *testing.T) {
 		t.Errorf("error %v, warnings %q", err, warn.String())
 	}
 }
+
+// TestFirstLayerInputShape: Keras 2's input_shape (input_dim,
+// batch_input_shape) on the first layer declares the model's input in an
+// experiment file too; without it the error shows both ways.
+func TestFirstLayerInputShape(t *testing.T) {
+	for _, first := range []string{"Flatten: {input_shape: [28, 28]}", "Flatten: {batch_input_shape: [null, 28, 28]}"} {
+		src := "data: {dataset: mnist}\nmodel:\n  - " + first + "\n  - Dense: {units: 10, activation: softmax}\ncompile: {optimizer: sgd, loss: categorical_crossentropy}\n"
+		e, err := Parse([]byte(src), "m.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := BuildModel(e, io.Discard)
+		if err != nil {
+			t.Errorf("%s: %v", first, err)
+			continue
+		}
+		if got := m.InputShape(); len(got) != 2 || got[0] != 28 || m.CountParams() != 7850 {
+			t.Errorf("%s: input %v, %d params", first, got, m.CountParams())
+		}
+	}
+	src := "data: {dataset: mnist}\nmodel:\n  - Dense: {units: 10, input_dim: 784}\ncompile: {optimizer: sgd, loss: mse}\n"
+	e, _ := Parse([]byte(src), "m.yaml", nil)
+	if m, err := BuildModel(e, io.Discard); err != nil || m.InputShape()[0] != 784 {
+		t.Errorf("input_dim: %v", err)
+	}
+	src = "data: {dataset: mnist}\nmodel:\n  - Dense: {units: 10}\ncompile: {optimizer: sgd, loss: mse}\n"
+	e, _ = Parse([]byte(src), "m.yaml", nil)
+	if _, err := BuildModel(e, io.Discard); err == nil || !strings.Contains(err.Error(), "must start with an Input") || !strings.Contains(err.Error(), "input_shape") {
+		t.Errorf("no input: %v", err)
+	}
+}

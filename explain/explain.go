@@ -282,7 +282,14 @@ func withSets(e *config.Experiment, sets []string) (*config.Experiment, error) {
 
 func (a *analysis) describeModel() {
 	for i, l := range a.run.Model.Layers() {
-		li := layerInfo{pos: i, spec: i + 1, class: l.ClassName(), name: l.Name()}
+		// The layer's item in the model section: after the Input item, or
+		// at its own index when the first layer declares the input
+		// (input_shape, as Keras 2 allows).
+		spec := i + 1
+		if len(a.exp.Model) > 0 && a.exp.Model[0].Type != "Input" {
+			spec = i
+		}
+		li := layerInfo{pos: i, spec: spec, class: l.ClassName(), name: l.Name()}
 		if s := l.OutputShape(); len(s) > 0 {
 			li.units = s[len(s)-1]
 		}
