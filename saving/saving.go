@@ -94,6 +94,10 @@ type Metadata struct {
 	// out on purpose: it may be edited (e.g. to move the data). Folders
 	// saved before kiln wrote it have none.
 	SHA256 map[string]string `json:"sha256,omitempty"`
+	// Classes are the class names of labels read as strings (a CSV label
+	// column of names), index = class, so that a prediction's argmax names
+	// its class without the training data; nil for numeric labels.
+	Classes []string `json:"classes,omitempty"`
 }
 
 // Options configure Save. The zero value (or nil) is the default.
@@ -101,6 +105,9 @@ type Options struct {
 	// Warnings receives a line when the model has no ONNX form (Save then
 	// leaves model.onnx out); nil discards it.
 	Warnings io.Writer
+	// Classes are the class names of the labels (config.Run.Classes),
+	// saved in metadata.json; nil for numeric labels.
+	Classes []string
 }
 
 // Saved is a model loaded from a saved-model folder: the compiled model with
@@ -194,7 +201,7 @@ func Save(dir string, m *kiln.Sequential, e *config.Experiment, opts *Options) e
 		}
 		sums[f] = sum
 	}
-	meta, err := json.MarshalIndent(Metadata{FormatVersion: FormatVersion, KilnVersion: kilnVersion(), SHA256: sums}, "", "  ")
+	meta, err := json.MarshalIndent(Metadata{FormatVersion: FormatVersion, KilnVersion: kilnVersion(), SHA256: sums, Classes: opts.Classes}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save %s: %s: %w", dir, MetadataFile, err)
 	}
@@ -350,6 +357,7 @@ func parseMetadata(b []byte, name string) (Metadata, error) {
 		FormatVersion *json.Number      `json:"format_version"`
 		KilnVersion   *string           `json:"kiln_version"`
 		SHA256        map[string]string `json:"sha256"`
+		Classes       []string          `json:"classes"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return Metadata{}, fmt.Errorf("%s: not the metadata of a saved model (%v); the file is damaged: save the model again", name, err)
@@ -374,6 +382,7 @@ func parseMetadata(b []byte, name string) (Metadata, error) {
 	}
 	m.FormatVersion = int(v)
 	m.SHA256 = raw.SHA256
+	m.Classes = raw.Classes
 	return m, nil
 }
 

@@ -180,7 +180,7 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 		if *save != "" && hist != nil && len(hist.Epoch) > 0 {
-			if err := saving.Save(*save, r.Model, r.Exp, &saving.Options{Warnings: stderr}); err == nil {
+			if err := saving.Save(*save, r.Model, r.Exp, &saving.Options{Warnings: stderr, Classes: r.Classes}); err == nil {
 				fmt.Fprintf(stderr, "kiln: saved the model as it was when training stopped to %s\n", *save)
 			} else {
 				fmt.Fprintf(stderr, "kiln: warning: the model was not saved: %v\n", err)
@@ -189,7 +189,7 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fitErr
 	}
 	if *save != "" {
-		if err := saving.Save(*save, r.Model, r.Exp, &saving.Options{Warnings: stderr}); err != nil {
+		if err := saving.Save(*save, r.Model, r.Exp, &saving.Options{Warnings: stderr, Classes: r.Classes}); err != nil {
 			return err // "save DIR: ..."
 		}
 	}

@@ -112,7 +112,7 @@ func cmdFitProgram(ctx context.Context, path string, sets []string, seed int64, 
 			}
 		}
 		if save != "" && f.Run != nil && runErr == nil {
-			if err := saving.Save(save, f.Run.Model, f.Run.Exp, &saving.Options{Warnings: stderr}); err != nil {
+			if err := saving.Save(save, f.Run.Model, f.Run.Exp, &saving.Options{Warnings: stderr, Classes: f.Run.Classes}); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/host"
+	"github.com/kiln-ml/kiln/saving"
 )
 
 // TestProgramCommands: the question's snippet as posted, given to kiln.
@@ -162,5 +163,26 @@ func TestFitFallsBackToPython(t *testing.T) {
 	code := run(context.Background(), []string{"fit", "p01_read_csv.py", "--seed", "1", "--verbose", "0"}, &out, &errb)
 	if code != 0 || !strings.Contains(errb.String(), "kiln's reader cannot run p01_read_csv.py") || !strings.Contains(errb.String(), "in your Python") {
 		t.Errorf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+}
+
+// TestSaveKeepsClassNames: string class labels (a CSV column of names)
+// are saved with the model, so a Go program maps predictions to names
+// without the training data.
+func TestSaveKeepsClassNames(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "train.csv"), []byte("a,b,kind\n1,2,yes\n3,4,no\n5,6,maybe\n7,8,no\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "exp.yaml"), []byte("seed: 1\ndata:\n  csv: {train: train.csv, label: kind}\nmodel:\n  - Input: {shape: [2]}\n  - Dense: {units: 3, activation: softmax}\ncompile: {optimizer: sgd, loss: sparse_categorical_crossentropy}\nfit: {epochs: 1, verbose: 0}\n"), 0o644)
+	var out, errb bytes.Buffer
+	saved := filepath.Join(dir, "model")
+	if code := run(context.Background(), []string{"fit", filepath.Join(dir, "exp.yaml"), "--save", saved}, &out, &errb); code != 0 {
+		t.Fatalf("fit: %s", errb.String())
+	}
+	if !strings.Contains(errb.String(), "0=maybe, 1=no, 2=yes") {
+		t.Errorf("mapping not printed: %s", errb.String())
+	}
+	s, err := saving.Load(saved, nil)
+	if err != nil || strings.Join(s.Metadata.Classes, ",") != "maybe,no,yes" {
+		t.Errorf("saved classes %v, %v", s.Metadata.Classes, err)
 	}
 }
