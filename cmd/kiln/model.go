@@ -26,8 +26,18 @@ func openModel(path, weights string, sets []string, stderr io.Writer) (*saving.S
 		}
 		return s, nil
 	}
-	e, err := loadExperiment(context.Background(), path, sets, stderr)
-	if err != nil {
+	var e *config.Experiment
+	var err error
+	if layers, ok, kerr := kerasJSONFile(path); ok {
+		// A Keras model.to_json() file with its weights: predict and export
+		// need no data or training settings (evaluate, which does, says so).
+		if kerr != nil {
+			return nil, &exitError{2, kerr}
+		}
+		e = &config.Experiment{Path: path, Model: layers, Compile: config.CompileSpec{
+			Optimizer: config.OptimizerSpec{Name: "sgd", Args: map[string]any{}}, Loss: config.LossSpec{Name: "mean_squared_error"}}}
+		stderr = io.Discard // about the stand-in loss
+	} else if e, err = loadExperiment(context.Background(), path, sets, stderr); err != nil {
 		return nil, &exitError{2, err}
 	}
 	if weights == "" {
@@ -64,6 +74,9 @@ func cmdEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *batch <= 0 {
 		return usageErr("--batch-size must be positive, got %d", *batch)
+	}
+	if _, ok, _ := kerasJSONFile(pos[0]); ok {
+		return usageErr("%s is a Keras model file, which has no data to evaluate on; write an experiment with model: %s and a data section, or evaluate a 'kiln fit --save' folder", pos[0], filepath.Base(pos[0]))
 	}
 	s, err := openModel(pos[0], *weights, sets, stderr)
 	if err != nil {

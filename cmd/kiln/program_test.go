@@ -186,3 +186,24 @@ func TestSaveKeepsClassNames(t *testing.T) {
 		t.Errorf("saved classes %v, %v", s.Metadata.Classes, err)
 	}
 }
+
+// TestKerasModelFileCommands: predict and export take a Keras model file
+// with its weights, as they take an experiment file; evaluate says why it
+// cannot (no data).
+func TestKerasModelFileCommands(t *testing.T) {
+	dir := t.TempDir()
+	saved := filepath.Join(dir, "m")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"fit", "../../examples/seed.yaml", "--set", "data.limit=500", "--set", "fit.epochs=1", "--verbose", "0", "--save", saved}, &out, &errb); code != 0 {
+		t.Fatalf("fit: %s", errb.String())
+	}
+	cfg, w := filepath.Join(saved, "config.json"), filepath.Join(saved, "model.safetensors")
+	errb.Reset()
+	if code := run(context.Background(), []string{"export", cfg, "--weights", w, "--onnx", filepath.Join(dir, "m.onnx")}, &out, &errb); code != 0 {
+		t.Errorf("export a Keras model file: exit %d, %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"evaluate", cfg, "--weights", w}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "is a Keras model file, which has no data to evaluate on") {
+		t.Errorf("evaluate a Keras model file: exit %d, %s", code, errb.String())
+	}
+}
