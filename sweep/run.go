@@ -27,6 +27,10 @@ type Options struct {
 	// Live, with Progress a terminal, keeps a status line of finished
 	// runs and epochs at the bottom, redrawn as epochs finish.
 	Live bool
+	// OnRun, if set, is called with each run as it finishes, one call at a
+	// time (e.g. to write the results so far, so that a killed sweep keeps
+	// its finished runs).
+	OnRun func(*RunResult)
 }
 
 // Run trains the plan's runs, Jobs at a time, and returns the finished
@@ -53,6 +57,9 @@ func (p *Plan) Run(ctx context.Context, o Options) (*Results, error) {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
+	if len(runs) == 0 {
+		return &Results{Plan: p}, nil
+	}
 	jobs = max(1, min(jobs, len(runs)))
 	workers := 0 // Fit's default
 	if jobs > 1 {
@@ -63,6 +70,7 @@ func (p *Plan) Run(ctx context.Context, o Options) (*Results, error) {
 		pr.epochsTotal += p.Cells[r.Cell].epochs
 	}
 
+	var onRun sync.Mutex
 	results := make([]*RunResult, len(runs))
 	errs := make([]error, len(runs))
 	next := make(chan int)
@@ -84,6 +92,11 @@ func (p *Plan) Run(ctx context.Context, o Options) (*Results, error) {
 				res.Seconds = time.Since(start).Seconds()
 				results[k] = res
 				pr.finished(res, p.Cells[res.Cell].Label)
+				if o.OnRun != nil {
+					onRun.Lock()
+					o.OnRun(res)
+					onRun.Unlock()
+				}
 			}
 		}()
 	}

@@ -195,7 +195,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, r := range prev.Runs {
 			done[r.ID] = true
 		}
-		var todo []sweep.RunSpec
+		todo := []sweep.RunSpec{} // not nil: Options.Runs nil means every run
 		for _, rs := range runs {
 			if !done[rs.ID] {
 				todo = append(todo, rs)
@@ -211,7 +211,21 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	so.Jobs = j
 	fmt.Fprintf(stderr, "kiln sweep: %s, %d at a time\n", what, max(1, min(j, len(runs))))
 	start := time.Now()
-	res, runErr := plan.Run(ctx, sweep.Options{Runs: runs, Jobs: j, Progress: stderr, Live: sweepIsTerminal(stderr)})
+	// results.json grows as runs finish: a killed sweep (SIGKILL, a lost
+	// node) keeps every finished run, and the same command resumes it.
+	sofar := &sweep.Results{Plan: plan}
+	if prev != nil {
+		sofar.Runs = append(sofar.Runs, prev.Runs...)
+	}
+	var writeErr error
+	onRun := func(r *sweep.RunResult) {
+		sofar.Runs = append(sofar.Runs, *r)
+		if err := sofar.WriteFile(filepath.Join(out, sweep.ResultsJSON)); err != nil && writeErr == nil {
+			writeErr = err
+			fmt.Fprintf(stderr, "kiln sweep: warning: cannot write the results so far: %v\n", err)
+		}
+	}
+	res, runErr := plan.Run(ctx, sweep.Options{Runs: runs, Jobs: j, Progress: stderr, Live: sweepIsTerminal(stderr), OnRun: onRun})
 	elapsed := time.Since(start)
 	if res == nil {
 		return runErr
