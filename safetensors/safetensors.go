@@ -6,7 +6,9 @@ package safetensors
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,12 +35,30 @@ type entry struct {
 // maxHeader bounds the JSON header (the format's own limit is 100 MB).
 const maxHeader = 100 << 20
 
-// Encode writes tensors (in the given order) and optional string metadata.
+// ChecksumKey is the __metadata__ key under which kiln records the
+// SHA-256 (hex) of a file's data section; Decode verifies it when present,
+// so a damaged weights file is refused, not loaded with wrong values.
+// Files from other tools have no such key and load as they are.
+const ChecksumKey = "kiln_data_sha256"
+
+// Encode writes tensors (in the given order) and optional string metadata,
+// adding the data section's checksum (ChecksumKey).
 func Encode(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	header := map[string]any{}
-	if len(metadata) > 0 {
-		header["__metadata__"] = metadata
+	meta := map[string]string{}
+	for k, v := range metadata {
+		meta[k] = v
 	}
+	sum := sha256.New()
+	var word [4]byte
+	for _, t := range tensors {
+		for _, v := range t.Data {
+			binary.LittleEndian.PutUint32(word[:], math.Float32bits(v))
+			sum.Write(word[:])
+		}
+	}
+	meta[ChecksumKey] = hex.EncodeToString(sum.Sum(nil))
+	header["__metadata__"] = meta
 	var off int64
 	for _, t := range tensors {
 		n := 1
@@ -158,6 +178,12 @@ func Decode(b []byte, name string) ([]Tensor, map[string]string, error) {
 			}
 		}
 		out = append(out, t)
+	}
+	if want, ok := meta[ChecksumKey]; ok {
+		got := sha256.Sum256(body)
+		if hex.EncodeToString(got[:]) != want {
+			return nil, nil, fmt.Errorf("%s: the weights are damaged (the data's SHA-256 is not the one recorded when the file was written); use another copy, or train again", name)
+		}
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].lo < spans[j].lo })
 	for i := 1; i < len(spans); i++ {

@@ -65,3 +65,30 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestChecksum: kiln's files carry the data's SHA-256, and any flipped bit
+// of the data section is refused; files without it (other tools') load.
+//
+// Catches: damaged weights loaded silently (a flipped bit changes a value,
+// not the layout).
+func TestChecksum(t *testing.T) {
+	var b bytes.Buffer
+	ts := []Tensor{{Name: "w", Shape: []int{2, 2}, Data: []float32{1, 2, 3, 4}}}
+	if err := Encode(&b, ts, map[string]string{"format": "pt"}); err != nil {
+		t.Fatal(err)
+	}
+	good := b.Bytes()
+	_, meta, err := Decode(good, "w.safetensors")
+	if err != nil || len(meta[ChecksumKey]) != 64 || meta["format"] != "pt" {
+		t.Fatalf("meta %v, %v", meta, err)
+	}
+	for i := len(good) - 16; i < len(good); i++ {
+		for bit := 0; bit < 8; bit++ {
+			bad := append([]byte(nil), good...)
+			bad[i] ^= 1 << bit
+			if _, _, err := Decode(bad, "w.safetensors"); err == nil {
+				t.Fatalf("byte %d bit %d flipped: no error", i, bit)
+			}
+		}
+	}
+}
