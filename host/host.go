@@ -201,6 +201,7 @@ type ExitError struct {
 	Code int
 }
 
+// Error says which program exited with which status.
 func (e *ExitError) Error() string {
 	return fmt.Sprintf("%s: the program exited with status %d", e.File, e.Code)
 }

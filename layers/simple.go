@@ -42,10 +42,10 @@ func (f *Flatten) Backward(dy []float32, n int) []float32 { return dy[:n*f.inWid
 // Infer copies x into dst.
 func (f *Flatten) Infer(dst, x []float32, n int) { copy(dst[:n*f.outWidth], x[:n*f.outWidth]) }
 
-// Config returns the name.
 // IsView returns true: Flatten moves no data.
 func (*Flatten) IsView() bool { return true }
 
+// Config returns the name.
 func (f *Flatten) Config() map[string]any { return map[string]any{"name": f.name} }
 
 // Activation applies an activation function, like Keras' Activation layer.
