@@ -82,11 +82,15 @@ func cmdFitProgram(ctx context.Context, path string, sets []string, seed int64, 
 	if python != "" && noPython {
 		return usageErr("--python and --no-python contradict each other; give one")
 	}
-	if python == "" && !noPython {
+	if python == "" {
 		// kiln's reader first (pure Go); a program it refuses (pandas,
 		// scikit-learn, classes...) runs in the user's Python when there is
-		// one with numpy. The dry run trains nothing and prints nothing.
+		// one with numpy. The dry run trains nothing and prints nothing, so
+		// a refusal near the program's end comes before any training.
 		if _, rerr := program.Run(ctx, path, src, program.Options{DryRun: true, Sets: sets}); rerr != nil {
+			if noPython {
+				return &exitError{2, rerr}
+			}
 			py, ferr := host.Find()
 			if ferr != nil {
 				return &exitError{2, fmt.Errorf("%v\nkiln: to run the program in your own Python instead: %v", rerr, ferr)}

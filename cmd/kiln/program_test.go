@@ -207,3 +207,23 @@ func TestKerasModelFileCommands(t *testing.T) {
 		t.Errorf("evaluate a Keras model file: exit %d, %s", code, errb.String())
 	}
 }
+
+// TestRefusalBeforeTraining: a program kiln's reader refuses near its end
+// is refused before it trains anything.
+//
+// Catches: minutes of training thrown away by a refusal on the last line.
+func TestRefusalBeforeTraining(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "late.py")
+	os.WriteFile(p, []byte(`from tensorflow import keras
+(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+model = keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+model.fit(x_train / 255, y_train, epochs=1)
+print(model.predict_classes(x_test))
+`), 0o644)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"fit", p, "--no-python"}, &out, &errb)
+	if code != 2 || strings.Contains(out.String(), "Epoch") || !strings.Contains(errb.String(), "late.py:6:") || !strings.Contains(errb.String(), "predict_classes") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
+	}
+}
