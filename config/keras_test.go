@@ -98,8 +98,9 @@ func TestKerasModelErrors(t *testing.T) {
 		{`{"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv2D", "config": {"filters": 4, "kernel_size": [3, 3], "data_format": "channels_first", "batch_input_shape": [null, 1, 28, 28]}}]}}`, "channels_last"},
 		{`{"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"units": 3}}]}}`, "does not say its input shape"},
 		{dense(`, "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}`), "kernel_regularizer is set"},
-		{dense(`, "kernel_initializer": {"class_name": "HeNormal", "config": {"seed": null}}`), "kernel_initializer is"},
-		{dense(`, "kernel_initializer": {"class_name": "VarianceScaling", "config": {"scale": 2, "mode": "fan_in", "distribution": "truncated_normal"}}`), "kiln initialises with glorot_uniform"},
+		{dense(`, "kernel_initializer": {"class_name": "Orthogonal", "config": {"gain": 1.0, "seed": null}}`), "kernel_initializer is"},
+		{dense(`, "kernel_initializer": {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.1, "seed": null}}`), "kiln's random_normal takes Keras' defaults only (stddev=0.1 is not one)"},
+		{dense(`, "kernel_initializer": {"class_name": "VarianceScaling", "config": {"scale": 3, "mode": "fan_in", "distribution": "truncated_normal"}}`), "kiln has no VarianceScaling(scale=3, mode=fan_in, distribution=truncated_normal)"},
 		{dense(`, "trainable": false`), "trainable is false"},
 		{dense(`, "dtype": "float64"`), "dtype float64"},
 		{dense(`, "frobnicate": 1`), "does not know the argument(s) frobnicate"},
@@ -203,9 +204,10 @@ func TestKerasFixtures(t *testing.T) {
 		{"tfjs_seed.json", []L{"Input shape=[28 28]", "Flatten", "Dense units=10 activation=sigmoid"}, ""},
 		{"tfjs_mlp.json", []L{"Input shape=[784]", "Dense units=128 activation=relu", "Dropout rate=0.2", "Dense units=10 activation=softmax"}, ""},
 		{"tfjs_activation.json", []L{"Input shape=[4 3]", "Flatten", "Dense units=8 activation=linear use_bias=false", "Activation activation=tanh", "Dense units=3 activation=linear", "Activation activation=softmax"}, ""},
-		{"tfjs_unsupported.json", nil, "glorot_normal"}, // a Conv2D with TF.js' default initializer
-		{"tfjs_initializer.json", nil, "kernel_initializer is"},
-		{"tfjs_default_init.json", nil, "glorot_normal"},
+		// TF.js' default initializer, glorot_normal, and others by name.
+		{"tfjs_unsupported.json", []L{"Input shape=[28 28 1]", "Conv2D filters=8 activation=relu kernel_initializer=glorot_normal", "Flatten", "Dense units=10 activation=softmax"}, ""},
+		{"tfjs_initializer.json", []L{"Input shape=[784]", "Dense units=10 activation=softmax kernel_initializer=he_normal"}, ""},
+		{"tfjs_default_init.json", []L{"Input shape=[28 28]", "Flatten", "Dense units=10 activation=sigmoid kernel_initializer=glorot_normal"}, ""},
 		{"keras3_fashion_mnist_dropout.json", []L{"Input shape=[28 28]", "Flatten", "Dense units=256 activation=relu", "Dropout rate=0.3",
 			"Dense units=128 activation=relu", "Dropout rate=0.3", "Dense units=64 activation=relu", "Dropout rate=0.2", "Dense units=10 activation=softmax"}, ""},
 		{"keras2_5_tfjs_converter.json", []L{"Input shape=[13]", "Dense units=17 activation=tanh", "Dense units=17 activation=tanh", "Dense units=1 activation=sigmoid"}, ""},
@@ -213,7 +215,8 @@ func TestKerasFixtures(t *testing.T) {
 			"Dense units=256 activation=relu", "Dropout rate=0.2", "Dense units=128 activation=relu", "Dense units=1 activation=sigmoid"}, ""},
 		{"keras2_1_6_list_wifi.json", []L{"Input shape=[3]", "Dense units=8 activation=relu", "Dense units=10 activation=relu", "Dense units=10 activation=relu",
 			"Dense units=10 activation=relu", "Dense units=3 activation=softmax"}, ""},
-		{"keras2_0_4_randomnormal.json", nil, "layer 0"},
+		{"keras2_0_4_randomnormal.json", []L{"Input shape=[784]", "Dense units=784 activation=relu kernel_initializer=random_normal", "Dense units=800 activation=relu",
+			"Dropout rate=0.5", "Dense units=800 activation=relu", "Dropout rate=0.5", "Dense units=10 activation=sigmoid kernel_initializer=random_normal"}, ""},
 		{"tfjs_batchnorm.json", []L{"Input shape=[28 28 1]", "Conv2D filters=8 activation=linear use_bias=false", bn("-1", "0.99", "0.001"), "Activation activation=relu",
 			"MaxPooling2D", "Flatten", "Dense units=16 activation=linear use_bias=false", bn("-1", "0.9", "1e-05"), "Activation activation=relu", "Dense units=10 activation=softmax"}, ""},
 		{"keras2_2_4tf_bn_emotion.json", []L{"Input shape=[48 48 1]",
@@ -249,7 +252,7 @@ func TestKerasFixtures(t *testing.T) {
 		var got []L
 		for _, l := range layers {
 			s := l.Type
-			for _, k := range []string{"shape", "filters", "units", "activation", "use_bias", "rate", "axis", "momentum", "epsilon", "center", "scale"} {
+			for _, k := range []string{"shape", "filters", "units", "activation", "use_bias", "rate", "axis", "momentum", "epsilon", "center", "scale", "kernel_initializer"} {
 				if v, ok := l.Args[k]; ok {
 					if sh, ok := v.([]any); ok {
 						v = strings.Trim(fmt.Sprint(sh), "")

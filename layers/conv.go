@@ -147,6 +147,9 @@ func newWindow(class, name, what string, in []int, k, s [2]int, padding string) 
 // -0.
 type Conv2D struct {
 	base
+	// kernelInit and biasInit are the initializers; nil for Keras'
+	// defaults, glorot_uniform and zeros.
+	kernelInit, biasInit *Initializer
 	// Filters is the number of output channels.
 	Filters int
 	// KernelSize is the window's (height, width).
@@ -230,11 +233,14 @@ func NewConv2D(filters int, kernelSize [2]int, opts ...Option) (*Conv2D, error) 
 	if err := checkPair("Conv2D", "kernel_size", kernelSize); err != nil {
 		return nil, err
 	}
-	s, err := collect("Conv2D", opts, "strides", "padding", "activation", "use_bias")
+	s, err := collect("Conv2D", opts, "strides", "padding", "activation", "use_bias", "kernel_initializer", "bias_initializer")
 	if err != nil {
 		return nil, err
 	}
 	c := &Conv2D{Filters: filters, KernelSize: kernelSize, Strides: [2]int{1, 1}, UseBias: !s.noBias}
+	if c.kernelInit, c.biasInit, err = s.initializers("Conv2D"); err != nil {
+		return nil, err
+	}
 	if s.has("strides") {
 		c.Strides = s.strides
 		if err := checkPair("Conv2D", "strides", c.Strides); err != nil {
@@ -278,10 +284,11 @@ func (c *Conv2D) Build(in []int, rng *rand.Rand) ([]int, error) {
 	c.setShapes(in, []int{g.outH, g.outW, c.Filters})
 	c.Kernel = tensor.NewVariable(c.name+"/kernel", g.kh, g.kw, g.cin, c.Filters)
 	rf := g.kh * g.kw
-	glorotUniform(c.Kernel.Value, rf*g.cin, rf*c.Filters, rng)
+	fillKernel(c.kernelInit, c.Kernel.Value, rf*g.cin, rf*c.Filters, rng)
 	c.Bias = nil
 	if c.UseBias {
 		c.Bias = tensor.NewVariable(c.name+"/bias", c.Filters)
+		fillBias(c.biasInit, c.Bias.Value, rf*g.cin, rf*c.Filters, rng)
 	}
 	return c.out, nil
 }
@@ -922,8 +929,8 @@ func (c *Conv2D) Config() map[string]any {
 		"filters": c.Filters, "kernel_size": []int{c.KernelSize[0], c.KernelSize[1]}, "strides": []int{c.Strides[0], c.Strides[1]},
 		"padding": c.Padding, "data_format": "channels_last", "dilation_rate": []int{1, 1}, "groups": 1,
 		"activation": c.act.Name, "use_bias": c.UseBias,
-		"kernel_initializer":   map[string]any{"class_name": "GlorotUniform", "config": map[string]any{"seed": nil}},
-		"bias_initializer":     map[string]any{"class_name": "Zeros", "config": map[string]any{}},
+		"kernel_initializer":   map[string]any{"class_name": initClass(c.kernelInit, "GlorotUniform"), "config": map[string]any{"seed": nil}},
+		"bias_initializer":     map[string]any{"class_name": initClass(c.biasInit, "Zeros"), "config": map[string]any{}},
 		"kernel_regularizer":   nil,
 		"bias_regularizer":     nil,
 		"activity_regularizer": nil,
@@ -943,10 +950,13 @@ func init() {
 			{Name: "padding", Kind: schema.String, Default: "valid", Doc: "valid or same"},
 			activationArg("linear", false),
 			{Name: "use_bias", Kind: schema.Bool, Default: true, Doc: "true or false"},
+			initializerArg("kernel_initializer", "glorot_uniform"),
+			initializerArg("bias_initializer", "zeros"),
 		},
 		New: func(a schema.Values) (Layer, error) {
 			st := a.Pair("strides")
-			opts := []Option{WithStrides(st[0], st[1]), WithPadding(a.String("padding")), WithActivation(a.String("activation"))}
+			opts := []Option{WithStrides(st[0], st[1]), WithPadding(a.String("padding")), WithActivation(a.String("activation")),
+				WithKernelInitializer(a.String("kernel_initializer")), WithBiasInitializer(a.String("bias_initializer"))}
 			if !a.Bool("use_bias") {
 				opts = append(opts, WithoutBias())
 			}

@@ -24,6 +24,9 @@ type Dense struct {
 	Units   int
 	UseBias bool
 	act     activations.Func
+	// kernelInit and biasInit are the initializers; nil for Keras'
+	// defaults, glorot_uniform and zeros.
+	kernelInit, biasInit *Initializer
 
 	feat int // the input's last axis: the kernel's rows
 	pos  int // positions per sample: the product of the other axes (1 if flat)
@@ -65,11 +68,14 @@ func NewDense(units int, opts ...Option) (*Dense, error) {
 	if units <= 0 {
 		return nil, fmt.Errorf("Dense: units must be a positive integer, got %d", units)
 	}
-	s, err := collect("Dense", opts, "activation", "use_bias")
+	s, err := collect("Dense", opts, "activation", "use_bias", "kernel_initializer", "bias_initializer")
 	if err != nil {
 		return nil, err
 	}
 	d := &Dense{Units: units, UseBias: !s.noBias}
+	if d.kernelInit, d.biasInit, err = s.initializers("Dense"); err != nil {
+		return nil, err
+	}
 	if d.act, err = activations.Get(s.activation); err != nil {
 		return nil, fmt.Errorf("Dense: %w", err)
 	}
@@ -99,9 +105,10 @@ func (d *Dense) Build(in []int, rng *rand.Rand) ([]int, error) {
 	d.setShapes(in, out)
 	d.feat, d.pos = f, tensor.Size(in[:len(in)-1])
 	d.Kernel = tensor.NewVariable(d.name+"/kernel", f, d.Units)
-	glorotUniform(d.Kernel.Value, f, d.Units, rng)
+	fillKernel(d.kernelInit, d.Kernel.Value, f, d.Units, rng)
 	if d.UseBias {
 		d.Bias = tensor.NewVariable(d.name+"/bias", d.Units)
+		fillBias(d.biasInit, d.Bias.Value, f, d.Units, rng)
 	}
 	return d.out, nil
 }
@@ -427,11 +434,36 @@ func (d *Dense) InferLogits(dst, x []float32, n int) { d.affine(dst, x, n*d.pos)
 // Config returns units, activation and use_bias.
 func (d *Dense) Config() map[string]any {
 	return map[string]any{"name": d.name, "units": d.Units, "activation": d.act.Name, "use_bias": d.UseBias,
-		"kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}
+		"kernel_initializer": initName(d.kernelInit, "glorot_uniform"), "bias_initializer": initName(d.biasInit, "zeros")}
 }
 
 // glorotUniform fills w from Keras' glorot_uniform: uniform in ±√(6/(fanIn +
 // fanOut)), drawing one rng.Float64 per value in order.
+// fillKernel fills a kernel with init, or glorot_uniform (nil).
+func fillKernel(init *Initializer, w []float32, fanIn, fanOut int, rng *rand.Rand) {
+	if init == nil {
+		glorotUniform(w, fanIn, fanOut, rng)
+		return
+	}
+	init.fill(w, fanIn, fanOut, rng)
+}
+
+// fillBias fills a bias with init; nil keeps zeros and draws nothing, so
+// the default leaves the random stream as it was.
+func fillBias(init *Initializer, w []float32, fanIn, fanOut int, rng *rand.Rand) {
+	if init != nil {
+		init.fill(w, fanIn, fanOut, rng)
+	}
+}
+
+// initName is an initializer's Keras name, def for nil.
+func initName(init *Initializer, def string) string {
+	if init == nil {
+		return def
+	}
+	return init.Name
+}
+
 func glorotUniform(w []float32, fanIn, fanOut int, rng *rand.Rand) {
 	limit := math.Sqrt(6 / float64(fanIn+fanOut))
 	for i := range w {
@@ -447,9 +479,12 @@ func init() {
 			{Name: "units", Kind: schema.Int, Required: true, Doc: "a positive integer", Valid: schema.Positive},
 			activationArg("linear", false),
 			{Name: "use_bias", Kind: schema.Bool, Default: true, Doc: "true or false"},
+			initializerArg("kernel_initializer", "glorot_uniform"),
+			initializerArg("bias_initializer", "zeros"),
 		},
 		New: func(a schema.Values) (Layer, error) {
-			opts := []Option{WithActivation(a.String("activation"))}
+			opts := []Option{WithActivation(a.String("activation")),
+				WithKernelInitializer(a.String("kernel_initializer")), WithBiasInitializer(a.String("bias_initializer"))}
 			if !a.Bool("use_bias") {
 				opts = append(opts, WithoutBias())
 			}

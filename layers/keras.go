@@ -198,15 +198,19 @@ func kerasWeighted(k *KerasConfig) error {
 	if !useBias {
 		k.Args["use_bias"] = false
 	}
-	if err := k.Initializer("kernel_initializer", "glorot_uniform"); err != nil {
-		return err
-	}
-	if useBias {
-		if err := k.Initializer("bias_initializer", "zeros"); err != nil {
+	for _, init := range []struct{ key, def string }{{"kernel_initializer", "glorot_uniform"}, {"bias_initializer", "zeros"}} {
+		if init.key == "bias_initializer" && !useBias {
+			k.Drop(init.key) // no bias to initialise
+			continue
+		}
+		name, err := k.kerasInitializer(init.key)
+		if err != nil {
 			return err
 		}
+		if name != "" && name != init.def {
+			k.Args[init.key] = name // defaults stay unwritten, as the file had them
+		}
 	}
-	k.Drop("bias_initializer")
 	if k.cfg["lora_rank"] == nil {
 		k.Drop("lora_alpha") // only used with lora_rank
 	}

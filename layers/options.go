@@ -24,6 +24,8 @@ type settings struct {
 	axis       int
 	center     bool
 	scale      bool
+	kernelInit string
+	biasInit   string
 }
 
 func (s *settings) set(arg string) { s.given = append(s.given, arg) }
@@ -98,6 +100,34 @@ func WithCenter(on bool) Option {
 // BatchNormalization.
 func WithScale(on bool) Option {
 	return func(s *settings) { s.set("scale"); s.scale = on }
+}
+
+// WithKernelInitializer sets the kernel's initializer by Keras name
+// ("he_normal", …; default glorot_uniform). Dense, Conv2D.
+func WithKernelInitializer(name string) Option {
+	return func(s *settings) { s.set("kernel_initializer"); s.kernelInit = name }
+}
+
+// WithBiasInitializer sets the bias' initializer by Keras name (default
+// zeros). Dense, Conv2D.
+func WithBiasInitializer(name string) Option {
+	return func(s *settings) { s.set("bias_initializer"); s.biasInit = name }
+}
+
+// initializers reads the initializer options of Dense and Conv2D: nil for
+// the defaults (glorot_uniform, zeros), which keep their exact draws.
+func (s *settings) initializers(class string) (kernel, bias *Initializer, err error) {
+	if s.has("kernel_initializer") && s.kernelInit != "glorot_uniform" {
+		if kernel, err = GetInitializer(s.kernelInit); err != nil {
+			return nil, nil, fmt.Errorf("%s: kernel_initializer: %w", class, err)
+		}
+	}
+	if s.has("bias_initializer") && s.biasInit != "zeros" {
+		if bias, err = GetInitializer(s.biasInit); err != nil {
+			return nil, nil, fmt.Errorf("%s: bias_initializer: %w", class, err)
+		}
+	}
+	return kernel, bias, nil
 }
 
 // must panics on err; the MustNewX constructors use it.

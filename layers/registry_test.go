@@ -178,10 +178,11 @@ func TestFromCall(t *testing.T) {
 		{"Dropout", nil, map[string]any{"p": 0.2}, map[string]any{"rate": 0.2}, ""},
 		{"Reshape", []any{[]any{28, 28, 1}}, nil, map[string]any{"target_shape": []any{28, 28, 1}}, ""},
 		{"Flatten", []any{"x"}, nil, nil, "Flatten takes 0 positional argument(s) (none), got 1"},
-		{"Dense", []any{10, "relu", true, "glorot_uniform"}, nil, nil, "Dense takes 3 positional argument(s) (units, activation, use_bias), got 4; name the others, e.g. name=..."},
+		{"Dense", []any{10, "relu", true, "glorot_uniform"}, nil, nil, "Dense takes 3 positional argument(s) (units, activation, use_bias), got 4; name the others, e.g. kernel_initializer=..."},
 		{"Dense", []any{10}, map[string]any{"units": 3}, nil, `got multiple values for argument "units"`},
-		{"Dense", []any{10}, map[string]any{"kernel_initializer": "he_normal"}, nil, "kernel_initializer is"},
-		{"Dense", []any{10}, map[string]any{"activaton": "relu"}, nil, "Dense got unexpected keyword argument(s) activaton; kiln's Dense takes units, activation, use_bias, name"},
+		{"Dense", []any{10}, map[string]any{"kernel_initializer": "orthogonal"}, nil, "kernel_initializer is"},
+		{"Dense", []any{10}, map[string]any{"kernel_initializer": "he_normal"}, map[string]any{"units": 10, "activation": "linear", "kernel_initializer": "he_normal"}, ""},
+		{"Dense", []any{10}, map[string]any{"activaton": "relu"}, nil, "Dense got unexpected keyword argument(s) activaton; kiln's Dense takes units, activation, use_bias, kernel_initializer, bias_initializer, name"},
 		{"Dense", []any{"ten"}, nil, nil, `units "ten" is not a positive integer`},
 	} {
 		spec, _ := Lookup(c.class)
