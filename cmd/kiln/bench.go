@@ -40,6 +40,13 @@ the median time per epoch (validation included), per training step, and the
 heap allocations per training step (runtime.MemStats over the training
 steps, validation excluded).
 
+--vs-torch runs the same workloads in PyTorch on the same number of threads
+and prints the ratio, naming the BLAS PyTorch's matrix products run on (the
+file that holds sgemm_); a ratio against the reference (netlib) BLAS, an
+unidentified BLAS or different thread counts is marked NOT LIKE FOR LIKE.
+--torch-blas DIR puts DIR first on PyTorch's LD_LIBRARY_PATH, e.g. a private
+copy of Debian's OpenBLAS (see the README's Speed section).
+
 --workload sweep instead times whole 'kiln sweep' processes on the question's
 program (two learning rates × 3 repeats, --epochs epochs), --jobs 1 against
 one job per core, and prints the speed-up.
