@@ -1,6 +1,7 @@
 """PyTorch version of `kiln bench`'s workloads, for `kiln bench --vs-torch`.
 
 Usage: python3 torch_bench.py --mnist DIR [--workload seed|mlp|cnn|cnn-bn] [--epochs N] [--threads T] [--default-malloc]
+       python3 torch_bench.py --probe [--threads T]
 
 seed: the question's program. MNIST 60000 rows of raw uint8 pixels (not
       normalised), Linear(784, 10) whose sigmoid output is never used in
@@ -26,7 +27,19 @@ cnn-bn: cnn with Conv2d(1, 32, 3, bias=False) + BatchNorm2d(32, eps=1e-3,
 The data stay uint8 and each batch is gathered and converted to float32
 (scaled for mlp), as kiln does. One JSON object per line is printed: one per
 epoch ({"epoch", "train", "validation", "total", "loss", "accuracy",
-"val_loss", "val_accuracy"}), then a summary ({"torch", "threads"}).
+"val_loss", "val_accuracy"}), then a summary ({"torch", "threads", "blas"}).
+--probe prints only the summary, without training.
+
+"blas" says which BLAS library PyTorch's float32 matrix products call: Debian's
+PyTorch is built with BLAS_INFO=generic and calls sgemm_ from libblas.so.3,
+which is netlib's reference BLAS or OpenBLAS depending on the system's
+alternatives, LD_LIBRARY_PATH and LD_PRELOAD. The script resolves sgemm_ as
+the dynamic loader does for libtorch_cpu (the global scope first, then
+libtorch_cpu's own dependencies) and reports its address with the process's
+/proc/self/maps (its executable segments), so that `kiln bench` can name the
+file that holds it; plus OpenBLAS's own report (openblas_get_config,
+openblas_get_corename, openblas_get_num_threads) when OpenBLAS is loaded, and
+torch's BLAS_INFO build setting.
 """
 
 import argparse
@@ -35,6 +48,7 @@ import ctypes.util
 import gzip
 import json
 import os
+import re
 import time
 
 import numpy as np
@@ -72,22 +86,88 @@ def tune_malloc():
     libc.mallopt(m_trim_threshold, 1 << 30)
 
 
+def _symbol(lib, name, restype):
+    try:
+        f = getattr(lib, name)
+    except AttributeError:
+        return None
+    f.restype = restype
+    return f
+
+
+def blas_info():
+    """Which BLAS a float32 matrix product runs on (see the module doc)."""
+    a = torch.ones(64, 64)
+    torch.mm(a, a)  # make sure the BLAS is loaded and initialised
+    maps = []  # the executable segments of mapped files: sgemm_ is code
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and "x" in parts[1] and parts[5].startswith("/"):
+                maps.append(line.rstrip("\n"))
+    libs = []
+    try:
+        libs.append(ctypes.CDLL(None))
+    except OSError:
+        pass
+    for line in maps:
+        path = line.split(None, 5)[5].strip()
+        if os.path.basename(path).startswith("libtorch_cpu.so"):
+            try:
+                libs.append(ctypes.CDLL(path))
+            except OSError:
+                pass
+            break
+    sgemm, config, core, nthreads = 0, "", "", 0
+    for lib in libs:
+        f = _symbol(lib, "sgemm_", ctypes.c_void_p)
+        if f is not None and not sgemm:
+            sgemm = ctypes.cast(f, ctypes.c_void_p).value or 0
+        g = _symbol(lib, "openblas_get_config", ctypes.c_char_p)
+        if g is not None and not config:
+            config = g().decode(errors="replace")
+            c = _symbol(lib, "openblas_get_corename", ctypes.c_char_p)
+            core = c().decode(errors="replace") if c is not None else ""
+            n = _symbol(lib, "openblas_get_num_threads", ctypes.c_int)
+            nthreads = n() if n is not None else 0
+    build = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    return {"sgemm": sgemm, "maps": "\n".join(maps), "openblas_config": config, "openblas_core": core,
+            "openblas_threads": nthreads, "blas_info": build.group(1) if build else "",
+            "mkl": bool(torch.backends.mkl.is_available()),
+            "coretype_env": os.environ.get("OPENBLAS_CORETYPE", "")}
+
+
+def summary():
+    return json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_info()})
+
+
+def set_threads(n):
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(n)
+    except RuntimeError:
+        pass
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mnist", required=True)
+    ap.add_argument("--mnist")
+    ap.add_argument("--probe", action="store_true", help="print the summary (versions, threads, BLAS) and exit")
     ap.add_argument("--workload", default="seed", choices=["seed", "mlp", "cnn", "cnn-bn"])
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--default-malloc", action="store_true", help="cnn: keep glibc's malloc settings")
     a = ap.parse_args()
+    if a.probe:
+        set_threads(a.threads)
+        print(summary(), flush=True)
+        return
+    if not a.mnist:
+        ap.error("--mnist is required")
     if a.workload in ("cnn", "cnn-bn") and not a.default_malloc:
         tune_malloc()
 
-    torch.set_num_threads(a.threads)
-    try:
-        torch.set_num_interop_threads(a.threads)
-    except RuntimeError:
-        pass
+    set_threads(a.threads)
     gen = torch.Generator().manual_seed(1)
 
     def idx(name):
@@ -165,7 +245,7 @@ def main():
                           "loss": loss_sum / n, "accuracy": correct / n,
                           "val_loss": vloss / x_test.shape[0], "val_accuracy": vcorrect / x_test.shape[0]}),
               flush=True)
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    print(summary(), flush=True)
 
 
 if __name__ == "__main__":

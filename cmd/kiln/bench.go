@@ -27,6 +27,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rounds := fs.Int("rounds", 5, "sweep: timed rounds of each --jobs setting")
 	vsTorch := fs.Bool("vs-torch", false, "also run the workloads in PyTorch (bench/torch_bench.py) and print the ratio")
 	python := fs.String("python", bench.DefaultPython, "the Python interpreter for --vs-torch")
+	torchBLAS := fs.String("torch-blas", "", "--vs-torch: a directory holding the libblas.so.3 PyTorch should load, put first on its LD_LIBRARY_PATH (e.g. a private copy of Debian's OpenBLAS, see the README)")
 	level := fs.String("kernels", "", "force a kernel level: generic, avx2 or avx512 (default: the best this CPU supports)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the kiln runs to this file (go tool pprof)")
 	fs.Usage = func() {
@@ -38,6 +39,13 @@ validation on the 10000 test rows) and an MLP for a few epochs, and prints
 the median time per epoch (validation included), per training step, and the
 heap allocations per training step (runtime.MemStats over the training
 steps, validation excluded).
+
+--vs-torch runs the same workloads in PyTorch on the same number of threads
+and prints the ratio, naming the BLAS PyTorch's matrix products run on (the
+file that holds sgemm_); a ratio against the reference (netlib) BLAS, an
+unidentified BLAS or different thread counts is marked NOT LIKE FOR LIKE.
+--torch-blas DIR puts DIR first on PyTorch's LD_LIBRARY_PATH, e.g. a private
+copy of Debian's OpenBLAS (see the README's Speed section).
 
 --workload sweep instead times whole 'kiln sweep' processes on the question's
 program (two learning rates × 3 repeats, --epochs epochs), --jobs 1 against
@@ -78,6 +86,14 @@ Flags:`)
 	default:
 		return usageErr("--workload must be %s, all or sweep, got %q", strings.Join(bench.Names(), ", "), *workload)
 	}
+	if *torchBLAS != "" {
+		if !*vsTorch {
+			return usageErr("--torch-blas is for --vs-torch")
+		}
+		if err := bench.CheckBLASDir(*torchBLAS); err != nil {
+			return usageErr("--torch-blas: %v", err)
+		}
+	}
 	if *level != "" {
 		l, err := kernels.ParseLevel(*level)
 		if err != nil {
@@ -105,14 +121,26 @@ Flags:`)
 	fmt.Fprintf(stdout, "kiln bench: %d epochs per workload, GOMAXPROCS=%d for training and validation\n", *epochs, *threads)
 	fmt.Fprintf(stdout, "cpu: %s\n", bench.CPU())
 	fmt.Fprintf(stdout, "go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	torchEnv := bench.TorchEnv{Python: *python, Threads: *threads, BLASDir: *torchBLAS}
 	torchOK := false
 	if *vsTorch {
-		v, err := bench.CheckTorch(ctx, *python)
+		info, err := bench.ProbeTorch(ctx, torchEnv)
 		if err != nil {
 			fmt.Fprintf(stdout, "--vs-torch: %v; continuing without PyTorch\n", err)
 		} else {
 			torchOK = true
-			fmt.Fprintf(stdout, "torch: PyTorch %s via %s, %d thread(s)\n", v, *python, *threads)
+			label, warnings := bench.RatioLabel(info.Version, info.BLAS, info.Threads, *threads)
+			fmt.Fprintf(stdout, "torch: %s; via %s", label, *python)
+			if *torchBLAS != "" {
+				fmt.Fprintf(stdout, ", LD_LIBRARY_PATH=%s", *torchBLAS)
+			}
+			fmt.Fprintln(stdout)
+			if info.BLAS.Path != "" {
+				fmt.Fprintf(stdout, "torch: sgemm_ from %s\n", info.BLAS.Path)
+			}
+			for _, w := range warnings {
+				fmt.Fprintf(stdout, "torch: WARNING: %s\n", w)
+			}
 		}
 	}
 	for _, w := range workloads {
@@ -128,7 +156,7 @@ Flags:`)
 		if !torchOK {
 			continue
 		}
-		tr, err := bench.RunTorch(ctx, *python, w, *epochs, *threads)
+		tr, err := bench.RunTorch(ctx, torchEnv, w, *epochs)
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return err
@@ -142,8 +170,7 @@ Flags:`)
 		fmt.Fprintf(stdout, "  torch median: %.4f s/epoch (train %.4f s = %.1f µs/step; validation %.4f s)\n",
 			tr.MedianEpoch().Seconds(), tr.MedianTrain().Seconds(),
 			float64(tr.MedianTrain().Nanoseconds())/1e3/float64(r.Steps), (&bench.Result{Epochs: tr.Epochs}).MedianValidation().Seconds())
-		fmt.Fprintf(stdout, "  ratio: PyTorch %s / kiln = %.1f× per epoch (%.1f× for the training steps alone)\n",
-			tr.Version, ratio(tr.MedianEpoch(), r.MedianEpoch()), ratio(tr.MedianTrain(), r.MedianTrain()))
+		fmt.Fprintln(stdout, ratioLine(tr, r))
 	}
 	return nil
 }
@@ -158,6 +185,21 @@ func allocs(a float64) string {
 		return "0"
 	}
 	return fmt.Sprintf("%.3f", a)
+}
+
+// ratioLine is the comparison's last line: the ratio, with the PyTorch
+// side named (its BLAS and threads); when the comparison is not like for
+// like (the reference BLAS, an unidentified BLAS, different thread counts)
+// the warnings come first, in capitals, so that the ratio is never quoted
+// without them.
+func ratioLine(tr *bench.TorchResult, r *bench.Result) string {
+	label, warnings := bench.RatioLabel(tr.Version, tr.BLAS, tr.Threads, r.Threads)
+	head := "  ratio"
+	if len(warnings) > 0 {
+		head = "  ratio, NOT LIKE FOR LIKE (" + strings.Join(warnings, "; ") + ")"
+	}
+	return fmt.Sprintf("%s: PyTorch / kiln = %.1f× per epoch (%.1f× for the training steps alone); %s",
+		head, ratio(tr.MedianEpoch(), r.MedianEpoch()), ratio(tr.MedianTrain(), r.MedianTrain()), label)
 }
 
 func ratio(a, b time.Duration) float64 {

@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kiln-ml/kiln/bench"
 )
 
 func TestBenchRejectsBadFlags(t *testing.T) {
@@ -72,5 +75,43 @@ func TestBenchSweep(t *testing.T) {
 	code, _, stderr = runKiln(t, "bench", "--workload", "sweep", "--rounds", "0")
 	if code != 2 || !strings.Contains(stderr, "--rounds") {
 		t.Errorf("--rounds 0: exit %d, %s", code, stderr)
+	}
+}
+
+// TestRatioLine checks the comparison's last line: a like-for-like ratio
+// names PyTorch's BLAS and threads; one against the reference BLAS, or on
+// different thread counts, carries the warning before the number.
+func TestRatioLine(t *testing.T) {
+	epochs := func(total, train time.Duration) []bench.Epoch {
+		return []bench.Epoch{{Total: total, Train: train}}
+	}
+	kiln := &bench.Result{Threads: 1, Epochs: epochs(100*time.Millisecond, 80*time.Millisecond)}
+	openblas := bench.BLAS{Kind: bench.BLASOpenBLAS, Version: "0.3.21", Variant: "pthread", Core: "Cooperlake", Threads: 1}
+	tr := &bench.TorchResult{TorchInfo: bench.TorchInfo{Version: "1.13.0a0", Threads: 1, BLAS: openblas},
+		Epochs: epochs(500*time.Millisecond, 480*time.Millisecond)}
+	want := "  ratio: PyTorch / kiln = 5.0× per epoch (6.0× for the training steps alone); PyTorch 1.13.0a0 with OpenBLAS 0.3.21 (pthread, Cooperlake kernel), 1 thread"
+	if got := ratioLine(tr, kiln); got != want {
+		t.Errorf("OpenBLAS:\n got %q\nwant %q", got, want)
+	}
+	tr.BLAS = bench.BLAS{Kind: bench.BLASReference, Version: "3.11.0"}
+	got := ratioLine(tr, kiln)
+	if !strings.HasPrefix(got, "  ratio, NOT LIKE FOR LIKE (against PyTorch on the reference (netlib) BLAS — not what pip users get;") ||
+		!strings.HasSuffix(got, "): PyTorch / kiln = 5.0× per epoch (6.0× for the training steps alone); PyTorch 1.13.0a0 with the reference (netlib) BLAS 3.11.0, 1 thread") {
+		t.Errorf("reference BLAS: %q", got)
+	}
+	tr.BLAS, tr.Threads = openblas, 2
+	if got := ratioLine(tr, kiln); !strings.HasPrefix(got, "  ratio, NOT LIKE FOR LIKE (threads differ: kiln 1, PyTorch 2): ") {
+		t.Errorf("threads differ: %q", got)
+	}
+}
+
+func TestBenchTorchBLASFlag(t *testing.T) {
+	code, _, stderr := runKiln(t, "bench", "--torch-blas", t.TempDir())
+	if code != 2 || !strings.Contains(stderr, "--torch-blas is for --vs-torch") {
+		t.Errorf("without --vs-torch: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = runKiln(t, "bench", "--vs-torch", "--torch-blas", t.TempDir())
+	if code != 2 || !strings.Contains(stderr, "no libblas.so.3") {
+		t.Errorf("empty directory: exit %d, %s", code, stderr)
 	}
 }
