@@ -227,7 +227,7 @@ func TestHostRefusals(t *testing.T) {
 	}{
 		{"import numpy as np\nfrom tensorflow.keras.layers import LSTM\n", 2, "ImportError", "'LSTM' in kiln's stand-in Keras: kiln has no recurrent layers"},
 		{"from tensorflow import keras\nkeras.layers.Dens(3)\n", 2, "AttributeError", "nearest equivalent is Dense"},
-		{"import keras\nkeras.layers.Dense(3, kernel_initializer='he_normal')\n", 2, "ValueError", "kernel_initializer is \"he_normal\"; kiln initialises with glorot_uniform"},
+		{"import keras\nkeras.layers.Dense(3, kernel_initializer='orthogonal')\n", 2, "ValueError", "kernel_initializer is \"orthogonal\"; kiln has no such initializer"},
 		{"import keras\nm = keras.Sequential([keras.layers.Dense(2, input_shape=(2,))])\nm.fit_generator(None)\n", 3, "AttributeError", "'fit_generator'"},
 		{"import keras\nx = keras.Input(shape=(3,))\nd = keras.layers.Dense(2)\ny = d(x)\nz = d(y)\n", 5, "NotImplementedError", "kiln has no shared layers"},
 		{"import keras\nclass M(keras.Model):\n    def __init__(self):\n        super().__init__()\nM()\n", 4, "NotImplementedError", "subclassed models"},

@@ -222,7 +222,7 @@ _NEAREST = {
     "placeholder": "kiln's stand-in is TensorFlow 2 only (no placeholders)",
     "Merge": "Keras 1's Merge layer: use keras.layers.Concatenate() or Add() with the functional API (keras.Model(inputs, outputs))",
     "regularizers": "kiln has no weight regularizers yet; remove kernel_regularizer= (Dropout is in kiln)",
-    "initializers": "kiln initialises as Keras does by default (glorot_uniform kernels, zero biases); remove kernel_initializer=",
+    "initializers": "kiln's stand-in has no keras.initializers objects; name the initializer instead, e.g. kernel_initializer='he_normal' (kiln has Keras' named initializers)",
     "constraints": "kiln has no weight constraints yet; remove kernel_constraint=",
     "GradientTape": "kiln trains with model.fit; custom training loops (tf.GradientTape) are not in kiln",
     "Variable": "kiln trains with model.fit; TensorFlow variables are not in kiln's stand-in",
