@@ -327,3 +327,17 @@ func TestFirstLayerInputShape(t *testing.T) {
 		t.Errorf("no input: %v", err)
 	}
 }
+
+// TestMissingRelativePathSaysWhere: a relative data path that does not
+// exist says that relative paths (in --set values too) resolve against the
+// experiment file's directory.
+func TestMissingRelativePathSaysWhere(t *testing.T) {
+	e, err := Load("../examples/seed.yaml", []string{"data.dataset=", "data.npz=nothere.npz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(e, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "relative paths, in the file and in --set values, resolve against the experiment file's directory ../examples") {
+		t.Errorf("error %v", err)
+	}
+}

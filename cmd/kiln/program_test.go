@@ -227,3 +227,19 @@ print(model.predict_classes(x_test))
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
 	}
 }
+
+// TestNoSeedNote: an experiment without seed: trains with seed 0 and kiln
+// fit says so; with a seed it says nothing.
+func TestNoSeedNote(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "noseed.yaml")
+	os.WriteFile(p, []byte("data: {dataset: mnist, limit: 200}\nmodel:\n  - Input: {shape: [28, 28]}\n  - Flatten: {}\n  - Dense: {units: 10, activation: softmax}\ncompile: {optimizer: sgd, loss: sparse_categorical_crossentropy}\nfit: {verbose: 0}\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"fit", p}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "sets no seed: kiln trains with seed 0, the same every run") {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"fit", p, "--seed", "3"}, &out, &errb); code != 0 || strings.Contains(errb.String(), "sets no seed") {
+		t.Errorf("with --seed: exit %d: %s", code, errb.String())
+	}
+}
