@@ -190,24 +190,7 @@ compile: {optimizer: adam, loss: categorical_crossentropy}
 	if m.Graph() == nil || m.CountParams() != 27562 {
 		t.Fatalf("not the expected graph: %d params", m.CountParams())
 	}
-	b, err := json.Marshal(m.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	specs, err := KerasModel(b, "config.json")
-	if err != nil {
-		t.Fatalf("%v\n%s", err, b)
-	}
-	e2 := *e
-	e2.Model = specs
-	m2, err := BuildModel(&e2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b2, _ := json.Marshal(m2.Config())
-	if string(b) != string(b2) {
-		t.Errorf("round trip changed the model:\n%s\n%s", b, b2)
-	}
+	m2 := roundTripConfig(t, e, m)
 	var s1, s2 strings.Builder
 	m.Summary(&s1)
 	m2.Summary(&s2)

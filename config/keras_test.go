@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kiln-ml/kiln"
 	"github.com/kiln-ml/kiln/layers"
 )
 
@@ -168,16 +169,24 @@ compile: {optimizer: adam, loss: categorical_crossentropy}
 	if err != nil {
 		t.Fatal(err)
 	}
+	roundTripConfig(t, e, m)
+}
+
+// roundTripConfig sends m's Keras config (what kiln fit --save writes as
+// config.json) back through KerasModel and BuildModel, checks that the
+// rebuilt model has the same config, and returns it.
+func roundTripConfig(t *testing.T, e *Experiment, m *kiln.Sequential) *kiln.Sequential {
+	t.Helper()
 	b, err := json.Marshal(m.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	layers, err := KerasModel(b, "config.json")
+	specs, err := KerasModel(b, "config.json")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, b)
 	}
 	e2 := *e
-	e2.Model = layers
+	e2.Model = specs
 	m2, err := BuildModel(&e2, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -186,6 +195,7 @@ compile: {optimizer: adam, loss: categorical_crossentropy}
 	if string(b) != string(b2) {
 		t.Errorf("round trip changed the model:\n%s\n%s", b, b2)
 	}
+	return m2
 }
 
 // TestKerasFixtures translates real Keras JSON files (testdata/keras: made
