@@ -45,11 +45,7 @@ func (m *Sequential) Summary(w io.Writer) error {
 		fmt.Fprintln(w, row(fmt.Sprintf("%s (%s)", l.Name(), l.ClassName()), layers.ShapeTuple(l.OutputShape()), strconv.Itoa(params)))
 		fmt.Fprintln(w, strings.Repeat(" ", width))
 	}
-	fmt.Fprintln(w, strings.Repeat("=", width))
-	fmt.Fprintf(w, "Total params: %d (%s)\n", total, byteSize(total*4))
-	fmt.Fprintf(w, "Trainable params: %d (%s)\n", trainable, byteSize(trainable*4))
-	fmt.Fprintf(w, "Non-trainable params: %d (%s)\n", total-trainable, byteSize((total-trainable)*4))
-	fmt.Fprintln(w, strings.Repeat("_", width))
+	summaryTotals(w, width, total, trainable)
 	return nil
 }
 
@@ -89,12 +85,18 @@ func (m *Sequential) summaryFunctional(w io.Writer) error {
 		fmt.Fprintln(w, row(fmt.Sprintf("%s (%s)", n.Name(), n.ClassName()), shape, strconv.Itoa(params), "["+strings.Join(conn, ", ")+"]"))
 		fmt.Fprintln(w, strings.Repeat(" ", width))
 	}
+	summaryTotals(w, width, total, trainable)
+	return nil
+}
+
+// summaryTotals writes the summary's last lines, Keras' parameter counts,
+// for a summary width characters wide.
+func summaryTotals(w io.Writer, width, total, trainable int) {
 	fmt.Fprintln(w, strings.Repeat("=", width))
 	fmt.Fprintf(w, "Total params: %d (%s)\n", total, byteSize(total*4))
 	fmt.Fprintf(w, "Trainable params: %d (%s)\n", trainable, byteSize(trainable*4))
 	fmt.Fprintf(w, "Non-trainable params: %d (%s)\n", total-trainable, byteSize((total-trainable)*4))
 	fmt.Fprintln(w, strings.Repeat("_", width))
-	return nil
 }
 
 // summaryRow lays out one summary row as Keras 2.13+'s print_row does:

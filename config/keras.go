@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kiln-ml/kiln/internal/value"
 	"github.com/kiln-ml/kiln/layers"
 )
 
@@ -237,13 +238,13 @@ func inputShape(v any) ([]any, error) {
 	}
 	l := asList(v)
 	if len(l) < 2 {
-		return nil, fmt.Errorf("expected [batch, dims...], got %s", compactJSON(v))
+		return nil, fmt.Errorf("expected [batch, dims...], got %s", value.JSON(v))
 	}
 	var shape []any
 	for _, d := range l[1:] {
 		n, ok := jsonInt(d)
 		if !ok || n <= 0 {
-			return nil, fmt.Errorf("dimension %s is not a positive integer; kiln needs fixed input shapes", compactJSON(d))
+			return nil, fmt.Errorf("dimension %s is not a positive integer; kiln needs fixed input shapes", value.JSON(d))
 		}
 		shape = append(shape, n)
 	}
@@ -306,15 +307,4 @@ func jsonKind(v any) string {
 		return "a boolean"
 	}
 	return "a number"
-}
-
-func compactJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	if len(b) > 160 {
-		return string(b[:157]) + "..."
-	}
-	return string(b)
 }

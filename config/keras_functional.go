@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+
+	"github.com/kiln-ml/kiln/internal/value"
 )
 
 // functional translates a Keras Functional model (class_name "Functional",
@@ -123,11 +125,11 @@ func (kf kerasFile) tensorRefs(v any, key string) ([]string, error) {
 			name, ok = ref[0].(string)
 		}
 		if !ok {
-			return nil, kf.errorf("%s: %s is not [layer name, node index, tensor index]", key, compactJSON(r))
+			return nil, kf.errorf("%s: %s is not [layer name, node index, tensor index]", key, value.JSON(r))
 		}
 		for _, idx := range ref[1:] {
 			if n, ok := jsonInt(idx); !ok || n != 0 {
-				return nil, kf.errorf("%s: %s refers to a layer's call other than its first or to another output; kiln's layers are called once and have one output", key, compactJSON(r))
+				return nil, kf.errorf("%s: %s refers to a layer's call other than its first or to another output; kiln's layers are called once and have one output", key, value.JSON(r))
 			}
 		}
 		names = append(names, name)
@@ -151,10 +153,10 @@ func (kf kerasFile) inbound(v any, at string) ([]string, error) {
 		for _, r := range node {
 			ref := asList(r)
 			if len(ref) < 3 {
-				return nil, kf.errorf("%s: inbound node %s is not [layer name, node index, tensor index, kwargs]", at, compactJSON(r))
+				return nil, kf.errorf("%s: inbound node %s is not [layer name, node index, tensor index, kwargs]", at, value.JSON(r))
 			}
 			if len(ref) > 3 && hasKerasTensor(ref[3]) {
-				return nil, kf.errorf("%s: the call passes layer outputs as keyword arguments (%s); kiln does not support them", at, compactJSON(ref[3]))
+				return nil, kf.errorf("%s: the call passes layer outputs as keyword arguments (%s); kiln does not support them", at, value.JSON(ref[3]))
 			}
 			refs = append(refs, ref[:3])
 		}
@@ -176,10 +178,10 @@ func (kf kerasFile) inbound(v any, at string) ([]string, error) {
 		}
 		walk(node["args"])
 		if hasKerasTensor(node["kwargs"]) {
-			return nil, kf.errorf("%s: the call passes layer outputs as keyword arguments (%s); kiln does not support them", at, compactJSON(node["kwargs"]))
+			return nil, kf.errorf("%s: the call passes layer outputs as keyword arguments (%s); kiln does not support them", at, value.JSON(node["kwargs"]))
 		}
 	default:
-		return nil, kf.errorf("%s: inbound_nodes %s is in no Keras format kiln knows", at, compactJSON(v))
+		return nil, kf.errorf("%s: inbound_nodes %s is in no Keras format kiln knows", at, value.JSON(v))
 	}
 	var names []string
 	for _, ref := range refs {
@@ -188,11 +190,11 @@ func (kf kerasFile) inbound(v any, at string) ([]string, error) {
 			name, ok = ref[0].(string)
 		}
 		if !ok {
-			return nil, kf.errorf("%s: inbound tensor %s is not [layer name, node index, tensor index]", at, compactJSON(ref))
+			return nil, kf.errorf("%s: inbound tensor %s is not [layer name, node index, tensor index]", at, value.JSON(ref))
 		}
 		for _, idx := range ref[1:] {
 			if n, ok := jsonInt(idx); !ok || n != 0 {
-				return nil, kf.errorf("%s: input %s is a shared layer's later call or another output of a layer; kiln's layers are called once and have one output", at, compactJSON(ref))
+				return nil, kf.errorf("%s: input %s is a shared layer's later call or another output of a layer; kiln's layers are called once and have one output", at, value.JSON(ref))
 			}
 		}
 		names = append(names, name)

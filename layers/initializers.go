@@ -136,15 +136,7 @@ func (k *KerasConfig) kerasInitializer(key string) (string, error) {
 	if v == nil {
 		return "", nil
 	}
-	var class string
-	var cfg map[string]any
-	switch x := v.(type) {
-	case string:
-		class = x
-	case map[string]any:
-		class, _ = x["class_name"].(string)
-		cfg, _ = x["config"].(map[string]any)
-	}
+	class, cfg := initializerParts(v)
 	refuse := func(why string) (string, error) {
 		return "", k.Errorf("%s is %s; %s: use one of %s, or train it in Keras", key, value.JSON(v), why, strings.Join(initializers.Names(), ", "))
 	}

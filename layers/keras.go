@@ -143,15 +143,7 @@ func (k *KerasConfig) Initializer(key, want string) error {
 	if v == nil {
 		return nil
 	}
-	var class string
-	var cfg map[string]any
-	switch x := v.(type) {
-	case string:
-		class = x
-	case map[string]any:
-		class, _ = x["class_name"].(string)
-		cfg, _ = x["config"].(map[string]any)
-	}
+	class, cfg := initializerParts(v)
 	norm := strings.ToLower(strings.ReplaceAll(class, "_", ""))
 	ok := false
 	switch want {
@@ -274,4 +266,17 @@ func (s *Spec) nextArgName() string {
 		return s.Args[s.Positional].Name
 	}
 	return "name"
+}
+
+// initializerParts reads an initializer as Keras configs write it: a name,
+// or an object {"class_name": ..., "config": {...}}.
+func initializerParts(v any) (class string, cfg map[string]any) {
+	switch x := v.(type) {
+	case string:
+		class = x
+	case map[string]any:
+		class, _ = x["class_name"].(string)
+		cfg, _ = x["config"].(map[string]any)
+	}
+	return class, cfg
 }
