@@ -212,12 +212,7 @@ func (s *scanner) scanString(prefix string, start Pos, depth int) (*strLit, erro
 			lit.value = string(buf)
 			return lit, nil
 		case c == '\\' && raw:
-			buf = append(buf, c)
-			s.adv()
-			if c := s.peek(); c == q || c == '\\' || c == '\n' {
-				buf = append(buf, c)
-				s.adv()
-			}
+			buf = s.rawBackslash(buf, q)
 		case c == '\\':
 			var err error
 			if buf, err = s.escape(buf, lit.bytes); err != nil {
@@ -353,12 +348,7 @@ func (s *scanner) scanFPieces(q byte, triple, raw, spec bool, start Pos, depth i
 			flush()
 			return pieces, nil
 		case c == '\\' && raw:
-			buf = append(buf, c)
-			s.adv()
-			if c := s.peek(); c == q || c == '\\' || c == '\n' {
-				buf = append(buf, c)
-				s.adv()
-			}
+			buf = s.rawBackslash(buf, q)
 		case c == '\\':
 			var err error
 			if buf, err = s.escape(buf, false); err != nil {
@@ -499,4 +489,17 @@ func (s *scanner) keywordFollows() bool {
 		return true
 	}
 	return false
+}
+
+// rawBackslash copies a backslash of a raw string, with the character it
+// protects (the quote q, a backslash or a newline) when there is one: a raw
+// string keeps both, but that character does not end the string.
+func (s *scanner) rawBackslash(buf []byte, q byte) []byte {
+	buf = append(buf, '\\')
+	s.adv()
+	if c := s.peek(); c == q || c == '\\' || c == '\n' {
+		buf = append(buf, c)
+		s.adv()
+	}
+	return buf
 }
