@@ -121,6 +121,9 @@ Flags:`)
 	fmt.Fprintf(stdout, "kiln bench: %d epochs per workload, GOMAXPROCS=%d for training and validation\n", *epochs, *threads)
 	fmt.Fprintf(stdout, "cpu: %s\n", bench.CPU())
 	fmt.Fprintf(stdout, "go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	machine := bench.MeasureMachine(*threads)
+	fmt.Fprintf(stdout, "limit: %s kernels on %d thread(s), measured now: %.1f G float32 multiplies+adds/s (separate, no FMA), %.2f G square root+divide pairs/s, %.1f GB/s streamed from memory\n",
+		machine.Level, machine.Threads, machine.MulAdd/1e9, machine.SqrtDiv/1e9, machine.ReadBW/1e9)
 	torchEnv := bench.TorchEnv{Python: *python, Threads: *threads, BLASDir: *torchBLAS}
 	torchOK := false
 	if *vsTorch {
@@ -145,7 +148,11 @@ Flags:`)
 	}
 	for _, w := range workloads {
 		fmt.Fprintf(stdout, "\n%s: %s\n", w, bench.Describe(w))
-		r, err := bench.Run(ctx, w, bench.Options{Epochs: *epochs, Threads: *threads,
+		setup, err := bench.NewSetup(w)
+		if err != nil {
+			return err
+		}
+		r, err := setup.Run(ctx, w, bench.Options{Epochs: *epochs, Threads: *threads,
 			EpochDone: func(i int, e bench.Epoch) { printEpoch(stdout, "  kiln ", i, e) }})
 		if err != nil {
 			return err
@@ -153,6 +160,9 @@ Flags:`)
 		fmt.Fprintf(stdout, "  kiln  median: %.4f s/epoch (train %.4f s = %.1f µs/step over %d steps, cpu %.4f s; validation %.4f s), %s allocs/step (%.0f B/step)\n",
 			r.MedianEpoch().Seconds(), r.MedianTrain().Seconds(), r.StepMicros(), r.Steps, r.MedianTrainCPU().Seconds(),
 			r.MedianValidation().Seconds(), allocs(r.AllocsPerStep()), r.BytesPerStep())
+		if work, err := bench.WorkOf(setup, w); err == nil {
+			fmt.Fprintln(stdout, limitLine(work, bench.LimitOf(work, machine), r.MedianEpoch()))
+		}
 		if !torchOK {
 			continue
 		}
@@ -173,6 +183,18 @@ Flags:`)
 		fmt.Fprintln(stdout, ratioLine(tr, r))
 	}
 	return nil
+}
+
+// limitLine is the workload's lower bound on this machine and how far
+// kiln's median epoch is from it.
+func limitLine(work bench.Work, l bench.Limit, epoch time.Duration) string {
+	sqrt := "none"
+	if work.SqrtDivs > 0 {
+		sqrt = fmt.Sprintf("%.4f s for %.3g", l.SqrtDiv.Seconds(), work.SqrtDivs)
+	}
+	return fmt.Sprintf("  limit  %.4f s/epoch, set by %s (multiply-adds %.4f s for %.3g, %.3g without skipping zero pixels; square roots and divides %s; memory %.4f s for %.0f MB): kiln takes %.1f× the limit",
+		l.Bound().Seconds(), l.Binding(), l.Products.Seconds(), work.MulAdds, work.Dense, sqrt, l.Memory.Seconds(), work.Bytes/1e6,
+		epoch.Seconds()/l.Bound().Seconds())
 }
 
 func printEpoch(w io.Writer, who string, i int, e bench.Epoch) {

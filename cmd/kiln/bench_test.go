@@ -43,6 +43,11 @@ func TestBenchRunsWithoutTorch(t *testing.T) {
 	if !strings.Contains(stdout, " 0 allocs/step") {
 		t.Errorf("the training loop allocated:\n%s", stdout)
 	}
+	// The machine's limit: measured once, then per workload with the ratio.
+	if !regexp.MustCompile(`(?m)^limit: \w+ kernels on 1 thread\(s\), measured now: [0-9.]+ G float32`).MatchString(stdout) ||
+		!regexp.MustCompile(`(?m)^  limit  [0-9.]+ s/epoch, set by .*: kiln takes [0-9.]+× the limit$`).MatchString(stdout) {
+		t.Errorf("output lacks the machine's limit lines:\n%s", stdout)
+	}
 }
 
 // TestSeedExperimentCopy keeps bench's copy of the seed experiment equal to
