@@ -47,6 +47,14 @@ unidentified BLAS or different thread counts is marked NOT LIKE FOR LIKE.
 --torch-blas DIR puts DIR first on PyTorch's LD_LIBRARY_PATH, e.g. a private
 copy of Debian's OpenBLAS (see the README's Speed section).
 
+Before the workloads it measures this CPU's peak rates with the kernel
+level in use on --threads threads (float32 multiplies and adds, square
+root and divide pairs, streaming reads from memory); after each workload a
+"limit" line gives the epoch's lower bound — its multiply-adds (products
+of zero pixels left out, as kiln's sparse paths skip them), Adam's square
+roots and divides, and the bytes of the data, each at its peak rate, the
+longest of the three — and how many times the bound kiln took.
+
 --workload sweep instead times whole 'kiln sweep' processes on the question's
 program (two learning rates × 3 repeats, --epochs epochs), --jobs 1 against
 one job per core, and prints the speed-up.
