@@ -28,7 +28,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	vsTorch := fs.Bool("vs-torch", false, "also run the workloads in PyTorch (bench/torch_bench.py) and print the ratio")
 	python := fs.String("python", bench.DefaultPython, "the Python interpreter for --vs-torch")
 	torchBLAS := fs.String("torch-blas", "", "--vs-torch: a directory holding the libblas.so.3 PyTorch should load, put first on its LD_LIBRARY_PATH (e.g. a private copy of Debian's OpenBLAS, see the README)")
-	level := fs.String("kernels", "", "force a kernel level: generic, avx2 or avx512 (default: the best this CPU supports)")
+	level := fs.String("kernels", "", "force a kernel level: generic, avx2 or avx512, or all to time each level this CPU supports (default: the best this CPU supports)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the kiln runs to this file (go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: kiln bench [flags]
@@ -102,17 +102,25 @@ Flags:`)
 			return usageErr("--torch-blas: %v", err)
 		}
 	}
-	if *level != "" {
+	// levels are the kernel levels to time, best first: the one in use,
+	// the one forced, or (all) every level this CPU supports.
+	levels := []kernels.Level{kernels.Current()}
+	switch *level {
+	case "":
+	case "all":
+		levels = slices.Clone(kernels.Supported())
+		slices.Reverse(levels)
+	default:
 		l, err := kernels.ParseLevel(*level)
 		if err != nil {
+			return usageErr("--kernels: %v (or all)", err)
+		}
+		if _, err := kernels.Use(l); err != nil {
 			return usageErr("--kernels: %v", err)
 		}
-		prev, err := kernels.Use(l)
-		if err != nil {
-			return usageErr("--kernels: %v", err)
-		}
-		defer kernels.Use(prev)
+		levels = []kernels.Level{l}
 	}
+	defer kernels.Use(kernels.Current())
 
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -129,9 +137,14 @@ Flags:`)
 	fmt.Fprintf(stdout, "kiln bench: %d epochs per workload, GOMAXPROCS=%d for training and validation\n", *epochs, *threads)
 	fmt.Fprintf(stdout, "cpu: %s\n", bench.CPU())
 	fmt.Fprintf(stdout, "go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	machine := bench.MeasureMachine(*threads)
-	fmt.Fprintf(stdout, "limit: %s kernels on %d thread(s), measured now: %.1f G float32 multiplies+adds/s (separate, no FMA), %.2f G square root+divide pairs/s, %.1f GB/s streamed from memory\n",
-		machine.Level, machine.Threads, machine.MulAdd/1e9, machine.SqrtDiv/1e9, machine.ReadBW/1e9)
+	machines := map[kernels.Level]bench.Machine{}
+	for _, l := range levels {
+		kernels.Use(l)
+		m := bench.MeasureMachine(*threads)
+		machines[l] = m
+		fmt.Fprintf(stdout, "limit: %s kernels on %d thread(s), measured now: %.1f G float32 multiplies+adds/s (separate, no FMA), %.2f G square root+divide pairs/s, %.1f GB/s streamed from memory\n",
+			m.Level, m.Threads, m.MulAdd/1e9, m.SqrtDiv/1e9, m.ReadBW/1e9)
+	}
 	torchEnv := bench.TorchEnv{Python: *python, Threads: *threads, BLASDir: *torchBLAS}
 	torchOK := false
 	if *vsTorch {
@@ -156,20 +169,40 @@ Flags:`)
 	}
 	for _, w := range workloads {
 		fmt.Fprintf(stdout, "\n%s: %s\n", w, bench.Describe(w))
-		setup, err := bench.NewSetup(w)
-		if err != nil {
-			return err
+		var r *bench.Result // the first (best) level's
+		var levelTimes []string
+		for _, l := range levels {
+			kernels.Use(l)
+			who := "  kiln "
+			if len(levels) > 1 {
+				who = "  kiln " + l.String()
+			}
+			setup, err := bench.NewSetup(w)
+			if err != nil {
+				return err
+			}
+			rl, err := setup.Run(ctx, w, bench.Options{Epochs: *epochs, Threads: *threads,
+				EpochDone: func(i int, e bench.Epoch) { printEpoch(stdout, who, i, e) }})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s median: %.4f s/epoch (train %.4f s = %.1f µs/step over %d steps, cpu %.4f s; validation %.4f s), %s allocs/step (%.0f B/step)\n",
+				who, rl.MedianEpoch().Seconds(), rl.MedianTrain().Seconds(), rl.StepMicros(), rl.Steps, rl.MedianTrainCPU().Seconds(),
+				rl.MedianValidation().Seconds(), allocs(rl.AllocsPerStep()), rl.BytesPerStep())
+			if work, err := bench.WorkOf(setup, w); err == nil {
+				fmt.Fprintln(stdout, limitLine(work, bench.LimitOf(work, machines[l]), rl.MedianEpoch()))
+			}
+			if r == nil {
+				r = rl
+				levelTimes = append(levelTimes, fmt.Sprintf("%s %.4f s/epoch", l, rl.MedianEpoch().Seconds()))
+			} else {
+				levelTimes = append(levelTimes, fmt.Sprintf("%s %.4f (%.2f× %s)", l, rl.MedianEpoch().Seconds(),
+					rl.MedianEpoch().Seconds()/r.MedianEpoch().Seconds(), levels[0]))
+			}
 		}
-		r, err := setup.Run(ctx, w, bench.Options{Epochs: *epochs, Threads: *threads,
-			EpochDone: func(i int, e bench.Epoch) { printEpoch(stdout, "  kiln ", i, e) }})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "  kiln  median: %.4f s/epoch (train %.4f s = %.1f µs/step over %d steps, cpu %.4f s; validation %.4f s), %s allocs/step (%.0f B/step)\n",
-			r.MedianEpoch().Seconds(), r.MedianTrain().Seconds(), r.StepMicros(), r.Steps, r.MedianTrainCPU().Seconds(),
-			r.MedianValidation().Seconds(), allocs(r.AllocsPerStep()), r.BytesPerStep())
-		if work, err := bench.WorkOf(setup, w); err == nil {
-			fmt.Fprintln(stdout, limitLine(work, bench.LimitOf(work, machine), r.MedianEpoch()))
+		kernels.Use(levels[0])
+		if len(levels) > 1 {
+			fmt.Fprintf(stdout, "  levels: %s\n", strings.Join(levelTimes, "; "))
 		}
 		if !torchOK {
 			continue

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kiln-ml/kiln/bench"
+	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
 func TestBenchRejectsBadFlags(t *testing.T) {
@@ -118,5 +119,33 @@ func TestBenchTorchBLASFlag(t *testing.T) {
 	code, _, stderr = runKiln(t, "bench", "--vs-torch", "--torch-blas", t.TempDir())
 	if code != 2 || !strings.Contains(stderr, "no libblas.so.3") {
 		t.Errorf("empty directory: exit %d, %s", code, stderr)
+	}
+}
+
+// --kernels all times every level this CPU supports, best first, and sums
+// them up in one line.
+func TestBenchAllKernelLevels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains one MNIST epoch per kernel level")
+	}
+	code, stdout, stderr := runKiln(t, "bench", "--workload", "seed", "--epochs", "1", "--kernels", "all")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	levels := kernels.Supported()
+	line := regexp.MustCompile(`(?m)^  levels: (.*)$`).FindStringSubmatch(stdout)
+	if len(levels) > 1 && line == nil {
+		t.Fatalf("no levels line:\n%s", stdout)
+	}
+	for _, l := range levels {
+		if !strings.Contains(stdout, "limit: "+l.String()+" kernels") || !strings.Contains(stdout, "  kiln "+l.String()+" median:") {
+			t.Errorf("level %s not measured:\n%s", l, stdout)
+		}
+		if line != nil && !strings.Contains(line[1], l.String()+" ") {
+			t.Errorf("levels line lacks %s: %s", l, line[1])
+		}
+	}
+	if code, _, stderr := runKiln(t, "bench", "--kernels", "sse9"); code != 2 || !strings.Contains(stderr, "or all") {
+		t.Errorf("--kernels sse9: exit %d, %s", code, stderr)
 	}
 }
