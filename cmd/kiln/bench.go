@@ -25,6 +25,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("threads", 1, "GOMAXPROCS for training and validation (and PyTorch's thread count)")
 	workload := fs.String("workload", "all", "seed (the question's program), mlp (784→128 relu→10 softmax, Adam), cnn (Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax), Adam, batch 128), cnn-bn (cnn with Conv2D → BatchNormalization → ReLU), all (seed and mlp), or sweep (kiln sweep --jobs 1 against one job per core)")
 	rounds := fs.Int("rounds", 5, "sweep: timed rounds of each --jobs setting")
+	vsC := fs.Bool("vs-c", false, "also run the seed workload written the straightforward way in C (bench/cpeer/seed.c, built with $CC or cc -O3 for x86-64-v3 and x86-64-v4) and print the ratio")
 	vsTorch := fs.Bool("vs-torch", false, "also run the workloads in PyTorch (bench/torch_bench.py) and print the ratio")
 	python := fs.String("python", bench.DefaultPython, "the Python interpreter for --vs-torch")
 	torchBLAS := fs.String("torch-blas", "", "--vs-torch: a directory holding the libblas.so.3 PyTorch should load, put first on its LD_LIBRARY_PATH (e.g. a private copy of Debian's OpenBLAS, see the README)")
@@ -54,6 +55,11 @@ root and divide pairs, streaming reads from memory); after each workload a
 of zero pixels left out, as kiln's sparse paths skip them), Adam's square
 roots and divides, and the bytes of the data, each at its peak rate, the
 longest of the three — and how many times the bound kiln took.
+
+--vs-c runs the seed workload written the straightforward way in C
+(bench/cpeer/seed.c: the same zero-skipping loops, vectorised by the
+compiler; built with $CC, cc, gcc or clang, -O3, for x86-64-v3 (AVX2) and
+x86-64-v4 (AVX-512) where the CPU has them) and prints the ratio.
 
 --workload sweep instead times whole 'kiln sweep' processes on the question's
 program (two learning rates × 3 repeats, --epochs epochs), --jobs 1 against
@@ -204,6 +210,9 @@ Flags:`)
 		if len(levels) > 1 {
 			fmt.Fprintf(stdout, "  levels: %s\n", strings.Join(levelTimes, "; "))
 		}
+		if *vsC && w == bench.Seed {
+			benchC(ctx, stdout, w, *epochs, r)
+		}
 		if !torchOK {
 			continue
 		}
@@ -224,6 +233,38 @@ Flags:`)
 		fmt.Fprintln(stdout, ratioLine(tr, r))
 	}
 	return nil
+}
+
+// benchC runs the C peers of workload w that this CPU can run, each on
+// fresh initial weights, and prints their medians and ratios to kiln's r.
+func benchC(ctx context.Context, stdout io.Writer, w string, epochs int, r *bench.Result) {
+	for _, peer := range bench.CPeers {
+		need := kernels.AVX2
+		if peer.March == "x86-64-v4" {
+			need = kernels.AVX512
+		}
+		if !slices.Contains(kernels.Supported(), need) {
+			fmt.Fprintf(stdout, "  %s: skipped, this CPU lacks %s\n", peer.Name, need)
+			continue
+		}
+		setup, err := bench.NewSetup(w)
+		if err != nil {
+			fmt.Fprintf(stdout, "  %s: %v\n", peer.Name, err)
+			return
+		}
+		c, err := bench.RunC(ctx, setup, peer, epochs)
+		if err != nil {
+			fmt.Fprintf(stdout, "  %s: failed: %v\n", peer.Name, err)
+			continue
+		}
+		for i, e := range c.Epochs {
+			printEpoch(stdout, "  "+peer.Name, i, e)
+		}
+		fmt.Fprintf(stdout, "  %s median: %.4f s/epoch (train %.4f s; validation %.4f s); %s -O3 -march=%s\n", peer.Name,
+			c.MedianEpoch().Seconds(), c.MedianTrain().Seconds(), (&bench.Result{Epochs: c.Epochs}).MedianValidation().Seconds(), c.Compiler, peer.March)
+		fmt.Fprintf(stdout, "  ratio: %s / kiln = %.1f× per epoch (%.1f× for the training steps alone)\n", peer.Name,
+			c.MedianEpoch().Seconds()/r.MedianEpoch().Seconds(), c.MedianTrain().Seconds()/r.MedianTrain().Seconds())
+	}
 }
 
 // limitLine is the workload's lower bound on this machine and how far
