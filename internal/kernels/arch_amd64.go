@@ -408,24 +408,33 @@ func expArch(dst, x []float64) bool {
 
 // expRun computes dst = exp(x) at level l with variant v.
 func expRun(l Level, v int, dst, x []float64) {
-	width := 4
-	if l == AVX512 {
-		width = 8
+	if l == AVX2 {
+		// exp256 leaves the lanes it did not finish untouched in dst, so
+		// x still holds their inputs even when dst is x.
+		for i := 0; i < len(x); i += 64 {
+			n := min(64, len(x)-i)
+			var bad uint64
+			if v == 2 {
+				bad = expFMA256(&dst[i], &x[i], n)
+			} else {
+				bad = exp256(&dst[i], &x[i], n)
+			}
+			for ; bad != 0; bad &= bad - 1 {
+				j := i + bits.TrailingZeros64(bad)
+				dst[j] = math.Exp(x[j])
+			}
+		}
+		return
 	}
 	var in [8]float64 // the inputs, for the fallback when dst and x alias
-	for i := 0; i < len(x); i += width {
-		n := min(width, len(x)-i)
+	for i := 0; i < len(x); i += 8 {
+		n := min(8, len(x)-i)
 		copy(in[:n], x[i:i+n])
 		var bad uint64
-		switch {
-		case l == AVX512 && v == 2:
+		if v == 2 {
 			bad = expFMA512(&dst[i], &x[i], n)
-		case l == AVX512:
+		} else {
 			bad = exp512(&dst[i], &x[i], n)
-		case v == 2:
-			bad = expFMA256(&dst[i], &x[i], n)
-		default:
-			bad = exp256(&dst[i], &x[i], n)
 		}
 		for ; bad != 0; bad &= bad - 1 {
 			j := bits.TrailingZeros64(bad)
@@ -489,7 +498,7 @@ func reluGradArch(dx, y, dy []float32) int {
 }
 
 func expSumArch(p []float32, z []float32, m float32) (float64, bool) {
-	if level != AVX512 || expVariant == 0 {
+	if level < AVX2 || expVariant == 0 {
 		return 0, false
 	}
 	var pp *float32
@@ -498,10 +507,15 @@ func expSumArch(p []float32, z []float32, m float32) (float64, bool) {
 	}
 	var s float64
 	var bad uint64
-	if expVariant == 2 {
+	switch {
+	case level == AVX512 && expVariant == 2:
 		s, bad = expSumFMA512(pp, &z[0], len(z), m)
-	} else {
+	case level == AVX512:
 		s, bad = expSum512(pp, &z[0], len(z), m)
+	case expVariant == 2:
+		s, bad = expSumFMA256(pp, &z[0], len(z), m)
+	default:
+		s, bad = expSum256(pp, &z[0], len(z), m)
 	}
 	return s, bad == 0
 }

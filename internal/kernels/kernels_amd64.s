@@ -5929,7 +5929,9 @@ DATA expdata<>+80(SB)/8, $0x3fc5555555555555
 DATA expdata<>+88(SB)/8, $0x3fe0000000000000
 DATA expdata<>+96(SB)/8, $0x3ff0000000000000
 DATA expdata<>+104(SB)/8, $0x4000000000000000
-GLOBL expdata<>(SB), RODATA|NOPTR, $112
+DATA expdata<>+112(SB)/8, $0x4330000000000000
+DATA expdata<>+120(SB)/8, $0x0010000000000000
+GLOBL expdata<>(SB), RODATA|NOPTR, $128
 
 // func exp512(dst *float64, x *float64, n int) uint64
 // Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, BMI2
@@ -6048,91 +6050,230 @@ nodenormal1:
 	RET
 
 // func exp256(dst *float64, x *float64, n int) uint64
-// Requires: AVX, AVX2, BMI2, SSE2
-TEXT ·exp256(SB), NOSPLIT, $0-32
-	MOVQ         dst+0(FP), AX
-	MOVQ         x+8(FP), CX
-	MOVQ         n+16(FP), DX
-	MOVQ         $0x00000008, BX
-	SUBQ         DX, BX
-	LEAQ         tailmask<>+0(SB), SI
-	VMOVDQU      (SI)(BX*4), X0
-	VPMOVSXDQ    X0, Y0
-	VMASKMOVPD   (CX), Y0, Y1
-	VBROADCASTSD expdata<>+24(SB), Y2
-	VCMPPD       $0x06, Y2, Y1, Y2
-	VMOVMSKPD    Y2, CX
-	VBROADCASTSD expdata<>+0(SB), Y2
-	VMULPD       Y2, Y1, Y2
-	VCVTPD2DQY   Y2, X2
-	VCVTDQ2PD    X2, Y3
-	VBROADCASTSD expdata<>+8(SB), Y4
-	VMULPD       Y4, Y3, Y4
-	VSUBPD       Y4, Y1, Y1
-	VBROADCASTSD expdata<>+16(SB), Y4
-	VMULPD       Y4, Y3, Y4
-	VSUBPD       Y4, Y1, Y1
-	VBROADCASTSD expdata<>+32(SB), Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+40(SB), Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+48(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+56(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+64(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+72(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+80(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+88(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+96(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+104(SB), Y4
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+96(SB), Y3
-	VADDPD       Y3, Y1, Y1
-	MOVQ         $0x000003ff, BX
-	MOVQ         BX, X3
-	VPBROADCASTD X3, X3
-	VPADDD       X3, X2, X2
-	VPXOR        X3, X3, X3
-	VPCMPGTD     X3, X2, X3
-	VMOVMSKPS    X3, BX
-	XORQ         $0x0f, BX
-	ORQ          BX, CX
-	MOVQ         $0x000007fe, BX
-	MOVQ         BX, X3
-	VPBROADCASTD X3, X3
-	VPCMPGTD     X3, X2, X3
-	VMOVMSKPS    X3, BX
-	ORQ          BX, CX
-	VPMOVSXDQ    X2, Y2
-	VPSLLQ       $0x34, Y2, Y2
-	VMULPD       Y2, Y1, Y1
-	VMASKMOVPD   Y1, Y0, (AX)
-	MOVQ         $-1, AX
-	BZHIQ        DX, AX, AX
-	ANDQ         AX, CX
-	MOVQ         CX, ret+24(FP)
+// Requires: AVX, AVX2, BMI, BMI2, SSE2
+TEXT ·exp256(SB), NOSPLIT, $32-32
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	XORQ SI, SI
+
+loop:
+	MOVQ    DX, DI
+	SUBQ    SI, DI
+	JLE     done
+	CMPQ    DI, $0x04
+	JL      tail
+	VMOVUPD (CX)(SI*8), Y0
+	JMP     compute
+
+tail:
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	LEAQ       tailmask<>+0(SB), R9
+	VMOVDQU    (R9)(R8*4), X0
+	VPMOVSXDQ  X0, Y0
+	VMASKMOVPD (CX)(SI*8), Y0, Y0
+
+compute:
+	VCMPPD     $0x06, exp256data<>+96(SB), Y0, Y1
+	VMOVMSKPD  Y1, R9
+	VMULPD     exp256data<>+0(SB), Y0, Y1
+	VCVTPD2DQY Y1, X1
+	VCVTDQ2PD  X1, Y2
+	VMULPD     exp256data<>+32(SB), Y2, Y3
+	VSUBPD     Y3, Y0, Y0
+	VMULPD     exp256data<>+64(SB), Y2, Y3
+	VSUBPD     Y3, Y0, Y0
+	VMULPD     exp256data<>+128(SB), Y0, Y0
+	VMOVUPD    exp256data<>+160(SB), Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+192(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+224(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+256(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+288(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+320(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+352(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+384(SB), Y2, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+384(SB), Y0, Y0
+	VPADDD     exp256data<>+544(SB), X1, X1
+	VPCMPGTD   exp256data<>+560(SB), X1, X2
+	VMOVMSKPS  X2, R8
+	ORQ        R8, R9
+	VPMAXSD    exp256data<>+528(SB), X1, X2
+	VPMINSD    exp256data<>+560(SB), X2, X2
+	VPMOVSXDQ  X2, Y2
+	VPSLLQ     $0x34, Y2, Y2
+	VPCMPGTD   exp256data<>+512(SB), X1, X3
+	VPMOVSXDQ  X3, Y4
+	VMOVUPD    exp256data<>+384(SB), Y5
+	VBLENDVPD  Y4, Y0, Y5, Y5
+	VMULPD     Y2, Y5, Y5
+	VMOVMSKPS  X3, R8
+	CMPQ       R8, $0x0f
+	JE         nodenormal2
+	VPMAXSD    exp256data<>+576(SB), X1, X2
+	VPMINSD    exp256data<>+512(SB), X2, X2
+	VPADDD     exp256data<>+608(SB), X2, X2
+	VPMOVSXDQ  X2, Y2
+	VPSLLQ     $0x34, Y2, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+448(SB), Y0, Y0
+	VPSUBQ     exp256data<>+448(SB), Y0, Y0
+	VBLENDVPD  Y4, Y5, Y0, Y5
+	VPCMPGTD   exp256data<>+592(SB), X1, X0
+	VPMOVSXDQ  X0, Y0
+	VANDPD     Y0, Y5, Y5
+
+nodenormal2:
+	MOVQ  $0x0000000f, R8
+	CMPQ  DI, $0x04
+	JGE   full
+	MOVQ  $-1, R8
+	BZHIQ DI, R8, R8
+
+full:
+	ANDQ    R8, R9
+	MOVQ    R8, DI
+	ANDNQ   DI, R9, DI
+	SHLXQ   SI, R9, R9
+	ORQ     R9, BX
+	CMPQ    DI, $0x0f
+	JNE     partial
+	VMOVUPD Y5, (AX)(SI*8)
+	ADDQ    $0x04, SI
+	JMP     loop
+
+partial:
+	VMOVUPD Y5, (SP)
+
+lane:
+	TESTQ  DI, DI
+	JZ     next
+	TZCNTQ DI, R8
+	BLSRQ  DI, DI
+	MOVSD  (SP)(R8*8), X0
+	ADDQ   SI, R8
+	MOVSD  X0, (AX)(R8*8)
+	JMP    lane
+
+next:
+	ADDQ $0x04, SI
+	JMP  loop
+
+done:
+	MOVQ BX, ret+24(FP)
 	VZEROUPPER
 	RET
+
+DATA exp256data<>+0(SB)/8, $0x3ff71547652b82fe
+DATA exp256data<>+8(SB)/8, $0x3ff71547652b82fe
+DATA exp256data<>+16(SB)/8, $0x3ff71547652b82fe
+DATA exp256data<>+24(SB)/8, $0x3ff71547652b82fe
+DATA exp256data<>+32(SB)/8, $0x3fe62e42fefa3000
+DATA exp256data<>+40(SB)/8, $0x3fe62e42fefa3000
+DATA exp256data<>+48(SB)/8, $0x3fe62e42fefa3000
+DATA exp256data<>+56(SB)/8, $0x3fe62e42fefa3000
+DATA exp256data<>+64(SB)/8, $0x3d53de6af278ece6
+DATA exp256data<>+72(SB)/8, $0x3d53de6af278ece6
+DATA exp256data<>+80(SB)/8, $0x3d53de6af278ece6
+DATA exp256data<>+88(SB)/8, $0x3d53de6af278ece6
+DATA exp256data<>+96(SB)/8, $0x40862e42fefa39ef
+DATA exp256data<>+104(SB)/8, $0x40862e42fefa39ef
+DATA exp256data<>+112(SB)/8, $0x40862e42fefa39ef
+DATA exp256data<>+120(SB)/8, $0x40862e42fefa39ef
+DATA exp256data<>+128(SB)/8, $0x3fb0000000000000
+DATA exp256data<>+136(SB)/8, $0x3fb0000000000000
+DATA exp256data<>+144(SB)/8, $0x3fb0000000000000
+DATA exp256data<>+152(SB)/8, $0x3fb0000000000000
+DATA exp256data<>+160(SB)/8, $0x3efa01a01a01a01a
+DATA exp256data<>+168(SB)/8, $0x3efa01a01a01a01a
+DATA exp256data<>+176(SB)/8, $0x3efa01a01a01a01a
+DATA exp256data<>+184(SB)/8, $0x3efa01a01a01a01a
+DATA exp256data<>+192(SB)/8, $0x3f2a01a01a01a01a
+DATA exp256data<>+200(SB)/8, $0x3f2a01a01a01a01a
+DATA exp256data<>+208(SB)/8, $0x3f2a01a01a01a01a
+DATA exp256data<>+216(SB)/8, $0x3f2a01a01a01a01a
+DATA exp256data<>+224(SB)/8, $0x3f56c16c16c16c17
+DATA exp256data<>+232(SB)/8, $0x3f56c16c16c16c17
+DATA exp256data<>+240(SB)/8, $0x3f56c16c16c16c17
+DATA exp256data<>+248(SB)/8, $0x3f56c16c16c16c17
+DATA exp256data<>+256(SB)/8, $0x3f81111111111111
+DATA exp256data<>+264(SB)/8, $0x3f81111111111111
+DATA exp256data<>+272(SB)/8, $0x3f81111111111111
+DATA exp256data<>+280(SB)/8, $0x3f81111111111111
+DATA exp256data<>+288(SB)/8, $0x3fa5555555555555
+DATA exp256data<>+296(SB)/8, $0x3fa5555555555555
+DATA exp256data<>+304(SB)/8, $0x3fa5555555555555
+DATA exp256data<>+312(SB)/8, $0x3fa5555555555555
+DATA exp256data<>+320(SB)/8, $0x3fc5555555555555
+DATA exp256data<>+328(SB)/8, $0x3fc5555555555555
+DATA exp256data<>+336(SB)/8, $0x3fc5555555555555
+DATA exp256data<>+344(SB)/8, $0x3fc5555555555555
+DATA exp256data<>+352(SB)/8, $0x3fe0000000000000
+DATA exp256data<>+360(SB)/8, $0x3fe0000000000000
+DATA exp256data<>+368(SB)/8, $0x3fe0000000000000
+DATA exp256data<>+376(SB)/8, $0x3fe0000000000000
+DATA exp256data<>+384(SB)/8, $0x3ff0000000000000
+DATA exp256data<>+392(SB)/8, $0x3ff0000000000000
+DATA exp256data<>+400(SB)/8, $0x3ff0000000000000
+DATA exp256data<>+408(SB)/8, $0x3ff0000000000000
+DATA exp256data<>+416(SB)/8, $0x4000000000000000
+DATA exp256data<>+424(SB)/8, $0x4000000000000000
+DATA exp256data<>+432(SB)/8, $0x4000000000000000
+DATA exp256data<>+440(SB)/8, $0x4000000000000000
+DATA exp256data<>+448(SB)/8, $0x4330000000000000
+DATA exp256data<>+456(SB)/8, $0x4330000000000000
+DATA exp256data<>+464(SB)/8, $0x4330000000000000
+DATA exp256data<>+472(SB)/8, $0x4330000000000000
+DATA exp256data<>+480(SB)/8, $0x0010000000000000
+DATA exp256data<>+488(SB)/8, $0x0010000000000000
+DATA exp256data<>+496(SB)/8, $0x0010000000000000
+DATA exp256data<>+504(SB)/8, $0x0010000000000000
+DATA exp256data<>+512(SB)/4, $0x00000000
+DATA exp256data<>+516(SB)/4, $0x00000000
+DATA exp256data<>+520(SB)/4, $0x00000000
+DATA exp256data<>+524(SB)/4, $0x00000000
+DATA exp256data<>+528(SB)/4, $0x00000001
+DATA exp256data<>+532(SB)/4, $0x00000001
+DATA exp256data<>+536(SB)/4, $0x00000001
+DATA exp256data<>+540(SB)/4, $0x00000001
+DATA exp256data<>+544(SB)/4, $0x000003ff
+DATA exp256data<>+548(SB)/4, $0x000003ff
+DATA exp256data<>+552(SB)/4, $0x000003ff
+DATA exp256data<>+556(SB)/4, $0x000003ff
+DATA exp256data<>+560(SB)/4, $0x000007fe
+DATA exp256data<>+564(SB)/4, $0x000007fe
+DATA exp256data<>+568(SB)/4, $0x000007fe
+DATA exp256data<>+572(SB)/4, $0x000007fe
+DATA exp256data<>+576(SB)/4, $0xffffffcc
+DATA exp256data<>+580(SB)/4, $0xffffffcc
+DATA exp256data<>+584(SB)/4, $0xffffffcc
+DATA exp256data<>+588(SB)/4, $0xffffffcc
+DATA exp256data<>+592(SB)/4, $0xffffffcb
+DATA exp256data<>+596(SB)/4, $0xffffffcb
+DATA exp256data<>+600(SB)/4, $0xffffffcb
+DATA exp256data<>+604(SB)/4, $0xffffffcb
+DATA exp256data<>+608(SB)/4, $0x00000432
+DATA exp256data<>+612(SB)/4, $0x00000432
+DATA exp256data<>+616(SB)/4, $0x00000432
+DATA exp256data<>+620(SB)/4, $0x00000432
+GLOBL exp256data<>(SB), RODATA|NOPTR, $624
 
 // func expSum512(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
 // Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
@@ -6236,7 +6377,7 @@ lanes0:
 	VPBROADCASTD SI, Y6
 	VPCMPD       $0x01, Y6, Y3, K1, K5
 	KORTESTB     K4, K4
-	JZ           nodenormal2
+	JZ           nodenormal3
 	MOVQ         $-52, SI
 	VPBROADCASTD SI, Y4
 	VPMAXSD      Y4, Y3, Y3
@@ -6252,7 +6393,7 @@ lanes0:
 	VCVTPD2QQ    Z1, Z1
 	VMOVDQA64    Z1, K4, Z5
 
-nodenormal2:
+nodenormal3:
 	VPXORQ    Z4, Z4, Z4
 	VMOVAPD   Z4, K5, Z5
 	VMOVAPD.Z Z5, K1, Z1
@@ -6355,7 +6496,7 @@ lanes1:
 	VPBROADCASTD CX, Y5
 	VPCMPD       $0x01, Y5, Y2, K2, K5
 	KORTESTB     K4, K4
-	JZ           nodenormal3
+	JZ           nodenormal4
 	MOVQ         $-52, CX
 	VPBROADCASTD CX, Y3
 	VPMAXSD      Y3, Y2, Y2
@@ -6371,7 +6512,7 @@ lanes1:
 	VCVTPD2QQ    Z0, Z0
 	VMOVDQA64    Z0, K4, Z4
 
-nodenormal3:
+nodenormal4:
 	VPXORQ    Z3, Z3, Z3
 	VMOVAPD   Z3, K5, Z4
 	VMOVAPD.Z Z4, K2, Z2
@@ -6418,6 +6559,472 @@ add:
 	VCVTPD2PS    Z2, Y1
 	VMOVUPS      Y1, K2, 32(AX)
 
+done:
+	VZEROUPPER
+	RET
+
+// func expSum256(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
+// Requires: AVX, AVX2, BMI2, SSE, SSE2
+TEXT ·expSum256(SB), NOSPLIT, $128-48
+	MOVQ         p+0(FP), AX
+	MOVQ         z+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        m+24(FP), X0
+	VBROADCASTSS X0, X0
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	CMPQ         SI, $0x04
+	JL           part0
+	VMOVUPS      (CX), X1
+	JMP          loaded0
+
+part0:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS (CX), X1, X1
+
+loaded0:
+	VSUBPS     X0, X1, X1
+	VCVTPS2PD  X1, Y1
+	VCMPPD     $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD  Y2, SI
+	VMULPD     exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY Y2, X2
+	VCVTDQ2PD  X2, Y3
+	VMULPD     exp256data<>+32(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+64(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+128(SB), Y1, Y1
+	VMOVUPD    exp256data<>+160(SB), Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+192(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+224(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+256(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+288(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+320(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+352(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+384(SB), Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+384(SB), Y1, Y1
+	VPADDD     exp256data<>+544(SB), X2, X2
+	VPCMPGTD   exp256data<>+560(SB), X2, X3
+	VMOVMSKPS  X3, DI
+	ORQ        DI, SI
+	VPMAXSD    exp256data<>+528(SB), X2, X3
+	VPMINSD    exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VPCMPGTD   exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ  X4, Y5
+	VMOVUPD    exp256data<>+384(SB), Y6
+	VBLENDVPD  Y5, Y1, Y6, Y6
+	VMULPD     Y3, Y6, Y6
+	VMOVMSKPS  X4, DI
+	CMPQ       DI, $0x0f
+	JE         nodenormal5
+	VPMAXSD    exp256data<>+576(SB), X2, X3
+	VPMINSD    exp256data<>+512(SB), X3, X3
+	VPADDD     exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+448(SB), Y1, Y1
+	VPSUBQ     exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD  Y5, Y6, Y1, Y6
+	VPCMPGTD   exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ  X1, Y1
+	VANDPD     Y1, Y6, Y6
+
+nodenormal5:
+	VMOVUPD Y6, (SP)
+	ORQ     SI, BX
+	MOVQ    DX, SI
+	SUBQ    $0x04, SI
+	JLE     sum
+	CMPQ    SI, $0x04
+	JL      part1
+	VMOVUPS 16(CX), X1
+	JMP     loaded1
+
+part1:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 16(CX), X1, X1
+
+loaded1:
+	VSUBPS     X0, X1, X1
+	VCVTPS2PD  X1, Y1
+	VCMPPD     $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD  Y2, SI
+	VMULPD     exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY Y2, X2
+	VCVTDQ2PD  X2, Y3
+	VMULPD     exp256data<>+32(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+64(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+128(SB), Y1, Y1
+	VMOVUPD    exp256data<>+160(SB), Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+192(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+224(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+256(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+288(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+320(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+352(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+384(SB), Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+384(SB), Y1, Y1
+	VPADDD     exp256data<>+544(SB), X2, X2
+	VPCMPGTD   exp256data<>+560(SB), X2, X3
+	VMOVMSKPS  X3, DI
+	ORQ        DI, SI
+	VPMAXSD    exp256data<>+528(SB), X2, X3
+	VPMINSD    exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VPCMPGTD   exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ  X4, Y5
+	VMOVUPD    exp256data<>+384(SB), Y6
+	VBLENDVPD  Y5, Y1, Y6, Y6
+	VMULPD     Y3, Y6, Y6
+	VMOVMSKPS  X4, DI
+	CMPQ       DI, $0x0f
+	JE         nodenormal6
+	VPMAXSD    exp256data<>+576(SB), X2, X3
+	VPMINSD    exp256data<>+512(SB), X3, X3
+	VPADDD     exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+448(SB), Y1, Y1
+	VPSUBQ     exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD  Y5, Y6, Y1, Y6
+	VPCMPGTD   exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ  X1, Y1
+	VANDPD     Y1, Y6, Y6
+
+nodenormal6:
+	VMOVUPD Y6, 32(SP)
+	SHLQ    $0x04, SI
+	ORQ     SI, BX
+	MOVQ    DX, SI
+	SUBQ    $0x08, SI
+	JLE     sum
+	CMPQ    SI, $0x04
+	JL      part2
+	VMOVUPS 32(CX), X1
+	JMP     loaded2
+
+part2:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 32(CX), X1, X1
+
+loaded2:
+	VSUBPS     X0, X1, X1
+	VCVTPS2PD  X1, Y1
+	VCMPPD     $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD  Y2, SI
+	VMULPD     exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY Y2, X2
+	VCVTDQ2PD  X2, Y3
+	VMULPD     exp256data<>+32(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+64(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+128(SB), Y1, Y1
+	VMOVUPD    exp256data<>+160(SB), Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+192(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+224(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+256(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+288(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+320(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+352(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+384(SB), Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+384(SB), Y1, Y1
+	VPADDD     exp256data<>+544(SB), X2, X2
+	VPCMPGTD   exp256data<>+560(SB), X2, X3
+	VMOVMSKPS  X3, DI
+	ORQ        DI, SI
+	VPMAXSD    exp256data<>+528(SB), X2, X3
+	VPMINSD    exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VPCMPGTD   exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ  X4, Y5
+	VMOVUPD    exp256data<>+384(SB), Y6
+	VBLENDVPD  Y5, Y1, Y6, Y6
+	VMULPD     Y3, Y6, Y6
+	VMOVMSKPS  X4, DI
+	CMPQ       DI, $0x0f
+	JE         nodenormal7
+	VPMAXSD    exp256data<>+576(SB), X2, X3
+	VPMINSD    exp256data<>+512(SB), X3, X3
+	VPADDD     exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+448(SB), Y1, Y1
+	VPSUBQ     exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD  Y5, Y6, Y1, Y6
+	VPCMPGTD   exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ  X1, Y1
+	VANDPD     Y1, Y6, Y6
+
+nodenormal7:
+	VMOVUPD Y6, 64(SP)
+	SHLQ    $0x08, SI
+	ORQ     SI, BX
+	MOVQ    DX, SI
+	SUBQ    $0x0c, SI
+	JLE     sum
+	CMPQ    SI, $0x04
+	JL      part3
+	VMOVUPS 48(CX), X1
+	JMP     loaded3
+
+part3:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 48(CX), X1, X1
+
+loaded3:
+	VSUBPS     X0, X1, X1
+	VCVTPS2PD  X1, Y0
+	VCMPPD     $0x06, exp256data<>+96(SB), Y0, Y1
+	VMOVMSKPD  Y1, CX
+	VMULPD     exp256data<>+0(SB), Y0, Y1
+	VCVTPD2DQY Y1, X1
+	VCVTDQ2PD  X1, Y2
+	VMULPD     exp256data<>+32(SB), Y2, Y3
+	VSUBPD     Y3, Y0, Y0
+	VMULPD     exp256data<>+64(SB), Y2, Y3
+	VSUBPD     Y3, Y0, Y0
+	VMULPD     exp256data<>+128(SB), Y0, Y0
+	VMOVUPD    exp256data<>+160(SB), Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+192(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+224(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+256(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+288(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+320(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+352(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+384(SB), Y2, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+384(SB), Y0, Y0
+	VPADDD     exp256data<>+544(SB), X1, X1
+	VPCMPGTD   exp256data<>+560(SB), X1, X2
+	VMOVMSKPS  X2, SI
+	ORQ        SI, CX
+	VPMAXSD    exp256data<>+528(SB), X1, X2
+	VPMINSD    exp256data<>+560(SB), X2, X2
+	VPMOVSXDQ  X2, Y2
+	VPSLLQ     $0x34, Y2, Y2
+	VPCMPGTD   exp256data<>+512(SB), X1, X3
+	VPMOVSXDQ  X3, Y4
+	VMOVUPD    exp256data<>+384(SB), Y5
+	VBLENDVPD  Y4, Y0, Y5, Y5
+	VMULPD     Y2, Y5, Y5
+	VMOVMSKPS  X3, SI
+	CMPQ       SI, $0x0f
+	JE         nodenormal8
+	VPMAXSD    exp256data<>+576(SB), X1, X2
+	VPMINSD    exp256data<>+512(SB), X2, X2
+	VPADDD     exp256data<>+608(SB), X2, X2
+	VPMOVSXDQ  X2, Y2
+	VPSLLQ     $0x34, Y2, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+448(SB), Y0, Y0
+	VPSUBQ     exp256data<>+448(SB), Y0, Y0
+	VBLENDVPD  Y4, Y5, Y0, Y5
+	VPCMPGTD   exp256data<>+592(SB), X1, X0
+	VPMOVSXDQ  X0, Y0
+	VANDPD     Y0, Y5, Y5
+
+nodenormal8:
+	VMOVUPD Y5, 96(SP)
+	SHLQ    $0x0c, CX
+	ORQ     CX, BX
+
+sum:
+	BZHIQ DX, BX, BX
+	MOVQ  BX, bad+40(FP)
+	TESTQ BX, BX
+	JNZ   done
+	XORPD X0, X0
+	XORQ  CX, CX
+
+add:
+	ADDSD        (SP)(CX*8), X0
+	INCQ         CX
+	CMPQ         CX, DX
+	JLT          add
+	MOVSD        X0, s+32(FP)
+	TESTQ        AX, AX
+	JZ           done
+	MOVQ         $0x3ff0000000000000, CX
+	MOVQ         CX, X1
+	DIVSD        X0, X1
+	VBROADCASTSD X1, Y0
+	VBROADCASTSD expdata<>+120(SB), Y1
+	MOVQ         DX, CX
+	VMOVUPD      (SP), Y2
+	VCMPPD       $0x01, Y1, Y2, Y3
+	VANDNPD      Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y0, Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	CMPQ         CX, $0x04
+	JL           ppart0
+	VMOVUPS      X2, (AX)
+	JMP          pnext0
+
+ppart0:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, (AX)
+
+pnext0:
+	MOVQ       DX, CX
+	SUBQ       $0x04, CX
+	JLE        done
+	VMOVUPD    32(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y3
+	VANDNPD    Y2, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	CMPQ       CX, $0x04
+	JL         ppart1
+	VMOVUPS    X2, 16(AX)
+	JMP        pnext1
+
+ppart1:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, 16(AX)
+
+pnext1:
+	MOVQ       DX, CX
+	SUBQ       $0x08, CX
+	JLE        done
+	VMOVUPD    64(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y3
+	VANDNPD    Y2, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	CMPQ       CX, $0x04
+	JL         ppart2
+	VMOVUPS    X2, 32(AX)
+	JMP        pnext2
+
+ppart2:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, 32(AX)
+
+pnext2:
+	MOVQ       DX, CX
+	SUBQ       $0x0c, CX
+	JLE        done
+	VMOVUPD    96(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y1
+	VANDNPD    Y2, Y1, Y2
+	VCVTPD2PSY Y2, X1
+	VCVTPS2PD  X1, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X1
+	CMPQ       CX, $0x04
+	JL         ppart3
+	VMOVUPS    X1, 48(AX)
+	JMP        pnext3
+
+ppart3:
+	MOVQ       $0x00000008, DX
+	SUBQ       CX, DX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(DX*4), X0
+	VMASKMOVPS X1, X0, 48(AX)
+
+pnext3:
 done:
 	VZEROUPPER
 	RET
@@ -6503,7 +7110,7 @@ TEXT ·expFMA512(SB), NOSPLIT, $0-32
 	VPBROADCASTD CX, Y4
 	VPCMPD       $0x01, Y4, Y1, K1, K4
 	KORTESTB     K3, K3
-	JZ           nodenormal4
+	JZ           nodenormal9
 	MOVQ         $-52, CX
 	VPBROADCASTD CX, Y2
 	VPMAXSD      Y2, Y1, Y1
@@ -6519,7 +7126,7 @@ TEXT ·expFMA512(SB), NOSPLIT, $0-32
 	VCVTPD2QQ    Z0, Z0
 	VMOVDQA64    Z0, K3, Z3
 
-nodenormal4:
+nodenormal9:
 	VPXORQ  Z2, Z2, Z2
 	VMOVAPD Z2, K4, Z3
 	VMOVUPD Z3, K1, (AX)
@@ -6529,79 +7136,124 @@ nodenormal4:
 	RET
 
 // func expFMA256(dst *float64, x *float64, n int) uint64
-// Requires: AVX, AVX2, BMI2, FMA3, SSE2
-TEXT ·expFMA256(SB), NOSPLIT, $0-32
-	MOVQ         dst+0(FP), AX
-	MOVQ         x+8(FP), CX
-	MOVQ         n+16(FP), DX
-	MOVQ         $0x00000008, BX
-	SUBQ         DX, BX
-	LEAQ         tailmask<>+0(SB), SI
-	VMOVDQU      (SI)(BX*4), X0
-	VPMOVSXDQ    X0, Y0
-	VMASKMOVPD   (CX), Y0, Y1
-	VBROADCASTSD expdata<>+24(SB), Y2
-	VCMPPD       $0x06, Y2, Y1, Y2
-	VMOVMSKPD    Y2, CX
-	VBROADCASTSD expdata<>+0(SB), Y2
-	VMULPD       Y2, Y1, Y2
-	VCVTPD2DQY   Y2, X2
-	VCVTDQ2PD    X2, Y3
-	VBROADCASTSD expdata<>+8(SB), Y4
-	VFNMADD231PD Y4, Y3, Y1
-	VBROADCASTSD expdata<>+16(SB), Y4
-	VFNMADD231PD Y4, Y3, Y1
-	VBROADCASTSD expdata<>+32(SB), Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+40(SB), Y3
-	VBROADCASTSD expdata<>+48(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+56(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+64(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+72(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+80(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+88(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+96(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+104(SB), Y4
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VBROADCASTSD expdata<>+96(SB), Y4
-	VFMADD213PD  Y4, Y3, Y1
-	MOVQ         $0x000003ff, BX
-	MOVQ         BX, X3
-	VPBROADCASTD X3, X3
-	VPADDD       X3, X2, X2
-	VPXOR        X3, X3, X3
-	VPCMPGTD     X3, X2, X3
-	VMOVMSKPS    X3, BX
-	XORQ         $0x0f, BX
-	ORQ          BX, CX
-	MOVQ         $0x000007fe, BX
-	MOVQ         BX, X3
-	VPBROADCASTD X3, X3
-	VPCMPGTD     X3, X2, X3
-	VMOVMSKPS    X3, BX
-	ORQ          BX, CX
+// Requires: AVX, AVX2, BMI, BMI2, FMA3, SSE2
+TEXT ·expFMA256(SB), NOSPLIT, $32-32
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	XORQ SI, SI
+
+loop:
+	MOVQ    DX, DI
+	SUBQ    SI, DI
+	JLE     done
+	CMPQ    DI, $0x04
+	JL      tail
+	VMOVUPD (CX)(SI*8), Y0
+	JMP     compute
+
+tail:
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	LEAQ       tailmask<>+0(SB), R9
+	VMOVDQU    (R9)(R8*4), X0
+	VPMOVSXDQ  X0, Y0
+	VMASKMOVPD (CX)(SI*8), Y0, Y0
+
+compute:
+	VCMPPD       $0x06, exp256data<>+96(SB), Y0, Y1
+	VMOVMSKPD    Y1, R9
+	VMULPD       exp256data<>+0(SB), Y0, Y1
+	VCVTPD2DQY   Y1, X1
+	VCVTDQ2PD    X1, Y2
+	VFNMADD231PD exp256data<>+32(SB), Y2, Y0
+	VFNMADD231PD exp256data<>+64(SB), Y2, Y0
+	VMULPD       exp256data<>+128(SB), Y0, Y0
+	VMOVUPD      exp256data<>+160(SB), Y2
+	VFMADD213PD  exp256data<>+192(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+224(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+256(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+288(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+320(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+352(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+384(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+384(SB), Y2, Y0
+	VPADDD       exp256data<>+544(SB), X1, X1
+	VPCMPGTD     exp256data<>+560(SB), X1, X2
+	VMOVMSKPS    X2, R8
+	ORQ          R8, R9
+	VPMAXSD      exp256data<>+528(SB), X1, X2
+	VPMINSD      exp256data<>+560(SB), X2, X2
 	VPMOVSXDQ    X2, Y2
 	VPSLLQ       $0x34, Y2, Y2
-	VMULPD       Y2, Y1, Y1
-	VMASKMOVPD   Y1, Y0, (AX)
-	MOVQ         $-1, AX
-	BZHIQ        DX, AX, AX
-	ANDQ         AX, CX
-	MOVQ         CX, ret+24(FP)
+	VPCMPGTD     exp256data<>+512(SB), X1, X3
+	VPMOVSXDQ    X3, Y4
+	VMOVUPD      exp256data<>+384(SB), Y5
+	VBLENDVPD    Y4, Y0, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VMOVMSKPS    X3, R8
+	CMPQ         R8, $0x0f
+	JE           nodenormal10
+	VPMAXSD      exp256data<>+576(SB), X1, X2
+	VPMINSD      exp256data<>+512(SB), X2, X2
+	VPADDD       exp256data<>+608(SB), X2, X2
+	VPMOVSXDQ    X2, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+448(SB), Y0, Y0
+	VPSUBQ       exp256data<>+448(SB), Y0, Y0
+	VBLENDVPD    Y4, Y5, Y0, Y5
+	VPCMPGTD     exp256data<>+592(SB), X1, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y0, Y5, Y5
+
+nodenormal10:
+	MOVQ  $0x0000000f, R8
+	CMPQ  DI, $0x04
+	JGE   full
+	MOVQ  $-1, R8
+	BZHIQ DI, R8, R8
+
+full:
+	ANDQ    R8, R9
+	MOVQ    R8, DI
+	ANDNQ   DI, R9, DI
+	SHLXQ   SI, R9, R9
+	ORQ     R9, BX
+	CMPQ    DI, $0x0f
+	JNE     partial
+	VMOVUPD Y5, (AX)(SI*8)
+	ADDQ    $0x04, SI
+	JMP     loop
+
+partial:
+	VMOVUPD Y5, (SP)
+
+lane:
+	TESTQ  DI, DI
+	JZ     next
+	TZCNTQ DI, R8
+	BLSRQ  DI, DI
+	MOVSD  (SP)(R8*8), X0
+	ADDQ   SI, R8
+	MOVSD  X0, (AX)(R8*8)
+	JMP    lane
+
+next:
+	ADDQ $0x04, SI
+	JMP  loop
+
+done:
+	MOVQ BX, ret+24(FP)
 	VZEROUPPER
 	RET
 
@@ -6697,7 +7349,7 @@ lanes0:
 	VPBROADCASTD SI, Y6
 	VPCMPD       $0x01, Y6, Y3, K1, K5
 	KORTESTB     K4, K4
-	JZ           nodenormal5
+	JZ           nodenormal11
 	MOVQ         $-52, SI
 	VPBROADCASTD SI, Y4
 	VPMAXSD      Y4, Y3, Y3
@@ -6713,7 +7365,7 @@ lanes0:
 	VCVTPD2QQ    Z1, Z1
 	VMOVDQA64    Z1, K4, Z5
 
-nodenormal5:
+nodenormal11:
 	VPXORQ    Z4, Z4, Z4
 	VMOVAPD   Z4, K5, Z5
 	VMOVAPD.Z Z5, K1, Z1
@@ -6806,7 +7458,7 @@ lanes1:
 	VPBROADCASTD CX, Y5
 	VPCMPD       $0x01, Y5, Y2, K2, K5
 	KORTESTB     K4, K4
-	JZ           nodenormal6
+	JZ           nodenormal12
 	MOVQ         $-52, CX
 	VPBROADCASTD CX, Y3
 	VPMAXSD      Y3, Y2, Y2
@@ -6822,7 +7474,7 @@ lanes1:
 	VCVTPD2QQ    Z0, Z0
 	VMOVDQA64    Z0, K4, Z4
 
-nodenormal6:
+nodenormal12:
 	VPXORQ    Z3, Z3, Z3
 	VMOVAPD   Z3, K5, Z4
 	VMOVAPD.Z Z4, K2, Z2
@@ -6869,6 +7521,432 @@ add:
 	VCVTPD2PS    Z2, Y1
 	VMOVUPS      Y1, K2, 32(AX)
 
+done:
+	VZEROUPPER
+	RET
+
+// func expSumFMA256(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
+// Requires: AVX, AVX2, BMI2, FMA3, SSE, SSE2
+TEXT ·expSumFMA256(SB), NOSPLIT, $128-48
+	MOVQ         p+0(FP), AX
+	MOVQ         z+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        m+24(FP), X0
+	VBROADCASTSS X0, X0
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	CMPQ         SI, $0x04
+	JL           part0
+	VMOVUPS      (CX), X1
+	JMP          loaded0
+
+part0:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS (CX), X1, X1
+
+loaded0:
+	VSUBPS       X0, X1, X1
+	VCVTPS2PD    X1, Y1
+	VCMPPD       $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD    Y2, SI
+	VMULPD       exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY   Y2, X2
+	VCVTDQ2PD    X2, Y3
+	VFNMADD231PD exp256data<>+32(SB), Y3, Y1
+	VFNMADD231PD exp256data<>+64(SB), Y3, Y1
+	VMULPD       exp256data<>+128(SB), Y1, Y1
+	VMOVUPD      exp256data<>+160(SB), Y3
+	VFMADD213PD  exp256data<>+192(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+224(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+256(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+288(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+320(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+352(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y3, Y1
+	VPADDD       exp256data<>+544(SB), X2, X2
+	VPCMPGTD     exp256data<>+560(SB), X2, X3
+	VMOVMSKPS    X3, DI
+	ORQ          DI, SI
+	VPMAXSD      exp256data<>+528(SB), X2, X3
+	VPMINSD      exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VPCMPGTD     exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ    X4, Y5
+	VMOVUPD      exp256data<>+384(SB), Y6
+	VBLENDVPD    Y5, Y1, Y6, Y6
+	VMULPD       Y3, Y6, Y6
+	VMOVMSKPS    X4, DI
+	CMPQ         DI, $0x0f
+	JE           nodenormal13
+	VPMAXSD      exp256data<>+576(SB), X2, X3
+	VPMINSD      exp256data<>+512(SB), X3, X3
+	VPADDD       exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+448(SB), Y1, Y1
+	VPSUBQ       exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD    Y5, Y6, Y1, Y6
+	VPCMPGTD     exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ    X1, Y1
+	VANDPD       Y1, Y6, Y6
+
+nodenormal13:
+	VMOVUPD Y6, (SP)
+	ORQ     SI, BX
+	MOVQ    DX, SI
+	SUBQ    $0x04, SI
+	JLE     sum
+	CMPQ    SI, $0x04
+	JL      part1
+	VMOVUPS 16(CX), X1
+	JMP     loaded1
+
+part1:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 16(CX), X1, X1
+
+loaded1:
+	VSUBPS       X0, X1, X1
+	VCVTPS2PD    X1, Y1
+	VCMPPD       $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD    Y2, SI
+	VMULPD       exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY   Y2, X2
+	VCVTDQ2PD    X2, Y3
+	VFNMADD231PD exp256data<>+32(SB), Y3, Y1
+	VFNMADD231PD exp256data<>+64(SB), Y3, Y1
+	VMULPD       exp256data<>+128(SB), Y1, Y1
+	VMOVUPD      exp256data<>+160(SB), Y3
+	VFMADD213PD  exp256data<>+192(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+224(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+256(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+288(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+320(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+352(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y3, Y1
+	VPADDD       exp256data<>+544(SB), X2, X2
+	VPCMPGTD     exp256data<>+560(SB), X2, X3
+	VMOVMSKPS    X3, DI
+	ORQ          DI, SI
+	VPMAXSD      exp256data<>+528(SB), X2, X3
+	VPMINSD      exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VPCMPGTD     exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ    X4, Y5
+	VMOVUPD      exp256data<>+384(SB), Y6
+	VBLENDVPD    Y5, Y1, Y6, Y6
+	VMULPD       Y3, Y6, Y6
+	VMOVMSKPS    X4, DI
+	CMPQ         DI, $0x0f
+	JE           nodenormal14
+	VPMAXSD      exp256data<>+576(SB), X2, X3
+	VPMINSD      exp256data<>+512(SB), X3, X3
+	VPADDD       exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+448(SB), Y1, Y1
+	VPSUBQ       exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD    Y5, Y6, Y1, Y6
+	VPCMPGTD     exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ    X1, Y1
+	VANDPD       Y1, Y6, Y6
+
+nodenormal14:
+	VMOVUPD Y6, 32(SP)
+	SHLQ    $0x04, SI
+	ORQ     SI, BX
+	MOVQ    DX, SI
+	SUBQ    $0x08, SI
+	JLE     sum
+	CMPQ    SI, $0x04
+	JL      part2
+	VMOVUPS 32(CX), X1
+	JMP     loaded2
+
+part2:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 32(CX), X1, X1
+
+loaded2:
+	VSUBPS       X0, X1, X1
+	VCVTPS2PD    X1, Y1
+	VCMPPD       $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD    Y2, SI
+	VMULPD       exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY   Y2, X2
+	VCVTDQ2PD    X2, Y3
+	VFNMADD231PD exp256data<>+32(SB), Y3, Y1
+	VFNMADD231PD exp256data<>+64(SB), Y3, Y1
+	VMULPD       exp256data<>+128(SB), Y1, Y1
+	VMOVUPD      exp256data<>+160(SB), Y3
+	VFMADD213PD  exp256data<>+192(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+224(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+256(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+288(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+320(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+352(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y3, Y1
+	VPADDD       exp256data<>+544(SB), X2, X2
+	VPCMPGTD     exp256data<>+560(SB), X2, X3
+	VMOVMSKPS    X3, DI
+	ORQ          DI, SI
+	VPMAXSD      exp256data<>+528(SB), X2, X3
+	VPMINSD      exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VPCMPGTD     exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ    X4, Y5
+	VMOVUPD      exp256data<>+384(SB), Y6
+	VBLENDVPD    Y5, Y1, Y6, Y6
+	VMULPD       Y3, Y6, Y6
+	VMOVMSKPS    X4, DI
+	CMPQ         DI, $0x0f
+	JE           nodenormal15
+	VPMAXSD      exp256data<>+576(SB), X2, X3
+	VPMINSD      exp256data<>+512(SB), X3, X3
+	VPADDD       exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+448(SB), Y1, Y1
+	VPSUBQ       exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD    Y5, Y6, Y1, Y6
+	VPCMPGTD     exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ    X1, Y1
+	VANDPD       Y1, Y6, Y6
+
+nodenormal15:
+	VMOVUPD Y6, 64(SP)
+	SHLQ    $0x08, SI
+	ORQ     SI, BX
+	MOVQ    DX, SI
+	SUBQ    $0x0c, SI
+	JLE     sum
+	CMPQ    SI, $0x04
+	JL      part3
+	VMOVUPS 48(CX), X1
+	JMP     loaded3
+
+part3:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 48(CX), X1, X1
+
+loaded3:
+	VSUBPS       X0, X1, X1
+	VCVTPS2PD    X1, Y0
+	VCMPPD       $0x06, exp256data<>+96(SB), Y0, Y1
+	VMOVMSKPD    Y1, CX
+	VMULPD       exp256data<>+0(SB), Y0, Y1
+	VCVTPD2DQY   Y1, X1
+	VCVTDQ2PD    X1, Y2
+	VFNMADD231PD exp256data<>+32(SB), Y2, Y0
+	VFNMADD231PD exp256data<>+64(SB), Y2, Y0
+	VMULPD       exp256data<>+128(SB), Y0, Y0
+	VMOVUPD      exp256data<>+160(SB), Y2
+	VFMADD213PD  exp256data<>+192(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+224(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+256(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+288(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+320(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+352(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+384(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+384(SB), Y2, Y0
+	VPADDD       exp256data<>+544(SB), X1, X1
+	VPCMPGTD     exp256data<>+560(SB), X1, X2
+	VMOVMSKPS    X2, SI
+	ORQ          SI, CX
+	VPMAXSD      exp256data<>+528(SB), X1, X2
+	VPMINSD      exp256data<>+560(SB), X2, X2
+	VPMOVSXDQ    X2, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VPCMPGTD     exp256data<>+512(SB), X1, X3
+	VPMOVSXDQ    X3, Y4
+	VMOVUPD      exp256data<>+384(SB), Y5
+	VBLENDVPD    Y4, Y0, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VMOVMSKPS    X3, SI
+	CMPQ         SI, $0x0f
+	JE           nodenormal16
+	VPMAXSD      exp256data<>+576(SB), X1, X2
+	VPMINSD      exp256data<>+512(SB), X2, X2
+	VPADDD       exp256data<>+608(SB), X2, X2
+	VPMOVSXDQ    X2, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+448(SB), Y0, Y0
+	VPSUBQ       exp256data<>+448(SB), Y0, Y0
+	VBLENDVPD    Y4, Y5, Y0, Y5
+	VPCMPGTD     exp256data<>+592(SB), X1, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y0, Y5, Y5
+
+nodenormal16:
+	VMOVUPD Y5, 96(SP)
+	SHLQ    $0x0c, CX
+	ORQ     CX, BX
+
+sum:
+	BZHIQ DX, BX, BX
+	MOVQ  BX, bad+40(FP)
+	TESTQ BX, BX
+	JNZ   done
+	XORPD X0, X0
+	XORQ  CX, CX
+
+add:
+	ADDSD        (SP)(CX*8), X0
+	INCQ         CX
+	CMPQ         CX, DX
+	JLT          add
+	MOVSD        X0, s+32(FP)
+	TESTQ        AX, AX
+	JZ           done
+	MOVQ         $0x3ff0000000000000, CX
+	MOVQ         CX, X1
+	DIVSD        X0, X1
+	VBROADCASTSD X1, Y0
+	VBROADCASTSD expdata<>+120(SB), Y1
+	MOVQ         DX, CX
+	VMOVUPD      (SP), Y2
+	VCMPPD       $0x01, Y1, Y2, Y3
+	VANDNPD      Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y0, Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	CMPQ         CX, $0x04
+	JL           ppart0
+	VMOVUPS      X2, (AX)
+	JMP          pnext0
+
+ppart0:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, (AX)
+
+pnext0:
+	MOVQ       DX, CX
+	SUBQ       $0x04, CX
+	JLE        done
+	VMOVUPD    32(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y3
+	VANDNPD    Y2, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	CMPQ       CX, $0x04
+	JL         ppart1
+	VMOVUPS    X2, 16(AX)
+	JMP        pnext1
+
+ppart1:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, 16(AX)
+
+pnext1:
+	MOVQ       DX, CX
+	SUBQ       $0x08, CX
+	JLE        done
+	VMOVUPD    64(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y3
+	VANDNPD    Y2, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	CMPQ       CX, $0x04
+	JL         ppart2
+	VMOVUPS    X2, 32(AX)
+	JMP        pnext2
+
+ppart2:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, 32(AX)
+
+pnext2:
+	MOVQ       DX, CX
+	SUBQ       $0x0c, CX
+	JLE        done
+	VMOVUPD    96(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y1
+	VANDNPD    Y2, Y1, Y2
+	VCVTPD2PSY Y2, X1
+	VCVTPS2PD  X1, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X1
+	CMPQ       CX, $0x04
+	JL         ppart3
+	VMOVUPS    X1, 48(AX)
+	JMP        pnext3
+
+ppart3:
+	MOVQ       $0x00000008, DX
+	SUBQ       CX, DX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(DX*4), X0
+	VMASKMOVPS X1, X0, 48(AX)
+
+pnext3:
 done:
 	VZEROUPPER
 	RET

@@ -108,6 +108,7 @@ func main() {
 		exp512(fma)
 		exp256(fma)
 		expSum512(fma)
+		expSum256(fma)
 	}
 	channelKernels()
 	Generate()
@@ -1559,6 +1560,8 @@ var expConsts = []struct {
 	{"half", 0.5},
 	{"one", 1.0},
 	{"two", 2.0},
+	{"two52", 1 << 52},
+	{"minnormal", 0x1p-1022},
 }
 
 var expData Mem
@@ -1584,13 +1587,12 @@ func expDoc(name string, lanes int, fma bool) {
 		"operations in the same order, lane by lane, including the scalings of its",
 		"subnormal and underflow path. It returns a bit mask of the lanes it did",
 		"not finish: NaN, x above the overflow threshold and infinite results; the",
-		"caller recomputes those with math.Exp. (The AVX2 version also leaves",
-		"subnormal and zero results to the caller.)")
+		"caller recomputes those with math.Exp.")
 }
 
 // expCore evaluates the reduced polynomial on x (in place) given f = k as
 // float64, with the vector constructor and broadcast constants.
-func expCore(x, f VecVirtual, vec func() VecVirtual, bc func(string) VecVirtual, fma bool) {
+func expCore(x, f VecVirtual, vec func() VecVirtual, bc func(string) Op, fma bool) {
 	if fma {
 		VFNMADD231PD(bc("ln2u"), f, x) // x -= f·ln2u, fused
 		VFNMADD231PD(bc("ln2l"), f, x)
@@ -1602,7 +1604,11 @@ func expCore(x, f VecVirtual, vec func() VecVirtual, bc func(string) VecVirtual,
 		VSUBPD(t, x, x)
 	}
 	VMULPD(bc("sixteenth"), x, x)
-	p := bc("c8")
+	p, ok := bc("c8").(VecVirtual)
+	if !ok { // a memory operand
+		p = vec()
+		VMOVUPD(bc("c8"), p)
+	}
 	for _, c := range []string{"c7", "c6", "c5", "c4", "c3", "half", "one"} {
 		if fma {
 			VFMADD213PD(bc(c), x, p) // p = p·x + c, fused
@@ -1682,7 +1688,7 @@ func expVec512(x VecVirtual, kin, kbad Register, fma bool) VecVirtual {
 	VCVTPD2DQ(t, k) // round to nearest, like CVTSD2SL
 	f := ZMM()
 	VCVTDQ2PD(k, f)
-	expCore(x, f, vec, bc, fma)
+	expCore(x, f, vec, func(c string) Op { return bc(c) }, fma)
 	bc32 := func(v int32) VecVirtual {
 		g := GP64()
 		MOVQ(I32(v), g)
@@ -1860,80 +1866,309 @@ func expSum512(fma bool) {
 	RET()
 }
 
+// exp256 loops over n values, 4 a vector, and stores only the lanes it
+// finished, so that the caller can redo the others from x even when dst is
+// x.
 func exp256(fma bool) {
 	name := "exp256"
 	if fma {
 		name = "expFMA256"
 	}
+	expData512()
 	TEXT(name, NOSPLIT, "func(dst *float64, x *float64, n int) uint64")
 	Pragma("noescape")
-	expDoc(name, 4, fma)
+	variant := "the non-FMA"
+	if fma {
+		variant = "the FMA"
+	}
+	Doc(fmt.Sprintf("%s computes math.Exp for n (1..64) float64 values with %s", name, variant),
+		"variant of Go's amd64 math.Exp, 4 at a time, as exp512 does (subnormal and",
+		"zero results included). It returns a bit mask of the values it did not",
+		"finish (NaN, x above the overflow threshold, infinite results) and leaves",
+		"their dst untouched, so the caller can recompute them with math.Exp from",
+		"x even if dst is x.")
 	dp := loadGP("dst")
 	xp := loadGP("x")
 	n := loadGP("n")
-	bc := func(c string) VecVirtual {
-		r := YMM()
-		VBROADCASTSD(expConst(c), r)
-		return r
-	}
-	vec := func() VecVirtual { return YMM() }
-	// Lane mask: the low n of 4 int64 lanes, from the int32 tail table
-	// widened (tailmask holds 8 × -1 then 8 × 0).
+	bad, i, rem, lm, b, keep, j := GP64(), GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
+	XORQ(bad, bad)
+	XORQ(i, i)
+	scratch := AllocLocal(32)
+	x := YMM()
+	Label("loop")
+	MOVQ(n, rem)
+	SUBQ(i, rem)
+	JLE(LabelRef("done"))
+	CMPQ(rem, U8(4))
+	JL(LabelRef("tail"))
+	VMOVUPD(Mem{Base: xp, Index: i, Scale: 8}, x)
+	JMP(LabelRef("compute"))
+	Label("tail")
+	VMASKMOVPD(Mem{Base: xp, Index: i, Scale: 8}, tailMask64(rem), x)
+	Label("compute")
+	r := expVec256(x, b, fma)
+	MOVQ(U32(15), lm)
+	CMPQ(rem, U8(4))
+	JGE(LabelRef("full"))
+	MOVQ(I32(-1), lm)
+	BZHIQ(rem, lm, lm)
+	Label("full")
+	ANDQ(lm, b)
+	MOVQ(lm, keep)
+	ANDNQ(keep, b, keep) // keep = lm &^ b  (ANDN: ^b & keep)
+	SHLXQ(i, b, b)
+	ORQ(b, bad)
+	CMPQ(keep, U8(15))
+	JNE(LabelRef("partial"))
+	VMOVUPD(r, Mem{Base: dp, Index: i, Scale: 8})
+	ADDQ(U8(4), i)
+	JMP(LabelRef("loop"))
+	// Some lanes are not to be stored: copy the others one by one.
+	Label("partial")
+	VMOVUPD(r, scratch)
+	Label("lane")
+	TESTQ(keep, keep)
+	JZ(LabelRef("next"))
+	TZCNTQ(keep, j)
+	BLSRQ(keep, keep)
+	v := XMM()
+	MOVSD(scratch.Idx(j, 8), v)
+	ADDQ(i, j)
+	MOVSD(v, Mem{Base: dp, Index: j, Scale: 8})
+	JMP(LabelRef("lane"))
+	Label("next")
+	ADDQ(U8(4), i)
+	JMP(LabelRef("loop"))
+	Label("done")
+	Store(bad, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// tailMask64 loads an AVX2 mask of the first n (1..4) int64 lanes,
+// widened from the int32 tail table.
+func tailMask64(n Register) VecVirtual {
+	t, p := GP64(), GP64()
+	MOVQ(U32(8), t)
+	SUBQ(n, t)
+	LEAQ(tailMask, p)
 	m32 := XMM()
-	{
-		t := GP64()
-		MOVQ(U32(8), t)
-		SUBQ(n, t)
-		p := GP64()
-		LEAQ(tailMask, p)
-		VMOVDQU(Mem{Base: p, Index: t, Scale: 4}, m32)
-	}
+	VMOVDQU(Mem{Base: p, Index: t, Scale: 4}, m32)
 	m := YMM()
 	VPMOVSXDQ(m32, m)
-	x := YMM()
-	VMASKMOVPD(Mem{Base: xp}, m, x)
-	bad := GP64()
+	return m
+}
+
+// expVec256 is expVec512 for 4 lanes on AVX2: it returns exp(x) with Go's
+// math.Exp operations and sets bad to the bits of the lanes left to
+// math.Exp (x is clobbered). AVX2 has no VCVTPD2QQ: the subnormal results'
+// integer RNE(v), 0 ≤ v ≤ 2^52, is taken from the bits of v + 2^52, which
+// the addition rounds to an integer exactly so (its unit in the last place
+// is 1, and adding the even 2^52 keeps ties to even).
+func expVec256(x VecVirtual, bad GPVirtual, fma bool) VecVirtual {
+	expLabel++
+	nodenormal := fmt.Sprintf("nodenormal%d", expLabel)
+	expData256()
+	bc := func(c string) Op { return exp256Const(c) } // whole vectors: memory operands
+	vec := func() VecVirtual { return YMM() }
 	c := YMM()
-	VCMPPD(U8(6), bc("overflow"), x, c)
+	VCMPPD(U8(6), bc("overflow"), x, c) // !(x <= overflow): NaN, +Inf, too big
 	VMOVMSKPD(c, bad.As32())
 	t := YMM()
 	VMULPD(bc("log2e"), x, t)
 	k := XMM()
-	VCVTPD2DQY(t, k)
+	VCVTPD2DQY(t, k) // round to nearest, like CVTSD2SL
 	f := YMM()
 	VCVTDQ2PD(k, f)
 	expCore(x, f, vec, bc, fma)
-	bias := GP64()
-	MOVQ(U32(0x3ff), bias)
-	kb := XMM()
-	MOVQ(bias, kb)
-	VPBROADCASTD(kb, kb)
-	VPADDD(kb, k, k)
+	VPADDD(exp256Int(0x3ff), k, k) // biased exponent
 	cmp := XMM()
 	r := GP64()
-	zero := XMM()
-	VPXOR(zero, zero, zero)
-	VPCMPGTD(zero, k, cmp) // k > 0
-	VMOVMSKPS(cmp, r.As32())
-	XORQ(U8(15), r) // k ≤ 0
-	ORQ(r, bad)
-	lim := GP64()
-	MOVQ(U32(0x7fe), lim)
-	MOVQ(lim, kb)
-	VPBROADCASTD(kb, kb)
-	VPCMPGTD(kb, k, cmp) // k > 0x7fe
+	VPCMPGTD(exp256Int(0x7fe), k, cmp) // ≥ 0x7ff: infinite result
 	VMOVMSKPS(cmp, r.As32())
 	ORQ(r, bad)
+	// Normal results: x·2^k; the lanes whose result is taken from
+	// elsewhere compute 1·2^−1022 instead, a normal number.
+	kn := XMM()
+	VPMAXSD(exp256Int(1), k, kn)
+	VPMINSD(exp256Int(0x7fe), kn, kn)
 	sc := YMM()
-	VPMOVSXDQ(k, sc)
+	VPMOVSXDQ(kn, sc)
 	VPSLLQ(U8(52), sc, sc)
-	VMULPD(sc, x, x)
-	VMASKMOVPD(x, m, Mem{Base: dp})
-	ones := GP64()
-	MOVQ(I32(-1), ones)
-	BZHIQ(n, ones, ones)
-	ANDQ(ones, bad)
-	Store(bad, ReturnIndex(0))
+	pos := XMM()
+	VPCMPGTD(exp256Int(0), k, pos) // k > 0: a normal result
+	posq := YMM()
+	VPMOVSXDQ(pos, posq)
+	xn := YMM()
+	VMOVUPD(bc("one"), xn)
+	VBLENDVPD(posq, x, xn, xn) // k > 0 ? x : 1
+	res := YMM()
+	VMULPD(sc, xn, res)
+	VMOVMSKPS(pos, r.As32())
+	CMPQ(r, U8(15))
+	JE(LabelRef(nodenormal))
+	// Biased exponent in [−52, 0]: the result's bits are RNE(x·2^(k+51));
+	// below −52 the result is +0.
+	kd := XMM()
+	VPMAXSD(exp256Int(-52), k, kd)
+	VPMINSD(exp256Int(0), kd, kd)
+	VPADDD(exp256Int(0x3ff+51), kd, kd)
+	VPMOVSXDQ(kd, sc)
+	VPSLLQ(U8(52), sc, sc)    // 2^(k+51), normal
+	VMULPD(sc, x, x)          // exact: a power-of-two scaling of a normal number
+	VADDPD(bc("two52"), x, x) // 2^52 + RNE(v)
+	VPSUBQ(bc("two52"), x, x) // RNE(v), the subnormal's bits
+	VBLENDVPD(posq, res, x, res)
+	keep := XMM()
+	VPCMPGTD(exp256Int(-53), k, keep) // k ≥ −52
+	keepq := YMM()
+	VPMOVSXDQ(keep, keepq)
+	VANDPD(keepq, res, res) // +0 below
+	Label(nodenormal)
+	return res
+}
+
+// exp256Data holds expConsts as 4-lane vectors (32 bytes each), then
+// exp256Ints as 4-lane int32 vectors (16 bytes each), so that the AVX2 exp
+// takes them as memory operands (AVX2 has no embedded broadcast).
+var exp256Data Mem
+
+var exp256Ints = []int32{0, 1, 0x3ff, 0x7fe, -52, -53, 0x3ff + 51}
+
+func expData256() {
+	if exp256Data.Symbol.Name != "" {
+		return
+	}
+	exp256Data = GLOBL("exp256data", RODATA|NOPTR)
+	for i, c := range expConsts {
+		for l := 0; l < 4; l++ {
+			DATA(32*i+8*l, U64(math.Float64bits(c.v)))
+		}
+	}
+	base := 32 * len(expConsts)
+	for i, v := range exp256Ints {
+		for l := 0; l < 4; l++ {
+			DATA(base+16*i+4*l, U32(uint32(v)))
+		}
+	}
+}
+
+func exp256Const(name string) Mem {
+	for i, c := range expConsts {
+		if c.name == name {
+			return exp256Data.Offset(32 * i)
+		}
+	}
+	panic(name)
+}
+
+func exp256Int(v int32) Mem {
+	for i, w := range exp256Ints {
+		if w == v {
+			return exp256Data.Offset(32*len(expConsts) + 16*i)
+		}
+	}
+	panic(v)
+}
+
+// expSum256 is expSum512 on AVX2: 4 values a vector, up to 4 vectors.
+func expSum256(fma bool) {
+	name := "expSum256"
+	if fma {
+		name = "expSumFMA256"
+	}
+	expData512()
+	TEXT(name, NOSPLIT, "func(p *float32, z *float32, n int, m float32) (s float64, bad uint64)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is expSum512 on AVX2 (n = 1..16, %s math.Exp).", name, map[bool]string{true: "the FMA", false: "the non-FMA"}[fma]))
+	pp := loadGP("p")
+	zp := loadGP("z")
+	n := loadGP("n")
+	mv := XMM()
+	VBROADCASTSS(Load(Param("m"), XMM()), mv)
+	bad := GP64()
+	XORQ(bad, bad)
+	scratch := AllocLocal(128)
+	for h := 0; h < 4; h++ {
+		rem := GP64()
+		MOVQ(n, rem)
+		if h > 0 {
+			SUBQ(U8(4*h), rem)
+			JLE(LabelRef("sum"))
+		}
+		zf := XMM()
+		CMPQ(rem, U8(4))
+		JL(LabelRef(fmt.Sprintf("part%d", h)))
+		VMOVUPS(Mem{Base: zp, Disp: 16 * h}, zf)
+		JMP(LabelRef(fmt.Sprintf("loaded%d", h)))
+		Label(fmt.Sprintf("part%d", h))
+		VMASKMOVPS(Mem{Base: zp, Disp: 16 * h}, loadTailMask128(rem), zf)
+		Label(fmt.Sprintf("loaded%d", h))
+		VSUBPS(mv, zf, zf) // v − m in float32
+		x := YMM()
+		VCVTPS2PD(zf, x)
+		b := GP64()
+		r := expVec256(x, b, fma)
+		VMOVUPD(r, scratch.Offset(32*h))
+		if h > 0 {
+			SHLQ(U8(4*h), b)
+		}
+		ORQ(b, bad)
+	}
+	Label("sum")
+	BZHIQ(n, bad, bad) // lanes past n are not values
+	Store(bad, ReturnIndex(1))
+	TESTQ(bad, bad)
+	JNZ(LabelRef("done"))
+	// s = ((0 + e0) + e1) + ..., in order.
+	sum := XMM()
+	XORPD(sum, sum)
+	j := GP64()
+	XORQ(j, j)
+	Label("add")
+	ADDSD(scratch.Idx(j, 8), sum)
+	INCQ(j)
+	CMPQ(j, n)
+	JLT(LabelRef("add"))
+	Store(sum, ReturnIndex(0))
+	TESTQ(pp, pp)
+	JZ(LabelRef("done"))
+	inv := XMM()
+	one := GP64()
+	MOVQ(U64(math.Float64bits(1)), one)
+	MOVQ(one, inv)
+	DIVSD(sum, inv)
+	invv := YMM()
+	VBROADCASTSD(inv, invv)
+	minNormal := YMM()
+	VBROADCASTSD(expConst("minnormal"), minNormal)
+	for h := 0; h < 4; h++ {
+		rem := GP64()
+		MOVQ(n, rem)
+		if h > 0 {
+			SUBQ(U8(4*h), rem)
+			JLE(LabelRef("done"))
+		}
+		ev, tiny := YMM(), YMM()
+		VMOVUPD(scratch.Offset(32*h), ev)
+		// float32 of a subnormal float64 is +0; set those lanes to 0 first
+		// (same result, without a microcode assist in the conversion).
+		VCMPPD(U8(1), minNormal, ev, tiny) // e < 2^−1022
+		VANDNPD(ev, tiny, ev)
+		pf := XMM()
+		VCVTPD2PSY(ev, pf) // float32(e)
+		VCVTPS2PD(pf, ev)  // float64(float32(e))
+		VMULPD(invv, ev, ev)
+		VCVTPD2PSY(ev, pf)
+		CMPQ(rem, U8(4))
+		JL(LabelRef(fmt.Sprintf("ppart%d", h)))
+		VMOVUPS(pf, Mem{Base: pp, Disp: 16 * h})
+		JMP(LabelRef(fmt.Sprintf("pnext%d", h)))
+		Label(fmt.Sprintf("ppart%d", h))
+		VMASKMOVPS(pf, loadTailMask128(rem), Mem{Base: pp, Disp: 16 * h})
+		Label(fmt.Sprintf("pnext%d", h))
+	}
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
