@@ -2338,47 +2338,96 @@ TEXT ·nonZeroU8256(SB), NOSPLIT, $0-48
 	MOVQ         n+24(FP), BX
 	MOVQ         lut+32(FP), SI
 	VMOVDQU      iota32<>+0(SB), Y0
-	MOVQ         $0x00000008, DI
-	MOVQ         DI, X1
-	VPBROADCASTD X1, Y1
-	VPXOR        Y2, Y2, Y2
+	VMOVDQU      iota32<>+32(SB), Y1
+	MOVQ         $0x00000010, DI
+	MOVQ         DI, X2
+	VPBROADCASTD X2, Y2
+	VPXOR        Y3, Y3, Y3
 	XORQ         DI, DI
 	XORQ         R8, R8
-	MOVQ         BX, R11
-	ANDQ         $-8, R11
+	MOVQ         BX, R12
+	ANDQ         $-16, R12
+	LEAQ         permtable<>+0(SB), R13
+	TESTQ        SI, SI
+	JNZ          looplut
 
 loop:
-	CMPQ      R8, R11
+	CMPQ      R8, R12
 	JGE       tail
-	VPMOVZXBD (DX)(R8*1), Y3
-	VPCMPEQD  Y2, Y3, Y4
-	VMOVMSKPS Y4, R9
-	XORQ      $0x000000ff, R9
-	MOVQ      R9, R10
+	VMOVDQU   (DX)(R8*1), X4
+	VPCMPEQB  X3, X4, X4
+	VPMOVMSKB X4, R9
+	XORL      $0x0000ffff, R9
+	MOVBLZX   R9, R11
+	MOVQ      R11, R10
 	SHLQ      $0x05, R10
-	LEAQ      permtable<>+0(SB), R12
-	VMOVDQU   (R12)(R10*1), Y4
-	VPERMD    Y0, Y4, Y6
-	VPERMD    Y3, Y4, Y3
-	VMOVDQU   Y6, (AX)(DI*4)
-	POPCNTL   R9, R10
-	TESTQ     SI, SI
-	JNZ       lut
-	VCVTDQ2PS Y3, Y3
-	JMP       store
+	VMOVDQU   (R13)(R10*1), Y4
+	VPMOVZXBD (DX)(R8*1), Y6
+	VPERMD    Y0, Y4, Y7
+	VPERMD    Y6, Y4, Y4
+	VMOVDQU   Y7, (AX)(DI*4)
+	VCVTDQ2PS Y4, Y4
+	VMOVUPS   Y4, (CX)(DI*4)
+	POPCNTL   R11, R11
+	ADDQ      R11, DI
+	MOVL      R9, R11
+	SHRL      $0x08, R11
+	MOVQ      R11, R10
+	SHLQ      $0x05, R10
+	VMOVDQU   (R13)(R10*1), Y4
+	VPMOVZXBD 8(DX)(R8*1), Y6
+	VPERMD    Y1, Y4, Y7
+	VPERMD    Y6, Y4, Y4
+	VMOVDQU   Y7, (AX)(DI*4)
+	VCVTDQ2PS Y4, Y4
+	VMOVUPS   Y4, (CX)(DI*4)
+	POPCNTL   R11, R11
+	ADDQ      R11, DI
+	VPADDD    Y2, Y0, Y0
+	VPADDD    Y2, Y1, Y1
+	ADDQ      $0x10, R8
+	JMP       loop
 
-lut:
-	VPCMPEQD   Y4, Y4, Y4
-	VPXOR      Y6, Y6, Y6
-	VGATHERDPS Y4, (SI)(Y3*4), Y6
-	VMOVAPS    Y6, Y3
-
-store:
-	VMOVUPS Y3, (CX)(DI*4)
-	ADDQ    R10, DI
-	VPADDD  Y1, Y0, Y0
-	ADDQ    $0x08, R8
-	JMP     loop
+looplut:
+	CMPQ       R8, R12
+	JGE        tail
+	VMOVDQU    (DX)(R8*1), X4
+	VPCMPEQB   X3, X4, X4
+	VPMOVMSKB  X4, R9
+	XORL       $0x0000ffff, R9
+	MOVBLZX    R9, R11
+	MOVQ       R11, R10
+	SHLQ       $0x05, R10
+	VMOVDQU    (R13)(R10*1), Y4
+	VPMOVZXBD  (DX)(R8*1), Y6
+	VPERMD     Y0, Y4, Y7
+	VPERMD     Y6, Y4, Y4
+	VMOVDQU    Y7, (AX)(DI*4)
+	VPCMPEQD   Y6, Y6, Y6
+	VPXOR      Y7, Y7, Y7
+	VGATHERDPS Y6, (SI)(Y4*4), Y7
+	VMOVUPS    Y7, (CX)(DI*4)
+	POPCNTL    R11, R11
+	ADDQ       R11, DI
+	MOVL       R9, R11
+	SHRL       $0x08, R11
+	MOVQ       R11, R10
+	SHLQ       $0x05, R10
+	VMOVDQU    (R13)(R10*1), Y4
+	VPMOVZXBD  8(DX)(R8*1), Y6
+	VPERMD     Y1, Y4, Y7
+	VPERMD     Y6, Y4, Y4
+	VMOVDQU    Y7, (AX)(DI*4)
+	VPCMPEQD   Y6, Y6, Y6
+	VPXOR      Y7, Y7, Y7
+	VGATHERDPS Y6, (SI)(Y4*4), Y7
+	VMOVUPS    Y7, (CX)(DI*4)
+	POPCNTL    R11, R11
+	ADDQ       R11, DI
+	VPADDD     Y2, Y0, Y0
+	VPADDD     Y2, Y1, Y1
+	ADDQ       $0x10, R8
+	JMP        looplut
 
 tail:
 	CMPQ     R8, BX
@@ -6632,13 +6681,10 @@ loaded0:
 	VPMOVSXDQ  X3, Y3
 	VPSLLQ     $0x34, Y3, Y3
 	VPCMPGTD   exp256data<>+512(SB), X2, X4
-	VPMOVSXDQ  X4, Y5
-	VMOVUPD    exp256data<>+384(SB), Y6
-	VBLENDVPD  Y5, Y1, Y6, Y6
-	VMULPD     Y3, Y6, Y6
-	VMOVMSKPS  X4, DI
-	CMPQ       DI, $0x0f
-	JE         nodenormal5
+	VPMOVSXDQ  X4, Y4
+	VMOVUPD    exp256data<>+384(SB), Y5
+	VBLENDVPD  Y4, Y1, Y5, Y5
+	VMULPD     Y3, Y5, Y5
 	VPMAXSD    exp256data<>+576(SB), X2, X3
 	VPMINSD    exp256data<>+512(SB), X3, X3
 	VPADDD     exp256data<>+608(SB), X3, X3
@@ -6647,21 +6693,19 @@ loaded0:
 	VMULPD     Y3, Y1, Y1
 	VADDPD     exp256data<>+448(SB), Y1, Y1
 	VPSUBQ     exp256data<>+448(SB), Y1, Y1
-	VBLENDVPD  Y5, Y6, Y1, Y6
+	VBLENDVPD  Y4, Y5, Y1, Y5
 	VPCMPGTD   exp256data<>+592(SB), X2, X1
 	VPMOVSXDQ  X1, Y1
-	VANDPD     Y1, Y6, Y6
-
-nodenormal5:
-	VMOVUPD Y6, (SP)
-	ORQ     SI, BX
-	MOVQ    DX, SI
-	SUBQ    $0x04, SI
-	JLE     sum
-	CMPQ    SI, $0x04
-	JL      part1
-	VMOVUPS 16(CX), X1
-	JMP     loaded1
+	VANDPD     Y1, Y5, Y5
+	VMOVUPD    Y5, (SP)
+	ORQ        SI, BX
+	MOVQ       DX, SI
+	SUBQ       $0x04, SI
+	JLE        sum
+	CMPQ       SI, $0x04
+	JL         part1
+	VMOVUPS    16(CX), X1
+	JMP        loaded1
 
 part1:
 	MOVQ       $0x00000008, DI
@@ -6717,13 +6761,10 @@ loaded1:
 	VPMOVSXDQ  X3, Y3
 	VPSLLQ     $0x34, Y3, Y3
 	VPCMPGTD   exp256data<>+512(SB), X2, X4
-	VPMOVSXDQ  X4, Y5
-	VMOVUPD    exp256data<>+384(SB), Y6
-	VBLENDVPD  Y5, Y1, Y6, Y6
-	VMULPD     Y3, Y6, Y6
-	VMOVMSKPS  X4, DI
-	CMPQ       DI, $0x0f
-	JE         nodenormal6
+	VPMOVSXDQ  X4, Y4
+	VMOVUPD    exp256data<>+384(SB), Y5
+	VBLENDVPD  Y4, Y1, Y5, Y5
+	VMULPD     Y3, Y5, Y5
 	VPMAXSD    exp256data<>+576(SB), X2, X3
 	VPMINSD    exp256data<>+512(SB), X3, X3
 	VPADDD     exp256data<>+608(SB), X3, X3
@@ -6732,22 +6773,20 @@ loaded1:
 	VMULPD     Y3, Y1, Y1
 	VADDPD     exp256data<>+448(SB), Y1, Y1
 	VPSUBQ     exp256data<>+448(SB), Y1, Y1
-	VBLENDVPD  Y5, Y6, Y1, Y6
+	VBLENDVPD  Y4, Y5, Y1, Y5
 	VPCMPGTD   exp256data<>+592(SB), X2, X1
 	VPMOVSXDQ  X1, Y1
-	VANDPD     Y1, Y6, Y6
-
-nodenormal6:
-	VMOVUPD Y6, 32(SP)
-	SHLQ    $0x04, SI
-	ORQ     SI, BX
-	MOVQ    DX, SI
-	SUBQ    $0x08, SI
-	JLE     sum
-	CMPQ    SI, $0x04
-	JL      part2
-	VMOVUPS 32(CX), X1
-	JMP     loaded2
+	VANDPD     Y1, Y5, Y5
+	VMOVUPD    Y5, 32(SP)
+	SHLQ       $0x04, SI
+	ORQ        SI, BX
+	MOVQ       DX, SI
+	SUBQ       $0x08, SI
+	JLE        sum
+	CMPQ       SI, $0x04
+	JL         part2
+	VMOVUPS    32(CX), X1
+	JMP        loaded2
 
 part2:
 	MOVQ       $0x00000008, DI
@@ -6803,13 +6842,10 @@ loaded2:
 	VPMOVSXDQ  X3, Y3
 	VPSLLQ     $0x34, Y3, Y3
 	VPCMPGTD   exp256data<>+512(SB), X2, X4
-	VPMOVSXDQ  X4, Y5
-	VMOVUPD    exp256data<>+384(SB), Y6
-	VBLENDVPD  Y5, Y1, Y6, Y6
-	VMULPD     Y3, Y6, Y6
-	VMOVMSKPS  X4, DI
-	CMPQ       DI, $0x0f
-	JE         nodenormal7
+	VPMOVSXDQ  X4, Y4
+	VMOVUPD    exp256data<>+384(SB), Y5
+	VBLENDVPD  Y4, Y1, Y5, Y5
+	VMULPD     Y3, Y5, Y5
 	VPMAXSD    exp256data<>+576(SB), X2, X3
 	VPMINSD    exp256data<>+512(SB), X3, X3
 	VPADDD     exp256data<>+608(SB), X3, X3
@@ -6818,22 +6854,20 @@ loaded2:
 	VMULPD     Y3, Y1, Y1
 	VADDPD     exp256data<>+448(SB), Y1, Y1
 	VPSUBQ     exp256data<>+448(SB), Y1, Y1
-	VBLENDVPD  Y5, Y6, Y1, Y6
+	VBLENDVPD  Y4, Y5, Y1, Y5
 	VPCMPGTD   exp256data<>+592(SB), X2, X1
 	VPMOVSXDQ  X1, Y1
-	VANDPD     Y1, Y6, Y6
-
-nodenormal7:
-	VMOVUPD Y6, 64(SP)
-	SHLQ    $0x08, SI
-	ORQ     SI, BX
-	MOVQ    DX, SI
-	SUBQ    $0x0c, SI
-	JLE     sum
-	CMPQ    SI, $0x04
-	JL      part3
-	VMOVUPS 48(CX), X1
-	JMP     loaded3
+	VANDPD     Y1, Y5, Y5
+	VMOVUPD    Y5, 64(SP)
+	SHLQ       $0x08, SI
+	ORQ        SI, BX
+	MOVQ       DX, SI
+	SUBQ       $0x0c, SI
+	JLE        sum
+	CMPQ       SI, $0x04
+	JL         part3
+	VMOVUPS    48(CX), X1
+	JMP        loaded3
 
 part3:
 	MOVQ       $0x00000008, DI
@@ -6889,13 +6923,10 @@ loaded3:
 	VPMOVSXDQ  X2, Y2
 	VPSLLQ     $0x34, Y2, Y2
 	VPCMPGTD   exp256data<>+512(SB), X1, X3
-	VPMOVSXDQ  X3, Y4
-	VMOVUPD    exp256data<>+384(SB), Y5
-	VBLENDVPD  Y4, Y0, Y5, Y5
-	VMULPD     Y2, Y5, Y5
-	VMOVMSKPS  X3, SI
-	CMPQ       SI, $0x0f
-	JE         nodenormal8
+	VPMOVSXDQ  X3, Y3
+	VMOVUPD    exp256data<>+384(SB), Y4
+	VBLENDVPD  Y3, Y0, Y4, Y4
+	VMULPD     Y2, Y4, Y4
 	VPMAXSD    exp256data<>+576(SB), X1, X2
 	VPMINSD    exp256data<>+512(SB), X2, X2
 	VPADDD     exp256data<>+608(SB), X2, X2
@@ -6904,15 +6935,13 @@ loaded3:
 	VMULPD     Y2, Y0, Y0
 	VADDPD     exp256data<>+448(SB), Y0, Y0
 	VPSUBQ     exp256data<>+448(SB), Y0, Y0
-	VBLENDVPD  Y4, Y5, Y0, Y5
+	VBLENDVPD  Y3, Y4, Y0, Y4
 	VPCMPGTD   exp256data<>+592(SB), X1, X0
 	VPMOVSXDQ  X0, Y0
-	VANDPD     Y0, Y5, Y5
-
-nodenormal8:
-	VMOVUPD Y5, 96(SP)
-	SHLQ    $0x0c, CX
-	ORQ     CX, BX
+	VANDPD     Y0, Y4, Y4
+	VMOVUPD    Y4, 96(SP)
+	SHLQ       $0x0c, CX
+	ORQ        CX, BX
 
 sum:
 	BZHIQ DX, BX, BX
@@ -7584,13 +7613,10 @@ loaded0:
 	VPMOVSXDQ    X3, Y3
 	VPSLLQ       $0x34, Y3, Y3
 	VPCMPGTD     exp256data<>+512(SB), X2, X4
-	VPMOVSXDQ    X4, Y5
-	VMOVUPD      exp256data<>+384(SB), Y6
-	VBLENDVPD    Y5, Y1, Y6, Y6
-	VMULPD       Y3, Y6, Y6
-	VMOVMSKPS    X4, DI
-	CMPQ         DI, $0x0f
-	JE           nodenormal13
+	VPMOVSXDQ    X4, Y4
+	VMOVUPD      exp256data<>+384(SB), Y5
+	VBLENDVPD    Y4, Y1, Y5, Y5
+	VMULPD       Y3, Y5, Y5
 	VPMAXSD      exp256data<>+576(SB), X2, X3
 	VPMINSD      exp256data<>+512(SB), X3, X3
 	VPADDD       exp256data<>+608(SB), X3, X3
@@ -7599,21 +7625,19 @@ loaded0:
 	VMULPD       Y3, Y1, Y1
 	VADDPD       exp256data<>+448(SB), Y1, Y1
 	VPSUBQ       exp256data<>+448(SB), Y1, Y1
-	VBLENDVPD    Y5, Y6, Y1, Y6
+	VBLENDVPD    Y4, Y5, Y1, Y5
 	VPCMPGTD     exp256data<>+592(SB), X2, X1
 	VPMOVSXDQ    X1, Y1
-	VANDPD       Y1, Y6, Y6
-
-nodenormal13:
-	VMOVUPD Y6, (SP)
-	ORQ     SI, BX
-	MOVQ    DX, SI
-	SUBQ    $0x04, SI
-	JLE     sum
-	CMPQ    SI, $0x04
-	JL      part1
-	VMOVUPS 16(CX), X1
-	JMP     loaded1
+	VANDPD       Y1, Y5, Y5
+	VMOVUPD      Y5, (SP)
+	ORQ          SI, BX
+	MOVQ         DX, SI
+	SUBQ         $0x04, SI
+	JLE          sum
+	CMPQ         SI, $0x04
+	JL           part1
+	VMOVUPS      16(CX), X1
+	JMP          loaded1
 
 part1:
 	MOVQ       $0x00000008, DI
@@ -7659,13 +7683,10 @@ loaded1:
 	VPMOVSXDQ    X3, Y3
 	VPSLLQ       $0x34, Y3, Y3
 	VPCMPGTD     exp256data<>+512(SB), X2, X4
-	VPMOVSXDQ    X4, Y5
-	VMOVUPD      exp256data<>+384(SB), Y6
-	VBLENDVPD    Y5, Y1, Y6, Y6
-	VMULPD       Y3, Y6, Y6
-	VMOVMSKPS    X4, DI
-	CMPQ         DI, $0x0f
-	JE           nodenormal14
+	VPMOVSXDQ    X4, Y4
+	VMOVUPD      exp256data<>+384(SB), Y5
+	VBLENDVPD    Y4, Y1, Y5, Y5
+	VMULPD       Y3, Y5, Y5
 	VPMAXSD      exp256data<>+576(SB), X2, X3
 	VPMINSD      exp256data<>+512(SB), X3, X3
 	VPADDD       exp256data<>+608(SB), X3, X3
@@ -7674,22 +7695,20 @@ loaded1:
 	VMULPD       Y3, Y1, Y1
 	VADDPD       exp256data<>+448(SB), Y1, Y1
 	VPSUBQ       exp256data<>+448(SB), Y1, Y1
-	VBLENDVPD    Y5, Y6, Y1, Y6
+	VBLENDVPD    Y4, Y5, Y1, Y5
 	VPCMPGTD     exp256data<>+592(SB), X2, X1
 	VPMOVSXDQ    X1, Y1
-	VANDPD       Y1, Y6, Y6
-
-nodenormal14:
-	VMOVUPD Y6, 32(SP)
-	SHLQ    $0x04, SI
-	ORQ     SI, BX
-	MOVQ    DX, SI
-	SUBQ    $0x08, SI
-	JLE     sum
-	CMPQ    SI, $0x04
-	JL      part2
-	VMOVUPS 32(CX), X1
-	JMP     loaded2
+	VANDPD       Y1, Y5, Y5
+	VMOVUPD      Y5, 32(SP)
+	SHLQ         $0x04, SI
+	ORQ          SI, BX
+	MOVQ         DX, SI
+	SUBQ         $0x08, SI
+	JLE          sum
+	CMPQ         SI, $0x04
+	JL           part2
+	VMOVUPS      32(CX), X1
+	JMP          loaded2
 
 part2:
 	MOVQ       $0x00000008, DI
@@ -7735,13 +7754,10 @@ loaded2:
 	VPMOVSXDQ    X3, Y3
 	VPSLLQ       $0x34, Y3, Y3
 	VPCMPGTD     exp256data<>+512(SB), X2, X4
-	VPMOVSXDQ    X4, Y5
-	VMOVUPD      exp256data<>+384(SB), Y6
-	VBLENDVPD    Y5, Y1, Y6, Y6
-	VMULPD       Y3, Y6, Y6
-	VMOVMSKPS    X4, DI
-	CMPQ         DI, $0x0f
-	JE           nodenormal15
+	VPMOVSXDQ    X4, Y4
+	VMOVUPD      exp256data<>+384(SB), Y5
+	VBLENDVPD    Y4, Y1, Y5, Y5
+	VMULPD       Y3, Y5, Y5
 	VPMAXSD      exp256data<>+576(SB), X2, X3
 	VPMINSD      exp256data<>+512(SB), X3, X3
 	VPADDD       exp256data<>+608(SB), X3, X3
@@ -7750,22 +7766,20 @@ loaded2:
 	VMULPD       Y3, Y1, Y1
 	VADDPD       exp256data<>+448(SB), Y1, Y1
 	VPSUBQ       exp256data<>+448(SB), Y1, Y1
-	VBLENDVPD    Y5, Y6, Y1, Y6
+	VBLENDVPD    Y4, Y5, Y1, Y5
 	VPCMPGTD     exp256data<>+592(SB), X2, X1
 	VPMOVSXDQ    X1, Y1
-	VANDPD       Y1, Y6, Y6
-
-nodenormal15:
-	VMOVUPD Y6, 64(SP)
-	SHLQ    $0x08, SI
-	ORQ     SI, BX
-	MOVQ    DX, SI
-	SUBQ    $0x0c, SI
-	JLE     sum
-	CMPQ    SI, $0x04
-	JL      part3
-	VMOVUPS 48(CX), X1
-	JMP     loaded3
+	VANDPD       Y1, Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	SHLQ         $0x08, SI
+	ORQ          SI, BX
+	MOVQ         DX, SI
+	SUBQ         $0x0c, SI
+	JLE          sum
+	CMPQ         SI, $0x04
+	JL           part3
+	VMOVUPS      48(CX), X1
+	JMP          loaded3
 
 part3:
 	MOVQ       $0x00000008, DI
@@ -7811,13 +7825,10 @@ loaded3:
 	VPMOVSXDQ    X2, Y2
 	VPSLLQ       $0x34, Y2, Y2
 	VPCMPGTD     exp256data<>+512(SB), X1, X3
-	VPMOVSXDQ    X3, Y4
-	VMOVUPD      exp256data<>+384(SB), Y5
-	VBLENDVPD    Y4, Y0, Y5, Y5
-	VMULPD       Y2, Y5, Y5
-	VMOVMSKPS    X3, SI
-	CMPQ         SI, $0x0f
-	JE           nodenormal16
+	VPMOVSXDQ    X3, Y3
+	VMOVUPD      exp256data<>+384(SB), Y4
+	VBLENDVPD    Y3, Y0, Y4, Y4
+	VMULPD       Y2, Y4, Y4
 	VPMAXSD      exp256data<>+576(SB), X1, X2
 	VPMINSD      exp256data<>+512(SB), X2, X2
 	VPADDD       exp256data<>+608(SB), X2, X2
@@ -7826,15 +7837,13 @@ loaded3:
 	VMULPD       Y2, Y0, Y0
 	VADDPD       exp256data<>+448(SB), Y0, Y0
 	VPSUBQ       exp256data<>+448(SB), Y0, Y0
-	VBLENDVPD    Y4, Y5, Y0, Y5
+	VBLENDVPD    Y3, Y4, Y0, Y4
 	VPCMPGTD     exp256data<>+592(SB), X1, X0
 	VPMOVSXDQ    X0, Y0
-	VANDPD       Y0, Y5, Y5
-
-nodenormal16:
-	VMOVUPD Y5, 96(SP)
-	SHLQ    $0x0c, CX
-	ORQ     CX, BX
+	VANDPD       Y0, Y4, Y4
+	VMOVUPD      Y4, 96(SP)
+	SHLQ         $0x0c, CX
+	ORQ          CX, BX
 
 sum:
 	BZHIQ DX, BX, BX
