@@ -247,6 +247,9 @@ func copyRowsArch(dst []float32, dstStride int, src []float32, srcStride int, ro
 		cl = 1
 	}
 	l := lanes()
+	if level == AVX2 {
+		l = 16 // copyRows256 takes two vectors
+	}
 	for jb := 0; jb < width; jb += l {
 		w := min(l, width-jb)
 		if level == AVX512 {
@@ -527,10 +530,16 @@ func prefetchRowsArch(p unsafe.Pointer, rowBytes int, idx []int) {
 }
 
 func scatterBatchArch(g []float32, stride int, idx []int32, val []float32, start []int, dz []float32, u int) bool {
-	if level != AVX512 || u > 16 || start[len(start)-1] == 0 {
+	if level < AVX2 || u > 16 || start[len(start)-1] == 0 {
 		return false
 	}
-	scatterBatch512(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u)
+	if level == AVX512 {
+		scatterBatch512(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u)
+	} else if u <= 8 {
+		scatterBatch256x1(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u, u)
+	} else {
+		scatterBatch256x2(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u, u-8)
+	}
 	return true
 }
 

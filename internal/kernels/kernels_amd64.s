@@ -3731,6 +3731,104 @@ next:
 	VZEROUPPER
 	RET
 
+// func scatterBatch256x1(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+// Requires: AVX
+TEXT ·scatterBatch256x1(SB), NOSPLIT, $0-72
+	MOVQ    grad+0(FP), AX
+	MOVQ    stride+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    idx+16(FP), DX
+	MOVQ    val+24(FP), BX
+	MOVQ    start+32(FP), SI
+	MOVQ    dz+48(FP), DI
+	MOVQ    u+56(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    tail+64(FP), R9
+	MOVQ    $0x00000008, R10
+	SUBQ    R9, R10
+	LEAQ    tailmask<>+0(SB), R9
+	VMOVDQU (R9)(R10*4), Y0
+	XORQ    R9, R9
+
+row:
+	MOVQ       (SI)(R9*8), R10
+	MOVQ       8(SI)(R9*8), R11
+	CMPQ       R10, R11
+	JGE        next
+	VMASKMOVPS (DI), Y0, Y1
+
+loop:
+	MOVLQSX      (DX)(R10*4), R12
+	IMULQ        CX, R12
+	ADDQ         AX, R12
+	VBROADCASTSS (BX)(R10*4), Y2
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   (R12), Y0, Y3
+	VADDPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (R12)
+	INCQ         R10
+	CMPQ         R10, R11
+	JLT          loop
+
+next:
+	ADDQ R8, DI
+	INCQ R9
+	CMPQ R9, rows+40(FP)
+	JLT  row
+	VZEROUPPER
+	RET
+
+// func scatterBatch256x2(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+// Requires: AVX
+TEXT ·scatterBatch256x2(SB), NOSPLIT, $0-72
+	MOVQ    grad+0(FP), AX
+	MOVQ    stride+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    idx+16(FP), DX
+	MOVQ    val+24(FP), BX
+	MOVQ    start+32(FP), SI
+	MOVQ    dz+48(FP), DI
+	MOVQ    u+56(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    tail+64(FP), R9
+	MOVQ    $0x00000008, R10
+	SUBQ    R9, R10
+	LEAQ    tailmask<>+0(SB), R9
+	VMOVDQU (R9)(R10*4), Y0
+	XORQ    R9, R9
+
+row:
+	MOVQ       (SI)(R9*8), R10
+	MOVQ       8(SI)(R9*8), R11
+	CMPQ       R10, R11
+	JGE        next
+	VMOVUPS    (DI), Y1
+	VMASKMOVPS 32(DI), Y0, Y2
+
+loop:
+	MOVLQSX      (DX)(R10*4), R12
+	IMULQ        CX, R12
+	ADDQ         AX, R12
+	VBROADCASTSS (BX)(R10*4), Y3
+	VMULPS       Y1, Y3, Y4
+	VADDPS       (R12), Y4, Y4
+	VMOVUPS      Y4, (R12)
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   32(R12), Y0, Y4
+	VADDPS       Y3, Y4, Y4
+	VMASKMOVPS   Y4, Y0, 32(R12)
+	INCQ         R10
+	CMPQ         R10, R11
+	JLT          loop
+
+next:
+	ADDQ R8, DI
+	INCQ R9
+	CMPQ R9, rows+40(FP)
+	JLT  row
+	VZEROUPPER
+	RET
+
 // func copyRows512(dst *float32, dstStride int, src *float32, srcStride int, rows int, width int, clear int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·copyRows512(SB), NOSPLIT, $0-56
@@ -3782,18 +3880,20 @@ TEXT ·copyRows256(SB), NOSPLIT, $0-56
 	SHLQ    $0x02, BX
 	MOVQ    rows+32(FP), SI
 	MOVQ    width+40(FP), DI
-	MOVQ    $0x00000008, R8
-	SUBQ    DI, R8
-	LEAQ    tailmask<>+0(SB), DI
-	VMOVDQU (DI)(R8*4), Y0
 	VXORPS  Y2, Y2, Y2
-	MOVQ    clear+48(FP), DI
-	TESTQ   DI, DI
+	MOVQ    clear+48(FP), R8
+	CMPQ    DI, $0x08
+	JG      two
+	MOVQ    $0x00000008, R9
+	SUBQ    DI, R9
+	LEAQ    tailmask<>+0(SB), DI
+	VMOVDQU (DI)(R9*4), Y1
+	TESTQ   R8, R8
 	JNZ     clearloop
 
 loop:
-	VMASKMOVPS (DX), Y0, Y1
-	VMASKMOVPS Y1, Y0, (AX)
+	VMASKMOVPS (DX), Y1, Y0
+	VMASKMOVPS Y0, Y1, (AX)
 	ADDQ       BX, DX
 	ADDQ       CX, AX
 	DECQ       SI
@@ -3802,13 +3902,48 @@ loop:
 	RET
 
 clearloop:
-	VMASKMOVPS (DX), Y0, Y1
-	VMASKMOVPS Y1, Y0, (AX)
-	VMASKMOVPS Y2, Y0, (DX)
+	VMASKMOVPS (DX), Y1, Y0
+	VMASKMOVPS Y0, Y1, (AX)
+	VMASKMOVPS Y2, Y1, (DX)
 	ADDQ       BX, DX
 	ADDQ       CX, AX
 	DECQ       SI
 	JNZ        clearloop
+	VZEROUPPER
+	RET
+
+two:
+	SUBQ    $0x08, DI
+	MOVQ    $0x00000008, R9
+	SUBQ    DI, R9
+	LEAQ    tailmask<>+0(SB), DI
+	VMOVDQU (DI)(R9*4), Y3
+	TESTQ   R8, R8
+	JNZ     clearloop2
+
+loop2:
+	VMOVUPS    (DX), Y0
+	VMASKMOVPS 32(DX), Y3, Y1
+	VMOVUPS    Y0, (AX)
+	VMASKMOVPS Y1, Y3, 32(AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       SI
+	JNZ        loop2
+	VZEROUPPER
+	RET
+
+clearloop2:
+	VMOVUPS    (DX), Y0
+	VMASKMOVPS 32(DX), Y3, Y1
+	VMOVUPS    Y0, (AX)
+	VMASKMOVPS Y1, Y3, 32(AX)
+	VMOVUPS    Y2, (DX)
+	VMASKMOVPS Y2, Y3, 32(DX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       SI
+	JNZ        clearloop2
 	VZEROUPPER
 	RET
 

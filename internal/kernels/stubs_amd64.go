@@ -401,6 +401,18 @@ func scatterRows256x2(grad *float32, stride int, idx *int32, val *float32, n int
 //go:noescape
 func scatterBatch512(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int)
 
+// scatterBatch256x1 is scatterBatch512 on AVX2 for u ≤ 8: 1 vectors, the last one
+// masked to its first tail lanes.
+//
+//go:noescape
+func scatterBatch256x1(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+
+// scatterBatch256x2 is scatterBatch512 on AVX2 for u ≤ 16: 2 vectors, the last one
+// masked to its first tail lanes.
+//
+//go:noescape
+func scatterBatch256x2(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+
 // copyRows512 copies rows ≥ 1 rows of width 1..16 between strided layouts and,
 // if clear is not 0, zeroes the copied values in src:
 //
@@ -414,7 +426,7 @@ func scatterBatch512(grad *float32, stride int, idx *int32, val *float32, start 
 //go:noescape
 func copyRows512(dst *float32, dstStride int, src *float32, srcStride int, rows int, width int, clear int)
 
-// copyRows256 copies rows ≥ 1 rows of width 1..8 between strided layouts and,
+// copyRows256 copies rows ≥ 1 rows of width 1..16 between strided layouts and,
 // if clear is not 0, zeroes the copied values in src:
 //
 //	for r := 0; r < rows; r++ {

@@ -79,6 +79,8 @@ func main() {
 		scatterRows256(nv)
 	}
 	scatterBatch512()
+	scatterBatch256(1)
+	scatterBatch256(2)
 	copyRows512()
 	copyRows256()
 	for nv := 1; nv <= maxVec; nv++ {
@@ -1002,10 +1004,12 @@ func copyRows512() {
 	RET()
 }
 
+// copyRows256 copies rows of up to 16 values: a whole vector, if width > 8,
+// and a masked one.
 func copyRows256() {
 	TEXT("copyRows256", NOSPLIT, copySig)
 	Pragma("noescape")
-	copyDoc("copyRows256", 8)
+	copyDoc("copyRows256", 16)
 	dp := loadGP("dst")
 	ds := loadGP("dstStride")
 	SHLQ(U8(2), ds)
@@ -1013,10 +1017,13 @@ func copyRows256() {
 	ss := loadGP("srcStride")
 	SHLQ(U8(2), ss)
 	rows := loadGP("rows")
-	mt := loadTailMask256(loadGP("width"))
-	v, z := YMM(), YMM()
+	width := loadGP("width")
+	v, v1, z := YMM(), YMM(), YMM()
 	VXORPS(z, z, z)
 	cl := loadGP("clear")
+	CMPQ(width, U8(8))
+	JG(LabelRef("two"))
+	mt := loadTailMask256(width)
 	TESTQ(cl, cl)
 	JNZ(LabelRef("clearloop"))
 	Label("loop")
@@ -1036,6 +1043,103 @@ func copyRows256() {
 	ADDQ(ds, dp)
 	DECQ(rows)
 	JNZ(LabelRef("clearloop"))
+	VZEROUPPER()
+	RET()
+	// 9 to 16 values: a whole vector and a masked one.
+	Label("two")
+	SUBQ(U8(8), width)
+	m2 := loadTailMask256(width)
+	TESTQ(cl, cl)
+	JNZ(LabelRef("clearloop2"))
+	Label("loop2")
+	VMOVUPS(Mem{Base: sp}, v)
+	VMASKMOVPS(Mem{Base: sp, Disp: 32}, m2, v1)
+	VMOVUPS(v, Mem{Base: dp})
+	VMASKMOVPS(v1, m2, Mem{Base: dp, Disp: 32})
+	ADDQ(ss, sp)
+	ADDQ(ds, dp)
+	DECQ(rows)
+	JNZ(LabelRef("loop2"))
+	VZEROUPPER()
+	RET()
+	Label("clearloop2")
+	VMOVUPS(Mem{Base: sp}, v)
+	VMASKMOVPS(Mem{Base: sp, Disp: 32}, m2, v1)
+	VMOVUPS(v, Mem{Base: dp})
+	VMASKMOVPS(v1, m2, Mem{Base: dp, Disp: 32})
+	VMOVUPS(z, Mem{Base: sp})
+	VMASKMOVPS(z, m2, Mem{Base: sp, Disp: 32})
+	ADDQ(ss, sp)
+	ADDQ(ds, dp)
+	DECQ(rows)
+	JNZ(LabelRef("clearloop2"))
+	VZEROUPPER()
+	RET()
+}
+
+// scatterBatch256 is scatterRows256 for every row of a batch in one call,
+// as scatterBatch512.
+func scatterBatch256(nv int) {
+	name := fmt.Sprintf("scatterBatch256x%d", nv)
+	TEXT(name, NOSPLIT, "func(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is scatterBatch512 on AVX2 for u ≤ %d: %d vectors, the last one", name, 8*nv, nv),
+		"masked to its first tail lanes.")
+	gp := loadGP("grad")
+	stride4 := loadGP("stride")
+	SHLQ(U8(2), stride4)
+	offp := loadGP("idx")
+	valp := loadGP("val")
+	sp := loadGP("start")
+	dp := loadGP("dz")
+	u := loadGP("u")
+	SHLQ(U8(2), u) // row bytes of dz
+	mt := loadTailMask256(loadGP("tail"))
+	r, i, end, o := GP64(), GP64(), GP64(), GP64()
+	XORQ(r, r)
+	dv := make([]VecVirtual, nv)
+	for v := range dv {
+		dv[v] = YMM()
+	}
+	Label("row")
+	MOVQ(Mem{Base: sp, Index: r, Scale: 8}, i)
+	MOVQ(Mem{Base: sp, Index: r, Scale: 8, Disp: 8}, end)
+	CMPQ(i, end)
+	JGE(LabelRef("next"))
+	for v := range dv {
+		if v == nv-1 {
+			VMASKMOVPS(Mem{Base: dp, Disp: 32 * v}, mt, dv[v])
+		} else {
+			VMOVUPS(Mem{Base: dp, Disp: 32 * v}, dv[v])
+		}
+	}
+	Label("loop")
+	MOVLQSX(Mem{Base: offp, Index: i, Scale: 4}, o)
+	IMULQ(stride4, o)
+	ADDQ(gp, o)
+	bv := YMM()
+	VBROADCASTSS(Mem{Base: valp, Index: i, Scale: 4}, bv)
+	for v := range dv {
+		t := YMM()
+		VMULPS(dv[v], bv, t)
+		if v == nv-1 {
+			g := YMM()
+			VMASKMOVPS(Mem{Base: o, Disp: 32 * v}, mt, g)
+			VADDPS(t, g, g)
+			VMASKMOVPS(g, mt, Mem{Base: o, Disp: 32 * v})
+		} else {
+			VADDPS(Mem{Base: o, Disp: 32 * v}, t, t)
+			VMOVUPS(t, Mem{Base: o, Disp: 32 * v})
+		}
+	}
+	INCQ(i)
+	CMPQ(i, end)
+	JLT(LabelRef("loop"))
+	Label("next")
+	ADDQ(u, dp)
+	INCQ(r)
+	CMPQ(r, paramAddr("rows"))
+	JLT(LabelRef("row"))
 	VZEROUPPER()
 	RET()
 }
