@@ -2169,7 +2169,7 @@ done:
 	RET
 
 // func nonZero256(idx *int32, val *float32, x *float32, n int, mask *uint64, bit uint64) int
-// Requires: AVX, AVX2, BMI, POPCNT, SSE, SSE2
+// Requires: AVX, AVX2, POPCNT, SSE, SSE2
 TEXT ·nonZero256(SB), NOSPLIT, $0-56
 	MOVQ         idx+0(FP), AX
 	MOVQ         val+8(FP), CX
@@ -2181,20 +2181,27 @@ TEXT ·nonZero256(SB), NOSPLIT, $0-56
 	MOVQ         $0x00000008, DI
 	MOVQ         DI, X2
 	VPBROADCASTD X2, Y2
+	MOVQ         bit+40(FP), DI
+	MOVQ         DI, X3
+	VPBROADCASTQ X3, Y3
 	XORQ         DI, DI
 	XORQ         R8, R8
 	MOVQ         BX, R11
 	ANDQ         $-8, R11
+	LEAQ         permtable<>+0(SB), R12
+	MOVQ         BX, R13
+	ANDQ         $-16, R13
+	TESTQ        SI, SI
+	JNZ          loopmask
 
 loop:
-	CMPQ      R8, R11
-	JGE       tail
+	CMPQ      R8, R13
+	JGE       one
 	VMOVUPS   (DX)(R8*4), Y3
 	VCMPPS    $0x04, Y0, Y3, Y4
 	VMOVMSKPS Y4, R9
 	MOVQ      R9, R10
 	SHLQ      $0x05, R10
-	LEAQ      permtable<>+0(SB), R12
 	VMOVDQU   (R12)(R10*1), Y4
 	VPERMD    Y1, Y4, Y5
 	VPERMPS   Y3, Y4, Y3
@@ -2202,23 +2209,119 @@ loop:
 	VMOVUPS   Y3, (CX)(DI*4)
 	POPCNTL   R9, R10
 	ADDQ      R10, DI
-	TESTQ     SI, SI
-	JZ        nomask
+	VPADDD    Y2, Y1, Y1
+	VMOVUPS   32(DX)(R8*4), Y3
+	VCMPPS    $0x04, Y0, Y3, Y4
+	VMOVMSKPS Y4, R9
+	MOVQ      R9, R10
+	SHLQ      $0x05, R10
+	VMOVDQU   (R12)(R10*1), Y4
+	VPERMD    Y1, Y4, Y5
+	VPERMPS   Y3, Y4, Y3
+	VMOVDQU   Y5, (AX)(DI*4)
+	VMOVUPS   Y3, (CX)(DI*4)
+	POPCNTL   R9, R10
+	ADDQ      R10, DI
+	VPADDD    Y2, Y1, Y1
+	ADDQ      $0x10, R8
+	JMP       loop
 
-bitloop:
-	TESTQ  R9, R9
-	JZ     nomask
-	TZCNTQ R9, R10
-	BLSRQ  R9, R9
-	ADDQ   R8, R10
-	MOVQ   bit+40(FP), R12
-	ORQ    R12, (SI)(R10*8)
-	JMP    bitloop
+one:
+	CMPQ      R8, R11
+	JGE       tail
+	VMOVUPS   (DX)(R8*4), Y3
+	VCMPPS    $0x04, Y0, Y3, Y4
+	VMOVMSKPS Y4, R9
+	MOVQ      R9, R10
+	SHLQ      $0x05, R10
+	VMOVDQU   (R12)(R10*1), Y4
+	VPERMD    Y1, Y4, Y5
+	VPERMPS   Y3, Y4, Y3
+	VMOVDQU   Y5, (AX)(DI*4)
+	VMOVUPS   Y3, (CX)(DI*4)
+	POPCNTL   R9, R10
+	ADDQ      R10, DI
+	VPADDD    Y2, Y1, Y1
+	ADDQ      $0x08, R8
+	JMP       one
 
-nomask:
-	VPADDD Y2, Y1, Y1
-	ADDQ   $0x08, R8
-	JMP    loop
+loopmask:
+	CMPQ         R8, R13
+	JGE          onemask
+	VMOVUPS      (DX)(R8*4), Y4
+	VCMPPS       $0x04, Y0, Y4, Y5
+	VMOVMSKPS    Y5, R9
+	MOVQ         R9, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R12)(R10*1), Y6
+	VPERMD       Y1, Y6, Y7
+	VPERMPS      Y4, Y6, Y4
+	VMOVDQU      Y7, (AX)(DI*4)
+	VMOVUPS      Y4, (CX)(DI*4)
+	POPCNTL      R9, R10
+	ADDQ         R10, DI
+	VPMOVSXDQ    X5, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         (SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, (SI)(R8*8)
+	VEXTRACTI128 $0x01, Y5, X4
+	VPMOVSXDQ    X4, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         32(SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, 32(SI)(R8*8)
+	VPADDD       Y2, Y1, Y1
+	VMOVUPS      32(DX)(R8*4), Y4
+	VCMPPS       $0x04, Y0, Y4, Y5
+	VMOVMSKPS    Y5, R9
+	MOVQ         R9, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R12)(R10*1), Y6
+	VPERMD       Y1, Y6, Y7
+	VPERMPS      Y4, Y6, Y4
+	VMOVDQU      Y7, (AX)(DI*4)
+	VMOVUPS      Y4, (CX)(DI*4)
+	POPCNTL      R9, R10
+	ADDQ         R10, DI
+	VPMOVSXDQ    X5, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         64(SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, 64(SI)(R8*8)
+	VEXTRACTI128 $0x01, Y5, X4
+	VPMOVSXDQ    X4, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         96(SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, 96(SI)(R8*8)
+	VPADDD       Y2, Y1, Y1
+	ADDQ         $0x10, R8
+	JMP          loopmask
+
+onemask:
+	CMPQ         R8, R11
+	JGE          tail
+	VMOVUPS      (DX)(R8*4), Y4
+	VCMPPS       $0x04, Y0, Y4, Y5
+	VMOVMSKPS    Y5, R9
+	MOVQ         R9, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R12)(R10*1), Y6
+	VPERMD       Y1, Y6, Y7
+	VPERMPS      Y4, Y6, Y4
+	VMOVDQU      Y7, (AX)(DI*4)
+	VMOVUPS      Y4, (CX)(DI*4)
+	POPCNTL      R9, R10
+	ADDQ         R10, DI
+	VPMOVSXDQ    X5, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         (SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, (SI)(R8*8)
+	VEXTRACTI128 $0x01, Y5, X4
+	VPMOVSXDQ    X4, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         32(SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, 32(SI)(R8*8)
+	VPADDD       Y2, Y1, Y1
+	ADDQ         $0x08, R8
+	JMP          onemask
 
 tail:
 	CMPQ    R8, BX

@@ -229,6 +229,12 @@ func nonZero256() {
 	MOVQ(U32(8), eight)
 	MOVQ(eight, sx)
 	VPBROADCASTD(sx, step)
+	vbit := YMM()
+	{
+		b, bx := loadGP("bit"), XMM()
+		MOVQ(b, bx)
+		VPBROADCASTQ(bx, vbit)
+	}
 
 	c, k, bits, t := GP64(), GP64(), GP64(), GP64()
 	XORQ(c, c)
@@ -236,41 +242,64 @@ func nonZero256() {
 	full := GP64()
 	MOVQ(n, full)
 	ANDQ(I32(-8), full)
-	xv, cmp, perm, co, cv := YMM(), YMM(), YMM(), YMM(), YMM()
-
-	Label("loop")
-	CMPQ(k, full)
-	JGE(LabelRef("tail"))
-	VMOVUPS(Mem{Base: xp, Index: k, Scale: 4}, xv)
-	VCMPPS(U8(4), zero, xv, cmp) // NEQ_UQ
-	VMOVMSKPS(cmp, bits.As32())
-	MOVQ(bits, t)
-	SHLQ(U8(5), t)
-	tbl := GP64()
+	tbl, full16 := GP64(), GP64()
 	LEAQ(permTable, tbl)
-	VMOVDQU(Mem{Base: tbl, Index: t, Scale: 1}, perm)
-	VPERMD(offs, perm, co)
-	VPERMPS(xv, perm, cv)
-	VMOVDQU(co, Mem{Base: offp, Index: c, Scale: 4})
-	VMOVUPS(cv, Mem{Base: valp, Index: c, Scale: 4})
-	POPCNTL(bits.As32(), t.As32())
-	ADDQ(t, c)
+	MOVQ(n, full16)
+	ANDQ(I32(-16), full16)
+	// The loop is written twice, without and with mask, 16 elements (two
+	// vectors) an iteration, then one vector.
+	loop := func(withMask bool, lbl string, vecs int) {
+		Label(lbl)
+		if vecs == 2 {
+			CMPQ(k, full16)
+		} else {
+			CMPQ(k, full)
+		}
+		JGE(LabelRef(map[int]string{2: map[bool]string{false: "one", true: "onemask"}[withMask], 1: "tail"}[vecs]))
+		for h := 0; h < vecs; h++ {
+			xv, cmp, perm, co, cv := YMM(), YMM(), YMM(), YMM(), YMM()
+			VMOVUPS(Mem{Base: xp, Index: k, Scale: 4, Disp: 32 * h}, xv)
+			VCMPPS(U8(4), zero, xv, cmp) // NEQ_UQ
+			VMOVMSKPS(cmp, bits.As32())
+			MOVQ(bits, t)
+			SHLQ(U8(5), t)
+			VMOVDQU(Mem{Base: tbl, Index: t, Scale: 1}, perm)
+			VPERMD(offs, perm, co)
+			VPERMPS(xv, perm, cv)
+			VMOVDQU(co, Mem{Base: offp, Index: c, Scale: 4})
+			VMOVUPS(cv, Mem{Base: valp, Index: c, Scale: 4})
+			POPCNTL(bits.As32(), t.As32())
+			ADDQ(t, c)
+			if withMask {
+				// mask[k+l] |= bit for the non-zero lanes l: the
+				// comparison's lanes widened to 64 bits select bit, ORed
+				// into two vectors of 4 words.
+				for q := 0; q < 2; q++ {
+					wide, mv := YMM(), YMM()
+					if q == 0 {
+						VPMOVSXDQ(cmp.AsX(), wide)
+					} else {
+						hi := XMM()
+						VEXTRACTI128(U8(1), cmp, hi)
+						VPMOVSXDQ(hi, wide)
+					}
+					VPAND(vbit, wide, wide)
+					disp := 32*q + 64*h
+					VPOR(Mem{Base: maskp, Index: k, Scale: 8, Disp: disp}, wide, mv)
+					VMOVDQU(mv, Mem{Base: maskp, Index: k, Scale: 8, Disp: disp})
+				}
+			}
+			VPADDD(step, offs, offs)
+		}
+		ADDQ(U8(8*vecs), k)
+		JMP(LabelRef(lbl))
+	}
 	TESTQ(maskp, maskp)
-	JZ(LabelRef("nomask"))
-	Label("bitloop")
-	TESTQ(bits, bits)
-	JZ(LabelRef("nomask"))
-	TZCNTQ(bits, t)
-	BLSRQ(bits, bits)
-	ADDQ(k, t)
-	bit := GP64()
-	Load(Param("bit"), bit)
-	ORQ(bit, Mem{Base: maskp, Index: t, Scale: 8})
-	JMP(LabelRef("bitloop"))
-	Label("nomask")
-	VPADDD(step, offs, offs)
-	ADDQ(U8(8), k)
-	JMP(LabelRef("loop"))
+	JNZ(LabelRef("loopmask"))
+	loop(false, "loop", 2)
+	loop(false, "one", 1)
+	loop(true, "loopmask", 2)
+	loop(true, "onemask", 1)
 
 	// The last < 8 elements, one at a time.
 	Label("tail")
