@@ -1478,6 +1478,34 @@ func elementwise(n Register, lanes int, body func(i Register)) {
 	RET()
 }
 
+// elementwiseUnrolled is elementwise running unroll vectors an iteration,
+// then single ones; body(i, d) does the vector at element i plus d.
+// AVX2 kernels use it: a YMM does half a ZMM's work, so the loop's own
+// instructions weigh twice as much.
+func elementwiseUnrolled(n Register, lanes, unroll int, body func(i Register, d int)) {
+	i, m := GP64(), GP64()
+	XORQ(i, i)
+	MOVQ(n, m)
+	ANDQ(I32(-lanes*unroll), m)
+	Label("uloop")
+	CMPQ(i, m)
+	JGE(LabelRef("loop"))
+	for k := 0; k < unroll; k++ {
+		body(i, lanes*k)
+	}
+	ADDQ(U32(lanes*unroll), i)
+	JMP(LabelRef("uloop"))
+	Label("loop")
+	CMPQ(i, n)
+	JGE(LabelRef("done"))
+	body(i, 0)
+	ADDQ(U32(lanes), i)
+	JMP(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
 func sgdDoc(name string, lanes int) {
 	Doc(fmt.Sprintf("%s is SGD for n elements, n a multiple of %d:", name, lanes),
 		"",
@@ -1513,12 +1541,12 @@ func sgd256() {
 	n := loadGP("n")
 	lr := YMM()
 	VBROADCASTSS(Load(Param("lr"), XMM()), lr)
-	elementwise(n, 8, func(i Register) {
+	elementwiseUnrolled(n, 8, 2, func(i Register, d int) {
 		p, w := YMM(), YMM()
-		VMULPS(Mem{Base: gp, Index: i, Scale: 4}, lr, p)
-		VMOVUPS(Mem{Base: wp, Index: i, Scale: 4}, w)
+		VMULPS(Mem{Base: gp, Index: i, Scale: 4, Disp: 4 * d}, lr, p)
+		VMOVUPS(Mem{Base: wp, Index: i, Scale: 4, Disp: 4 * d}, w)
 		VSUBPS(p, w, w)
-		VMOVUPS(w, Mem{Base: wp, Index: i, Scale: 4})
+		VMOVUPS(w, Mem{Base: wp, Index: i, Scale: 4, Disp: 4 * d})
 	})
 }
 
@@ -1613,11 +1641,11 @@ func u8ToF32256() {
 	dp := loadGP("dst")
 	sp := loadGP("src")
 	n := loadGP("n")
-	elementwise(n, 8, func(i Register) {
+	elementwiseUnrolled(n, 8, 4, func(i Register, d int) {
 		v := YMM()
-		VPMOVZXBD(Mem{Base: sp, Index: i, Scale: 1}, v)
+		VPMOVZXBD(Mem{Base: sp, Index: i, Scale: 1, Disp: d}, v)
 		VCVTDQ2PS(v, v)
-		VMOVUPS(v, Mem{Base: dp, Index: i, Scale: 4})
+		VMOVUPS(v, Mem{Base: dp, Index: i, Scale: 4, Disp: 4 * d})
 	})
 }
 
@@ -2393,6 +2421,15 @@ func relu(wide bool) {
 	}
 	zero := vec()
 	VXORPS(zero, zero, zero)
+	if !wide {
+		elementwiseUnrolled(n, lanes, 4, func(i Register, d int) {
+			v := vec()
+			VMOVUPS(Mem{Base: xp, Index: i, Scale: 4, Disp: 4 * d}, v)
+			VMAXPS(zero, v, v)
+			VMOVUPS(v, Mem{Base: dp, Index: i, Scale: 4, Disp: 4 * d})
+		})
+		return
+	}
 	elementwise(n, lanes, func(i Register) {
 		v := vec()
 		VMOVUPS(Mem{Base: xp, Index: i, Scale: 4}, v)
@@ -2435,11 +2472,10 @@ func reluGrad(wide bool) {
 	}
 	zero := YMM()
 	VXORPS(zero, zero, zero)
-	elementwise(n, lanes, func(i Register) {
+	elementwiseUnrolled(n, lanes, 4, func(i Register, d int) {
 		m, v := YMM(), YMM()
-		VMOVUPS(Mem{Base: yp, Index: i, Scale: 4}, m)
-		VCMPPS(U8(0x1e), zero, m, m) // GT_OQ: y > 0
-		VANDPS(Mem{Base: dyp, Index: i, Scale: 4}, m, v)
-		VMOVUPS(v, Mem{Base: dxp, Index: i, Scale: 4})
+		VCMPPS(U8(0x11), Mem{Base: yp, Index: i, Scale: 4, Disp: 4 * d}, zero, m) // LT_OQ: 0 < y
+		VANDPS(Mem{Base: dyp, Index: i, Scale: 4, Disp: 4 * d}, m, v)
+		VMOVUPS(v, Mem{Base: dxp, Index: i, Scale: 4, Disp: 4 * d})
 	})
 }
