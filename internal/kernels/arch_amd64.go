@@ -543,6 +543,8 @@ func scatterBatchArch(g []float32, stride int, idx []int32, val []float32, start
 	return true
 }
 
+func hasAccumColsArch() bool { return level == AVX512 }
+
 func accumColsArch(z, w, x []float32, in, u int, mask []uint64, n int) bool {
 	if level != AVX512 {
 		return false

@@ -305,6 +305,14 @@ func AccumCols(z, w, x []float32, in, u int, mask []uint64, n int) bool {
 	return accumColsArch(z, w, x, in, u, mask, n)
 }
 
+// HasAccumCols reports whether AccumCols has a fast version at the current
+// level (it then never reports false), so that a caller can skip the bit
+// masks' pass when it would fall back anyway. On AVX2 the row-major
+// AccumRows is faster than a k-major walk: with 16 vector registers a
+// 128-wide row of W does not stay in registers, and the output rows' stores
+// twice as many (half as wide) as AVX-512's take the time.
+func HasAccumCols() bool { return hasAccumColsArch() }
+
 // GradRows computes a Dense weight gradient g = xᵀ·dz (in×u, row-major)
 // over n rows, visiting only the non-zero inputs, which mask records: bit
 // r%64 of mask[(r/64)·in + k] is set when x[r·in+k] is non-zero (NonZero

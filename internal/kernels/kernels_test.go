@@ -876,3 +876,16 @@ func TestChannelKernelsShapes(t *testing.T) {
 	NormGradSums(nil, nil, nil, nil, nil, nil)
 	NormGrad(nil, nil, nil, nil, nil, nil, nil, nil)
 }
+
+// TestHasAccumCols checks that HasAccumCols reports exactly whether
+// AccumCols does the work at each level.
+func TestHasAccumCols(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		in, u, n := 5, 3, 2
+		z, w, x := make([]float32, n*u), make([]float32, in*u), make([]float32, n*in)
+		mask := make([]uint64, in)
+		if got := AccumCols(z, w, x, in, u, mask, n); got != HasAccumCols() {
+			t.Fatalf("AccumCols reported %v, HasAccumCols %v", got, HasAccumCols())
+		}
+	})
+}
