@@ -239,7 +239,7 @@ func TestScatterRows(t *testing.T) {
 func TestScatterBatch(t *testing.T) {
 	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(31, 32))
-		for _, u := range []int{1, 7, 10, 16, 17, 32} {
+		for _, u := range []int{1, 7, 8, 9, 10, 16, 17, 32} {
 			for _, rows := range []int{1, 2, 31, 32} {
 				const in = 60
 				stride := (u + 15) &^ 15
