@@ -323,7 +323,7 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 	n *= d.pos // rows of in inputs
 	w := d.Kernel.Value
 	d.x = x
-	if d.mask != nil {
+	if d.mask != nil && kernels.HasAccumCols() {
 		// Wide layers: record the non-zero inputs as bit masks, then walk
 		// the input columns, each row of W read once (kernels.AccumCols),
 		// where there is a fast version.
@@ -336,11 +336,11 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 		if kernels.AccumCols(d.z[:n*u], w, x[:n*in], in, u, mask, n) {
 			return d.z[:n*u]
 		}
-		clear(mask) // recorded again below
 	}
 	var mask []uint64
 	if d.mask != nil {
 		mask = d.mask[:(n+63)/64*in]
+		clear(mask) // recorded below
 	}
 	s := 0
 	for r := 0; r < n; r++ {

@@ -247,6 +247,9 @@ func copyRowsArch(dst []float32, dstStride int, src []float32, srcStride int, ro
 		cl = 1
 	}
 	l := lanes()
+	if level == AVX2 {
+		l = 16 // copyRows256 takes two vectors
+	}
 	for jb := 0; jb < width; jb += l {
 		w := min(l, width-jb)
 		if level == AVX512 {
@@ -408,24 +411,33 @@ func expArch(dst, x []float64) bool {
 
 // expRun computes dst = exp(x) at level l with variant v.
 func expRun(l Level, v int, dst, x []float64) {
-	width := 4
-	if l == AVX512 {
-		width = 8
+	if l == AVX2 {
+		// exp256 leaves the lanes it did not finish untouched in dst, so
+		// x still holds their inputs even when dst is x.
+		for i := 0; i < len(x); i += 64 {
+			n := min(64, len(x)-i)
+			var bad uint64
+			if v == 2 {
+				bad = expFMA256(&dst[i], &x[i], n)
+			} else {
+				bad = exp256(&dst[i], &x[i], n)
+			}
+			for ; bad != 0; bad &= bad - 1 {
+				j := i + bits.TrailingZeros64(bad)
+				dst[j] = math.Exp(x[j])
+			}
+		}
+		return
 	}
 	var in [8]float64 // the inputs, for the fallback when dst and x alias
-	for i := 0; i < len(x); i += width {
-		n := min(width, len(x)-i)
+	for i := 0; i < len(x); i += 8 {
+		n := min(8, len(x)-i)
 		copy(in[:n], x[i:i+n])
 		var bad uint64
-		switch {
-		case l == AVX512 && v == 2:
+		if v == 2 {
 			bad = expFMA512(&dst[i], &x[i], n)
-		case l == AVX512:
+		} else {
 			bad = exp512(&dst[i], &x[i], n)
-		case v == 2:
-			bad = expFMA256(&dst[i], &x[i], n)
-		default:
-			bad = exp256(&dst[i], &x[i], n)
 		}
 		for ; bad != 0; bad &= bad - 1 {
 			j := bits.TrailingZeros64(bad)
@@ -489,7 +501,7 @@ func reluGradArch(dx, y, dy []float32) int {
 }
 
 func expSumArch(p []float32, z []float32, m float32) (float64, bool) {
-	if level != AVX512 || expVariant == 0 {
+	if level < AVX2 || expVariant == 0 {
 		return 0, false
 	}
 	var pp *float32
@@ -498,10 +510,15 @@ func expSumArch(p []float32, z []float32, m float32) (float64, bool) {
 	}
 	var s float64
 	var bad uint64
-	if expVariant == 2 {
+	switch {
+	case level == AVX512 && expVariant == 2:
 		s, bad = expSumFMA512(pp, &z[0], len(z), m)
-	} else {
+	case level == AVX512:
 		s, bad = expSum512(pp, &z[0], len(z), m)
+	case expVariant == 2:
+		s, bad = expSumFMA256(pp, &z[0], len(z), m)
+	default:
+		s, bad = expSum256(pp, &z[0], len(z), m)
 	}
 	return s, bad == 0
 }
@@ -513,12 +530,20 @@ func prefetchRowsArch(p unsafe.Pointer, rowBytes int, idx []int) {
 }
 
 func scatterBatchArch(g []float32, stride int, idx []int32, val []float32, start []int, dz []float32, u int) bool {
-	if level != AVX512 || u > 16 || start[len(start)-1] == 0 {
+	if level < AVX2 || u > 16 || start[len(start)-1] == 0 {
 		return false
 	}
-	scatterBatch512(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u)
+	if level == AVX512 {
+		scatterBatch512(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u)
+	} else if u <= 8 {
+		scatterBatch256x1(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u, u)
+	} else {
+		scatterBatch256x2(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u, u-8)
+	}
 	return true
 }
+
+func hasAccumColsArch() bool { return level == AVX512 }
 
 func accumColsArch(z, w, x []float32, in, u int, mask []uint64, n int) bool {
 	if level != AVX512 {

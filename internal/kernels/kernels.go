@@ -305,6 +305,14 @@ func AccumCols(z, w, x []float32, in, u int, mask []uint64, n int) bool {
 	return accumColsArch(z, w, x, in, u, mask, n)
 }
 
+// HasAccumCols reports whether AccumCols has a fast version at the current
+// level (it then never reports false), so that a caller can skip the bit
+// masks' pass when it would fall back anyway. On AVX2 the row-major
+// AccumRows is faster than a k-major walk: with 16 vector registers a
+// 128-wide row of W does not stay in registers, and the output rows' stores
+// twice as many (half as wide) as AVX-512's take the time.
+func HasAccumCols() bool { return hasAccumColsArch() }
+
 // GradRows computes a Dense weight gradient g = xᵀ·dz (in×u, row-major)
 // over n rows, visiting only the non-zero inputs, which mask records: bit
 // r%64 of mask[(r/64)·in + k] is set when x[r·in+k] is non-zero (NonZero
@@ -454,8 +462,9 @@ func Prefetch[T uint8 | int64 | float32 | float64](s []T) {
 // Exp sets dst[i] = math.Exp(x[i]) for every i, bit for bit: on amd64 it
 // runs Go's own math.Exp algorithm (Shibata's method, in the FMA or non-FMA
 // variant, whichever math.Exp uses on this CPU) on vectors of 8 or 4
-// values, and hands the rare values outside its normal range (non-finite,
-// overflowing, subnormal results) to math.Exp itself. The vector path is
+// values, subnormal and zero results included, and hands the rare values
+// outside its range (NaN, overflowing and infinite results) to math.Exp
+// itself. The vector path is
 // used only if it reproduces math.Exp on a set of probe values at start-up,
 // so a different math.Exp (another Go version or platform) only makes it
 // slower, never different.
@@ -471,8 +480,8 @@ func Exp(dst, x []float64) {
 }
 
 // ExpSum is the body of a softmax or log-sum-exp over one row z with
-// maximum m, in a single call where the vector exp is available (AVX-512,
-// rows of up to 16):
+// maximum m, in a single call where the vector exp is available (AVX-512
+// or AVX2, rows of up to 16):
 //
 //	var s float64
 //	for j, v := range z {

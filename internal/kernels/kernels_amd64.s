@@ -2169,7 +2169,7 @@ done:
 	RET
 
 // func nonZero256(idx *int32, val *float32, x *float32, n int, mask *uint64, bit uint64) int
-// Requires: AVX, AVX2, BMI, POPCNT, SSE, SSE2
+// Requires: AVX, AVX2, POPCNT, SSE, SSE2
 TEXT ·nonZero256(SB), NOSPLIT, $0-56
 	MOVQ         idx+0(FP), AX
 	MOVQ         val+8(FP), CX
@@ -2181,20 +2181,27 @@ TEXT ·nonZero256(SB), NOSPLIT, $0-56
 	MOVQ         $0x00000008, DI
 	MOVQ         DI, X2
 	VPBROADCASTD X2, Y2
+	MOVQ         bit+40(FP), DI
+	MOVQ         DI, X3
+	VPBROADCASTQ X3, Y3
 	XORQ         DI, DI
 	XORQ         R8, R8
 	MOVQ         BX, R11
 	ANDQ         $-8, R11
+	LEAQ         permtable<>+0(SB), R12
+	MOVQ         BX, R13
+	ANDQ         $-16, R13
+	TESTQ        SI, SI
+	JNZ          loopmask
 
 loop:
-	CMPQ      R8, R11
-	JGE       tail
+	CMPQ      R8, R13
+	JGE       one
 	VMOVUPS   (DX)(R8*4), Y3
 	VCMPPS    $0x04, Y0, Y3, Y4
 	VMOVMSKPS Y4, R9
 	MOVQ      R9, R10
 	SHLQ      $0x05, R10
-	LEAQ      permtable<>+0(SB), R12
 	VMOVDQU   (R12)(R10*1), Y4
 	VPERMD    Y1, Y4, Y5
 	VPERMPS   Y3, Y4, Y3
@@ -2202,23 +2209,119 @@ loop:
 	VMOVUPS   Y3, (CX)(DI*4)
 	POPCNTL   R9, R10
 	ADDQ      R10, DI
-	TESTQ     SI, SI
-	JZ        nomask
+	VPADDD    Y2, Y1, Y1
+	VMOVUPS   32(DX)(R8*4), Y3
+	VCMPPS    $0x04, Y0, Y3, Y4
+	VMOVMSKPS Y4, R9
+	MOVQ      R9, R10
+	SHLQ      $0x05, R10
+	VMOVDQU   (R12)(R10*1), Y4
+	VPERMD    Y1, Y4, Y5
+	VPERMPS   Y3, Y4, Y3
+	VMOVDQU   Y5, (AX)(DI*4)
+	VMOVUPS   Y3, (CX)(DI*4)
+	POPCNTL   R9, R10
+	ADDQ      R10, DI
+	VPADDD    Y2, Y1, Y1
+	ADDQ      $0x10, R8
+	JMP       loop
 
-bitloop:
-	TESTQ  R9, R9
-	JZ     nomask
-	TZCNTQ R9, R10
-	BLSRQ  R9, R9
-	ADDQ   R8, R10
-	MOVQ   bit+40(FP), R12
-	ORQ    R12, (SI)(R10*8)
-	JMP    bitloop
+one:
+	CMPQ      R8, R11
+	JGE       tail
+	VMOVUPS   (DX)(R8*4), Y3
+	VCMPPS    $0x04, Y0, Y3, Y4
+	VMOVMSKPS Y4, R9
+	MOVQ      R9, R10
+	SHLQ      $0x05, R10
+	VMOVDQU   (R12)(R10*1), Y4
+	VPERMD    Y1, Y4, Y5
+	VPERMPS   Y3, Y4, Y3
+	VMOVDQU   Y5, (AX)(DI*4)
+	VMOVUPS   Y3, (CX)(DI*4)
+	POPCNTL   R9, R10
+	ADDQ      R10, DI
+	VPADDD    Y2, Y1, Y1
+	ADDQ      $0x08, R8
+	JMP       one
 
-nomask:
-	VPADDD Y2, Y1, Y1
-	ADDQ   $0x08, R8
-	JMP    loop
+loopmask:
+	CMPQ         R8, R13
+	JGE          onemask
+	VMOVUPS      (DX)(R8*4), Y4
+	VCMPPS       $0x04, Y0, Y4, Y5
+	VMOVMSKPS    Y5, R9
+	MOVQ         R9, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R12)(R10*1), Y6
+	VPERMD       Y1, Y6, Y7
+	VPERMPS      Y4, Y6, Y4
+	VMOVDQU      Y7, (AX)(DI*4)
+	VMOVUPS      Y4, (CX)(DI*4)
+	POPCNTL      R9, R10
+	ADDQ         R10, DI
+	VPMOVSXDQ    X5, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         (SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, (SI)(R8*8)
+	VEXTRACTI128 $0x01, Y5, X4
+	VPMOVSXDQ    X4, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         32(SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, 32(SI)(R8*8)
+	VPADDD       Y2, Y1, Y1
+	VMOVUPS      32(DX)(R8*4), Y4
+	VCMPPS       $0x04, Y0, Y4, Y5
+	VMOVMSKPS    Y5, R9
+	MOVQ         R9, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R12)(R10*1), Y6
+	VPERMD       Y1, Y6, Y7
+	VPERMPS      Y4, Y6, Y4
+	VMOVDQU      Y7, (AX)(DI*4)
+	VMOVUPS      Y4, (CX)(DI*4)
+	POPCNTL      R9, R10
+	ADDQ         R10, DI
+	VPMOVSXDQ    X5, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         64(SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, 64(SI)(R8*8)
+	VEXTRACTI128 $0x01, Y5, X4
+	VPMOVSXDQ    X4, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         96(SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, 96(SI)(R8*8)
+	VPADDD       Y2, Y1, Y1
+	ADDQ         $0x10, R8
+	JMP          loopmask
+
+onemask:
+	CMPQ         R8, R11
+	JGE          tail
+	VMOVUPS      (DX)(R8*4), Y4
+	VCMPPS       $0x04, Y0, Y4, Y5
+	VMOVMSKPS    Y5, R9
+	MOVQ         R9, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R12)(R10*1), Y6
+	VPERMD       Y1, Y6, Y7
+	VPERMPS      Y4, Y6, Y4
+	VMOVDQU      Y7, (AX)(DI*4)
+	VMOVUPS      Y4, (CX)(DI*4)
+	POPCNTL      R9, R10
+	ADDQ         R10, DI
+	VPMOVSXDQ    X5, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         (SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, (SI)(R8*8)
+	VEXTRACTI128 $0x01, Y5, X4
+	VPMOVSXDQ    X4, Y4
+	VPAND        Y3, Y4, Y4
+	VPOR         32(SI)(R8*8), Y4, Y4
+	VMOVDQU      Y4, 32(SI)(R8*8)
+	VPADDD       Y2, Y1, Y1
+	ADDQ         $0x08, R8
+	JMP          onemask
 
 tail:
 	CMPQ    R8, BX
@@ -2338,47 +2441,96 @@ TEXT ·nonZeroU8256(SB), NOSPLIT, $0-48
 	MOVQ         n+24(FP), BX
 	MOVQ         lut+32(FP), SI
 	VMOVDQU      iota32<>+0(SB), Y0
-	MOVQ         $0x00000008, DI
-	MOVQ         DI, X1
-	VPBROADCASTD X1, Y1
-	VPXOR        Y2, Y2, Y2
+	VMOVDQU      iota32<>+32(SB), Y1
+	MOVQ         $0x00000010, DI
+	MOVQ         DI, X2
+	VPBROADCASTD X2, Y2
+	VPXOR        Y3, Y3, Y3
 	XORQ         DI, DI
 	XORQ         R8, R8
-	MOVQ         BX, R11
-	ANDQ         $-8, R11
+	MOVQ         BX, R12
+	ANDQ         $-16, R12
+	LEAQ         permtable<>+0(SB), R13
+	TESTQ        SI, SI
+	JNZ          looplut
 
 loop:
-	CMPQ      R8, R11
+	CMPQ      R8, R12
 	JGE       tail
-	VPMOVZXBD (DX)(R8*1), Y3
-	VPCMPEQD  Y2, Y3, Y4
-	VMOVMSKPS Y4, R9
-	XORQ      $0x000000ff, R9
-	MOVQ      R9, R10
+	VMOVDQU   (DX)(R8*1), X4
+	VPCMPEQB  X3, X4, X4
+	VPMOVMSKB X4, R9
+	XORL      $0x0000ffff, R9
+	MOVBLZX   R9, R11
+	MOVQ      R11, R10
 	SHLQ      $0x05, R10
-	LEAQ      permtable<>+0(SB), R12
-	VMOVDQU   (R12)(R10*1), Y4
-	VPERMD    Y0, Y4, Y6
-	VPERMD    Y3, Y4, Y3
-	VMOVDQU   Y6, (AX)(DI*4)
-	POPCNTL   R9, R10
-	TESTQ     SI, SI
-	JNZ       lut
-	VCVTDQ2PS Y3, Y3
-	JMP       store
+	VMOVDQU   (R13)(R10*1), Y4
+	VPMOVZXBD (DX)(R8*1), Y6
+	VPERMD    Y0, Y4, Y7
+	VPERMD    Y6, Y4, Y4
+	VMOVDQU   Y7, (AX)(DI*4)
+	VCVTDQ2PS Y4, Y4
+	VMOVUPS   Y4, (CX)(DI*4)
+	POPCNTL   R11, R11
+	ADDQ      R11, DI
+	MOVL      R9, R11
+	SHRL      $0x08, R11
+	MOVQ      R11, R10
+	SHLQ      $0x05, R10
+	VMOVDQU   (R13)(R10*1), Y4
+	VPMOVZXBD 8(DX)(R8*1), Y6
+	VPERMD    Y1, Y4, Y7
+	VPERMD    Y6, Y4, Y4
+	VMOVDQU   Y7, (AX)(DI*4)
+	VCVTDQ2PS Y4, Y4
+	VMOVUPS   Y4, (CX)(DI*4)
+	POPCNTL   R11, R11
+	ADDQ      R11, DI
+	VPADDD    Y2, Y0, Y0
+	VPADDD    Y2, Y1, Y1
+	ADDQ      $0x10, R8
+	JMP       loop
 
-lut:
-	VPCMPEQD   Y4, Y4, Y4
-	VPXOR      Y6, Y6, Y6
-	VGATHERDPS Y4, (SI)(Y3*4), Y6
-	VMOVAPS    Y6, Y3
-
-store:
-	VMOVUPS Y3, (CX)(DI*4)
-	ADDQ    R10, DI
-	VPADDD  Y1, Y0, Y0
-	ADDQ    $0x08, R8
-	JMP     loop
+looplut:
+	CMPQ       R8, R12
+	JGE        tail
+	VMOVDQU    (DX)(R8*1), X4
+	VPCMPEQB   X3, X4, X4
+	VPMOVMSKB  X4, R9
+	XORL       $0x0000ffff, R9
+	MOVBLZX    R9, R11
+	MOVQ       R11, R10
+	SHLQ       $0x05, R10
+	VMOVDQU    (R13)(R10*1), Y4
+	VPMOVZXBD  (DX)(R8*1), Y6
+	VPERMD     Y0, Y4, Y7
+	VPERMD     Y6, Y4, Y4
+	VMOVDQU    Y7, (AX)(DI*4)
+	VPCMPEQD   Y6, Y6, Y6
+	VPXOR      Y7, Y7, Y7
+	VGATHERDPS Y6, (SI)(Y4*4), Y7
+	VMOVUPS    Y7, (CX)(DI*4)
+	POPCNTL    R11, R11
+	ADDQ       R11, DI
+	MOVL       R9, R11
+	SHRL       $0x08, R11
+	MOVQ       R11, R10
+	SHLQ       $0x05, R10
+	VMOVDQU    (R13)(R10*1), Y4
+	VPMOVZXBD  8(DX)(R8*1), Y6
+	VPERMD     Y1, Y4, Y7
+	VPERMD     Y6, Y4, Y4
+	VMOVDQU    Y7, (AX)(DI*4)
+	VPCMPEQD   Y6, Y6, Y6
+	VPXOR      Y7, Y7, Y7
+	VGATHERDPS Y6, (SI)(Y4*4), Y7
+	VMOVUPS    Y7, (CX)(DI*4)
+	POPCNTL    R11, R11
+	ADDQ       R11, DI
+	VPADDD     Y2, Y0, Y0
+	VPADDD     Y2, Y1, Y1
+	ADDQ       $0x10, R8
+	JMP        looplut
 
 tail:
 	CMPQ     R8, BX
@@ -3682,6 +3834,104 @@ next:
 	VZEROUPPER
 	RET
 
+// func scatterBatch256x1(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+// Requires: AVX
+TEXT ·scatterBatch256x1(SB), NOSPLIT, $0-72
+	MOVQ    grad+0(FP), AX
+	MOVQ    stride+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    idx+16(FP), DX
+	MOVQ    val+24(FP), BX
+	MOVQ    start+32(FP), SI
+	MOVQ    dz+48(FP), DI
+	MOVQ    u+56(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    tail+64(FP), R9
+	MOVQ    $0x00000008, R10
+	SUBQ    R9, R10
+	LEAQ    tailmask<>+0(SB), R9
+	VMOVDQU (R9)(R10*4), Y0
+	XORQ    R9, R9
+
+row:
+	MOVQ       (SI)(R9*8), R10
+	MOVQ       8(SI)(R9*8), R11
+	CMPQ       R10, R11
+	JGE        next
+	VMASKMOVPS (DI), Y0, Y1
+
+loop:
+	MOVLQSX      (DX)(R10*4), R12
+	IMULQ        CX, R12
+	ADDQ         AX, R12
+	VBROADCASTSS (BX)(R10*4), Y2
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   (R12), Y0, Y3
+	VADDPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (R12)
+	INCQ         R10
+	CMPQ         R10, R11
+	JLT          loop
+
+next:
+	ADDQ R8, DI
+	INCQ R9
+	CMPQ R9, rows+40(FP)
+	JLT  row
+	VZEROUPPER
+	RET
+
+// func scatterBatch256x2(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+// Requires: AVX
+TEXT ·scatterBatch256x2(SB), NOSPLIT, $0-72
+	MOVQ    grad+0(FP), AX
+	MOVQ    stride+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    idx+16(FP), DX
+	MOVQ    val+24(FP), BX
+	MOVQ    start+32(FP), SI
+	MOVQ    dz+48(FP), DI
+	MOVQ    u+56(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    tail+64(FP), R9
+	MOVQ    $0x00000008, R10
+	SUBQ    R9, R10
+	LEAQ    tailmask<>+0(SB), R9
+	VMOVDQU (R9)(R10*4), Y0
+	XORQ    R9, R9
+
+row:
+	MOVQ       (SI)(R9*8), R10
+	MOVQ       8(SI)(R9*8), R11
+	CMPQ       R10, R11
+	JGE        next
+	VMOVUPS    (DI), Y1
+	VMASKMOVPS 32(DI), Y0, Y2
+
+loop:
+	MOVLQSX      (DX)(R10*4), R12
+	IMULQ        CX, R12
+	ADDQ         AX, R12
+	VBROADCASTSS (BX)(R10*4), Y3
+	VMULPS       Y1, Y3, Y4
+	VADDPS       (R12), Y4, Y4
+	VMOVUPS      Y4, (R12)
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   32(R12), Y0, Y4
+	VADDPS       Y3, Y4, Y4
+	VMASKMOVPS   Y4, Y0, 32(R12)
+	INCQ         R10
+	CMPQ         R10, R11
+	JLT          loop
+
+next:
+	ADDQ R8, DI
+	INCQ R9
+	CMPQ R9, rows+40(FP)
+	JLT  row
+	VZEROUPPER
+	RET
+
 // func copyRows512(dst *float32, dstStride int, src *float32, srcStride int, rows int, width int, clear int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·copyRows512(SB), NOSPLIT, $0-56
@@ -3733,18 +3983,20 @@ TEXT ·copyRows256(SB), NOSPLIT, $0-56
 	SHLQ    $0x02, BX
 	MOVQ    rows+32(FP), SI
 	MOVQ    width+40(FP), DI
-	MOVQ    $0x00000008, R8
-	SUBQ    DI, R8
-	LEAQ    tailmask<>+0(SB), DI
-	VMOVDQU (DI)(R8*4), Y0
 	VXORPS  Y2, Y2, Y2
-	MOVQ    clear+48(FP), DI
-	TESTQ   DI, DI
+	MOVQ    clear+48(FP), R8
+	CMPQ    DI, $0x08
+	JG      two
+	MOVQ    $0x00000008, R9
+	SUBQ    DI, R9
+	LEAQ    tailmask<>+0(SB), DI
+	VMOVDQU (DI)(R9*4), Y1
+	TESTQ   R8, R8
 	JNZ     clearloop
 
 loop:
-	VMASKMOVPS (DX), Y0, Y1
-	VMASKMOVPS Y1, Y0, (AX)
+	VMASKMOVPS (DX), Y1, Y0
+	VMASKMOVPS Y0, Y1, (AX)
 	ADDQ       BX, DX
 	ADDQ       CX, AX
 	DECQ       SI
@@ -3753,13 +4005,48 @@ loop:
 	RET
 
 clearloop:
-	VMASKMOVPS (DX), Y0, Y1
-	VMASKMOVPS Y1, Y0, (AX)
-	VMASKMOVPS Y2, Y0, (DX)
+	VMASKMOVPS (DX), Y1, Y0
+	VMASKMOVPS Y0, Y1, (AX)
+	VMASKMOVPS Y2, Y1, (DX)
 	ADDQ       BX, DX
 	ADDQ       CX, AX
 	DECQ       SI
 	JNZ        clearloop
+	VZEROUPPER
+	RET
+
+two:
+	SUBQ    $0x08, DI
+	MOVQ    $0x00000008, R9
+	SUBQ    DI, R9
+	LEAQ    tailmask<>+0(SB), DI
+	VMOVDQU (DI)(R9*4), Y3
+	TESTQ   R8, R8
+	JNZ     clearloop2
+
+loop2:
+	VMOVUPS    (DX), Y0
+	VMASKMOVPS 32(DX), Y3, Y1
+	VMOVUPS    Y0, (AX)
+	VMASKMOVPS Y1, Y3, 32(AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       SI
+	JNZ        loop2
+	VZEROUPPER
+	RET
+
+clearloop2:
+	VMOVUPS    (DX), Y0
+	VMASKMOVPS 32(DX), Y3, Y1
+	VMOVUPS    Y0, (AX)
+	VMASKMOVPS Y1, Y3, 32(AX)
+	VMOVUPS    Y2, (DX)
+	VMASKMOVPS Y2, Y3, 32(DX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       SI
+	JNZ        clearloop2
 	VZEROUPPER
 	RET
 
@@ -5580,6 +5867,22 @@ TEXT ·sgd256(SB), NOSPLIT, $0-28
 	MOVSS        lr+24(FP), X0
 	VBROADCASTSS X0, Y0
 	XORQ         BX, BX
+	MOVQ         DX, SI
+	ANDQ         $-16, SI
+
+uloop:
+	CMPQ    BX, SI
+	JGE     loop
+	VMULPS  (CX)(BX*4), Y0, Y1
+	VMOVUPS (AX)(BX*4), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS Y2, (AX)(BX*4)
+	VMULPS  32(CX)(BX*4), Y0, Y1
+	VMOVUPS 32(AX)(BX*4), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS Y2, 32(AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	JMP     uloop
 
 loop:
 	CMPQ    BX, DX
@@ -5717,6 +6020,26 @@ TEXT ·u8ToF32256(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	XORQ BX, BX
+	MOVQ DX, SI
+	ANDQ $-32, SI
+
+uloop:
+	CMPQ      BX, SI
+	JGE       loop
+	VPMOVZXBD (CX)(BX*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VMOVUPS   Y0, (AX)(BX*4)
+	VPMOVZXBD 8(CX)(BX*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VMOVUPS   Y0, 32(AX)(BX*4)
+	VPMOVZXBD 16(CX)(BX*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VMOVUPS   Y0, 64(AX)(BX*4)
+	VPMOVZXBD 24(CX)(BX*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VMOVUPS   Y0, 96(AX)(BX*4)
+	ADDQ      $0x00000020, BX
+	JMP       uloop
 
 loop:
 	CMPQ      BX, DX
@@ -5854,6 +6177,26 @@ TEXT ·relu256(SB), NOSPLIT, $0-24
 	MOVQ   n+16(FP), DX
 	VXORPS Y0, Y0, Y0
 	XORQ   BX, BX
+	MOVQ   DX, SI
+	ANDQ   $-32, SI
+
+uloop:
+	CMPQ    BX, SI
+	JGE     loop
+	VMOVUPS (CX)(BX*4), Y1
+	VMAXPS  Y0, Y1, Y1
+	VMOVUPS Y1, (AX)(BX*4)
+	VMOVUPS 32(CX)(BX*4), Y1
+	VMAXPS  Y0, Y1, Y1
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMOVUPS 64(CX)(BX*4), Y1
+	VMAXPS  Y0, Y1, Y1
+	VMOVUPS Y1, 64(AX)(BX*4)
+	VMOVUPS 96(CX)(BX*4), Y1
+	VMAXPS  Y0, Y1, Y1
+	VMOVUPS Y1, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     uloop
 
 loop:
 	CMPQ    BX, DX
@@ -5900,12 +6243,31 @@ TEXT ·reluGrad256(SB), NOSPLIT, $0-32
 	MOVQ   n+24(FP), BX
 	VXORPS Y0, Y0, Y0
 	XORQ   SI, SI
+	MOVQ   BX, DI
+	ANDQ   $-32, DI
+
+uloop:
+	CMPQ    SI, DI
+	JGE     loop
+	VCMPPS  $0x11, (CX)(SI*4), Y0, Y1
+	VANDPS  (DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*4)
+	VCMPPS  $0x11, 32(CX)(SI*4), Y0, Y1
+	VANDPS  32(DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 32(AX)(SI*4)
+	VCMPPS  $0x11, 64(CX)(SI*4), Y0, Y1
+	VANDPS  64(DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 64(AX)(SI*4)
+	VCMPPS  $0x11, 96(CX)(SI*4), Y0, Y1
+	VANDPS  96(DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	JMP     uloop
 
 loop:
 	CMPQ    SI, BX
 	JGE     done
-	VMOVUPS (CX)(SI*4), Y1
-	VCMPPS  $0x1e, Y0, Y1, Y1
+	VCMPPS  $0x11, (CX)(SI*4), Y0, Y1
 	VANDPS  (DX)(SI*4), Y1, Y1
 	VMOVUPS Y1, (AX)(SI*4)
 	ADDQ    $0x00000008, SI
@@ -5929,7 +6291,9 @@ DATA expdata<>+80(SB)/8, $0x3fc5555555555555
 DATA expdata<>+88(SB)/8, $0x3fe0000000000000
 DATA expdata<>+96(SB)/8, $0x3ff0000000000000
 DATA expdata<>+104(SB)/8, $0x4000000000000000
-GLOBL expdata<>(SB), RODATA|NOPTR, $112
+DATA expdata<>+112(SB)/8, $0x4330000000000000
+DATA expdata<>+120(SB)/8, $0x0010000000000000
+GLOBL expdata<>(SB), RODATA|NOPTR, $128
 
 // func exp512(dst *float64, x *float64, n int) uint64
 // Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, BMI2
@@ -6048,91 +6412,230 @@ nodenormal1:
 	RET
 
 // func exp256(dst *float64, x *float64, n int) uint64
-// Requires: AVX, AVX2, BMI2, SSE2
-TEXT ·exp256(SB), NOSPLIT, $0-32
-	MOVQ         dst+0(FP), AX
-	MOVQ         x+8(FP), CX
-	MOVQ         n+16(FP), DX
-	MOVQ         $0x00000008, BX
-	SUBQ         DX, BX
-	LEAQ         tailmask<>+0(SB), SI
-	VMOVDQU      (SI)(BX*4), X0
-	VPMOVSXDQ    X0, Y0
-	VMASKMOVPD   (CX), Y0, Y1
-	VBROADCASTSD expdata<>+24(SB), Y2
-	VCMPPD       $0x06, Y2, Y1, Y2
-	VMOVMSKPD    Y2, CX
-	VBROADCASTSD expdata<>+0(SB), Y2
-	VMULPD       Y2, Y1, Y2
-	VCVTPD2DQY   Y2, X2
-	VCVTDQ2PD    X2, Y3
-	VBROADCASTSD expdata<>+8(SB), Y4
-	VMULPD       Y4, Y3, Y4
-	VSUBPD       Y4, Y1, Y1
-	VBROADCASTSD expdata<>+16(SB), Y4
-	VMULPD       Y4, Y3, Y4
-	VSUBPD       Y4, Y1, Y1
-	VBROADCASTSD expdata<>+32(SB), Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+40(SB), Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+48(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+56(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+64(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+72(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+80(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+88(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y1, Y3, Y3
-	VBROADCASTSD expdata<>+96(SB), Y4
-	VADDPD       Y4, Y3, Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+104(SB), Y4
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+96(SB), Y3
-	VADDPD       Y3, Y1, Y1
-	MOVQ         $0x000003ff, BX
-	MOVQ         BX, X3
-	VPBROADCASTD X3, X3
-	VPADDD       X3, X2, X2
-	VPXOR        X3, X3, X3
-	VPCMPGTD     X3, X2, X3
-	VMOVMSKPS    X3, BX
-	XORQ         $0x0f, BX
-	ORQ          BX, CX
-	MOVQ         $0x000007fe, BX
-	MOVQ         BX, X3
-	VPBROADCASTD X3, X3
-	VPCMPGTD     X3, X2, X3
-	VMOVMSKPS    X3, BX
-	ORQ          BX, CX
-	VPMOVSXDQ    X2, Y2
-	VPSLLQ       $0x34, Y2, Y2
-	VMULPD       Y2, Y1, Y1
-	VMASKMOVPD   Y1, Y0, (AX)
-	MOVQ         $-1, AX
-	BZHIQ        DX, AX, AX
-	ANDQ         AX, CX
-	MOVQ         CX, ret+24(FP)
+// Requires: AVX, AVX2, BMI, BMI2, SSE2
+TEXT ·exp256(SB), NOSPLIT, $32-32
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	XORQ SI, SI
+
+loop:
+	MOVQ    DX, DI
+	SUBQ    SI, DI
+	JLE     done
+	CMPQ    DI, $0x04
+	JL      tail
+	VMOVUPD (CX)(SI*8), Y0
+	JMP     compute
+
+tail:
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	LEAQ       tailmask<>+0(SB), R9
+	VMOVDQU    (R9)(R8*4), X0
+	VPMOVSXDQ  X0, Y0
+	VMASKMOVPD (CX)(SI*8), Y0, Y0
+
+compute:
+	VCMPPD     $0x06, exp256data<>+96(SB), Y0, Y1
+	VMOVMSKPD  Y1, R9
+	VMULPD     exp256data<>+0(SB), Y0, Y1
+	VCVTPD2DQY Y1, X1
+	VCVTDQ2PD  X1, Y2
+	VMULPD     exp256data<>+32(SB), Y2, Y3
+	VSUBPD     Y3, Y0, Y0
+	VMULPD     exp256data<>+64(SB), Y2, Y3
+	VSUBPD     Y3, Y0, Y0
+	VMULPD     exp256data<>+128(SB), Y0, Y0
+	VMOVUPD    exp256data<>+160(SB), Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+192(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+224(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+256(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+288(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+320(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+352(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+384(SB), Y2, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+384(SB), Y0, Y0
+	VPADDD     exp256data<>+544(SB), X1, X1
+	VPCMPGTD   exp256data<>+560(SB), X1, X2
+	VMOVMSKPS  X2, R8
+	ORQ        R8, R9
+	VPMAXSD    exp256data<>+528(SB), X1, X2
+	VPMINSD    exp256data<>+560(SB), X2, X2
+	VPMOVSXDQ  X2, Y2
+	VPSLLQ     $0x34, Y2, Y2
+	VPCMPGTD   exp256data<>+512(SB), X1, X3
+	VPMOVSXDQ  X3, Y4
+	VMOVUPD    exp256data<>+384(SB), Y5
+	VBLENDVPD  Y4, Y0, Y5, Y5
+	VMULPD     Y2, Y5, Y5
+	VMOVMSKPS  X3, R8
+	CMPQ       R8, $0x0f
+	JE         nodenormal2
+	VPMAXSD    exp256data<>+576(SB), X1, X2
+	VPMINSD    exp256data<>+512(SB), X2, X2
+	VPADDD     exp256data<>+608(SB), X2, X2
+	VPMOVSXDQ  X2, Y2
+	VPSLLQ     $0x34, Y2, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+448(SB), Y0, Y0
+	VPSUBQ     exp256data<>+448(SB), Y0, Y0
+	VBLENDVPD  Y4, Y5, Y0, Y5
+	VPCMPGTD   exp256data<>+592(SB), X1, X0
+	VPMOVSXDQ  X0, Y0
+	VANDPD     Y0, Y5, Y5
+
+nodenormal2:
+	MOVQ  $0x0000000f, R8
+	CMPQ  DI, $0x04
+	JGE   full
+	MOVQ  $-1, R8
+	BZHIQ DI, R8, R8
+
+full:
+	ANDQ    R8, R9
+	MOVQ    R8, DI
+	ANDNQ   DI, R9, DI
+	SHLXQ   SI, R9, R9
+	ORQ     R9, BX
+	CMPQ    DI, $0x0f
+	JNE     partial
+	VMOVUPD Y5, (AX)(SI*8)
+	ADDQ    $0x04, SI
+	JMP     loop
+
+partial:
+	VMOVUPD Y5, (SP)
+
+lane:
+	TESTQ  DI, DI
+	JZ     next
+	TZCNTQ DI, R8
+	BLSRQ  DI, DI
+	MOVSD  (SP)(R8*8), X0
+	ADDQ   SI, R8
+	MOVSD  X0, (AX)(R8*8)
+	JMP    lane
+
+next:
+	ADDQ $0x04, SI
+	JMP  loop
+
+done:
+	MOVQ BX, ret+24(FP)
 	VZEROUPPER
 	RET
+
+DATA exp256data<>+0(SB)/8, $0x3ff71547652b82fe
+DATA exp256data<>+8(SB)/8, $0x3ff71547652b82fe
+DATA exp256data<>+16(SB)/8, $0x3ff71547652b82fe
+DATA exp256data<>+24(SB)/8, $0x3ff71547652b82fe
+DATA exp256data<>+32(SB)/8, $0x3fe62e42fefa3000
+DATA exp256data<>+40(SB)/8, $0x3fe62e42fefa3000
+DATA exp256data<>+48(SB)/8, $0x3fe62e42fefa3000
+DATA exp256data<>+56(SB)/8, $0x3fe62e42fefa3000
+DATA exp256data<>+64(SB)/8, $0x3d53de6af278ece6
+DATA exp256data<>+72(SB)/8, $0x3d53de6af278ece6
+DATA exp256data<>+80(SB)/8, $0x3d53de6af278ece6
+DATA exp256data<>+88(SB)/8, $0x3d53de6af278ece6
+DATA exp256data<>+96(SB)/8, $0x40862e42fefa39ef
+DATA exp256data<>+104(SB)/8, $0x40862e42fefa39ef
+DATA exp256data<>+112(SB)/8, $0x40862e42fefa39ef
+DATA exp256data<>+120(SB)/8, $0x40862e42fefa39ef
+DATA exp256data<>+128(SB)/8, $0x3fb0000000000000
+DATA exp256data<>+136(SB)/8, $0x3fb0000000000000
+DATA exp256data<>+144(SB)/8, $0x3fb0000000000000
+DATA exp256data<>+152(SB)/8, $0x3fb0000000000000
+DATA exp256data<>+160(SB)/8, $0x3efa01a01a01a01a
+DATA exp256data<>+168(SB)/8, $0x3efa01a01a01a01a
+DATA exp256data<>+176(SB)/8, $0x3efa01a01a01a01a
+DATA exp256data<>+184(SB)/8, $0x3efa01a01a01a01a
+DATA exp256data<>+192(SB)/8, $0x3f2a01a01a01a01a
+DATA exp256data<>+200(SB)/8, $0x3f2a01a01a01a01a
+DATA exp256data<>+208(SB)/8, $0x3f2a01a01a01a01a
+DATA exp256data<>+216(SB)/8, $0x3f2a01a01a01a01a
+DATA exp256data<>+224(SB)/8, $0x3f56c16c16c16c17
+DATA exp256data<>+232(SB)/8, $0x3f56c16c16c16c17
+DATA exp256data<>+240(SB)/8, $0x3f56c16c16c16c17
+DATA exp256data<>+248(SB)/8, $0x3f56c16c16c16c17
+DATA exp256data<>+256(SB)/8, $0x3f81111111111111
+DATA exp256data<>+264(SB)/8, $0x3f81111111111111
+DATA exp256data<>+272(SB)/8, $0x3f81111111111111
+DATA exp256data<>+280(SB)/8, $0x3f81111111111111
+DATA exp256data<>+288(SB)/8, $0x3fa5555555555555
+DATA exp256data<>+296(SB)/8, $0x3fa5555555555555
+DATA exp256data<>+304(SB)/8, $0x3fa5555555555555
+DATA exp256data<>+312(SB)/8, $0x3fa5555555555555
+DATA exp256data<>+320(SB)/8, $0x3fc5555555555555
+DATA exp256data<>+328(SB)/8, $0x3fc5555555555555
+DATA exp256data<>+336(SB)/8, $0x3fc5555555555555
+DATA exp256data<>+344(SB)/8, $0x3fc5555555555555
+DATA exp256data<>+352(SB)/8, $0x3fe0000000000000
+DATA exp256data<>+360(SB)/8, $0x3fe0000000000000
+DATA exp256data<>+368(SB)/8, $0x3fe0000000000000
+DATA exp256data<>+376(SB)/8, $0x3fe0000000000000
+DATA exp256data<>+384(SB)/8, $0x3ff0000000000000
+DATA exp256data<>+392(SB)/8, $0x3ff0000000000000
+DATA exp256data<>+400(SB)/8, $0x3ff0000000000000
+DATA exp256data<>+408(SB)/8, $0x3ff0000000000000
+DATA exp256data<>+416(SB)/8, $0x4000000000000000
+DATA exp256data<>+424(SB)/8, $0x4000000000000000
+DATA exp256data<>+432(SB)/8, $0x4000000000000000
+DATA exp256data<>+440(SB)/8, $0x4000000000000000
+DATA exp256data<>+448(SB)/8, $0x4330000000000000
+DATA exp256data<>+456(SB)/8, $0x4330000000000000
+DATA exp256data<>+464(SB)/8, $0x4330000000000000
+DATA exp256data<>+472(SB)/8, $0x4330000000000000
+DATA exp256data<>+480(SB)/8, $0x0010000000000000
+DATA exp256data<>+488(SB)/8, $0x0010000000000000
+DATA exp256data<>+496(SB)/8, $0x0010000000000000
+DATA exp256data<>+504(SB)/8, $0x0010000000000000
+DATA exp256data<>+512(SB)/4, $0x00000000
+DATA exp256data<>+516(SB)/4, $0x00000000
+DATA exp256data<>+520(SB)/4, $0x00000000
+DATA exp256data<>+524(SB)/4, $0x00000000
+DATA exp256data<>+528(SB)/4, $0x00000001
+DATA exp256data<>+532(SB)/4, $0x00000001
+DATA exp256data<>+536(SB)/4, $0x00000001
+DATA exp256data<>+540(SB)/4, $0x00000001
+DATA exp256data<>+544(SB)/4, $0x000003ff
+DATA exp256data<>+548(SB)/4, $0x000003ff
+DATA exp256data<>+552(SB)/4, $0x000003ff
+DATA exp256data<>+556(SB)/4, $0x000003ff
+DATA exp256data<>+560(SB)/4, $0x000007fe
+DATA exp256data<>+564(SB)/4, $0x000007fe
+DATA exp256data<>+568(SB)/4, $0x000007fe
+DATA exp256data<>+572(SB)/4, $0x000007fe
+DATA exp256data<>+576(SB)/4, $0xffffffcc
+DATA exp256data<>+580(SB)/4, $0xffffffcc
+DATA exp256data<>+584(SB)/4, $0xffffffcc
+DATA exp256data<>+588(SB)/4, $0xffffffcc
+DATA exp256data<>+592(SB)/4, $0xffffffcb
+DATA exp256data<>+596(SB)/4, $0xffffffcb
+DATA exp256data<>+600(SB)/4, $0xffffffcb
+DATA exp256data<>+604(SB)/4, $0xffffffcb
+DATA exp256data<>+608(SB)/4, $0x00000432
+DATA exp256data<>+612(SB)/4, $0x00000432
+DATA exp256data<>+616(SB)/4, $0x00000432
+DATA exp256data<>+620(SB)/4, $0x00000432
+GLOBL exp256data<>(SB), RODATA|NOPTR, $624
 
 // func expSum512(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
 // Requires: AVX, AVX2, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
@@ -6236,7 +6739,7 @@ lanes0:
 	VPBROADCASTD SI, Y6
 	VPCMPD       $0x01, Y6, Y3, K1, K5
 	KORTESTB     K4, K4
-	JZ           nodenormal2
+	JZ           nodenormal3
 	MOVQ         $-52, SI
 	VPBROADCASTD SI, Y4
 	VPMAXSD      Y4, Y3, Y3
@@ -6252,7 +6755,7 @@ lanes0:
 	VCVTPD2QQ    Z1, Z1
 	VMOVDQA64    Z1, K4, Z5
 
-nodenormal2:
+nodenormal3:
 	VPXORQ    Z4, Z4, Z4
 	VMOVAPD   Z4, K5, Z5
 	VMOVAPD.Z Z5, K1, Z1
@@ -6355,7 +6858,7 @@ lanes1:
 	VPBROADCASTD CX, Y5
 	VPCMPD       $0x01, Y5, Y2, K2, K5
 	KORTESTB     K4, K4
-	JZ           nodenormal3
+	JZ           nodenormal4
 	MOVQ         $-52, CX
 	VPBROADCASTD CX, Y3
 	VPMAXSD      Y3, Y2, Y2
@@ -6371,7 +6874,7 @@ lanes1:
 	VCVTPD2QQ    Z0, Z0
 	VMOVDQA64    Z0, K4, Z4
 
-nodenormal3:
+nodenormal4:
 	VPXORQ    Z3, Z3, Z3
 	VMOVAPD   Z3, K5, Z4
 	VMOVAPD.Z Z4, K2, Z2
@@ -6418,6 +6921,452 @@ add:
 	VCVTPD2PS    Z2, Y1
 	VMOVUPS      Y1, K2, 32(AX)
 
+done:
+	VZEROUPPER
+	RET
+
+// func expSum256(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
+// Requires: AVX, AVX2, BMI2, SSE, SSE2
+TEXT ·expSum256(SB), NOSPLIT, $128-48
+	MOVQ         p+0(FP), AX
+	MOVQ         z+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        m+24(FP), X0
+	VBROADCASTSS X0, X0
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	CMPQ         SI, $0x04
+	JL           part0
+	VMOVUPS      (CX), X1
+	JMP          loaded0
+
+part0:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS (CX), X1, X1
+
+loaded0:
+	VSUBPS     X0, X1, X1
+	VCVTPS2PD  X1, Y1
+	VCMPPD     $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD  Y2, SI
+	VMULPD     exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY Y2, X2
+	VCVTDQ2PD  X2, Y3
+	VMULPD     exp256data<>+32(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+64(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+128(SB), Y1, Y1
+	VMOVUPD    exp256data<>+160(SB), Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+192(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+224(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+256(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+288(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+320(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+352(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+384(SB), Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+384(SB), Y1, Y1
+	VPADDD     exp256data<>+544(SB), X2, X2
+	VPCMPGTD   exp256data<>+560(SB), X2, X3
+	VMOVMSKPS  X3, DI
+	ORQ        DI, SI
+	VPMAXSD    exp256data<>+528(SB), X2, X3
+	VPMINSD    exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VPCMPGTD   exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ  X4, Y4
+	VMOVUPD    exp256data<>+384(SB), Y5
+	VBLENDVPD  Y4, Y1, Y5, Y5
+	VMULPD     Y3, Y5, Y5
+	VPMAXSD    exp256data<>+576(SB), X2, X3
+	VPMINSD    exp256data<>+512(SB), X3, X3
+	VPADDD     exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+448(SB), Y1, Y1
+	VPSUBQ     exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD  Y4, Y5, Y1, Y5
+	VPCMPGTD   exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ  X1, Y1
+	VANDPD     Y1, Y5, Y5
+	VMOVUPD    Y5, (SP)
+	ORQ        SI, BX
+	MOVQ       DX, SI
+	SUBQ       $0x04, SI
+	JLE        sum
+	CMPQ       SI, $0x04
+	JL         part1
+	VMOVUPS    16(CX), X1
+	JMP        loaded1
+
+part1:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 16(CX), X1, X1
+
+loaded1:
+	VSUBPS     X0, X1, X1
+	VCVTPS2PD  X1, Y1
+	VCMPPD     $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD  Y2, SI
+	VMULPD     exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY Y2, X2
+	VCVTDQ2PD  X2, Y3
+	VMULPD     exp256data<>+32(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+64(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+128(SB), Y1, Y1
+	VMOVUPD    exp256data<>+160(SB), Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+192(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+224(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+256(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+288(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+320(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+352(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+384(SB), Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+384(SB), Y1, Y1
+	VPADDD     exp256data<>+544(SB), X2, X2
+	VPCMPGTD   exp256data<>+560(SB), X2, X3
+	VMOVMSKPS  X3, DI
+	ORQ        DI, SI
+	VPMAXSD    exp256data<>+528(SB), X2, X3
+	VPMINSD    exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VPCMPGTD   exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ  X4, Y4
+	VMOVUPD    exp256data<>+384(SB), Y5
+	VBLENDVPD  Y4, Y1, Y5, Y5
+	VMULPD     Y3, Y5, Y5
+	VPMAXSD    exp256data<>+576(SB), X2, X3
+	VPMINSD    exp256data<>+512(SB), X3, X3
+	VPADDD     exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+448(SB), Y1, Y1
+	VPSUBQ     exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD  Y4, Y5, Y1, Y5
+	VPCMPGTD   exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ  X1, Y1
+	VANDPD     Y1, Y5, Y5
+	VMOVUPD    Y5, 32(SP)
+	SHLQ       $0x04, SI
+	ORQ        SI, BX
+	MOVQ       DX, SI
+	SUBQ       $0x08, SI
+	JLE        sum
+	CMPQ       SI, $0x04
+	JL         part2
+	VMOVUPS    32(CX), X1
+	JMP        loaded2
+
+part2:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 32(CX), X1, X1
+
+loaded2:
+	VSUBPS     X0, X1, X1
+	VCVTPS2PD  X1, Y1
+	VCMPPD     $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD  Y2, SI
+	VMULPD     exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY Y2, X2
+	VCVTDQ2PD  X2, Y3
+	VMULPD     exp256data<>+32(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+64(SB), Y3, Y4
+	VSUBPD     Y4, Y1, Y1
+	VMULPD     exp256data<>+128(SB), Y1, Y1
+	VMOVUPD    exp256data<>+160(SB), Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+192(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+224(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+256(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+288(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+320(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+352(SB), Y3, Y3
+	VMULPD     Y1, Y3, Y3
+	VADDPD     exp256data<>+384(SB), Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+416(SB), Y1, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+384(SB), Y1, Y1
+	VPADDD     exp256data<>+544(SB), X2, X2
+	VPCMPGTD   exp256data<>+560(SB), X2, X3
+	VMOVMSKPS  X3, DI
+	ORQ        DI, SI
+	VPMAXSD    exp256data<>+528(SB), X2, X3
+	VPMINSD    exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VPCMPGTD   exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ  X4, Y4
+	VMOVUPD    exp256data<>+384(SB), Y5
+	VBLENDVPD  Y4, Y1, Y5, Y5
+	VMULPD     Y3, Y5, Y5
+	VPMAXSD    exp256data<>+576(SB), X2, X3
+	VPMINSD    exp256data<>+512(SB), X3, X3
+	VPADDD     exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ  X3, Y3
+	VPSLLQ     $0x34, Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VADDPD     exp256data<>+448(SB), Y1, Y1
+	VPSUBQ     exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD  Y4, Y5, Y1, Y5
+	VPCMPGTD   exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ  X1, Y1
+	VANDPD     Y1, Y5, Y5
+	VMOVUPD    Y5, 64(SP)
+	SHLQ       $0x08, SI
+	ORQ        SI, BX
+	MOVQ       DX, SI
+	SUBQ       $0x0c, SI
+	JLE        sum
+	CMPQ       SI, $0x04
+	JL         part3
+	VMOVUPS    48(CX), X1
+	JMP        loaded3
+
+part3:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 48(CX), X1, X1
+
+loaded3:
+	VSUBPS     X0, X1, X1
+	VCVTPS2PD  X1, Y0
+	VCMPPD     $0x06, exp256data<>+96(SB), Y0, Y1
+	VMOVMSKPD  Y1, CX
+	VMULPD     exp256data<>+0(SB), Y0, Y1
+	VCVTPD2DQY Y1, X1
+	VCVTDQ2PD  X1, Y2
+	VMULPD     exp256data<>+32(SB), Y2, Y3
+	VSUBPD     Y3, Y0, Y0
+	VMULPD     exp256data<>+64(SB), Y2, Y3
+	VSUBPD     Y3, Y0, Y0
+	VMULPD     exp256data<>+128(SB), Y0, Y0
+	VMOVUPD    exp256data<>+160(SB), Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+192(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+224(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+256(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+288(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+320(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+352(SB), Y2, Y2
+	VMULPD     Y0, Y2, Y2
+	VADDPD     exp256data<>+384(SB), Y2, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+416(SB), Y0, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+384(SB), Y0, Y0
+	VPADDD     exp256data<>+544(SB), X1, X1
+	VPCMPGTD   exp256data<>+560(SB), X1, X2
+	VMOVMSKPS  X2, SI
+	ORQ        SI, CX
+	VPMAXSD    exp256data<>+528(SB), X1, X2
+	VPMINSD    exp256data<>+560(SB), X2, X2
+	VPMOVSXDQ  X2, Y2
+	VPSLLQ     $0x34, Y2, Y2
+	VPCMPGTD   exp256data<>+512(SB), X1, X3
+	VPMOVSXDQ  X3, Y3
+	VMOVUPD    exp256data<>+384(SB), Y4
+	VBLENDVPD  Y3, Y0, Y4, Y4
+	VMULPD     Y2, Y4, Y4
+	VPMAXSD    exp256data<>+576(SB), X1, X2
+	VPMINSD    exp256data<>+512(SB), X2, X2
+	VPADDD     exp256data<>+608(SB), X2, X2
+	VPMOVSXDQ  X2, Y2
+	VPSLLQ     $0x34, Y2, Y2
+	VMULPD     Y2, Y0, Y0
+	VADDPD     exp256data<>+448(SB), Y0, Y0
+	VPSUBQ     exp256data<>+448(SB), Y0, Y0
+	VBLENDVPD  Y3, Y4, Y0, Y4
+	VPCMPGTD   exp256data<>+592(SB), X1, X0
+	VPMOVSXDQ  X0, Y0
+	VANDPD     Y0, Y4, Y4
+	VMOVUPD    Y4, 96(SP)
+	SHLQ       $0x0c, CX
+	ORQ        CX, BX
+
+sum:
+	BZHIQ DX, BX, BX
+	MOVQ  BX, bad+40(FP)
+	TESTQ BX, BX
+	JNZ   done
+	XORPD X0, X0
+	XORQ  CX, CX
+
+add:
+	ADDSD        (SP)(CX*8), X0
+	INCQ         CX
+	CMPQ         CX, DX
+	JLT          add
+	MOVSD        X0, s+32(FP)
+	TESTQ        AX, AX
+	JZ           done
+	MOVQ         $0x3ff0000000000000, CX
+	MOVQ         CX, X1
+	DIVSD        X0, X1
+	VBROADCASTSD X1, Y0
+	VBROADCASTSD expdata<>+120(SB), Y1
+	MOVQ         DX, CX
+	VMOVUPD      (SP), Y2
+	VCMPPD       $0x01, Y1, Y2, Y3
+	VANDNPD      Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y0, Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	CMPQ         CX, $0x04
+	JL           ppart0
+	VMOVUPS      X2, (AX)
+	JMP          pnext0
+
+ppart0:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, (AX)
+
+pnext0:
+	MOVQ       DX, CX
+	SUBQ       $0x04, CX
+	JLE        done
+	VMOVUPD    32(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y3
+	VANDNPD    Y2, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	CMPQ       CX, $0x04
+	JL         ppart1
+	VMOVUPS    X2, 16(AX)
+	JMP        pnext1
+
+ppart1:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, 16(AX)
+
+pnext1:
+	MOVQ       DX, CX
+	SUBQ       $0x08, CX
+	JLE        done
+	VMOVUPD    64(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y3
+	VANDNPD    Y2, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	CMPQ       CX, $0x04
+	JL         ppart2
+	VMOVUPS    X2, 32(AX)
+	JMP        pnext2
+
+ppart2:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, 32(AX)
+
+pnext2:
+	MOVQ       DX, CX
+	SUBQ       $0x0c, CX
+	JLE        done
+	VMOVUPD    96(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y1
+	VANDNPD    Y2, Y1, Y2
+	VCVTPD2PSY Y2, X1
+	VCVTPS2PD  X1, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X1
+	CMPQ       CX, $0x04
+	JL         ppart3
+	VMOVUPS    X1, 48(AX)
+	JMP        pnext3
+
+ppart3:
+	MOVQ       $0x00000008, DX
+	SUBQ       CX, DX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(DX*4), X0
+	VMASKMOVPS X1, X0, 48(AX)
+
+pnext3:
 done:
 	VZEROUPPER
 	RET
@@ -6503,7 +7452,7 @@ TEXT ·expFMA512(SB), NOSPLIT, $0-32
 	VPBROADCASTD CX, Y4
 	VPCMPD       $0x01, Y4, Y1, K1, K4
 	KORTESTB     K3, K3
-	JZ           nodenormal4
+	JZ           nodenormal9
 	MOVQ         $-52, CX
 	VPBROADCASTD CX, Y2
 	VPMAXSD      Y2, Y1, Y1
@@ -6519,7 +7468,7 @@ TEXT ·expFMA512(SB), NOSPLIT, $0-32
 	VCVTPD2QQ    Z0, Z0
 	VMOVDQA64    Z0, K3, Z3
 
-nodenormal4:
+nodenormal9:
 	VPXORQ  Z2, Z2, Z2
 	VMOVAPD Z2, K4, Z3
 	VMOVUPD Z3, K1, (AX)
@@ -6529,79 +7478,124 @@ nodenormal4:
 	RET
 
 // func expFMA256(dst *float64, x *float64, n int) uint64
-// Requires: AVX, AVX2, BMI2, FMA3, SSE2
-TEXT ·expFMA256(SB), NOSPLIT, $0-32
-	MOVQ         dst+0(FP), AX
-	MOVQ         x+8(FP), CX
-	MOVQ         n+16(FP), DX
-	MOVQ         $0x00000008, BX
-	SUBQ         DX, BX
-	LEAQ         tailmask<>+0(SB), SI
-	VMOVDQU      (SI)(BX*4), X0
-	VPMOVSXDQ    X0, Y0
-	VMASKMOVPD   (CX), Y0, Y1
-	VBROADCASTSD expdata<>+24(SB), Y2
-	VCMPPD       $0x06, Y2, Y1, Y2
-	VMOVMSKPD    Y2, CX
-	VBROADCASTSD expdata<>+0(SB), Y2
-	VMULPD       Y2, Y1, Y2
-	VCVTPD2DQY   Y2, X2
-	VCVTDQ2PD    X2, Y3
-	VBROADCASTSD expdata<>+8(SB), Y4
-	VFNMADD231PD Y4, Y3, Y1
-	VBROADCASTSD expdata<>+16(SB), Y4
-	VFNMADD231PD Y4, Y3, Y1
-	VBROADCASTSD expdata<>+32(SB), Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+40(SB), Y3
-	VBROADCASTSD expdata<>+48(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+56(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+64(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+72(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+80(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+88(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VBROADCASTSD expdata<>+96(SB), Y4
-	VFMADD213PD  Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VBROADCASTSD expdata<>+104(SB), Y4
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VMULPD       Y3, Y1, Y1
-	VADDPD       Y4, Y1, Y3
-	VBROADCASTSD expdata<>+96(SB), Y4
-	VFMADD213PD  Y4, Y3, Y1
-	MOVQ         $0x000003ff, BX
-	MOVQ         BX, X3
-	VPBROADCASTD X3, X3
-	VPADDD       X3, X2, X2
-	VPXOR        X3, X3, X3
-	VPCMPGTD     X3, X2, X3
-	VMOVMSKPS    X3, BX
-	XORQ         $0x0f, BX
-	ORQ          BX, CX
-	MOVQ         $0x000007fe, BX
-	MOVQ         BX, X3
-	VPBROADCASTD X3, X3
-	VPCMPGTD     X3, X2, X3
-	VMOVMSKPS    X3, BX
-	ORQ          BX, CX
+// Requires: AVX, AVX2, BMI, BMI2, FMA3, SSE2
+TEXT ·expFMA256(SB), NOSPLIT, $32-32
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	XORQ SI, SI
+
+loop:
+	MOVQ    DX, DI
+	SUBQ    SI, DI
+	JLE     done
+	CMPQ    DI, $0x04
+	JL      tail
+	VMOVUPD (CX)(SI*8), Y0
+	JMP     compute
+
+tail:
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	LEAQ       tailmask<>+0(SB), R9
+	VMOVDQU    (R9)(R8*4), X0
+	VPMOVSXDQ  X0, Y0
+	VMASKMOVPD (CX)(SI*8), Y0, Y0
+
+compute:
+	VCMPPD       $0x06, exp256data<>+96(SB), Y0, Y1
+	VMOVMSKPD    Y1, R9
+	VMULPD       exp256data<>+0(SB), Y0, Y1
+	VCVTPD2DQY   Y1, X1
+	VCVTDQ2PD    X1, Y2
+	VFNMADD231PD exp256data<>+32(SB), Y2, Y0
+	VFNMADD231PD exp256data<>+64(SB), Y2, Y0
+	VMULPD       exp256data<>+128(SB), Y0, Y0
+	VMOVUPD      exp256data<>+160(SB), Y2
+	VFMADD213PD  exp256data<>+192(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+224(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+256(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+288(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+320(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+352(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+384(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+384(SB), Y2, Y0
+	VPADDD       exp256data<>+544(SB), X1, X1
+	VPCMPGTD     exp256data<>+560(SB), X1, X2
+	VMOVMSKPS    X2, R8
+	ORQ          R8, R9
+	VPMAXSD      exp256data<>+528(SB), X1, X2
+	VPMINSD      exp256data<>+560(SB), X2, X2
 	VPMOVSXDQ    X2, Y2
 	VPSLLQ       $0x34, Y2, Y2
-	VMULPD       Y2, Y1, Y1
-	VMASKMOVPD   Y1, Y0, (AX)
-	MOVQ         $-1, AX
-	BZHIQ        DX, AX, AX
-	ANDQ         AX, CX
-	MOVQ         CX, ret+24(FP)
+	VPCMPGTD     exp256data<>+512(SB), X1, X3
+	VPMOVSXDQ    X3, Y4
+	VMOVUPD      exp256data<>+384(SB), Y5
+	VBLENDVPD    Y4, Y0, Y5, Y5
+	VMULPD       Y2, Y5, Y5
+	VMOVMSKPS    X3, R8
+	CMPQ         R8, $0x0f
+	JE           nodenormal10
+	VPMAXSD      exp256data<>+576(SB), X1, X2
+	VPMINSD      exp256data<>+512(SB), X2, X2
+	VPADDD       exp256data<>+608(SB), X2, X2
+	VPMOVSXDQ    X2, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+448(SB), Y0, Y0
+	VPSUBQ       exp256data<>+448(SB), Y0, Y0
+	VBLENDVPD    Y4, Y5, Y0, Y5
+	VPCMPGTD     exp256data<>+592(SB), X1, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y0, Y5, Y5
+
+nodenormal10:
+	MOVQ  $0x0000000f, R8
+	CMPQ  DI, $0x04
+	JGE   full
+	MOVQ  $-1, R8
+	BZHIQ DI, R8, R8
+
+full:
+	ANDQ    R8, R9
+	MOVQ    R8, DI
+	ANDNQ   DI, R9, DI
+	SHLXQ   SI, R9, R9
+	ORQ     R9, BX
+	CMPQ    DI, $0x0f
+	JNE     partial
+	VMOVUPD Y5, (AX)(SI*8)
+	ADDQ    $0x04, SI
+	JMP     loop
+
+partial:
+	VMOVUPD Y5, (SP)
+
+lane:
+	TESTQ  DI, DI
+	JZ     next
+	TZCNTQ DI, R8
+	BLSRQ  DI, DI
+	MOVSD  (SP)(R8*8), X0
+	ADDQ   SI, R8
+	MOVSD  X0, (AX)(R8*8)
+	JMP    lane
+
+next:
+	ADDQ $0x04, SI
+	JMP  loop
+
+done:
+	MOVQ BX, ret+24(FP)
 	VZEROUPPER
 	RET
 
@@ -6697,7 +7691,7 @@ lanes0:
 	VPBROADCASTD SI, Y6
 	VPCMPD       $0x01, Y6, Y3, K1, K5
 	KORTESTB     K4, K4
-	JZ           nodenormal5
+	JZ           nodenormal11
 	MOVQ         $-52, SI
 	VPBROADCASTD SI, Y4
 	VPMAXSD      Y4, Y3, Y3
@@ -6713,7 +7707,7 @@ lanes0:
 	VCVTPD2QQ    Z1, Z1
 	VMOVDQA64    Z1, K4, Z5
 
-nodenormal5:
+nodenormal11:
 	VPXORQ    Z4, Z4, Z4
 	VMOVAPD   Z4, K5, Z5
 	VMOVAPD.Z Z5, K1, Z1
@@ -6806,7 +7800,7 @@ lanes1:
 	VPBROADCASTD CX, Y5
 	VPCMPD       $0x01, Y5, Y2, K2, K5
 	KORTESTB     K4, K4
-	JZ           nodenormal6
+	JZ           nodenormal12
 	MOVQ         $-52, CX
 	VPBROADCASTD CX, Y3
 	VPMAXSD      Y3, Y2, Y2
@@ -6822,7 +7816,7 @@ lanes1:
 	VCVTPD2QQ    Z0, Z0
 	VMOVDQA64    Z0, K4, Z4
 
-nodenormal6:
+nodenormal12:
 	VPXORQ    Z3, Z3, Z3
 	VMOVAPD   Z3, K5, Z4
 	VMOVAPD.Z Z4, K2, Z2
@@ -6869,6 +7863,412 @@ add:
 	VCVTPD2PS    Z2, Y1
 	VMOVUPS      Y1, K2, 32(AX)
 
+done:
+	VZEROUPPER
+	RET
+
+// func expSumFMA256(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
+// Requires: AVX, AVX2, BMI2, FMA3, SSE, SSE2
+TEXT ·expSumFMA256(SB), NOSPLIT, $128-48
+	MOVQ         p+0(FP), AX
+	MOVQ         z+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        m+24(FP), X0
+	VBROADCASTSS X0, X0
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	CMPQ         SI, $0x04
+	JL           part0
+	VMOVUPS      (CX), X1
+	JMP          loaded0
+
+part0:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS (CX), X1, X1
+
+loaded0:
+	VSUBPS       X0, X1, X1
+	VCVTPS2PD    X1, Y1
+	VCMPPD       $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD    Y2, SI
+	VMULPD       exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY   Y2, X2
+	VCVTDQ2PD    X2, Y3
+	VFNMADD231PD exp256data<>+32(SB), Y3, Y1
+	VFNMADD231PD exp256data<>+64(SB), Y3, Y1
+	VMULPD       exp256data<>+128(SB), Y1, Y1
+	VMOVUPD      exp256data<>+160(SB), Y3
+	VFMADD213PD  exp256data<>+192(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+224(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+256(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+288(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+320(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+352(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y3, Y1
+	VPADDD       exp256data<>+544(SB), X2, X2
+	VPCMPGTD     exp256data<>+560(SB), X2, X3
+	VMOVMSKPS    X3, DI
+	ORQ          DI, SI
+	VPMAXSD      exp256data<>+528(SB), X2, X3
+	VPMINSD      exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VPCMPGTD     exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ    X4, Y4
+	VMOVUPD      exp256data<>+384(SB), Y5
+	VBLENDVPD    Y4, Y1, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VPMAXSD      exp256data<>+576(SB), X2, X3
+	VPMINSD      exp256data<>+512(SB), X3, X3
+	VPADDD       exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+448(SB), Y1, Y1
+	VPSUBQ       exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD    Y4, Y5, Y1, Y5
+	VPCMPGTD     exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ    X1, Y1
+	VANDPD       Y1, Y5, Y5
+	VMOVUPD      Y5, (SP)
+	ORQ          SI, BX
+	MOVQ         DX, SI
+	SUBQ         $0x04, SI
+	JLE          sum
+	CMPQ         SI, $0x04
+	JL           part1
+	VMOVUPS      16(CX), X1
+	JMP          loaded1
+
+part1:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 16(CX), X1, X1
+
+loaded1:
+	VSUBPS       X0, X1, X1
+	VCVTPS2PD    X1, Y1
+	VCMPPD       $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD    Y2, SI
+	VMULPD       exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY   Y2, X2
+	VCVTDQ2PD    X2, Y3
+	VFNMADD231PD exp256data<>+32(SB), Y3, Y1
+	VFNMADD231PD exp256data<>+64(SB), Y3, Y1
+	VMULPD       exp256data<>+128(SB), Y1, Y1
+	VMOVUPD      exp256data<>+160(SB), Y3
+	VFMADD213PD  exp256data<>+192(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+224(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+256(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+288(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+320(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+352(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y3, Y1
+	VPADDD       exp256data<>+544(SB), X2, X2
+	VPCMPGTD     exp256data<>+560(SB), X2, X3
+	VMOVMSKPS    X3, DI
+	ORQ          DI, SI
+	VPMAXSD      exp256data<>+528(SB), X2, X3
+	VPMINSD      exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VPCMPGTD     exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ    X4, Y4
+	VMOVUPD      exp256data<>+384(SB), Y5
+	VBLENDVPD    Y4, Y1, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VPMAXSD      exp256data<>+576(SB), X2, X3
+	VPMINSD      exp256data<>+512(SB), X3, X3
+	VPADDD       exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+448(SB), Y1, Y1
+	VPSUBQ       exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD    Y4, Y5, Y1, Y5
+	VPCMPGTD     exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ    X1, Y1
+	VANDPD       Y1, Y5, Y5
+	VMOVUPD      Y5, 32(SP)
+	SHLQ         $0x04, SI
+	ORQ          SI, BX
+	MOVQ         DX, SI
+	SUBQ         $0x08, SI
+	JLE          sum
+	CMPQ         SI, $0x04
+	JL           part2
+	VMOVUPS      32(CX), X1
+	JMP          loaded2
+
+part2:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 32(CX), X1, X1
+
+loaded2:
+	VSUBPS       X0, X1, X1
+	VCVTPS2PD    X1, Y1
+	VCMPPD       $0x06, exp256data<>+96(SB), Y1, Y2
+	VMOVMSKPD    Y2, SI
+	VMULPD       exp256data<>+0(SB), Y1, Y2
+	VCVTPD2DQY   Y2, X2
+	VCVTDQ2PD    X2, Y3
+	VFNMADD231PD exp256data<>+32(SB), Y3, Y1
+	VFNMADD231PD exp256data<>+64(SB), Y3, Y1
+	VMULPD       exp256data<>+128(SB), Y1, Y1
+	VMOVUPD      exp256data<>+160(SB), Y3
+	VFMADD213PD  exp256data<>+192(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+224(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+256(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+288(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+320(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+352(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+416(SB), Y1, Y3
+	VFMADD213PD  exp256data<>+384(SB), Y3, Y1
+	VPADDD       exp256data<>+544(SB), X2, X2
+	VPCMPGTD     exp256data<>+560(SB), X2, X3
+	VMOVMSKPS    X3, DI
+	ORQ          DI, SI
+	VPMAXSD      exp256data<>+528(SB), X2, X3
+	VPMINSD      exp256data<>+560(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VPCMPGTD     exp256data<>+512(SB), X2, X4
+	VPMOVSXDQ    X4, Y4
+	VMOVUPD      exp256data<>+384(SB), Y5
+	VBLENDVPD    Y4, Y1, Y5, Y5
+	VMULPD       Y3, Y5, Y5
+	VPMAXSD      exp256data<>+576(SB), X2, X3
+	VPMINSD      exp256data<>+512(SB), X3, X3
+	VPADDD       exp256data<>+608(SB), X3, X3
+	VPMOVSXDQ    X3, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VMULPD       Y3, Y1, Y1
+	VADDPD       exp256data<>+448(SB), Y1, Y1
+	VPSUBQ       exp256data<>+448(SB), Y1, Y1
+	VBLENDVPD    Y4, Y5, Y1, Y5
+	VPCMPGTD     exp256data<>+592(SB), X2, X1
+	VPMOVSXDQ    X1, Y1
+	VANDPD       Y1, Y5, Y5
+	VMOVUPD      Y5, 64(SP)
+	SHLQ         $0x08, SI
+	ORQ          SI, BX
+	MOVQ         DX, SI
+	SUBQ         $0x0c, SI
+	JLE          sum
+	CMPQ         SI, $0x04
+	JL           part3
+	VMOVUPS      48(CX), X1
+	JMP          loaded3
+
+part3:
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), X1
+	VMASKMOVPS 48(CX), X1, X1
+
+loaded3:
+	VSUBPS       X0, X1, X1
+	VCVTPS2PD    X1, Y0
+	VCMPPD       $0x06, exp256data<>+96(SB), Y0, Y1
+	VMOVMSKPD    Y1, CX
+	VMULPD       exp256data<>+0(SB), Y0, Y1
+	VCVTPD2DQY   Y1, X1
+	VCVTDQ2PD    X1, Y2
+	VFNMADD231PD exp256data<>+32(SB), Y2, Y0
+	VFNMADD231PD exp256data<>+64(SB), Y2, Y0
+	VMULPD       exp256data<>+128(SB), Y0, Y0
+	VMOVUPD      exp256data<>+160(SB), Y2
+	VFMADD213PD  exp256data<>+192(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+224(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+256(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+288(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+320(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+352(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+384(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+416(SB), Y0, Y2
+	VFMADD213PD  exp256data<>+384(SB), Y2, Y0
+	VPADDD       exp256data<>+544(SB), X1, X1
+	VPCMPGTD     exp256data<>+560(SB), X1, X2
+	VMOVMSKPS    X2, SI
+	ORQ          SI, CX
+	VPMAXSD      exp256data<>+528(SB), X1, X2
+	VPMINSD      exp256data<>+560(SB), X2, X2
+	VPMOVSXDQ    X2, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VPCMPGTD     exp256data<>+512(SB), X1, X3
+	VPMOVSXDQ    X3, Y3
+	VMOVUPD      exp256data<>+384(SB), Y4
+	VBLENDVPD    Y3, Y0, Y4, Y4
+	VMULPD       Y2, Y4, Y4
+	VPMAXSD      exp256data<>+576(SB), X1, X2
+	VPMINSD      exp256data<>+512(SB), X2, X2
+	VPADDD       exp256data<>+608(SB), X2, X2
+	VPMOVSXDQ    X2, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VMULPD       Y2, Y0, Y0
+	VADDPD       exp256data<>+448(SB), Y0, Y0
+	VPSUBQ       exp256data<>+448(SB), Y0, Y0
+	VBLENDVPD    Y3, Y4, Y0, Y4
+	VPCMPGTD     exp256data<>+592(SB), X1, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y0, Y4, Y4
+	VMOVUPD      Y4, 96(SP)
+	SHLQ         $0x0c, CX
+	ORQ          CX, BX
+
+sum:
+	BZHIQ DX, BX, BX
+	MOVQ  BX, bad+40(FP)
+	TESTQ BX, BX
+	JNZ   done
+	XORPD X0, X0
+	XORQ  CX, CX
+
+add:
+	ADDSD        (SP)(CX*8), X0
+	INCQ         CX
+	CMPQ         CX, DX
+	JLT          add
+	MOVSD        X0, s+32(FP)
+	TESTQ        AX, AX
+	JZ           done
+	MOVQ         $0x3ff0000000000000, CX
+	MOVQ         CX, X1
+	DIVSD        X0, X1
+	VBROADCASTSD X1, Y0
+	VBROADCASTSD expdata<>+120(SB), Y1
+	MOVQ         DX, CX
+	VMOVUPD      (SP), Y2
+	VCMPPD       $0x01, Y1, Y2, Y3
+	VANDNPD      Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y0, Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	CMPQ         CX, $0x04
+	JL           ppart0
+	VMOVUPS      X2, (AX)
+	JMP          pnext0
+
+ppart0:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, (AX)
+
+pnext0:
+	MOVQ       DX, CX
+	SUBQ       $0x04, CX
+	JLE        done
+	VMOVUPD    32(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y3
+	VANDNPD    Y2, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	CMPQ       CX, $0x04
+	JL         ppart1
+	VMOVUPS    X2, 16(AX)
+	JMP        pnext1
+
+ppart1:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, 16(AX)
+
+pnext1:
+	MOVQ       DX, CX
+	SUBQ       $0x08, CX
+	JLE        done
+	VMOVUPD    64(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y3
+	VANDNPD    Y2, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VCVTPS2PD  X2, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	CMPQ       CX, $0x04
+	JL         ppart2
+	VMOVUPS    X2, 32(AX)
+	JMP        pnext2
+
+ppart2:
+	MOVQ       $0x00000008, BX
+	SUBQ       CX, BX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(BX*4), X3
+	VMASKMOVPS X2, X3, 32(AX)
+
+pnext2:
+	MOVQ       DX, CX
+	SUBQ       $0x0c, CX
+	JLE        done
+	VMOVUPD    96(SP), Y2
+	VCMPPD     $0x01, Y1, Y2, Y1
+	VANDNPD    Y2, Y1, Y2
+	VCVTPD2PSY Y2, X1
+	VCVTPS2PD  X1, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X1
+	CMPQ       CX, $0x04
+	JL         ppart3
+	VMOVUPS    X1, 48(AX)
+	JMP        pnext3
+
+ppart3:
+	MOVQ       $0x00000008, DX
+	SUBQ       CX, DX
+	LEAQ       tailmask<>+0(SB), CX
+	VMOVDQU    (CX)(DX*4), X0
+	VMASKMOVPS X1, X0, 48(AX)
+
+pnext3:
 done:
 	VZEROUPPER
 	RET

@@ -66,6 +66,13 @@ func goExpNoFMA(x float64) float64 {
 		x = x * (x + 2)
 	}
 	x += 1
+	if b := int64(k) + 0x3ff; b <= 0 { // the denormal path
+		if b < -52 {
+			return 0
+		}
+		x *= math.Float64frombits(uint64(b+0x3fe) << 52)
+		return x * 0x1p-1022
+	}
 	return x * math.Float64frombits(uint64(int64(k)+0x3ff)<<52)
 }
 
@@ -82,6 +89,9 @@ func TestExpNoFMA(t *testing.T) {
 		if i%3 == 0 {
 			xs[i] = rng.NormFloat64() * 3
 		}
+		if i%5 == 0 {
+			xs[i] = -708 - rng.Float64()*40 // subnormal and zero results
+		}
 	}
 	got := make([]float64, len(xs))
 	for _, l := range Supported()[1:] {
@@ -90,6 +100,61 @@ func TestExpNoFMA(t *testing.T) {
 			if want := goExpNoFMA(x); math.Float64bits(got[i]) != math.Float64bits(want) {
 				t.Fatalf("%v non-FMA exp(%v) = %v, transcription %v", l, x, got[i], want)
 			}
+		}
+	}
+}
+
+// TestExp256Finishes checks that the AVX2 exp kernels finish subnormal and
+// zero results themselves (only NaN, overflow and infinite results go back
+// to math.Exp) and leave the lanes they hand back untouched in dst.
+func TestExp256Finishes(t *testing.T) {
+	if best() < AVX2 || expVariant == 0 {
+		t.Skip("no vector exp in this build")
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	for iter := 0; iter < 2000; iter++ {
+		n := 1 + rng.IntN(64)
+		x := make([]float64, n)
+		want := uint64(0)
+		for i := range x {
+			switch rng.IntN(8) {
+			case 0:
+				x[i] = math.NaN()
+				want |= 1 << i
+			case 1:
+				x[i] = 710 + rng.Float64()*100
+				want |= 1 << i
+			case 2:
+				x[i] = math.Inf(-1)
+			default:
+				x[i] = -700 - rng.Float64()*50
+			}
+		}
+		dst := make([]float64, n+1)
+		for i := range dst {
+			dst[i] = 42
+		}
+		var bad uint64
+		if expVariant == 2 {
+			bad = expFMA256(&dst[0], &x[0], n)
+		} else {
+			bad = exp256(&dst[0], &x[0], n)
+		}
+		if bad != want {
+			t.Fatalf("x=%v: bad lanes %b, want %b", x, bad, want)
+		}
+		for i, v := range x {
+			switch {
+			case want&(1<<i) != 0:
+				if dst[i] != 42 {
+					t.Fatalf("exp(%v): lane handed back but overwritten with %v", v, dst[i])
+				}
+			case math.Float64bits(dst[i]) != math.Float64bits(math.Exp(v)):
+				t.Fatalf("exp(%v) = %v, math.Exp %v", v, dst[i], math.Exp(v))
+			}
+		}
+		if dst[n] != 42 {
+			t.Fatalf("wrote past n = %d", n)
 		}
 	}
 }

@@ -239,7 +239,7 @@ func TestScatterRows(t *testing.T) {
 func TestScatterBatch(t *testing.T) {
 	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(31, 32))
-		for _, u := range []int{1, 7, 10, 16, 17, 32} {
+		for _, u := range []int{1, 7, 8, 9, 10, 16, 17, 32} {
 			for _, rows := range []int{1, 2, 31, 32} {
 				const in = 60
 				stride := (u + 15) &^ 15
@@ -644,8 +644,8 @@ func TestExpSum(t *testing.T) {
 			}
 		}
 		t.Logf("%d of 20000 rows done by the kernel", used)
-		if Current() == AVX512 && expVariantForTest() != 0 && used < 15000 {
-			t.Errorf("the AVX-512 kernel handled only %d rows", used)
+		if Current() >= AVX2 && expVariantForTest() != 0 && used < 15000 {
+			t.Errorf("the %v kernel handled only %d rows", Current(), used)
 		}
 	})
 }
@@ -875,4 +875,17 @@ func TestChannelKernelsShapes(t *testing.T) {
 	ChannelAffine(nil, nil, nil, nil)
 	NormGradSums(nil, nil, nil, nil, nil, nil)
 	NormGrad(nil, nil, nil, nil, nil, nil, nil, nil)
+}
+
+// TestHasAccumCols checks that HasAccumCols reports exactly whether
+// AccumCols does the work at each level.
+func TestHasAccumCols(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		in, u, n := 5, 3, 2
+		z, w, x := make([]float32, n*u), make([]float32, in*u), make([]float32, n*in)
+		mask := make([]uint64, in)
+		if got := AccumCols(z, w, x, in, u, mask, n); got != HasAccumCols() {
+			t.Fatalf("AccumCols reported %v, HasAccumCols %v", got, HasAccumCols())
+		}
+	})
 }

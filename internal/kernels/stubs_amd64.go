@@ -401,6 +401,18 @@ func scatterRows256x2(grad *float32, stride int, idx *int32, val *float32, n int
 //go:noescape
 func scatterBatch512(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int)
 
+// scatterBatch256x1 is scatterBatch512 on AVX2 for u ≤ 8: 1 vectors, the last one
+// masked to its first tail lanes.
+//
+//go:noescape
+func scatterBatch256x1(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+
+// scatterBatch256x2 is scatterBatch512 on AVX2 for u ≤ 16: 2 vectors, the last one
+// masked to its first tail lanes.
+//
+//go:noescape
+func scatterBatch256x2(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+
 // copyRows512 copies rows ≥ 1 rows of width 1..16 between strided layouts and,
 // if clear is not 0, zeroes the copied values in src:
 //
@@ -414,7 +426,7 @@ func scatterBatch512(grad *float32, stride int, idx *int32, val *float32, start 
 //go:noescape
 func copyRows512(dst *float32, dstStride int, src *float32, srcStride int, rows int, width int, clear int)
 
-// copyRows256 copies rows ≥ 1 rows of width 1..8 between strided layouts and,
+// copyRows256 copies rows ≥ 1 rows of width 1..16 between strided layouts and,
 // if clear is not 0, zeroes the copied values in src:
 //
 //	for r := 0; r < rows; r++ {
@@ -1023,20 +1035,17 @@ func reluGrad256(dx *float32, y *float32, dy *float32, n int)
 // operations in the same order, lane by lane, including the scalings of its
 // subnormal and underflow path. It returns a bit mask of the lanes it did
 // not finish: NaN, x above the overflow threshold and infinite results; the
-// caller recomputes those with math.Exp. (The AVX2 version also leaves
-// subnormal and zero results to the caller.)
+// caller recomputes those with math.Exp.
 //
 //go:noescape
 func exp512(dst *float64, x *float64, n int) uint64
 
-// exp256 computes math.Exp for n (1..4) float64 values with the non-FMA
-// variant of Go's amd64 math.Exp (Shibata's method: x = k·ln2 + r,
-// a Taylor polynomial in r/16 squared four times, then ·2^k), the same
-// operations in the same order, lane by lane, including the scalings of its
-// subnormal and underflow path. It returns a bit mask of the lanes it did
-// not finish: NaN, x above the overflow threshold and infinite results; the
-// caller recomputes those with math.Exp. (The AVX2 version also leaves
-// subnormal and zero results to the caller.)
+// exp256 computes math.Exp for n (1..64) float64 values with the non-FMA
+// variant of Go's amd64 math.Exp, 4 at a time, as exp512 does (subnormal and
+// zero results included). It returns a bit mask of the values it did not
+// finish (NaN, x above the overflow threshold, infinite results) and leaves
+// their dst untouched, so the caller can recompute them with math.Exp from
+// x even if dst is x.
 //
 //go:noescape
 func exp256(dst *float64, x *float64, n int) uint64
@@ -1061,26 +1070,28 @@ func exp256(dst *float64, x *float64, n int) uint64
 //go:noescape
 func expSum512(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
 
+// expSum256 is expSum512 on AVX2 (n = 1..16, the non-FMA math.Exp).
+//
+//go:noescape
+func expSum256(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
+
 // expFMA512 computes math.Exp for n (1..8) float64 values with the FMA
 // variant of Go's amd64 math.Exp (Shibata's method: x = k·ln2 + r,
 // a Taylor polynomial in r/16 squared four times, then ·2^k), the same
 // operations in the same order, lane by lane, including the scalings of its
 // subnormal and underflow path. It returns a bit mask of the lanes it did
 // not finish: NaN, x above the overflow threshold and infinite results; the
-// caller recomputes those with math.Exp. (The AVX2 version also leaves
-// subnormal and zero results to the caller.)
+// caller recomputes those with math.Exp.
 //
 //go:noescape
 func expFMA512(dst *float64, x *float64, n int) uint64
 
-// expFMA256 computes math.Exp for n (1..4) float64 values with the FMA
-// variant of Go's amd64 math.Exp (Shibata's method: x = k·ln2 + r,
-// a Taylor polynomial in r/16 squared four times, then ·2^k), the same
-// operations in the same order, lane by lane, including the scalings of its
-// subnormal and underflow path. It returns a bit mask of the lanes it did
-// not finish: NaN, x above the overflow threshold and infinite results; the
-// caller recomputes those with math.Exp. (The AVX2 version also leaves
-// subnormal and zero results to the caller.)
+// expFMA256 computes math.Exp for n (1..64) float64 values with the FMA
+// variant of Go's amd64 math.Exp, 4 at a time, as exp512 does (subnormal and
+// zero results included). It returns a bit mask of the values it did not
+// finish (NaN, x above the overflow threshold, infinite results) and leaves
+// their dst untouched, so the caller can recompute them with math.Exp from
+// x even if dst is x.
 //
 //go:noescape
 func expFMA256(dst *float64, x *float64, n int) uint64
@@ -1104,6 +1115,11 @@ func expFMA256(dst *float64, x *float64, n int) uint64
 //
 //go:noescape
 func expSumFMA512(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
+
+// expSumFMA256 is expSum512 on AVX2 (n = 1..16, the FMA math.Exp).
+//
+//go:noescape
+func expSumFMA256(p *float32, z *float32, n int, m float32) (s float64, bad uint64)
 
 // moments512x1 is ChannelMoments for one block of up to 8 channels: 1 float64
 // vectors of each sum, the last one masked to its first tail lanes. The

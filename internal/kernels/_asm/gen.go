@@ -79,6 +79,8 @@ func main() {
 		scatterRows256(nv)
 	}
 	scatterBatch512()
+	scatterBatch256(1)
+	scatterBatch256(2)
 	copyRows512()
 	copyRows256()
 	for nv := 1; nv <= maxVec; nv++ {
@@ -108,6 +110,7 @@ func main() {
 		exp512(fma)
 		exp256(fma)
 		expSum512(fma)
+		expSum256(fma)
 	}
 	channelKernels()
 	Generate()
@@ -226,6 +229,12 @@ func nonZero256() {
 	MOVQ(U32(8), eight)
 	MOVQ(eight, sx)
 	VPBROADCASTD(sx, step)
+	vbit := YMM()
+	{
+		b, bx := loadGP("bit"), XMM()
+		MOVQ(b, bx)
+		VPBROADCASTQ(bx, vbit)
+	}
 
 	c, k, bits, t := GP64(), GP64(), GP64(), GP64()
 	XORQ(c, c)
@@ -233,41 +242,64 @@ func nonZero256() {
 	full := GP64()
 	MOVQ(n, full)
 	ANDQ(I32(-8), full)
-	xv, cmp, perm, co, cv := YMM(), YMM(), YMM(), YMM(), YMM()
-
-	Label("loop")
-	CMPQ(k, full)
-	JGE(LabelRef("tail"))
-	VMOVUPS(Mem{Base: xp, Index: k, Scale: 4}, xv)
-	VCMPPS(U8(4), zero, xv, cmp) // NEQ_UQ
-	VMOVMSKPS(cmp, bits.As32())
-	MOVQ(bits, t)
-	SHLQ(U8(5), t)
-	tbl := GP64()
+	tbl, full16 := GP64(), GP64()
 	LEAQ(permTable, tbl)
-	VMOVDQU(Mem{Base: tbl, Index: t, Scale: 1}, perm)
-	VPERMD(offs, perm, co)
-	VPERMPS(xv, perm, cv)
-	VMOVDQU(co, Mem{Base: offp, Index: c, Scale: 4})
-	VMOVUPS(cv, Mem{Base: valp, Index: c, Scale: 4})
-	POPCNTL(bits.As32(), t.As32())
-	ADDQ(t, c)
+	MOVQ(n, full16)
+	ANDQ(I32(-16), full16)
+	// The loop is written twice, without and with mask, 16 elements (two
+	// vectors) an iteration, then one vector.
+	loop := func(withMask bool, lbl string, vecs int) {
+		Label(lbl)
+		if vecs == 2 {
+			CMPQ(k, full16)
+		} else {
+			CMPQ(k, full)
+		}
+		JGE(LabelRef(map[int]string{2: map[bool]string{false: "one", true: "onemask"}[withMask], 1: "tail"}[vecs]))
+		for h := 0; h < vecs; h++ {
+			xv, cmp, perm, co, cv := YMM(), YMM(), YMM(), YMM(), YMM()
+			VMOVUPS(Mem{Base: xp, Index: k, Scale: 4, Disp: 32 * h}, xv)
+			VCMPPS(U8(4), zero, xv, cmp) // NEQ_UQ
+			VMOVMSKPS(cmp, bits.As32())
+			MOVQ(bits, t)
+			SHLQ(U8(5), t)
+			VMOVDQU(Mem{Base: tbl, Index: t, Scale: 1}, perm)
+			VPERMD(offs, perm, co)
+			VPERMPS(xv, perm, cv)
+			VMOVDQU(co, Mem{Base: offp, Index: c, Scale: 4})
+			VMOVUPS(cv, Mem{Base: valp, Index: c, Scale: 4})
+			POPCNTL(bits.As32(), t.As32())
+			ADDQ(t, c)
+			if withMask {
+				// mask[k+l] |= bit for the non-zero lanes l: the
+				// comparison's lanes widened to 64 bits select bit, ORed
+				// into two vectors of 4 words.
+				for q := 0; q < 2; q++ {
+					wide, mv := YMM(), YMM()
+					if q == 0 {
+						VPMOVSXDQ(cmp.AsX(), wide)
+					} else {
+						hi := XMM()
+						VEXTRACTI128(U8(1), cmp, hi)
+						VPMOVSXDQ(hi, wide)
+					}
+					VPAND(vbit, wide, wide)
+					disp := 32*q + 64*h
+					VPOR(Mem{Base: maskp, Index: k, Scale: 8, Disp: disp}, wide, mv)
+					VMOVDQU(mv, Mem{Base: maskp, Index: k, Scale: 8, Disp: disp})
+				}
+			}
+			VPADDD(step, offs, offs)
+		}
+		ADDQ(U8(8*vecs), k)
+		JMP(LabelRef(lbl))
+	}
 	TESTQ(maskp, maskp)
-	JZ(LabelRef("nomask"))
-	Label("bitloop")
-	TESTQ(bits, bits)
-	JZ(LabelRef("nomask"))
-	TZCNTQ(bits, t)
-	BLSRQ(bits, bits)
-	ADDQ(k, t)
-	bit := GP64()
-	Load(Param("bit"), bit)
-	ORQ(bit, Mem{Base: maskp, Index: t, Scale: 8})
-	JMP(LabelRef("bitloop"))
-	Label("nomask")
-	VPADDD(step, offs, offs)
-	ADDQ(U8(8), k)
-	JMP(LabelRef("loop"))
+	JNZ(LabelRef("loopmask"))
+	loop(false, "loop", 2)
+	loop(false, "one", 1)
+	loop(true, "loopmask", 2)
+	loop(true, "onemask", 1)
 
 	// The last < 8 elements, one at a time.
 	Label("tail")
@@ -385,8 +417,10 @@ func nonZeroU8512() {
 	RET()
 }
 
-// nonZeroU8256 widens 8 bytes at a time and packs them with the
-// permutation table; the last < 8 bytes go one at a time.
+// nonZeroU8256 finds the non-zero bytes of 16 at a time (VPCMPEQB,
+// VPMOVMSKB), then widens each half of 8 and packs it with the permutation
+// table; the last < 16 bytes go one at a time. The loop is written twice,
+// with and without lut, so that it has no test of lut.
 func nonZeroU8256() {
 	TEXT("nonZeroU8256", NOSPLIT, "func(idx *int32, val *float32, src *uint8, n int, lut *[256]float32) int")
 	Pragma("noescape")
@@ -396,52 +430,68 @@ func nonZeroU8256() {
 	sp := loadGP("src")
 	n := loadGP("n")
 	lut := loadGP("lut")
-	iota, step, zero := YMM(), YMM(), YMM()
-	VMOVDQU(iota32, iota)
-	eight := GP64()
-	MOVQ(U32(8), eight)
+	iota0, iota1, step, zero := YMM(), YMM(), YMM(), YMM()
+	VMOVDQU(iota32, iota0)            // k = 0..7
+	VMOVDQU(iota32.Offset(32), iota1) // k = 8..15
+	sixteen := GP64()
+	MOVQ(U32(16), sixteen)
 	sx := XMM()
-	MOVQ(eight, sx)
+	MOVQ(sixteen, sx)
 	VPBROADCASTD(sx, step)
 	VPXOR(zero, zero, zero)
-	c, k, bits, t, full := GP64(), GP64(), GP64(), GP64(), GP64()
+	c, k, bits, t, h, full, tbl := GP64(), GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
 	XORQ(c, c)
 	XORQ(k, k)
 	MOVQ(n, full)
-	ANDQ(I32(-8), full)
-	b, cmp, perm, ci, cv := YMM(), YMM(), YMM(), YMM(), YMM()
-	Label("loop")
-	CMPQ(k, full)
-	JGE(LabelRef("tail"))
-	VPMOVZXBD(Mem{Base: sp, Index: k, Scale: 1}, b)
-	VPCMPEQD(zero, b, cmp)
-	VMOVMSKPS(cmp, bits.As32())
-	XORQ(U32(0xff), bits) // non-zero lanes
-	MOVQ(bits, t)
-	SHLQ(U8(5), t)
-	tbl := GP64()
+	ANDQ(I32(-16), full)
 	LEAQ(permTable, tbl)
-	VMOVDQU(Mem{Base: tbl, Index: t, Scale: 1}, perm)
-	VPERMD(iota, perm, ci)
-	VPERMD(b, perm, cv)
-	VMOVDQU(ci, Mem{Base: idxp, Index: c, Scale: 4})
-	POPCNTL(bits.As32(), t.As32())
+	loop := func(withLUT bool) {
+		sfx := map[bool]string{false: "", true: "lut"}[withLUT]
+		Label("loop" + sfx)
+		CMPQ(k, full)
+		JGE(LabelRef("tail"))
+		b16, cmp := XMM(), XMM()
+		VMOVDQU(Mem{Base: sp, Index: k, Scale: 1}, b16)
+		VPCMPEQB(zero.AsX(), b16, cmp)
+		VPMOVMSKB(cmp, bits.As32())
+		XORL(U32(0xffff), bits.As32()) // non-zero bytes
+		for half := 0; half < 2; half++ {
+			if half == 0 {
+				MOVBLZX(bits.As8(), h.As32())
+			} else {
+				MOVL(bits.As32(), h.As32())
+				SHRL(U8(8), h.As32())
+			}
+			MOVQ(h, t)
+			SHLQ(U8(5), t)
+			perm, b, ci, cv := YMM(), YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: tbl, Index: t, Scale: 1}, perm)
+			VPMOVZXBD(Mem{Base: sp, Index: k, Scale: 1, Disp: 8 * half}, b)
+			VPERMD([]VecVirtual{iota0, iota1}[half], perm, ci)
+			VPERMD(b, perm, cv)
+			VMOVDQU(ci, Mem{Base: idxp, Index: c, Scale: 4})
+			if withLUT {
+				m, g := YMM(), YMM()
+				VPCMPEQD(m, m, m) // all lanes: the packed codes past the count are valid bytes too
+				VPXOR(g, g, g)
+				VGATHERDPS(m, Mem{Base: lut, Index: cv, Scale: 4}, g)
+				VMOVUPS(g, Mem{Base: valp, Index: c, Scale: 4})
+			} else {
+				VCVTDQ2PS(cv, cv)
+				VMOVUPS(cv, Mem{Base: valp, Index: c, Scale: 4})
+			}
+			POPCNTL(h.As32(), h.As32())
+			ADDQ(h, c)
+		}
+		VPADDD(step, iota0, iota0)
+		VPADDD(step, iota1, iota1)
+		ADDQ(U8(16), k)
+		JMP(LabelRef("loop" + sfx))
+	}
 	TESTQ(lut, lut)
-	JNZ(LabelRef("lut"))
-	VCVTDQ2PS(cv, cv)
-	JMP(LabelRef("store"))
-	Label("lut")
-	m, g := YMM(), YMM()
-	VPCMPEQD(m, m, m) // all lanes: the packed codes past the count are valid bytes too
-	VPXOR(g, g, g)
-	VGATHERDPS(m, Mem{Base: lut, Index: cv, Scale: 4}, g)
-	VMOVAPS(g, cv)
-	Label("store")
-	VMOVUPS(cv, Mem{Base: valp, Index: c, Scale: 4})
-	ADDQ(t, c)
-	VPADDD(step, iota, iota)
-	ADDQ(U8(8), k)
-	JMP(LabelRef("loop"))
+	JNZ(LabelRef("looplut"))
+	loop(false)
+	loop(true)
 
 	Label("tail")
 	CMPQ(k, n)
@@ -983,10 +1033,12 @@ func copyRows512() {
 	RET()
 }
 
+// copyRows256 copies rows of up to 16 values: a whole vector, if width > 8,
+// and a masked one.
 func copyRows256() {
 	TEXT("copyRows256", NOSPLIT, copySig)
 	Pragma("noescape")
-	copyDoc("copyRows256", 8)
+	copyDoc("copyRows256", 16)
 	dp := loadGP("dst")
 	ds := loadGP("dstStride")
 	SHLQ(U8(2), ds)
@@ -994,10 +1046,13 @@ func copyRows256() {
 	ss := loadGP("srcStride")
 	SHLQ(U8(2), ss)
 	rows := loadGP("rows")
-	mt := loadTailMask256(loadGP("width"))
-	v, z := YMM(), YMM()
+	width := loadGP("width")
+	v, v1, z := YMM(), YMM(), YMM()
 	VXORPS(z, z, z)
 	cl := loadGP("clear")
+	CMPQ(width, U8(8))
+	JG(LabelRef("two"))
+	mt := loadTailMask256(width)
 	TESTQ(cl, cl)
 	JNZ(LabelRef("clearloop"))
 	Label("loop")
@@ -1017,6 +1072,103 @@ func copyRows256() {
 	ADDQ(ds, dp)
 	DECQ(rows)
 	JNZ(LabelRef("clearloop"))
+	VZEROUPPER()
+	RET()
+	// 9 to 16 values: a whole vector and a masked one.
+	Label("two")
+	SUBQ(U8(8), width)
+	m2 := loadTailMask256(width)
+	TESTQ(cl, cl)
+	JNZ(LabelRef("clearloop2"))
+	Label("loop2")
+	VMOVUPS(Mem{Base: sp}, v)
+	VMASKMOVPS(Mem{Base: sp, Disp: 32}, m2, v1)
+	VMOVUPS(v, Mem{Base: dp})
+	VMASKMOVPS(v1, m2, Mem{Base: dp, Disp: 32})
+	ADDQ(ss, sp)
+	ADDQ(ds, dp)
+	DECQ(rows)
+	JNZ(LabelRef("loop2"))
+	VZEROUPPER()
+	RET()
+	Label("clearloop2")
+	VMOVUPS(Mem{Base: sp}, v)
+	VMASKMOVPS(Mem{Base: sp, Disp: 32}, m2, v1)
+	VMOVUPS(v, Mem{Base: dp})
+	VMASKMOVPS(v1, m2, Mem{Base: dp, Disp: 32})
+	VMOVUPS(z, Mem{Base: sp})
+	VMASKMOVPS(z, m2, Mem{Base: sp, Disp: 32})
+	ADDQ(ss, sp)
+	ADDQ(ds, dp)
+	DECQ(rows)
+	JNZ(LabelRef("clearloop2"))
+	VZEROUPPER()
+	RET()
+}
+
+// scatterBatch256 is scatterRows256 for every row of a batch in one call,
+// as scatterBatch512.
+func scatterBatch256(nv int) {
+	name := fmt.Sprintf("scatterBatch256x%d", nv)
+	TEXT(name, NOSPLIT, "func(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is scatterBatch512 on AVX2 for u ≤ %d: %d vectors, the last one", name, 8*nv, nv),
+		"masked to its first tail lanes.")
+	gp := loadGP("grad")
+	stride4 := loadGP("stride")
+	SHLQ(U8(2), stride4)
+	offp := loadGP("idx")
+	valp := loadGP("val")
+	sp := loadGP("start")
+	dp := loadGP("dz")
+	u := loadGP("u")
+	SHLQ(U8(2), u) // row bytes of dz
+	mt := loadTailMask256(loadGP("tail"))
+	r, i, end, o := GP64(), GP64(), GP64(), GP64()
+	XORQ(r, r)
+	dv := make([]VecVirtual, nv)
+	for v := range dv {
+		dv[v] = YMM()
+	}
+	Label("row")
+	MOVQ(Mem{Base: sp, Index: r, Scale: 8}, i)
+	MOVQ(Mem{Base: sp, Index: r, Scale: 8, Disp: 8}, end)
+	CMPQ(i, end)
+	JGE(LabelRef("next"))
+	for v := range dv {
+		if v == nv-1 {
+			VMASKMOVPS(Mem{Base: dp, Disp: 32 * v}, mt, dv[v])
+		} else {
+			VMOVUPS(Mem{Base: dp, Disp: 32 * v}, dv[v])
+		}
+	}
+	Label("loop")
+	MOVLQSX(Mem{Base: offp, Index: i, Scale: 4}, o)
+	IMULQ(stride4, o)
+	ADDQ(gp, o)
+	bv := YMM()
+	VBROADCASTSS(Mem{Base: valp, Index: i, Scale: 4}, bv)
+	for v := range dv {
+		t := YMM()
+		VMULPS(dv[v], bv, t)
+		if v == nv-1 {
+			g := YMM()
+			VMASKMOVPS(Mem{Base: o, Disp: 32 * v}, mt, g)
+			VADDPS(t, g, g)
+			VMASKMOVPS(g, mt, Mem{Base: o, Disp: 32 * v})
+		} else {
+			VADDPS(Mem{Base: o, Disp: 32 * v}, t, t)
+			VMOVUPS(t, Mem{Base: o, Disp: 32 * v})
+		}
+	}
+	INCQ(i)
+	CMPQ(i, end)
+	JLT(LabelRef("loop"))
+	Label("next")
+	ADDQ(u, dp)
+	INCQ(r)
+	CMPQ(r, paramAddr("rows"))
+	JLT(LabelRef("row"))
 	VZEROUPPER()
 	RET()
 }
@@ -1326,6 +1478,34 @@ func elementwise(n Register, lanes int, body func(i Register)) {
 	RET()
 }
 
+// elementwiseUnrolled is elementwise running unroll vectors an iteration,
+// then single ones; body(i, d) does the vector at element i plus d.
+// AVX2 kernels use it: a YMM does half a ZMM's work, so the loop's own
+// instructions weigh twice as much.
+func elementwiseUnrolled(n Register, lanes, unroll int, body func(i Register, d int)) {
+	i, m := GP64(), GP64()
+	XORQ(i, i)
+	MOVQ(n, m)
+	ANDQ(I32(-lanes*unroll), m)
+	Label("uloop")
+	CMPQ(i, m)
+	JGE(LabelRef("loop"))
+	for k := 0; k < unroll; k++ {
+		body(i, lanes*k)
+	}
+	ADDQ(U32(lanes*unroll), i)
+	JMP(LabelRef("uloop"))
+	Label("loop")
+	CMPQ(i, n)
+	JGE(LabelRef("done"))
+	body(i, 0)
+	ADDQ(U32(lanes), i)
+	JMP(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
 func sgdDoc(name string, lanes int) {
 	Doc(fmt.Sprintf("%s is SGD for n elements, n a multiple of %d:", name, lanes),
 		"",
@@ -1361,12 +1541,12 @@ func sgd256() {
 	n := loadGP("n")
 	lr := YMM()
 	VBROADCASTSS(Load(Param("lr"), XMM()), lr)
-	elementwise(n, 8, func(i Register) {
+	elementwiseUnrolled(n, 8, 2, func(i Register, d int) {
 		p, w := YMM(), YMM()
-		VMULPS(Mem{Base: gp, Index: i, Scale: 4}, lr, p)
-		VMOVUPS(Mem{Base: wp, Index: i, Scale: 4}, w)
+		VMULPS(Mem{Base: gp, Index: i, Scale: 4, Disp: 4 * d}, lr, p)
+		VMOVUPS(Mem{Base: wp, Index: i, Scale: 4, Disp: 4 * d}, w)
 		VSUBPS(p, w, w)
-		VMOVUPS(w, Mem{Base: wp, Index: i, Scale: 4})
+		VMOVUPS(w, Mem{Base: wp, Index: i, Scale: 4, Disp: 4 * d})
 	})
 }
 
@@ -1461,11 +1641,11 @@ func u8ToF32256() {
 	dp := loadGP("dst")
 	sp := loadGP("src")
 	n := loadGP("n")
-	elementwise(n, 8, func(i Register) {
+	elementwiseUnrolled(n, 8, 4, func(i Register, d int) {
 		v := YMM()
-		VPMOVZXBD(Mem{Base: sp, Index: i, Scale: 1}, v)
+		VPMOVZXBD(Mem{Base: sp, Index: i, Scale: 1, Disp: d}, v)
 		VCVTDQ2PS(v, v)
-		VMOVUPS(v, Mem{Base: dp, Index: i, Scale: 4})
+		VMOVUPS(v, Mem{Base: dp, Index: i, Scale: 4, Disp: 4 * d})
 	})
 }
 
@@ -1559,6 +1739,8 @@ var expConsts = []struct {
 	{"half", 0.5},
 	{"one", 1.0},
 	{"two", 2.0},
+	{"two52", 1 << 52},
+	{"minnormal", 0x1p-1022},
 }
 
 var expData Mem
@@ -1584,13 +1766,12 @@ func expDoc(name string, lanes int, fma bool) {
 		"operations in the same order, lane by lane, including the scalings of its",
 		"subnormal and underflow path. It returns a bit mask of the lanes it did",
 		"not finish: NaN, x above the overflow threshold and infinite results; the",
-		"caller recomputes those with math.Exp. (The AVX2 version also leaves",
-		"subnormal and zero results to the caller.)")
+		"caller recomputes those with math.Exp.")
 }
 
 // expCore evaluates the reduced polynomial on x (in place) given f = k as
 // float64, with the vector constructor and broadcast constants.
-func expCore(x, f VecVirtual, vec func() VecVirtual, bc func(string) VecVirtual, fma bool) {
+func expCore(x, f VecVirtual, vec func() VecVirtual, bc func(string) Op, fma bool) {
 	if fma {
 		VFNMADD231PD(bc("ln2u"), f, x) // x -= f·ln2u, fused
 		VFNMADD231PD(bc("ln2l"), f, x)
@@ -1602,7 +1783,11 @@ func expCore(x, f VecVirtual, vec func() VecVirtual, bc func(string) VecVirtual,
 		VSUBPD(t, x, x)
 	}
 	VMULPD(bc("sixteenth"), x, x)
-	p := bc("c8")
+	p, ok := bc("c8").(VecVirtual)
+	if !ok { // a memory operand
+		p = vec()
+		VMOVUPD(bc("c8"), p)
+	}
 	for _, c := range []string{"c7", "c6", "c5", "c4", "c3", "half", "one"} {
 		if fma {
 			VFMADD213PD(bc(c), x, p) // p = p·x + c, fused
@@ -1682,7 +1867,7 @@ func expVec512(x VecVirtual, kin, kbad Register, fma bool) VecVirtual {
 	VCVTPD2DQ(t, k) // round to nearest, like CVTSD2SL
 	f := ZMM()
 	VCVTDQ2PD(k, f)
-	expCore(x, f, vec, bc, fma)
+	expCore(x, f, vec, func(c string) Op { return bc(c) }, fma)
 	bc32 := func(v int32) VecVirtual {
 		g := GP64()
 		MOVQ(I32(v), g)
@@ -1860,80 +2045,322 @@ func expSum512(fma bool) {
 	RET()
 }
 
+// exp256 loops over n values, 4 a vector, and stores only the lanes it
+// finished, so that the caller can redo the others from x even when dst is
+// x.
 func exp256(fma bool) {
 	name := "exp256"
 	if fma {
 		name = "expFMA256"
 	}
+	expData512()
 	TEXT(name, NOSPLIT, "func(dst *float64, x *float64, n int) uint64")
 	Pragma("noescape")
-	expDoc(name, 4, fma)
+	variant := "the non-FMA"
+	if fma {
+		variant = "the FMA"
+	}
+	Doc(fmt.Sprintf("%s computes math.Exp for n (1..64) float64 values with %s", name, variant),
+		"variant of Go's amd64 math.Exp, 4 at a time, as exp512 does (subnormal and",
+		"zero results included). It returns a bit mask of the values it did not",
+		"finish (NaN, x above the overflow threshold, infinite results) and leaves",
+		"their dst untouched, so the caller can recompute them with math.Exp from",
+		"x even if dst is x.")
 	dp := loadGP("dst")
 	xp := loadGP("x")
 	n := loadGP("n")
-	bc := func(c string) VecVirtual {
-		r := YMM()
-		VBROADCASTSD(expConst(c), r)
-		return r
-	}
-	vec := func() VecVirtual { return YMM() }
-	// Lane mask: the low n of 4 int64 lanes, from the int32 tail table
-	// widened (tailmask holds 8 × -1 then 8 × 0).
+	bad, i, rem, lm, b, keep, j := GP64(), GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
+	XORQ(bad, bad)
+	XORQ(i, i)
+	scratch := AllocLocal(32)
+	x := YMM()
+	Label("loop")
+	MOVQ(n, rem)
+	SUBQ(i, rem)
+	JLE(LabelRef("done"))
+	CMPQ(rem, U8(4))
+	JL(LabelRef("tail"))
+	VMOVUPD(Mem{Base: xp, Index: i, Scale: 8}, x)
+	JMP(LabelRef("compute"))
+	Label("tail")
+	VMASKMOVPD(Mem{Base: xp, Index: i, Scale: 8}, tailMask64(rem), x)
+	Label("compute")
+	r := expVec256(x, b, fma, expBranch)
+	MOVQ(U32(15), lm)
+	CMPQ(rem, U8(4))
+	JGE(LabelRef("full"))
+	MOVQ(I32(-1), lm)
+	BZHIQ(rem, lm, lm)
+	Label("full")
+	ANDQ(lm, b)
+	MOVQ(lm, keep)
+	ANDNQ(keep, b, keep) // keep = lm &^ b  (ANDN: ^b & keep)
+	SHLXQ(i, b, b)
+	ORQ(b, bad)
+	CMPQ(keep, U8(15))
+	JNE(LabelRef("partial"))
+	VMOVUPD(r, Mem{Base: dp, Index: i, Scale: 8})
+	ADDQ(U8(4), i)
+	JMP(LabelRef("loop"))
+	// Some lanes are not to be stored: copy the others one by one.
+	Label("partial")
+	VMOVUPD(r, scratch)
+	Label("lane")
+	TESTQ(keep, keep)
+	JZ(LabelRef("next"))
+	TZCNTQ(keep, j)
+	BLSRQ(keep, keep)
+	v := XMM()
+	MOVSD(scratch.Idx(j, 8), v)
+	ADDQ(i, j)
+	MOVSD(v, Mem{Base: dp, Index: j, Scale: 8})
+	JMP(LabelRef("lane"))
+	Label("next")
+	ADDQ(U8(4), i)
+	JMP(LabelRef("loop"))
+	Label("done")
+	Store(bad, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// tailMask64 loads an AVX2 mask of the first n (1..4) int64 lanes,
+// widened from the int32 tail table.
+func tailMask64(n Register) VecVirtual {
+	t, p := GP64(), GP64()
+	MOVQ(U32(8), t)
+	SUBQ(n, t)
+	LEAQ(tailMask, p)
 	m32 := XMM()
-	{
-		t := GP64()
-		MOVQ(U32(8), t)
-		SUBQ(n, t)
-		p := GP64()
-		LEAQ(tailMask, p)
-		VMOVDQU(Mem{Base: p, Index: t, Scale: 4}, m32)
-	}
+	VMOVDQU(Mem{Base: p, Index: t, Scale: 4}, m32)
 	m := YMM()
 	VPMOVSXDQ(m32, m)
-	x := YMM()
-	VMASKMOVPD(Mem{Base: xp}, m, x)
-	bad := GP64()
+	return m
+}
+
+// expVec256 is expVec512 for 4 lanes on AVX2: it returns exp(x) with Go's
+// math.Exp operations and sets bad to the bits of the lanes left to
+// math.Exp (x is clobbered). AVX2 has no VCVTPD2QQ: the subnormal results'
+// integer RNE(v), 0 ≤ v ≤ 2^52, is taken from the bits of v + 2^52, which
+// the addition rounds to an integer exactly so (its unit in the last place
+// is 1, and adding the even 2^52 keeps ties to even).
+//
+// With branch, the subnormal path is skipped when no lane needs it.
+func expVec256(x VecVirtual, bad GPVirtual, fma, branch bool) VecVirtual {
+	expLabel++
+	nodenormal := fmt.Sprintf("nodenormal%d", expLabel)
+	expData256()
+	bc := func(c string) Op { return exp256Const(c) } // whole vectors: memory operands
+	vec := func() VecVirtual { return YMM() }
 	c := YMM()
-	VCMPPD(U8(6), bc("overflow"), x, c)
+	VCMPPD(U8(6), bc("overflow"), x, c) // !(x <= overflow): NaN, +Inf, too big
 	VMOVMSKPD(c, bad.As32())
 	t := YMM()
 	VMULPD(bc("log2e"), x, t)
 	k := XMM()
-	VCVTPD2DQY(t, k)
+	VCVTPD2DQY(t, k) // round to nearest, like CVTSD2SL
 	f := YMM()
 	VCVTDQ2PD(k, f)
 	expCore(x, f, vec, bc, fma)
-	bias := GP64()
-	MOVQ(U32(0x3ff), bias)
-	kb := XMM()
-	MOVQ(bias, kb)
-	VPBROADCASTD(kb, kb)
-	VPADDD(kb, k, k)
+	VPADDD(exp256Int(0x3ff), k, k) // biased exponent
 	cmp := XMM()
 	r := GP64()
-	zero := XMM()
-	VPXOR(zero, zero, zero)
-	VPCMPGTD(zero, k, cmp) // k > 0
-	VMOVMSKPS(cmp, r.As32())
-	XORQ(U8(15), r) // k ≤ 0
-	ORQ(r, bad)
-	lim := GP64()
-	MOVQ(U32(0x7fe), lim)
-	MOVQ(lim, kb)
-	VPBROADCASTD(kb, kb)
-	VPCMPGTD(kb, k, cmp) // k > 0x7fe
+	VPCMPGTD(exp256Int(0x7fe), k, cmp) // ≥ 0x7ff: infinite result
 	VMOVMSKPS(cmp, r.As32())
 	ORQ(r, bad)
+	// Normal results: x·2^k; the lanes whose result is taken from
+	// elsewhere compute 1·2^−1022 instead, a normal number.
+	kn := XMM()
+	VPMAXSD(exp256Int(1), k, kn)
+	VPMINSD(exp256Int(0x7fe), kn, kn)
 	sc := YMM()
-	VPMOVSXDQ(k, sc)
+	VPMOVSXDQ(kn, sc)
 	VPSLLQ(U8(52), sc, sc)
-	VMULPD(sc, x, x)
-	VMASKMOVPD(x, m, Mem{Base: dp})
-	ones := GP64()
-	MOVQ(I32(-1), ones)
-	BZHIQ(n, ones, ones)
-	ANDQ(ones, bad)
-	Store(bad, ReturnIndex(0))
+	pos := XMM()
+	VPCMPGTD(exp256Int(0), k, pos) // k > 0: a normal result
+	posq := YMM()
+	VPMOVSXDQ(pos, posq)
+	xn := YMM()
+	VMOVUPD(bc("one"), xn)
+	VBLENDVPD(posq, x, xn, xn) // k > 0 ? x : 1
+	res := YMM()
+	VMULPD(sc, xn, res)
+	if branch {
+		VMOVMSKPS(pos, r.As32())
+		CMPQ(r, U8(15))
+		JE(LabelRef(nodenormal))
+	}
+	// Biased exponent in [−52, 0]: the result's bits are RNE(x·2^(k+51));
+	// below −52 the result is +0.
+	kd := XMM()
+	VPMAXSD(exp256Int(-52), k, kd)
+	VPMINSD(exp256Int(0), kd, kd)
+	VPADDD(exp256Int(0x3ff+51), kd, kd)
+	VPMOVSXDQ(kd, sc)
+	VPSLLQ(U8(52), sc, sc)    // 2^(k+51), normal
+	VMULPD(sc, x, x)          // exact: a power-of-two scaling of a normal number
+	VADDPD(bc("two52"), x, x) // 2^52 + RNE(v)
+	VPSUBQ(bc("two52"), x, x) // RNE(v), the subnormal's bits
+	VBLENDVPD(posq, res, x, res)
+	keep := XMM()
+	VPCMPGTD(exp256Int(-53), k, keep) // k ≥ −52
+	keepq := YMM()
+	VPMOVSXDQ(keep, keepq)
+	VANDPD(keepq, res, res) // +0 below
+	if branch {
+		Label(nodenormal)
+	}
+	return res
+}
+
+// expBranch and expSumBranch choose whether exp256 and expSum256 skip the
+// subnormal path, by a branch, when no lane needs it. Exp on softmax
+// arguments rarely needs it (the branch made it 1.2 times faster); ExpSum
+// on the seed workload's raw-pixel logits, whose gaps are wide, often does,
+// at unpredictable lanes.
+const expBranch, expSumBranch = true, false
+
+// exp256Data holds expConsts as 4-lane vectors (32 bytes each), then
+// exp256Ints as 4-lane int32 vectors (16 bytes each), so that the AVX2 exp
+// takes them as memory operands (AVX2 has no embedded broadcast).
+var exp256Data Mem
+
+var exp256Ints = []int32{0, 1, 0x3ff, 0x7fe, -52, -53, 0x3ff + 51}
+
+func expData256() {
+	if exp256Data.Symbol.Name != "" {
+		return
+	}
+	exp256Data = GLOBL("exp256data", RODATA|NOPTR)
+	for i, c := range expConsts {
+		for l := 0; l < 4; l++ {
+			DATA(32*i+8*l, U64(math.Float64bits(c.v)))
+		}
+	}
+	base := 32 * len(expConsts)
+	for i, v := range exp256Ints {
+		for l := 0; l < 4; l++ {
+			DATA(base+16*i+4*l, U32(uint32(v)))
+		}
+	}
+}
+
+func exp256Const(name string) Mem {
+	for i, c := range expConsts {
+		if c.name == name {
+			return exp256Data.Offset(32 * i)
+		}
+	}
+	panic(name)
+}
+
+func exp256Int(v int32) Mem {
+	for i, w := range exp256Ints {
+		if w == v {
+			return exp256Data.Offset(32*len(expConsts) + 16*i)
+		}
+	}
+	panic(v)
+}
+
+// expSum256 is expSum512 on AVX2: 4 values a vector, up to 4 vectors.
+func expSum256(fma bool) {
+	name := "expSum256"
+	if fma {
+		name = "expSumFMA256"
+	}
+	expData512()
+	TEXT(name, NOSPLIT, "func(p *float32, z *float32, n int, m float32) (s float64, bad uint64)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is expSum512 on AVX2 (n = 1..16, %s math.Exp).", name, map[bool]string{true: "the FMA", false: "the non-FMA"}[fma]))
+	pp := loadGP("p")
+	zp := loadGP("z")
+	n := loadGP("n")
+	mv := XMM()
+	VBROADCASTSS(Load(Param("m"), XMM()), mv)
+	bad := GP64()
+	XORQ(bad, bad)
+	scratch := AllocLocal(128)
+	for h := 0; h < 4; h++ {
+		rem := GP64()
+		MOVQ(n, rem)
+		if h > 0 {
+			SUBQ(U8(4*h), rem)
+			JLE(LabelRef("sum"))
+		}
+		zf := XMM()
+		CMPQ(rem, U8(4))
+		JL(LabelRef(fmt.Sprintf("part%d", h)))
+		VMOVUPS(Mem{Base: zp, Disp: 16 * h}, zf)
+		JMP(LabelRef(fmt.Sprintf("loaded%d", h)))
+		Label(fmt.Sprintf("part%d", h))
+		VMASKMOVPS(Mem{Base: zp, Disp: 16 * h}, loadTailMask128(rem), zf)
+		Label(fmt.Sprintf("loaded%d", h))
+		VSUBPS(mv, zf, zf) // v − m in float32
+		x := YMM()
+		VCVTPS2PD(zf, x)
+		b := GP64()
+		r := expVec256(x, b, fma, expSumBranch)
+		VMOVUPD(r, scratch.Offset(32*h))
+		if h > 0 {
+			SHLQ(U8(4*h), b)
+		}
+		ORQ(b, bad)
+	}
+	Label("sum")
+	BZHIQ(n, bad, bad) // lanes past n are not values
+	Store(bad, ReturnIndex(1))
+	TESTQ(bad, bad)
+	JNZ(LabelRef("done"))
+	// s = ((0 + e0) + e1) + ..., in order.
+	sum := XMM()
+	XORPD(sum, sum)
+	j := GP64()
+	XORQ(j, j)
+	Label("add")
+	ADDSD(scratch.Idx(j, 8), sum)
+	INCQ(j)
+	CMPQ(j, n)
+	JLT(LabelRef("add"))
+	Store(sum, ReturnIndex(0))
+	TESTQ(pp, pp)
+	JZ(LabelRef("done"))
+	inv := XMM()
+	one := GP64()
+	MOVQ(U64(math.Float64bits(1)), one)
+	MOVQ(one, inv)
+	DIVSD(sum, inv)
+	invv := YMM()
+	VBROADCASTSD(inv, invv)
+	minNormal := YMM()
+	VBROADCASTSD(expConst("minnormal"), minNormal)
+	for h := 0; h < 4; h++ {
+		rem := GP64()
+		MOVQ(n, rem)
+		if h > 0 {
+			SUBQ(U8(4*h), rem)
+			JLE(LabelRef("done"))
+		}
+		ev, tiny := YMM(), YMM()
+		VMOVUPD(scratch.Offset(32*h), ev)
+		// float32 of a subnormal float64 is +0; set those lanes to 0 first
+		// (same result, without a microcode assist in the conversion).
+		VCMPPD(U8(1), minNormal, ev, tiny) // e < 2^−1022
+		VANDNPD(ev, tiny, ev)
+		pf := XMM()
+		VCVTPD2PSY(ev, pf) // float32(e)
+		VCVTPS2PD(pf, ev)  // float64(float32(e))
+		VMULPD(invv, ev, ev)
+		VCVTPD2PSY(ev, pf)
+		CMPQ(rem, U8(4))
+		JL(LabelRef(fmt.Sprintf("ppart%d", h)))
+		VMOVUPS(pf, Mem{Base: pp, Disp: 16 * h})
+		JMP(LabelRef(fmt.Sprintf("pnext%d", h)))
+		Label(fmt.Sprintf("ppart%d", h))
+		VMASKMOVPS(pf, loadTailMask128(rem), Mem{Base: pp, Disp: 16 * h})
+		Label(fmt.Sprintf("pnext%d", h))
+	}
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
@@ -1994,6 +2421,15 @@ func relu(wide bool) {
 	}
 	zero := vec()
 	VXORPS(zero, zero, zero)
+	if !wide {
+		elementwiseUnrolled(n, lanes, 4, func(i Register, d int) {
+			v := vec()
+			VMOVUPS(Mem{Base: xp, Index: i, Scale: 4, Disp: 4 * d}, v)
+			VMAXPS(zero, v, v)
+			VMOVUPS(v, Mem{Base: dp, Index: i, Scale: 4, Disp: 4 * d})
+		})
+		return
+	}
 	elementwise(n, lanes, func(i Register) {
 		v := vec()
 		VMOVUPS(Mem{Base: xp, Index: i, Scale: 4}, v)
@@ -2036,11 +2472,10 @@ func reluGrad(wide bool) {
 	}
 	zero := YMM()
 	VXORPS(zero, zero, zero)
-	elementwise(n, lanes, func(i Register) {
+	elementwiseUnrolled(n, lanes, 4, func(i Register, d int) {
 		m, v := YMM(), YMM()
-		VMOVUPS(Mem{Base: yp, Index: i, Scale: 4}, m)
-		VCMPPS(U8(0x1e), zero, m, m) // GT_OQ: y > 0
-		VANDPS(Mem{Base: dyp, Index: i, Scale: 4}, m, v)
-		VMOVUPS(v, Mem{Base: dxp, Index: i, Scale: 4})
+		VCMPPS(U8(0x11), Mem{Base: yp, Index: i, Scale: 4, Disp: 4 * d}, zero, m) // LT_OQ: 0 < y
+		VANDPS(Mem{Base: dyp, Index: i, Scale: 4, Disp: 4 * d}, m, v)
+		VMOVUPS(v, Mem{Base: dxp, Index: i, Scale: 4, Disp: 4 * d})
 	})
 }
