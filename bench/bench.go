@@ -324,7 +324,7 @@ func (s *Setup) Run(ctx context.Context, workload string, opts Options) (*Result
 			opts.EpochDone(epoch, p.epochs[len(p.epochs)-1])
 		}})
 	}
-	fo := kiln.FitOptions{BatchSize: s.Batch, Epochs: opts.Epochs, Callbacks: cbs, Workers: opts.Threads}
+	fo := kiln.FitOptions{BatchSize: s.Batch, Epochs: opts.Epochs, Callbacks: cbs, Workers: opts.Threads, Threads: opts.Threads}
 	if !opts.NoValidation {
 		fo.ValidationData = &kiln.XY{X: s.XVal, Y: s.YVal}
 	}
