@@ -232,9 +232,7 @@ func (b *BatchNormalization) batchMoments(x []float32) {
 	sum, sq := b.sum[:c], b.sum2[:c]
 	clear(sum)
 	clear(sq)
-	if !b.sumsThreads(x, nil) {
-		kernels.ChannelMoments(sum, sq, x)
-	}
+	kernels.ChannelMoments(sum, sq, x)
 	mom := b.Momentum
 	for k := range c {
 		mean := sum[k] / count
@@ -281,9 +279,7 @@ func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 	clear(sum)
 	clear(sumXhat)
 	// Σdy and Σdy·x̂ per channel, with x̂ = (x − μ)/σ as Forward had it.
-	if !b.sumsThreads(b.x[:m], dy[:m]) {
-		kernels.NormGradSums(sum, sumXhat, b.x[:m], dy[:m], mean, inv)
-	}
+	kernels.NormGradSums(sum, sumXhat, b.x[:m], dy[:m], mean, inv)
 	if b.Gamma != nil {
 		for k := range c {
 			b.Gamma.Grad[k] = float32(sumXhat[k])

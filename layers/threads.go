@@ -41,9 +41,8 @@ func (t *threads) SetPool(p *parallel.Pool) { t.tp = p }
 // the hand-off (about a microsecond with the workers awake, tens when
 // they sleep) would cost more than it saves. They depend on sizes only.
 const (
-	minElems  = 1 << 15 // element-wise work (activations, pooling): values
-	minFlops  = 1 << 17 // multiply-adds (conv, Dense)
-	minUpdate = 1 << 15 // optimizer updates: weights
+	minElems = 1 << 15 // element-wise work (activations, pooling): values
+	minFlops = 1 << 17 // multiply-adds (conv, Dense)
 )
 
 // rowJob applies an activation's Forward or Backward to blocks of rows in

@@ -16,7 +16,7 @@ type Threaded interface {
 // minUpdate is the fewest weights per part before an update is split: a
 // smaller update stays on the caller, where the hand-off would cost more
 // than it saves. It depends on sizes only.
-const minUpdate = 1 << 15
+const minUpdate = 1 << 18
 
 // split is the pool an optimizer's Apply runs on and the running job.
 type split struct {
