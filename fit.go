@@ -8,12 +8,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 
 	"golang.org/x/term"
 
 	"github.com/kiln-ml/kiln/callbacks"
 	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/internal/parallel"
 	"github.com/kiln-ml/kiln/layers"
 	"github.com/kiln-ml/kiln/losses"
 	"github.com/kiln-ml/kiln/metrics"
@@ -45,8 +47,14 @@ type FitOptions struct {
 	// Warn receives warnings (a loss or weight turning non-finite, a
 	// damaged backup); nil means os.Stderr.
 	Warn io.Writer
-	// Workers bounds the goroutines used for validation (default GOMAXPROCS).
+	// Workers bounds the goroutines used for validation (default Threads).
 	Workers int
+	// Threads is the number of cores one training step uses (default, 0:
+	// runtime.GOMAXPROCS(0)). Layers split their work only across
+	// independent outputs (samples, rows of a weight gradient, channels),
+	// never across a sum, so the History and the weights are bit-identical
+	// whatever the number of threads (see layers.Threaded).
+	Threads int
 	// ClassWeight is Keras' class_weight: the loss (and the metrics) of a
 	// training sample of class c count ClassWeight[c] times. Keys must be
 	// 0 to C−1; the class of a one-hot row is its argmax. Validation is
@@ -168,6 +176,15 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 	if opts.BatchSize < 0 {
 		return nil, inputErr("fit: batch_size must be a positive integer, got %d", opts.BatchSize)
 	}
+	if opts.Threads < 0 {
+		return nil, inputErr("fit: threads must be a positive integer (or 0 for every core), got %d", opts.Threads)
+	}
+	if opts.Threads == 0 {
+		opts.Threads = runtime.GOMAXPROCS(0)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = opts.Threads
+	}
 	if opts.Epochs < 0 || opts.InitialEpoch < 0 || opts.InitialEpoch >= opts.Epochs {
 		return nil, inputErr("fit: need 0 ≤ initial_epoch < epochs, got initial_epoch %d and epochs %d", opts.InitialEpoch, opts.Epochs)
 	}
@@ -197,10 +214,13 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 	if err != nil {
 		return nil, err
 	}
-	t, err := m.newTrainer(x, y, opts.BatchSize)
+	pool := parallel.New(opts.Threads)
+	defer pool.Close()
+	t, err := m.newTrainer(x, y, opts.BatchSize, pool)
 	if err != nil {
 		return nil, err
 	}
+	defer m.setPool(nil) // the pool's workers stop with this Fit
 	t.w = w
 	t.batchNames = append(append([]string(nil), t.logNames...), callbacks.BatchLoss)
 	t.batchVals = make([]float64, len(t.batchNames))
@@ -437,8 +457,20 @@ func isTTY(w io.Writer, force *bool) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// newTrainer allocates every buffer a training step needs.
-func (m *Sequential) newTrainer(x, y *data.Array, batch int) (*trainer, error) {
+// setPool gives the layers and the optimizer the pool their training
+// steps split their work over (nil: serial).
+func (m *Sequential) setPool(p *parallel.Pool) {
+	for _, l := range m.layers {
+		layers.SetPool(l, p)
+	}
+	if o, ok := m.c.opt.(optimizers.Threaded); ok {
+		o.SetPool(p)
+	}
+}
+
+// newTrainer allocates every buffer a training step needs, for steps that
+// split their work over pool (nil: serial).
+func (m *Sequential) newTrainer(x, y *data.Array, batch int, pool *parallel.Pool) (*trainer, error) {
 	t := &trainer{m: m, x: x, y: y, batch: batch, units: m.OutputShape()[len(m.OutputShape())-1]}
 	t.firstVar = len(m.layers)
 	for i, l := range m.layers {
@@ -447,6 +479,7 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int) (*trainer, error) {
 			break
 		}
 	}
+	m.setPool(pool) // before Allocate, which sizes per-thread scratch
 	for i, l := range m.layers {
 		// Only layers after the first one with variables pass a gradient
 		// to a layer that needs it (a leading Flatten does not).
@@ -694,7 +727,7 @@ func (m *Sequential) TrainOnBatchWith(x, y *data.Array, o TrainOnBatchOptions) (
 	}
 	n := x.Rows()
 	if m.tob == nil || m.tob.batch < n || m.tob.x.RowLen() != x.RowLen() || m.tob.y.RowLen() != y.RowLen() {
-		t, err := m.newTrainer(x, y, n)
+		t, err := m.newTrainer(x, y, n, nil)
 		if err != nil {
 			return Result{}, err
 		}

@@ -147,7 +147,7 @@ func TestWeightedStepAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, _ := sampleWeights(x, y, nil, map[int]float64{0: 1, 1: 2, 2: 3}, false)
-	tr, err := m.newTrainer(x, y, 16)
+	tr, err := m.newTrainer(x, y, 16, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

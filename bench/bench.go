@@ -170,7 +170,7 @@ type Epoch struct {
 type Result struct {
 	Workload   string
 	Steps      int // training steps per epoch
-	Threads    int // GOMAXPROCS during the run
+	Threads    int // threads per training step (FitOptions.Threads), and GOMAXPROCS, during the run
 	Epochs     []Epoch
 	Validation bool
 }
@@ -291,7 +291,7 @@ func (p *probe) EpochEnd(_ int, logs callbacks.Logs) {
 // Options configure Run.
 type Options struct {
 	Epochs       int  // default 3
-	Threads      int  // GOMAXPROCS during training and validation; default 1
+	Threads      int  // threads per training step and for validation (FitOptions.Threads and Workers), and GOMAXPROCS; default 1
 	NoValidation bool // skip the validation pass
 	// EpochDone, if set, is called after every epoch (for live output).
 	EpochDone func(i int, e Epoch)
@@ -329,7 +329,7 @@ func (s *Setup) Run(ctx context.Context, workload string, opts Options) (*Result
 			opts.EpochDone(epoch, p.epochs[len(p.epochs)-1])
 		}})
 	}
-	fo := kiln.FitOptions{BatchSize: s.Batch, Epochs: opts.Epochs, Callbacks: cbs, Workers: opts.Threads}
+	fo := kiln.FitOptions{BatchSize: s.Batch, Epochs: opts.Epochs, Callbacks: cbs, Workers: opts.Threads, Threads: opts.Threads}
 	if !opts.NoValidation {
 		fo.ValidationData = &kiln.XY{X: s.XVal, Y: s.YVal}
 	}

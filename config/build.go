@@ -78,7 +78,7 @@ func Build(e *Experiment, warn io.Writer) (*Run, error) {
 	f := e.Fit
 	r.Fit = kiln.FitOptions{BatchSize: f.BatchSize, Epochs: f.Epochs, NoShuffle: !f.Shuffle,
 		ValidationSplit: f.ValidationSplit, ValidationBatchSize: f.ValidationBatchSize,
-		InitialEpoch: f.InitialEpoch, Verbose: f.Verbose}
+		InitialEpoch: f.InitialEpoch, Verbose: f.Verbose, Threads: f.Threads}
 	cbs, err := buildCallbacks(e)
 	if err != nil {
 		return nil, err

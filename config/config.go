@@ -150,6 +150,10 @@ type FitSpec struct {
 	// ValidationBatchSize is the batch size for validation; 0 means
 	// BatchSize.
 	ValidationBatchSize int
+	// Threads is the number of cores a training step uses; 0 (not given)
+	// means every core. Results do not depend on it (see
+	// kiln.FitOptions.Threads).
+	Threads int
 	// ClassWeight is Keras' class_weight (class index → weight), nil if
 	// not given.
 	ClassWeight map[int]float64

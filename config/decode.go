@@ -20,7 +20,7 @@ var (
 	compileKeys = []string{"optimizer", "loss", "metrics", "loss_semantics"}
 	lossKeys    = []string{"name", "from_logits", "label_smoothing"}
 	fitKeys     = []string{"batch_size", "epochs", "validation_data", "validation_split", "shuffle",
-		"initial_epoch", "verbose", "validation_batch_size", "class_weight", "callbacks"}
+		"initial_epoch", "verbose", "validation_batch_size", "class_weight", "callbacks", "threads"}
 )
 
 // experiment checks the root node and decodes it.
@@ -438,6 +438,9 @@ func (d *decoder) fit(top *section, ds DataSpec) (FitSpec, error) {
 		f.Verbose = v
 	}
 	if f.ValidationBatchSize, _, err = d.smallInt(s, "validation_batch_size", 1, "must be at least 1", "validation_batch_size: 32"); err != nil {
+		return f, err
+	}
+	if f.Threads, _, err = d.smallInt(s, "threads", 1, "must be at least 1 (leave it out to use every core)", "threads: 2"); err != nil {
 		return f, err
 	}
 	if err := d.classWeight(s, &f); err != nil {

@@ -43,6 +43,7 @@
 //	  initial_epoch: 0
 //	  verbose: 1
 //	  validation_batch_size: 32
+//	  threads: 2              # cores per training step (default: all); results do not depend on it
 //
 // # Sections
 //

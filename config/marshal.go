@@ -164,6 +164,9 @@ func (e *Experiment) yamlNode() *yaml.Node {
 	if f.ValidationBatchSize != 0 {
 		add(fit, "validation_batch_size", intNode(int64(f.ValidationBatchSize)))
 	}
+	if f.Threads != 0 {
+		add(fit, "threads", intNode(int64(f.Threads)))
+	}
 	if len(f.Callbacks) > 0 {
 		add(fit, "callbacks", specList(f.Callbacks))
 	}

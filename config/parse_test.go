@@ -225,7 +225,7 @@ fit: {batch_size: 1, epochs: 5, validation_split: 0.25, shuffle: false, initial_
 		`data: {train: {x: x.npy, y: y.npy}, test: {x: 1.npy, y: 2.npy}, scale: 0x10, labels: int}
 model: [{Flatten: }]
 compile: {optimizer: sgd, loss: {name: mse, from_logits: true}}
-fit: {validation_data: test, validation_batch_size: 7}
+fit: {validation_data: test, validation_batch_size: 7, threads: 3}
 `,
 		"data: {npz: n.npz, scale: 1e3}\nmodel: [{Dense: {units: 1}}]\ncompile: {optimizer: sgd, loss: mse}\n",
 	}
@@ -414,6 +414,8 @@ func TestErrors(t *testing.T) {
 		{"validation_limit negative", "data: {dataset: mnist, validation_limit: -5}\n" + modelOK + compileOK, 1, "data.validation_limit", []string{"at least 0"}},
 		{"verbose 3", ok + "fit: {verbose: 3}\n", 4, "fit.verbose", []string{"0 (silent)"}},
 		{"validation_batch_size 0", ok + "fit: {validation_batch_size: 0}\n", 4, "fit.validation_batch_size", []string{"at least 1"}},
+		{"threads 0", ok + "fit: {threads: 0}\n", 4, "fit.threads", []string{"at least 1", "every core", "threads: 2"}},
+		{"threads string", ok + "fit: {threads: all}\n", 4, "fit.threads", []string{"threads: 2"}},
 		// Missing sections and keys.
 		{"no data", modelOK + compileOK, 0, "data", []string{"missing", "dataset: mnist"}},
 		{"no model", dataOK + compileOK, 0, "model", []string{"missing", "{Input: {shape"}},

@@ -34,6 +34,7 @@ type NonTrainable interface {
 // unbiased batch variance instead, a factor m/(m−1) for m values per channel.
 type BatchNormalization struct {
 	base
+	threads
 	// Momentum of the moving statistics (Keras' default 0.99).
 	Momentum float32
 	// Epsilon is added to the variance before its square root (default 0.001).
@@ -55,8 +56,9 @@ type BatchNormalization struct {
 	scale, shift, dr []float32 // per-channel factors of a pass
 	x                []float32 // the input of the last Forward
 	y, dx            []float32
-	sum, sum2        []float64 // a pass's two per-channel sums: Σx and Σx², or Σdy and Σdy·x̂
-	needDX, inMode   bool      // inMode: the last Forward used the moving statistics
+	sum, sum2        []float64  // a pass's two per-channel sums: Σx and Σx², or Σdy and Σdy·x̂
+	needDX, inMode   bool       // inMode: the last Forward used the moving statistics
+	th               *bnThreads // per-thread state (see batchnorm_threads.go)
 }
 
 // NewBatchNormalization returns a BatchNormalization layer with Keras'
@@ -179,6 +181,7 @@ func (b *BatchNormalization) Allocate(maxBatch int, needInputGrad bool) {
 	if needInputGrad {
 		b.dx = make([]float32, maxBatch*b.inWidth)
 	}
+	b.allocThreads()
 }
 
 // gammaAt is gamma of channel k (1 without Scale).
@@ -213,7 +216,9 @@ func (b *BatchNormalization) Forward(x []float32, n int, training bool) []float3
 	a, off := b.scale[:c], b.shift[:c]
 	b.affineFactors(a, off, b.mean[:c], b.invStd[:c])
 	b.x = x[:m] // Backward recomputes x̂ from it: one pass less over memory
-	kernels.ChannelAffine(b.y[:m], b.x, a, off)
+	if !b.affineThreads(b.y[:m], b.x, a, off) {
+		kernels.ChannelAffine(b.y[:m], b.x, a, off)
+	}
 	return b.y[:m]
 }
 
@@ -301,7 +306,9 @@ func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 			r[k] = a[k] * float32(sumXhat[k]/count)
 		}
 	}
-	kernels.NormGrad(b.dx[:m], b.x[:m], dy[:m], a, q, r, mean, inv)
+	if !b.gradThreads(b.dx[:m], b.x[:m], dy[:m], a, q, r) {
+		kernels.NormGrad(b.dx[:m], b.x[:m], dy[:m], a, q, r, mean, inv)
+	}
 	return b.dx[:m]
 }
 

@@ -147,6 +147,7 @@ func newWindow(class, name, what string, in []int, k, s [2]int, padding string) 
 // -0.
 type Conv2D struct {
 	base
+	threads
 	// kernelInit and biasInit are the initializers; nil for Keras'
 	// defaults, glorot_uniform and zeros.
 	kernelInit, biasInit *Initializer
@@ -189,6 +190,8 @@ type Conv2D struct {
 	ph, pw   int
 	srcWidth int
 	win      *kernels.Windows
+	pix      []int32 // win's tables, for the threads' windows
+	koff     []int32
 
 	// Training scratch, sized by Allocate, for up to chunk output pixels at
 	// a time (all of a batch's when they fit): the padded copies of the
@@ -213,6 +216,11 @@ type Conv2D struct {
 	dcol   []float32 // one output pixel's patch gradient, for dx
 
 	pool sync.Pool // *convScratch for Infer
+
+	// th is the per-thread state when the pool has several threads (see
+	// conv_threads.go).
+	th   *convThreads
+	acts rowJob // the activation over blocks of rows
 }
 
 // maxListEntries bounds the patch lists Allocate keeps for training
@@ -340,6 +348,7 @@ func (c *Conv2D) tables() error {
 		}
 	}
 	c.win = kernels.NewWindows(pix, koff, nil)
+	c.pix, c.koff = pix, koff
 	return nil
 }
 
@@ -440,6 +449,8 @@ func (c *Conv2D) Allocate(maxBatch int, needInputGrad bool) {
 		c.fval = make([]float32, f+kernels.Pad)
 		c.dcol = make([]float32, k)
 	}
+	c.allocThreads()
+	c.acts.prepare()
 }
 
 // patchLists holds the patches of a run of output pixels as lists of
@@ -683,6 +694,10 @@ func (c *Conv2D) forward(x []float32, n int, z, y []float32, sparse bool) {
 		return
 	}
 	c.padN = 0 // x holds new values
+	if parts := c.forwardParts(n); parts > 1 {
+		c.forwardThreads(x, n, z, y, parts)
+		return
+	}
 	w, b := c.Kernel.Value, c.bias()
 	var mask []uint8
 	if y != nil {
@@ -713,7 +728,7 @@ func (c *Conv2D) Forward(x []float32, n int, training bool) []float32 {
 	if c.act.Name == "linear" {
 		return c.z[:rows*c.Filters] // no copy: the logits are the output
 	}
-	c.act.Forward(c.y, c.z, rows, c.Filters)
+	c.acts.forward(c.tp, c.act, c.y, c.z, rows, c.Filters)
 	return c.y[:rows*c.Filters]
 }
 
@@ -753,7 +768,7 @@ func (c *Conv2D) Backward(dy []float32, n int) []float32 {
 	if c.act.Name == "linear" {
 		return c.BackwardLogits(dy, n) // dLoss/dLogits is dy; BackwardLogits only reads it
 	}
-	c.act.Backward(c.dz, c.y, dy, rows, c.Filters)
+	c.acts.backward(c.tp, c.act, c.dz, c.y, dy, rows, c.Filters)
 	return c.BackwardLogits(c.dz, n)
 }
 
@@ -790,6 +805,9 @@ func (c *Conv2D) gradients(dz []float32, mask []uint8, n int) {
 		gb = c.Bias.Grad
 		clear(gb)
 	}
+	if c.gradThreads(dz, mask, n) {
+		return
+	}
 	if !c.kept {
 		c.padN = 0 // copy the samples again, chunk by chunk
 	}
@@ -822,6 +840,9 @@ func (c *Conv2D) BackwardLogits(dz []float32, n int) []float32 {
 		}
 	}
 	dx := c.dx[:n*c.inWidth]
+	if c.dxThreads(dz, n) {
+		return dx
+	}
 	clear(dx)
 	for r := 0; r < rows; r++ {
 		m := kernels.NonZero(c.fidx, c.fval, dz[r*f:(r+1)*f], nil, 0)

@@ -21,6 +21,7 @@ import (
 // also acts on the last axis).
 type Dense struct {
 	base
+	threads
 	Units   int
 	UseBias bool
 	act     activations.Func
@@ -49,6 +50,9 @@ type Dense struct {
 	ones  []float32 // maxBatch ones, to sum dz's rows with AccumRows
 
 	pool sync.Pool // *inferScratch for Infer
+
+	th   *denseThreads // per-thread state (see dense_threads.go)
+	acts rowJob        // the activation over blocks of rows
 }
 
 // narrow is the widest layer whose weight gradient is computed row-major
@@ -163,6 +167,8 @@ func (d *Dense) Allocate(maxBatch int, needInputGrad bool) {
 		d.dx = make([]float32, maxBatch*in)
 		d.wt = make([]float32, u*in)
 	}
+	d.allocThreads(maxBatch)
+	d.acts.prepare()
 }
 
 // inferScratch holds the non-zero lists of two rows for Infer; Dense keeps
@@ -229,7 +235,7 @@ func (d *Dense) Forward(x []float32, n int, training bool) []float32 {
 	if d.act.Name == "linear" {
 		return d.z[:rows*d.Units] // no copy: the logits are the output
 	}
-	d.act.Forward(d.y, d.z, rows, d.Units)
+	d.acts.forward(d.tp, d.act, d.y, d.z, rows, d.Units)
 	return d.y[:rows*d.Units]
 }
 
@@ -251,6 +257,9 @@ func (d *Dense) ForwardBytes(src []uint8, rows []int, lut *[256]float32, logitsO
 	n := len(rows) * p // rows of in inputs
 	w := d.Kernel.Value
 	d.x = nil // Backward reads the lists only
+	if d.th != nil {
+		d.th.rows = 0 // the lists are the serial ones
+	}
 	s, r := 0, 0
 	for _, sample := range rows {
 		// Row r is position q of the sample: row sample·p + q of src.
@@ -323,6 +332,9 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 	n *= d.pos // rows of in inputs
 	w := d.Kernel.Value
 	d.x = x
+	if d.forwardThreads(x, n) {
+		return d.z[:n*u]
+	}
 	if d.mask != nil && kernels.HasAccumCols() {
 		// Wide layers: record the non-zero inputs as bit masks, then walk
 		// the input columns, each row of W read once (kernels.AccumCols),
@@ -374,7 +386,7 @@ func (d *Dense) Backward(dy []float32, n int) []float32 {
 	if d.act.Name == "linear" {
 		return d.BackwardLogits(dy, n) // dLoss/dLogits is dy; BackwardLogits only reads it
 	}
-	d.act.Backward(d.dz, d.y, dy, n*d.pos, d.Units)
+	d.acts.backward(d.tp, d.act, d.dz, d.y, dy, n*d.pos, d.Units)
 	return d.BackwardLogits(d.dz, n)
 }
 
@@ -387,7 +399,10 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	n *= d.pos // rows of in inputs
 	// dW[k,:] = Σ_r x[r,k]·dz[r,:] over the rows whose x[r,k] ≠ 0, in
 	// increasing r, from zero.
-	if d.gpad != nil {
+	threaded := d.gradThreads(dz, n) // and Wᵀ
+	if threaded {
+		// Done by blocks of columns, see dense_threads.go.
+	} else if d.gpad != nil {
 		// Row-major: each row's non-zero inputs from Forward's lists, into
 		// rows padded to whole cache lines, then copied into Grad.
 		// gpad is all zeros between calls: CopyRows clears what it copies.
@@ -408,6 +423,9 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	}
 	// dx[r,k] = Σ_j dz[r,j]·W[k,j]: with Wᵀ's rows, that is dx[r,:] =
 	// Σ_j dz[r,j]·Wᵀ[j,:], j in increasing order.
+	if threaded && d.dxThreads(dz, n) {
+		return d.dx[:n*in]
+	}
 	w, wt := d.Kernel.Value, d.wt
 	for k := 0; k < in; k++ {
 		for j, v := range w[k*u : (k+1)*u] {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/kiln-ml/kiln/internal/parallel"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -352,6 +353,17 @@ func (g *Graph) Weights() []*tensor.Variable {
 		vs = append(vs, n.Weights()...)
 	}
 	return vs
+}
+
+// SetPool gives every Threaded layer of the graph the pool (see
+// Threaded); the graph itself runs its layers in order and its merge
+// layers serially.
+func (g *Graph) SetPool(p *parallel.Pool) {
+	for _, n := range g.nodes {
+		if n.layer != nil {
+			SetPool(n.layer, p)
+		}
+	}
 }
 
 // Allocate sizes every layer's training buffers and the gradient sums of

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/internal/parallel"
 	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
 )
@@ -22,6 +23,7 @@ import (
 // clearing dx first where the windows tile the input.
 type MaxPooling2D struct {
 	base
+	threads
 	// PoolSize is the window's (height, width).
 	PoolSize [2]int
 	// Strides is the window's step (rows, columns); default PoolSize.
@@ -41,6 +43,13 @@ type MaxPooling2D struct {
 	full            *kernels.Windows
 	part            []int
 	disjoint, tiles bool
+
+	// The running parallel job (Forward and Backward split by samples).
+	job struct {
+		x, dy    []float32
+		n, parts int
+	}
+	fwdFn, bwdFn func(part int)
 }
 
 // poolSettings reads the options of a pooling layer of class: strides
@@ -137,6 +146,16 @@ func (p *MaxPooling2D) Allocate(maxBatch int, needInputGrad bool) {
 	if needInputGrad {
 		p.dx = make([]float32, maxBatch*p.inWidth)
 	}
+	p.fwdFn = func(part int) {
+		s0, s1 := parallel.Range(p.job.n, p.job.parts, part)
+		o := s0 * p.outWidth
+		p.pool(p.y[o:], p.arg[o:], p.job.x[s0*p.inWidth:], s1-s0)
+	}
+	p.bwdFn = func(part int) {
+		s0, s1 := parallel.Range(p.job.n, p.job.parts, part)
+		o := s0 * p.outWidth
+		p.backward(p.dx[s0*p.inWidth:s1*p.inWidth], p.job.dy[o:], p.arg[o:], s1-s0)
+	}
 }
 
 // pool writes the window maxima of n samples of x into y and, if arg is
@@ -196,30 +215,50 @@ func (p *MaxPooling2D) poolClipped(ys []float32, as []int32, xs []float32, q int
 	}
 }
 
-// Forward takes the window maxima and remembers where they are.
+// Forward takes the window maxima and remembers where they are; with a
+// pool, blocks of samples on their own threads.
 func (p *MaxPooling2D) Forward(x []float32, n int, _ bool) []float32 {
 	m := n * p.outWidth
+	if parts := min(n, p.tp.Parts(n*p.inWidth, minElems)); parts > 1 {
+		p.job.x, p.job.n, p.job.parts = x, n, parts
+		p.tp.Run(parts, p.fwdFn)
+		p.job.x = nil
+		return p.y[:m]
+	}
 	p.pool(p.y, p.arg, x, n)
 	return p.y[:m]
 }
 
 // Backward routes each output gradient to its window's maximum, summing
-// where windows overlap.
+// where windows overlap; with a pool, blocks of samples on their own
+// threads (a sample's gradient comes from its own outputs only).
 func (p *MaxPooling2D) Backward(dy []float32, n int) []float32 {
 	if !p.needDX {
 		return nil
 	}
-	dx := p.dx[:n*p.inWidth]
+	if parts := min(n, p.tp.Parts(n*p.inWidth, minElems)); parts > 1 {
+		p.job.dy, p.job.n, p.job.parts = dy, n, parts
+		p.tp.Run(parts, p.bwdFn)
+		p.job.dy = nil
+		return p.dx[:n*p.inWidth]
+	}
+	p.backward(p.dx[:n*p.inWidth], dy, p.arg, n)
+	return p.dx[:n*p.inWidth]
+}
+
+// backward writes into dx the input gradient of n samples from their
+// output gradients dy and their maxima's places arg.
+func (p *MaxPooling2D) backward(dx, dy []float32, arg []int32, n int) {
 	if !p.disjoint {
 		clear(dx)
 		for s := 0; s < n; s++ {
 			dxs := dx[s*p.inWidth : (s+1)*p.inWidth]
 			o := s * p.outWidth
-			for i, a := range p.arg[o : o+p.outWidth] {
+			for i, a := range arg[o : o+p.outWidth] {
 				dxs[a] += dy[o+i]
 			}
 		}
-		return dx
+		return
 	}
 	if !p.tiles {
 		clear(dx) // cells outside every window, and the clipped windows'
@@ -228,7 +267,7 @@ func (p *MaxPooling2D) Backward(dy []float32, n int) []float32 {
 	for s := 0; s < n; s++ {
 		dxs := dx[s*p.inWidth : (s+1)*p.inWidth]
 		o := s * p.outWidth
-		dys, as := dy[o:o+p.outWidth], p.arg[o:o+p.outWidth]
+		dys, as := dy[o:o+p.outWidth], arg[o:o+p.outWidth]
 		if p.full != nil {
 			kernels.MaxPoolGrad(dxs, dys, as, p.full, c)
 		}
@@ -238,7 +277,6 @@ func (p *MaxPooling2D) Backward(dy []float32, n int) []float32 {
 			}
 		}
 	}
-	return dx
 }
 
 // Infer writes the window maxima into dst; it keeps no state.

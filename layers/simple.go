@@ -51,9 +51,11 @@ func (f *Flatten) Config() map[string]any { return map[string]any{"name": f.name
 // Activation applies an activation function, like Keras' Activation layer.
 type Activation struct {
 	base
+	threads
 	act      activations.Func
 	x, y, dx []float32
 	needDX   bool
+	acts     rowJob // the activation over blocks of rows
 }
 
 // NewActivation returns an Activation layer; unknown names give an error.
@@ -88,6 +90,7 @@ func (a *Activation) Allocate(maxBatch int, needInputGrad bool) {
 	a.y = make([]float32, maxBatch*a.outWidth)
 	a.dx = make([]float32, maxBatch*a.outWidth)
 	a.needDX = needInputGrad
+	a.acts.prepare()
 }
 
 func (a *Activation) cols() int {
@@ -101,7 +104,7 @@ func (a *Activation) cols() int {
 func (a *Activation) Forward(x []float32, n int, _ bool) []float32 {
 	a.x = x
 	rows := n * a.outWidth / a.cols()
-	a.act.Forward(a.y, x, rows, a.cols())
+	a.acts.forward(a.tp, a.act, a.y, x, rows, a.cols())
 	return a.y[:n*a.outWidth]
 }
 
@@ -114,7 +117,7 @@ func (a *Activation) Backward(dy []float32, n int) []float32 {
 		return nil
 	}
 	rows := n * a.outWidth / a.cols()
-	a.act.Backward(a.dx, a.y, dy, rows, a.cols())
+	a.acts.backward(a.tp, a.act, a.dx, a.y, dy, rows, a.cols())
 	return a.dx[:n*a.outWidth]
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/internal/parallel"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -37,6 +38,7 @@ type base struct {
 	lr   float32
 	vars []*tensor.Variable
 	t    int
+	sp   split // the pool Apply splits over (see threads.go)
 }
 
 func (b *base) LearningRate() float32      { return b.lr }
@@ -58,6 +60,7 @@ type SGD struct {
 	Momentum float32
 	Nesterov bool
 	velocity [][]float32
+	upd      func(i, lo, hi int)
 }
 
 // NewSGD returns SGD with the given learning rate (Keras' default is 0.01).
@@ -68,7 +71,7 @@ func (*SGD) Name() string { return "SGD" }
 
 // Build allocates the momentum slots when momentum is used.
 func (o *SGD) Build(vars []*tensor.Variable) {
-	o.vars = vars
+	o.vars, o.sp.total = vars, 0
 	if o.Momentum != 0 {
 		o.velocity = slots(vars)
 	}
@@ -78,21 +81,34 @@ func (o *SGD) Build(vars []*tensor.Variable) {
 // product rounded to float32 (kernels.SGD, vectorised).
 func (o *SGD) Apply() {
 	o.t++
+	if o.upd == nil {
+		o.upd = o.update
+	}
+	o.each(o.upd)
+}
+
+// SetPool sets the pool Apply splits the update over (see Threaded).
+func (o *SGD) SetPool(p *parallel.Pool) {
+	o.setPool(p)
+	o.upd = o.update
+}
+
+// update applies the step to elements lo … hi−1 of variable i.
+func (o *SGD) update(i, lo, hi int) {
 	lr, mu := o.lr, o.Momentum
-	for i, v := range o.vars {
-		w, g := v.Value, v.Grad
-		if mu == 0 {
-			kernels.SGD(w, g, lr)
-			continue
-		}
-		m := o.velocity[i]
-		for j := range w {
-			m[j] = mu*m[j] - lr*g[j]
-			if o.Nesterov {
-				w[j] += mu*m[j] - lr*g[j]
-			} else {
-				w[j] += m[j]
-			}
+	v := o.vars[i]
+	w, g := v.Value[lo:hi], v.Grad[lo:hi]
+	if mu == 0 {
+		kernels.SGD(w, g, lr)
+		return
+	}
+	m := o.velocity[i][lo:hi]
+	for j := range w {
+		m[j] = mu*m[j] - lr*g[j]
+		if o.Nesterov {
+			w[j] += mu*m[j] - lr*g[j]
+		} else {
+			w[j] += m[j]
 		}
 	}
 }
@@ -108,6 +124,7 @@ type RMSprop struct {
 	Rho, Momentum, Epsilon float32
 	Centered               bool
 	ms, mom, mg            [][]float32
+	upd                    func(i, lo, hi int)
 }
 
 // NewRMSprop returns RMSprop with Keras' defaults (rho 0.9, epsilon 1e-7).
@@ -120,7 +137,7 @@ func (*RMSprop) Name() string { return "RMSprop" }
 
 // Build allocates the slots.
 func (o *RMSprop) Build(vars []*tensor.Variable) {
-	o.vars = vars
+	o.vars, o.sp.total = vars, 0
 	o.ms = slots(vars)
 	if o.Momentum != 0 {
 		o.mom = slots(vars)
@@ -133,25 +150,38 @@ func (o *RMSprop) Build(vars []*tensor.Variable) {
 // Apply performs one RMSprop step.
 func (o *RMSprop) Apply() {
 	o.t++
+	if o.upd == nil {
+		o.upd = o.update
+	}
+	o.each(o.upd)
+}
+
+// SetPool sets the pool Apply splits the update over (see Threaded).
+func (o *RMSprop) SetPool(p *parallel.Pool) {
+	o.setPool(p)
+	o.upd = o.update
+}
+
+// update applies the step to elements lo … hi−1 of variable i.
+func (o *RMSprop) update(i, lo, hi int) {
 	lr, rho, eps, mu := o.lr, o.Rho, o.Epsilon, o.Momentum
-	for i, v := range o.vars {
-		w, g, r := v.Value, v.Grad, o.ms[i]
-		for j := range w {
-			r[j] = rho*r[j] + (1-rho)*g[j]*g[j]
-			den := r[j]
-			if o.Centered {
-				mg := o.mg[i]
-				mg[j] = rho*mg[j] + (1-rho)*g[j]
-				den -= mg[j] * mg[j]
-			}
-			inc := lr * g[j] / sqrt32(den+eps)
-			if mu != 0 {
-				m := o.mom[i]
-				m[j] = mu*m[j] + inc
-				w[j] -= m[j]
-			} else {
-				w[j] -= inc
-			}
+	v := o.vars[i]
+	w, g, r := v.Value, v.Grad, o.ms[i]
+	for j := lo; j < hi; j++ {
+		r[j] = rho*r[j] + (1-rho)*g[j]*g[j]
+		den := r[j]
+		if o.Centered {
+			mg := o.mg[i]
+			mg[j] = rho*mg[j] + (1-rho)*g[j]
+			den -= mg[j] * mg[j]
+		}
+		inc := lr * g[j] / sqrt32(den+eps)
+		if mu != 0 {
+			m := o.mom[i]
+			m[j] = mu*m[j] + inc
+			w[j] -= m[j]
+		} else {
+			w[j] -= inc
 		}
 	}
 }
@@ -168,6 +198,8 @@ type Adam struct {
 	base
 	Beta1, Beta2, Epsilon float32
 	m, v                  [][]float32
+	alpha                 float32 // this step's, for update
+	upd                   func(i, lo, hi int)
 }
 
 // NewAdam returns Adam with Keras' defaults (0.9, 0.999, 1e-7).
@@ -180,7 +212,7 @@ func (*Adam) Name() string { return "Adam" }
 
 // Build allocates the moment slots.
 func (o *Adam) Build(vars []*tensor.Variable) {
-	o.vars = vars
+	o.vars, o.sp.total = vars, 0
 	o.m = slots(vars)
 	o.v = slots(vars)
 }
@@ -193,12 +225,25 @@ func (o *Adam) Apply() {
 	// Keras computes the powers in float32: pow(β, t) with t cast to float32.
 	p1 := float32(math.Pow(float64(b1), t))
 	p2 := float32(math.Pow(float64(b2), t))
-	alpha := o.lr * sqrt32(1-p2) / (1 - p1)
-	for i, vr := range o.vars {
-		// m += (g−m)(1−β₁); v += (g²−v)(1−β₂); w −= α·m/(√v + ε), every
-		// operation rounded to float32 (kernels.Adam, vectorised).
-		kernels.Adam(vr.Value, vr.Grad, o.m[i], o.v[i], alpha, 1-b1, 1-b2, o.Epsilon)
+	o.alpha = o.lr * sqrt32(1-p2) / (1 - p1)
+	if o.upd == nil {
+		o.upd = o.update
 	}
+	o.each(o.upd)
+}
+
+// SetPool sets the pool Apply splits the update over (see Threaded).
+func (o *Adam) SetPool(p *parallel.Pool) {
+	o.setPool(p)
+	o.upd = o.update
+}
+
+// update applies the step to elements lo … hi−1 of variable i: m +=
+// (g−m)(1−β₁); v += (g²−v)(1−β₂); w −= α·m/(√v + ε), every operation
+// rounded to float32 (kernels.Adam, vectorised, element by element).
+func (o *Adam) update(i, lo, hi int) {
+	vr := o.vars[i]
+	kernels.Adam(vr.Value[lo:hi], vr.Grad[lo:hi], o.m[i][lo:hi], o.v[i][lo:hi], o.alpha, 1-o.Beta1, 1-o.Beta2, o.Epsilon)
 }
 
 // Config returns Keras' Adam config keys.
@@ -212,6 +257,7 @@ type Adagrad struct {
 	base
 	InitialAccumulator, Epsilon float32
 	acc                         [][]float32
+	upd                         func(i, lo, hi int)
 }
 
 // NewAdagrad returns Adagrad with Keras' defaults (initial accumulator 0.1, epsilon 1e-7).
@@ -224,7 +270,7 @@ func (*Adagrad) Name() string { return "Adagrad" }
 
 // Build allocates the accumulators, filled with the initial value.
 func (o *Adagrad) Build(vars []*tensor.Variable) {
-	o.vars = vars
+	o.vars, o.sp.total = vars, 0
 	o.acc = slots(vars)
 	for _, a := range o.acc {
 		for j := range a {
@@ -236,12 +282,25 @@ func (o *Adagrad) Build(vars []*tensor.Variable) {
 // Apply performs one Adagrad step.
 func (o *Adagrad) Apply() {
 	o.t++
-	for i, vr := range o.vars {
-		w, g, a := vr.Value, vr.Grad, o.acc[i]
-		for j := range w {
-			a[j] += g[j] * g[j]
-			w[j] -= o.lr * g[j] / sqrt32(a[j]+o.Epsilon)
-		}
+	if o.upd == nil {
+		o.upd = o.update
+	}
+	o.each(o.upd)
+}
+
+// SetPool sets the pool Apply splits the update over (see Threaded).
+func (o *Adagrad) SetPool(p *parallel.Pool) {
+	o.setPool(p)
+	o.upd = o.update
+}
+
+// update applies the step to elements lo … hi−1 of variable i.
+func (o *Adagrad) update(i, lo, hi int) {
+	vr := o.vars[i]
+	w, g, a := vr.Value, vr.Grad, o.acc[i]
+	for j := lo; j < hi; j++ {
+		a[j] += g[j] * g[j]
+		w[j] -= o.lr * g[j] / sqrt32(a[j]+o.Epsilon)
 	}
 }
 

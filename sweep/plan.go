@@ -244,7 +244,7 @@ func check(e *config.Experiment, warn io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	opts := r.Fit
-	opts.Verbose, opts.Out, opts.Workers = 0, io.Discard, 1
+	opts.Verbose, opts.Out, opts.Workers, opts.Threads = 0, io.Discard, 1, 1
 	_, err = r.Model.Fit(ctx, r.X, r.Y, opts)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", e.Path, err)

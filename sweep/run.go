@@ -18,9 +18,10 @@ import (
 type Options struct {
 	// Runs are the runs to do (e.g. one shard); nil means all of the plan's.
 	Runs []RunSpec
-	// Jobs is how many runs train at once; 0 means GOMAXPROCS. With more
-	// than one job each run validates on one goroutine, to avoid
-	// oversubscribing the cores; results do not depend on Jobs.
+	// Jobs is how many runs train at once; 0 means GOMAXPROCS. Each run
+	// trains and validates on max(1, GOMAXPROCS/Jobs) threads (unless its
+	// experiment sets fit.threads), so the jobs share the cores without
+	// oversubscribing them; results depend neither on Jobs nor on threads.
 	Jobs int
 	// Progress receives one line per finished run (nil: none).
 	Progress io.Writer
@@ -61,10 +62,7 @@ func (p *Plan) Run(ctx context.Context, o Options) (*Results, error) {
 		return &Results{Plan: p}, nil
 	}
 	jobs = max(1, min(jobs, len(runs)))
-	workers := 0 // Fit's default
-	if jobs > 1 {
-		workers = 1
-	}
+	threads := max(1, runtime.GOMAXPROCS(0)/jobs) // per run
 	pr := &progress{w: o.Progress, live: o.Live && o.Progress != nil, total: len(runs), start: time.Now()}
 	for _, r := range runs {
 		pr.epochsTotal += p.Cells[r.Cell].epochs
@@ -81,7 +79,7 @@ func (p *Plan) Run(ctx context.Context, o Options) (*Results, error) {
 			defer wg.Done()
 			for k := range next {
 				start := time.Now()
-				res, err := p.runOne(ctx, runs[k], workers, pr)
+				res, err := p.runOne(ctx, runs[k], threads, pr)
 				if err != nil {
 					errs[k] = err
 					if ctx.Err() == nil {
@@ -134,8 +132,9 @@ feed:
 	return out, nil
 }
 
-// runOne builds and trains one run.
-func (p *Plan) runOne(ctx context.Context, rs RunSpec, workers int, pr *progress) (res *RunResult, err error) {
+// runOne builds and trains one run, on threads threads unless its
+// experiment sets fit.threads.
+func (p *Plan) runOne(ctx context.Context, rs RunSpec, threads int, pr *progress) (res *RunResult, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -154,7 +153,10 @@ func (p *Plan) runOne(ctx context.Context, rs RunSpec, workers int, pr *progress
 		return nil, err
 	}
 	opts := r.Fit
-	opts.Verbose, opts.Out, opts.Workers = 0, io.Discard, workers
+	if opts.Threads == 0 {
+		opts.Threads = threads
+	}
+	opts.Verbose, opts.Out, opts.Workers = 0, io.Discard, opts.Threads
 	opts.Callbacks = append(r.Callbacks, callbacks.Func{OnEpochEnd: func(int, callbacks.Logs) { pr.epoch() }})
 	h, err := r.Model.Fit(ctx, r.X, r.Y, opts)
 	if err != nil {

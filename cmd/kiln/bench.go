@@ -22,7 +22,7 @@ import (
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	epochs := fs.Int("epochs", 3, "epochs per workload; the median epoch is reported")
-	threads := fs.Int("threads", 1, "GOMAXPROCS for training and validation (and PyTorch's thread count)")
+	threads := fs.Int("threads", 1, "threads per training step and for validation (kiln's fit threads, with GOMAXPROCS set to it; PyTorch's thread count)")
 	workload := fs.String("workload", "all", "seed (the question's program), mlp (784→128 relu→10 softmax, Adam), cnn (Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax), Adam, batch 128), cnn-bn (cnn with Conv2D → BatchNormalization → ReLU), all (seed and mlp), or sweep (kiln sweep --jobs 1 against one job per core)")
 	rounds := fs.Int("rounds", 5, "sweep: timed rounds of each --jobs setting")
 	vsC := fs.Bool("vs-c", false, "also run the seed workload written the straightforward way in C (bench/cpeer/seed.c, built with $CC or cc -O3 for x86-64-v3 and x86-64-v4) and print the ratio")

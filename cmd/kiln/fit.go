@@ -45,6 +45,7 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	initWeights := fs.String("init-weights", "", "start from the weights in this .safetensors file")
 	python := fs.String("python", "", "run a Keras program (.py) in this Python with kiln's stand-in keras (host mode); default: kiln's own reader, then python3 if the reader refuses the program")
 	noPython := fs.Bool("no-python", false, "never run a Keras program in a Python: kiln's own reader only")
+	threads := fs.Int("threads", 0, "cores per training step (overrides fit.threads; default: every core); the results do not depend on it")
 	resume := fs.String("resume", "", "back the training state up to this directory, and resume from it if it holds a backup (BackupAndRestore; overrides the backup_dir of one in fit.callbacks)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: kiln fit FILE [flags]\n\nTrains the experiment in FILE and prints Keras' console output.\n\nFlags:")
@@ -57,10 +58,19 @@ func cmdFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(pos) != 1 {
 		return usageErr("fit needs exactly one experiment file, got %d arguments (see kiln fit -h)", len(pos))
 	}
-	seedSet := false
-	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	seedSet, threadsSet := false, false
+	fs.Visit(func(f *flag.Flag) {
+		seedSet = seedSet || f.Name == "seed"
+		threadsSet = threadsSet || f.Name == "threads"
+	})
 	if *verbose > 2 {
 		return usageErr("--verbose must be 0, 1 or 2, got %d", *verbose)
+	}
+	if threadsSet {
+		if *threads < 1 {
+			return usageErr("--threads must be at least 1, got %d (leave it out to use every core)", *threads)
+		}
+		sets = append(sets, fmt.Sprintf("fit.threads=%d", *threads))
 	}
 	// Check output locations before training, so a long run is not lost to a typo.
 	for _, p := range []string{*history} {

@@ -192,6 +192,8 @@ func TestBadInputExitsTwoWithClearError(t *testing.T) {
 		{[]string{"fit", exp, "--init-weights", filepath.Join(dir, "toy.npz")}, "safetensors"},
 		{[]string{"fit", exp, "--history", filepath.Join(dir, "no", "such", "h.json")}, "does not exist"},
 		{[]string{"fit"}, "exactly one experiment file"},
+		{[]string{"fit", exp, "--threads", "0"}, "--threads must be at least 1, got 0"},
+		{[]string{"fit", exp, "--set", "fit.threads=-2"}, "fit.threads"},
 		{[]string{"frobnicate"}, "unknown command"},
 		{[]string{"evaluate", exp}, "no weights given"},
 		{[]string{"predict", exp, "--input", exp, "--output", filepath.Join(dir, "o.npy"), "--weights", "x.safetensors"}, "x.safetensors"},
@@ -221,4 +223,22 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestFitThreadsSameHistory: kiln fit --threads 1 and --threads 3 write the
+// same history, byte for byte.
+func TestFitThreadsSameHistory(t *testing.T) {
+	exp := writeToy(t, "")
+	dir := filepath.Dir(exp)
+	var hs []string
+	for _, n := range []string{"1", "3"} {
+		h := filepath.Join(dir, "h"+n+".json")
+		if code, _, e := runKiln(t, "fit", exp, "--threads", n, "--verbose", "0", "--history", h); code != 0 {
+			t.Fatalf("--threads %s: exit %d: %s", n, code, e)
+		}
+		hs = append(hs, mustRead(t, h))
+	}
+	if hs[0] != hs[1] || hs[0] == "" {
+		t.Errorf("--threads 1 history %s\n--threads 3 history %s", hs[0], hs[1])
+	}
 }

@@ -121,7 +121,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&sets, "set", "override a setting for every run: dotted.path=value (repeatable)")
 	repeats := fs.Int("repeats", 1, "runs per cell; repeat r uses seed base+r")
 	seed := fs.Int64("seed", 0, "base seed (default: the experiment's seed)")
-	jobs := fs.Int("jobs", 0, "runs trained at once (default: the number of cores)")
+	jobs := fs.Int("jobs", 0, "runs trained at once (default: the number of cores); each run trains on max(1, cores/jobs) threads unless the experiment sets fit.threads")
 	shard := fs.String("shard", "", "run one slice of the runs: i/n (from 0), auto or auto/n (see above)")
 	of := addSweepOutputFlags(fs)
 	fs.Usage = func() {
@@ -209,7 +209,8 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		j = runtime.GOMAXPROCS(0)
 	}
 	so.Jobs = j
-	fmt.Fprintf(stderr, "kiln sweep: %s, %d at a time\n", what, max(1, min(j, len(runs))))
+	at := max(1, min(j, len(runs)))
+	fmt.Fprintf(stderr, "kiln sweep: %s, %d at a time, %d threads each (unless fit.threads says otherwise)\n", what, at, max(1, runtime.GOMAXPROCS(0)/at))
 	start := time.Now()
 	// results.json grows as runs finish: a killed sweep (SIGKILL, a lost
 	// node) keeps every finished run, and the same command resumes it.

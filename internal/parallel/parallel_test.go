@@ -1,0 +1,109 @@
+package parallel
+
+import (
+	"sync/atomic"
+	"testing"
+)
+
+func TestRunCoversEveryPartOnce(t *testing.T) {
+	for _, threads := range []int{0, 1, 2, 3, 5} {
+		p := New(threads)
+		var hits [8]atomic.Int32
+		fn := func(part int) { hits[part].Add(1) }
+		for parts := 0; parts <= p.Threads(); parts++ {
+			for i := range hits {
+				hits[i].Store(0)
+			}
+			p.Run(parts, fn)
+			for i := range hits {
+				want := int32(0)
+				if i < parts {
+					want = 1
+				}
+				if got := hits[i].Load(); got != want {
+					t.Fatalf("threads %d, parts %d: part %d ran %d times, want %d", threads, parts, i, got, want)
+				}
+			}
+		}
+		p.Close()
+		p.Close()
+		if p.Threads() != 1 {
+			t.Fatalf("threads %d: a closed pool has %d threads, want 1", threads, p.Threads())
+		}
+		p.Run(2, func(int) {}) // serial after Close
+	}
+}
+
+func TestRunReraisesPanics(t *testing.T) {
+	p := New(3)
+	defer p.Close()
+	defer func() {
+		if r := recover(); r != "boom" {
+			t.Fatalf("recovered %v, want boom", r)
+		}
+		// The pool still works after a panic.
+		var n atomic.Int32
+		p.Run(3, func(int) { n.Add(1) })
+		if n.Load() != 3 {
+			t.Fatalf("after a panic, 3 parts ran %d times", n.Load())
+		}
+	}()
+	p.Run(3, func(part int) {
+		if part == 2 {
+			panic("boom")
+		}
+	})
+	t.Fatal("Run did not panic")
+}
+
+func TestRangeAndParts(t *testing.T) {
+	for n := 0; n < 50; n++ {
+		for parts := 1; parts <= 5; parts++ {
+			next := 0
+			for i := 0; i < parts; i++ {
+				lo, hi := Range(n, parts, i)
+				if lo != next || hi < lo || hi-lo > n/parts+1 {
+					t.Fatalf("Range(%d, %d, %d) = %d, %d after %d", n, parts, i, lo, hi, next)
+				}
+				next = hi
+				alo, ahi := AlignedRange(n, parts, i, 4)
+				if (alo%4 != 0 && alo != n) || (ahi%4 != 0 && ahi != n) || ahi < alo {
+					t.Fatalf("AlignedRange(%d, %d, %d, 4) = %d, %d", n, parts, i, alo, ahi)
+				}
+			}
+			if next != n {
+				t.Fatalf("Range(%d, %d, ·) ends at %d", n, parts, next)
+			}
+		}
+	}
+	var nilPool *Pool
+	if nilPool.Parts(1000, 1) != 1 {
+		t.Fatal("a nil pool splits")
+	}
+	p := New(4)
+	defer p.Close()
+	for _, c := range []struct{ work, min, want int }{{10, 100, 1}, {250, 100, 2}, {1000, 100, 4}, {1000, 0, 1}} {
+		if got := p.Parts(c.work, c.min); got != c.want {
+			t.Errorf("Parts(%d, %d) = %d, want %d", c.work, c.min, got, c.want)
+		}
+	}
+}
+
+func TestRunAllocatesNothing(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	var s [2]int
+	fn := func(part int) { s[part]++ }
+	if a := testing.AllocsPerRun(100, func() { p.Run(2, fn) }); a != 0 {
+		t.Fatalf("Run allocates %v times per call", a)
+	}
+}
+
+func BenchmarkRun2(b *testing.B) {
+	p := New(2)
+	defer p.Close()
+	fn := func(int) {}
+	for b.Loop() {
+		p.Run(2, fn)
+	}
+}

@@ -1,0 +1,72 @@
+package optimizers
+
+import "github.com/kiln-ml/kiln/internal/parallel"
+
+// Threaded is an optimizer whose Apply can split its update over the
+// threads of a pool. Every optimizer here updates each weight from its own
+// gradient and slots only, so the split is by index ranges and the result
+// is bit-identical whatever the number of threads. Fit sets the pool and
+// takes it back (SetPool(nil)) when it returns.
+type Threaded interface {
+	Optimizer
+	// SetPool sets the pool Apply uses (nil: serial).
+	SetPool(p *parallel.Pool)
+}
+
+// minUpdate is the fewest weights per part before an update is split: a
+// smaller update stays on the caller, where the hand-off would cost more
+// than it saves. It depends on sizes only.
+const minUpdate = 1 << 18
+
+// split is the pool an optimizer's Apply runs on and the running job.
+type split struct {
+	tp     *parallel.Pool
+	parts  int
+	total  int
+	update func(i, lo, hi int) // the running job: update vars[i][lo:hi]
+	fn     func(part int)
+}
+
+// each calls update(i, lo, hi) over the elements of every variable, with
+// the variables' elements seen as one range split evenly over the pool.
+// update must be made once (a method value kept by the optimizer), not per
+// call, so that Apply allocates nothing.
+func (b *base) each(update func(i, lo, hi int)) {
+	if b.sp.total == 0 {
+		for _, v := range b.vars {
+			b.sp.total += len(v.Value)
+		}
+	}
+	parts := b.sp.tp.Parts(b.sp.total, minUpdate)
+	if parts == 1 {
+		for i, v := range b.vars {
+			update(i, 0, len(v.Value))
+		}
+		return
+	}
+	b.sp.parts, b.sp.update = parts, update
+	b.sp.tp.Run(parts, b.sp.fn)
+	b.sp.update = nil
+}
+
+// run is part of the running job: the variables' elements in
+// [Range(total, parts, part)).
+func (b *base) run(part int) {
+	lo, hi := parallel.Range(b.sp.total, b.sp.parts, part)
+	at := 0
+	for i, v := range b.vars {
+		n := len(v.Value)
+		if s, e := max(lo, at), min(hi, at+n); s < e {
+			b.sp.update(i, s-at, e-at)
+		}
+		at += n
+	}
+}
+
+// setPool sets the pool (see Threaded).
+func (b *base) setPool(p *parallel.Pool) {
+	b.sp.tp = p
+	if b.sp.fn == nil {
+		b.sp.fn = b.run
+	}
+}

@@ -1,0 +1,165 @@
+package kiln
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kiln-ml/kiln/data"
+	"github.com/kiln-ml/kiln/layers"
+	"github.com/kiln-ml/kiln/optimizers"
+)
+
+// imagesLike returns n MNIST-like samples: 28×28 uint8 images, about a
+// fifth of the pixels non-zero, and one-hot labels of 10 classes.
+func imagesLike(n int, seed uint64) (x, y *data.Array) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	px := make([]uint8, n*28*28)
+	lab := make([]float32, n*10)
+	for i := 0; i < n; i++ {
+		c := rng.IntN(10)
+		lab[i*10+c] = 1
+		for p := 0; p < 28*28; p++ {
+			// A class-dependent blob, so that training learns something.
+			r, col := p/28, p%28
+			if (r+c)%7 < 3 && col > 4 && col < 24 && rng.IntN(3) > 0 {
+				px[i*28*28+p] = uint8(64 + rng.IntN(192))
+			}
+		}
+	}
+	return data.NewUint8(px, n, 28, 28), data.NewFloat32(lab, n, 10)
+}
+
+// threadModels are the workloads whose History must not depend on the
+// number of threads: kiln bench's seed, mlp, cnn and cnn-bn, a Dropout
+// model, a convnet with "same" padding, strides, an input gradient through
+// two convolutions and overlapping pools, and a Functional model.
+var threadModels = []struct {
+	name  string
+	batch int
+	image bool // (28, 28, 1) inputs, scaled 1/255
+	raw   bool // raw uint8 pixels (the seed)
+	make  func() (*Sequential, optimizers.Optimizer)
+}{
+	{"seed", 32, false, true, func() (*Sequential, optimizers.Optimizer) {
+		return NewSequential(layers.NewInput(28, 28), layers.NewFlatten(), layers.MustNewDense(10, layers.WithActivation("sigmoid"))), optimizers.NewSGD(0.01)
+	}},
+	{"mlp", 32, false, false, func() (*Sequential, optimizers.Optimizer) {
+		return NewSequential(layers.NewInput(28, 28), layers.NewFlatten(), layers.MustNewDense(128, layers.WithActivation("relu")),
+			layers.MustNewDense(10, layers.WithActivation("softmax"))), optimizers.NewAdam(0.001)
+	}},
+	{"cnn", 128, true, false, func() (*Sequential, optimizers.Optimizer) {
+		return NewSequential(layers.NewInput(28, 28, 1), layers.MustNewConv2D(32, [2]int{3, 3}, layers.WithActivation("relu")),
+			layers.MustNewMaxPooling2D([2]int{2, 2}), layers.NewFlatten(), layers.MustNewDense(10, layers.WithActivation("softmax"))), optimizers.NewAdam(0.001)
+	}},
+	{"cnn-bn", 128, true, false, func() (*Sequential, optimizers.Optimizer) {
+		relu, _ := layers.NewActivation("relu")
+		return NewSequential(layers.NewInput(28, 28, 1), layers.MustNewConv2D(32, [2]int{3, 3}, layers.WithoutBias()), layers.MustNewBatchNormalization(), relu,
+			layers.MustNewMaxPooling2D([2]int{2, 2}), layers.NewFlatten(), layers.MustNewDense(10, layers.WithActivation("softmax"))), optimizers.NewAdam(0.001)
+	}},
+	{"dropout", 64, false, false, func() (*Sequential, optimizers.Optimizer) {
+		drop, _ := layers.NewDropout(0.3)
+		o := optimizers.NewSGD(0.05)
+		o.Momentum = 0.9
+		return NewSequential(layers.NewInput(28, 28), layers.NewFlatten(), layers.MustNewDense(24, layers.WithActivation("relu")), drop,
+			layers.MustNewDense(10, layers.WithActivation("softmax"))), o
+	}},
+	{"convnet", 100, true, false, func() (*Sequential, optimizers.Optimizer) {
+		return NewSequential(layers.NewInput(28, 28, 1),
+			layers.MustNewConv2D(16, [2]int{3, 3}, layers.WithPadding("same"), layers.WithActivation("relu")),
+			layers.MustNewConv2D(20, [2]int{3, 3}, layers.WithStrides(2, 2), layers.WithActivation("tanh")),
+			layers.MustNewMaxPooling2D([2]int{3, 3}, layers.WithStrides(2, 2), layers.WithPadding("same")),
+			layers.NewFlatten(), layers.MustNewDense(30, layers.WithActivation("relu")),
+			layers.MustNewDense(10, layers.WithActivation("softmax"))), optimizers.NewRMSprop(0.001)
+	}},
+	{"functional", 128, true, false, func() (*Sequential, optimizers.Optimizer) {
+		x := Input(28, 28, 1)
+		a := layers.Apply(layers.MustNewConv2D(16, [2]int{3, 3}, layers.WithPadding("same"), layers.WithActivation("relu")), x)
+		b := layers.Apply(layers.MustNewConv2D(16, [2]int{3, 3}, layers.WithPadding("same")), x)
+		s := layers.ApplyMerge(layers.NewAdd(), a, b)
+		p := layers.Apply(layers.MustNewMaxPooling2D([2]int{2, 2}), s)
+		f := layers.Apply(layers.NewFlatten(), p)
+		y := layers.Apply(layers.MustNewDense(10, layers.WithActivation("softmax")), f)
+		m, err := NewFunctional([]*layers.Node{x}, []*layers.Node{y})
+		if err != nil {
+			panic(err)
+		}
+		return m, optimizers.NewAdagrad(0.01)
+	}},
+}
+
+// TestThreadsBitIdentical trains each workload with 1, 2 and 3 threads
+// (3 splits unevenly) and requires the same History and weights, bit for
+// bit.
+func TestThreadsBitIdentical(t *testing.T) {
+	x, y := imagesLike(300, 7)
+	vx, vy := imagesLike(70, 8)
+	for _, w := range threadModels {
+		t.Run(w.name, func(t *testing.T) {
+			tx, tvx := x, vx
+			if w.image {
+				tx = x.Reshaped([]int{x.Rows(), 28, 28, 1}).WithScale(1.0 / 255)
+				tvx = vx.Reshaped([]int{vx.Rows(), 28, 28, 1}).WithScale(1.0 / 255)
+			} else if !w.raw {
+				tx, tvx = x.WithScale(1.0/255), vx.WithScale(1.0/255)
+			}
+			var want string
+			var wantW [][]float32
+			for _, threads := range []int{1, 2, 3} {
+				m, opt := w.make()
+				if err := m.Compile(CompileOptions{Optimizer: opt, Loss: "categorical_crossentropy", Metrics: []string{"accuracy"}, Seed: 3, Warnings: io.Discard}); err != nil {
+					t.Fatal(err)
+				}
+				h, err := m.Fit(context.Background(), tx, y, FitOptions{BatchSize: w.batch, Epochs: 2, Threads: threads, ValidationData: &XY{tvx, vy}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := historyBits(h)
+				ws := m.GetWeights()
+				if threads == 1 {
+					want, wantW = got, ws
+					continue
+				}
+				if got != want {
+					t.Errorf("%d threads: History\n%s\nwant (1 thread)\n%s", threads, got, want)
+				}
+				for i := range ws {
+					for j := range ws[i] {
+						if math.Float32bits(ws[i][j]) != math.Float32bits(wantW[i][j]) {
+							t.Fatalf("%d threads: weight %d[%d] = %v, with 1 thread %v", threads, i, j, ws[i][j], wantW[i][j])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// historyBits prints a History with every value's bits.
+func historyBits(h *History) string {
+	s := ""
+	for _, k := range h.Keys {
+		s += k + ":"
+		for _, v := range h.History[k] {
+			s += fmt.Sprintf(" %v(%#x)", v, math.Float64bits(v))
+		}
+		s += "\n"
+	}
+	return s
+}
+
+// TestThreadsOption checks FitOptions.Threads' validation.
+func TestThreadsOption(t *testing.T) {
+	x, y := imagesLike(40, 1)
+	m, opt := threadModels[0].make()
+	if err := m.Compile(CompileOptions{Optimizer: opt, Loss: "categorical_crossentropy", Seed: 1, Warnings: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.Fit(context.Background(), x, y, FitOptions{Threads: -1})
+	if err == nil || !IsInputError(err) {
+		t.Fatalf("Threads -1: got %v, want an input error", err)
+	}
+}
