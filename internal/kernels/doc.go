@@ -18,6 +18,9 @@
 // reference loops convert every product to float32 explicitly, which
 // forbids the compiler to fuse x*y+z into an FMA (as it does on arm64, and
 // on amd64 with GOAMD64=v3), so they round the same way on every platform.
+// The one FMA in the kernels adds an exact product: a float64 product of
+// two float32 values (the BatchNormalization sums, on AVX2) has no
+// rounding to fuse away, so x·y+s rounds once either way.
 //
 // Exp and ExpSum reproduce math.Exp bit for bit: on amd64 math.Exp is
 // Shibata's method in assembly, in an FMA or a non-FMA variant depending on
