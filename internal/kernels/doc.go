@@ -98,7 +98,12 @@
 // channels: the per-channel float64 sums keep a block of up to 64 channels
 // (AVX-512; 16 on AVX2) in registers while the rows are added in order, and
 // float32 values convert to float64 exactly (VCVTPS2PD), so every sum is
-// the reference's. On the 128×26×26×32 activations of examples/cnn_bn.yaml
+// the reference's. On AVX2 the conversions and the sums' adds share two of
+// the four FP pipes, which bounds ChannelMoments and NormGradSums at about
+// twice AVX-512's time; adding the exact float64 products with an FMA (see
+// above) moves work to the multiply pipes: at c = 16 they take 1.2 and 1.5
+// times AVX-512's time (were 1.8), at c = 32 1.35 and 1.85 (thread CPU
+// time on a Zen 5). On the 128×26×26×32 activations of examples/cnn_bn.yaml
 // the layer's forward and backward pass went from 10 ms to 1.8 ms a step
 // (the epoch from 10 s to 6 s), close to the time its seven passes over 11
 // MB arrays take to stream. Two things measured: a masked memory operand is

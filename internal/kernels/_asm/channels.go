@@ -145,14 +145,15 @@ func moments512(nv int) {
 // from which the AVX2 sum kernels add the float64 product (f·f, g·x̂) with
 // VFMADD231PD instead of VMULPD and VADDPD. The product of two float32
 // values is exact in float64, so the fused and the separate forms round
-// once, identically (NaNs propagate the same: the sum first, as VADDPD).
+// once, identically (and a NaN stays a NaN).
 // AVX2 is bound by the conversions and adds, which share two of the four
 // FP pipes, and the FMA moves the product's add to the multiply pipes:
-// ChannelMoments at c = 16 took 0.70, NormGradSums 0.85 of the time. But
+// ChannelMoments at c = 16 took 0.73, NormGradSums 0.85 of the time. But
 // the FMA's latency (4 cycles against VADDPD's 2 on the Zen 5 measured)
 // lengthens each sum's chain, which bounds narrow blocks: fused, c = 8
 // (2 vectors) took 1.6 times as long in ChannelMoments, whose rows are
-// the least work.
+// the least work. normGradSumsRows256, whose sums go through memory, stays
+// unfused: the FMA's latency made c = 64 1.15 times slower.
 const (
 	fuseMoments256  = 3
 	fuseGradSums256 = 2
