@@ -11,12 +11,13 @@ import (
 )
 
 // best is the best level this CPU supports. The SIMD kernels need AVX2,
-// BMI1 (TZCNT, BLSR), BMI2 (BZHI) and POPCNT; the AVX-512 ones also need
+// FMA (for the exact float64 products of the channel sums), BMI1 (TZCNT,
+// BLSR), BMI2 (BZHI) and POPCNT; the AVX-512 ones also need
 // AVX-512 F, BW, DQ and VL. x/sys/cpu also checks that the OS saves the
 // vector registers.
 func best() Level {
 	x := &cpu.X86
-	if !(x.HasAVX2 && x.HasBMI1 && x.HasBMI2 && x.HasPOPCNT) {
+	if !(x.HasAVX2 && x.HasFMA && x.HasBMI1 && x.HasBMI2 && x.HasPOPCNT) {
 		return Generic
 	}
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512DQ && x.HasAVX512VL {

@@ -18,6 +18,9 @@
 // reference loops convert every product to float32 explicitly, which
 // forbids the compiler to fuse x*y+z into an FMA (as it does on arm64, and
 // on amd64 with GOAMD64=v3), so they round the same way on every platform.
+// The one FMA in the kernels adds an exact product: a float64 product of
+// two float32 values (the BatchNormalization sums, on AVX2) has no
+// rounding to fuse away, so x·y+s rounds once either way.
 //
 // Exp and ExpSum reproduce math.Exp bit for bit: on amd64 math.Exp is
 // Shibata's method in assembly, in an FMA or a non-FMA variant depending on
@@ -95,7 +98,12 @@
 // channels: the per-channel float64 sums keep a block of up to 64 channels
 // (AVX-512; 16 on AVX2) in registers while the rows are added in order, and
 // float32 values convert to float64 exactly (VCVTPS2PD), so every sum is
-// the reference's. On the 128×26×26×32 activations of examples/cnn_bn.yaml
+// the reference's. On AVX2 the conversions and the sums' adds share two of
+// the four FP pipes, which bounds ChannelMoments and NormGradSums at about
+// twice AVX-512's time; adding the exact float64 products with an FMA (see
+// above) moves work to the multiply pipes: at c = 16 they take 1.2 and 1.5
+// times AVX-512's time (were 1.8), at c = 32 1.35 and 1.85 (thread CPU
+// time on a Zen 5). On the 128×26×26×32 activations of examples/cnn_bn.yaml
 // the layer's forward and backward pass went from 10 ms to 1.8 ms a step
 // (the epoch from 10 s to 6 s), close to the time its seven passes over 11
 // MB arrays take to stream. Two things measured: a masked memory operand is

@@ -13,7 +13,7 @@ type Level int
 // The levels, from the portable reference up.
 const (
 	Generic Level = iota // the pure-Go reference loops
-	AVX2                 // amd64 AVX2 (with FMA present, though no FMA is used)
+	AVX2                 // amd64 AVX2 and FMA (used only where it rounds as the separate operations)
 	AVX512               // amd64 AVX-512 F/BW/DQ/VL
 )
 
@@ -518,8 +518,8 @@ func ExpSum(p []float32, z []float32, m float32) (s float64, ok bool) {
 //	}
 //
 // The SIMD versions run across channels, so every sum takes its terms in
-// row order. (The square of a float32 is exact in float64, so an FMA could
-// not change it either.)
+// row order. (The square of a float32 is exact in float64, so an FMA
+// cannot change it either: the AVX2 version fuses it where that is faster.)
 func ChannelMoments(sum, sq []float64, x []float32) {
 	c := len(sum)
 	if len(sq) < c || (c == 0 && len(x) > 0) || (c > 0 && len(x)%c != 0) {

@@ -9060,7 +9060,7 @@ store:
 	RET
 
 // func moments256x3(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·moments256x3(SB), NOSPLIT, $0-48
 	MOVQ       sum+0(FP), AX
 	MOVQ       sq+8(FP), CX
@@ -9084,40 +9084,34 @@ TEXT ·moments256x3(SB), NOSPLIT, $0-48
 	JEQ        whole
 
 masked:
-	VCVTPS2PD  (DX), Y7
-	VADDPD     Y7, Y2, Y2
-	VMULPD     Y7, Y7, Y7
-	VADDPD     Y7, Y3, Y3
-	VCVTPS2PD  16(DX), Y7
-	VADDPD     Y7, Y4, Y4
-	VMULPD     Y7, Y7, Y7
-	VADDPD     Y7, Y5, Y5
-	VMASKMOVPS 32(DX), X0, X7
-	VCVTPS2PD  X7, Y7
-	VADDPD     Y7, Y6, Y6
-	VMULPD     Y7, Y7, Y7
-	VADDPD     Y7, Y1, Y1
-	ADDQ       BX, DX
-	DECQ       SI
-	JNZ        masked
-	JMP        store
+	VCVTPS2PD   (DX), Y7
+	VADDPD      Y7, Y2, Y2
+	VFMADD231PD Y7, Y7, Y3
+	VCVTPS2PD   16(DX), Y7
+	VADDPD      Y7, Y4, Y4
+	VFMADD231PD Y7, Y7, Y5
+	VMASKMOVPS  32(DX), X0, X7
+	VCVTPS2PD   X7, Y7
+	VADDPD      Y7, Y6, Y6
+	VFMADD231PD Y7, Y7, Y1
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
 
 whole:
-	VCVTPS2PD (DX), Y7
-	VADDPD    Y7, Y2, Y2
-	VMULPD    Y7, Y7, Y7
-	VADDPD    Y7, Y3, Y3
-	VCVTPS2PD 16(DX), Y7
-	VADDPD    Y7, Y4, Y4
-	VMULPD    Y7, Y7, Y7
-	VADDPD    Y7, Y5, Y5
-	VCVTPS2PD 32(DX), Y7
-	VADDPD    Y7, Y6, Y6
-	VMULPD    Y7, Y7, Y7
-	VADDPD    Y7, Y1, Y1
-	ADDQ      BX, DX
-	DECQ      SI
-	JNZ       whole
+	VCVTPS2PD   (DX), Y7
+	VADDPD      Y7, Y2, Y2
+	VFMADD231PD Y7, Y7, Y3
+	VCVTPS2PD   16(DX), Y7
+	VADDPD      Y7, Y4, Y4
+	VFMADD231PD Y7, Y7, Y5
+	VCVTPS2PD   32(DX), Y7
+	VADDPD      Y7, Y6, Y6
+	VFMADD231PD Y7, Y7, Y1
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         whole
 
 store:
 	VPMOVSXDQ  X0, Y0
@@ -9131,7 +9125,7 @@ store:
 	RET
 
 // func moments256x4(sum *float64, sq *float64, x *float32, c int, rows int, tail int)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·moments256x4(SB), NOSPLIT, $0-48
 	MOVQ       sum+0(FP), AX
 	MOVQ       sq+8(FP), CX
@@ -9157,48 +9151,40 @@ TEXT ·moments256x4(SB), NOSPLIT, $0-48
 	JEQ        whole
 
 masked:
-	VCVTPS2PD  (DX), Y9
-	VADDPD     Y9, Y2, Y2
-	VMULPD     Y9, Y9, Y9
-	VADDPD     Y9, Y3, Y3
-	VCVTPS2PD  16(DX), Y9
-	VADDPD     Y9, Y4, Y4
-	VMULPD     Y9, Y9, Y9
-	VADDPD     Y9, Y5, Y5
-	VCVTPS2PD  32(DX), Y9
-	VADDPD     Y9, Y6, Y6
-	VMULPD     Y9, Y9, Y9
-	VADDPD     Y9, Y7, Y7
-	VMASKMOVPS 48(DX), X0, X9
-	VCVTPS2PD  X9, Y9
-	VADDPD     Y9, Y8, Y8
-	VMULPD     Y9, Y9, Y9
-	VADDPD     Y9, Y1, Y1
-	ADDQ       BX, DX
-	DECQ       SI
-	JNZ        masked
-	JMP        store
+	VCVTPS2PD   (DX), Y9
+	VADDPD      Y9, Y2, Y2
+	VFMADD231PD Y9, Y9, Y3
+	VCVTPS2PD   16(DX), Y9
+	VADDPD      Y9, Y4, Y4
+	VFMADD231PD Y9, Y9, Y5
+	VCVTPS2PD   32(DX), Y9
+	VADDPD      Y9, Y6, Y6
+	VFMADD231PD Y9, Y9, Y7
+	VMASKMOVPS  48(DX), X0, X9
+	VCVTPS2PD   X9, Y9
+	VADDPD      Y9, Y8, Y8
+	VFMADD231PD Y9, Y9, Y1
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         masked
+	JMP         store
 
 whole:
-	VCVTPS2PD (DX), Y9
-	VADDPD    Y9, Y2, Y2
-	VMULPD    Y9, Y9, Y9
-	VADDPD    Y9, Y3, Y3
-	VCVTPS2PD 16(DX), Y9
-	VADDPD    Y9, Y4, Y4
-	VMULPD    Y9, Y9, Y9
-	VADDPD    Y9, Y5, Y5
-	VCVTPS2PD 32(DX), Y9
-	VADDPD    Y9, Y6, Y6
-	VMULPD    Y9, Y9, Y9
-	VADDPD    Y9, Y7, Y7
-	VCVTPS2PD 48(DX), Y9
-	VADDPD    Y9, Y8, Y8
-	VMULPD    Y9, Y9, Y9
-	VADDPD    Y9, Y1, Y1
-	ADDQ      BX, DX
-	DECQ      SI
-	JNZ       whole
+	VCVTPS2PD   (DX), Y9
+	VADDPD      Y9, Y2, Y2
+	VFMADD231PD Y9, Y9, Y3
+	VCVTPS2PD   16(DX), Y9
+	VADDPD      Y9, Y4, Y4
+	VFMADD231PD Y9, Y9, Y5
+	VCVTPS2PD   32(DX), Y9
+	VADDPD      Y9, Y6, Y6
+	VFMADD231PD Y9, Y9, Y7
+	VCVTPS2PD   48(DX), Y9
+	VADDPD      Y9, Y8, Y8
+	VFMADD231PD Y9, Y9, Y1
+	ADDQ        BX, DX
+	DECQ        SI
+	JNZ         whole
 
 store:
 	VPMOVSXDQ  X0, Y0
@@ -10284,7 +10270,7 @@ store:
 	RET
 
 // func normGradSums256x2(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·normGradSums256x2(SB), NOSPLIT, $0-72
 	MOVQ       sum+0(FP), AX
 	MOVQ       sumXhat+8(FP), CX
@@ -10311,50 +10297,46 @@ TEXT ·normGradSums256x2(SB), NOSPLIT, $0-72
 	JEQ        whole
 
 masked:
-	VMOVUPS    (DX), X7
-	VSUBPS     (SI), X7, X7
-	VMULPS     (DI), X7, X7
-	VCVTPS2PD  (BX), Y8
-	VCVTPS2PD  X7, Y7
-	VADDPD     Y8, Y4, Y4
-	VMULPD     Y7, Y8, Y7
-	VADDPD     Y7, Y5, Y5
-	VMASKMOVPS 16(DX), X0, X7
-	VSUBPS     X2, X7, X7
-	VMULPS     X3, X7, X7
-	VMASKMOVPS 16(BX), X0, X8
-	VCVTPS2PD  X8, Y8
-	VCVTPS2PD  X7, Y7
-	VADDPD     Y8, Y6, Y6
-	VMULPD     Y7, Y8, Y7
-	VADDPD     Y7, Y1, Y1
-	ADDQ       R8, DX
-	ADDQ       R8, BX
-	DECQ       R9
-	JNZ        masked
-	JMP        store
+	VMOVUPS     (DX), X7
+	VSUBPS      (SI), X7, X7
+	VMULPS      (DI), X7, X7
+	VCVTPS2PD   (BX), Y8
+	VCVTPS2PD   X7, Y7
+	VADDPD      Y8, Y4, Y4
+	VFMADD231PD Y7, Y8, Y5
+	VMASKMOVPS  16(DX), X0, X7
+	VSUBPS      X2, X7, X7
+	VMULPS      X3, X7, X7
+	VMASKMOVPS  16(BX), X0, X8
+	VCVTPS2PD   X8, Y8
+	VCVTPS2PD   X7, Y7
+	VADDPD      Y8, Y6, Y6
+	VFMADD231PD Y7, Y8, Y1
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
 
 whole:
-	VMOVUPS   (DX), X2
-	VSUBPS    (SI), X2, X2
-	VMULPS    (DI), X2, X2
-	VCVTPS2PD (BX), Y3
-	VCVTPS2PD X2, Y2
-	VADDPD    Y3, Y4, Y4
-	VMULPD    Y2, Y3, Y2
-	VADDPD    Y2, Y5, Y5
-	VMOVUPS   16(DX), X2
-	VSUBPS    16(SI), X2, X2
-	VMULPS    16(DI), X2, X2
-	VCVTPS2PD 16(BX), Y3
-	VCVTPS2PD X2, Y2
-	VADDPD    Y3, Y6, Y6
-	VMULPD    Y2, Y3, Y2
-	VADDPD    Y2, Y1, Y1
-	ADDQ      R8, DX
-	ADDQ      R8, BX
-	DECQ      R9
-	JNZ       whole
+	VMOVUPS     (DX), X2
+	VSUBPS      (SI), X2, X2
+	VMULPS      (DI), X2, X2
+	VCVTPS2PD   (BX), Y3
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y3, Y4, Y4
+	VFMADD231PD Y2, Y3, Y5
+	VMOVUPS     16(DX), X2
+	VSUBPS      16(SI), X2, X2
+	VMULPS      16(DI), X2, X2
+	VCVTPS2PD   16(BX), Y3
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y3, Y6, Y6
+	VFMADD231PD Y2, Y3, Y1
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         whole
 
 store:
 	VPMOVSXDQ  X0, Y0
@@ -10366,7 +10348,7 @@ store:
 	RET
 
 // func normGradSums256x3(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·normGradSums256x3(SB), NOSPLIT, $0-72
 	MOVQ       sum+0(FP), AX
 	MOVQ       sumXhat+8(FP), CX
@@ -10395,66 +10377,60 @@ TEXT ·normGradSums256x3(SB), NOSPLIT, $0-72
 	JEQ        whole
 
 masked:
-	VMOVUPS    (DX), X9
-	VSUBPS     (SI), X9, X9
-	VMULPS     (DI), X9, X9
-	VCVTPS2PD  (BX), Y10
-	VCVTPS2PD  X9, Y9
-	VADDPD     Y10, Y4, Y4
-	VMULPD     Y9, Y10, Y9
-	VADDPD     Y9, Y5, Y5
-	VMOVUPS    16(DX), X9
-	VSUBPS     16(SI), X9, X9
-	VMULPS     16(DI), X9, X9
-	VCVTPS2PD  16(BX), Y10
-	VCVTPS2PD  X9, Y9
-	VADDPD     Y10, Y6, Y6
-	VMULPD     Y9, Y10, Y9
-	VADDPD     Y9, Y7, Y7
-	VMASKMOVPS 32(DX), X0, X9
-	VSUBPS     X2, X9, X9
-	VMULPS     X3, X9, X9
-	VMASKMOVPS 32(BX), X0, X10
-	VCVTPS2PD  X10, Y10
-	VCVTPS2PD  X9, Y9
-	VADDPD     Y10, Y8, Y8
-	VMULPD     Y9, Y10, Y9
-	VADDPD     Y9, Y1, Y1
-	ADDQ       R8, DX
-	ADDQ       R8, BX
-	DECQ       R9
-	JNZ        masked
-	JMP        store
+	VMOVUPS     (DX), X9
+	VSUBPS      (SI), X9, X9
+	VMULPS      (DI), X9, X9
+	VCVTPS2PD   (BX), Y10
+	VCVTPS2PD   X9, Y9
+	VADDPD      Y10, Y4, Y4
+	VFMADD231PD Y9, Y10, Y5
+	VMOVUPS     16(DX), X9
+	VSUBPS      16(SI), X9, X9
+	VMULPS      16(DI), X9, X9
+	VCVTPS2PD   16(BX), Y10
+	VCVTPS2PD   X9, Y9
+	VADDPD      Y10, Y6, Y6
+	VFMADD231PD Y9, Y10, Y7
+	VMASKMOVPS  32(DX), X0, X9
+	VSUBPS      X2, X9, X9
+	VMULPS      X3, X9, X9
+	VMASKMOVPS  32(BX), X0, X10
+	VCVTPS2PD   X10, Y10
+	VCVTPS2PD   X9, Y9
+	VADDPD      Y10, Y8, Y8
+	VFMADD231PD Y9, Y10, Y1
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
 
 whole:
-	VMOVUPS   (DX), X2
-	VSUBPS    (SI), X2, X2
-	VMULPS    (DI), X2, X2
-	VCVTPS2PD (BX), Y3
-	VCVTPS2PD X2, Y2
-	VADDPD    Y3, Y4, Y4
-	VMULPD    Y2, Y3, Y2
-	VADDPD    Y2, Y5, Y5
-	VMOVUPS   16(DX), X2
-	VSUBPS    16(SI), X2, X2
-	VMULPS    16(DI), X2, X2
-	VCVTPS2PD 16(BX), Y3
-	VCVTPS2PD X2, Y2
-	VADDPD    Y3, Y6, Y6
-	VMULPD    Y2, Y3, Y2
-	VADDPD    Y2, Y7, Y7
-	VMOVUPS   32(DX), X2
-	VSUBPS    32(SI), X2, X2
-	VMULPS    32(DI), X2, X2
-	VCVTPS2PD 32(BX), Y3
-	VCVTPS2PD X2, Y2
-	VADDPD    Y3, Y8, Y8
-	VMULPD    Y2, Y3, Y2
-	VADDPD    Y2, Y1, Y1
-	ADDQ      R8, DX
-	ADDQ      R8, BX
-	DECQ      R9
-	JNZ       whole
+	VMOVUPS     (DX), X2
+	VSUBPS      (SI), X2, X2
+	VMULPS      (DI), X2, X2
+	VCVTPS2PD   (BX), Y3
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y3, Y4, Y4
+	VFMADD231PD Y2, Y3, Y5
+	VMOVUPS     16(DX), X2
+	VSUBPS      16(SI), X2, X2
+	VMULPS      16(DI), X2, X2
+	VCVTPS2PD   16(BX), Y3
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y3, Y6, Y6
+	VFMADD231PD Y2, Y3, Y7
+	VMOVUPS     32(DX), X2
+	VSUBPS      32(SI), X2, X2
+	VMULPS      32(DI), X2, X2
+	VCVTPS2PD   32(BX), Y3
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y3, Y8, Y8
+	VFMADD231PD Y2, Y3, Y1
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         whole
 
 store:
 	VPMOVSXDQ  X0, Y0
@@ -10468,7 +10444,7 @@ store:
 	RET
 
 // func normGradSums256x4(sum *float64, sumXhat *float64, x *float32, dy *float32, mean *float32, inv *float32, c int, rows int, tail int)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·normGradSums256x4(SB), NOSPLIT, $0-72
 	MOVQ       sum+0(FP), AX
 	MOVQ       sumXhat+8(FP), CX
@@ -10499,82 +10475,74 @@ TEXT ·normGradSums256x4(SB), NOSPLIT, $0-72
 	JEQ        whole
 
 masked:
-	VMOVUPS    (DX), X11
-	VSUBPS     (SI), X11, X11
-	VMULPS     (DI), X11, X11
-	VCVTPS2PD  (BX), Y12
-	VCVTPS2PD  X11, Y11
-	VADDPD     Y12, Y4, Y4
-	VMULPD     Y11, Y12, Y11
-	VADDPD     Y11, Y5, Y5
-	VMOVUPS    16(DX), X11
-	VSUBPS     16(SI), X11, X11
-	VMULPS     16(DI), X11, X11
-	VCVTPS2PD  16(BX), Y12
-	VCVTPS2PD  X11, Y11
-	VADDPD     Y12, Y6, Y6
-	VMULPD     Y11, Y12, Y11
-	VADDPD     Y11, Y7, Y7
-	VMOVUPS    32(DX), X11
-	VSUBPS     32(SI), X11, X11
-	VMULPS     32(DI), X11, X11
-	VCVTPS2PD  32(BX), Y12
-	VCVTPS2PD  X11, Y11
-	VADDPD     Y12, Y8, Y8
-	VMULPD     Y11, Y12, Y11
-	VADDPD     Y11, Y9, Y9
-	VMASKMOVPS 48(DX), X0, X11
-	VSUBPS     X2, X11, X11
-	VMULPS     X3, X11, X11
-	VMASKMOVPS 48(BX), X0, X12
-	VCVTPS2PD  X12, Y12
-	VCVTPS2PD  X11, Y11
-	VADDPD     Y12, Y10, Y10
-	VMULPD     Y11, Y12, Y11
-	VADDPD     Y11, Y1, Y1
-	ADDQ       R8, DX
-	ADDQ       R8, BX
-	DECQ       R9
-	JNZ        masked
-	JMP        store
+	VMOVUPS     (DX), X11
+	VSUBPS      (SI), X11, X11
+	VMULPS      (DI), X11, X11
+	VCVTPS2PD   (BX), Y12
+	VCVTPS2PD   X11, Y11
+	VADDPD      Y12, Y4, Y4
+	VFMADD231PD Y11, Y12, Y5
+	VMOVUPS     16(DX), X11
+	VSUBPS      16(SI), X11, X11
+	VMULPS      16(DI), X11, X11
+	VCVTPS2PD   16(BX), Y12
+	VCVTPS2PD   X11, Y11
+	VADDPD      Y12, Y6, Y6
+	VFMADD231PD Y11, Y12, Y7
+	VMOVUPS     32(DX), X11
+	VSUBPS      32(SI), X11, X11
+	VMULPS      32(DI), X11, X11
+	VCVTPS2PD   32(BX), Y12
+	VCVTPS2PD   X11, Y11
+	VADDPD      Y12, Y8, Y8
+	VFMADD231PD Y11, Y12, Y9
+	VMASKMOVPS  48(DX), X0, X11
+	VSUBPS      X2, X11, X11
+	VMULPS      X3, X11, X11
+	VMASKMOVPS  48(BX), X0, X12
+	VCVTPS2PD   X12, Y12
+	VCVTPS2PD   X11, Y11
+	VADDPD      Y12, Y10, Y10
+	VFMADD231PD Y11, Y12, Y1
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         masked
+	JMP         store
 
 whole:
-	VMOVUPS   (DX), X2
-	VSUBPS    (SI), X2, X2
-	VMULPS    (DI), X2, X2
-	VCVTPS2PD (BX), Y3
-	VCVTPS2PD X2, Y2
-	VADDPD    Y3, Y4, Y4
-	VMULPD    Y2, Y3, Y2
-	VADDPD    Y2, Y5, Y5
-	VMOVUPS   16(DX), X2
-	VSUBPS    16(SI), X2, X2
-	VMULPS    16(DI), X2, X2
-	VCVTPS2PD 16(BX), Y3
-	VCVTPS2PD X2, Y2
-	VADDPD    Y3, Y6, Y6
-	VMULPD    Y2, Y3, Y2
-	VADDPD    Y2, Y7, Y7
-	VMOVUPS   32(DX), X2
-	VSUBPS    32(SI), X2, X2
-	VMULPS    32(DI), X2, X2
-	VCVTPS2PD 32(BX), Y3
-	VCVTPS2PD X2, Y2
-	VADDPD    Y3, Y8, Y8
-	VMULPD    Y2, Y3, Y2
-	VADDPD    Y2, Y9, Y9
-	VMOVUPS   48(DX), X2
-	VSUBPS    48(SI), X2, X2
-	VMULPS    48(DI), X2, X2
-	VCVTPS2PD 48(BX), Y3
-	VCVTPS2PD X2, Y2
-	VADDPD    Y3, Y10, Y10
-	VMULPD    Y2, Y3, Y2
-	VADDPD    Y2, Y1, Y1
-	ADDQ      R8, DX
-	ADDQ      R8, BX
-	DECQ      R9
-	JNZ       whole
+	VMOVUPS     (DX), X2
+	VSUBPS      (SI), X2, X2
+	VMULPS      (DI), X2, X2
+	VCVTPS2PD   (BX), Y3
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y3, Y4, Y4
+	VFMADD231PD Y2, Y3, Y5
+	VMOVUPS     16(DX), X2
+	VSUBPS      16(SI), X2, X2
+	VMULPS      16(DI), X2, X2
+	VCVTPS2PD   16(BX), Y3
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y3, Y6, Y6
+	VFMADD231PD Y2, Y3, Y7
+	VMOVUPS     32(DX), X2
+	VSUBPS      32(SI), X2, X2
+	VMULPS      32(DI), X2, X2
+	VCVTPS2PD   32(BX), Y3
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y3, Y8, Y8
+	VFMADD231PD Y2, Y3, Y9
+	VMOVUPS     48(DX), X2
+	VSUBPS      48(SI), X2, X2
+	VMULPS      48(DI), X2, X2
+	VCVTPS2PD   48(BX), Y3
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y3, Y10, Y10
+	VFMADD231PD Y2, Y3, Y1
+	ADDQ        R8, DX
+	ADDQ        R8, BX
+	DECQ        R9
+	JNZ         whole
 
 store:
 	VPMOVSXDQ  X0, Y0

@@ -141,6 +141,24 @@ func moments512(nv int) {
 	RET()
 }
 
+// fuseMoments256 and fuseGradSums256 are the smallest blocks (in vectors)
+// from which the AVX2 sum kernels add the float64 product (f·f, g·x̂) with
+// VFMADD231PD instead of VMULPD and VADDPD. The product of two float32
+// values is exact in float64, so the fused and the separate forms round
+// once, identically (and a NaN stays a NaN).
+// AVX2 is bound by the conversions and adds, which share two of the four
+// FP pipes, and the FMA moves the product's add to the multiply pipes:
+// ChannelMoments at c = 16 took 0.73, NormGradSums 0.85 of the time. But
+// the FMA's latency (4 cycles against VADDPD's 2 on the Zen 5 measured)
+// lengthens each sum's chain, which bounds narrow blocks: fused, c = 8
+// (2 vectors) took 1.6 times as long in ChannelMoments, whose rows are
+// the least work. normGradSumsRows256, whose sums go through memory, stays
+// unfused: the FMA's latency made c = 64 1.15 times slower.
+const (
+	fuseMoments256  = 3
+	fuseGradSums256 = 2
+)
+
 // moments256 keeps 2·nv YMM sums of 4 channels each.
 func moments256(nv int) {
 	name := fmt.Sprintf("moments256x%d", nv)
@@ -167,8 +185,12 @@ func moments256(nv int) {
 				VCVTPS2PD(Mem{Base: xp, Disp: 16 * v}, f)
 			}
 			VADDPD(f, s[v], s[v])
-			VMULPD(f, f, f)
-			VADDPD(f, q[v], q[v])
+			if nv >= fuseMoments256 {
+				VFMADD231PD(f, f, q[v]) // sq + f·f in one rounding, as unfused: f·f is exact
+			} else {
+				VMULPD(f, f, f)
+				VADDPD(f, q[v], q[v])
+			}
 		}
 	}, func() { ADDQ(c4, xp) })
 	dm = YMM()
@@ -275,8 +297,12 @@ func normGradSums256(nv int) {
 			}
 			VCVTPS2PD(xv, xh)
 			VADDPD(g, s[v], s[v])
-			VMULPD(xh, g, xh)
-			VADDPD(xh, h[v], h[v])
+			if nv >= fuseGradSums256 {
+				VFMADD231PD(xh, g, h[v]) // sumXhat + g·x̂ in one rounding, as unfused: g·x̂ is exact
+			} else {
+				VMULPD(xh, g, xh)
+				VADDPD(xh, h[v], h[v])
+			}
 		}
 	}, func() {
 		ADDQ(c4, xp)
