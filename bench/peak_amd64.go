@@ -18,9 +18,9 @@ func probeLoops() *loops {
 	case kernels.AVX512:
 		return &loops{
 			mulAdd:  mulAdd512,
-			perMA:   12 * 2 * 16,
+			perMA:   4 * 7 * 2 * 16,
 			sqrtDiv: sqrtDiv512,
-			perSD:   12 * 16,
+			perSD:   7 * 16,
 			read: func(p []float32) {
 				readSum512((*float32)(unsafe.Pointer(&p[0])), len(p))
 			},
@@ -28,7 +28,7 @@ func probeLoops() *loops {
 	case kernels.AVX2:
 		return &loops{
 			mulAdd:  mulAdd256,
-			perMA:   7 * 2 * 8,
+			perMA:   4 * 7 * 2 * 8,
 			sqrtDiv: sqrtDiv256,
 			perSD:   7 * 8,
 			read: func(p []float32) {

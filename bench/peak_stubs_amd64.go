@@ -4,16 +4,16 @@
 
 package bench
 
-// mulAdd512 runs n iterations of 12 vector multiplies and 12 vector adds (512-bit, 16 lanes), each in its own dependency chain.
+// mulAdd512 runs n iterations of 28 independent vector multiplies and 28 adds (512-bit, 16 lanes).
 func mulAdd512(n int)
 
-// mulAdd256 runs n iterations of 7 vector multiplies and 7 vector adds (256-bit, 8 lanes), each in its own dependency chain.
+// mulAdd256 runs n iterations of 28 independent vector multiplies and 28 adds (256-bit, 8 lanes).
 func mulAdd256(n int)
 
-// sqrtDiv512 runs n iterations of 12 vector square roots and 12 vector divides (512-bit, 16 lanes), each in its own dependency chain.
+// sqrtDiv512 runs n iterations of 7 independent vector square roots and 7 divides (512-bit, 16 lanes).
 func sqrtDiv512(n int)
 
-// sqrtDiv256 runs n iterations of 7 vector square roots and 7 vector divides (256-bit, 8 lanes), each in its own dependency chain.
+// sqrtDiv256 runs n iterations of 7 independent vector square roots and 7 divides (256-bit, 8 lanes).
 func sqrtDiv256(n int)
 
 // readSum512 reads the n floats at p (n a multiple of 64) with 512-bit loads added into four accumulators, as a streaming read.
