@@ -16875,7 +16875,7 @@ done:
 	RET
 
 // func convGrad256x1k1(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k1(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -16928,9 +16928,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X4
-	VPBROADCASTD X4, Y5
+	VPBROADCASTB (DX), Y5
 	VPAND        Y3, Y5, Y5
 	VPCMPEQD     Y3, Y5, Y5
 	VMASKMOVPS   (CX), Y0, Y4
@@ -16961,7 +16959,7 @@ done:
 	RET
 
 // func convGrad256x1k2(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k2(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -17020,9 +17018,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X5
-	VPBROADCASTD X5, Y6
+	VPBROADCASTB (DX), Y6
 	VPAND        Y4, Y6, Y6
 	VPCMPEQD     Y4, Y6, Y6
 	VMASKMOVPS   (CX), Y0, Y5
@@ -17059,7 +17055,7 @@ done:
 	RET
 
 // func convGrad256x1k3(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k3(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -17124,9 +17120,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X6
-	VPBROADCASTD X6, Y7
+	VPBROADCASTB (DX), Y7
 	VPAND        Y5, Y7, Y7
 	VPCMPEQD     Y5, Y7, Y7
 	VMASKMOVPS   (CX), Y0, Y6
@@ -17169,7 +17163,7 @@ done:
 	RET
 
 // func convGrad256x1k4(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k4(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -17240,9 +17234,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X7
-	VPBROADCASTD X7, Y8
+	VPBROADCASTB (DX), Y8
 	VPAND        Y6, Y8, Y8
 	VPCMPEQD     Y6, Y8, Y8
 	VMASKMOVPS   (CX), Y0, Y7
@@ -17291,7 +17283,7 @@ done:
 	RET
 
 // func convGrad256x1k5(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k5(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -17368,9 +17360,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X8
-	VPBROADCASTD X8, Y9
+	VPBROADCASTB (DX), Y9
 	VPAND        Y7, Y9, Y9
 	VPCMPEQD     Y7, Y9, Y9
 	VMASKMOVPS   (CX), Y0, Y8
@@ -17425,7 +17415,7 @@ done:
 	RET
 
 // func convGrad256x1k6(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k6(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -17508,9 +17498,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X9
-	VPBROADCASTD X9, Y10
+	VPBROADCASTB (DX), Y10
 	VPAND        Y8, Y10, Y10
 	VPCMPEQD     Y8, Y10, Y10
 	VMASKMOVPS   (CX), Y0, Y9
@@ -17571,7 +17559,7 @@ done:
 	RET
 
 // func convGrad256x1k7(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k7(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -17660,9 +17648,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X10
-	VPBROADCASTD X10, Y11
+	VPBROADCASTB (DX), Y11
 	VPAND        Y9, Y11, Y11
 	VPCMPEQD     Y9, Y11, Y11
 	VMASKMOVPS   (CX), Y0, Y10
@@ -17729,7 +17715,7 @@ done:
 	RET
 
 // func convGrad256x1k8(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k8(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -17824,9 +17810,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X11
-	VPBROADCASTD X11, Y12
+	VPBROADCASTB (DX), Y12
 	VPAND        Y10, Y12, Y12
 	VPCMPEQD     Y10, Y12, Y12
 	VMASKMOVPS   (CX), Y0, Y11
@@ -17899,7 +17883,7 @@ done:
 	RET
 
 // func convGrad256x1k9(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k9(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -18000,9 +17984,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X12
-	VPBROADCASTD X12, Y13
+	VPBROADCASTB (DX), Y13
 	VPAND        Y11, Y13, Y13
 	VPCMPEQD     Y11, Y13, Y13
 	VMASKMOVPS   (CX), Y0, Y12
@@ -18081,7 +18063,7 @@ done:
 	RET
 
 // func convGrad256x2k1(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x2k1(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -18141,17 +18123,13 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X6
-	VPBROADCASTD X6, Y7
+	VPBROADCASTB (DX), Y7
 	VPAND        Y5, Y7, Y7
 	VPCMPEQD     Y5, Y7, Y7
 	VMOVUPS      (CX), Y6
 	VANDPS       Y6, Y7, Y6
 	VADDPS       Y6, Y3, Y3
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X7
-	VPBROADCASTD X7, Y8
+	VPBROADCASTB 1(DX), Y8
 	VPAND        Y5, Y8, Y8
 	VPCMPEQD     Y5, Y8, Y8
 	VMASKMOVPS   32(CX), Y0, Y7
@@ -18186,7 +18164,7 @@ done:
 	RET
 
 // func convGrad256x2k2(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x2k2(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -18255,17 +18233,13 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X8
-	VPBROADCASTD X8, Y9
+	VPBROADCASTB (DX), Y9
 	VPAND        Y7, Y9, Y9
 	VPCMPEQD     Y7, Y9, Y9
 	VMOVUPS      (CX), Y8
 	VANDPS       Y8, Y9, Y8
 	VADDPS       Y8, Y5, Y5
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X9
-	VPBROADCASTD X9, Y10
+	VPBROADCASTB 1(DX), Y10
 	VPAND        Y7, Y10, Y10
 	VPCMPEQD     Y7, Y10, Y10
 	VMASKMOVPS   32(CX), Y0, Y9
@@ -18309,7 +18283,7 @@ done:
 	RET
 
 // func convGrad256x2k3(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x2k3(SB), NOSPLIT, $8-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
@@ -18387,17 +18361,13 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X10
-	VPBROADCASTD X10, Y11
+	VPBROADCASTB (DX), Y11
 	VPAND        Y9, Y11, Y11
 	VPCMPEQD     Y9, Y11, Y11
 	VMOVUPS      (CX), Y10
 	VANDPS       Y10, Y11, Y10
 	VADDPS       Y10, Y7, Y7
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X11
-	VPBROADCASTD X11, Y12
+	VPBROADCASTB 1(DX), Y12
 	VPAND        Y9, Y12, Y12
 	VPCMPEQD     Y9, Y12, Y12
 	VMASKMOVPS   32(CX), Y0, Y11
@@ -18946,7 +18916,7 @@ done:
 	RET
 
 // func convGrad256x1k1full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k1full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -18994,9 +18964,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X3
-	VPBROADCASTD X3, Y4
+	VPBROADCASTB (DX), Y4
 	VPAND        Y2, Y4, Y4
 	VPCMPEQD     Y2, Y4, Y4
 	VMOVUPS      (CX), Y3
@@ -19027,7 +18995,7 @@ done:
 	RET
 
 // func convGrad256x1k2full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k2full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -19081,9 +19049,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X4
-	VPBROADCASTD X4, Y5
+	VPBROADCASTB (DX), Y5
 	VPAND        Y3, Y5, Y5
 	VPCMPEQD     Y3, Y5, Y5
 	VMOVUPS      (CX), Y4
@@ -19120,7 +19086,7 @@ done:
 	RET
 
 // func convGrad256x1k3full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k3full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -19180,9 +19146,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X5
-	VPBROADCASTD X5, Y6
+	VPBROADCASTB (DX), Y6
 	VPAND        Y4, Y6, Y6
 	VPCMPEQD     Y4, Y6, Y6
 	VMOVUPS      (CX), Y5
@@ -19225,7 +19189,7 @@ done:
 	RET
 
 // func convGrad256x1k4full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k4full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -19291,9 +19255,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X6
-	VPBROADCASTD X6, Y7
+	VPBROADCASTB (DX), Y7
 	VPAND        Y5, Y7, Y7
 	VPCMPEQD     Y5, Y7, Y7
 	VMOVUPS      (CX), Y6
@@ -19342,7 +19304,7 @@ done:
 	RET
 
 // func convGrad256x1k5full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k5full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -19414,9 +19376,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X7
-	VPBROADCASTD X7, Y8
+	VPBROADCASTB (DX), Y8
 	VPAND        Y6, Y8, Y8
 	VPCMPEQD     Y6, Y8, Y8
 	VMOVUPS      (CX), Y7
@@ -19471,7 +19431,7 @@ done:
 	RET
 
 // func convGrad256x1k6full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k6full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -19549,9 +19509,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X8
-	VPBROADCASTD X8, Y9
+	VPBROADCASTB (DX), Y9
 	VPAND        Y7, Y9, Y9
 	VPCMPEQD     Y7, Y9, Y9
 	VMOVUPS      (CX), Y8
@@ -19612,7 +19570,7 @@ done:
 	RET
 
 // func convGrad256x1k7full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k7full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -19696,9 +19654,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X9
-	VPBROADCASTD X9, Y10
+	VPBROADCASTB (DX), Y10
 	VPAND        Y8, Y10, Y10
 	VPCMPEQD     Y8, Y10, Y10
 	VMOVUPS      (CX), Y9
@@ -19765,7 +19721,7 @@ done:
 	RET
 
 // func convGrad256x1k8full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k8full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -19855,9 +19811,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X10
-	VPBROADCASTD X10, Y11
+	VPBROADCASTB (DX), Y11
 	VPAND        Y9, Y11, Y11
 	VPCMPEQD     Y9, Y11, Y11
 	VMOVUPS      (CX), Y10
@@ -19930,7 +19884,7 @@ done:
 	RET
 
 // func convGrad256x1k9full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x1k9full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -20026,9 +19980,7 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X11
-	VPBROADCASTD X11, Y12
+	VPBROADCASTB (DX), Y12
 	VPAND        Y10, Y12, Y12
 	VPCMPEQD     Y10, Y12, Y12
 	VMOVUPS      (CX), Y11
@@ -20107,7 +20059,7 @@ done:
 	RET
 
 // func convGrad256x2k1full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x2k1full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -20162,17 +20114,13 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X5
-	VPBROADCASTD X5, Y6
+	VPBROADCASTB (DX), Y6
 	VPAND        Y4, Y6, Y6
 	VPCMPEQD     Y4, Y6, Y6
 	VMOVUPS      (CX), Y5
 	VANDPS       Y5, Y6, Y5
 	VADDPS       Y5, Y2, Y2
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X6
-	VPBROADCASTD X6, Y7
+	VPBROADCASTB 1(DX), Y7
 	VPAND        Y4, Y7, Y7
 	VPCMPEQD     Y4, Y7, Y7
 	VMOVUPS      32(CX), Y6
@@ -20207,7 +20155,7 @@ done:
 	RET
 
 // func convGrad256x2k2full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x2k2full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -20271,17 +20219,13 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X7
-	VPBROADCASTD X7, Y8
+	VPBROADCASTB (DX), Y8
 	VPAND        Y6, Y8, Y8
 	VPCMPEQD     Y6, Y8, Y8
 	VMOVUPS      (CX), Y7
 	VANDPS       Y7, Y8, Y7
 	VADDPS       Y7, Y4, Y4
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X8
-	VPBROADCASTD X8, Y9
+	VPBROADCASTB 1(DX), Y9
 	VPAND        Y6, Y9, Y9
 	VPCMPEQD     Y6, Y9, Y9
 	VMOVUPS      32(CX), Y8
@@ -20325,7 +20269,7 @@ done:
 	RET
 
 // func convGrad256x2k3full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·convGrad256x2k3full(SB), NOSPLIT, $8-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
@@ -20398,17 +20342,13 @@ relu:
 	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X9
-	VPBROADCASTD X9, Y10
+	VPBROADCASTB (DX), Y10
 	VPAND        Y8, Y10, Y10
 	VPCMPEQD     Y8, Y10, Y10
 	VMOVUPS      (CX), Y9
 	VANDPS       Y9, Y10, Y9
 	VADDPS       Y9, Y6, Y6
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X10
-	VPBROADCASTD X10, Y11
+	VPBROADCASTB 1(DX), Y11
 	VPAND        Y8, Y11, Y11
 	VPCMPEQD     Y8, Y11, Y11
 	VMOVUPS      32(CX), Y10
@@ -20461,7 +20401,7 @@ done:
 	RET
 
 // func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·maxPool256(SB), NOSPLIT, $0-72
 	XORQ AX, AX
 
@@ -20481,7 +20421,7 @@ full:
 	MOVLQSX      (SI), DI
 	ADDQ         DX, DI
 	VMOVUPS      (BX)(DI*4), Y0
-	MOVQ         DI, X1
+	VMOVD        DI, X1
 	VPBROADCASTD X1, Y1
 	VPADDD       conviota<>+0(SB), Y1, Y1
 	MOVQ         $0x00000001, DI
@@ -20492,7 +20432,7 @@ cellf:
 	MOVLQSX      (SI)(DI*4), R8
 	ADDQ         DX, R8
 	VMOVUPS      (BX)(R8*4), Y2
-	MOVQ         R8, X3
+	VMOVD        R8, X3
 	VPBROADCASTD X3, Y3
 	VPADDD       conviota<>+0(SB), Y3, Y3
 	VCMPPS       $0x1e, Y0, Y2, Y4
@@ -20531,7 +20471,7 @@ tail:
 	MOVLQSX      (SI), DI
 	ADDQ         DX, DI
 	VMASKMOVPS   (BX)(DI*4), Y0, Y1
-	MOVQ         DI, X2
+	VMOVD        DI, X2
 	VPBROADCASTD X2, Y2
 	VPADDD       conviota<>+0(SB), Y2, Y2
 	MOVQ         $0x00000001, DI
@@ -20542,7 +20482,7 @@ cellt:
 	MOVLQSX      (SI)(DI*4), R8
 	ADDQ         DX, R8
 	VMASKMOVPS   (BX)(R8*4), Y0, Y3
-	MOVQ         R8, X4
+	VMOVD        R8, X4
 	VPBROADCASTD X4, Y4
 	VPADDD       conviota<>+0(SB), Y4, Y4
 	VCMPPS       $0x1e, Y1, Y3, Y5
@@ -20571,7 +20511,7 @@ pixdone:
 	RET
 
 // func maxPoolGrad256(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·maxPoolGrad256(SB), NOSPLIT, $0-72
 	VXORPS Y0, Y0, Y0
 	XORQ   AX, AX
@@ -20602,7 +20542,7 @@ full:
 cellf:
 	MOVLQSX      (SI)(DI*4), R8
 	ADDQ         DX, R8
-	MOVQ         R8, X3
+	VMOVD        R8, X3
 	VPBROADCASTD X3, Y3
 	VPADDD       conviota<>+0(SB), Y3, Y3
 	VPCMPEQD     Y1, Y3, Y3
@@ -20639,7 +20579,7 @@ tail:
 cellt:
 	MOVLQSX      (BX)(SI*4), DI
 	ADDQ         DX, DI
-	MOVQ         DI, X4
+	VMOVD        DI, X4
 	VPBROADCASTD X4, Y4
 	VPADDD       conviota<>+0(SB), Y4, Y4
 	VPCMPEQD     Y2, Y4, Y4

@@ -507,11 +507,11 @@ func convGrad(s isa, nv, kb int, full bool) {
 				s.load(src, d[v], lmv)
 				VMOVAPS_Z(d[v], km, d[v]) // dz where the bit is set, else +0
 			default:
-				b, c := GP64(), XMM()
-				MOVBLZX(Mem{Base: mp, Disp: v}, b.As32())
-				MOVQ(b, c)
+				// The byte in every byte of e (VEX-encoded: a legacy-SSE
+				// MOVQ into an XMM register would merge with the register's
+				// old upper half and chain the iterations together).
 				e := YMM()
-				VPBROADCASTD(c, e)
+				VPBROADCASTB(Mem{Base: mp, Disp: v}, e)
 				VPAND(bits, e, e)
 				VPCMPEQD(bits, e, e) // lane i: bit i set
 				s.load(src, d[v], lmv)
@@ -602,7 +602,7 @@ func index(s isa, at GPVirtual) VecVirtual {
 		VPBROADCASTD(at.As32(), v)
 	} else {
 		x := XMM()
-		MOVQ(at, x)
+		VMOVD(at.As32(), x) // VEX-encoded, see convGrad
 		VPBROADCASTD(x, v)
 	}
 	VPADDD(iota32, v, v)
