@@ -1851,6 +1851,69 @@ func convGrad256x1k8(grad *float32, gb *float32, x *float32, pix *int32, n int, 
 //go:noescape
 func convGrad256x1k9(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
+// convGrad256x1k10 is ConvGrad for 10 kernel rows and one block of up to 8
+// filters (1 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 10; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k10(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x1k11 is ConvGrad for 11 kernel rows and one block of up to 8
+// filters (1 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 11; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k11(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x1k12 is ConvGrad for 12 kernel rows and one block of up to 8
+// filters (1 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 12; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k12(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
 // convGrad256x2k1 is ConvGrad for 1 kernel rows and one block of up to 16
 // filters (2 vectors, the last masked to its first tail lanes): g, gb, dz and m
 // point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
@@ -1913,6 +1976,48 @@ func convGrad256x2k2(grad *float32, gb *float32, x *float32, pix *int32, n int, 
 //
 //go:noescape
 func convGrad256x2k3(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x2k4 is ConvGrad for 4 kernel rows and one block of up to 16
+// filters (2 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 4; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x2k4(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x2k5 is ConvGrad for 5 kernel rows and one block of up to 16
+// filters (2 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 5; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x2k5(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
 // convFwd256x1full is ConvForward for one block of up to 8 filters (1 vectors,
 // all of them whole): z, y, w and bias point at the block,
@@ -2141,6 +2246,69 @@ func convGrad256x1k8full(grad *float32, gb *float32, x *float32, pix *int32, n i
 //go:noescape
 func convGrad256x1k9full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
+// convGrad256x1k10full is ConvGrad for 10 kernel rows and one block of up to 8
+// filters (1 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 10; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k10full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x1k11full is ConvGrad for 11 kernel rows and one block of up to 8
+// filters (1 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 11; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k11full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x1k12full is ConvGrad for 12 kernel rows and one block of up to 8
+// filters (1 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 12; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k12full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
 // convGrad256x2k1full is ConvGrad for 1 kernel rows and one block of up to 16
 // filters (2 vectors, all of them whole): g, gb, dz and m
 // point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
@@ -2203,6 +2371,48 @@ func convGrad256x2k2full(grad *float32, gb *float32, x *float32, pix *int32, n i
 //
 //go:noescape
 func convGrad256x2k3full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x2k4full is ConvGrad for 4 kernel rows and one block of up to 16
+// filters (2 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 4; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x2k4full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x2k5full is ConvGrad for 5 kernel rows and one block of up to 16
+// filters (2 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 5; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x2k5full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
 // maxPool256 is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil.
 //

@@ -29,6 +29,10 @@ var (
 	iota32   Mem // 0, 1, ..., 15 as int32
 	tailMask Mem // 8 × int32 -1 then 8 × 0: load at (8-n)*4 for an n-lane mask
 	laneBits Mem // 1, 2, 4, ..., 128 as int32: lane i's bit in a mask byte
+
+	// byteMasks holds, for each byte b, eight int32 lanes: lane i all ones
+	// if bit i of b is set, else 0 (8 KB, an AVX2 relu mask's lanes).
+	byteMasks Mem
 )
 
 // isa describes one instruction-set level: its vector width and how a
@@ -62,9 +66,33 @@ func (s isa) vec() VecVirtual {
 // mask is a lane mask: a K register (AVX-512) or a vector of all-ones
 // lanes (AVX2).
 type mask struct {
-	s isa
-	k Register
-	v VecVirtual
+	s   isa
+	k   Register
+	v   VecVirtual
+	mem Mem // AVX2, if v is nil: where the vector is kept (one register less)
+}
+
+// tailMaskLocal is tailMaskOf for AVX2 kept in a local, loaded into a
+// register only for each masked load and store.
+func (s isa) tailMaskLocal(n Register) mask {
+	m := s.tailMaskOf(n)
+	if s.wide {
+		return m
+	}
+	l := AllocLocal(32)
+	VMOVDQU(m.v, l)
+	return mask{s: s, mem: l}
+}
+
+// vreg returns the AVX2 mask's vector register, loading it if it is kept
+// in memory.
+func (m *mask) vreg() VecVirtual {
+	if m.v != nil {
+		return m.v
+	}
+	v := YMM()
+	VMOVDQU(m.mem, v)
+	return v
 }
 
 // tailMaskOf makes the mask of the low n lanes (1 ≤ n ≤ lanes).
@@ -96,7 +124,7 @@ func (s isa) load(src Mem, dst VecVirtual, m *mask) {
 	case s.wide:
 		VMOVUPS_Z(src, m.k, dst)
 	default:
-		VMASKMOVPS(src, m.v, dst)
+		VMASKMOVPS(src, m.vreg(), dst)
 	}
 }
 
@@ -108,7 +136,7 @@ func (s isa) store(src VecVirtual, dst Mem, m *mask) {
 	case s.wide:
 		VMOVUPS(src, m.k, dst)
 	default:
-		VMASKMOVPS(src, m.v, dst)
+		VMASKMOVPS(src, m.vreg(), dst)
 	}
 }
 
@@ -144,6 +172,12 @@ func fwdTile(s isa, nv int) int {
 	return 8
 }
 
+// gradPtrRegs is how many kernel rows' pointers convGrad keeps in general
+// registers (the loop needs four more: pix, dz, m and pix[q]).
+const gradPtrRegs = 9
+
+// On AVX2, kb·nv accumulators, nv bias sums, nv dz vectors, a broadcast
+// and a product take the 16 registers (the tail mask stays in memory).
 func gradKB(s isa, nv int) int {
 	switch {
 	case s.wide && nv == 1:
@@ -151,9 +185,9 @@ func gradKB(s isa, nv int) int {
 	case s.wide:
 		return 12
 	case nv == 1:
-		return 9
+		return 12
 	}
-	return 3
+	return 5
 }
 
 func main() {
@@ -176,6 +210,16 @@ func main() {
 	laneBits = GLOBL("convlanebits", RODATA|NOPTR)
 	for i := 0; i < 8; i++ {
 		DATA(4*i, U32(1<<i))
+	}
+	byteMasks = GLOBL("convbytemasks", RODATA|NOPTR)
+	for b := 0; b < 256; b++ {
+		for i := 0; i < 8; i++ {
+			v := uint32(0)
+			if b>>i&1 == 1 {
+				v = 0xffffffff
+			}
+			DATA(32*b+4*i, U32(v))
+		}
 	}
 
 	for _, s := range []isa{avx512, avx2} {
@@ -435,7 +479,7 @@ func convGrad(s isa, nv, kb int, full bool) {
 		"\t}")
 	var tm mask
 	if !full {
-		tm = s.tailMaskOf(loadGP("tail"))
+		tm = s.tailMaskLocal(loadGP("tail"))
 	}
 	lm := func(v int) *mask {
 		if full {
@@ -478,20 +522,49 @@ func convGrad(s isa, nv, kb int, full bool) {
 		Label("nogb")
 	}
 
+	// The kernel rows' cells as pointers, x + 4·koff[kk], so that the
+	// loop reads x[pix[q]+koff[kk]] at (ptr[kk])(pix[q]·4) without loading
+	// koff: the first gradPtrRegs stay in registers, the others in locals.
+	nreg := min(kb, gradPtrRegs)
+	var spill Mem
+	if kb > nreg {
+		spill = AllocLocal(8 * (kb - nreg))
+	}
+	pixEnd := AllocLocal(8) // &pix[n]
+	{
+		pixp, n := loadGP("pix"), loadGP("n")
+		LEAQ(Mem{Base: pixp, Index: n, Scale: 4}, pixp)
+		MOVQ(pixp, pixEnd)
+	}
+	rowPtrs := func() []GPVirtual {
+		xp, kp := loadGP("x"), loadGP("koff")
+		ptrs := make([]GPVirtual, nreg)
+		for kk := 0; kk < kb; kk++ {
+			o := GP64()
+			MOVLQSX(Mem{Base: kp, Disp: 4 * kk}, o)
+			LEAQ(Mem{Base: xp, Index: o, Scale: 4}, o)
+			if kk < nreg {
+				ptrs[kk] = o
+			} else {
+				MOVQ(o, spill.Offset(8*(kk-nreg)))
+			}
+		}
+		return ptrs
+	}
+
 	// loop runs over all pixels; relu masks d with the bits of m.
 	loop := func(relu bool, sfx string) {
-		q, dzp := GP64(), loadGP("dz")
-		XORQ(q, q)
-		var mp GPVirtual
-		var bits VecVirtual
+		dzp := loadGP("dz")
+		var mp, tab GPVirtual
 		if relu {
 			mp = loadGP("m")
 			if !s.wide {
-				bits = YMM()
-				VMOVDQU(laneBits, bits)
+				tab = GP64()
+				LEAQ(byteMasks, tab)
 			}
 		}
-		pixp, xp, kp := loadGP("pix"), loadGP("x"), loadGP("koff")
+		ptrs := rowPtrs()
+		pixp := loadGP("pix")
 		Label("loop" + sfx)
 		d := make([]VecVirtual, nv)
 		for v := range d {
@@ -507,26 +580,29 @@ func convGrad(s isa, nv, kb int, full bool) {
 				s.load(src, d[v], lmv)
 				VMOVAPS_Z(d[v], km, d[v]) // dz where the bit is set, else +0
 			default:
-				// The byte in every byte of e (VEX-encoded: a legacy-SSE
-				// MOVQ into an XMM register would merge with the register's
-				// old upper half and chain the iterations together).
-				e := YMM()
-				VPBROADCASTB(Mem{Base: mp, Disp: v}, e)
-				VPAND(bits, e, e)
-				VPCMPEQD(bits, e, e) // lane i: bit i set
+				// The byte's eight lanes from byteMasks: one load and
+				// one AND, where building them from the byte took four
+				// vector instructions.
+				b := GP64()
+				MOVBLZX(Mem{Base: mp, Disp: v}, b.As32())
+				SHLQ(U8(5), b)
 				s.load(src, d[v], lmv)
-				VANDPS(d[v], e, d[v])
+				VANDPS(Mem{Base: tab, Index: b, Scale: 1}, d[v], d[v])
 			}
 			VADDPS(d[v], bacc[v], bacc[v])
 		}
-		base := GP64()
-		MOVLQSX(Mem{Base: pixp, Index: q, Scale: 4}, base)
-		LEAQ(Mem{Base: xp, Index: base, Scale: 4}, base)
+		pv := GP64()
+		MOVLQSX(Mem{Base: pixp}, pv)
 		for kk := 0; kk < kb; kk++ {
-			o := GP64()
-			MOVLQSX(Mem{Base: kp, Disp: 4 * kk}, o)
+			var ptr GPVirtual
+			if kk < nreg {
+				ptr = ptrs[kk]
+			} else {
+				ptr = GP64()
+				MOVQ(spill.Offset(8*(kk-nreg)), ptr)
+			}
 			b := s.vec()
-			VBROADCASTSS(Mem{Base: base, Index: o, Scale: 4}, b)
+			VBROADCASTSS(Mem{Base: ptr, Index: pv, Scale: 4}, b)
 			for v := 0; v < nv; v++ {
 				t := s.vec()
 				VMULPS(d[v], b, t)
@@ -537,8 +613,8 @@ func convGrad(s isa, nv, kb int, full bool) {
 		if relu {
 			ADDQ(paramAddr("ms"), mp)
 		}
-		INCQ(q)
-		CMPQ(q, paramAddr("n"))
+		ADDQ(U8(4), pixp)
+		CMPQ(pixp, pixEnd)
 		JLT(LabelRef("loop" + sfx))
 	}
 	{
