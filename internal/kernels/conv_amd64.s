@@ -21217,7 +21217,7 @@ TEXT ·convFwd256x2(SB), NOSPLIT, $16-112
 tiles:
 	MOVQ       n+48(FP), CX
 	SUBQ       AX, CX
-	CMPQ       CX, $0x04
+	CMPQ       CX, $0x06
 	JLT        singles
 	MOVQ       pix+40(FP), CX
 	MOVQ       x+32(FP), DX
@@ -21227,7 +21227,11 @@ tiles:
 	LEAQ       (DX)(SI*4), SI
 	MOVLQSX    8(CX)(AX*4), DI
 	LEAQ       (DX)(DI*4), DI
-	MOVLQSX    12(CX)(AX*4), CX
+	MOVLQSX    12(CX)(AX*4), R8
+	LEAQ       (DX)(R8*4), R8
+	MOVLQSX    16(CX)(AX*4), R9
+	LEAQ       (DX)(R9*4), R9
+	MOVLQSX    20(CX)(AX*4), CX
 	LEAQ       (DX)(CX*4), CX
 	TESTQ      $0x00000004, mode+104(FP)
 	JZ         nobiast
@@ -21236,10 +21240,14 @@ tiles:
 	VMOVAPS    Y1, Y3
 	VMOVAPS    Y1, Y5
 	VMOVAPS    Y1, Y7
+	VMOVAPS    Y1, Y9
+	VMOVAPS    Y1, Y11
 	VMASKMOVPS 32(DX), Y0, Y2
 	VMOVAPS    Y2, Y4
 	VMOVAPS    Y2, Y6
 	VMOVAPS    Y2, Y8
+	VMOVAPS    Y2, Y10
+	VMOVAPS    Y2, Y12
 	JMP        kinitt
 
 nobiast:
@@ -21251,38 +21259,52 @@ nobiast:
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
 
 kinitt:
 	MOVQ w+72(FP), DX
-	MOVQ koff+56(FP), R8
+	MOVQ koff+56(FP), R10
 
 kloopt:
-	MOVLQSX      (R8), R9
-	VMOVUPS      (DX), Y9
-	VMASKMOVPS   32(DX), Y0, Y10
-	VBROADCASTSS (BX)(R9*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y1, Y1
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VBROADCASTSS (SI)(R9*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y3, Y3
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y4, Y4
-	VBROADCASTSS (DI)(R9*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y5, Y5
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y6, Y6
-	VBROADCASTSS (CX)(R9*4), Y11
-	VMULPS       Y9, Y11, Y9
-	VADDPS       Y9, Y7, Y7
-	VMULPS       Y10, Y11, Y9
-	VADDPS       Y9, Y8, Y8
+	MOVLQSX      (R10), R11
+	VMOVUPS      (DX), Y13
+	VMASKMOVPS   32(DX), Y0, Y14
+	VBROADCASTSS (BX)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y1, Y1
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y2, Y2
+	VBROADCASTSS (SI)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y3, Y3
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y4, Y4
+	VBROADCASTSS (DI)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y5, Y5
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y6, Y6
+	VBROADCASTSS (R8)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y7, Y7
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y8, Y8
+	VBROADCASTSS (R9)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y9, Y9
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y10, Y10
+	VBROADCASTSS (CX)(R11*4), Y15
+	VMULPS       Y13, Y15, Y13
+	VADDPS       Y13, Y11, Y11
+	VMULPS       Y14, Y15, Y13
+	VADDPS       Y13, Y12, Y12
 	ADDQ         (SP), DX
-	ADDQ         $0x04, R8
-	CMPQ         R8, 8(SP)
+	ADDQ         $0x04, R10
+	CMPQ         R10, 8(SP)
 	JLT          kloopt
 	MOVQ         AX, CX
 	IMULQ        (SP), CX
@@ -21301,32 +21323,48 @@ kloopt:
 	ADDQ         (SP), DX
 	VMOVUPS      Y7, (DX)
 	VMASKMOVPS   Y8, Y0, 32(DX)
+	ADDQ         (SP), DX
+	VMOVUPS      Y9, (DX)
+	VMASKMOVPS   Y10, Y0, 32(DX)
+	ADDQ         (SP), DX
+	VMOVUPS      Y11, (DX)
+	VMASKMOVPS   Y12, Y0, 32(DX)
 
 nozt:
 	TESTQ      $0x00000002, mode+104(FP)
 	JZ         noyt
 	MOVQ       y+8(FP), DX
 	ADDQ       CX, DX
-	VXORPS     Y9, Y9, Y9
-	VMAXPS     Y9, Y1, Y1
+	VXORPS     Y13, Y13, Y13
+	VMAXPS     Y13, Y1, Y1
 	VMOVUPS    Y1, (DX)
-	VMAXPS     Y9, Y2, Y2
+	VMAXPS     Y13, Y2, Y2
 	VMASKMOVPS Y2, Y0, 32(DX)
 	ADDQ       (SP), DX
-	VMAXPS     Y9, Y3, Y3
+	VMAXPS     Y13, Y3, Y3
 	VMOVUPS    Y3, (DX)
-	VMAXPS     Y9, Y4, Y4
+	VMAXPS     Y13, Y4, Y4
 	VMASKMOVPS Y4, Y0, 32(DX)
 	ADDQ       (SP), DX
-	VMAXPS     Y9, Y5, Y5
+	VMAXPS     Y13, Y5, Y5
 	VMOVUPS    Y5, (DX)
-	VMAXPS     Y9, Y6, Y6
+	VMAXPS     Y13, Y6, Y6
 	VMASKMOVPS Y6, Y0, 32(DX)
 	ADDQ       (SP), DX
-	VMAXPS     Y9, Y7, Y7
+	VMAXPS     Y13, Y7, Y7
 	VMOVUPS    Y7, (DX)
-	VMAXPS     Y9, Y8, Y8
+	VMAXPS     Y13, Y8, Y8
 	VMASKMOVPS Y8, Y0, 32(DX)
+	ADDQ       (SP), DX
+	VMAXPS     Y13, Y9, Y9
+	VMOVUPS    Y9, (DX)
+	VMAXPS     Y13, Y10, Y10
+	VMASKMOVPS Y10, Y0, 32(DX)
+	ADDQ       (SP), DX
+	VMAXPS     Y13, Y11, Y11
+	VMOVUPS    Y11, (DX)
+	VMAXPS     Y13, Y12, Y12
+	VMASKMOVPS Y12, Y0, 32(DX)
 
 noyt:
 	TESTQ     $0x00000008, mode+104(FP)
@@ -21334,37 +21372,51 @@ noyt:
 	MOVQ      AX, CX
 	IMULQ     ms+24(FP), CX
 	ADDQ      m+16(FP), CX
-	VXORPS    Y9, Y9, Y9
-	VCMPPS    $0x1e, Y9, Y1, Y1
+	VXORPS    Y13, Y13, Y13
+	VCMPPS    $0x1e, Y13, Y1, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y9, Y2, Y1
+	VCMPPS    $0x1e, Y13, Y2, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y9, Y3, Y1
+	VCMPPS    $0x1e, Y13, Y3, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y9, Y4, Y1
+	VCMPPS    $0x1e, Y13, Y4, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y9, Y5, Y1
+	VCMPPS    $0x1e, Y13, Y5, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y9, Y6, Y1
+	VCMPPS    $0x1e, Y13, Y6, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y9, Y7, Y1
+	VCMPPS    $0x1e, Y13, Y7, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y9, Y8, Y1
+	VCMPPS    $0x1e, Y13, Y8, Y1
+	VMOVMSKPS Y1, DX
+	MOVB      DL, 1(CX)
+	ADDQ      ms+24(FP), CX
+	VCMPPS    $0x1e, Y13, Y9, Y1
+	VMOVMSKPS Y1, DX
+	MOVB      DL, (CX)
+	VCMPPS    $0x1e, Y13, Y10, Y1
+	VMOVMSKPS Y1, DX
+	MOVB      DL, 1(CX)
+	ADDQ      ms+24(FP), CX
+	VCMPPS    $0x1e, Y13, Y11, Y1
+	VMOVMSKPS Y1, DX
+	MOVB      DL, (CX)
+	VCMPPS    $0x1e, Y13, Y12, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, 1(CX)
 
 nomt:
-	ADDQ $0x04, AX
+	ADDQ $0x06, AX
 	JMP  tiles
 
 singles:
@@ -24657,7 +24709,7 @@ TEXT ·convFwd256x2full(SB), NOSPLIT, $16-112
 tiles:
 	MOVQ    n+48(FP), CX
 	SUBQ    AX, CX
-	CMPQ    CX, $0x04
+	CMPQ    CX, $0x06
 	JLT     singles
 	MOVQ    pix+40(FP), CX
 	MOVQ    x+32(FP), DX
@@ -24667,7 +24719,11 @@ tiles:
 	LEAQ    (DX)(SI*4), SI
 	MOVLQSX 8(CX)(AX*4), DI
 	LEAQ    (DX)(DI*4), DI
-	MOVLQSX 12(CX)(AX*4), CX
+	MOVLQSX 12(CX)(AX*4), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 16(CX)(AX*4), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 20(CX)(AX*4), CX
 	LEAQ    (DX)(CX*4), CX
 	TESTQ   $0x00000004, mode+104(FP)
 	JZ      nobiast
@@ -24676,10 +24732,14 @@ tiles:
 	VMOVAPS Y0, Y2
 	VMOVAPS Y0, Y4
 	VMOVAPS Y0, Y6
+	VMOVAPS Y0, Y8
+	VMOVAPS Y0, Y10
 	VMOVUPS 32(DX), Y1
 	VMOVAPS Y1, Y3
 	VMOVAPS Y1, Y5
 	VMOVAPS Y1, Y7
+	VMOVAPS Y1, Y9
+	VMOVAPS Y1, Y11
 	JMP     kinitt
 
 nobiast:
@@ -24691,38 +24751,52 @@ nobiast:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
 
 kinitt:
 	MOVQ w+72(FP), DX
-	MOVQ koff+56(FP), R8
+	MOVQ koff+56(FP), R10
 
 kloopt:
-	MOVLQSX      (R8), R9
-	VMOVUPS      (DX), Y8
-	VMOVUPS      32(DX), Y9
-	VBROADCASTSS (BX)(R9*4), Y10
-	VMULPS       Y8, Y10, Y11
-	VADDPS       Y11, Y0, Y0
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y1, Y1
-	VBROADCASTSS (SI)(R9*4), Y10
-	VMULPS       Y8, Y10, Y11
-	VADDPS       Y11, Y2, Y2
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y3, Y3
-	VBROADCASTSS (DI)(R9*4), Y10
-	VMULPS       Y8, Y10, Y11
-	VADDPS       Y11, Y4, Y4
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y5, Y5
-	VBROADCASTSS (CX)(R9*4), Y10
-	VMULPS       Y8, Y10, Y8
-	VADDPS       Y8, Y6, Y6
-	VMULPS       Y9, Y10, Y8
-	VADDPS       Y8, Y7, Y7
+	MOVLQSX      (R10), R11
+	VMOVUPS      (DX), Y12
+	VMOVUPS      32(DX), Y13
+	VBROADCASTSS (BX)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y0, Y0
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (SI)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y2, Y2
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (DI)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y4, Y4
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R8)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y6, Y6
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (R9)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y8, Y8
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	VBROADCASTSS (CX)(R11*4), Y14
+	VMULPS       Y12, Y14, Y12
+	VADDPS       Y12, Y10, Y10
+	VMULPS       Y13, Y14, Y12
+	VADDPS       Y12, Y11, Y11
 	ADDQ         (SP), DX
-	ADDQ         $0x04, R8
-	CMPQ         R8, 8(SP)
+	ADDQ         $0x04, R10
+	CMPQ         R10, 8(SP)
 	JLT          kloopt
 	MOVQ         AX, CX
 	IMULQ        (SP), CX
@@ -24741,32 +24815,48 @@ kloopt:
 	ADDQ         (SP), DX
 	VMOVUPS      Y6, (DX)
 	VMOVUPS      Y7, 32(DX)
+	ADDQ         (SP), DX
+	VMOVUPS      Y8, (DX)
+	VMOVUPS      Y9, 32(DX)
+	ADDQ         (SP), DX
+	VMOVUPS      Y10, (DX)
+	VMOVUPS      Y11, 32(DX)
 
 nozt:
 	TESTQ   $0x00000002, mode+104(FP)
 	JZ      noyt
 	MOVQ    y+8(FP), DX
 	ADDQ    CX, DX
-	VXORPS  Y8, Y8, Y8
-	VMAXPS  Y8, Y0, Y0
+	VXORPS  Y12, Y12, Y12
+	VMAXPS  Y12, Y0, Y0
 	VMOVUPS Y0, (DX)
-	VMAXPS  Y8, Y1, Y1
+	VMAXPS  Y12, Y1, Y1
 	VMOVUPS Y1, 32(DX)
 	ADDQ    (SP), DX
-	VMAXPS  Y8, Y2, Y2
+	VMAXPS  Y12, Y2, Y2
 	VMOVUPS Y2, (DX)
-	VMAXPS  Y8, Y3, Y3
+	VMAXPS  Y12, Y3, Y3
 	VMOVUPS Y3, 32(DX)
 	ADDQ    (SP), DX
-	VMAXPS  Y8, Y4, Y4
+	VMAXPS  Y12, Y4, Y4
 	VMOVUPS Y4, (DX)
-	VMAXPS  Y8, Y5, Y5
+	VMAXPS  Y12, Y5, Y5
 	VMOVUPS Y5, 32(DX)
 	ADDQ    (SP), DX
-	VMAXPS  Y8, Y6, Y6
+	VMAXPS  Y12, Y6, Y6
 	VMOVUPS Y6, (DX)
-	VMAXPS  Y8, Y7, Y7
+	VMAXPS  Y12, Y7, Y7
 	VMOVUPS Y7, 32(DX)
+	ADDQ    (SP), DX
+	VMAXPS  Y12, Y8, Y8
+	VMOVUPS Y8, (DX)
+	VMAXPS  Y12, Y9, Y9
+	VMOVUPS Y9, 32(DX)
+	ADDQ    (SP), DX
+	VMAXPS  Y12, Y10, Y10
+	VMOVUPS Y10, (DX)
+	VMAXPS  Y12, Y11, Y11
+	VMOVUPS Y11, 32(DX)
 
 noyt:
 	TESTQ     $0x00000008, mode+104(FP)
@@ -24774,37 +24864,51 @@ noyt:
 	MOVQ      AX, CX
 	IMULQ     ms+24(FP), CX
 	ADDQ      m+16(FP), CX
-	VXORPS    Y8, Y8, Y8
-	VCMPPS    $0x1e, Y8, Y0, Y0
+	VXORPS    Y12, Y12, Y12
+	VCMPPS    $0x1e, Y12, Y0, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y8, Y1, Y0
+	VCMPPS    $0x1e, Y12, Y1, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y8, Y2, Y0
+	VCMPPS    $0x1e, Y12, Y2, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y8, Y3, Y0
+	VCMPPS    $0x1e, Y12, Y3, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y8, Y4, Y0
+	VCMPPS    $0x1e, Y12, Y4, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y8, Y5, Y0
+	VCMPPS    $0x1e, Y12, Y5, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y8, Y6, Y0
+	VCMPPS    $0x1e, Y12, Y6, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y8, Y7, Y0
+	VCMPPS    $0x1e, Y12, Y7, Y0
+	VMOVMSKPS Y0, DX
+	MOVB      DL, 1(CX)
+	ADDQ      ms+24(FP), CX
+	VCMPPS    $0x1e, Y12, Y8, Y0
+	VMOVMSKPS Y0, DX
+	MOVB      DL, (CX)
+	VCMPPS    $0x1e, Y12, Y9, Y0
+	VMOVMSKPS Y0, DX
+	MOVB      DL, 1(CX)
+	ADDQ      ms+24(FP), CX
+	VCMPPS    $0x1e, Y12, Y10, Y0
+	VMOVMSKPS Y0, DX
+	MOVB      DL, (CX)
+	VCMPPS    $0x1e, Y12, Y11, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, 1(CX)
 
 nomt:
-	ADDQ $0x04, AX
+	ADDQ $0x06, AX
 	JMP  tiles
 
 singles:

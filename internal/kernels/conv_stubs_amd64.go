@@ -1647,7 +1647,7 @@ func convFwd256x1(z *float32, y *float32, m *uint8, ms int, x *float32, pix *int
 // the last masked to its first tail lanes): z, y, w and bias point at the block,
 // rows are f floats apart; mode bit 0 stores z, bit 1 stores relu into y, bit 2
 // adds the bias, bit 3 stores the mask bits s > 0 (bit j of m[q*ms+j/8], m at the
-// block). Pixels are computed 4 at a time.
+// block). Pixels are computed 6 at a time.
 //
 //	for q := 0; q < n; q++ {
 //		for j := range block {
@@ -2042,7 +2042,7 @@ func convFwd256x1full(z *float32, y *float32, m *uint8, ms int, x *float32, pix 
 // all of them whole): z, y, w and bias point at the block,
 // rows are f floats apart; mode bit 0 stores z, bit 1 stores relu into y, bit 2
 // adds the bias, bit 3 stores the mask bits s > 0 (bit j of m[q*ms+j/8], m at the
-// block). Pixels are computed 4 at a time.
+// block). Pixels are computed 6 at a time.
 //
 //	for q := 0; q < n; q++ {
 //		for j := range block {
