@@ -4,24 +4,6 @@
 
 #include "textflag.h"
 
-DATA conviota<>+0(SB)/4, $0x00000000
-DATA conviota<>+4(SB)/4, $0x00000001
-DATA conviota<>+8(SB)/4, $0x00000002
-DATA conviota<>+12(SB)/4, $0x00000003
-DATA conviota<>+16(SB)/4, $0x00000004
-DATA conviota<>+20(SB)/4, $0x00000005
-DATA conviota<>+24(SB)/4, $0x00000006
-DATA conviota<>+28(SB)/4, $0x00000007
-DATA conviota<>+32(SB)/4, $0x00000008
-DATA conviota<>+36(SB)/4, $0x00000009
-DATA conviota<>+40(SB)/4, $0x0000000a
-DATA conviota<>+44(SB)/4, $0x0000000b
-DATA conviota<>+48(SB)/4, $0x0000000c
-DATA conviota<>+52(SB)/4, $0x0000000d
-DATA conviota<>+56(SB)/4, $0x0000000e
-DATA conviota<>+60(SB)/4, $0x0000000f
-GLOBL conviota<>(SB), RODATA|NOPTR, $64
-
 DATA convtailmask<>+0(SB)/4, $0xffffffff
 DATA convtailmask<>+4(SB)/4, $0xffffffff
 DATA convtailmask<>+8(SB)/4, $0xffffffff
@@ -39,16 +21,6 @@ DATA convtailmask<>+52(SB)/4, $0x00000000
 DATA convtailmask<>+56(SB)/4, $0x00000000
 DATA convtailmask<>+60(SB)/4, $0x00000000
 GLOBL convtailmask<>(SB), RODATA|NOPTR, $64
-
-DATA convlanebits<>+0(SB)/4, $0x00000001
-DATA convlanebits<>+4(SB)/4, $0x00000002
-DATA convlanebits<>+8(SB)/4, $0x00000004
-DATA convlanebits<>+12(SB)/4, $0x00000008
-DATA convlanebits<>+16(SB)/4, $0x00000010
-DATA convlanebits<>+20(SB)/4, $0x00000020
-DATA convlanebits<>+24(SB)/4, $0x00000040
-DATA convlanebits<>+28(SB)/4, $0x00000080
-GLOBL convlanebits<>(SB), RODATA|NOPTR, $32
 
 DATA convbytemasks<>+0(SB)/4, $0x00000000
 DATA convbytemasks<>+4(SB)/4, $0x00000000
@@ -20750,10 +20722,130 @@ done:
 	VZEROUPPER
 	RET
 
-// func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+// func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·maxPool512(SB), NOSPLIT, $0-72
+TEXT ·maxPool512(SB), NOSPLIT, $0-80
 	XORQ AX, AX
+
+pixel:
+	XORQ CX, CX
+
+full:
+	MOVQ    c+64(FP), DX
+	SUBQ    CX, DX
+	CMPQ    DX, $0x10
+	JLT     tail
+	MOVQ    pix+24(FP), DX
+	MOVLQSX (DX)(AX*4), DX
+	ADDQ    CX, DX
+	MOVQ    x+16(FP), BX
+	LEAQ    (BX)(DX*4), BX
+	MOVQ    cells+48(FP), SI
+	MOVQ    tab+72(FP), DI
+	MOVLQSX (SI), SI
+	VMOVUPS (BX)(SI*4), Z0
+	VMOVUPS (DI), Z1
+	MOVQ    cells+48(FP), SI
+	MOVQ    tab+72(FP), DI
+	MOVQ    nc+56(FP), R8
+	LEAQ    (SI)(R8*4), R8
+	ADDQ    $0x04, SI
+	ADDQ    $0x00000040, DI
+	CMPQ    SI, R8
+	JGE     cellsdonef
+
+cellf:
+	MOVLQSX   (SI), R9
+	VMOVUPS   (BX)(R9*4), Z2
+	VCMPPS    $0x1e, Z0, Z2, K1
+	VMOVDQU32 (DI), Z3
+	VMOVDQA32 Z3, K1, Z1
+	VMAXPS    Z0, Z2, Z0
+	ADDQ      $0x04, SI
+	ADDQ      $0x00000040, DI
+	CMPQ      SI, R8
+	JLT       cellf
+
+cellsdonef:
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         y+0(FP), SI
+	VMOVUPS      Z0, (SI)(BX*4)
+	MOVQ         arg+8(FP), SI
+	TESTQ        SI, SI
+	JZ           nextf
+	VPBROADCASTD DX, Z0
+	VPADDD       Z0, Z1, Z1
+	VMOVUPS      Z1, (SI)(BX*4)
+
+nextf:
+	ADDQ $0x10, CX
+	JMP  full
+
+tail:
+	TESTQ     DX, DX
+	JZ        pixdone
+	MOVQ      $-1, BX
+	BZHIQ     DX, BX, DX
+	KMOVW     DX, K1
+	MOVQ      pix+24(FP), DX
+	MOVLQSX   (DX)(AX*4), DX
+	ADDQ      CX, DX
+	MOVQ      x+16(FP), BX
+	LEAQ      (BX)(DX*4), BX
+	MOVQ      cells+48(FP), SI
+	MOVQ      tab+72(FP), DI
+	MOVLQSX   (SI), SI
+	VMOVUPS.Z (BX)(SI*4), K1, Z0
+	VMOVUPS   (DI), Z1
+	MOVQ      cells+48(FP), SI
+	MOVQ      tab+72(FP), DI
+	MOVQ      nc+56(FP), R8
+	LEAQ      (SI)(R8*4), R8
+	ADDQ      $0x04, SI
+	ADDQ      $0x00000040, DI
+	CMPQ      SI, R8
+	JGE       cellsdonet
+
+cellt:
+	MOVLQSX   (SI), R9
+	VMOVUPS.Z (BX)(R9*4), K1, Z2
+	VCMPPS    $0x1e, Z0, Z2, K2
+	VMOVDQU32 (DI), Z3
+	VMOVDQA32 Z3, K2, Z1
+	VMAXPS    Z0, Z2, Z0
+	ADDQ      $0x04, SI
+	ADDQ      $0x00000040, DI
+	CMPQ      SI, R8
+	JLT       cellt
+
+cellsdonet:
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         y+0(FP), CX
+	VMOVUPS      Z0, K1, (CX)(BX*4)
+	MOVQ         arg+8(FP), CX
+	TESTQ        CX, CX
+	JZ           nextt
+	VPBROADCASTD DX, Z0
+	VPADDD       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, (CX)(BX*4)
+
+nextt:
+pixdone:
+	INCQ AX
+	CMPQ AX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad512(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·maxPoolGrad512(SB), NOSPLIT, $0-80
+	VXORPS Z0, Z0, Z0
+	XORQ   AX, AX
 
 pixel:
 	XORQ CX, CX
@@ -20766,43 +20858,34 @@ full:
 	MOVQ         pix+24(FP), DX
 	MOVLQSX      (DX)(AX*4), DX
 	ADDQ         CX, DX
-	MOVQ         x+16(FP), BX
-	MOVQ         cells+48(FP), SI
-	MOVLQSX      (SI), DI
-	ADDQ         DX, DI
-	VMOVUPS      (BX)(DI*4), Z0
-	VPBROADCASTD DI, Z1
-	VPADDD       conviota<>+0(SB), Z1, Z1
-	MOVQ         $0x00000001, DI
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         arg+16(FP), SI
+	MOVQ         dy+8(FP), DI
+	VMOVUPS      (SI)(BX*4), Z1
+	VMOVUPS      (DI)(BX*4), Z2
+	VADDPS       Z2, Z0, Z2
+	VPBROADCASTD DX, Z3
+	VPSUBD       Z3, Z1, Z1
+	MOVQ         dx+0(FP), BX
+	LEAQ         (BX)(DX*4), BX
+	MOVQ         cells+48(FP), DX
+	MOVQ         tab+72(FP), SI
+	MOVQ         nc+56(FP), DI
+	LEAQ         (DX)(DI*4), DI
 
 cellf:
-	CMPQ         DI, nc+56(FP)
-	JGE          writef
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VMOVUPS      (BX)(R8*4), Z2
-	VPBROADCASTD R8, Z3
-	VPADDD       conviota<>+0(SB), Z3, Z3
-	VCMPPS       $0x1e, Z0, Z2, K1
-	VMOVDQA32    Z3, K1, Z1
-	VMAXPS       Z0, Z2, Z0
-	INCQ         DI
-	JMP          cellf
-
-writef:
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    y+0(FP), BX
-	VMOVUPS Z0, (BX)(DX*4)
-	MOVQ    arg+8(FP), BX
-	TESTQ   BX, BX
-	JZ      nextf
-	VMOVUPS Z1, (BX)(DX*4)
-
-nextf:
-	ADDQ $0x10, CX
-	JMP  full
+	MOVLQSX   (DX), R8
+	VPCMPEQD  (SI), Z1, K1
+	VMOVAPS.Z Z2, K1, Z3
+	VMOVUPS   Z3, (BX)(R8*4)
+	ADDQ      $0x04, DX
+	ADDQ      $0x00000040, SI
+	CMPQ      DX, DI
+	JLT       cellf
+	ADDQ      $0x10, CX
+	JMP       full
 
 tail:
 	TESTQ        DX, DX
@@ -20813,41 +20896,33 @@ tail:
 	MOVQ         pix+24(FP), DX
 	MOVLQSX      (DX)(AX*4), DX
 	ADDQ         CX, DX
-	MOVQ         x+16(FP), BX
-	MOVQ         cells+48(FP), SI
-	MOVLQSX      (SI), DI
-	ADDQ         DX, DI
-	VMOVUPS.Z    (BX)(DI*4), K1, Z0
-	VPBROADCASTD DI, Z1
-	VPADDD       conviota<>+0(SB), Z1, Z1
-	MOVQ         $0x00000001, DI
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         arg+16(FP), CX
+	MOVQ         dy+8(FP), SI
+	VMOVUPS.Z    (CX)(BX*4), K1, Z1
+	VMOVUPS.Z    (SI)(BX*4), K1, Z2
+	VADDPS       Z2, Z0, Z2
+	VPBROADCASTD DX, Z3
+	VPSUBD       Z3, Z1, Z1
+	MOVQ         dx+0(FP), CX
+	LEAQ         (CX)(DX*4), CX
+	MOVQ         cells+48(FP), DX
+	MOVQ         tab+72(FP), BX
+	MOVQ         nc+56(FP), SI
+	LEAQ         (DX)(SI*4), SI
 
 cellt:
-	CMPQ         DI, nc+56(FP)
-	JGE          writet
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VMOVUPS.Z    (BX)(R8*4), K1, Z2
-	VPBROADCASTD R8, Z3
-	VPADDD       conviota<>+0(SB), Z3, Z3
-	VCMPPS       $0x1e, Z0, Z2, K2
-	VMOVDQA32    Z3, K2, Z1
-	VMAXPS       Z0, Z2, Z0
-	INCQ         DI
-	JMP          cellt
+	MOVLQSX   (DX), DI
+	VPCMPEQD  (BX), Z1, K2
+	VMOVAPS.Z Z2, K2, Z3
+	VMOVUPS   Z3, K1, (CX)(DI*4)
+	ADDQ      $0x04, DX
+	ADDQ      $0x00000040, BX
+	CMPQ      DX, SI
+	JLT       cellt
 
-writet:
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    y+0(FP), CX
-	VMOVUPS Z0, K1, (CX)(DX*4)
-	MOVQ    arg+8(FP), CX
-	TESTQ   CX, CX
-	JZ      nextt
-	VMOVUPS Z1, K1, (CX)(DX*4)
-
-nextt:
 pixdone:
 	INCQ AX
 	CMPQ AX, n+40(FP)
@@ -20855,85 +20930,504 @@ pixdone:
 	VZEROUPPER
 	RET
 
-// func maxPoolGrad512(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·maxPoolGrad512(SB), NOSPLIT, $0-72
-	VXORPS Z0, Z0, Z0
-	XORQ   AX, AX
+// func maxPool512n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·maxPool512n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Z0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 64(CX), Z1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 128(CX), Z2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 192(CX), Z3
+	XORQ    CX, CX
 
 pixel:
-	XORQ CX, CX
+	XORQ DI, DI
 
 full:
-	MOVQ    c+64(FP), DX
-	SUBQ    CX, DX
-	CMPQ    DX, $0x10
-	JLT     tail
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    arg+16(FP), BX
-	MOVQ    dy+8(FP), SI
-	VMOVUPS (BX)(DX*4), Z1
-	VMOVUPS (SI)(DX*4), Z2
-	VADDPS  Z2, Z0, Z2
-	MOVQ    pix+24(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    dx+0(FP), BX
-	MOVQ    cells+48(FP), SI
-	XORQ    DI, DI
+	MOVQ         c+64(FP), R8
+	SUBQ         DI, R8
+	CMPQ         R8, $0x10
+	JLT          tail
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         x+16(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	VMOVUPS      (R9)(DX*4), Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      (R9)(BX*4), Z6
+	VCMPPS       $0x1e, Z4, Z6, K1
+	VMOVDQA32    Z1, K1, Z5
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS      (R9)(SI*4), Z6
+	VCMPPS       $0x1e, Z4, Z6, K1
+	VMOVDQA32    Z2, K1, Z5
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS      (R9)(AX*4), Z6
+	VCMPPS       $0x1e, Z4, Z6, K1
+	VMOVDQA32    Z3, K1, Z5
+	VMAXPS       Z4, Z6, Z4
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         y+0(FP), R10
+	VMOVUPS      Z4, (R10)(R9*4)
+	MOVQ         arg+8(FP), R10
+	TESTQ        R10, R10
+	JZ           nextf
+	VPBROADCASTD R8, Z4
+	VPADDD       Z4, Z5, Z5
+	VMOVUPS      Z5, (R10)(R9*4)
 
-cellf:
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VPBROADCASTD R8, Z3
-	VPADDD       conviota<>+0(SB), Z3, Z3
-	VPCMPEQD     Z1, Z3, K1
-	VMOVAPS.Z    Z2, K1, Z3
-	VMOVUPS      Z3, (BX)(R8*4)
-	INCQ         DI
-	CMPQ         DI, nc+56(FP)
-	JLT          cellf
-	ADDQ         $0x10, CX
+nextf:
+	ADDQ $0x10, DI
+	JMP  full
+
+tail:
+	TESTQ        R8, R8
+	JZ           pixdone
+	MOVQ         $-1, R9
+	BZHIQ        R8, R9, R8
+	KMOVW        R8, K1
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         x+16(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	VMOVUPS.Z    (R9)(DX*4), K1, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS.Z    (R9)(BX*4), K1, Z6
+	VCMPPS       $0x1e, Z4, Z6, K2
+	VMOVDQA32    Z1, K2, Z5
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS.Z    (R9)(SI*4), K1, Z6
+	VCMPPS       $0x1e, Z4, Z6, K2
+	VMOVDQA32    Z2, K2, Z5
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS.Z    (R9)(AX*4), K1, Z6
+	VCMPPS       $0x1e, Z4, Z6, K2
+	VMOVDQA32    Z3, K2, Z5
+	VMAXPS       Z4, Z6, Z4
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         y+0(FP), DI
+	VMOVUPS      Z4, K1, (DI)(R9*4)
+	MOVQ         arg+8(FP), DI
+	TESTQ        DI, DI
+	JZ           nextt
+	VPBROADCASTD R8, Z4
+	VPADDD       Z4, Z5, Z5
+	VMOVUPS      Z5, K1, (DI)(R9*4)
+
+nextt:
+pixdone:
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad512n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·maxPoolGrad512n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Z0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 64(CX), Z1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 128(CX), Z2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 192(CX), Z3
+	VXORPS  Z4, Z4, Z4
+	XORQ    CX, CX
+
+pixel:
+	XORQ DI, DI
+
+full:
+	MOVQ         c+64(FP), R8
+	SUBQ         DI, R8
+	CMPQ         R8, $0x10
+	JLT          tail
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         arg+16(FP), R10
+	MOVQ         dy+8(FP), R11
+	VMOVUPS      (R10)(R9*4), Z5
+	VMOVUPS      (R11)(R9*4), Z6
+	VADDPS       Z6, Z4, Z6
+	VPBROADCASTD R8, Z7
+	VPSUBD       Z7, Z5, Z5
+	MOVQ         dx+0(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	VPCMPEQD     Z0, Z5, K1
+	VMOVAPS.Z    Z6, K1, Z7
+	VMOVUPS      Z7, (R9)(DX*4)
+	VPCMPEQD     Z1, Z5, K1
+	VMOVAPS.Z    Z6, K1, Z7
+	VMOVUPS      Z7, (R9)(BX*4)
+	VPCMPEQD     Z2, Z5, K1
+	VMOVAPS.Z    Z6, K1, Z7
+	VMOVUPS      Z7, (R9)(SI*4)
+	VPCMPEQD     Z3, Z5, K1
+	VMOVAPS.Z    Z6, K1, Z5
+	VMOVUPS      Z5, (R9)(AX*4)
+	ADDQ         $0x10, DI
 	JMP          full
 
 tail:
-	TESTQ     DX, DX
-	JZ        pixdone
-	MOVQ      $-1, BX
-	BZHIQ     DX, BX, DX
-	KMOVW     DX, K1
-	MOVQ      out+32(FP), DX
-	MOVLQSX   (DX)(AX*4), DX
-	ADDQ      CX, DX
-	MOVQ      arg+16(FP), BX
-	MOVQ      dy+8(FP), SI
-	VMOVUPS.Z (BX)(DX*4), K1, Z1
-	VMOVUPS.Z (SI)(DX*4), K1, Z2
-	VADDPS    Z2, Z0, Z2
-	MOVQ      pix+24(FP), DX
-	MOVLQSX   (DX)(AX*4), DX
-	ADDQ      CX, DX
-	MOVQ      dx+0(FP), CX
-	MOVQ      cells+48(FP), BX
-	XORQ      SI, SI
-
-cellt:
-	MOVLQSX      (BX)(SI*4), DI
-	ADDQ         DX, DI
-	VPBROADCASTD DI, Z3
-	VPADDD       conviota<>+0(SB), Z3, Z3
-	VPCMPEQD     Z1, Z3, K2
-	VMOVAPS.Z    Z2, K2, Z3
-	VMOVUPS      Z3, K1, (CX)(DI*4)
-	INCQ         SI
-	CMPQ         SI, nc+56(FP)
-	JLT          cellt
+	TESTQ        R8, R8
+	JZ           pixdone
+	MOVQ         $-1, R9
+	BZHIQ        R8, R9, R8
+	KMOVW        R8, K1
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         arg+16(FP), DI
+	MOVQ         dy+8(FP), R10
+	VMOVUPS.Z    (DI)(R9*4), K1, Z5
+	VMOVUPS.Z    (R10)(R9*4), K1, Z6
+	VADDPS       Z6, Z4, Z6
+	VPBROADCASTD R8, Z7
+	VPSUBD       Z7, Z5, Z5
+	MOVQ         dx+0(FP), DI
+	LEAQ         (DI)(R8*4), DI
+	VPCMPEQD     Z0, Z5, K2
+	VMOVAPS.Z    Z6, K2, Z7
+	VMOVUPS      Z7, K1, (DI)(DX*4)
+	VPCMPEQD     Z1, Z5, K2
+	VMOVAPS.Z    Z6, K2, Z7
+	VMOVUPS      Z7, K1, (DI)(BX*4)
+	VPCMPEQD     Z2, Z5, K2
+	VMOVAPS.Z    Z6, K2, Z7
+	VMOVUPS      Z7, K1, (DI)(SI*4)
+	VPCMPEQD     Z3, Z5, K2
+	VMOVAPS.Z    Z6, K2, Z5
+	VMOVUPS      Z5, K1, (DI)(AX*4)
 
 pixdone:
-	INCQ AX
-	CMPQ AX, n+40(FP)
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPool512n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·maxPool512n9(SB), NOSPLIT, $0-80
+	MOVQ cells+48(FP), AX
+	MOVQ tab+72(FP), CX
+	XORQ DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ         c+64(FP), SI
+	SUBQ         BX, SI
+	CMPQ         SI, $0x10
+	JLT          tail
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         x+16(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	VMOVUPS      (DI)(R8*4), Z0
+	VMOVUPS      (CX), Z1
+	MOVLQSX      4(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      64(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      8(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      128(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      12(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      192(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      16(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      256(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      20(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      320(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      24(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      384(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      28(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      448(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      32(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      512(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         y+0(FP), R8
+	VMOVUPS      Z0, (R8)(DI*4)
+	MOVQ         arg+8(FP), R8
+	TESTQ        R8, R8
+	JZ           nextf
+	VPBROADCASTD SI, Z0
+	VPADDD       Z0, Z1, Z1
+	VMOVUPS      Z1, (R8)(DI*4)
+
+nextf:
+	ADDQ $0x10, BX
+	JMP  full
+
+tail:
+	TESTQ        SI, SI
+	JZ           pixdone
+	MOVQ         $-1, DI
+	BZHIQ        SI, DI, SI
+	KMOVW        SI, K1
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         x+16(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z0
+	VMOVUPS      (CX), Z1
+	MOVLQSX      4(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      64(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      8(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      128(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      12(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      192(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      16(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      256(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      20(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      320(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      24(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      384(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      28(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      448(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      32(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      512(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         y+0(FP), BX
+	VMOVUPS      Z0, K1, (BX)(DI*4)
+	MOVQ         arg+8(FP), BX
+	TESTQ        BX, BX
+	JZ           nextt
+	VPBROADCASTD SI, Z0
+	VPADDD       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, (BX)(DI*4)
+
+nextt:
+pixdone:
+	INCQ DX
+	CMPQ DX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad512n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·maxPoolGrad512n9(SB), NOSPLIT, $0-80
+	MOVQ   cells+48(FP), AX
+	MOVQ   tab+72(FP), CX
+	VXORPS Z0, Z0, Z0
+	XORQ   DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ         c+64(FP), SI
+	SUBQ         BX, SI
+	CMPQ         SI, $0x10
+	JLT          tail
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         arg+16(FP), R8
+	MOVQ         dy+8(FP), R9
+	VMOVUPS      (R8)(DI*4), Z1
+	VMOVUPS      (R9)(DI*4), Z2
+	VADDPS       Z2, Z0, Z2
+	VPBROADCASTD SI, Z3
+	VPSUBD       Z3, Z1, Z1
+	MOVQ         dx+0(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	VPCMPEQD     (CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      (AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     64(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      4(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     128(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      8(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     192(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      12(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     256(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      16(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     320(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      20(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     384(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      24(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     448(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      28(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     512(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z1
+	MOVLQSX      32(AX), SI
+	VMOVUPS      Z1, (DI)(SI*4)
+	ADDQ         $0x10, BX
+	JMP          full
+
+tail:
+	TESTQ        SI, SI
+	JZ           pixdone
+	MOVQ         $-1, DI
+	BZHIQ        SI, DI, SI
+	KMOVW        SI, K1
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         arg+16(FP), BX
+	MOVQ         dy+8(FP), R8
+	VMOVUPS.Z    (BX)(DI*4), K1, Z1
+	VMOVUPS.Z    (R8)(DI*4), K1, Z2
+	VADDPS       Z2, Z0, Z2
+	VPBROADCASTD SI, Z3
+	VPSUBD       Z3, Z1, Z1
+	MOVQ         dx+0(FP), BX
+	LEAQ         (BX)(SI*4), BX
+	VPCMPEQD     (CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      (AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     64(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      4(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     128(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      8(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     192(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      12(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     256(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      16(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     320(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      20(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     384(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      24(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     448(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      28(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     512(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z1
+	MOVLQSX      32(AX), SI
+	VMOVUPS      Z1, K1, (BX)(SI*4)
+
+pixdone:
+	INCQ DX
+	CMPQ DX, n+40(FP)
 	JLT  pixel
 	VZEROUPPER
 	RET
@@ -27576,10 +28070,131 @@ done:
 	VZEROUPPER
 	RET
 
-// func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+// func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 // Requires: AVX, AVX2
-TEXT ·maxPool256(SB), NOSPLIT, $0-72
+TEXT ·maxPool256(SB), NOSPLIT, $0-80
 	XORQ AX, AX
+
+pixel:
+	XORQ CX, CX
+
+full:
+	MOVQ    c+64(FP), DX
+	SUBQ    CX, DX
+	CMPQ    DX, $0x08
+	JLT     tail
+	MOVQ    pix+24(FP), DX
+	MOVLQSX (DX)(AX*4), DX
+	ADDQ    CX, DX
+	MOVQ    x+16(FP), BX
+	LEAQ    (BX)(DX*4), BX
+	MOVQ    cells+48(FP), SI
+	MOVQ    tab+72(FP), DI
+	MOVLQSX (SI), SI
+	VMOVUPS (BX)(SI*4), Y0
+	VMOVUPS (DI), Y1
+	MOVQ    cells+48(FP), SI
+	MOVQ    tab+72(FP), DI
+	MOVQ    nc+56(FP), R8
+	LEAQ    (SI)(R8*4), R8
+	ADDQ    $0x04, SI
+	ADDQ    $0x00000020, DI
+	CMPQ    SI, R8
+	JGE     cellsdonef
+
+cellf:
+	MOVLQSX   (SI), R9
+	VMOVUPS   (BX)(R9*4), Y2
+	VCMPPS    $0x1e, Y0, Y2, Y3
+	VBLENDVPS Y3, (DI), Y1, Y1
+	VMAXPS    Y0, Y2, Y0
+	ADDQ      $0x04, SI
+	ADDQ      $0x00000020, DI
+	CMPQ      SI, R8
+	JLT       cellf
+
+cellsdonef:
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         y+0(FP), SI
+	VMOVUPS      Y0, (SI)(BX*4)
+	MOVQ         arg+8(FP), SI
+	TESTQ        SI, SI
+	JZ           nextf
+	VMOVD        DX, X0
+	VPBROADCASTD X0, Y0
+	VPADDD       Y0, Y1, Y1
+	VMOVUPS      Y1, (SI)(BX*4)
+
+nextf:
+	ADDQ $0x08, CX
+	JMP  full
+
+tail:
+	TESTQ      DX, DX
+	JZ         pixdone
+	MOVQ       $0x00000008, BX
+	SUBQ       DX, BX
+	LEAQ       convtailmask<>+0(SB), DX
+	VMOVDQU    (DX)(BX*4), Y0
+	MOVQ       pix+24(FP), DX
+	MOVLQSX    (DX)(AX*4), DX
+	ADDQ       CX, DX
+	MOVQ       x+16(FP), BX
+	LEAQ       (BX)(DX*4), BX
+	MOVQ       cells+48(FP), SI
+	MOVQ       tab+72(FP), DI
+	MOVLQSX    (SI), SI
+	VMASKMOVPS (BX)(SI*4), Y0, Y1
+	VMOVUPS    (DI), Y2
+	MOVQ       cells+48(FP), SI
+	MOVQ       tab+72(FP), DI
+	MOVQ       nc+56(FP), R8
+	LEAQ       (SI)(R8*4), R8
+	ADDQ       $0x04, SI
+	ADDQ       $0x00000020, DI
+	CMPQ       SI, R8
+	JGE        cellsdonet
+
+cellt:
+	MOVLQSX    (SI), R9
+	VMASKMOVPS (BX)(R9*4), Y0, Y3
+	VCMPPS     $0x1e, Y1, Y3, Y4
+	VBLENDVPS  Y4, (DI), Y2, Y2
+	VMAXPS     Y1, Y3, Y1
+	ADDQ       $0x04, SI
+	ADDQ       $0x00000020, DI
+	CMPQ       SI, R8
+	JLT        cellt
+
+cellsdonet:
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         y+0(FP), CX
+	VMASKMOVPS   Y1, Y0, (CX)(BX*4)
+	MOVQ         arg+8(FP), CX
+	TESTQ        CX, CX
+	JZ           nextt
+	VMOVD        DX, X1
+	VPBROADCASTD X1, Y1
+	VPADDD       Y1, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (CX)(BX*4)
+
+nextt:
+pixdone:
+	INCQ AX
+	CMPQ AX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad256(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2
+TEXT ·maxPoolGrad256(SB), NOSPLIT, $0-80
+	VXORPS Y0, Y0, Y0
+	XORQ   AX, AX
 
 pixel:
 	XORQ CX, CX
@@ -27592,45 +28207,35 @@ full:
 	MOVQ         pix+24(FP), DX
 	MOVLQSX      (DX)(AX*4), DX
 	ADDQ         CX, DX
-	MOVQ         x+16(FP), BX
-	MOVQ         cells+48(FP), SI
-	MOVLQSX      (SI), DI
-	ADDQ         DX, DI
-	VMOVUPS      (BX)(DI*4), Y0
-	VMOVD        DI, X1
-	VPBROADCASTD X1, Y1
-	VPADDD       conviota<>+0(SB), Y1, Y1
-	MOVQ         $0x00000001, DI
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         arg+16(FP), SI
+	MOVQ         dy+8(FP), DI
+	VMOVUPS      (SI)(BX*4), Y1
+	VMOVUPS      (DI)(BX*4), Y2
+	VADDPS       Y2, Y0, Y2
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Y3
+	VPSUBD       Y3, Y1, Y1
+	MOVQ         dx+0(FP), BX
+	LEAQ         (BX)(DX*4), BX
+	MOVQ         cells+48(FP), DX
+	MOVQ         tab+72(FP), SI
+	MOVQ         nc+56(FP), DI
+	LEAQ         (DX)(DI*4), DI
 
 cellf:
-	CMPQ         DI, nc+56(FP)
-	JGE          writef
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VMOVUPS      (BX)(R8*4), Y2
-	VMOVD        R8, X3
-	VPBROADCASTD X3, Y3
-	VPADDD       conviota<>+0(SB), Y3, Y3
-	VCMPPS       $0x1e, Y0, Y2, Y4
-	VBLENDVPS    Y4, Y3, Y1, Y1
-	VMAXPS       Y0, Y2, Y0
-	INCQ         DI
-	JMP          cellf
-
-writef:
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    y+0(FP), BX
-	VMOVUPS Y0, (BX)(DX*4)
-	MOVQ    arg+8(FP), BX
-	TESTQ   BX, BX
-	JZ      nextf
-	VMOVUPS Y1, (BX)(DX*4)
-
-nextf:
-	ADDQ $0x08, CX
-	JMP  full
+	MOVLQSX  (DX), R8
+	VPCMPEQD (SI), Y1, Y3
+	VANDPS   Y2, Y3, Y3
+	VMOVUPS  Y3, (BX)(R8*4)
+	ADDQ     $0x04, DX
+	ADDQ     $0x00000020, SI
+	CMPQ     DX, DI
+	JLT      cellf
+	ADDQ     $0x08, CX
+	JMP      full
 
 tail:
 	TESTQ        DX, DX
@@ -27638,47 +28243,38 @@ tail:
 	MOVQ         $0x00000008, BX
 	SUBQ         DX, BX
 	LEAQ         convtailmask<>+0(SB), DX
-	VMOVDQU      (DX)(BX*4), Y0
+	VMOVDQU      (DX)(BX*4), Y1
 	MOVQ         pix+24(FP), DX
 	MOVLQSX      (DX)(AX*4), DX
 	ADDQ         CX, DX
-	MOVQ         x+16(FP), BX
-	MOVQ         cells+48(FP), SI
-	MOVLQSX      (SI), DI
-	ADDQ         DX, DI
-	VMASKMOVPS   (BX)(DI*4), Y0, Y1
-	VMOVD        DI, X2
-	VPBROADCASTD X2, Y2
-	VPADDD       conviota<>+0(SB), Y2, Y2
-	MOVQ         $0x00000001, DI
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         arg+16(FP), CX
+	MOVQ         dy+8(FP), SI
+	VMASKMOVPS   (CX)(BX*4), Y1, Y2
+	VMASKMOVPS   (SI)(BX*4), Y1, Y3
+	VADDPS       Y3, Y0, Y3
+	VMOVD        DX, X4
+	VPBROADCASTD X4, Y4
+	VPSUBD       Y4, Y2, Y2
+	MOVQ         dx+0(FP), CX
+	LEAQ         (CX)(DX*4), CX
+	MOVQ         cells+48(FP), DX
+	MOVQ         tab+72(FP), BX
+	MOVQ         nc+56(FP), SI
+	LEAQ         (DX)(SI*4), SI
 
 cellt:
-	CMPQ         DI, nc+56(FP)
-	JGE          writet
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VMASKMOVPS   (BX)(R8*4), Y0, Y3
-	VMOVD        R8, X4
-	VPBROADCASTD X4, Y4
-	VPADDD       conviota<>+0(SB), Y4, Y4
-	VCMPPS       $0x1e, Y1, Y3, Y5
-	VBLENDVPS    Y5, Y4, Y2, Y2
-	VMAXPS       Y1, Y3, Y1
-	INCQ         DI
-	JMP          cellt
+	MOVLQSX    (DX), DI
+	VPCMPEQD   (BX), Y2, Y4
+	VANDPS     Y3, Y4, Y4
+	VMASKMOVPS Y4, Y1, (CX)(DI*4)
+	ADDQ       $0x04, DX
+	ADDQ       $0x00000020, BX
+	CMPQ       DX, SI
+	JLT        cellt
 
-writet:
-	MOVQ       out+32(FP), DX
-	MOVLQSX    (DX)(AX*4), DX
-	ADDQ       CX, DX
-	MOVQ       y+0(FP), CX
-	VMASKMOVPS Y1, Y0, (CX)(DX*4)
-	MOVQ       arg+8(FP), CX
-	TESTQ      CX, CX
-	JZ         nextt
-	VMASKMOVPS Y2, Y0, (CX)(DX*4)
-
-nextt:
 pixdone:
 	INCQ AX
 	CMPQ AX, n+40(FP)
@@ -27686,88 +28282,500 @@ pixdone:
 	VZEROUPPER
 	RET
 
-// func maxPoolGrad256(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+// func maxPool256n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 // Requires: AVX, AVX2
-TEXT ·maxPoolGrad256(SB), NOSPLIT, $0-72
-	VXORPS Y0, Y0, Y0
-	XORQ   AX, AX
+TEXT ·maxPool256n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Y0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 32(CX), Y1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 64(CX), Y2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 96(CX), Y3
+	XORQ    CX, CX
 
 pixel:
-	XORQ CX, CX
+	XORQ DI, DI
 
 full:
-	MOVQ    c+64(FP), DX
-	SUBQ    CX, DX
-	CMPQ    DX, $0x08
-	JLT     tail
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    arg+16(FP), BX
-	MOVQ    dy+8(FP), SI
-	VMOVUPS (BX)(DX*4), Y1
-	VMOVUPS (SI)(DX*4), Y2
-	VADDPS  Y2, Y0, Y2
-	MOVQ    pix+24(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    dx+0(FP), BX
-	MOVQ    cells+48(FP), SI
-	XORQ    DI, DI
+	MOVQ         c+64(FP), R8
+	SUBQ         DI, R8
+	CMPQ         R8, $0x08
+	JLT          tail
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         x+16(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	VMOVUPS      (R9)(DX*4), Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      (R9)(BX*4), Y6
+	VCMPPS       $0x1e, Y4, Y6, Y7
+	VBLENDVPS    Y7, Y1, Y5, Y5
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      (R9)(SI*4), Y6
+	VCMPPS       $0x1e, Y4, Y6, Y7
+	VBLENDVPS    Y7, Y2, Y5, Y5
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      (R9)(AX*4), Y6
+	VCMPPS       $0x1e, Y4, Y6, Y7
+	VBLENDVPS    Y7, Y3, Y5, Y5
+	VMAXPS       Y4, Y6, Y4
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         y+0(FP), R10
+	VMOVUPS      Y4, (R10)(R9*4)
+	MOVQ         arg+8(FP), R10
+	TESTQ        R10, R10
+	JZ           nextf
+	VMOVD        R8, X4
+	VPBROADCASTD X4, Y4
+	VPADDD       Y4, Y5, Y5
+	VMOVUPS      Y5, (R10)(R9*4)
 
-cellf:
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VMOVD        R8, X3
-	VPBROADCASTD X3, Y3
-	VPADDD       conviota<>+0(SB), Y3, Y3
-	VPCMPEQD     Y1, Y3, Y3
-	VANDPS       Y2, Y3, Y3
-	VMOVUPS      Y3, (BX)(R8*4)
-	INCQ         DI
-	CMPQ         DI, nc+56(FP)
-	JLT          cellf
-	ADDQ         $0x08, CX
+nextf:
+	ADDQ $0x08, DI
+	JMP  full
+
+tail:
+	TESTQ        R8, R8
+	JZ           pixdone
+	MOVQ         $0x00000008, R9
+	SUBQ         R8, R9
+	LEAQ         convtailmask<>+0(SB), R8
+	VMOVDQU      (R8)(R9*4), Y4
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         x+16(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	VMASKMOVPS   (R9)(DX*4), Y4, Y5
+	VMOVUPS      Y0, Y6
+	VMASKMOVPS   (R9)(BX*4), Y4, Y7
+	VCMPPS       $0x1e, Y5, Y7, Y8
+	VBLENDVPS    Y8, Y1, Y6, Y6
+	VMAXPS       Y5, Y7, Y5
+	VMASKMOVPS   (R9)(SI*4), Y4, Y7
+	VCMPPS       $0x1e, Y5, Y7, Y8
+	VBLENDVPS    Y8, Y2, Y6, Y6
+	VMAXPS       Y5, Y7, Y5
+	VMASKMOVPS   (R9)(AX*4), Y4, Y7
+	VCMPPS       $0x1e, Y5, Y7, Y8
+	VBLENDVPS    Y8, Y3, Y6, Y6
+	VMAXPS       Y5, Y7, Y5
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         y+0(FP), DI
+	VMASKMOVPS   Y5, Y4, (DI)(R9*4)
+	MOVQ         arg+8(FP), DI
+	TESTQ        DI, DI
+	JZ           nextt
+	VMOVD        R8, X5
+	VPBROADCASTD X5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMASKMOVPS   Y6, Y4, (DI)(R9*4)
+
+nextt:
+pixdone:
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad256n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2
+TEXT ·maxPoolGrad256n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Y0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 32(CX), Y1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 64(CX), Y2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 96(CX), Y3
+	VXORPS  Y4, Y4, Y4
+	XORQ    CX, CX
+
+pixel:
+	XORQ DI, DI
+
+full:
+	MOVQ         c+64(FP), R8
+	SUBQ         DI, R8
+	CMPQ         R8, $0x08
+	JLT          tail
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         arg+16(FP), R10
+	MOVQ         dy+8(FP), R11
+	VMOVUPS      (R10)(R9*4), Y5
+	VMOVUPS      (R11)(R9*4), Y6
+	VADDPS       Y6, Y4, Y6
+	VMOVD        R8, X7
+	VPBROADCASTD X7, Y7
+	VPSUBD       Y7, Y5, Y5
+	MOVQ         dx+0(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	VPCMPEQD     Y0, Y5, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      Y7, (R9)(DX*4)
+	VPCMPEQD     Y1, Y5, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      Y7, (R9)(BX*4)
+	VPCMPEQD     Y2, Y5, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      Y7, (R9)(SI*4)
+	VPCMPEQD     Y3, Y5, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (R9)(AX*4)
+	ADDQ         $0x08, DI
 	JMP          full
 
 tail:
-	TESTQ      DX, DX
-	JZ         pixdone
-	MOVQ       $0x00000008, BX
-	SUBQ       DX, BX
-	LEAQ       convtailmask<>+0(SB), DX
-	VMOVDQU    (DX)(BX*4), Y1
-	MOVQ       out+32(FP), DX
-	MOVLQSX    (DX)(AX*4), DX
-	ADDQ       CX, DX
-	MOVQ       arg+16(FP), BX
-	MOVQ       dy+8(FP), SI
-	VMASKMOVPS (BX)(DX*4), Y1, Y2
-	VMASKMOVPS (SI)(DX*4), Y1, Y3
-	VADDPS     Y3, Y0, Y3
-	MOVQ       pix+24(FP), DX
-	MOVLQSX    (DX)(AX*4), DX
-	ADDQ       CX, DX
-	MOVQ       dx+0(FP), CX
-	MOVQ       cells+48(FP), BX
-	XORQ       SI, SI
-
-cellt:
-	MOVLQSX      (BX)(SI*4), DI
-	ADDQ         DX, DI
-	VMOVD        DI, X4
-	VPBROADCASTD X4, Y4
-	VPADDD       conviota<>+0(SB), Y4, Y4
-	VPCMPEQD     Y2, Y4, Y4
-	VANDPS       Y3, Y4, Y4
-	VMASKMOVPS   Y4, Y1, (CX)(DI*4)
-	INCQ         SI
-	CMPQ         SI, nc+56(FP)
-	JLT          cellt
+	TESTQ        R8, R8
+	JZ           pixdone
+	MOVQ         $0x00000008, R9
+	SUBQ         R8, R9
+	LEAQ         convtailmask<>+0(SB), R8
+	VMOVDQU      (R8)(R9*4), Y5
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         arg+16(FP), DI
+	MOVQ         dy+8(FP), R10
+	VMASKMOVPS   (DI)(R9*4), Y5, Y6
+	VMASKMOVPS   (R10)(R9*4), Y5, Y7
+	VADDPS       Y7, Y4, Y7
+	VMOVD        R8, X8
+	VPBROADCASTD X8, Y8
+	VPSUBD       Y8, Y6, Y6
+	MOVQ         dx+0(FP), DI
+	LEAQ         (DI)(R8*4), DI
+	VPCMPEQD     Y0, Y6, Y8
+	VANDPS       Y7, Y8, Y8
+	VMASKMOVPS   Y8, Y5, (DI)(DX*4)
+	VPCMPEQD     Y1, Y6, Y8
+	VANDPS       Y7, Y8, Y8
+	VMASKMOVPS   Y8, Y5, (DI)(BX*4)
+	VPCMPEQD     Y2, Y6, Y8
+	VANDPS       Y7, Y8, Y8
+	VMASKMOVPS   Y8, Y5, (DI)(SI*4)
+	VPCMPEQD     Y3, Y6, Y6
+	VANDPS       Y7, Y6, Y6
+	VMASKMOVPS   Y6, Y5, (DI)(AX*4)
 
 pixdone:
-	INCQ AX
-	CMPQ AX, n+40(FP)
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPool256n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2
+TEXT ·maxPool256n9(SB), NOSPLIT, $0-80
+	MOVQ cells+48(FP), AX
+	MOVQ tab+72(FP), CX
+	XORQ DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ         c+64(FP), SI
+	SUBQ         BX, SI
+	CMPQ         SI, $0x08
+	JLT          tail
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         x+16(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	VMOVUPS      (DI)(R8*4), Y0
+	VMOVUPS      (CX), Y1
+	MOVLQSX      4(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 32(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      8(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 64(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      12(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 96(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      16(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 128(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      20(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 160(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      24(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 192(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      28(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 224(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      32(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 256(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         y+0(FP), R8
+	VMOVUPS      Y0, (R8)(DI*4)
+	MOVQ         arg+8(FP), R8
+	TESTQ        R8, R8
+	JZ           nextf
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	VPADDD       Y0, Y1, Y1
+	VMOVUPS      Y1, (R8)(DI*4)
+
+nextf:
+	ADDQ $0x08, BX
+	JMP  full
+
+tail:
+	TESTQ        SI, SI
+	JZ           pixdone
+	MOVQ         $0x00000008, DI
+	SUBQ         SI, DI
+	LEAQ         convtailmask<>+0(SB), SI
+	VMOVDQU      (SI)(DI*4), Y0
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         x+16(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y1
+	VMOVUPS      (CX), Y2
+	MOVLQSX      4(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 32(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      8(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 64(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      12(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 96(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      16(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 128(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      20(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 160(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      24(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 192(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      28(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 224(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      32(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 256(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         y+0(FP), BX
+	VMASKMOVPS   Y1, Y0, (BX)(DI*4)
+	MOVQ         arg+8(FP), BX
+	TESTQ        BX, BX
+	JZ           nextt
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	VPADDD       Y1, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (BX)(DI*4)
+
+nextt:
+pixdone:
+	INCQ DX
+	CMPQ DX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad256n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2
+TEXT ·maxPoolGrad256n9(SB), NOSPLIT, $0-80
+	MOVQ   cells+48(FP), AX
+	MOVQ   tab+72(FP), CX
+	VXORPS Y0, Y0, Y0
+	XORQ   DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ         c+64(FP), SI
+	SUBQ         BX, SI
+	CMPQ         SI, $0x08
+	JLT          tail
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         arg+16(FP), R8
+	MOVQ         dy+8(FP), R9
+	VMOVUPS      (R8)(DI*4), Y1
+	VMOVUPS      (R9)(DI*4), Y2
+	VADDPS       Y2, Y0, Y2
+	VMOVD        SI, X3
+	VPBROADCASTD X3, Y3
+	VPSUBD       Y3, Y1, Y1
+	MOVQ         dx+0(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	VPCMPEQD     (CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      (AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     32(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      4(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     64(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      8(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     96(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      12(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     128(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      16(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     160(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      20(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     192(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      24(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     224(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      28(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     256(CX), Y1, Y1
+	VANDPS       Y2, Y1, Y1
+	MOVLQSX      32(AX), SI
+	VMOVUPS      Y1, (DI)(SI*4)
+	ADDQ         $0x08, BX
+	JMP          full
+
+tail:
+	TESTQ        SI, SI
+	JZ           pixdone
+	MOVQ         $0x00000008, DI
+	SUBQ         SI, DI
+	LEAQ         convtailmask<>+0(SB), SI
+	VMOVDQU      (SI)(DI*4), Y1
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         arg+16(FP), BX
+	MOVQ         dy+8(FP), R8
+	VMASKMOVPS   (BX)(DI*4), Y1, Y2
+	VMASKMOVPS   (R8)(DI*4), Y1, Y3
+	VADDPS       Y3, Y0, Y3
+	VMOVD        SI, X4
+	VPBROADCASTD X4, Y4
+	VPSUBD       Y4, Y2, Y2
+	MOVQ         dx+0(FP), BX
+	LEAQ         (BX)(SI*4), BX
+	VPCMPEQD     (CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      (AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     32(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      4(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     64(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      8(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     96(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      12(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     128(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      16(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     160(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      20(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     192(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      24(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     224(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      28(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     256(CX), Y2, Y2
+	VANDPS       Y3, Y2, Y2
+	MOVLQSX      32(AX), SI
+	VMASKMOVPS   Y2, Y1, (BX)(SI*4)
+
+pixdone:
+	INCQ DX
+	CMPQ DX, n+40(FP)
 	JLT  pixel
 	VZEROUPPER
 	RET

@@ -1592,7 +1592,8 @@ func convGrad512x2k11full(grad *float32, gb *float32, x *float32, pix *int32, n 
 //go:noescape
 func convGrad512x2k12full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
-// maxPool512 is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil.
+// maxPool512 is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil; tab holds
+// cells[t] + i at tab[t*16+i] (i < 16).
 //
 //	for q := 0; q < n; q++ {
 //		for ch := 0; ch < c; ch++ {
@@ -1608,9 +1609,10 @@ func convGrad512x2k12full(grad *float32, gb *float32, x *float32, pix *int32, n 
 //	}
 //
 //go:noescape
-func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 
-// maxPoolGrad512 is MaxPoolGrad for n ≥ 1 pixels and nc ≥ 1 cells.
+// maxPoolGrad512 is MaxPoolGrad for n ≥ 1 pixels and nc ≥ 1 cells; tab holds cells[t] + i
+// at tab[t*16+i] (i < 16).
 //
 //	for q := 0; q < n; q++ {
 //		for t := 0; t < nc; t++ {
@@ -1622,7 +1624,27 @@ func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n in
 //	}
 //
 //go:noescape
-func maxPoolGrad512(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+func maxPoolGrad512(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool512n4 is maxPool512 for nc = 4.
+//
+//go:noescape
+func maxPool512n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad512n4 is maxPoolGrad512 for nc = 4.
+//
+//go:noescape
+func maxPoolGrad512n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool512n9 is maxPool512 for nc = 9.
+//
+//go:noescape
+func maxPool512n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad512n9 is maxPoolGrad512 for nc = 9.
+//
+//go:noescape
+func maxPoolGrad512n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 
 // convFwd256x1 is ConvForward for one block of up to 8 filters (1 vectors,
 // the last masked to its first tail lanes): z, y, w and bias point at the block,
@@ -2414,7 +2436,8 @@ func convGrad256x2k4full(grad *float32, gb *float32, x *float32, pix *int32, n i
 //go:noescape
 func convGrad256x2k5full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
-// maxPool256 is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil.
+// maxPool256 is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil; tab holds
+// cells[t] + i at tab[t*8+i] (i < 8).
 //
 //	for q := 0; q < n; q++ {
 //		for ch := 0; ch < c; ch++ {
@@ -2430,9 +2453,10 @@ func convGrad256x2k5full(grad *float32, gb *float32, x *float32, pix *int32, n i
 //	}
 //
 //go:noescape
-func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 
-// maxPoolGrad256 is MaxPoolGrad for n ≥ 1 pixels and nc ≥ 1 cells.
+// maxPoolGrad256 is MaxPoolGrad for n ≥ 1 pixels and nc ≥ 1 cells; tab holds cells[t] + i
+// at tab[t*8+i] (i < 8).
 //
 //	for q := 0; q < n; q++ {
 //		for t := 0; t < nc; t++ {
@@ -2444,4 +2468,24 @@ func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n in
 //	}
 //
 //go:noescape
-func maxPoolGrad256(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+func maxPoolGrad256(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool256n4 is maxPool256 for nc = 4.
+//
+//go:noescape
+func maxPool256n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad256n4 is maxPoolGrad256 for nc = 4.
+//
+//go:noescape
+func maxPoolGrad256n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool256n9 is maxPool256 for nc = 9.
+//
+//go:noescape
+func maxPool256n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad256n9 is maxPoolGrad256 for nc = 9.
+//
+//go:noescape
+func maxPoolGrad256n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)

@@ -344,3 +344,67 @@ func BenchmarkConvGrad(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*win.Len()), "ns/pixel")
 	})
 }
+
+// mnistPool is MaxPooling2D(2) over the 26×26×32 output of mnistConv, for
+// a batch of samples one after the other (11 MB for 128: beyond the
+// caches, as the layer reads them after the convolution's forward pass).
+func mnistPool(batch int) (x []float32, win *Windows, c int) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	x, pix, out, cells := poolCase(rng, 26, 26, 32, 2, 2, 2, 2)
+	for i := range x {
+		x[i] = max(0, float32(rng.NormFloat64())) // relu's output: half zeros
+	}
+	xs := make([]float32, 0, batch*len(x))
+	for s := 0; s < batch; s++ {
+		xs = append(xs, x...)
+	}
+	return xs, NewWindows(pix, cells, out), 32
+}
+
+// BenchmarkMaxPool times MaxPool with arg over one sample (ns/op), either
+// the same one (cached) or each of a batch of 128 in turn (streamed).
+func BenchmarkMaxPool(b *testing.B) {
+	for _, batch := range []int{1, 128} {
+		name := map[int]string{1: "cached", 128: "streamed"}[batch]
+		b.Run(name, func(b *testing.B) {
+			benchLevels(b, func(b *testing.B) {
+				x, win, c := mnistPool(batch)
+				in, out := len(x)/batch, win.Len()*c
+				y, arg := make([]float32, batch*out), make([]int32, batch*out)
+				s := 0
+				for b.Loop() {
+					MaxPool(y[s*out:(s+1)*out], arg[s*out:(s+1)*out], x[s*in:(s+1)*in], win, c)
+					if s++; s == batch {
+						s = 0
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkMaxPoolGrad times MaxPoolGrad over one sample (ns/op), cached
+// or streamed as BenchmarkMaxPool.
+func BenchmarkMaxPoolGrad(b *testing.B) {
+	for _, batch := range []int{1, 128} {
+		name := map[int]string{1: "cached", 128: "streamed"}[batch]
+		b.Run(name, func(b *testing.B) {
+			benchLevels(b, func(b *testing.B) {
+				x, win, c := mnistPool(batch)
+				in, out := len(x)/batch, win.Len()*c
+				y, arg := make([]float32, batch*out), make([]int32, batch*out)
+				for s := 0; s < batch; s++ {
+					refMaxPool(y[s*out:], arg[s*out:], x[s*in:], win.pix, win.out, win.cells, c)
+				}
+				dx := make([]float32, len(x))
+				s := 0
+				for b.Loop() {
+					MaxPoolGrad(dx[s*in:(s+1)*in], y[s*out:(s+1)*out], arg[s*out:(s+1)*out], win, c)
+					if s++; s == batch {
+						s = 0
+					}
+				}
+			})
+		})
+	}
+}
