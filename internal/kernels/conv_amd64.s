@@ -20931,7 +20931,7 @@ pixdone:
 	RET
 
 // func maxPool512n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
-// Requires: AVX, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·maxPool512n4(SB), NOSPLIT, $0-80
 	MOVQ    cells+48(FP), AX
 	MOVQ    tab+72(FP), CX
@@ -20958,6 +20958,10 @@ full:
 	ADDQ         DI, R8
 	MOVQ         x+16(FP), R9
 	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
 	VMOVUPS      (R9)(DX*4), Z4
 	VMOVUPS      Z0, Z5
 	VMOVUPS      (R9)(BX*4), Z6
@@ -20999,6 +21003,10 @@ tail:
 	ADDQ         DI, R8
 	MOVQ         x+16(FP), R9
 	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
 	VMOVUPS.Z    (R9)(DX*4), K1, Z4
 	VMOVUPS      Z0, Z5
 	VMOVUPS.Z    (R9)(BX*4), K1, Z6
@@ -21034,7 +21042,7 @@ pixdone:
 	RET
 
 // func maxPoolGrad512n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·maxPoolGrad512n4(SB), NOSPLIT, $0-80
 	MOVQ    cells+48(FP), AX
 	MOVQ    tab+72(FP), CX
@@ -21072,6 +21080,10 @@ full:
 	VPSUBD       Z7, Z5, Z5
 	MOVQ         dx+0(FP), R9
 	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
 	VPCMPEQD     Z0, Z5, K1
 	VMOVAPS.Z    Z6, K1, Z7
 	VMOVUPS      Z7, (R9)(DX*4)
@@ -21108,6 +21120,10 @@ tail:
 	VPSUBD       Z7, Z5, Z5
 	MOVQ         dx+0(FP), DI
 	LEAQ         (DI)(R8*4), DI
+	PREFETCHT0   4096(DI)(DX*4)
+	PREFETCHT0   4096(DI)(BX*4)
+	PREFETCHT0   4096(DI)(SI*4)
+	PREFETCHT0   4096(DI)(AX*4)
 	VPCMPEQD     Z0, Z5, K2
 	VMOVAPS.Z    Z6, K2, Z7
 	VMOVUPS      Z7, K1, (DI)(DX*4)
@@ -21129,7 +21145,7 @@ pixdone:
 	RET
 
 // func maxPool512n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
-// Requires: AVX, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·maxPool512n9(SB), NOSPLIT, $0-80
 	MOVQ cells+48(FP), AX
 	MOVQ tab+72(FP), CX
@@ -21148,6 +21164,24 @@ full:
 	ADDQ         BX, SI
 	MOVQ         x+16(FP), DI
 	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      4(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      8(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      12(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      16(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      20(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      24(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      28(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      32(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
 	MOVLQSX      (AX), R8
 	VMOVUPS      (DI)(R8*4), Z0
 	VMOVUPS      (CX), Z1
@@ -21227,6 +21261,24 @@ tail:
 	MOVQ         x+16(FP), DI
 	LEAQ         (DI)(SI*4), DI
 	MOVLQSX      (AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      4(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      8(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      12(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      16(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      20(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      24(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      28(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      32(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      (AX), R8
 	VMOVUPS.Z    (DI)(R8*4), K1, Z0
 	VMOVUPS      (CX), Z1
 	MOVLQSX      4(AX), R8
@@ -21298,7 +21350,7 @@ pixdone:
 	RET
 
 // func maxPoolGrad512n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·maxPoolGrad512n9(SB), NOSPLIT, $0-80
 	MOVQ   cells+48(FP), AX
 	MOVQ   tab+72(FP), CX
@@ -21328,6 +21380,24 @@ full:
 	VPSUBD       Z3, Z1, Z1
 	MOVQ         dx+0(FP), DI
 	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      4(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      8(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      12(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      16(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      20(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      24(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      28(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      32(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
 	VPCMPEQD     (CX), Z1, K1
 	VMOVAPS.Z    Z2, K1, Z3
 	MOVLQSX      (AX), SI
@@ -21388,6 +21458,24 @@ tail:
 	VPSUBD       Z3, Z1, Z1
 	MOVQ         dx+0(FP), BX
 	LEAQ         (BX)(SI*4), BX
+	MOVLQSX      (AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      4(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      8(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      12(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      16(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      20(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      24(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      28(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      32(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
 	VPCMPEQD     (CX), Z1, K2
 	VMOVAPS.Z    Z2, K2, Z3
 	MOVLQSX      (AX), SI
@@ -28283,7 +28371,7 @@ pixdone:
 	RET
 
 // func maxPool256n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, MMX+
 TEXT ·maxPool256n4(SB), NOSPLIT, $0-80
 	MOVQ    cells+48(FP), AX
 	MOVQ    tab+72(FP), CX
@@ -28310,6 +28398,10 @@ full:
 	ADDQ         DI, R8
 	MOVQ         x+16(FP), R9
 	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
 	VMOVUPS      (R9)(DX*4), Y4
 	VMOVUPS      Y0, Y5
 	VMOVUPS      (R9)(BX*4), Y6
@@ -28353,6 +28445,10 @@ tail:
 	ADDQ         DI, R8
 	MOVQ         x+16(FP), R9
 	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
 	VMASKMOVPS   (R9)(DX*4), Y4, Y5
 	VMOVUPS      Y0, Y6
 	VMASKMOVPS   (R9)(BX*4), Y4, Y7
@@ -28389,7 +28485,7 @@ pixdone:
 	RET
 
 // func maxPoolGrad256n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, MMX+
 TEXT ·maxPoolGrad256n4(SB), NOSPLIT, $0-80
 	MOVQ    cells+48(FP), AX
 	MOVQ    tab+72(FP), CX
@@ -28428,6 +28524,10 @@ full:
 	VPSUBD       Y7, Y5, Y5
 	MOVQ         dx+0(FP), R9
 	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
 	VPCMPEQD     Y0, Y5, Y7
 	VANDPS       Y6, Y7, Y7
 	VMOVUPS      Y7, (R9)(DX*4)
@@ -28466,6 +28566,10 @@ tail:
 	VPSUBD       Y8, Y6, Y6
 	MOVQ         dx+0(FP), DI
 	LEAQ         (DI)(R8*4), DI
+	PREFETCHT0   4096(DI)(DX*4)
+	PREFETCHT0   4096(DI)(BX*4)
+	PREFETCHT0   4096(DI)(SI*4)
+	PREFETCHT0   4096(DI)(AX*4)
 	VPCMPEQD     Y0, Y6, Y8
 	VANDPS       Y7, Y8, Y8
 	VMASKMOVPS   Y8, Y5, (DI)(DX*4)
@@ -28487,7 +28591,7 @@ pixdone:
 	RET
 
 // func maxPool256n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, MMX+
 TEXT ·maxPool256n9(SB), NOSPLIT, $0-80
 	MOVQ cells+48(FP), AX
 	MOVQ tab+72(FP), CX
@@ -28506,6 +28610,24 @@ full:
 	ADDQ         BX, SI
 	MOVQ         x+16(FP), DI
 	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      4(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      8(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      12(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      16(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      20(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      24(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      28(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      32(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
 	MOVLQSX      (AX), R8
 	VMOVUPS      (DI)(R8*4), Y0
 	VMOVUPS      (CX), Y1
@@ -28579,6 +28701,24 @@ tail:
 	MOVQ         x+16(FP), DI
 	LEAQ         (DI)(SI*4), DI
 	MOVLQSX      (AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      4(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      8(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      12(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      16(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      20(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      24(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      28(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      32(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      (AX), R8
 	VMASKMOVPS   (DI)(R8*4), Y0, Y1
 	VMOVUPS      (CX), Y2
 	MOVLQSX      4(AX), R8
@@ -28643,7 +28783,7 @@ pixdone:
 	RET
 
 // func maxPoolGrad256n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, MMX+
 TEXT ·maxPoolGrad256n9(SB), NOSPLIT, $0-80
 	MOVQ   cells+48(FP), AX
 	MOVQ   tab+72(FP), CX
@@ -28674,6 +28814,24 @@ full:
 	VPSUBD       Y3, Y1, Y1
 	MOVQ         dx+0(FP), DI
 	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      4(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      8(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      12(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      16(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      20(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      24(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      28(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      32(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
 	VPCMPEQD     (CX), Y1, Y3
 	VANDPS       Y2, Y3, Y3
 	MOVLQSX      (AX), SI
@@ -28736,6 +28894,24 @@ tail:
 	VPSUBD       Y4, Y2, Y2
 	MOVQ         dx+0(FP), BX
 	LEAQ         (BX)(SI*4), BX
+	MOVLQSX      (AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      4(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      8(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      12(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      16(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      20(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      24(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      28(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      32(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
 	VPCMPEQD     (CX), Y2, Y4
 	VANDPS       Y3, Y4, Y4
 	MOVLQSX      (AX), SI

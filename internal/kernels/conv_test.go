@@ -364,8 +364,8 @@ func mnistPool(batch int) (x []float32, win *Windows, c int) {
 // BenchmarkMaxPool times MaxPool with arg over one sample (ns/op), either
 // the same one (cached) or each of a batch of 128 in turn (streamed).
 func BenchmarkMaxPool(b *testing.B) {
-	for _, batch := range []int{1, 128} {
-		name := map[int]string{1: "cached", 128: "streamed"}[batch]
+	for _, batch := range []int{1, 128, 1024} {
+		name := map[int]string{1: "cached", 128: "streamed", 1024: "dram"}[batch]
 		b.Run(name, func(b *testing.B) {
 			benchLevels(b, func(b *testing.B) {
 				x, win, c := mnistPool(batch)
@@ -386,8 +386,8 @@ func BenchmarkMaxPool(b *testing.B) {
 // BenchmarkMaxPoolGrad times MaxPoolGrad over one sample (ns/op), cached
 // or streamed as BenchmarkMaxPool.
 func BenchmarkMaxPoolGrad(b *testing.B) {
-	for _, batch := range []int{1, 128} {
-		name := map[int]string{1: "cached", 128: "streamed"}[batch]
+	for _, batch := range []int{1, 128, 1024} {
+		name := map[int]string{1: "cached", 128: "streamed", 1024: "dram"}[batch]
 		b.Run(name, func(b *testing.B) {
 			benchLevels(b, func(b *testing.B) {
 				x, win, c := mnistPool(batch)
