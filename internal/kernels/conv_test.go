@@ -216,11 +216,17 @@ func poolCase(rng *rand.Rand, h, w, c, kh, kw, sh, sw int) (x []float32, pix, ou
 	return x, pix, out, cells
 }
 
+// poolGeometries are {kh, kw, sh, sw, h, w}: 2×2 and 3×3 windows (the
+// unrolled kernels), disjoint and overlapping, and other sizes, up to 5×5
+// (more cells than the wrappers' table on the stack holds at AVX-512).
+var poolGeometries = [][6]int{{2, 2, 2, 2, 6, 6}, {3, 3, 2, 2, 7, 8}, {3, 3, 1, 1, 5, 5}, {3, 3, 3, 3, 9, 7},
+	{1, 1, 1, 1, 3, 2}, {2, 3, 3, 3, 7, 9}, {5, 5, 5, 5, 10, 11}}
+
 func TestMaxPool(t *testing.T) {
 	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(37, 38))
 		for _, c := range []int{1, 3, 8, 15, 16, 17, 32, 33, 64, 70} {
-			for _, g := range [][6]int{{2, 2, 2, 2, 6, 6}, {3, 3, 2, 2, 7, 8}, {3, 3, 1, 1, 5, 5}, {1, 1, 1, 1, 3, 2}, {2, 3, 3, 3, 7, 9}} {
+			for _, g := range poolGeometries {
 				x, pix, out, cells := poolCase(rng, g[4], g[5], c, g[0], g[1], g[2], g[3])
 				specials(rng, x)
 				ny := len(pix) * c

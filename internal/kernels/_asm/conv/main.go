@@ -835,7 +835,7 @@ func maxPoolGrad(s isa) {
 			ap, dyp := loadGP("arg"), loadGP("dy")
 			s.load(Mem{Base: ap, Index: o, Scale: 4}, a, km)
 			s.load(Mem{Base: dyp, Index: o, Scale: 4}, d, km)
-			VADDPS(d, zero, d)                // 0 + dy: -0 becomes +0, as adding onto a cleared dx
+			VADDPS(d, zero, d)               // 0 + dy: -0 becomes +0, as adding onto a cleared dx
 			VPSUBD(broadcastGP(s, pq), a, a) // arg − (pix[q] + cb): cells[t] + lane where cell t won
 		}
 		dxq := loadGP("dx")
@@ -1007,7 +1007,7 @@ func maxPoolGradN(s isa, nc int) {
 			ap, dyp := loadGP("arg"), loadGP("dy")
 			s.load(Mem{Base: ap, Index: o, Scale: 4}, a, km)
 			s.load(Mem{Base: dyp, Index: o, Scale: 4}, d, km)
-			VADDPS(d, zero, d)                // 0 + dy: -0 becomes +0, as adding onto a cleared dx
+			VADDPS(d, zero, d)               // 0 + dy: -0 becomes +0, as adding onto a cleared dx
 			VPSUBD(broadcastGP(s, pq), a, a) // cells[t] + lane where cell t won
 		}
 		dxq := loadGP("dx")
