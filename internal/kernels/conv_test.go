@@ -163,6 +163,69 @@ func TestConvGrad(t *testing.T) {
 	})
 }
 
+// TestConvGradZeroWindows checks windows of zeros, where a kernel that
+// skipped their products (±0) would go wrong: a gradient of −0 (adding a
+// +0 product makes it +0), and an infinite or NaN d (0·d is NaN). Such a
+// skip, tried with a branch per pixel, made ConvGrad 18–26% slower on
+// random samples and no faster on digit-shaped ones (63% windows of zeros,
+// as over MNIST), the branch mispredicted.
+func TestConvGradZeroWindows(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(39, 40))
+		negZero := float32(math.Copysign(0, -1))
+		for _, f := range []int{3, 8, 16, 17, 32, 33} {
+			for _, k := range []int{1, 3, 9, 13} {
+				n := 40
+				// Sparse, or all zeros: a gradient element that only ever
+				// receives ±0 shows whether −0 was turned into +0.
+				x, pix, koff := convCase(rng, n, k, float64(k%3)*0.1)
+				for i := range x {
+					if x[i] == 0 && rng.IntN(3) == 0 {
+						x[i] = negZero
+					}
+				}
+				dz := randVec(rng, n*f, 0.9)
+				for range 3 {
+					dz[rng.IntN(len(dz))] = float32(math.Inf(1 - 2*rng.IntN(2)))
+					dz[rng.IntN(len(dz))] = float32(math.NaN())
+				}
+				mask := make([]uint8, n*MaskStride(f))
+				for i := range mask {
+					mask[i] = uint8(rng.Uint32())
+				}
+				win := NewWindows(pix, koff, nil)
+				for gcase := 0; gcase < 4; gcase++ {
+					g1 := randVec(rng, k*f, 1)
+					switch gcase {
+					case 1:
+						clear(g1)
+					case 2:
+						for i := range g1 {
+							g1[i] = negZero
+						}
+					case 3:
+						g1[rng.IntN(len(g1))] = negZero
+					}
+					for _, m := range [][]uint8{nil, mask} {
+						g2 := slices.Clone(g1)
+						gb1, gb2 := make([]float32, f), make([]float32, f)
+						g1 := slices.Clone(g1)
+						refConvGrad(g1, gb1, x, pix, koff, dz, m, f)
+						ConvGrad(g2, gb2, x, win, 0, n, dz, m, f)
+						name := fmt.Sprintf("f=%d k=%d g case %d mask=%v", f, k, gcase, m != nil)
+						if i := sameNaN(g1, g2); i >= 0 {
+							t.Fatalf("%s: g[%d] = %v, reference %v", name, i, g2[i], g1[i])
+						}
+						if i := sameNaN(gb1, gb2); i >= 0 {
+							t.Fatalf("%s: gb[%d] = %v, reference %v", name, i, gb2[i], gb1[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestConvGradSplits checks that calls over consecutive runs of windows
 // give the bits of one call over all of them.
 func TestConvGradSplits(t *testing.T) {
