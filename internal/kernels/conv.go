@@ -24,9 +24,9 @@ package kernels
 // rate) with Conv2D(32, 3×3) over a 28×28 sample: both levels are bound by
 // the products, 36 256-bit multiplications a pixel against 18 512-bit
 // ones, two a cycle either way, and by the additions that keep them
-// separate. So AVX2 takes about 1.8 times as long (BenchmarkConvForward
-// 4.9 against 2.8 µs, BenchmarkConvGrad 5.0 against 2.5 µs), and that
-// ratio is the hardware's. AVX2 has 16 registers: its gradient passes keep
+// separate. So AVX2 takes about twice as long (BenchmarkConvForward 5.2
+// against 2.9 µs, BenchmarkConvGrad 5.1 against 2.6 µs, medians), and
+// that ratio is the hardware's. AVX2 has 16 registers: its gradient passes keep
 // 2 vectors × 5 kernel rows (four passes over the pixels for 32 filters ×
 // 9 rows), take relu's mask lanes from an 8 KB table (one AND a vector)
 // and read the kernel rows through pointers held in registers.
