@@ -115,6 +115,26 @@ func convGradArch(g, gb, x []float32, pix, koff []int32, dz []float32, mask []ui
 	return true
 }
 
+// poolTab returns the pooling kernels' table of candidate indices, one
+// vector of l lanes per cell t: cells[t] + i at [t*l+i]. buf holds it when
+// it fits (on the caller's stack: the kernels keep no shared state).
+func poolTab(buf []int32, cells []int32, l int) []int32 {
+	tab := buf
+	if len(cells)*l > len(buf) {
+		tab = make([]int32, len(cells)*l)
+	}
+	for t, o := range cells {
+		for i := range l {
+			tab[t*l+i] = o + int32(i)
+		}
+	}
+	return tab
+}
+
+// poolTabLen is the table size the pooling wrappers keep on the stack: 16
+// cells (a 4×4 window) at AVX-512.
+const poolTabLen = 16 * 16
+
 func maxPoolArch(y []float32, arg []int32, x []float32, pix, out, cells []int32, c int) bool {
 	if level < AVX2 {
 		return false
@@ -123,10 +143,21 @@ func maxPoolArch(y []float32, arg []int32, x []float32, pix, out, cells []int32,
 	if arg != nil {
 		ap = &arg[0]
 	}
-	if level == AVX512 {
-		maxPool512(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], len(cells), c)
-	} else {
-		maxPool256(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], len(cells), c)
+	var buf [poolTabLen]int32
+	tab := poolTab(buf[:], cells, lanes())
+	switch nc := len(cells); {
+	case level == AVX512 && nc == 4:
+		maxPool512n4(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case level == AVX512 && nc == 9:
+		maxPool512n9(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case level == AVX512:
+		maxPool512(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case nc == 4:
+		maxPool256n4(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case nc == 9:
+		maxPool256n9(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	default:
+		maxPool256(&y[0], ap, &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
 	}
 	return true
 }
@@ -135,10 +166,21 @@ func maxPoolGradArch(dx, dy []float32, arg []int32, pix, out, cells []int32, c i
 	if level < AVX2 {
 		return false
 	}
-	if level == AVX512 {
-		maxPoolGrad512(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], len(cells), c)
-	} else {
-		maxPoolGrad256(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], len(cells), c)
+	var buf [poolTabLen]int32
+	tab := poolTab(buf[:], cells, lanes())
+	switch nc := len(cells); {
+	case level == AVX512 && nc == 4:
+		maxPoolGrad512n4(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case level == AVX512 && nc == 9:
+		maxPoolGrad512n9(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case level == AVX512:
+		maxPoolGrad512(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case nc == 4:
+		maxPoolGrad256n4(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case nc == 9:
+		maxPoolGrad256n9(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	default:
+		maxPoolGrad256(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
 	}
 	return true
 }

@@ -4,24 +4,6 @@
 
 #include "textflag.h"
 
-DATA conviota<>+0(SB)/4, $0x00000000
-DATA conviota<>+4(SB)/4, $0x00000001
-DATA conviota<>+8(SB)/4, $0x00000002
-DATA conviota<>+12(SB)/4, $0x00000003
-DATA conviota<>+16(SB)/4, $0x00000004
-DATA conviota<>+20(SB)/4, $0x00000005
-DATA conviota<>+24(SB)/4, $0x00000006
-DATA conviota<>+28(SB)/4, $0x00000007
-DATA conviota<>+32(SB)/4, $0x00000008
-DATA conviota<>+36(SB)/4, $0x00000009
-DATA conviota<>+40(SB)/4, $0x0000000a
-DATA conviota<>+44(SB)/4, $0x0000000b
-DATA conviota<>+48(SB)/4, $0x0000000c
-DATA conviota<>+52(SB)/4, $0x0000000d
-DATA conviota<>+56(SB)/4, $0x0000000e
-DATA conviota<>+60(SB)/4, $0x0000000f
-GLOBL conviota<>(SB), RODATA|NOPTR, $64
-
 DATA convtailmask<>+0(SB)/4, $0xffffffff
 DATA convtailmask<>+4(SB)/4, $0xffffffff
 DATA convtailmask<>+8(SB)/4, $0xffffffff
@@ -40,15 +22,2055 @@ DATA convtailmask<>+56(SB)/4, $0x00000000
 DATA convtailmask<>+60(SB)/4, $0x00000000
 GLOBL convtailmask<>(SB), RODATA|NOPTR, $64
 
-DATA convlanebits<>+0(SB)/4, $0x00000001
-DATA convlanebits<>+4(SB)/4, $0x00000002
-DATA convlanebits<>+8(SB)/4, $0x00000004
-DATA convlanebits<>+12(SB)/4, $0x00000008
-DATA convlanebits<>+16(SB)/4, $0x00000010
-DATA convlanebits<>+20(SB)/4, $0x00000020
-DATA convlanebits<>+24(SB)/4, $0x00000040
-DATA convlanebits<>+28(SB)/4, $0x00000080
-GLOBL convlanebits<>(SB), RODATA|NOPTR, $32
+DATA convbytemasks<>+0(SB)/4, $0x00000000
+DATA convbytemasks<>+4(SB)/4, $0x00000000
+DATA convbytemasks<>+8(SB)/4, $0x00000000
+DATA convbytemasks<>+12(SB)/4, $0x00000000
+DATA convbytemasks<>+16(SB)/4, $0x00000000
+DATA convbytemasks<>+20(SB)/4, $0x00000000
+DATA convbytemasks<>+24(SB)/4, $0x00000000
+DATA convbytemasks<>+28(SB)/4, $0x00000000
+DATA convbytemasks<>+32(SB)/4, $0xffffffff
+DATA convbytemasks<>+36(SB)/4, $0x00000000
+DATA convbytemasks<>+40(SB)/4, $0x00000000
+DATA convbytemasks<>+44(SB)/4, $0x00000000
+DATA convbytemasks<>+48(SB)/4, $0x00000000
+DATA convbytemasks<>+52(SB)/4, $0x00000000
+DATA convbytemasks<>+56(SB)/4, $0x00000000
+DATA convbytemasks<>+60(SB)/4, $0x00000000
+DATA convbytemasks<>+64(SB)/4, $0x00000000
+DATA convbytemasks<>+68(SB)/4, $0xffffffff
+DATA convbytemasks<>+72(SB)/4, $0x00000000
+DATA convbytemasks<>+76(SB)/4, $0x00000000
+DATA convbytemasks<>+80(SB)/4, $0x00000000
+DATA convbytemasks<>+84(SB)/4, $0x00000000
+DATA convbytemasks<>+88(SB)/4, $0x00000000
+DATA convbytemasks<>+92(SB)/4, $0x00000000
+DATA convbytemasks<>+96(SB)/4, $0xffffffff
+DATA convbytemasks<>+100(SB)/4, $0xffffffff
+DATA convbytemasks<>+104(SB)/4, $0x00000000
+DATA convbytemasks<>+108(SB)/4, $0x00000000
+DATA convbytemasks<>+112(SB)/4, $0x00000000
+DATA convbytemasks<>+116(SB)/4, $0x00000000
+DATA convbytemasks<>+120(SB)/4, $0x00000000
+DATA convbytemasks<>+124(SB)/4, $0x00000000
+DATA convbytemasks<>+128(SB)/4, $0x00000000
+DATA convbytemasks<>+132(SB)/4, $0x00000000
+DATA convbytemasks<>+136(SB)/4, $0xffffffff
+DATA convbytemasks<>+140(SB)/4, $0x00000000
+DATA convbytemasks<>+144(SB)/4, $0x00000000
+DATA convbytemasks<>+148(SB)/4, $0x00000000
+DATA convbytemasks<>+152(SB)/4, $0x00000000
+DATA convbytemasks<>+156(SB)/4, $0x00000000
+DATA convbytemasks<>+160(SB)/4, $0xffffffff
+DATA convbytemasks<>+164(SB)/4, $0x00000000
+DATA convbytemasks<>+168(SB)/4, $0xffffffff
+DATA convbytemasks<>+172(SB)/4, $0x00000000
+DATA convbytemasks<>+176(SB)/4, $0x00000000
+DATA convbytemasks<>+180(SB)/4, $0x00000000
+DATA convbytemasks<>+184(SB)/4, $0x00000000
+DATA convbytemasks<>+188(SB)/4, $0x00000000
+DATA convbytemasks<>+192(SB)/4, $0x00000000
+DATA convbytemasks<>+196(SB)/4, $0xffffffff
+DATA convbytemasks<>+200(SB)/4, $0xffffffff
+DATA convbytemasks<>+204(SB)/4, $0x00000000
+DATA convbytemasks<>+208(SB)/4, $0x00000000
+DATA convbytemasks<>+212(SB)/4, $0x00000000
+DATA convbytemasks<>+216(SB)/4, $0x00000000
+DATA convbytemasks<>+220(SB)/4, $0x00000000
+DATA convbytemasks<>+224(SB)/4, $0xffffffff
+DATA convbytemasks<>+228(SB)/4, $0xffffffff
+DATA convbytemasks<>+232(SB)/4, $0xffffffff
+DATA convbytemasks<>+236(SB)/4, $0x00000000
+DATA convbytemasks<>+240(SB)/4, $0x00000000
+DATA convbytemasks<>+244(SB)/4, $0x00000000
+DATA convbytemasks<>+248(SB)/4, $0x00000000
+DATA convbytemasks<>+252(SB)/4, $0x00000000
+DATA convbytemasks<>+256(SB)/4, $0x00000000
+DATA convbytemasks<>+260(SB)/4, $0x00000000
+DATA convbytemasks<>+264(SB)/4, $0x00000000
+DATA convbytemasks<>+268(SB)/4, $0xffffffff
+DATA convbytemasks<>+272(SB)/4, $0x00000000
+DATA convbytemasks<>+276(SB)/4, $0x00000000
+DATA convbytemasks<>+280(SB)/4, $0x00000000
+DATA convbytemasks<>+284(SB)/4, $0x00000000
+DATA convbytemasks<>+288(SB)/4, $0xffffffff
+DATA convbytemasks<>+292(SB)/4, $0x00000000
+DATA convbytemasks<>+296(SB)/4, $0x00000000
+DATA convbytemasks<>+300(SB)/4, $0xffffffff
+DATA convbytemasks<>+304(SB)/4, $0x00000000
+DATA convbytemasks<>+308(SB)/4, $0x00000000
+DATA convbytemasks<>+312(SB)/4, $0x00000000
+DATA convbytemasks<>+316(SB)/4, $0x00000000
+DATA convbytemasks<>+320(SB)/4, $0x00000000
+DATA convbytemasks<>+324(SB)/4, $0xffffffff
+DATA convbytemasks<>+328(SB)/4, $0x00000000
+DATA convbytemasks<>+332(SB)/4, $0xffffffff
+DATA convbytemasks<>+336(SB)/4, $0x00000000
+DATA convbytemasks<>+340(SB)/4, $0x00000000
+DATA convbytemasks<>+344(SB)/4, $0x00000000
+DATA convbytemasks<>+348(SB)/4, $0x00000000
+DATA convbytemasks<>+352(SB)/4, $0xffffffff
+DATA convbytemasks<>+356(SB)/4, $0xffffffff
+DATA convbytemasks<>+360(SB)/4, $0x00000000
+DATA convbytemasks<>+364(SB)/4, $0xffffffff
+DATA convbytemasks<>+368(SB)/4, $0x00000000
+DATA convbytemasks<>+372(SB)/4, $0x00000000
+DATA convbytemasks<>+376(SB)/4, $0x00000000
+DATA convbytemasks<>+380(SB)/4, $0x00000000
+DATA convbytemasks<>+384(SB)/4, $0x00000000
+DATA convbytemasks<>+388(SB)/4, $0x00000000
+DATA convbytemasks<>+392(SB)/4, $0xffffffff
+DATA convbytemasks<>+396(SB)/4, $0xffffffff
+DATA convbytemasks<>+400(SB)/4, $0x00000000
+DATA convbytemasks<>+404(SB)/4, $0x00000000
+DATA convbytemasks<>+408(SB)/4, $0x00000000
+DATA convbytemasks<>+412(SB)/4, $0x00000000
+DATA convbytemasks<>+416(SB)/4, $0xffffffff
+DATA convbytemasks<>+420(SB)/4, $0x00000000
+DATA convbytemasks<>+424(SB)/4, $0xffffffff
+DATA convbytemasks<>+428(SB)/4, $0xffffffff
+DATA convbytemasks<>+432(SB)/4, $0x00000000
+DATA convbytemasks<>+436(SB)/4, $0x00000000
+DATA convbytemasks<>+440(SB)/4, $0x00000000
+DATA convbytemasks<>+444(SB)/4, $0x00000000
+DATA convbytemasks<>+448(SB)/4, $0x00000000
+DATA convbytemasks<>+452(SB)/4, $0xffffffff
+DATA convbytemasks<>+456(SB)/4, $0xffffffff
+DATA convbytemasks<>+460(SB)/4, $0xffffffff
+DATA convbytemasks<>+464(SB)/4, $0x00000000
+DATA convbytemasks<>+468(SB)/4, $0x00000000
+DATA convbytemasks<>+472(SB)/4, $0x00000000
+DATA convbytemasks<>+476(SB)/4, $0x00000000
+DATA convbytemasks<>+480(SB)/4, $0xffffffff
+DATA convbytemasks<>+484(SB)/4, $0xffffffff
+DATA convbytemasks<>+488(SB)/4, $0xffffffff
+DATA convbytemasks<>+492(SB)/4, $0xffffffff
+DATA convbytemasks<>+496(SB)/4, $0x00000000
+DATA convbytemasks<>+500(SB)/4, $0x00000000
+DATA convbytemasks<>+504(SB)/4, $0x00000000
+DATA convbytemasks<>+508(SB)/4, $0x00000000
+DATA convbytemasks<>+512(SB)/4, $0x00000000
+DATA convbytemasks<>+516(SB)/4, $0x00000000
+DATA convbytemasks<>+520(SB)/4, $0x00000000
+DATA convbytemasks<>+524(SB)/4, $0x00000000
+DATA convbytemasks<>+528(SB)/4, $0xffffffff
+DATA convbytemasks<>+532(SB)/4, $0x00000000
+DATA convbytemasks<>+536(SB)/4, $0x00000000
+DATA convbytemasks<>+540(SB)/4, $0x00000000
+DATA convbytemasks<>+544(SB)/4, $0xffffffff
+DATA convbytemasks<>+548(SB)/4, $0x00000000
+DATA convbytemasks<>+552(SB)/4, $0x00000000
+DATA convbytemasks<>+556(SB)/4, $0x00000000
+DATA convbytemasks<>+560(SB)/4, $0xffffffff
+DATA convbytemasks<>+564(SB)/4, $0x00000000
+DATA convbytemasks<>+568(SB)/4, $0x00000000
+DATA convbytemasks<>+572(SB)/4, $0x00000000
+DATA convbytemasks<>+576(SB)/4, $0x00000000
+DATA convbytemasks<>+580(SB)/4, $0xffffffff
+DATA convbytemasks<>+584(SB)/4, $0x00000000
+DATA convbytemasks<>+588(SB)/4, $0x00000000
+DATA convbytemasks<>+592(SB)/4, $0xffffffff
+DATA convbytemasks<>+596(SB)/4, $0x00000000
+DATA convbytemasks<>+600(SB)/4, $0x00000000
+DATA convbytemasks<>+604(SB)/4, $0x00000000
+DATA convbytemasks<>+608(SB)/4, $0xffffffff
+DATA convbytemasks<>+612(SB)/4, $0xffffffff
+DATA convbytemasks<>+616(SB)/4, $0x00000000
+DATA convbytemasks<>+620(SB)/4, $0x00000000
+DATA convbytemasks<>+624(SB)/4, $0xffffffff
+DATA convbytemasks<>+628(SB)/4, $0x00000000
+DATA convbytemasks<>+632(SB)/4, $0x00000000
+DATA convbytemasks<>+636(SB)/4, $0x00000000
+DATA convbytemasks<>+640(SB)/4, $0x00000000
+DATA convbytemasks<>+644(SB)/4, $0x00000000
+DATA convbytemasks<>+648(SB)/4, $0xffffffff
+DATA convbytemasks<>+652(SB)/4, $0x00000000
+DATA convbytemasks<>+656(SB)/4, $0xffffffff
+DATA convbytemasks<>+660(SB)/4, $0x00000000
+DATA convbytemasks<>+664(SB)/4, $0x00000000
+DATA convbytemasks<>+668(SB)/4, $0x00000000
+DATA convbytemasks<>+672(SB)/4, $0xffffffff
+DATA convbytemasks<>+676(SB)/4, $0x00000000
+DATA convbytemasks<>+680(SB)/4, $0xffffffff
+DATA convbytemasks<>+684(SB)/4, $0x00000000
+DATA convbytemasks<>+688(SB)/4, $0xffffffff
+DATA convbytemasks<>+692(SB)/4, $0x00000000
+DATA convbytemasks<>+696(SB)/4, $0x00000000
+DATA convbytemasks<>+700(SB)/4, $0x00000000
+DATA convbytemasks<>+704(SB)/4, $0x00000000
+DATA convbytemasks<>+708(SB)/4, $0xffffffff
+DATA convbytemasks<>+712(SB)/4, $0xffffffff
+DATA convbytemasks<>+716(SB)/4, $0x00000000
+DATA convbytemasks<>+720(SB)/4, $0xffffffff
+DATA convbytemasks<>+724(SB)/4, $0x00000000
+DATA convbytemasks<>+728(SB)/4, $0x00000000
+DATA convbytemasks<>+732(SB)/4, $0x00000000
+DATA convbytemasks<>+736(SB)/4, $0xffffffff
+DATA convbytemasks<>+740(SB)/4, $0xffffffff
+DATA convbytemasks<>+744(SB)/4, $0xffffffff
+DATA convbytemasks<>+748(SB)/4, $0x00000000
+DATA convbytemasks<>+752(SB)/4, $0xffffffff
+DATA convbytemasks<>+756(SB)/4, $0x00000000
+DATA convbytemasks<>+760(SB)/4, $0x00000000
+DATA convbytemasks<>+764(SB)/4, $0x00000000
+DATA convbytemasks<>+768(SB)/4, $0x00000000
+DATA convbytemasks<>+772(SB)/4, $0x00000000
+DATA convbytemasks<>+776(SB)/4, $0x00000000
+DATA convbytemasks<>+780(SB)/4, $0xffffffff
+DATA convbytemasks<>+784(SB)/4, $0xffffffff
+DATA convbytemasks<>+788(SB)/4, $0x00000000
+DATA convbytemasks<>+792(SB)/4, $0x00000000
+DATA convbytemasks<>+796(SB)/4, $0x00000000
+DATA convbytemasks<>+800(SB)/4, $0xffffffff
+DATA convbytemasks<>+804(SB)/4, $0x00000000
+DATA convbytemasks<>+808(SB)/4, $0x00000000
+DATA convbytemasks<>+812(SB)/4, $0xffffffff
+DATA convbytemasks<>+816(SB)/4, $0xffffffff
+DATA convbytemasks<>+820(SB)/4, $0x00000000
+DATA convbytemasks<>+824(SB)/4, $0x00000000
+DATA convbytemasks<>+828(SB)/4, $0x00000000
+DATA convbytemasks<>+832(SB)/4, $0x00000000
+DATA convbytemasks<>+836(SB)/4, $0xffffffff
+DATA convbytemasks<>+840(SB)/4, $0x00000000
+DATA convbytemasks<>+844(SB)/4, $0xffffffff
+DATA convbytemasks<>+848(SB)/4, $0xffffffff
+DATA convbytemasks<>+852(SB)/4, $0x00000000
+DATA convbytemasks<>+856(SB)/4, $0x00000000
+DATA convbytemasks<>+860(SB)/4, $0x00000000
+DATA convbytemasks<>+864(SB)/4, $0xffffffff
+DATA convbytemasks<>+868(SB)/4, $0xffffffff
+DATA convbytemasks<>+872(SB)/4, $0x00000000
+DATA convbytemasks<>+876(SB)/4, $0xffffffff
+DATA convbytemasks<>+880(SB)/4, $0xffffffff
+DATA convbytemasks<>+884(SB)/4, $0x00000000
+DATA convbytemasks<>+888(SB)/4, $0x00000000
+DATA convbytemasks<>+892(SB)/4, $0x00000000
+DATA convbytemasks<>+896(SB)/4, $0x00000000
+DATA convbytemasks<>+900(SB)/4, $0x00000000
+DATA convbytemasks<>+904(SB)/4, $0xffffffff
+DATA convbytemasks<>+908(SB)/4, $0xffffffff
+DATA convbytemasks<>+912(SB)/4, $0xffffffff
+DATA convbytemasks<>+916(SB)/4, $0x00000000
+DATA convbytemasks<>+920(SB)/4, $0x00000000
+DATA convbytemasks<>+924(SB)/4, $0x00000000
+DATA convbytemasks<>+928(SB)/4, $0xffffffff
+DATA convbytemasks<>+932(SB)/4, $0x00000000
+DATA convbytemasks<>+936(SB)/4, $0xffffffff
+DATA convbytemasks<>+940(SB)/4, $0xffffffff
+DATA convbytemasks<>+944(SB)/4, $0xffffffff
+DATA convbytemasks<>+948(SB)/4, $0x00000000
+DATA convbytemasks<>+952(SB)/4, $0x00000000
+DATA convbytemasks<>+956(SB)/4, $0x00000000
+DATA convbytemasks<>+960(SB)/4, $0x00000000
+DATA convbytemasks<>+964(SB)/4, $0xffffffff
+DATA convbytemasks<>+968(SB)/4, $0xffffffff
+DATA convbytemasks<>+972(SB)/4, $0xffffffff
+DATA convbytemasks<>+976(SB)/4, $0xffffffff
+DATA convbytemasks<>+980(SB)/4, $0x00000000
+DATA convbytemasks<>+984(SB)/4, $0x00000000
+DATA convbytemasks<>+988(SB)/4, $0x00000000
+DATA convbytemasks<>+992(SB)/4, $0xffffffff
+DATA convbytemasks<>+996(SB)/4, $0xffffffff
+DATA convbytemasks<>+1000(SB)/4, $0xffffffff
+DATA convbytemasks<>+1004(SB)/4, $0xffffffff
+DATA convbytemasks<>+1008(SB)/4, $0xffffffff
+DATA convbytemasks<>+1012(SB)/4, $0x00000000
+DATA convbytemasks<>+1016(SB)/4, $0x00000000
+DATA convbytemasks<>+1020(SB)/4, $0x00000000
+DATA convbytemasks<>+1024(SB)/4, $0x00000000
+DATA convbytemasks<>+1028(SB)/4, $0x00000000
+DATA convbytemasks<>+1032(SB)/4, $0x00000000
+DATA convbytemasks<>+1036(SB)/4, $0x00000000
+DATA convbytemasks<>+1040(SB)/4, $0x00000000
+DATA convbytemasks<>+1044(SB)/4, $0xffffffff
+DATA convbytemasks<>+1048(SB)/4, $0x00000000
+DATA convbytemasks<>+1052(SB)/4, $0x00000000
+DATA convbytemasks<>+1056(SB)/4, $0xffffffff
+DATA convbytemasks<>+1060(SB)/4, $0x00000000
+DATA convbytemasks<>+1064(SB)/4, $0x00000000
+DATA convbytemasks<>+1068(SB)/4, $0x00000000
+DATA convbytemasks<>+1072(SB)/4, $0x00000000
+DATA convbytemasks<>+1076(SB)/4, $0xffffffff
+DATA convbytemasks<>+1080(SB)/4, $0x00000000
+DATA convbytemasks<>+1084(SB)/4, $0x00000000
+DATA convbytemasks<>+1088(SB)/4, $0x00000000
+DATA convbytemasks<>+1092(SB)/4, $0xffffffff
+DATA convbytemasks<>+1096(SB)/4, $0x00000000
+DATA convbytemasks<>+1100(SB)/4, $0x00000000
+DATA convbytemasks<>+1104(SB)/4, $0x00000000
+DATA convbytemasks<>+1108(SB)/4, $0xffffffff
+DATA convbytemasks<>+1112(SB)/4, $0x00000000
+DATA convbytemasks<>+1116(SB)/4, $0x00000000
+DATA convbytemasks<>+1120(SB)/4, $0xffffffff
+DATA convbytemasks<>+1124(SB)/4, $0xffffffff
+DATA convbytemasks<>+1128(SB)/4, $0x00000000
+DATA convbytemasks<>+1132(SB)/4, $0x00000000
+DATA convbytemasks<>+1136(SB)/4, $0x00000000
+DATA convbytemasks<>+1140(SB)/4, $0xffffffff
+DATA convbytemasks<>+1144(SB)/4, $0x00000000
+DATA convbytemasks<>+1148(SB)/4, $0x00000000
+DATA convbytemasks<>+1152(SB)/4, $0x00000000
+DATA convbytemasks<>+1156(SB)/4, $0x00000000
+DATA convbytemasks<>+1160(SB)/4, $0xffffffff
+DATA convbytemasks<>+1164(SB)/4, $0x00000000
+DATA convbytemasks<>+1168(SB)/4, $0x00000000
+DATA convbytemasks<>+1172(SB)/4, $0xffffffff
+DATA convbytemasks<>+1176(SB)/4, $0x00000000
+DATA convbytemasks<>+1180(SB)/4, $0x00000000
+DATA convbytemasks<>+1184(SB)/4, $0xffffffff
+DATA convbytemasks<>+1188(SB)/4, $0x00000000
+DATA convbytemasks<>+1192(SB)/4, $0xffffffff
+DATA convbytemasks<>+1196(SB)/4, $0x00000000
+DATA convbytemasks<>+1200(SB)/4, $0x00000000
+DATA convbytemasks<>+1204(SB)/4, $0xffffffff
+DATA convbytemasks<>+1208(SB)/4, $0x00000000
+DATA convbytemasks<>+1212(SB)/4, $0x00000000
+DATA convbytemasks<>+1216(SB)/4, $0x00000000
+DATA convbytemasks<>+1220(SB)/4, $0xffffffff
+DATA convbytemasks<>+1224(SB)/4, $0xffffffff
+DATA convbytemasks<>+1228(SB)/4, $0x00000000
+DATA convbytemasks<>+1232(SB)/4, $0x00000000
+DATA convbytemasks<>+1236(SB)/4, $0xffffffff
+DATA convbytemasks<>+1240(SB)/4, $0x00000000
+DATA convbytemasks<>+1244(SB)/4, $0x00000000
+DATA convbytemasks<>+1248(SB)/4, $0xffffffff
+DATA convbytemasks<>+1252(SB)/4, $0xffffffff
+DATA convbytemasks<>+1256(SB)/4, $0xffffffff
+DATA convbytemasks<>+1260(SB)/4, $0x00000000
+DATA convbytemasks<>+1264(SB)/4, $0x00000000
+DATA convbytemasks<>+1268(SB)/4, $0xffffffff
+DATA convbytemasks<>+1272(SB)/4, $0x00000000
+DATA convbytemasks<>+1276(SB)/4, $0x00000000
+DATA convbytemasks<>+1280(SB)/4, $0x00000000
+DATA convbytemasks<>+1284(SB)/4, $0x00000000
+DATA convbytemasks<>+1288(SB)/4, $0x00000000
+DATA convbytemasks<>+1292(SB)/4, $0xffffffff
+DATA convbytemasks<>+1296(SB)/4, $0x00000000
+DATA convbytemasks<>+1300(SB)/4, $0xffffffff
+DATA convbytemasks<>+1304(SB)/4, $0x00000000
+DATA convbytemasks<>+1308(SB)/4, $0x00000000
+DATA convbytemasks<>+1312(SB)/4, $0xffffffff
+DATA convbytemasks<>+1316(SB)/4, $0x00000000
+DATA convbytemasks<>+1320(SB)/4, $0x00000000
+DATA convbytemasks<>+1324(SB)/4, $0xffffffff
+DATA convbytemasks<>+1328(SB)/4, $0x00000000
+DATA convbytemasks<>+1332(SB)/4, $0xffffffff
+DATA convbytemasks<>+1336(SB)/4, $0x00000000
+DATA convbytemasks<>+1340(SB)/4, $0x00000000
+DATA convbytemasks<>+1344(SB)/4, $0x00000000
+DATA convbytemasks<>+1348(SB)/4, $0xffffffff
+DATA convbytemasks<>+1352(SB)/4, $0x00000000
+DATA convbytemasks<>+1356(SB)/4, $0xffffffff
+DATA convbytemasks<>+1360(SB)/4, $0x00000000
+DATA convbytemasks<>+1364(SB)/4, $0xffffffff
+DATA convbytemasks<>+1368(SB)/4, $0x00000000
+DATA convbytemasks<>+1372(SB)/4, $0x00000000
+DATA convbytemasks<>+1376(SB)/4, $0xffffffff
+DATA convbytemasks<>+1380(SB)/4, $0xffffffff
+DATA convbytemasks<>+1384(SB)/4, $0x00000000
+DATA convbytemasks<>+1388(SB)/4, $0xffffffff
+DATA convbytemasks<>+1392(SB)/4, $0x00000000
+DATA convbytemasks<>+1396(SB)/4, $0xffffffff
+DATA convbytemasks<>+1400(SB)/4, $0x00000000
+DATA convbytemasks<>+1404(SB)/4, $0x00000000
+DATA convbytemasks<>+1408(SB)/4, $0x00000000
+DATA convbytemasks<>+1412(SB)/4, $0x00000000
+DATA convbytemasks<>+1416(SB)/4, $0xffffffff
+DATA convbytemasks<>+1420(SB)/4, $0xffffffff
+DATA convbytemasks<>+1424(SB)/4, $0x00000000
+DATA convbytemasks<>+1428(SB)/4, $0xffffffff
+DATA convbytemasks<>+1432(SB)/4, $0x00000000
+DATA convbytemasks<>+1436(SB)/4, $0x00000000
+DATA convbytemasks<>+1440(SB)/4, $0xffffffff
+DATA convbytemasks<>+1444(SB)/4, $0x00000000
+DATA convbytemasks<>+1448(SB)/4, $0xffffffff
+DATA convbytemasks<>+1452(SB)/4, $0xffffffff
+DATA convbytemasks<>+1456(SB)/4, $0x00000000
+DATA convbytemasks<>+1460(SB)/4, $0xffffffff
+DATA convbytemasks<>+1464(SB)/4, $0x00000000
+DATA convbytemasks<>+1468(SB)/4, $0x00000000
+DATA convbytemasks<>+1472(SB)/4, $0x00000000
+DATA convbytemasks<>+1476(SB)/4, $0xffffffff
+DATA convbytemasks<>+1480(SB)/4, $0xffffffff
+DATA convbytemasks<>+1484(SB)/4, $0xffffffff
+DATA convbytemasks<>+1488(SB)/4, $0x00000000
+DATA convbytemasks<>+1492(SB)/4, $0xffffffff
+DATA convbytemasks<>+1496(SB)/4, $0x00000000
+DATA convbytemasks<>+1500(SB)/4, $0x00000000
+DATA convbytemasks<>+1504(SB)/4, $0xffffffff
+DATA convbytemasks<>+1508(SB)/4, $0xffffffff
+DATA convbytemasks<>+1512(SB)/4, $0xffffffff
+DATA convbytemasks<>+1516(SB)/4, $0xffffffff
+DATA convbytemasks<>+1520(SB)/4, $0x00000000
+DATA convbytemasks<>+1524(SB)/4, $0xffffffff
+DATA convbytemasks<>+1528(SB)/4, $0x00000000
+DATA convbytemasks<>+1532(SB)/4, $0x00000000
+DATA convbytemasks<>+1536(SB)/4, $0x00000000
+DATA convbytemasks<>+1540(SB)/4, $0x00000000
+DATA convbytemasks<>+1544(SB)/4, $0x00000000
+DATA convbytemasks<>+1548(SB)/4, $0x00000000
+DATA convbytemasks<>+1552(SB)/4, $0xffffffff
+DATA convbytemasks<>+1556(SB)/4, $0xffffffff
+DATA convbytemasks<>+1560(SB)/4, $0x00000000
+DATA convbytemasks<>+1564(SB)/4, $0x00000000
+DATA convbytemasks<>+1568(SB)/4, $0xffffffff
+DATA convbytemasks<>+1572(SB)/4, $0x00000000
+DATA convbytemasks<>+1576(SB)/4, $0x00000000
+DATA convbytemasks<>+1580(SB)/4, $0x00000000
+DATA convbytemasks<>+1584(SB)/4, $0xffffffff
+DATA convbytemasks<>+1588(SB)/4, $0xffffffff
+DATA convbytemasks<>+1592(SB)/4, $0x00000000
+DATA convbytemasks<>+1596(SB)/4, $0x00000000
+DATA convbytemasks<>+1600(SB)/4, $0x00000000
+DATA convbytemasks<>+1604(SB)/4, $0xffffffff
+DATA convbytemasks<>+1608(SB)/4, $0x00000000
+DATA convbytemasks<>+1612(SB)/4, $0x00000000
+DATA convbytemasks<>+1616(SB)/4, $0xffffffff
+DATA convbytemasks<>+1620(SB)/4, $0xffffffff
+DATA convbytemasks<>+1624(SB)/4, $0x00000000
+DATA convbytemasks<>+1628(SB)/4, $0x00000000
+DATA convbytemasks<>+1632(SB)/4, $0xffffffff
+DATA convbytemasks<>+1636(SB)/4, $0xffffffff
+DATA convbytemasks<>+1640(SB)/4, $0x00000000
+DATA convbytemasks<>+1644(SB)/4, $0x00000000
+DATA convbytemasks<>+1648(SB)/4, $0xffffffff
+DATA convbytemasks<>+1652(SB)/4, $0xffffffff
+DATA convbytemasks<>+1656(SB)/4, $0x00000000
+DATA convbytemasks<>+1660(SB)/4, $0x00000000
+DATA convbytemasks<>+1664(SB)/4, $0x00000000
+DATA convbytemasks<>+1668(SB)/4, $0x00000000
+DATA convbytemasks<>+1672(SB)/4, $0xffffffff
+DATA convbytemasks<>+1676(SB)/4, $0x00000000
+DATA convbytemasks<>+1680(SB)/4, $0xffffffff
+DATA convbytemasks<>+1684(SB)/4, $0xffffffff
+DATA convbytemasks<>+1688(SB)/4, $0x00000000
+DATA convbytemasks<>+1692(SB)/4, $0x00000000
+DATA convbytemasks<>+1696(SB)/4, $0xffffffff
+DATA convbytemasks<>+1700(SB)/4, $0x00000000
+DATA convbytemasks<>+1704(SB)/4, $0xffffffff
+DATA convbytemasks<>+1708(SB)/4, $0x00000000
+DATA convbytemasks<>+1712(SB)/4, $0xffffffff
+DATA convbytemasks<>+1716(SB)/4, $0xffffffff
+DATA convbytemasks<>+1720(SB)/4, $0x00000000
+DATA convbytemasks<>+1724(SB)/4, $0x00000000
+DATA convbytemasks<>+1728(SB)/4, $0x00000000
+DATA convbytemasks<>+1732(SB)/4, $0xffffffff
+DATA convbytemasks<>+1736(SB)/4, $0xffffffff
+DATA convbytemasks<>+1740(SB)/4, $0x00000000
+DATA convbytemasks<>+1744(SB)/4, $0xffffffff
+DATA convbytemasks<>+1748(SB)/4, $0xffffffff
+DATA convbytemasks<>+1752(SB)/4, $0x00000000
+DATA convbytemasks<>+1756(SB)/4, $0x00000000
+DATA convbytemasks<>+1760(SB)/4, $0xffffffff
+DATA convbytemasks<>+1764(SB)/4, $0xffffffff
+DATA convbytemasks<>+1768(SB)/4, $0xffffffff
+DATA convbytemasks<>+1772(SB)/4, $0x00000000
+DATA convbytemasks<>+1776(SB)/4, $0xffffffff
+DATA convbytemasks<>+1780(SB)/4, $0xffffffff
+DATA convbytemasks<>+1784(SB)/4, $0x00000000
+DATA convbytemasks<>+1788(SB)/4, $0x00000000
+DATA convbytemasks<>+1792(SB)/4, $0x00000000
+DATA convbytemasks<>+1796(SB)/4, $0x00000000
+DATA convbytemasks<>+1800(SB)/4, $0x00000000
+DATA convbytemasks<>+1804(SB)/4, $0xffffffff
+DATA convbytemasks<>+1808(SB)/4, $0xffffffff
+DATA convbytemasks<>+1812(SB)/4, $0xffffffff
+DATA convbytemasks<>+1816(SB)/4, $0x00000000
+DATA convbytemasks<>+1820(SB)/4, $0x00000000
+DATA convbytemasks<>+1824(SB)/4, $0xffffffff
+DATA convbytemasks<>+1828(SB)/4, $0x00000000
+DATA convbytemasks<>+1832(SB)/4, $0x00000000
+DATA convbytemasks<>+1836(SB)/4, $0xffffffff
+DATA convbytemasks<>+1840(SB)/4, $0xffffffff
+DATA convbytemasks<>+1844(SB)/4, $0xffffffff
+DATA convbytemasks<>+1848(SB)/4, $0x00000000
+DATA convbytemasks<>+1852(SB)/4, $0x00000000
+DATA convbytemasks<>+1856(SB)/4, $0x00000000
+DATA convbytemasks<>+1860(SB)/4, $0xffffffff
+DATA convbytemasks<>+1864(SB)/4, $0x00000000
+DATA convbytemasks<>+1868(SB)/4, $0xffffffff
+DATA convbytemasks<>+1872(SB)/4, $0xffffffff
+DATA convbytemasks<>+1876(SB)/4, $0xffffffff
+DATA convbytemasks<>+1880(SB)/4, $0x00000000
+DATA convbytemasks<>+1884(SB)/4, $0x00000000
+DATA convbytemasks<>+1888(SB)/4, $0xffffffff
+DATA convbytemasks<>+1892(SB)/4, $0xffffffff
+DATA convbytemasks<>+1896(SB)/4, $0x00000000
+DATA convbytemasks<>+1900(SB)/4, $0xffffffff
+DATA convbytemasks<>+1904(SB)/4, $0xffffffff
+DATA convbytemasks<>+1908(SB)/4, $0xffffffff
+DATA convbytemasks<>+1912(SB)/4, $0x00000000
+DATA convbytemasks<>+1916(SB)/4, $0x00000000
+DATA convbytemasks<>+1920(SB)/4, $0x00000000
+DATA convbytemasks<>+1924(SB)/4, $0x00000000
+DATA convbytemasks<>+1928(SB)/4, $0xffffffff
+DATA convbytemasks<>+1932(SB)/4, $0xffffffff
+DATA convbytemasks<>+1936(SB)/4, $0xffffffff
+DATA convbytemasks<>+1940(SB)/4, $0xffffffff
+DATA convbytemasks<>+1944(SB)/4, $0x00000000
+DATA convbytemasks<>+1948(SB)/4, $0x00000000
+DATA convbytemasks<>+1952(SB)/4, $0xffffffff
+DATA convbytemasks<>+1956(SB)/4, $0x00000000
+DATA convbytemasks<>+1960(SB)/4, $0xffffffff
+DATA convbytemasks<>+1964(SB)/4, $0xffffffff
+DATA convbytemasks<>+1968(SB)/4, $0xffffffff
+DATA convbytemasks<>+1972(SB)/4, $0xffffffff
+DATA convbytemasks<>+1976(SB)/4, $0x00000000
+DATA convbytemasks<>+1980(SB)/4, $0x00000000
+DATA convbytemasks<>+1984(SB)/4, $0x00000000
+DATA convbytemasks<>+1988(SB)/4, $0xffffffff
+DATA convbytemasks<>+1992(SB)/4, $0xffffffff
+DATA convbytemasks<>+1996(SB)/4, $0xffffffff
+DATA convbytemasks<>+2000(SB)/4, $0xffffffff
+DATA convbytemasks<>+2004(SB)/4, $0xffffffff
+DATA convbytemasks<>+2008(SB)/4, $0x00000000
+DATA convbytemasks<>+2012(SB)/4, $0x00000000
+DATA convbytemasks<>+2016(SB)/4, $0xffffffff
+DATA convbytemasks<>+2020(SB)/4, $0xffffffff
+DATA convbytemasks<>+2024(SB)/4, $0xffffffff
+DATA convbytemasks<>+2028(SB)/4, $0xffffffff
+DATA convbytemasks<>+2032(SB)/4, $0xffffffff
+DATA convbytemasks<>+2036(SB)/4, $0xffffffff
+DATA convbytemasks<>+2040(SB)/4, $0x00000000
+DATA convbytemasks<>+2044(SB)/4, $0x00000000
+DATA convbytemasks<>+2048(SB)/4, $0x00000000
+DATA convbytemasks<>+2052(SB)/4, $0x00000000
+DATA convbytemasks<>+2056(SB)/4, $0x00000000
+DATA convbytemasks<>+2060(SB)/4, $0x00000000
+DATA convbytemasks<>+2064(SB)/4, $0x00000000
+DATA convbytemasks<>+2068(SB)/4, $0x00000000
+DATA convbytemasks<>+2072(SB)/4, $0xffffffff
+DATA convbytemasks<>+2076(SB)/4, $0x00000000
+DATA convbytemasks<>+2080(SB)/4, $0xffffffff
+DATA convbytemasks<>+2084(SB)/4, $0x00000000
+DATA convbytemasks<>+2088(SB)/4, $0x00000000
+DATA convbytemasks<>+2092(SB)/4, $0x00000000
+DATA convbytemasks<>+2096(SB)/4, $0x00000000
+DATA convbytemasks<>+2100(SB)/4, $0x00000000
+DATA convbytemasks<>+2104(SB)/4, $0xffffffff
+DATA convbytemasks<>+2108(SB)/4, $0x00000000
+DATA convbytemasks<>+2112(SB)/4, $0x00000000
+DATA convbytemasks<>+2116(SB)/4, $0xffffffff
+DATA convbytemasks<>+2120(SB)/4, $0x00000000
+DATA convbytemasks<>+2124(SB)/4, $0x00000000
+DATA convbytemasks<>+2128(SB)/4, $0x00000000
+DATA convbytemasks<>+2132(SB)/4, $0x00000000
+DATA convbytemasks<>+2136(SB)/4, $0xffffffff
+DATA convbytemasks<>+2140(SB)/4, $0x00000000
+DATA convbytemasks<>+2144(SB)/4, $0xffffffff
+DATA convbytemasks<>+2148(SB)/4, $0xffffffff
+DATA convbytemasks<>+2152(SB)/4, $0x00000000
+DATA convbytemasks<>+2156(SB)/4, $0x00000000
+DATA convbytemasks<>+2160(SB)/4, $0x00000000
+DATA convbytemasks<>+2164(SB)/4, $0x00000000
+DATA convbytemasks<>+2168(SB)/4, $0xffffffff
+DATA convbytemasks<>+2172(SB)/4, $0x00000000
+DATA convbytemasks<>+2176(SB)/4, $0x00000000
+DATA convbytemasks<>+2180(SB)/4, $0x00000000
+DATA convbytemasks<>+2184(SB)/4, $0xffffffff
+DATA convbytemasks<>+2188(SB)/4, $0x00000000
+DATA convbytemasks<>+2192(SB)/4, $0x00000000
+DATA convbytemasks<>+2196(SB)/4, $0x00000000
+DATA convbytemasks<>+2200(SB)/4, $0xffffffff
+DATA convbytemasks<>+2204(SB)/4, $0x00000000
+DATA convbytemasks<>+2208(SB)/4, $0xffffffff
+DATA convbytemasks<>+2212(SB)/4, $0x00000000
+DATA convbytemasks<>+2216(SB)/4, $0xffffffff
+DATA convbytemasks<>+2220(SB)/4, $0x00000000
+DATA convbytemasks<>+2224(SB)/4, $0x00000000
+DATA convbytemasks<>+2228(SB)/4, $0x00000000
+DATA convbytemasks<>+2232(SB)/4, $0xffffffff
+DATA convbytemasks<>+2236(SB)/4, $0x00000000
+DATA convbytemasks<>+2240(SB)/4, $0x00000000
+DATA convbytemasks<>+2244(SB)/4, $0xffffffff
+DATA convbytemasks<>+2248(SB)/4, $0xffffffff
+DATA convbytemasks<>+2252(SB)/4, $0x00000000
+DATA convbytemasks<>+2256(SB)/4, $0x00000000
+DATA convbytemasks<>+2260(SB)/4, $0x00000000
+DATA convbytemasks<>+2264(SB)/4, $0xffffffff
+DATA convbytemasks<>+2268(SB)/4, $0x00000000
+DATA convbytemasks<>+2272(SB)/4, $0xffffffff
+DATA convbytemasks<>+2276(SB)/4, $0xffffffff
+DATA convbytemasks<>+2280(SB)/4, $0xffffffff
+DATA convbytemasks<>+2284(SB)/4, $0x00000000
+DATA convbytemasks<>+2288(SB)/4, $0x00000000
+DATA convbytemasks<>+2292(SB)/4, $0x00000000
+DATA convbytemasks<>+2296(SB)/4, $0xffffffff
+DATA convbytemasks<>+2300(SB)/4, $0x00000000
+DATA convbytemasks<>+2304(SB)/4, $0x00000000
+DATA convbytemasks<>+2308(SB)/4, $0x00000000
+DATA convbytemasks<>+2312(SB)/4, $0x00000000
+DATA convbytemasks<>+2316(SB)/4, $0xffffffff
+DATA convbytemasks<>+2320(SB)/4, $0x00000000
+DATA convbytemasks<>+2324(SB)/4, $0x00000000
+DATA convbytemasks<>+2328(SB)/4, $0xffffffff
+DATA convbytemasks<>+2332(SB)/4, $0x00000000
+DATA convbytemasks<>+2336(SB)/4, $0xffffffff
+DATA convbytemasks<>+2340(SB)/4, $0x00000000
+DATA convbytemasks<>+2344(SB)/4, $0x00000000
+DATA convbytemasks<>+2348(SB)/4, $0xffffffff
+DATA convbytemasks<>+2352(SB)/4, $0x00000000
+DATA convbytemasks<>+2356(SB)/4, $0x00000000
+DATA convbytemasks<>+2360(SB)/4, $0xffffffff
+DATA convbytemasks<>+2364(SB)/4, $0x00000000
+DATA convbytemasks<>+2368(SB)/4, $0x00000000
+DATA convbytemasks<>+2372(SB)/4, $0xffffffff
+DATA convbytemasks<>+2376(SB)/4, $0x00000000
+DATA convbytemasks<>+2380(SB)/4, $0xffffffff
+DATA convbytemasks<>+2384(SB)/4, $0x00000000
+DATA convbytemasks<>+2388(SB)/4, $0x00000000
+DATA convbytemasks<>+2392(SB)/4, $0xffffffff
+DATA convbytemasks<>+2396(SB)/4, $0x00000000
+DATA convbytemasks<>+2400(SB)/4, $0xffffffff
+DATA convbytemasks<>+2404(SB)/4, $0xffffffff
+DATA convbytemasks<>+2408(SB)/4, $0x00000000
+DATA convbytemasks<>+2412(SB)/4, $0xffffffff
+DATA convbytemasks<>+2416(SB)/4, $0x00000000
+DATA convbytemasks<>+2420(SB)/4, $0x00000000
+DATA convbytemasks<>+2424(SB)/4, $0xffffffff
+DATA convbytemasks<>+2428(SB)/4, $0x00000000
+DATA convbytemasks<>+2432(SB)/4, $0x00000000
+DATA convbytemasks<>+2436(SB)/4, $0x00000000
+DATA convbytemasks<>+2440(SB)/4, $0xffffffff
+DATA convbytemasks<>+2444(SB)/4, $0xffffffff
+DATA convbytemasks<>+2448(SB)/4, $0x00000000
+DATA convbytemasks<>+2452(SB)/4, $0x00000000
+DATA convbytemasks<>+2456(SB)/4, $0xffffffff
+DATA convbytemasks<>+2460(SB)/4, $0x00000000
+DATA convbytemasks<>+2464(SB)/4, $0xffffffff
+DATA convbytemasks<>+2468(SB)/4, $0x00000000
+DATA convbytemasks<>+2472(SB)/4, $0xffffffff
+DATA convbytemasks<>+2476(SB)/4, $0xffffffff
+DATA convbytemasks<>+2480(SB)/4, $0x00000000
+DATA convbytemasks<>+2484(SB)/4, $0x00000000
+DATA convbytemasks<>+2488(SB)/4, $0xffffffff
+DATA convbytemasks<>+2492(SB)/4, $0x00000000
+DATA convbytemasks<>+2496(SB)/4, $0x00000000
+DATA convbytemasks<>+2500(SB)/4, $0xffffffff
+DATA convbytemasks<>+2504(SB)/4, $0xffffffff
+DATA convbytemasks<>+2508(SB)/4, $0xffffffff
+DATA convbytemasks<>+2512(SB)/4, $0x00000000
+DATA convbytemasks<>+2516(SB)/4, $0x00000000
+DATA convbytemasks<>+2520(SB)/4, $0xffffffff
+DATA convbytemasks<>+2524(SB)/4, $0x00000000
+DATA convbytemasks<>+2528(SB)/4, $0xffffffff
+DATA convbytemasks<>+2532(SB)/4, $0xffffffff
+DATA convbytemasks<>+2536(SB)/4, $0xffffffff
+DATA convbytemasks<>+2540(SB)/4, $0xffffffff
+DATA convbytemasks<>+2544(SB)/4, $0x00000000
+DATA convbytemasks<>+2548(SB)/4, $0x00000000
+DATA convbytemasks<>+2552(SB)/4, $0xffffffff
+DATA convbytemasks<>+2556(SB)/4, $0x00000000
+DATA convbytemasks<>+2560(SB)/4, $0x00000000
+DATA convbytemasks<>+2564(SB)/4, $0x00000000
+DATA convbytemasks<>+2568(SB)/4, $0x00000000
+DATA convbytemasks<>+2572(SB)/4, $0x00000000
+DATA convbytemasks<>+2576(SB)/4, $0xffffffff
+DATA convbytemasks<>+2580(SB)/4, $0x00000000
+DATA convbytemasks<>+2584(SB)/4, $0xffffffff
+DATA convbytemasks<>+2588(SB)/4, $0x00000000
+DATA convbytemasks<>+2592(SB)/4, $0xffffffff
+DATA convbytemasks<>+2596(SB)/4, $0x00000000
+DATA convbytemasks<>+2600(SB)/4, $0x00000000
+DATA convbytemasks<>+2604(SB)/4, $0x00000000
+DATA convbytemasks<>+2608(SB)/4, $0xffffffff
+DATA convbytemasks<>+2612(SB)/4, $0x00000000
+DATA convbytemasks<>+2616(SB)/4, $0xffffffff
+DATA convbytemasks<>+2620(SB)/4, $0x00000000
+DATA convbytemasks<>+2624(SB)/4, $0x00000000
+DATA convbytemasks<>+2628(SB)/4, $0xffffffff
+DATA convbytemasks<>+2632(SB)/4, $0x00000000
+DATA convbytemasks<>+2636(SB)/4, $0x00000000
+DATA convbytemasks<>+2640(SB)/4, $0xffffffff
+DATA convbytemasks<>+2644(SB)/4, $0x00000000
+DATA convbytemasks<>+2648(SB)/4, $0xffffffff
+DATA convbytemasks<>+2652(SB)/4, $0x00000000
+DATA convbytemasks<>+2656(SB)/4, $0xffffffff
+DATA convbytemasks<>+2660(SB)/4, $0xffffffff
+DATA convbytemasks<>+2664(SB)/4, $0x00000000
+DATA convbytemasks<>+2668(SB)/4, $0x00000000
+DATA convbytemasks<>+2672(SB)/4, $0xffffffff
+DATA convbytemasks<>+2676(SB)/4, $0x00000000
+DATA convbytemasks<>+2680(SB)/4, $0xffffffff
+DATA convbytemasks<>+2684(SB)/4, $0x00000000
+DATA convbytemasks<>+2688(SB)/4, $0x00000000
+DATA convbytemasks<>+2692(SB)/4, $0x00000000
+DATA convbytemasks<>+2696(SB)/4, $0xffffffff
+DATA convbytemasks<>+2700(SB)/4, $0x00000000
+DATA convbytemasks<>+2704(SB)/4, $0xffffffff
+DATA convbytemasks<>+2708(SB)/4, $0x00000000
+DATA convbytemasks<>+2712(SB)/4, $0xffffffff
+DATA convbytemasks<>+2716(SB)/4, $0x00000000
+DATA convbytemasks<>+2720(SB)/4, $0xffffffff
+DATA convbytemasks<>+2724(SB)/4, $0x00000000
+DATA convbytemasks<>+2728(SB)/4, $0xffffffff
+DATA convbytemasks<>+2732(SB)/4, $0x00000000
+DATA convbytemasks<>+2736(SB)/4, $0xffffffff
+DATA convbytemasks<>+2740(SB)/4, $0x00000000
+DATA convbytemasks<>+2744(SB)/4, $0xffffffff
+DATA convbytemasks<>+2748(SB)/4, $0x00000000
+DATA convbytemasks<>+2752(SB)/4, $0x00000000
+DATA convbytemasks<>+2756(SB)/4, $0xffffffff
+DATA convbytemasks<>+2760(SB)/4, $0xffffffff
+DATA convbytemasks<>+2764(SB)/4, $0x00000000
+DATA convbytemasks<>+2768(SB)/4, $0xffffffff
+DATA convbytemasks<>+2772(SB)/4, $0x00000000
+DATA convbytemasks<>+2776(SB)/4, $0xffffffff
+DATA convbytemasks<>+2780(SB)/4, $0x00000000
+DATA convbytemasks<>+2784(SB)/4, $0xffffffff
+DATA convbytemasks<>+2788(SB)/4, $0xffffffff
+DATA convbytemasks<>+2792(SB)/4, $0xffffffff
+DATA convbytemasks<>+2796(SB)/4, $0x00000000
+DATA convbytemasks<>+2800(SB)/4, $0xffffffff
+DATA convbytemasks<>+2804(SB)/4, $0x00000000
+DATA convbytemasks<>+2808(SB)/4, $0xffffffff
+DATA convbytemasks<>+2812(SB)/4, $0x00000000
+DATA convbytemasks<>+2816(SB)/4, $0x00000000
+DATA convbytemasks<>+2820(SB)/4, $0x00000000
+DATA convbytemasks<>+2824(SB)/4, $0x00000000
+DATA convbytemasks<>+2828(SB)/4, $0xffffffff
+DATA convbytemasks<>+2832(SB)/4, $0xffffffff
+DATA convbytemasks<>+2836(SB)/4, $0x00000000
+DATA convbytemasks<>+2840(SB)/4, $0xffffffff
+DATA convbytemasks<>+2844(SB)/4, $0x00000000
+DATA convbytemasks<>+2848(SB)/4, $0xffffffff
+DATA convbytemasks<>+2852(SB)/4, $0x00000000
+DATA convbytemasks<>+2856(SB)/4, $0x00000000
+DATA convbytemasks<>+2860(SB)/4, $0xffffffff
+DATA convbytemasks<>+2864(SB)/4, $0xffffffff
+DATA convbytemasks<>+2868(SB)/4, $0x00000000
+DATA convbytemasks<>+2872(SB)/4, $0xffffffff
+DATA convbytemasks<>+2876(SB)/4, $0x00000000
+DATA convbytemasks<>+2880(SB)/4, $0x00000000
+DATA convbytemasks<>+2884(SB)/4, $0xffffffff
+DATA convbytemasks<>+2888(SB)/4, $0x00000000
+DATA convbytemasks<>+2892(SB)/4, $0xffffffff
+DATA convbytemasks<>+2896(SB)/4, $0xffffffff
+DATA convbytemasks<>+2900(SB)/4, $0x00000000
+DATA convbytemasks<>+2904(SB)/4, $0xffffffff
+DATA convbytemasks<>+2908(SB)/4, $0x00000000
+DATA convbytemasks<>+2912(SB)/4, $0xffffffff
+DATA convbytemasks<>+2916(SB)/4, $0xffffffff
+DATA convbytemasks<>+2920(SB)/4, $0x00000000
+DATA convbytemasks<>+2924(SB)/4, $0xffffffff
+DATA convbytemasks<>+2928(SB)/4, $0xffffffff
+DATA convbytemasks<>+2932(SB)/4, $0x00000000
+DATA convbytemasks<>+2936(SB)/4, $0xffffffff
+DATA convbytemasks<>+2940(SB)/4, $0x00000000
+DATA convbytemasks<>+2944(SB)/4, $0x00000000
+DATA convbytemasks<>+2948(SB)/4, $0x00000000
+DATA convbytemasks<>+2952(SB)/4, $0xffffffff
+DATA convbytemasks<>+2956(SB)/4, $0xffffffff
+DATA convbytemasks<>+2960(SB)/4, $0xffffffff
+DATA convbytemasks<>+2964(SB)/4, $0x00000000
+DATA convbytemasks<>+2968(SB)/4, $0xffffffff
+DATA convbytemasks<>+2972(SB)/4, $0x00000000
+DATA convbytemasks<>+2976(SB)/4, $0xffffffff
+DATA convbytemasks<>+2980(SB)/4, $0x00000000
+DATA convbytemasks<>+2984(SB)/4, $0xffffffff
+DATA convbytemasks<>+2988(SB)/4, $0xffffffff
+DATA convbytemasks<>+2992(SB)/4, $0xffffffff
+DATA convbytemasks<>+2996(SB)/4, $0x00000000
+DATA convbytemasks<>+3000(SB)/4, $0xffffffff
+DATA convbytemasks<>+3004(SB)/4, $0x00000000
+DATA convbytemasks<>+3008(SB)/4, $0x00000000
+DATA convbytemasks<>+3012(SB)/4, $0xffffffff
+DATA convbytemasks<>+3016(SB)/4, $0xffffffff
+DATA convbytemasks<>+3020(SB)/4, $0xffffffff
+DATA convbytemasks<>+3024(SB)/4, $0xffffffff
+DATA convbytemasks<>+3028(SB)/4, $0x00000000
+DATA convbytemasks<>+3032(SB)/4, $0xffffffff
+DATA convbytemasks<>+3036(SB)/4, $0x00000000
+DATA convbytemasks<>+3040(SB)/4, $0xffffffff
+DATA convbytemasks<>+3044(SB)/4, $0xffffffff
+DATA convbytemasks<>+3048(SB)/4, $0xffffffff
+DATA convbytemasks<>+3052(SB)/4, $0xffffffff
+DATA convbytemasks<>+3056(SB)/4, $0xffffffff
+DATA convbytemasks<>+3060(SB)/4, $0x00000000
+DATA convbytemasks<>+3064(SB)/4, $0xffffffff
+DATA convbytemasks<>+3068(SB)/4, $0x00000000
+DATA convbytemasks<>+3072(SB)/4, $0x00000000
+DATA convbytemasks<>+3076(SB)/4, $0x00000000
+DATA convbytemasks<>+3080(SB)/4, $0x00000000
+DATA convbytemasks<>+3084(SB)/4, $0x00000000
+DATA convbytemasks<>+3088(SB)/4, $0x00000000
+DATA convbytemasks<>+3092(SB)/4, $0xffffffff
+DATA convbytemasks<>+3096(SB)/4, $0xffffffff
+DATA convbytemasks<>+3100(SB)/4, $0x00000000
+DATA convbytemasks<>+3104(SB)/4, $0xffffffff
+DATA convbytemasks<>+3108(SB)/4, $0x00000000
+DATA convbytemasks<>+3112(SB)/4, $0x00000000
+DATA convbytemasks<>+3116(SB)/4, $0x00000000
+DATA convbytemasks<>+3120(SB)/4, $0x00000000
+DATA convbytemasks<>+3124(SB)/4, $0xffffffff
+DATA convbytemasks<>+3128(SB)/4, $0xffffffff
+DATA convbytemasks<>+3132(SB)/4, $0x00000000
+DATA convbytemasks<>+3136(SB)/4, $0x00000000
+DATA convbytemasks<>+3140(SB)/4, $0xffffffff
+DATA convbytemasks<>+3144(SB)/4, $0x00000000
+DATA convbytemasks<>+3148(SB)/4, $0x00000000
+DATA convbytemasks<>+3152(SB)/4, $0x00000000
+DATA convbytemasks<>+3156(SB)/4, $0xffffffff
+DATA convbytemasks<>+3160(SB)/4, $0xffffffff
+DATA convbytemasks<>+3164(SB)/4, $0x00000000
+DATA convbytemasks<>+3168(SB)/4, $0xffffffff
+DATA convbytemasks<>+3172(SB)/4, $0xffffffff
+DATA convbytemasks<>+3176(SB)/4, $0x00000000
+DATA convbytemasks<>+3180(SB)/4, $0x00000000
+DATA convbytemasks<>+3184(SB)/4, $0x00000000
+DATA convbytemasks<>+3188(SB)/4, $0xffffffff
+DATA convbytemasks<>+3192(SB)/4, $0xffffffff
+DATA convbytemasks<>+3196(SB)/4, $0x00000000
+DATA convbytemasks<>+3200(SB)/4, $0x00000000
+DATA convbytemasks<>+3204(SB)/4, $0x00000000
+DATA convbytemasks<>+3208(SB)/4, $0xffffffff
+DATA convbytemasks<>+3212(SB)/4, $0x00000000
+DATA convbytemasks<>+3216(SB)/4, $0x00000000
+DATA convbytemasks<>+3220(SB)/4, $0xffffffff
+DATA convbytemasks<>+3224(SB)/4, $0xffffffff
+DATA convbytemasks<>+3228(SB)/4, $0x00000000
+DATA convbytemasks<>+3232(SB)/4, $0xffffffff
+DATA convbytemasks<>+3236(SB)/4, $0x00000000
+DATA convbytemasks<>+3240(SB)/4, $0xffffffff
+DATA convbytemasks<>+3244(SB)/4, $0x00000000
+DATA convbytemasks<>+3248(SB)/4, $0x00000000
+DATA convbytemasks<>+3252(SB)/4, $0xffffffff
+DATA convbytemasks<>+3256(SB)/4, $0xffffffff
+DATA convbytemasks<>+3260(SB)/4, $0x00000000
+DATA convbytemasks<>+3264(SB)/4, $0x00000000
+DATA convbytemasks<>+3268(SB)/4, $0xffffffff
+DATA convbytemasks<>+3272(SB)/4, $0xffffffff
+DATA convbytemasks<>+3276(SB)/4, $0x00000000
+DATA convbytemasks<>+3280(SB)/4, $0x00000000
+DATA convbytemasks<>+3284(SB)/4, $0xffffffff
+DATA convbytemasks<>+3288(SB)/4, $0xffffffff
+DATA convbytemasks<>+3292(SB)/4, $0x00000000
+DATA convbytemasks<>+3296(SB)/4, $0xffffffff
+DATA convbytemasks<>+3300(SB)/4, $0xffffffff
+DATA convbytemasks<>+3304(SB)/4, $0xffffffff
+DATA convbytemasks<>+3308(SB)/4, $0x00000000
+DATA convbytemasks<>+3312(SB)/4, $0x00000000
+DATA convbytemasks<>+3316(SB)/4, $0xffffffff
+DATA convbytemasks<>+3320(SB)/4, $0xffffffff
+DATA convbytemasks<>+3324(SB)/4, $0x00000000
+DATA convbytemasks<>+3328(SB)/4, $0x00000000
+DATA convbytemasks<>+3332(SB)/4, $0x00000000
+DATA convbytemasks<>+3336(SB)/4, $0x00000000
+DATA convbytemasks<>+3340(SB)/4, $0xffffffff
+DATA convbytemasks<>+3344(SB)/4, $0x00000000
+DATA convbytemasks<>+3348(SB)/4, $0xffffffff
+DATA convbytemasks<>+3352(SB)/4, $0xffffffff
+DATA convbytemasks<>+3356(SB)/4, $0x00000000
+DATA convbytemasks<>+3360(SB)/4, $0xffffffff
+DATA convbytemasks<>+3364(SB)/4, $0x00000000
+DATA convbytemasks<>+3368(SB)/4, $0x00000000
+DATA convbytemasks<>+3372(SB)/4, $0xffffffff
+DATA convbytemasks<>+3376(SB)/4, $0x00000000
+DATA convbytemasks<>+3380(SB)/4, $0xffffffff
+DATA convbytemasks<>+3384(SB)/4, $0xffffffff
+DATA convbytemasks<>+3388(SB)/4, $0x00000000
+DATA convbytemasks<>+3392(SB)/4, $0x00000000
+DATA convbytemasks<>+3396(SB)/4, $0xffffffff
+DATA convbytemasks<>+3400(SB)/4, $0x00000000
+DATA convbytemasks<>+3404(SB)/4, $0xffffffff
+DATA convbytemasks<>+3408(SB)/4, $0x00000000
+DATA convbytemasks<>+3412(SB)/4, $0xffffffff
+DATA convbytemasks<>+3416(SB)/4, $0xffffffff
+DATA convbytemasks<>+3420(SB)/4, $0x00000000
+DATA convbytemasks<>+3424(SB)/4, $0xffffffff
+DATA convbytemasks<>+3428(SB)/4, $0xffffffff
+DATA convbytemasks<>+3432(SB)/4, $0x00000000
+DATA convbytemasks<>+3436(SB)/4, $0xffffffff
+DATA convbytemasks<>+3440(SB)/4, $0x00000000
+DATA convbytemasks<>+3444(SB)/4, $0xffffffff
+DATA convbytemasks<>+3448(SB)/4, $0xffffffff
+DATA convbytemasks<>+3452(SB)/4, $0x00000000
+DATA convbytemasks<>+3456(SB)/4, $0x00000000
+DATA convbytemasks<>+3460(SB)/4, $0x00000000
+DATA convbytemasks<>+3464(SB)/4, $0xffffffff
+DATA convbytemasks<>+3468(SB)/4, $0xffffffff
+DATA convbytemasks<>+3472(SB)/4, $0x00000000
+DATA convbytemasks<>+3476(SB)/4, $0xffffffff
+DATA convbytemasks<>+3480(SB)/4, $0xffffffff
+DATA convbytemasks<>+3484(SB)/4, $0x00000000
+DATA convbytemasks<>+3488(SB)/4, $0xffffffff
+DATA convbytemasks<>+3492(SB)/4, $0x00000000
+DATA convbytemasks<>+3496(SB)/4, $0xffffffff
+DATA convbytemasks<>+3500(SB)/4, $0xffffffff
+DATA convbytemasks<>+3504(SB)/4, $0x00000000
+DATA convbytemasks<>+3508(SB)/4, $0xffffffff
+DATA convbytemasks<>+3512(SB)/4, $0xffffffff
+DATA convbytemasks<>+3516(SB)/4, $0x00000000
+DATA convbytemasks<>+3520(SB)/4, $0x00000000
+DATA convbytemasks<>+3524(SB)/4, $0xffffffff
+DATA convbytemasks<>+3528(SB)/4, $0xffffffff
+DATA convbytemasks<>+3532(SB)/4, $0xffffffff
+DATA convbytemasks<>+3536(SB)/4, $0x00000000
+DATA convbytemasks<>+3540(SB)/4, $0xffffffff
+DATA convbytemasks<>+3544(SB)/4, $0xffffffff
+DATA convbytemasks<>+3548(SB)/4, $0x00000000
+DATA convbytemasks<>+3552(SB)/4, $0xffffffff
+DATA convbytemasks<>+3556(SB)/4, $0xffffffff
+DATA convbytemasks<>+3560(SB)/4, $0xffffffff
+DATA convbytemasks<>+3564(SB)/4, $0xffffffff
+DATA convbytemasks<>+3568(SB)/4, $0x00000000
+DATA convbytemasks<>+3572(SB)/4, $0xffffffff
+DATA convbytemasks<>+3576(SB)/4, $0xffffffff
+DATA convbytemasks<>+3580(SB)/4, $0x00000000
+DATA convbytemasks<>+3584(SB)/4, $0x00000000
+DATA convbytemasks<>+3588(SB)/4, $0x00000000
+DATA convbytemasks<>+3592(SB)/4, $0x00000000
+DATA convbytemasks<>+3596(SB)/4, $0x00000000
+DATA convbytemasks<>+3600(SB)/4, $0xffffffff
+DATA convbytemasks<>+3604(SB)/4, $0xffffffff
+DATA convbytemasks<>+3608(SB)/4, $0xffffffff
+DATA convbytemasks<>+3612(SB)/4, $0x00000000
+DATA convbytemasks<>+3616(SB)/4, $0xffffffff
+DATA convbytemasks<>+3620(SB)/4, $0x00000000
+DATA convbytemasks<>+3624(SB)/4, $0x00000000
+DATA convbytemasks<>+3628(SB)/4, $0x00000000
+DATA convbytemasks<>+3632(SB)/4, $0xffffffff
+DATA convbytemasks<>+3636(SB)/4, $0xffffffff
+DATA convbytemasks<>+3640(SB)/4, $0xffffffff
+DATA convbytemasks<>+3644(SB)/4, $0x00000000
+DATA convbytemasks<>+3648(SB)/4, $0x00000000
+DATA convbytemasks<>+3652(SB)/4, $0xffffffff
+DATA convbytemasks<>+3656(SB)/4, $0x00000000
+DATA convbytemasks<>+3660(SB)/4, $0x00000000
+DATA convbytemasks<>+3664(SB)/4, $0xffffffff
+DATA convbytemasks<>+3668(SB)/4, $0xffffffff
+DATA convbytemasks<>+3672(SB)/4, $0xffffffff
+DATA convbytemasks<>+3676(SB)/4, $0x00000000
+DATA convbytemasks<>+3680(SB)/4, $0xffffffff
+DATA convbytemasks<>+3684(SB)/4, $0xffffffff
+DATA convbytemasks<>+3688(SB)/4, $0x00000000
+DATA convbytemasks<>+3692(SB)/4, $0x00000000
+DATA convbytemasks<>+3696(SB)/4, $0xffffffff
+DATA convbytemasks<>+3700(SB)/4, $0xffffffff
+DATA convbytemasks<>+3704(SB)/4, $0xffffffff
+DATA convbytemasks<>+3708(SB)/4, $0x00000000
+DATA convbytemasks<>+3712(SB)/4, $0x00000000
+DATA convbytemasks<>+3716(SB)/4, $0x00000000
+DATA convbytemasks<>+3720(SB)/4, $0xffffffff
+DATA convbytemasks<>+3724(SB)/4, $0x00000000
+DATA convbytemasks<>+3728(SB)/4, $0xffffffff
+DATA convbytemasks<>+3732(SB)/4, $0xffffffff
+DATA convbytemasks<>+3736(SB)/4, $0xffffffff
+DATA convbytemasks<>+3740(SB)/4, $0x00000000
+DATA convbytemasks<>+3744(SB)/4, $0xffffffff
+DATA convbytemasks<>+3748(SB)/4, $0x00000000
+DATA convbytemasks<>+3752(SB)/4, $0xffffffff
+DATA convbytemasks<>+3756(SB)/4, $0x00000000
+DATA convbytemasks<>+3760(SB)/4, $0xffffffff
+DATA convbytemasks<>+3764(SB)/4, $0xffffffff
+DATA convbytemasks<>+3768(SB)/4, $0xffffffff
+DATA convbytemasks<>+3772(SB)/4, $0x00000000
+DATA convbytemasks<>+3776(SB)/4, $0x00000000
+DATA convbytemasks<>+3780(SB)/4, $0xffffffff
+DATA convbytemasks<>+3784(SB)/4, $0xffffffff
+DATA convbytemasks<>+3788(SB)/4, $0x00000000
+DATA convbytemasks<>+3792(SB)/4, $0xffffffff
+DATA convbytemasks<>+3796(SB)/4, $0xffffffff
+DATA convbytemasks<>+3800(SB)/4, $0xffffffff
+DATA convbytemasks<>+3804(SB)/4, $0x00000000
+DATA convbytemasks<>+3808(SB)/4, $0xffffffff
+DATA convbytemasks<>+3812(SB)/4, $0xffffffff
+DATA convbytemasks<>+3816(SB)/4, $0xffffffff
+DATA convbytemasks<>+3820(SB)/4, $0x00000000
+DATA convbytemasks<>+3824(SB)/4, $0xffffffff
+DATA convbytemasks<>+3828(SB)/4, $0xffffffff
+DATA convbytemasks<>+3832(SB)/4, $0xffffffff
+DATA convbytemasks<>+3836(SB)/4, $0x00000000
+DATA convbytemasks<>+3840(SB)/4, $0x00000000
+DATA convbytemasks<>+3844(SB)/4, $0x00000000
+DATA convbytemasks<>+3848(SB)/4, $0x00000000
+DATA convbytemasks<>+3852(SB)/4, $0xffffffff
+DATA convbytemasks<>+3856(SB)/4, $0xffffffff
+DATA convbytemasks<>+3860(SB)/4, $0xffffffff
+DATA convbytemasks<>+3864(SB)/4, $0xffffffff
+DATA convbytemasks<>+3868(SB)/4, $0x00000000
+DATA convbytemasks<>+3872(SB)/4, $0xffffffff
+DATA convbytemasks<>+3876(SB)/4, $0x00000000
+DATA convbytemasks<>+3880(SB)/4, $0x00000000
+DATA convbytemasks<>+3884(SB)/4, $0xffffffff
+DATA convbytemasks<>+3888(SB)/4, $0xffffffff
+DATA convbytemasks<>+3892(SB)/4, $0xffffffff
+DATA convbytemasks<>+3896(SB)/4, $0xffffffff
+DATA convbytemasks<>+3900(SB)/4, $0x00000000
+DATA convbytemasks<>+3904(SB)/4, $0x00000000
+DATA convbytemasks<>+3908(SB)/4, $0xffffffff
+DATA convbytemasks<>+3912(SB)/4, $0x00000000
+DATA convbytemasks<>+3916(SB)/4, $0xffffffff
+DATA convbytemasks<>+3920(SB)/4, $0xffffffff
+DATA convbytemasks<>+3924(SB)/4, $0xffffffff
+DATA convbytemasks<>+3928(SB)/4, $0xffffffff
+DATA convbytemasks<>+3932(SB)/4, $0x00000000
+DATA convbytemasks<>+3936(SB)/4, $0xffffffff
+DATA convbytemasks<>+3940(SB)/4, $0xffffffff
+DATA convbytemasks<>+3944(SB)/4, $0x00000000
+DATA convbytemasks<>+3948(SB)/4, $0xffffffff
+DATA convbytemasks<>+3952(SB)/4, $0xffffffff
+DATA convbytemasks<>+3956(SB)/4, $0xffffffff
+DATA convbytemasks<>+3960(SB)/4, $0xffffffff
+DATA convbytemasks<>+3964(SB)/4, $0x00000000
+DATA convbytemasks<>+3968(SB)/4, $0x00000000
+DATA convbytemasks<>+3972(SB)/4, $0x00000000
+DATA convbytemasks<>+3976(SB)/4, $0xffffffff
+DATA convbytemasks<>+3980(SB)/4, $0xffffffff
+DATA convbytemasks<>+3984(SB)/4, $0xffffffff
+DATA convbytemasks<>+3988(SB)/4, $0xffffffff
+DATA convbytemasks<>+3992(SB)/4, $0xffffffff
+DATA convbytemasks<>+3996(SB)/4, $0x00000000
+DATA convbytemasks<>+4000(SB)/4, $0xffffffff
+DATA convbytemasks<>+4004(SB)/4, $0x00000000
+DATA convbytemasks<>+4008(SB)/4, $0xffffffff
+DATA convbytemasks<>+4012(SB)/4, $0xffffffff
+DATA convbytemasks<>+4016(SB)/4, $0xffffffff
+DATA convbytemasks<>+4020(SB)/4, $0xffffffff
+DATA convbytemasks<>+4024(SB)/4, $0xffffffff
+DATA convbytemasks<>+4028(SB)/4, $0x00000000
+DATA convbytemasks<>+4032(SB)/4, $0x00000000
+DATA convbytemasks<>+4036(SB)/4, $0xffffffff
+DATA convbytemasks<>+4040(SB)/4, $0xffffffff
+DATA convbytemasks<>+4044(SB)/4, $0xffffffff
+DATA convbytemasks<>+4048(SB)/4, $0xffffffff
+DATA convbytemasks<>+4052(SB)/4, $0xffffffff
+DATA convbytemasks<>+4056(SB)/4, $0xffffffff
+DATA convbytemasks<>+4060(SB)/4, $0x00000000
+DATA convbytemasks<>+4064(SB)/4, $0xffffffff
+DATA convbytemasks<>+4068(SB)/4, $0xffffffff
+DATA convbytemasks<>+4072(SB)/4, $0xffffffff
+DATA convbytemasks<>+4076(SB)/4, $0xffffffff
+DATA convbytemasks<>+4080(SB)/4, $0xffffffff
+DATA convbytemasks<>+4084(SB)/4, $0xffffffff
+DATA convbytemasks<>+4088(SB)/4, $0xffffffff
+DATA convbytemasks<>+4092(SB)/4, $0x00000000
+DATA convbytemasks<>+4096(SB)/4, $0x00000000
+DATA convbytemasks<>+4100(SB)/4, $0x00000000
+DATA convbytemasks<>+4104(SB)/4, $0x00000000
+DATA convbytemasks<>+4108(SB)/4, $0x00000000
+DATA convbytemasks<>+4112(SB)/4, $0x00000000
+DATA convbytemasks<>+4116(SB)/4, $0x00000000
+DATA convbytemasks<>+4120(SB)/4, $0x00000000
+DATA convbytemasks<>+4124(SB)/4, $0xffffffff
+DATA convbytemasks<>+4128(SB)/4, $0xffffffff
+DATA convbytemasks<>+4132(SB)/4, $0x00000000
+DATA convbytemasks<>+4136(SB)/4, $0x00000000
+DATA convbytemasks<>+4140(SB)/4, $0x00000000
+DATA convbytemasks<>+4144(SB)/4, $0x00000000
+DATA convbytemasks<>+4148(SB)/4, $0x00000000
+DATA convbytemasks<>+4152(SB)/4, $0x00000000
+DATA convbytemasks<>+4156(SB)/4, $0xffffffff
+DATA convbytemasks<>+4160(SB)/4, $0x00000000
+DATA convbytemasks<>+4164(SB)/4, $0xffffffff
+DATA convbytemasks<>+4168(SB)/4, $0x00000000
+DATA convbytemasks<>+4172(SB)/4, $0x00000000
+DATA convbytemasks<>+4176(SB)/4, $0x00000000
+DATA convbytemasks<>+4180(SB)/4, $0x00000000
+DATA convbytemasks<>+4184(SB)/4, $0x00000000
+DATA convbytemasks<>+4188(SB)/4, $0xffffffff
+DATA convbytemasks<>+4192(SB)/4, $0xffffffff
+DATA convbytemasks<>+4196(SB)/4, $0xffffffff
+DATA convbytemasks<>+4200(SB)/4, $0x00000000
+DATA convbytemasks<>+4204(SB)/4, $0x00000000
+DATA convbytemasks<>+4208(SB)/4, $0x00000000
+DATA convbytemasks<>+4212(SB)/4, $0x00000000
+DATA convbytemasks<>+4216(SB)/4, $0x00000000
+DATA convbytemasks<>+4220(SB)/4, $0xffffffff
+DATA convbytemasks<>+4224(SB)/4, $0x00000000
+DATA convbytemasks<>+4228(SB)/4, $0x00000000
+DATA convbytemasks<>+4232(SB)/4, $0xffffffff
+DATA convbytemasks<>+4236(SB)/4, $0x00000000
+DATA convbytemasks<>+4240(SB)/4, $0x00000000
+DATA convbytemasks<>+4244(SB)/4, $0x00000000
+DATA convbytemasks<>+4248(SB)/4, $0x00000000
+DATA convbytemasks<>+4252(SB)/4, $0xffffffff
+DATA convbytemasks<>+4256(SB)/4, $0xffffffff
+DATA convbytemasks<>+4260(SB)/4, $0x00000000
+DATA convbytemasks<>+4264(SB)/4, $0xffffffff
+DATA convbytemasks<>+4268(SB)/4, $0x00000000
+DATA convbytemasks<>+4272(SB)/4, $0x00000000
+DATA convbytemasks<>+4276(SB)/4, $0x00000000
+DATA convbytemasks<>+4280(SB)/4, $0x00000000
+DATA convbytemasks<>+4284(SB)/4, $0xffffffff
+DATA convbytemasks<>+4288(SB)/4, $0x00000000
+DATA convbytemasks<>+4292(SB)/4, $0xffffffff
+DATA convbytemasks<>+4296(SB)/4, $0xffffffff
+DATA convbytemasks<>+4300(SB)/4, $0x00000000
+DATA convbytemasks<>+4304(SB)/4, $0x00000000
+DATA convbytemasks<>+4308(SB)/4, $0x00000000
+DATA convbytemasks<>+4312(SB)/4, $0x00000000
+DATA convbytemasks<>+4316(SB)/4, $0xffffffff
+DATA convbytemasks<>+4320(SB)/4, $0xffffffff
+DATA convbytemasks<>+4324(SB)/4, $0xffffffff
+DATA convbytemasks<>+4328(SB)/4, $0xffffffff
+DATA convbytemasks<>+4332(SB)/4, $0x00000000
+DATA convbytemasks<>+4336(SB)/4, $0x00000000
+DATA convbytemasks<>+4340(SB)/4, $0x00000000
+DATA convbytemasks<>+4344(SB)/4, $0x00000000
+DATA convbytemasks<>+4348(SB)/4, $0xffffffff
+DATA convbytemasks<>+4352(SB)/4, $0x00000000
+DATA convbytemasks<>+4356(SB)/4, $0x00000000
+DATA convbytemasks<>+4360(SB)/4, $0x00000000
+DATA convbytemasks<>+4364(SB)/4, $0xffffffff
+DATA convbytemasks<>+4368(SB)/4, $0x00000000
+DATA convbytemasks<>+4372(SB)/4, $0x00000000
+DATA convbytemasks<>+4376(SB)/4, $0x00000000
+DATA convbytemasks<>+4380(SB)/4, $0xffffffff
+DATA convbytemasks<>+4384(SB)/4, $0xffffffff
+DATA convbytemasks<>+4388(SB)/4, $0x00000000
+DATA convbytemasks<>+4392(SB)/4, $0x00000000
+DATA convbytemasks<>+4396(SB)/4, $0xffffffff
+DATA convbytemasks<>+4400(SB)/4, $0x00000000
+DATA convbytemasks<>+4404(SB)/4, $0x00000000
+DATA convbytemasks<>+4408(SB)/4, $0x00000000
+DATA convbytemasks<>+4412(SB)/4, $0xffffffff
+DATA convbytemasks<>+4416(SB)/4, $0x00000000
+DATA convbytemasks<>+4420(SB)/4, $0xffffffff
+DATA convbytemasks<>+4424(SB)/4, $0x00000000
+DATA convbytemasks<>+4428(SB)/4, $0xffffffff
+DATA convbytemasks<>+4432(SB)/4, $0x00000000
+DATA convbytemasks<>+4436(SB)/4, $0x00000000
+DATA convbytemasks<>+4440(SB)/4, $0x00000000
+DATA convbytemasks<>+4444(SB)/4, $0xffffffff
+DATA convbytemasks<>+4448(SB)/4, $0xffffffff
+DATA convbytemasks<>+4452(SB)/4, $0xffffffff
+DATA convbytemasks<>+4456(SB)/4, $0x00000000
+DATA convbytemasks<>+4460(SB)/4, $0xffffffff
+DATA convbytemasks<>+4464(SB)/4, $0x00000000
+DATA convbytemasks<>+4468(SB)/4, $0x00000000
+DATA convbytemasks<>+4472(SB)/4, $0x00000000
+DATA convbytemasks<>+4476(SB)/4, $0xffffffff
+DATA convbytemasks<>+4480(SB)/4, $0x00000000
+DATA convbytemasks<>+4484(SB)/4, $0x00000000
+DATA convbytemasks<>+4488(SB)/4, $0xffffffff
+DATA convbytemasks<>+4492(SB)/4, $0xffffffff
+DATA convbytemasks<>+4496(SB)/4, $0x00000000
+DATA convbytemasks<>+4500(SB)/4, $0x00000000
+DATA convbytemasks<>+4504(SB)/4, $0x00000000
+DATA convbytemasks<>+4508(SB)/4, $0xffffffff
+DATA convbytemasks<>+4512(SB)/4, $0xffffffff
+DATA convbytemasks<>+4516(SB)/4, $0x00000000
+DATA convbytemasks<>+4520(SB)/4, $0xffffffff
+DATA convbytemasks<>+4524(SB)/4, $0xffffffff
+DATA convbytemasks<>+4528(SB)/4, $0x00000000
+DATA convbytemasks<>+4532(SB)/4, $0x00000000
+DATA convbytemasks<>+4536(SB)/4, $0x00000000
+DATA convbytemasks<>+4540(SB)/4, $0xffffffff
+DATA convbytemasks<>+4544(SB)/4, $0x00000000
+DATA convbytemasks<>+4548(SB)/4, $0xffffffff
+DATA convbytemasks<>+4552(SB)/4, $0xffffffff
+DATA convbytemasks<>+4556(SB)/4, $0xffffffff
+DATA convbytemasks<>+4560(SB)/4, $0x00000000
+DATA convbytemasks<>+4564(SB)/4, $0x00000000
+DATA convbytemasks<>+4568(SB)/4, $0x00000000
+DATA convbytemasks<>+4572(SB)/4, $0xffffffff
+DATA convbytemasks<>+4576(SB)/4, $0xffffffff
+DATA convbytemasks<>+4580(SB)/4, $0xffffffff
+DATA convbytemasks<>+4584(SB)/4, $0xffffffff
+DATA convbytemasks<>+4588(SB)/4, $0xffffffff
+DATA convbytemasks<>+4592(SB)/4, $0x00000000
+DATA convbytemasks<>+4596(SB)/4, $0x00000000
+DATA convbytemasks<>+4600(SB)/4, $0x00000000
+DATA convbytemasks<>+4604(SB)/4, $0xffffffff
+DATA convbytemasks<>+4608(SB)/4, $0x00000000
+DATA convbytemasks<>+4612(SB)/4, $0x00000000
+DATA convbytemasks<>+4616(SB)/4, $0x00000000
+DATA convbytemasks<>+4620(SB)/4, $0x00000000
+DATA convbytemasks<>+4624(SB)/4, $0xffffffff
+DATA convbytemasks<>+4628(SB)/4, $0x00000000
+DATA convbytemasks<>+4632(SB)/4, $0x00000000
+DATA convbytemasks<>+4636(SB)/4, $0xffffffff
+DATA convbytemasks<>+4640(SB)/4, $0xffffffff
+DATA convbytemasks<>+4644(SB)/4, $0x00000000
+DATA convbytemasks<>+4648(SB)/4, $0x00000000
+DATA convbytemasks<>+4652(SB)/4, $0x00000000
+DATA convbytemasks<>+4656(SB)/4, $0xffffffff
+DATA convbytemasks<>+4660(SB)/4, $0x00000000
+DATA convbytemasks<>+4664(SB)/4, $0x00000000
+DATA convbytemasks<>+4668(SB)/4, $0xffffffff
+DATA convbytemasks<>+4672(SB)/4, $0x00000000
+DATA convbytemasks<>+4676(SB)/4, $0xffffffff
+DATA convbytemasks<>+4680(SB)/4, $0x00000000
+DATA convbytemasks<>+4684(SB)/4, $0x00000000
+DATA convbytemasks<>+4688(SB)/4, $0xffffffff
+DATA convbytemasks<>+4692(SB)/4, $0x00000000
+DATA convbytemasks<>+4696(SB)/4, $0x00000000
+DATA convbytemasks<>+4700(SB)/4, $0xffffffff
+DATA convbytemasks<>+4704(SB)/4, $0xffffffff
+DATA convbytemasks<>+4708(SB)/4, $0xffffffff
+DATA convbytemasks<>+4712(SB)/4, $0x00000000
+DATA convbytemasks<>+4716(SB)/4, $0x00000000
+DATA convbytemasks<>+4720(SB)/4, $0xffffffff
+DATA convbytemasks<>+4724(SB)/4, $0x00000000
+DATA convbytemasks<>+4728(SB)/4, $0x00000000
+DATA convbytemasks<>+4732(SB)/4, $0xffffffff
+DATA convbytemasks<>+4736(SB)/4, $0x00000000
+DATA convbytemasks<>+4740(SB)/4, $0x00000000
+DATA convbytemasks<>+4744(SB)/4, $0xffffffff
+DATA convbytemasks<>+4748(SB)/4, $0x00000000
+DATA convbytemasks<>+4752(SB)/4, $0xffffffff
+DATA convbytemasks<>+4756(SB)/4, $0x00000000
+DATA convbytemasks<>+4760(SB)/4, $0x00000000
+DATA convbytemasks<>+4764(SB)/4, $0xffffffff
+DATA convbytemasks<>+4768(SB)/4, $0xffffffff
+DATA convbytemasks<>+4772(SB)/4, $0x00000000
+DATA convbytemasks<>+4776(SB)/4, $0xffffffff
+DATA convbytemasks<>+4780(SB)/4, $0x00000000
+DATA convbytemasks<>+4784(SB)/4, $0xffffffff
+DATA convbytemasks<>+4788(SB)/4, $0x00000000
+DATA convbytemasks<>+4792(SB)/4, $0x00000000
+DATA convbytemasks<>+4796(SB)/4, $0xffffffff
+DATA convbytemasks<>+4800(SB)/4, $0x00000000
+DATA convbytemasks<>+4804(SB)/4, $0xffffffff
+DATA convbytemasks<>+4808(SB)/4, $0xffffffff
+DATA convbytemasks<>+4812(SB)/4, $0x00000000
+DATA convbytemasks<>+4816(SB)/4, $0xffffffff
+DATA convbytemasks<>+4820(SB)/4, $0x00000000
+DATA convbytemasks<>+4824(SB)/4, $0x00000000
+DATA convbytemasks<>+4828(SB)/4, $0xffffffff
+DATA convbytemasks<>+4832(SB)/4, $0xffffffff
+DATA convbytemasks<>+4836(SB)/4, $0xffffffff
+DATA convbytemasks<>+4840(SB)/4, $0xffffffff
+DATA convbytemasks<>+4844(SB)/4, $0x00000000
+DATA convbytemasks<>+4848(SB)/4, $0xffffffff
+DATA convbytemasks<>+4852(SB)/4, $0x00000000
+DATA convbytemasks<>+4856(SB)/4, $0x00000000
+DATA convbytemasks<>+4860(SB)/4, $0xffffffff
+DATA convbytemasks<>+4864(SB)/4, $0x00000000
+DATA convbytemasks<>+4868(SB)/4, $0x00000000
+DATA convbytemasks<>+4872(SB)/4, $0x00000000
+DATA convbytemasks<>+4876(SB)/4, $0xffffffff
+DATA convbytemasks<>+4880(SB)/4, $0xffffffff
+DATA convbytemasks<>+4884(SB)/4, $0x00000000
+DATA convbytemasks<>+4888(SB)/4, $0x00000000
+DATA convbytemasks<>+4892(SB)/4, $0xffffffff
+DATA convbytemasks<>+4896(SB)/4, $0xffffffff
+DATA convbytemasks<>+4900(SB)/4, $0x00000000
+DATA convbytemasks<>+4904(SB)/4, $0x00000000
+DATA convbytemasks<>+4908(SB)/4, $0xffffffff
+DATA convbytemasks<>+4912(SB)/4, $0xffffffff
+DATA convbytemasks<>+4916(SB)/4, $0x00000000
+DATA convbytemasks<>+4920(SB)/4, $0x00000000
+DATA convbytemasks<>+4924(SB)/4, $0xffffffff
+DATA convbytemasks<>+4928(SB)/4, $0x00000000
+DATA convbytemasks<>+4932(SB)/4, $0xffffffff
+DATA convbytemasks<>+4936(SB)/4, $0x00000000
+DATA convbytemasks<>+4940(SB)/4, $0xffffffff
+DATA convbytemasks<>+4944(SB)/4, $0xffffffff
+DATA convbytemasks<>+4948(SB)/4, $0x00000000
+DATA convbytemasks<>+4952(SB)/4, $0x00000000
+DATA convbytemasks<>+4956(SB)/4, $0xffffffff
+DATA convbytemasks<>+4960(SB)/4, $0xffffffff
+DATA convbytemasks<>+4964(SB)/4, $0xffffffff
+DATA convbytemasks<>+4968(SB)/4, $0x00000000
+DATA convbytemasks<>+4972(SB)/4, $0xffffffff
+DATA convbytemasks<>+4976(SB)/4, $0xffffffff
+DATA convbytemasks<>+4980(SB)/4, $0x00000000
+DATA convbytemasks<>+4984(SB)/4, $0x00000000
+DATA convbytemasks<>+4988(SB)/4, $0xffffffff
+DATA convbytemasks<>+4992(SB)/4, $0x00000000
+DATA convbytemasks<>+4996(SB)/4, $0x00000000
+DATA convbytemasks<>+5000(SB)/4, $0xffffffff
+DATA convbytemasks<>+5004(SB)/4, $0xffffffff
+DATA convbytemasks<>+5008(SB)/4, $0xffffffff
+DATA convbytemasks<>+5012(SB)/4, $0x00000000
+DATA convbytemasks<>+5016(SB)/4, $0x00000000
+DATA convbytemasks<>+5020(SB)/4, $0xffffffff
+DATA convbytemasks<>+5024(SB)/4, $0xffffffff
+DATA convbytemasks<>+5028(SB)/4, $0x00000000
+DATA convbytemasks<>+5032(SB)/4, $0xffffffff
+DATA convbytemasks<>+5036(SB)/4, $0xffffffff
+DATA convbytemasks<>+5040(SB)/4, $0xffffffff
+DATA convbytemasks<>+5044(SB)/4, $0x00000000
+DATA convbytemasks<>+5048(SB)/4, $0x00000000
+DATA convbytemasks<>+5052(SB)/4, $0xffffffff
+DATA convbytemasks<>+5056(SB)/4, $0x00000000
+DATA convbytemasks<>+5060(SB)/4, $0xffffffff
+DATA convbytemasks<>+5064(SB)/4, $0xffffffff
+DATA convbytemasks<>+5068(SB)/4, $0xffffffff
+DATA convbytemasks<>+5072(SB)/4, $0xffffffff
+DATA convbytemasks<>+5076(SB)/4, $0x00000000
+DATA convbytemasks<>+5080(SB)/4, $0x00000000
+DATA convbytemasks<>+5084(SB)/4, $0xffffffff
+DATA convbytemasks<>+5088(SB)/4, $0xffffffff
+DATA convbytemasks<>+5092(SB)/4, $0xffffffff
+DATA convbytemasks<>+5096(SB)/4, $0xffffffff
+DATA convbytemasks<>+5100(SB)/4, $0xffffffff
+DATA convbytemasks<>+5104(SB)/4, $0xffffffff
+DATA convbytemasks<>+5108(SB)/4, $0x00000000
+DATA convbytemasks<>+5112(SB)/4, $0x00000000
+DATA convbytemasks<>+5116(SB)/4, $0xffffffff
+DATA convbytemasks<>+5120(SB)/4, $0x00000000
+DATA convbytemasks<>+5124(SB)/4, $0x00000000
+DATA convbytemasks<>+5128(SB)/4, $0x00000000
+DATA convbytemasks<>+5132(SB)/4, $0x00000000
+DATA convbytemasks<>+5136(SB)/4, $0x00000000
+DATA convbytemasks<>+5140(SB)/4, $0xffffffff
+DATA convbytemasks<>+5144(SB)/4, $0x00000000
+DATA convbytemasks<>+5148(SB)/4, $0xffffffff
+DATA convbytemasks<>+5152(SB)/4, $0xffffffff
+DATA convbytemasks<>+5156(SB)/4, $0x00000000
+DATA convbytemasks<>+5160(SB)/4, $0x00000000
+DATA convbytemasks<>+5164(SB)/4, $0x00000000
+DATA convbytemasks<>+5168(SB)/4, $0x00000000
+DATA convbytemasks<>+5172(SB)/4, $0xffffffff
+DATA convbytemasks<>+5176(SB)/4, $0x00000000
+DATA convbytemasks<>+5180(SB)/4, $0xffffffff
+DATA convbytemasks<>+5184(SB)/4, $0x00000000
+DATA convbytemasks<>+5188(SB)/4, $0xffffffff
+DATA convbytemasks<>+5192(SB)/4, $0x00000000
+DATA convbytemasks<>+5196(SB)/4, $0x00000000
+DATA convbytemasks<>+5200(SB)/4, $0x00000000
+DATA convbytemasks<>+5204(SB)/4, $0xffffffff
+DATA convbytemasks<>+5208(SB)/4, $0x00000000
+DATA convbytemasks<>+5212(SB)/4, $0xffffffff
+DATA convbytemasks<>+5216(SB)/4, $0xffffffff
+DATA convbytemasks<>+5220(SB)/4, $0xffffffff
+DATA convbytemasks<>+5224(SB)/4, $0x00000000
+DATA convbytemasks<>+5228(SB)/4, $0x00000000
+DATA convbytemasks<>+5232(SB)/4, $0x00000000
+DATA convbytemasks<>+5236(SB)/4, $0xffffffff
+DATA convbytemasks<>+5240(SB)/4, $0x00000000
+DATA convbytemasks<>+5244(SB)/4, $0xffffffff
+DATA convbytemasks<>+5248(SB)/4, $0x00000000
+DATA convbytemasks<>+5252(SB)/4, $0x00000000
+DATA convbytemasks<>+5256(SB)/4, $0xffffffff
+DATA convbytemasks<>+5260(SB)/4, $0x00000000
+DATA convbytemasks<>+5264(SB)/4, $0x00000000
+DATA convbytemasks<>+5268(SB)/4, $0xffffffff
+DATA convbytemasks<>+5272(SB)/4, $0x00000000
+DATA convbytemasks<>+5276(SB)/4, $0xffffffff
+DATA convbytemasks<>+5280(SB)/4, $0xffffffff
+DATA convbytemasks<>+5284(SB)/4, $0x00000000
+DATA convbytemasks<>+5288(SB)/4, $0xffffffff
+DATA convbytemasks<>+5292(SB)/4, $0x00000000
+DATA convbytemasks<>+5296(SB)/4, $0x00000000
+DATA convbytemasks<>+5300(SB)/4, $0xffffffff
+DATA convbytemasks<>+5304(SB)/4, $0x00000000
+DATA convbytemasks<>+5308(SB)/4, $0xffffffff
+DATA convbytemasks<>+5312(SB)/4, $0x00000000
+DATA convbytemasks<>+5316(SB)/4, $0xffffffff
+DATA convbytemasks<>+5320(SB)/4, $0xffffffff
+DATA convbytemasks<>+5324(SB)/4, $0x00000000
+DATA convbytemasks<>+5328(SB)/4, $0x00000000
+DATA convbytemasks<>+5332(SB)/4, $0xffffffff
+DATA convbytemasks<>+5336(SB)/4, $0x00000000
+DATA convbytemasks<>+5340(SB)/4, $0xffffffff
+DATA convbytemasks<>+5344(SB)/4, $0xffffffff
+DATA convbytemasks<>+5348(SB)/4, $0xffffffff
+DATA convbytemasks<>+5352(SB)/4, $0xffffffff
+DATA convbytemasks<>+5356(SB)/4, $0x00000000
+DATA convbytemasks<>+5360(SB)/4, $0x00000000
+DATA convbytemasks<>+5364(SB)/4, $0xffffffff
+DATA convbytemasks<>+5368(SB)/4, $0x00000000
+DATA convbytemasks<>+5372(SB)/4, $0xffffffff
+DATA convbytemasks<>+5376(SB)/4, $0x00000000
+DATA convbytemasks<>+5380(SB)/4, $0x00000000
+DATA convbytemasks<>+5384(SB)/4, $0x00000000
+DATA convbytemasks<>+5388(SB)/4, $0xffffffff
+DATA convbytemasks<>+5392(SB)/4, $0x00000000
+DATA convbytemasks<>+5396(SB)/4, $0xffffffff
+DATA convbytemasks<>+5400(SB)/4, $0x00000000
+DATA convbytemasks<>+5404(SB)/4, $0xffffffff
+DATA convbytemasks<>+5408(SB)/4, $0xffffffff
+DATA convbytemasks<>+5412(SB)/4, $0x00000000
+DATA convbytemasks<>+5416(SB)/4, $0x00000000
+DATA convbytemasks<>+5420(SB)/4, $0xffffffff
+DATA convbytemasks<>+5424(SB)/4, $0x00000000
+DATA convbytemasks<>+5428(SB)/4, $0xffffffff
+DATA convbytemasks<>+5432(SB)/4, $0x00000000
+DATA convbytemasks<>+5436(SB)/4, $0xffffffff
+DATA convbytemasks<>+5440(SB)/4, $0x00000000
+DATA convbytemasks<>+5444(SB)/4, $0xffffffff
+DATA convbytemasks<>+5448(SB)/4, $0x00000000
+DATA convbytemasks<>+5452(SB)/4, $0xffffffff
+DATA convbytemasks<>+5456(SB)/4, $0x00000000
+DATA convbytemasks<>+5460(SB)/4, $0xffffffff
+DATA convbytemasks<>+5464(SB)/4, $0x00000000
+DATA convbytemasks<>+5468(SB)/4, $0xffffffff
+DATA convbytemasks<>+5472(SB)/4, $0xffffffff
+DATA convbytemasks<>+5476(SB)/4, $0xffffffff
+DATA convbytemasks<>+5480(SB)/4, $0x00000000
+DATA convbytemasks<>+5484(SB)/4, $0xffffffff
+DATA convbytemasks<>+5488(SB)/4, $0x00000000
+DATA convbytemasks<>+5492(SB)/4, $0xffffffff
+DATA convbytemasks<>+5496(SB)/4, $0x00000000
+DATA convbytemasks<>+5500(SB)/4, $0xffffffff
+DATA convbytemasks<>+5504(SB)/4, $0x00000000
+DATA convbytemasks<>+5508(SB)/4, $0x00000000
+DATA convbytemasks<>+5512(SB)/4, $0xffffffff
+DATA convbytemasks<>+5516(SB)/4, $0xffffffff
+DATA convbytemasks<>+5520(SB)/4, $0x00000000
+DATA convbytemasks<>+5524(SB)/4, $0xffffffff
+DATA convbytemasks<>+5528(SB)/4, $0x00000000
+DATA convbytemasks<>+5532(SB)/4, $0xffffffff
+DATA convbytemasks<>+5536(SB)/4, $0xffffffff
+DATA convbytemasks<>+5540(SB)/4, $0x00000000
+DATA convbytemasks<>+5544(SB)/4, $0xffffffff
+DATA convbytemasks<>+5548(SB)/4, $0xffffffff
+DATA convbytemasks<>+5552(SB)/4, $0x00000000
+DATA convbytemasks<>+5556(SB)/4, $0xffffffff
+DATA convbytemasks<>+5560(SB)/4, $0x00000000
+DATA convbytemasks<>+5564(SB)/4, $0xffffffff
+DATA convbytemasks<>+5568(SB)/4, $0x00000000
+DATA convbytemasks<>+5572(SB)/4, $0xffffffff
+DATA convbytemasks<>+5576(SB)/4, $0xffffffff
+DATA convbytemasks<>+5580(SB)/4, $0xffffffff
+DATA convbytemasks<>+5584(SB)/4, $0x00000000
+DATA convbytemasks<>+5588(SB)/4, $0xffffffff
+DATA convbytemasks<>+5592(SB)/4, $0x00000000
+DATA convbytemasks<>+5596(SB)/4, $0xffffffff
+DATA convbytemasks<>+5600(SB)/4, $0xffffffff
+DATA convbytemasks<>+5604(SB)/4, $0xffffffff
+DATA convbytemasks<>+5608(SB)/4, $0xffffffff
+DATA convbytemasks<>+5612(SB)/4, $0xffffffff
+DATA convbytemasks<>+5616(SB)/4, $0x00000000
+DATA convbytemasks<>+5620(SB)/4, $0xffffffff
+DATA convbytemasks<>+5624(SB)/4, $0x00000000
+DATA convbytemasks<>+5628(SB)/4, $0xffffffff
+DATA convbytemasks<>+5632(SB)/4, $0x00000000
+DATA convbytemasks<>+5636(SB)/4, $0x00000000
+DATA convbytemasks<>+5640(SB)/4, $0x00000000
+DATA convbytemasks<>+5644(SB)/4, $0x00000000
+DATA convbytemasks<>+5648(SB)/4, $0xffffffff
+DATA convbytemasks<>+5652(SB)/4, $0xffffffff
+DATA convbytemasks<>+5656(SB)/4, $0x00000000
+DATA convbytemasks<>+5660(SB)/4, $0xffffffff
+DATA convbytemasks<>+5664(SB)/4, $0xffffffff
+DATA convbytemasks<>+5668(SB)/4, $0x00000000
+DATA convbytemasks<>+5672(SB)/4, $0x00000000
+DATA convbytemasks<>+5676(SB)/4, $0x00000000
+DATA convbytemasks<>+5680(SB)/4, $0xffffffff
+DATA convbytemasks<>+5684(SB)/4, $0xffffffff
+DATA convbytemasks<>+5688(SB)/4, $0x00000000
+DATA convbytemasks<>+5692(SB)/4, $0xffffffff
+DATA convbytemasks<>+5696(SB)/4, $0x00000000
+DATA convbytemasks<>+5700(SB)/4, $0xffffffff
+DATA convbytemasks<>+5704(SB)/4, $0x00000000
+DATA convbytemasks<>+5708(SB)/4, $0x00000000
+DATA convbytemasks<>+5712(SB)/4, $0xffffffff
+DATA convbytemasks<>+5716(SB)/4, $0xffffffff
+DATA convbytemasks<>+5720(SB)/4, $0x00000000
+DATA convbytemasks<>+5724(SB)/4, $0xffffffff
+DATA convbytemasks<>+5728(SB)/4, $0xffffffff
+DATA convbytemasks<>+5732(SB)/4, $0xffffffff
+DATA convbytemasks<>+5736(SB)/4, $0x00000000
+DATA convbytemasks<>+5740(SB)/4, $0x00000000
+DATA convbytemasks<>+5744(SB)/4, $0xffffffff
+DATA convbytemasks<>+5748(SB)/4, $0xffffffff
+DATA convbytemasks<>+5752(SB)/4, $0x00000000
+DATA convbytemasks<>+5756(SB)/4, $0xffffffff
+DATA convbytemasks<>+5760(SB)/4, $0x00000000
+DATA convbytemasks<>+5764(SB)/4, $0x00000000
+DATA convbytemasks<>+5768(SB)/4, $0xffffffff
+DATA convbytemasks<>+5772(SB)/4, $0x00000000
+DATA convbytemasks<>+5776(SB)/4, $0xffffffff
+DATA convbytemasks<>+5780(SB)/4, $0xffffffff
+DATA convbytemasks<>+5784(SB)/4, $0x00000000
+DATA convbytemasks<>+5788(SB)/4, $0xffffffff
+DATA convbytemasks<>+5792(SB)/4, $0xffffffff
+DATA convbytemasks<>+5796(SB)/4, $0x00000000
+DATA convbytemasks<>+5800(SB)/4, $0xffffffff
+DATA convbytemasks<>+5804(SB)/4, $0x00000000
+DATA convbytemasks<>+5808(SB)/4, $0xffffffff
+DATA convbytemasks<>+5812(SB)/4, $0xffffffff
+DATA convbytemasks<>+5816(SB)/4, $0x00000000
+DATA convbytemasks<>+5820(SB)/4, $0xffffffff
+DATA convbytemasks<>+5824(SB)/4, $0x00000000
+DATA convbytemasks<>+5828(SB)/4, $0xffffffff
+DATA convbytemasks<>+5832(SB)/4, $0xffffffff
+DATA convbytemasks<>+5836(SB)/4, $0x00000000
+DATA convbytemasks<>+5840(SB)/4, $0xffffffff
+DATA convbytemasks<>+5844(SB)/4, $0xffffffff
+DATA convbytemasks<>+5848(SB)/4, $0x00000000
+DATA convbytemasks<>+5852(SB)/4, $0xffffffff
+DATA convbytemasks<>+5856(SB)/4, $0xffffffff
+DATA convbytemasks<>+5860(SB)/4, $0xffffffff
+DATA convbytemasks<>+5864(SB)/4, $0xffffffff
+DATA convbytemasks<>+5868(SB)/4, $0x00000000
+DATA convbytemasks<>+5872(SB)/4, $0xffffffff
+DATA convbytemasks<>+5876(SB)/4, $0xffffffff
+DATA convbytemasks<>+5880(SB)/4, $0x00000000
+DATA convbytemasks<>+5884(SB)/4, $0xffffffff
+DATA convbytemasks<>+5888(SB)/4, $0x00000000
+DATA convbytemasks<>+5892(SB)/4, $0x00000000
+DATA convbytemasks<>+5896(SB)/4, $0x00000000
+DATA convbytemasks<>+5900(SB)/4, $0xffffffff
+DATA convbytemasks<>+5904(SB)/4, $0xffffffff
+DATA convbytemasks<>+5908(SB)/4, $0xffffffff
+DATA convbytemasks<>+5912(SB)/4, $0x00000000
+DATA convbytemasks<>+5916(SB)/4, $0xffffffff
+DATA convbytemasks<>+5920(SB)/4, $0xffffffff
+DATA convbytemasks<>+5924(SB)/4, $0x00000000
+DATA convbytemasks<>+5928(SB)/4, $0x00000000
+DATA convbytemasks<>+5932(SB)/4, $0xffffffff
+DATA convbytemasks<>+5936(SB)/4, $0xffffffff
+DATA convbytemasks<>+5940(SB)/4, $0xffffffff
+DATA convbytemasks<>+5944(SB)/4, $0x00000000
+DATA convbytemasks<>+5948(SB)/4, $0xffffffff
+DATA convbytemasks<>+5952(SB)/4, $0x00000000
+DATA convbytemasks<>+5956(SB)/4, $0xffffffff
+DATA convbytemasks<>+5960(SB)/4, $0x00000000
+DATA convbytemasks<>+5964(SB)/4, $0xffffffff
+DATA convbytemasks<>+5968(SB)/4, $0xffffffff
+DATA convbytemasks<>+5972(SB)/4, $0xffffffff
+DATA convbytemasks<>+5976(SB)/4, $0x00000000
+DATA convbytemasks<>+5980(SB)/4, $0xffffffff
+DATA convbytemasks<>+5984(SB)/4, $0xffffffff
+DATA convbytemasks<>+5988(SB)/4, $0xffffffff
+DATA convbytemasks<>+5992(SB)/4, $0x00000000
+DATA convbytemasks<>+5996(SB)/4, $0xffffffff
+DATA convbytemasks<>+6000(SB)/4, $0xffffffff
+DATA convbytemasks<>+6004(SB)/4, $0xffffffff
+DATA convbytemasks<>+6008(SB)/4, $0x00000000
+DATA convbytemasks<>+6012(SB)/4, $0xffffffff
+DATA convbytemasks<>+6016(SB)/4, $0x00000000
+DATA convbytemasks<>+6020(SB)/4, $0x00000000
+DATA convbytemasks<>+6024(SB)/4, $0xffffffff
+DATA convbytemasks<>+6028(SB)/4, $0xffffffff
+DATA convbytemasks<>+6032(SB)/4, $0xffffffff
+DATA convbytemasks<>+6036(SB)/4, $0xffffffff
+DATA convbytemasks<>+6040(SB)/4, $0x00000000
+DATA convbytemasks<>+6044(SB)/4, $0xffffffff
+DATA convbytemasks<>+6048(SB)/4, $0xffffffff
+DATA convbytemasks<>+6052(SB)/4, $0x00000000
+DATA convbytemasks<>+6056(SB)/4, $0xffffffff
+DATA convbytemasks<>+6060(SB)/4, $0xffffffff
+DATA convbytemasks<>+6064(SB)/4, $0xffffffff
+DATA convbytemasks<>+6068(SB)/4, $0xffffffff
+DATA convbytemasks<>+6072(SB)/4, $0x00000000
+DATA convbytemasks<>+6076(SB)/4, $0xffffffff
+DATA convbytemasks<>+6080(SB)/4, $0x00000000
+DATA convbytemasks<>+6084(SB)/4, $0xffffffff
+DATA convbytemasks<>+6088(SB)/4, $0xffffffff
+DATA convbytemasks<>+6092(SB)/4, $0xffffffff
+DATA convbytemasks<>+6096(SB)/4, $0xffffffff
+DATA convbytemasks<>+6100(SB)/4, $0xffffffff
+DATA convbytemasks<>+6104(SB)/4, $0x00000000
+DATA convbytemasks<>+6108(SB)/4, $0xffffffff
+DATA convbytemasks<>+6112(SB)/4, $0xffffffff
+DATA convbytemasks<>+6116(SB)/4, $0xffffffff
+DATA convbytemasks<>+6120(SB)/4, $0xffffffff
+DATA convbytemasks<>+6124(SB)/4, $0xffffffff
+DATA convbytemasks<>+6128(SB)/4, $0xffffffff
+DATA convbytemasks<>+6132(SB)/4, $0xffffffff
+DATA convbytemasks<>+6136(SB)/4, $0x00000000
+DATA convbytemasks<>+6140(SB)/4, $0xffffffff
+DATA convbytemasks<>+6144(SB)/4, $0x00000000
+DATA convbytemasks<>+6148(SB)/4, $0x00000000
+DATA convbytemasks<>+6152(SB)/4, $0x00000000
+DATA convbytemasks<>+6156(SB)/4, $0x00000000
+DATA convbytemasks<>+6160(SB)/4, $0x00000000
+DATA convbytemasks<>+6164(SB)/4, $0x00000000
+DATA convbytemasks<>+6168(SB)/4, $0xffffffff
+DATA convbytemasks<>+6172(SB)/4, $0xffffffff
+DATA convbytemasks<>+6176(SB)/4, $0xffffffff
+DATA convbytemasks<>+6180(SB)/4, $0x00000000
+DATA convbytemasks<>+6184(SB)/4, $0x00000000
+DATA convbytemasks<>+6188(SB)/4, $0x00000000
+DATA convbytemasks<>+6192(SB)/4, $0x00000000
+DATA convbytemasks<>+6196(SB)/4, $0x00000000
+DATA convbytemasks<>+6200(SB)/4, $0xffffffff
+DATA convbytemasks<>+6204(SB)/4, $0xffffffff
+DATA convbytemasks<>+6208(SB)/4, $0x00000000
+DATA convbytemasks<>+6212(SB)/4, $0xffffffff
+DATA convbytemasks<>+6216(SB)/4, $0x00000000
+DATA convbytemasks<>+6220(SB)/4, $0x00000000
+DATA convbytemasks<>+6224(SB)/4, $0x00000000
+DATA convbytemasks<>+6228(SB)/4, $0x00000000
+DATA convbytemasks<>+6232(SB)/4, $0xffffffff
+DATA convbytemasks<>+6236(SB)/4, $0xffffffff
+DATA convbytemasks<>+6240(SB)/4, $0xffffffff
+DATA convbytemasks<>+6244(SB)/4, $0xffffffff
+DATA convbytemasks<>+6248(SB)/4, $0x00000000
+DATA convbytemasks<>+6252(SB)/4, $0x00000000
+DATA convbytemasks<>+6256(SB)/4, $0x00000000
+DATA convbytemasks<>+6260(SB)/4, $0x00000000
+DATA convbytemasks<>+6264(SB)/4, $0xffffffff
+DATA convbytemasks<>+6268(SB)/4, $0xffffffff
+DATA convbytemasks<>+6272(SB)/4, $0x00000000
+DATA convbytemasks<>+6276(SB)/4, $0x00000000
+DATA convbytemasks<>+6280(SB)/4, $0xffffffff
+DATA convbytemasks<>+6284(SB)/4, $0x00000000
+DATA convbytemasks<>+6288(SB)/4, $0x00000000
+DATA convbytemasks<>+6292(SB)/4, $0x00000000
+DATA convbytemasks<>+6296(SB)/4, $0xffffffff
+DATA convbytemasks<>+6300(SB)/4, $0xffffffff
+DATA convbytemasks<>+6304(SB)/4, $0xffffffff
+DATA convbytemasks<>+6308(SB)/4, $0x00000000
+DATA convbytemasks<>+6312(SB)/4, $0xffffffff
+DATA convbytemasks<>+6316(SB)/4, $0x00000000
+DATA convbytemasks<>+6320(SB)/4, $0x00000000
+DATA convbytemasks<>+6324(SB)/4, $0x00000000
+DATA convbytemasks<>+6328(SB)/4, $0xffffffff
+DATA convbytemasks<>+6332(SB)/4, $0xffffffff
+DATA convbytemasks<>+6336(SB)/4, $0x00000000
+DATA convbytemasks<>+6340(SB)/4, $0xffffffff
+DATA convbytemasks<>+6344(SB)/4, $0xffffffff
+DATA convbytemasks<>+6348(SB)/4, $0x00000000
+DATA convbytemasks<>+6352(SB)/4, $0x00000000
+DATA convbytemasks<>+6356(SB)/4, $0x00000000
+DATA convbytemasks<>+6360(SB)/4, $0xffffffff
+DATA convbytemasks<>+6364(SB)/4, $0xffffffff
+DATA convbytemasks<>+6368(SB)/4, $0xffffffff
+DATA convbytemasks<>+6372(SB)/4, $0xffffffff
+DATA convbytemasks<>+6376(SB)/4, $0xffffffff
+DATA convbytemasks<>+6380(SB)/4, $0x00000000
+DATA convbytemasks<>+6384(SB)/4, $0x00000000
+DATA convbytemasks<>+6388(SB)/4, $0x00000000
+DATA convbytemasks<>+6392(SB)/4, $0xffffffff
+DATA convbytemasks<>+6396(SB)/4, $0xffffffff
+DATA convbytemasks<>+6400(SB)/4, $0x00000000
+DATA convbytemasks<>+6404(SB)/4, $0x00000000
+DATA convbytemasks<>+6408(SB)/4, $0x00000000
+DATA convbytemasks<>+6412(SB)/4, $0xffffffff
+DATA convbytemasks<>+6416(SB)/4, $0x00000000
+DATA convbytemasks<>+6420(SB)/4, $0x00000000
+DATA convbytemasks<>+6424(SB)/4, $0xffffffff
+DATA convbytemasks<>+6428(SB)/4, $0xffffffff
+DATA convbytemasks<>+6432(SB)/4, $0xffffffff
+DATA convbytemasks<>+6436(SB)/4, $0x00000000
+DATA convbytemasks<>+6440(SB)/4, $0x00000000
+DATA convbytemasks<>+6444(SB)/4, $0xffffffff
+DATA convbytemasks<>+6448(SB)/4, $0x00000000
+DATA convbytemasks<>+6452(SB)/4, $0x00000000
+DATA convbytemasks<>+6456(SB)/4, $0xffffffff
+DATA convbytemasks<>+6460(SB)/4, $0xffffffff
+DATA convbytemasks<>+6464(SB)/4, $0x00000000
+DATA convbytemasks<>+6468(SB)/4, $0xffffffff
+DATA convbytemasks<>+6472(SB)/4, $0x00000000
+DATA convbytemasks<>+6476(SB)/4, $0xffffffff
+DATA convbytemasks<>+6480(SB)/4, $0x00000000
+DATA convbytemasks<>+6484(SB)/4, $0x00000000
+DATA convbytemasks<>+6488(SB)/4, $0xffffffff
+DATA convbytemasks<>+6492(SB)/4, $0xffffffff
+DATA convbytemasks<>+6496(SB)/4, $0xffffffff
+DATA convbytemasks<>+6500(SB)/4, $0xffffffff
+DATA convbytemasks<>+6504(SB)/4, $0x00000000
+DATA convbytemasks<>+6508(SB)/4, $0xffffffff
+DATA convbytemasks<>+6512(SB)/4, $0x00000000
+DATA convbytemasks<>+6516(SB)/4, $0x00000000
+DATA convbytemasks<>+6520(SB)/4, $0xffffffff
+DATA convbytemasks<>+6524(SB)/4, $0xffffffff
+DATA convbytemasks<>+6528(SB)/4, $0x00000000
+DATA convbytemasks<>+6532(SB)/4, $0x00000000
+DATA convbytemasks<>+6536(SB)/4, $0xffffffff
+DATA convbytemasks<>+6540(SB)/4, $0xffffffff
+DATA convbytemasks<>+6544(SB)/4, $0x00000000
+DATA convbytemasks<>+6548(SB)/4, $0x00000000
+DATA convbytemasks<>+6552(SB)/4, $0xffffffff
+DATA convbytemasks<>+6556(SB)/4, $0xffffffff
+DATA convbytemasks<>+6560(SB)/4, $0xffffffff
+DATA convbytemasks<>+6564(SB)/4, $0x00000000
+DATA convbytemasks<>+6568(SB)/4, $0xffffffff
+DATA convbytemasks<>+6572(SB)/4, $0xffffffff
+DATA convbytemasks<>+6576(SB)/4, $0x00000000
+DATA convbytemasks<>+6580(SB)/4, $0x00000000
+DATA convbytemasks<>+6584(SB)/4, $0xffffffff
+DATA convbytemasks<>+6588(SB)/4, $0xffffffff
+DATA convbytemasks<>+6592(SB)/4, $0x00000000
+DATA convbytemasks<>+6596(SB)/4, $0xffffffff
+DATA convbytemasks<>+6600(SB)/4, $0xffffffff
+DATA convbytemasks<>+6604(SB)/4, $0xffffffff
+DATA convbytemasks<>+6608(SB)/4, $0x00000000
+DATA convbytemasks<>+6612(SB)/4, $0x00000000
+DATA convbytemasks<>+6616(SB)/4, $0xffffffff
+DATA convbytemasks<>+6620(SB)/4, $0xffffffff
+DATA convbytemasks<>+6624(SB)/4, $0xffffffff
+DATA convbytemasks<>+6628(SB)/4, $0xffffffff
+DATA convbytemasks<>+6632(SB)/4, $0xffffffff
+DATA convbytemasks<>+6636(SB)/4, $0xffffffff
+DATA convbytemasks<>+6640(SB)/4, $0x00000000
+DATA convbytemasks<>+6644(SB)/4, $0x00000000
+DATA convbytemasks<>+6648(SB)/4, $0xffffffff
+DATA convbytemasks<>+6652(SB)/4, $0xffffffff
+DATA convbytemasks<>+6656(SB)/4, $0x00000000
+DATA convbytemasks<>+6660(SB)/4, $0x00000000
+DATA convbytemasks<>+6664(SB)/4, $0x00000000
+DATA convbytemasks<>+6668(SB)/4, $0x00000000
+DATA convbytemasks<>+6672(SB)/4, $0xffffffff
+DATA convbytemasks<>+6676(SB)/4, $0x00000000
+DATA convbytemasks<>+6680(SB)/4, $0xffffffff
+DATA convbytemasks<>+6684(SB)/4, $0xffffffff
+DATA convbytemasks<>+6688(SB)/4, $0xffffffff
+DATA convbytemasks<>+6692(SB)/4, $0x00000000
+DATA convbytemasks<>+6696(SB)/4, $0x00000000
+DATA convbytemasks<>+6700(SB)/4, $0x00000000
+DATA convbytemasks<>+6704(SB)/4, $0xffffffff
+DATA convbytemasks<>+6708(SB)/4, $0x00000000
+DATA convbytemasks<>+6712(SB)/4, $0xffffffff
+DATA convbytemasks<>+6716(SB)/4, $0xffffffff
+DATA convbytemasks<>+6720(SB)/4, $0x00000000
+DATA convbytemasks<>+6724(SB)/4, $0xffffffff
+DATA convbytemasks<>+6728(SB)/4, $0x00000000
+DATA convbytemasks<>+6732(SB)/4, $0x00000000
+DATA convbytemasks<>+6736(SB)/4, $0xffffffff
+DATA convbytemasks<>+6740(SB)/4, $0x00000000
+DATA convbytemasks<>+6744(SB)/4, $0xffffffff
+DATA convbytemasks<>+6748(SB)/4, $0xffffffff
+DATA convbytemasks<>+6752(SB)/4, $0xffffffff
+DATA convbytemasks<>+6756(SB)/4, $0xffffffff
+DATA convbytemasks<>+6760(SB)/4, $0x00000000
+DATA convbytemasks<>+6764(SB)/4, $0x00000000
+DATA convbytemasks<>+6768(SB)/4, $0xffffffff
+DATA convbytemasks<>+6772(SB)/4, $0x00000000
+DATA convbytemasks<>+6776(SB)/4, $0xffffffff
+DATA convbytemasks<>+6780(SB)/4, $0xffffffff
+DATA convbytemasks<>+6784(SB)/4, $0x00000000
+DATA convbytemasks<>+6788(SB)/4, $0x00000000
+DATA convbytemasks<>+6792(SB)/4, $0xffffffff
+DATA convbytemasks<>+6796(SB)/4, $0x00000000
+DATA convbytemasks<>+6800(SB)/4, $0xffffffff
+DATA convbytemasks<>+6804(SB)/4, $0x00000000
+DATA convbytemasks<>+6808(SB)/4, $0xffffffff
+DATA convbytemasks<>+6812(SB)/4, $0xffffffff
+DATA convbytemasks<>+6816(SB)/4, $0xffffffff
+DATA convbytemasks<>+6820(SB)/4, $0x00000000
+DATA convbytemasks<>+6824(SB)/4, $0xffffffff
+DATA convbytemasks<>+6828(SB)/4, $0x00000000
+DATA convbytemasks<>+6832(SB)/4, $0xffffffff
+DATA convbytemasks<>+6836(SB)/4, $0x00000000
+DATA convbytemasks<>+6840(SB)/4, $0xffffffff
+DATA convbytemasks<>+6844(SB)/4, $0xffffffff
+DATA convbytemasks<>+6848(SB)/4, $0x00000000
+DATA convbytemasks<>+6852(SB)/4, $0xffffffff
+DATA convbytemasks<>+6856(SB)/4, $0xffffffff
+DATA convbytemasks<>+6860(SB)/4, $0x00000000
+DATA convbytemasks<>+6864(SB)/4, $0xffffffff
+DATA convbytemasks<>+6868(SB)/4, $0x00000000
+DATA convbytemasks<>+6872(SB)/4, $0xffffffff
+DATA convbytemasks<>+6876(SB)/4, $0xffffffff
+DATA convbytemasks<>+6880(SB)/4, $0xffffffff
+DATA convbytemasks<>+6884(SB)/4, $0xffffffff
+DATA convbytemasks<>+6888(SB)/4, $0xffffffff
+DATA convbytemasks<>+6892(SB)/4, $0x00000000
+DATA convbytemasks<>+6896(SB)/4, $0xffffffff
+DATA convbytemasks<>+6900(SB)/4, $0x00000000
+DATA convbytemasks<>+6904(SB)/4, $0xffffffff
+DATA convbytemasks<>+6908(SB)/4, $0xffffffff
+DATA convbytemasks<>+6912(SB)/4, $0x00000000
+DATA convbytemasks<>+6916(SB)/4, $0x00000000
+DATA convbytemasks<>+6920(SB)/4, $0x00000000
+DATA convbytemasks<>+6924(SB)/4, $0xffffffff
+DATA convbytemasks<>+6928(SB)/4, $0xffffffff
+DATA convbytemasks<>+6932(SB)/4, $0x00000000
+DATA convbytemasks<>+6936(SB)/4, $0xffffffff
+DATA convbytemasks<>+6940(SB)/4, $0xffffffff
+DATA convbytemasks<>+6944(SB)/4, $0xffffffff
+DATA convbytemasks<>+6948(SB)/4, $0x00000000
+DATA convbytemasks<>+6952(SB)/4, $0x00000000
+DATA convbytemasks<>+6956(SB)/4, $0xffffffff
+DATA convbytemasks<>+6960(SB)/4, $0xffffffff
+DATA convbytemasks<>+6964(SB)/4, $0x00000000
+DATA convbytemasks<>+6968(SB)/4, $0xffffffff
+DATA convbytemasks<>+6972(SB)/4, $0xffffffff
+DATA convbytemasks<>+6976(SB)/4, $0x00000000
+DATA convbytemasks<>+6980(SB)/4, $0xffffffff
+DATA convbytemasks<>+6984(SB)/4, $0x00000000
+DATA convbytemasks<>+6988(SB)/4, $0xffffffff
+DATA convbytemasks<>+6992(SB)/4, $0xffffffff
+DATA convbytemasks<>+6996(SB)/4, $0x00000000
+DATA convbytemasks<>+7000(SB)/4, $0xffffffff
+DATA convbytemasks<>+7004(SB)/4, $0xffffffff
+DATA convbytemasks<>+7008(SB)/4, $0xffffffff
+DATA convbytemasks<>+7012(SB)/4, $0xffffffff
+DATA convbytemasks<>+7016(SB)/4, $0x00000000
+DATA convbytemasks<>+7020(SB)/4, $0xffffffff
+DATA convbytemasks<>+7024(SB)/4, $0xffffffff
+DATA convbytemasks<>+7028(SB)/4, $0x00000000
+DATA convbytemasks<>+7032(SB)/4, $0xffffffff
+DATA convbytemasks<>+7036(SB)/4, $0xffffffff
+DATA convbytemasks<>+7040(SB)/4, $0x00000000
+DATA convbytemasks<>+7044(SB)/4, $0x00000000
+DATA convbytemasks<>+7048(SB)/4, $0xffffffff
+DATA convbytemasks<>+7052(SB)/4, $0xffffffff
+DATA convbytemasks<>+7056(SB)/4, $0xffffffff
+DATA convbytemasks<>+7060(SB)/4, $0x00000000
+DATA convbytemasks<>+7064(SB)/4, $0xffffffff
+DATA convbytemasks<>+7068(SB)/4, $0xffffffff
+DATA convbytemasks<>+7072(SB)/4, $0xffffffff
+DATA convbytemasks<>+7076(SB)/4, $0x00000000
+DATA convbytemasks<>+7080(SB)/4, $0xffffffff
+DATA convbytemasks<>+7084(SB)/4, $0xffffffff
+DATA convbytemasks<>+7088(SB)/4, $0xffffffff
+DATA convbytemasks<>+7092(SB)/4, $0x00000000
+DATA convbytemasks<>+7096(SB)/4, $0xffffffff
+DATA convbytemasks<>+7100(SB)/4, $0xffffffff
+DATA convbytemasks<>+7104(SB)/4, $0x00000000
+DATA convbytemasks<>+7108(SB)/4, $0xffffffff
+DATA convbytemasks<>+7112(SB)/4, $0xffffffff
+DATA convbytemasks<>+7116(SB)/4, $0xffffffff
+DATA convbytemasks<>+7120(SB)/4, $0xffffffff
+DATA convbytemasks<>+7124(SB)/4, $0x00000000
+DATA convbytemasks<>+7128(SB)/4, $0xffffffff
+DATA convbytemasks<>+7132(SB)/4, $0xffffffff
+DATA convbytemasks<>+7136(SB)/4, $0xffffffff
+DATA convbytemasks<>+7140(SB)/4, $0xffffffff
+DATA convbytemasks<>+7144(SB)/4, $0xffffffff
+DATA convbytemasks<>+7148(SB)/4, $0xffffffff
+DATA convbytemasks<>+7152(SB)/4, $0xffffffff
+DATA convbytemasks<>+7156(SB)/4, $0x00000000
+DATA convbytemasks<>+7160(SB)/4, $0xffffffff
+DATA convbytemasks<>+7164(SB)/4, $0xffffffff
+DATA convbytemasks<>+7168(SB)/4, $0x00000000
+DATA convbytemasks<>+7172(SB)/4, $0x00000000
+DATA convbytemasks<>+7176(SB)/4, $0x00000000
+DATA convbytemasks<>+7180(SB)/4, $0x00000000
+DATA convbytemasks<>+7184(SB)/4, $0x00000000
+DATA convbytemasks<>+7188(SB)/4, $0xffffffff
+DATA convbytemasks<>+7192(SB)/4, $0xffffffff
+DATA convbytemasks<>+7196(SB)/4, $0xffffffff
+DATA convbytemasks<>+7200(SB)/4, $0xffffffff
+DATA convbytemasks<>+7204(SB)/4, $0x00000000
+DATA convbytemasks<>+7208(SB)/4, $0x00000000
+DATA convbytemasks<>+7212(SB)/4, $0x00000000
+DATA convbytemasks<>+7216(SB)/4, $0x00000000
+DATA convbytemasks<>+7220(SB)/4, $0xffffffff
+DATA convbytemasks<>+7224(SB)/4, $0xffffffff
+DATA convbytemasks<>+7228(SB)/4, $0xffffffff
+DATA convbytemasks<>+7232(SB)/4, $0x00000000
+DATA convbytemasks<>+7236(SB)/4, $0xffffffff
+DATA convbytemasks<>+7240(SB)/4, $0x00000000
+DATA convbytemasks<>+7244(SB)/4, $0x00000000
+DATA convbytemasks<>+7248(SB)/4, $0x00000000
+DATA convbytemasks<>+7252(SB)/4, $0xffffffff
+DATA convbytemasks<>+7256(SB)/4, $0xffffffff
+DATA convbytemasks<>+7260(SB)/4, $0xffffffff
+DATA convbytemasks<>+7264(SB)/4, $0xffffffff
+DATA convbytemasks<>+7268(SB)/4, $0xffffffff
+DATA convbytemasks<>+7272(SB)/4, $0x00000000
+DATA convbytemasks<>+7276(SB)/4, $0x00000000
+DATA convbytemasks<>+7280(SB)/4, $0x00000000
+DATA convbytemasks<>+7284(SB)/4, $0xffffffff
+DATA convbytemasks<>+7288(SB)/4, $0xffffffff
+DATA convbytemasks<>+7292(SB)/4, $0xffffffff
+DATA convbytemasks<>+7296(SB)/4, $0x00000000
+DATA convbytemasks<>+7300(SB)/4, $0x00000000
+DATA convbytemasks<>+7304(SB)/4, $0xffffffff
+DATA convbytemasks<>+7308(SB)/4, $0x00000000
+DATA convbytemasks<>+7312(SB)/4, $0x00000000
+DATA convbytemasks<>+7316(SB)/4, $0xffffffff
+DATA convbytemasks<>+7320(SB)/4, $0xffffffff
+DATA convbytemasks<>+7324(SB)/4, $0xffffffff
+DATA convbytemasks<>+7328(SB)/4, $0xffffffff
+DATA convbytemasks<>+7332(SB)/4, $0x00000000
+DATA convbytemasks<>+7336(SB)/4, $0xffffffff
+DATA convbytemasks<>+7340(SB)/4, $0x00000000
+DATA convbytemasks<>+7344(SB)/4, $0x00000000
+DATA convbytemasks<>+7348(SB)/4, $0xffffffff
+DATA convbytemasks<>+7352(SB)/4, $0xffffffff
+DATA convbytemasks<>+7356(SB)/4, $0xffffffff
+DATA convbytemasks<>+7360(SB)/4, $0x00000000
+DATA convbytemasks<>+7364(SB)/4, $0xffffffff
+DATA convbytemasks<>+7368(SB)/4, $0xffffffff
+DATA convbytemasks<>+7372(SB)/4, $0x00000000
+DATA convbytemasks<>+7376(SB)/4, $0x00000000
+DATA convbytemasks<>+7380(SB)/4, $0xffffffff
+DATA convbytemasks<>+7384(SB)/4, $0xffffffff
+DATA convbytemasks<>+7388(SB)/4, $0xffffffff
+DATA convbytemasks<>+7392(SB)/4, $0xffffffff
+DATA convbytemasks<>+7396(SB)/4, $0xffffffff
+DATA convbytemasks<>+7400(SB)/4, $0xffffffff
+DATA convbytemasks<>+7404(SB)/4, $0x00000000
+DATA convbytemasks<>+7408(SB)/4, $0x00000000
+DATA convbytemasks<>+7412(SB)/4, $0xffffffff
+DATA convbytemasks<>+7416(SB)/4, $0xffffffff
+DATA convbytemasks<>+7420(SB)/4, $0xffffffff
+DATA convbytemasks<>+7424(SB)/4, $0x00000000
+DATA convbytemasks<>+7428(SB)/4, $0x00000000
+DATA convbytemasks<>+7432(SB)/4, $0x00000000
+DATA convbytemasks<>+7436(SB)/4, $0xffffffff
+DATA convbytemasks<>+7440(SB)/4, $0x00000000
+DATA convbytemasks<>+7444(SB)/4, $0xffffffff
+DATA convbytemasks<>+7448(SB)/4, $0xffffffff
+DATA convbytemasks<>+7452(SB)/4, $0xffffffff
+DATA convbytemasks<>+7456(SB)/4, $0xffffffff
+DATA convbytemasks<>+7460(SB)/4, $0x00000000
+DATA convbytemasks<>+7464(SB)/4, $0x00000000
+DATA convbytemasks<>+7468(SB)/4, $0xffffffff
+DATA convbytemasks<>+7472(SB)/4, $0x00000000
+DATA convbytemasks<>+7476(SB)/4, $0xffffffff
+DATA convbytemasks<>+7480(SB)/4, $0xffffffff
+DATA convbytemasks<>+7484(SB)/4, $0xffffffff
+DATA convbytemasks<>+7488(SB)/4, $0x00000000
+DATA convbytemasks<>+7492(SB)/4, $0xffffffff
+DATA convbytemasks<>+7496(SB)/4, $0x00000000
+DATA convbytemasks<>+7500(SB)/4, $0xffffffff
+DATA convbytemasks<>+7504(SB)/4, $0x00000000
+DATA convbytemasks<>+7508(SB)/4, $0xffffffff
+DATA convbytemasks<>+7512(SB)/4, $0xffffffff
+DATA convbytemasks<>+7516(SB)/4, $0xffffffff
+DATA convbytemasks<>+7520(SB)/4, $0xffffffff
+DATA convbytemasks<>+7524(SB)/4, $0xffffffff
+DATA convbytemasks<>+7528(SB)/4, $0x00000000
+DATA convbytemasks<>+7532(SB)/4, $0xffffffff
+DATA convbytemasks<>+7536(SB)/4, $0x00000000
+DATA convbytemasks<>+7540(SB)/4, $0xffffffff
+DATA convbytemasks<>+7544(SB)/4, $0xffffffff
+DATA convbytemasks<>+7548(SB)/4, $0xffffffff
+DATA convbytemasks<>+7552(SB)/4, $0x00000000
+DATA convbytemasks<>+7556(SB)/4, $0x00000000
+DATA convbytemasks<>+7560(SB)/4, $0xffffffff
+DATA convbytemasks<>+7564(SB)/4, $0xffffffff
+DATA convbytemasks<>+7568(SB)/4, $0x00000000
+DATA convbytemasks<>+7572(SB)/4, $0xffffffff
+DATA convbytemasks<>+7576(SB)/4, $0xffffffff
+DATA convbytemasks<>+7580(SB)/4, $0xffffffff
+DATA convbytemasks<>+7584(SB)/4, $0xffffffff
+DATA convbytemasks<>+7588(SB)/4, $0x00000000
+DATA convbytemasks<>+7592(SB)/4, $0xffffffff
+DATA convbytemasks<>+7596(SB)/4, $0xffffffff
+DATA convbytemasks<>+7600(SB)/4, $0x00000000
+DATA convbytemasks<>+7604(SB)/4, $0xffffffff
+DATA convbytemasks<>+7608(SB)/4, $0xffffffff
+DATA convbytemasks<>+7612(SB)/4, $0xffffffff
+DATA convbytemasks<>+7616(SB)/4, $0x00000000
+DATA convbytemasks<>+7620(SB)/4, $0xffffffff
+DATA convbytemasks<>+7624(SB)/4, $0xffffffff
+DATA convbytemasks<>+7628(SB)/4, $0xffffffff
+DATA convbytemasks<>+7632(SB)/4, $0x00000000
+DATA convbytemasks<>+7636(SB)/4, $0xffffffff
+DATA convbytemasks<>+7640(SB)/4, $0xffffffff
+DATA convbytemasks<>+7644(SB)/4, $0xffffffff
+DATA convbytemasks<>+7648(SB)/4, $0xffffffff
+DATA convbytemasks<>+7652(SB)/4, $0xffffffff
+DATA convbytemasks<>+7656(SB)/4, $0xffffffff
+DATA convbytemasks<>+7660(SB)/4, $0xffffffff
+DATA convbytemasks<>+7664(SB)/4, $0x00000000
+DATA convbytemasks<>+7668(SB)/4, $0xffffffff
+DATA convbytemasks<>+7672(SB)/4, $0xffffffff
+DATA convbytemasks<>+7676(SB)/4, $0xffffffff
+DATA convbytemasks<>+7680(SB)/4, $0x00000000
+DATA convbytemasks<>+7684(SB)/4, $0x00000000
+DATA convbytemasks<>+7688(SB)/4, $0x00000000
+DATA convbytemasks<>+7692(SB)/4, $0x00000000
+DATA convbytemasks<>+7696(SB)/4, $0xffffffff
+DATA convbytemasks<>+7700(SB)/4, $0xffffffff
+DATA convbytemasks<>+7704(SB)/4, $0xffffffff
+DATA convbytemasks<>+7708(SB)/4, $0xffffffff
+DATA convbytemasks<>+7712(SB)/4, $0xffffffff
+DATA convbytemasks<>+7716(SB)/4, $0x00000000
+DATA convbytemasks<>+7720(SB)/4, $0x00000000
+DATA convbytemasks<>+7724(SB)/4, $0x00000000
+DATA convbytemasks<>+7728(SB)/4, $0xffffffff
+DATA convbytemasks<>+7732(SB)/4, $0xffffffff
+DATA convbytemasks<>+7736(SB)/4, $0xffffffff
+DATA convbytemasks<>+7740(SB)/4, $0xffffffff
+DATA convbytemasks<>+7744(SB)/4, $0x00000000
+DATA convbytemasks<>+7748(SB)/4, $0xffffffff
+DATA convbytemasks<>+7752(SB)/4, $0x00000000
+DATA convbytemasks<>+7756(SB)/4, $0x00000000
+DATA convbytemasks<>+7760(SB)/4, $0xffffffff
+DATA convbytemasks<>+7764(SB)/4, $0xffffffff
+DATA convbytemasks<>+7768(SB)/4, $0xffffffff
+DATA convbytemasks<>+7772(SB)/4, $0xffffffff
+DATA convbytemasks<>+7776(SB)/4, $0xffffffff
+DATA convbytemasks<>+7780(SB)/4, $0xffffffff
+DATA convbytemasks<>+7784(SB)/4, $0x00000000
+DATA convbytemasks<>+7788(SB)/4, $0x00000000
+DATA convbytemasks<>+7792(SB)/4, $0xffffffff
+DATA convbytemasks<>+7796(SB)/4, $0xffffffff
+DATA convbytemasks<>+7800(SB)/4, $0xffffffff
+DATA convbytemasks<>+7804(SB)/4, $0xffffffff
+DATA convbytemasks<>+7808(SB)/4, $0x00000000
+DATA convbytemasks<>+7812(SB)/4, $0x00000000
+DATA convbytemasks<>+7816(SB)/4, $0xffffffff
+DATA convbytemasks<>+7820(SB)/4, $0x00000000
+DATA convbytemasks<>+7824(SB)/4, $0xffffffff
+DATA convbytemasks<>+7828(SB)/4, $0xffffffff
+DATA convbytemasks<>+7832(SB)/4, $0xffffffff
+DATA convbytemasks<>+7836(SB)/4, $0xffffffff
+DATA convbytemasks<>+7840(SB)/4, $0xffffffff
+DATA convbytemasks<>+7844(SB)/4, $0x00000000
+DATA convbytemasks<>+7848(SB)/4, $0xffffffff
+DATA convbytemasks<>+7852(SB)/4, $0x00000000
+DATA convbytemasks<>+7856(SB)/4, $0xffffffff
+DATA convbytemasks<>+7860(SB)/4, $0xffffffff
+DATA convbytemasks<>+7864(SB)/4, $0xffffffff
+DATA convbytemasks<>+7868(SB)/4, $0xffffffff
+DATA convbytemasks<>+7872(SB)/4, $0x00000000
+DATA convbytemasks<>+7876(SB)/4, $0xffffffff
+DATA convbytemasks<>+7880(SB)/4, $0xffffffff
+DATA convbytemasks<>+7884(SB)/4, $0x00000000
+DATA convbytemasks<>+7888(SB)/4, $0xffffffff
+DATA convbytemasks<>+7892(SB)/4, $0xffffffff
+DATA convbytemasks<>+7896(SB)/4, $0xffffffff
+DATA convbytemasks<>+7900(SB)/4, $0xffffffff
+DATA convbytemasks<>+7904(SB)/4, $0xffffffff
+DATA convbytemasks<>+7908(SB)/4, $0xffffffff
+DATA convbytemasks<>+7912(SB)/4, $0xffffffff
+DATA convbytemasks<>+7916(SB)/4, $0x00000000
+DATA convbytemasks<>+7920(SB)/4, $0xffffffff
+DATA convbytemasks<>+7924(SB)/4, $0xffffffff
+DATA convbytemasks<>+7928(SB)/4, $0xffffffff
+DATA convbytemasks<>+7932(SB)/4, $0xffffffff
+DATA convbytemasks<>+7936(SB)/4, $0x00000000
+DATA convbytemasks<>+7940(SB)/4, $0x00000000
+DATA convbytemasks<>+7944(SB)/4, $0x00000000
+DATA convbytemasks<>+7948(SB)/4, $0xffffffff
+DATA convbytemasks<>+7952(SB)/4, $0xffffffff
+DATA convbytemasks<>+7956(SB)/4, $0xffffffff
+DATA convbytemasks<>+7960(SB)/4, $0xffffffff
+DATA convbytemasks<>+7964(SB)/4, $0xffffffff
+DATA convbytemasks<>+7968(SB)/4, $0xffffffff
+DATA convbytemasks<>+7972(SB)/4, $0x00000000
+DATA convbytemasks<>+7976(SB)/4, $0x00000000
+DATA convbytemasks<>+7980(SB)/4, $0xffffffff
+DATA convbytemasks<>+7984(SB)/4, $0xffffffff
+DATA convbytemasks<>+7988(SB)/4, $0xffffffff
+DATA convbytemasks<>+7992(SB)/4, $0xffffffff
+DATA convbytemasks<>+7996(SB)/4, $0xffffffff
+DATA convbytemasks<>+8000(SB)/4, $0x00000000
+DATA convbytemasks<>+8004(SB)/4, $0xffffffff
+DATA convbytemasks<>+8008(SB)/4, $0x00000000
+DATA convbytemasks<>+8012(SB)/4, $0xffffffff
+DATA convbytemasks<>+8016(SB)/4, $0xffffffff
+DATA convbytemasks<>+8020(SB)/4, $0xffffffff
+DATA convbytemasks<>+8024(SB)/4, $0xffffffff
+DATA convbytemasks<>+8028(SB)/4, $0xffffffff
+DATA convbytemasks<>+8032(SB)/4, $0xffffffff
+DATA convbytemasks<>+8036(SB)/4, $0xffffffff
+DATA convbytemasks<>+8040(SB)/4, $0x00000000
+DATA convbytemasks<>+8044(SB)/4, $0xffffffff
+DATA convbytemasks<>+8048(SB)/4, $0xffffffff
+DATA convbytemasks<>+8052(SB)/4, $0xffffffff
+DATA convbytemasks<>+8056(SB)/4, $0xffffffff
+DATA convbytemasks<>+8060(SB)/4, $0xffffffff
+DATA convbytemasks<>+8064(SB)/4, $0x00000000
+DATA convbytemasks<>+8068(SB)/4, $0x00000000
+DATA convbytemasks<>+8072(SB)/4, $0xffffffff
+DATA convbytemasks<>+8076(SB)/4, $0xffffffff
+DATA convbytemasks<>+8080(SB)/4, $0xffffffff
+DATA convbytemasks<>+8084(SB)/4, $0xffffffff
+DATA convbytemasks<>+8088(SB)/4, $0xffffffff
+DATA convbytemasks<>+8092(SB)/4, $0xffffffff
+DATA convbytemasks<>+8096(SB)/4, $0xffffffff
+DATA convbytemasks<>+8100(SB)/4, $0x00000000
+DATA convbytemasks<>+8104(SB)/4, $0xffffffff
+DATA convbytemasks<>+8108(SB)/4, $0xffffffff
+DATA convbytemasks<>+8112(SB)/4, $0xffffffff
+DATA convbytemasks<>+8116(SB)/4, $0xffffffff
+DATA convbytemasks<>+8120(SB)/4, $0xffffffff
+DATA convbytemasks<>+8124(SB)/4, $0xffffffff
+DATA convbytemasks<>+8128(SB)/4, $0x00000000
+DATA convbytemasks<>+8132(SB)/4, $0xffffffff
+DATA convbytemasks<>+8136(SB)/4, $0xffffffff
+DATA convbytemasks<>+8140(SB)/4, $0xffffffff
+DATA convbytemasks<>+8144(SB)/4, $0xffffffff
+DATA convbytemasks<>+8148(SB)/4, $0xffffffff
+DATA convbytemasks<>+8152(SB)/4, $0xffffffff
+DATA convbytemasks<>+8156(SB)/4, $0xffffffff
+DATA convbytemasks<>+8160(SB)/4, $0xffffffff
+DATA convbytemasks<>+8164(SB)/4, $0xffffffff
+DATA convbytemasks<>+8168(SB)/4, $0xffffffff
+DATA convbytemasks<>+8172(SB)/4, $0xffffffff
+DATA convbytemasks<>+8176(SB)/4, $0xffffffff
+DATA convbytemasks<>+8180(SB)/4, $0xffffffff
+DATA convbytemasks<>+8184(SB)/4, $0xffffffff
+DATA convbytemasks<>+8188(SB)/4, $0xffffffff
+GLOBL convbytemasks<>(SB), RODATA|NOPTR, $8192
 
 // func convFwd512x1(z *float32, y *float32, m *uint8, ms int, x *float32, pix *int32, n int, koff *int32, k int, w *float32, f int, bias *float32, tail int, mode int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
@@ -633,7 +2655,7 @@ done:
 
 // func convGrad512x1k1(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k1(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k1(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -650,53 +2672,55 @@ TEXT ·convGrad512x1k1(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z1
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z2
+	VMOVUPS.Z    (AX), K1, Z2
 	VADDPS       Z2, Z1, Z1
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z3
+	MOVLQSX      (CX), BX
+	VBROADCASTSS (DX)(BX*4), Z3
 	VMULPS       Z2, Z3, Z2
 	VADDPS       Z2, Z0, Z0
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z2
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z2
 	VMOVAPS.Z    Z2, K2, Z2
 	VADDPS       Z2, Z1, Z1
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z3
+	MOVLQSX      (DX), SI
+	VBROADCASTSS (BX)(SI*4), Z3
 	VMULPS       Z2, Z3, Z2
 	VADDPS       Z2, Z0, Z0
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -713,7 +2737,7 @@ done:
 
 // func convGrad512x1k2(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k2(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k2(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -732,61 +2756,65 @@ TEXT ·convGrad512x1k2(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z2
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z3
+	VMOVUPS.Z    (AX), K1, Z3
 	VADDPS       Z3, Z2, Z2
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z4
+	MOVLQSX      (CX), SI
+	VBROADCASTSS (BX)(SI*4), Z4
 	VMULPS       Z3, Z4, Z4
 	VADDPS       Z4, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z4
+	VBROADCASTSS (DX)(SI*4), Z4
 	VMULPS       Z3, Z4, Z3
 	VADDPS       Z3, Z1, Z1
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z3
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z3
 	VMOVAPS.Z    Z3, K2, Z3
 	VADDPS       Z3, Z2, Z2
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z4
+	MOVLQSX      (DX), DI
+	VBROADCASTSS (SI)(DI*4), Z4
 	VMULPS       Z3, Z4, Z4
 	VADDPS       Z4, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z4
+	VBROADCASTSS (BX)(DI*4), Z4
 	VMULPS       Z3, Z4, Z3
 	VADDPS       Z3, Z1, Z1
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -805,7 +2833,7 @@ done:
 
 // func convGrad512x1k3(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k3(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k3(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -826,69 +2854,75 @@ TEXT ·convGrad512x1k3(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z3
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z4
+	VMOVUPS.Z    (AX), K1, Z4
 	VADDPS       Z4, Z3, Z3
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z5
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (BX)(DI*4), Z5
 	VMULPS       Z4, Z5, Z5
 	VADDPS       Z5, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z5
+	VBROADCASTSS (SI)(DI*4), Z5
 	VMULPS       Z4, Z5, Z5
 	VADDPS       Z5, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z5
+	VBROADCASTSS (DX)(DI*4), Z5
 	VMULPS       Z4, Z5, Z4
 	VADDPS       Z4, Z2, Z2
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z4
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z4
 	VMOVAPS.Z    Z4, K2, Z4
 	VADDPS       Z4, Z3, Z3
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z5
+	MOVLQSX      (DX), R8
+	VBROADCASTSS (SI)(R8*4), Z5
 	VMULPS       Z4, Z5, Z5
 	VADDPS       Z5, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z5
+	VBROADCASTSS (DI)(R8*4), Z5
 	VMULPS       Z4, Z5, Z5
 	VADDPS       Z5, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z5
+	VBROADCASTSS (BX)(R8*4), Z5
 	VMULPS       Z4, Z5, Z4
 	VADDPS       Z4, Z2, Z2
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -909,7 +2943,7 @@ done:
 
 // func convGrad512x1k4(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k4(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k4(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -932,77 +2966,85 @@ TEXT ·convGrad512x1k4(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z4
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z5
+	VMOVUPS.Z    (AX), K1, Z5
 	VADDPS       Z5, Z4, Z4
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z6
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (BX)(R8*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z6
+	VBROADCASTSS (SI)(R8*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z1, Z1
-	MOVLQSX      8(SI), R8
 	VBROADCASTSS (DI)(R8*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z6
+	VBROADCASTSS (DX)(R8*4), Z6
 	VMULPS       Z5, Z6, Z5
 	VADDPS       Z5, Z3, Z3
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z5
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z5
 	VMOVAPS.Z    Z5, K2, Z5
 	VADDPS       Z5, Z4, Z4
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z6
+	MOVLQSX      (DX), R9
+	VBROADCASTSS (SI)(R9*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z6
+	VBROADCASTSS (DI)(R9*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z1, Z1
-	MOVLQSX      8(DI), R9
 	VBROADCASTSS (R8)(R9*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z6
+	VBROADCASTSS (BX)(R9*4), Z6
 	VMULPS       Z5, Z6, Z5
 	VADDPS       Z5, Z3, Z3
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -1025,7 +3067,7 @@ done:
 
 // func convGrad512x1k5(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k5(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k5(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -1050,85 +3092,95 @@ TEXT ·convGrad512x1k5(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z5
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z6
+	VMOVUPS.Z    (AX), K1, Z6
 	VADDPS       Z6, Z5, Z5
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	MOVLQSX      (CX), R9
+	VBROADCASTSS (BX)(R9*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	VBROADCASTSS (SI)(R9*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	VBROADCASTSS (DI)(R9*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	VBROADCASTSS (R8)(R9*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	VBROADCASTSS (DX)(R9*4), Z7
 	VMULPS       Z6, Z7, Z6
 	VADDPS       Z6, Z4, Z4
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z6
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z6
 	VMOVAPS.Z    Z6, K2, Z6
 	VADDPS       Z6, Z5, Z5
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	MOVLQSX      (DX), R10
+	VBROADCASTSS (SI)(R10*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	VBROADCASTSS (DI)(R10*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	VBROADCASTSS (R8)(R10*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	VBROADCASTSS (R9)(R10*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	VBROADCASTSS (BX)(R10*4), Z7
 	VMULPS       Z6, Z7, Z6
 	VADDPS       Z6, Z4, Z4
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -1153,7 +3205,7 @@ done:
 
 // func convGrad512x1k6(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k6(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k6(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -1180,93 +3232,105 @@ TEXT ·convGrad512x1k6(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z6
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z7
+	VMOVUPS.Z    (AX), K1, Z7
 	VADDPS       Z7, Z6, Z6
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	MOVLQSX      (CX), R10
+	VBROADCASTSS (BX)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (SI)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (DI)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (R8)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (R9)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (DX)(R10*4), Z8
 	VMULPS       Z7, Z8, Z7
 	VADDPS       Z7, Z5, Z5
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z7
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z7
 	VMOVAPS.Z    Z7, K2, Z7
 	VADDPS       Z7, Z6, Z6
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	MOVLQSX      (DX), R11
+	VBROADCASTSS (SI)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (DI)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (R8)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (R9)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (R10)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (BX)(R11*4), Z8
 	VMULPS       Z7, Z8, Z7
 	VADDPS       Z7, Z5, Z5
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -1293,7 +3357,7 @@ done:
 
 // func convGrad512x1k7(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k7(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k7(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -1322,101 +3386,115 @@ TEXT ·convGrad512x1k7(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z7
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z8
+	VMOVUPS.Z    (AX), K1, Z8
 	VADDPS       Z8, Z7, Z7
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	MOVLQSX      (CX), R11
+	VBROADCASTSS (BX)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (SI)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (DI)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (R8)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (R9)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (R10)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (DX)(R11*4), Z9
 	VMULPS       Z8, Z9, Z8
 	VADDPS       Z8, Z6, Z6
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z8
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z8
 	VMOVAPS.Z    Z8, K2, Z8
 	VADDPS       Z8, Z7, Z7
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	MOVLQSX      (DX), R12
+	VBROADCASTSS (SI)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (DI)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (R8)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (R9)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (R10)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (R11)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (BX)(R12*4), Z9
 	VMULPS       Z8, Z9, Z8
 	VADDPS       Z8, Z6, Z6
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -1445,7 +3523,7 @@ done:
 
 // func convGrad512x1k8(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k8(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k8(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -1476,109 +3554,125 @@ TEXT ·convGrad512x1k8(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z8
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z9
+	VMOVUPS.Z    (AX), K1, Z9
 	VADDPS       Z9, Z8, Z8
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	MOVLQSX      (CX), R12
+	VBROADCASTSS (BX)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (SI)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (DI)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (R8)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (R9)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (R10)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (R11)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (DX)(R12*4), Z10
 	VMULPS       Z9, Z10, Z9
 	VADDPS       Z9, Z7, Z7
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z9
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z9
 	VMOVAPS.Z    Z9, K2, Z9
 	VADDPS       Z9, Z8, Z8
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	MOVLQSX      (DX), R13
+	VBROADCASTSS (SI)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (DI)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R8)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R9)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R10)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R11)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R12)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (BX)(R13*4), Z10
 	VMULPS       Z9, Z10, Z9
 	VADDPS       Z9, Z7, Z7
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -1609,7 +3703,7 @@ done:
 
 // func convGrad512x1k9(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k9(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k9(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -1642,117 +3736,135 @@ TEXT ·convGrad512x1k9(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z9
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z10
+	VMOVUPS.Z    (AX), K1, Z10
 	VADDPS       Z10, Z9, Z9
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	MOVLQSX      (CX), R13
+	VBROADCASTSS (BX)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (SI)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (DI)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R8)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R9)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R10)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R11)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R12)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (DX)(R13*4), Z11
 	VMULPS       Z10, Z11, Z10
 	VADDPS       Z10, Z8, Z8
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z10
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z10
 	VMOVAPS.Z    Z10, K2, Z10
 	VADDPS       Z10, Z9, Z9
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	MOVLQSX      (DX), R14
+	VBROADCASTSS (SI)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (DI)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R8)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R9)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R10)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R11)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R12)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R13)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (BX)(R14*4), Z11
 	VMULPS       Z10, Z11, Z10
 	VADDPS       Z10, Z8, Z8
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -1785,7 +3897,7 @@ done:
 
 // func convGrad512x1k10(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k10(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k10(SB), NOSPLIT, $24-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -1820,125 +3932,149 @@ TEXT ·convGrad512x1k10(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z10
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 16(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 8(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z11
+	VMOVUPS.Z    (AX), K1, Z11
 	VADDPS       Z11, Z10, Z10
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (SI)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (DI)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R8)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R9)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R10)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R11)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R12)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R13)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z12
 	VMULPS       Z11, Z12, Z11
 	VADDPS       Z11, Z9, Z9
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 16(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 8(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z11
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z11
 	VMOVAPS.Z    Z11, K2, Z11
 	VADDPS       Z11, Z10, Z10
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (DI)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R8)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R9)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R10)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R11)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R12)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R13)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R14)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z12
 	VMULPS       Z11, Z12, Z11
 	VADDPS       Z11, Z9, Z9
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 16(SP)
 	JLT          loopr
 
 store:
@@ -1973,7 +4109,7 @@ done:
 
 // func convGrad512x1k11(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k11(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k11(SB), NOSPLIT, $32-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -2010,133 +4146,163 @@ TEXT ·convGrad512x1k11(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z11
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 24(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 16(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z12
+	VMOVUPS.Z    (AX), K1, Z12
 	VADDPS       Z12, Z11, Z11
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (SI)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (DI)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R8)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R9)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R10)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R11)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R12)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R13)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z13
 	VMULPS       Z12, Z13, Z12
 	VADDPS       Z12, Z10, Z10
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 24(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 16(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z12
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z12
 	VMOVAPS.Z    Z12, K2, Z12
 	VADDPS       Z12, Z11, Z11
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (DI)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R8)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R9)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R10)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R11)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R12)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R13)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R14)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z13
 	VMULPS       Z12, Z13, Z12
 	VADDPS       Z12, Z10, Z10
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 24(SP)
 	JLT          loopr
 
 store:
@@ -2173,7 +4339,7 @@ done:
 
 // func convGrad512x1k12(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k12(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k12(SB), NOSPLIT, $40-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -2212,141 +4378,177 @@ TEXT ·convGrad512x1k12(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z12
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 32(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 24(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z13
+	VMOVUPS.Z    (AX), K1, Z13
 	VADDPS       Z13, Z12, Z12
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (SI)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (DI)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R8)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R9)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R10)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R11)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R12)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R13)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z14
 	VMULPS       Z13, Z14, Z13
 	VADDPS       Z13, Z11, Z11
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 32(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 24(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z13
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z13
 	VMOVAPS.Z    Z13, K2, Z13
 	VADDPS       Z13, Z12, Z12
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (DI)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R8)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R9)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R10)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R11)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R12)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R13)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R14)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z14
 	VMULPS       Z13, Z14, Z13
 	VADDPS       Z13, Z11, Z11
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 32(SP)
 	JLT          loopr
 
 store:
@@ -2385,7 +4587,7 @@ done:
 
 // func convGrad512x1k13(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k13(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k13(SB), NOSPLIT, $48-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -2426,149 +4628,191 @@ TEXT ·convGrad512x1k13(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z13
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 32(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z14
+	VMOVUPS.Z    (AX), K1, Z14
 	VADDPS       Z14, Z13, Z13
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (SI)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (DI)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R8)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R9)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R10)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R11)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R12)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R13)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z15
 	VMULPS       Z14, Z15, Z14
 	VADDPS       Z14, Z12, Z12
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 32(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z14
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z14
 	VMOVAPS.Z    Z14, K2, Z14
 	VADDPS       Z14, Z13, Z13
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (DI)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R8)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R9)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R10)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R11)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R12)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R13)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R14)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z15
 	VMULPS       Z14, Z15, Z14
 	VADDPS       Z14, Z12, Z12
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 40(SP)
 	JLT          loopr
 
 store:
@@ -2609,7 +4853,7 @@ done:
 
 // func convGrad512x1k14(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k14(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k14(SB), NOSPLIT, $56-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -2652,157 +4896,205 @@ TEXT ·convGrad512x1k14(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z14
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 48(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 40(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z15
+	VMOVUPS.Z    (AX), K1, Z15
 	VADDPS       Z15, Z14, Z14
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (SI)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (DI)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R8)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R9)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R10)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R11)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R12)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R13)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z15
 	VADDPS       Z15, Z13, Z13
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 48(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 40(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z15
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z15
 	VMOVAPS.Z    Z15, K2, Z15
 	VADDPS       Z15, Z14, Z14
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (DI)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R8)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R9)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R10)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R11)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R12)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R13)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R14)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z15
 	VADDPS       Z15, Z13, Z13
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 48(SP)
 	JLT          loopr
 
 store:
@@ -2845,7 +5137,7 @@ done:
 
 // func convGrad512x1k15(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k15(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k15(SB), NOSPLIT, $64-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -2890,165 +5182,219 @@ TEXT ·convGrad512x1k15(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z15
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 56(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 48(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z16
+	VMOVUPS.Z    (AX), K1, Z16
 	VADDPS       Z16, Z15, Z15
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (SI)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (DI)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R8)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R9)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R10)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R11)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R12)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R13)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z16
 	VADDPS       Z16, Z14, Z14
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 56(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 48(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z16
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z16
 	VMOVAPS.Z    Z16, K2, Z16
 	VADDPS       Z16, Z15, Z15
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (DI)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R8)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R9)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R10)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R11)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R12)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R13)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R14)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z16
 	VADDPS       Z16, Z14, Z14
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 56(SP)
 	JLT          loopr
 
 store:
@@ -3093,7 +5439,7 @@ done:
 
 // func convGrad512x1k16(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k16(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k16(SB), NOSPLIT, $72-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -3140,173 +5486,233 @@ TEXT ·convGrad512x1k16(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z16
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 64(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 56(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z17
+	VMOVUPS.Z    (AX), K1, Z17
 	VADDPS       Z17, Z16, Z16
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (SI)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (DI)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R8)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R9)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R10)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R11)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R12)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R13)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z17
 	VADDPS       Z17, Z15, Z15
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 64(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 56(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z17
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z17
 	VMOVAPS.Z    Z17, K2, Z17
 	VADDPS       Z17, Z16, Z16
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (DI)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R8)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R9)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R10)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R11)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R12)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R13)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R14)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z17
 	VADDPS       Z17, Z15, Z15
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 64(SP)
 	JLT          loopr
 
 store:
@@ -3353,7 +5759,7 @@ done:
 
 // func convGrad512x1k17(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k17(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k17(SB), NOSPLIT, $80-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -3402,181 +5808,247 @@ TEXT ·convGrad512x1k17(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z17
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 72(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 64(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z18
+	VMOVUPS.Z    (AX), K1, Z18
 	VADDPS       Z18, Z17, Z17
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (SI)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (DI)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R8)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R9)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R10)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R11)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R12)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R13)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z18
 	VADDPS       Z18, Z16, Z16
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 72(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 64(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z18
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z18
 	VMOVAPS.Z    Z18, K2, Z18
 	VADDPS       Z18, Z17, Z17
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (DI)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R8)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R9)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R10)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R11)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R12)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R13)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R14)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z18
 	VADDPS       Z18, Z16, Z16
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 72(SP)
 	JLT          loopr
 
 store:
@@ -3625,7 +6097,7 @@ done:
 
 // func convGrad512x1k18(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k18(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k18(SB), NOSPLIT, $88-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -3676,189 +6148,261 @@ TEXT ·convGrad512x1k18(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z18
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 80(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 72(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z19
+	VMOVUPS.Z    (AX), K1, Z19
 	VADDPS       Z19, Z18, Z18
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (SI)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (DI)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R8)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R9)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R10)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R11)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R12)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R13)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z19
 	VADDPS       Z19, Z17, Z17
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 80(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 72(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z19
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z19
 	VMOVAPS.Z    Z19, K2, Z19
 	VADDPS       Z19, Z18, Z18
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (DI)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R8)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R9)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R10)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R11)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R12)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R13)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R14)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z19
 	VADDPS       Z19, Z17, Z17
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 80(SP)
 	JLT          loopr
 
 store:
@@ -3909,7 +6453,7 @@ done:
 
 // func convGrad512x1k19(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k19(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k19(SB), NOSPLIT, $96-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -3962,197 +6506,275 @@ TEXT ·convGrad512x1k19(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z19
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 88(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 80(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z20
+	VMOVUPS.Z    (AX), K1, Z20
 	VADDPS       Z20, Z19, Z19
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (SI)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (DI)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R8)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R9)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R10)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R11)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R12)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R13)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z20
 	VADDPS       Z20, Z18, Z18
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 88(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 80(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z20
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z20
 	VMOVAPS.Z    Z20, K2, Z20
 	VADDPS       Z20, Z19, Z19
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (DI)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R8)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R9)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R10)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R11)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R12)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R13)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R14)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z20
 	VADDPS       Z20, Z18, Z18
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 88(SP)
 	JLT          loopr
 
 store:
@@ -4205,7 +6827,7 @@ done:
 
 // func convGrad512x1k20(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k20(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k20(SB), NOSPLIT, $104-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -4260,205 +6882,289 @@ TEXT ·convGrad512x1k20(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z20
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 96(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 88(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z21
+	VMOVUPS.Z    (AX), K1, Z21
 	VADDPS       Z21, Z20, Z20
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (SI)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (DI)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R8)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R9)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R10)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R11)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R12)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R13)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z21
 	VADDPS       Z21, Z19, Z19
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 96(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 88(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z21
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z21
 	VMOVAPS.Z    Z21, K2, Z21
 	VADDPS       Z21, Z20, Z20
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (DI)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R8)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R9)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R10)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R11)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R12)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R13)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R14)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z21
 	VADDPS       Z21, Z19, Z19
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 96(SP)
 	JLT          loopr
 
 store:
@@ -4513,7 +7219,7 @@ done:
 
 // func convGrad512x1k21(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k21(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k21(SB), NOSPLIT, $112-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -4570,213 +7276,303 @@ TEXT ·convGrad512x1k21(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z21
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 104(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 88(SP)
+	MOVLQSX 80(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 96(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z22
+	VMOVUPS.Z    (AX), K1, Z22
 	VADDPS       Z22, Z21, Z21
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (SI)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (DI)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R8)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R9)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R10)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R11)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R12)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R13)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z19, Z19
-	MOVLQSX      80(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         96(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z22
 	VADDPS       Z22, Z20, Z20
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 104(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 88(SP)
+	MOVLQSX 80(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 96(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z22
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z22
 	VMOVAPS.Z    Z22, K2, Z22
 	VADDPS       Z22, Z21, Z21
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (DI)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R8)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R9)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R10)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R11)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R12)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R13)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R14)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z19, Z19
-	MOVLQSX      80(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         96(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z22
 	VADDPS       Z22, Z20, Z20
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 104(SP)
 	JLT          loopr
 
 store:
@@ -4833,7 +7629,7 @@ done:
 
 // func convGrad512x1k22(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k22(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k22(SB), NOSPLIT, $120-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -4892,221 +7688,317 @@ TEXT ·convGrad512x1k22(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z22
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 112(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 88(SP)
+	MOVLQSX 80(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 96(SP)
+	MOVLQSX 84(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 104(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z23
+	VMOVUPS.Z    (AX), K1, Z23
 	VADDPS       Z23, Z22, Z22
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (SI)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (DI)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R8)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R9)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R10)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R11)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R12)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R13)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z19, Z19
-	MOVLQSX      80(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         96(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z20, Z20
-	MOVLQSX      84(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         104(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z23
 	VADDPS       Z23, Z21, Z21
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 112(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 88(SP)
+	MOVLQSX 80(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 96(SP)
+	MOVLQSX 84(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 104(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z23
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z23
 	VMOVAPS.Z    Z23, K2, Z23
 	VADDPS       Z23, Z22, Z22
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (DI)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R8)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R9)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R10)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R11)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R12)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R13)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R14)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z19, Z19
-	MOVLQSX      80(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         96(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z20, Z20
-	MOVLQSX      84(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         104(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z23
 	VADDPS       Z23, Z21, Z21
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 112(SP)
 	JLT          loopr
 
 store:
@@ -5165,7 +8057,7 @@ done:
 
 // func convGrad512x1k23(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k23(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k23(SB), NOSPLIT, $128-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -5226,229 +8118,331 @@ TEXT ·convGrad512x1k23(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z23
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 120(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 88(SP)
+	MOVLQSX 80(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 96(SP)
+	MOVLQSX 84(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 104(SP)
+	MOVLQSX 88(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 112(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z24
+	VMOVUPS.Z    (AX), K1, Z24
 	VADDPS       Z24, Z23, Z23
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (SI)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (DI)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R8)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R9)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R10)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R11)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R12)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R13)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z19, Z19
-	MOVLQSX      80(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         96(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z20, Z20
-	MOVLQSX      84(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         104(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z21, Z21
-	MOVLQSX      88(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         112(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z24
 	VADDPS       Z24, Z22, Z22
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 120(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 88(SP)
+	MOVLQSX 80(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 96(SP)
+	MOVLQSX 84(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 104(SP)
+	MOVLQSX 88(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 112(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z24
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z24
 	VMOVAPS.Z    Z24, K2, Z24
 	VADDPS       Z24, Z23, Z23
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (DI)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R8)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R9)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R10)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R11)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R12)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R13)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R14)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z19, Z19
-	MOVLQSX      80(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         96(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z20, Z20
-	MOVLQSX      84(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         104(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z21, Z21
-	MOVLQSX      88(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         112(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z24
 	VADDPS       Z24, Z22, Z22
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 120(SP)
 	JLT          loopr
 
 store:
@@ -5509,7 +8503,7 @@ done:
 
 // func convGrad512x1k24(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x1k24(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k24(SB), NOSPLIT, $136-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -5572,237 +8566,345 @@ TEXT ·convGrad512x1k24(SB), NOSPLIT, $8-88
 	VMOVUPS.Z (AX), K1, Z24
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 128(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 88(SP)
+	MOVLQSX 80(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 96(SP)
+	MOVLQSX 84(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 104(SP)
+	MOVLQSX 88(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 112(SP)
+	MOVLQSX 92(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 120(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS.Z    (CX), K1, Z25
+	VMOVUPS.Z    (AX), K1, Z25
 	VADDPS       Z25, Z24, Z24
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (SI)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (DI)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R8)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R9)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R10)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R11)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R12)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R13)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z19, Z19
-	MOVLQSX      80(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         96(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z20, Z20
-	MOVLQSX      84(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         104(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z21, Z21
-	MOVLQSX      88(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         112(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z22, Z22
-	MOVLQSX      92(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         120(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z25
 	VADDPS       Z25, Z23, Z23
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 128(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 88(SP)
+	MOVLQSX 80(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 96(SP)
+	MOVLQSX 84(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 104(SP)
+	MOVLQSX 88(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 112(SP)
+	MOVLQSX 92(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 120(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS.Z    (CX), K1, Z25
+	KMOVW        (CX), K2
+	VMOVUPS.Z    (AX), K1, Z25
 	VMOVAPS.Z    Z25, K2, Z25
 	VADDPS       Z25, Z24, Z24
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (DI)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R8)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R9)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R10)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R11)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R12)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R13)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R14)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z19, Z19
-	MOVLQSX      80(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         96(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z20, Z20
-	MOVLQSX      84(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         104(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z21, Z21
-	MOVLQSX      88(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         112(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z22, Z22
-	MOVLQSX      92(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         120(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z25
 	VADDPS       Z25, Z23, Z23
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 128(SP)
 	JLT          loopr
 
 store:
@@ -5865,7 +8967,7 @@ done:
 
 // func convGrad512x2k1(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k1(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k1(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -5885,63 +8987,65 @@ TEXT ·convGrad512x2k1(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z3
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z4
+	VMOVUPS      (AX), Z4
 	VADDPS       Z4, Z2, Z2
-	VMOVUPS.Z    64(CX), K1, Z5
+	VMOVUPS.Z    64(AX), K1, Z5
 	VADDPS       Z5, Z3, Z3
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z6
+	MOVLQSX      (CX), BX
+	VBROADCASTSS (DX)(BX*4), Z6
 	VMULPS       Z4, Z6, Z4
 	VADDPS       Z4, Z0, Z0
 	VMULPS       Z5, Z6, Z4
 	VADDPS       Z4, Z1, Z1
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z4
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z4
 	VMOVAPS.Z    Z4, K2, Z4
 	VADDPS       Z4, Z2, Z2
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z5
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z5
 	VMOVAPS.Z    Z5, K2, Z5
 	VADDPS       Z5, Z3, Z3
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z6
+	MOVLQSX      (DX), SI
+	VBROADCASTSS (BX)(SI*4), Z6
 	VMULPS       Z4, Z6, Z4
 	VADDPS       Z4, Z0, Z0
 	VMULPS       Z5, Z6, Z4
 	VADDPS       Z4, Z1, Z1
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -5960,7 +9064,7 @@ done:
 
 // func convGrad512x2k2(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k2(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k2(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -5983,75 +9087,79 @@ TEXT ·convGrad512x2k2(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z5
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z6
+	VMOVUPS      (AX), Z6
 	VADDPS       Z6, Z4, Z4
-	VMOVUPS.Z    64(CX), K1, Z7
+	VMOVUPS.Z    64(AX), K1, Z7
 	VADDPS       Z7, Z5, Z5
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	MOVLQSX      (CX), SI
+	VBROADCASTSS (BX)(SI*4), Z8
 	VMULPS       Z6, Z8, Z9
 	VADDPS       Z9, Z0, Z0
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (DX)(SI*4), Z8
 	VMULPS       Z6, Z8, Z6
 	VADDPS       Z6, Z2, Z2
 	VMULPS       Z7, Z8, Z6
 	VADDPS       Z6, Z3, Z3
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z6
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z6
 	VMOVAPS.Z    Z6, K2, Z6
 	VADDPS       Z6, Z4, Z4
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z7
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z7
 	VMOVAPS.Z    Z7, K2, Z7
 	VADDPS       Z7, Z5, Z5
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	MOVLQSX      (DX), DI
+	VBROADCASTSS (SI)(DI*4), Z8
 	VMULPS       Z6, Z8, Z9
 	VADDPS       Z9, Z0, Z0
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (BX)(DI*4), Z8
 	VMULPS       Z6, Z8, Z6
 	VADDPS       Z6, Z2, Z2
 	VMULPS       Z7, Z8, Z6
 	VADDPS       Z6, Z3, Z3
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -6073,7 +9181,7 @@ done:
 
 // func convGrad512x2k3(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k3(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k3(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -6099,87 +9207,93 @@ TEXT ·convGrad512x2k3(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z7
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z8
+	VMOVUPS      (AX), Z8
 	VADDPS       Z8, Z6, Z6
-	VMOVUPS.Z    64(CX), K1, Z9
+	VMOVUPS.Z    64(AX), K1, Z9
 	VADDPS       Z9, Z7, Z7
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (BX)(DI*4), Z10
 	VMULPS       Z8, Z10, Z11
 	VADDPS       Z11, Z0, Z0
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (SI)(DI*4), Z10
 	VMULPS       Z8, Z10, Z11
 	VADDPS       Z11, Z2, Z2
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (DX)(DI*4), Z10
 	VMULPS       Z8, Z10, Z8
 	VADDPS       Z8, Z4, Z4
 	VMULPS       Z9, Z10, Z8
 	VADDPS       Z8, Z5, Z5
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z8
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z8
 	VMOVAPS.Z    Z8, K2, Z8
 	VADDPS       Z8, Z6, Z6
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z9
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z9
 	VMOVAPS.Z    Z9, K2, Z9
 	VADDPS       Z9, Z7, Z7
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	MOVLQSX      (DX), R8
+	VBROADCASTSS (SI)(R8*4), Z10
 	VMULPS       Z8, Z10, Z11
 	VADDPS       Z11, Z0, Z0
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (DI)(R8*4), Z10
 	VMULPS       Z8, Z10, Z11
 	VADDPS       Z11, Z2, Z2
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (BX)(R8*4), Z10
 	VMULPS       Z8, Z10, Z8
 	VADDPS       Z8, Z4, Z4
 	VMULPS       Z9, Z10, Z8
 	VADDPS       Z8, Z5, Z5
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -6204,7 +9318,7 @@ done:
 
 // func convGrad512x2k4(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k4(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k4(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -6233,99 +9347,107 @@ TEXT ·convGrad512x2k4(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z9
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z10
+	VMOVUPS      (AX), Z10
 	VADDPS       Z10, Z8, Z8
-	VMOVUPS.Z    64(CX), K1, Z11
+	VMOVUPS.Z    64(AX), K1, Z11
 	VADDPS       Z11, Z9, Z9
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (BX)(R8*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z0, Z0
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (SI)(R8*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z2, Z2
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z3, Z3
-	MOVLQSX      8(SI), R8
 	VBROADCASTSS (DI)(R8*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z4, Z4
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (DX)(R8*4), Z12
 	VMULPS       Z10, Z12, Z10
 	VADDPS       Z10, Z6, Z6
 	VMULPS       Z11, Z12, Z10
 	VADDPS       Z10, Z7, Z7
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z10
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z10
 	VMOVAPS.Z    Z10, K2, Z10
 	VADDPS       Z10, Z8, Z8
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z11
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z11
 	VMOVAPS.Z    Z11, K2, Z11
 	VADDPS       Z11, Z9, Z9
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	MOVLQSX      (DX), R9
+	VBROADCASTSS (SI)(R9*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z0, Z0
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (DI)(R9*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z2, Z2
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z3, Z3
-	MOVLQSX      8(DI), R9
 	VBROADCASTSS (R8)(R9*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z4, Z4
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (BX)(R9*4), Z12
 	VMULPS       Z10, Z12, Z10
 	VADDPS       Z10, Z6, Z6
 	VMULPS       Z11, Z12, Z10
 	VADDPS       Z10, Z7, Z7
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -6353,7 +9475,7 @@ done:
 
 // func convGrad512x2k5(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k5(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k5(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -6385,111 +9507,121 @@ TEXT ·convGrad512x2k5(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z11
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z12
+	VMOVUPS      (AX), Z12
 	VADDPS       Z12, Z10, Z10
-	VMOVUPS.Z    64(CX), K1, Z13
+	VMOVUPS.Z    64(AX), K1, Z13
 	VADDPS       Z13, Z11, Z11
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVLQSX      (CX), R9
+	VBROADCASTSS (BX)(R9*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z0, Z0
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (SI)(R9*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z2, Z2
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (DI)(R9*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z4, Z4
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R8)(R9*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z6, Z6
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (DX)(R9*4), Z14
 	VMULPS       Z12, Z14, Z12
 	VADDPS       Z12, Z8, Z8
 	VMULPS       Z13, Z14, Z12
 	VADDPS       Z12, Z9, Z9
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z12
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z12
 	VMOVAPS.Z    Z12, K2, Z12
 	VADDPS       Z12, Z10, Z10
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z13
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z13
 	VMOVAPS.Z    Z13, K2, Z13
 	VADDPS       Z13, Z11, Z11
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVLQSX      (DX), R10
+	VBROADCASTSS (SI)(R10*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z0, Z0
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (DI)(R10*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z2, Z2
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R8)(R10*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z4, Z4
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R9)(R10*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z6, Z6
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (BX)(R10*4), Z14
 	VMULPS       Z12, Z14, Z12
 	VADDPS       Z12, Z8, Z8
 	VMULPS       Z13, Z14, Z12
 	VADDPS       Z12, Z9, Z9
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -6520,7 +9652,7 @@ done:
 
 // func convGrad512x2k6(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k6(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k6(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -6555,123 +9687,135 @@ TEXT ·convGrad512x2k6(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z13
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z14
+	VMOVUPS      (AX), Z14
 	VADDPS       Z14, Z12, Z12
-	VMOVUPS.Z    64(CX), K1, Z15
+	VMOVUPS.Z    64(AX), K1, Z15
 	VADDPS       Z15, Z13, Z13
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVLQSX      (CX), R10
+	VBROADCASTSS (BX)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z0, Z0
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (SI)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z2, Z2
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (DI)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z4, Z4
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R8)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z6, Z6
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R9)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z8, Z8
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (DX)(R10*4), Z16
 	VMULPS       Z14, Z16, Z14
 	VADDPS       Z14, Z10, Z10
 	VMULPS       Z15, Z16, Z14
 	VADDPS       Z14, Z11, Z11
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z14
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z14
 	VMOVAPS.Z    Z14, K2, Z14
 	VADDPS       Z14, Z12, Z12
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z15
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z15
 	VMOVAPS.Z    Z15, K2, Z15
 	VADDPS       Z15, Z13, Z13
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVLQSX      (DX), R11
+	VBROADCASTSS (SI)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z0, Z0
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (DI)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z2, Z2
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R8)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z4, Z4
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R9)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z6, Z6
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R10)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z8, Z8
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (BX)(R11*4), Z16
 	VMULPS       Z14, Z16, Z14
 	VADDPS       Z14, Z10, Z10
 	VMULPS       Z15, Z16, Z14
 	VADDPS       Z14, Z11, Z11
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -6705,7 +9849,7 @@ done:
 
 // func convGrad512x2k7(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k7(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k7(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -6743,135 +9887,149 @@ TEXT ·convGrad512x2k7(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z15
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z16
+	VMOVUPS      (AX), Z16
 	VADDPS       Z16, Z14, Z14
-	VMOVUPS.Z    64(CX), K1, Z17
+	VMOVUPS.Z    64(AX), K1, Z17
 	VADDPS       Z17, Z15, Z15
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVLQSX      (CX), R11
+	VBROADCASTSS (BX)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z0, Z0
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (SI)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z2, Z2
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (DI)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z4, Z4
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R8)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z6, Z6
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R9)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z8, Z8
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R10)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z10, Z10
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (DX)(R11*4), Z18
 	VMULPS       Z16, Z18, Z16
 	VADDPS       Z16, Z12, Z12
 	VMULPS       Z17, Z18, Z16
 	VADDPS       Z16, Z13, Z13
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z16
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z16
 	VMOVAPS.Z    Z16, K2, Z16
 	VADDPS       Z16, Z14, Z14
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z17
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z17
 	VMOVAPS.Z    Z17, K2, Z17
 	VADDPS       Z17, Z15, Z15
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVLQSX      (DX), R12
+	VBROADCASTSS (SI)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z0, Z0
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (DI)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z2, Z2
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R8)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z4, Z4
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R9)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z6, Z6
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R10)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z8, Z8
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R11)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z10, Z10
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (BX)(R12*4), Z18
 	VMULPS       Z16, Z18, Z16
 	VADDPS       Z16, Z12, Z12
 	VMULPS       Z17, Z18, Z16
 	VADDPS       Z16, Z13, Z13
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -6908,7 +10066,7 @@ done:
 
 // func convGrad512x2k8(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k8(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k8(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -6949,147 +10107,163 @@ TEXT ·convGrad512x2k8(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z17
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z18
+	VMOVUPS      (AX), Z18
 	VADDPS       Z18, Z16, Z16
-	VMOVUPS.Z    64(CX), K1, Z19
+	VMOVUPS.Z    64(AX), K1, Z19
 	VADDPS       Z19, Z17, Z17
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVLQSX      (CX), R12
+	VBROADCASTSS (BX)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z0, Z0
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (SI)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z2, Z2
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (DI)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z4, Z4
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R8)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z6, Z6
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R9)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z8, Z8
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R10)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z10, Z10
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R11)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z12, Z12
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (DX)(R12*4), Z20
 	VMULPS       Z18, Z20, Z18
 	VADDPS       Z18, Z14, Z14
 	VMULPS       Z19, Z20, Z18
 	VADDPS       Z18, Z15, Z15
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z18
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z18
 	VMOVAPS.Z    Z18, K2, Z18
 	VADDPS       Z18, Z16, Z16
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z19
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z19
 	VMOVAPS.Z    Z19, K2, Z19
 	VADDPS       Z19, Z17, Z17
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVLQSX      (DX), R13
+	VBROADCASTSS (SI)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z0, Z0
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (DI)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z2, Z2
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R8)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z4, Z4
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R9)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z6, Z6
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R10)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z8, Z8
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R11)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z10, Z10
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R12)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z12, Z12
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (BX)(R13*4), Z20
 	VMULPS       Z18, Z20, Z18
 	VADDPS       Z18, Z14, Z14
 	VMULPS       Z19, Z20, Z18
 	VADDPS       Z18, Z15, Z15
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -7129,7 +10303,7 @@ done:
 
 // func convGrad512x2k9(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k9(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k9(SB), NOSPLIT, $16-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -7173,159 +10347,177 @@ TEXT ·convGrad512x2k9(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z19
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z20
+	VMOVUPS      (AX), Z20
 	VADDPS       Z20, Z18, Z18
-	VMOVUPS.Z    64(CX), K1, Z21
+	VMOVUPS.Z    64(AX), K1, Z21
 	VADDPS       Z21, Z19, Z19
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVLQSX      (CX), R13
+	VBROADCASTSS (BX)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z0, Z0
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (SI)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z2, Z2
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (DI)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z4, Z4
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R8)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z6, Z6
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R9)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z8, Z8
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R10)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z10, Z10
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R11)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z12, Z12
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R12)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z14, Z14
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z15, Z15
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (DX)(R13*4), Z22
 	VMULPS       Z20, Z22, Z20
 	VADDPS       Z20, Z16, Z16
 	VMULPS       Z21, Z22, Z20
 	VADDPS       Z20, Z17, Z17
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z20
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z20
 	VMOVAPS.Z    Z20, K2, Z20
 	VADDPS       Z20, Z18, Z18
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z21
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z21
 	VMOVAPS.Z    Z21, K2, Z21
 	VADDPS       Z21, Z19, Z19
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVLQSX      (DX), R14
+	VBROADCASTSS (SI)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z0, Z0
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (DI)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z2, Z2
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R8)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z4, Z4
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R9)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z6, Z6
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R10)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z8, Z8
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R11)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z10, Z10
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R12)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z12, Z12
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R13)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z14, Z14
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z15, Z15
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (BX)(R14*4), Z22
 	VMULPS       Z20, Z22, Z20
 	VADDPS       Z20, Z16, Z16
 	VMULPS       Z21, Z22, Z20
 	VADDPS       Z20, Z17, Z17
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -7368,7 +10560,7 @@ done:
 
 // func convGrad512x2k10(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k10(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k10(SB), NOSPLIT, $24-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -7415,171 +10607,195 @@ TEXT ·convGrad512x2k10(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z21
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 16(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 8(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z22
+	VMOVUPS      (AX), Z22
 	VADDPS       Z22, Z20, Z20
-	VMOVUPS.Z    64(CX), K1, Z23
+	VMOVUPS.Z    64(AX), K1, Z23
 	VADDPS       Z23, Z21, Z21
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z0, Z0
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (SI)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z2, Z2
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (DI)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z4, Z4
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R8)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z6, Z6
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R9)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z8, Z8
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R10)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z10, Z10
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R11)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z12, Z12
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R12)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z14, Z14
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z15, Z15
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R13)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z16, Z16
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z17, Z17
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z22, Z24, Z22
 	VADDPS       Z22, Z18, Z18
 	VMULPS       Z23, Z24, Z22
 	VADDPS       Z22, Z19, Z19
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 16(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 8(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z22
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z22
 	VMOVAPS.Z    Z22, K2, Z22
 	VADDPS       Z22, Z20, Z20
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z23
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z23
 	VMOVAPS.Z    Z23, K2, Z23
 	VADDPS       Z23, Z21, Z21
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z0, Z0
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (DI)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z2, Z2
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R8)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z4, Z4
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R9)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z6, Z6
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R10)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z8, Z8
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R11)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z10, Z10
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R12)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z12, Z12
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R13)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z14, Z14
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z15, Z15
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R14)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z16, Z16
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z17, Z17
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z22, Z24, Z22
 	VADDPS       Z22, Z18, Z18
 	VMULPS       Z23, Z24, Z22
 	VADDPS       Z22, Z19, Z19
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 16(SP)
 	JLT          loopr
 
 store:
@@ -7625,7 +10841,7 @@ done:
 
 // func convGrad512x2k11(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k11(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k11(SB), NOSPLIT, $32-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -7675,183 +10891,213 @@ TEXT ·convGrad512x2k11(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z23
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 24(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 16(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z24
+	VMOVUPS      (AX), Z24
 	VADDPS       Z24, Z22, Z22
-	VMOVUPS.Z    64(CX), K1, Z25
+	VMOVUPS.Z    64(AX), K1, Z25
 	VADDPS       Z25, Z23, Z23
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z0, Z0
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (SI)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z2, Z2
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (DI)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z4, Z4
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R8)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z6, Z6
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R9)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z8, Z8
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R10)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z10, Z10
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R11)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z12, Z12
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R12)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z14, Z14
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z15, Z15
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R13)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z16, Z16
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z17, Z17
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z18, Z18
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z19, Z19
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z24, Z26, Z24
 	VADDPS       Z24, Z20, Z20
 	VMULPS       Z25, Z26, Z24
 	VADDPS       Z24, Z21, Z21
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 24(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 16(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z24
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z24
 	VMOVAPS.Z    Z24, K2, Z24
 	VADDPS       Z24, Z22, Z22
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z25
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z25
 	VMOVAPS.Z    Z25, K2, Z25
 	VADDPS       Z25, Z23, Z23
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z0, Z0
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (DI)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z2, Z2
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R8)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z4, Z4
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R9)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z6, Z6
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R10)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z8, Z8
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R11)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z10, Z10
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R12)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z12, Z12
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R13)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z14, Z14
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z15, Z15
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R14)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z16, Z16
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z17, Z17
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z18, Z18
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z19, Z19
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z24, Z26, Z24
 	VADDPS       Z24, Z20, Z20
 	VMULPS       Z25, Z26, Z24
 	VADDPS       Z24, Z21, Z21
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 24(SP)
 	JLT          loopr
 
 store:
@@ -7900,7 +11146,7 @@ done:
 
 // func convGrad512x2k12(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·convGrad512x2k12(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k12(SB), NOSPLIT, $40-88
 	MOVQ      tail+80(FP), AX
 	MOVQ      $-1, CX
 	BZHIQ     AX, CX, AX
@@ -7953,195 +11199,231 @@ TEXT ·convGrad512x2k12(SB), NOSPLIT, $8-88
 	VMOVUPS.Z 64(AX), K1, Z25
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 32(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 24(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z26
+	VMOVUPS      (AX), Z26
 	VADDPS       Z26, Z24, Z24
-	VMOVUPS.Z    64(CX), K1, Z27
+	VMOVUPS.Z    64(AX), K1, Z27
 	VADDPS       Z27, Z25, Z25
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z0, Z0
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (SI)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z2, Z2
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (DI)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z4, Z4
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R8)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z6, Z6
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R9)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z8, Z8
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R10)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z10, Z10
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R11)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z12, Z12
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R12)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z14, Z14
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z15, Z15
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R13)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z16, Z16
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z17, Z17
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z18, Z18
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z19, Z19
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z20, Z20
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z21, Z21
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z28
 	VMULPS       Z26, Z28, Z26
 	VADDPS       Z26, Z22, Z22
 	VMULPS       Z27, Z28, Z26
 	VADDPS       Z26, Z23, Z23
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 32(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 24(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K2
-	VMOVUPS      (CX), Z26
+	KMOVW        (CX), K2
+	VMOVUPS      (AX), Z26
 	VMOVAPS.Z    Z26, K2, Z26
 	VADDPS       Z26, Z24, Z24
-	KMOVW        2(DX), K2
-	VMOVUPS.Z    64(CX), K1, Z27
+	KMOVW        2(CX), K2
+	VMOVUPS.Z    64(AX), K1, Z27
 	VMOVAPS.Z    Z27, K2, Z27
 	VADDPS       Z27, Z25, Z25
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z0, Z0
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (DI)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z2, Z2
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R8)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z4, Z4
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R9)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z6, Z6
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R10)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z8, Z8
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R11)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z10, Z10
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R12)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z12, Z12
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R13)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z14, Z14
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z15, Z15
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R14)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z16, Z16
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z17, Z17
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z18, Z18
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z19, Z19
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z20, Z20
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z21, Z21
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z28
 	VMULPS       Z26, Z28, Z26
 	VADDPS       Z26, Z22, Z22
 	VMULPS       Z27, Z28, Z26
 	VADDPS       Z26, Z23, Z23
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 32(SP)
 	JLT          loopr
 
 store:
@@ -8766,7 +12048,7 @@ done:
 
 // func convGrad512x1k1full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k1full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k1full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -8779,53 +12061,55 @@ TEXT ·convGrad512x1k1full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z1
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z2
+	VMOVUPS      (AX), Z2
 	VADDPS       Z2, Z1, Z1
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z3
+	MOVLQSX      (CX), BX
+	VBROADCASTSS (DX)(BX*4), Z3
 	VMULPS       Z2, Z3, Z2
 	VADDPS       Z2, Z0, Z0
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z2
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z2
 	VMOVAPS.Z    Z2, K1, Z2
 	VADDPS       Z2, Z1, Z1
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z3
+	MOVLQSX      (DX), SI
+	VBROADCASTSS (BX)(SI*4), Z3
 	VMULPS       Z2, Z3, Z2
 	VADDPS       Z2, Z0, Z0
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -8842,7 +12126,7 @@ done:
 
 // func convGrad512x1k2full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k2full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k2full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -8857,61 +12141,65 @@ TEXT ·convGrad512x1k2full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z2
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z3
+	VMOVUPS      (AX), Z3
 	VADDPS       Z3, Z2, Z2
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z4
+	MOVLQSX      (CX), SI
+	VBROADCASTSS (BX)(SI*4), Z4
 	VMULPS       Z3, Z4, Z4
 	VADDPS       Z4, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z4
+	VBROADCASTSS (DX)(SI*4), Z4
 	VMULPS       Z3, Z4, Z3
 	VADDPS       Z3, Z1, Z1
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z3
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z3
 	VMOVAPS.Z    Z3, K1, Z3
 	VADDPS       Z3, Z2, Z2
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z4
+	MOVLQSX      (DX), DI
+	VBROADCASTSS (SI)(DI*4), Z4
 	VMULPS       Z3, Z4, Z4
 	VADDPS       Z4, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z4
+	VBROADCASTSS (BX)(DI*4), Z4
 	VMULPS       Z3, Z4, Z3
 	VADDPS       Z3, Z1, Z1
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -8930,7 +12218,7 @@ done:
 
 // func convGrad512x1k3full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k3full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k3full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -8947,69 +12235,75 @@ TEXT ·convGrad512x1k3full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z3
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z4
+	VMOVUPS      (AX), Z4
 	VADDPS       Z4, Z3, Z3
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z5
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (BX)(DI*4), Z5
 	VMULPS       Z4, Z5, Z5
 	VADDPS       Z5, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z5
+	VBROADCASTSS (SI)(DI*4), Z5
 	VMULPS       Z4, Z5, Z5
 	VADDPS       Z5, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z5
+	VBROADCASTSS (DX)(DI*4), Z5
 	VMULPS       Z4, Z5, Z4
 	VADDPS       Z4, Z2, Z2
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z4
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z4
 	VMOVAPS.Z    Z4, K1, Z4
 	VADDPS       Z4, Z3, Z3
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z5
+	MOVLQSX      (DX), R8
+	VBROADCASTSS (SI)(R8*4), Z5
 	VMULPS       Z4, Z5, Z5
 	VADDPS       Z5, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z5
+	VBROADCASTSS (DI)(R8*4), Z5
 	VMULPS       Z4, Z5, Z5
 	VADDPS       Z5, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z5
+	VBROADCASTSS (BX)(R8*4), Z5
 	VMULPS       Z4, Z5, Z4
 	VADDPS       Z4, Z2, Z2
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -9030,7 +12324,7 @@ done:
 
 // func convGrad512x1k4full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k4full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k4full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -9049,77 +12343,85 @@ TEXT ·convGrad512x1k4full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z4
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z5
+	VMOVUPS      (AX), Z5
 	VADDPS       Z5, Z4, Z4
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z6
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (BX)(R8*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z6
+	VBROADCASTSS (SI)(R8*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z1, Z1
-	MOVLQSX      8(SI), R8
 	VBROADCASTSS (DI)(R8*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z6
+	VBROADCASTSS (DX)(R8*4), Z6
 	VMULPS       Z5, Z6, Z5
 	VADDPS       Z5, Z3, Z3
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z5
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z5
 	VMOVAPS.Z    Z5, K1, Z5
 	VADDPS       Z5, Z4, Z4
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z6
+	MOVLQSX      (DX), R9
+	VBROADCASTSS (SI)(R9*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z6
+	VBROADCASTSS (DI)(R9*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z1, Z1
-	MOVLQSX      8(DI), R9
 	VBROADCASTSS (R8)(R9*4), Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z6, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z6
+	VBROADCASTSS (BX)(R9*4), Z6
 	VMULPS       Z5, Z6, Z5
 	VADDPS       Z5, Z3, Z3
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -9142,7 +12444,7 @@ done:
 
 // func convGrad512x1k5full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k5full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k5full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -9163,85 +12465,95 @@ TEXT ·convGrad512x1k5full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z5
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z6
+	VMOVUPS      (AX), Z6
 	VADDPS       Z6, Z5, Z5
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	MOVLQSX      (CX), R9
+	VBROADCASTSS (BX)(R9*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	VBROADCASTSS (SI)(R9*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	VBROADCASTSS (DI)(R9*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	VBROADCASTSS (R8)(R9*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z7
+	VBROADCASTSS (DX)(R9*4), Z7
 	VMULPS       Z6, Z7, Z6
 	VADDPS       Z6, Z4, Z4
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z6
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z6
 	VMOVAPS.Z    Z6, K1, Z6
 	VADDPS       Z6, Z5, Z5
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	MOVLQSX      (DX), R10
+	VBROADCASTSS (SI)(R10*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	VBROADCASTSS (DI)(R10*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	VBROADCASTSS (R8)(R10*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	VBROADCASTSS (R9)(R10*4), Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z7, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z7
+	VBROADCASTSS (BX)(R10*4), Z7
 	VMULPS       Z6, Z7, Z6
 	VADDPS       Z6, Z4, Z4
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -9266,7 +12578,7 @@ done:
 
 // func convGrad512x1k6full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k6full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k6full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -9289,93 +12601,105 @@ TEXT ·convGrad512x1k6full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z6
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z7
+	VMOVUPS      (AX), Z7
 	VADDPS       Z7, Z6, Z6
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	MOVLQSX      (CX), R10
+	VBROADCASTSS (BX)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (SI)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (DI)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (R8)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (R9)(R10*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (DX)(R10*4), Z8
 	VMULPS       Z7, Z8, Z7
 	VADDPS       Z7, Z5, Z5
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z7
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z7
 	VMOVAPS.Z    Z7, K1, Z7
 	VADDPS       Z7, Z6, Z6
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	MOVLQSX      (DX), R11
+	VBROADCASTSS (SI)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (DI)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (R8)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (R9)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (R10)(R11*4), Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (BX)(R11*4), Z8
 	VMULPS       Z7, Z8, Z7
 	VADDPS       Z7, Z5, Z5
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -9402,7 +12726,7 @@ done:
 
 // func convGrad512x1k7full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k7full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k7full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -9427,101 +12751,115 @@ TEXT ·convGrad512x1k7full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z7
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z8
+	VMOVUPS      (AX), Z8
 	VADDPS       Z8, Z7, Z7
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	MOVLQSX      (CX), R11
+	VBROADCASTSS (BX)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (SI)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (DI)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (R8)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (R9)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (R10)(R11*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z9
+	VBROADCASTSS (DX)(R11*4), Z9
 	VMULPS       Z8, Z9, Z8
 	VADDPS       Z8, Z6, Z6
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z8
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z8
 	VMOVAPS.Z    Z8, K1, Z8
 	VADDPS       Z8, Z7, Z7
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	MOVLQSX      (DX), R12
+	VBROADCASTSS (SI)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (DI)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (R8)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (R9)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (R10)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (R11)(R12*4), Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z9, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z9
+	VBROADCASTSS (BX)(R12*4), Z9
 	VMULPS       Z8, Z9, Z8
 	VADDPS       Z8, Z6, Z6
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -9550,7 +12888,7 @@ done:
 
 // func convGrad512x1k8full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k8full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k8full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -9577,109 +12915,125 @@ TEXT ·convGrad512x1k8full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z8
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z9
+	VMOVUPS      (AX), Z9
 	VADDPS       Z9, Z8, Z8
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	MOVLQSX      (CX), R12
+	VBROADCASTSS (BX)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (SI)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (DI)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (R8)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (R9)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (R10)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (R11)(R12*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (DX)(R12*4), Z10
 	VMULPS       Z9, Z10, Z9
 	VADDPS       Z9, Z7, Z7
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z9
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z9
 	VMOVAPS.Z    Z9, K1, Z9
 	VADDPS       Z9, Z8, Z8
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	MOVLQSX      (DX), R13
+	VBROADCASTSS (SI)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (DI)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R8)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R9)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R10)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R11)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (R12)(R13*4), Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (BX)(R13*4), Z10
 	VMULPS       Z9, Z10, Z9
 	VADDPS       Z9, Z7, Z7
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -9710,7 +13064,7 @@ done:
 
 // func convGrad512x1k9full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k9full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k9full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -9739,117 +13093,135 @@ TEXT ·convGrad512x1k9full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z9
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z10
+	VMOVUPS      (AX), Z10
 	VADDPS       Z10, Z9, Z9
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	MOVLQSX      (CX), R13
+	VBROADCASTSS (BX)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (SI)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (DI)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R8)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R9)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R10)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R11)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (R12)(R13*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z11
+	VBROADCASTSS (DX)(R13*4), Z11
 	VMULPS       Z10, Z11, Z10
 	VADDPS       Z10, Z8, Z8
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z10
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z10
 	VMOVAPS.Z    Z10, K1, Z10
 	VADDPS       Z10, Z9, Z9
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	MOVLQSX      (DX), R14
+	VBROADCASTSS (SI)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (DI)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R8)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R9)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R10)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R11)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R12)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (R13)(R14*4), Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z11, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z11
+	VBROADCASTSS (BX)(R14*4), Z11
 	VMULPS       Z10, Z11, Z10
 	VADDPS       Z10, Z8, Z8
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -9882,7 +13254,7 @@ done:
 
 // func convGrad512x1k10full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k10full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k10full(SB), NOSPLIT, $24-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -9913,125 +13285,149 @@ TEXT ·convGrad512x1k10full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z10
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 16(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 8(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z11
+	VMOVUPS      (AX), Z11
 	VADDPS       Z11, Z10, Z10
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (SI)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (DI)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R8)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R9)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R10)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R11)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R12)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (R13)(DX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z12
 	VMULPS       Z11, Z12, Z11
 	VADDPS       Z11, Z9, Z9
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 16(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 8(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z11
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z11
 	VMOVAPS.Z    Z11, K1, Z11
 	VADDPS       Z11, Z10, Z10
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (DI)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R8)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R9)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R10)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R11)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R12)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R13)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (R14)(BX*4), Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z12
 	VMULPS       Z11, Z12, Z11
 	VADDPS       Z11, Z9, Z9
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 16(SP)
 	JLT          loopr
 
 store:
@@ -10066,7 +13462,7 @@ done:
 
 // func convGrad512x1k11full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k11full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k11full(SB), NOSPLIT, $32-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -10099,133 +13495,163 @@ TEXT ·convGrad512x1k11full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z11
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 24(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 16(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z12
+	VMOVUPS      (AX), Z12
 	VADDPS       Z12, Z11, Z11
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (SI)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (DI)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R8)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R9)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R10)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R11)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R12)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	VBROADCASTSS (R13)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z13
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z13
 	VMULPS       Z12, Z13, Z12
 	VADDPS       Z12, Z10, Z10
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 24(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 16(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z12
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z12
 	VMOVAPS.Z    Z12, K1, Z12
 	VADDPS       Z12, Z11, Z11
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (DI)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R8)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R9)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R10)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R11)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R12)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R13)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	VBROADCASTSS (R14)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z13, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z13
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z13
 	VMULPS       Z12, Z13, Z12
 	VADDPS       Z12, Z10, Z10
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 24(SP)
 	JLT          loopr
 
 store:
@@ -10262,7 +13688,7 @@ done:
 
 // func convGrad512x1k12full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k12full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k12full(SB), NOSPLIT, $40-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -10297,141 +13723,177 @@ TEXT ·convGrad512x1k12full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z12
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 32(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 24(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z13
+	VMOVUPS      (AX), Z13
 	VADDPS       Z13, Z12, Z12
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (SI)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (DI)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R8)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R9)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R10)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R11)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R12)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R13)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z14
 	VMULPS       Z13, Z14, Z13
 	VADDPS       Z13, Z11, Z11
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 32(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 24(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z13
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z13
 	VMOVAPS.Z    Z13, K1, Z13
 	VADDPS       Z13, Z12, Z12
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (DI)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R8)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R9)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R10)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R11)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R12)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R13)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R14)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z14
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z14
 	VMULPS       Z13, Z14, Z13
 	VADDPS       Z13, Z11, Z11
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 32(SP)
 	JLT          loopr
 
 store:
@@ -10470,7 +13932,7 @@ done:
 
 // func convGrad512x1k13full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k13full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k13full(SB), NOSPLIT, $48-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -10507,149 +13969,191 @@ TEXT ·convGrad512x1k13full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z13
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 32(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z14
+	VMOVUPS      (AX), Z14
 	VADDPS       Z14, Z13, Z13
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (SI)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (DI)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R8)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R9)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R10)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R11)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R12)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	VBROADCASTSS (R13)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z15
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z15
 	VMULPS       Z14, Z15, Z14
 	VADDPS       Z14, Z12, Z12
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 32(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z14
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z14
 	VMOVAPS.Z    Z14, K1, Z14
 	VADDPS       Z14, Z13, Z13
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (DI)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R8)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R9)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R10)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R11)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R12)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R13)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	VBROADCASTSS (R14)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z15
 	VMULPS       Z14, Z15, Z15
 	VADDPS       Z15, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z15
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z15
 	VMULPS       Z14, Z15, Z14
 	VADDPS       Z14, Z12, Z12
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 40(SP)
 	JLT          loopr
 
 store:
@@ -10690,7 +14194,7 @@ done:
 
 // func convGrad512x1k14full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k14full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k14full(SB), NOSPLIT, $56-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -10729,157 +14233,205 @@ TEXT ·convGrad512x1k14full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z14
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 48(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 40(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z15
+	VMOVUPS      (AX), Z15
 	VADDPS       Z15, Z14, Z14
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (SI)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (DI)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R8)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R9)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R10)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R11)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R12)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R13)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z16
 	VMULPS       Z15, Z16, Z15
 	VADDPS       Z15, Z13, Z13
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 48(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 40(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z15
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z15
 	VMOVAPS.Z    Z15, K1, Z15
 	VADDPS       Z15, Z14, Z14
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (DI)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R8)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R9)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R10)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R11)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R12)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R13)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R14)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z16
 	VMULPS       Z15, Z16, Z15
 	VADDPS       Z15, Z13, Z13
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 48(SP)
 	JLT          loopr
 
 store:
@@ -10922,7 +14474,7 @@ done:
 
 // func convGrad512x1k15full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k15full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k15full(SB), NOSPLIT, $64-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -10963,165 +14515,219 @@ TEXT ·convGrad512x1k15full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z15
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 56(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 48(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z16
+	VMOVUPS      (AX), Z16
 	VADDPS       Z16, Z15, Z15
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (SI)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (DI)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R8)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R9)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R10)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R11)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R12)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	VBROADCASTSS (R13)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z17
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z17
 	VMULPS       Z16, Z17, Z16
 	VADDPS       Z16, Z14, Z14
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 56(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 48(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z16
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z16
 	VMOVAPS.Z    Z16, K1, Z16
 	VADDPS       Z16, Z15, Z15
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (DI)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R8)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R9)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R10)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R11)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R12)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R13)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	VBROADCASTSS (R14)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z17, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z17
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z17
 	VMULPS       Z16, Z17, Z16
 	VADDPS       Z16, Z14, Z14
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 56(SP)
 	JLT          loopr
 
 store:
@@ -11166,7 +14772,7 @@ done:
 
 // func convGrad512x1k16full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k16full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k16full(SB), NOSPLIT, $72-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -11209,173 +14815,233 @@ TEXT ·convGrad512x1k16full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z16
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 64(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 56(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z17
+	VMOVUPS      (AX), Z17
 	VADDPS       Z17, Z16, Z16
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (SI)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (DI)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R8)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R9)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R10)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R11)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R12)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R13)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z18
 	VMULPS       Z17, Z18, Z17
 	VADDPS       Z17, Z15, Z15
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 64(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 56(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z17
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z17
 	VMOVAPS.Z    Z17, K1, Z17
 	VADDPS       Z17, Z16, Z16
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (DI)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R8)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R9)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R10)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R11)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R12)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R13)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R14)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z18
 	VMULPS       Z17, Z18, Z17
 	VADDPS       Z17, Z15, Z15
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 64(SP)
 	JLT          loopr
 
 store:
@@ -11422,7 +15088,7 @@ done:
 
 // func convGrad512x1k17full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k17full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k17full(SB), NOSPLIT, $80-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -11467,181 +15133,247 @@ TEXT ·convGrad512x1k17full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z17
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 72(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 64(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z18
+	VMOVUPS      (AX), Z18
 	VADDPS       Z18, Z17, Z17
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (SI)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (DI)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R8)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R9)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R10)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R11)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R12)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	VBROADCASTSS (R13)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z19
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z19
 	VMULPS       Z18, Z19, Z18
 	VADDPS       Z18, Z16, Z16
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 72(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 64(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z18
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z18
 	VMOVAPS.Z    Z18, K1, Z18
 	VADDPS       Z18, Z17, Z17
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (DI)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R8)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R9)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R10)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R11)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R12)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R13)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	VBROADCASTSS (R14)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z19
 	VADDPS       Z19, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z19
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z19
 	VMULPS       Z18, Z19, Z18
 	VADDPS       Z18, Z16, Z16
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 72(SP)
 	JLT          loopr
 
 store:
@@ -11690,7 +15422,7 @@ done:
 
 // func convGrad512x1k18full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k18full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k18full(SB), NOSPLIT, $88-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -11737,189 +15469,261 @@ TEXT ·convGrad512x1k18full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z18
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 80(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 72(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z19
+	VMOVUPS      (AX), Z19
 	VADDPS       Z19, Z18, Z18
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (SI)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (DI)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R8)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R9)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R10)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R11)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R12)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R13)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z20
 	VMULPS       Z19, Z20, Z19
 	VADDPS       Z19, Z17, Z17
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 80(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 72(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z19
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z19
 	VMOVAPS.Z    Z19, K1, Z19
 	VADDPS       Z19, Z18, Z18
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (DI)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R8)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R9)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R10)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R11)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R12)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R13)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R14)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z20
 	VMULPS       Z19, Z20, Z19
 	VADDPS       Z19, Z17, Z17
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 80(SP)
 	JLT          loopr
 
 store:
@@ -11970,7 +15774,7 @@ done:
 
 // func convGrad512x1k19full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k19full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k19full(SB), NOSPLIT, $96-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -12019,197 +15823,275 @@ TEXT ·convGrad512x1k19full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z19
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 88(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 80(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z20
+	VMOVUPS      (AX), Z20
 	VADDPS       Z20, Z19, Z19
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (SI)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (DI)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R8)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R9)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R10)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R11)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R12)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	VBROADCASTSS (R13)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z21
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z21
 	VMULPS       Z20, Z21, Z20
 	VADDPS       Z20, Z18, Z18
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 88(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 80(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z20
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z20
 	VMOVAPS.Z    Z20, K1, Z20
 	VADDPS       Z20, Z19, Z19
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (DI)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R8)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R9)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R10)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R11)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R12)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R13)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	VBROADCASTSS (R14)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z21, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z21
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z21
 	VMULPS       Z20, Z21, Z20
 	VADDPS       Z20, Z18, Z18
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 88(SP)
 	JLT          loopr
 
 store:
@@ -12262,7 +16144,7 @@ done:
 
 // func convGrad512x1k20full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k20full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k20full(SB), NOSPLIT, $104-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -12313,205 +16195,289 @@ TEXT ·convGrad512x1k20full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z20
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 96(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 88(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z21
+	VMOVUPS      (AX), Z21
 	VADDPS       Z21, Z20, Z20
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (SI)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (DI)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R8)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R9)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R10)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R11)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R12)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R13)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z22
 	VMULPS       Z21, Z22, Z21
 	VADDPS       Z21, Z19, Z19
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 96(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 88(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z21
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z21
 	VMOVAPS.Z    Z21, K1, Z21
 	VADDPS       Z21, Z20, Z20
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (DI)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R8)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R9)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R10)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R11)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R12)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R13)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R14)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z22
 	VMULPS       Z21, Z22, Z21
 	VADDPS       Z21, Z19, Z19
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 96(SP)
 	JLT          loopr
 
 store:
@@ -12566,7 +16532,7 @@ done:
 
 // func convGrad512x1k21full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k21full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k21full(SB), NOSPLIT, $112-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -12619,213 +16585,303 @@ TEXT ·convGrad512x1k21full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z21
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 104(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 88(SP)
+	MOVLQSX 80(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 96(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z22
+	VMOVUPS      (AX), Z22
 	VADDPS       Z22, Z21, Z21
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (SI)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (DI)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R8)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R9)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R10)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R11)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R12)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	VBROADCASTSS (R13)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z19, Z19
-	MOVLQSX      80(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z23
+	MOVQ         96(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z23
 	VMULPS       Z22, Z23, Z22
 	VADDPS       Z22, Z20, Z20
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 104(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 88(SP)
+	MOVLQSX 80(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 96(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z22
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z22
 	VMOVAPS.Z    Z22, K1, Z22
 	VADDPS       Z22, Z21, Z21
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (DI)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R8)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R9)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R10)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R11)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R12)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R13)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	VBROADCASTSS (R14)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z23
 	VADDPS       Z23, Z19, Z19
-	MOVLQSX      80(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z23
+	MOVQ         96(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z23
 	VMULPS       Z22, Z23, Z22
 	VADDPS       Z22, Z20, Z20
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 104(SP)
 	JLT          loopr
 
 store:
@@ -12882,7 +16938,7 @@ done:
 
 // func convGrad512x1k22full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k22full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k22full(SB), NOSPLIT, $120-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -12937,221 +16993,317 @@ TEXT ·convGrad512x1k22full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z22
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 112(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 88(SP)
+	MOVLQSX 80(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 96(SP)
+	MOVLQSX 84(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 104(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z23
+	VMOVUPS      (AX), Z23
 	VADDPS       Z23, Z22, Z22
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (SI)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (DI)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R8)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R9)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R10)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R11)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R12)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R13)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z19, Z19
-	MOVLQSX      80(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         96(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z20, Z20
-	MOVLQSX      84(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         104(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z23, Z24, Z23
 	VADDPS       Z23, Z21, Z21
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 112(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 88(SP)
+	MOVLQSX 80(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 96(SP)
+	MOVLQSX 84(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 104(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z23
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z23
 	VMOVAPS.Z    Z23, K1, Z23
 	VADDPS       Z23, Z22, Z22
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (DI)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R8)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R9)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R10)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R11)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R12)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R13)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R14)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z19, Z19
-	MOVLQSX      80(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         96(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z20, Z20
-	MOVLQSX      84(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         104(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z23, Z24, Z23
 	VADDPS       Z23, Z21, Z21
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 112(SP)
 	JLT          loopr
 
 store:
@@ -13210,7 +17362,7 @@ done:
 
 // func convGrad512x1k23full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k23full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k23full(SB), NOSPLIT, $128-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -13267,229 +17419,331 @@ TEXT ·convGrad512x1k23full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z23
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 120(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 88(SP)
+	MOVLQSX 80(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 96(SP)
+	MOVLQSX 84(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 104(SP)
+	MOVLQSX 88(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 112(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z24
+	VMOVUPS      (AX), Z24
 	VADDPS       Z24, Z23, Z23
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (SI)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (DI)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R8)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R9)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R10)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R11)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R12)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	VBROADCASTSS (R13)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z19, Z19
-	MOVLQSX      80(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         96(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z20, Z20
-	MOVLQSX      84(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         104(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z21, Z21
-	MOVLQSX      88(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z25
+	MOVQ         112(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z25
 	VMULPS       Z24, Z25, Z24
 	VADDPS       Z24, Z22, Z22
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 120(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 88(SP)
+	MOVLQSX 80(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 96(SP)
+	MOVLQSX 84(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 104(SP)
+	MOVLQSX 88(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 112(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z24
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z24
 	VMOVAPS.Z    Z24, K1, Z24
 	VADDPS       Z24, Z23, Z23
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (DI)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R8)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R9)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R10)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R11)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R12)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R13)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	VBROADCASTSS (R14)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z19, Z19
-	MOVLQSX      80(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         96(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z20, Z20
-	MOVLQSX      84(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         104(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z25
 	VADDPS       Z25, Z21, Z21
-	MOVLQSX      88(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z25
+	MOVQ         112(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z25
 	VMULPS       Z24, Z25, Z24
 	VADDPS       Z24, Z22, Z22
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 120(SP)
 	JLT          loopr
 
 store:
@@ -13550,7 +17804,7 @@ done:
 
 // func convGrad512x1k24full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x1k24full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x1k24full(SB), NOSPLIT, $136-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -13609,237 +17863,345 @@ TEXT ·convGrad512x1k24full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Z24
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 128(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 24(SP)
+	MOVLQSX 48(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 32(SP)
+	MOVLQSX 52(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 56(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 60(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 56(SP)
+	MOVLQSX 64(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 64(SP)
+	MOVLQSX 68(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 72(SP)
+	MOVLQSX 72(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 80(SP)
+	MOVLQSX 76(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 88(SP)
+	MOVLQSX 80(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 96(SP)
+	MOVLQSX 84(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 104(SP)
+	MOVLQSX 88(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 112(SP)
+	MOVLQSX 92(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 120(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z25
+	VMOVUPS      (AX), Z25
 	VADDPS       Z25, Z24, Z24
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z0, Z0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (SI)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z1, Z1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (DI)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z2, Z2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R8)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z3, Z3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R9)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z4, Z4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R10)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z5, Z5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R11)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z6, Z6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R12)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z7, Z7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R13)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z8, Z8
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z9, Z9
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z10, Z10
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z11, Z11
-	MOVLQSX      48(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         32(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z12, Z12
-	MOVLQSX      52(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z13, Z13
-	MOVLQSX      56(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z14, Z14
-	MOVLQSX      60(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z15, Z15
-	MOVLQSX      64(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         64(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z16, Z16
-	MOVLQSX      68(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         72(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z17, Z17
-	MOVLQSX      72(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         80(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z18, Z18
-	MOVLQSX      76(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         88(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z19, Z19
-	MOVLQSX      80(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         96(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z20, Z20
-	MOVLQSX      84(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         104(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z21, Z21
-	MOVLQSX      88(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         112(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z22, Z22
-	MOVLQSX      92(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         120(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z25, Z26, Z25
 	VADDPS       Z25, Z23, Z23
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 128(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 24(SP)
+	MOVLQSX 48(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 32(SP)
+	MOVLQSX 52(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 40(SP)
+	MOVLQSX 56(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 48(SP)
+	MOVLQSX 60(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 56(SP)
+	MOVLQSX 64(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 64(SP)
+	MOVLQSX 68(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 72(SP)
+	MOVLQSX 72(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 80(SP)
+	MOVLQSX 76(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 88(SP)
+	MOVLQSX 80(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 96(SP)
+	MOVLQSX 84(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 104(SP)
+	MOVLQSX 88(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 112(SP)
+	MOVLQSX 92(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 120(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z25
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z25
 	VMOVAPS.Z    Z25, K1, Z25
 	VADDPS       Z25, Z24, Z24
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z0, Z0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (DI)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z1, Z1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R8)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z2, Z2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R9)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z3, Z3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R10)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z4, Z4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R11)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z5, Z5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R12)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z6, Z6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R13)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z7, Z7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R14)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z8, Z8
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z9, Z9
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z10, Z10
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z11, Z11
-	MOVLQSX      48(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         32(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z12, Z12
-	MOVLQSX      52(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         40(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z13, Z13
-	MOVLQSX      56(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         48(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z14, Z14
-	MOVLQSX      60(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         56(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z15, Z15
-	MOVLQSX      64(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         64(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z16, Z16
-	MOVLQSX      68(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         72(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z17, Z17
-	MOVLQSX      72(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         80(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z18, Z18
-	MOVLQSX      76(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         88(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z19, Z19
-	MOVLQSX      80(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         96(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z20, Z20
-	MOVLQSX      84(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         104(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z21, Z21
-	MOVLQSX      88(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         112(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z22, Z22
-	MOVLQSX      92(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         120(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z25, Z26, Z25
 	VADDPS       Z25, Z23, Z23
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 128(SP)
 	JLT          loopr
 
 store:
@@ -13902,7 +18264,7 @@ done:
 
 // func convGrad512x2k1full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k1full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k1full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -13918,63 +18280,65 @@ TEXT ·convGrad512x2k1full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z3
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z4
+	VMOVUPS      (AX), Z4
 	VADDPS       Z4, Z2, Z2
-	VMOVUPS      64(CX), Z5
+	VMOVUPS      64(AX), Z5
 	VADDPS       Z5, Z3, Z3
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z6
+	MOVLQSX      (CX), BX
+	VBROADCASTSS (DX)(BX*4), Z6
 	VMULPS       Z4, Z6, Z4
 	VADDPS       Z4, Z0, Z0
 	VMULPS       Z5, Z6, Z4
 	VADDPS       Z4, Z1, Z1
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z4
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z4
 	VMOVAPS.Z    Z4, K1, Z4
 	VADDPS       Z4, Z2, Z2
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z5
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z5
 	VMOVAPS.Z    Z5, K1, Z5
 	VADDPS       Z5, Z3, Z3
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z6
+	MOVLQSX      (DX), SI
+	VBROADCASTSS (BX)(SI*4), Z6
 	VMULPS       Z4, Z6, Z4
 	VADDPS       Z4, Z0, Z0
 	VMULPS       Z5, Z6, Z4
 	VADDPS       Z4, Z1, Z1
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -13993,7 +18357,7 @@ done:
 
 // func convGrad512x2k2full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k2full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k2full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -14012,75 +18376,79 @@ TEXT ·convGrad512x2k2full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z5
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z6
+	VMOVUPS      (AX), Z6
 	VADDPS       Z6, Z4, Z4
-	VMOVUPS      64(CX), Z7
+	VMOVUPS      64(AX), Z7
 	VADDPS       Z7, Z5, Z5
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	MOVLQSX      (CX), SI
+	VBROADCASTSS (BX)(SI*4), Z8
 	VMULPS       Z6, Z8, Z9
 	VADDPS       Z9, Z0, Z0
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z8
+	VBROADCASTSS (DX)(SI*4), Z8
 	VMULPS       Z6, Z8, Z6
 	VADDPS       Z6, Z2, Z2
 	VMULPS       Z7, Z8, Z6
 	VADDPS       Z6, Z3, Z3
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z6
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z6
 	VMOVAPS.Z    Z6, K1, Z6
 	VADDPS       Z6, Z4, Z4
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z7
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z7
 	VMOVAPS.Z    Z7, K1, Z7
 	VADDPS       Z7, Z5, Z5
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	MOVLQSX      (DX), DI
+	VBROADCASTSS (SI)(DI*4), Z8
 	VMULPS       Z6, Z8, Z9
 	VADDPS       Z9, Z0, Z0
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z8, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z8
+	VBROADCASTSS (BX)(DI*4), Z8
 	VMULPS       Z6, Z8, Z6
 	VADDPS       Z6, Z2, Z2
 	VMULPS       Z7, Z8, Z6
 	VADDPS       Z6, Z3, Z3
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -14102,7 +18470,7 @@ done:
 
 // func convGrad512x2k3full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k3full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k3full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -14124,87 +18492,93 @@ TEXT ·convGrad512x2k3full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z7
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z8
+	VMOVUPS      (AX), Z8
 	VADDPS       Z8, Z6, Z6
-	VMOVUPS      64(CX), Z9
+	VMOVUPS      64(AX), Z9
 	VADDPS       Z9, Z7, Z7
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (BX)(DI*4), Z10
 	VMULPS       Z8, Z10, Z11
 	VADDPS       Z11, Z0, Z0
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (SI)(DI*4), Z10
 	VMULPS       Z8, Z10, Z11
 	VADDPS       Z11, Z2, Z2
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z10
+	VBROADCASTSS (DX)(DI*4), Z10
 	VMULPS       Z8, Z10, Z8
 	VADDPS       Z8, Z4, Z4
 	VMULPS       Z9, Z10, Z8
 	VADDPS       Z8, Z5, Z5
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z8
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z8
 	VMOVAPS.Z    Z8, K1, Z8
 	VADDPS       Z8, Z6, Z6
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z9
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z9
 	VMOVAPS.Z    Z9, K1, Z9
 	VADDPS       Z9, Z7, Z7
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	MOVLQSX      (DX), R8
+	VBROADCASTSS (SI)(R8*4), Z10
 	VMULPS       Z8, Z10, Z11
 	VADDPS       Z11, Z0, Z0
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (DI)(R8*4), Z10
 	VMULPS       Z8, Z10, Z11
 	VADDPS       Z11, Z2, Z2
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z10, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z10
+	VBROADCASTSS (BX)(R8*4), Z10
 	VMULPS       Z8, Z10, Z8
 	VADDPS       Z8, Z4, Z4
 	VMULPS       Z9, Z10, Z8
 	VADDPS       Z8, Z5, Z5
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -14229,7 +18603,7 @@ done:
 
 // func convGrad512x2k4full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k4full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k4full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -14254,99 +18628,107 @@ TEXT ·convGrad512x2k4full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z9
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z10
+	VMOVUPS      (AX), Z10
 	VADDPS       Z10, Z8, Z8
-	VMOVUPS      64(CX), Z11
+	VMOVUPS      64(AX), Z11
 	VADDPS       Z11, Z9, Z9
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (BX)(R8*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z0, Z0
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (SI)(R8*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z2, Z2
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z3, Z3
-	MOVLQSX      8(SI), R8
 	VBROADCASTSS (DI)(R8*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z4, Z4
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z12
+	VBROADCASTSS (DX)(R8*4), Z12
 	VMULPS       Z10, Z12, Z10
 	VADDPS       Z10, Z6, Z6
 	VMULPS       Z11, Z12, Z10
 	VADDPS       Z10, Z7, Z7
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z10
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z10
 	VMOVAPS.Z    Z10, K1, Z10
 	VADDPS       Z10, Z8, Z8
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z11
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z11
 	VMOVAPS.Z    Z11, K1, Z11
 	VADDPS       Z11, Z9, Z9
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	MOVLQSX      (DX), R9
+	VBROADCASTSS (SI)(R9*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z0, Z0
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (DI)(R9*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z2, Z2
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z3, Z3
-	MOVLQSX      8(DI), R9
 	VBROADCASTSS (R8)(R9*4), Z12
 	VMULPS       Z10, Z12, Z13
 	VADDPS       Z13, Z4, Z4
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z12, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z12
+	VBROADCASTSS (BX)(R9*4), Z12
 	VMULPS       Z10, Z12, Z10
 	VADDPS       Z10, Z6, Z6
 	VMULPS       Z11, Z12, Z10
 	VADDPS       Z10, Z7, Z7
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -14374,7 +18756,7 @@ done:
 
 // func convGrad512x2k5full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k5full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k5full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -14402,111 +18784,121 @@ TEXT ·convGrad512x2k5full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z11
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z12
+	VMOVUPS      (AX), Z12
 	VADDPS       Z12, Z10, Z10
-	VMOVUPS      64(CX), Z13
+	VMOVUPS      64(AX), Z13
 	VADDPS       Z13, Z11, Z11
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	MOVLQSX      (CX), R9
+	VBROADCASTSS (BX)(R9*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z0, Z0
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (SI)(R9*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z2, Z2
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (DI)(R9*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z4, Z4
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (R8)(R9*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z6, Z6
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z14
+	VBROADCASTSS (DX)(R9*4), Z14
 	VMULPS       Z12, Z14, Z12
 	VADDPS       Z12, Z8, Z8
 	VMULPS       Z13, Z14, Z12
 	VADDPS       Z12, Z9, Z9
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z12
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z12
 	VMOVAPS.Z    Z12, K1, Z12
 	VADDPS       Z12, Z10, Z10
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z13
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z13
 	VMOVAPS.Z    Z13, K1, Z13
 	VADDPS       Z13, Z11, Z11
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	MOVLQSX      (DX), R10
+	VBROADCASTSS (SI)(R10*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z0, Z0
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (DI)(R10*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z2, Z2
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R8)(R10*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z4, Z4
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (R9)(R10*4), Z14
 	VMULPS       Z12, Z14, Z15
 	VADDPS       Z15, Z6, Z6
 	VMULPS       Z13, Z14, Z14
 	VADDPS       Z14, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z14
+	VBROADCASTSS (BX)(R10*4), Z14
 	VMULPS       Z12, Z14, Z12
 	VADDPS       Z12, Z8, Z8
 	VMULPS       Z13, Z14, Z12
 	VADDPS       Z12, Z9, Z9
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -14537,7 +18929,7 @@ done:
 
 // func convGrad512x2k6full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k6full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k6full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -14568,123 +18960,135 @@ TEXT ·convGrad512x2k6full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z13
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z14
+	VMOVUPS      (AX), Z14
 	VADDPS       Z14, Z12, Z12
-	VMOVUPS      64(CX), Z15
+	VMOVUPS      64(AX), Z15
 	VADDPS       Z15, Z13, Z13
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	MOVLQSX      (CX), R10
+	VBROADCASTSS (BX)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z0, Z0
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (SI)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z2, Z2
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (DI)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z4, Z4
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R8)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z6, Z6
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (R9)(R10*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z8, Z8
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z16
+	VBROADCASTSS (DX)(R10*4), Z16
 	VMULPS       Z14, Z16, Z14
 	VADDPS       Z14, Z10, Z10
 	VMULPS       Z15, Z16, Z14
 	VADDPS       Z14, Z11, Z11
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z14
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z14
 	VMOVAPS.Z    Z14, K1, Z14
 	VADDPS       Z14, Z12, Z12
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z15
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z15
 	VMOVAPS.Z    Z15, K1, Z15
 	VADDPS       Z15, Z13, Z13
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	MOVLQSX      (DX), R11
+	VBROADCASTSS (SI)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z0, Z0
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (DI)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z2, Z2
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R8)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z4, Z4
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R9)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z6, Z6
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (R10)(R11*4), Z16
 	VMULPS       Z14, Z16, Z17
 	VADDPS       Z17, Z8, Z8
 	VMULPS       Z15, Z16, Z16
 	VADDPS       Z16, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z16
+	VBROADCASTSS (BX)(R11*4), Z16
 	VMULPS       Z14, Z16, Z14
 	VADDPS       Z14, Z10, Z10
 	VMULPS       Z15, Z16, Z14
 	VADDPS       Z14, Z11, Z11
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -14718,7 +19122,7 @@ done:
 
 // func convGrad512x2k7full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k7full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k7full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -14752,135 +19156,149 @@ TEXT ·convGrad512x2k7full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z15
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z16
+	VMOVUPS      (AX), Z16
 	VADDPS       Z16, Z14, Z14
-	VMOVUPS      64(CX), Z17
+	VMOVUPS      64(AX), Z17
 	VADDPS       Z17, Z15, Z15
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	MOVLQSX      (CX), R11
+	VBROADCASTSS (BX)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z0, Z0
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (SI)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z2, Z2
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (DI)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z4, Z4
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R8)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z6, Z6
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R9)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z8, Z8
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (R10)(R11*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z10, Z10
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z18
+	VBROADCASTSS (DX)(R11*4), Z18
 	VMULPS       Z16, Z18, Z16
 	VADDPS       Z16, Z12, Z12
 	VMULPS       Z17, Z18, Z16
 	VADDPS       Z16, Z13, Z13
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z16
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z16
 	VMOVAPS.Z    Z16, K1, Z16
 	VADDPS       Z16, Z14, Z14
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z17
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z17
 	VMOVAPS.Z    Z17, K1, Z17
 	VADDPS       Z17, Z15, Z15
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	MOVLQSX      (DX), R12
+	VBROADCASTSS (SI)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z0, Z0
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (DI)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z2, Z2
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R8)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z4, Z4
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R9)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z6, Z6
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R10)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z8, Z8
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (R11)(R12*4), Z18
 	VMULPS       Z16, Z18, Z19
 	VADDPS       Z19, Z10, Z10
 	VMULPS       Z17, Z18, Z18
 	VADDPS       Z18, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z18
+	VBROADCASTSS (BX)(R12*4), Z18
 	VMULPS       Z16, Z18, Z16
 	VADDPS       Z16, Z12, Z12
 	VMULPS       Z17, Z18, Z16
 	VADDPS       Z16, Z13, Z13
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -14917,7 +19335,7 @@ done:
 
 // func convGrad512x2k8full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k8full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k8full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -14954,147 +19372,163 @@ TEXT ·convGrad512x2k8full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z17
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z18
+	VMOVUPS      (AX), Z18
 	VADDPS       Z18, Z16, Z16
-	VMOVUPS      64(CX), Z19
+	VMOVUPS      64(AX), Z19
 	VADDPS       Z19, Z17, Z17
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	MOVLQSX      (CX), R12
+	VBROADCASTSS (BX)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z0, Z0
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (SI)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z2, Z2
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (DI)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z4, Z4
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R8)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z6, Z6
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R9)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z8, Z8
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R10)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z10, Z10
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (R11)(R12*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z12, Z12
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z20
+	VBROADCASTSS (DX)(R12*4), Z20
 	VMULPS       Z18, Z20, Z18
 	VADDPS       Z18, Z14, Z14
 	VMULPS       Z19, Z20, Z18
 	VADDPS       Z18, Z15, Z15
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z18
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z18
 	VMOVAPS.Z    Z18, K1, Z18
 	VADDPS       Z18, Z16, Z16
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z19
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z19
 	VMOVAPS.Z    Z19, K1, Z19
 	VADDPS       Z19, Z17, Z17
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	MOVLQSX      (DX), R13
+	VBROADCASTSS (SI)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z0, Z0
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (DI)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z2, Z2
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R8)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z4, Z4
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R9)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z6, Z6
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R10)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z8, Z8
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R11)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z10, Z10
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (R12)(R13*4), Z20
 	VMULPS       Z18, Z20, Z21
 	VADDPS       Z21, Z12, Z12
 	VMULPS       Z19, Z20, Z20
 	VADDPS       Z20, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z20
+	VBROADCASTSS (BX)(R13*4), Z20
 	VMULPS       Z18, Z20, Z18
 	VADDPS       Z18, Z14, Z14
 	VMULPS       Z19, Z20, Z18
 	VADDPS       Z18, Z15, Z15
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -15134,7 +19568,7 @@ done:
 
 // func convGrad512x2k9full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k9full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k9full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -15174,159 +19608,177 @@ TEXT ·convGrad512x2k9full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z19
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z20
+	VMOVUPS      (AX), Z20
 	VADDPS       Z20, Z18, Z18
-	VMOVUPS      64(CX), Z21
+	VMOVUPS      64(AX), Z21
 	VADDPS       Z21, Z19, Z19
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	MOVLQSX      (CX), R13
+	VBROADCASTSS (BX)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z0, Z0
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (SI)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z2, Z2
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (DI)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z4, Z4
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R8)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z6, Z6
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R9)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z8, Z8
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R10)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z10, Z10
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R11)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z12, Z12
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (R12)(R13*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z14, Z14
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z15, Z15
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z22
+	VBROADCASTSS (DX)(R13*4), Z22
 	VMULPS       Z20, Z22, Z20
 	VADDPS       Z20, Z16, Z16
 	VMULPS       Z21, Z22, Z20
 	VADDPS       Z20, Z17, Z17
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z20
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z20
 	VMOVAPS.Z    Z20, K1, Z20
 	VADDPS       Z20, Z18, Z18
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z21
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z21
 	VMOVAPS.Z    Z21, K1, Z21
 	VADDPS       Z21, Z19, Z19
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	MOVLQSX      (DX), R14
+	VBROADCASTSS (SI)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z0, Z0
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (DI)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z2, Z2
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R8)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z4, Z4
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R9)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z6, Z6
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R10)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z8, Z8
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R11)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z10, Z10
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R12)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z12, Z12
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (R13)(R14*4), Z22
 	VMULPS       Z20, Z22, Z23
 	VADDPS       Z23, Z14, Z14
 	VMULPS       Z21, Z22, Z22
 	VADDPS       Z22, Z15, Z15
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z22
+	VBROADCASTSS (BX)(R14*4), Z22
 	VMULPS       Z20, Z22, Z20
 	VADDPS       Z20, Z16, Z16
 	VMULPS       Z21, Z22, Z20
 	VADDPS       Z20, Z17, Z17
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 8(SP)
 	JLT          loopr
 
 store:
@@ -15369,7 +19821,7 @@ done:
 
 // func convGrad512x2k10full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k10full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k10full(SB), NOSPLIT, $24-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -15412,171 +19864,195 @@ TEXT ·convGrad512x2k10full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z21
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 16(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 8(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z22
+	VMOVUPS      (AX), Z22
 	VADDPS       Z22, Z20, Z20
-	VMOVUPS      64(CX), Z23
+	VMOVUPS      64(AX), Z23
 	VADDPS       Z23, Z21, Z21
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z0, Z0
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (SI)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z2, Z2
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (DI)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z4, Z4
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R8)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z6, Z6
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R9)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z8, Z8
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R10)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z10, Z10
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R11)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z12, Z12
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R12)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z14, Z14
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z15, Z15
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS (R13)(DX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z16, Z16
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z17, Z17
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z24
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z24
 	VMULPS       Z22, Z24, Z22
 	VADDPS       Z22, Z18, Z18
 	VMULPS       Z23, Z24, Z22
 	VADDPS       Z22, Z19, Z19
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 16(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 8(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z22
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z22
 	VMOVAPS.Z    Z22, K1, Z22
 	VADDPS       Z22, Z20, Z20
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z23
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z23
 	VMOVAPS.Z    Z23, K1, Z23
 	VADDPS       Z23, Z21, Z21
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z0, Z0
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (DI)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z2, Z2
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R8)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z4, Z4
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R9)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z6, Z6
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R10)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z8, Z8
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R11)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z10, Z10
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R12)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z12, Z12
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R13)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z14, Z14
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z15, Z15
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	VBROADCASTSS (R14)(BX*4), Z24
 	VMULPS       Z22, Z24, Z25
 	VADDPS       Z25, Z16, Z16
 	VMULPS       Z23, Z24, Z24
 	VADDPS       Z24, Z17, Z17
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z24
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z24
 	VMULPS       Z22, Z24, Z22
 	VADDPS       Z22, Z18, Z18
 	VMULPS       Z23, Z24, Z22
 	VADDPS       Z22, Z19, Z19
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 16(SP)
 	JLT          loopr
 
 store:
@@ -15622,7 +20098,7 @@ done:
 
 // func convGrad512x2k11full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k11full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k11full(SB), NOSPLIT, $32-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -15668,183 +20144,213 @@ TEXT ·convGrad512x2k11full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z23
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 24(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 16(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z24
+	VMOVUPS      (AX), Z24
 	VADDPS       Z24, Z22, Z22
-	VMOVUPS      64(CX), Z25
+	VMOVUPS      64(AX), Z25
 	VADDPS       Z25, Z23, Z23
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z0, Z0
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (SI)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z2, Z2
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (DI)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z4, Z4
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R8)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z6, Z6
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R9)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z8, Z8
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R10)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z10, Z10
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R11)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z12, Z12
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R12)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z14, Z14
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z15, Z15
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	VBROADCASTSS (R13)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z16, Z16
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z17, Z17
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z18, Z18
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z19, Z19
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z26
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z26
 	VMULPS       Z24, Z26, Z24
 	VADDPS       Z24, Z20, Z20
 	VMULPS       Z25, Z26, Z24
 	VADDPS       Z24, Z21, Z21
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 24(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 16(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z24
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z24
 	VMOVAPS.Z    Z24, K1, Z24
 	VADDPS       Z24, Z22, Z22
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z25
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z25
 	VMOVAPS.Z    Z25, K1, Z25
 	VADDPS       Z25, Z23, Z23
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z0, Z0
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (DI)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z2, Z2
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R8)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z4, Z4
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R9)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z6, Z6
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R10)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z8, Z8
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R11)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z10, Z10
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R12)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z12, Z12
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R13)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z14, Z14
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z15, Z15
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	VBROADCASTSS (R14)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z16, Z16
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z17, Z17
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z24, Z26, Z27
 	VADDPS       Z27, Z18, Z18
 	VMULPS       Z25, Z26, Z26
 	VADDPS       Z26, Z19, Z19
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z26
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z26
 	VMULPS       Z24, Z26, Z24
 	VADDPS       Z24, Z20, Z20
 	VMULPS       Z25, Z26, Z24
 	VADDPS       Z24, Z21, Z21
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 24(SP)
 	JLT          loopr
 
 store:
@@ -15893,7 +20399,7 @@ done:
 
 // func convGrad512x2k12full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·convGrad512x2k12full(SB), NOSPLIT, $8-88
+TEXT ·convGrad512x2k12full(SB), NOSPLIT, $40-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -15942,195 +20448,231 @@ TEXT ·convGrad512x2k12full(SB), NOSPLIT, $8-88
 	VMOVUPS 64(AX), Z25
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 32(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 24(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Z26
+	VMOVUPS      (AX), Z26
 	VADDPS       Z26, Z24, Z24
-	VMOVUPS      64(CX), Z27
+	VMOVUPS      64(AX), Z27
 	VADDPS       Z27, Z25, Z25
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z0, Z0
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z1, Z1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (SI)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z2, Z2
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z3, Z3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (DI)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z4, Z4
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z5, Z5
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R8)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z6, Z6
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z7, Z7
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R9)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z8, Z8
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z9, Z9
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R10)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z10, Z10
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z11, Z11
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R11)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z12, Z12
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z13, Z13
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R12)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z14, Z14
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z15, Z15
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	VBROADCASTSS (R13)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z16, Z16
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z17, Z17
-	MOVLQSX      36(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z18, Z18
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z19, Z19
-	MOVLQSX      40(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z20, Z20
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z21, Z21
-	MOVLQSX      44(SI), R8
-	VBROADCASTSS (DI)(R8*4), Z28
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Z28
 	VMULPS       Z26, Z28, Z26
 	VADDPS       Z26, Z22, Z22
 	VMULPS       Z27, Z28, Z26
 	VADDPS       Z26, Z23, Z23
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 32(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ dz+48(FP), CX
-	XORQ AX, AX
-	MOVQ m+56(FP), DX
-	MOVQ pix+24(FP), BX
-	MOVQ x+16(FP), SI
-	MOVQ koff+40(FP), DI
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	MOVQ    x+16(FP), DX
+	MOVQ    koff+40(FP), BX
+	MOVLQSX (BX), SI
+	LEAQ    (DX)(SI*4), SI
+	MOVLQSX 4(BX), DI
+	LEAQ    (DX)(DI*4), DI
+	MOVLQSX 8(BX), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 12(BX), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 16(BX), R10
+	LEAQ    (DX)(R10*4), R10
+	MOVLQSX 20(BX), R11
+	LEAQ    (DX)(R11*4), R11
+	MOVLQSX 24(BX), R12
+	LEAQ    (DX)(R12*4), R12
+	MOVLQSX 28(BX), R13
+	LEAQ    (DX)(R13*4), R13
+	MOVLQSX 32(BX), R14
+	LEAQ    (DX)(R14*4), R14
+	MOVLQSX 36(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 8(SP)
+	MOVLQSX 40(BX), R15
+	LEAQ    (DX)(R15*4), R15
+	MOVQ    R15, 16(SP)
+	MOVLQSX 44(BX), BX
+	LEAQ    (DX)(BX*4), BX
+	MOVQ    BX, 24(SP)
+	MOVQ    pix+24(FP), DX
 
 loopr:
-	KMOVW        (DX), K1
-	VMOVUPS      (CX), Z26
+	KMOVW        (CX), K1
+	VMOVUPS      (AX), Z26
 	VMOVAPS.Z    Z26, K1, Z26
 	VADDPS       Z26, Z24, Z24
-	KMOVW        2(DX), K1
-	VMOVUPS      64(CX), Z27
+	KMOVW        2(CX), K1
+	VMOVUPS      64(AX), Z27
 	VMOVAPS.Z    Z27, K1, Z27
 	VADDPS       Z27, Z25, Z25
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	MOVLQSX      (DX), BX
+	VBROADCASTSS (SI)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z0, Z0
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z1, Z1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (DI)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z2, Z2
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z3, Z3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R8)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z4, Z4
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z5, Z5
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R9)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z6, Z6
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z7, Z7
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R10)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z8, Z8
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z9, Z9
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R11)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z10, Z10
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z11, Z11
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R12)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z12, Z12
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z13, Z13
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R13)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z14, Z14
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z15, Z15
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	VBROADCASTSS (R14)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z16, Z16
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z17, Z17
-	MOVLQSX      36(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	MOVQ         8(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z18, Z18
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z19, Z19
-	MOVLQSX      40(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	MOVQ         16(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z28
 	VMULPS       Z26, Z28, Z29
 	VADDPS       Z29, Z20, Z20
 	VMULPS       Z27, Z28, Z28
 	VADDPS       Z28, Z21, Z21
-	MOVLQSX      44(DI), R9
-	VBROADCASTSS (R8)(R9*4), Z28
+	MOVQ         24(SP), R15
+	VBROADCASTSS (R15)(BX*4), Z28
 	VMULPS       Z26, Z28, Z26
 	VADDPS       Z26, Z22, Z22
 	VMULPS       Z27, Z28, Z26
 	VADDPS       Z26, Z23, Z23
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, DX
+	CMPQ         DX, 32(SP)
 	JLT          loopr
 
 store:
@@ -16180,10 +20722,130 @@ done:
 	VZEROUPPER
 	RET
 
-// func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+// func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·maxPool512(SB), NOSPLIT, $0-72
+TEXT ·maxPool512(SB), NOSPLIT, $0-80
 	XORQ AX, AX
+
+pixel:
+	XORQ CX, CX
+
+full:
+	MOVQ    c+64(FP), DX
+	SUBQ    CX, DX
+	CMPQ    DX, $0x10
+	JLT     tail
+	MOVQ    pix+24(FP), DX
+	MOVLQSX (DX)(AX*4), DX
+	ADDQ    CX, DX
+	MOVQ    x+16(FP), BX
+	LEAQ    (BX)(DX*4), BX
+	MOVQ    cells+48(FP), SI
+	MOVQ    tab+72(FP), DI
+	MOVLQSX (SI), SI
+	VMOVUPS (BX)(SI*4), Z0
+	VMOVUPS (DI), Z1
+	MOVQ    cells+48(FP), SI
+	MOVQ    tab+72(FP), DI
+	MOVQ    nc+56(FP), R8
+	LEAQ    (SI)(R8*4), R8
+	ADDQ    $0x04, SI
+	ADDQ    $0x00000040, DI
+	CMPQ    SI, R8
+	JGE     cellsdonef
+
+cellf:
+	MOVLQSX   (SI), R9
+	VMOVUPS   (BX)(R9*4), Z2
+	VCMPPS    $0x1e, Z0, Z2, K1
+	VMOVDQU32 (DI), Z3
+	VMOVDQA32 Z3, K1, Z1
+	VMAXPS    Z0, Z2, Z0
+	ADDQ      $0x04, SI
+	ADDQ      $0x00000040, DI
+	CMPQ      SI, R8
+	JLT       cellf
+
+cellsdonef:
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         y+0(FP), SI
+	VMOVUPS      Z0, (SI)(BX*4)
+	MOVQ         arg+8(FP), SI
+	TESTQ        SI, SI
+	JZ           nextf
+	VPBROADCASTD DX, Z0
+	VPADDD       Z0, Z1, Z1
+	VMOVUPS      Z1, (SI)(BX*4)
+
+nextf:
+	ADDQ $0x10, CX
+	JMP  full
+
+tail:
+	TESTQ     DX, DX
+	JZ        pixdone
+	MOVQ      $-1, BX
+	BZHIQ     DX, BX, DX
+	KMOVW     DX, K1
+	MOVQ      pix+24(FP), DX
+	MOVLQSX   (DX)(AX*4), DX
+	ADDQ      CX, DX
+	MOVQ      x+16(FP), BX
+	LEAQ      (BX)(DX*4), BX
+	MOVQ      cells+48(FP), SI
+	MOVQ      tab+72(FP), DI
+	MOVLQSX   (SI), SI
+	VMOVUPS.Z (BX)(SI*4), K1, Z0
+	VMOVUPS   (DI), Z1
+	MOVQ      cells+48(FP), SI
+	MOVQ      tab+72(FP), DI
+	MOVQ      nc+56(FP), R8
+	LEAQ      (SI)(R8*4), R8
+	ADDQ      $0x04, SI
+	ADDQ      $0x00000040, DI
+	CMPQ      SI, R8
+	JGE       cellsdonet
+
+cellt:
+	MOVLQSX   (SI), R9
+	VMOVUPS.Z (BX)(R9*4), K1, Z2
+	VCMPPS    $0x1e, Z0, Z2, K2
+	VMOVDQU32 (DI), Z3
+	VMOVDQA32 Z3, K2, Z1
+	VMAXPS    Z0, Z2, Z0
+	ADDQ      $0x04, SI
+	ADDQ      $0x00000040, DI
+	CMPQ      SI, R8
+	JLT       cellt
+
+cellsdonet:
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         y+0(FP), CX
+	VMOVUPS      Z0, K1, (CX)(BX*4)
+	MOVQ         arg+8(FP), CX
+	TESTQ        CX, CX
+	JZ           nextt
+	VPBROADCASTD DX, Z0
+	VPADDD       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, (CX)(BX*4)
+
+nextt:
+pixdone:
+	INCQ AX
+	CMPQ AX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad512(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·maxPoolGrad512(SB), NOSPLIT, $0-80
+	VXORPS Z0, Z0, Z0
+	XORQ   AX, AX
 
 pixel:
 	XORQ CX, CX
@@ -16196,43 +20858,34 @@ full:
 	MOVQ         pix+24(FP), DX
 	MOVLQSX      (DX)(AX*4), DX
 	ADDQ         CX, DX
-	MOVQ         x+16(FP), BX
-	MOVQ         cells+48(FP), SI
-	MOVLQSX      (SI), DI
-	ADDQ         DX, DI
-	VMOVUPS      (BX)(DI*4), Z0
-	VPBROADCASTD DI, Z1
-	VPADDD       conviota<>+0(SB), Z1, Z1
-	MOVQ         $0x00000001, DI
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         arg+16(FP), SI
+	MOVQ         dy+8(FP), DI
+	VMOVUPS      (SI)(BX*4), Z1
+	VMOVUPS      (DI)(BX*4), Z2
+	VADDPS       Z2, Z0, Z2
+	VPBROADCASTD DX, Z3
+	VPSUBD       Z3, Z1, Z1
+	MOVQ         dx+0(FP), BX
+	LEAQ         (BX)(DX*4), BX
+	MOVQ         cells+48(FP), DX
+	MOVQ         tab+72(FP), SI
+	MOVQ         nc+56(FP), DI
+	LEAQ         (DX)(DI*4), DI
 
 cellf:
-	CMPQ         DI, nc+56(FP)
-	JGE          writef
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VMOVUPS      (BX)(R8*4), Z2
-	VPBROADCASTD R8, Z3
-	VPADDD       conviota<>+0(SB), Z3, Z3
-	VCMPPS       $0x1e, Z0, Z2, K1
-	VMOVDQA32    Z3, K1, Z1
-	VMAXPS       Z0, Z2, Z0
-	INCQ         DI
-	JMP          cellf
-
-writef:
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    y+0(FP), BX
-	VMOVUPS Z0, (BX)(DX*4)
-	MOVQ    arg+8(FP), BX
-	TESTQ   BX, BX
-	JZ      nextf
-	VMOVUPS Z1, (BX)(DX*4)
-
-nextf:
-	ADDQ $0x10, CX
-	JMP  full
+	MOVLQSX   (DX), R8
+	VPCMPEQD  (SI), Z1, K1
+	VMOVAPS.Z Z2, K1, Z3
+	VMOVUPS   Z3, (BX)(R8*4)
+	ADDQ      $0x04, DX
+	ADDQ      $0x00000040, SI
+	CMPQ      DX, DI
+	JLT       cellf
+	ADDQ      $0x10, CX
+	JMP       full
 
 tail:
 	TESTQ        DX, DX
@@ -16243,41 +20896,33 @@ tail:
 	MOVQ         pix+24(FP), DX
 	MOVLQSX      (DX)(AX*4), DX
 	ADDQ         CX, DX
-	MOVQ         x+16(FP), BX
-	MOVQ         cells+48(FP), SI
-	MOVLQSX      (SI), DI
-	ADDQ         DX, DI
-	VMOVUPS.Z    (BX)(DI*4), K1, Z0
-	VPBROADCASTD DI, Z1
-	VPADDD       conviota<>+0(SB), Z1, Z1
-	MOVQ         $0x00000001, DI
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         arg+16(FP), CX
+	MOVQ         dy+8(FP), SI
+	VMOVUPS.Z    (CX)(BX*4), K1, Z1
+	VMOVUPS.Z    (SI)(BX*4), K1, Z2
+	VADDPS       Z2, Z0, Z2
+	VPBROADCASTD DX, Z3
+	VPSUBD       Z3, Z1, Z1
+	MOVQ         dx+0(FP), CX
+	LEAQ         (CX)(DX*4), CX
+	MOVQ         cells+48(FP), DX
+	MOVQ         tab+72(FP), BX
+	MOVQ         nc+56(FP), SI
+	LEAQ         (DX)(SI*4), SI
 
 cellt:
-	CMPQ         DI, nc+56(FP)
-	JGE          writet
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VMOVUPS.Z    (BX)(R8*4), K1, Z2
-	VPBROADCASTD R8, Z3
-	VPADDD       conviota<>+0(SB), Z3, Z3
-	VCMPPS       $0x1e, Z0, Z2, K2
-	VMOVDQA32    Z3, K2, Z1
-	VMAXPS       Z0, Z2, Z0
-	INCQ         DI
-	JMP          cellt
+	MOVLQSX   (DX), DI
+	VPCMPEQD  (BX), Z1, K2
+	VMOVAPS.Z Z2, K2, Z3
+	VMOVUPS   Z3, K1, (CX)(DI*4)
+	ADDQ      $0x04, DX
+	ADDQ      $0x00000040, BX
+	CMPQ      DX, SI
+	JLT       cellt
 
-writet:
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    y+0(FP), CX
-	VMOVUPS Z0, K1, (CX)(DX*4)
-	MOVQ    arg+8(FP), CX
-	TESTQ   CX, CX
-	JZ      nextt
-	VMOVUPS Z1, K1, (CX)(DX*4)
-
-nextt:
 pixdone:
 	INCQ AX
 	CMPQ AX, n+40(FP)
@@ -16285,85 +20930,592 @@ pixdone:
 	VZEROUPPER
 	RET
 
-// func maxPoolGrad512(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·maxPoolGrad512(SB), NOSPLIT, $0-72
-	VXORPS Z0, Z0, Z0
-	XORQ   AX, AX
+// func maxPool512n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·maxPool512n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Z0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 64(CX), Z1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 128(CX), Z2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 192(CX), Z3
+	XORQ    CX, CX
 
 pixel:
-	XORQ CX, CX
+	XORQ DI, DI
 
 full:
-	MOVQ    c+64(FP), DX
-	SUBQ    CX, DX
-	CMPQ    DX, $0x10
-	JLT     tail
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    arg+16(FP), BX
-	MOVQ    dy+8(FP), SI
-	VMOVUPS (BX)(DX*4), Z1
-	VMOVUPS (SI)(DX*4), Z2
-	VADDPS  Z2, Z0, Z2
-	MOVQ    pix+24(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    dx+0(FP), BX
-	MOVQ    cells+48(FP), SI
-	XORQ    DI, DI
+	MOVQ         c+64(FP), R8
+	SUBQ         DI, R8
+	CMPQ         R8, $0x10
+	JLT          tail
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         x+16(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
+	VMOVUPS      (R9)(DX*4), Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      (R9)(BX*4), Z6
+	VCMPPS       $0x1e, Z4, Z6, K1
+	VMOVDQA32    Z1, K1, Z5
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS      (R9)(SI*4), Z6
+	VCMPPS       $0x1e, Z4, Z6, K1
+	VMOVDQA32    Z2, K1, Z5
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS      (R9)(AX*4), Z6
+	VCMPPS       $0x1e, Z4, Z6, K1
+	VMOVDQA32    Z3, K1, Z5
+	VMAXPS       Z4, Z6, Z4
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         y+0(FP), R10
+	VMOVUPS      Z4, (R10)(R9*4)
+	MOVQ         arg+8(FP), R10
+	TESTQ        R10, R10
+	JZ           nextf
+	VPBROADCASTD R8, Z4
+	VPADDD       Z4, Z5, Z5
+	VMOVUPS      Z5, (R10)(R9*4)
 
-cellf:
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VPBROADCASTD R8, Z3
-	VPADDD       conviota<>+0(SB), Z3, Z3
-	VPCMPEQD     Z1, Z3, K1
-	VMOVAPS.Z    Z2, K1, Z3
-	VMOVUPS      Z3, (BX)(R8*4)
-	INCQ         DI
-	CMPQ         DI, nc+56(FP)
-	JLT          cellf
-	ADDQ         $0x10, CX
+nextf:
+	ADDQ $0x10, DI
+	JMP  full
+
+tail:
+	TESTQ        R8, R8
+	JZ           pixdone
+	MOVQ         $-1, R9
+	BZHIQ        R8, R9, R8
+	KMOVW        R8, K1
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         x+16(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
+	VMOVUPS.Z    (R9)(DX*4), K1, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS.Z    (R9)(BX*4), K1, Z6
+	VCMPPS       $0x1e, Z4, Z6, K2
+	VMOVDQA32    Z1, K2, Z5
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS.Z    (R9)(SI*4), K1, Z6
+	VCMPPS       $0x1e, Z4, Z6, K2
+	VMOVDQA32    Z2, K2, Z5
+	VMAXPS       Z4, Z6, Z4
+	VMOVUPS.Z    (R9)(AX*4), K1, Z6
+	VCMPPS       $0x1e, Z4, Z6, K2
+	VMOVDQA32    Z3, K2, Z5
+	VMAXPS       Z4, Z6, Z4
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         y+0(FP), DI
+	VMOVUPS      Z4, K1, (DI)(R9*4)
+	MOVQ         arg+8(FP), DI
+	TESTQ        DI, DI
+	JZ           nextt
+	VPBROADCASTD R8, Z4
+	VPADDD       Z4, Z5, Z5
+	VMOVUPS      Z5, K1, (DI)(R9*4)
+
+nextt:
+pixdone:
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad512n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
+TEXT ·maxPoolGrad512n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Z0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 64(CX), Z1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 128(CX), Z2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 192(CX), Z3
+	VXORPS  Z4, Z4, Z4
+	XORQ    CX, CX
+
+pixel:
+	XORQ DI, DI
+
+full:
+	MOVQ         c+64(FP), R8
+	SUBQ         DI, R8
+	CMPQ         R8, $0x10
+	JLT          tail
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         arg+16(FP), R10
+	MOVQ         dy+8(FP), R11
+	VMOVUPS      (R10)(R9*4), Z5
+	VMOVUPS      (R11)(R9*4), Z6
+	VADDPS       Z6, Z4, Z6
+	VPBROADCASTD R8, Z7
+	VPSUBD       Z7, Z5, Z5
+	MOVQ         dx+0(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
+	VPCMPEQD     Z0, Z5, K1
+	VMOVAPS.Z    Z6, K1, Z7
+	VMOVUPS      Z7, (R9)(DX*4)
+	VPCMPEQD     Z1, Z5, K1
+	VMOVAPS.Z    Z6, K1, Z7
+	VMOVUPS      Z7, (R9)(BX*4)
+	VPCMPEQD     Z2, Z5, K1
+	VMOVAPS.Z    Z6, K1, Z7
+	VMOVUPS      Z7, (R9)(SI*4)
+	VPCMPEQD     Z3, Z5, K1
+	VMOVAPS.Z    Z6, K1, Z5
+	VMOVUPS      Z5, (R9)(AX*4)
+	ADDQ         $0x10, DI
 	JMP          full
 
 tail:
-	TESTQ     DX, DX
-	JZ        pixdone
-	MOVQ      $-1, BX
-	BZHIQ     DX, BX, DX
-	KMOVW     DX, K1
-	MOVQ      out+32(FP), DX
-	MOVLQSX   (DX)(AX*4), DX
-	ADDQ      CX, DX
-	MOVQ      arg+16(FP), BX
-	MOVQ      dy+8(FP), SI
-	VMOVUPS.Z (BX)(DX*4), K1, Z1
-	VMOVUPS.Z (SI)(DX*4), K1, Z2
-	VADDPS    Z2, Z0, Z2
-	MOVQ      pix+24(FP), DX
-	MOVLQSX   (DX)(AX*4), DX
-	ADDQ      CX, DX
-	MOVQ      dx+0(FP), CX
-	MOVQ      cells+48(FP), BX
-	XORQ      SI, SI
-
-cellt:
-	MOVLQSX      (BX)(SI*4), DI
-	ADDQ         DX, DI
-	VPBROADCASTD DI, Z3
-	VPADDD       conviota<>+0(SB), Z3, Z3
-	VPCMPEQD     Z1, Z3, K2
-	VMOVAPS.Z    Z2, K2, Z3
-	VMOVUPS      Z3, K1, (CX)(DI*4)
-	INCQ         SI
-	CMPQ         SI, nc+56(FP)
-	JLT          cellt
+	TESTQ        R8, R8
+	JZ           pixdone
+	MOVQ         $-1, R9
+	BZHIQ        R8, R9, R8
+	KMOVW        R8, K1
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         arg+16(FP), DI
+	MOVQ         dy+8(FP), R10
+	VMOVUPS.Z    (DI)(R9*4), K1, Z5
+	VMOVUPS.Z    (R10)(R9*4), K1, Z6
+	VADDPS       Z6, Z4, Z6
+	VPBROADCASTD R8, Z7
+	VPSUBD       Z7, Z5, Z5
+	MOVQ         dx+0(FP), DI
+	LEAQ         (DI)(R8*4), DI
+	PREFETCHT0   4096(DI)(DX*4)
+	PREFETCHT0   4096(DI)(BX*4)
+	PREFETCHT0   4096(DI)(SI*4)
+	PREFETCHT0   4096(DI)(AX*4)
+	VPCMPEQD     Z0, Z5, K2
+	VMOVAPS.Z    Z6, K2, Z7
+	VMOVUPS      Z7, K1, (DI)(DX*4)
+	VPCMPEQD     Z1, Z5, K2
+	VMOVAPS.Z    Z6, K2, Z7
+	VMOVUPS      Z7, K1, (DI)(BX*4)
+	VPCMPEQD     Z2, Z5, K2
+	VMOVAPS.Z    Z6, K2, Z7
+	VMOVUPS      Z7, K1, (DI)(SI*4)
+	VPCMPEQD     Z3, Z5, K2
+	VMOVAPS.Z    Z6, K2, Z5
+	VMOVUPS      Z5, K1, (DI)(AX*4)
 
 pixdone:
-	INCQ AX
-	CMPQ AX, n+40(FP)
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPool512n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·maxPool512n9(SB), NOSPLIT, $0-80
+	MOVQ cells+48(FP), AX
+	MOVQ tab+72(FP), CX
+	XORQ DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ         c+64(FP), SI
+	SUBQ         BX, SI
+	CMPQ         SI, $0x10
+	JLT          tail
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         x+16(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      4(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      8(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      12(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      16(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      20(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      24(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      28(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      32(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      (AX), R8
+	VMOVUPS      (DI)(R8*4), Z0
+	VMOVUPS      (CX), Z1
+	MOVLQSX      4(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      64(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      8(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      128(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      12(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      192(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      16(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      256(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      20(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      320(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      24(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      384(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      28(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      448(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      32(AX), R8
+	VMOVUPS      (DI)(R8*4), Z2
+	VCMPPS       $0x1e, Z0, Z2, K1
+	VMOVUPS      512(CX), Z3
+	VMOVDQA32    Z3, K1, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         y+0(FP), R8
+	VMOVUPS      Z0, (R8)(DI*4)
+	MOVQ         arg+8(FP), R8
+	TESTQ        R8, R8
+	JZ           nextf
+	VPBROADCASTD SI, Z0
+	VPADDD       Z0, Z1, Z1
+	VMOVUPS      Z1, (R8)(DI*4)
+
+nextf:
+	ADDQ $0x10, BX
+	JMP  full
+
+tail:
+	TESTQ        SI, SI
+	JZ           pixdone
+	MOVQ         $-1, DI
+	BZHIQ        SI, DI, SI
+	KMOVW        SI, K1
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         x+16(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      4(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      8(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      12(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      16(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      20(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      24(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      28(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      32(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      (AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z0
+	VMOVUPS      (CX), Z1
+	MOVLQSX      4(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      64(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      8(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      128(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      12(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      192(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      16(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      256(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      20(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      320(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      24(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      384(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      28(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      448(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVLQSX      32(AX), R8
+	VMOVUPS.Z    (DI)(R8*4), K1, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VMOVUPS      512(CX), Z3
+	VMOVDQA32    Z3, K2, Z1
+	VMAXPS       Z0, Z2, Z0
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         y+0(FP), BX
+	VMOVUPS      Z0, K1, (BX)(DI*4)
+	MOVQ         arg+8(FP), BX
+	TESTQ        BX, BX
+	JZ           nextt
+	VPBROADCASTD SI, Z0
+	VPADDD       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, (BX)(DI*4)
+
+nextt:
+pixdone:
+	INCQ DX
+	CMPQ DX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad512n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
+TEXT ·maxPoolGrad512n9(SB), NOSPLIT, $0-80
+	MOVQ   cells+48(FP), AX
+	MOVQ   tab+72(FP), CX
+	VXORPS Z0, Z0, Z0
+	XORQ   DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ         c+64(FP), SI
+	SUBQ         BX, SI
+	CMPQ         SI, $0x10
+	JLT          tail
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         arg+16(FP), R8
+	MOVQ         dy+8(FP), R9
+	VMOVUPS      (R8)(DI*4), Z1
+	VMOVUPS      (R9)(DI*4), Z2
+	VADDPS       Z2, Z0, Z2
+	VPBROADCASTD SI, Z3
+	VPSUBD       Z3, Z1, Z1
+	MOVQ         dx+0(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      4(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      8(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      12(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      16(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      20(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      24(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      28(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      32(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	VPCMPEQD     (CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      (AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     64(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      4(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     128(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      8(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     192(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      12(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     256(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      16(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     320(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      20(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     384(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      24(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     448(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z3
+	MOVLQSX      28(AX), SI
+	VMOVUPS      Z3, (DI)(SI*4)
+	VPCMPEQD     512(CX), Z1, K1
+	VMOVAPS.Z    Z2, K1, Z1
+	MOVLQSX      32(AX), SI
+	VMOVUPS      Z1, (DI)(SI*4)
+	ADDQ         $0x10, BX
+	JMP          full
+
+tail:
+	TESTQ        SI, SI
+	JZ           pixdone
+	MOVQ         $-1, DI
+	BZHIQ        SI, DI, SI
+	KMOVW        SI, K1
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         arg+16(FP), BX
+	MOVQ         dy+8(FP), R8
+	VMOVUPS.Z    (BX)(DI*4), K1, Z1
+	VMOVUPS.Z    (R8)(DI*4), K1, Z2
+	VADDPS       Z2, Z0, Z2
+	VPBROADCASTD SI, Z3
+	VPSUBD       Z3, Z1, Z1
+	MOVQ         dx+0(FP), BX
+	LEAQ         (BX)(SI*4), BX
+	MOVLQSX      (AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      4(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      8(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      12(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      16(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      20(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      24(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      28(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      32(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	VPCMPEQD     (CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      (AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     64(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      4(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     128(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      8(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     192(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      12(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     256(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      16(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     320(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      20(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     384(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      24(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     448(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	MOVLQSX      28(AX), SI
+	VMOVUPS      Z3, K1, (BX)(SI*4)
+	VPCMPEQD     512(CX), Z1, K2
+	VMOVAPS.Z    Z2, K2, Z1
+	MOVLQSX      32(AX), SI
+	VMOVUPS      Z1, K1, (BX)(SI*4)
+
+pixdone:
+	INCQ DX
+	CMPQ DX, n+40(FP)
 	JLT  pixel
 	VZEROUPPER
 	RET
@@ -16647,7 +21799,7 @@ TEXT ·convFwd256x2(SB), NOSPLIT, $16-112
 tiles:
 	MOVQ       n+48(FP), CX
 	SUBQ       AX, CX
-	CMPQ       CX, $0x04
+	CMPQ       CX, $0x06
 	JLT        singles
 	MOVQ       pix+40(FP), CX
 	MOVQ       x+32(FP), DX
@@ -16657,7 +21809,11 @@ tiles:
 	LEAQ       (DX)(SI*4), SI
 	MOVLQSX    8(CX)(AX*4), DI
 	LEAQ       (DX)(DI*4), DI
-	MOVLQSX    12(CX)(AX*4), CX
+	MOVLQSX    12(CX)(AX*4), R8
+	LEAQ       (DX)(R8*4), R8
+	MOVLQSX    16(CX)(AX*4), R9
+	LEAQ       (DX)(R9*4), R9
+	MOVLQSX    20(CX)(AX*4), CX
 	LEAQ       (DX)(CX*4), CX
 	TESTQ      $0x00000004, mode+104(FP)
 	JZ         nobiast
@@ -16666,10 +21822,14 @@ tiles:
 	VMOVAPS    Y1, Y3
 	VMOVAPS    Y1, Y5
 	VMOVAPS    Y1, Y7
+	VMOVAPS    Y1, Y9
+	VMOVAPS    Y1, Y11
 	VMASKMOVPS 32(DX), Y0, Y2
 	VMOVAPS    Y2, Y4
 	VMOVAPS    Y2, Y6
 	VMOVAPS    Y2, Y8
+	VMOVAPS    Y2, Y10
+	VMOVAPS    Y2, Y12
 	JMP        kinitt
 
 nobiast:
@@ -16681,38 +21841,52 @@ nobiast:
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
 
 kinitt:
 	MOVQ w+72(FP), DX
-	MOVQ koff+56(FP), R8
+	MOVQ koff+56(FP), R10
 
 kloopt:
-	MOVLQSX      (R8), R9
-	VMOVUPS      (DX), Y9
-	VMASKMOVPS   32(DX), Y0, Y10
-	VBROADCASTSS (BX)(R9*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y1, Y1
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	VBROADCASTSS (SI)(R9*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y3, Y3
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y4, Y4
-	VBROADCASTSS (DI)(R9*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y5, Y5
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y6, Y6
-	VBROADCASTSS (CX)(R9*4), Y11
-	VMULPS       Y9, Y11, Y9
-	VADDPS       Y9, Y7, Y7
-	VMULPS       Y10, Y11, Y9
-	VADDPS       Y9, Y8, Y8
+	MOVLQSX      (R10), R11
+	VMOVUPS      (DX), Y13
+	VMASKMOVPS   32(DX), Y0, Y14
+	VBROADCASTSS (BX)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y1, Y1
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y2, Y2
+	VBROADCASTSS (SI)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y3, Y3
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y4, Y4
+	VBROADCASTSS (DI)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y5, Y5
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y6, Y6
+	VBROADCASTSS (R8)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y7, Y7
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y8, Y8
+	VBROADCASTSS (R9)(R11*4), Y15
+	VMULPS       Y13, Y15, Y16
+	VADDPS       Y16, Y9, Y9
+	VMULPS       Y14, Y15, Y15
+	VADDPS       Y15, Y10, Y10
+	VBROADCASTSS (CX)(R11*4), Y15
+	VMULPS       Y13, Y15, Y13
+	VADDPS       Y13, Y11, Y11
+	VMULPS       Y14, Y15, Y13
+	VADDPS       Y13, Y12, Y12
 	ADDQ         (SP), DX
-	ADDQ         $0x04, R8
-	CMPQ         R8, 8(SP)
+	ADDQ         $0x04, R10
+	CMPQ         R10, 8(SP)
 	JLT          kloopt
 	MOVQ         AX, CX
 	IMULQ        (SP), CX
@@ -16731,32 +21905,48 @@ kloopt:
 	ADDQ         (SP), DX
 	VMOVUPS      Y7, (DX)
 	VMASKMOVPS   Y8, Y0, 32(DX)
+	ADDQ         (SP), DX
+	VMOVUPS      Y9, (DX)
+	VMASKMOVPS   Y10, Y0, 32(DX)
+	ADDQ         (SP), DX
+	VMOVUPS      Y11, (DX)
+	VMASKMOVPS   Y12, Y0, 32(DX)
 
 nozt:
 	TESTQ      $0x00000002, mode+104(FP)
 	JZ         noyt
 	MOVQ       y+8(FP), DX
 	ADDQ       CX, DX
-	VXORPS     Y9, Y9, Y9
-	VMAXPS     Y9, Y1, Y1
+	VXORPS     Y13, Y13, Y13
+	VMAXPS     Y13, Y1, Y1
 	VMOVUPS    Y1, (DX)
-	VMAXPS     Y9, Y2, Y2
+	VMAXPS     Y13, Y2, Y2
 	VMASKMOVPS Y2, Y0, 32(DX)
 	ADDQ       (SP), DX
-	VMAXPS     Y9, Y3, Y3
+	VMAXPS     Y13, Y3, Y3
 	VMOVUPS    Y3, (DX)
-	VMAXPS     Y9, Y4, Y4
+	VMAXPS     Y13, Y4, Y4
 	VMASKMOVPS Y4, Y0, 32(DX)
 	ADDQ       (SP), DX
-	VMAXPS     Y9, Y5, Y5
+	VMAXPS     Y13, Y5, Y5
 	VMOVUPS    Y5, (DX)
-	VMAXPS     Y9, Y6, Y6
+	VMAXPS     Y13, Y6, Y6
 	VMASKMOVPS Y6, Y0, 32(DX)
 	ADDQ       (SP), DX
-	VMAXPS     Y9, Y7, Y7
+	VMAXPS     Y13, Y7, Y7
 	VMOVUPS    Y7, (DX)
-	VMAXPS     Y9, Y8, Y8
+	VMAXPS     Y13, Y8, Y8
 	VMASKMOVPS Y8, Y0, 32(DX)
+	ADDQ       (SP), DX
+	VMAXPS     Y13, Y9, Y9
+	VMOVUPS    Y9, (DX)
+	VMAXPS     Y13, Y10, Y10
+	VMASKMOVPS Y10, Y0, 32(DX)
+	ADDQ       (SP), DX
+	VMAXPS     Y13, Y11, Y11
+	VMOVUPS    Y11, (DX)
+	VMAXPS     Y13, Y12, Y12
+	VMASKMOVPS Y12, Y0, 32(DX)
 
 noyt:
 	TESTQ     $0x00000008, mode+104(FP)
@@ -16764,37 +21954,51 @@ noyt:
 	MOVQ      AX, CX
 	IMULQ     ms+24(FP), CX
 	ADDQ      m+16(FP), CX
-	VXORPS    Y9, Y9, Y9
-	VCMPPS    $0x1e, Y9, Y1, Y1
+	VXORPS    Y13, Y13, Y13
+	VCMPPS    $0x1e, Y13, Y1, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y9, Y2, Y1
+	VCMPPS    $0x1e, Y13, Y2, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y9, Y3, Y1
+	VCMPPS    $0x1e, Y13, Y3, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y9, Y4, Y1
+	VCMPPS    $0x1e, Y13, Y4, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y9, Y5, Y1
+	VCMPPS    $0x1e, Y13, Y5, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y9, Y6, Y1
+	VCMPPS    $0x1e, Y13, Y6, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y9, Y7, Y1
+	VCMPPS    $0x1e, Y13, Y7, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y9, Y8, Y1
+	VCMPPS    $0x1e, Y13, Y8, Y1
+	VMOVMSKPS Y1, DX
+	MOVB      DL, 1(CX)
+	ADDQ      ms+24(FP), CX
+	VCMPPS    $0x1e, Y13, Y9, Y1
+	VMOVMSKPS Y1, DX
+	MOVB      DL, (CX)
+	VCMPPS    $0x1e, Y13, Y10, Y1
+	VMOVMSKPS Y1, DX
+	MOVB      DL, 1(CX)
+	ADDQ      ms+24(FP), CX
+	VCMPPS    $0x1e, Y13, Y11, Y1
+	VMOVMSKPS Y1, DX
+	MOVB      DL, (CX)
+	VCMPPS    $0x1e, Y13, Y12, Y1
 	VMOVMSKPS Y1, DX
 	MOVB      DL, 1(CX)
 
 nomt:
-	ADDQ $0x04, AX
+	ADDQ $0x06, AX
 	JMP  tiles
 
 singles:
@@ -16875,1575 +22079,2944 @@ done:
 	RET
 
 // func convGrad256x1k1(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k1(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k1(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS (AX), Y0, Y1
-	VXORPS     Y2, Y2, Y2
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	VXORPS     Y1, Y1, Y1
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMASKMOVPS (AX), Y0, Y2
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMASKMOVPS   (CX), Y0, Y3
-	VADDPS       Y3, Y2, Y2
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y4
-	VMULPS       Y3, Y4, Y3
-	VADDPS       Y3, Y1, Y1
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y2
+	VMASKMOVPS   (AX), Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	MOVLQSX      (CX), BX
+	VBROADCASTSS (DX)(BX*4), Y3
+	VMULPS       Y2, Y3, Y2
+	VADDPS       Y2, Y0, Y0
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y3
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X4
-	VPBROADCASTD X4, Y5
-	VPAND        Y3, Y5, Y5
-	VPCMPEQD     Y3, Y5, Y5
-	VMASKMOVPS   (CX), Y0, Y4
-	VANDPS       Y4, Y5, Y4
-	VADDPS       Y4, Y2, Y2
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y5
-	VMULPS       Y4, Y5, Y4
-	VADDPS       Y4, Y1, Y1
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), DI
+	SHLQ         $0x05, DI
+	VMOVDQU      (SP), Y2
+	VMASKMOVPS   (AX), Y2, Y2
+	VANDPS       (DX)(DI*1), Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	MOVLQSX      (BX), DI
+	VBROADCASTSS (SI)(DI*4), Y3
+	VMULPS       Y2, Y3, Y2
+	VADDPS       Y2, Y0, Y0
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS Y1, Y0, (AX)
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS Y0, Y2, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y2, Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y1, Y0, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x1k2(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k2(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k2(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y2
-	VXORPS     Y3, Y3, Y3
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	VXORPS     Y2, Y2, Y2
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMASKMOVPS (AX), Y0, Y3
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMASKMOVPS   (CX), Y0, Y4
-	VADDPS       Y4, Y3, Y3
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y5, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y5
-	VMULPS       Y4, Y5, Y4
-	VADDPS       Y4, Y2, Y2
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y3
+	VMASKMOVPS   (AX), Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	MOVLQSX      (CX), SI
+	VBROADCASTSS (BX)(SI*4), Y4
+	VMULPS       Y3, Y4, Y4
+	VADDPS       Y4, Y0, Y0
+	VBROADCASTSS (DX)(SI*4), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y1, Y1
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y4
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X5
-	VPBROADCASTD X5, Y6
-	VPAND        Y4, Y6, Y6
-	VPCMPEQD     Y4, Y6, Y6
-	VMASKMOVPS   (CX), Y0, Y5
-	VANDPS       Y5, Y6, Y5
-	VADDPS       Y5, Y3, Y3
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y6
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y6, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y6
-	VMULPS       Y5, Y6, Y5
-	VADDPS       Y5, Y2, Y2
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R8
+	SHLQ         $0x05, R8
+	VMOVDQU      (SP), Y3
+	VMASKMOVPS   (AX), Y3, Y3
+	VANDPS       (DX)(R8*1), Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	MOVLQSX      (BX), R8
+	VBROADCASTSS (DI)(R8*4), Y4
+	VMULPS       Y3, Y4, Y4
+	VADDPS       Y4, Y0, Y0
+	VBROADCASTSS (SI)(R8*4), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y1, Y1
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS Y0, Y3, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       (SP), AX
-	VMASKMOVPS Y2, Y0, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y3, Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y2, Y0, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x1k3(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k3(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k3(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y3
-	VXORPS     Y4, Y4, Y4
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	VXORPS     Y3, Y3, Y3
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMASKMOVPS (AX), Y0, Y4
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMASKMOVPS   (CX), Y0, Y5
-	VADDPS       Y5, Y4, Y4
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y6
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y6, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y6
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y6, Y2, Y2
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y6
-	VMULPS       Y5, Y6, Y5
-	VADDPS       Y5, Y3, Y3
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y4
+	VMASKMOVPS   (AX), Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (BX)(DI*4), Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y0, Y0
+	VBROADCASTSS (SI)(DI*4), Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VBROADCASTSS (DX)(DI*4), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y5
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X6
-	VPBROADCASTD X6, Y7
-	VPAND        Y5, Y7, Y7
-	VPCMPEQD     Y5, Y7, Y7
-	VMASKMOVPS   (CX), Y0, Y6
-	VANDPS       Y6, Y7, Y6
-	VADDPS       Y6, Y4, Y4
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y2, Y2
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y7
-	VMULPS       Y6, Y7, Y6
-	VADDPS       Y6, Y3, Y3
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (SP), Y4
+	VMASKMOVPS   (AX), Y4, Y4
+	VANDPS       (DX)(R9*1), Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (DI)(R9*4), Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y0, Y0
+	VBROADCASTSS (R8)(R9*4), Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VBROADCASTSS (SI)(R9*4), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS Y0, Y4, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y2, Y0, (AX)
-	ADDQ       (SP), AX
-	VMASKMOVPS Y3, Y0, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y4, Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y3, Y0, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x1k4(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k4(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k4(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y4
-	VXORPS     Y5, Y5, Y5
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
+	VXORPS     Y4, Y4, Y4
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMASKMOVPS (AX), Y0, Y5
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS (AX), Y4, Y4
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMASKMOVPS   (CX), Y0, Y6
-	VADDPS       Y6, Y5, Y5
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y2, Y2
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y3, Y3
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
-	VMULPS       Y6, Y7, Y6
-	VADDPS       Y6, Y4, Y4
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y5
+	VMASKMOVPS   (AX), Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (BX)(R8*4), Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y0, Y0
+	VBROADCASTSS (SI)(R8*4), Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+	VBROADCASTSS (DI)(R8*4), Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y2, Y2
+	VBROADCASTSS (DX)(R8*4), Y6
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y3, Y3
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y6
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X7
-	VPBROADCASTD X7, Y8
-	VPAND        Y6, Y8, Y8
-	VPCMPEQD     Y6, Y8, Y8
-	VMASKMOVPS   (CX), Y0, Y7
-	VANDPS       Y7, Y8, Y7
-	VADDPS       Y7, Y5, Y5
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y2, Y2
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y3, Y3
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y7, Y8, Y7
-	VADDPS       Y7, Y4, Y4
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (SP), Y5
+	VMASKMOVPS   (AX), Y5, Y5
+	VANDPS       (DX)(R10*1), Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (DI)(R10*4), Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y0, Y0
+	VBROADCASTSS (R8)(R10*4), Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+	VBROADCASTSS (R9)(R10*4), Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y2, Y2
+	VBROADCASTSS (SI)(R10*4), Y6
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y3, Y3
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS Y0, Y5, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y2, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y3, Y0, (AX)
-	ADDQ       (SP), AX
-	VMASKMOVPS Y4, Y0, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y5, Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y4, Y0, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x1k5(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k5(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k5(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y4
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y5
-	VXORPS     Y6, Y6, Y6
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS (AX), Y4, Y4
+	VXORPS     Y5, Y5, Y5
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMASKMOVPS (AX), Y0, Y6
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS (AX), Y5, Y5
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMASKMOVPS   (CX), Y0, Y7
-	VADDPS       Y7, Y6, Y6
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y2, Y2
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y3, Y3
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y4, Y4
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
-	VMULPS       Y7, Y8, Y7
-	VADDPS       Y7, Y5, Y5
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y6
+	VMASKMOVPS   (AX), Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	MOVLQSX      (CX), R9
+	VBROADCASTSS (BX)(R9*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y0, Y0
+	VBROADCASTSS (SI)(R9*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y1, Y1
+	VBROADCASTSS (DI)(R9*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y2, Y2
+	VBROADCASTSS (R8)(R9*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	VBROADCASTSS (DX)(R9*4), Y7
+	VMULPS       Y6, Y7, Y6
+	VADDPS       Y6, Y4, Y4
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y7
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X8
-	VPBROADCASTD X8, Y9
-	VPAND        Y7, Y9, Y9
-	VPCMPEQD     Y7, Y9, Y9
-	VMASKMOVPS   (CX), Y0, Y8
-	VANDPS       Y8, Y9, Y8
-	VADDPS       Y8, Y6, Y6
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y2, Y2
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y3, Y3
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y4, Y4
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y8
-	VADDPS       Y8, Y5, Y5
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R11
+	SHLQ         $0x05, R11
+	VMOVDQU      (SP), Y6
+	VMASKMOVPS   (AX), Y6, Y6
+	VANDPS       (DX)(R11*1), Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	MOVLQSX      (BX), R11
+	VBROADCASTSS (DI)(R11*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y0, Y0
+	VBROADCASTSS (R8)(R11*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y1, Y1
+	VBROADCASTSS (R9)(R11*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y2, Y2
+	VBROADCASTSS (R10)(R11*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	VBROADCASTSS (SI)(R11*4), Y7
+	VMULPS       Y6, Y7, Y6
+	VADDPS       Y6, Y4, Y4
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y6
+	VMASKMOVPS Y0, Y6, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y2, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y3, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y4, Y0, (AX)
-	ADDQ       (SP), AX
-	VMASKMOVPS Y5, Y0, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y6, Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y5, Y0, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x1k6(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k6(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k6(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y4
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y5
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y6
-	VXORPS     Y7, Y7, Y7
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS (AX), Y4, Y4
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS (AX), Y5, Y5
+	VXORPS     Y6, Y6, Y6
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMASKMOVPS (AX), Y0, Y7
+	VMOVDQU    (SP), Y6
+	VMASKMOVPS (AX), Y6, Y6
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMASKMOVPS   (CX), Y0, Y8
-	VADDPS       Y8, Y7, Y7
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y2, Y2
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y3, Y3
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y4, Y4
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y5, Y5
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
-	VMULPS       Y8, Y9, Y8
-	VADDPS       Y8, Y6, Y6
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y7
+	VMASKMOVPS   (AX), Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	MOVLQSX      (CX), R10
+	VBROADCASTSS (BX)(R10*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y0, Y0
+	VBROADCASTSS (SI)(R10*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y1, Y1
+	VBROADCASTSS (DI)(R10*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y2, Y2
+	VBROADCASTSS (R8)(R10*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y3, Y3
+	VBROADCASTSS (R9)(R10*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y4, Y4
+	VBROADCASTSS (DX)(R10*4), Y8
+	VMULPS       Y7, Y8, Y7
+	VADDPS       Y7, Y5, Y5
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y8
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X9
-	VPBROADCASTD X9, Y10
-	VPAND        Y8, Y10, Y10
-	VPCMPEQD     Y8, Y10, Y10
-	VMASKMOVPS   (CX), Y0, Y9
-	VANDPS       Y9, Y10, Y9
-	VADDPS       Y9, Y7, Y7
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y2, Y2
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y3, Y3
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y4, Y4
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y5, Y5
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R12
+	SHLQ         $0x05, R12
+	VMOVDQU      (SP), Y7
+	VMASKMOVPS   (AX), Y7, Y7
+	VANDPS       (DX)(R12*1), Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	MOVLQSX      (BX), R12
+	VBROADCASTSS (DI)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y0, Y0
+	VBROADCASTSS (R8)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y1, Y1
+	VBROADCASTSS (R9)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y2, Y2
+	VBROADCASTSS (R10)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y3, Y3
+	VBROADCASTSS (R11)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y4, Y4
+	VBROADCASTSS (SI)(R12*4), Y8
+	VMULPS       Y7, Y8, Y7
+	VADDPS       Y7, Y5, Y5
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS Y0, Y7, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y2, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y3, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y4, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y5, Y0, (AX)
-	ADDQ       (SP), AX
-	VMASKMOVPS Y6, Y0, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y7, Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y6, Y0, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x1k7(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k7(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k7(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y4
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y5
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y6
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y7
-	VXORPS     Y8, Y8, Y8
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS (AX), Y4, Y4
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS (AX), Y5, Y5
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y6
+	VMASKMOVPS (AX), Y6, Y6
+	VXORPS     Y7, Y7, Y7
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMASKMOVPS (AX), Y0, Y8
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS (AX), Y7, Y7
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMASKMOVPS   (CX), Y0, Y9
-	VADDPS       Y9, Y8, Y8
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y2, Y2
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y3, Y3
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y4, Y4
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y5, Y5
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y6, Y6
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
-	VMULPS       Y9, Y10, Y9
-	VADDPS       Y9, Y7, Y7
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y8
+	VMASKMOVPS   (AX), Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	MOVLQSX      (CX), R11
+	VBROADCASTSS (BX)(R11*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y0, Y0
+	VBROADCASTSS (SI)(R11*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y1, Y1
+	VBROADCASTSS (DI)(R11*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VBROADCASTSS (R8)(R11*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VBROADCASTSS (R9)(R11*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VBROADCASTSS (R10)(R11*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VBROADCASTSS (DX)(R11*4), Y9
+	VMULPS       Y8, Y9, Y8
+	VADDPS       Y8, Y6, Y6
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y9
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X10
-	VPBROADCASTD X10, Y11
-	VPAND        Y9, Y11, Y11
-	VPCMPEQD     Y9, Y11, Y11
-	VMASKMOVPS   (CX), Y0, Y10
-	VANDPS       Y10, Y11, Y10
-	VADDPS       Y10, Y8, Y8
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y3, Y3
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y4, Y4
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y5, Y5
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y6, Y6
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R13
+	SHLQ         $0x05, R13
+	VMOVDQU      (SP), Y8
+	VMASKMOVPS   (AX), Y8, Y8
+	VANDPS       (DX)(R13*1), Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	MOVLQSX      (BX), R13
+	VBROADCASTSS (DI)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y0, Y0
+	VBROADCASTSS (R8)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y1, Y1
+	VBROADCASTSS (R9)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VBROADCASTSS (R10)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VBROADCASTSS (R11)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VBROADCASTSS (R12)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VBROADCASTSS (SI)(R13*4), Y9
+	VMULPS       Y8, Y9, Y8
+	VADDPS       Y8, Y6, Y6
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y8
+	VMASKMOVPS Y0, Y8, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y2, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y3, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y4, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y5, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y6, Y0, (AX)
-	ADDQ       (SP), AX
-	VMASKMOVPS Y7, Y0, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y8, Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y7, Y0, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x1k8(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k8(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k8(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y4
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y5
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y6
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y7
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y8
-	VXORPS     Y9, Y9, Y9
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS (AX), Y4, Y4
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS (AX), Y5, Y5
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y6
+	VMASKMOVPS (AX), Y6, Y6
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS (AX), Y7, Y7
+	VXORPS     Y8, Y8, Y8
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMASKMOVPS (AX), Y0, Y9
+	VMOVDQU    (SP), Y8
+	VMASKMOVPS (AX), Y8, Y8
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMASKMOVPS   (CX), Y0, Y10
-	VADDPS       Y10, Y9, Y9
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y3, Y3
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y4, Y4
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y5, Y5
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y6, Y6
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y7, Y7
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y10, Y11, Y10
-	VADDPS       Y10, Y8, Y8
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y9
+	VMASKMOVPS   (AX), Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	MOVLQSX      (CX), R12
+	VBROADCASTSS (BX)(R12*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y0, Y0
+	VBROADCASTSS (SI)(R12*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y1, Y1
+	VBROADCASTSS (DI)(R12*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS (R8)(R12*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VBROADCASTSS (R9)(R12*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VBROADCASTSS (R10)(R12*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VBROADCASTSS (R11)(R12*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VBROADCASTSS (DX)(R12*4), Y10
+	VMULPS       Y9, Y10, Y9
+	VADDPS       Y9, Y7, Y7
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y10
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X11
-	VPBROADCASTD X11, Y12
-	VPAND        Y10, Y12, Y12
-	VPCMPEQD     Y10, Y12, Y12
-	VMASKMOVPS   (CX), Y0, Y11
-	VANDPS       Y11, Y12, Y11
-	VADDPS       Y11, Y9, Y9
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y3, Y3
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y4, Y4
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y5, Y5
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y6, Y6
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y7, Y7
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y11
-	VADDPS       Y11, Y8, Y8
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R14
+	SHLQ         $0x05, R14
+	VMOVDQU      (SP), Y9
+	VMASKMOVPS   (AX), Y9, Y9
+	VANDPS       (DX)(R14*1), Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	MOVLQSX      (BX), R14
+	VBROADCASTSS (DI)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y0, Y0
+	VBROADCASTSS (R8)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y1, Y1
+	VBROADCASTSS (R9)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS (R10)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VBROADCASTSS (R11)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VBROADCASTSS (R12)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VBROADCASTSS (R13)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VBROADCASTSS (SI)(R14*4), Y10
+	VMULPS       Y9, Y10, Y9
+	VADDPS       Y9, Y7, Y7
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y9
+	VMASKMOVPS Y0, Y9, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y2, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y3, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y4, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y5, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y6, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y7, Y0, (AX)
-	ADDQ       (SP), AX
-	VMASKMOVPS Y8, Y0, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMASKMOVPS Y9, Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y8, Y0, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x1k9(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k9(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k9(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y4
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y5
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y6
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y7
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y8
-	ADDQ       (SP), AX
-	VMASKMOVPS (AX), Y0, Y9
-	VXORPS     Y10, Y10, Y10
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS (AX), Y4, Y4
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS (AX), Y5, Y5
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y6
+	VMASKMOVPS (AX), Y6, Y6
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS (AX), Y7, Y7
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y8
+	VMASKMOVPS (AX), Y8, Y8
+	VXORPS     Y9, Y9, Y9
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMASKMOVPS (AX), Y0, Y10
+	VMOVDQU    (SP), Y9
+	VMASKMOVPS (AX), Y9, Y9
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMASKMOVPS   (CX), Y0, Y11
-	VADDPS       Y11, Y10, Y10
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y3, Y3
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y4, Y4
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y5, Y5
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y6, Y6
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y7, Y7
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y8, Y8
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y12
-	VMULPS       Y11, Y12, Y11
-	VADDPS       Y11, Y9, Y9
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y10
+	VMASKMOVPS   (AX), Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	MOVLQSX      (CX), R13
+	VBROADCASTSS (BX)(R13*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y0, Y0
+	VBROADCASTSS (SI)(R13*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y1, Y1
+	VBROADCASTSS (DI)(R13*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VBROADCASTSS (R8)(R13*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y3, Y3
+	VBROADCASTSS (R9)(R13*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y4, Y4
+	VBROADCASTSS (R10)(R13*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y5, Y5
+	VBROADCASTSS (R11)(R13*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y6, Y6
+	VBROADCASTSS (R12)(R13*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS (DX)(R13*4), Y11
+	VMULPS       Y10, Y11, Y10
+	VADDPS       Y10, Y8, Y8
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y11
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), R14
+	LEAQ    (BX)(R14*4), R14
+	MOVLQSX 32(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X12
-	VPBROADCASTD X12, Y13
-	VPAND        Y11, Y13, Y13
-	VPCMPEQD     Y11, Y13, Y13
-	VMASKMOVPS   (CX), Y0, Y12
-	VANDPS       Y12, Y13, Y12
-	VADDPS       Y12, Y10, Y10
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y13
-	VMULPS       Y12, Y13, Y13
-	VADDPS       Y13, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y13
-	VMULPS       Y12, Y13, Y13
-	VADDPS       Y13, Y2, Y2
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y13
-	VMULPS       Y12, Y13, Y13
-	VADDPS       Y13, Y3, Y3
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y13
-	VMULPS       Y12, Y13, Y13
-	VADDPS       Y13, Y4, Y4
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y13
-	VMULPS       Y12, Y13, Y13
-	VADDPS       Y13, Y5, Y5
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y13
-	VMULPS       Y12, Y13, Y13
-	VADDPS       Y13, Y6, Y6
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y13
-	VMULPS       Y12, Y13, Y13
-	VADDPS       Y13, Y7, Y7
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y13
-	VMULPS       Y12, Y13, Y13
-	VADDPS       Y13, Y8, Y8
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y13
-	VMULPS       Y12, Y13, Y12
-	VADDPS       Y12, Y9, Y9
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R15
+	SHLQ         $0x05, R15
+	VMOVDQU      (SP), Y10
+	VMASKMOVPS   (AX), Y10, Y10
+	VANDPS       (DX)(R15*1), Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	MOVLQSX      (BX), R15
+	VBROADCASTSS (DI)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y0, Y0
+	VBROADCASTSS (R8)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y1, Y1
+	VBROADCASTSS (R9)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VBROADCASTSS (R10)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y3, Y3
+	VBROADCASTSS (R11)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y4, Y4
+	VBROADCASTSS (R12)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y5, Y5
+	VBROADCASTSS (R13)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y6, Y6
+	VBROADCASTSS (R14)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS (SI)(R15*4), Y11
+	VMULPS       Y10, Y11, Y10
+	VADDPS       Y10, Y8, Y8
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y10
+	VMASKMOVPS Y0, Y10, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y2, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y3, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y4, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y5, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y6, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y7, Y0, (AX)
-	ADDQ       (SP), AX
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y8, Y0, (AX)
-	ADDQ       (SP), AX
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         done
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y9, Y0, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func convGrad256x1k10(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x1k10(SB), NOSPLIT, $56-88
+	MOVQ       tail+80(FP), AX
+	MOVQ       $0x00000008, CX
+	SUBQ       AX, CX
+	LEAQ       convtailmask<>+0(SB), AX
+	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
+	MOVQ       f+72(FP), AX
+	SHLQ       $0x02, AX
+	MOVQ       AX, 32(SP)
+	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS (AX), Y4, Y4
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS (AX), Y5, Y5
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y6
+	VMASKMOVPS (AX), Y6, Y6
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS (AX), Y7, Y7
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y8
+	VMASKMOVPS (AX), Y8, Y8
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y9
+	VMASKMOVPS (AX), Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         nogb
+	VMOVDQU    (SP), Y10
+	VMASKMOVPS (AX), Y10, Y10
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 48(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 40(SP)
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVDQU      (SP), Y11
+	VMASKMOVPS   (AX), Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y0, Y0
+	VBROADCASTSS (SI)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS (DI)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS (R8)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS (R9)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y4, Y4
+	VBROADCASTSS (R10)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS (R11)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y6, Y6
+	VBROADCASTSS (R12)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS (R13)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y8, Y8
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y12
+	VMULPS       Y11, Y12, Y11
+	VADDPS       Y11, Y9, Y9
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 48(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), R14
+	LEAQ    (BX)(R14*4), R14
+	MOVLQSX 32(SI), R15
+	LEAQ    (BX)(R15*4), R15
+	MOVLQSX 36(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    SI, 40(SP)
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), SI
+	SHLQ         $0x05, SI
+	VMOVDQU      (SP), Y11
+	VMASKMOVPS   (AX), Y11, Y11
+	VANDPS       (DX)(SI*1), Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	MOVLQSX      (BX), SI
+	VBROADCASTSS (DI)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y0, Y0
+	VBROADCASTSS (R8)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS (R9)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS (R10)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS (R11)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y4, Y4
+	VBROADCASTSS (R12)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS (R13)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y6, Y6
+	VBROADCASTSS (R14)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS (R15)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y8, Y8
+	MOVQ         40(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y12
+	VMULPS       Y11, Y12, Y11
+	VADDPS       Y11, Y9, Y9
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 48(SP)
+	JLT          loopr
+
+store:
+	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y11
+	VMASKMOVPS Y0, Y11, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y4, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y6, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y7, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y8, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y9, Y0, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
+	VMOVDQU    (SP), Y0
 	VMASKMOVPS Y10, Y0, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
-// func convGrad256x2k1(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x2k1(SB), NOSPLIT, $8-88
+// func convGrad256x1k11(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x1k11(SB), NOSPLIT, $64-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMOVUPS    (AX), Y1
-	VMASKMOVPS 32(AX), Y0, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS (AX), Y4, Y4
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS (AX), Y5, Y5
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y6
+	VMASKMOVPS (AX), Y6, Y6
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS (AX), Y7, Y7
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y8
+	VMASKMOVPS (AX), Y8, Y8
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y9
+	VMASKMOVPS (AX), Y9, Y9
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y10
+	VMASKMOVPS (AX), Y10, Y10
+	VXORPS     Y11, Y11, Y11
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMOVUPS    (AX), Y3
-	VMASKMOVPS 32(AX), Y0, Y4
+	VMOVDQU    (SP), Y11
+	VMASKMOVPS (AX), Y11, Y11
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 56(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 40(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 48(SP)
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y5
-	VADDPS       Y5, Y3, Y3
-	VMASKMOVPS   32(CX), Y0, Y6
-	VADDPS       Y6, Y4, Y4
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
-	VMULPS       Y5, Y7, Y5
-	VADDPS       Y5, Y1, Y1
-	VMULPS       Y6, Y7, Y5
-	VADDPS       Y5, Y2, Y2
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMOVDQU      (SP), Y12
+	VMASKMOVPS   (AX), Y12, Y12
+	VADDPS       Y12, Y11, Y11
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y0, Y0
+	VBROADCASTSS (SI)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y1, Y1
+	VBROADCASTSS (DI)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS (R8)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VBROADCASTSS (R9)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+	VBROADCASTSS (R10)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y5, Y5
+	VBROADCASTSS (R11)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y6, Y6
+	VBROADCASTSS (R12)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y7, Y7
+	VBROADCASTSS (R13)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y8, Y8
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y9, Y9
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y13
+	VMULPS       Y12, Y13, Y12
+	VADDPS       Y12, Y10, Y10
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 56(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y5
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), R14
+	LEAQ    (BX)(R14*4), R14
+	MOVLQSX 32(SI), R15
+	LEAQ    (BX)(R15*4), R15
+	MOVLQSX 36(SI), BP
+	LEAQ    (BX)(BP*4), BP
+	MOVQ    BP, 40(SP)
+	MOVLQSX 40(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    SI, 48(SP)
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X6
-	VPBROADCASTD X6, Y7
-	VPAND        Y5, Y7, Y7
-	VPCMPEQD     Y5, Y7, Y7
-	VMOVUPS      (CX), Y6
-	VANDPS       Y6, Y7, Y6
-	VADDPS       Y6, Y3, Y3
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X7
-	VPBROADCASTD X7, Y8
-	VPAND        Y5, Y8, Y8
-	VPCMPEQD     Y5, Y8, Y8
-	VMASKMOVPS   32(CX), Y0, Y7
-	VANDPS       Y7, Y8, Y7
-	VADDPS       Y7, Y4, Y4
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y6, Y8, Y6
-	VADDPS       Y6, Y1, Y1
-	VMULPS       Y7, Y8, Y6
-	VADDPS       Y6, Y2, Y2
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), SI
+	SHLQ         $0x05, SI
+	VMOVDQU      (SP), Y12
+	VMASKMOVPS   (AX), Y12, Y12
+	VANDPS       (DX)(SI*1), Y12, Y12
+	VADDPS       Y12, Y11, Y11
+	MOVLQSX      (BX), SI
+	VBROADCASTSS (DI)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y0, Y0
+	VBROADCASTSS (R8)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y1, Y1
+	VBROADCASTSS (R9)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS (R10)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VBROADCASTSS (R11)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+	VBROADCASTSS (R12)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y5, Y5
+	VBROADCASTSS (R13)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y6, Y6
+	VBROADCASTSS (R14)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y7, Y7
+	VBROADCASTSS (R15)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y8, Y8
+	MOVQ         40(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y9, Y9
+	MOVQ         48(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y13
+	VMULPS       Y12, Y13, Y12
+	VADDPS       Y12, Y10, Y10
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 56(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
-	VMOVUPS    Y1, (AX)
-	VMASKMOVPS Y2, Y0, 32(AX)
+	VMOVDQU    (SP), Y12
+	VMASKMOVPS Y0, Y12, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y4, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y6, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y7, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y8, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y9, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y10, Y0, (AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMOVUPS    Y3, (AX)
-	VMASKMOVPS Y4, Y0, 32(AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y11, Y0, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func convGrad256x1k12(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x1k12(SB), NOSPLIT, $72-88
+	MOVQ       tail+80(FP), AX
+	MOVQ       $0x00000008, CX
+	SUBQ       AX, CX
+	LEAQ       convtailmask<>+0(SB), AX
+	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
+	MOVQ       f+72(FP), AX
+	SHLQ       $0x02, AX
+	MOVQ       AX, 32(SP)
+	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS (AX), Y0, Y0
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS (AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y2
+	VMASKMOVPS (AX), Y2, Y2
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS (AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y4
+	VMASKMOVPS (AX), Y4, Y4
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS (AX), Y5, Y5
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y6
+	VMASKMOVPS (AX), Y6, Y6
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS (AX), Y7, Y7
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y8
+	VMASKMOVPS (AX), Y8, Y8
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y9
+	VMASKMOVPS (AX), Y9, Y9
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y10
+	VMASKMOVPS (AX), Y10, Y10
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y11
+	VMASKMOVPS (AX), Y11, Y11
+	VXORPS     Y12, Y12, Y12
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         nogb
+	VMOVDQU    (SP), Y12
+	VMASKMOVPS (AX), Y12, Y12
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 64(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 40(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 48(SP)
+	MOVLQSX 44(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 56(SP)
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVDQU      (SP), Y13
+	VMASKMOVPS   (AX), Y13, Y13
+	VADDPS       Y13, Y12, Y12
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VBROADCASTSS (SI)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (DI)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VBROADCASTSS (R8)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (R9)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VBROADCASTSS (R10)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R11)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VBROADCASTSS (R12)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (R13)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	MOVQ         40(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	MOVQ         48(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y10, Y10
+	MOVQ         56(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y14
+	VMULPS       Y13, Y14, Y13
+	VADDPS       Y13, Y11, Y11
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 64(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), R14
+	LEAQ    (BX)(R14*4), R14
+	MOVLQSX 32(SI), R15
+	LEAQ    (BX)(R15*4), R15
+	MOVLQSX 36(SI), BP
+	LEAQ    (BX)(BP*4), BP
+	MOVQ    BP, 40(SP)
+	MOVLQSX 40(SI), BP
+	LEAQ    (BX)(BP*4), BP
+	MOVQ    BP, 48(SP)
+	MOVLQSX 44(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    SI, 56(SP)
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), SI
+	SHLQ         $0x05, SI
+	VMOVDQU      (SP), Y13
+	VMASKMOVPS   (AX), Y13, Y13
+	VANDPS       (DX)(SI*1), Y13, Y13
+	VADDPS       Y13, Y12, Y12
+	MOVLQSX      (BX), SI
+	VBROADCASTSS (DI)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VBROADCASTSS (R8)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (R9)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VBROADCASTSS (R10)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (R11)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VBROADCASTSS (R12)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R13)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VBROADCASTSS (R14)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (R15)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	MOVQ         40(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	MOVQ         48(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y10, Y10
+	MOVQ         56(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y14
+	VMULPS       Y13, Y14, Y13
+	VADDPS       Y13, Y11, Y11
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 64(SP)
+	JLT          loopr
+
+store:
+	MOVQ       grad+0(FP), AX
+	VMOVDQU    (SP), Y13
+	VMASKMOVPS Y0, Y13, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y4, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y5, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y6, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y7, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y8, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y9, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y10, Y0, (AX)
+	ADDQ       32(SP), AX
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y11, Y0, (AX)
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         done
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y12, Y0, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func convGrad256x2k1(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x2k1(SB), NOSPLIT, $48-88
+	MOVQ       tail+80(FP), AX
+	MOVQ       $0x00000008, CX
+	SUBQ       AX, CX
+	LEAQ       convtailmask<>+0(SB), AX
+	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
+	MOVQ       f+72(FP), AX
+	SHLQ       $0x02, AX
+	MOVQ       AX, 32(SP)
+	MOVQ       grad+0(FP), AX
+	VMOVUPS    (AX), Y0
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS 32(AX), Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         nogb
+	VMOVUPS    (AX), Y2
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS 32(AX), Y3, Y3
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVUPS      (AX), Y4
+	VADDPS       Y4, Y2, Y2
+	VMOVDQU      (SP), Y5
+	VMASKMOVPS   32(AX), Y5, Y5
+	VADDPS       Y5, Y3, Y3
+	MOVLQSX      (CX), BX
+	VBROADCASTSS (DX)(BX*4), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y0, Y0
+	VMULPS       Y5, Y6, Y4
+	VADDPS       Y4, Y1, Y1
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), DI
+	SHLQ         $0x05, DI
+	VMOVUPS      (AX), Y4
+	VANDPS       (DX)(DI*1), Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	MOVBLZX      1(CX), DI
+	SHLQ         $0x05, DI
+	VMOVDQU      (SP), Y5
+	VMASKMOVPS   32(AX), Y5, Y5
+	VANDPS       (DX)(DI*1), Y5, Y5
+	VADDPS       Y5, Y3, Y3
+	MOVLQSX      (BX), DI
+	VBROADCASTSS (SI)(DI*4), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y0, Y0
+	VMULPS       Y5, Y6, Y4
+	VADDPS       Y4, Y1, Y1
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
+	JLT          loopr
+
+store:
+	MOVQ       grad+0(FP), AX
+	VMOVUPS    Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y1, Y0, 32(AX)
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         done
+	VMOVUPS    Y2, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y3, Y0, 32(AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x2k2(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x2k2(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x2k2(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMOVUPS    (AX), Y1
-	VMASKMOVPS 32(AX), Y0, Y2
-	ADDQ       (SP), AX
-	VMOVUPS    (AX), Y3
-	VMASKMOVPS 32(AX), Y0, Y4
+	VMOVUPS    (AX), Y0
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS 32(AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y2
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS 32(AX), Y3, Y3
+	VXORPS     Y4, Y4, Y4
 	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMOVUPS    (AX), Y5
-	VMASKMOVPS 32(AX), Y0, Y6
+	VMOVUPS    (AX), Y4
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS 32(AX), Y5, Y5
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y7
+	VMOVUPS      (AX), Y6
+	VADDPS       Y6, Y4, Y4
+	VMOVDQU      (SP), Y7
+	VMASKMOVPS   32(AX), Y7, Y7
 	VADDPS       Y7, Y5, Y5
-	VMASKMOVPS   32(CX), Y0, Y8
-	VADDPS       Y8, Y6, Y6
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
-	VMULPS       Y7, Y9, Y10
-	VADDPS       Y10, Y1, Y1
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y2, Y2
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
-	VMULPS       Y7, Y9, Y7
-	VADDPS       Y7, Y3, Y3
-	VMULPS       Y8, Y9, Y7
-	VADDPS       Y7, Y4, Y4
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVLQSX      (CX), SI
+	VBROADCASTSS (BX)(SI*4), Y8
+	VMULPS       Y6, Y8, Y9
+	VADDPS       Y9, Y0, Y0
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y1, Y1
+	VBROADCASTSS (DX)(SI*4), Y8
+	VMULPS       Y6, Y8, Y6
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y7, Y8, Y6
+	VADDPS       Y6, Y3, Y3
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y7
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X8
-	VPBROADCASTD X8, Y9
-	VPAND        Y7, Y9, Y9
-	VPCMPEQD     Y7, Y9, Y9
-	VMOVUPS      (CX), Y8
-	VANDPS       Y8, Y9, Y8
-	VADDPS       Y8, Y5, Y5
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X9
-	VPBROADCASTD X9, Y10
-	VPAND        Y7, Y10, Y10
-	VPCMPEQD     Y7, Y10, Y10
-	VMASKMOVPS   32(CX), Y0, Y9
-	VANDPS       Y9, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y8, Y10, Y11
-	VADDPS       Y11, Y1, Y1
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y2, Y2
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y8, Y10, Y8
-	VADDPS       Y8, Y3, Y3
-	VMULPS       Y9, Y10, Y8
-	VADDPS       Y8, Y4, Y4
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R8
+	SHLQ         $0x05, R8
+	VMOVUPS      (AX), Y6
+	VANDPS       (DX)(R8*1), Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	MOVBLZX      1(CX), R8
+	SHLQ         $0x05, R8
+	VMOVDQU      (SP), Y7
+	VMASKMOVPS   32(AX), Y7, Y7
+	VANDPS       (DX)(R8*1), Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	MOVLQSX      (BX), R8
+	VBROADCASTSS (DI)(R8*4), Y8
+	VMULPS       Y6, Y8, Y9
+	VADDPS       Y9, Y0, Y0
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y1, Y1
+	VBROADCASTSS (SI)(R8*4), Y8
+	VMULPS       Y6, Y8, Y6
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y7, Y8, Y6
+	VADDPS       Y6, Y3, Y3
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
-	VMOVUPS    Y1, (AX)
-	VMASKMOVPS Y2, Y0, 32(AX)
-	ADDQ       (SP), AX
-	VMOVUPS    Y3, (AX)
-	VMASKMOVPS Y4, Y0, 32(AX)
+	VMOVUPS    Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y1, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y2, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y3, Y0, 32(AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMOVUPS    Y5, (AX)
-	VMASKMOVPS Y6, Y0, 32(AX)
+	VMOVUPS    Y4, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y5, Y0, 32(AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func convGrad256x2k3(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x2k3(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x2k3(SB), NOSPLIT, $48-88
 	MOVQ       tail+80(FP), AX
 	MOVQ       $0x00000008, CX
 	SUBQ       AX, CX
 	LEAQ       convtailmask<>+0(SB), AX
 	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
 	MOVQ       f+72(FP), AX
 	SHLQ       $0x02, AX
-	MOVQ       AX, (SP)
+	MOVQ       AX, 32(SP)
 	MOVQ       grad+0(FP), AX
-	VMOVUPS    (AX), Y1
-	VMASKMOVPS 32(AX), Y0, Y2
-	ADDQ       (SP), AX
-	VMOVUPS    (AX), Y3
-	VMASKMOVPS 32(AX), Y0, Y4
-	ADDQ       (SP), AX
-	VMOVUPS    (AX), Y5
-	VMASKMOVPS 32(AX), Y0, Y6
+	VMOVUPS    (AX), Y0
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS 32(AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y2
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS 32(AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y4
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS 32(AX), Y5, Y5
+	VXORPS     Y6, Y6, Y6
 	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         nogb
-	VMOVUPS    (AX), Y7
-	VMASKMOVPS 32(AX), Y0, Y8
+	VMOVUPS    (AX), Y6
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS 32(AX), Y7, Y7
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y9
+	VMOVUPS      (AX), Y8
+	VADDPS       Y8, Y6, Y6
+	VMOVDQU      (SP), Y9
+	VMASKMOVPS   32(AX), Y9, Y9
 	VADDPS       Y9, Y7, Y7
-	VMASKMOVPS   32(CX), Y0, Y10
-	VADDPS       Y10, Y8, Y8
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y1, Y1
-	VMULPS       Y10, Y11, Y11
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (BX)(DI*4), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y0, Y0
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y1, Y1
+	VBROADCASTSS (SI)(DI*4), Y10
+	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y2, Y2
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y3, Y3
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y4, Y4
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
-	VMULPS       Y9, Y11, Y9
-	VADDPS       Y9, Y5, Y5
-	VMULPS       Y10, Y11, Y9
-	VADDPS       Y9, Y6, Y6
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VBROADCASTSS (DX)(DI*4), Y10
+	VMULPS       Y8, Y10, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       Y9, Y10, Y8
+	VADDPS       Y8, Y5, Y5
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y9
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X10
-	VPBROADCASTD X10, Y11
-	VPAND        Y9, Y11, Y11
-	VPCMPEQD     Y9, Y11, Y11
-	VMOVUPS      (CX), Y10
-	VANDPS       Y10, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X11
-	VPBROADCASTD X11, Y12
-	VPAND        Y9, Y12, Y12
-	VPCMPEQD     Y9, Y12, Y12
-	VMASKMOVPS   32(CX), Y0, Y11
-	VANDPS       Y11, Y12, Y11
-	VADDPS       Y11, Y8, Y8
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y10, Y12, Y13
-	VADDPS       Y13, Y1, Y1
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y10, Y12, Y13
-	VADDPS       Y13, Y3, Y3
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y4, Y4
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y10, Y12, Y10
-	VADDPS       Y10, Y5, Y5
-	VMULPS       Y11, Y12, Y10
-	VADDPS       Y10, Y6, Y6
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R9
+	SHLQ         $0x05, R9
+	VMOVUPS      (AX), Y8
+	VANDPS       (DX)(R9*1), Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	MOVBLZX      1(CX), R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (SP), Y9
+	VMASKMOVPS   32(AX), Y9, Y9
+	VANDPS       (DX)(R9*1), Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (DI)(R9*4), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y0, Y0
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y1, Y1
+	VBROADCASTSS (R8)(R9*4), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y2, Y2
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VBROADCASTSS (SI)(R9*4), Y10
+	VMULPS       Y8, Y10, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       Y9, Y10, Y8
+	VADDPS       Y8, Y5, Y5
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
 	JLT          loopr
 
 store:
 	MOVQ       grad+0(FP), AX
-	VMOVUPS    Y1, (AX)
-	VMASKMOVPS Y2, Y0, 32(AX)
-	ADDQ       (SP), AX
-	VMOVUPS    Y3, (AX)
-	VMASKMOVPS Y4, Y0, 32(AX)
-	ADDQ       (SP), AX
-	VMOVUPS    Y5, (AX)
-	VMASKMOVPS Y6, Y0, 32(AX)
+	VMOVUPS    Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y1, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y2, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y3, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y4, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y5, Y0, 32(AX)
 	MOVQ       gb+8(FP), AX
 	TESTQ      AX, AX
 	JZ         done
-	VMOVUPS    Y7, (AX)
-	VMASKMOVPS Y8, Y0, 32(AX)
+	VMOVUPS    Y6, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y7, Y0, 32(AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func convGrad256x2k4(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x2k4(SB), NOSPLIT, $48-88
+	MOVQ       tail+80(FP), AX
+	MOVQ       $0x00000008, CX
+	SUBQ       AX, CX
+	LEAQ       convtailmask<>+0(SB), AX
+	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
+	MOVQ       f+72(FP), AX
+	SHLQ       $0x02, AX
+	MOVQ       AX, 32(SP)
+	MOVQ       grad+0(FP), AX
+	VMOVUPS    (AX), Y0
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS 32(AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y2
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS 32(AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y4
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS 32(AX), Y5, Y5
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y6
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS 32(AX), Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         nogb
+	VMOVUPS    (AX), Y8
+	VMOVDQU    (SP), Y9
+	VMASKMOVPS 32(AX), Y9, Y9
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVUPS      (AX), Y10
+	VADDPS       Y10, Y8, Y8
+	VMOVDQU      (SP), Y11
+	VMASKMOVPS   32(AX), Y11, Y11
+	VADDPS       Y11, Y9, Y9
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (BX)(R8*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y0, Y0
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS (SI)(R8*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y2, Y2
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS (DI)(R8*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS (DX)(R8*4), Y12
+	VMULPS       Y10, Y12, Y10
+	VADDPS       Y10, Y6, Y6
+	VMULPS       Y11, Y12, Y10
+	VADDPS       Y10, Y7, Y7
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), R10
+	SHLQ         $0x05, R10
+	VMOVUPS      (AX), Y10
+	VANDPS       (DX)(R10*1), Y10, Y10
+	VADDPS       Y10, Y8, Y8
+	MOVBLZX      1(CX), R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (SP), Y11
+	VMASKMOVPS   32(AX), Y11, Y11
+	VANDPS       (DX)(R10*1), Y11, Y11
+	VADDPS       Y11, Y9, Y9
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (DI)(R10*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y0, Y0
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS (R8)(R10*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y2, Y2
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS (R9)(R10*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS (SI)(R10*4), Y12
+	VMULPS       Y10, Y12, Y10
+	VADDPS       Y10, Y6, Y6
+	VMULPS       Y11, Y12, Y10
+	VADDPS       Y10, Y7, Y7
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
+	JLT          loopr
+
+store:
+	MOVQ       grad+0(FP), AX
+	VMOVUPS    Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y1, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y2, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y3, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y4, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y5, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y6, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y7, Y0, 32(AX)
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         done
+	VMOVUPS    Y8, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y9, Y0, 32(AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func convGrad256x2k5(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x2k5(SB), NOSPLIT, $48-88
+	MOVQ       tail+80(FP), AX
+	MOVQ       $0x00000008, CX
+	SUBQ       AX, CX
+	LEAQ       convtailmask<>+0(SB), AX
+	VMOVDQU    (AX)(CX*4), Y0
+	VMOVDQU    Y0, (SP)
+	MOVQ       f+72(FP), AX
+	SHLQ       $0x02, AX
+	MOVQ       AX, 32(SP)
+	MOVQ       grad+0(FP), AX
+	VMOVUPS    (AX), Y0
+	VMOVDQU    (SP), Y1
+	VMASKMOVPS 32(AX), Y1, Y1
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y2
+	VMOVDQU    (SP), Y3
+	VMASKMOVPS 32(AX), Y3, Y3
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y4
+	VMOVDQU    (SP), Y5
+	VMASKMOVPS 32(AX), Y5, Y5
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y6
+	VMOVDQU    (SP), Y7
+	VMASKMOVPS 32(AX), Y7, Y7
+	ADDQ       32(SP), AX
+	VMOVUPS    (AX), Y8
+	VMOVDQU    (SP), Y9
+	VMASKMOVPS 32(AX), Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         nogb
+	VMOVUPS    (AX), Y10
+	VMOVDQU    (SP), Y11
+	VMASKMOVPS 32(AX), Y11, Y11
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 40(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVUPS      (AX), Y12
+	VADDPS       Y12, Y10, Y10
+	VMOVDQU      (SP), Y13
+	VMASKMOVPS   32(AX), Y13, Y13
+	VADDPS       Y13, Y11, Y11
+	MOVLQSX      (CX), R9
+	VBROADCASTSS (BX)(R9*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y0, Y0
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (SI)(R9*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y2, Y2
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (DI)(R9*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y4, Y4
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R8)(R9*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y6, Y6
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (DX)(R9*4), Y14
+	VMULPS       Y12, Y14, Y12
+	VADDPS       Y12, Y8, Y8
+	VMULPS       Y13, Y14, Y12
+	VADDPS       Y12, Y9, Y9
+	ADDQ         32(SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 40(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), R11
+	SHLQ         $0x05, R11
+	VMOVUPS      (AX), Y12
+	VANDPS       (DX)(R11*1), Y12, Y12
+	VADDPS       Y12, Y10, Y10
+	MOVBLZX      1(CX), R11
+	SHLQ         $0x05, R11
+	VMOVDQU      (SP), Y13
+	VMASKMOVPS   32(AX), Y13, Y13
+	VANDPS       (DX)(R11*1), Y13, Y13
+	VADDPS       Y13, Y11, Y11
+	MOVLQSX      (BX), R11
+	VBROADCASTSS (DI)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y0, Y0
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (R8)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y2, Y2
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (R9)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y4, Y4
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R10)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y6, Y6
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (SI)(R11*4), Y14
+	VMULPS       Y12, Y14, Y12
+	VADDPS       Y12, Y8, Y8
+	VMULPS       Y13, Y14, Y12
+	VADDPS       Y12, Y9, Y9
+	ADDQ         32(SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 40(SP)
+	JLT          loopr
+
+store:
+	MOVQ       grad+0(FP), AX
+	VMOVUPS    Y0, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y1, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y2, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y3, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y4, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y5, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y6, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y7, Y0, 32(AX)
+	ADDQ       32(SP), AX
+	VMOVUPS    Y8, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y9, Y0, 32(AX)
+	MOVQ       gb+8(FP), AX
+	TESTQ      AX, AX
+	JZ         done
+	VMOVUPS    Y10, (AX)
+	VMOVDQU    (SP), Y0
+	VMASKMOVPS Y11, Y0, 32(AX)
 
 done:
 	VZEROUPPER
@@ -18718,7 +25291,7 @@ TEXT ·convFwd256x2full(SB), NOSPLIT, $16-112
 tiles:
 	MOVQ    n+48(FP), CX
 	SUBQ    AX, CX
-	CMPQ    CX, $0x04
+	CMPQ    CX, $0x06
 	JLT     singles
 	MOVQ    pix+40(FP), CX
 	MOVQ    x+32(FP), DX
@@ -18728,7 +25301,11 @@ tiles:
 	LEAQ    (DX)(SI*4), SI
 	MOVLQSX 8(CX)(AX*4), DI
 	LEAQ    (DX)(DI*4), DI
-	MOVLQSX 12(CX)(AX*4), CX
+	MOVLQSX 12(CX)(AX*4), R8
+	LEAQ    (DX)(R8*4), R8
+	MOVLQSX 16(CX)(AX*4), R9
+	LEAQ    (DX)(R9*4), R9
+	MOVLQSX 20(CX)(AX*4), CX
 	LEAQ    (DX)(CX*4), CX
 	TESTQ   $0x00000004, mode+104(FP)
 	JZ      nobiast
@@ -18737,10 +25314,14 @@ tiles:
 	VMOVAPS Y0, Y2
 	VMOVAPS Y0, Y4
 	VMOVAPS Y0, Y6
+	VMOVAPS Y0, Y8
+	VMOVAPS Y0, Y10
 	VMOVUPS 32(DX), Y1
 	VMOVAPS Y1, Y3
 	VMOVAPS Y1, Y5
 	VMOVAPS Y1, Y7
+	VMOVAPS Y1, Y9
+	VMOVAPS Y1, Y11
 	JMP     kinitt
 
 nobiast:
@@ -18752,38 +25333,52 @@ nobiast:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
 
 kinitt:
 	MOVQ w+72(FP), DX
-	MOVQ koff+56(FP), R8
+	MOVQ koff+56(FP), R10
 
 kloopt:
-	MOVLQSX      (R8), R9
-	VMOVUPS      (DX), Y8
-	VMOVUPS      32(DX), Y9
-	VBROADCASTSS (BX)(R9*4), Y10
-	VMULPS       Y8, Y10, Y11
-	VADDPS       Y11, Y0, Y0
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y1, Y1
-	VBROADCASTSS (SI)(R9*4), Y10
-	VMULPS       Y8, Y10, Y11
-	VADDPS       Y11, Y2, Y2
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y3, Y3
-	VBROADCASTSS (DI)(R9*4), Y10
-	VMULPS       Y8, Y10, Y11
-	VADDPS       Y11, Y4, Y4
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y5, Y5
-	VBROADCASTSS (CX)(R9*4), Y10
-	VMULPS       Y8, Y10, Y8
-	VADDPS       Y8, Y6, Y6
-	VMULPS       Y9, Y10, Y8
-	VADDPS       Y8, Y7, Y7
+	MOVLQSX      (R10), R11
+	VMOVUPS      (DX), Y12
+	VMOVUPS      32(DX), Y13
+	VBROADCASTSS (BX)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y0, Y0
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (SI)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y2, Y2
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (DI)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y4, Y4
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R8)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y6, Y6
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (R9)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y8, Y8
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	VBROADCASTSS (CX)(R11*4), Y14
+	VMULPS       Y12, Y14, Y12
+	VADDPS       Y12, Y10, Y10
+	VMULPS       Y13, Y14, Y12
+	VADDPS       Y12, Y11, Y11
 	ADDQ         (SP), DX
-	ADDQ         $0x04, R8
-	CMPQ         R8, 8(SP)
+	ADDQ         $0x04, R10
+	CMPQ         R10, 8(SP)
 	JLT          kloopt
 	MOVQ         AX, CX
 	IMULQ        (SP), CX
@@ -18802,32 +25397,48 @@ kloopt:
 	ADDQ         (SP), DX
 	VMOVUPS      Y6, (DX)
 	VMOVUPS      Y7, 32(DX)
+	ADDQ         (SP), DX
+	VMOVUPS      Y8, (DX)
+	VMOVUPS      Y9, 32(DX)
+	ADDQ         (SP), DX
+	VMOVUPS      Y10, (DX)
+	VMOVUPS      Y11, 32(DX)
 
 nozt:
 	TESTQ   $0x00000002, mode+104(FP)
 	JZ      noyt
 	MOVQ    y+8(FP), DX
 	ADDQ    CX, DX
-	VXORPS  Y8, Y8, Y8
-	VMAXPS  Y8, Y0, Y0
+	VXORPS  Y12, Y12, Y12
+	VMAXPS  Y12, Y0, Y0
 	VMOVUPS Y0, (DX)
-	VMAXPS  Y8, Y1, Y1
+	VMAXPS  Y12, Y1, Y1
 	VMOVUPS Y1, 32(DX)
 	ADDQ    (SP), DX
-	VMAXPS  Y8, Y2, Y2
+	VMAXPS  Y12, Y2, Y2
 	VMOVUPS Y2, (DX)
-	VMAXPS  Y8, Y3, Y3
+	VMAXPS  Y12, Y3, Y3
 	VMOVUPS Y3, 32(DX)
 	ADDQ    (SP), DX
-	VMAXPS  Y8, Y4, Y4
+	VMAXPS  Y12, Y4, Y4
 	VMOVUPS Y4, (DX)
-	VMAXPS  Y8, Y5, Y5
+	VMAXPS  Y12, Y5, Y5
 	VMOVUPS Y5, 32(DX)
 	ADDQ    (SP), DX
-	VMAXPS  Y8, Y6, Y6
+	VMAXPS  Y12, Y6, Y6
 	VMOVUPS Y6, (DX)
-	VMAXPS  Y8, Y7, Y7
+	VMAXPS  Y12, Y7, Y7
 	VMOVUPS Y7, 32(DX)
+	ADDQ    (SP), DX
+	VMAXPS  Y12, Y8, Y8
+	VMOVUPS Y8, (DX)
+	VMAXPS  Y12, Y9, Y9
+	VMOVUPS Y9, 32(DX)
+	ADDQ    (SP), DX
+	VMAXPS  Y12, Y10, Y10
+	VMOVUPS Y10, (DX)
+	VMAXPS  Y12, Y11, Y11
+	VMOVUPS Y11, 32(DX)
 
 noyt:
 	TESTQ     $0x00000008, mode+104(FP)
@@ -18835,37 +25446,51 @@ noyt:
 	MOVQ      AX, CX
 	IMULQ     ms+24(FP), CX
 	ADDQ      m+16(FP), CX
-	VXORPS    Y8, Y8, Y8
-	VCMPPS    $0x1e, Y8, Y0, Y0
+	VXORPS    Y12, Y12, Y12
+	VCMPPS    $0x1e, Y12, Y0, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y8, Y1, Y0
+	VCMPPS    $0x1e, Y12, Y1, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y8, Y2, Y0
+	VCMPPS    $0x1e, Y12, Y2, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y8, Y3, Y0
+	VCMPPS    $0x1e, Y12, Y3, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y8, Y4, Y0
+	VCMPPS    $0x1e, Y12, Y4, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y8, Y5, Y0
+	VCMPPS    $0x1e, Y12, Y5, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, 1(CX)
 	ADDQ      ms+24(FP), CX
-	VCMPPS    $0x1e, Y8, Y6, Y0
+	VCMPPS    $0x1e, Y12, Y6, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, (CX)
-	VCMPPS    $0x1e, Y8, Y7, Y0
+	VCMPPS    $0x1e, Y12, Y7, Y0
+	VMOVMSKPS Y0, DX
+	MOVB      DL, 1(CX)
+	ADDQ      ms+24(FP), CX
+	VCMPPS    $0x1e, Y12, Y8, Y0
+	VMOVMSKPS Y0, DX
+	MOVB      DL, (CX)
+	VCMPPS    $0x1e, Y12, Y9, Y0
+	VMOVMSKPS Y0, DX
+	MOVB      DL, 1(CX)
+	ADDQ      ms+24(FP), CX
+	VCMPPS    $0x1e, Y12, Y10, Y0
+	VMOVMSKPS Y0, DX
+	MOVB      DL, (CX)
+	VCMPPS    $0x1e, Y12, Y11, Y0
 	VMOVMSKPS Y0, DX
 	MOVB      DL, 1(CX)
 
 nomt:
-	ADDQ $0x04, AX
+	ADDQ $0x06, AX
 	JMP  tiles
 
 singles:
@@ -18946,8 +25571,8 @@ done:
 	RET
 
 // func convGrad256x1k1full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k1full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k1full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -18960,58 +25585,57 @@ TEXT ·convGrad256x1k1full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Y1
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y2
+	VMOVUPS      (AX), Y2
 	VADDPS       Y2, Y1, Y1
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y3
+	MOVLQSX      (CX), BX
+	VBROADCASTSS (DX)(BX*4), Y3
 	VMULPS       Y2, Y3, Y2
 	VADDPS       Y2, Y0, Y0
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y2
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X3
-	VPBROADCASTD X3, Y4
-	VPAND        Y2, Y4, Y4
-	VPCMPEQD     Y2, Y4, Y4
-	VMOVUPS      (CX), Y3
-	VANDPS       Y3, Y4, Y3
-	VADDPS       Y3, Y1, Y1
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y4
-	VMULPS       Y3, Y4, Y3
-	VADDPS       Y3, Y0, Y0
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), DI
+	SHLQ         $0x05, DI
+	VMOVUPS      (AX), Y2
+	VANDPS       (DX)(DI*1), Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	MOVLQSX      (BX), DI
+	VBROADCASTSS (SI)(DI*4), Y3
+	VMULPS       Y2, Y3, Y2
+	VADDPS       Y2, Y0, Y0
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -19027,8 +25651,8 @@ done:
 	RET
 
 // func convGrad256x1k2full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k2full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k2full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -19043,66 +25667,67 @@ TEXT ·convGrad256x1k2full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Y2
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y3
+	VMOVUPS      (AX), Y3
 	VADDPS       Y3, Y2, Y2
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y4
+	MOVLQSX      (CX), SI
+	VBROADCASTSS (BX)(SI*4), Y4
 	VMULPS       Y3, Y4, Y4
 	VADDPS       Y4, Y0, Y0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y4
+	VBROADCASTSS (DX)(SI*4), Y4
 	VMULPS       Y3, Y4, Y3
 	VADDPS       Y3, Y1, Y1
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y3
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X4
-	VPBROADCASTD X4, Y5
-	VPAND        Y3, Y5, Y5
-	VPCMPEQD     Y3, Y5, Y5
-	VMOVUPS      (CX), Y4
-	VANDPS       Y4, Y5, Y4
-	VADDPS       Y4, Y2, Y2
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y5, Y0, Y0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y5
-	VMULPS       Y4, Y5, Y4
-	VADDPS       Y4, Y1, Y1
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R8
+	SHLQ         $0x05, R8
+	VMOVUPS      (AX), Y3
+	VANDPS       (DX)(R8*1), Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	MOVLQSX      (BX), R8
+	VBROADCASTSS (DI)(R8*4), Y4
+	VMULPS       Y3, Y4, Y4
+	VADDPS       Y4, Y0, Y0
+	VBROADCASTSS (SI)(R8*4), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y1, Y1
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -19120,8 +25745,8 @@ done:
 	RET
 
 // func convGrad256x1k3full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k3full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k3full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -19138,74 +25763,77 @@ TEXT ·convGrad256x1k3full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Y3
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y4
+	VMOVUPS      (AX), Y4
 	VADDPS       Y4, Y3, Y3
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y5
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (BX)(DI*4), Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y5, Y0, Y0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y5
+	VBROADCASTSS (SI)(DI*4), Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y5, Y1, Y1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y5
+	VBROADCASTSS (DX)(DI*4), Y5
 	VMULPS       Y4, Y5, Y4
 	VADDPS       Y4, Y2, Y2
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y4
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X5
-	VPBROADCASTD X5, Y6
-	VPAND        Y4, Y6, Y6
-	VPCMPEQD     Y4, Y6, Y6
-	VMOVUPS      (CX), Y5
-	VANDPS       Y5, Y6, Y5
-	VADDPS       Y5, Y3, Y3
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y6
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y6, Y0, Y0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y6
-	VMULPS       Y5, Y6, Y6
-	VADDPS       Y6, Y1, Y1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y6
-	VMULPS       Y5, Y6, Y5
-	VADDPS       Y5, Y2, Y2
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R9
+	SHLQ         $0x05, R9
+	VMOVUPS      (AX), Y4
+	VANDPS       (DX)(R9*1), Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (DI)(R9*4), Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y0, Y0
+	VBROADCASTSS (R8)(R9*4), Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VBROADCASTSS (SI)(R9*4), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y2, Y2
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -19225,8 +25853,8 @@ done:
 	RET
 
 // func convGrad256x1k4full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k4full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k4full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -19245,82 +25873,87 @@ TEXT ·convGrad256x1k4full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Y4
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y5
+	VMOVUPS      (AX), Y5
 	VADDPS       Y5, Y4, Y4
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y6
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (BX)(R8*4), Y6
 	VMULPS       Y5, Y6, Y6
 	VADDPS       Y6, Y0, Y0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y6
+	VBROADCASTSS (SI)(R8*4), Y6
 	VMULPS       Y5, Y6, Y6
 	VADDPS       Y6, Y1, Y1
-	MOVLQSX      8(SI), R8
 	VBROADCASTSS (DI)(R8*4), Y6
 	VMULPS       Y5, Y6, Y6
 	VADDPS       Y6, Y2, Y2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y6
+	VBROADCASTSS (DX)(R8*4), Y6
 	VMULPS       Y5, Y6, Y5
 	VADDPS       Y5, Y3, Y3
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y5
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X6
-	VPBROADCASTD X6, Y7
-	VPAND        Y5, Y7, Y7
-	VPCMPEQD     Y5, Y7, Y7
-	VMOVUPS      (CX), Y6
-	VANDPS       Y6, Y7, Y6
-	VADDPS       Y6, Y4, Y4
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y0, Y0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y1, Y1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y7, Y2, Y2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y7
-	VMULPS       Y6, Y7, Y6
-	VADDPS       Y6, Y3, Y3
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R10
+	SHLQ         $0x05, R10
+	VMOVUPS      (AX), Y5
+	VANDPS       (DX)(R10*1), Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (DI)(R10*4), Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y0, Y0
+	VBROADCASTSS (R8)(R10*4), Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y1, Y1
+	VBROADCASTSS (R9)(R10*4), Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y2, Y2
+	VBROADCASTSS (SI)(R10*4), Y6
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y3, Y3
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -19342,8 +25975,8 @@ done:
 	RET
 
 // func convGrad256x1k5full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k5full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k5full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -19364,90 +25997,97 @@ TEXT ·convGrad256x1k5full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Y5
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y6
+	VMOVUPS      (AX), Y6
 	VADDPS       Y6, Y5, Y5
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
+	MOVLQSX      (CX), R9
+	VBROADCASTSS (BX)(R9*4), Y7
 	VMULPS       Y6, Y7, Y7
 	VADDPS       Y7, Y0, Y0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
+	VBROADCASTSS (SI)(R9*4), Y7
 	VMULPS       Y6, Y7, Y7
 	VADDPS       Y7, Y1, Y1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
+	VBROADCASTSS (DI)(R9*4), Y7
 	VMULPS       Y6, Y7, Y7
 	VADDPS       Y7, Y2, Y2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
+	VBROADCASTSS (R8)(R9*4), Y7
 	VMULPS       Y6, Y7, Y7
 	VADDPS       Y7, Y3, Y3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y7
+	VBROADCASTSS (DX)(R9*4), Y7
 	VMULPS       Y6, Y7, Y6
 	VADDPS       Y6, Y4, Y4
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y6
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X7
-	VPBROADCASTD X7, Y8
-	VPAND        Y6, Y8, Y8
-	VPCMPEQD     Y6, Y8, Y8
-	VMOVUPS      (CX), Y7
-	VANDPS       Y7, Y8, Y7
-	VADDPS       Y7, Y5, Y5
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y0, Y0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y1, Y1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y2, Y2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y7, Y8, Y8
-	VADDPS       Y8, Y3, Y3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y8
-	VMULPS       Y7, Y8, Y7
-	VADDPS       Y7, Y4, Y4
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R11
+	SHLQ         $0x05, R11
+	VMOVUPS      (AX), Y6
+	VANDPS       (DX)(R11*1), Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	MOVLQSX      (BX), R11
+	VBROADCASTSS (DI)(R11*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y0, Y0
+	VBROADCASTSS (R8)(R11*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y1, Y1
+	VBROADCASTSS (R9)(R11*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y2, Y2
+	VBROADCASTSS (R10)(R11*4), Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	VBROADCASTSS (SI)(R11*4), Y7
+	VMULPS       Y6, Y7, Y6
+	VADDPS       Y6, Y4, Y4
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -19471,8 +26111,8 @@ done:
 	RET
 
 // func convGrad256x1k6full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k6full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k6full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -19495,98 +26135,107 @@ TEXT ·convGrad256x1k6full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Y6
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y7
+	VMOVUPS      (AX), Y7
 	VADDPS       Y7, Y6, Y6
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
+	MOVLQSX      (CX), R10
+	VBROADCASTSS (BX)(R10*4), Y8
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y0, Y0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
+	VBROADCASTSS (SI)(R10*4), Y8
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y1, Y1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
+	VBROADCASTSS (DI)(R10*4), Y8
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y2, Y2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
+	VBROADCASTSS (R8)(R10*4), Y8
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y3, Y3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
+	VBROADCASTSS (R9)(R10*4), Y8
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y4, Y4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
+	VBROADCASTSS (DX)(R10*4), Y8
 	VMULPS       Y7, Y8, Y7
 	VADDPS       Y7, Y5, Y5
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y7
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X8
-	VPBROADCASTD X8, Y9
-	VPAND        Y7, Y9, Y9
-	VPCMPEQD     Y7, Y9, Y9
-	VMOVUPS      (CX), Y8
-	VANDPS       Y8, Y9, Y8
-	VADDPS       Y8, Y6, Y6
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y0, Y0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y1, Y1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y2, Y2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y3, Y3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y4, Y4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y8, Y9, Y8
-	VADDPS       Y8, Y5, Y5
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R12
+	SHLQ         $0x05, R12
+	VMOVUPS      (AX), Y7
+	VANDPS       (DX)(R12*1), Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	MOVLQSX      (BX), R12
+	VBROADCASTSS (DI)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y0, Y0
+	VBROADCASTSS (R8)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y1, Y1
+	VBROADCASTSS (R9)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y2, Y2
+	VBROADCASTSS (R10)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y3, Y3
+	VBROADCASTSS (R11)(R12*4), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y4, Y4
+	VBROADCASTSS (SI)(R12*4), Y8
+	VMULPS       Y7, Y8, Y7
+	VADDPS       Y7, Y5, Y5
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -19612,8 +26261,8 @@ done:
 	RET
 
 // func convGrad256x1k7full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k7full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k7full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -19638,106 +26287,117 @@ TEXT ·convGrad256x1k7full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Y7
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y8
+	VMOVUPS      (AX), Y8
 	VADDPS       Y8, Y7, Y7
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
+	MOVLQSX      (CX), R11
+	VBROADCASTSS (BX)(R11*4), Y9
 	VMULPS       Y8, Y9, Y9
 	VADDPS       Y9, Y0, Y0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
+	VBROADCASTSS (SI)(R11*4), Y9
 	VMULPS       Y8, Y9, Y9
 	VADDPS       Y9, Y1, Y1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
+	VBROADCASTSS (DI)(R11*4), Y9
 	VMULPS       Y8, Y9, Y9
 	VADDPS       Y9, Y2, Y2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
+	VBROADCASTSS (R8)(R11*4), Y9
 	VMULPS       Y8, Y9, Y9
 	VADDPS       Y9, Y3, Y3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
+	VBROADCASTSS (R9)(R11*4), Y9
 	VMULPS       Y8, Y9, Y9
 	VADDPS       Y9, Y4, Y4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
+	VBROADCASTSS (R10)(R11*4), Y9
 	VMULPS       Y8, Y9, Y9
 	VADDPS       Y9, Y5, Y5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y9
+	VBROADCASTSS (DX)(R11*4), Y9
 	VMULPS       Y8, Y9, Y8
 	VADDPS       Y8, Y6, Y6
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y8
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X9
-	VPBROADCASTD X9, Y10
-	VPAND        Y8, Y10, Y10
-	VPCMPEQD     Y8, Y10, Y10
-	VMOVUPS      (CX), Y9
-	VANDPS       Y9, Y10, Y9
-	VADDPS       Y9, Y7, Y7
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y0, Y0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y1, Y1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y2, Y2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y3, Y3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y4, Y4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y10, Y5, Y5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y10
-	VMULPS       Y9, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R13
+	SHLQ         $0x05, R13
+	VMOVUPS      (AX), Y8
+	VANDPS       (DX)(R13*1), Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	MOVLQSX      (BX), R13
+	VBROADCASTSS (DI)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y0, Y0
+	VBROADCASTSS (R8)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y1, Y1
+	VBROADCASTSS (R9)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VBROADCASTSS (R10)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VBROADCASTSS (R11)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VBROADCASTSS (R12)(R13*4), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VBROADCASTSS (SI)(R13*4), Y9
+	VMULPS       Y8, Y9, Y8
+	VADDPS       Y8, Y6, Y6
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -19765,8 +26425,8 @@ done:
 	RET
 
 // func convGrad256x1k8full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k8full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k8full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -19793,114 +26453,127 @@ TEXT ·convGrad256x1k8full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Y8
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y9
+	VMOVUPS      (AX), Y9
 	VADDPS       Y9, Y8, Y8
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	MOVLQSX      (CX), R12
+	VBROADCASTSS (BX)(R12*4), Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y0, Y0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	VBROADCASTSS (SI)(R12*4), Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y1, Y1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	VBROADCASTSS (DI)(R12*4), Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y2, Y2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	VBROADCASTSS (R8)(R12*4), Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y3, Y3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	VBROADCASTSS (R9)(R12*4), Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y4, Y4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	VBROADCASTSS (R10)(R12*4), Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y5, Y5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	VBROADCASTSS (R11)(R12*4), Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y6, Y6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	VBROADCASTSS (DX)(R12*4), Y10
 	VMULPS       Y9, Y10, Y9
 	VADDPS       Y9, Y7, Y7
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y9
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X10
-	VPBROADCASTD X10, Y11
-	VPAND        Y9, Y11, Y11
-	VPCMPEQD     Y9, Y11, Y11
-	VMOVUPS      (CX), Y10
-	VANDPS       Y10, Y11, Y10
-	VADDPS       Y10, Y8, Y8
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y0, Y0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y1, Y1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y2, Y2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y3, Y3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y4, Y4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y5, Y5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y6, Y6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y10, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R14
+	SHLQ         $0x05, R14
+	VMOVUPS      (AX), Y9
+	VANDPS       (DX)(R14*1), Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	MOVLQSX      (BX), R14
+	VBROADCASTSS (DI)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y0, Y0
+	VBROADCASTSS (R8)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y1, Y1
+	VBROADCASTSS (R9)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VBROADCASTSS (R10)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VBROADCASTSS (R11)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VBROADCASTSS (R12)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VBROADCASTSS (R13)(R14*4), Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VBROADCASTSS (SI)(R14*4), Y10
+	VMULPS       Y9, Y10, Y9
+	VADDPS       Y9, Y7, Y7
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -19930,8 +26603,8 @@ done:
 	RET
 
 // func convGrad256x1k9full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x1k9full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x1k9full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -19960,122 +26633,137 @@ TEXT ·convGrad256x1k9full(SB), NOSPLIT, $8-88
 	VMOVUPS (AX), Y9
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y10
+	VMOVUPS      (AX), Y10
 	VADDPS       Y10, Y9, Y9
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
+	MOVLQSX      (CX), R13
+	VBROADCASTSS (BX)(R13*4), Y11
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y0, Y0
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
+	VBROADCASTSS (SI)(R13*4), Y11
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y1, Y1
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
+	VBROADCASTSS (DI)(R13*4), Y11
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y2, Y2
-	MOVLQSX      12(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
+	VBROADCASTSS (R8)(R13*4), Y11
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y3, Y3
-	MOVLQSX      16(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
+	VBROADCASTSS (R9)(R13*4), Y11
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y4, Y4
-	MOVLQSX      20(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
+	VBROADCASTSS (R10)(R13*4), Y11
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y5, Y5
-	MOVLQSX      24(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
+	VBROADCASTSS (R11)(R13*4), Y11
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y6, Y6
-	MOVLQSX      28(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
+	VBROADCASTSS (R12)(R13*4), Y11
 	VMULPS       Y10, Y11, Y11
 	VADDPS       Y11, Y7, Y7
-	MOVLQSX      32(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y11
+	VBROADCASTSS (DX)(R13*4), Y11
 	VMULPS       Y10, Y11, Y10
 	VADDPS       Y10, Y8, Y8
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y10
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), R14
+	LEAQ    (BX)(R14*4), R14
+	MOVLQSX 32(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X11
-	VPBROADCASTD X11, Y12
-	VPAND        Y10, Y12, Y12
-	VPCMPEQD     Y10, Y12, Y12
-	VMOVUPS      (CX), Y11
-	VANDPS       Y11, Y12, Y11
-	VADDPS       Y11, Y9, Y9
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y0, Y0
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y1, Y1
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y2, Y2
-	MOVLQSX      12(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y3, Y3
-	MOVLQSX      16(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y4, Y4
-	MOVLQSX      20(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y5, Y5
-	MOVLQSX      24(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y6, Y6
-	MOVLQSX      28(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y12, Y7, Y7
-	MOVLQSX      32(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y12
-	VMULPS       Y11, Y12, Y11
-	VADDPS       Y11, Y8, Y8
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R15
+	SHLQ         $0x05, R15
+	VMOVUPS      (AX), Y10
+	VANDPS       (DX)(R15*1), Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	MOVLQSX      (BX), R15
+	VBROADCASTSS (DI)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y0, Y0
+	VBROADCASTSS (R8)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y1, Y1
+	VBROADCASTSS (R9)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VBROADCASTSS (R10)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y3, Y3
+	VBROADCASTSS (R11)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y4, Y4
+	VBROADCASTSS (R12)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y5, Y5
+	VBROADCASTSS (R13)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y6, Y6
+	VBROADCASTSS (R14)(R15*4), Y11
+	VMULPS       Y10, Y11, Y11
+	VADDPS       Y11, Y7, Y7
+	VBROADCASTSS (SI)(R15*4), Y11
+	VMULPS       Y10, Y11, Y10
+	VADDPS       Y10, Y8, Y8
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -20106,9 +26794,693 @@ done:
 	VZEROUPPER
 	RET
 
+// func convGrad256x1k10full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x1k10full(SB), NOSPLIT, $24-88
+	MOVQ    f+72(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    AX, (SP)
+	MOVQ    grad+0(FP), AX
+	VMOVUPS (AX), Y0
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y1
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y2
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y3
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y4
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y5
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y6
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y7
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y8
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y9
+	VXORPS  Y10, Y10, Y10
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      nogb
+	VMOVUPS (AX), Y10
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 16(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 8(SP)
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVUPS      (AX), Y11
+	VADDPS       Y11, Y10, Y10
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y0, Y0
+	VBROADCASTSS (SI)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS (DI)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS (R8)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS (R9)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y4, Y4
+	VBROADCASTSS (R10)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS (R11)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y6, Y6
+	VBROADCASTSS (R12)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS (R13)(DX*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y8, Y8
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y12
+	VMULPS       Y11, Y12, Y11
+	VADDPS       Y11, Y9, Y9
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 16(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), R14
+	LEAQ    (BX)(R14*4), R14
+	MOVLQSX 32(SI), R15
+	LEAQ    (BX)(R15*4), R15
+	MOVLQSX 36(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    SI, 8(SP)
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), SI
+	SHLQ         $0x05, SI
+	VMOVUPS      (AX), Y11
+	VANDPS       (DX)(SI*1), Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	MOVLQSX      (BX), SI
+	VBROADCASTSS (DI)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y0, Y0
+	VBROADCASTSS (R8)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS (R9)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y2, Y2
+	VBROADCASTSS (R10)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS (R11)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y4, Y4
+	VBROADCASTSS (R12)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS (R13)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y6, Y6
+	VBROADCASTSS (R14)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y7, Y7
+	VBROADCASTSS (R15)(SI*4), Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y8, Y8
+	MOVQ         8(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y12
+	VMULPS       Y11, Y12, Y11
+	VADDPS       Y11, Y9, Y9
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 16(SP)
+	JLT          loopr
+
+store:
+	MOVQ    grad+0(FP), AX
+	VMOVUPS Y0, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y1, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y2, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y3, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y4, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y5, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y6, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y7, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y8, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y9, (AX)
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y10, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func convGrad256x1k11full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x1k11full(SB), NOSPLIT, $32-88
+	MOVQ    f+72(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    AX, (SP)
+	MOVQ    grad+0(FP), AX
+	VMOVUPS (AX), Y0
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y1
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y2
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y3
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y4
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y5
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y6
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y7
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y8
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y9
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y10
+	VXORPS  Y11, Y11, Y11
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      nogb
+	VMOVUPS (AX), Y11
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 24(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 16(SP)
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVUPS      (AX), Y12
+	VADDPS       Y12, Y11, Y11
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y0, Y0
+	VBROADCASTSS (SI)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y1, Y1
+	VBROADCASTSS (DI)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS (R8)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VBROADCASTSS (R9)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+	VBROADCASTSS (R10)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y5, Y5
+	VBROADCASTSS (R11)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y6, Y6
+	VBROADCASTSS (R12)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y7, Y7
+	VBROADCASTSS (R13)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y8, Y8
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y9, Y9
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y13
+	VMULPS       Y12, Y13, Y12
+	VADDPS       Y12, Y10, Y10
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 24(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), R14
+	LEAQ    (BX)(R14*4), R14
+	MOVLQSX 32(SI), R15
+	LEAQ    (BX)(R15*4), R15
+	MOVLQSX 36(SI), BP
+	LEAQ    (BX)(BP*4), BP
+	MOVQ    BP, 8(SP)
+	MOVLQSX 40(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    SI, 16(SP)
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), SI
+	SHLQ         $0x05, SI
+	VMOVUPS      (AX), Y12
+	VANDPS       (DX)(SI*1), Y12, Y12
+	VADDPS       Y12, Y11, Y11
+	MOVLQSX      (BX), SI
+	VBROADCASTSS (DI)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y0, Y0
+	VBROADCASTSS (R8)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y1, Y1
+	VBROADCASTSS (R9)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y2, Y2
+	VBROADCASTSS (R10)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VBROADCASTSS (R11)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+	VBROADCASTSS (R12)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y5, Y5
+	VBROADCASTSS (R13)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y6, Y6
+	VBROADCASTSS (R14)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y7, Y7
+	VBROADCASTSS (R15)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y8, Y8
+	MOVQ         8(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y13, Y9, Y9
+	MOVQ         16(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y13
+	VMULPS       Y12, Y13, Y12
+	VADDPS       Y12, Y10, Y10
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 24(SP)
+	JLT          loopr
+
+store:
+	MOVQ    grad+0(FP), AX
+	VMOVUPS Y0, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y1, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y2, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y3, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y4, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y5, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y6, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y7, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y8, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y9, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y10, (AX)
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y11, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func convGrad256x1k12full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x1k12full(SB), NOSPLIT, $40-88
+	MOVQ    f+72(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    AX, (SP)
+	MOVQ    grad+0(FP), AX
+	VMOVUPS (AX), Y0
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y1
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y2
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y3
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y4
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y5
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y6
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y7
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y8
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y9
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y10
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y11
+	VXORPS  Y12, Y12, Y12
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      nogb
+	VMOVUPS (AX), Y12
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 32(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), R12
+	LEAQ    (CX)(R12*4), R12
+	MOVLQSX 32(DX), R13
+	LEAQ    (CX)(R13*4), R13
+	MOVLQSX 36(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 8(SP)
+	MOVLQSX 40(DX), R14
+	LEAQ    (CX)(R14*4), R14
+	MOVQ    R14, 16(SP)
+	MOVLQSX 44(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    DX, 24(SP)
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVUPS      (AX), Y13
+	VADDPS       Y13, Y12, Y12
+	MOVLQSX      (CX), DX
+	VBROADCASTSS (BX)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VBROADCASTSS (SI)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (DI)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VBROADCASTSS (R8)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (R9)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VBROADCASTSS (R10)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R11)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VBROADCASTSS (R12)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (R13)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	MOVQ         8(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	MOVQ         16(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y10, Y10
+	MOVQ         24(SP), R14
+	VBROADCASTSS (R14)(DX*4), Y14
+	VMULPS       Y13, Y14, Y13
+	VADDPS       Y13, Y11, Y11
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 32(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), R11
+	LEAQ    (BX)(R11*4), R11
+	MOVLQSX 20(SI), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVLQSX 24(SI), R13
+	LEAQ    (BX)(R13*4), R13
+	MOVLQSX 28(SI), R14
+	LEAQ    (BX)(R14*4), R14
+	MOVLQSX 32(SI), R15
+	LEAQ    (BX)(R15*4), R15
+	MOVLQSX 36(SI), BP
+	LEAQ    (BX)(BP*4), BP
+	MOVQ    BP, 8(SP)
+	MOVLQSX 40(SI), BP
+	LEAQ    (BX)(BP*4), BP
+	MOVQ    BP, 16(SP)
+	MOVLQSX 44(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    SI, 24(SP)
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), SI
+	SHLQ         $0x05, SI
+	VMOVUPS      (AX), Y13
+	VANDPS       (DX)(SI*1), Y13, Y13
+	VADDPS       Y13, Y12, Y12
+	MOVLQSX      (BX), SI
+	VBROADCASTSS (DI)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VBROADCASTSS (R8)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (R9)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VBROADCASTSS (R10)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (R11)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VBROADCASTSS (R12)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R13)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VBROADCASTSS (R14)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (R15)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	MOVQ         8(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	MOVQ         16(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y14
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y10, Y10
+	MOVQ         24(SP), BP
+	VBROADCASTSS (BP)(SI*4), Y14
+	VMULPS       Y13, Y14, Y13
+	VADDPS       Y13, Y11, Y11
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 32(SP)
+	JLT          loopr
+
+store:
+	MOVQ    grad+0(FP), AX
+	VMOVUPS Y0, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y1, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y2, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y3, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y4, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y5, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y6, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y7, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y8, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y9, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y10, (AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y11, (AX)
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y12, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func convGrad256x2k1full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x2k1full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x2k1full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -20124,72 +27496,68 @@ TEXT ·convGrad256x2k1full(SB), NOSPLIT, $8-88
 	VMOVUPS 32(AX), Y3
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y4
+	VMOVUPS      (AX), Y4
 	VADDPS       Y4, Y2, Y2
-	VMOVUPS      32(CX), Y5
+	VMOVUPS      32(AX), Y5
 	VADDPS       Y5, Y3, Y3
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y6
+	MOVLQSX      (CX), BX
+	VBROADCASTSS (DX)(BX*4), Y6
 	VMULPS       Y4, Y6, Y4
 	VADDPS       Y4, Y0, Y0
 	VMULPS       Y5, Y6, Y4
 	VADDPS       Y4, Y1, Y1
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y4
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X5
-	VPBROADCASTD X5, Y6
-	VPAND        Y4, Y6, Y6
-	VPCMPEQD     Y4, Y6, Y6
-	VMOVUPS      (CX), Y5
-	VANDPS       Y5, Y6, Y5
-	VADDPS       Y5, Y2, Y2
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X6
-	VPBROADCASTD X6, Y7
-	VPAND        Y4, Y7, Y7
-	VPCMPEQD     Y4, Y7, Y7
-	VMOVUPS      32(CX), Y6
-	VANDPS       Y6, Y7, Y6
-	VADDPS       Y6, Y3, Y3
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y7
-	VMULPS       Y5, Y7, Y5
-	VADDPS       Y5, Y0, Y0
-	VMULPS       Y6, Y7, Y5
-	VADDPS       Y5, Y1, Y1
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), DI
+	SHLQ         $0x05, DI
+	VMOVUPS      (AX), Y4
+	VANDPS       (DX)(DI*1), Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	MOVBLZX      1(CX), DI
+	SHLQ         $0x05, DI
+	VMOVUPS      32(AX), Y5
+	VANDPS       (DX)(DI*1), Y5, Y5
+	VADDPS       Y5, Y3, Y3
+	MOVLQSX      (BX), DI
+	VBROADCASTSS (SI)(DI*4), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y0, Y0
+	VMULPS       Y5, Y6, Y4
+	VADDPS       Y4, Y1, Y1
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -20207,8 +27575,8 @@ done:
 	RET
 
 // func convGrad256x2k2full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x2k2full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x2k2full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -20227,84 +27595,82 @@ TEXT ·convGrad256x2k2full(SB), NOSPLIT, $8-88
 	VMOVUPS 32(AX), Y5
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y6
+	VMOVUPS      (AX), Y6
 	VADDPS       Y6, Y4, Y4
-	VMOVUPS      32(CX), Y7
+	VMOVUPS      32(AX), Y7
 	VADDPS       Y7, Y5, Y5
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
+	MOVLQSX      (CX), SI
+	VBROADCASTSS (BX)(SI*4), Y8
+	VMULPS       Y6, Y8, Y9
+	VADDPS       Y9, Y0, Y0
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y1, Y1
+	VBROADCASTSS (DX)(SI*4), Y8
+	VMULPS       Y6, Y8, Y6
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y7, Y8, Y6
+	VADDPS       Y6, Y3, Y3
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), R8
+	SHLQ         $0x05, R8
+	VMOVUPS      (AX), Y6
+	VANDPS       (DX)(R8*1), Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	MOVBLZX      1(CX), R8
+	SHLQ         $0x05, R8
+	VMOVUPS      32(AX), Y7
+	VANDPS       (DX)(R8*1), Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	MOVLQSX      (BX), R8
 	VBROADCASTSS (DI)(R8*4), Y8
 	VMULPS       Y6, Y8, Y9
 	VADDPS       Y9, Y0, Y0
 	VMULPS       Y7, Y8, Y8
 	VADDPS       Y8, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y8
+	VBROADCASTSS (SI)(R8*4), Y8
 	VMULPS       Y6, Y8, Y6
 	VADDPS       Y6, Y2, Y2
 	VMULPS       Y7, Y8, Y6
 	VADDPS       Y6, Y3, Y3
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
-	JLT          loopp
-	JMP          store
-
-relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y6
-	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
-
-loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X7
-	VPBROADCASTD X7, Y8
-	VPAND        Y6, Y8, Y8
-	VPCMPEQD     Y6, Y8, Y8
-	VMOVUPS      (CX), Y7
-	VANDPS       Y7, Y8, Y7
-	VADDPS       Y7, Y4, Y4
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X8
-	VPBROADCASTD X8, Y9
-	VPAND        Y6, Y9, Y9
-	VPCMPEQD     Y6, Y9, Y9
-	VMOVUPS      32(CX), Y8
-	VANDPS       Y8, Y9, Y8
-	VADDPS       Y8, Y5, Y5
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y7, Y9, Y10
-	VADDPS       Y10, Y0, Y0
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y9
-	VMULPS       Y7, Y9, Y7
-	VADDPS       Y7, Y2, Y2
-	VMULPS       Y8, Y9, Y7
-	VADDPS       Y7, Y3, Y3
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -20325,8 +27691,8 @@ done:
 	RET
 
 // func convGrad256x2k3full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·convGrad256x2k3full(SB), NOSPLIT, $8-88
+// Requires: AVX
+TEXT ·convGrad256x2k3full(SB), NOSPLIT, $16-88
 	MOVQ    f+72(FP), AX
 	SHLQ    $0x02, AX
 	MOVQ    AX, (SP)
@@ -20348,96 +27714,96 @@ TEXT ·convGrad256x2k3full(SB), NOSPLIT, $8-88
 	VMOVUPS 32(AX), Y7
 
 nogb:
-	MOVQ  m+56(FP), AX
-	TESTQ AX, AX
-	JNZ   relu
-	MOVQ  dz+48(FP), CX
-	XORQ  AX, AX
-	MOVQ  pix+24(FP), DX
-	MOVQ  x+16(FP), BX
-	MOVQ  koff+40(FP), SI
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
 
 loopp:
-	VMOVUPS      (CX), Y8
+	VMOVUPS      (AX), Y8
 	VADDPS       Y8, Y6, Y6
-	VMOVUPS      32(CX), Y9
+	VMOVUPS      32(AX), Y9
 	VADDPS       Y9, Y7, Y7
-	MOVLQSX      (DX)(AX*4), DI
-	LEAQ         (BX)(DI*4), DI
-	MOVLQSX      (SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (BX)(DI*4), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y0, Y0
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y1, Y1
-	MOVLQSX      4(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	VBROADCASTSS (SI)(DI*4), Y10
 	VMULPS       Y8, Y10, Y11
 	VADDPS       Y11, Y2, Y2
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y10, Y3, Y3
-	MOVLQSX      8(SI), R8
-	VBROADCASTSS (DI)(R8*4), Y10
+	VBROADCASTSS (DX)(DI*4), Y10
 	VMULPS       Y8, Y10, Y8
 	VADDPS       Y8, Y4, Y4
 	VMULPS       Y9, Y10, Y8
 	VADDPS       Y8, Y5, Y5
-	ADDQ         (SP), CX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
 	JLT          loopp
 	JMP          store
 
 relu:
-	MOVQ    dz+48(FP), CX
-	XORQ    AX, AX
-	MOVQ    m+56(FP), DX
-	VMOVDQU convlanebits<>+0(SB), Y8
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), SI
+	LEAQ    (BX)(SI*4), SI
 	MOVQ    pix+24(FP), BX
-	MOVQ    x+16(FP), SI
-	MOVQ    koff+40(FP), DI
 
 loopr:
-	MOVBLZX      (DX), R8
-	MOVQ         R8, X9
-	VPBROADCASTD X9, Y10
-	VPAND        Y8, Y10, Y10
-	VPCMPEQD     Y8, Y10, Y10
-	VMOVUPS      (CX), Y9
-	VANDPS       Y9, Y10, Y9
-	VADDPS       Y9, Y6, Y6
-	MOVBLZX      1(DX), R8
-	MOVQ         R8, X10
-	VPBROADCASTD X10, Y11
-	VPAND        Y8, Y11, Y11
-	VPCMPEQD     Y8, Y11, Y11
-	VMOVUPS      32(CX), Y10
-	VANDPS       Y10, Y11, Y10
-	VADDPS       Y10, Y7, Y7
-	MOVLQSX      (BX)(AX*4), R8
-	LEAQ         (SI)(R8*4), R8
-	MOVLQSX      (DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y0, Y0
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y1, Y1
-	MOVLQSX      4(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y9, Y11, Y12
-	VADDPS       Y12, Y2, Y2
-	VMULPS       Y10, Y11, Y11
-	VADDPS       Y11, Y3, Y3
-	MOVLQSX      8(DI), R9
-	VBROADCASTSS (R8)(R9*4), Y11
-	VMULPS       Y9, Y11, Y9
-	VADDPS       Y9, Y4, Y4
-	VMULPS       Y10, Y11, Y9
-	VADDPS       Y9, Y5, Y5
-	ADDQ         (SP), CX
-	ADDQ         ms+64(FP), DX
-	INCQ         AX
-	CMPQ         AX, n+32(FP)
+	MOVBLZX      (CX), R9
+	SHLQ         $0x05, R9
+	VMOVUPS      (AX), Y8
+	VANDPS       (DX)(R9*1), Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	MOVBLZX      1(CX), R9
+	SHLQ         $0x05, R9
+	VMOVUPS      32(AX), Y9
+	VANDPS       (DX)(R9*1), Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (DI)(R9*4), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y0, Y0
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y1, Y1
+	VBROADCASTSS (R8)(R9*4), Y10
+	VMULPS       Y8, Y10, Y11
+	VADDPS       Y11, Y2, Y2
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VBROADCASTSS (SI)(R9*4), Y10
+	VMULPS       Y8, Y10, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       Y9, Y10, Y8
+	VADDPS       Y8, Y5, Y5
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
 	JLT          loopr
 
 store:
@@ -20460,10 +27826,463 @@ done:
 	VZEROUPPER
 	RET
 
-// func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·maxPool256(SB), NOSPLIT, $0-72
+// func convGrad256x2k4full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x2k4full(SB), NOSPLIT, $16-88
+	MOVQ    f+72(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    AX, (SP)
+	MOVQ    grad+0(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y2
+	VMOVUPS 32(AX), Y3
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y4
+	VMOVUPS 32(AX), Y5
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y6
+	VMOVUPS 32(AX), Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      nogb
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVUPS      (AX), Y10
+	VADDPS       Y10, Y8, Y8
+	VMOVUPS      32(AX), Y11
+	VADDPS       Y11, Y9, Y9
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (BX)(R8*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y0, Y0
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS (SI)(R8*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y2, Y2
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS (DI)(R8*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS (DX)(R8*4), Y12
+	VMULPS       Y10, Y12, Y10
+	VADDPS       Y10, Y6, Y6
+	VMULPS       Y11, Y12, Y10
+	VADDPS       Y10, Y7, Y7
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), R10
+	SHLQ         $0x05, R10
+	VMOVUPS      (AX), Y10
+	VANDPS       (DX)(R10*1), Y10, Y10
+	VADDPS       Y10, Y8, Y8
+	MOVBLZX      1(CX), R10
+	SHLQ         $0x05, R10
+	VMOVUPS      32(AX), Y11
+	VANDPS       (DX)(R10*1), Y11, Y11
+	VADDPS       Y11, Y9, Y9
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (DI)(R10*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y0, Y0
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y1, Y1
+	VBROADCASTSS (R8)(R10*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y2, Y2
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VBROADCASTSS (R9)(R10*4), Y12
+	VMULPS       Y10, Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VBROADCASTSS (SI)(R10*4), Y12
+	VMULPS       Y10, Y12, Y10
+	VADDPS       Y10, Y6, Y6
+	VMULPS       Y11, Y12, Y10
+	VADDPS       Y10, Y7, Y7
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
+	JLT          loopr
+
+store:
+	MOVQ    grad+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y5, 32(AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y6, (AX)
+	VMOVUPS Y7, 32(AX)
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func convGrad256x2k5full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+// Requires: AVX
+TEXT ·convGrad256x2k5full(SB), NOSPLIT, $16-88
+	MOVQ    f+72(FP), AX
+	SHLQ    $0x02, AX
+	MOVQ    AX, (SP)
+	MOVQ    grad+0(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y2
+	VMOVUPS 32(AX), Y3
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y4
+	VMOVUPS 32(AX), Y5
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y6
+	VMOVUPS 32(AX), Y7
+	ADDQ    (SP), AX
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+	VXORPS  Y10, Y10, Y10
+	VXORPS  Y11, Y11, Y11
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      nogb
+	VMOVUPS (AX), Y10
+	VMOVUPS 32(AX), Y11
+
+nogb:
+	MOVQ    pix+24(FP), AX
+	MOVQ    n+32(FP), CX
+	LEAQ    (AX)(CX*4), AX
+	MOVQ    AX, 8(SP)
+	MOVQ    m+56(FP), AX
+	TESTQ   AX, AX
+	JNZ     relu
+	MOVQ    dz+48(FP), AX
+	MOVQ    x+16(FP), CX
+	MOVQ    koff+40(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    pix+24(FP), CX
+
+loopp:
+	VMOVUPS      (AX), Y12
+	VADDPS       Y12, Y10, Y10
+	VMOVUPS      32(AX), Y13
+	VADDPS       Y13, Y11, Y11
+	MOVLQSX      (CX), R9
+	VBROADCASTSS (BX)(R9*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y0, Y0
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (SI)(R9*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y2, Y2
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (DI)(R9*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y4, Y4
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R8)(R9*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y6, Y6
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (DX)(R9*4), Y14
+	VMULPS       Y12, Y14, Y12
+	VADDPS       Y12, Y8, Y8
+	VMULPS       Y13, Y14, Y12
+	VADDPS       Y12, Y9, Y9
+	ADDQ         (SP), AX
+	ADDQ         $0x04, CX
+	CMPQ         CX, 8(SP)
+	JLT          loopp
+	JMP          store
+
+relu:
+	MOVQ    dz+48(FP), AX
+	MOVQ    m+56(FP), CX
+	LEAQ    convbytemasks<>+0(SB), DX
+	MOVQ    x+16(FP), BX
+	MOVQ    koff+40(FP), SI
+	MOVLQSX (SI), DI
+	LEAQ    (BX)(DI*4), DI
+	MOVLQSX 4(SI), R8
+	LEAQ    (BX)(R8*4), R8
+	MOVLQSX 8(SI), R9
+	LEAQ    (BX)(R9*4), R9
+	MOVLQSX 12(SI), R10
+	LEAQ    (BX)(R10*4), R10
+	MOVLQSX 16(SI), SI
+	LEAQ    (BX)(SI*4), SI
+	MOVQ    pix+24(FP), BX
+
+loopr:
+	MOVBLZX      (CX), R11
+	SHLQ         $0x05, R11
+	VMOVUPS      (AX), Y12
+	VANDPS       (DX)(R11*1), Y12, Y12
+	VADDPS       Y12, Y10, Y10
+	MOVBLZX      1(CX), R11
+	SHLQ         $0x05, R11
+	VMOVUPS      32(AX), Y13
+	VANDPS       (DX)(R11*1), Y13, Y13
+	VADDPS       Y13, Y11, Y11
+	MOVLQSX      (BX), R11
+	VBROADCASTSS (DI)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y0, Y0
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	VBROADCASTSS (R8)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y2, Y2
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	VBROADCASTSS (R9)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y4, Y4
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	VBROADCASTSS (R10)(R11*4), Y14
+	VMULPS       Y12, Y14, Y15
+	VADDPS       Y15, Y6, Y6
+	VMULPS       Y13, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	VBROADCASTSS (SI)(R11*4), Y14
+	VMULPS       Y12, Y14, Y12
+	VADDPS       Y12, Y8, Y8
+	VMULPS       Y13, Y14, Y12
+	VADDPS       Y12, Y9, Y9
+	ADDQ         (SP), AX
+	ADDQ         ms+64(FP), CX
+	ADDQ         $0x04, BX
+	CMPQ         BX, 8(SP)
+	JLT          loopr
+
+store:
+	MOVQ    grad+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y5, 32(AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y6, (AX)
+	VMOVUPS Y7, 32(AX)
+	ADDQ    (SP), AX
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	MOVQ    gb+8(FP), AX
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS Y10, (AX)
+	VMOVUPS Y11, 32(AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2
+TEXT ·maxPool256(SB), NOSPLIT, $0-80
 	XORQ AX, AX
+
+pixel:
+	XORQ CX, CX
+
+full:
+	MOVQ    c+64(FP), DX
+	SUBQ    CX, DX
+	CMPQ    DX, $0x08
+	JLT     tail
+	MOVQ    pix+24(FP), DX
+	MOVLQSX (DX)(AX*4), DX
+	ADDQ    CX, DX
+	MOVQ    x+16(FP), BX
+	LEAQ    (BX)(DX*4), BX
+	MOVQ    cells+48(FP), SI
+	MOVQ    tab+72(FP), DI
+	MOVLQSX (SI), SI
+	VMOVUPS (BX)(SI*4), Y0
+	VMOVUPS (DI), Y1
+	MOVQ    cells+48(FP), SI
+	MOVQ    tab+72(FP), DI
+	MOVQ    nc+56(FP), R8
+	LEAQ    (SI)(R8*4), R8
+	ADDQ    $0x04, SI
+	ADDQ    $0x00000020, DI
+	CMPQ    SI, R8
+	JGE     cellsdonef
+
+cellf:
+	MOVLQSX   (SI), R9
+	VMOVUPS   (BX)(R9*4), Y2
+	VCMPPS    $0x1e, Y0, Y2, Y3
+	VBLENDVPS Y3, (DI), Y1, Y1
+	VMAXPS    Y0, Y2, Y0
+	ADDQ      $0x04, SI
+	ADDQ      $0x00000020, DI
+	CMPQ      SI, R8
+	JLT       cellf
+
+cellsdonef:
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         y+0(FP), SI
+	VMOVUPS      Y0, (SI)(BX*4)
+	MOVQ         arg+8(FP), SI
+	TESTQ        SI, SI
+	JZ           nextf
+	VMOVD        DX, X0
+	VPBROADCASTD X0, Y0
+	VPADDD       Y0, Y1, Y1
+	VMOVUPS      Y1, (SI)(BX*4)
+
+nextf:
+	ADDQ $0x08, CX
+	JMP  full
+
+tail:
+	TESTQ      DX, DX
+	JZ         pixdone
+	MOVQ       $0x00000008, BX
+	SUBQ       DX, BX
+	LEAQ       convtailmask<>+0(SB), DX
+	VMOVDQU    (DX)(BX*4), Y0
+	MOVQ       pix+24(FP), DX
+	MOVLQSX    (DX)(AX*4), DX
+	ADDQ       CX, DX
+	MOVQ       x+16(FP), BX
+	LEAQ       (BX)(DX*4), BX
+	MOVQ       cells+48(FP), SI
+	MOVQ       tab+72(FP), DI
+	MOVLQSX    (SI), SI
+	VMASKMOVPS (BX)(SI*4), Y0, Y1
+	VMOVUPS    (DI), Y2
+	MOVQ       cells+48(FP), SI
+	MOVQ       tab+72(FP), DI
+	MOVQ       nc+56(FP), R8
+	LEAQ       (SI)(R8*4), R8
+	ADDQ       $0x04, SI
+	ADDQ       $0x00000020, DI
+	CMPQ       SI, R8
+	JGE        cellsdonet
+
+cellt:
+	MOVLQSX    (SI), R9
+	VMASKMOVPS (BX)(R9*4), Y0, Y3
+	VCMPPS     $0x1e, Y1, Y3, Y4
+	VBLENDVPS  Y4, (DI), Y2, Y2
+	VMAXPS     Y1, Y3, Y1
+	ADDQ       $0x04, SI
+	ADDQ       $0x00000020, DI
+	CMPQ       SI, R8
+	JLT        cellt
+
+cellsdonet:
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         y+0(FP), CX
+	VMASKMOVPS   Y1, Y0, (CX)(BX*4)
+	MOVQ         arg+8(FP), CX
+	TESTQ        CX, CX
+	JZ           nextt
+	VMOVD        DX, X1
+	VPBROADCASTD X1, Y1
+	VPADDD       Y1, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (CX)(BX*4)
+
+nextt:
+pixdone:
+	INCQ AX
+	CMPQ AX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad256(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2
+TEXT ·maxPoolGrad256(SB), NOSPLIT, $0-80
+	VXORPS Y0, Y0, Y0
+	XORQ   AX, AX
 
 pixel:
 	XORQ CX, CX
@@ -20476,45 +28295,35 @@ full:
 	MOVQ         pix+24(FP), DX
 	MOVLQSX      (DX)(AX*4), DX
 	ADDQ         CX, DX
-	MOVQ         x+16(FP), BX
-	MOVQ         cells+48(FP), SI
-	MOVLQSX      (SI), DI
-	ADDQ         DX, DI
-	VMOVUPS      (BX)(DI*4), Y0
-	MOVQ         DI, X1
-	VPBROADCASTD X1, Y1
-	VPADDD       conviota<>+0(SB), Y1, Y1
-	MOVQ         $0x00000001, DI
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         arg+16(FP), SI
+	MOVQ         dy+8(FP), DI
+	VMOVUPS      (SI)(BX*4), Y1
+	VMOVUPS      (DI)(BX*4), Y2
+	VADDPS       Y2, Y0, Y2
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Y3
+	VPSUBD       Y3, Y1, Y1
+	MOVQ         dx+0(FP), BX
+	LEAQ         (BX)(DX*4), BX
+	MOVQ         cells+48(FP), DX
+	MOVQ         tab+72(FP), SI
+	MOVQ         nc+56(FP), DI
+	LEAQ         (DX)(DI*4), DI
 
 cellf:
-	CMPQ         DI, nc+56(FP)
-	JGE          writef
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VMOVUPS      (BX)(R8*4), Y2
-	MOVQ         R8, X3
-	VPBROADCASTD X3, Y3
-	VPADDD       conviota<>+0(SB), Y3, Y3
-	VCMPPS       $0x1e, Y0, Y2, Y4
-	VBLENDVPS    Y4, Y3, Y1, Y1
-	VMAXPS       Y0, Y2, Y0
-	INCQ         DI
-	JMP          cellf
-
-writef:
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    y+0(FP), BX
-	VMOVUPS Y0, (BX)(DX*4)
-	MOVQ    arg+8(FP), BX
-	TESTQ   BX, BX
-	JZ      nextf
-	VMOVUPS Y1, (BX)(DX*4)
-
-nextf:
-	ADDQ $0x08, CX
-	JMP  full
+	MOVLQSX  (DX), R8
+	VPCMPEQD (SI), Y1, Y3
+	VANDPS   Y2, Y3, Y3
+	VMOVUPS  Y3, (BX)(R8*4)
+	ADDQ     $0x04, DX
+	ADDQ     $0x00000020, SI
+	CMPQ     DX, DI
+	JLT      cellf
+	ADDQ     $0x08, CX
+	JMP      full
 
 tail:
 	TESTQ        DX, DX
@@ -20522,47 +28331,38 @@ tail:
 	MOVQ         $0x00000008, BX
 	SUBQ         DX, BX
 	LEAQ         convtailmask<>+0(SB), DX
-	VMOVDQU      (DX)(BX*4), Y0
+	VMOVDQU      (DX)(BX*4), Y1
 	MOVQ         pix+24(FP), DX
 	MOVLQSX      (DX)(AX*4), DX
 	ADDQ         CX, DX
-	MOVQ         x+16(FP), BX
-	MOVQ         cells+48(FP), SI
-	MOVLQSX      (SI), DI
-	ADDQ         DX, DI
-	VMASKMOVPS   (BX)(DI*4), Y0, Y1
-	MOVQ         DI, X2
-	VPBROADCASTD X2, Y2
-	VPADDD       conviota<>+0(SB), Y2, Y2
-	MOVQ         $0x00000001, DI
+	MOVQ         out+32(FP), BX
+	MOVLQSX      (BX)(AX*4), BX
+	ADDQ         CX, BX
+	MOVQ         arg+16(FP), CX
+	MOVQ         dy+8(FP), SI
+	VMASKMOVPS   (CX)(BX*4), Y1, Y2
+	VMASKMOVPS   (SI)(BX*4), Y1, Y3
+	VADDPS       Y3, Y0, Y3
+	VMOVD        DX, X4
+	VPBROADCASTD X4, Y4
+	VPSUBD       Y4, Y2, Y2
+	MOVQ         dx+0(FP), CX
+	LEAQ         (CX)(DX*4), CX
+	MOVQ         cells+48(FP), DX
+	MOVQ         tab+72(FP), BX
+	MOVQ         nc+56(FP), SI
+	LEAQ         (DX)(SI*4), SI
 
 cellt:
-	CMPQ         DI, nc+56(FP)
-	JGE          writet
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	VMASKMOVPS   (BX)(R8*4), Y0, Y3
-	MOVQ         R8, X4
-	VPBROADCASTD X4, Y4
-	VPADDD       conviota<>+0(SB), Y4, Y4
-	VCMPPS       $0x1e, Y1, Y3, Y5
-	VBLENDVPS    Y5, Y4, Y2, Y2
-	VMAXPS       Y1, Y3, Y1
-	INCQ         DI
-	JMP          cellt
+	MOVLQSX    (DX), DI
+	VPCMPEQD   (BX), Y2, Y4
+	VANDPS     Y3, Y4, Y4
+	VMASKMOVPS Y4, Y1, (CX)(DI*4)
+	ADDQ       $0x04, DX
+	ADDQ       $0x00000020, BX
+	CMPQ       DX, SI
+	JLT        cellt
 
-writet:
-	MOVQ       out+32(FP), DX
-	MOVLQSX    (DX)(AX*4), DX
-	ADDQ       CX, DX
-	MOVQ       y+0(FP), CX
-	VMASKMOVPS Y1, Y0, (CX)(DX*4)
-	MOVQ       arg+8(FP), CX
-	TESTQ      CX, CX
-	JZ         nextt
-	VMASKMOVPS Y2, Y0, (CX)(DX*4)
-
-nextt:
 pixdone:
 	INCQ AX
 	CMPQ AX, n+40(FP)
@@ -20570,88 +28370,588 @@ pixdone:
 	VZEROUPPER
 	RET
 
-// func maxPoolGrad256(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
-// Requires: AVX, AVX2, SSE2
-TEXT ·maxPoolGrad256(SB), NOSPLIT, $0-72
-	VXORPS Y0, Y0, Y0
-	XORQ   AX, AX
+// func maxPool256n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2, MMX+
+TEXT ·maxPool256n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Y0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 32(CX), Y1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 64(CX), Y2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 96(CX), Y3
+	XORQ    CX, CX
 
 pixel:
-	XORQ CX, CX
+	XORQ DI, DI
 
 full:
-	MOVQ    c+64(FP), DX
-	SUBQ    CX, DX
-	CMPQ    DX, $0x08
-	JLT     tail
-	MOVQ    out+32(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    arg+16(FP), BX
-	MOVQ    dy+8(FP), SI
-	VMOVUPS (BX)(DX*4), Y1
-	VMOVUPS (SI)(DX*4), Y2
-	VADDPS  Y2, Y0, Y2
-	MOVQ    pix+24(FP), DX
-	MOVLQSX (DX)(AX*4), DX
-	ADDQ    CX, DX
-	MOVQ    dx+0(FP), BX
-	MOVQ    cells+48(FP), SI
-	XORQ    DI, DI
+	MOVQ         c+64(FP), R8
+	SUBQ         DI, R8
+	CMPQ         R8, $0x08
+	JLT          tail
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         x+16(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
+	VMOVUPS      (R9)(DX*4), Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      (R9)(BX*4), Y6
+	VCMPPS       $0x1e, Y4, Y6, Y7
+	VBLENDVPS    Y7, Y1, Y5, Y5
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      (R9)(SI*4), Y6
+	VCMPPS       $0x1e, Y4, Y6, Y7
+	VBLENDVPS    Y7, Y2, Y5, Y5
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      (R9)(AX*4), Y6
+	VCMPPS       $0x1e, Y4, Y6, Y7
+	VBLENDVPS    Y7, Y3, Y5, Y5
+	VMAXPS       Y4, Y6, Y4
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         y+0(FP), R10
+	VMOVUPS      Y4, (R10)(R9*4)
+	MOVQ         arg+8(FP), R10
+	TESTQ        R10, R10
+	JZ           nextf
+	VMOVD        R8, X4
+	VPBROADCASTD X4, Y4
+	VPADDD       Y4, Y5, Y5
+	VMOVUPS      Y5, (R10)(R9*4)
 
-cellf:
-	MOVLQSX      (SI)(DI*4), R8
-	ADDQ         DX, R8
-	MOVQ         R8, X3
-	VPBROADCASTD X3, Y3
-	VPADDD       conviota<>+0(SB), Y3, Y3
-	VPCMPEQD     Y1, Y3, Y3
-	VANDPS       Y2, Y3, Y3
-	VMOVUPS      Y3, (BX)(R8*4)
-	INCQ         DI
-	CMPQ         DI, nc+56(FP)
-	JLT          cellf
-	ADDQ         $0x08, CX
+nextf:
+	ADDQ $0x08, DI
+	JMP  full
+
+tail:
+	TESTQ        R8, R8
+	JZ           pixdone
+	MOVQ         $0x00000008, R9
+	SUBQ         R8, R9
+	LEAQ         convtailmask<>+0(SB), R8
+	VMOVDQU      (R8)(R9*4), Y4
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         x+16(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
+	VMASKMOVPS   (R9)(DX*4), Y4, Y5
+	VMOVUPS      Y0, Y6
+	VMASKMOVPS   (R9)(BX*4), Y4, Y7
+	VCMPPS       $0x1e, Y5, Y7, Y8
+	VBLENDVPS    Y8, Y1, Y6, Y6
+	VMAXPS       Y5, Y7, Y5
+	VMASKMOVPS   (R9)(SI*4), Y4, Y7
+	VCMPPS       $0x1e, Y5, Y7, Y8
+	VBLENDVPS    Y8, Y2, Y6, Y6
+	VMAXPS       Y5, Y7, Y5
+	VMASKMOVPS   (R9)(AX*4), Y4, Y7
+	VCMPPS       $0x1e, Y5, Y7, Y8
+	VBLENDVPS    Y8, Y3, Y6, Y6
+	VMAXPS       Y5, Y7, Y5
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         y+0(FP), DI
+	VMASKMOVPS   Y5, Y4, (DI)(R9*4)
+	MOVQ         arg+8(FP), DI
+	TESTQ        DI, DI
+	JZ           nextt
+	VMOVD        R8, X5
+	VPBROADCASTD X5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMASKMOVPS   Y6, Y4, (DI)(R9*4)
+
+nextt:
+pixdone:
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad256n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2, MMX+
+TEXT ·maxPoolGrad256n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Y0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 32(CX), Y1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 64(CX), Y2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 96(CX), Y3
+	VXORPS  Y4, Y4, Y4
+	XORQ    CX, CX
+
+pixel:
+	XORQ DI, DI
+
+full:
+	MOVQ         c+64(FP), R8
+	SUBQ         DI, R8
+	CMPQ         R8, $0x08
+	JLT          tail
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         arg+16(FP), R10
+	MOVQ         dy+8(FP), R11
+	VMOVUPS      (R10)(R9*4), Y5
+	VMOVUPS      (R11)(R9*4), Y6
+	VADDPS       Y6, Y4, Y6
+	VMOVD        R8, X7
+	VPBROADCASTD X7, Y7
+	VPSUBD       Y7, Y5, Y5
+	MOVQ         dx+0(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
+	VPCMPEQD     Y0, Y5, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      Y7, (R9)(DX*4)
+	VPCMPEQD     Y1, Y5, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      Y7, (R9)(BX*4)
+	VPCMPEQD     Y2, Y5, Y7
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      Y7, (R9)(SI*4)
+	VPCMPEQD     Y3, Y5, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (R9)(AX*4)
+	ADDQ         $0x08, DI
 	JMP          full
 
 tail:
-	TESTQ      DX, DX
-	JZ         pixdone
-	MOVQ       $0x00000008, BX
-	SUBQ       DX, BX
-	LEAQ       convtailmask<>+0(SB), DX
-	VMOVDQU    (DX)(BX*4), Y1
-	MOVQ       out+32(FP), DX
-	MOVLQSX    (DX)(AX*4), DX
-	ADDQ       CX, DX
-	MOVQ       arg+16(FP), BX
-	MOVQ       dy+8(FP), SI
-	VMASKMOVPS (BX)(DX*4), Y1, Y2
-	VMASKMOVPS (SI)(DX*4), Y1, Y3
-	VADDPS     Y3, Y0, Y3
-	MOVQ       pix+24(FP), DX
-	MOVLQSX    (DX)(AX*4), DX
-	ADDQ       CX, DX
-	MOVQ       dx+0(FP), CX
-	MOVQ       cells+48(FP), BX
-	XORQ       SI, SI
-
-cellt:
-	MOVLQSX      (BX)(SI*4), DI
-	ADDQ         DX, DI
-	MOVQ         DI, X4
-	VPBROADCASTD X4, Y4
-	VPADDD       conviota<>+0(SB), Y4, Y4
-	VPCMPEQD     Y2, Y4, Y4
-	VANDPS       Y3, Y4, Y4
-	VMASKMOVPS   Y4, Y1, (CX)(DI*4)
-	INCQ         SI
-	CMPQ         SI, nc+56(FP)
-	JLT          cellt
+	TESTQ        R8, R8
+	JZ           pixdone
+	MOVQ         $0x00000008, R9
+	SUBQ         R8, R9
+	LEAQ         convtailmask<>+0(SB), R8
+	VMOVDQU      (R8)(R9*4), Y5
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         out+32(FP), R9
+	MOVLQSX      (R9)(CX*4), R9
+	ADDQ         DI, R9
+	MOVQ         arg+16(FP), DI
+	MOVQ         dy+8(FP), R10
+	VMASKMOVPS   (DI)(R9*4), Y5, Y6
+	VMASKMOVPS   (R10)(R9*4), Y5, Y7
+	VADDPS       Y7, Y4, Y7
+	VMOVD        R8, X8
+	VPBROADCASTD X8, Y8
+	VPSUBD       Y8, Y6, Y6
+	MOVQ         dx+0(FP), DI
+	LEAQ         (DI)(R8*4), DI
+	PREFETCHT0   4096(DI)(DX*4)
+	PREFETCHT0   4096(DI)(BX*4)
+	PREFETCHT0   4096(DI)(SI*4)
+	PREFETCHT0   4096(DI)(AX*4)
+	VPCMPEQD     Y0, Y6, Y8
+	VANDPS       Y7, Y8, Y8
+	VMASKMOVPS   Y8, Y5, (DI)(DX*4)
+	VPCMPEQD     Y1, Y6, Y8
+	VANDPS       Y7, Y8, Y8
+	VMASKMOVPS   Y8, Y5, (DI)(BX*4)
+	VPCMPEQD     Y2, Y6, Y8
+	VANDPS       Y7, Y8, Y8
+	VMASKMOVPS   Y8, Y5, (DI)(SI*4)
+	VPCMPEQD     Y3, Y6, Y6
+	VANDPS       Y7, Y6, Y6
+	VMASKMOVPS   Y6, Y5, (DI)(AX*4)
 
 pixdone:
-	INCQ AX
-	CMPQ AX, n+40(FP)
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPool256n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2, MMX+
+TEXT ·maxPool256n9(SB), NOSPLIT, $0-80
+	MOVQ cells+48(FP), AX
+	MOVQ tab+72(FP), CX
+	XORQ DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ         c+64(FP), SI
+	SUBQ         BX, SI
+	CMPQ         SI, $0x08
+	JLT          tail
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         x+16(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      4(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      8(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      12(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      16(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      20(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      24(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      28(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      32(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      (AX), R8
+	VMOVUPS      (DI)(R8*4), Y0
+	VMOVUPS      (CX), Y1
+	MOVLQSX      4(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 32(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      8(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 64(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      12(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 96(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      16(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 128(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      20(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 160(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      24(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 192(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      28(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 224(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      32(AX), R8
+	VMOVUPS      (DI)(R8*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 256(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         y+0(FP), R8
+	VMOVUPS      Y0, (R8)(DI*4)
+	MOVQ         arg+8(FP), R8
+	TESTQ        R8, R8
+	JZ           nextf
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Y0
+	VPADDD       Y0, Y1, Y1
+	VMOVUPS      Y1, (R8)(DI*4)
+
+nextf:
+	ADDQ $0x08, BX
+	JMP  full
+
+tail:
+	TESTQ        SI, SI
+	JZ           pixdone
+	MOVQ         $0x00000008, DI
+	SUBQ         SI, DI
+	LEAQ         convtailmask<>+0(SB), SI
+	VMOVDQU      (SI)(DI*4), Y0
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         x+16(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      4(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      8(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      12(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      16(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      20(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      24(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      28(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      32(AX), R8
+	PREFETCHT0   4096(DI)(R8*4)
+	MOVLQSX      (AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y1
+	VMOVUPS      (CX), Y2
+	MOVLQSX      4(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 32(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      8(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 64(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      12(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 96(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      16(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 128(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      20(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 160(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      24(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 192(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      28(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 224(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVLQSX      32(AX), R8
+	VMASKMOVPS   (DI)(R8*4), Y0, Y3
+	VCMPPS       $0x1e, Y1, Y3, Y4
+	VBLENDVPS    Y4, 256(CX), Y2, Y2
+	VMAXPS       Y1, Y3, Y1
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         y+0(FP), BX
+	VMASKMOVPS   Y1, Y0, (BX)(DI*4)
+	MOVQ         arg+8(FP), BX
+	TESTQ        BX, BX
+	JZ           nextt
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	VPADDD       Y1, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (BX)(DI*4)
+
+nextt:
+pixdone:
+	INCQ DX
+	CMPQ DX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad256n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2, MMX+
+TEXT ·maxPoolGrad256n9(SB), NOSPLIT, $0-80
+	MOVQ   cells+48(FP), AX
+	MOVQ   tab+72(FP), CX
+	VXORPS Y0, Y0, Y0
+	XORQ   DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ         c+64(FP), SI
+	SUBQ         BX, SI
+	CMPQ         SI, $0x08
+	JLT          tail
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         arg+16(FP), R8
+	MOVQ         dy+8(FP), R9
+	VMOVUPS      (R8)(DI*4), Y1
+	VMOVUPS      (R9)(DI*4), Y2
+	VADDPS       Y2, Y0, Y2
+	VMOVD        SI, X3
+	VPBROADCASTD X3, Y3
+	VPSUBD       Y3, Y1, Y1
+	MOVQ         dx+0(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      4(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      8(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      12(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      16(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      20(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      24(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      28(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      32(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	VPCMPEQD     (CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      (AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     32(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      4(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     64(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      8(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     96(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      12(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     128(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      16(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     160(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      20(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     192(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      24(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     224(CX), Y1, Y3
+	VANDPS       Y2, Y3, Y3
+	MOVLQSX      28(AX), SI
+	VMOVUPS      Y3, (DI)(SI*4)
+	VPCMPEQD     256(CX), Y1, Y1
+	VANDPS       Y2, Y1, Y1
+	MOVLQSX      32(AX), SI
+	VMOVUPS      Y1, (DI)(SI*4)
+	ADDQ         $0x08, BX
+	JMP          full
+
+tail:
+	TESTQ        SI, SI
+	JZ           pixdone
+	MOVQ         $0x00000008, DI
+	SUBQ         SI, DI
+	LEAQ         convtailmask<>+0(SB), SI
+	VMOVDQU      (SI)(DI*4), Y1
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         out+32(FP), DI
+	MOVLQSX      (DI)(DX*4), DI
+	ADDQ         BX, DI
+	MOVQ         arg+16(FP), BX
+	MOVQ         dy+8(FP), R8
+	VMASKMOVPS   (BX)(DI*4), Y1, Y2
+	VMASKMOVPS   (R8)(DI*4), Y1, Y3
+	VADDPS       Y3, Y0, Y3
+	VMOVD        SI, X4
+	VPBROADCASTD X4, Y4
+	VPSUBD       Y4, Y2, Y2
+	MOVQ         dx+0(FP), BX
+	LEAQ         (BX)(SI*4), BX
+	MOVLQSX      (AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      4(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      8(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      12(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      16(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      20(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      24(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      28(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	MOVLQSX      32(AX), SI
+	PREFETCHT0   4096(BX)(SI*4)
+	VPCMPEQD     (CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      (AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     32(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      4(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     64(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      8(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     96(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      12(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     128(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      16(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     160(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      20(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     192(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      24(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     224(CX), Y2, Y4
+	VANDPS       Y3, Y4, Y4
+	MOVLQSX      28(AX), SI
+	VMASKMOVPS   Y4, Y1, (BX)(SI*4)
+	VPCMPEQD     256(CX), Y2, Y2
+	VANDPS       Y3, Y2, Y2
+	MOVLQSX      32(AX), SI
+	VMASKMOVPS   Y2, Y1, (BX)(SI*4)
+
+pixdone:
+	INCQ DX
+	CMPQ DX, n+40(FP)
 	JLT  pixel
 	VZEROUPPER
 	RET

@@ -231,7 +231,7 @@ func convGrad512(nv, kb int, full bool, g, gb, x *float32, pix *int32, n int, ko
 }
 
 // convGradKB256 is the most kernel rows convGrad256x{nv}k{kb} keeps in registers, by nv.
-var convGradKB256 = [3]int{0, 9, 3}
+var convGradKB256 = [3]int{0, 12, 5}
 
 func convGrad256(nv, kb int, full bool, g, gb, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms, f, tail int) {
 	switch nv*64 + kb {
@@ -289,6 +289,24 @@ func convGrad256(nv, kb int, full bool, g, gb, x *float32, pix *int32, n int, ko
 		} else {
 			convGrad256x1k9(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
 		}
+	case 74:
+		if full {
+			convGrad256x1k10full(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		} else {
+			convGrad256x1k10(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		}
+	case 75:
+		if full {
+			convGrad256x1k11full(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		} else {
+			convGrad256x1k11(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		}
+	case 76:
+		if full {
+			convGrad256x1k12full(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		} else {
+			convGrad256x1k12(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		}
 	case 129:
 		if full {
 			convGrad256x2k1full(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
@@ -306,6 +324,18 @@ func convGrad256(nv, kb int, full bool, g, gb, x *float32, pix *int32, n int, ko
 			convGrad256x2k3full(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
 		} else {
 			convGrad256x2k3(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		}
+	case 132:
+		if full {
+			convGrad256x2k4full(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		} else {
+			convGrad256x2k4(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		}
+	case 133:
+		if full {
+			convGrad256x2k5full(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
+		} else {
+			convGrad256x2k5(g, gb, x, pix, n, koff, dz, m, ms, f, tail)
 		}
 	default:
 		panic("kernels: no convGrad variant")

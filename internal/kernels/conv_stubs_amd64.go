@@ -1592,7 +1592,8 @@ func convGrad512x2k11full(grad *float32, gb *float32, x *float32, pix *int32, n 
 //go:noescape
 func convGrad512x2k12full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
-// maxPool512 is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil.
+// maxPool512 is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil; tab holds
+// cells[t] + i at tab[t*16+i] (i < 16).
 //
 //	for q := 0; q < n; q++ {
 //		for ch := 0; ch < c; ch++ {
@@ -1608,9 +1609,10 @@ func convGrad512x2k12full(grad *float32, gb *float32, x *float32, pix *int32, n 
 //	}
 //
 //go:noescape
-func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 
-// maxPoolGrad512 is MaxPoolGrad for n ≥ 1 pixels and nc ≥ 1 cells.
+// maxPoolGrad512 is MaxPoolGrad for n ≥ 1 pixels and nc ≥ 1 cells; tab holds cells[t] + i
+// at tab[t*16+i] (i < 16).
 //
 //	for q := 0; q < n; q++ {
 //		for t := 0; t < nc; t++ {
@@ -1622,7 +1624,27 @@ func maxPool512(y *float32, arg *int32, x *float32, pix *int32, out *int32, n in
 //	}
 //
 //go:noescape
-func maxPoolGrad512(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+func maxPoolGrad512(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool512n4 is maxPool512 for nc = 4.
+//
+//go:noescape
+func maxPool512n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad512n4 is maxPoolGrad512 for nc = 4.
+//
+//go:noescape
+func maxPoolGrad512n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool512n9 is maxPool512 for nc = 9.
+//
+//go:noescape
+func maxPool512n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad512n9 is maxPoolGrad512 for nc = 9.
+//
+//go:noescape
+func maxPoolGrad512n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 
 // convFwd256x1 is ConvForward for one block of up to 8 filters (1 vectors,
 // the last masked to its first tail lanes): z, y, w and bias point at the block,
@@ -1647,7 +1669,7 @@ func convFwd256x1(z *float32, y *float32, m *uint8, ms int, x *float32, pix *int
 // the last masked to its first tail lanes): z, y, w and bias point at the block,
 // rows are f floats apart; mode bit 0 stores z, bit 1 stores relu into y, bit 2
 // adds the bias, bit 3 stores the mask bits s > 0 (bit j of m[q*ms+j/8], m at the
-// block). Pixels are computed 4 at a time.
+// block). Pixels are computed 6 at a time.
 //
 //	for q := 0; q < n; q++ {
 //		for j := range block {
@@ -1851,6 +1873,69 @@ func convGrad256x1k8(grad *float32, gb *float32, x *float32, pix *int32, n int, 
 //go:noescape
 func convGrad256x1k9(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
+// convGrad256x1k10 is ConvGrad for 10 kernel rows and one block of up to 8
+// filters (1 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 10; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k10(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x1k11 is ConvGrad for 11 kernel rows and one block of up to 8
+// filters (1 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 11; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k11(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x1k12 is ConvGrad for 12 kernel rows and one block of up to 8
+// filters (1 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 12; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k12(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
 // convGrad256x2k1 is ConvGrad for 1 kernel rows and one block of up to 16
 // filters (2 vectors, the last masked to its first tail lanes): g, gb, dz and m
 // point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
@@ -1914,6 +1999,48 @@ func convGrad256x2k2(grad *float32, gb *float32, x *float32, pix *int32, n int, 
 //go:noescape
 func convGrad256x2k3(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
+// convGrad256x2k4 is ConvGrad for 4 kernel rows and one block of up to 16
+// filters (2 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 4; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x2k4(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x2k5 is ConvGrad for 5 kernel rows and one block of up to 16
+// filters (2 vectors, the last masked to its first tail lanes): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 5; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x2k5(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
 // convFwd256x1full is ConvForward for one block of up to 8 filters (1 vectors,
 // all of them whole): z, y, w and bias point at the block,
 // rows are f floats apart; mode bit 0 stores z, bit 1 stores relu into y, bit 2
@@ -1937,7 +2064,7 @@ func convFwd256x1full(z *float32, y *float32, m *uint8, ms int, x *float32, pix 
 // all of them whole): z, y, w and bias point at the block,
 // rows are f floats apart; mode bit 0 stores z, bit 1 stores relu into y, bit 2
 // adds the bias, bit 3 stores the mask bits s > 0 (bit j of m[q*ms+j/8], m at the
-// block). Pixels are computed 4 at a time.
+// block). Pixels are computed 6 at a time.
 //
 //	for q := 0; q < n; q++ {
 //		for j := range block {
@@ -2141,6 +2268,69 @@ func convGrad256x1k8full(grad *float32, gb *float32, x *float32, pix *int32, n i
 //go:noescape
 func convGrad256x1k9full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
+// convGrad256x1k10full is ConvGrad for 10 kernel rows and one block of up to 8
+// filters (1 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 10; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k10full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x1k11full is ConvGrad for 11 kernel rows and one block of up to 8
+// filters (1 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 11; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k11full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x1k12full is ConvGrad for 12 kernel rows and one block of up to 8
+// filters (1 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 12; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x1k12full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
 // convGrad256x2k1full is ConvGrad for 1 kernel rows and one block of up to 16
 // filters (2 vectors, all of them whole): g, gb, dz and m
 // point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
@@ -2204,7 +2394,50 @@ func convGrad256x2k2full(grad *float32, gb *float32, x *float32, pix *int32, n i
 //go:noescape
 func convGrad256x2k3full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
 
-// maxPool256 is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil.
+// convGrad256x2k4full is ConvGrad for 4 kernel rows and one block of up to 16
+// filters (2 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 4; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x2k4full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// convGrad256x2k5full is ConvGrad for 5 kernel rows and one block of up to 16
+// filters (2 vectors, all of them whole): g, gb, dz and m
+// point at the block, rows are f floats (m: ms bytes) apart; gb and m may be nil;
+// n ≥ 1.
+//
+//	for q := 0; q < n; q++ {
+//		for j := range block {
+//			d := dz[q*f+j]
+//			if m != nil && m[q*ms+j/8]>>(j%8)&1 == 0 {
+//				d = 0
+//			}
+//			gb[j] += d // if gb != nil
+//			for kk := 0; kk < 5; kk++ {
+//				g[kk*f+j] += float32(x[pix[q]+koff[kk]] * d)
+//			}
+//		}
+//	}
+//
+//go:noescape
+func convGrad256x2k5full(grad *float32, gb *float32, x *float32, pix *int32, n int, koff *int32, dz *float32, m *uint8, ms int, f int, tail int)
+
+// maxPool256 is MaxPool for n ≥ 1 pixels and nc ≥ 1 cells; arg may be nil; tab holds
+// cells[t] + i at tab[t*8+i] (i < 8).
 //
 //	for q := 0; q < n; q++ {
 //		for ch := 0; ch < c; ch++ {
@@ -2220,9 +2453,10 @@ func convGrad256x2k3full(grad *float32, gb *float32, x *float32, pix *int32, n i
 //	}
 //
 //go:noescape
-func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 
-// maxPoolGrad256 is MaxPoolGrad for n ≥ 1 pixels and nc ≥ 1 cells.
+// maxPoolGrad256 is MaxPoolGrad for n ≥ 1 pixels and nc ≥ 1 cells; tab holds cells[t] + i
+// at tab[t*8+i] (i < 8).
 //
 //	for q := 0; q < n; q++ {
 //		for t := 0; t < nc; t++ {
@@ -2234,4 +2468,24 @@ func maxPool256(y *float32, arg *int32, x *float32, pix *int32, out *int32, n in
 //	}
 //
 //go:noescape
-func maxPoolGrad256(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int)
+func maxPoolGrad256(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool256n4 is maxPool256 for nc = 4.
+//
+//go:noescape
+func maxPool256n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad256n4 is maxPoolGrad256 for nc = 4.
+//
+//go:noescape
+func maxPoolGrad256n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool256n9 is maxPool256 for nc = 9.
+//
+//go:noescape
+func maxPool256n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad256n9 is maxPoolGrad256 for nc = 9.
+//
+//go:noescape
+func maxPoolGrad256n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
