@@ -190,8 +190,6 @@ type Conv2D struct {
 	ph, pw   int
 	srcWidth int
 	win      *kernels.Windows
-	pix      []int32 // win's tables, for the threads' windows
-	koff     []int32
 
 	// Training scratch, sized by Allocate, for up to chunk output pixels at
 	// a time (all of a batch's when they fit): the padded copies of the
@@ -217,6 +215,11 @@ type Conv2D struct {
 
 	pool sync.Pool // *convScratch for Infer
 
+	// The dense path's kernel gradient is summed by groups of samples
+	// (see gradGroups): gpart holds each group's kernel and bias sums,
+	// group g at g·(k+1)·f.
+	group int
+	gpart []float32
 	// th is the per-thread state when the pool has several threads (see
 	// conv_threads.go).
 	th   *convThreads
@@ -348,7 +351,7 @@ func (c *Conv2D) tables() error {
 		}
 	}
 	c.win = kernels.NewWindows(pix, koff, nil)
-	c.pix, c.koff = pix, koff
+
 	return nil
 }
 
@@ -449,8 +452,28 @@ func (c *Conv2D) Allocate(maxBatch int, needInputGrad bool) {
 		c.fval = make([]float32, f+kernels.Pad)
 		c.dcol = make([]float32, k)
 	}
+	c.group = gradGroupSize(maxBatch, k, f)
+	c.gpart = make([]float32, (maxBatch+c.group-1)/c.group*(k+1)*f)
 	c.allocThreads()
 	c.acts.prepare()
+}
+
+// addTo adds src to dst element by element.
+func addTo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// gradGroupSize is how many samples the dense path sums into one partial
+// kernel gradient before the partials are added in order: 8, or more when
+// a batch would otherwise need more than 16 partials of over 2¹⁸ floats in
+// all. It depends on sizes only, never on the number of threads, so the
+// gradient is the same for every thread count.
+func gradGroupSize(maxBatch, k, f int) int {
+	groups := max(1, min(16, (1<<18)/((k+1)*f)))
+	return max(8, (maxBatch+groups-1)/groups)
 }
 
 // patchLists holds the patches of a run of output pixels as lists of
@@ -798,28 +821,46 @@ func (c *Conv2D) gradients(dz []float32, mask []uint8, n int) {
 		}
 		return
 	}
+	// The samples are summed in groups of c.group: group g's partial sums
+	// (over its samples' pixels in order) go to gpart, then the partials
+	// are added in group order. Threads take whole groups, so every thread
+	// count adds the same numbers in the same order.
+	groups := (n + c.group - 1) / c.group
+	kf := (k + 1) * f
+	if !c.gradThreads(dz, mask, n) {
+		clear(c.gpart[:groups*kf])
+		if !c.kept {
+			c.padN = 0 // copy the samples again, chunk by chunk
+		}
+		ms := kernels.MaskStride(f)
+		c.runs(c.x, n, func(xs []float32, r, q0, q1 int) {
+			e := r + q1 - q0
+			var m []uint8
+			if mask != nil {
+				m = mask[r*ms : e*ms]
+			}
+			g := c.gpart[r/c.g.pixels()/c.group*kf:]
+			var gb []float32
+			if c.Bias != nil {
+				gb = g[k*f : kf]
+			}
+			kernels.ConvGrad(g[:k*f], gb, xs, c.win, q0, q1, dz[r*f:e*f], m, f)
+		})
+	}
 	gk := c.Kernel.Grad
-	clear(gk)
+	copy(gk, c.gpart[:k*f])
 	var gb []float32
 	if c.Bias != nil {
 		gb = c.Bias.Grad
-		clear(gb)
+		copy(gb, c.gpart[k*f:kf])
 	}
-	if c.gradThreads(dz, mask, n) {
-		return
-	}
-	if !c.kept {
-		c.padN = 0 // copy the samples again, chunk by chunk
-	}
-	ms := kernels.MaskStride(f)
-	c.runs(c.x, n, func(xs []float32, r, q0, q1 int) {
-		e := r + q1 - q0
-		var m []uint8
-		if mask != nil {
-			m = mask[r*ms : e*ms]
+	for g := 1; g < groups; g++ {
+		part := c.gpart[g*kf : (g+1)*kf]
+		addTo(gk, part[:k*f])
+		if gb != nil {
+			addTo(gb, part[k*f:])
 		}
-		kernels.ConvGrad(gk, gb, xs, c.win, q0, q1, dz[r*f:e*f], m, f)
-	})
+	}
 }
 
 // BackwardLogits computes, from dz = dLoss/dLogits of the last Forward's

@@ -26,10 +26,6 @@ type convJob struct {
 type convThreads struct {
 	threads int // the pool's, when made
 	job     convJob
-	// kLo[t] … kLo[t+1]−1 are the kernel positions of gradient block t,
-	// whose windows are winK[t].
-	kLo  []int
-	winK []*kernels.Windows
 	// Per-thread scratch for dx (thread 0 uses the layer's own).
 	fidx          [][]int32
 	fval          [][]float32
@@ -46,18 +42,6 @@ func (c *Conv2D) allocThreads() {
 		return
 	}
 	th := &convThreads{threads: t}
-	parts := min(t, c.k)
-	pix, koff := c.pix, c.koff
-	for i := 0; i <= parts; i++ {
-		lo, _ := parallel.Range(c.k, parts, i)
-		if i == parts {
-			lo = c.k
-		}
-		th.kLo = append(th.kLo, lo)
-	}
-	for i := 0; i < parts; i++ {
-		th.winK = append(th.winK, kernels.NewWindows(pix, koff[th.kLo[i]:th.kLo[i+1]], nil))
-	}
 	if c.gdx {
 		th.fidx, th.fval, th.dcol = make([][]int32, t), make([][]float32, t), make([][]float32, t)
 		th.fidx[0], th.fval[0], th.dcol[0] = c.fidx, c.fval, c.dcol
@@ -124,42 +108,49 @@ func (c *Conv2D) forwardPart(part int) {
 	}
 }
 
-// gradThreads runs the dense kernel and bias gradients split by kernel
-// positions, if the pool and the sizes call for it and every sample's
+// gradThreads computes the dense path's partial kernel and bias sums of
+// the groups of samples (see gradGroupSize) split over the threads by
+// whole groups, if the pool and the sizes call for it and every sample's
 // source is at hand; it reports whether it did.
 func (c *Conv2D) gradThreads(dz []float32, mask []uint8, n int) bool {
 	if !c.threaded() || (c.padded && (c.padLo != 0 || c.padN < n)) {
 		return false
 	}
-	if c.tp.Parts(n*c.g.pixels()*c.k*c.Filters, minFlops) < 2 {
+	groups := (n + c.group - 1) / c.group
+	parts := min(groups, c.tp.Parts(n*c.g.pixels()*c.k*c.Filters, minFlops))
+	if parts < 2 {
 		return false
 	}
-	c.th.job = convJob{x: c.x, n: n, dz: dz, mask: mask, parts: len(c.th.winK)}
-	c.tp.Run(len(c.th.winK), c.th.grad)
+	c.th.job = convJob{x: c.x, n: n, dz: dz, mask: mask, parts: parts}
+	c.tp.Run(parts, c.th.grad)
 	c.th.job = convJob{}
 	return true
 }
 
+// gradPart sums the groups of part: each group's samples in order into its
+// own partial.
 func (c *Conv2D) gradPart(part int) {
 	j := &c.th.job
-	f, p := c.Filters, c.g.pixels()
+	f, k, p := c.Filters, c.k, c.g.pixels()
 	ms := kernels.MaskStride(f)
-	k0, k1 := c.th.kLo[part], c.th.kLo[part+1]
-	gk := c.Kernel.Grad[k0*f : k1*f]
-	clear(gk)
-	var gb []float32
-	if part == 0 && c.Bias != nil {
-		gb = c.Bias.Grad
-		clear(gb)
-	}
-	win := c.th.winK[part]
-	for s := 0; s < j.n; s++ {
-		r, e := s*p, (s+1)*p
-		var m []uint8
-		if j.mask != nil {
-			m = j.mask[r*ms : e*ms]
+	kf := (k + 1) * f
+	groups := (j.n + c.group - 1) / c.group
+	g0, g1 := parallel.Range(groups, j.parts, part)
+	clear(c.gpart[g0*kf : g1*kf])
+	for g := g0; g < g1; g++ {
+		gk := c.gpart[g*kf : g*kf+k*f]
+		var gb []float32
+		if c.Bias != nil {
+			gb = c.gpart[g*kf+k*f : (g+1)*kf]
 		}
-		kernels.ConvGrad(gk, gb, c.sampleSource(j.x, s), win, 0, p, j.dz[r*f:e*f], m, f)
+		for s := g * c.group; s < min(j.n, (g+1)*c.group); s++ {
+			r, e := s*p, (s+1)*p
+			var m []uint8
+			if j.mask != nil {
+				m = j.mask[r*ms : e*ms]
+			}
+			kernels.ConvGrad(gk, gb, c.sampleSource(j.x, s), c.win, 0, p, j.dz[r*f:e*f], m, f)
+		}
 	}
 }
 
