@@ -81,9 +81,11 @@
 // costs about 0.4 µs of a 20 µs step, and fusing it would tie the optimizer
 // to the layer. Adam is bound by the VSQRTPS and VDIVPS it needs per weight
 // (which must stay correctly rounded, so no reciprocal approximations). On
-// the Zen 4 measured, their 8-lane forms take about as long as the 16-lane
-// ones, so AVX2's Adam takes 1.6 to 2 times AVX-512's (without the square
-// root, 1.0 to 1.5 times): unrolling did not change it.
+// the Zen 5 measured (full-width 512-bit units), their 8-lane forms take
+// about as long as the 16-lane ones — `kiln bench` measures 1.6 G square
+// root and divide pairs a second at AVX2 against 3.3 G at AVX-512 — so
+// AVX2's Adam takes 1.6 to 2 times AVX-512's (without the square root, 1.0
+// to 1.5 times): unrolling did not change it.
 //
 // On AVX2, ExpSum, Exp, ScatterBatch and NonZeroU8 measured within 1.2
 // times of AVX-512 (ExpSum and Exp were 2.5 times, on a scalar fallback or
