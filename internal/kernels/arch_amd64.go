@@ -534,12 +534,25 @@ func scatterBatchArch(g []float32, stride int, idx []int32, val []float32, start
 	if level < AVX2 || u > 16 || start[len(start)-1] == 0 {
 		return false
 	}
+	rows := len(start) - 1
 	if level == AVX512 {
-		scatterBatch512(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u)
-	} else if u <= 8 {
-		scatterBatch256x1(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u, u)
-	} else {
-		scatterBatch256x2(&g[0], stride, &idx[0], &val[0], &start[0], len(start)-1, &dz[0], u, u-8)
+		scatterBatch512(&g[0], stride, &idx[0], &val[0], &start[0], rows, &dz[0], u)
+		return true
+	}
+	nv := (u + 7) / 8
+	// Rows of g padded to whole vectors (Dense's and Conv2D's gpad) are
+	// updated whole, without masked stores: if the last row that can hold
+	// u values also holds nv·8.
+	whole := stride >= 8*nv && (len(g)-u)/stride*stride+8*nv <= len(g)
+	switch {
+	case nv == 1 && whole:
+		scatterBatch256x1whole(&g[0], stride, &idx[0], &val[0], &start[0], rows, &dz[0], u, u)
+	case nv == 1:
+		scatterBatch256x1(&g[0], stride, &idx[0], &val[0], &start[0], rows, &dz[0], u, u)
+	case whole:
+		scatterBatch256x2whole(&g[0], stride, &idx[0], &val[0], &start[0], rows, &dz[0], u, u-8)
+	default:
+		scatterBatch256x2(&g[0], stride, &idx[0], &val[0], &start[0], rows, &dz[0], u, u-8)
 	}
 	return true
 }

@@ -220,7 +220,9 @@ func ScatterRows(g []float32, stride int, idx []int32, val []float32, d []float3
 // ScatterBatch is ScatterRows for every row r of a batch: row r's lists are
 // idx, val[start[r]:start[r+1]] and its d is dz[r·len:(r+1)·len], with len
 // = len(dz)/(len(start)−1). It does in one call what a loop of ScatterRows
-// calls would, in the same order.
+// calls would, in the same order. Where g's rows are padded to whole
+// vectors, the AVX2 kernel updates them whole: a padding element v becomes
+// v + x·0, which is v unless v is −0 or x is not finite.
 func ScatterBatch(g []float32, stride int, idx []int32, val []float32, start []int, dz []float32) {
 	rows := len(start) - 1
 	if rows <= 0 {

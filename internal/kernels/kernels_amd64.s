@@ -3932,6 +3932,102 @@ next:
 	VZEROUPPER
 	RET
 
+// func scatterBatch256x1whole(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+// Requires: AVX
+TEXT ·scatterBatch256x1whole(SB), NOSPLIT, $0-72
+	MOVQ    grad+0(FP), AX
+	MOVQ    stride+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    idx+16(FP), DX
+	MOVQ    val+24(FP), BX
+	MOVQ    start+32(FP), SI
+	MOVQ    dz+48(FP), DI
+	MOVQ    u+56(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    tail+64(FP), R9
+	MOVQ    $0x00000008, R10
+	SUBQ    R9, R10
+	LEAQ    tailmask<>+0(SB), R9
+	VMOVDQU (R9)(R10*4), Y0
+	XORQ    R9, R9
+
+row:
+	MOVQ       (SI)(R9*8), R10
+	MOVQ       8(SI)(R9*8), R11
+	CMPQ       R10, R11
+	JGE        next
+	VMASKMOVPS (DI), Y0, Y1
+
+loop:
+	MOVLQSX      (DX)(R10*4), R12
+	IMULQ        CX, R12
+	ADDQ         AX, R12
+	VBROADCASTSS (BX)(R10*4), Y2
+	VMULPS       Y1, Y2, Y2
+	VADDPS       (R12), Y2, Y2
+	VMOVUPS      Y2, (R12)
+	INCQ         R10
+	CMPQ         R10, R11
+	JLT          loop
+
+next:
+	ADDQ R8, DI
+	INCQ R9
+	CMPQ R9, rows+40(FP)
+	JLT  row
+	VZEROUPPER
+	RET
+
+// func scatterBatch256x2whole(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+// Requires: AVX
+TEXT ·scatterBatch256x2whole(SB), NOSPLIT, $0-72
+	MOVQ    grad+0(FP), AX
+	MOVQ    stride+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    idx+16(FP), DX
+	MOVQ    val+24(FP), BX
+	MOVQ    start+32(FP), SI
+	MOVQ    dz+48(FP), DI
+	MOVQ    u+56(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    tail+64(FP), R9
+	MOVQ    $0x00000008, R10
+	SUBQ    R9, R10
+	LEAQ    tailmask<>+0(SB), R9
+	VMOVDQU (R9)(R10*4), Y0
+	XORQ    R9, R9
+
+row:
+	MOVQ       (SI)(R9*8), R10
+	MOVQ       8(SI)(R9*8), R11
+	CMPQ       R10, R11
+	JGE        next
+	VMOVUPS    (DI), Y1
+	VMASKMOVPS 32(DI), Y0, Y2
+
+loop:
+	MOVLQSX      (DX)(R10*4), R12
+	IMULQ        CX, R12
+	ADDQ         AX, R12
+	VBROADCASTSS (BX)(R10*4), Y3
+	VMULPS       Y1, Y3, Y4
+	VADDPS       (R12), Y4, Y4
+	VMOVUPS      Y4, (R12)
+	VMULPS       Y2, Y3, Y3
+	VADDPS       32(R12), Y3, Y3
+	VMOVUPS      Y3, 32(R12)
+	INCQ         R10
+	CMPQ         R10, R11
+	JLT          loop
+
+next:
+	ADDQ R8, DI
+	INCQ R9
+	CMPQ R9, rows+40(FP)
+	JLT  row
+	VZEROUPPER
+	RET
+
 // func copyRows512(dst *float32, dstStride int, src *float32, srcStride int, rows int, width int, clear int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·copyRows512(SB), NOSPLIT, $0-56

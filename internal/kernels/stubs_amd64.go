@@ -413,6 +413,18 @@ func scatterBatch256x1(grad *float32, stride int, idx *int32, val *float32, star
 //go:noescape
 func scatterBatch256x2(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
 
+// scatterBatch256x1whole is scatterBatch512 on AVX2 for u ≤ 8: 1 vectors, dz's last one
+// masked to its first tail lanes; g's rows are updated whole (lanes ≥ u get x·0).
+//
+//go:noescape
+func scatterBatch256x1whole(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+
+// scatterBatch256x2whole is scatterBatch512 on AVX2 for u ≤ 16: 2 vectors, dz's last one
+// masked to its first tail lanes; g's rows are updated whole (lanes ≥ u get x·0).
+//
+//go:noescape
+func scatterBatch256x2whole(grad *float32, stride int, idx *int32, val *float32, start *int, rows int, dz *float32, u int, tail int)
+
 // copyRows512 copies rows ≥ 1 rows of width 1..16 between strided layouts and,
 // if clear is not 0, zeroes the copied values in src:
 //
