@@ -209,12 +209,24 @@ func accumRows2Arch(z0, z1, w []float32, stride int, idx0 []int32, val0 []float3
 		accumPair512x1(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
 	case level == AVX512:
 		accumPair512x2(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
+	case wholeRows(w, stride, len(z0), nv*l) && nv == 1:
+		accumPair256x1whole(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
+	case wholeRows(w, stride, len(z0), nv*l):
+		accumPair256x2whole(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
 	case nv == 1:
 		accumPair256x1(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
 	default:
 		accumPair256x2(&z0[0], &z1[0], &w[0], stride, i0, v0, n0, i1, v1, n1, tail)
 	}
 	return true
+}
+
+// wholeRows reports whether a kernel may read width floats from the start
+// of every row of w that holds u values (rows stride apart): the last such
+// row's width floats must lie within w's capacity (tensor.NewVariable
+// leaves room for it).
+func wholeRows(w []float32, stride, u, width int) bool {
+	return len(w) >= u && (len(w)-u)/stride*stride+width <= cap(w)
 }
 
 func scatterRowsArch(g []float32, stride int, idx []int32, val []float32, d []float32) bool {

@@ -3463,6 +3463,88 @@ done:
 	VZEROUPPER
 	RET
 
+// func accumPair256x1whole(z0 *float32, z1 *float32, w *float32, stride int, idx0 *int32, val0 *float32, n0 int, idx1 *int32, val1 *float32, n1 int, tail int)
+// Requires: AVX, CMOV
+TEXT ·accumPair256x1whole(SB), NOSPLIT, $0-88
+	MOVQ       z0+0(FP), AX
+	MOVQ       z1+8(FP), CX
+	MOVQ       w+16(FP), DX
+	MOVQ       stride+24(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       tail+80(FP), SI
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), Y0
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (CX), Y0, Y2
+	MOVQ       idx0+32(FP), SI
+	MOVQ       val0+40(FP), DI
+	MOVQ       n0+48(FP), R8
+	MOVQ       idx1+56(FP), R9
+	MOVQ       val1+64(FP), R10
+	MOVQ       n1+72(FP), R11
+	MOVQ       R8, R12
+	CMPQ       R11, R12
+	CMOVQLT    R11, R12
+	XORQ       R13, R13
+	TESTQ      R12, R12
+	JZ         rest0
+
+both:
+	MOVLQSX      (SI)(R13*4), R14
+	IMULQ        BX, R14
+	ADDQ         DX, R14
+	VBROADCASTSS (DI)(R13*4), Y3
+	VMULPS       (R14), Y3, Y3
+	VADDPS       Y3, Y1, Y1
+	MOVLQSX      (R9)(R13*4), R14
+	IMULQ        BX, R14
+	ADDQ         DX, R14
+	VBROADCASTSS (R10)(R13*4), Y3
+	VMULPS       (R14), Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	INCQ         R13
+	CMPQ         R13, R12
+	JLT          both
+
+rest0:
+	MOVQ R13, R12
+	CMPQ R13, R8
+	JGE  rest1
+
+loop0:
+	MOVLQSX      (SI)(R13*4), R14
+	IMULQ        BX, R14
+	ADDQ         DX, R14
+	VBROADCASTSS (DI)(R13*4), Y3
+	VMULPS       (R14), Y3, Y3
+	VADDPS       Y3, Y1, Y1
+	INCQ         R13
+	CMPQ         R13, R8
+	JLT          loop0
+
+rest1:
+	CMPQ R12, R11
+	JGE  done
+
+loop1:
+	MOVLQSX      (R9)(R12*4), SI
+	IMULQ        BX, SI
+	ADDQ         DX, SI
+	VBROADCASTSS (R10)(R12*4), Y3
+	VMULPS       (SI), Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	INCQ         R12
+	CMPQ         R12, R11
+	JLT          loop1
+
+done:
+	VMASKMOVPS Y1, Y0, (AX)
+	VMASKMOVPS Y2, Y0, (CX)
+	VZEROUPPER
+	RET
+
 // func accumPair512x2(z0 *float32, z1 *float32, w *float32, stride int, idx0 *int32, val0 *float32, n0 int, idx1 *int32, val1 *float32, n1 int, tail int)
 // Requires: AVX, AVX512F, BMI2, CMOV
 TEXT ·accumPair512x2(SB), NOSPLIT, $0-88
@@ -3642,6 +3724,100 @@ loop1:
 	VMASKMOVPS   32(SI), Y0, Y6
 	VMULPS       Y6, Y5, Y6
 	VADDPS       Y6, Y4, Y4
+	INCQ         R12
+	CMPQ         R12, R11
+	JLT          loop1
+
+done:
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, (CX)
+	VMASKMOVPS Y3, Y0, 32(AX)
+	VMASKMOVPS Y4, Y0, 32(CX)
+	VZEROUPPER
+	RET
+
+// func accumPair256x2whole(z0 *float32, z1 *float32, w *float32, stride int, idx0 *int32, val0 *float32, n0 int, idx1 *int32, val1 *float32, n1 int, tail int)
+// Requires: AVX, CMOV
+TEXT ·accumPair256x2whole(SB), NOSPLIT, $0-88
+	MOVQ       z0+0(FP), AX
+	MOVQ       z1+8(FP), CX
+	MOVQ       w+16(FP), DX
+	MOVQ       stride+24(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       tail+80(FP), SI
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(DI*4), Y0
+	VMOVUPS    (AX), Y1
+	VMOVUPS    (CX), Y2
+	VMASKMOVPS 32(AX), Y0, Y3
+	VMASKMOVPS 32(CX), Y0, Y4
+	MOVQ       idx0+32(FP), SI
+	MOVQ       val0+40(FP), DI
+	MOVQ       n0+48(FP), R8
+	MOVQ       idx1+56(FP), R9
+	MOVQ       val1+64(FP), R10
+	MOVQ       n1+72(FP), R11
+	MOVQ       R8, R12
+	CMPQ       R11, R12
+	CMOVQLT    R11, R12
+	XORQ       R13, R13
+	TESTQ      R12, R12
+	JZ         rest0
+
+both:
+	MOVLQSX      (SI)(R13*4), R14
+	IMULQ        BX, R14
+	ADDQ         DX, R14
+	VBROADCASTSS (DI)(R13*4), Y5
+	VMULPS       (R14), Y5, Y6
+	VADDPS       Y6, Y1, Y1
+	VMULPS       32(R14), Y5, Y5
+	VADDPS       Y5, Y3, Y3
+	MOVLQSX      (R9)(R13*4), R14
+	IMULQ        BX, R14
+	ADDQ         DX, R14
+	VBROADCASTSS (R10)(R13*4), Y5
+	VMULPS       (R14), Y5, Y6
+	VADDPS       Y6, Y2, Y2
+	VMULPS       32(R14), Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	INCQ         R13
+	CMPQ         R13, R12
+	JLT          both
+
+rest0:
+	MOVQ R13, R12
+	CMPQ R13, R8
+	JGE  rest1
+
+loop0:
+	MOVLQSX      (SI)(R13*4), R14
+	IMULQ        BX, R14
+	ADDQ         DX, R14
+	VBROADCASTSS (DI)(R13*4), Y5
+	VMULPS       (R14), Y5, Y6
+	VADDPS       Y6, Y1, Y1
+	VMULPS       32(R14), Y5, Y5
+	VADDPS       Y5, Y3, Y3
+	INCQ         R13
+	CMPQ         R13, R8
+	JLT          loop0
+
+rest1:
+	CMPQ R12, R11
+	JGE  done
+
+loop1:
+	MOVLQSX      (R9)(R12*4), SI
+	IMULQ        BX, SI
+	ADDQ         DX, SI
+	VBROADCASTSS (R10)(R12*4), Y5
+	VMULPS       (SI), Y5, Y6
+	VADDPS       Y6, Y2, Y2
+	VMULPS       32(SI), Y5, Y5
+	VADDPS       Y5, Y4, Y4
 	INCQ         R12
 	CMPQ         R12, R11
 	JLT          loop1

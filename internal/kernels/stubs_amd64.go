@@ -306,6 +306,19 @@ func accumPair512x1(z0 *float32, z1 *float32, w *float32, stride int, idx0 *int3
 //go:noescape
 func accumPair256x1(z0 *float32, z1 *float32, w *float32, stride int, idx0 *int32, val0 *float32, n0 int, idx1 *int32, val1 *float32, n1 int, tail int)
 
+// accumPair256x1whole is AccumRows on two rows z0 and z1 of up to 8 columns (1 vectors,
+// the last masked to its first tail lanes), interleaving their independent sums:
+//
+//	for i := 0; i < n0; i++ {
+//		for j := range z0 {
+//			z0[j] += float32(val0[i] * w[int(idx0[i])*stride+j])
+//		}
+//	}
+//	(the same for z1 with idx1, val1, n1)
+//
+//go:noescape
+func accumPair256x1whole(z0 *float32, z1 *float32, w *float32, stride int, idx0 *int32, val0 *float32, n0 int, idx1 *int32, val1 *float32, n1 int, tail int)
+
 // accumPair512x2 is AccumRows on two rows z0 and z1 of up to 32 columns (2 vectors,
 // the last masked to its first tail lanes), interleaving their independent sums:
 //
@@ -331,6 +344,19 @@ func accumPair512x2(z0 *float32, z1 *float32, w *float32, stride int, idx0 *int3
 //
 //go:noescape
 func accumPair256x2(z0 *float32, z1 *float32, w *float32, stride int, idx0 *int32, val0 *float32, n0 int, idx1 *int32, val1 *float32, n1 int, tail int)
+
+// accumPair256x2whole is AccumRows on two rows z0 and z1 of up to 16 columns (2 vectors,
+// the last masked to its first tail lanes), interleaving their independent sums:
+//
+//	for i := 0; i < n0; i++ {
+//		for j := range z0 {
+//			z0[j] += float32(val0[i] * w[int(idx0[i])*stride+j])
+//		}
+//	}
+//	(the same for z1 with idx1, val1, n1)
+//
+//go:noescape
+func accumPair256x2whole(z0 *float32, z1 *float32, w *float32, stride int, idx0 *int32, val0 *float32, n0 int, idx1 *int32, val1 *float32, n1 int, tail int)
 
 // scatterRows512x1 is ScatterRows for d of up to 16 columns: 1 vectors, the
 // last one masked to its first tail lanes; n ≥ 1 rows are updated. The rows
