@@ -111,18 +111,25 @@ func IsInputError(err error) bool {
 
 // trainer holds one Fit's preallocated buffers.
 type trainer struct {
-	m       *Sequential
-	x, y    *data.Array
-	batch   int
-	xb, yb  []float32
-	grad    []float32
-	idx     []int
-	metrics []metrics.Metric
-	units   int
-	lastAct layers.Activated
-	lossSum float32
-	count   float32
-	metSums []float32
+	m      *Sequential
+	x, y   *data.Array
+	batch  int
+	xb, yb []float32
+	// The batch's rows are gathered on the pool's threads (each part its
+	// own rows: independent outputs); gatherFn is made once, so a step
+	// allocates nothing.
+	pool        *parallel.Pool
+	gatherIdx   []int
+	gatherParts int
+	gatherFn    func(part int)
+	grad        []float32
+	idx         []int
+	metrics     []metrics.Metric
+	units       int
+	lastAct     layers.Activated
+	lossSum     float32
+	count       float32
+	metSums     []float32
 	// w holds a weight per row of x (nil: unweighted); metCount sums the
 	// weights of the rows seen, the metrics' denominator when weighted.
 	w        []float32
@@ -471,7 +478,8 @@ func (m *Sequential) setPool(p *parallel.Pool) {
 // newTrainer allocates every buffer a training step needs, for steps that
 // split their work over pool (nil: serial).
 func (m *Sequential) newTrainer(x, y *data.Array, batch int, pool *parallel.Pool) (*trainer, error) {
-	t := &trainer{m: m, x: x, y: y, batch: batch, units: m.OutputShape()[len(m.OutputShape())-1]}
+	t := &trainer{m: m, x: x, y: y, batch: batch, units: m.OutputShape()[len(m.OutputShape())-1], pool: pool}
+	t.gatherFn = t.gatherPart
 	t.firstVar = len(m.layers)
 	for i, l := range m.layers {
 		if len(l.Variables()) > 0 {
@@ -550,6 +558,25 @@ func (t *trainer) resetEpoch() {
 
 // step runs one training step on the rows idx: forward, loss, metrics,
 // backward, optimizer update. It allocates nothing.
+// gather copies the training rows idx into xb, split by rows over the pool
+// when the batch is large enough (2¹⁵ values a part).
+func (t *trainer) gather(idx []int) {
+	parts := min(len(idx), t.pool.Parts(len(idx)*t.x.RowLen(), 1<<15))
+	if parts < 2 {
+		t.x.GatherRows(t.xb, idx)
+		return
+	}
+	t.gatherIdx, t.gatherParts = idx, parts
+	t.pool.Run(parts, t.gatherFn)
+	t.gatherIdx = nil
+}
+
+func (t *trainer) gatherPart(part int) {
+	lo, hi := parallel.Range(len(t.gatherIdx), t.gatherParts, part)
+	w := t.x.RowLen()
+	t.x.GatherRows(t.xb[lo*w:hi*w], t.gatherIdx[lo:hi])
+}
+
 func (t *trainer) step(idx []int) {
 	n := len(idx)
 	m := t.m
@@ -567,7 +594,7 @@ func (t *trainer) step(idx []int) {
 		h = t.bytesIn.ForwardBytes(src, idx, lut, t.logitsOnly != nil && t.firstVar == last)
 		first = t.firstVar + 1
 	} else {
-		t.x.GatherRows(t.xb, idx)
+		t.gather(idx)
 		h = t.xb[:n*t.x.RowLen()]
 	}
 	t.y.GatherRows(t.yb, idx)
