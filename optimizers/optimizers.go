@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
-	"github.com/kiln-ml/kiln/internal/parallel"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -87,12 +86,6 @@ func (o *SGD) Apply() {
 	o.each(o.upd)
 }
 
-// SetPool sets the pool Apply splits the update over (see Threaded).
-func (o *SGD) SetPool(p *parallel.Pool) {
-	o.setPool(p)
-	o.upd = o.update
-}
-
 // update applies the step to elements lo … hi−1 of variable i.
 func (o *SGD) update(i, lo, hi int) {
 	lr, mu := o.lr, o.Momentum
@@ -154,12 +147,6 @@ func (o *RMSprop) Apply() {
 		o.upd = o.update
 	}
 	o.each(o.upd)
-}
-
-// SetPool sets the pool Apply splits the update over (see Threaded).
-func (o *RMSprop) SetPool(p *parallel.Pool) {
-	o.setPool(p)
-	o.upd = o.update
 }
 
 // update applies the step to elements lo … hi−1 of variable i.
@@ -232,12 +219,6 @@ func (o *Adam) Apply() {
 	o.each(o.upd)
 }
 
-// SetPool sets the pool Apply splits the update over (see Threaded).
-func (o *Adam) SetPool(p *parallel.Pool) {
-	o.setPool(p)
-	o.upd = o.update
-}
-
 // update applies the step to elements lo … hi−1 of variable i: m +=
 // (g−m)(1−β₁); v += (g²−v)(1−β₂); w −= α·m/(√v + ε), every operation
 // rounded to float32 (kernels.Adam, vectorised, element by element).
@@ -286,12 +267,6 @@ func (o *Adagrad) Apply() {
 		o.upd = o.update
 	}
 	o.each(o.upd)
-}
-
-// SetPool sets the pool Apply splits the update over (see Threaded).
-func (o *Adagrad) SetPool(p *parallel.Pool) {
-	o.setPool(p)
-	o.upd = o.update
 }
 
 // update applies the step to elements lo … hi−1 of variable i.

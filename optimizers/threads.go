@@ -63,8 +63,9 @@ func (b *base) run(part int) {
 	}
 }
 
-// setPool sets the pool (see Threaded).
-func (b *base) setPool(p *parallel.Pool) {
+// SetPool sets the pool Apply splits the update over (see Threaded); every
+// optimizer here has it through base.
+func (b *base) SetPool(p *parallel.Pool) {
 	b.sp.tp = p
 	if b.sp.fn == nil {
 		b.sp.fn = b.run
