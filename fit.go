@@ -556,8 +556,6 @@ func (t *trainer) resetEpoch() {
 	clear(t.metSums)
 }
 
-// step runs one training step on the rows idx: forward, loss, metrics,
-// backward, optimizer update. It allocates nothing.
 // gather copies the training rows idx into xb, split by rows over the pool
 // when the batch is large enough (2¹⁵ values a part).
 func (t *trainer) gather(idx []int) {
@@ -577,6 +575,8 @@ func (t *trainer) gatherPart(part int) {
 	t.x.GatherRows(t.xb[lo*w:hi*w], t.gatherIdx[lo:hi])
 }
 
+// step runs one training step on the rows idx: forward, loss, metrics,
+// backward, optimizer update. It allocates nothing.
 func (t *trainer) step(idx []int) {
 	n := len(idx)
 	m := t.m

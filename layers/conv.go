@@ -216,7 +216,7 @@ type Conv2D struct {
 	pool sync.Pool // *convScratch for Infer
 
 	// The dense path's kernel gradient is summed by groups of samples
-	// (see gradGroups): gpart holds each group's kernel and bias sums,
+	// (see gradGroupSize): gpart holds each group's kernel and bias sums,
 	// group g at g·(k+1)·f.
 	group int
 	gpart []float32
