@@ -109,7 +109,9 @@ Flags:`)
 		}
 	}
 	// levels are the kernel levels to time, best first: the one in use,
-	// the one forced, or (all) every level this CPU supports.
+	// the one forced, or (all) every level this CPU supports. The level in
+	// use is restored on return (the tests run commands in-process).
+	defer kernels.Use(kernels.Current())
 	levels := []kernels.Level{kernels.Current()}
 	switch *level {
 	case "":
@@ -126,7 +128,6 @@ Flags:`)
 		}
 		levels = []kernels.Level{l}
 	}
-	defer kernels.Use(kernels.Current())
 
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)

@@ -153,3 +153,19 @@ func TestBenchAllKernelLevels(t *testing.T) {
 		t.Errorf("--kernels sse9: exit %d, %s", code, stderr)
 	}
 }
+
+// A forced kernel level lasts for the command only.
+func TestBenchRestoresKernelLevel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains one MNIST epoch")
+	}
+	levels := kernels.Supported()
+	before := kernels.Current()
+	code, _, stderr := runKiln(t, "bench", "--workload", "seed", "--epochs", "1", "--kernels", levels[0].String())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if after := kernels.Current(); after != before {
+		t.Errorf("kernel level after bench --kernels %s: %s, want %s", levels[0], after, before)
+	}
+}
