@@ -553,9 +553,9 @@ func scatterBatchArch(g []float32, stride int, idx []int32, val []float32, start
 	}
 	nv := (u + 7) / 8
 	// Rows of g padded to whole vectors (Dense's and Conv2D's gpad) are
-	// updated whole, without masked stores: if the last row that can hold
-	// u values also holds nv·8.
-	whole := stride >= 8*nv && (len(g)-u)/stride*stride+8*nv <= len(g)
+	// updated whole, without masked stores: if every row has room for nv·8
+	// values before the next one and within len(g) (writes stay in g).
+	whole := stride >= 8*nv && wholeRows(g[:len(g):len(g)], stride, u, 8*nv)
 	switch {
 	case nv == 1 && whole:
 		scatterBatch256x1whole(&g[0], stride, &idx[0], &val[0], &start[0], rows, &dz[0], u, u)
