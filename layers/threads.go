@@ -38,8 +38,8 @@ func (t *threads) SetPool(p *parallel.Pool) { t.tp = p }
 
 // Minimum work per part (beyond the first) before a job is split, in the
 // units of each job; below it a kernel call stays on one goroutine, where
-// the hand-off (about a microsecond with the workers awake, tens when
-// they sleep) would cost more than it saves. They depend on sizes only.
+// the hand-off (under a microsecond while the workers poll, ~50 µs once
+// they have parked; see internal/parallel) would cost more than it saves. They depend on sizes only.
 const (
 	minElems = 1 << 15 // element-wise work (activations, pooling): values
 	minFlops = 1 << 17 // multiply-adds (conv, Dense)
@@ -49,7 +49,6 @@ const (
 // parallel; softmax and every other activation act row by row, so each
 // block computes exactly what one call over all rows would.
 type rowJob struct {
-	pool       *parallel.Pool
 	act        activations.Func
 	back       bool
 	dst, a, b  []float32
@@ -96,10 +95,8 @@ func (j *rowJob) start(pool *parallel.Pool, act activations.Func, back bool, dst
 		}
 		return
 	}
-	if j.fn == nil {
-		j.fn = j.run // made once (Allocate calls prepare)
-	}
-	j.pool, j.act, j.back, j.dst, j.a, j.b, j.rows, j.cols, j.parts = pool, act, back, dst, a, b, rows, cols, parts
+	j.prepare() // made once: Allocate calls prepare
+	j.act, j.back, j.dst, j.a, j.b, j.rows, j.cols, j.parts = act, back, dst, a, b, rows, cols, parts
 	pool.Run(parts, j.fn)
 	j.dst, j.a, j.b = nil, nil, nil
 }
