@@ -71,6 +71,7 @@ func (*SGD) Name() string { return "SGD" }
 // Build allocates the momentum slots when momentum is used.
 func (o *SGD) Build(vars []*tensor.Variable) {
 	o.vars, o.sp.total = vars, 0
+	o.upd = o.update // made here, not in Apply: a method value allocates
 	if o.Momentum != 0 {
 		o.velocity = slots(vars)
 	}
@@ -80,9 +81,6 @@ func (o *SGD) Build(vars []*tensor.Variable) {
 // product rounded to float32 (kernels.SGD, vectorised).
 func (o *SGD) Apply() {
 	o.t++
-	if o.upd == nil {
-		o.upd = o.update
-	}
 	o.each(o.upd)
 }
 
@@ -131,6 +129,7 @@ func (*RMSprop) Name() string { return "RMSprop" }
 // Build allocates the slots.
 func (o *RMSprop) Build(vars []*tensor.Variable) {
 	o.vars, o.sp.total = vars, 0
+	o.upd = o.update // made here, not in Apply: a method value allocates
 	o.ms = slots(vars)
 	if o.Momentum != 0 {
 		o.mom = slots(vars)
@@ -143,9 +142,6 @@ func (o *RMSprop) Build(vars []*tensor.Variable) {
 // Apply performs one RMSprop step.
 func (o *RMSprop) Apply() {
 	o.t++
-	if o.upd == nil {
-		o.upd = o.update
-	}
 	o.each(o.upd)
 }
 
@@ -200,6 +196,7 @@ func (*Adam) Name() string { return "Adam" }
 // Build allocates the moment slots.
 func (o *Adam) Build(vars []*tensor.Variable) {
 	o.vars, o.sp.total = vars, 0
+	o.upd = o.update // made here, not in Apply: a method value allocates
 	o.m = slots(vars)
 	o.v = slots(vars)
 }
@@ -213,9 +210,6 @@ func (o *Adam) Apply() {
 	p1 := float32(math.Pow(float64(b1), t))
 	p2 := float32(math.Pow(float64(b2), t))
 	o.alpha = o.lr * sqrt32(1-p2) / (1 - p1)
-	if o.upd == nil {
-		o.upd = o.update
-	}
 	o.each(o.upd)
 }
 
@@ -252,6 +246,7 @@ func (*Adagrad) Name() string { return "Adagrad" }
 // Build allocates the accumulators, filled with the initial value.
 func (o *Adagrad) Build(vars []*tensor.Variable) {
 	o.vars, o.sp.total = vars, 0
+	o.upd = o.update // made here, not in Apply: a method value allocates
 	o.acc = slots(vars)
 	for _, a := range o.acc {
 		for j := range a {
@@ -263,9 +258,6 @@ func (o *Adagrad) Build(vars []*tensor.Variable) {
 // Apply performs one Adagrad step.
 func (o *Adagrad) Apply() {
 	o.t++
-	if o.upd == nil {
-		o.upd = o.update
-	}
 	o.each(o.upd)
 }
 
