@@ -45,8 +45,8 @@ const (
 // its number).
 const maxThreads = 255
 
-// Pool is a fixed set of worker goroutines; part 0 of every job runs on the
-// caller. Its methods must be called from one goroutine at a time (one
+// Pool is a fixed set of worker goroutines; the caller of Run works on the
+// job too. Its methods must be called from one goroutine at a time (one
 // training step runs one job at a time); a nil Pool is serial.
 type Pool struct {
 	threads int
@@ -55,8 +55,14 @@ type Pool struct {
 	// worker runs its part of a job when it sees gen change; the parts
 	// travel with the number so a worker never pairs one job's number with
 	// another's parts.
-	gen     atomic.Uint64
-	pending atomic.Int32 // parts of the running job not yet finished by workers
+	gen atomic.Uint64
+	// claim is the running job's number·256 + the next part to take:
+	// the caller and the workers take parts from it, so a worker that the
+	// system has not scheduled yet leaves its part to the others instead
+	// of holding the step up, and one that comes late from an earlier job
+	// takes nothing from a later one (the number differs).
+	claim   atomic.Uint64
+	pending atomic.Int32 // parts of the running job not yet finished
 	// parked[i] is 1 while worker i+1 is (about to be) blocked on wake[i];
 	// Run takes it back to 0 and sends a token.
 	parked []atomic.Int32
@@ -77,7 +83,7 @@ func New(threads int) *Pool {
 		wake: make([]chan struct{}, threads-1), panics: make([]any, threads)}
 	for i := range p.wake {
 		p.wake[i] = make(chan struct{}, 1)
-		go p.worker(i + 1)
+		go p.worker(i)
 	}
 	return p
 }
@@ -107,17 +113,31 @@ func (p *Pool) Close() {
 	})
 }
 
-// worker runs part of every job whose number it sees change, until Close.
-func (p *Pool) worker(part int) {
-	i := part - 1
+// worker i (one of the threads−1 New starts) takes parts of every job
+// whose number it sees change, until Close.
+func (p *Pool) worker(i int) {
 	seen := uint64(0) // gen's value at New: the first job is new to every worker
 	for {
 		seen = p.await(i, seen)
 		if p.closed.Load() {
 			return
 		}
-		if part < int(seen%256) {
-			p.call(part)
+		p.take(seen)
+	}
+}
+
+// take runs parts of job gen (number·256 + parts) until none is left to
+// take. Which thread runs a part changes no result: parts write disjoint
+// outputs, and any scratch memory belongs to a part, not to a thread.
+func (p *Pool) take(gen uint64) {
+	job, parts := gen/256, gen%256
+	for {
+		c := p.claim.Load()
+		if c/256 != job || c%256 >= parts {
+			return
+		}
+		if p.claim.CompareAndSwap(c, c+1) {
+			p.call(int(c % 256))
 			p.pending.Add(-1)
 		}
 	}
@@ -158,8 +178,10 @@ func (p *Pool) call(part int) {
 	p.fn(part)
 }
 
-// Run calls fn(0), …, fn(parts−1), at most Threads() at a time, part i on
-// worker i (part 0 on the caller), and returns when all have returned. A
+// Run calls fn(0), …, fn(parts−1), at most Threads() at a time, and
+// returns when all have returned. The caller and the workers take the parts
+// in order as they come free; which thread runs which part varies from run
+// to run, so a part must not depend on it. A
 // panic in a part is raised again by Run, after every part has finished.
 func (p *Pool) Run(parts int, fn func(part int)) {
 	if parts <= 1 || p.Threads() == 1 {
@@ -172,14 +194,16 @@ func (p *Pool) Run(parts int, fn func(part int)) {
 		panic("parallel.Run: more parts than threads")
 	}
 	p.fn = fn
-	p.pending.Store(int32(parts - 1))
-	p.gen.Store((p.gen.Load()/256+1)*256 + uint64(parts))
+	p.pending.Store(int32(parts))
+	job := p.gen.Load()/256 + 1
+	p.claim.Store(job * 256)
+	p.gen.Store(job*256 + uint64(parts)) // last: a worker that sees it finds the rest set
 	for i := 0; i < parts-1; i++ {
 		if p.parked[i].CompareAndSwap(1, 0) {
 			p.wake[i] <- struct{}{}
 		}
 	}
-	p.call(0)
+	p.take(job*256 + uint64(parts))
 	for n := 0; p.pending.Load() > 0; n++ {
 		if n >= spinLimit {
 			runtime.Gosched() // a worker may be waiting for this thread

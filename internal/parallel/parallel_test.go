@@ -133,3 +133,32 @@ func BenchmarkSplitAfterSerial(b *testing.B) {
 		})
 	}
 }
+
+// TestRunBackToBack runs many short jobs in a row with varying parts: a
+// worker that wakes late from one job must take no part of the next, and
+// every part of every job must run exactly once (the parts are claimed from
+// a counter tagged with the job's number).
+func TestRunBackToBack(t *testing.T) {
+	p := New(3)
+	defer p.Close()
+	var hits [3]atomic.Int32
+	var total atomic.Int64
+	fn := func(part int) { hits[part].Add(1); total.Add(1) }
+	want := int64(0)
+	for i := range 20000 {
+		parts := 2 + i%2
+		p.Run(parts, fn)
+		want += int64(parts)
+		for j := range parts {
+			if got := hits[j].Swap(0); got != 1 {
+				t.Fatalf("job %d of %d parts: part %d ran %d times, want 1", i, parts, j, got)
+			}
+		}
+		if got := hits[2].Swap(0); got != 0 {
+			t.Fatalf("job %d of %d parts: part 2 ran %d times", i, parts, got)
+		}
+	}
+	if got := total.Load(); got != want {
+		t.Fatalf("%d parts ran, want %d", got, want)
+	}
+}
