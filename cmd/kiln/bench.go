@@ -25,6 +25,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("threads", 1, "threads per training step and for validation (kiln's fit threads, with GOMAXPROCS set to it; PyTorch's thread count)")
 	workload := fs.String("workload", "all", "seed (the question's program), mlp (784→128 relu→10 softmax, Adam), cnn (Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax), Adam, batch 128), cnn-bn (cnn with Conv2D → BatchNormalization → ReLU), all (seed and mlp), or sweep (kiln sweep --jobs 1 against one job per core)")
 	rounds := fs.Int("rounds", 5, "sweep: timed rounds of each --jobs setting")
+	pairs := fs.Int("pairs", 0, "time each workload this many times on 1 thread and on --threads threads, alternately, and print each pair's speed-up and their median (after the usual run)")
 	vsC := fs.Bool("vs-c", false, "also run the seed workload written the straightforward way in C (bench/cpeer/seed.c, built with $CC or cc -O3 for x86-64-v3 and x86-64-v4) and print the ratio")
 	vsTorch := fs.Bool("vs-torch", false, "also run the workloads in PyTorch (bench/torch_bench.py) and print the ratio")
 	python := fs.String("python", bench.DefaultPython, "the Python interpreter for --vs-torch")
@@ -61,6 +62,11 @@ longest of the three — and how many times the bound kiln took.
 compiler; built with $CC, cc, gcc or clang, -O3, for x86-64-v3 (AVX2) and
 x86-64-v4 (AVX-512) where the CPU has them) and prints the ratio.
 
+--pairs P times each workload P times on 1 thread and on --threads threads,
+alternating (1, T, 1, T, …), and prints each pair's speed-up and their
+median: on a shared machine single runs move by up to 40%, and the two
+runs of a pair, back to back, see the same conditions.
+
 --workload sweep instead times whole 'kiln sweep' processes on the question's
 program (two learning rates × 3 repeats, --epochs epochs), --jobs 1 against
 one job per core, and prints the speed-up.
@@ -80,6 +86,9 @@ Flags:`)
 	}
 	if *threads < 1 {
 		return usageErr("--threads must be at least 1, got %d", *threads)
+	}
+	if *pairs < 0 || (*pairs > 0 && *threads < 2) {
+		return usageErr("--pairs compares 1 thread with --threads threads: it needs --threads 2 or more and a count ≥ 1, got --pairs %d --threads %d", *pairs, *threads)
 	}
 	if *workload == "sweep" {
 		if *rounds < 1 {
@@ -211,6 +220,11 @@ Flags:`)
 		if len(levels) > 1 {
 			fmt.Fprintf(stdout, "  levels: %s\n", strings.Join(levelTimes, "; "))
 		}
+		if *pairs > 0 {
+			if err := benchPairs(ctx, stdout, w, *epochs, *threads, *pairs); err != nil {
+				return err
+			}
+		}
 		if *vsC && w == bench.Seed {
 			benchC(ctx, stdout, w, *epochs, r)
 		}
@@ -233,6 +247,35 @@ Flags:`)
 			float64(tr.MedianTrain().Nanoseconds())/1e3/float64(r.Steps), (&bench.Result{Epochs: tr.Epochs}).MedianValidation().Seconds())
 		fmt.Fprintln(stdout, ratioLine(tr, r))
 	}
+	return nil
+}
+
+// benchPairs times workload w pairs times on 1 thread and on threads
+// threads, alternately, and prints each pair's speed-up and the median.
+func benchPairs(ctx context.Context, stdout io.Writer, w string, epochs, threads, pairs int) error {
+	var ups []float64
+	for i := range pairs {
+		var t [2]float64
+		for j, th := range []int{1, threads} {
+			setup, err := bench.NewSetup(w)
+			if err != nil {
+				return err
+			}
+			r, err := setup.Run(ctx, w, bench.Options{Epochs: epochs, Threads: th})
+			if err != nil {
+				return err
+			}
+			t[j] = r.MedianEpoch().Seconds()
+		}
+		ups = append(ups, t[0]/t[1])
+		fmt.Fprintf(stdout, "  pair %d: 1 thread %.4f s/epoch, %d threads %.4f s/epoch: %.2f×\n", i+1, t[0], threads, t[1], t[0]/t[1])
+	}
+	sorted := slices.Sorted(slices.Values(ups))
+	med := sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		med = (sorted[len(sorted)/2-1] + med) / 2
+	}
+	fmt.Fprintf(stdout, "  scaling: %d threads %.2f× faster than 1 (median of %d pairs; %.2f–%.2f)\n", threads, med, pairs, sorted[0], sorted[len(sorted)-1])
 	return nil
 }
 

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"math"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,8 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		{"bench", "--threads", "0"},
 		{"bench", "--kernels", "sse9"},
 		{"bench", "extra"},
+		{"bench", "--pairs", "2"}, // needs --threads 2 or more
+		{"bench", "--pairs", "-1", "--threads", "2"},
 	} {
 		code, _, stderr := runKiln(t, args...)
 		if code != 2 || !strings.Contains(stderr, "kiln: error:") {
@@ -168,4 +172,39 @@ func TestBenchRestoresKernelLevel(t *testing.T) {
 	if after := kernels.Current(); after != before {
 		t.Errorf("kernel level after bench --kernels %s: %s, want %s", levels[0], after, before)
 	}
+}
+
+// TestBenchPairs times the seed workload alternately on 1 and 2 threads:
+// a line per pair with both times and their ratio, then the median.
+func TestBenchPairs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains MNIST epochs")
+	}
+	code, stdout, stderr := runKiln(t, "bench", "--workload", "seed", "--epochs", "1", "--threads", "2", "--pairs", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	pair := regexp.MustCompile(`(?m)^  pair (\d): 1 thread ([0-9.]+) s/epoch, 2 threads ([0-9.]+) s/epoch: ([0-9.]+)×$`)
+	m := pair.FindAllStringSubmatch(stdout, -1)
+	if len(m) != 2 || m[0][1] != "1" || m[1][1] != "2" {
+		t.Fatalf("want 2 pair lines, got %d:\n%s", len(m), stdout)
+	}
+	for _, p := range m {
+		one, two, up := atof(t, p[2]), atof(t, p[3]), atof(t, p[4])
+		if one <= 0 || two <= 0 || math.Abs(one/two-up) > 0.01 {
+			t.Errorf("pair %s: %g / %g is not %g", p[1], one, two, up)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^  scaling: 2 threads [0-9.]+× faster than 1 \(median of 2 pairs; [0-9.]+–[0-9.]+\)$`).MatchString(stdout) {
+		t.Errorf("no scaling line:\n%s", stdout)
+	}
+}
+
+func atof(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
