@@ -1,0 +1,388 @@
+// Command loss generates kiln's amd64 loss kernels (../../loss_amd64.s and
+// ../../loss_stubs_amd64.go) with avo: the row maxima of a batch of logits
+// with the shifted values in float64, and Go's amd64 math.Log on vectors.
+// Run it through go generate in internal/kernels:
+//
+//	go generate ./internal/kernels
+//
+// Like ../gen.go, every kernel performs the operations of the Go code it
+// replaces in the same order, lane by lane, each rounded separately (never
+// an FMA), so results are bit-identical to it.
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+var (
+	// lossMasks32 is 16 int32 −1 then 16 zeros: loaded at (16−c)·4, the
+	// masks of the first c of 16 float32 lanes.
+	lossMasks32 Mem
+	// lossMasks64 is the same for 16 float64 lanes (int64 −1, then zeros).
+	lossMasks64 Mem
+	// logData holds the constants of math.Log (log_amd64.s).
+	logData Mem
+)
+
+// logConsts are log_amd64.s's constants, by their bits.
+var logConsts = []struct {
+	name string
+	bits uint64
+}{
+	{"hsqrt2", math.Float64bits(7.07106781186547524401e-01)},
+	{"ln2hi", 0x3fe62e42fee00000},
+	{"ln2lo", 0x3dea39ef35793c76},
+	{"l1", 0x3FE5555555555593},
+	{"l2", 0x3FD999999997FA04},
+	{"l3", 0x3FD2492494229359},
+	{"l4", 0x3FCC71C51D8E78AF},
+	{"l5", 0x3FC7466496CB03DE},
+	{"l6", 0x3FC39A09D078C69F},
+	{"l7", 0x3FC2F112DF3E5244},
+	{"mant", 0x000FFFFFFFFFFFFF},
+	{"half", math.Float64bits(0.5)},
+	{"one", math.Float64bits(1)},
+	{"two", math.Float64bits(2)},
+	{"expmask", 0x7FF},
+	{"magic", 0x4330000000000000},                       // 2^52: its bits OR a small integer i are 2^52 + i
+	{"kbias", math.Float64bits(float64(1<<52 + 0x3FE))}, // 2^52 + 0x3FE
+	{"inf", math.Float64bits(math.Inf(1))},
+}
+
+func logConst(name string) Mem {
+	for i, c := range logConsts {
+		if c.name == name {
+			return logData.Offset(8 * i)
+		}
+	}
+	panic(name)
+}
+
+func main() {
+	ConstraintExpr("!purego")
+	lossMasks32 = GLOBL("lossmasks32", RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		v := uint32(0)
+		if i < 16 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	lossMasks64 = GLOBL("lossmasks64", RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		v := uint64(0)
+		if i < 16 {
+			v = math.MaxUint64
+		}
+		DATA(8*i, U64(v))
+	}
+	logData = GLOBL("logdata", RODATA|NOPTR)
+	for i, c := range logConsts {
+		DATA(8*i, U64(c.bits))
+	}
+	maxShift(true)
+	maxShift(false)
+	logVec(true)
+	logVec(false)
+	Generate()
+}
+
+func loadGP(name string) GPVirtual {
+	r := GP64()
+	Load(Param(name), r)
+	return r
+}
+
+// maxShift is the first pass of a batched softmax over rows of c ≤ 16
+// logits: each row's maximum, and the row minus it in float64.
+func maxShift(wide bool) {
+	name := "maxShift256"
+	if wide {
+		name = "maxShift512"
+	}
+	TEXT(name, NOSPLIT, "func(e *float64, m *float32, z *float32, rows, c int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets, for rows (≥ 1) rows of c (1..16) values z,", name),
+		"m[r] to the row's maximum and e[r·c+j] to float64(z[r·c+j] − m[r]).",
+		"The maximum is taken with VMAXPS in a tree, not in order: on NaN and",
+		"on −0 against +0 it may differ from a sequential loop's (the caller",
+		"makes sure that cannot matter).")
+	ep, mp, zp := loadGP("e"), loadGP("m"), loadGP("z")
+	rows, c := loadGP("rows"), loadGP("c")
+	// Per-row byte strides.
+	zs, es := GP64(), GP64()
+	MOVQ(c, zs)
+	SHLQ(U8(2), zs)
+	MOVQ(c, es)
+	SHLQ(U8(3), es)
+	if wide {
+		kin := K()
+		ones, tm := GP64(), GP64()
+		MOVQ(I32(-1), ones)
+		BZHIQ(c, ones, tm)
+		KMOVW(tm.As32(), kin)
+		khi := K()
+		KSHIFTRW(U8(8), kin, khi)
+		Label("row" + name)
+		t := ZMM()
+		VBROADCASTSS(Mem{Base: zp}, t)
+		VMOVUPS(Mem{Base: zp}, kin, t) // z[0] in the unused lanes
+		// Horizontal maximum.
+		h := YMM()
+		VEXTRACTF32X8(U8(1), t, h)
+		lo := t.AsY()
+		mx := YMM()
+		VMAXPS(h, lo, mx)
+		x := XMM()
+		VEXTRACTF128(U8(1), mx, x)
+		mxx := mx.AsX()
+		VMAXPS(x, mxx, mxx)
+		VPERMILPS(U8(0x4e), mxx, x)
+		VMAXPS(x, mxx, mxx)
+		VPERMILPS(U8(0xb1), mxx, x)
+		VMAXPS(x, mxx, mxx)
+		VMOVSS(mxx, Mem{Base: mp})
+		mv := ZMM()
+		VBROADCASTSS(mxx, mv)
+		d := ZMM()
+		VSUBPS(mv, t, d)
+		d0 := ZMM()
+		VCVTPS2PD(d.AsY(), d0)
+		VMOVUPD(d0, kin, Mem{Base: ep}) // the low 8 lanes of kin
+		dh := YMM()
+		VEXTRACTF32X8(U8(1), d, dh)
+		d1 := ZMM()
+		VCVTPS2PD(dh, d1)
+		VMOVUPD(d1, khi, Mem{Base: ep, Disp: 64})
+	} else {
+		off := GP64()
+		MOVQ(U32(16), off)
+		SUBQ(c, off)
+		mb32, mb64 := GP64(), GP64()
+		LEAQ(lossMasks32, mb32)
+		LEAQ(lossMasks64, mb64)
+		m32 := [2]VecVirtual{YMM(), YMM()}
+		for i := range m32 {
+			VMOVDQU(Mem{Base: mb32, Index: off, Scale: 4, Disp: 32 * i}, m32[i])
+		}
+		m64 := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
+		for i := range m64 {
+			VMOVDQU(Mem{Base: mb64, Index: off, Scale: 8, Disp: 32 * i}, m64[i])
+		}
+		Label("row" + name)
+		b := YMM()
+		VBROADCASTSS(Mem{Base: zp}, b)
+		v := [2]VecVirtual{YMM(), YMM()}
+		for i := range v {
+			VMASKMOVPS(Mem{Base: zp, Disp: 32 * i}, m32[i], v[i])
+			VBLENDVPS(m32[i], v[i], b, v[i]) // z[0] in the unused lanes
+		}
+		mx := YMM()
+		VMAXPS(v[1], v[0], mx)
+		x := XMM()
+		VEXTRACTF128(U8(1), mx, x)
+		mxx := mx.AsX()
+		VMAXPS(x, mxx, mxx)
+		VPERMILPS(U8(0x4e), mxx, x)
+		VMAXPS(x, mxx, mxx)
+		VPERMILPS(U8(0xb1), mxx, x)
+		VMAXPS(x, mxx, mxx)
+		VMOVSS(mxx, Mem{Base: mp})
+		mv := YMM()
+		VBROADCASTSS(mxx, mv)
+		for i := range v {
+			VSUBPS(mv, v[i], v[i])
+			lo := YMM()
+			VCVTPS2PD(v[i].AsX(), lo)
+			VMASKMOVPD(lo, m64[2*i], Mem{Base: ep, Disp: 64 * i})
+			hx := XMM()
+			VEXTRACTF128(U8(1), v[i], hx)
+			hi := YMM()
+			VCVTPS2PD(hx, hi)
+			VMASKMOVPD(hi, m64[2*i+1], Mem{Base: ep, Disp: 64*i + 32})
+		}
+	}
+	ADDQ(zs, zp)
+	ADDQ(es, ep)
+	ADDQ(U8(4), mp)
+	DECQ(rows)
+	JNZ(LabelRef("row" + name))
+	VZEROUPPER()
+	RET()
+}
+
+// logVec is Go's amd64 math.Log (log_amd64.s) on vectors: the same
+// operations in the same order, lane by lane (multiplications and
+// additions are commutative in IEEE arithmetic, so their operand order is
+// free; subtractions keep log_amd64.s's). Lanes that log_amd64.s sends to
+// its special cases (x ≤ 0, +Inf, NaN) are reported as bad, for math.Log.
+func logVec(wide bool) {
+	name, lanes := "log256", 4
+	if wide {
+		name, lanes = "log512", 8
+	}
+	TEXT(name, NOSPLIT, "func(dst *float64, x *float64, n int) uint64")
+	Pragma("noescape")
+	count := "n (1..64) values"
+	if !wide {
+		count = "n (4..64, a multiple of 4) values"
+	}
+	Doc(fmt.Sprintf("%s sets dst[i] = math.Log(x[i]) for %s, %d at a time,", name, count, lanes),
+		"with the operations of Go's amd64 math.Log (log_amd64.s: frexp by the",
+		"bits, then the polynomial in s = f/(2+f)), lane by lane. It returns a bit",
+		"mask of the values it did not do (x ≤ 0, +Inf, NaN: math.Log's special",
+		"cases); their dst is left untouched.")
+	dp, xp, n := loadGP("dst"), loadGP("x"), loadGP("n")
+	bad := GP64()
+	XORQ(bad, bad)
+	i := GP64()
+	XORQ(i, i)
+	vec := func() VecVirtual {
+		if wide {
+			return ZMM()
+		}
+		return YMM()
+	}
+	bc := func(c string) VecVirtual {
+		r := vec()
+		VBROADCASTSD(logConst(c), r)
+		return r
+	}
+	Label("block" + name)
+	x := vec()
+	var kin, kok Register
+	okv := vec()
+	if wide {
+		kin = K()
+		rem := GP64()
+		MOVQ(n, rem)
+		SUBQ(i, rem)
+		CMPQ(rem, U8(8))
+		JLE(LabelRef("tail" + name))
+		MOVQ(U32(8), rem)
+		Label("tail" + name)
+		ones, tm := GP64(), GP64()
+		MOVQ(I32(-1), ones)
+		BZHIQ(rem, ones, tm)
+		KMOVB(tm.As32(), kin)
+		VMOVUPD_Z(Mem{Base: xp, Index: i, Scale: 8}, kin, x)
+		kok = K()
+		k2 := K()
+		zero := vec()
+		VPXORQ(zero, zero, zero)
+		VCMPPD(U8(0x1e), zero, x, kin, kok)     // x > 0 (ordered)
+		VCMPPD(U8(0x11), bc("inf"), x, kin, k2) // x < +Inf (ordered)
+		KANDB(k2, kok, kok)
+		b := GP64()
+		KXORB(kok, kin, k2) // in but not ok
+		KMOVB(k2, b.As32())
+		SHLXQ(i, b, b) // i is a multiple of 8 below 64
+		ORQ(b, bad)
+	} else {
+		VMOVUPD(Mem{Base: xp, Index: i, Scale: 8}, x)
+		z := vec()
+		VXORPD(z, z, z)
+		VCMPPD(U8(0x1e), z, x, okv) // x > 0 (ordered)
+		t := vec()
+		VCMPPD(U8(0x11), bc("inf"), x, t) // x < +Inf (ordered)
+		VANDPD(t, okv, okv)
+		b := GP64()
+		VMOVMSKPD(okv, b.As32())
+		XORQ(U8(15), b)
+		SHLXQ(i, b, b) // one bit per value
+		ORQ(b, bad)
+	}
+	// f1 = frexp fraction, k = exponent as float64.
+	f1 := vec()
+	if wide {
+		VPANDQ(bc("mant"), x, f1)
+		VPORQ(bc("half"), f1, f1)
+	} else {
+		VPAND(bc("mant"), x, f1)
+		VPOR(bc("half"), f1, f1)
+	}
+	kf := vec()
+	VPSRLQ(U8(52), x, kf)
+	if wide {
+		VPANDQ(bc("expmask"), kf, kf)
+		VPORQ(bc("magic"), kf, kf)
+	} else {
+		VPAND(bc("expmask"), kf, kf)
+		VPOR(bc("magic"), kf, kf)
+	}
+	VSUBPD(bc("kbias"), kf, kf) // exactly (bits>>52 & 0x7FF) − 0x3FE
+	// if !(Sqrt2/2 < f1) { k -= 1; f1 *= 2 }
+	one := bc("one")
+	x3 := vec()
+	if wide {
+		kl := K()
+		VCMPPD(U8(5), f1, bc("hsqrt2"), kl) // hsqrt2 !< f1
+		VMOVAPD_Z(one, kl, x3)
+	} else {
+		msk := vec()
+		VCMPPD(U8(5), f1, bc("hsqrt2"), msk)
+		VANDPD(one, msk, x3)
+	}
+	VSUBPD(x3, kf, kf) // k − (0 or 1)
+	VADDPD(one, x3, x3)
+	VMULPD(x3, f1, f1)
+	f := f1
+	VSUBPD(one, f, f) // f = f1 − 1
+	// s = f / (2 + f)
+	d := vec()
+	VADDPD(bc("two"), f, d)
+	s := vec()
+	VDIVPD(d, f, s)
+	s2, s4 := vec(), vec()
+	VMULPD(s, s, s2)
+	VMULPD(s2, s2, s4)
+	// t1 = s2·(L1 + s4·(L3 + s4·(L5 + s4·L7)))
+	p := vec()
+	VMULPD(bc("l7"), s4, p)
+	for _, c := range []string{"l5", "l3"} {
+		VADDPD(bc(c), p, p)
+		VMULPD(s4, p, p)
+	}
+	VADDPD(bc("l1"), p, p)
+	t1 := vec()
+	VMULPD(p, s2, t1)
+	// t2 = s4·(L2 + s4·(L4 + s4·L6))
+	q := vec()
+	VMULPD(bc("l6"), s4, q)
+	VADDPD(bc("l4"), q, q)
+	VMULPD(s4, q, q)
+	VADDPD(bc("l2"), q, q)
+	t2 := vec()
+	VMULPD(q, s4, t2)
+	r := vec()
+	VADDPD(t2, t1, r) // R = t1 + t2
+	hf := vec()
+	VMULPD(bc("half"), f, hf)
+	VMULPD(f, hf, hf) // hfsq = 0.5·f·f
+	VADDPD(hf, r, r)  // hfsq + R
+	VMULPD(r, s, s)   // s·(hfsq+R)
+	lo := vec()
+	VMULPD(bc("ln2lo"), kf, lo)
+	VADDPD(lo, s, s)  // s·(hfsq+R) + k·Ln2Lo
+	VSUBPD(s, hf, hf) // hfsq − (…)
+	VSUBPD(f, hf, hf) // (hfsq − (…)) − f
+	VMULPD(bc("ln2hi"), kf, kf)
+	VSUBPD(hf, kf, kf) // k·Ln2Hi − ((hfsq − (…)) − f)
+	if wide {
+		VMOVUPD(kf, kok, Mem{Base: dp, Index: i, Scale: 8})
+		ADDQ(U8(8), i)
+	} else {
+		VMASKMOVPD(kf, okv, Mem{Base: dp, Index: i, Scale: 8})
+		ADDQ(U8(4), i)
+	}
+	CMPQ(i, n)
+	JLT(LabelRef("block" + name))
+	Store(bad, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}

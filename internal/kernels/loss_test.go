@@ -1,0 +1,132 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestLog compares Log with math.Log bit for bit on random values of every
+// magnitude (subnormals included), values near the reduction's √2/2
+// boundary, and the special cases, at every level and every length up to
+// 70 (AVX2's tail of fewer than 4 values goes to math.Log).
+//
+// catches: a subtraction's operands swapped, the boundary compare taken as
+// < instead of log_amd64.s's not-less-than, the exponent taken without its
+// bias, a fused multiply-add anywhere.
+func TestLog(t *testing.T) {
+	t.Logf("vector log in use: %v", logVectorForTest())
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(31, 32))
+		specials := []float64{0, math.Copysign(0, -1), -1, -math.SmallestNonzeroFloat64, math.Inf(1), math.Inf(-1), math.NaN(),
+			math.MaxFloat64, math.SmallestNonzeroFloat64, 1, 2, 0.7071067811865476, math.Nextafter(0.7071067811865476, 1)}
+		for iter := 0; iter < 3000; iter++ {
+			n := iter%70 + 1
+			x := make([]float64, n)
+			for i := range x {
+				switch rng.IntN(6) {
+				case 0:
+					x[i] = math.Float64frombits(rng.Uint64() &^ (1 << 63)) // any positive bits (Inf and NaN too)
+				case 1:
+					x[i] = 1 + rng.Float64()*16 // a log-sum-exp's sum
+				case 2:
+					x[i] = math.Ldexp(0.7071067811865476*(1+(rng.Float64()-0.5)*1e-15), rng.IntN(2000)-1000)
+				case 3:
+					x[i] = specials[rng.IntN(len(specials))]
+				default:
+					x[i] = math.Exp(rng.NormFloat64() * 100)
+				}
+			}
+			got := make([]float64, n)
+			Log(got, x)
+			for i, v := range x {
+				if w := math.Log(v); math.Float64bits(got[i]) != math.Float64bits(w) {
+					t.Fatalf("Log(%v) (%#x) = %v (%#x), math.Log %v (%#x)", v, math.Float64bits(v), got[i], math.Float64bits(got[i]), w, math.Float64bits(w))
+				}
+			}
+		}
+	})
+}
+
+// softmaxShiftLoop is SoftmaxShift with logSumExp's sequential maximum.
+func softmaxShiftLoop(e []float64, m []float32, z []float32, c int) {
+	for r := range m {
+		zr := z[r*c : (r+1)*c]
+		mr := zr[0]
+		for _, v := range zr[1:] {
+			if v > mr {
+				mr = v
+			}
+		}
+		m[r] = mr
+		for j, v := range zr {
+			e[r*c+j] = float64(v - mr)
+		}
+	}
+}
+
+// TestSoftmaxShift compares SoftmaxShift with a sequential loop at every
+// level, c = 1..20 (the vector kernels take c ≤ 16), on rows with ties,
+// ±0, infinities and NaN: rows without NaN must match bit for bit, but for
+// the sign of zeros (a maximum of ±0), rows with NaN must have a NaN in e. It also checks that
+// nothing past the rows is written.
+//
+// catches: a masked lane's 0 taken into the maximum (rows of negative
+// values), a row stride off by one, a store past the last row.
+func TestSoftmaxShift(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(33, 34))
+		specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 3e38, -3e38}
+		for iter := 0; iter < 2000; iter++ {
+			c := iter%20 + 1
+			rows := 1 + rng.IntN(40)
+			z := make([]float32, rows*c)
+			for i := range z {
+				switch rng.IntN(10) {
+				case 0:
+					z[i] = specials[rng.IntN(len(specials))]
+				case 1, 2:
+					z[i] = float32(rng.IntN(3)) - 5 // ties
+				default:
+					z[i] = float32(rng.NormFloat64()*10) - 20
+				}
+			}
+			e1, e2 := make([]float64, rows*c+20), make([]float64, rows*c+20)
+			for i := range e2 {
+				e2[i] = 12345
+			}
+			m1, m2 := make([]float32, rows), make([]float32, rows)
+			softmaxShiftLoop(e1, m1, z, c)
+			SoftmaxShift(e2, m2, z, c)
+			for i := rows * c; i < len(e2); i++ {
+				if e2[i] != 12345 {
+					t.Fatalf("c=%d rows=%d: e[%d] written past the rows", c, rows, i)
+				}
+			}
+			for r := 0; r < rows; r++ {
+				nan := false
+				for _, v := range z[r*c : (r+1)*c] {
+					nan = nan || v != v
+				}
+				er1, er2 := e1[r*c:(r+1)*c], e2[r*c:(r+1)*c]
+				if nan {
+					has := false
+					for _, v := range er2 {
+						has = has || v != v
+					}
+					if !has {
+						t.Fatalf("c=%d row %v: e %v has no NaN", c, z[r*c:(r+1)*c], er2)
+					}
+					continue
+				}
+				same := m1[r] == m2[r]
+				for j := range er1 {
+					same = same && (math.Float64bits(er1[j]) == math.Float64bits(er2[j]) || er1[j] == 0 && er2[j] == 0)
+				}
+				if !same {
+					t.Fatalf("c=%d row %v: m=%v e=%v, loop m=%v e=%v", c, z[r*c:(r+1)*c], m2[r], er2, m1[r], er1)
+				}
+			}
+		}
+	})
+}

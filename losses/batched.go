@@ -1,0 +1,109 @@
+package losses
+
+import (
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
+
+// batchLen is how many values of a batch softmaxXent exponentiates at once
+// (a stack array: no allocation).
+const batchLen = 512
+
+// batchable reports whether softmaxXent takes n rows of c logits.
+func batchable(n, c int) bool { return n > 0 && c > 0 && c <= batchLen }
+
+// softmaxXent is the common case of CategoricalCrossentropy.Compute (dense
+// targets y) or SparseCategoricalCrossentropy.Compute (class indices ys)
+// on logits with a gradient, batched: the exponentials of many rows are
+// taken in one kernels.Exp call, and each row's numbers come from the
+// same operations, in the same order, as the per-row code (logSumExp and
+// the loops after it), so the loss and gradient are the same bits. A row
+// whose sum or loss is NaN (NaN or infinite logits, NaN targets) is redone
+// by that code, so that even NaN payloads match.
+func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
+	var (
+		e     [batchLen]float64
+		m     [batchLen]float32
+		sum   [batchLen]float64
+		lg    [batchLen]float64
+		total float32
+	)
+	inv := 1 / float32(n)
+	rows := batchLen / c
+	for r0 := 0; r0 < n; r0 += rows {
+		k := min(rows, n-r0)
+		z := pred[r0*c : (r0+k)*c]
+		// Row maxima and z − m in float64: for rows without NaN, the values
+		// of logSumExp's loop (a maximum of ±0 may change a difference of
+		// ±0 into the other zero, which math.Exp maps to 1 all the same); a
+		// row with a NaN gets a NaN sum, and is redone below.
+		kernels.SoftmaxShift(e[:k*c], m[:k], z, c)
+		kernels.Exp(e[:k*c], e[:k*c])
+		for r := range k {
+			var s float64
+			for _, v := range e[r*c : (r+1)*c] {
+				s += v
+			}
+			sum[r] = s
+		}
+		kernels.Log(lg[:k], sum[:k])
+		for i := range k {
+			r := r0 + i
+			z := pred[r*c : (r+1)*c]
+			g := grad[r*c : (r+1)*c]
+			er := e[i*c : (i+1)*c]
+			s := sum[i]
+			var loss float64
+			if s == s {
+				si := 1 / s
+				lse := float64(m[i]) + lg[i]
+				if y != nil {
+					t := y[r*c : (r+1)*c]
+					ts := sum32(t, 0, c)
+					t, er, g := t[:len(z)], er[:len(z)], g[:len(z)]
+					for j, v := range z {
+						tj := t[j]
+						loss -= float64(tj) * (float64(v) - lse)
+						p := float32(float64(float32(er[j])) * si)
+						g[j] = p*ts - tj
+					}
+				} else {
+					k := int(ys[r])
+					loss = lse - float64(z[k])
+					er, g := er[:len(z)], g[:len(z)]
+					for j := range z {
+						g[j] = float32(float64(float32(er[j])) * si)
+					}
+					g[k]--
+				}
+			}
+			if s != s || loss != loss {
+				loss = xentRow(z, y, ys, r, c, g)
+			}
+			total += float32(loss)
+			for j := range g {
+				g[j] *= inv
+			}
+		}
+	}
+	return total / float32(n)
+}
+
+// xentRow is row r of softmaxXent by the per-row code (before the division
+// by n).
+func xentRow(z, y, ys []float32, r, c int, g []float32) float64 {
+	lse := logSumExp(z, g)
+	if y == nil {
+		k := int(ys[r])
+		g[k]--
+		return lse - float64(z[k])
+	}
+	t := y[r*c : (r+1)*c]
+	ts := sum32(t, 0, c)
+	var loss float64
+	for j, v := range z {
+		tj := t[j]
+		loss -= float64(tj) * (float64(v) - lse)
+		g[j] = g[j]*ts - tj
+	}
+	return loss
+}
