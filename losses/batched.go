@@ -4,9 +4,13 @@ import (
 	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
-// batchLen is how many values of a batch softmaxXent exponentiates at once
-// (a stack array: no allocation).
-const batchLen = 512
+// batchLen is how many values of a batch softmaxXent exponentiates at once,
+// and batchRows the most rows (stack arrays, which Go zeroes at every call:
+// no larger than needed).
+const (
+	batchLen  = 512
+	batchRows = 64
+)
 
 // batchable reports whether softmaxXent takes n rows of c logits.
 func batchable(n, c int) bool { return n > 0 && c > 0 && c <= batchLen }
@@ -22,13 +26,13 @@ func batchable(n, c int) bool { return n > 0 && c > 0 && c <= batchLen }
 func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
 	var (
 		e     [batchLen]float64
-		m     [batchLen]float32
-		sum   [batchLen]float64
-		lg    [batchLen]float64
+		m     [batchRows]float32
+		sum   [batchRows]float64
+		lg    [batchRows]float64
 		total float32
 	)
 	inv := 1 / float32(n)
-	rows := batchLen / c
+	rows := min(batchLen/c, batchRows)
 	for r0 := 0; r0 < n; r0 += rows {
 		k := min(rows, n-r0)
 		z := pred[r0*c : (r0+k)*c]
@@ -64,25 +68,25 @@ func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
 						tj := t[j]
 						loss -= float64(tj) * (float64(v) - lse)
 						p := float32(float64(float32(er[j])) * si)
-						g[j] = p*ts - tj
+						g[j] = (p*ts - tj) * inv
 					}
 				} else {
 					k := int(ys[r])
 					loss = lse - float64(z[k])
 					er, g := er[:len(z)], g[:len(z)]
 					for j := range z {
-						g[j] = float32(float64(float32(er[j])) * si)
+						g[j] = float32(float64(float32(er[j])) * si) * inv
 					}
-					g[k]--
+					g[k] = (float32(float64(float32(er[k]))*si) - 1) * inv
 				}
 			}
 			if s != s || loss != loss {
 				loss = xentRow(z, y, ys, r, c, g)
+				for j := range g {
+					g[j] *= inv
+				}
 			}
 			total += float32(loss)
-			for j := range g {
-				g[j] *= inv
-			}
 		}
 	}
 	return total / float32(n)
