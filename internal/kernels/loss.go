@@ -58,3 +58,44 @@ func Log(dst, x []float64) {
 		dst[i] = math.Log(x[i])
 	}
 }
+
+// ArgmaxRows sets idx[r], for the len(idx) rows of c values x, to the index
+// of the row's largest value: the first on ties, a NaN never the largest,
+// and 0 for a row that starts with NaN, as this loop finds it:
+//
+//	best, bv := 0, row[0]
+//	for j, v := range row[1:] {
+//		if v > bv {
+//			best, bv = j+1, v
+//		}
+//	}
+//
+// On amd64 (AVX2 or AVX-512, c ≤ 16) it takes one call for all the rows,
+// without branches.
+func ArgmaxRows(idx []int32, x []float32, c int) {
+	rows := len(idx)
+	if rows == 0 {
+		return
+	}
+	if c <= 0 || len(x) < rows*c {
+		panic("kernels.ArgmaxRows: short slices")
+	}
+	if argmaxRowsArch(idx, x, c) {
+		return
+	}
+	refArgmaxRows(idx, x, c)
+}
+
+// refArgmaxRows is ArgmaxRows' loop.
+func refArgmaxRows(idx []int32, x []float32, c int) {
+	for r := range idx {
+		row := x[r*c : (r+1)*c]
+		best, bv := 0, row[0]
+		for j, v := range row[1:] {
+			if v > bv {
+				best, bv = j+1, v
+			}
+		}
+		idx[r] = int32(best)
+	}
+}

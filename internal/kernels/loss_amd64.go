@@ -89,3 +89,15 @@ func logRun(l Level, dst, x []float64) int {
 }
 
 func logVectorForTest() bool { return logVector }
+
+func argmaxRowsArch(idx []int32, x []float32, c int) bool {
+	if level < AVX2 || c > 16 {
+		return false
+	}
+	if level == AVX512 {
+		argmaxRows512(&idx[0], &x[0], len(idx), c)
+	} else {
+		argmaxRows256(&idx[0], &x[0], len(idx), c)
+	}
+	return true
+}

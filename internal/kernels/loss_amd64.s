@@ -373,3 +373,105 @@ blocklog256:
 	MOVQ         BX, ret+24(FP)
 	VZEROUPPER
 	RET
+
+DATA lossneginf<>+0(SB)/4, $0xff800000
+GLOBL lossneginf<>(SB), RODATA|NOPTR, $4
+
+// func argmaxRows512(idx *int32, x *float32, rows int, c int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI, BMI2, CMOV
+TEXT ·argmaxRows512(SB), NOSPLIT, $0-32
+	MOVQ  idx+0(FP), AX
+	MOVQ  x+8(FP), CX
+	MOVQ  rows+16(FP), DX
+	MOVQ  c+24(FP), BX
+	MOVQ  BX, SI
+	SHLQ  $0x02, SI
+	MOVQ  $-1, DI
+	BZHIQ BX, DI, BX
+	KMOVW BX, K1
+
+rowargmaxRows512:
+	VBROADCASTSS  lossneginf<>+0(SB), Z0
+	VMOVAPS       Z0, Z1
+	VMOVUPS       (CX), K1, Z1
+	VCMPPS        $0x03, Z1, Z1, K2
+	VMOVAPS       Z1, Z2
+	VMOVAPS       Z0, K2, Z2
+	VEXTRACTF32X8 $0x01, Z2, Y0
+	VMAXPS        Y0, Y2, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VMAXPS        X2, X0, X0
+	VPERMILPS     $0x4e, X0, X2
+	VMAXPS        X2, X0, X0
+	VPERMILPS     $0xb1, X0, X2
+	VMAXPS        X2, X0, X0
+	VBROADCASTSS  X0, Z0
+	VCMPPS        $0x00, Z0, Z1, K1, K3
+	KMOVW         K2, DI
+	KMOVW         K3, BX
+	TZCNTL        BX, BX
+	XORL          R8, R8
+	TESTL         $0x00000001, DI
+	CMOVLNE       R8, BX
+	MOVL          BX, (AX)
+	ADDQ          SI, CX
+	ADDQ          $0x04, AX
+	DECQ          DX
+	JNZ           rowargmaxRows512
+	VZEROUPPER
+	RET
+
+// func argmaxRows256(idx *int32, x *float32, rows int, c int)
+// Requires: AVX, AVX2, BMI, BMI2, CMOV
+TEXT ·argmaxRows256(SB), NOSPLIT, $0-32
+	MOVQ    idx+0(FP), AX
+	MOVQ    x+8(FP), CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    c+24(FP), BX
+	MOVQ    BX, SI
+	SHLQ    $0x02, SI
+	MOVQ    $-1, DI
+	BZHIQ   BX, DI, DI
+	MOVQ    $0x00000010, R8
+	SUBQ    BX, R8
+	LEAQ    lossmasks32<>+0(SB), BX
+	VMOVDQU (BX)(R8*4), Y0
+	VMOVDQU 32(BX)(R8*4), Y1
+
+rowargmaxRows256:
+	VBROADCASTSS lossneginf<>+0(SB), Y2
+	VMASKMOVPS   (CX), Y0, Y3
+	VBLENDVPS    Y0, Y3, Y2, Y3
+	VCMPPS       $0x03, Y3, Y3, Y6
+	VBLENDVPS    Y6, Y2, Y3, Y5
+	VMASKMOVPS   32(CX), Y1, Y4
+	VBLENDVPS    Y1, Y4, Y2, Y4
+	VCMPPS       $0x03, Y4, Y4, Y7
+	VBLENDVPS    Y7, Y2, Y4, Y2
+	VMAXPS       Y2, Y5, Y2
+	VEXTRACTF128 $0x01, Y2, X5
+	VMAXPS       X5, X2, X2
+	VPERMILPS    $0x4e, X2, X5
+	VMAXPS       X5, X2, X2
+	VPERMILPS    $0xb1, X2, X5
+	VMAXPS       X5, X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVMSKPS    Y6, R8
+	VCMPPS       $0x00, Y2, Y3, Y3
+	VCMPPS       $0x00, Y2, Y4, Y4
+	VMOVMSKPS    Y3, BX
+	VMOVMSKPS    Y4, R9
+	SHLL         $0x08, R9
+	ORL          R9, BX
+	ANDL         DI, BX
+	TZCNTL       BX, BX
+	XORL         R9, R9
+	TESTL        $0x00000001, R8
+	CMOVLNE      R9, BX
+	MOVL         BX, (AX)
+	ADDQ         SI, CX
+	ADDQ         $0x04, AX
+	DECQ         DX
+	JNZ          rowargmaxRows256
+	VZEROUPPER
+	RET

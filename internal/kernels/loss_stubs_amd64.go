@@ -39,3 +39,31 @@ func log512(dst *float64, x *float64, n int) uint64
 //
 //go:noescape
 func log256(dst *float64, x *float64, n int) uint64
+
+// argmaxRows512 sets idx[r], for rows (≥ 1) rows of c (1..16) values x, to
+// the index of the row's largest value, the first on ties:
+//
+//	best, bv := 0, row[0]
+//	for j, v := range row[1:] {
+//		if v > bv {
+//			best, bv = j+1, v
+//		}
+//	}
+//	idx[r] = int32(best)
+//
+//go:noescape
+func argmaxRows512(idx *int32, x *float32, rows int, c int)
+
+// argmaxRows256 sets idx[r], for rows (≥ 1) rows of c (1..16) values x, to
+// the index of the row's largest value, the first on ties:
+//
+//	best, bv := 0, row[0]
+//	for j, v := range row[1:] {
+//		if v > bv {
+//			best, bv = j+1, v
+//		}
+//	}
+//	idx[r] = int32(best)
+//
+//go:noescape
+func argmaxRows256(idx *int32, x *float32, rows int, c int)

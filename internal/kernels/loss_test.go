@@ -130,3 +130,45 @@ func TestSoftmaxShift(t *testing.T) {
 		}
 	})
 }
+
+// TestArgmaxRows compares ArgmaxRows with its loop at every level, c =
+// 1..20, on rows with ties, ±0, infinities and NaN (first or elsewhere).
+//
+// catches: ties resolved to the last index, a NaN taken as the largest or
+// a leading NaN not giving 0, a masked lane counted as a candidate.
+func TestArgmaxRows(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(35, 36))
+		specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+		for iter := 0; iter < 3000; iter++ {
+			c := iter%20 + 1
+			rows := 1 + rng.IntN(40)
+			x := make([]float32, rows*c)
+			for i := range x {
+				switch rng.IntN(8) {
+				case 0:
+					x[i] = specials[rng.IntN(len(specials))]
+				case 1, 2:
+					x[i] = float32(rng.IntN(3)) - 5 // ties
+				default:
+					x[i] = float32(rng.NormFloat64()*10) - 20
+				}
+			}
+			if iter%7 == 0 { // a row of all −Inf, NaN or equal values
+				r := rng.IntN(rows)
+				v := specials[2+rng.IntN(3)]
+				for j := range c {
+					x[r*c+j] = v
+				}
+			}
+			i1, i2 := make([]int32, rows), make([]int32, rows)
+			refArgmaxRows(i1, x, c)
+			ArgmaxRows(i2, x, c)
+			for r := range i1 {
+				if i1[r] != i2[r] {
+					t.Fatalf("c=%d row %v: %d, loop %d", c, x[r*c:(r+1)*c], i2[r], i1[r])
+				}
+			}
+		}
+	})
+}

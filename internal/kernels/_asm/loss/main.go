@@ -27,6 +27,8 @@ var (
 	lossMasks64 Mem
 	// logData holds the constants of math.Log (log_amd64.s).
 	logData Mem
+	// negInf is float32 −Inf.
+	negInf Mem
 )
 
 // logConsts are log_amd64.s's constants, by their bits.
@@ -89,6 +91,10 @@ func main() {
 	maxShift(false)
 	logVec(true)
 	logVec(false)
+	negInf = GLOBL("lossneginf", RODATA|NOPTR)
+	DATA(0, U32(math.Float32bits(float32(math.Inf(-1)))))
+	argmaxRows(true)
+	argmaxRows(false)
 	Generate()
 }
 
@@ -383,6 +389,137 @@ func logVec(wide bool) {
 	CMPQ(i, n)
 	JLT(LabelRef("block" + name))
 	Store(bad, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// argmaxRows writes each row's argmax as metrics.Argmax's loop finds it:
+// the first index of the largest value, NaN values never larger, and 0 when
+// the row starts with NaN. Vectors: NaN and unused lanes become −Inf, the
+// maximum is taken in a tree, and the index is the first lane of the
+// original row equal to it (NaN equals nothing).
+func argmaxRows(wide bool) {
+	name := "argmaxRows256"
+	if wide {
+		name = "argmaxRows512"
+	}
+	TEXT(name, NOSPLIT, "func(idx *int32, x *float32, rows, c int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets idx[r], for rows (≥ 1) rows of c (1..16) values x, to", name),
+		"the index of the row's largest value, the first on ties:",
+		"",
+		"\tbest, bv := 0, row[0]",
+		"\tfor j, v := range row[1:] {",
+		"\t\tif v > bv {",
+		"\t\t\tbest, bv = j+1, v",
+		"\t\t}",
+		"\t}",
+		"\tidx[r] = int32(best)")
+	ip, xp := loadGP("idx"), loadGP("x")
+	rows, c := loadGP("rows"), loadGP("c")
+	xs := GP64()
+	MOVQ(c, xs)
+	SHLQ(U8(2), xs)
+	lanes := GP64() // (1<<c) − 1
+	{
+		ones := GP64()
+		MOVQ(I32(-1), ones)
+		BZHIQ(c, ones, lanes)
+	}
+	ni := GP64()
+	var kin Register
+	var m32 [2]VecVirtual
+	if wide {
+		kin = K()
+		KMOVW(lanes.As32(), kin)
+	} else {
+		off := GP64()
+		MOVQ(U32(16), off)
+		SUBQ(c, off)
+		mb32 := GP64()
+		LEAQ(lossMasks32, mb32)
+		m32 = [2]VecVirtual{YMM(), YMM()}
+		for i := range m32 {
+			VMOVDQU(Mem{Base: mb32, Index: off, Scale: 4, Disp: 32 * i}, m32[i])
+		}
+	}
+	Label("row" + name)
+	nanbits, eqbits := GP64(), GP64()
+	if wide {
+		ninf := ZMM()
+		VBROADCASTSS(negInf, ninf)
+		t := ZMM()
+		VMOVAPS(ninf, t)
+		VMOVUPS(Mem{Base: xp}, kin, t) // −Inf in the unused lanes
+		knan := K()
+		VCMPPS(U8(3), t, t, knan) // unordered: NaN
+		u := ZMM()
+		VMOVAPS(t, u)
+		VMOVAPS(ninf, knan, u) // NaN → −Inf
+		h := YMM()
+		VEXTRACTF32X8(U8(1), u, h)
+		mx := YMM()
+		VMAXPS(h, u.AsY(), mx)
+		x := XMM()
+		VEXTRACTF128(U8(1), mx, x)
+		mxx := mx.AsX()
+		VMAXPS(x, mxx, mxx)
+		VPERMILPS(U8(0x4e), mxx, x)
+		VMAXPS(x, mxx, mxx)
+		VPERMILPS(U8(0xb1), mxx, x)
+		VMAXPS(x, mxx, mxx)
+		mv := ZMM()
+		VBROADCASTSS(mxx, mv)
+		keq := K()
+		VCMPPS(U8(0), mv, t, kin, keq) // t == m (ordered), used lanes
+		KMOVW(knan, nanbits.As32())
+		KMOVW(keq, eqbits.As32())
+	} else {
+		ninf := YMM()
+		VBROADCASTSS(negInf, ninf)
+		v := [2]VecVirtual{YMM(), YMM()}
+		u := [2]VecVirtual{YMM(), YMM()}
+		nan := [2]VecVirtual{YMM(), YMM()}
+		for i := range v {
+			VMASKMOVPS(Mem{Base: xp, Disp: 32 * i}, m32[i], v[i])
+			VBLENDVPS(m32[i], v[i], ninf, v[i]) // −Inf in the unused lanes
+			VCMPPS(U8(3), v[i], v[i], nan[i])
+			VBLENDVPS(nan[i], ninf, v[i], u[i]) // NaN → −Inf
+		}
+		mx := YMM()
+		VMAXPS(u[1], u[0], mx)
+		x := XMM()
+		VEXTRACTF128(U8(1), mx, x)
+		mxx := mx.AsX()
+		VMAXPS(x, mxx, mxx)
+		VPERMILPS(U8(0x4e), mxx, x)
+		VMAXPS(x, mxx, mxx)
+		VPERMILPS(U8(0xb1), mxx, x)
+		VMAXPS(x, mxx, mxx)
+		mv := YMM()
+		VBROADCASTSS(mxx, mv)
+		hi := GP64()
+		VMOVMSKPS(nan[0], nanbits.As32())
+		for i := range v {
+			VCMPPS(U8(0), mv, v[i], v[i]) // v == m (ordered)
+		}
+		VMOVMSKPS(v[0], eqbits.As32())
+		VMOVMSKPS(v[1], hi.As32())
+		SHLL(U8(8), hi.As32())
+		ORL(hi.As32(), eqbits.As32())
+		ANDL(lanes.As32(), eqbits.As32())
+	}
+	// The first equal lane, or 0 if the row starts with NaN.
+	TZCNTL(eqbits.As32(), ni.As32())
+	zero := GP64()
+	XORL(zero.As32(), zero.As32())
+	TESTL(U32(1), nanbits.As32())
+	CMOVLNE(zero.As32(), ni.As32())
+	MOVL(ni.As32(), Mem{Base: ip})
+	ADDQ(xs, xp)
+	ADDQ(U8(4), ip)
+	DECQ(rows)
+	JNZ(LabelRef("row" + name))
 	VZEROUPPER()
 	RET()
 }
