@@ -75,7 +75,7 @@ func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
 					loss = lse - float64(z[k])
 					er, g := er[:len(z)], g[:len(z)]
 					for j := range z {
-						g[j] = float32(float64(float32(er[j])) * si) * inv
+						g[j] = float32(float64(float32(er[j]))*si) * inv
 					}
 					g[k] = (float32(float64(float32(er[k]))*si) - 1) * inv
 				}
