@@ -16,13 +16,15 @@ const (
 func batchable(n, c int) bool { return n > 0 && c > 0 && c <= batchLen }
 
 // softmaxXent is the common case of CategoricalCrossentropy.Compute (dense
-// targets y) or SparseCategoricalCrossentropy.Compute (class indices ys)
-// on logits with a gradient, batched: the exponentials of many rows are
-// taken in one kernels.Exp call, and each row's numbers come from the
-// same operations, in the same order, as the per-row code (logSumExp and
-// the loops after it), so the loss and gradient are the same bits. A row
-// whose sum or loss is NaN (NaN or infinite logits, NaN targets) is redone
-// by that code, so that even NaN payloads match.
+// targets y) or SparseCategoricalCrossentropy.Compute (class indices ys):
+// logits, without label smoothing, with a gradient or without (grad nil,
+// as in evaluation), batched. The row maxima (kernels.SoftmaxShift), the
+// exponentials (kernels.Exp) and the logs of the row sums (kernels.Log)
+// take one call each for up to batchRows rows, and each row's numbers come
+// from the same operations, in the same order, as the per-row code
+// (logSumExp and the loops after it), so the loss and the gradient are the
+// same bits. A row whose sum or loss is NaN (NaN or infinite logits, NaN
+// targets) is redone by that code, so that even NaN payloads match.
 func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
 	var (
 		e     [batchLen]float64
@@ -53,14 +55,23 @@ func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
 		for i := range k {
 			r := r0 + i
 			z := pred[r*c : (r+1)*c]
-			g := grad[r*c : (r+1)*c]
+			var g []float32
+			if grad != nil {
+				g = grad[r*c : (r+1)*c]
+			}
 			er := e[i*c : (i+1)*c]
 			s := sum[i]
 			var loss float64
 			if s == s {
 				si := 1 / s
 				lse := float64(m[i]) + lg[i]
-				if y != nil {
+				if y != nil && g == nil {
+					t := y[r*c : (r+1)*c]
+					t = t[:len(z)]
+					for j, v := range z {
+						loss -= float64(t[j]) * (float64(v) - lse)
+					}
+				} else if y != nil {
 					t := y[r*c : (r+1)*c]
 					ts := sum32(t, 0, c)
 					t, er, g := t[:len(z)], er[:len(z)], g[:len(z)]
@@ -73,11 +84,13 @@ func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
 				} else {
 					k := int(ys[r])
 					loss = lse - float64(z[k])
-					er, g := er[:len(z)], g[:len(z)]
-					for j := range z {
-						g[j] = float32(float64(float32(er[j]))*si) * inv
+					if g != nil {
+						er, g := er[:len(z)], g[:len(z)]
+						for j := range z {
+							g[j] = float32(float64(float32(er[j]))*si) * inv
+						}
+						g[k] = (float32(float64(float32(er[k]))*si) - 1) * inv
 					}
-					g[k] = (float32(float64(float32(er[k]))*si) - 1) * inv
 				}
 			}
 			if s != s || loss != loss {
@@ -98,7 +111,9 @@ func xentRow(z, y, ys []float32, r, c int, g []float32) float64 {
 	lse := logSumExp(z, g)
 	if y == nil {
 		k := int(ys[r])
-		g[k]--
+		if g != nil {
+			g[k]--
+		}
 		return lse - float64(z[k])
 	}
 	t := y[r*c : (r+1)*c]
@@ -107,7 +122,9 @@ func xentRow(z, y, ys []float32, r, c int, g []float32) float64 {
 	for j, v := range z {
 		tj := t[j]
 		loss -= float64(tj) * (float64(v) - lse)
-		g[j] = g[j]*ts - tj
+		if g != nil {
+			g[j] = g[j]*ts - tj
+		}
 	}
 	return loss
 }

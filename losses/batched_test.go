@@ -85,8 +85,8 @@ func sameBits(a, b []float32) int {
 }
 
 // TestBatchedBitIdentical compares CategoricalCrossentropy.Compute and
-// SparseCategoricalCrossentropy.Compute (logits, with a gradient: the
-// batched paths) with the code they replaced (reference_test.go), bit for
+// SparseCategoricalCrossentropy.Compute (logits, with a gradient and
+// without: the batched paths) with the code they replaced (reference_test.go), bit for
 // bit (NaN payloads included), on ordinary and extreme logits, ties, and
 // targets that are not one-hot or do not sum to 1, at every kernel level.
 //
@@ -114,7 +114,13 @@ func TestBatchedBitIdentical(t *testing.T) {
 					if i := sameBits(g1, g2); i >= 0 {
 						t.Fatalf("cce %s: grad[%d] = %v (%#x), reference %v (%#x)", name, i, g2[i], math.Float32bits(g2[i]), g1[i], math.Float32bits(g1[i]))
 					}
+					if l1, l2 := refCCE(cce, z, y, n, c, true, nil), cce.Compute(z, y, n, c, true, nil); math.Float32bits(l1) != math.Float32bits(l2) {
+						t.Fatalf("cce %s without gradient: loss %v, reference %v", name, l2, l1)
+					}
 					scce := &SparseCategoricalCrossentropy{}
+					if l1, l2 := refSCCE(scce, z, ys, n, c, true, nil), scce.Compute(z, ys, n, c, true, nil); math.Float32bits(l1) != math.Float32bits(l2) {
+						t.Fatalf("scce %s without gradient: loss %v, reference %v", name, l2, l1)
+					}
 					l1 = refSCCE(scce, z, ys, n, c, true, g1)
 					l2 = scce.Compute(z, ys, n, c, true, g2)
 					if math.Float32bits(l1) != math.Float32bits(l2) {

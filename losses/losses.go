@@ -168,7 +168,7 @@ func (l *CategoricalCrossentropy) Config() map[string]any {
 // Compute implements Loss. Logits: logsumexp(z) − Σ y·z per row (unbounded).
 // Probabilities: renormalise rows, clip to [ε, 1−ε], −Σ y·log p.
 func (l *CategoricalCrossentropy) Compute(pred, y []float32, n, c int, logits bool, grad []float32) float32 {
-	if logits && l.LabelSmoothing == 0 && grad != nil && batchable(n, c) {
+	if logits && l.LabelSmoothing == 0 && batchable(n, c) {
 		return softmaxXent(pred, y, nil, n, c, grad)
 	}
 	var total float32
@@ -283,7 +283,7 @@ func (l *SparseCategoricalCrossentropy) Config() map[string]any {
 // Probabilities: clip p to [ε, 1−ε], then softmax cross-entropy on log p,
 // which renormalises after clipping (Keras 2's TF backend).
 func (l *SparseCategoricalCrossentropy) Compute(pred, y []float32, n, c int, logits bool, grad []float32) float32 {
-	if logits && grad != nil && batchable(n, c) {
+	if logits && batchable(n, c) {
 		return softmaxXent(pred, nil, y, n, c, grad)
 	}
 	var total float32
