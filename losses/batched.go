@@ -31,6 +31,7 @@ func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
 		m     [batchRows]float32
 		sum   [batchRows]float64
 		lg    [batchRows]float64
+		loss  [batchRows]float64
 		total float32
 	)
 	inv := 1 / float32(n)
@@ -52,57 +53,53 @@ func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
 			sum[r] = s
 		}
 		kernels.Log(lg[:k], sum[:k])
+		var gc []float32
+		if grad != nil {
+			gc = grad[r0*c : (r0+k)*c]
+		}
+		if y != nil {
+			kernels.XentRows(gc, loss[:k], e[:k*c], z, y[r0*c:(r0+k)*c], m[:k], lg[:k], sum[:k], c, inv)
+		} else {
+			sparseRows(gc, loss[:k], e[:k*c], z, ys[r0:r0+k], m[:k], lg[:k], sum[:k], c, inv)
+		}
 		for i := range k {
-			r := r0 + i
-			z := pred[r*c : (r+1)*c]
-			var g []float32
-			if grad != nil {
-				g = grad[r*c : (r+1)*c]
-			}
-			er := e[i*c : (i+1)*c]
-			s := sum[i]
-			var loss float64
-			if s == s {
-				si := 1 / s
-				lse := float64(m[i]) + lg[i]
-				if y != nil && g == nil {
-					t := y[r*c : (r+1)*c]
-					t = t[:len(z)]
-					for j, v := range z {
-						loss -= float64(t[j]) * (float64(v) - lse)
-					}
-				} else if y != nil {
-					t := y[r*c : (r+1)*c]
-					ts := sum32(t, 0, c)
-					t, er, g := t[:len(z)], er[:len(z)], g[:len(z)]
-					for j, v := range z {
-						tj := t[j]
-						loss -= float64(tj) * (float64(v) - lse)
-						p := float32(float64(float32(er[j])) * si)
-						g[j] = (p*ts - tj) * inv
-					}
-				} else {
-					k := int(ys[r])
-					loss = lse - float64(z[k])
-					if g != nil {
-						er, g := er[:len(z)], g[:len(z)]
-						for j := range z {
-							g[j] = float32(float64(float32(er[j]))*si) * inv
-						}
-						g[k] = (float32(float64(float32(er[k]))*si) - 1) * inv
-					}
+			l := loss[i]
+			if s := sum[i]; s != s || l != l {
+				r := r0 + i
+				var g []float32
+				if grad != nil {
+					g = grad[r*c : (r+1)*c]
 				}
-			}
-			if s != s || loss != loss {
-				loss = xentRow(z, y, ys, r, c, g)
+				l = xentRow(pred[r*c:(r+1)*c], y, ys, r, c, g)
 				for j := range g {
 					g[j] *= inv
 				}
 			}
-			total += float32(loss)
+			total += float32(l)
 		}
 	}
 	return total / float32(n)
+}
+
+// sparseRows is kernels.XentRows for class indices ys: each row's loss
+// lse − z[k] and, if g is not nil, its gradient (softmax − one-hot)/n.
+func sparseRows(g []float32, loss, e []float64, z, ys, m []float32, lg, s []float64, c int, inv float32) {
+	for r := range loss {
+		lse := float64(m[r]) + lg[r]
+		k := int(ys[r])
+		zr := z[r*c : (r+1)*c]
+		loss[r] = lse - float64(zr[k])
+		if g == nil {
+			continue
+		}
+		si := 1 / s[r]
+		er, gr := e[r*c:(r+1)*c], g[r*c:(r+1)*c]
+		gr = gr[:len(er)]
+		for j, v := range er {
+			gr[j] = float32(float64(float32(v))*si) * inv
+		}
+		gr[k] = (float32(float64(float32(er[k]))*si) - 1) * inv
+	}
 }
 
 // xentRow is row r of softmaxXent by the per-row code (before the division

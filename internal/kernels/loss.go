@@ -99,3 +99,74 @@ func refArgmaxRows(idx []int32, x []float32, c int) {
 		idx[r] = int32(best)
 	}
 }
+
+// XentRows is the last pass of a batched softmax cross-entropy with dense
+// targets t, for the len(loss) rows of c logits z: given each row's maximum
+// m, its exponentials e = exp(z − m), their sum s and its log lg, it sets
+// loss[r] and, if g is not nil, the gradient divided by n (inv = 1/n):
+//
+//	for r := range loss {
+//		lse := float64(m[r]) + lg[r]
+//		si := 1 / s[r]
+//		var ts float32
+//		for j := range c {
+//			ts += t[r*c+j]
+//		}
+//		var l float64
+//		for j := range c {
+//			tj := t[r*c+j]
+//			l -= float64(tj) * (float64(z[r*c+j]) - lse)
+//			if g != nil {
+//				p := float32(float64(float32(e[r*c+j])) * si)
+//				g[r*c+j] = (p*ts - tj) * inv
+//			}
+//		}
+//		loss[r] = l
+//	}
+//
+// On amd64 (AVX2 or AVX-512, c ≤ 16) it takes one call for all the rows,
+// with the same operations lane by lane.
+func XentRows(g []float32, loss, e []float64, z, t, m []float32, lg, s []float64, c int, inv float32) {
+	rows := len(loss)
+	if rows == 0 {
+		return
+	}
+	if c <= 0 || len(e) < rows*c || len(z) < rows*c || len(t) < rows*c || len(m) < rows || len(lg) < rows || len(s) < rows ||
+		(g != nil && len(g) < rows*c) {
+		panic("kernels.XentRows: short slices")
+	}
+	if xentRowsArch(g, loss, e, z, t, m, lg, s, c, inv) {
+		return
+	}
+	refXentRows(g, loss, e, z, t, m, lg, s, c, inv)
+}
+
+// refXentRows is XentRows' loop.
+func refXentRows(g []float32, loss, e []float64, z, t, m []float32, lg, s []float64, c int, inv float32) {
+	for r := range loss {
+		lse := float64(m[r]) + lg[r]
+		si := 1 / s[r]
+		tr := t[r*c : (r+1)*c]
+		var ts float32
+		for _, v := range tr {
+			ts += v
+		}
+		zr, er := z[r*c:(r+1)*c], e[r*c:(r+1)*c]
+		zr, er = zr[:len(tr)], er[:len(tr)]
+		var l float64
+		if g == nil {
+			for j, tj := range tr {
+				l -= float64(tj) * (float64(zr[j]) - lse)
+			}
+		} else {
+			gr := g[r*c : (r+1)*c]
+			gr = gr[:len(tr)]
+			for j, tj := range tr {
+				l -= float64(tj) * (float64(zr[j]) - lse)
+				p := float32(float64(float32(er[j])) * si)
+				gr[j] = (p*ts - tj) * inv
+			}
+		}
+		loss[r] = l
+	}
+}

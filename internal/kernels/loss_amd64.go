@@ -101,3 +101,15 @@ func argmaxRowsArch(idx []int32, x []float32, c int) bool {
 	}
 	return true
 }
+
+func xentRowsArch(g []float32, loss, e []float64, z, t, m []float32, lg, s []float64, c int, inv float32) bool {
+	if level < AVX2 || c > 16 {
+		return false
+	}
+	var gp *float32
+	if g != nil {
+		gp = &g[0]
+	}
+	xentRows256(gp, &loss[0], &e[0], &z[0], &t[0], &m[0], &lg[0], &s[0], len(loss), c, inv)
+	return true
+}

@@ -90,7 +90,8 @@ DATA logdata<>+112(SB)/8, $0x00000000000007ff
 DATA logdata<>+120(SB)/8, $0x4330000000000000
 DATA logdata<>+128(SB)/8, $0x43300000000003fe
 DATA logdata<>+136(SB)/8, $0x7ff0000000000000
-GLOBL logdata<>(SB), RODATA|NOPTR, $144
+DATA logdata<>+144(SB)/8, $0x0010000000000000
+GLOBL logdata<>(SB), RODATA|NOPTR, $152
 
 // func maxShift512(e *float64, m *float32, z *float32, rows int, c int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
@@ -102,10 +103,8 @@ TEXT ·maxShift512(SB), NOSPLIT, $0-40
 	MOVQ     c+32(FP), SI
 	MOVQ     SI, DI
 	SHLQ     $0x02, DI
-	MOVQ     SI, R8
-	SHLQ     $0x03, R8
-	MOVQ     $-1, R9
-	BZHIQ    SI, R9, SI
+	MOVQ     $-1, R8
+	BZHIQ    SI, R8, SI
 	KMOVW    SI, K1
 	KSHIFTRW $0x08, K1, K2
 
@@ -129,7 +128,8 @@ rowmaxShift512:
 	VCVTPS2PD     Y0, Z0
 	VMOVUPD       Z0, K2, 64(AX)
 	ADDQ          DI, DX
-	ADDQ          R8, AX
+	ADDQ          DI, AX
+	ADDQ          DI, AX
 	ADDQ          $0x04, CX
 	DECQ          BX
 	JNZ           rowmaxShift512
@@ -146,18 +146,16 @@ TEXT ·maxShift256(SB), NOSPLIT, $0-40
 	MOVQ    c+32(FP), SI
 	MOVQ    SI, DI
 	SHLQ    $0x02, DI
-	MOVQ    SI, R8
-	SHLQ    $0x03, R8
-	MOVQ    $0x00000010, R9
-	SUBQ    SI, R9
+	MOVQ    $0x00000010, R8
+	SUBQ    SI, R8
 	LEAQ    lossmasks32<>+0(SB), SI
-	LEAQ    lossmasks64<>+0(SB), R10
-	VMOVDQU (SI)(R9*4), Y0
-	VMOVDQU 32(SI)(R9*4), Y1
-	VMOVDQU (R10)(R9*8), Y2
-	VMOVDQU 32(R10)(R9*8), Y3
-	VMOVDQU 64(R10)(R9*8), Y4
-	VMOVDQU 96(R10)(R9*8), Y5
+	LEAQ    lossmasks64<>+0(SB), R9
+	VMOVDQU (SI)(R8*4), Y0
+	VMOVDQU 32(SI)(R8*4), Y1
+	VMOVDQU (R9)(R8*8), Y2
+	VMOVDQU 32(R9)(R8*8), Y3
+	VMOVDQU 64(R9)(R8*8), Y4
+	VMOVDQU 96(R9)(R8*8), Y5
 
 rowmaxShift256:
 	VBROADCASTSS (DX), Y6
@@ -187,7 +185,8 @@ rowmaxShift256:
 	VCVTPS2PD    X6, Y6
 	VMASKMOVPD   Y6, Y5, 96(AX)
 	ADDQ         DI, DX
-	ADDQ         R8, AX
+	ADDQ         DI, AX
+	ADDQ         DI, AX
 	ADDQ         $0x04, CX
 	DECQ         BX
 	JNZ          rowmaxShift256
@@ -473,5 +472,147 @@ rowargmaxRows256:
 	ADDQ         $0x04, AX
 	DECQ         DX
 	JNZ          rowargmaxRows256
+	VZEROUPPER
+	RET
+
+// func xentRows256(grad *float32, loss *float64, e *float64, z *float32, t *float32, m *float32, lg *float64, s *float64, rows int, c int, inv float32)
+// Requires: AVX, AVX2, SSE, SSE2
+TEXT ·xentRows256(SB), NOSPLIT, $128-84
+	MOVQ         grad+0(FP), AX
+	MOVQ         loss+8(FP), CX
+	MOVQ         e+16(FP), DX
+	MOVQ         z+24(FP), BX
+	MOVQ         t+32(FP), SI
+	MOVQ         m+40(FP), DI
+	MOVQ         lg+48(FP), R8
+	MOVQ         s+56(FP), R9
+	MOVQ         rows+64(FP), R10
+	MOVQ         c+72(FP), R11
+	MOVSS        inv+80(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVQ         $0x00000010, R12
+	SUBQ         R11, R12
+	LEAQ         lossmasks32<>+0(SB), R13
+	LEAQ         (R13)(R12*4), R13
+	MOVQ         R11, R12
+	SHLQ         $0x02, R12
+	MOVSD        logdata<>+96(SB), X1
+
+rowxentRows256:
+	VCVTSS2SD    (DI), X2, X2
+	VADDSD       (R8), X2, X2
+	VBROADCASTSD X2, Y3
+	VDIVSD       (R9), X1, X4
+	VXORPS       X5, X5, X5
+	XORQ         R14, R14
+
+tsxentRows256:
+	VADDSS       (SI)(R14*4), X5, X5
+	INCQ         R14
+	CMPQ         R14, R11
+	JLT          tsxentRows256
+	VMOVDQU      (R13), Y6
+	VMASKMOVPS   (SI), Y6, Y7
+	VMASKMOVPS   (BX), Y6, Y6
+	VCVTPS2PD    X7, Y8
+	VCVTPS2PD    X6, Y9
+	VSUBPD       Y3, Y9, Y9
+	VMULPD       Y9, Y8, Y8
+	VMOVUPD      Y8, (SP)
+	VEXTRACTF128 $0x01, Y7, X7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VSUBPD       Y3, Y6, Y6
+	VMULPD       Y6, Y7, Y7
+	VMOVUPD      Y7, 32(SP)
+	VMOVDQU      32(R13), Y6
+	VMASKMOVPS   32(SI), Y6, Y7
+	VMASKMOVPS   32(BX), Y6, Y6
+	VCVTPS2PD    X7, Y8
+	VCVTPS2PD    X6, Y9
+	VSUBPD       Y3, Y9, Y9
+	VMULPD       Y9, Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VEXTRACTF128 $0x01, Y7, X7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VSUBPD       Y3, Y6, Y6
+	VMULPD       Y6, Y7, Y7
+	VMOVUPD      Y7, 96(SP)
+	VXORPD       X3, X3, X3
+	XORQ         R14, R14
+
+lossxentRows256:
+	VSUBSD       (SP)(R14*8), X3, X3
+	INCQ         R14
+	CMPQ         R14, R11
+	JLT          lossxentRows256
+	VMOVSD       X3, (CX)
+	CMPQ         grad+0(FP), $0x00
+	JEQ          nextxentRows256
+	VBROADCASTSD X4, Y3
+	VBROADCASTSS X5, Y5
+	VBROADCASTSD logdata<>+144(SB), Y6
+	VPMOVSXDQ    (R13), Y7
+	VMASKMOVPD   (DX), Y7, Y7
+	VCMPPD       $0x01, Y6, Y7, Y8
+	VANDNPD      Y7, Y8, Y7
+	VCVTPD2PSY   Y7, X4
+	VCVTPS2PD    X4, Y7
+	VMULPD       Y3, Y7, Y7
+	VCVTPD2PSY   Y7, X4
+	VPMOVSXDQ    16(R13), Y7
+	VMASKMOVPD   32(DX), Y7, Y7
+	VCMPPD       $0x01, Y6, Y7, Y8
+	VANDNPD      Y7, Y8, Y7
+	VCVTPD2PSY   Y7, X7
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y3, Y7, Y7
+	VCVTPD2PSY   Y7, X7
+	VINSERTF128  $0x01, X7, Y4, Y7
+	VMOVDQU      (R13), Y8
+	VMASKMOVPS   (SI), Y8, Y9
+	VMULPS       Y5, Y7, Y7
+	VSUBPS       Y9, Y7, Y7
+	VMULPS       Y0, Y7, Y7
+	VMASKMOVPS   Y7, Y8, (AX)
+	VPMOVSXDQ    32(R13), Y7
+	VMASKMOVPD   64(DX), Y7, Y7
+	VCMPPD       $0x01, Y6, Y7, Y8
+	VANDNPD      Y7, Y8, Y7
+	VCVTPD2PSY   Y7, X4
+	VCVTPS2PD    X4, Y7
+	VMULPD       Y3, Y7, Y7
+	VCVTPD2PSY   Y7, X4
+	VPMOVSXDQ    48(R13), Y7
+	VMASKMOVPD   96(DX), Y7, Y7
+	VCMPPD       $0x01, Y6, Y7, Y6
+	VANDNPD      Y7, Y6, Y7
+	VCVTPD2PSY   Y7, X6
+	VCVTPS2PD    X6, Y7
+	VMULPD       Y3, Y7, Y7
+	VCVTPD2PSY   Y7, X6
+	VINSERTF128  $0x01, X6, Y4, Y3
+	VMOVDQU      32(R13), Y6
+	VMASKMOVPS   32(SI), Y6, Y7
+	VMULPS       Y5, Y3, Y3
+	VSUBPS       Y7, Y3, Y3
+	VMULPS       Y0, Y3, Y3
+	VMASKMOVPS   Y3, Y6, 32(AX)
+
+nextxentRows256:
+	ADDQ R12, BX
+	ADDQ R12, SI
+	ADDQ R12, AX
+	ADDQ R12, DX
+	ADDQ R12, DX
+	ADDQ $0x04, DI
+	ADDQ $0x08, R8
+	ADDQ $0x08, R9
+	ADDQ $0x08, CX
+	DECQ R10
+	JNZ  rowxentRows256
 	VZEROUPPER
 	RET

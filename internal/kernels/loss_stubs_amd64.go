@@ -67,3 +67,27 @@ func argmaxRows512(idx *int32, x *float32, rows int, c int)
 //
 //go:noescape
 func argmaxRows256(idx *int32, x *float32, rows int, c int)
+
+// xentRows256 is, for rows (≥ 1) rows of c (1..16) values (g = grad, which may be nil):
+//
+//	for r := range rows {
+//		lse := float64(m[r]) + lg[r]
+//		si := 1 / s[r]
+//		var ts float32
+//		for j := range c {
+//			ts += t[r*c+j]
+//		}
+//		var l float64
+//		for j := range c {
+//			tj := t[r*c+j]
+//			l -= float64(tj) * (float64(z[r*c+j]) - lse)
+//			if g != nil {
+//				p := float32(float64(float32(e[r*c+j])) * si)
+//				g[r*c+j] = (p*ts - tj) * inv
+//			}
+//		}
+//		loss[r] = l
+//	}
+//
+//go:noescape
+func xentRows256(grad *float32, loss *float64, e *float64, z *float32, t *float32, m *float32, lg *float64, s *float64, rows int, c int, inv float32)

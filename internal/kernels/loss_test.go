@@ -175,3 +175,76 @@ func TestArgmaxRows(t *testing.T) {
 		}
 	})
 }
+
+// TestXentRows compares XentRows with its loop at every level, c = 1..20,
+// with and without a gradient, on exponentials down to subnormals and 0,
+// infinite logits and targets that are soft, negative, infinite or NaN.
+// Results must match bit for bit, except that two NaNs may differ in
+// payload (losses redoes such rows by its per-row code).
+//
+// catches: Σt added in another order or from the float64 values, the loss
+// terms subtracted in another order, p·Σt − t scaled before the
+// subtraction, a subnormal exponential not mapped to 0.
+func TestXentRows(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(37, 38))
+		same := func(a, b float64) bool {
+			return math.Float64bits(a) == math.Float64bits(b) || a != a && b != b
+		}
+		for iter := 0; iter < 3000; iter++ {
+			c := iter%20 + 1
+			rows := 1 + rng.IntN(40)
+			z, tt, e := make([]float32, rows*c), make([]float32, rows*c), make([]float64, rows*c)
+			m, s, lg := make([]float32, rows), make([]float64, rows), make([]float64, rows)
+			for r := 0; r < rows; r++ {
+				m[r] = float32(rng.NormFloat64() * 20)
+				s[r] = 1 + rng.Float64()*float64(c)
+				lg[r] = math.Log(s[r])
+				kind := rng.IntN(5)
+				for j := 0; j < c; j++ {
+					i := r*c + j
+					z[i] = m[r] - float32(rng.ExpFloat64()*30)
+					e[i] = math.Exp(float64(z[i] - m[r]))
+					switch rng.IntN(12) {
+					case 0:
+						e[i] = math.Float64frombits(rng.Uint64N(1 << 52)) // subnormal
+					case 1:
+						e[i] = 0
+					case 2:
+						z[i] = float32(math.Inf(-1))
+					}
+					switch kind {
+					case 0:
+						tt[i] = float32(rng.IntN(2))
+					case 1:
+						tt[i] = float32(rng.Float64())
+					case 2:
+						tt[i] = float32(rng.NormFloat64() * 3)
+					case 3:
+						tt[i] = []float32{0, 1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e30}[rng.IntN(6)]
+					}
+				}
+			}
+			inv := 1 / float32(rows)
+			for _, withG := range []bool{false, true} {
+				var g1, g2 []float32
+				if withG {
+					g1, g2 = make([]float32, rows*c), make([]float32, rows*c)
+				}
+				l1, l2 := make([]float64, rows), make([]float64, rows)
+				refXentRows(g1, l1, e, z, tt, m, lg, s, c, inv)
+				XentRows(g2, l2, e, z, tt, m, lg, s, c, inv)
+				for r := range l1 {
+					if !same(l1[r], l2[r]) {
+						t.Fatalf("c=%d row %d t=%v: loss %v, loop %v", c, r, tt[r*c:(r+1)*c], l2[r], l1[r])
+					}
+				}
+				for i := range g1 {
+					if !same(float64(g1[i]), float64(g2[i])) || math.Float32bits(g1[i]) != math.Float32bits(g2[i]) && g1[i] == g1[i] {
+						t.Fatalf("c=%d g[%d] = %v (e %v), loop %v", c, i, g2[i], e[i], g1[i])
+					}
+				}
+			}
+		}
+	})
+}

@@ -54,6 +54,7 @@ var logConsts = []struct {
 	{"magic", 0x4330000000000000},                       // 2^52: its bits OR a small integer i are 2^52 + i
 	{"kbias", math.Float64bits(float64(1<<52 + 0x3FE))}, // 2^52 + 0x3FE
 	{"inf", math.Float64bits(math.Inf(1))},
+	{"minnormal", 1 << 52}, // 2^−1022
 }
 
 func logConst(name string) Mem {
@@ -95,7 +96,17 @@ func main() {
 	DATA(0, U32(math.Float32bits(float32(math.Inf(-1)))))
 	argmaxRows(true)
 	argmaxRows(false)
+	xentRows()
 	Generate()
+}
+
+// paramAddr is the frame address of a parameter, to read it again.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
 
 func loadGP(name string) GPVirtual {
@@ -121,11 +132,9 @@ func maxShift(wide bool) {
 	ep, mp, zp := loadGP("e"), loadGP("m"), loadGP("z")
 	rows, c := loadGP("rows"), loadGP("c")
 	// Per-row byte strides.
-	zs, es := GP64(), GP64()
+	zs := GP64()
 	MOVQ(c, zs)
 	SHLQ(U8(2), zs)
-	MOVQ(c, es)
-	SHLQ(U8(3), es)
 	if wide {
 		kin := K()
 		ones, tm := GP64(), GP64()
@@ -214,7 +223,8 @@ func maxShift(wide bool) {
 		}
 	}
 	ADDQ(zs, zp)
-	ADDQ(es, ep)
+	ADDQ(zs, ep)
+	ADDQ(zs, ep)
 	ADDQ(U8(4), mp)
 	DECQ(rows)
 	JNZ(LabelRef("row" + name))
@@ -518,6 +528,159 @@ func argmaxRows(wide bool) {
 	MOVL(ni.As32(), Mem{Base: ip})
 	ADDQ(xs, xp)
 	ADDQ(U8(4), ip)
+	DECQ(rows)
+	JNZ(LabelRef("row" + name))
+	VZEROUPPER()
+	RET()
+}
+
+// xentRows is the last pass of a batched softmax cross-entropy with dense
+// targets (losses' softmaxXent) on AVX2 (AVX-512 machines run it too: its
+// rows of up to 16 values are few vectors either way). Per row: the loss
+// terms t_j·(z_j − lse) in float64 four at a time, stored and subtracted
+// from the loss one by one in order; Σt by scalar additions in order; the
+// gradient (p·Σt − t)/n eight at a time.
+func xentRows() {
+	name := "xentRows256"
+	TEXT(name, NOSPLIT, "func(grad *float32, loss *float64, e *float64, z *float32, t *float32, m *float32, lg *float64, s *float64, rows, c int, inv float32)")
+	Pragma("noescape")
+	Doc(name+" is, for rows (≥ 1) rows of c (1..16) values (g = grad, which may be nil):",
+		"",
+		"\tfor r := range rows {",
+		"\t\tlse := float64(m[r]) + lg[r]",
+		"\t\tsi := 1 / s[r]",
+		"\t\tvar ts float32",
+		"\t\tfor j := range c {",
+		"\t\t\tts += t[r*c+j]",
+		"\t\t}",
+		"\t\tvar l float64",
+		"\t\tfor j := range c {",
+		"\t\t\ttj := t[r*c+j]",
+		"\t\t\tl -= float64(tj) * (float64(z[r*c+j]) - lse)",
+		"\t\t\tif g != nil {",
+		"\t\t\t\tp := float32(float64(float32(e[r*c+j])) * si)",
+		"\t\t\t\tg[r*c+j] = (p*ts - tj) * inv",
+		"\t\t\t}",
+		"\t\t}",
+		"\t\tloss[r] = l",
+		"\t}")
+	gp, lossp, ep := loadGP("grad"), loadGP("loss"), loadGP("e")
+	zp, tp, mp := loadGP("z"), loadGP("t"), loadGP("m")
+	lgp, sp := loadGP("lg"), loadGP("s")
+	rows, c := loadGP("rows"), loadGP("c")
+	invv := YMM()
+	VBROADCASTSS(Load(Param("inv"), XMM()), invv)
+	// The lane masks of the row's 16 float32 values (sign-extended for
+	// float64 lanes).
+	off, mk32 := GP64(), GP64()
+	MOVQ(U32(16), off)
+	SUBQ(c, off)
+	LEAQ(lossMasks32, mk32)
+	LEAQ(Mem{Base: mk32, Index: off, Scale: 4}, mk32)
+	scratch := AllocLocal(128)
+	zs := GP64()
+	MOVQ(c, zs)
+	SHLQ(U8(2), zs)
+	one := XMM()
+	MOVSD(logConst("one"), one)
+	Label("row" + name)
+	// lse and 1/s
+	lse := XMM()
+	VCVTSS2SD(Mem{Base: mp}, lse, lse)
+	VADDSD(Mem{Base: lgp}, lse, lse)
+	lsev := YMM()
+	VBROADCASTSD(lse, lsev)
+	si := XMM()
+	VDIVSD(Mem{Base: sp}, one, si)
+	// Σt in order.
+	ts := XMM()
+	VXORPS(ts, ts, ts)
+	j := GP64()
+	XORQ(j, j)
+	Label("ts" + name)
+	VADDSS(Mem{Base: tp, Index: j, Scale: 4}, ts, ts)
+	INCQ(j)
+	CMPQ(j, c)
+	JLT(LabelRef("ts" + name))
+	// The loss terms.
+	for h := 0; h < 2; h++ {
+		msk := YMM()
+		VMOVDQU(Mem{Base: mk32, Disp: 32 * h}, msk)
+		tf, zf := YMM(), YMM()
+		VMASKMOVPS(Mem{Base: tp, Disp: 32 * h}, msk, tf)
+		VMASKMOVPS(Mem{Base: zp, Disp: 32 * h}, msk, zf)
+		for q := 0; q < 2; q++ {
+			tx, zx := tf.AsX(), zf.AsX()
+			if q == 1 {
+				tx, zx = XMM(), XMM()
+				VEXTRACTF128(U8(1), tf, tx)
+				VEXTRACTF128(U8(1), zf, zx)
+			}
+			td, zd := YMM(), YMM()
+			VCVTPS2PD(tx, td)
+			VCVTPS2PD(zx, zd)
+			VSUBPD(lsev, zd, zd) // z − lse
+			VMULPD(zd, td, td)   // t·(z − lse)
+			VMOVUPD(td, scratch.Offset(32*(2*h+q)))
+		}
+	}
+	l := XMM()
+	VXORPD(l, l, l)
+	XORQ(j, j)
+	Label("loss" + name)
+	VSUBSD(scratch.Idx(j, 8), l, l)
+	INCQ(j)
+	CMPQ(j, c)
+	JLT(LabelRef("loss" + name))
+	VMOVSD(l, Mem{Base: lossp})
+	CMPQ(paramAddr("grad"), U8(0))
+	JEQ(LabelRef("next" + name))
+	// The gradient.
+	siv, tsv := YMM(), YMM()
+	VBROADCASTSD(si, siv)
+	VBROADCASTSS(ts, tsv)
+	minNormal := YMM()
+	VBROADCASTSD(logConst("minnormal"), minNormal)
+	for h := 0; h < 2; h++ {
+		var px [2]VecVirtual
+		for q := 0; q < 2; q++ {
+			msk := YMM()
+			VPMOVSXDQ(Mem{Base: mk32, Disp: 32*h + 16*q}, msk)
+			ed := YMM()
+			VMASKMOVPD(Mem{Base: ep, Disp: 32 * (2*h + q)}, msk, ed)
+			// float32 of a subnormal float64 is +0: zero those lanes first
+			// (the same value, without a microcode assist).
+			tiny := YMM()
+			VCMPPD(U8(1), minNormal, ed, tiny) // e < 2^−1022
+			VANDNPD(ed, tiny, ed)
+			p := XMM()
+			VCVTPD2PSY(ed, p)   // float32(e)
+			VCVTPS2PD(p, ed)    // float64(float32(e))
+			VMULPD(siv, ed, ed) // · (1/s)
+			VCVTPD2PSY(ed, p)
+			px[q] = p
+		}
+		pv := YMM()
+		VINSERTF128(U8(1), px[1], px[0].AsY(), pv)
+		msk := YMM()
+		VMOVDQU(Mem{Base: mk32, Disp: 32 * h}, msk)
+		tf := YMM()
+		VMASKMOVPS(Mem{Base: tp, Disp: 32 * h}, msk, tf)
+		VMULPS(tsv, pv, pv)  // p·Σt
+		VSUBPS(tf, pv, pv)   // − t
+		VMULPS(invv, pv, pv) // · (1/n)
+		VMASKMOVPS(pv, msk, Mem{Base: gp, Disp: 32 * h})
+	}
+	Label("next" + name)
+	ADDQ(zs, zp)
+	ADDQ(zs, tp)
+	ADDQ(zs, gp)
+	ADDQ(zs, ep)
+	ADDQ(zs, ep)
+	ADDQ(U8(4), mp)
+	ADDQ(U8(8), lgp)
+	ADDQ(U8(8), sp)
+	ADDQ(U8(8), lossp)
 	DECQ(rows)
 	JNZ(LabelRef("row" + name))
 	VZEROUPPER()
