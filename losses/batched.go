@@ -1,8 +1,6 @@
 package losses
 
-import (
-	"github.com/kiln-ml/kiln/internal/kernels"
-)
+import "github.com/kiln-ml/kiln/internal/kernels"
 
 // batchLen is how many values of a batch softmaxXent exponentiates at once,
 // and batchRows the most rows (stack arrays, which Go zeroes at every call:
@@ -19,11 +17,12 @@ func batchable(n, c int) bool { return n > 0 && c > 0 && c <= batchLen }
 // targets y) or SparseCategoricalCrossentropy.Compute (class indices ys):
 // logits, without label smoothing, with a gradient or without (grad nil,
 // as in evaluation), batched. The row maxima (kernels.SoftmaxShift), the
-// exponentials (kernels.Exp) and the logs of the row sums (kernels.Log)
-// take one call each for up to batchRows rows, and each row's numbers come
-// from the same operations, in the same order, as the per-row code
-// (logSumExp and the loops after it), so the loss and the gradient are the
-// same bits. A row whose sum or loss is NaN (NaN or infinite logits, NaN
+// exponentials (kernels.Exp), the logs of the row sums (kernels.Log) and,
+// for dense targets, the losses and gradients (kernels.XentRows) take one
+// call each for up to batchRows rows, and each row's numbers come from the
+// same operations, in the same order, as the per-row code (logSumExp and
+// the loops after it), so the loss and the gradient are the same bits. A
+// row whose sum or loss is NaN (NaN or +Inf logits, NaN or infinite
 // targets) is redone by that code, so that even NaN payloads match.
 func softmaxXent(pred, y, ys []float32, n, c int, grad []float32) float32 {
 	var (
