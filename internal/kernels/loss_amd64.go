@@ -30,13 +30,17 @@ func logProbe() bool {
 	if best() < AVX2 {
 		return false
 	}
-	var xs []float64
-	for i := -1100; i <= 1100; i++ {
+	xs := make([]float64, 0, 8192)
+	for i := -1080; i <= 1030; i++ {
 		f := math.Ldexp(1, i)
-		xs = append(xs, f, math.Nextafter(f, 0), math.Nextafter(f, math.Inf(1)), f*0.7071067811865476, f*1.2345678901234567, f*1.9999999)
+		h := f * 0.7071067811865476 // the reduction's boundary: its compare decides
+		xs = append(xs, h)
+		if i%3 == 0 {
+			xs = append(xs, f, math.Nextafter(f, 0), math.Nextafter(h, 0), math.Nextafter(h, math.Inf(1)), f*1.2345678901234567)
+		}
 	}
-	for i := 0; i < 4000; i++ {
-		xs = append(xs, 1+float64(i)*0.00731, float64(i)*0.377+1e-300, math.Exp(float64(i)*0.1-200))
+	for i := 0; i < 1000; i++ {
+		xs = append(xs, 1+float64(i)*0.0317, float64(i)*0.377+1e-300, math.Exp(float64(i)*0.7-350))
 	}
 	xs = append(xs, 0, math.Copysign(0, -1), -1, math.Inf(1), math.Inf(-1), math.NaN(), math.MaxFloat64, math.SmallestNonzeroFloat64)
 	for len(xs)%64 != 0 {
