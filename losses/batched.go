@@ -1,6 +1,11 @@
 package losses
 
-import "github.com/kiln-ml/kiln/internal/kernels"
+import (
+	"math"
+
+	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/internal/kernels"
+)
 
 // batchLen is how many values of a batch softmaxXent exponentiates at once,
 // and batchRows the most rows (stack arrays, which Go zeroes at every call:
@@ -123,4 +128,55 @@ func xentRow(z, y, ys []float32, r, c int, g []float32) float64 {
 		}
 	}
 	return loss
+}
+
+// sigmoidXent is BinaryCrossentropy.Compute on logits, batched: the e^−|z|
+// of many rows are taken in one kernels.Exp call (math.Exp's values), and
+// serve both the loss's log(1+e^−|z|) and the gradient's sigmoid, which
+// activations.Sigmoid32 computes from the same e^−|z| (e^−z for z ≥ 0, e^z
+// below). Everything else is the per-element code's operations in its
+// order, so the loss and the gradient are the same bits; a NaN logit's
+// sigmoid is left to Sigmoid32 (its NaN's sign may differ from −|z|'s).
+func sigmoidXent(pred, y []float32, n, c int, ls float32, grad []float32) float32 {
+	var (
+		e     [batchLen]float64
+		total float32
+	)
+	scale := 1 / float32(n*c)
+	rows := batchLen / c
+	for r0 := 0; r0 < n; r0 += rows {
+		k := min(rows, n-r0)
+		ec := e[:k*c]
+		for i, v := range pred[r0*c : (r0+k)*c] {
+			ec[i] = -math.Abs(float64(v))
+		}
+		kernels.Exp(ec, ec)
+		for r := r0; r < r0+k; r++ {
+			var rowLoss float64
+			for j := 0; j < c; j++ {
+				i := r*c + j
+				v, t := pred[i], y[i]
+				if ls != 0 {
+					t = t*(1-ls) + 0.5*ls
+				}
+				z := float64(v)
+				ez := ec[i-r0*c]
+				rowLoss += math.Max(z, 0) - z*float64(t) + math.Log1p(ez)
+				if grad != nil {
+					var sg float32
+					switch {
+					case v >= 0:
+						sg = float32(1 / (1 + ez))
+					case v < 0:
+						sg = float32(ez / (1 + ez))
+					default:
+						sg = activations.Sigmoid32(v)
+					}
+					grad[i] = (sg - t) * scale
+				}
+			}
+			total += float32(rowLoss / float64(c))
+		}
+	}
+	return total / float32(n)
 }

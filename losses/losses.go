@@ -357,6 +357,9 @@ func (l *BinaryCrossentropy) Config() map[string]any {
 // Compute implements Loss. Logits: max(z,0) − z·y + log(1+e^−|z|).
 // Probabilities (Keras 2): clip p to [ε, 1−ε], −[y·log(p+ε) + (1−y)·log(1−p+ε)].
 func (l *BinaryCrossentropy) Compute(pred, y []float32, n, c int, logits bool, grad []float32) float32 {
+	if logits && batchable(n, c) {
+		return sigmoidXent(pred, y, n, c, l.LabelSmoothing, grad)
+	}
 	var total float32
 	ls := l.LabelSmoothing
 	scale := 1 / float32(n*c)
