@@ -160,15 +160,24 @@ func sparseCategoricalRows(pred, y []float32, n, c int) float32 {
 }
 
 // binary compares pred > 0.5 with y (Keras' threshold), averaging over the last axis.
+// A match is y equal to the thresholded prediction as 1 or 0, counted
+// without branches (adding 0 leaves the float32 count as it was).
 func binary(pred, y []float32, n, c int) float32 {
 	var s float32
 	for r := 0; r < n; r++ {
 		var row float32
-		for j := 0; j < c; j++ {
-			p := pred[r*c+j] > 0.5
-			if (p && y[r*c+j] == 1) || (!p && y[r*c+j] == 0) {
-				row++
+		p, t := pred[r*c:(r+1)*c], y[r*c:(r+1)*c]
+		t = t[:len(p)]
+		for j, v := range p {
+			var want float32
+			if v > 0.5 {
+				want = 1
 			}
+			var m float32
+			if t[j] == want {
+				m = 1
+			}
+			row += m
 		}
 		s += row / float32(c)
 	}
