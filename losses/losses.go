@@ -168,6 +168,9 @@ func (l *CategoricalCrossentropy) Config() map[string]any {
 // Compute implements Loss. Logits: logsumexp(z) − Σ y·z per row (unbounded).
 // Probabilities: renormalise rows, clip to [ε, 1−ε], −Σ y·log p.
 func (l *CategoricalCrossentropy) Compute(pred, y []float32, n, c int, logits bool, grad []float32) float32 {
+	if logits && l.LabelSmoothing == 0 && batchable(n, c) {
+		return softmaxXent(pred, y, nil, n, c, grad)
+	}
 	var total float32
 	inv := 1 / float32(n)
 	ls := l.LabelSmoothing
@@ -280,6 +283,9 @@ func (l *SparseCategoricalCrossentropy) Config() map[string]any {
 // Probabilities: clip p to [ε, 1−ε], then softmax cross-entropy on log p,
 // which renormalises after clipping (Keras 2's TF backend).
 func (l *SparseCategoricalCrossentropy) Compute(pred, y []float32, n, c int, logits bool, grad []float32) float32 {
+	if logits && batchable(n, c) {
+		return softmaxXent(pred, nil, y, n, c, grad)
+	}
 	var total float32
 	inv := 1 / float32(n)
 	for r := 0; r < n; r++ {
@@ -351,6 +357,9 @@ func (l *BinaryCrossentropy) Config() map[string]any {
 // Compute implements Loss. Logits: max(z,0) − z·y + log(1+e^−|z|).
 // Probabilities (Keras 2): clip p to [ε, 1−ε], −[y·log(p+ε) + (1−y)·log(1−p+ε)].
 func (l *BinaryCrossentropy) Compute(pred, y []float32, n, c int, logits bool, grad []float32) float32 {
+	if logits && batchable(n, c) {
+		return sigmoidXent(pred, y, n, c, l.LabelSmoothing, grad)
+	}
 	var total float32
 	ls := l.LabelSmoothing
 	scale := 1 / float32(n*c)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/kiln-ml/kiln/internal/kernels"
 )
 
 // Metric scores a batch. Update returns the sum over the n rows of each row's
@@ -89,7 +91,36 @@ func Argmax(row []float32) int {
 	return best
 }
 
+// batchRows is how many rows the batched metrics take per kernels.ArgmaxRows
+// call (stack arrays).
+const batchRows = 64
+
+// batched reports whether the batched metrics take n rows of c values: the
+// count of matches is an int, converted to float32 at the end, which equals
+// a float32 incremented once per match up to 2^24.
+func batched(n, c int) bool { return c > 0 && n <= 1<<24 }
+
 func categorical(pred, y []float32, n, c int) float32 {
+	if !batched(n, c) {
+		return categoricalRows(pred, y, n, c)
+	}
+	var ip, iy [batchRows]int32
+	matches := 0
+	for r0 := 0; r0 < n; r0 += batchRows {
+		k := min(batchRows, n-r0)
+		kernels.ArgmaxRows(ip[:k], pred[r0*c:(r0+k)*c], c)
+		kernels.ArgmaxRows(iy[:k], y[r0*c:(r0+k)*c], c)
+		for i, p := range ip[:k] {
+			if p == iy[i] {
+				matches++
+			}
+		}
+	}
+	return float32(matches)
+}
+
+// categoricalRows is categorical one row at a time.
+func categoricalRows(pred, y []float32, n, c int) float32 {
 	var s float32
 	for r := 0; r < n; r++ {
 		if Argmax(pred[r*c:(r+1)*c]) == Argmax(y[r*c:(r+1)*c]) {
@@ -100,6 +131,25 @@ func categorical(pred, y []float32, n, c int) float32 {
 }
 
 func sparseCategorical(pred, y []float32, n, c int) float32 {
+	if !batched(n, c) {
+		return sparseCategoricalRows(pred, y, n, c)
+	}
+	var ip [batchRows]int32
+	matches := 0
+	for r0 := 0; r0 < n; r0 += batchRows {
+		k := min(batchRows, n-r0)
+		kernels.ArgmaxRows(ip[:k], pred[r0*c:(r0+k)*c], c)
+		for i, p := range ip[:k] {
+			if float32(p) == y[r0+i] {
+				matches++
+			}
+		}
+	}
+	return float32(matches)
+}
+
+// sparseCategoricalRows is sparseCategorical one row at a time.
+func sparseCategoricalRows(pred, y []float32, n, c int) float32 {
 	var s float32
 	for r := 0; r < n; r++ {
 		if float32(Argmax(pred[r*c:(r+1)*c])) == y[r] {
@@ -110,15 +160,24 @@ func sparseCategorical(pred, y []float32, n, c int) float32 {
 }
 
 // binary compares pred > 0.5 with y (Keras' threshold), averaging over the last axis.
+// A match is y equal to the thresholded prediction as 1 or 0, counted
+// without branches (adding 0 leaves the float32 count as it was).
 func binary(pred, y []float32, n, c int) float32 {
 	var s float32
 	for r := 0; r < n; r++ {
 		var row float32
-		for j := 0; j < c; j++ {
-			p := pred[r*c+j] > 0.5
-			if (p && y[r*c+j] == 1) || (!p && y[r*c+j] == 0) {
-				row++
+		p, t := pred[r*c:(r+1)*c], y[r*c:(r+1)*c]
+		t = t[:len(p)]
+		for j, v := range p {
+			var want float32
+			if v > 0.5 {
+				want = 1
 			}
+			var m float32
+			if t[j] == want {
+				m = 1
+			}
+			row += m
 		}
 		s += row / float32(c)
 	}
