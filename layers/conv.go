@@ -413,12 +413,23 @@ func (c *Conv2D) runs(x []float32, n int, fn func(xs []float32, r, q0, q1 int)) 
 // Allocate sizes the training buffers: after it, a training step
 // allocates nothing.
 func (c *Conv2D) Allocate(maxBatch int, needInputGrad bool) {
+	c.allocate(maxBatch, needInputGrad, true)
+}
+
+// allocate is Allocate; without full, it leaves out the batch's
+// (pixels × filters) arrays and the padded copies, which only Forward
+// and Backward use (a fused layer, see fused.go, keeps a sample's at a
+// time), and the sparse path's scratch (it must not be taken).
+func (c *Conv2D) allocate(maxBatch int, needInputGrad, full bool) {
 	f, k := c.Filters, c.k
 	p := c.g.pixels()
 	rows := maxBatch * p
-	c.z = make([]float32, rows*f)
-	c.y = make([]float32, rows*f)
-	c.dz = make([]float32, rows*f)
+	c.z, c.y, c.dz = nil, nil, nil
+	if full {
+		c.z = make([]float32, rows*f)
+		c.y = make([]float32, rows*f)
+		c.dz = make([]float32, rows*f)
+	}
 	c.mask = nil
 	if c.relu() {
 		c.mask = make([]uint8, rows*kernels.MaskStride(f))
@@ -426,12 +437,12 @@ func (c *Conv2D) Allocate(maxBatch int, needInputGrad bool) {
 	c.chunk = max(1, min(rows, maxListEntries/k))
 	c.kept, c.sparse = false, false
 	c.xpad, c.padN = nil, 0
-	if c.padded {
+	if c.padded && full {
 		// A run of chunk pixels covers at most (chunk−1)/p + 2 samples.
 		c.xpad = make([]float32, min(maxBatch, (c.chunk-1)/p+2)*c.srcWidth)
 	}
 	c.pl, c.gpad, c.iota, c.ones = nil, nil, nil, nil
-	if k >= sparseMinK { // the sparse path's scratch
+	if k >= sparseMinK && full { // the sparse path's scratch
 		c.pl = c.newLists(c.chunk)
 		c.gpad = kernels.AlignedFloats(k * padStride(f))
 		c.iota = make([]int32, rows)
@@ -847,6 +858,14 @@ func (c *Conv2D) gradients(dz []float32, mask []uint8, n int) {
 			kernels.ConvGrad(g[:k*f], gb, xs, c.win, q0, q1, dz[r*f:e*f], m, f)
 		})
 	}
+	c.sumGroups(groups)
+}
+
+// sumGroups sets the kernel and bias gradients to the sum of the partials
+// of groups groups in gpart, added in group order.
+func (c *Conv2D) sumGroups(groups int) {
+	f, k := c.Filters, c.k
+	kf := (k + 1) * f
 	gk := c.Kernel.Grad
 	copy(gk, c.gpart[:k*f])
 	var gb []float32
@@ -868,33 +887,47 @@ func (c *Conv2D) gradients(dz []float32, mask []uint8, n int) {
 // dLoss/dx: each pixel's patch gradient dz[pixel,:]·Wᵀ added back onto the
 // input cells its window covers.
 func (c *Conv2D) BackwardLogits(dz []float32, n int) []float32 {
-	f, k := c.Filters, c.k
+	f := c.Filters
 	rows := n * c.g.pixels()
 	c.gradients(dz, nil, n)
 	if !c.gdx {
 		return nil
 	}
-	w, wt := c.Kernel.Value, c.wt
-	for kk := 0; kk < k; kk++ {
-		for j, v := range w[kk*f : (kk+1)*f] {
-			wt[j*k+kk] = v
-		}
-	}
+	c.transposeKernel()
 	dx := c.dx[:n*c.inWidth]
 	if c.dxThreads(dz, n) {
 		return dx
 	}
 	clear(dx)
 	for r := 0; r < rows; r++ {
-		m := kernels.NonZero(c.fidx, c.fval, dz[r*f:(r+1)*f], nil, 0)
-		if m == 0 {
-			continue
-		}
-		clear(c.dcol)
-		kernels.AccumRows(c.dcol, wt, k, c.fidx[:m], c.fval[:m])
-		c.scatterPatch(dx, c.dcol, r)
+		c.dxPixel(dx, dz[r*f:(r+1)*f], r, c.fidx, c.fval, c.dcol)
 	}
 	return dx
+}
+
+// transposeKernel sets wt, the kernel as a filters × k matrix, for
+// dxPixel.
+func (c *Conv2D) transposeKernel() {
+	f, k := c.Filters, c.k
+	w, wt := c.Kernel.Value, c.wt
+	for kk := 0; kk < k; kk++ {
+		for j, v := range w[kk*f : (kk+1)*f] {
+			wt[j*k+kk] = v
+		}
+	}
+}
+
+// dxPixel adds output pixel r's patch gradient d·Wᵀ, from d = its row of
+// dLoss/dLogits, onto dx (see scatterPatch), with scratch fidx, fval
+// (filters + kernels.Pad entries) and dcol (k floats); wt must be set.
+func (c *Conv2D) dxPixel(dx, d []float32, r int, fidx []int32, fval, dcol []float32) {
+	m := kernels.NonZero(fidx, fval, d, nil, 0)
+	if m == 0 {
+		return
+	}
+	clear(dcol)
+	kernels.AccumRows(dcol, c.wt, c.k, fidx[:m], fval[:m])
+	c.scatterPatch(dx, dcol, r)
 }
 
 // scatterPatch adds a patch gradient d (length c.k) onto the input cells

@@ -172,17 +172,11 @@ func (c *Conv2D) dxThreads(dz []float32, n int) bool {
 
 func (c *Conv2D) dxPart(part int) {
 	j := &c.th.job
-	f, k, p := c.Filters, c.k, c.g.pixels()
+	f, p := c.Filters, c.g.pixels()
 	s0, s1 := parallel.Range(j.n, j.parts, part)
 	clear(c.dx[s0*c.inWidth : s1*c.inWidth])
 	fidx, fval, dcol := c.th.fidx[part], c.th.fval[part], c.th.dcol[part]
 	for r := s0 * p; r < s1*p; r++ {
-		m := kernels.NonZero(fidx, fval, j.dz[r*f:(r+1)*f], nil, 0)
-		if m == 0 {
-			continue
-		}
-		clear(dcol)
-		kernels.AccumRows(dcol, c.wt, k, fidx[:m], fval[:m])
-		c.scatterPatch(c.dx, dcol, r)
+		c.dxPixel(c.dx, j.dz[r*f:(r+1)*f], r, fidx, fval, dcol)
 	}
 }
