@@ -150,6 +150,10 @@ type trainer struct {
 	// logitsOnly is the last layer when nothing reads its output (the loss
 	// and every metric use its logits), so its activation can be skipped.
 	logitsOnly layers.LogitsForwarder
+	// exec is what the steps run for each layer of m (see plan): the
+	// layer, a fused stage standing for it and the next one, or nil for a
+	// layer a fused stage covers.
+	exec []layers.Stage
 	// bytesIn is the first layer with variables when it can read uint8
 	// rows directly (only views before it, see layers.BytesReader); it is
 	// used while x holds suitable bytes (bytesX caches that check).
@@ -488,10 +492,13 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int, pool *parallel.Pool
 		}
 	}
 	m.setPool(pool) // before Allocate, which sizes per-thread scratch
-	for i, l := range m.layers {
+	t.plan(m)
+	for i, l := range t.exec {
 		// Only layers after the first one with variables pass a gradient
 		// to a layer that needs it (a leading Flatten does not).
-		l.Allocate(batch, i > t.firstVar)
+		if l != nil {
+			l.Allocate(batch, i > t.firstVar)
+		}
 	}
 	t.xb = make([]float32, batch*x.RowLen())
 	t.yb = make([]float32, batch*y.RowLen())
@@ -524,6 +531,25 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int, pool *parallel.Pool
 		}
 	}
 	return t, nil
+}
+
+// plan sets exec: each layer runs itself, except pairs layers.Fuse joins
+// (a Conv2D and the MaxPooling2D after it), which run as one stage. Only
+// pairs whose layers nothing else reads are fused: not the last layer
+// (the loss and metrics read its output or logits), nor a first layer
+// with variables that may read bytes (ForwardBytes replaces its Forward).
+func (t *trainer) plan(m *Sequential) {
+	t.exec = make([]layers.Stage, len(m.layers))
+	for i := 0; i < len(m.layers); i++ {
+		t.exec[i] = m.layers[i]
+		if _, bytes := m.layers[i].(layers.BytesReader); i+2 >= len(m.layers) || i < t.firstVar || (bytes && i == t.firstVar) {
+			continue
+		}
+		if f, ok := layers.Fuse(m.layers[i], m.layers[i+1]); ok {
+			t.exec[i] = f
+			i++ // exec[i] stays nil: f covers it
+		}
+	}
 }
 
 func metricNames(ms []metrics.Metric) []string {
@@ -603,7 +629,9 @@ func (t *trainer) step(idx []int) {
 			h = t.logitsOnly.ForwardLogits(h, n) // the output is not read
 			break
 		}
-		h = m.layers[i].Forward(h, n, true)
+		if l := t.exec[i]; l != nil {
+			h = l.Forward(h, n, true)
+		}
 	}
 	// Start loading the next batch's rows while this one computes: shuffled
 	// rows are scattered over the whole array, far beyond the caches.
@@ -637,7 +665,9 @@ func (t *trainer) step(idx []int) {
 		last--
 	}
 	for i := last; i >= t.firstVar; i-- {
-		g = m.layers[i].Backward(g, n)
+		if l := t.exec[i]; l != nil {
+			g = l.Backward(g, n)
+		}
 	}
 	m.c.opt.Apply()
 }

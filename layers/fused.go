@@ -1,0 +1,290 @@
+package layers
+
+import (
+	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/internal/parallel"
+)
+
+// Stage is what a training step runs in place of one layer: the layer
+// itself, or a fused layer (see Fuse) standing for a layer and the one
+// after it. Every Layer is a Stage.
+type Stage interface {
+	// Allocate, Forward and Backward are Layer's, for the layers the
+	// stage stands for: Forward takes the first one's input and returns
+	// the last one's output, Backward the reverse.
+	Allocate(maxBatch int, needInputGrad bool)
+	Forward(x []float32, n int, training bool) []float32
+	Backward(dy []float32, n int) []float32
+}
+
+// Fuser is a layer that can absorb the layer after it for training.
+type Fuser interface {
+	Layer
+	// FuseNext returns a Stage computing the layer followed by next, with
+	// results bit-identical to running both, or false when it cannot. Both
+	// must be built. The Stage uses both layers' variables and pools; the
+	// layers' own Forward and Backward must not be used while it trains
+	// (its Allocate sizes their buffers for it alone).
+	FuseNext(next Layer) (Stage, bool)
+}
+
+// Fuse returns a Stage that runs a and then b, b reading a's output, as
+// one (a Fuser's FuseNext), or false if a cannot absorb b. The fused stage
+// is for training steps only, when nothing but b reads a's output and
+// nothing reads b's input gradient: a trainer uses it in place of both
+// layers, the model's layer list is unchanged.
+func Fuse(a, b Layer) (Stage, bool) {
+	if f, ok := a.(Fuser); ok {
+		return f.FuseNext(b)
+	}
+	return nil, false
+}
+
+// FuseNext fuses a relu or linear Conv2D with a MaxPooling2D right after
+// it (see convPool).
+func (c *Conv2D) FuseNext(next Layer) (Stage, bool) {
+	p, ok := next.(*MaxPooling2D)
+	if !ok || (!c.relu() && c.act.Name != "linear") || c.out == nil || p.in == nil || !equalInts(c.out, p.in) {
+		return nil, false
+	}
+	return &convPool{c: c, p: p}, true
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// convPool is a Conv2D (relu or linear, dense path) and the MaxPooling2D
+// after it, trained sample by sample so that the convolution's outputs
+// and their gradient, a sample's at a time, stay in the cache: Forward
+// computes a sample's convolution into per-thread scratch and pools it at
+// once; Backward routes a sample's pooled gradient into per-thread scratch
+// and adds its kernel gradient right away. What Backward needs from
+// Forward is the pool's argmax and relu's bit mask (a bit per conv
+// output); the batch's (pixels × filters) arrays are never made.
+//
+// Every number is computed by the kernel calls the two layers make on
+// their own, in the same order: the conv forward and the pooling per
+// sample; the kernel gradient summed per group of samples (Conv2D's
+// gradGroupSize) over the samples' pixels in order, the partials added in
+// group order; the input gradient per pixel. So results are bit-identical
+// to the unfused layers, for any number of threads: Forward splits the
+// batch by samples, Backward by whole groups.
+//
+// An input the sparse path would take (Conv2D.useSparse, only for windows
+// of at least sparseMinK values) runs through the layers' own Forward and
+// Backward, which Allocate then sizes too.
+type convPool struct {
+	c *Conv2D
+	p *MaxPooling2D
+	// full says the layers' own buffers exist (the sparse path may be
+	// taken); unfused that the last Forward took it.
+	full, unfused bool
+	x             []float32
+	scr           []fusedScratch // per thread
+	job           struct {
+		x, dy    []float32
+		n, parts int
+	}
+	fwdFn, bwdFn func(part int)
+}
+
+// fusedScratch is one thread's scratch: a sample's conv outputs (y), their
+// gradient (d) and, for a relu layer with an input gradient, relu's
+// derivative applied to it (dz), a padded copy of the sample (pad), and
+// dxPixel's scratch.
+type fusedScratch struct {
+	y, d, dz, pad []float32
+	fidx          []int32
+	fval, dcol    []float32
+}
+
+// Allocate sizes the conv's and the pool's buffers for the fused passes
+// and each thread's scratch.
+func (f *convPool) Allocate(maxBatch int, needInputGrad bool) {
+	c, p := f.c, f.p
+	f.full = c.k >= sparseMinK
+	c.allocate(maxBatch, needInputGrad, f.full)
+	p.Allocate(maxBatch, f.full)
+	pf := c.g.pixels() * c.Filters
+	f.scr = make([]fusedScratch, c.tp.Threads())
+	for i := range f.scr {
+		sc := &f.scr[i]
+		sc.y, sc.d = kernels.AlignedFloats(pf), kernels.AlignedFloats(pf)
+		if c.padded {
+			sc.pad = make([]float32, c.srcWidth)
+		}
+		if needInputGrad {
+			if c.relu() {
+				sc.dz = kernels.AlignedFloats(pf)
+			}
+			sc.fidx = make([]int32, c.Filters+kernels.Pad)
+			sc.fval = make([]float32, c.Filters+kernels.Pad)
+			sc.dcol = make([]float32, c.k)
+		}
+	}
+	f.fwdFn, f.bwdFn = f.forwardPart, f.backwardPart
+}
+
+// parts is how many parts a pass over n samples, in units of samples (at
+// most units of them), is split into.
+func (f *convPool) parts(n, units int) int {
+	c := f.c
+	if len(f.scr) != c.tp.Threads() {
+		return 1
+	}
+	return min(units, c.tp.Parts(n*c.g.pixels()*c.k*c.Filters, minFlops))
+}
+
+// Forward computes the pooled conv outputs of n samples.
+func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
+	c, p := f.c, f.p
+	f.unfused = f.full && c.useSparse(x[:n*c.inWidth])
+	if f.unfused {
+		return p.Forward(c.Forward(x, n, training), n, training)
+	}
+	f.x = x
+	if parts := f.parts(n, n); parts > 1 {
+		f.job.x, f.job.n, f.job.parts = x, n, parts
+		c.tp.Run(parts, f.fwdFn)
+		f.job.x = nil
+	} else {
+		f.forward(&f.scr[0], x, 0, n)
+	}
+	return p.y[:n*p.outWidth]
+}
+
+func (f *convPool) forwardPart(part int) {
+	s0, s1 := parallel.Range(f.job.n, f.job.parts, part)
+	f.forward(&f.scr[part], f.job.x, s0, s1)
+}
+
+// sample returns sample s of x as the conv kernels read it (a padded copy
+// in sc.pad when padded).
+func (f *convPool) sample(sc *fusedScratch, x []float32, s int) []float32 {
+	c := f.c
+	xs := x[s*c.inWidth : (s+1)*c.inWidth]
+	if c.padded {
+		c.padSample(sc.pad, xs)
+		return sc.pad
+	}
+	return xs
+}
+
+// forward computes samples s0 … s1−1: each one's conv outputs (and relu's
+// mask) into sc.y, then their maxima and argmax into the pool's y and
+// arg.
+func (f *convPool) forward(sc *fusedScratch, x []float32, s0, s1 int) {
+	c, p := f.c, f.p
+	pix, fl := c.g.pixels(), c.Filters
+	ms := kernels.MaskStride(fl)
+	w, b := c.Kernel.Value, c.bias()
+	for s := s0; s < s1; s++ {
+		xs := f.sample(sc, x, s)
+		if c.relu() {
+			kernels.ConvForward(nil, sc.y, c.mask[s*pix*ms:(s+1)*pix*ms], xs, c.win, 0, pix, w, fl, b)
+		} else {
+			kernels.ConvForward(sc.y, nil, nil, xs, c.win, 0, pix, w, fl, b)
+		}
+		o := s * p.outWidth
+		p.pool(p.y[o:o+p.outWidth], p.arg[o:o+p.outWidth], sc.y, 1)
+	}
+}
+
+// Backward computes the conv's kernel and bias gradients and, if needed,
+// its input gradient, from the pooled outputs' gradient dy.
+func (f *convPool) Backward(dy []float32, n int) []float32 {
+	c := f.c
+	if f.unfused {
+		return c.Backward(f.p.Backward(dy, n), n)
+	}
+	if c.gdx {
+		c.transposeKernel()
+	}
+	groups := (n + c.group - 1) / c.group
+	if parts := f.parts(n, groups); parts > 1 {
+		f.job.dy, f.job.n, f.job.parts = dy, n, parts
+		c.tp.Run(parts, f.bwdFn)
+		f.job.dy = nil
+	} else {
+		f.backward(&f.scr[0], dy, n, 0, groups)
+	}
+	c.sumGroups(groups)
+	if !c.gdx {
+		return nil
+	}
+	return c.dx[:n*c.inWidth]
+}
+
+func (f *convPool) backwardPart(part int) {
+	groups := (f.job.n + f.c.group - 1) / f.c.group
+	g0, g1 := parallel.Range(groups, f.job.parts, part)
+	f.backward(&f.scr[part], f.job.dy, f.job.n, g0, g1)
+}
+
+// backward computes the partial kernel and bias gradients of groups
+// g0 … g1−1 (of n samples) and their samples' input gradients: for each
+// sample in order, the pool's input gradient into sc.d, then the conv's
+// gradients from it.
+func (f *convPool) backward(sc *fusedScratch, dy []float32, n, g0, g1 int) {
+	c, p := f.c, f.p
+	pix, fl, k := c.g.pixels(), c.Filters, c.k
+	ms := kernels.MaskStride(fl)
+	kf := (k + 1) * fl
+	clear(c.gpart[g0*kf : g1*kf])
+	for g := g0; g < g1; g++ {
+		gk := c.gpart[g*kf : g*kf+k*fl]
+		var gb []float32
+		if c.Bias != nil {
+			gb = c.gpart[g*kf+k*fl : (g+1)*kf]
+		}
+		for s := g * c.group; s < min(n, (g+1)*c.group); s++ {
+			o := s * p.outWidth
+			p.backward(sc.d, dy[o:o+p.outWidth], p.arg[o:o+p.outWidth], 1)
+			var m []uint8
+			if c.relu() {
+				m = c.mask[s*pix*ms : (s+1)*pix*ms]
+			}
+			d := sc.d
+			if c.gdx && m != nil {
+				// dLoss/dLogits, as relu's Backward computes it (y > 0
+				// exactly where the mask is set).
+				reluMasked(sc.dz, d, m, fl)
+				d, m = sc.dz, nil
+			}
+			kernels.ConvGrad(gk, gb, f.sample(sc, f.x, s), c.win, 0, pix, d, m, fl)
+			if c.gdx {
+				dx := c.dx[s*c.inWidth : (s+1)*c.inWidth]
+				clear(dx)
+				for q := 0; q < pix; q++ {
+					c.dxPixel(c.dx, d[q*fl:(q+1)*fl], s*pix+q, sc.fidx, sc.fval, sc.dcol)
+				}
+			}
+		}
+	}
+}
+
+// reluMasked sets dz to d where mask (a bit per value, rows of
+// kernels.MaskStride(f) bytes per f values) is set and to 0 elsewhere.
+func reluMasked(dz, d []float32, mask []uint8, f int) {
+	ms := kernels.MaskStride(f)
+	for r := 0; r*f < len(d); r++ {
+		mr := mask[r*ms : (r+1)*ms]
+		dr, zr := d[r*f:(r+1)*f], dz[r*f:(r+1)*f]
+		for j, v := range dr {
+			if mr[j>>3]>>(j&7)&1 != 0 {
+				zr[j] = v
+			} else {
+				zr[j] = 0
+			}
+		}
+	}
+}
