@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/kiln-ml/kiln/data"
@@ -162,4 +163,100 @@ func TestThreadsOption(t *testing.T) {
 	if err == nil || !IsInputError(err) {
 		t.Fatalf("Threads -1: got %v, want an input error", err)
 	}
+}
+
+// TestFusedTrainingBitIdentical trains models with a Conv2D → MaxPooling2D
+// pair, which Fit runs fused (layers.Fuse), and the same models with an
+// identity Reshape between the two, which keeps them apart, on 1, 2 and
+// 3 threads, and requires the same History and weights, bit for bit: the
+// cnn workload (the pair first, no input gradient), a pair after another
+// convolution (its input gradient), and a linear convolution into
+// overlapping, padded pooling windows.
+func TestFusedTrainingBitIdentical(t *testing.T) {
+	x, y := imagesLike(300, 9)
+	vx, vy := imagesLike(70, 10)
+	tx := x.Reshaped([]int{x.Rows(), 28, 28, 1}).WithScale(1.0 / 255)
+	tvx := vx.Reshaped([]int{vx.Rows(), 28, 28, 1}).WithScale(1.0 / 255)
+	softmax := func() layers.Layer { return layers.MustNewDense(10, layers.WithActivation("softmax")) }
+	models := []struct {
+		name  string
+		batch int
+		make  func(split bool) []layers.Layer
+	}{
+		{"cnn", 128, func(split bool) []layers.Layer {
+			return pair(split, []int{26, 26, 32}, layers.MustNewConv2D(32, [2]int{3, 3}, layers.WithActivation("relu")),
+				layers.MustNewMaxPooling2D([2]int{2, 2}), layers.NewFlatten(), softmax())
+		}},
+		{"second", 50, func(split bool) []layers.Layer {
+			return append([]layers.Layer{layers.MustNewConv2D(8, [2]int{3, 3}, layers.WithActivation("relu"), layers.WithPadding("same"))},
+				pair(split, []int{26, 26, 16}, layers.MustNewConv2D(16, [2]int{3, 3}, layers.WithActivation("relu")),
+					layers.MustNewMaxPooling2D([2]int{2, 2}), layers.NewFlatten(), softmax())...)
+		}},
+		{"linear-overlap", 64, func(split bool) []layers.Layer {
+			return pair(split, []int{14, 14, 6}, layers.MustNewConv2D(6, [2]int{3, 3}, layers.WithStrides(2, 2), layers.WithPadding("same")),
+				layers.MustNewMaxPooling2D([2]int{3, 3}, layers.WithStrides(2, 2), layers.WithPadding("same")), layers.NewFlatten(), softmax())
+		}},
+	}
+	for _, w := range models {
+		t.Run(w.name, func(t *testing.T) {
+			for _, threads := range []int{1, 2, 3} {
+				var want string
+				var wantW [][]float32
+				for _, split := range []bool{true, false} {
+					m := NewSequential(append([]any{layers.NewInput(28, 28, 1)}, anys(w.make(split))...)...)
+					if err := m.Compile(CompileOptions{Optimizer: optimizers.NewAdam(0.001), Loss: "categorical_crossentropy", Metrics: []string{"accuracy"}, Seed: 3, Warnings: io.Discard}); err != nil {
+						t.Fatal(err)
+					}
+					tr, err := m.newTrainer(tx, y, w.batch, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fused := slices.Contains(tr.exec, nil); fused == split {
+						t.Fatalf("split %v: fused = %v", split, fused)
+					}
+					h, err := m.Fit(context.Background(), tx, y, FitOptions{BatchSize: w.batch, Epochs: 2, Threads: threads, ValidationData: &XY{tvx, vy}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, ws := historyBits(h), m.GetWeights()
+					if split {
+						want, wantW = got, ws
+						continue
+					}
+					if got != want {
+						t.Errorf("%d threads: fused History\n%s\nwant (unfused)\n%s", threads, got, want)
+					}
+					for i := range ws {
+						for j := range ws[i] {
+							if math.Float32bits(ws[i][j]) != math.Float32bits(wantW[i][j]) {
+								t.Fatalf("%d threads: fused weight %d[%d] = %v, unfused %v", threads, i, j, ws[i][j], wantW[i][j])
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// pair returns conv, pool and rest, with a Reshape to shape (conv's
+// output shape: an identity) between conv and pool if split.
+func pair(split bool, shape []int, conv, pool layers.Layer, rest ...layers.Layer) []layers.Layer {
+	ls := []layers.Layer{conv}
+	if split {
+		r, err := layers.NewReshape(shape...)
+		if err != nil {
+			panic(err)
+		}
+		ls = append(ls, r)
+	}
+	return append(append(ls, pool), rest...)
+}
+
+func anys(ls []layers.Layer) []any {
+	out := make([]any, len(ls))
+	for i, l := range ls {
+		out[i] = l
+	}
+	return out
 }
