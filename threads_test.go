@@ -260,3 +260,58 @@ func anys(ls []layers.Layer) []any {
 	}
 	return out
 }
+
+// TestPlanFusesOnlyValidPairs checks which layers the trainer's plan
+// fuses: a relu or linear Conv2D with the MaxPooling2D after it, never
+// other activations or pools.
+func TestPlanFusesOnlyValidPairs(t *testing.T) {
+	x, y := imagesLike(20, 11)
+	tx := x.Reshaped([]int{x.Rows(), 28, 28, 1}).WithScale(1.0 / 255)
+	conv := func(act string) layers.Layer {
+		return layers.MustNewConv2D(4, [2]int{3, 3}, layers.WithActivation(act))
+	}
+	mp := func() layers.Layer { return layers.MustNewMaxPooling2D([2]int{2, 2}) }
+	avg := func() layers.Layer {
+		l, err := layers.NewAveragePooling2D([2]int{2, 2})
+		if err != nil {
+			panic(err)
+		}
+		return l
+	}
+	head := func() []layers.Layer {
+		return []layers.Layer{layers.NewFlatten(), layers.MustNewDense(10, layers.WithActivation("softmax"))}
+	}
+	cases := []struct {
+		name  string
+		ls    []layers.Layer
+		fused []int // the layers exec runs fused stages at
+	}{
+		{"relu", append([]layers.Layer{conv("relu"), mp()}, head()...), []int{0}},
+		{"linear", append([]layers.Layer{conv("linear"), mp()}, head()...), []int{0}},
+		{"tanh", append([]layers.Layer{conv("tanh"), mp()}, head()...), nil},
+		{"average", append([]layers.Layer{conv("relu"), avg()}, head()...), nil},
+		{"two", append([]layers.Layer{conv("relu"), mp(), conv("relu"), mp()}, head()...), []int{0, 2}},
+	}
+	for _, c := range cases {
+		m := NewSequential(append([]any{layers.NewInput(28, 28, 1)}, anys(c.ls)...)...)
+		if err := m.Compile(CompileOptions{Optimizer: optimizers.NewSGD(0.01), Loss: "categorical_crossentropy", Seed: 1, Warnings: io.Discard}); err != nil {
+			t.Fatal(c.name, err)
+		}
+		tr, err := m.newTrainer(tx, y, 8, nil)
+		if err != nil {
+			t.Fatal(c.name, err)
+		}
+		var fused []int
+		for i, s := range tr.exec {
+			if l, ok := s.(layers.Layer); s != nil && (!ok || l != m.layers[i]) {
+				fused = append(fused, i)
+				if i+1 >= len(tr.exec) || tr.exec[i+1] != nil {
+					t.Errorf("%s: exec[%d] is fused but exec[%d] is not nil", c.name, i, i+1)
+				}
+			}
+		}
+		if !slices.Equal(fused, c.fused) {
+			t.Errorf("%s: fused stages at %v, want %v", c.name, fused, c.fused)
+		}
+	}
+}
