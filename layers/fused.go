@@ -89,7 +89,7 @@ type convPool struct {
 	// taken); unfused that the last Forward took it.
 	full, unfused bool
 	x             []float32
-	scr           []fusedScratch // per thread
+	scr           []fusedScratch // one per part of a job (at most the pool's threads)
 	job           struct {
 		x, dy    []float32
 		n, parts int
@@ -97,7 +97,7 @@ type convPool struct {
 	fwdFn, bwdFn func(part int)
 }
 
-// fusedScratch is one thread's scratch: a sample's conv outputs (y), their
+// fusedScratch is one part's scratch: a sample's conv outputs (y), their
 // gradient (d) and, for a relu layer with an input gradient, relu's
 // derivative applied to it (dz), a padded copy of the sample (pad), and
 // dxPixel's scratch.
@@ -108,7 +108,7 @@ type fusedScratch struct {
 }
 
 // Allocate sizes the conv's and the pool's buffers for the fused passes
-// and each thread's scratch.
+// and the scratch of each part of a job (one per thread of the pool).
 func (f *convPool) Allocate(maxBatch int, needInputGrad bool) {
 	c, p := f.c, f.p
 	f.full = c.k >= sparseMinK
