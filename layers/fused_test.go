@@ -272,29 +272,50 @@ func TestFusedZeroAllocs(t *testing.T) {
 }
 
 // BenchmarkFusedConvPoolMNIST is BenchmarkConvPoolMNIST's training step
-// through the fused stage.
+// through the fused stage, on 1 and 2 threads, and unfused for comparison.
 func BenchmarkFusedConvPoolMNIST(b *testing.B) {
 	const n = 128
 	x, src := mnistBatch(n)
 	b.Logf("data: %s", src)
-	c := mustConv(b, 32, [2]int{3, 3}, WithActivation("relu"))
-	out, err := c.Build([]int{28, 28, 1}, rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := mustPool(b, [2]int{2, 2})
-	if _, err := p.Build(out, nil); err != nil {
-		b.Fatal(err)
-	}
-	st, ok := Fuse(c, p)
-	if !ok {
-		b.Fatal("Fuse refused")
-	}
-	st.Allocate(n, false)
-	dy := randSlice(rand.New(rand.NewPCG(3, 3)), n*p.outWidth, 1e-3)
-	b.ReportAllocs()
-	for b.Loop() {
-		st.Forward(x, n, true)
-		st.Backward(dy, n)
+	for _, fused := range []bool{false, true} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("fused=%v/threads=%d", fused, threads), func(b *testing.B) {
+				c := mustConv(b, 32, [2]int{3, 3}, WithActivation("relu"))
+				out, err := c.Build([]int{28, 28, 1}, rand.New(rand.NewPCG(1, 1)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				p := mustPool(b, [2]int{2, 2})
+				if _, err := p.Build(out, nil); err != nil {
+					b.Fatal(err)
+				}
+				pool := parallel.New(threads)
+				defer pool.Close()
+				c.SetPool(pool)
+				p.SetPool(pool)
+				st := Stage(nil)
+				if fused {
+					var ok bool
+					if st, ok = Fuse(c, p); !ok {
+						b.Fatal("Fuse refused")
+					}
+					st.Allocate(n, false)
+				} else {
+					c.Allocate(n, false)
+					p.Allocate(n, true)
+				}
+				dy := randSlice(rand.New(rand.NewPCG(3, 3)), n*p.outWidth, 1e-3)
+				b.ReportAllocs()
+				for b.Loop() {
+					if fused {
+						st.Forward(x, n, true)
+						st.Backward(dy, n)
+					} else {
+						p.Forward(c.Forward(x, n, true), n, true)
+						c.Backward(p.Backward(dy, n), n)
+					}
+				}
+			})
+		}
 	}
 }
