@@ -399,17 +399,19 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	n *= d.pos // rows of in inputs
 	// dW[k,:] = Σ_r x[r,k]·dz[r,:] over the rows whose x[r,k] ≠ 0, in
 	// increasing r, from zero.
-	threaded := d.gradThreads(dz, n) // and Wᵀ
-	if threaded {
-		// Done by blocks of columns, see dense_threads.go.
-	} else if d.gpad != nil {
+	// By blocks of columns on the pool's threads (and Wᵀ with it) when
+	// Forward ran threaded, see dense_threads.go; else here.
+	threaded := d.gradThreads(dz, n)
+	switch {
+	case threaded:
+	case d.gpad != nil:
 		// Row-major: each row's non-zero inputs from Forward's lists, into
 		// rows padded to whole cache lines, then copied into Grad.
 		// gpad is all zeros between calls: CopyRows clears what it copies.
 		ps := padStride(u)
 		kernels.ScatterBatch(d.gpad, ps, d.idx, d.val, d.start[:n+1], dz[:n*u])
 		kernels.CopyRows(d.Kernel.Grad, u, d.gpad, ps, in, u, true)
-	} else {
+	default:
 		// k-major, through Forward's bit masks.
 		kernels.GradRows(d.Kernel.Grad, d.x, in, dz, u, d.mask, n)
 	}
