@@ -46,6 +46,7 @@ type Dense struct {
 	mask  []uint64  // wide layers: bit r%64 of mask[(r/64)·in + k] is x[r,k] ≠ 0
 	gpad  []float32 // narrow layers: dW with rows padded to padStride floats
 	wt    []float32 // the kernel transposed (units × in), for dx
+	all   []uint64  // every bit set: AccumCols' mask for dx = dz·Wᵀ, which skips nothing
 	iota  []int32   // 0, 1, 2, ...: every row of wt (for dx) or of dz (for db)
 	ones  []float32 // maxBatch ones, to sum dz's rows with AccumRows
 
@@ -162,10 +163,14 @@ func (d *Dense) Allocate(maxBatch int, needInputGrad bool) {
 	for r := range d.ones {
 		d.ones[r] = 1
 	}
-	d.dx, d.wt = nil, nil
+	d.dx, d.wt, d.all = nil, nil, nil
 	if needInputGrad {
 		d.dx = make([]float32, maxBatch*in)
 		d.wt = make([]float32, u*in)
+		d.all = make([]uint64, (maxBatch+63)/64*u)
+		for i := range d.all {
+			d.all[i] = ^uint64(0)
+		}
 	}
 	d.allocThreads(maxBatch)
 	d.acts.prepare()
@@ -434,12 +439,26 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 			wt[j*in+k] = v
 		}
 	}
-	for r := 0; r < n; r++ {
-		dxr := d.dx[r*in : (r+1)*in]
-		clear(dxr)
-		kernels.AccumRows(dxr, wt, in, d.iota[:u], dz[r*u:(r+1)*u])
-	}
+	d.inputGrad(0, n, dz)
 	return d.dx[:n*in]
+}
+
+// inputGrad sets rows r0 … r1−1 of dx = dz·Wᵀ (Wᵀ in wt): dx[r,:] =
+// Σ_j dz[r,j]·Wᵀ[j,:], j in increasing order, from zero. Where AccumCols
+// is fast it walks the rows a block of columns at a time, each of Wᵀ's
+// rows read once per block instead of once per row (the 5408-wide input
+// of the cnn's Dense: 350 → 60 µs a step); its mask, all ones, skips no
+// term, so the sums are AccumRows' bit for bit.
+func (d *Dense) inputGrad(r0, r1 int, dz []float32) {
+	in, u := d.feat, d.Units
+	dx := d.dx[r0*in : r1*in]
+	clear(dx)
+	if kernels.HasAccumCols() && kernels.AccumCols(dx, d.wt, dz[r0*u:r1*u], u, in, d.all, r1-r0) {
+		return
+	}
+	for r := r0; r < r1; r++ {
+		kernels.AccumRows(d.dx[r*in:(r+1)*in], d.wt, in, d.iota[:u], dz[r*u:(r+1)*u])
+	}
 }
 
 // Infer writes act(x·W + b) into dst.

@@ -181,12 +181,6 @@ func (d *Dense) dxThreads(dz []float32, n int) bool {
 }
 
 func (d *Dense) dxPart(b int) {
-	th := d.th
-	in, u := d.feat, d.Units
-	r0, r1 := parallel.Range(th.n, th.rows, b)
-	for r := r0; r < r1; r++ {
-		dxr := d.dx[r*in : (r+1)*in]
-		clear(dxr)
-		kernels.AccumRows(dxr, d.wt, in, d.iota[:u], th.dz[r*u:(r+1)*u])
-	}
+	r0, r1 := parallel.Range(d.th.n, d.th.rows, b)
+	d.inputGrad(r0, r1, d.th.dz)
 }
