@@ -861,23 +861,33 @@ func (c *Conv2D) gradients(dz []float32, mask []uint8, n int) {
 	c.sumGroups(groups)
 }
 
+// groupPartial returns group g's partial kernel and bias gradients in
+// gpart (gb nil without a bias): each group holds k·f kernel sums, then f
+// bias sums.
+func (c *Conv2D) groupPartial(g int) (gk, gb []float32) {
+	kf := (c.k + 1) * c.Filters
+	part := c.gpart[g*kf : (g+1)*kf]
+	if c.Bias != nil {
+		gb = part[c.k*c.Filters:]
+	}
+	return part[:c.k*c.Filters], gb
+}
+
 // sumGroups sets the kernel and bias gradients to the sum of the partials
 // of groups groups in gpart, added in group order.
 func (c *Conv2D) sumGroups(groups int) {
-	f, k := c.Filters, c.k
-	kf := (k + 1) * f
-	gk := c.Kernel.Grad
-	copy(gk, c.gpart[:k*f])
-	var gb []float32
-	if c.Bias != nil {
-		gb = c.Bias.Grad
-		copy(gb, c.gpart[k*f:kf])
-	}
-	for g := 1; g < groups; g++ {
-		part := c.gpart[g*kf : (g+1)*kf]
-		addTo(gk, part[:k*f])
-		if gb != nil {
-			addTo(gb, part[k*f:])
+	for g := range groups {
+		pk, pb := c.groupPartial(g)
+		if g == 0 {
+			copy(c.Kernel.Grad, pk)
+			if pb != nil {
+				copy(c.Bias.Grad, pb)
+			}
+			continue
+		}
+		addTo(c.Kernel.Grad, pk)
+		if pb != nil {
+			addTo(c.Bias.Grad, pb)
 		}
 	}
 }

@@ -133,16 +133,11 @@ func (c *Conv2D) gradPart(part int) {
 	j := &c.th.job
 	f, k, p := c.Filters, c.k, c.g.pixels()
 	ms := kernels.MaskStride(f)
-	kf := (k + 1) * f
 	groups := (j.n + c.group - 1) / c.group
 	g0, g1 := parallel.Range(groups, j.parts, part)
-	clear(c.gpart[g0*kf : g1*kf])
+	clear(c.gpart[g0*(k+1)*f : g1*(k+1)*f])
 	for g := g0; g < g1; g++ {
-		gk := c.gpart[g*kf : g*kf+k*f]
-		var gb []float32
-		if c.Bias != nil {
-			gb = c.gpart[g*kf+k*f : (g+1)*kf]
-		}
+		gk, gb := c.groupPartial(g)
 		for s := g * c.group; s < min(j.n, (g+1)*c.group); s++ {
 			r, e := s*p, (s+1)*p
 			var m []uint8

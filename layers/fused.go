@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"slices"
+
 	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/internal/parallel"
 )
@@ -44,22 +46,10 @@ func Fuse(a, b Layer) (Stage, bool) {
 // it (see convPool).
 func (c *Conv2D) FuseNext(next Layer) (Stage, bool) {
 	p, ok := next.(*MaxPooling2D)
-	if !ok || (!c.relu() && c.act.Name != "linear") || c.out == nil || p.in == nil || !equalInts(c.out, p.in) {
+	if !ok || (!c.relu() && c.act.Name != "linear") || c.out == nil || p.in == nil || !slices.Equal(c.out, p.in) {
 		return nil, false
 	}
 	return &convPool{c: c, p: p}, true
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // convPool is a Conv2D (relu or linear, dense path) and the MaxPooling2D
@@ -238,14 +228,9 @@ func (f *convPool) backward(sc *fusedScratch, dy []float32, n, g0, g1 int) {
 	c, p := f.c, f.p
 	pix, fl, k := c.g.pixels(), c.Filters, c.k
 	ms := kernels.MaskStride(fl)
-	kf := (k + 1) * fl
-	clear(c.gpart[g0*kf : g1*kf])
+	clear(c.gpart[g0*(k+1)*fl : g1*(k+1)*fl])
 	for g := g0; g < g1; g++ {
-		gk := c.gpart[g*kf : g*kf+k*fl]
-		var gb []float32
-		if c.Bias != nil {
-			gb = c.gpart[g*kf+k*fl : (g+1)*kf]
-		}
+		gk, gb := c.groupPartial(g)
 		for s := g * c.group; s < min(n, (g+1)*c.group); s++ {
 			o := s * p.outWidth
 			p.backward(sc.d, dy[o:o+p.outWidth], p.arg[o:o+p.outWidth], 1)
