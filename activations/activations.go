@@ -67,9 +67,22 @@ func Sigmoid(dst, x []float32, rows, cols int) {
 func Sigmoid32(v float32) float32 {
 	// Branch on the sign so e^-|v| never overflows.
 	if v >= 0 {
-		return float32(1 / (1 + math.Exp(-float64(v))))
+		return SigmoidExp(v, math.Exp(-float64(v)))
 	}
-	e := math.Exp(float64(v))
+	if v < 0 {
+		return SigmoidExp(v, math.Exp(float64(v)))
+	}
+	e := math.Exp(float64(v)) // NaN
+	return float32(e / (1 + e))
+}
+
+// SigmoidExp is Sigmoid32(v) for a v that is not NaN, given e = e^−|v|
+// (math.Exp's value): a caller that has e already, such as the binary
+// cross-entropy, which also needs log(1+e), saves the exponential.
+func SigmoidExp(v float32, e float64) float32 {
+	if v >= 0 {
+		return float32(1 / (1 + e))
+	}
 	return float32(e / (1 + e))
 }
 

@@ -133,8 +133,8 @@ func xentRow(z, y, ys []float32, r, c int, g []float32) float64 {
 // sigmoidXent is BinaryCrossentropy.Compute on logits, batched: the e^−|z|
 // of many rows are taken in one kernels.Exp call (math.Exp's values), and
 // serve both the loss's log(1+e^−|z|) and the gradient's sigmoid, which
-// activations.Sigmoid32 computes from the same e^−|z| (e^−z for z ≥ 0, e^z
-// below). Everything else is the per-element code's operations in its
+// activations.SigmoidExp computes from the same e^−|z| as Sigmoid32 does
+// (e^−z for z ≥ 0, e^z below). Everything else is the per-element code's operations in its
 // order, so the loss and the gradient are the same bits; a NaN logit's
 // sigmoid is left to Sigmoid32 (its NaN's sign may differ from −|z|'s).
 func sigmoidXent(pred, y []float32, n, c int, ls float32, grad []float32) float32 {
@@ -163,14 +163,9 @@ func sigmoidXent(pred, y []float32, n, c int, ls float32, grad []float32) float3
 				ez := ec[i-r0*c]
 				rowLoss += math.Max(z, 0) - z*float64(t) + math.Log1p(ez)
 				if grad != nil {
-					var sg float32
-					switch {
-					case v >= 0:
-						sg = float32(1 / (1 + ez))
-					case v < 0:
-						sg = float32(ez / (1 + ez))
-					default:
-						sg = activations.Sigmoid32(v)
+					sg := activations.SigmoidExp(v, ez)
+					if v != v {
+						sg = activations.Sigmoid32(v) // its NaN, bit for bit
 					}
 					grad[i] = (sg - t) * scale
 				}
