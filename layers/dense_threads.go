@@ -98,15 +98,23 @@ func (d *Dense) forwardPart(b int) {
 	kb := len(th.kLo) - 1
 	w := d.Kernel.Value
 	r0, r1 := parallel.Range(th.n, th.parts, b)
+	// Each row's lists are made just before its sums read them, two rows
+	// at a time, while they are in the core's nearest cache: listing the
+	// whole block first (64 rows of the cnn's 5408 inputs: over 1 MB of
+	// lists) and summing after sent every entry out to the shared cache
+	// and back (1.5× the listing's and the sums' time on two threads).
+	// The lists are the same, in the same places, either way.
+	// start[t][r0+b+i] is row r0+i's first entry in block t's lists;
+	// listing a row sets the next row's.
 	for t := 0; t < kb; t++ {
-		base, k0, k1 := d.lists(b, t), th.kLo[t], th.kLo[t+1]
-		idx, val, start := d.idx[base:], d.val[base:], th.start[t][r0+b:]
-		s := 0
-		for r := r0; r < r1; r++ {
-			start[r-r0] = s
-			s += kernels.NonZero(idx[s:], val[s:], th.x[r*in+k0:r*in+k1], nil, 0)
+		th.start[t][r0+b] = 0
+	}
+	list := func(r int) {
+		for t := 0; t < kb; t++ {
+			base, k0, k1 := d.lists(b, t), th.kLo[t], th.kLo[t+1]
+			start := th.start[t][r0+b+r-r0:]
+			start[1] = start[0] + kernels.NonZero(d.idx[base+start[0]:], d.val[base+start[0]:], th.x[r*in+k0:r*in+k1], nil, 0)
 		}
-		start[r1-r0] = s
 	}
 	for r := r0; r < r1; r++ {
 		d.initRow(d.z[r*u : (r+1)*u])
@@ -115,6 +123,8 @@ func (d *Dense) forwardPart(b int) {
 	// previous one.
 	r := r0
 	for ; r+1 < r1; r += 2 {
+		list(r)
+		list(r + 1)
 		z0, z1 := d.z[r*u:(r+1)*u], d.z[(r+1)*u:(r+2)*u]
 		for t := 0; t < kb; t++ {
 			base, start := d.lists(b, t), th.start[t][r0+b:]
@@ -124,6 +134,7 @@ func (d *Dense) forwardPart(b int) {
 		}
 	}
 	if r < r1 {
+		list(r)
 		zr := d.z[r*u : (r+1)*u]
 		for t := 0; t < kb; t++ {
 			base, start := d.lists(b, t), th.start[t][r0+b:]

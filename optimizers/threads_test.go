@@ -61,3 +61,63 @@ func TestSplitUpdateBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitFollowsThePool: an update of a few minSpread weights stays on
+// the caller while nothing else ran on the pool, and is split once the
+// layers have run there since the last update (their gradients were made
+// on several cores); either way the weights are the serial ones, bit for
+// bit.
+func TestSplitFollowsThePool(t *testing.T) {
+	sizes := []int{2*minSpread + 5, 3, minSpread + 9}
+	run := func(threads int, layers bool) ([]*tensor.Variable, []uint64) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		var vars []*tensor.Variable
+		for i, n := range sizes {
+			v := tensor.NewVariable(string(rune('a'+i)), n)
+			for j := range v.Value {
+				v.Value[j] = float32(rng.NormFloat64())
+			}
+			vars = append(vars, v)
+		}
+		o := NewAdam(0.001)
+		pool := parallel.New(threads)
+		defer pool.Close()
+		o.SetPool(pool)
+		o.Build(vars)
+		var split []uint64 // jobs each update ran on the pool
+		for step := 0; step < 3; step++ {
+			for _, v := range vars {
+				for j := range v.Grad {
+					v.Grad[j] = float32(rng.NormFloat64())
+				}
+			}
+			if layers {
+				pool.Run(2, func(int) {}) // a layer's job
+			}
+			before := pool.Jobs()
+			o.Apply()
+			split = append(split, pool.Jobs()-before)
+		}
+		return vars, split
+	}
+	want, _ := run(1, false)
+	for _, layers := range []bool{false, true} {
+		got, split := run(2, layers)
+		wantSplit := uint64(0)
+		if layers {
+			wantSplit = 1
+		}
+		for step, s := range split {
+			if s != wantSplit {
+				t.Errorf("layers on the pool %v: update %d ran %d jobs on the pool, want %d", layers, step, s, wantSplit)
+			}
+		}
+		for i := range want {
+			for j, w := range want[i].Value {
+				if math.Float32bits(w) != math.Float32bits(got[i].Value[j]) {
+					t.Fatalf("layers on the pool %v: variable %d weight %d = %v, serial %v", layers, i, j, got[i].Value[j], w)
+				}
+			}
+		}
+	}
+}

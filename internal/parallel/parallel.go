@@ -56,12 +56,16 @@ type Pool struct {
 	// travel with the number so a worker never pairs one job's number with
 	// another's parts.
 	gen atomic.Uint64
-	// claim is the running job's number·256 + the next part to take:
-	// the caller and the workers take parts from it, so a worker that the
-	// system has not scheduled yet leaves its part to the others instead
-	// of holding the step up, and one that comes late from an earlier job
-	// takes nothing from a later one (the number differs).
-	claim   atomic.Uint64
+	// owner[i] is the number of the last job whose part i was taken. A
+	// thread takes a part by raising it to its job's number, its home part
+	// first (the caller's is 0, worker i's is i+1), then any other: so a
+	// worker that the system has not scheduled yet leaves its part to the
+	// others instead of holding the step up, one that comes late from an
+	// earlier job takes nothing from a later one (its number is smaller),
+	// and while every thread is on time, part i runs on the same thread
+	// job after job: the rows a layer's part wrote are still in that
+	// core's cache when the next layer's part i reads them.
+	owner   []atomic.Uint64
 	pending atomic.Int32 // parts of the running job not yet finished
 	// parked[i] is 1 while worker i+1 is (about to be) blocked on wake[i];
 	// Run takes it back to 0 and sends a token.
@@ -80,7 +84,7 @@ func New(threads int) *Pool {
 	}
 	threads = min(threads, maxThreads)
 	p := &Pool{threads: threads, parked: make([]atomic.Int32, threads-1),
-		wake: make([]chan struct{}, threads-1), panics: make([]any, threads)}
+		wake: make([]chan struct{}, threads-1), panics: make([]any, threads), owner: make([]atomic.Uint64, threads)}
 	for i := range p.wake {
 		p.wake[i] = make(chan struct{}, 1)
 		go p.worker(i)
@@ -94,6 +98,17 @@ func (p *Pool) Threads() int {
 		return 1
 	}
 	return p.threads
+}
+
+// Jobs is the number of jobs the pool has split over its threads so far
+// (0 for nil): a caller can tell from it whether other code ran on the
+// pool since it last looked, so whether the data it is about to read were
+// written on several cores.
+func (p *Pool) Jobs() uint64 {
+	if p == nil {
+		return 0
+	}
+	return p.gen.Load() / 256
 }
 
 // Close stops the workers; the pool then runs serially. It is safe to call
@@ -122,24 +137,30 @@ func (p *Pool) worker(i int) {
 		if p.closed.Load() {
 			return
 		}
-		p.take(seen)
+		p.take(seen, i+1)
 	}
 }
 
-// take runs parts of job gen (number·256 + parts) until none is left to
-// take. Which thread runs a part changes no result: parts write disjoint
-// outputs, and any scratch memory belongs to a part, not to a thread.
-func (p *Pool) take(gen uint64) {
-	job, parts := gen/256, gen%256
-	for {
-		c := p.claim.Load()
-		if c/256 != job || c%256 >= parts {
-			return
-		}
-		if p.claim.CompareAndSwap(c, c+1) {
-			p.call(int(c % 256))
-			p.pending.Add(-1)
-		}
+// take runs parts of job gen (number·256 + parts), its home part first,
+// until none is left to take. Which thread runs a part changes no result:
+// parts write disjoint outputs, and any scratch memory belongs to a part,
+// not to a thread.
+func (p *Pool) take(gen uint64, home int) {
+	job, parts := gen/256, int(gen%256)
+	if home < parts {
+		p.claim(job, home)
+	}
+	for i := 0; i < parts; i++ {
+		p.claim(job, i)
+	}
+}
+
+// claim runs part i of job if no thread has taken it yet.
+func (p *Pool) claim(job uint64, i int) {
+	o := p.owner[i].Load()
+	if o < job && p.owner[i].CompareAndSwap(o, job) {
+		p.call(i)
+		p.pending.Add(-1)
 	}
 }
 
@@ -179,10 +200,11 @@ func (p *Pool) call(part int) {
 }
 
 // Run calls fn(0), …, fn(parts−1), at most Threads() at a time, and
-// returns when all have returned. The caller and the workers take the parts
-// in order as they come free; which thread runs which part varies from run
-// to run, so a part must not depend on it. A
-// panic in a part is raised again by Run, after every part has finished.
+// returns when all have returned. The caller takes part 0 and worker i part
+// i+1 when they are on time, and any part still untaken after their own;
+// which thread runs which part varies from run to run, so a part must not
+// depend on it. A panic in a part is raised again by Run, after every part
+// has finished.
 func (p *Pool) Run(parts int, fn func(part int)) {
 	if parts <= 1 || p.Threads() == 1 {
 		for i := 0; i < parts; i++ {
@@ -196,14 +218,13 @@ func (p *Pool) Run(parts int, fn func(part int)) {
 	p.fn = fn
 	p.pending.Store(int32(parts))
 	job := p.gen.Load()/256 + 1
-	p.claim.Store(job * 256)
 	p.gen.Store(job*256 + uint64(parts)) // last: a worker that sees it finds the rest set
 	for i := 0; i < parts-1; i++ {
 		if p.parked[i].CompareAndSwap(1, 0) {
 			p.wake[i] <- struct{}{}
 		}
 	}
-	p.take(job*256 + uint64(parts))
+	p.take(job*256+uint64(parts), 0)
 	for n := 0; p.pending.Load() > 0; n++ {
 		if n >= spinLimit {
 			runtime.Gosched() // a worker may be waiting for this thread

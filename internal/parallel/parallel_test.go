@@ -136,8 +136,8 @@ func BenchmarkSplitAfterSerial(b *testing.B) {
 
 // TestRunBackToBack runs many short jobs in a row with varying parts: a
 // worker that wakes late from one job must take no part of the next, and
-// every part of every job must run exactly once (the parts are claimed from
-// a counter tagged with the job's number).
+// every part of every job must run exactly once (a part is claimed by
+// raising its owner to the job's number, which a late worker's is below).
 func TestRunBackToBack(t *testing.T) {
 	p := New(3)
 	defer p.Close()
@@ -160,5 +160,27 @@ func TestRunBackToBack(t *testing.T) {
 	}
 	if got := total.Load(); got != want {
 		t.Fatalf("%d parts ran, want %d", got, want)
+	}
+}
+
+// TestJobsCountsSplitJobs: Jobs moves by one for every job split over the
+// threads, and not for a job that ran on the caller alone.
+func TestJobsCountsSplitJobs(t *testing.T) {
+	if got := (*Pool)(nil).Jobs(); got != 0 {
+		t.Fatalf("nil pool: Jobs() = %d, want 0", got)
+	}
+	p := New(2)
+	defer p.Close()
+	fn := func(int) {}
+	j0 := p.Jobs()
+	p.Run(1, fn)
+	if got := p.Jobs(); got != j0 {
+		t.Fatalf("after a 1-part job: Jobs() = %d, want %d", got, j0)
+	}
+	for i := range 5 {
+		p.Run(2, fn)
+		if got, want := p.Jobs(), j0+uint64(i)+1; got != want {
+			t.Fatalf("after %d split jobs: Jobs() = %d, want %d", i+1, got, want)
+		}
 	}
 }
