@@ -30,7 +30,8 @@ type convThreads struct {
 	fidx          [][]int32
 	fval          [][]float32
 	dcol          [][]float32
-	fwd, grad, dx func(part int)
+	fwd, grad    func(part int)
+	dx           func(part, slot int)
 }
 
 // allocThreads sets up the per-thread state for the layer's pool (none
@@ -160,17 +161,17 @@ func (c *Conv2D) dxThreads(dz []float32, n int) bool {
 		return false
 	}
 	c.th.job = convJob{n: n, dz: dz, parts: parts}
-	c.tp.Run(parts, c.th.dx)
+	c.tp.RunSlots(parts, c.th.dx)
 	c.th.job = convJob{}
 	return true
 }
 
-func (c *Conv2D) dxPart(part int) {
+func (c *Conv2D) dxPart(part, slot int) {
 	j := &c.th.job
 	f, p := c.Filters, c.g.pixels()
 	s0, s1 := parallel.Range(j.n, j.parts, part)
 	clear(c.dx[s0*c.inWidth : s1*c.inWidth])
-	fidx, fval, dcol := c.th.fidx[part], c.th.fval[part], c.th.dcol[part]
+	fidx, fval, dcol := c.th.fidx[slot], c.th.fval[slot], c.th.dcol[slot]
 	for r := s0 * p; r < s1*p; r++ {
 		c.dxPixel(c.dx, j.dz[r*f:(r+1)*f], r, fidx, fval, dcol)
 	}

@@ -49,12 +49,13 @@ func (d *Dense) allocThreads(maxRows int) {
 		th.kLo = append(th.kLo, lo)
 	}
 	th.kLo = append(th.kLo, d.feat)
+	parts := d.tp.MaxParts() // row blocks
 	th.start = make([][]int, kb)
 	for i := range th.start {
-		th.start[i] = make([]int, maxRows+t+1)
+		th.start[i] = make([]int, maxRows+parts+1)
 	}
 	// Room for every (row block, column block) list's padding.
-	if need := maxRows*d.feat + t*kb*kernels.Pad; len(d.idx) < need {
+	if need := maxRows*d.feat + parts*kb*kernels.Pad; len(d.idx) < need {
 		d.idx = make([]int32, need)
 		d.val = make([]float32, need)
 	}

@@ -79,12 +79,12 @@ type convPool struct {
 	// taken); unfused that the last Forward took it.
 	full, unfused bool
 	x             []float32
-	scr           []fusedScratch // one per part of a job (at most the pool's threads)
+	scr           []fusedScratch // one per thread of the pool (RunSlots' slot)
 	job           struct {
 		x, dy    []float32
 		n, parts int
 	}
-	fwdFn, bwdFn func(part int)
+	fwdFn, bwdFn func(part, slot int)
 }
 
 // fusedScratch is one part's scratch: a sample's conv outputs (y), their
@@ -144,7 +144,7 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 	f.x = x
 	if parts := f.parts(n, n); parts > 1 {
 		f.job.x, f.job.n, f.job.parts = x, n, parts
-		c.tp.Run(parts, f.fwdFn)
+		c.tp.RunSlots(parts, f.fwdFn)
 		f.job.x = nil
 	} else {
 		f.forward(&f.scr[0], x, 0, n)
@@ -152,9 +152,9 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 	return p.y[:n*p.outWidth]
 }
 
-func (f *convPool) forwardPart(part int) {
+func (f *convPool) forwardPart(part, slot int) {
 	s0, s1 := parallel.Range(f.job.n, f.job.parts, part)
-	f.forward(&f.scr[part], f.job.x, s0, s1)
+	f.forward(&f.scr[slot], f.job.x, s0, s1)
 }
 
 // sample returns sample s of x as the conv kernels read it (a padded copy
@@ -202,7 +202,7 @@ func (f *convPool) Backward(dy []float32, n int) []float32 {
 	groups := (n + c.group - 1) / c.group
 	if parts := f.parts(n, groups); parts > 1 {
 		f.job.dy, f.job.n, f.job.parts = dy, n, parts
-		c.tp.Run(parts, f.bwdFn)
+		c.tp.RunSlots(parts, f.bwdFn)
 		f.job.dy = nil
 	} else {
 		f.backward(&f.scr[0], dy, n, 0, groups)
@@ -214,10 +214,10 @@ func (f *convPool) Backward(dy []float32, n int) []float32 {
 	return c.dx[:n*c.inWidth]
 }
 
-func (f *convPool) backwardPart(part int) {
+func (f *convPool) backwardPart(part, slot int) {
 	groups := (f.job.n + f.c.group - 1) / f.c.group
 	g0, g1 := parallel.Range(groups, f.job.parts, part)
-	f.backward(&f.scr[part], f.job.dy, f.job.n, g0, g1)
+	f.backward(&f.scr[slot], f.job.dy, f.job.n, g0, g1)
 }
 
 // backward computes the partial kernel and bias gradients of groups

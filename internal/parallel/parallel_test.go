@@ -9,9 +9,9 @@ import (
 func TestRunCoversEveryPartOnce(t *testing.T) {
 	for _, threads := range []int{0, 1, 2, 3, 5} {
 		p := New(threads)
-		var hits [8]atomic.Int32
+		var hits [24]atomic.Int32
 		fn := func(part int) { hits[part].Add(1) }
-		for parts := 0; parts <= p.Threads(); parts++ {
+		for parts := 0; parts <= len(hits); parts++ {
 			for i := range hits {
 				hits[i].Store(0)
 			}
@@ -83,9 +83,69 @@ func TestRangeAndParts(t *testing.T) {
 	}
 	p := New(4)
 	defer p.Close()
-	for _, c := range []struct{ work, min, want int }{{10, 100, 1}, {250, 100, 2}, {1000, 100, 4}, {1000, 0, 1}} {
+	for _, c := range []struct{ work, min, want int }{{10, 100, 1}, {250, 100, 2}, {1000, 100, 10}, {10000, 100, 4 * partsPerThread}, {1000, 0, 1}} {
 		if got := p.Parts(c.work, c.min); got != c.want {
 			t.Errorf("Parts(%d, %d) = %d, want %d", c.work, c.min, got, c.want)
+		}
+	}
+}
+
+// TestRunSlots: every part runs once, told a slot below Threads() that no
+// other running part holds; with more parts than threads and one thread
+// held up, the others take its parts (from the end of its range).
+func TestRunSlots(t *testing.T) {
+	for _, threads := range []int{1, 2, 3} {
+		p := New(threads)
+		var busy [3]atomic.Int32
+		var hits [12]atomic.Int32
+		var bad atomic.Int32
+		fn := func(part, slot int) {
+			if slot < 0 || slot >= p.Threads() || busy[slot].Add(1) != 1 {
+				bad.Add(1)
+			}
+			hits[part].Add(1)
+			for i := 0; i < 1000*(part%3); i++ {
+				hits[part].Add(0)
+			}
+			busy[slot].Add(-1)
+		}
+		for round := 0; round < 2000; round++ {
+			parts := 1 + round%len(hits)
+			p.RunSlots(parts, fn)
+			for i := range hits {
+				want := int32(0)
+				if i < parts {
+					want = 1
+				}
+				if got := hits[i].Swap(0); got != want {
+					t.Fatalf("threads %d, parts %d: part %d ran %d times, want %d", threads, parts, i, got, want)
+				}
+			}
+		}
+		if bad.Load() != 0 {
+			t.Fatalf("threads %d: %d parts ran with a slot out of range or in use", threads, bad.Load())
+		}
+		p.Close()
+	}
+	// The caller holds its first part until the worker has run all the
+	// others: the worker must take the caller's remaining parts too.
+	p := New(2)
+	defer p.Close()
+	var ran [8]atomic.Int32
+	var byWorker atomic.Int32
+	p.RunSlots(8, func(part, slot int) {
+		if part == 0 {
+			for byWorker.Load() < 7 {
+			}
+		}
+		if slot == 1 {
+			byWorker.Add(1)
+		}
+		ran[part].Add(1)
+	})
+	for i := range ran {
+		if ran[i].Load() != 1 {
+			t.Fatalf("part %d ran %d times", i, ran[i].Load())
 		}
 	}
 }
