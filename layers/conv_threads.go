@@ -27,11 +27,11 @@ type convThreads struct {
 	threads int // the pool's, when made
 	job     convJob
 	// Per-thread scratch for dx (thread 0 uses the layer's own).
-	fidx          [][]int32
-	fval          [][]float32
-	dcol          [][]float32
-	fwd, grad    func(part int)
-	dx           func(part, slot int)
+	fidx      [][]int32
+	fval      [][]float32
+	dcol      [][]float32
+	fwd, grad func(part int)
+	dx        func(part, slot int)
 }
 
 // allocThreads sets up the per-thread state for the layer's pool (none
