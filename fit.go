@@ -547,6 +547,14 @@ func (t *trainer) plan(m *Sequential) {
 		}
 		if f, ok := layers.Fuse(m.layers[i], m.layers[i+1]); ok {
 			t.exec[i] = f
+			// The layer after it, past views, may run inside its jobs.
+			j := i + 2
+			for j < len(m.layers) && layers.IsView(m.layers[j]) {
+				j++
+			}
+			if j < len(m.layers) {
+				layers.Chain(f, m.layers[j])
+			}
 			i++ // exec[i] stays nil: f covers it
 		}
 	}

@@ -52,8 +52,15 @@ type Dense struct {
 
 	pool sync.Pool // *inferScratch for Infer
 
-	th   *denseThreads // per-thread state (see dense_threads.go)
-	acts rowJob        // the activation over blocks of rows
+	th *denseThreads // per-thread state (see dense_threads.go)
+	// Chained to the stage before it (see chain.go): ahead says the
+	// stage has computed the next ForwardLogits' sums; chained that this
+	// step's forward pass ran chained, so BackwardLogits leaves dx to the
+	// stage; dxLater that it did, from dz (the stage's parts call
+	// inputGrad for their rows).
+	ahead, chained bool
+	dxLater        []float32
+	acts           rowJob // the activation over blocks of rows
 }
 
 // narrow is the widest layer whose weight gradient is computed row-major
@@ -174,6 +181,7 @@ func (d *Dense) Allocate(maxBatch int, needInputGrad bool) {
 	}
 	d.allocThreads(maxBatch)
 	d.acts.prepare()
+	d.ahead, d.chained, d.dxLater = false, false, nil
 }
 
 // inferScratch holds the non-zero lists of two rows for Infer; Dense keeps
@@ -337,6 +345,13 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 	n *= d.pos // rows of in inputs
 	w := d.Kernel.Value
 	d.x = x
+	if d.ahead {
+		d.ahead = false
+		if d.th != nil && d.th.n == n && d.th.rows > 0 {
+			return d.z[:n*u] // computed by the chained stage
+		}
+	}
+	d.chained = false
 	if d.forwardThreads(x, n) {
 		return d.z[:n*u]
 	}
@@ -427,6 +442,11 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	}
 	if !d.needDX {
 		return nil
+	}
+	if threaded && d.chained {
+		// The chained stage calls inputGrad for its parts' rows.
+		d.chained, d.dxLater = false, dz
+		return d.dx[:n*in]
 	}
 	// dx[r,k] = Σ_j dz[r,j]·W[k,j]: with Wᵀ's rows, that is dx[r,:] =
 	// Σ_j dz[r,j]·Wᵀ[j,:], j in increasing order.

@@ -83,7 +83,9 @@ type convPool struct {
 	job           struct {
 		x, dy    []float32
 		n, parts int
+		chain    bool // the forward job runs next's too
 	}
+	next         *Dense // chained (see chain.go), or nil
 	fwdFn, bwdFn func(part, slot int)
 }
 
@@ -144,8 +146,15 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 	f.x = x
 	if parts := f.parts(n, n); parts > 1 {
 		f.job.x, f.job.n, f.job.parts = x, n, parts
+		f.job.chain = f.next != nil && f.next.chainable(n, parts)
+		if f.job.chain {
+			f.next.beginChain(p.y[:n*p.outWidth], n, parts)
+		}
 		c.tp.RunSlots(parts, f.fwdFn)
-		f.job.x = nil
+		if f.job.chain {
+			f.next.endChain()
+		}
+		f.job.x, f.job.chain = nil, false
 	} else {
 		f.forward(&f.scr[0], x, 0, n)
 	}
@@ -155,6 +164,9 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 func (f *convPool) forwardPart(part, slot int) {
 	s0, s1 := parallel.Range(f.job.n, f.job.parts, part)
 	f.forward(&f.scr[slot], f.job.x, s0, s1)
+	if f.job.chain {
+		f.next.forwardPart(part) // the same rows: Range(n, parts, part)
+	}
 }
 
 // sample returns sample s of x as the conv kernels read it (a padded copy
@@ -205,7 +217,11 @@ func (f *convPool) Backward(dy []float32, n int) []float32 {
 		c.tp.RunSlots(parts, f.bwdFn)
 		f.job.dy = nil
 	} else {
+		f.denseGrad(0, n)
 		f.backward(&f.scr[0], dy, n, 0, groups)
+	}
+	if f.next != nil {
+		f.next.dxLater = nil
 	}
 	c.sumGroups(groups)
 	if !c.gdx {
@@ -217,7 +233,16 @@ func (f *convPool) Backward(dy []float32, n int) []float32 {
 func (f *convPool) backwardPart(part, slot int) {
 	groups := (f.job.n + f.c.group - 1) / f.c.group
 	g0, g1 := parallel.Range(groups, f.job.parts, part)
+	f.denseGrad(g0*f.c.group, min(f.job.n, g1*f.c.group))
 	f.backward(&f.scr[slot], f.job.dy, f.job.n, g0, g1)
+}
+
+// denseGrad computes the chained Dense's input gradient, this stage's dy,
+// for samples s0 … s1−1, when the Dense left it to this stage.
+func (f *convPool) denseGrad(s0, s1 int) {
+	if d := f.next; d != nil && d.dxLater != nil && s0 < s1 {
+		d.inputGrad(s0, s1, d.dxLater)
+	}
 }
 
 // backward computes the partial kernel and bias gradients of groups

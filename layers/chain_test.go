@@ -1,0 +1,168 @@
+package layers
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kiln-ml/kiln/internal/parallel"
+)
+
+// chainRun is one training pass through Conv2D → MaxPooling2D → Dense:
+// the logits, the Dense's kernel and bias gradients and input gradient,
+// the Conv2D's kernel and bias gradients and input gradient.
+type chainRun struct{ z, dk, db, ddx, ck, cb, cdx []float32 }
+
+// runChain builds the three layers (same seed every time) and runs a
+// forward and backward pass for each (x, dz, n): the layers apart on one
+// thread, or fused and chained (Fuse, Chain) on a pool of threads.
+func runChain(t *testing.T, fc fuseCase, units int, bias, chained bool, threads, maxBatch int, xs, dzs [][]float32, ns []int) []chainRun {
+	t.Helper()
+	c, p := fc.conv(t), fc.pool(t)
+	var opts []Option
+	if !bias {
+		opts = append(opts, WithoutBias())
+	}
+	d := MustNewDense(units, opts...)
+	rng := rand.New(rand.NewPCG(5, 6))
+	out, err := c.Build(fc.in, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	po, err := p.Build(out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Build([]int{tensorSize(po)}, rng); err != nil {
+		t.Fatal(err)
+	}
+	if d.Bias != nil {
+		for i := range d.Bias.Value {
+			d.Bias.Value[i] = float32(i%3-1) * 0.1
+		}
+	}
+	pool := parallel.New(threads)
+	defer pool.Close()
+	for _, l := range []Layer{c, p, d} {
+		SetPool(l, pool)
+	}
+	var st Stage
+	if chained {
+		var ok bool
+		if st, ok = Fuse(c, p); !ok {
+			t.Fatal("Fuse refused the pair")
+		}
+		if !Chain(st, d) {
+			t.Fatal("Chain refused the Dense")
+		}
+		st.Allocate(maxBatch, true)
+	} else {
+		c.Allocate(maxBatch, true)
+		p.Allocate(maxBatch, true)
+	}
+	d.Allocate(maxBatch, true)
+	var runs []chainRun
+	for i, n := range ns {
+		var h []float32
+		if chained {
+			h = st.Forward(xs[i], n, true)
+			if threads > 1 && !d.ahead {
+				t.Fatalf("%s, %d threads, n=%d: the stage did not compute the Dense's sums", fc.name, threads, n)
+			}
+		} else {
+			h = p.Forward(c.Forward(xs[i], n, true), n, true)
+		}
+		z := clone(d.ForwardLogits(h, n))
+		g := d.BackwardLogits(dzs[i], n)
+		if chained && threads > 1 && d.dxLater == nil {
+			t.Fatalf("%s, %d threads, n=%d: the Dense computed its own input gradient", fc.name, threads, n)
+		}
+		var cdx []float32
+		if chained {
+			cdx = st.Backward(g, n)
+		} else {
+			cdx = c.Backward(p.Backward(g, n), n)
+		}
+		r := chainRun{z: z, dk: clone(d.Kernel.Grad), ddx: clone(d.dx[:n*d.feat]), ck: clone(c.Kernel.Grad), cdx: clone(cdx)}
+		if d.Bias != nil {
+			r.db = clone(d.Bias.Grad)
+		}
+		if c.Bias != nil {
+			r.cb = clone(c.Bias.Grad)
+		}
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+// TestChainedDenseBitIdentical runs Conv2D → MaxPooling2D → Dense with the
+// Dense chained to the fused stage (its forward sums and input gradient
+// computed inside the stage's jobs) on 2 and 3 threads, against the three
+// layers apart on one thread, on a full and a smaller batch, and requires
+// every output and gradient bit for bit.
+func TestChainedDenseBitIdentical(t *testing.T) {
+	const maxBatch = 21
+	ns := []int{maxBatch, 10}
+	for _, fc := range fuseCases[:4] {
+		for _, bias := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/bias=%v", fc.name, bias), func(t *testing.T) {
+				const units = 7
+				rng := rand.New(rand.NewPCG(9, 10))
+				var xs, dzs [][]float32
+				for range ns {
+					xs = append(xs, fuseInput(rng, maxBatch, tensorSize(fc.in), false))
+					dzs = append(dzs, randSlice(rng, maxBatch*units, 1))
+				}
+				want := runChain(t, fc, units, bias, false, 1, maxBatch, xs, dzs, ns)
+				for _, threads := range []int{2, 3} {
+					got := runChain(t, fc, units, bias, true, threads, maxBatch, xs, dzs, ns)
+					for i := range ns {
+						w, g := want[i], got[i]
+						for _, cmp := range []struct {
+							what string
+							a, b []float32
+						}{{"logits", g.z, w.z}, {"Dense kernel gradient", g.dk, w.dk}, {"Dense bias gradient", g.db, w.db},
+							{"Dense input gradient", g.ddx, w.ddx}, {"Conv2D kernel gradient", g.ck, w.ck},
+							{"Conv2D bias gradient", g.cb, w.cb}, {"Conv2D input gradient", g.cdx, w.cdx}} {
+							if d := bitDiff(cmp.a, cmp.b); d != "" {
+								t.Errorf("threads %d, pass %d (n=%d): chained %s differs from the layers apart at %s", threads, i, ns[i], cmp.what, d)
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestChainRefuses: only a fused stage and a narrow Dense over its flat
+// output chain.
+func TestChainRefuses(t *testing.T) {
+	fc := fuseCases[0]
+	c, p := fc.conv(t), fc.pool(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	out, _ := c.Build(fc.in, rng)
+	po, _ := p.Build(out, nil)
+	st, ok := Fuse(c, p)
+	if !ok {
+		t.Fatal("Fuse refused the pair")
+	}
+	wide := MustNewDense(narrow + 1)
+	wide.Build([]int{tensorSize(po)}, rng)
+	ranked := MustNewDense(4)
+	ranked.Build(po, rng) // 13×13×32 input: rows of 32, not flat
+	ok4 := MustNewDense(4)
+	ok4.Build([]int{tensorSize(po)}, rng)
+	for _, c := range []struct {
+		name string
+		s    Stage
+		next Layer
+	}{{"wide Dense", st, wide}, {"Dense over positions", st, ranked}, {"not a fused stage", c, ok4}, {"not a Dense", st, NewFlatten()}} {
+		if Chain(c.s, c.next) {
+			t.Errorf("%s: Chain accepted it", c.name)
+		}
+	}
+	if !Chain(st, ok4) {
+		t.Error("Chain refused a narrow Dense over the flat pooled output")
+	}
+}
