@@ -1,5 +1,7 @@
 package layers
 
+import "github.com/kiln-ml/kiln/internal/parallel"
+
 // Chaining a narrow Dense to the fused Conv2D → MaxPooling2D stage before
 // it (through views such as Flatten). The stage's jobs split the batch by
 // samples; chained, each part of the forward job computes the Dense's
@@ -29,9 +31,9 @@ func Chain(s Stage, next Layer) bool {
 }
 
 // chainable reports whether d can run its forward pass as part of a job
-// of parts parts over n samples: it must be on the same pool, threaded.
-func (d *Dense) chainable(n, parts int) bool {
-	return d.threaded() && parts >= 2 && parts <= d.tp.MaxParts() && n*d.pos == n
+// of parts parts over n samples on pool tp: it must be threaded, on tp.
+func (d *Dense) chainable(tp *parallel.Pool, n, parts int) bool {
+	return d.tp == tp && d.threaded() && parts >= 2 && parts <= tp.MaxParts() && n*d.pos == n
 }
 
 // beginChain prepares d's threaded forward pass of the n rows of x, split

@@ -146,7 +146,7 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 	f.x = x
 	if parts := f.parts(n, n); parts > 1 {
 		f.job.x, f.job.n, f.job.parts = x, n, parts
-		f.job.chain = f.next != nil && f.next.chainable(n, parts)
+		f.job.chain = f.next != nil && f.next.chainable(c.tp, n, parts)
 		if f.job.chain {
 			f.next.beginChain(p.y[:n*p.outWidth], n, parts)
 		}
