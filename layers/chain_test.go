@@ -66,7 +66,7 @@ func runChain(t *testing.T, fc fuseCase, units int, bias, chained bool, threads,
 		var h []float32
 		if chained {
 			h = st.Forward(xs[i], n, true)
-			if threads > 1 && !d.ahead {
+			if !d.ahead {
 				t.Fatalf("%s, %d threads, n=%d: the stage did not compute the Dense's sums", fc.name, threads, n)
 			}
 		} else {
@@ -74,7 +74,7 @@ func runChain(t *testing.T, fc fuseCase, units int, bias, chained bool, threads,
 		}
 		z := clone(d.ForwardLogits(h, n))
 		g := d.BackwardLogits(dzs[i], n)
-		if chained && threads > 1 && d.dxLater == nil {
+		if chained && d.dxLater == nil {
 			t.Fatalf("%s, %d threads, n=%d: the Dense computed its own input gradient", fc.name, threads, n)
 		}
 		var cdx []float32
@@ -97,7 +97,8 @@ func runChain(t *testing.T, fc fuseCase, units int, bias, chained bool, threads,
 
 // TestChainedDenseBitIdentical runs Conv2D → MaxPooling2D → Dense with the
 // Dense chained to the fused stage (its forward sums and input gradient
-// computed inside the stage's jobs) on 2 and 3 threads, against the three
+// computed inside the stage's jobs, or block by block on one thread) on
+// 1, 2 and 3 threads, against the three
 // layers apart on one thread, on a full and a smaller batch, and requires
 // every output and gradient bit for bit.
 func TestChainedDenseBitIdentical(t *testing.T) {
@@ -114,7 +115,7 @@ func TestChainedDenseBitIdentical(t *testing.T) {
 					dzs = append(dzs, randSlice(rng, maxBatch*units, 1))
 				}
 				want := runChain(t, fc, units, bias, false, 1, maxBatch, xs, dzs, ns)
-				for _, threads := range []int{2, 3} {
+				for _, threads := range []int{1, 2, 3} {
 					got := runChain(t, fc, units, bias, true, threads, maxBatch, xs, dzs, ns)
 					for i := range ns {
 						w, g := want[i], got[i]
@@ -164,5 +165,55 @@ func TestChainRefuses(t *testing.T) {
 	}
 	if !Chain(st, ok4) {
 		t.Error("Chain refused a narrow Dense over the flat pooled output")
+	}
+}
+
+// BenchmarkChainedDenseMNIST is a training step of the cnn's layers
+// (Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10)) on 128 MNIST
+// images, the Dense chained to the fused stage or running on its own.
+func BenchmarkChainedDenseMNIST(b *testing.B) {
+	const n = 128
+	x, src := mnistBatch(n)
+	b.Logf("data: %s", src)
+	for _, chained := range []bool{false, true} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("chained=%v/threads=%d", chained, threads), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 1))
+				c := mustConv(b, 32, [2]int{3, 3}, WithActivation("relu"))
+				out, err := c.Build([]int{28, 28, 1}, rng)
+				if err != nil {
+					b.Fatal(err)
+				}
+				p := mustPool(b, [2]int{2, 2})
+				po, err := p.Build(out, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d := MustNewDense(10)
+				if _, err := d.Build([]int{tensorSize(po)}, rng); err != nil {
+					b.Fatal(err)
+				}
+				pool := parallel.New(threads)
+				defer pool.Close()
+				for _, l := range []Layer{c, p, d} {
+					SetPool(l, pool)
+				}
+				st, ok := Fuse(c, p)
+				if !ok {
+					b.Fatal("Fuse refused")
+				}
+				if chained && !Chain(st, d) {
+					b.Fatal("Chain refused")
+				}
+				st.Allocate(n, false)
+				d.Allocate(n, true)
+				dz := randSlice(rand.New(rand.NewPCG(3, 3)), n*10, 1e-2)
+				b.ReportAllocs()
+				for b.Loop() {
+					d.ForwardLogits(st.Forward(x, n, true), n)
+					st.Backward(d.BackwardLogits(dz, n), n)
+				}
+			})
+		}
 	}
 }

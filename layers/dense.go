@@ -59,6 +59,7 @@ type Dense struct {
 	// stage; dxLater that it did, from dz (the stage's parts call
 	// inputGrad for their rows).
 	ahead, chained bool
+	aheadN         int // rows the stage computed
 	dxLater        []float32
 	acts           rowJob // the activation over blocks of rows
 }
@@ -347,7 +348,7 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 	d.x = x
 	if d.ahead {
 		d.ahead = false
-		if d.th != nil && d.th.n == n && d.th.rows > 0 {
+		if d.aheadN == n {
 			return d.z[:n*u] // computed by the chained stage
 		}
 	}
@@ -374,8 +375,20 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 		mask = d.mask[:(n+63)/64*in]
 		clear(mask) // recorded below
 	}
-	s := 0
-	for r := 0; r < n; r++ {
+	d.serialRows(x, 0, n, mask)
+	return d.z[:n*u]
+}
+
+// serialRows computes the sums of rows r0 … r1−1 of x on the caller, the
+// rows in order from row 0 on (a chained stage calls it block by block):
+// each row's non-zero inputs listed after the previous row's (from
+// start[r0]; start[0] must be 0), recorded in mask if there is one, and
+// summed two rows at a time (their sums are independent).
+func (d *Dense) serialRows(x []float32, r0, r1 int, mask []uint64) {
+	in, u := d.feat, d.Units
+	w := d.Kernel.Value
+	s := d.start[r0]
+	for r := r0; r < r1; r++ {
 		d.initRow(d.z[r*u : (r+1)*u])
 		var m []uint64
 		var bit uint64
@@ -384,18 +397,16 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 		}
 		d.start[r] = s
 		s += kernels.NonZero(d.idx[s:], d.val[s:], x[r*in:(r+1)*in], m, bit)
-		if r%2 == 1 {
-			// Two rows at a time: their sums are independent.
+		if (r-r0)%2 == 1 {
 			a, b, c := d.start[r-1], d.start[r], s
 			kernels.AccumRows2(d.z[(r-1)*u:r*u], d.z[r*u:(r+1)*u], w, u, d.idx[a:b], d.val[a:b], d.idx[b:c], d.val[b:c])
 		}
 	}
-	d.start[n] = s
-	if n%2 == 1 {
-		a, b := d.start[n-1], s
-		kernels.AccumRows(d.z[(n-1)*u:n*u], w, u, d.idx[a:b], d.val[a:b])
+	d.start[r1] = s
+	if (r1-r0)%2 == 1 {
+		a, b := d.start[r1-1], s
+		kernels.AccumRows(d.z[(r1-1)*u:r1*u], w, u, d.idx[a:b], d.val[a:b])
 	}
-	return d.z[:n*u]
 }
 
 // Logits returns x·W + b from the last Forward.
@@ -443,21 +454,24 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	if !d.needDX {
 		return nil
 	}
-	if threaded && d.chained {
-		// The chained stage calls inputGrad for its parts' rows.
+	// dx[r,k] = Σ_j dz[r,j]·W[k,j]: with Wᵀ's rows, that is dx[r,:] =
+	// Σ_j dz[r,j]·Wᵀ[j,:], j in increasing order. (Threaded, gradPart
+	// made Wᵀ by its blocks of columns.)
+	if !threaded {
+		w, wt := d.Kernel.Value, d.wt
+		for k := 0; k < in; k++ {
+			for j, v := range w[k*u : (k+1)*u] {
+				wt[j*in+k] = v
+			}
+		}
+	}
+	if d.chained {
+		// The chained stage calls inputGrad for its rows.
 		d.chained, d.dxLater = false, dz
 		return d.dx[:n*in]
 	}
-	// dx[r,k] = Σ_j dz[r,j]·W[k,j]: with Wᵀ's rows, that is dx[r,:] =
-	// Σ_j dz[r,j]·Wᵀ[j,:], j in increasing order.
 	if threaded && d.dxThreads(dz, n) {
 		return d.dx[:n*in]
-	}
-	w, wt := d.Kernel.Value, d.wt
-	for k := 0; k < in; k++ {
-		for j, v := range w[k*u : (k+1)*u] {
-			wt[j*in+k] = v
-		}
 	}
 	d.inputGrad(0, n, dz)
 	return d.dx[:n*in]

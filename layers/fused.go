@@ -152,9 +152,17 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 		}
 		c.tp.RunSlots(parts, f.fwdFn)
 		if f.job.chain {
-			f.next.endChain()
+			f.next.endChain(n)
 		}
 		f.job.x, f.job.chain = nil, false
+	} else if d := f.next; d != nil && d.chainable(c.tp, n, 1) {
+		d.start[0] = 0
+		for b0 := 0; b0 < n; b0 += chainBlock {
+			b1 := min(n, b0+chainBlock)
+			f.forward(&f.scr[0], x, b0, b1)
+			d.serialRows(p.y, b0, b1, nil)
+		}
+		d.endChain(n)
 	} else {
 		f.forward(&f.scr[0], x, 0, n)
 	}
@@ -217,8 +225,17 @@ func (f *convPool) Backward(dy []float32, n int) []float32 {
 		c.tp.RunSlots(parts, f.bwdFn)
 		f.job.dy = nil
 	} else {
-		f.denseGrad(0, n)
-		f.backward(&f.scr[0], dy, n, 0, groups)
+		// Chained, by blocks of about chainBlock samples: the Dense's
+		// input gradient for the block, then the block's groups.
+		step := groups
+		if f.next != nil && f.next.dxLater != nil {
+			step = max(1, chainBlock/c.group)
+		}
+		for g0 := 0; g0 < groups; g0 += step {
+			g1 := min(groups, g0+step)
+			f.denseGrad(g0*c.group, min(n, g1*c.group))
+			f.backward(&f.scr[0], dy, n, g0, g1)
+		}
 	}
 	if f.next != nil {
 		f.next.dxLater = nil
