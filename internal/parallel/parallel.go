@@ -1,7 +1,8 @@
 // Package parallel runs one training step's kernels on several cores
 // without changing a single result: a Pool is a fixed set of worker
-// goroutines (one Fit's), and Run hands each of them one part of a job
-// whose parts write disjoint outputs.
+// goroutines (one Fit's), and Run has them and the caller run the parts of
+// a job whose parts write disjoint outputs (a few parts per thread, each
+// thread its own range first, then what is left of the others').
 //
 // kiln's rule for using it is that work is split only across independent
 // outputs, never across a sum: a layer's forward pass and input gradient
