@@ -428,6 +428,19 @@ func (d *Dense) Backward(dy []float32, n int) []float32 {
 func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	in, u := d.feat, d.Units
 	n *= d.pos // rows of in inputs
+	if d.chained && d.needDX && d.th != nil && d.th.rows > 0 && d.th.n == n {
+		// Chained on several threads: the stage's backward job adds dW
+		// block by block (dense_pipe.go) and computes dx; Wᵀ was made
+		// in the forward job.
+		if d.Bias != nil {
+			gb := d.Bias.Grad
+			clear(gb)
+			kernels.AccumRows(gb, dz, u, d.iota[:n], d.ones[:n])
+		}
+		d.pipeStart(dz)
+		d.chained, d.dxLater = false, dz
+		return d.dx[:n*in]
+	}
 	// dW[k,:] = Σ_r x[r,k]·dz[r,:] over the rows whose x[r,k] ≠ 0, in
 	// increasing r, from zero.
 	// By blocks of columns on the pool's threads (and Wᵀ with it) when

@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"sync/atomic"
+
 	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/internal/parallel"
 )
@@ -32,6 +34,13 @@ type denseThreads struct {
 	n, parts     int
 	rows         int
 	fwd, bwd, dx func(part int)
+	// Chained (see dense_pipe.go): owner[b] is the thread that listed row
+	// block b; pipe the running chain of the weight gradient, pipeNum its
+	// backward pass's number.
+	owner   []int
+	pipe    atomic.Uint64
+	pipeNum uint64
+	piping  bool // a chain is open (pipeStart, until pipeFinish)
 }
 
 // allocThreads sets up the per-thread state (none for one thread or a
@@ -59,6 +68,7 @@ func (d *Dense) allocThreads(maxRows int) {
 		d.idx = make([]int32, need)
 		d.val = make([]float32, need)
 	}
+	th.owner = make([]int, parts)
 	th.fwd, th.bwd, th.dx = d.forwardPart, d.gradPart, d.dxPart
 	d.th = th
 }

@@ -84,6 +84,7 @@ type convPool struct {
 		x, dy    []float32
 		n, parts int
 		chain    bool // the forward job runs next's too
+		pipe     bool // the backward job adds next's weight gradient
 	}
 	next         *Dense // chained (see chain.go), or nil
 	fwdFn, bwdFn func(part, slot int)
@@ -173,7 +174,12 @@ func (f *convPool) forwardPart(part, slot int) {
 	s0, s1 := parallel.Range(f.job.n, f.job.parts, part)
 	f.forward(&f.scr[slot], f.job.x, s0, s1)
 	if f.job.chain {
-		f.next.forwardPart(part) // the same rows: Range(n, parts, part)
+		d := f.next
+		d.forwardPart(part) // the same rows: Range(n, parts, part)
+		d.th.owner[part] = slot
+		if d.needDX {
+			d.transposePart(part)
+		}
 	}
 }
 
@@ -222,8 +228,9 @@ func (f *convPool) Backward(dy []float32, n int) []float32 {
 	groups := (n + c.group - 1) / c.group
 	if parts := f.parts(n, groups); parts > 1 {
 		f.job.dy, f.job.n, f.job.parts = dy, n, parts
+		f.job.pipe = f.next != nil && f.next.dxLater != nil && f.next.th != nil
 		c.tp.RunSlots(parts, f.bwdFn)
-		f.job.dy = nil
+		f.job.dy, f.job.pipe = nil, false
 	} else {
 		// Chained, by blocks of about chainBlock samples: the Dense's
 		// input gradient for the block, then the block's groups.
@@ -238,6 +245,7 @@ func (f *convPool) Backward(dy []float32, n int) []float32 {
 		}
 	}
 	if f.next != nil {
+		f.next.pipeFinish() // the Dense's weight gradient, what is left of it
 		f.next.dxLater = nil
 	}
 	c.sumGroups(groups)
@@ -250,8 +258,14 @@ func (f *convPool) Backward(dy []float32, n int) []float32 {
 func (f *convPool) backwardPart(part, slot int) {
 	groups := (f.job.n + f.c.group - 1) / f.c.group
 	g0, g1 := parallel.Range(groups, f.job.parts, part)
+	if f.job.pipe {
+		f.next.pipeTake(slot, false) // the Dense's weight gradient, as far as it can go
+	}
 	f.denseGrad(g0*f.c.group, min(f.job.n, g1*f.c.group))
 	f.backward(&f.scr[slot], f.job.dy, f.job.n, g0, g1)
+	if f.job.pipe {
+		f.next.pipeTake(slot, false)
+	}
 }
 
 // denseGrad computes the chained Dense's input gradient, this stage's dy,
