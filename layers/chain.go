@@ -5,15 +5,16 @@ import "github.com/kiln-ml/kiln/internal/parallel"
 // Chaining a narrow Dense to the fused Conv2D → MaxPooling2D stage before
 // it (through views such as Flatten). The stage's jobs split the batch by
 // samples; chained, each part of the forward job computes the Dense's
-// sums for its own samples right after pooling them, and each part of the
-// backward job computes the Dense's input gradient for its samples right
-// before routing it back through the pool. The pooled outputs and their
-// gradient, a part's rows at a time (16 samples of the cnn: 350 KB), are
-// then read while still in the core's own cache, and a training step
-// waits for the threads twice less. Every number is computed by the same
-// code on the same rows as when the Dense runs its own jobs (its forward
-// by row blocks, its input gradient by rows), so nothing changes but
-// when: TestChainedDenseBitIdentical.
+// sums for its own samples right after pooling them (and a share of Wᵀ),
+// and each part of the backward job computes the Dense's input gradient
+// for its samples right before routing it back through the pool, and adds
+// the Dense's weight gradient block by block (dense_pipe.go). On one
+// thread the stage does the same 16 samples at a time. The pooled outputs
+// and their gradient are then read while still in the core's own cache,
+// and a training step on several threads waits for them at four points
+// instead of seven. Every number is computed by the same code as when
+// the Dense runs its own jobs, its sums in the same order, so nothing
+// changes but when: TestChainedDenseBitIdentical.
 
 // Chain makes stage s run the forward pass and the input gradient of next
 // inside its own jobs, when s is a fused Conv2D → MaxPooling2D stage and

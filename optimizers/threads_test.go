@@ -24,14 +24,7 @@ func TestSplitUpdateBitIdentical(t *testing.T) {
 	sizes := []int{3*minUpdate + 17, 5, minUpdate/3 + 1, 2*minUpdate - 7}
 	run := func(make func() Optimizer, threads int) []*tensor.Variable {
 		rng := rand.New(rand.NewPCG(7, 8))
-		var vars []*tensor.Variable
-		for i, n := range sizes {
-			v := tensor.NewVariable(string(rune('a'+i)), n)
-			for j := range v.Value {
-				v.Value[j] = float32(rng.NormFloat64())
-			}
-			vars = append(vars, v)
-		}
+		vars := randVars(rng, sizes)
 		o := make()
 		pool := parallel.New(threads)
 		defer pool.Close()
@@ -71,14 +64,7 @@ func TestSplitFollowsThePool(t *testing.T) {
 	sizes := []int{2*minSpread + 5, 3, minSpread + 9}
 	run := func(threads int, layers bool) ([]*tensor.Variable, []uint64) {
 		rng := rand.New(rand.NewPCG(3, 4))
-		var vars []*tensor.Variable
-		for i, n := range sizes {
-			v := tensor.NewVariable(string(rune('a'+i)), n)
-			for j := range v.Value {
-				v.Value[j] = float32(rng.NormFloat64())
-			}
-			vars = append(vars, v)
-		}
+		vars := randVars(rng, sizes)
 		o := NewAdam(0.001)
 		pool := parallel.New(threads)
 		defer pool.Close()
@@ -120,4 +106,18 @@ func TestSplitFollowsThePool(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randVars returns variables a, b, … of the given sizes, with normal
+// random values.
+func randVars(rng *rand.Rand, sizes []int) []*tensor.Variable {
+	var vars []*tensor.Variable
+	for i, n := range sizes {
+		v := tensor.NewVariable(string(rune('a'+i)), n)
+		for j := range v.Value {
+			v.Value[j] = float32(rng.NormFloat64())
+		}
+		vars = append(vars, v)
+	}
+	return vars
 }
