@@ -591,9 +591,14 @@ func (t *trainer) resetEpoch() {
 }
 
 // gather copies the training rows idx into xb, split by rows over the pool
-// when the batch is large enough (2¹⁵ values a part).
+// when the batch is large enough (2¹⁵ values a part), into as many parts
+// as a large layer job: each thread then writes the rows its part of the
+// first layer reads (parallel.Range, home ranges alike).
 func (t *trainer) gather(idx []int) {
 	parts := min(len(idx), t.pool.Parts(len(idx)*t.x.RowLen(), 1<<15))
+	if parts >= 2 {
+		parts = min(len(idx), t.pool.MaxParts())
+	}
 	if parts < 2 {
 		t.x.GatherRows(t.xb, idx)
 		return
