@@ -8,10 +8,13 @@ import "github.com/kiln-ml/kiln/internal/parallel"
 // sums for its own samples right after pooling them (and a share of Wᵀ),
 // and each part of the backward job computes the Dense's input gradient
 // for its samples right before routing it back through the pool, and adds
-// the Dense's weight gradient block by block (dense_pipe.go). On one
-// thread the stage does the same 16 samples at a time. The pooled outputs
-// and their gradient are then read while still in the core's own cache,
-// and a training step on several threads waits for them at four points
+// the Dense's weight gradient block by block (dense_pipe.go). The stage
+// pools two samples at a time into a scratch of two rows and the Dense
+// lists and sums them at once: the batch's pooled rows (the stage's own
+// output, which only the Dense reads) are never written. The Dense's
+// input gradient is likewise made for the samples the backward part is
+// about to route back, and read while still in the core's own cache,
+// and a training step on several threads waits for its threads at four points
 // instead of seven. Every number is computed by the same code as when
 // the Dense runs its own jobs, its sums in the same order, so nothing
 // changes but when: TestChainedDenseBitIdentical.
@@ -31,9 +34,9 @@ func Chain(s Stage, next Layer) bool {
 	return true
 }
 
-// chainBlock is how many samples a chained stage on one thread runs
-// through its layer and then through the Dense at a time (the cnn's
-// pooled rows of 16 samples: 350 KB, within a core's own cache).
+// chainBlock is how many samples a chained stage's backward pass on one
+// thread takes at a time: the Dense's input gradient for them (the cnn's:
+// 16 samples, 350 KB, within a core's own cache), then the stage's.
 const chainBlock = 16
 
 // chainable reports whether d can run its forward pass as part of a job

@@ -375,16 +375,17 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 		mask = d.mask[:(n+63)/64*in]
 		clear(mask) // recorded below
 	}
-	d.serialRows(x, 0, n, mask)
+	d.serialRows(x, 0, n, mask, 0)
 	return d.z[:n*u]
 }
 
-// serialRows computes the sums of rows r0 … r1−1 of x on the caller, the
-// rows in order from row 0 on (a chained stage calls it block by block):
+// serialRows computes the sums of rows r0 … r1−1 on the caller, row r
+// read from x's row r−x0, the rows in order from row 0 on (a chained
+// stage calls it a few rows at a time, x holding just those):
 // each row's non-zero inputs listed after the previous row's (from
 // start[r0]; start[0] must be 0), recorded in mask if there is one, and
 // summed two rows at a time (their sums are independent).
-func (d *Dense) serialRows(x []float32, r0, r1 int, mask []uint64) {
+func (d *Dense) serialRows(x []float32, r0, r1 int, mask []uint64, x0 int) {
 	in, u := d.feat, d.Units
 	w := d.Kernel.Value
 	s := d.start[r0]
@@ -396,7 +397,7 @@ func (d *Dense) serialRows(x []float32, r0, r1 int, mask []uint64) {
 			m, bit = mask[(r/64)*in:(r/64+1)*in], 1<<(r%64)
 		}
 		d.start[r] = s
-		s += kernels.NonZero(d.idx[s:], d.val[s:], x[r*in:(r+1)*in], m, bit)
+		s += kernels.NonZero(d.idx[s:], d.val[s:], x[(r-x0)*in:(r-x0+1)*in], m, bit)
 		if (r-r0)%2 == 1 {
 			a, b, c := d.start[r-1], d.start[r], s
 			kernels.AccumRows2(d.z[(r-1)*u:r*u], d.z[r*u:(r+1)*u], w, u, d.idx[a:b], d.val[a:b], d.idx[b:c], d.val[b:c])

@@ -104,11 +104,19 @@ func (d *Dense) forwardThreads(x []float32, n int) bool {
 }
 
 func (d *Dense) forwardPart(b int) {
+	r0, r1 := parallel.Range(d.th.n, d.th.parts, b)
+	d.forwardRows(b, r0, r1, d.th.x[r0*d.feat:])
+}
+
+// forwardRows computes the sums of rows ra … rb−1 of row block b, row r
+// read from x's row r−ra; a block's rows must come in order from its
+// first (a chained stage calls it two rows at a time, as it pools them).
+func (d *Dense) forwardRows(b, ra, rb int, x []float32) {
 	th := d.th
 	in, u := d.feat, d.Units
 	kb := len(th.kLo) - 1
 	w := d.Kernel.Value
-	r0, r1 := parallel.Range(th.n, th.parts, b)
+	r0, _ := parallel.Range(th.n, th.parts, b)
 	// Each row's lists are made just before its sums read them, two rows
 	// at a time, while they are in the core's nearest cache: listing the
 	// whole block first (64 rows of the cnn's 5408 inputs: over 1 MB of
@@ -117,23 +125,26 @@ func (d *Dense) forwardPart(b int) {
 	// The lists are the same, in the same places, either way.
 	// start[t][r0+b+i] is row r0+i's first entry in block t's lists;
 	// listing a row sets the next row's.
-	for t := 0; t < kb; t++ {
-		th.start[t][r0+b] = 0
+	if ra == r0 {
+		for t := 0; t < kb; t++ {
+			th.start[t][r0+b] = 0
+		}
 	}
 	list := func(r int) {
+		xr := x[(r-ra)*in : (r-ra+1)*in]
 		for t := 0; t < kb; t++ {
 			base, k0, k1 := d.lists(b, t), th.kLo[t], th.kLo[t+1]
 			start := th.start[t][r0+b+r-r0:]
-			start[1] = start[0] + kernels.NonZero(d.idx[base+start[0]:], d.val[base+start[0]:], th.x[r*in+k0:r*in+k1], nil, 0)
+			start[1] = start[0] + kernels.NonZero(d.idx[base+start[0]:], d.val[base+start[0]:], xr[k0:k1], nil, 0)
 		}
 	}
-	for r := r0; r < r1; r++ {
+	for r := ra; r < rb; r++ {
 		d.initRow(d.z[r*u : (r+1)*u])
 	}
 	// The sums, two rows at a time, each block of columns after the
 	// previous one.
-	r := r0
-	for ; r+1 < r1; r += 2 {
+	r := ra
+	for ; r+1 < rb; r += 2 {
 		list(r)
 		list(r + 1)
 		z0, z1 := d.z[r*u:(r+1)*u], d.z[(r+1)*u:(r+2)*u]
@@ -144,7 +155,7 @@ func (d *Dense) forwardPart(b int) {
 			kernels.AccumRows2(z0, z1, w[th.kLo[t]*u:], u, idx[a:m], val[a:m], idx[m:e], val[m:e])
 		}
 	}
-	if r < r1 {
+	if r < rb {
 		list(r)
 		zr := d.z[r*u : (r+1)*u]
 		for t := 0; t < kb; t++ {

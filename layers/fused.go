@@ -96,6 +96,7 @@ type convPool struct {
 // dxPixel's scratch.
 type fusedScratch struct {
 	y, d, dz, pad []float32
+	out           []float32 // two pooled rows, for a chained Dense
 	fidx          []int32
 	fval, dcol    []float32
 }
@@ -112,6 +113,7 @@ func (f *convPool) Allocate(maxBatch int, needInputGrad bool) {
 	for i := range f.scr {
 		sc := &f.scr[i]
 		sc.y, sc.d = kernels.AlignedFloats(pf), kernels.AlignedFloats(pf)
+		sc.out = kernels.AlignedFloats(2 * p.outWidth)
 		if c.padded {
 			sc.pad = make([]float32, c.srcWidth)
 		}
@@ -158,10 +160,11 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 		f.job.x, f.job.chain = nil, false
 	} else if d := f.next; d != nil && d.chainable(c.tp, n, 1) {
 		d.start[0] = 0
-		for b0 := 0; b0 < n; b0 += chainBlock {
-			b1 := min(n, b0+chainBlock)
-			f.forward(&f.scr[0], x, b0, b1)
-			d.serialRows(p.y, b0, b1, nil)
+		sc := &f.scr[0]
+		for b0 := 0; b0 < n; b0 += 2 {
+			b1 := min(n, b0+2)
+			f.forwardInto(sc.out, sc, x, b0, b1)
+			d.serialRows(sc.out[:(b1-b0)*p.outWidth], b0, b1, nil, b0)
 		}
 		d.endChain(n)
 	} else {
@@ -172,14 +175,23 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 
 func (f *convPool) forwardPart(part, slot int) {
 	s0, s1 := parallel.Range(f.job.n, f.job.parts, part)
-	f.forward(&f.scr[slot], f.job.x, s0, s1)
-	if f.job.chain {
-		d := f.next
-		d.forwardPart(part) // the same rows: Range(n, parts, part)
-		d.th.owner[part] = slot
-		if d.needDX {
-			d.transposePart(part)
-		}
+	sc := &f.scr[slot]
+	if !f.job.chain {
+		f.forward(sc, f.job.x, s0, s1)
+		return
+	}
+	// Two samples at a time, pooled into the part's own rows and summed
+	// by the Dense right away (its row block part: the same rows): the
+	// batch's pooled rows are never written out.
+	d := f.next
+	for a := s0; a < s1; a += 2 {
+		e := min(s1, a+2)
+		f.forwardInto(sc.out, sc, f.job.x, a, e)
+		d.forwardRows(part, a, e, sc.out)
+	}
+	d.th.owner[part] = slot
+	if d.needDX {
+		d.transposePart(part)
 	}
 }
 
@@ -199,6 +211,11 @@ func (f *convPool) sample(sc *fusedScratch, x []float32, s int) []float32 {
 // mask) into sc.y, then their maxima and argmax into the pool's y and
 // arg.
 func (f *convPool) forward(sc *fusedScratch, x []float32, s0, s1 int) {
+	f.forwardInto(f.p.y[s0*f.p.outWidth:], sc, x, s0, s1)
+}
+
+// forwardInto is forward with the pooled rows written to y (row s0 first).
+func (f *convPool) forwardInto(y []float32, sc *fusedScratch, x []float32, s0, s1 int) {
 	c, p := f.c, f.p
 	pix, fl := c.g.pixels(), c.Filters
 	ms := kernels.MaskStride(fl)
@@ -210,8 +227,8 @@ func (f *convPool) forward(sc *fusedScratch, x []float32, s0, s1 int) {
 		} else {
 			kernels.ConvForward(sc.y, nil, nil, xs, c.win, 0, pix, w, fl, b)
 		}
-		o := s * p.outWidth
-		p.pool(p.y[o:o+p.outWidth], p.arg[o:o+p.outWidth], sc.y, 1)
+		o, yo := s*p.outWidth, (s-s0)*p.outWidth
+		p.pool(y[yo:yo+p.outWidth], p.arg[o:o+p.outWidth], sc.y, 1)
 	}
 }
 
