@@ -245,7 +245,7 @@ func (f *convPool) Backward(dy []float32, n int) []float32 {
 	groups := (n + c.group - 1) / c.group
 	if parts := f.parts(n, groups); parts > 1 {
 		f.job.dy, f.job.n, f.job.parts = dy, n, parts
-		f.job.pipe = f.next != nil && f.next.dxLater != nil && f.next.th != nil
+		f.job.pipe = f.next != nil && f.next.th != nil && f.next.th.piping
 		c.tp.RunSlots(parts, f.bwdFn)
 		f.job.dy, f.job.pipe = nil, false
 	} else {
