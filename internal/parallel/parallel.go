@@ -165,40 +165,29 @@ func (p *Pool) worker(i int) {
 // used within one part).
 func (p *Pool) take(gen uint64, slot int) {
 	job := gen / 256
-	for p.front(job, slot) {
+	for p.takeOne(job, slot, slot, false) {
 	}
 	for i := 1; i < p.threads; i++ {
-		for p.back(job, slot, (slot+i)%p.threads) {
+		for p.takeOne(job, slot, (slot+i)%p.threads, true) {
 		}
 	}
 }
 
-// front runs the next part of thread slot's range of job, if one is left.
-func (p *Pool) front(job uint64, slot int) bool {
-	for {
-		h := p.home[slot].Load()
-		next, end := h>>8&255, h&255
-		if h>>16 != job || next >= end {
-			return false
-		}
-		if p.home[slot].CompareAndSwap(h, h+1<<8) {
-			p.call(int(next), slot)
-			return true
-		}
-	}
-}
-
-// back runs, as thread slot, the last part of thread s's range of job, if
-// one is left.
-func (p *Pool) back(job uint64, slot, s int) bool {
+// takeOne runs, as thread slot, a part of thread s's range of job, if one
+// is left: the first (its own range) or the last (another's).
+func (p *Pool) takeOne(job uint64, slot, s int, last bool) bool {
 	for {
 		h := p.home[s].Load()
 		next, end := h>>8&255, h&255
 		if h>>16 != job || next >= end {
 			return false
 		}
-		if p.home[s].CompareAndSwap(h, h-1) {
-			p.call(int(end-1), slot)
+		part, taken := next, h+1<<8
+		if last {
+			part, taken = end-1, h-1
+		}
+		if p.home[s].CompareAndSwap(h, taken) {
+			p.call(int(part), slot)
 			return true
 		}
 	}
