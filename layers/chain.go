@@ -61,6 +61,17 @@ func (d *Dense) beginChain(x []float32, n, parts int) {
 	th.x, th.n, th.parts, th.rows = x, n, parts, 0
 }
 
+// chainRows computes the sums of rows ra … rb−1, row r read from x's row
+// r−ra, in row block part when d runs threaded, else on the caller (rows
+// in order from row 0, start[0] set to 0).
+func (d *Dense) chainRows(part, ra, rb int, x []float32) {
+	if d.th != nil {
+		d.forwardRows(part, ra, rb, x)
+	} else {
+		d.serialRows(x, ra, rb, nil, ra)
+	}
+}
+
 // endChain marks the forward pass done: the next ForwardLogits of n rows
 // returns its sums, and the next BackwardLogits leaves dx to the stage
 // (inputGradLater).

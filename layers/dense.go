@@ -433,11 +433,7 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 		// Chained on several threads: the stage's backward job adds dW
 		// block by block (dense_pipe.go) and computes dx; Wᵀ was made
 		// in the forward job.
-		if d.Bias != nil {
-			gb := d.Bias.Grad
-			clear(gb)
-			kernels.AccumRows(gb, dz, u, d.iota[:n], d.ones[:n])
-		}
+		d.biasGrad(dz, n)
 		d.pipeStart(dz)
 		d.chained, d.dxLater = false, dz
 		return d.dx[:n*in]
@@ -460,11 +456,7 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 		// k-major, through Forward's bit masks.
 		kernels.GradRows(d.Kernel.Grad, d.x, in, dz, u, d.mask, n)
 	}
-	if d.Bias != nil {
-		gb := d.Bias.Grad
-		clear(gb)
-		kernels.AccumRows(gb, dz, u, d.iota[:n], d.ones[:n]) // gb += 1·dz[r,:], r = 0..n-1
-	}
+	d.biasGrad(dz, n)
 	if !d.needDX {
 		return nil
 	}
@@ -472,12 +464,7 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	// Σ_j dz[r,j]·Wᵀ[j,:], j in increasing order. (Threaded, gradPart
 	// made Wᵀ by its blocks of columns.)
 	if !threaded {
-		w, wt := d.Kernel.Value, d.wt
-		for k := 0; k < in; k++ {
-			for j, v := range w[k*u : (k+1)*u] {
-				wt[j*in+k] = v
-			}
-		}
+		d.transposeRows(0, in)
 	}
 	if d.chained {
 		// The chained stage calls inputGrad for its rows.
@@ -489,6 +476,28 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	}
 	d.inputGrad(0, n, dz)
 	return d.dx[:n*in]
+}
+
+// biasGrad sets db = Σ_r dz[r,:] over n rows, from zero, in increasing r
+// (none without a bias).
+func (d *Dense) biasGrad(dz []float32, n int) {
+	if d.Bias != nil {
+		gb := d.Bias.Grad
+		clear(gb)
+		kernels.AccumRows(gb, dz, d.Units, d.iota[:n], d.ones[:n]) // gb += 1·dz[r,:], r = 0..n-1
+	}
+}
+
+// transposeRows copies rows k0 … k1−1 of W into the same columns of Wᵀ
+// (wt), for dx.
+func (d *Dense) transposeRows(k0, k1 int) {
+	in, u := d.feat, d.Units
+	w, wt := d.Kernel.Value, d.wt
+	for k := k0; k < k1; k++ {
+		for j, v := range w[k*u : (k+1)*u] {
+			wt[j*in+k] = v
+		}
+	}
 }
 
 // inputGrad sets rows r0 … r1−1 of dx = dz·Wᵀ (Wᵀ in wt): dx[r,:] =

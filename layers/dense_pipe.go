@@ -68,14 +68,8 @@ func (d *Dense) pipeTake(slot int, any bool) bool {
 
 // pipeBlock adds row block b's terms to every column of dW (gpad).
 func (d *Dense) pipeBlock(b int) {
-	th := d.th
-	u := d.Units
-	ps := padStride(u)
-	r0, r1 := parallel.Range(th.n, th.rows, b)
-	for t := 0; t+1 < len(th.kLo); t++ {
-		base := d.lists(b, t)
-		g := d.gpad[th.kLo[t]*ps : th.kLo[t+1]*ps]
-		kernels.ScatterBatch(g, ps, d.idx[base:], d.val[base:], th.start[t][r0+b:r1+b+1], th.dz[r0*u:r1*u])
+	for t := 0; t+1 < len(d.th.kLo); t++ {
+		d.scatter(b, t)
 	}
 }
 
@@ -97,12 +91,5 @@ func (d *Dense) pipeFinish() {
 // forward job of th.parts parts: W does not change before the backward
 // pass reads Wᵀ.
 func (d *Dense) transposePart(part int) {
-	in, u := d.feat, d.Units
-	k0, k1 := parallel.Range(in, d.th.parts, part)
-	w, wt := d.Kernel.Value, d.wt
-	for k := k0; k < k1; k++ {
-		for j, v := range w[k*u : (k+1)*u] {
-			wt[j*in+k] = v
-		}
-	}
+	d.transposeRows(parallel.Range(d.feat, d.th.parts, part))
 }

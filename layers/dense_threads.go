@@ -180,24 +180,28 @@ func (d *Dense) gradThreads(dz []float32, n int) bool {
 
 func (d *Dense) gradPart(t int) {
 	th := d.th
-	u, in := d.Units, d.feat
-	ps := padStride(u)
+	u := d.Units
 	k0, k1 := th.kLo[t], th.kLo[t+1]
-	g := d.gpad[k0*ps : k1*ps]
 	for b := 0; b < th.rows; b++ {
-		r0, r1 := parallel.Range(th.n, th.rows, b)
-		base := d.lists(b, t)
-		kernels.ScatterBatch(g, ps, d.idx[base:], d.val[base:], th.start[t][r0+b:r1+b+1], th.dz[r0*u:r1*u])
+		d.scatter(b, t)
 	}
-	kernels.CopyRows(d.Kernel.Grad[k0*u:], u, g, ps, k1-k0, u, true)
+	ps := padStride(u)
+	kernels.CopyRows(d.Kernel.Grad[k0*u:], u, d.gpad[k0*ps:k1*ps], ps, k1-k0, u, true)
 	if d.needDX {
-		w := d.Kernel.Value
-		for k := k0; k < k1; k++ {
-			for j, v := range w[k*u : (k+1)*u] {
-				d.wt[j*in+k] = v
-			}
-		}
+		d.transposeRows(k0, k1)
 	}
+}
+
+// scatter adds the terms of row block b's rows to column block t of dW
+// (gpad), the rows in increasing order, from the lists of Forward.
+func (d *Dense) scatter(b, t int) {
+	th := d.th
+	u := d.Units
+	ps := padStride(u)
+	r0, r1 := parallel.Range(th.n, th.rows, b)
+	base := d.lists(b, t)
+	g := d.gpad[th.kLo[t]*ps : th.kLo[t+1]*ps]
+	kernels.ScatterBatch(g, ps, d.idx[base:], d.val[base:], th.start[t][r0+b:r1+b+1], th.dz[r0*u:r1*u])
 }
 
 // dxThreads computes dx = dz·Wᵀ by blocks of rows (after gradThreads

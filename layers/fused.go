@@ -160,12 +160,7 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 		f.job.x, f.job.chain = nil, false
 	} else if d := f.next; d != nil && d.chainable(c.tp, n, 1) {
 		d.start[0] = 0
-		sc := &f.scr[0]
-		for b0 := 0; b0 < n; b0 += 2 {
-			b1 := min(n, b0+2)
-			f.forwardInto(sc.out, sc, x, b0, b1)
-			d.serialRows(sc.out[:(b1-b0)*p.outWidth], b0, b1, nil, b0)
-		}
+		f.forwardChained(&f.scr[0], x, 0, n, 0)
 		d.endChain(n)
 	} else {
 		f.forward(&f.scr[0], x, 0, n)
@@ -180,18 +175,23 @@ func (f *convPool) forwardPart(part, slot int) {
 		f.forward(sc, f.job.x, s0, s1)
 		return
 	}
-	// Two samples at a time, pooled into the part's own rows and summed
-	// by the Dense right away (its row block part: the same rows): the
-	// batch's pooled rows are never written out.
 	d := f.next
-	for a := s0; a < s1; a += 2 {
-		e := min(s1, a+2)
-		f.forwardInto(sc.out, sc, f.job.x, a, e)
-		d.forwardRows(part, a, e, sc.out)
-	}
+	f.forwardChained(sc, f.job.x, s0, s1, part) // the Dense's row block part: the same rows
 	d.th.owner[part] = slot
 	if d.needDX {
 		d.transposePart(part)
+	}
+}
+
+// forwardChained computes samples s0 … s1−1 two at a time, pooled into
+// sc.out, and the chained Dense's sums of them right away (part is its
+// row block when it runs threaded): the batch's pooled rows are never
+// written out.
+func (f *convPool) forwardChained(sc *fusedScratch, x []float32, s0, s1, part int) {
+	for a := s0; a < s1; a += 2 {
+		e := min(s1, a+2)
+		f.forwardInto(sc.out, sc, x, a, e)
+		f.next.chainRows(part, a, e, sc.out)
 	}
 }
 
