@@ -124,18 +124,25 @@ func TestThreadsBitIdentical(t *testing.T) {
 					want, wantW = got, ws
 					continue
 				}
-				if got != want {
-					t.Errorf("%d threads: History\n%s\nwant (1 thread)\n%s", threads, got, want)
-				}
-				for i := range ws {
-					for j := range ws[i] {
-						if math.Float32bits(ws[i][j]) != math.Float32bits(wantW[i][j]) {
-							t.Fatalf("%d threads: weight %d[%d] = %v, with 1 thread %v", threads, i, j, ws[i][j], wantW[i][j])
-						}
-					}
-				}
+				sameRun(t, fmt.Sprintf("%d threads", threads), "1 thread", got, want, ws, wantW)
 			}
 		})
+	}
+}
+
+// sameRun fails t unless run what left the History got (historyBits) and
+// the weights ws that the reference run ref left, bit for bit.
+func sameRun(t *testing.T, what, ref, got, want string, ws, wantW [][]float32) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s: History\n%s\nwant (%s)\n%s", what, got, ref, want)
+	}
+	for i := range ws {
+		for j := range ws[i] {
+			if math.Float32bits(ws[i][j]) != math.Float32bits(wantW[i][j]) {
+				t.Fatalf("%s: weight %d[%d] = %v, %s %v", what, i, j, ws[i][j], ref, wantW[i][j])
+			}
+		}
 	}
 }
 
@@ -223,16 +230,7 @@ func TestFusedTrainingBitIdentical(t *testing.T) {
 						want, wantW = got, ws
 						continue
 					}
-					if got != want {
-						t.Errorf("%d threads: fused History\n%s\nwant (unfused)\n%s", threads, got, want)
-					}
-					for i := range ws {
-						for j := range ws[i] {
-							if math.Float32bits(ws[i][j]) != math.Float32bits(wantW[i][j]) {
-								t.Fatalf("%d threads: fused weight %d[%d] = %v, unfused %v", threads, i, j, ws[i][j], wantW[i][j])
-							}
-						}
-					}
+					sameRun(t, fmt.Sprintf("%d threads, fused", threads), "unfused", got, want, ws, wantW)
 				}
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/internal/kernels/kerneltest"
 )
 
 // bitInputs makes n rows of c logits and targets of one of several kinds:
@@ -62,18 +63,6 @@ func bitInputs(rng *rand.Rand, kind, n, c int) (z, y, ys []float32) {
 	return
 }
 
-// forLevels runs f at every kernel level this machine supports.
-func forLevels(t testing.TB, f func(l kernels.Level)) {
-	for _, l := range kernels.Supported() {
-		prev, err := kernels.Use(l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(l)
-		kernels.Use(prev)
-	}
-}
-
 // sameBits reports whether a and b hold the same float32 bit patterns.
 func sameBits(a, b []float32) int {
 	for i := range a {
@@ -95,7 +84,7 @@ func sameBits(a, b []float32) int {
 // another order, p = e/s instead of e·(1/s)).
 func TestBatchedBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	forLevels(t, func(l kernels.Level) {
+	kerneltest.ForLevels(t, func(l kernels.Level) {
 		for _, c := range []int{1, 2, 3, 10, 16, 17, 33, 100} {
 			for n := 1; n <= 64; n++ {
 				for kind := 0; kind < 4; kind++ {
@@ -149,40 +138,35 @@ func seedBatch() (z, y, ys []float32) {
 	return
 }
 
-func BenchmarkCategoricalLogits(b *testing.B) {
-	z, y, _ := seedBatch()
-	g := make([]float32, len(z))
-	l := &CategoricalCrossentropy{}
-	forLevels(b, func(lv kernels.Level) {
+// benchLevels times f, as "<level>", and the code it replaced, as
+// "<level>/reference", at every kernel level.
+func benchLevels(b *testing.B, f, ref func()) {
+	kerneltest.ForLevels(b, func(lv kernels.Level) {
 		b.Run(lv.String(), func(b *testing.B) {
 			for b.Loop() {
-				l.Compute(z, y, 32, 10, true, g)
+				f()
 			}
 		})
 		b.Run(lv.String()+"/reference", func(b *testing.B) {
 			for b.Loop() {
-				refCCE(l, z, y, 32, 10, true, g)
+				ref()
 			}
 		})
 	})
+}
+
+func BenchmarkCategoricalLogits(b *testing.B) {
+	z, y, _ := seedBatch()
+	g := make([]float32, len(z))
+	l := &CategoricalCrossentropy{}
+	benchLevels(b, func() { l.Compute(z, y, 32, 10, true, g) }, func() { refCCE(l, z, y, 32, 10, true, g) })
 }
 
 func BenchmarkSparseLogits(b *testing.B) {
 	z, _, ys := seedBatch()
 	g := make([]float32, len(z))
 	l := &SparseCategoricalCrossentropy{}
-	forLevels(b, func(lv kernels.Level) {
-		b.Run(lv.String(), func(b *testing.B) {
-			for b.Loop() {
-				l.Compute(z, ys, 32, 10, true, g)
-			}
-		})
-		b.Run(lv.String()+"/reference", func(b *testing.B) {
-			for b.Loop() {
-				refSCCE(l, z, ys, 32, 10, true, g)
-			}
-		})
-	})
+	benchLevels(b, func() { l.Compute(z, ys, 32, 10, true, g) }, func() { refSCCE(l, z, ys, 32, 10, true, g) })
 }
 
 // TestBinaryLogitsBitIdentical compares BinaryCrossentropy.Compute on
@@ -195,7 +179,7 @@ func BenchmarkSparseLogits(b *testing.B) {
 // terms summed in another order, a NaN logit's gradient taken from e^−|z|.
 func TestBinaryLogitsBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	forLevels(t, func(l kernels.Level) {
+	kerneltest.ForLevels(t, func(l kernels.Level) {
 		for _, c := range []int{1, 2, 3, 10, 17, 100} {
 			for n := 1; n <= 64; n++ {
 				for kind := 0; kind < 4; kind++ {
@@ -231,16 +215,5 @@ func BenchmarkBinaryLogits(b *testing.B) {
 	z, y, _ := seedBatch()
 	g := make([]float32, len(z))
 	l := &BinaryCrossentropy{}
-	forLevels(b, func(lv kernels.Level) {
-		b.Run(lv.String(), func(b *testing.B) {
-			for b.Loop() {
-				l.Compute(z, y, 32, 10, true, g)
-			}
-		})
-		b.Run(lv.String()+"/reference", func(b *testing.B) {
-			for b.Loop() {
-				refBCE(l, z, y, 32, 10, true, g)
-			}
-		})
-	})
+	benchLevels(b, func() { l.Compute(z, y, 32, 10, true, g) }, func() { refBCE(l, z, y, 32, 10, true, g) })
 }

@@ -6,19 +6,8 @@ import (
 	"testing"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
+	"github.com/kiln-ml/kiln/internal/kernels/kerneltest"
 )
-
-// forLevels runs f at every kernel level this machine supports.
-func forLevels(t testing.TB, f func(l kernels.Level)) {
-	for _, l := range kernels.Supported() {
-		prev, err := kernels.Use(l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(l)
-		kernels.Use(prev)
-	}
-}
 
 // TestBatchedAccuracies compares categorical and sparse categorical
 // accuracy with their row-at-a-time versions (Argmax per row) at every
@@ -31,7 +20,7 @@ func forLevels(t testing.TB, f func(l kernels.Level)) {
 func TestBatchedAccuracies(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
-	forLevels(t, func(l kernels.Level) {
+	kerneltest.ForLevels(t, func(l kernels.Level) {
 		for iter := 0; iter < 600; iter++ {
 			c := iter%20 + 1
 			n := 1 + rng.IntN(150)
@@ -76,7 +65,7 @@ func BenchmarkCategorical(b *testing.B) {
 	for r := 0; r < n; r++ {
 		y[r*c+rng.IntN(c)] = 1
 	}
-	forLevels(b, func(l kernels.Level) {
+	kerneltest.ForLevels(b, func(l kernels.Level) {
 		b.Run(l.String(), func(b *testing.B) {
 			for b.Loop() {
 				categorical(pred, y, n, c)
