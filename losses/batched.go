@@ -155,10 +155,7 @@ func sigmoidXent(pred, y []float32, n, c int, ls float32, grad []float32) float3
 			var rowLoss float64
 			for j := 0; j < c; j++ {
 				i := r*c + j
-				v, t := pred[i], y[i]
-				if ls != 0 {
-					t = t*(1-ls) + 0.5*ls
-				}
+				v, t := pred[i], smoothBinary(y[i], ls)
 				z := float64(v)
 				ez := ec[i-r0*c]
 				rowLoss += math.Max(z, 0) - z*float64(t) + math.Log1p(ez)

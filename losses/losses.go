@@ -354,6 +354,15 @@ func (l *BinaryCrossentropy) Config() map[string]any {
 	return map[string]any{"name": l.Name(), "from_logits": l.Logits, "label_smoothing": float64(l.LabelSmoothing)}
 }
 
+// smoothBinary is target t with binary label smoothing ls: t·(1−ls) +
+// ls/2, as Keras' binary_crossentropy (t itself when ls is 0).
+func smoothBinary(t, ls float32) float32 {
+	if ls != 0 {
+		return t*(1-ls) + 0.5*ls
+	}
+	return t
+}
+
 // Compute implements Loss. Logits: max(z,0) − z·y + log(1+e^−|z|).
 // Probabilities (Keras 2): clip p to [ε, 1−ε], −[y·log(p+ε) + (1−y)·log(1−p+ε)].
 func (l *BinaryCrossentropy) Compute(pred, y []float32, n, c int, logits bool, grad []float32) float32 {
@@ -367,10 +376,7 @@ func (l *BinaryCrossentropy) Compute(pred, y []float32, n, c int, logits bool, g
 		var rowLoss float64
 		for j := 0; j < c; j++ {
 			i := r*c + j
-			v, t := pred[i], y[i]
-			if ls != 0 {
-				t = t*(1-ls) + 0.5*ls
-			}
+			v, t := pred[i], smoothBinary(y[i], ls)
 			if logits {
 				z := float64(v)
 				rowLoss += math.Max(z, 0) - z*float64(t) + math.Log1p(math.Exp(-math.Abs(z)))
