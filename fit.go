@@ -534,7 +534,9 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int, pool *parallel.Pool
 }
 
 // plan sets exec: each layer runs itself, except pairs layers.Fuse joins
-// (a Conv2D and the MaxPooling2D after it), which run as one stage. Only
+// (a Conv2D and the MaxPooling2D after it), which run as one stage, and
+// the layer after such a stage (past views) may run inside its jobs
+// (layers.Chain). Only
 // pairs whose layers nothing else reads are fused: not the last layer
 // (the loss and metrics read its output or logits), nor a first layer
 // with variables that may read bytes (ForwardBytes replaces its Forward).

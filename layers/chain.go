@@ -80,5 +80,5 @@ func (d *Dense) endChain(n int) {
 		d.th.x = nil
 		d.th.rows = d.th.parts
 	}
-	d.ahead, d.chained, d.aheadN = true, true, n
+	d.ahead, d.chained = n, true
 }

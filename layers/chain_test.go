@@ -68,7 +68,7 @@ func runChain(t *testing.T, fc fuseCase, units int, bias, chained bool, threads,
 		want := chained && (threads == 1 || st.(*convPool).parts(n, n) > 1)
 		if chained {
 			h = st.Forward(xs[i], n, true)
-			if want && !d.ahead {
+			if want && d.ahead == 0 {
 				t.Fatalf("%s, %d threads, n=%d: the stage did not compute the Dense's sums", fc.name, threads, n)
 			}
 		} else {

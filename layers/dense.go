@@ -53,15 +53,15 @@ type Dense struct {
 	pool sync.Pool // *inferScratch for Infer
 
 	th *denseThreads // per-thread state (see dense_threads.go)
-	// Chained to the stage before it (see chain.go): ahead says the
-	// stage has computed the next ForwardLogits' sums; chained that this
-	// step's forward pass ran chained, so BackwardLogits leaves dx to the
-	// stage; dxLater that it did, from dz (the stage's parts call
-	// inputGrad for their rows).
-	ahead, chained bool
-	aheadN         int // rows the stage computed
-	dxLater        []float32
-	acts           rowJob // the activation over blocks of rows
+	// Chained to the stage before it (see chain.go): ahead is how many
+	// rows the stage has computed the next ForwardLogits' sums of (0:
+	// none); chained that this step's forward pass ran chained, so
+	// BackwardLogits leaves dx to the stage; dxLater that it did, from dz
+	// (the stage's parts call inputGrad for their rows).
+	ahead   int
+	chained bool
+	dxLater []float32
+	acts    rowJob // the activation over blocks of rows
 }
 
 // narrow is the widest layer whose weight gradient is computed row-major
@@ -182,7 +182,7 @@ func (d *Dense) Allocate(maxBatch int, needInputGrad bool) {
 	}
 	d.allocThreads(maxBatch)
 	d.acts.prepare()
-	d.ahead, d.chained, d.dxLater = false, false, nil
+	d.ahead, d.chained, d.dxLater = 0, false, nil
 }
 
 // inferScratch holds the non-zero lists of two rows for Infer; Dense keeps
@@ -346,9 +346,9 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 	n *= d.pos // rows of in inputs
 	w := d.Kernel.Value
 	d.x = x
-	if d.ahead {
-		d.ahead = false
-		if d.aheadN == n {
+	if ahead := d.ahead; ahead > 0 {
+		d.ahead = 0
+		if ahead == n {
 			return d.z[:n*u] // computed by the chained stage
 		}
 	}
