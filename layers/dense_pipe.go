@@ -3,32 +3,30 @@ package layers
 import (
 	"runtime"
 
-	"github.com/kiln-ml/kiln/internal/kernels"
 	"github.com/kiln-ml/kiln/internal/parallel"
 )
 
 // The weight gradient of a Dense chained to the fused stage, on several
 // threads, by row blocks in order instead of by column blocks.
 //
-// Split by column blocks (gradPart), every thread reads the lists of
-// non-zero inputs of every row block, half of them written by the other
-// core in the forward pass: on two threads about 0.8 MB per thread and
-// step crossing between the cores. Chained, the stage's backward job
-// adds the row blocks' terms instead, block after block in increasing
-// order, each block preferably by the thread that listed it: every
-// element of dW still receives its terms in increasing row order, from
-// zero, so the sums are gradPart's bit for bit. The blocks form a chain,
-// one at a time: the thread that listed the first blocks (the caller's
-// range of the forward job) adds them before its part of the backward
-// pass, the others add theirs between their parts once the chain reaches
-// them, and Backward finishes what is left after the job.
+// Split by column blocks, every thread would read the rows of every row
+// block, half of them written by the other core in the forward pass.
+// Chained, the stage's backward job adds the row blocks' terms instead,
+// block after block in increasing order, each block preferably by the
+// thread that computed its rows: every element of dW still receives its
+// terms in increasing row order, from zero, so the sums are those of one
+// pass over the batch bit for bit. The blocks form a chain, one at a
+// time: the thread that computed the first blocks (the caller's range of
+// the forward job) adds them before its part of the backward pass, the
+// others add theirs between their parts once the chain reaches them, and
+// Backward finishes what is left after the job.
 
 // pipeState packs the running chain: the backward pass's number·2³² +
 // the next block·2 + 1 while a thread is adding that block.
 type pipeState = uint64
 
 // pipeStart opens the chain for this backward pass: dz's rows, blocks 0 …
-// th.rows−1 to add into gpad.
+// th.rows−1 to add into dW.
 func (d *Dense) pipeStart(dz []float32) {
 	th := d.th
 	th.dz = dz
@@ -38,7 +36,7 @@ func (d *Dense) pipeStart(dz []float32) {
 }
 
 // pipeTake adds blocks of the chain as thread slot while the next one is
-// free and was listed by slot (or by anyone, if any), and reports whether
+// free and was computed by slot (or by anyone, if any), and reports whether
 // the chain is complete.
 func (d *Dense) pipeTake(slot int, any bool) bool {
 	th := d.th
@@ -58,19 +56,18 @@ func (d *Dense) pipeTake(slot int, any bool) bool {
 			continue
 		}
 		d.pipeBlock(next)
-		if next+1 == th.rows {
-			ps := padStride(d.Units)
-			kernels.CopyRows(d.Kernel.Grad, d.Units, d.gpad, ps, d.feat, d.Units, true)
-		}
 		th.pipe.Store(th.pipeNum<<32 | pipeState(next+1)<<1)
 	}
 }
 
-// pipeBlock adds row block b's terms to every column of dW (gpad).
+// pipeBlock adds row block b's terms to dW, from zero for the first.
 func (d *Dense) pipeBlock(b int) {
-	for t := 0; t+1 < len(d.th.kLo); t++ {
-		d.scatter(b, t)
+	th := d.th
+	if b == 0 {
+		clear(d.Kernel.Grad)
 	}
+	r0, r1 := parallel.Range(th.n, th.rows, b)
+	d.rowsGrad(r0, r1, th.dz)
 }
 
 // pipeFinish adds what is left of the chain on the caller, if one is

@@ -34,8 +34,8 @@ type denseThreads struct {
 	n, parts     int
 	rows         int
 	fwd, bwd, dx func(part int)
-	// Chained (see dense_pipe.go): owner[b] is the thread that listed row
-	// block b; pipe the running chain of the weight gradient, pipeNum its
+	// Chained (see dense_pipe.go): owner[b] is the thread that computed
+	// row block b; pipe the running chain of the weight gradient, pipeNum its
 	// backward pass's number.
 	owner   []int
 	pipe    atomic.Uint64
@@ -103,20 +103,14 @@ func (d *Dense) forwardThreads(x []float32, n int) bool {
 	return true
 }
 
+// forwardPart computes the sums of row block b's rows.
 func (d *Dense) forwardPart(b int) {
-	r0, r1 := parallel.Range(d.th.n, d.th.parts, b)
-	d.forwardRows(b, r0, r1, d.th.x[r0*d.feat:])
-}
-
-// forwardRows computes the sums of rows ra … rb−1 of row block b, row r
-// read from x's row r−ra; a block's rows must come in order from its
-// first (a chained stage calls it two rows at a time, as it pools them).
-func (d *Dense) forwardRows(b, ra, rb int, x []float32) {
 	th := d.th
 	in, u := d.feat, d.Units
 	kb := len(th.kLo) - 1
 	w := d.Kernel.Value
-	r0, _ := parallel.Range(th.n, th.parts, b)
+	r0, r1 := parallel.Range(th.n, th.parts, b)
+	ra, rb, x := r0, r1, th.x[r0*in:]
 	// Each row's lists are made just before its sums read them, two rows
 	// at a time, while they are in the core's nearest cache: listing the
 	// whole block first (64 rows of the cnn's 5408 inputs: over 1 MB of
@@ -125,10 +119,8 @@ func (d *Dense) forwardRows(b, ra, rb int, x []float32) {
 	// The lists are the same, in the same places, either way.
 	// start[t][r0+b+i] is row r0+i's first entry in block t's lists;
 	// listing a row sets the next row's.
-	if ra == r0 {
-		for t := 0; t < kb; t++ {
-			th.start[t][r0+b] = 0
-		}
+	for t := 0; t < kb; t++ {
+		th.start[t][r0+b] = 0
 	}
 	list := func(r int) {
 		xr := x[(r-ra)*in : (r-ra+1)*in]

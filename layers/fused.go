@@ -96,7 +96,6 @@ type convPool struct {
 // dxPixel's scratch.
 type fusedScratch struct {
 	y, d, dz, pad []float32
-	out           []float32 // two pooled rows, for a chained Dense
 	fidx          []int32
 	fval, dcol    []float32
 }
@@ -113,7 +112,6 @@ func (f *convPool) Allocate(maxBatch int, needInputGrad bool) {
 	for i := range f.scr {
 		sc := &f.scr[i]
 		sc.y, sc.d = kernels.AlignedFloats(pf), kernels.AlignedFloats(pf)
-		sc.out = kernels.AlignedFloats(2 * p.outWidth)
 		if c.padded {
 			sc.pad = make([]float32, c.srcWidth)
 		}
@@ -151,17 +149,17 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 		f.job.x, f.job.n, f.job.parts = x, n, parts
 		f.job.chain = f.next != nil && f.next.chainable(c.tp, n, parts)
 		if f.job.chain {
-			f.next.beginChain(p.y[:n*p.outWidth], n, parts)
+			f.next.beginChain(p.y, n, parts)
 		}
 		c.tp.RunSlots(parts, f.fwdFn)
 		if f.job.chain {
-			f.next.endChain(n)
+			f.next.endChain(n, parts)
 		}
 		f.job.x, f.job.chain = nil, false
 	} else if d := f.next; d != nil && d.chainable(c.tp, n, 1) {
-		d.start[0] = 0
-		f.forwardChained(&f.scr[0], x, 0, n, 0)
-		d.endChain(n)
+		d.beginChain(p.y, n, 1)
+		f.forwardChained(&f.scr[0], x, 0, n)
+		d.endChain(n, 1)
 	} else {
 		f.forward(&f.scr[0], x, 0, n)
 	}
@@ -176,22 +174,22 @@ func (f *convPool) forwardPart(part, slot int) {
 		return
 	}
 	d := f.next
-	f.forwardChained(sc, f.job.x, s0, s1, part) // the Dense's row block part: the same rows
+	f.forwardChained(sc, f.job.x, s0, s1) // the Dense's row block part: the same rows
 	d.th.owner[part] = slot
 	if d.needDX {
 		d.transposePart(part)
 	}
 }
 
-// forwardChained computes samples s0 … s1−1 two at a time, pooled into
-// sc.out, and the chained Dense's sums of them right away (part is its
-// row block when it runs threaded): the batch's pooled rows are never
-// written out.
-func (f *convPool) forwardChained(sc *fusedScratch, x []float32, s0, s1, part int) {
-	for a := s0; a < s1; a += 2 {
-		e := min(s1, a+2)
-		f.forwardInto(sc.out, sc, x, a, e)
-		f.next.chainRows(part, a, e, sc.out)
+// forwardChained computes samples s0 … s1−1, chainTile at a time, and the
+// chained Dense's sums of them right away, while their pooled rows are in
+// the core's own cache.
+func (f *convPool) forwardChained(sc *fusedScratch, x []float32, s0, s1 int) {
+	w := f.p.outWidth
+	for a := s0; a < s1; a += chainTile {
+		e := min(s1, a+chainTile)
+		f.forwardInto(f.p.y[a*w:], sc, x, a, e)
+		f.next.chainRows(a, e, f.p.y)
 	}
 }
 
