@@ -56,9 +56,14 @@ type BatchNormalization struct {
 	scale, shift, dr []float32 // per-channel factors of a pass
 	x                []float32 // the input of the last Forward
 	y, dx            []float32
-	sum, sum2        []float64  // a pass's two per-channel sums: Σx and Σx², or Σdy and Σdy·x̂
-	needDX, inMode   bool       // inMode: the last Forward used the moving statistics
-	th               *bnThreads // per-thread state (see batchnorm_threads.go)
+	sum, sum2        []float64 // a pass's two per-channel sums: Σx and Σx², or Σdy and Σdy·x̂
+	// partials holds the sums' partials by groups of rows (groupSums),
+	// sumGroups of them, over sumX (and sumDY) in the running pass.
+	partials       []float64
+	sumX, sumDY    []float32
+	sumGroups      int
+	needDX, inMode bool       // inMode: the last Forward used the moving statistics
+	th             *bnThreads // per-thread state (see batchnorm_threads.go)
 }
 
 // NewBatchNormalization returns a BatchNormalization layer with Keras'
@@ -177,6 +182,8 @@ func (b *BatchNormalization) Allocate(maxBatch int, needInputGrad bool) {
 	b.dr = kernels.AlignedFloats(b.c)
 	b.sum = make([]float64, b.c)
 	b.sum2 = make([]float64, b.c)
+	rows := maxBatch * b.outWidth / b.c
+	b.partials = make([]float64, (rows+sumGroup-1)/sumGroup*2*b.c)
 	b.needDX = needInputGrad
 	if needInputGrad {
 		b.dx = make([]float32, maxBatch*b.inWidth)
@@ -230,9 +237,7 @@ func (b *BatchNormalization) batchMoments(x []float32) {
 	c := b.c
 	count := float64(len(x) / c)
 	sum, sq := b.sum[:c], b.sum2[:c]
-	clear(sum)
-	clear(sq)
-	kernels.ChannelMoments(sum, sq, x)
+	b.groupSums(sum, sq, x, nil)
 	mom := b.Momentum
 	for k := range c {
 		mean := sum[k] / count
@@ -276,10 +281,8 @@ func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 	c := b.c
 	sum, sumXhat := b.sum[:c], b.sum2[:c]
 	mean, inv := b.mean[:c], b.invStd[:c]
-	clear(sum)
-	clear(sumXhat)
 	// Σdy and Σdy·x̂ per channel, with x̂ = (x − μ)/σ as Forward had it.
-	kernels.NormGradSums(sum, sumXhat, b.x[:m], dy[:m], mean, inv)
+	b.groupSums(sum, sumXhat, b.x[:m], dy[:m])
 	if b.Gamma != nil {
 		for k := range c {
 			b.Gamma.Grad[k] = float32(sumXhat[k])

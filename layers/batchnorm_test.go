@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kiln-ml/kiln/internal/parallel"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -252,5 +254,69 @@ func TestBatchNormErrorsAndConfig(t *testing.T) {
 	}
 	if cfg := b.Config(); cfg["axis"] != 3 || cfg["momentum"] != float64(float32(0.99)) || cfg["center"] != true {
 		t.Errorf("config %v", cfg)
+	}
+}
+
+// TestBatchNormGroupSums checks the channel sums' fixed grouping: a batch
+// of 3 full groups of sumGroup rows and a part of one, on 1, 2 and 3
+// threads, against the sums written out here (each group from zero, the
+// groups added in order), and that every thread count gives the same
+// statistics, gradients and input gradient, bit for bit.
+func TestBatchNormGroupSums(t *testing.T) {
+	const c, pix = 8, 64 // 64 pixels of 8 channels a sample: 512 values
+	rows := 3*sumGroup + 1000
+	n := rows / pix
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := make([]float32, n*pix*c)
+	dy := make([]float32, len(x))
+	for i := range x {
+		// Magnitudes over 12 decades: float64 sums of them round, so the
+		// grouping shows in their last bits.
+		x[i] = float32(rng.NormFloat64() * math.Pow(10, rng.Float64()*12-6))
+		dy[i] = float32(rng.NormFloat64() * 1e-2)
+	}
+	// The documented sums: Σx by groups of sumGroup rows, in order.
+	want := make([]float64, c)
+	for g := 0; g*sumGroup < n*pix; g++ {
+		part := make([]float64, c)
+		for r := g * sumGroup; r < min(n*pix, (g+1)*sumGroup); r++ {
+			for k := range c {
+				part[k] += float64(x[r*c+k])
+			}
+		}
+		for k := range c {
+			want[k] += part[k]
+		}
+	}
+	type result struct{ mean, inv, dx, gg, gb []float32 }
+	var ref *result
+	for _, threads := range []int{1, 2, 3} {
+		l := mustBN(t)
+		if _, err := l.Build([]int{8, 8, c}, nil); err != nil {
+			t.Fatal(err)
+		}
+		pool := parallel.New(threads)
+		SetPool(l, pool)
+		l.Allocate(n, true)
+		l.Forward(x, n, true)
+		for k := range c {
+			if l.sum[k] != want[k] {
+				t.Fatalf("%d threads: channel %d Σx = %v, want %v (by groups of %d rows)", threads, k, l.sum[k], want[k], sumGroup)
+			}
+		}
+		dx := l.Backward(dy, n)
+		r := &result{slices.Clone(l.mean[:c]), slices.Clone(l.invStd[:c]), slices.Clone(dx), slices.Clone(l.Gamma.Grad), slices.Clone(l.Beta.Grad)}
+		pool.Close()
+		if ref == nil {
+			ref = r
+			continue
+		}
+		for name, pair := range map[string][2][]float32{"mean": {ref.mean, r.mean}, "invStd": {ref.inv, r.inv}, "dx": {ref.dx, r.dx}, "gamma grad": {ref.gg, r.gg}, "beta grad": {ref.gb, r.gb}} {
+			for i := range pair[0] {
+				if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
+					t.Fatalf("%d threads: %s[%d] = %v, 1 thread %v", threads, name, i, pair[1][i], pair[0][i])
+				}
+			}
+		}
 	}
 }
