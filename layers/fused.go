@@ -158,7 +158,7 @@ func (f *convPool) Forward(x []float32, n int, training bool) []float32 {
 		f.job.x, f.job.chain = nil, false
 	} else if d := f.next; d != nil && d.chainable(c.tp, n, 1) {
 		d.beginChain(p.y, n, 1)
-		f.forwardChained(&f.scr[0], x, 0, n)
+		f.forwardChained(&f.scr[0], x, 0, n, false)
 		d.endChain(n, 1)
 	} else {
 		f.forward(&f.scr[0], x, 0, n)
@@ -174,7 +174,7 @@ func (f *convPool) forwardPart(part, slot int) {
 		return
 	}
 	d := f.next
-	f.forwardChained(sc, f.job.x, s0, s1) // the Dense's row block part: the same rows
+	f.forwardChained(sc, f.job.x, s0, s1, true) // the Dense's row block part: the same rows
 	d.th.owner[part] = slot
 	if d.needDX {
 		d.transposePart(part)
@@ -183,12 +183,24 @@ func (f *convPool) forwardPart(part, slot int) {
 
 // forwardChained computes samples s0 … s1−1, chainTile at a time, and the
 // chained Dense's sums of them right away, while their pooled rows are in
-// the core's own cache.
-func (f *convPool) forwardChained(sc *fusedScratch, x []float32, s0, s1 int) {
+// the core's own cache. With prefetch (a part of a threaded job), it asks
+// for the Dense's W a slice after each sample of the first tile: the
+// optimizer's job updated half of W on the other core, and the loads,
+// started while the convolutions compute, no longer hold up the first
+// sums (an in-process A/B on the cnn, 2 threads: about 1.5% of the step).
+func (f *convPool) forwardChained(sc *fusedScratch, x []float32, s0, s1 int, prefetch bool) {
 	w := f.p.outWidth
 	for a := s0; a < s1; a += chainTile {
 		e := min(s1, a+chainTile)
-		f.forwardInto(f.p.y[a*w:], sc, x, a, e)
+		if a == s0 && prefetch {
+			wv := f.next.Kernel.Value
+			for s := a; s < e; s++ {
+				f.forwardInto(f.p.y[s*w:], sc, x, s, s+1)
+				kernels.Prefetch(wv[(s-a)*len(wv)/(e-a) : (s-a+1)*len(wv)/(e-a)])
+			}
+		} else {
+			f.forwardInto(f.p.y[a*w:], sc, x, a, e)
+		}
 		f.next.chainRows(a, e, f.p.y)
 	}
 }
