@@ -560,6 +560,11 @@ func (t *trainer) plan(m *Sequential) {
 			i++ // exec[i] stays nil: f covers it
 		}
 	}
+	// A narrow Dense after the first layer with weights reads features,
+	// not data: as a dense matrix.
+	for _, l := range m.layers[min(t.firstVar+1, len(m.layers)):] {
+		layers.DenseInput(l)
+	}
 }
 
 func metricNames(ms []metrics.Metric) []string {

@@ -221,3 +221,72 @@ func BenchmarkChainedDenseMNIST(b *testing.B) {
 		}
 	}
 }
+
+// TestDenseInputBitIdentical runs a narrow Dense told its input is
+// features (DenseInput: the sums, dW and dx as dense products through the
+// convolution kernels) on 1, 2 and 3 threads against the Dense's own
+// passes over its lists of non-zero inputs on one thread, on relu-like
+// rows (about half zeros), for a full and a smaller batch and an input
+// without the batch buffer's capacity (which takes the lists), and
+// requires every output and gradient bit for bit.
+func TestDenseInputBitIdentical(t *testing.T) {
+	const maxBatch, feat, units = 40, 3000, 7
+	ns := []int{maxBatch, 13}
+	rng := rand.New(rand.NewPCG(11, 12))
+	var xs, dzs [][]float32
+	for range ns {
+		x := randSlice(rng, maxBatch*feat, 1)
+		for i, v := range x {
+			x[i] = max(v, 0)
+		}
+		xs = append(xs, x)
+		dzs = append(dzs, randSlice(rng, maxBatch*units, 1))
+	}
+	type run struct{ z, dk, db, dx []float32 }
+	pass := func(threads int, dense, short bool) []run {
+		d := MustNewDense(units)
+		if _, err := d.Build([]int{feat}, rand.New(rand.NewPCG(5, 6))); err != nil {
+			t.Fatal(err)
+		}
+		for i := range d.Bias.Value {
+			d.Bias.Value[i] = float32(i%3-1) * 0.1
+		}
+		pool := parallel.New(threads)
+		defer pool.Close()
+		SetPool(d, pool)
+		if dense && !DenseInput(d) {
+			t.Fatal("DenseInput refused a narrow Dense")
+		}
+		d.Allocate(maxBatch, true)
+		var runs []run
+		for i, n := range ns {
+			x := xs[i][:n*feat]
+			if short {
+				x = clone(x) // capacity n rows: not the batch buffer
+			}
+			z := clone(d.ForwardLogits(x, n))
+			if dense && d.denseFwd != (!short || n == maxBatch) {
+				t.Fatalf("%d threads, n=%d, short=%v: dense pass %v", threads, n, short, d.denseFwd)
+			}
+			dx := clone(d.BackwardLogits(dzs[i][:n*units], n))
+			runs = append(runs, run{z, clone(d.Kernel.Grad), clone(d.Bias.Grad), dx})
+		}
+		return runs
+	}
+	want := pass(1, false, false)
+	for _, threads := range []int{1, 2, 3} {
+		for _, short := range []bool{false, true} {
+			got := pass(threads, true, short)
+			for i := range want {
+				for _, c := range []struct {
+					name string
+					a, b []float32
+				}{{"logits", want[i].z, got[i].z}, {"kernel grad", want[i].dk, got[i].dk}, {"bias grad", want[i].db, got[i].db}, {"dx", want[i].dx, got[i].dx}} {
+					if d := bitDiff(c.a, c.b); d != "" {
+						t.Fatalf("%d threads, n=%d, short=%v: %s differs from the lists' at %s", threads, ns[i], short, c.name, d)
+					}
+				}
+			}
+		}
+	}
+}

@@ -69,7 +69,14 @@ type Dense struct {
 	rowWin *kernels.Windows
 	dxWin  []*kernels.Windows
 	cx     []float32
-	acts   rowJob // the activation over blocks of rows
+	// dense says the training input is read as a dense matrix (see
+	// DenseInput); colWin[t] is rowWin over column block t's cells, and
+	// denseFwd says the last ForwardLogits did so, cx holding its input
+	// with the whole batch buffer's length.
+	dense    bool
+	colWin   []*kernels.Windows
+	denseFwd bool
+	acts     rowJob // the activation over blocks of rows
 }
 
 // narrow is the widest layer whose weight gradient is computed row-major
@@ -361,7 +368,16 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 			return d.z[:n*u] // computed by the chained stage
 		}
 	}
-	d.chained = false
+	d.chained, d.denseFwd = false, false
+	if d.rowWin != nil && cap(x) >= d.rowWin.Reach() && n <= d.rowWin.Len() {
+		// Computed features: a dense matrix product (see DenseInput), on
+		// the whole buffer so that one set of windows serves every n.
+		d.denseFwd, d.cx = true, x[:cap(x)]
+		if !d.forwardThreads(x, n) {
+			kernels.ConvForward(d.z, nil, nil, d.cx, d.rowWin, 0, n, w, u, d.biasValue())
+		}
+		return d.z[:n*u]
+	}
 	if d.forwardThreads(x, n) {
 		return d.z[:n*u]
 	}
@@ -446,6 +462,9 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	threaded := d.gradThreads(dz, n)
 	switch {
 	case threaded:
+	case d.denseFwd:
+		clear(d.Kernel.Grad)
+		d.rowsGrad(0, n, dz)
 	case d.gpad != nil:
 		// Row-major: each row's non-zero inputs from Forward's lists, into
 		// rows padded to whole cache lines, then copied into Grad.
@@ -502,6 +521,14 @@ func (d *Dense) chainedGrad(dz []float32, n int) []float32 {
 // in increasing row order.
 func (d *Dense) rowsGrad(r0, r1 int, dz []float32) {
 	kernels.ConvGrad(d.Kernel.Grad, nil, d.cx, d.rowWin, r0, r1, dz[r0*d.Units:], nil, d.Units)
+}
+
+// biasValue is the bias, or nil without one.
+func (d *Dense) biasValue() []float32 {
+	if d.Bias == nil {
+		return nil
+	}
+	return d.Bias.Value
 }
 
 // biasGrad sets db = Σ_r dz[r,:] over n rows, from zero, in increasing r

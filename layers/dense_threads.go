@@ -110,6 +110,10 @@ func (d *Dense) forwardPart(b int) {
 	kb := len(th.kLo) - 1
 	w := d.Kernel.Value
 	r0, r1 := parallel.Range(th.n, th.parts, b)
+	if d.denseFwd {
+		kernels.ConvForward(d.z[r0*u:], nil, nil, d.cx, d.rowWin, r0, r1, w, u, d.biasValue())
+		return
+	}
 	ra, rb, x := r0, r1, th.x[r0*in:]
 	// Each row's lists are made just before its sums read them, two rows
 	// at a time, while they are in the core's nearest cache: listing the
@@ -174,11 +178,19 @@ func (d *Dense) gradPart(t int) {
 	th := d.th
 	u := d.Units
 	k0, k1 := th.kLo[t], th.kLo[t+1]
-	for b := 0; b < th.rows; b++ {
-		d.scatter(b, t)
+	if d.denseFwd {
+		// Every row in order, for this block of W's rows: the columns
+		// k0 … k1−1 of the input seen as a window at each row's k0.
+		g := d.Kernel.Grad[k0*u : k1*u]
+		clear(g)
+		kernels.ConvGrad(g, nil, d.cx[k0:], d.colWin[t], 0, th.n, th.dz, nil, u)
+	} else {
+		for b := 0; b < th.rows; b++ {
+			d.scatter(b, t)
+		}
+		ps := padStride(u)
+		kernels.CopyRows(d.Kernel.Grad[k0*u:], u, d.gpad[k0*ps:k1*ps], ps, k1-k0, u, true)
 	}
-	ps := padStride(u)
-	kernels.CopyRows(d.Kernel.Grad[k0*u:], u, d.gpad[k0*ps:k1*ps], ps, k1-k0, u, true)
 	if d.needDX {
 		d.transposeRows(k0, k1)
 	}
