@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"github.com/kiln-ml/kiln/internal/parallel"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -192,5 +193,56 @@ func TestDenseRank2(t *testing.T) {
 	if ShapeTuple(out) != "(None, 28, 16)" || len(d.Kernel.Value) != 28*16 || len(d.Kernel.Value)+len(d.Bias.Value) != 464 {
 		t.Errorf("Dense(16) on (28, 28): output %s, kernel %v, %d params; want (None, 28, 16), [28 16], 464",
 			ShapeTuple(out), d.Kernel.Shape, len(d.Kernel.Value)+len(d.Bias.Value))
+	}
+}
+
+// TestDropoutThreads draws a Dropout mask over more than three jobs'
+// worth of elements on 1, 2 and 3 threads and checks it against
+// rand.PCG drawing one number per element in order (Float32() < Rate
+// drops), the stream's state afterwards, and that every thread count
+// gives the same outputs and input gradient, bit for bit.
+func TestDropoutThreads(t *testing.T) {
+	const width = 1000
+	n := 3*(1<<15)/width + 7
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := randSlice(rng, n*width, 1)
+	dy := randSlice(rng, n*width, 1)
+	var ref []float32
+	for _, threads := range []int{1, 2, 3} {
+		d, err := NewDropout(0.3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Build([]int{width}, rand.New(rand.NewPCG(1, 2))); err != nil {
+			t.Fatal(err)
+		}
+		pool := parallel.New(threads)
+		SetPool(d, pool)
+		d.Allocate(n, true)
+		st0, _ := d.RandomState()
+		stream := rand.NewPCG(0, 0)
+		if err := stream.UnmarshalBinary(st0); err != nil {
+			t.Fatal(err)
+		}
+		want := rand.New(stream)
+		y := clone(d.Forward(x, n, true))
+		for i, v := range y {
+			keep := want.Float32() >= 0.3
+			if w := float32(0); keep && x[i]*(1/(1-float32(0.3))) != v || !keep && v != w {
+				t.Fatalf("%d threads: element %d = %v, keep=%v for x=%v", threads, i, v, keep, x[i])
+			}
+		}
+		st1, _ := d.RandomState()
+		wantSt, _ := stream.MarshalBinary()
+		if string(st1) != string(wantSt) {
+			t.Fatalf("%d threads: the stream's state after Forward is not rand.PCG's after %d draws", threads, n*width)
+		}
+		got := append(y, d.Backward(dy, n)...)
+		pool.Close()
+		if ref == nil {
+			ref = got
+		} else if diff := bitDiff(ref, got); diff != "" {
+			t.Fatalf("%d threads: outputs or input gradient differ from one thread's at %s", threads, diff)
+		}
 	}
 }

@@ -1,11 +1,14 @@
 package layers
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 
 	"github.com/kiln-ml/kiln/activations"
+	"github.com/kiln-ml/kiln/internal/parallel"
+	"github.com/kiln-ml/kiln/internal/pcg"
 	"github.com/kiln-ml/kiln/internal/value"
 	"github.com/kiln-ml/kiln/schema"
 	"github.com/kiln-ml/kiln/tensor"
@@ -140,14 +143,32 @@ func (a *Activation) Config() map[string]any {
 
 // Dropout zeroes a fraction Rate of its inputs during training and scales the
 // rest by 1/(1−Rate) (inverted dropout, as Keras); at inference it is the identity.
+//
+// Each element takes one draw of the layer's random stream (a rand.PCG),
+// in order; on several threads each part of the batch jumps the stream
+// to its first element (internal/pcg), so the mask is the same for every
+// thread count, and the draws are made four chains side by side
+// (pcg.Fill), which keeps the multiplier busy instead of waiting on one
+// chain's products.
 type Dropout struct {
 	base
+	threads
 	Rate   float32
-	rng    *rand.Rand
-	pcg    *rand.PCG // rng's source, called directly
+	pcg    *rand.PCG // the stream's state between steps (RandomState)
 	mask   []float32
 	y, dx  []float32
 	needDX bool
+	// The running job: elements m of x (Forward) or dy (Backward) in
+	// parts parts, the stream at element 0 in st.
+	job struct {
+		x, dy    []float32
+		st       pcg.State
+		m, parts int
+		thr      uint64
+		kb       uint32
+	}
+	fwdFn, bwdFn func(part int)
+	stbuf        [20]byte // the state's encoding (rand.PCG.AppendBinary)
 }
 
 // NewDropout returns a Dropout layer; rate must be in [0, 1).
@@ -168,7 +189,6 @@ func (*Dropout) ClassName() string { return "Dropout" }
 func (d *Dropout) Build(in []int, rng *rand.Rand) ([]int, error) {
 	d.setShapes(in, in)
 	d.pcg = rand.NewPCG(rng.Uint64(), rng.Uint64())
-	d.rng = rand.New(d.pcg)
 	return d.out, nil
 }
 
@@ -181,6 +201,14 @@ func (d *Dropout) Allocate(maxBatch int, needInputGrad bool) {
 	d.y = make([]float32, maxBatch*d.outWidth)
 	d.dx = make([]float32, maxBatch*d.outWidth)
 	d.needDX = needInputGrad
+	d.fwdFn, d.bwdFn = d.dropPart, d.maskPart
+}
+
+// state returns the stream's state, read from its encoding (which
+// allocates nothing here).
+func (d *Dropout) state() pcg.State {
+	b, _ := d.pcg.AppendBinary(d.stbuf[:0])
+	return pcg.State{Hi: binary.BigEndian.Uint64(b[4:]), Lo: binary.BigEndian.Uint64(b[12:])}
 }
 
 // Forward drops inputs when training.
@@ -193,22 +221,54 @@ func (d *Dropout) Forward(x []float32, n int, training bool) []float32 {
 		copy(d.y, x[:m])
 		return d.y[:m]
 	}
-	keep := 1 / (1 - d.Rate)
-	// d.rng.Float32() < Rate, bit for bit: Float32 is u/2²⁴ for the 24 low
+	j := &d.job
+	j.x, j.m, j.st = x[:m], m, d.state()
+	// rng.Float32() < Rate, bit for bit: Float32 is u/2²⁴ for the 24 low
 	// bits u of the high half of the source's next Uint64, and u/2²⁴ < Rate
 	// exactly when u < ⌈Rate·2²⁴⌉ (both sides exact in float64).
-	thr := uint64(math.Ceil(float64(d.Rate) * (1 << 24)))
-	mask, y, xs := d.mask[:m], d.y[:m], x[:m]
-	kb := math.Float32bits(keep)
-	for i := range mask {
-		u := (d.pcg.Uint64() >> 32) & (1<<24 - 1)
-		drop := uint32(int64(u-thr) >> 63) // all ones when u < thr, branch-free
-		v := math.Float32frombits(kb &^ drop)
-		mask[i] = v
-		y[i] = xs[i] * v
+	j.thr = uint64(math.Ceil(float64(d.Rate) * (1 << 24)))
+	j.kb = math.Float32bits(1 / (1 - d.Rate))
+	if j.parts = d.tp.Parts(m, minElems); j.parts > 1 {
+		d.tp.Run(j.parts, d.fwdFn)
+	} else {
+		d.drop(0, m)
 	}
+	st := j.st
+	st.Advance(uint64(m))
+	d.pcg.Seed(st.Hi, st.Lo)
+	j.x = nil
 	return d.y[:m]
 }
+
+func (d *Dropout) dropPart(part int) {
+	d.drop(parallel.Range(d.job.m, d.job.parts, part))
+}
+
+// drop sets the mask and the outputs of elements a … b−1, from the stream
+// jumped to element a, its draws made dropChunk at a time (pcg.Fill).
+func (d *Dropout) drop(a, b int) {
+	j := &d.job
+	thr, kb := j.thr, j.kb
+	st := j.st
+	st.Advance(uint64(a))
+	var buf [dropChunk]uint64
+	for c := a; c < b; c += dropChunk {
+		e := min(b, c+dropChunk)
+		u := buf[:e-c]
+		st.Fill(u)
+		mask, y, x := d.mask[c:e], d.y[c:e], j.x[c:e]
+		for i, r := range u {
+			r = (r >> 32) & (1<<24 - 1)
+			drop := uint32(int64(r-thr) >> 63) // all ones when r < thr, branch-free
+			v := math.Float32frombits(kb &^ drop)
+			mask[i] = v
+			y[i] = x[i] * v
+		}
+	}
+}
+
+// dropChunk is how many draws Dropout makes at a time (4 KB of them).
+const dropChunk = 512
 
 // Backward masks the gradient like the forward pass.
 func (d *Dropout) Backward(dy []float32, n int) []float32 {
@@ -216,10 +276,27 @@ func (d *Dropout) Backward(dy []float32, n int) []float32 {
 		return nil
 	}
 	m := n * d.outWidth
-	for i := 0; i < m; i++ {
-		d.dx[i] = dy[i] * d.mask[i]
+	j := &d.job
+	j.dy, j.m = dy[:m], m
+	if j.parts = d.tp.Parts(m, minElems); j.parts > 1 {
+		d.tp.Run(j.parts, d.bwdFn)
+	} else {
+		d.maskRange(0, m)
 	}
+	j.dy = nil
 	return d.dx[:m]
+}
+
+func (d *Dropout) maskPart(part int) {
+	d.maskRange(parallel.Range(d.job.m, d.job.parts, part))
+}
+
+// maskRange sets dx = dy·mask for elements a … b−1.
+func (d *Dropout) maskRange(a, b int) {
+	dx, dy, mask := d.dx[a:b], d.job.dy[a:b], d.mask[a:b]
+	for i := range dx {
+		dx[i] = dy[i] * mask[i]
+	}
 }
 
 // Infer copies x (dropout is off at inference).
