@@ -19,6 +19,9 @@ import (
 // block in order, its rows' entries into its own rows of dW (ScatterBatch),
 // so every element still receives its terms in increasing row order. dx
 // runs by blocks of rows; the transpose of W it reads, by column blocks.
+// A Dense reading features (DenseInput) splits the same way, with dense
+// products instead of lists: its rows' sums by ConvForward, column block
+// t of dW by ConvGrad over every row in order (colWin).
 
 // denseThreads is Dense's per-thread state, made by Allocate when the pool
 // has more than one thread and the layer is narrow.
