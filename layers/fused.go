@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"math"
 	"slices"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
@@ -341,18 +342,18 @@ func (f *convPool) backward(sc *fusedScratch, dy []float32, n, g0, g1 int) {
 }
 
 // reluMasked sets dz to d where mask (a bit per value, rows of
-// kernels.MaskStride(f) bytes per f values) is set and to 0 elsewhere.
+// kernels.MaskStride(f) bytes per f values) is set and to +0 elsewhere,
+// without a branch per value (a mispredicted one for every other value
+// made it 13% of Keras' mnist_convnet step): each value's bits are ANDed
+// with all ones or all zeros.
 func reluMasked(dz, d []float32, mask []uint8, f int) {
 	ms := kernels.MaskStride(f)
 	for r := 0; r*f < len(d); r++ {
 		mr := mask[r*ms : (r+1)*ms]
 		dr, zr := d[r*f:(r+1)*f], dz[r*f:(r+1)*f]
 		for j, v := range dr {
-			if mr[j>>3]>>(j&7)&1 != 0 {
-				zr[j] = v
-			} else {
-				zr[j] = 0
-			}
+			keep := -(uint32(mr[j>>3]>>(j&7)) & 1) // all ones if the bit is set
+			zr[j] = math.Float32frombits(math.Float32bits(v) & keep)
 		}
 	}
 }
