@@ -533,13 +533,14 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int, pool *parallel.Pool
 	return t, nil
 }
 
-// plan sets exec: each layer runs itself, except pairs layers.Fuse joins
-// (a Conv2D and the MaxPooling2D after it), which run as one stage, and
+// plan sets exec: each layer runs itself, except runs of layers
+// layers.FuseRun joins (a Conv2D and the MaxPooling2D after it;
+// BatchNormalization, ReLU and MaxPooling2D), which run as one stage, and
 // the layer after such a stage (past views) may run inside its jobs
-// (layers.Chain). Only
-// pairs whose layers nothing else reads are fused: not the last layer
-// (the loss and metrics read its output or logits), nor a first layer
-// with variables that may read bytes (ForwardBytes replaces its Forward).
+// (layers.Chain). Only layers nothing else reads are fused: not the last
+// layer (the loss and metrics read its output or logits), nor a first
+// layer with variables that may read bytes (ForwardBytes replaces its
+// Forward).
 func (t *trainer) plan(m *Sequential) {
 	t.exec = make([]layers.Stage, len(m.layers))
 	for i := 0; i < len(m.layers); i++ {
@@ -547,17 +548,18 @@ func (t *trainer) plan(m *Sequential) {
 		if _, bytes := m.layers[i].(layers.BytesReader); i+2 >= len(m.layers) || i < t.firstVar || (bytes && i == t.firstVar) {
 			continue
 		}
-		if f, ok := layers.Fuse(m.layers[i], m.layers[i+1]); ok {
+		// The model's last layer stays apart: the loss reads its output.
+		if f, k, ok := layers.FuseRun(m.layers[i : len(m.layers)-1]); ok {
 			t.exec[i] = f
 			// The layer after it, past views, may run inside its jobs.
-			j := i + 2
+			j := i + k
 			for j < len(m.layers) && layers.IsView(m.layers[j]) {
 				j++
 			}
 			if j < len(m.layers) {
 				layers.Chain(f, m.layers[j])
 			}
-			i++ // exec[i] stays nil: f covers it
+			i += k - 1 // exec[i+1 …] stay nil: f covers them
 		}
 	}
 	// A narrow Dense after the first layer with weights reads features,

@@ -283,6 +283,23 @@ func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 	mean, inv := b.mean[:c], b.invStd[:c]
 	// Σdy and Σdy·x̂ per channel, with x̂ = (x − μ)/σ as Forward had it.
 	b.groupSums(sum, sumXhat, b.x[:m], dy[:m])
+	if !b.gradFactors(m) {
+		return nil
+	}
+	a, q, r := b.scale[:c], b.shift[:c], b.dr[:c]
+	if !b.gradThreads(b.dx[:m], b.x[:m], dy[:m], a, q, r) {
+		kernels.NormGrad(b.dx[:m], b.x[:m], dy[:m], a, q, r, mean, inv)
+	}
+	return b.dx[:m]
+}
+
+// gradFactors sets gamma's and beta's gradients from the backward pass's
+// sums (sum, sum2) over m values, and, if the input gradient is needed,
+// the factors a, q, r (scale, shift, dr) of dx = a·dy + q − r·x̂; it
+// reports whether dx is needed.
+func (b *BatchNormalization) gradFactors(m int) bool {
+	c := b.c
+	sum, sumXhat := b.sum[:c], b.sum2[:c]
 	if b.Gamma != nil {
 		for k := range c {
 			b.Gamma.Grad[k] = float32(sumXhat[k])
@@ -294,7 +311,7 @@ func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 		}
 	}
 	if !b.needDX {
-		return nil
+		return false
 	}
 	// dx = a·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with a = γ/σ and M values per
 	// channel, as a·dy + q − r·x̂ (after an inference Forward the
@@ -309,10 +326,7 @@ func (b *BatchNormalization) Backward(dy []float32, n int) []float32 {
 			r[k] = a[k] * float32(sumXhat[k]/count)
 		}
 	}
-	if !b.gradThreads(b.dx[:m], b.x[:m], dy[:m], a, q, r) {
-		kernels.NormGrad(b.dx[:m], b.x[:m], dy[:m], a, q, r, mean, inv)
-	}
-	return b.dx[:m]
+	return true
 }
 
 // Infer normalises x with the moving statistics into dst.

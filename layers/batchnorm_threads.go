@@ -125,6 +125,13 @@ func (b *BatchNormalization) groupSums(sum, sq []float64, x, dy []float32) {
 		b.addGroups(0, groups)
 	}
 	b.sumX, b.sumDY = nil, nil
+	b.addPartials(sum, sq, groups)
+}
+
+// addPartials sets sum and sq to the sums of the first groups partials,
+// in group order.
+func (b *BatchNormalization) addPartials(sum, sq []float64, groups int) {
+	c := b.c
 	clear(sum)
 	clear(sq)
 	for g := range groups {

@@ -9,8 +9,8 @@ import (
 )
 
 // Stage is what a training step runs in place of one layer: the layer
-// itself, or a fused layer (see Fuse) standing for a layer and the one
-// after it. Every Layer is a Stage.
+// itself, or a fused layer (see Fuse and FuseRun) standing for a layer and
+// the one or two after it. Every Layer is a Stage.
 type Stage interface {
 	// Allocate, Forward and Backward are Layer's, for the layers the
 	// stage stands for: Forward takes the first one's input and returns
