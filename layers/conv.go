@@ -910,7 +910,7 @@ func (c *Conv2D) BackwardLogits(dz []float32, n int) []float32 {
 	}
 	clear(dx)
 	for r := 0; r < rows; r++ {
-		c.dxPixel(dx, dz[r*f:(r+1)*f], r, c.fidx, c.fval, c.dcol)
+		c.dxPixel(dx, dz[r*f:(r+1)*f], nil, r, c.fidx, c.fval, c.dcol)
 	}
 	return dx
 }
@@ -928,10 +928,24 @@ func (c *Conv2D) transposeKernel() {
 }
 
 // dxPixel adds output pixel r's patch gradient d·Wᵀ, from d = its row of
-// dLoss/dLogits, onto dx (see scatterPatch), with scratch fidx, fval
-// (filters + kernels.Pad entries) and dcol (k floats); wt must be set.
-func (c *Conv2D) dxPixel(dx, d []float32, r int, fidx []int32, fval, dcol []float32) {
+// dLoss/dLogits (or of dLoss/dy with mask, the row's relu bits: the
+// filters whose bit is clear are left out), onto dx (see scatterPatch),
+// with scratch fidx, fval (filters + kernels.Pad entries) and dcol (k
+// floats); wt must be set.
+func (c *Conv2D) dxPixel(dx, d []float32, mask []uint8, r int, fidx []int32, fval, dcol []float32) {
 	m := kernels.NonZero(fidx, fval, d, nil, 0)
+	if mask != nil {
+		// relu's derivative: keep the filters whose bit is set (the
+		// lists stay in increasing order, so the sums do not change).
+		k := 0
+		for i, j := range fidx[:m] {
+			if mask[j>>3]>>(j&7)&1 != 0 {
+				fidx[k], fval[k] = j, fval[i]
+				k++
+			}
+		}
+		m = k
+	}
 	if m == 0 {
 		return
 	}

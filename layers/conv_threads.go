@@ -173,6 +173,6 @@ func (c *Conv2D) dxPart(part, slot int) {
 	clear(c.dx[s0*c.inWidth : s1*c.inWidth])
 	fidx, fval, dcol := c.th.fidx[slot], c.th.fval[slot], c.th.dcol[slot]
 	for r := s0 * p; r < s1*p; r++ {
-		c.dxPixel(c.dx, j.dz[r*f:(r+1)*f], r, fidx, fval, dcol)
+		c.dxPixel(c.dx, j.dz[r*f:(r+1)*f], nil, r, fidx, fval, dcol)
 	}
 }

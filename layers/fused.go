@@ -1,7 +1,6 @@
 package layers
 
 import (
-	"math"
 	"slices"
 
 	"github.com/kiln-ml/kiln/internal/kernels"
@@ -92,13 +91,12 @@ type convPool struct {
 }
 
 // fusedScratch is one part's scratch: a sample's conv outputs (y), their
-// gradient (d) and, for a relu layer with an input gradient, relu's
-// derivative applied to it (dz), a padded copy of the sample (pad), and
-// dxPixel's scratch.
+// gradient (d), a padded copy of the sample (pad), and dxPixel's
+// scratch.
 type fusedScratch struct {
-	y, d, dz, pad []float32
-	fidx          []int32
-	fval, dcol    []float32
+	y, d, pad  []float32
+	fidx       []int32
+	fval, dcol []float32
 }
 
 // Allocate sizes the conv's and the pool's buffers for the fused passes
@@ -117,9 +115,6 @@ func (f *convPool) Allocate(maxBatch int, needInputGrad bool) {
 			sc.pad = make([]float32, c.srcWidth)
 		}
 		if needInputGrad {
-			if c.relu() {
-				sc.dz = kernels.AlignedFloats(pf)
-			}
 			sc.fidx = make([]int32, c.Filters+kernels.Pad)
 			sc.fval = make([]float32, c.Filters+kernels.Pad)
 			sc.dcol = make([]float32, c.k)
@@ -322,38 +317,22 @@ func (f *convPool) backward(sc *fusedScratch, dy []float32, n, g0, g1 int) {
 			if c.relu() {
 				m = c.mask[s*pix*ms : (s+1)*pix*ms]
 			}
+			// relu's derivative (y > 0 exactly where the mask is set) is
+			// applied by the kernel gradient and by the input gradient's
+			// lists of non-zero filters, not by a pass of its own.
 			d := sc.d
-			if c.gdx && m != nil {
-				// dLoss/dLogits, as relu's Backward computes it (y > 0
-				// exactly where the mask is set).
-				reluMasked(sc.dz, d, m, fl)
-				d, m = sc.dz, nil
-			}
 			kernels.ConvGrad(gk, gb, f.sample(sc, f.x, s), c.win, 0, pix, d, m, fl)
 			if c.gdx {
 				dx := c.dx[s*c.inWidth : (s+1)*c.inWidth]
 				clear(dx)
 				for q := 0; q < pix; q++ {
-					c.dxPixel(c.dx, d[q*fl:(q+1)*fl], s*pix+q, sc.fidx, sc.fval, sc.dcol)
+					var mq []uint8
+					if m != nil {
+						mq = m[q*ms : (q+1)*ms]
+					}
+					c.dxPixel(c.dx, d[q*fl:(q+1)*fl], mq, s*pix+q, sc.fidx, sc.fval, sc.dcol)
 				}
 			}
-		}
-	}
-}
-
-// reluMasked sets dz to d where mask (a bit per value, rows of
-// kernels.MaskStride(f) bytes per f values) is set and to +0 elsewhere,
-// without a branch per value (a mispredicted one for every other value
-// made it 13% of Keras' mnist_convnet step): each value's bits are ANDed
-// with all ones or all zeros.
-func reluMasked(dz, d []float32, mask []uint8, f int) {
-	ms := kernels.MaskStride(f)
-	for r := 0; r*f < len(d); r++ {
-		mr := mask[r*ms : (r+1)*ms]
-		dr, zr := d[r*f:(r+1)*f], dz[r*f:(r+1)*f]
-		for j, v := range dr {
-			keep := -(uint32(mr[j>>3]>>(j&7)) & 1) // all ones if the bit is set
-			zr[j] = math.Float32frombits(math.Float32bits(v) & keep)
 		}
 	}
 }
