@@ -46,7 +46,7 @@ func Chain(s Stage, next Layer) bool {
 		return false
 	}
 	f.next = d
-	d.linked, d.dense = true, true
+	d.dense = true
 	return true
 }
 

@@ -61,11 +61,10 @@ type Dense struct {
 	ahead   int
 	chained bool
 	dxLater []float32
-	// linked says Chain chained d to a stage; rowWin (over the stage's
-	// rows) and dxWin[r] (over r rows of dz) are the windows its chained
-	// passes read their operands through, and cx the stage's output
-	// buffer, which the chained forward pass filled.
-	linked bool
+	// rowWin (over the input's rows) and dxWin[r] (over r rows of dz)
+	// are the windows the dense passes read their operands through, and
+	// cx the input's whole buffer (the chained stage's output, which its
+	// forward pass filled).
 	rowWin *kernels.Windows
 	dxWin  []*kernels.Windows
 	cx     []float32
