@@ -185,17 +185,16 @@ func (f *convPool) forwardPart(part, slot int) {
 // started while the convolutions compute, no longer hold up the first
 // sums (an in-process A/B on the cnn, 2 threads: about 1.5% of the step).
 func (f *convPool) forwardChained(sc *fusedScratch, x []float32, s0, s1 int, prefetch bool) {
-	w := f.p.outWidth
 	for a := s0; a < s1; a += chainTile {
 		e := min(s1, a+chainTile)
 		if a == s0 && prefetch {
 			wv := f.next.Kernel.Value
 			for s := a; s < e; s++ {
-				f.forwardInto(f.p.y[s*w:], sc, x, s, s+1)
+				f.forward(sc, x, s, s+1)
 				kernels.Prefetch(wv[(s-a)*len(wv)/(e-a) : (s-a+1)*len(wv)/(e-a)])
 			}
 		} else {
-			f.forwardInto(f.p.y[a*w:], sc, x, a, e)
+			f.forward(sc, x, a, e)
 		}
 		f.next.chainRows(a, e, f.p.y)
 	}
@@ -217,11 +216,6 @@ func (f *convPool) sample(sc *fusedScratch, x []float32, s int) []float32 {
 // mask) into sc.y, then their maxima and argmax into the pool's y and
 // arg.
 func (f *convPool) forward(sc *fusedScratch, x []float32, s0, s1 int) {
-	f.forwardInto(f.p.y[s0*f.p.outWidth:], sc, x, s0, s1)
-}
-
-// forwardInto is forward with the pooled rows written to y (row s0 first).
-func (f *convPool) forwardInto(y []float32, sc *fusedScratch, x []float32, s0, s1 int) {
 	c, p := f.c, f.p
 	pix, fl := c.g.pixels(), c.Filters
 	ms := kernels.MaskStride(fl)
@@ -233,8 +227,8 @@ func (f *convPool) forwardInto(y []float32, sc *fusedScratch, x []float32, s0, s
 		} else {
 			kernels.ConvForward(sc.y, nil, nil, xs, c.win, 0, pix, w, fl, b)
 		}
-		o, yo := s*p.outWidth, (s-s0)*p.outWidth
-		p.pool(y[yo:yo+p.outWidth], p.arg[o:o+p.outWidth], sc.y, 1)
+		o := s * p.outWidth
+		p.pool(p.y[o:o+p.outWidth], p.arg[o:o+p.outWidth], sc.y, 1)
 	}
 }
 
