@@ -117,7 +117,6 @@ func (d *Dense) forwardPart(b int) {
 		kernels.ConvForward(d.z[r0*u:], nil, nil, d.cx, d.rowWin, r0, r1, w, u, d.biasValue())
 		return
 	}
-	ra, rb, x := r0, r1, th.x[r0*in:]
 	// Each row's lists are made just before its sums read them, two rows
 	// at a time, while they are in the core's nearest cache: listing the
 	// whole block first (64 rows of the cnn's 5408 inputs: over 1 MB of
@@ -130,20 +129,20 @@ func (d *Dense) forwardPart(b int) {
 		th.start[t][r0+b] = 0
 	}
 	list := func(r int) {
-		xr := x[(r-ra)*in : (r-ra+1)*in]
+		xr := th.x[r*in : (r+1)*in]
 		for t := 0; t < kb; t++ {
 			base, k0, k1 := d.lists(b, t), th.kLo[t], th.kLo[t+1]
 			start := th.start[t][r0+b+r-r0:]
 			start[1] = start[0] + kernels.NonZero(d.idx[base+start[0]:], d.val[base+start[0]:], xr[k0:k1], nil, 0)
 		}
 	}
-	for r := ra; r < rb; r++ {
+	for r := r0; r < r1; r++ {
 		d.initRow(d.z[r*u : (r+1)*u])
 	}
 	// The sums, two rows at a time, each block of columns after the
 	// previous one.
-	r := ra
-	for ; r+1 < rb; r += 2 {
+	r := r0
+	for ; r+1 < r1; r += 2 {
 		list(r)
 		list(r + 1)
 		z0, z1 := d.z[r*u:(r+1)*u], d.z[(r+1)*u:(r+2)*u]
@@ -154,7 +153,7 @@ func (d *Dense) forwardPart(b int) {
 			kernels.AccumRows2(z0, z1, w[th.kLo[t]*u:], u, idx[a:m], val[a:m], idx[m:e], val[m:e])
 		}
 	}
-	if r < rb {
+	if r < r1 {
 		list(r)
 		zr := d.z[r*u : (r+1)*u]
 		for t := 0; t < kb; t++ {
