@@ -126,14 +126,7 @@ func (d *Dense) linkWindows(maxRows int) {
 		return
 	}
 	in, u := d.feat, d.Units
-	pix := make([]int32, maxRows)
-	for r := range pix {
-		pix[r] = int32(r * in)
-	}
-	cells := make([]int32, in)
-	for k := range cells {
-		cells[k] = int32(k)
-	}
+	pix, cells := strided(maxRows, in), strided(in, 1)
 	d.rowWin = kernels.NewWindows(pix, cells, nil)
 	if th := d.th; th != nil {
 		for t := 0; t+1 < len(th.kLo); t++ {
@@ -143,15 +136,19 @@ func (d *Dense) linkWindows(maxRows int) {
 	if !d.needDX {
 		return
 	}
-	dpix, dcells := make([]int32, maxRows), make([]int32, u)
-	for r := range dpix {
-		dpix[r] = int32(r * u)
-	}
-	for j := range dcells {
-		dcells[j] = int32(j)
-	}
+	dpix, dcells := strided(maxRows, u), strided(u, 1)
 	d.dxWin = make([]*kernels.Windows, maxRows+1)
 	for r := 1; r <= maxRows; r++ {
 		d.dxWin[r] = kernels.NewWindows(dpix[:r], dcells, nil)
 	}
+}
+
+// strided returns 0, step, 2·step, … (n values): the offsets of rows of
+// step values, or (step 1) indices.
+func strided(n, step int) []int32 {
+	o := make([]int32, n)
+	for i := range o {
+		o[i] = int32(i * step)
+	}
+	return o
 }

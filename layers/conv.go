@@ -445,10 +445,7 @@ func (c *Conv2D) allocate(maxBatch int, needInputGrad, full bool) {
 	if k >= sparseMinK && full { // the sparse path's scratch
 		c.pl = c.newLists(c.chunk)
 		c.gpad = kernels.AlignedFloats(k * padStride(f))
-		c.iota = make([]int32, rows)
-		for i := range c.iota {
-			c.iota[i] = int32(i)
-		}
+		c.iota = strided(rows, 1)
 		c.ones = make([]float32, rows)
 		for i := range c.ones {
 			c.ones[i] = 1

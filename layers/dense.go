@@ -177,10 +177,7 @@ func (d *Dense) Allocate(maxBatch int, needInputGrad bool) {
 	} else {
 		d.mask = make([]uint64, (maxBatch+63)/64*in)
 	}
-	d.iota = make([]int32, max(maxBatch, u))
-	for i := range d.iota {
-		d.iota[i] = int32(i)
-	}
+	d.iota = strided(max(maxBatch, u), 1)
 	d.ones = make([]float32, maxBatch)
 	for r := range d.ones {
 		d.ones[r] = 1
