@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kiln-ml/kiln/internal/parallel"
 	"github.com/kiln-ml/kiln/tensor"
 )
 
@@ -295,8 +294,7 @@ func TestBatchNormGroupSums(t *testing.T) {
 		if _, err := l.Build([]int{8, 8, c}, nil); err != nil {
 			t.Fatal(err)
 		}
-		pool := parallel.New(threads)
-		SetPool(l, pool)
+		pool := poolFor(t, threads, l)
 		l.Allocate(n, true)
 		l.Forward(x, n, true)
 		for k := range c {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/kiln-ml/kiln/internal/parallel"
 )
 
 // chainRun is one training pass through Conv2D → MaxPooling2D → Dense:
@@ -41,11 +39,7 @@ func runChain(t *testing.T, fc fuseCase, units int, bias, chained bool, threads,
 			d.Bias.Value[i] = float32(i%3-1) * 0.1
 		}
 	}
-	pool := parallel.New(threads)
-	defer pool.Close()
-	for _, l := range []Layer{c, p, d} {
-		SetPool(l, pool)
-	}
+	poolFor(t, threads, c, p, d)
 	var st Stage
 	if chained {
 		var ok bool
@@ -197,11 +191,7 @@ func BenchmarkChainedDenseMNIST(b *testing.B) {
 				if _, err := d.Build([]int{tensorSize(po)}, rng); err != nil {
 					b.Fatal(err)
 				}
-				pool := parallel.New(threads)
-				defer pool.Close()
-				for _, l := range []Layer{c, p, d} {
-					SetPool(l, pool)
-				}
+				poolFor(b, threads, c, p, d)
 				st, ok := Fuse(c, p)
 				if !ok {
 					b.Fatal("Fuse refused")
@@ -251,9 +241,7 @@ func TestDenseInputBitIdentical(t *testing.T) {
 		for i := range d.Bias.Value {
 			d.Bias.Value[i] = float32(i%3-1) * 0.1
 		}
-		pool := parallel.New(threads)
-		defer pool.Close()
-		SetPool(d, pool)
+		poolFor(t, threads, d)
 		if dense && !DenseInput(d) {
 			t.Fatal("DenseInput refused a narrow Dense")
 		}

@@ -5,8 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/kiln-ml/kiln/internal/parallel"
 )
 
 // TestFusedBNReluPoolBitIdentical trains BatchNormalization → ReLU →
@@ -54,11 +52,7 @@ func TestFusedBNReluPoolBitIdentical(t *testing.T) {
 			b.Gamma.Value[k] = 1 + 0.1*float32(k%3)
 			b.Beta.Value[k] = 0.05 * float32(k%4-1)
 		}
-		pool := parallel.New(threads)
-		defer pool.Close()
-		for _, l := range []Layer{b, a, p} {
-			SetPool(l, pool)
-		}
+		poolFor(t, threads, b, a, p)
 		var st Stage
 		if fused {
 			var k int

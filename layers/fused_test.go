@@ -5,8 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/kiln-ml/kiln/internal/parallel"
 )
 
 // fuseCase is a Conv2D → MaxPooling2D pair for the fused-path tests.
@@ -92,10 +90,7 @@ func runPair(t *testing.T, fc fuseCase, fused bool, threads, maxBatch int, gdx b
 			c.Bias.Value[i] = float32(i%3-1) * 0.05
 		}
 	}
-	pool := parallel.New(threads)
-	defer pool.Close()
-	c.SetPool(pool)
-	p.SetPool(pool)
+	poolFor(t, threads, c, p)
 	var st Stage
 	if fused {
 		var ok bool
@@ -247,9 +242,7 @@ func TestFusedZeroAllocs(t *testing.T) {
 			if _, err := p.Build(out, rng); err != nil {
 				t.Fatal(err)
 			}
-			pool := parallel.New(threads)
-			c.SetPool(pool)
-			p.SetPool(pool)
+			pool := poolFor(t, threads, c, p)
 			st, ok := Fuse(c, p)
 			if !ok {
 				t.Fatal("Fuse refused")
@@ -289,10 +282,7 @@ func BenchmarkFusedConvPoolMNIST(b *testing.B) {
 				if _, err := p.Build(out, nil); err != nil {
 					b.Fatal(err)
 				}
-				pool := parallel.New(threads)
-				defer pool.Close()
-				c.SetPool(pool)
-				p.SetPool(pool)
+				poolFor(b, threads, c, p)
 				st := Stage(nil)
 				if fused {
 					var ok bool

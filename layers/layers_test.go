@@ -216,8 +216,7 @@ func TestDropoutThreads(t *testing.T) {
 		if _, err := d.Build([]int{width}, rand.New(rand.NewPCG(1, 2))); err != nil {
 			t.Fatal(err)
 		}
-		pool := parallel.New(threads)
-		SetPool(d, pool)
+		pool := poolFor(t, threads, d)
 		d.Allocate(n, true)
 		st0, _ := d.RandomState()
 		stream := rand.NewPCG(0, 0)
@@ -245,4 +244,15 @@ func TestDropoutThreads(t *testing.T) {
 			t.Fatalf("%d threads: outputs or input gradient differ from one thread's at %s", threads, diff)
 		}
 	}
+}
+
+// poolFor returns a pool of threads threads, set on every layer of ls and
+// closed when the test ends (Close may also be called earlier).
+func poolFor(tb testing.TB, threads int, ls ...Layer) *parallel.Pool {
+	pool := parallel.New(threads)
+	tb.Cleanup(pool.Close)
+	for _, l := range ls {
+		SetPool(l, pool)
+	}
+	return pool
 }
