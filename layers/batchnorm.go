@@ -183,7 +183,7 @@ func (b *BatchNormalization) Allocate(maxBatch int, needInputGrad bool) {
 	b.sum = make([]float64, b.c)
 	b.sum2 = make([]float64, b.c)
 	rows := maxBatch * b.outWidth / b.c
-	b.partials = make([]float64, (rows+sumGroup-1)/sumGroup*2*b.c)
+	b.partials = make([]float64, sumGroupsOf(rows)*2*b.c)
 	b.needDX = needInputGrad
 	if needInputGrad {
 		b.dx = make([]float32, maxBatch*b.inWidth)

@@ -20,6 +20,9 @@ import (
 // size of a few samples' pixels.
 const sumGroup = 4096
 
+// sumGroupsOf is the number of groups of sumGroup rows rows take.
+func sumGroupsOf(rows int) int { return (rows + sumGroup - 1) / sumGroup }
+
 type bnThreads struct {
 	threads int
 	// The running job.
@@ -109,7 +112,7 @@ func (b *BatchNormalization) gradPart(t int) {
 func (b *BatchNormalization) groupSums(sum, sq []float64, x, dy []float32) {
 	c := b.c
 	rows := len(x) / c
-	groups := (rows + sumGroup - 1) / sumGroup
+	groups := sumGroupsOf(rows)
 	if need := groups * 2 * c; len(b.partials) < need {
 		b.partials = make([]float64, need)
 	}

@@ -167,7 +167,7 @@ func (f *bnReluPool) Backward(dy []float32, n int) []float32 {
 	m := n * b.outWidth
 	c := b.c
 	rows := m / c
-	groups := (rows + sumGroup - 1) / sumGroup
+	groups := sumGroupsOf(rows)
 	f.job.dy, f.job.n, f.job.rows = dy, n, rows
 	if parts := f.parts(n, groups); parts > 1 {
 		f.job.parts = parts
@@ -191,7 +191,7 @@ func (f *bnReluPool) Backward(dy []float32, n int) []float32 {
 }
 
 func (f *bnReluPool) sumPart(part, slot int) {
-	groups := (f.job.rows + sumGroup - 1) / sumGroup
+	groups := sumGroupsOf(f.job.rows)
 	g0, g1 := parallel.Range(groups, f.job.parts, part)
 	f.sums(&f.scr[slot], g0, g1)
 }
