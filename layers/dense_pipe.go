@@ -37,7 +37,11 @@ func (d *Dense) pipeStart(dz []float32) {
 
 // pipeTake adds blocks of the chain as thread slot while the next one is
 // free and was computed by slot (or by anyone, if any), and reports whether
-// the chain is complete.
+// the chain is complete. It adds a run of such blocks in one pass: each
+// pass reads and writes all of dW (the cnn's: 216 KB) while its rows add
+// only their own terms, so a thread adding its four blocks one by one
+// took 150 µs of a 2-thread step where one pass over the same rows takes
+// about 50.
 func (d *Dense) pipeTake(slot int, any bool) bool {
 	th := d.th
 	for {
@@ -55,18 +59,24 @@ func (d *Dense) pipeTake(slot int, any bool) bool {
 		if !th.pipe.CompareAndSwap(st, st|1) {
 			continue
 		}
-		d.pipeBlock(next)
-		th.pipe.Store(th.pipeNum<<32 | pipeState(next+1)<<1)
+		end := next + 1
+		for end < th.rows && (any || th.owner[end] == slot) {
+			end++
+		}
+		d.pipeBlocks(next, end)
+		th.pipe.Store(th.pipeNum<<32 | pipeState(end)<<1)
 	}
 }
 
-// pipeBlock adds row block b's terms to dW, from zero for the first.
-func (d *Dense) pipeBlock(b int) {
+// pipeBlocks adds the terms of row blocks b0 … b1−1 to dW, from zero for
+// the first: the rows in increasing order, in one pass.
+func (d *Dense) pipeBlocks(b0, b1 int) {
 	th := d.th
-	if b == 0 {
+	if b0 == 0 {
 		clear(d.Kernel.Grad)
 	}
-	r0, r1 := parallel.Range(th.n, th.rows, b)
+	r0, _ := parallel.Range(th.n, th.rows, b0)
+	_, r1 := parallel.Range(th.n, th.rows, b1-1)
 	d.rowsGrad(r0, r1, th.dz)
 }
 
