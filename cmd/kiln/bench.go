@@ -25,6 +25,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("threads", 1, "threads per training step and for validation (kiln's fit threads, with GOMAXPROCS set to it; PyTorch's thread count)")
 	workload := fs.String("workload", "all", "seed (the question's program), mlp (784→128 relu→10 softmax, Adam), cnn (Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax), Adam, batch 128), cnn-bn (cnn with Conv2D → BatchNormalization → ReLU), all (seed and mlp), or sweep (kiln sweep --jobs 1 against one job per core)")
 	rounds := fs.Int("rounds", 5, "sweep: timed rounds of each --jobs setting")
+	interleave := fs.Int("interleave", 0, "train each workload on 1 thread and on --threads threads at once, in turns of this many steps, and print the median speed-up over pairs of turns (after the usual run)")
 	pairs := fs.Int("pairs", 0, "time each workload this many times on 1 thread and on --threads threads, alternately, and print each pair's speed-up and their median (after the usual run)")
 	vsC := fs.Bool("vs-c", false, "also run the seed workload written the straightforward way in C (bench/cpeer/seed.c, built with $CC or cc -O3 for x86-64-v3 and x86-64-v4) and print the ratio")
 	vsTorch := fs.Bool("vs-torch", false, "also run the workloads in PyTorch (bench/torch_bench.py) and print the ratio")
@@ -67,6 +68,13 @@ alternating (1, T, 1, T, …), and prints each pair's speed-up and their
 median: on a shared machine single runs move by up to 40%, and the two
 runs of a pair, back to back, see the same conditions.
 
+--interleave K trains two copies of each workload in one process, one on
+1 thread and one on --threads threads, taking turns every K steps (50 is
+about 0.05–0.1 s on the cnn), and prints the median step time of each and
+the median speed-up over pairs of adjacent turns with its quartiles: the
+drift of a shared machine over seconds falls between turns, not within a
+pair, so it measures scaling more steadily than --pairs.
+
 --workload sweep instead times whole 'kiln sweep' processes on the question's
 program (two learning rates × 3 repeats, --epochs epochs), --jobs 1 against
 one job per core, and prints the speed-up.
@@ -86,6 +94,9 @@ Flags:`)
 	}
 	if *threads < 1 {
 		return usageErr("--threads must be at least 1, got %d", *threads)
+	}
+	if *interleave < 0 || (*interleave > 0 && *threads < 2) {
+		return usageErr("--interleave compares 1 thread with --threads threads: it needs --threads 2 or more and a turn of at least 1 step, got --interleave %d --threads %d", *interleave, *threads)
 	}
 	if *pairs < 0 || (*pairs > 0 && *threads < 2) {
 		return usageErr("--pairs compares 1 thread with --threads threads: it needs --threads 2 or more and a count ≥ 1, got --pairs %d --threads %d", *pairs, *threads)
@@ -225,6 +236,11 @@ Flags:`)
 				return err
 			}
 		}
+		if *interleave > 0 {
+			if err := benchInterleave(ctx, stdout, w, *epochs, *threads, *interleave); err != nil {
+				return err
+			}
+		}
 		if *vsC && w == bench.Seed {
 			benchC(ctx, stdout, w, *epochs, r)
 		}
@@ -276,6 +292,22 @@ func benchPairs(ctx context.Context, stdout io.Writer, w string, epochs, threads
 		med = (sorted[len(sorted)/2-1] + med) / 2
 	}
 	fmt.Fprintf(stdout, "  scaling: %d threads %.2f× faster than 1 (median of %d pairs; %.2f–%.2f)\n", threads, med, pairs, sorted[0], sorted[len(sorted)-1])
+	return nil
+}
+
+// benchInterleave times workload w on 1 thread and on threads threads in
+// turns of turn steps (bench.Interleave) and prints the median step times
+// and the speed-up's median and quartiles over pairs of turns.
+func benchInterleave(ctx context.Context, stdout io.Writer, w string, epochs, threads, turn int) error {
+	r, err := bench.Interleave(ctx, w, epochs, threads, turn)
+	if err != nil {
+		return err
+	}
+	ups := r.Speedups()
+	fmt.Fprintf(stdout, "  interleaved: 1 thread %.1f µs/step, %d threads %.1f µs/step (medians of %d turns of %d steps each, %d epochs without validation)\n",
+		float64(bench.MedianStep(r.One).Nanoseconds())/1e3, threads, float64(bench.MedianStep(r.Many).Nanoseconds())/1e3, len(r.One), turn, epochs)
+	fmt.Fprintf(stdout, "  scaling, interleaved: %d threads %.2f× faster than 1 (median of %d pairs of turns; quartiles %.2f–%.2f, range %.2f–%.2f)\n",
+		threads, bench.Quantile(ups, 0.5), len(ups), bench.Quantile(ups, 0.25), bench.Quantile(ups, 0.75), ups[0], ups[len(ups)-1])
 	return nil
 }
 

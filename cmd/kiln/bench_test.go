@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +23,8 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		{"bench", "extra"},
 		{"bench", "--pairs", "2"}, // needs --threads 2 or more
 		{"bench", "--pairs", "-1", "--threads", "2"},
+		{"bench", "--interleave", "50"}, // needs --threads 2 or more
+		{"bench", "--interleave", "-5", "--threads", "2"},
 	} {
 		code, _, stderr := runKiln(t, args...)
 		if code != 2 || !strings.Contains(stderr, "kiln: error:") {
@@ -197,6 +200,29 @@ func TestBenchPairs(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^  scaling: 2 threads [0-9.]+× faster than 1 \(median of 2 pairs; [0-9.]+–[0-9.]+\)$`).MatchString(stdout) {
 		t.Errorf("no scaling line:\n%s", stdout)
+	}
+}
+
+// TestBenchInterleave trains the seed workload on 1 and 2 threads in
+// turns: the step times' line, then the speed-up's median and quartiles.
+func TestBenchInterleave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains MNIST epochs")
+	}
+	code, stdout, stderr := runKiln(t, "bench", "--workload", "seed", "--epochs", "1", "--threads", "2", "--interleave", "300")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	steps := regexp.MustCompile(`(?m)^  interleaved: 1 thread ([0-9.]+) µs/step, 2 threads ([0-9.]+) µs/step \(medians of 5 turns of 300 steps each, 1 epochs without validation\)$`).FindStringSubmatch(stdout)
+	if steps == nil || atof(t, steps[1]) <= 0 || atof(t, steps[2]) <= 0 {
+		t.Fatalf("no step times line:\n%s", stdout)
+	}
+	m := regexp.MustCompile(`(?m)^  scaling, interleaved: 2 threads ([0-9.]+)× faster than 1 \(median of 5 pairs of turns; quartiles ([0-9.]+)–([0-9.]+), range ([0-9.]+)–([0-9.]+)\)$`).FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("no scaling line:\n%s", stdout)
+	}
+	if v := []float64{atof(t, m[4]), atof(t, m[2]), atof(t, m[1]), atof(t, m[3]), atof(t, m[5])}; !sort.Float64sAreSorted(v) || v[0] <= 0 {
+		t.Errorf("range, quartiles and median out of order: %v", v)
 	}
 }
 
