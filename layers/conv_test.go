@@ -1188,19 +1188,24 @@ func BenchmarkConv2DSecondLayer(b *testing.B) {
 // TestMaxPooling2DLevels runs MaxPooling2D at every kernel level on inputs
 // with ties and NaN, in every window arrangement (tiling, uncovered cells,
 // overlapping, clipped by padding, channels across vector blocks), and
-// requires the bits of the generic level.
+// requires the bits of the generic level, which keeps the maxima's
+// places as indices; with whole windows at vector levels they are the
+// windows' cells (compact, kernels.MaxPool8).
 func TestMaxPooling2DLevels(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		in   []int
-		opts []Option
-		k    [2]int
+		name    string
+		in      []int
+		opts    []Option
+		k       [2]int
+		compact bool // at vector levels
 	}{
-		{"tiles_c32", []int{6, 8, 32}, nil, [2]int{2, 2}},
-		{"uncovered_c17", []int{5, 7, 17}, nil, [2]int{2, 2}},
-		{"overlap_c3", []int{6, 6, 3}, []Option{WithStrides(1, 1)}, [2]int{2, 2}},
-		{"same_s3_c40", []int{7, 8, 40}, []Option{WithStrides(3, 3), WithPadding("same")}, [2]int{2, 3}},
-		{"same_overlap_c16", []int{5, 6, 16}, []Option{WithStrides(2, 2), WithPadding("same")}, [2]int{3, 3}},
+		{"tiles_c32", []int{6, 8, 32}, nil, [2]int{2, 2}, true},
+		{"tiles3_c16", []int{6, 9, 16}, nil, [2]int{3, 3}, true},
+		{"uncovered_c48", []int{5, 7, 48}, nil, [2]int{2, 2}, true},
+		{"uncovered_c17", []int{5, 7, 17}, nil, [2]int{2, 2}, false},
+		{"overlap_c3", []int{6, 6, 3}, []Option{WithStrides(1, 1)}, [2]int{2, 2}, false},
+		{"same_s3_c40", []int{7, 8, 40}, []Option{WithStrides(3, 3), WithPadding("same")}, [2]int{2, 3}, false},
+		{"same_overlap_c16", []int{5, 6, 16}, []Option{WithStrides(2, 2), WithPadding("same")}, [2]int{3, 3}, false},
 	} {
 		type result struct{ y, dx, inf []float32 }
 		var ref *result
@@ -1216,6 +1221,9 @@ func TestMaxPooling2DLevels(t *testing.T) {
 			}
 			n := 2
 			p.Allocate(n, true)
+			if want := tc.compact && l >= kernels.AVX2; p.compact != want {
+				t.Errorf("%s level %v: compact %v, want %v", tc.name, l, p.compact, want)
+			}
 			x := make([]float32, n*p.inWidth)
 			for i := range x {
 				x[i] = float32(rng.IntN(5) - 2) // ties

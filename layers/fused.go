@@ -228,7 +228,7 @@ func (f *convPool) forward(sc *fusedScratch, x []float32, s0, s1 int) {
 			kernels.ConvForward(sc.y, nil, nil, xs, c.win, 0, pix, w, fl, b)
 		}
 		o := s * p.outWidth
-		p.pool(p.y[o:o+p.outWidth], p.arg[o:o+p.outWidth], sc.y, 1)
+		p.pool(p.y[o:o+p.outWidth], p.argAt(o, o+p.outWidth), sc.y, 1)
 	}
 }
 
@@ -306,7 +306,7 @@ func (f *convPool) backward(sc *fusedScratch, dy []float32, n, g0, g1 int) {
 		gk, gb := c.groupPartial(g)
 		for s := g * c.group; s < min(n, (g+1)*c.group); s++ {
 			o := s * p.outWidth
-			p.backward(sc.d, dy[o:o+p.outWidth], p.arg[o:o+p.outWidth], 1)
+			p.backward(sc.d, dy[o:o+p.outWidth], p.argAt(o, o+p.outWidth), 1)
 			var m []uint8
 			if c.relu() {
 				m = c.mask[s*pix*ms : (s+1)*pix*ms]

@@ -136,7 +136,7 @@ func (f *bnReluPool) forward(sc *bnScratch, s0, s1 int) {
 	for s := s0; s < s1; s++ {
 		f.relu(sc, s)
 		o := s * p.outWidth
-		p.pool(p.y[o:o+p.outWidth], p.arg[o:o+p.outWidth], sc.y, 1)
+		p.pool(p.y[o:o+p.outWidth], p.argAt(o, o+p.outWidth), sc.y, 1)
 	}
 }
 
@@ -152,7 +152,7 @@ func (f *bnReluPool) relu(sc *bnScratch, s int) {
 func (f *bnReluPool) grad(sc *bnScratch, dy []float32, s int) {
 	p := f.p
 	o := s * p.outWidth
-	p.backward(sc.d, dy[o:o+p.outWidth], p.arg[o:o+p.outWidth], 1)
+	p.backward(sc.d, dy[o:o+p.outWidth], p.argAt(o, o+p.outWidth), 1)
 	f.relu(sc, s)
 	kernels.ReluGrad(sc.dr, sc.y, sc.d)
 }

@@ -162,6 +162,63 @@ func maxPoolArch(y []float32, arg []int32, x []float32, pix, out, cells []int32,
 	return true
 }
 
+// maxPool8Vector reports whether the byte pooling kernels apply: windows
+// of 4 or 9 cells (the unrolled ones), whole vectors of channels.
+func maxPool8Vector(nc, c int) bool {
+	return level >= AVX2 && (nc == 4 || nc == 9) && c%lanes() == 0
+}
+
+// tTab is poolTab for the byte kernels: t in every lane of row t.
+func tTab(buf []int32, nc, l int) []int32 {
+	tab := buf[:nc*l]
+	for t := range nc {
+		for i := range l {
+			tab[t*l+i] = int32(t)
+		}
+	}
+	return tab
+}
+
+func maxPool8Arch(y []float32, arg []uint8, x []float32, pix, out, cells []int32, c int) bool {
+	nc := len(cells)
+	if !maxPool8Vector(nc, c) {
+		return false
+	}
+	var buf [poolTabLen]int32
+	tab := tTab(buf[:], nc, lanes())
+	switch {
+	case level == AVX512 && nc == 4:
+		maxPool8512n4(&y[0], &arg[0], &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case level == AVX512:
+		maxPool8512n9(&y[0], &arg[0], &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case nc == 4:
+		maxPool8256n4(&y[0], &arg[0], &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	default:
+		maxPool8256n9(&y[0], &arg[0], &x[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	}
+	return true
+}
+
+func maxPoolGrad8Arch(dx, dy []float32, arg []uint8, pix, out, cells []int32, c int) bool {
+	nc := len(cells)
+	if !maxPool8Vector(nc, c) {
+		return false
+	}
+	var buf [poolTabLen]int32
+	tab := tTab(buf[:], nc, lanes())
+	switch {
+	case level == AVX512 && nc == 4:
+		maxPoolGrad8512n4(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case level == AVX512:
+		maxPoolGrad8512n9(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	case nc == 4:
+		maxPoolGrad8256n4(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	default:
+		maxPoolGrad8256n9(&dx[0], &dy[0], &arg[0], &pix[0], &out[0], len(pix), &cells[0], nc, c, &tab[0])
+	}
+	return true
+}
+
 func maxPoolGradArch(dx, dy []float32, arg []int32, pix, out, cells []int32, c int) bool {
 	if level < AVX2 {
 		return false

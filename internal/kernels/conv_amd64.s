@@ -21144,6 +21144,126 @@ pixdone:
 	VZEROUPPER
 	RET
 
+// func maxPool8512n4(y *float32, arg *uint8, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·maxPool8512n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Z0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 64(CX), Z1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 128(CX), Z2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 192(CX), Z3
+	XORQ    CX, CX
+
+pixel:
+	XORQ DI, DI
+
+full:
+	MOVQ       pix+24(FP), R8
+	MOVLQSX    (R8)(CX*4), R8
+	ADDQ       DI, R8
+	MOVQ       x+16(FP), R9
+	LEAQ       (R9)(R8*4), R9
+	PREFETCHT0 4096(R9)(DX*4)
+	PREFETCHT0 4096(R9)(BX*4)
+	PREFETCHT0 4096(R9)(SI*4)
+	PREFETCHT0 4096(R9)(AX*4)
+	VMOVUPS    (R9)(DX*4), Z4
+	VMOVUPS    Z0, Z5
+	VMOVUPS    (R9)(BX*4), Z6
+	VCMPPS     $0x1e, Z4, Z6, K1
+	VMOVDQA32  Z1, K1, Z5
+	VMAXPS     Z4, Z6, Z4
+	VMOVUPS    (R9)(SI*4), Z6
+	VCMPPS     $0x1e, Z4, Z6, K1
+	VMOVDQA32  Z2, K1, Z5
+	VMAXPS     Z4, Z6, Z4
+	VMOVUPS    (R9)(AX*4), Z6
+	VCMPPS     $0x1e, Z4, Z6, K1
+	VMOVDQA32  Z3, K1, Z5
+	VMAXPS     Z4, Z6, Z4
+	MOVQ       out+32(FP), R8
+	MOVLQSX    (R8)(CX*4), R8
+	ADDQ       DI, R8
+	MOVQ       y+0(FP), R9
+	VMOVUPS    Z4, (R9)(R8*4)
+	MOVQ       arg+8(FP), R9
+	TESTQ      R9, R9
+	JZ         nextf
+	VPMOVDB    Z5, (R9)(R8*1)
+
+nextf:
+	ADDQ $0x10, DI
+	CMPQ DI, c+64(FP)
+	JLT  full
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad8512n4(dx *float32, dy *float32, arg *uint8, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·maxPoolGrad8512n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Z0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 64(CX), Z1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 128(CX), Z2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 192(CX), Z3
+	VXORPS  Z4, Z4, Z4
+	XORQ    CX, CX
+
+pixel:
+	XORQ DI, DI
+
+full:
+	MOVQ       pix+24(FP), R8
+	MOVLQSX    (R8)(CX*4), R8
+	ADDQ       DI, R8
+	MOVQ       out+32(FP), R9
+	MOVLQSX    (R9)(CX*4), R9
+	ADDQ       DI, R9
+	MOVQ       arg+16(FP), R10
+	MOVQ       dy+8(FP), R11
+	VPMOVZXBD  (R10)(R9*1), Z5
+	VMOVUPS    (R11)(R9*4), Z6
+	VADDPS     Z6, Z4, Z6
+	MOVQ       dx+0(FP), R9
+	LEAQ       (R9)(R8*4), R9
+	PREFETCHT0 4096(R9)(DX*4)
+	PREFETCHT0 4096(R9)(BX*4)
+	PREFETCHT0 4096(R9)(SI*4)
+	PREFETCHT0 4096(R9)(AX*4)
+	VPCMPEQD   Z0, Z5, K1
+	VMOVAPS.Z  Z6, K1, Z7
+	VMOVUPS    Z7, (R9)(DX*4)
+	VPCMPEQD   Z1, Z5, K1
+	VMOVAPS.Z  Z6, K1, Z7
+	VMOVUPS    Z7, (R9)(BX*4)
+	VPCMPEQD   Z2, Z5, K1
+	VMOVAPS.Z  Z6, K1, Z7
+	VMOVUPS    Z7, (R9)(SI*4)
+	VPCMPEQD   Z3, Z5, K1
+	VMOVAPS.Z  Z6, K1, Z5
+	VMOVUPS    Z5, (R9)(AX*4)
+	ADDQ       $0x10, DI
+	CMPQ       DI, c+64(FP)
+	JLT        full
+	INCQ       CX
+	CMPQ       CX, n+40(FP)
+	JLT        pixel
+	VZEROUPPER
+	RET
+
 // func maxPool512n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·maxPool512n9(SB), NOSPLIT, $0-80
@@ -21517,6 +21637,199 @@ pixdone:
 	INCQ DX
 	CMPQ DX, n+40(FP)
 	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPool8512n9(y *float32, arg *uint8, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·maxPool8512n9(SB), NOSPLIT, $0-80
+	MOVQ cells+48(FP), AX
+	MOVQ tab+72(FP), CX
+	XORQ DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ       pix+24(FP), SI
+	MOVLQSX    (SI)(DX*4), SI
+	ADDQ       BX, SI
+	MOVQ       x+16(FP), DI
+	LEAQ       (DI)(SI*4), DI
+	MOVLQSX    (AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    4(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    8(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    12(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    16(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    20(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    24(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    28(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    32(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    (AX), SI
+	VMOVUPS    (DI)(SI*4), Z0
+	VMOVUPS    (CX), Z1
+	MOVLQSX    4(AX), SI
+	VMOVUPS    (DI)(SI*4), Z2
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VMOVUPS    64(CX), Z3
+	VMOVDQA32  Z3, K1, Z1
+	VMAXPS     Z0, Z2, Z0
+	MOVLQSX    8(AX), SI
+	VMOVUPS    (DI)(SI*4), Z2
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VMOVUPS    128(CX), Z3
+	VMOVDQA32  Z3, K1, Z1
+	VMAXPS     Z0, Z2, Z0
+	MOVLQSX    12(AX), SI
+	VMOVUPS    (DI)(SI*4), Z2
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VMOVUPS    192(CX), Z3
+	VMOVDQA32  Z3, K1, Z1
+	VMAXPS     Z0, Z2, Z0
+	MOVLQSX    16(AX), SI
+	VMOVUPS    (DI)(SI*4), Z2
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VMOVUPS    256(CX), Z3
+	VMOVDQA32  Z3, K1, Z1
+	VMAXPS     Z0, Z2, Z0
+	MOVLQSX    20(AX), SI
+	VMOVUPS    (DI)(SI*4), Z2
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VMOVUPS    320(CX), Z3
+	VMOVDQA32  Z3, K1, Z1
+	VMAXPS     Z0, Z2, Z0
+	MOVLQSX    24(AX), SI
+	VMOVUPS    (DI)(SI*4), Z2
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VMOVUPS    384(CX), Z3
+	VMOVDQA32  Z3, K1, Z1
+	VMAXPS     Z0, Z2, Z0
+	MOVLQSX    28(AX), SI
+	VMOVUPS    (DI)(SI*4), Z2
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VMOVUPS    448(CX), Z3
+	VMOVDQA32  Z3, K1, Z1
+	VMAXPS     Z0, Z2, Z0
+	MOVLQSX    32(AX), SI
+	VMOVUPS    (DI)(SI*4), Z2
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VMOVUPS    512(CX), Z3
+	VMOVDQA32  Z3, K1, Z1
+	VMAXPS     Z0, Z2, Z0
+	MOVQ       out+32(FP), SI
+	MOVLQSX    (SI)(DX*4), SI
+	ADDQ       BX, SI
+	MOVQ       y+0(FP), DI
+	VMOVUPS    Z0, (DI)(SI*4)
+	MOVQ       arg+8(FP), DI
+	TESTQ      DI, DI
+	JZ         nextf
+	VPMOVDB    Z1, (DI)(SI*1)
+
+nextf:
+	ADDQ $0x10, BX
+	CMPQ BX, c+64(FP)
+	JLT  full
+	INCQ DX
+	CMPQ DX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad8512n9(dx *float32, dy *float32, arg *uint8, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·maxPoolGrad8512n9(SB), NOSPLIT, $0-80
+	MOVQ   cells+48(FP), AX
+	MOVQ   tab+72(FP), CX
+	VXORPS Z0, Z0, Z0
+	XORQ   DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ       pix+24(FP), SI
+	MOVLQSX    (SI)(DX*4), SI
+	ADDQ       BX, SI
+	MOVQ       out+32(FP), DI
+	MOVLQSX    (DI)(DX*4), DI
+	ADDQ       BX, DI
+	MOVQ       arg+16(FP), R8
+	MOVQ       dy+8(FP), R9
+	VPMOVZXBD  (R8)(DI*1), Z1
+	VMOVUPS    (R9)(DI*4), Z2
+	VADDPS     Z2, Z0, Z2
+	MOVQ       dx+0(FP), DI
+	LEAQ       (DI)(SI*4), DI
+	MOVLQSX    (AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    4(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    8(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    12(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    16(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    20(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    24(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    28(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    32(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	VPCMPEQD   (CX), Z1, K1
+	VMOVAPS.Z  Z2, K1, Z3
+	MOVLQSX    (AX), SI
+	VMOVUPS    Z3, (DI)(SI*4)
+	VPCMPEQD   64(CX), Z1, K1
+	VMOVAPS.Z  Z2, K1, Z3
+	MOVLQSX    4(AX), SI
+	VMOVUPS    Z3, (DI)(SI*4)
+	VPCMPEQD   128(CX), Z1, K1
+	VMOVAPS.Z  Z2, K1, Z3
+	MOVLQSX    8(AX), SI
+	VMOVUPS    Z3, (DI)(SI*4)
+	VPCMPEQD   192(CX), Z1, K1
+	VMOVAPS.Z  Z2, K1, Z3
+	MOVLQSX    12(AX), SI
+	VMOVUPS    Z3, (DI)(SI*4)
+	VPCMPEQD   256(CX), Z1, K1
+	VMOVAPS.Z  Z2, K1, Z3
+	MOVLQSX    16(AX), SI
+	VMOVUPS    Z3, (DI)(SI*4)
+	VPCMPEQD   320(CX), Z1, K1
+	VMOVAPS.Z  Z2, K1, Z3
+	MOVLQSX    20(AX), SI
+	VMOVUPS    Z3, (DI)(SI*4)
+	VPCMPEQD   384(CX), Z1, K1
+	VMOVAPS.Z  Z2, K1, Z3
+	MOVLQSX    24(AX), SI
+	VMOVUPS    Z3, (DI)(SI*4)
+	VPCMPEQD   448(CX), Z1, K1
+	VMOVAPS.Z  Z2, K1, Z3
+	MOVLQSX    28(AX), SI
+	VMOVUPS    Z3, (DI)(SI*4)
+	VPCMPEQD   512(CX), Z1, K1
+	VMOVAPS.Z  Z2, K1, Z1
+	MOVLQSX    32(AX), SI
+	VMOVUPS    Z1, (DI)(SI*4)
+	ADDQ       $0x10, BX
+	CMPQ       BX, c+64(FP)
+	JLT        full
+	INCQ       DX
+	CMPQ       DX, n+40(FP)
+	JLT        pixel
 	VZEROUPPER
 	RET
 
@@ -28590,6 +28903,130 @@ pixdone:
 	VZEROUPPER
 	RET
 
+// func maxPool8256n4(y *float32, arg *uint8, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2, MMX+
+TEXT ·maxPool8256n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Y0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 32(CX), Y1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 64(CX), Y2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 96(CX), Y3
+	XORQ    CX, CX
+
+pixel:
+	XORQ DI, DI
+
+full:
+	MOVQ         pix+24(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         x+16(FP), R9
+	LEAQ         (R9)(R8*4), R9
+	PREFETCHT0   4096(R9)(DX*4)
+	PREFETCHT0   4096(R9)(BX*4)
+	PREFETCHT0   4096(R9)(SI*4)
+	PREFETCHT0   4096(R9)(AX*4)
+	VMOVUPS      (R9)(DX*4), Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      (R9)(BX*4), Y6
+	VCMPPS       $0x1e, Y4, Y6, Y7
+	VBLENDVPS    Y7, Y1, Y5, Y5
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      (R9)(SI*4), Y6
+	VCMPPS       $0x1e, Y4, Y6, Y7
+	VBLENDVPS    Y7, Y2, Y5, Y5
+	VMAXPS       Y4, Y6, Y4
+	VMOVUPS      (R9)(AX*4), Y6
+	VCMPPS       $0x1e, Y4, Y6, Y7
+	VBLENDVPS    Y7, Y3, Y5, Y5
+	VMAXPS       Y4, Y6, Y4
+	MOVQ         out+32(FP), R8
+	MOVLQSX      (R8)(CX*4), R8
+	ADDQ         DI, R8
+	MOVQ         y+0(FP), R9
+	VMOVUPS      Y4, (R9)(R8*4)
+	MOVQ         arg+8(FP), R9
+	TESTQ        R9, R9
+	JZ           nextf
+	VPACKUSDW    Y5, Y5, Y4
+	VPACKUSWB    Y4, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X5
+	VPUNPCKLDQ   X5, X4, X4
+	VMOVQ        X4, (R9)(R8*1)
+
+nextf:
+	ADDQ $0x08, DI
+	CMPQ DI, c+64(FP)
+	JLT  full
+	INCQ CX
+	CMPQ CX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad8256n4(dx *float32, dy *float32, arg *uint8, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2, MMX+
+TEXT ·maxPoolGrad8256n4(SB), NOSPLIT, $0-80
+	MOVQ    cells+48(FP), AX
+	MOVQ    tab+72(FP), CX
+	MOVLQSX (AX), DX
+	VMOVUPS (CX), Y0
+	MOVLQSX 4(AX), BX
+	VMOVUPS 32(CX), Y1
+	MOVLQSX 8(AX), SI
+	VMOVUPS 64(CX), Y2
+	MOVLQSX 12(AX), AX
+	VMOVUPS 96(CX), Y3
+	VXORPS  Y4, Y4, Y4
+	XORQ    CX, CX
+
+pixel:
+	XORQ DI, DI
+
+full:
+	MOVQ       pix+24(FP), R8
+	MOVLQSX    (R8)(CX*4), R8
+	ADDQ       DI, R8
+	MOVQ       out+32(FP), R9
+	MOVLQSX    (R9)(CX*4), R9
+	ADDQ       DI, R9
+	MOVQ       arg+16(FP), R10
+	MOVQ       dy+8(FP), R11
+	VPMOVZXBD  (R10)(R9*1), Y5
+	VMOVUPS    (R11)(R9*4), Y6
+	VADDPS     Y6, Y4, Y6
+	MOVQ       dx+0(FP), R9
+	LEAQ       (R9)(R8*4), R9
+	PREFETCHT0 4096(R9)(DX*4)
+	PREFETCHT0 4096(R9)(BX*4)
+	PREFETCHT0 4096(R9)(SI*4)
+	PREFETCHT0 4096(R9)(AX*4)
+	VPCMPEQD   Y0, Y5, Y7
+	VANDPS     Y6, Y7, Y7
+	VMOVUPS    Y7, (R9)(DX*4)
+	VPCMPEQD   Y1, Y5, Y7
+	VANDPS     Y6, Y7, Y7
+	VMOVUPS    Y7, (R9)(BX*4)
+	VPCMPEQD   Y2, Y5, Y7
+	VANDPS     Y6, Y7, Y7
+	VMOVUPS    Y7, (R9)(SI*4)
+	VPCMPEQD   Y3, Y5, Y5
+	VANDPS     Y6, Y5, Y5
+	VMOVUPS    Y5, (R9)(AX*4)
+	ADDQ       $0x08, DI
+	CMPQ       DI, c+64(FP)
+	JLT        full
+	INCQ       CX
+	CMPQ       CX, n+40(FP)
+	JLT        pixel
+	VZEROUPPER
+	RET
+
 // func maxPool256n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 // Requires: AVX, AVX2, MMX+
 TEXT ·maxPool256n9(SB), NOSPLIT, $0-80
@@ -28953,5 +29390,194 @@ pixdone:
 	INCQ DX
 	CMPQ DX, n+40(FP)
 	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPool8256n9(y *float32, arg *uint8, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2, MMX+
+TEXT ·maxPool8256n9(SB), NOSPLIT, $0-80
+	MOVQ cells+48(FP), AX
+	MOVQ tab+72(FP), CX
+	XORQ DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ         pix+24(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         x+16(FP), DI
+	LEAQ         (DI)(SI*4), DI
+	MOVLQSX      (AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      4(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      8(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      12(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      16(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      20(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      24(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      28(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      32(AX), SI
+	PREFETCHT0   4096(DI)(SI*4)
+	MOVLQSX      (AX), SI
+	VMOVUPS      (DI)(SI*4), Y0
+	VMOVUPS      (CX), Y1
+	MOVLQSX      4(AX), SI
+	VMOVUPS      (DI)(SI*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 32(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      8(AX), SI
+	VMOVUPS      (DI)(SI*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 64(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      12(AX), SI
+	VMOVUPS      (DI)(SI*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 96(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      16(AX), SI
+	VMOVUPS      (DI)(SI*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 128(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      20(AX), SI
+	VMOVUPS      (DI)(SI*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 160(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      24(AX), SI
+	VMOVUPS      (DI)(SI*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 192(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      28(AX), SI
+	VMOVUPS      (DI)(SI*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 224(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVLQSX      32(AX), SI
+	VMOVUPS      (DI)(SI*4), Y2
+	VCMPPS       $0x1e, Y0, Y2, Y3
+	VBLENDVPS    Y3, 256(CX), Y1, Y1
+	VMAXPS       Y0, Y2, Y0
+	MOVQ         out+32(FP), SI
+	MOVLQSX      (SI)(DX*4), SI
+	ADDQ         BX, SI
+	MOVQ         y+0(FP), DI
+	VMOVUPS      Y0, (DI)(SI*4)
+	MOVQ         arg+8(FP), DI
+	TESTQ        DI, DI
+	JZ           nextf
+	VPACKUSDW    Y1, Y1, Y0
+	VPACKUSWB    Y0, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPUNPCKLDQ   X1, X0, X0
+	VMOVQ        X0, (DI)(SI*1)
+
+nextf:
+	ADDQ $0x08, BX
+	CMPQ BX, c+64(FP)
+	JLT  full
+	INCQ DX
+	CMPQ DX, n+40(FP)
+	JLT  pixel
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad8256n9(dx *float32, dy *float32, arg *uint8, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+// Requires: AVX, AVX2, MMX+
+TEXT ·maxPoolGrad8256n9(SB), NOSPLIT, $0-80
+	MOVQ   cells+48(FP), AX
+	MOVQ   tab+72(FP), CX
+	VXORPS Y0, Y0, Y0
+	XORQ   DX, DX
+
+pixel:
+	XORQ BX, BX
+
+full:
+	MOVQ       pix+24(FP), SI
+	MOVLQSX    (SI)(DX*4), SI
+	ADDQ       BX, SI
+	MOVQ       out+32(FP), DI
+	MOVLQSX    (DI)(DX*4), DI
+	ADDQ       BX, DI
+	MOVQ       arg+16(FP), R8
+	MOVQ       dy+8(FP), R9
+	VPMOVZXBD  (R8)(DI*1), Y1
+	VMOVUPS    (R9)(DI*4), Y2
+	VADDPS     Y2, Y0, Y2
+	MOVQ       dx+0(FP), DI
+	LEAQ       (DI)(SI*4), DI
+	MOVLQSX    (AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    4(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    8(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    12(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    16(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    20(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    24(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    28(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	MOVLQSX    32(AX), SI
+	PREFETCHT0 4096(DI)(SI*4)
+	VPCMPEQD   (CX), Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	MOVLQSX    (AX), SI
+	VMOVUPS    Y3, (DI)(SI*4)
+	VPCMPEQD   32(CX), Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	MOVLQSX    4(AX), SI
+	VMOVUPS    Y3, (DI)(SI*4)
+	VPCMPEQD   64(CX), Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	MOVLQSX    8(AX), SI
+	VMOVUPS    Y3, (DI)(SI*4)
+	VPCMPEQD   96(CX), Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	MOVLQSX    12(AX), SI
+	VMOVUPS    Y3, (DI)(SI*4)
+	VPCMPEQD   128(CX), Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	MOVLQSX    16(AX), SI
+	VMOVUPS    Y3, (DI)(SI*4)
+	VPCMPEQD   160(CX), Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	MOVLQSX    20(AX), SI
+	VMOVUPS    Y3, (DI)(SI*4)
+	VPCMPEQD   192(CX), Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	MOVLQSX    24(AX), SI
+	VMOVUPS    Y3, (DI)(SI*4)
+	VPCMPEQD   224(CX), Y1, Y3
+	VANDPS     Y2, Y3, Y3
+	MOVLQSX    28(AX), SI
+	VMOVUPS    Y3, (DI)(SI*4)
+	VPCMPEQD   256(CX), Y1, Y1
+	VANDPS     Y2, Y1, Y1
+	MOVLQSX    32(AX), SI
+	VMOVUPS    Y1, (DI)(SI*4)
+	ADDQ       $0x08, BX
+	CMPQ       BX, c+64(FP)
+	JLT        full
+	INCQ       DX
+	CMPQ       DX, n+40(FP)
+	JLT        pixel
 	VZEROUPPER
 	RET

@@ -82,3 +82,20 @@ func TestConvGradVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPool8Vector checks which windows and channel counts the byte
+// pooling kernels take at each level (TestMaxPool checks their results).
+func TestMaxPool8Vector(t *testing.T) {
+	for _, l := range Supported() {
+		withLevel(l, func() {
+			for _, c := range []struct {
+				nc, c int
+				want  bool
+			}{{4, 32, l >= AVX2}, {9, 64, l >= AVX2}, {4, 8, l == AVX2}, {4, 12, false}, {5, 32, false}, {1, 32, false}} {
+				if got := MaxPool8Vector(c.nc, c.c); got != c.want {
+					t.Errorf("%s: MaxPool8Vector(%d, %d) = %v, want %v", l, c.nc, c.c, got, c.want)
+				}
+			}
+		})
+	}
+}

@@ -1636,6 +1636,16 @@ func maxPool512n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n 
 //go:noescape
 func maxPoolGrad512n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 
+// maxPool8512n4 is maxPool512n4 with arg[out[q]+ch] = t, the index of the maximum's cell, as a byte; tab holds t at tab[t*16+i]; c is a multiple of 16.
+//
+//go:noescape
+func maxPool8512n4(y *float32, arg *uint8, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad8512n4 is maxPoolGrad512n4 for the byte indices of maxPool8512n4; tab holds t at tab[t*16+i]; c is a multiple of 16.
+//
+//go:noescape
+func maxPoolGrad8512n4(dx *float32, dy *float32, arg *uint8, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
 // maxPool512n9 is maxPool512 for nc = 9.
 //
 //go:noescape
@@ -1645,6 +1655,16 @@ func maxPool512n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n 
 //
 //go:noescape
 func maxPoolGrad512n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool8512n9 is maxPool512n9 with arg[out[q]+ch] = t, the index of the maximum's cell, as a byte; tab holds t at tab[t*16+i]; c is a multiple of 16.
+//
+//go:noescape
+func maxPool8512n9(y *float32, arg *uint8, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad8512n9 is maxPoolGrad512n9 for the byte indices of maxPool8512n9; tab holds t at tab[t*16+i]; c is a multiple of 16.
+//
+//go:noescape
+func maxPoolGrad8512n9(dx *float32, dy *float32, arg *uint8, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 
 // convFwd256x1 is ConvForward for one block of up to 8 filters (1 vectors,
 // the last masked to its first tail lanes): z, y, w and bias point at the block,
@@ -2480,6 +2500,16 @@ func maxPool256n4(y *float32, arg *int32, x *float32, pix *int32, out *int32, n 
 //go:noescape
 func maxPoolGrad256n4(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
 
+// maxPool8256n4 is maxPool256n4 with arg[out[q]+ch] = t, the index of the maximum's cell, as a byte; tab holds t at tab[t*8+i]; c is a multiple of 8.
+//
+//go:noescape
+func maxPool8256n4(y *float32, arg *uint8, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad8256n4 is maxPoolGrad256n4 for the byte indices of maxPool8256n4; tab holds t at tab[t*8+i]; c is a multiple of 8.
+//
+//go:noescape
+func maxPoolGrad8256n4(dx *float32, dy *float32, arg *uint8, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
 // maxPool256n9 is maxPool256 for nc = 9.
 //
 //go:noescape
@@ -2489,3 +2519,13 @@ func maxPool256n9(y *float32, arg *int32, x *float32, pix *int32, out *int32, n 
 //
 //go:noescape
 func maxPoolGrad256n9(dx *float32, dy *float32, arg *int32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPool8256n9 is maxPool256n9 with arg[out[q]+ch] = t, the index of the maximum's cell, as a byte; tab holds t at tab[t*8+i]; c is a multiple of 8.
+//
+//go:noescape
+func maxPool8256n9(y *float32, arg *uint8, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)
+
+// maxPoolGrad8256n9 is maxPoolGrad256n9 for the byte indices of maxPool8256n9; tab holds t at tab[t*8+i]; c is a multiple of 8.
+//
+//go:noescape
+func maxPoolGrad8256n9(dx *float32, dy *float32, arg *uint8, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)

@@ -312,6 +312,24 @@ func TestMaxPool(t *testing.T) {
 				if sameNaN(y3, y1[:ny]) >= 0 {
 					t.Fatalf("%s: without arg, y differs", name)
 				}
+				// MaxPool8: the same maxima, the cells' indices as bytes.
+				y4, a8 := make([]float32, ny), make([]uint8, ny+3)
+				a8[ny] = 7
+				MaxPool8(y4, a8, x, win, c)
+				if i := sameNaN(y4, y1[:ny]); i >= 0 {
+					t.Fatalf("%s: MaxPool8's y[%d] = %v, reference %v", name, i, y4[i], y1[i])
+				}
+				for q := range pix {
+					for ch := 0; ch < c; ch++ {
+						i := int(out[q]) + ch
+						if int(a8[i]) >= len(cells) || pix[q]+cells[a8[i]]+int32(ch) != a1[i] {
+							t.Fatalf("%s: MaxPool8's arg[%d] = %d, but the maximum is at %d", name, i, a8[i], a1[i])
+						}
+					}
+				}
+				if a8[ny] != 7 {
+					t.Fatalf("%s: MaxPool8 wrote past its outputs", name)
+				}
 				if g[2] < g[0] || g[3] < g[1] {
 					continue // overlapping windows: no MaxPoolGrad
 				}
@@ -319,10 +337,15 @@ func TestMaxPool(t *testing.T) {
 				dy[rng.IntN(ny)] = float32(math.Copysign(0, -1))
 				dx1 := randVec(rng, len(x), 1)
 				dx2 := slices.Clone(dx1)
+				dx3 := slices.Clone(dx1)
 				refMaxPoolGrad(dx1, dy, a1, pix, out, cells, c)
 				MaxPoolGrad(dx2, dy, a1, win, c)
 				if i := sameNaN(dx1, dx2); i >= 0 {
 					t.Fatalf("%s: dx[%d] = %v, reference %v", name, i, dx2[i], dx1[i])
+				}
+				MaxPoolGrad8(dx3, dy, a8, win, c)
+				if i := sameNaN(dx1, dx3); i >= 0 {
+					t.Fatalf("%s: MaxPoolGrad8's dx[%d] = %v, reference %v", name, i, dx3[i], dx1[i])
 				}
 			}
 		}

@@ -230,8 +230,10 @@ func main() {
 		maxPool(s)
 		maxPoolGrad(s)
 		for _, nc := range poolCells {
-			maxPoolN(s, nc)
-			maxPoolGradN(s, nc)
+			for _, bytes := range []bool{false, true} {
+				maxPoolN(s, nc, bytes)
+				maxPoolGradN(s, nc, bytes)
+			}
 		}
 	}
 	Generate()
@@ -917,17 +919,68 @@ func cellAddr(p GPVirtual, o Op) Mem {
 	return Mem{Base: p, Index: r, Scale: 4}
 }
 
-// maxPoolN is maxPool for windows of nc cells, unrolled.
-func maxPoolN(s isa, nc int) {
-	name := fmt.Sprintf("maxPool%sn%d", s.suffix(), nc)
-	TEXT(name, NOSPLIT, poolSig)
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is maxPool%s for nc = %d.", name, s.suffix(), nc))
+const poolSig8 = "func(y *float32, arg *uint8, x *float32, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)"
+
+// poolName names an unrolled pooling kernel: maxPool512n4, or with bytes
+// maxPool8512n4, its arg one byte per output, the index t of the winning
+// cell (MaxPool8).
+func poolName(kind string, s isa, nc int, bytes bool) string {
+	if bytes {
+		kind += "8"
+	}
+	return fmt.Sprintf("%s%sn%d", kind, s.suffix(), nc)
+}
+
+// fullBlocks is chanBlocks for c a multiple of the lanes: whole vectors
+// only (the byte kernels' callers ensure it).
+func fullBlocks(s isa, body func(cb GPVirtual, m *mask, sfx string)) {
+	cb := GP64()
+	XORQ(cb, cb)
+	Label("full")
+	body(cb, nil, "f")
+	ADDQ(U8(s.lanes), cb)
+	CMPQ(cb, paramAddr("c"))
+	JLT(LabelRef("full"))
+}
+
+// storeBytes stores the low byte of each int32 lane of a (values below
+// 256) at dst: lanes bytes.
+func storeBytes(s isa, a VecVirtual, dst Mem) {
+	if s.wide {
+		VPMOVDB(a, dst)
+		return
+	}
+	w, hi, r := YMM(), XMM(), XMM()
+	VPACKUSDW(a, a, w) // per 128-bit lane: the 4 words, twice
+	VPACKUSWB(w, w, w) // per 128-bit lane: the 4 bytes, four times
+	VEXTRACTI128(U8(1), w, hi)
+	VPUNPCKLDQ(hi, w.AsX(), r) // lanes 0–3, then 4–7
+	VMOVQ(r, dst)
+}
+
+// maxPoolN is maxPool for windows of nc cells, unrolled; with bytes, the
+// index t of each maximum's cell goes to arg as a byte (tab holding t in
+// every lane of row t, for c a multiple of the lanes).
+func maxPoolN(s isa, nc int, bytes bool) {
+	name := poolName("maxPool", s, nc, bytes)
+	if bytes {
+		TEXT(name, NOSPLIT, poolSig8)
+		Pragma("noescape")
+		Doc(fmt.Sprintf("%s is maxPool%sn%d with arg[out[q]+ch] = t, the index of the maximum's cell, as a byte; tab holds t at tab[t*%d+i]; c is a multiple of %d.", name, s.suffix(), nc, s.lanes, s.lanes))
+	} else {
+		TEXT(name, NOSPLIT, poolSig)
+		Pragma("noescape")
+		Doc(fmt.Sprintf("%s is maxPool%s for nc = %d.", name, s.suffix(), nc))
+	}
+	blocks := chanBlocks
+	if bytes {
+		blocks = fullBlocks
+	}
 	offs, rows := poolCellsOf(s, nc)
 	q := GP64()
 	XORQ(q, q)
 	Label("pixel")
-	chanBlocks(s, func(cb GPVirtual, km *mask, sfx string) {
+	blocks(s, func(cb GPVirtual, km *mask, sfx string) {
 		pq := GP64() // pix[q] + cb
 		{
 			pixp := loadGP("pix")
@@ -968,8 +1021,12 @@ func maxPoolN(s isa, nc int) {
 		ap := loadGP("arg")
 		TESTQ(ap, ap)
 		JZ(LabelRef("next" + sfx))
-		VPADDD(broadcastGP(s, pq), a, a)
-		s.store(a, Mem{Base: ap, Index: o, Scale: 4}, km)
+		if bytes {
+			storeBytes(s, a, Mem{Base: ap, Index: o, Scale: 1})
+		} else {
+			VPADDD(broadcastGP(s, pq), a, a)
+			s.store(a, Mem{Base: ap, Index: o, Scale: 4}, km)
+		}
 		Label("next" + sfx)
 	})
 	INCQ(q)
@@ -979,19 +1036,32 @@ func maxPoolN(s isa, nc int) {
 	RET()
 }
 
-// maxPoolGradN is maxPoolGrad for windows of nc cells, unrolled.
-func maxPoolGradN(s isa, nc int) {
-	name := fmt.Sprintf("maxPoolGrad%sn%d", s.suffix(), nc)
-	TEXT(name, NOSPLIT, poolGradSig)
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is maxPoolGrad%s for nc = %d.", name, s.suffix(), nc))
+const poolGradSig8 = "func(dx *float32, dy *float32, arg *uint8, pix *int32, out *int32, n int, cells *int32, nc int, c int, tab *int32)"
+
+// maxPoolGradN is maxPoolGrad for windows of nc cells, unrolled; with
+// bytes, for maxPoolN's byte indices (tab holding t in row t).
+func maxPoolGradN(s isa, nc int, bytes bool) {
+	name := poolName("maxPoolGrad", s, nc, bytes)
+	if bytes {
+		TEXT(name, NOSPLIT, poolGradSig8)
+		Pragma("noescape")
+		Doc(fmt.Sprintf("%s is maxPoolGrad%sn%d for the byte indices of maxPool8%sn%d; tab holds t at tab[t*%d+i]; c is a multiple of %d.", name, s.suffix(), nc, s.suffix(), nc, s.lanes, s.lanes))
+	} else {
+		TEXT(name, NOSPLIT, poolGradSig)
+		Pragma("noescape")
+		Doc(fmt.Sprintf("%s is maxPoolGrad%s for nc = %d.", name, s.suffix(), nc))
+	}
+	blocks := chanBlocks
+	if bytes {
+		blocks = fullBlocks
+	}
 	offs, rows := poolCellsOf(s, nc)
 	zero := s.vec()
 	VXORPS(zero, zero, zero)
 	q := GP64()
 	XORQ(q, q)
 	Label("pixel")
-	chanBlocks(s, func(cb GPVirtual, km *mask, sfx string) {
+	blocks(s, func(cb GPVirtual, km *mask, sfx string) {
 		pq := GP64() // pix[q] + cb
 		{
 			pixp := loadGP("pix")
@@ -1005,10 +1075,16 @@ func maxPoolGradN(s isa, nc int) {
 			MOVLQSX(Mem{Base: outp, Index: q, Scale: 4}, o)
 			ADDQ(cb, o)
 			ap, dyp := loadGP("arg"), loadGP("dy")
-			s.load(Mem{Base: ap, Index: o, Scale: 4}, a, km)
+			if bytes {
+				VPMOVZXBD(Mem{Base: ap, Index: o, Scale: 1}, a) // t where cell t won
+			} else {
+				s.load(Mem{Base: ap, Index: o, Scale: 4}, a, km)
+			}
 			s.load(Mem{Base: dyp, Index: o, Scale: 4}, d, km)
-			VADDPS(d, zero, d)               // 0 + dy: -0 becomes +0, as adding onto a cleared dx
-			VPSUBD(broadcastGP(s, pq), a, a) // cells[t] + lane where cell t won
+			VADDPS(d, zero, d) // 0 + dy: -0 becomes +0, as adding onto a cleared dx
+			if !bytes {
+				VPSUBD(broadcastGP(s, pq), a, a) // cells[t] + lane where cell t won
+			}
 		}
 		dxq := loadGP("dx")
 		LEAQ(Mem{Base: dxq, Index: pq, Scale: 4}, dxq)
