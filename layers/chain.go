@@ -73,11 +73,6 @@ func DenseInput(l Layer) bool {
 // row of W once for all of them.
 const chainTile = 8
 
-// chainBlock is how many samples a chained stage's backward pass on one
-// thread takes at a time: the Dense's input gradient for them (the cnn's:
-// 16 samples, 350 KB, within a core's own cache), then the stage's.
-const chainBlock = 16
-
 // chainable reports whether d can run its forward pass as part of a job
 // of parts parts over n samples on pool tp: on the caller for one part,
 // in the job's parts (threaded) for more.

@@ -558,9 +558,7 @@ func (d *Dense) transposeRows(k0, k1 int) {
 func (d *Dense) inputGrad(r0, r1 int, dz []float32) {
 	in, u := d.feat, d.Units
 	if d.dxWin != nil {
-		// As a matrix product through ConvForward (see chain.go): the
-		// same sums, about 1.7 times as fast on the cnn's Dense.
-		kernels.ConvForward(d.dx[r0*in:], nil, nil, dz[r0*u:r1*u], d.dxWin[r1-r0], 0, r1-r0, d.wt, in, nil)
+		d.inputGradTo(d.dx[r0*in:], r0, r1, dz)
 		return
 	}
 	dx := d.dx[r0*in : r1*in]
@@ -571,6 +569,15 @@ func (d *Dense) inputGrad(r0, r1 int, dz []float32) {
 	for r := r0; r < r1; r++ {
 		kernels.AccumRows(d.dx[r*in:(r+1)*in], d.wt, in, d.iota[:u], dz[r*u:(r+1)*u])
 	}
+}
+
+// inputGradTo writes the input gradient of rows r0 … r1−1 into dst (row
+// r0 first) as a matrix product through ConvForward (see chain.go): the
+// same sums as the lists, about 1.7 times as fast on the cnn's Dense. The
+// layer must read its input as a dense matrix (dxWin).
+func (d *Dense) inputGradTo(dst []float32, r0, r1 int, dz []float32) {
+	u := d.Units
+	kernels.ConvForward(dst, nil, nil, dz[r0*u:r1*u], d.dxWin[r1-r0], 0, r1-r0, d.wt, d.feat, nil)
 }
 
 // Infer writes act(x·W + b) into dst.
