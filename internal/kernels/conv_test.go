@@ -454,24 +454,34 @@ func mnistPool(batch int) (x []float32, win *Windows, c int) {
 }
 
 // BenchmarkMaxPool times MaxPool with arg over one sample (ns/op), either
-// the same one (cached) or each of a batch of 128 in turn (streamed).
+// the same one (cached) or each of a batch of 128 in turn (streamed), and
+// MaxPool8 (its cells as bytes: arg8) likewise.
 func BenchmarkMaxPool(b *testing.B) {
-	for _, batch := range []int{1, 128, 1024} {
-		name := map[int]string{1: "cached", 128: "streamed", 1024: "dram"}[batch]
-		b.Run(name, func(b *testing.B) {
-			benchLevels(b, func(b *testing.B) {
-				x, win, c := mnistPool(batch)
-				in, out := len(x)/batch, win.Len()*c
-				y, arg := make([]float32, batch*out), make([]int32, batch*out)
-				s := 0
-				for b.Loop() {
-					MaxPool(y[s*out:(s+1)*out], arg[s*out:(s+1)*out], x[s*in:(s+1)*in], win, c)
-					if s++; s == batch {
-						s = 0
+	for _, bytes := range []bool{false, true} {
+		for _, batch := range []int{1, 128, 1024} {
+			name := map[int]string{1: "cached", 128: "streamed", 1024: "dram"}[batch]
+			if bytes {
+				name = "arg8/" + name
+			}
+			b.Run(name, func(b *testing.B) {
+				benchLevels(b, func(b *testing.B) {
+					x, win, c := mnistPool(batch)
+					in, out := len(x)/batch, win.Len()*c
+					y, arg, arg8 := make([]float32, batch*out), make([]int32, batch*out), make([]uint8, batch*out)
+					s := 0
+					for b.Loop() {
+						if bytes {
+							MaxPool8(y[s*out:(s+1)*out], arg8[s*out:(s+1)*out], x[s*in:(s+1)*in], win, c)
+						} else {
+							MaxPool(y[s*out:(s+1)*out], arg[s*out:(s+1)*out], x[s*in:(s+1)*in], win, c)
+						}
+						if s++; s == batch {
+							s = 0
+						}
 					}
-				}
+				})
 			})
-		})
+		}
 	}
 }
 
