@@ -269,6 +269,8 @@ Flags:`)
 // benchPairs times workload w pairs times on 1 thread and on threads
 // threads, alternately, and prints each pair's speed-up and the median.
 func benchPairs(ctx context.Context, stdout io.Writer, w string, epochs, threads, pairs int) error {
+	before := bench.CoreRoundTrip(coreRounds)
+	defer func() { printCores(stdout, before, bench.CoreRoundTrip(coreRounds)) }()
 	var ups []float64
 	for i := range pairs {
 		var t [2]float64
@@ -295,14 +297,30 @@ func benchPairs(ctx context.Context, stdout io.Writer, w string, epochs, threads
 	return nil
 }
 
+// coreRounds is how many round trips a core-to-core measurement takes
+// (2–20 ms).
+const coreRounds = 20000
+
+// printCores prints the core-to-core round trip measured before and after
+// a scaling measurement (bench.CoreRoundTrip), which changes with where the
+// system runs the threads and bounds how well a step scales.
+func printCores(stdout io.Writer, before, after time.Duration) {
+	if before > 0 {
+		fmt.Fprintf(stdout, "  cores: a cache line's round trip between two threads' cores %.0f ns before, %.0f ns after\n",
+			float64(before.Nanoseconds()), float64(after.Nanoseconds()))
+	}
+}
+
 // benchInterleave times workload w on 1 thread and on threads threads in
 // turns of turn steps (bench.Interleave) and prints the median step times
 // and the speed-up's median and quartiles over pairs of turns.
 func benchInterleave(ctx context.Context, stdout io.Writer, w string, epochs, threads, turn int) error {
+	before := bench.CoreRoundTrip(coreRounds)
 	r, err := bench.Interleave(ctx, w, epochs, threads, turn)
 	if err != nil {
 		return err
 	}
+	printCores(stdout, before, bench.CoreRoundTrip(coreRounds))
 	ups := r.Speedups()
 	fmt.Fprintf(stdout, "  interleaved: 1 thread %.1f µs/step, %d threads %.1f µs/step (medians of %d turns of %d steps each, %d epochs without validation)\n",
 		float64(bench.MedianStep(r.One).Nanoseconds())/1e3, threads, float64(bench.MedianStep(r.Many).Nanoseconds())/1e3, len(r.One), turn, epochs)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -201,6 +202,7 @@ func TestBenchPairs(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^  scaling: 2 threads [0-9.]+× faster than 1 \(median of 2 pairs; [0-9.]+–[0-9.]+\)$`).MatchString(stdout) {
 		t.Errorf("no scaling line:\n%s", stdout)
 	}
+	checkCoresLine(t, stdout)
 }
 
 // TestBenchInterleave trains the seed workload on 1 and 2 threads in
@@ -223,6 +225,20 @@ func TestBenchInterleave(t *testing.T) {
 	}
 	if v := []float64{atof(t, m[4]), atof(t, m[2]), atof(t, m[1]), atof(t, m[3]), atof(t, m[5])}; !sort.Float64sAreSorted(v) || v[0] <= 0 {
 		t.Errorf("range, quartiles and median out of order: %v", v)
+	}
+	checkCoresLine(t, stdout)
+}
+
+// checkCoresLine requires the core-to-core round trip line of a scaling
+// measurement on a machine with two or more CPUs.
+func checkCoresLine(t *testing.T, stdout string) {
+	t.Helper()
+	if runtime.NumCPU() < 2 {
+		return
+	}
+	m := regexp.MustCompile(`(?m)^  cores: a cache line's round trip between two threads' cores (\d+) ns before, (\d+) ns after$`).FindStringSubmatch(stdout)
+	if m == nil || atof(t, m[1]) <= 0 || atof(t, m[2]) <= 0 {
+		t.Errorf("no cores line:\n%s", stdout)
 	}
 }
 
