@@ -7,8 +7,9 @@ import (
 )
 
 // TestCoreRoundTrip: a round trip between two cores takes some time, and
-// far less than a millisecond (it is a few hundred nanoseconds on the
-// machines kiln was measured on).
+// not long (200–1000 ns on the machine kiln was measured on; the bound
+// leaves room for a machine busy with other tests, whose threads the
+// system may stop for milliseconds).
 func TestCoreRoundTrip(t *testing.T) {
 	d := CoreRoundTrip(2000)
 	if runtime.NumCPU() < 2 {
@@ -17,7 +18,7 @@ func TestCoreRoundTrip(t *testing.T) {
 		}
 		return
 	}
-	if d <= 0 || d > time.Millisecond {
-		t.Errorf("round trip %v, want between 0 and 1 ms", d)
+	if d <= 0 || d > 50*time.Millisecond {
+		t.Errorf("round trip %v, want between 0 and 50 ms", d)
 	}
 }

@@ -298,8 +298,8 @@ func benchPairs(ctx context.Context, stdout io.Writer, w string, epochs, threads
 }
 
 // coreRounds is how many round trips a core-to-core measurement takes
-// (2–20 ms).
-const coreRounds = 20000
+// (1–5 ms on an idle machine).
+const coreRounds = 5000
 
 // printCores prints the core-to-core round trip measured before and after
 // a scaling measurement (bench.CoreRoundTrip), which changes with where the
