@@ -53,14 +53,14 @@ func (d *Dense) pipeTake(slot int, any bool) bool {
 		if next >= th.rows {
 			return true
 		}
-		if st&1 != 0 || (!any && th.owner[next] != slot) {
+		if st&1 != 0 || (!any && th.owner[next].slot != slot) {
 			return false
 		}
 		if !th.pipe.CompareAndSwap(st, st|1) {
 			continue
 		}
 		end := next + 1
-		for end < th.rows && (any || th.owner[end] == slot) {
+		for end < th.rows && (any || th.owner[end].slot == slot) {
 			end++
 		}
 		d.pipeBlocks(next, end)

@@ -40,10 +40,17 @@ type denseThreads struct {
 	// Chained (see dense_pipe.go): owner[b] is the thread that computed
 	// row block b; pipe the running chain of the weight gradient, pipeNum its
 	// backward pass's number.
-	owner   []int
+	owner   []ownerOf
 	pipe    atomic.Uint64
 	pipeNum uint64
 	piping  bool // a chain is open (pipeStart, until pipeFinish)
+}
+
+// ownerOf is the thread that computed a row block, alone on its cache
+// line: the forward parts of both threads set theirs.
+type ownerOf struct {
+	slot int
+	_    [56]byte
 }
 
 // allocThreads sets up the per-thread state (none for one thread or a
@@ -71,7 +78,7 @@ func (d *Dense) allocThreads(maxRows int) {
 		d.idx = make([]int32, need)
 		d.val = make([]float32, need)
 	}
-	th.owner = make([]int, parts)
+	th.owner = make([]ownerOf, parts)
 	th.fwd, th.bwd, th.dx = d.forwardPart, d.gradPart, d.dxPart
 	d.th = th
 }

@@ -177,7 +177,7 @@ func (f *convPool) forwardPart(part, slot int) {
 	}
 	d := f.next
 	f.forwardChained(sc, f.job.x, s0, s1, true) // the Dense's row block part: the same rows
-	d.th.owner[part] = slot
+	d.th.owner[part].slot = slot
 	if d.needDX {
 		d.transposePart(part)
 	}
