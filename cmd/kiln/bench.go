@@ -73,7 +73,10 @@ runs of a pair, back to back, see the same conditions.
 about 0.05–0.1 s on the cnn), and prints the median step time of each and
 the median speed-up over pairs of adjacent turns with its quartiles: the
 drift of a shared machine over seconds falls between turns, not within a
-pair, so it measures scaling more steadily than --pairs.
+pair, so it measures scaling more steadily than --pairs. Both --pairs and
+--interleave print a cache line's round trip between two cores (the
+threads pinned on Linux) before and after: it bounds how well a step
+scales, and on a cloud VM it changes with where the vCPUs run.
 
 --workload sweep instead times whole 'kiln sweep' processes on the question's
 program (two learning rates × 3 repeats, --epochs epochs), --jobs 1 against
