@@ -931,6 +931,22 @@ func poolName(kind string, s isa, nc int, bytes bool) string {
 	return fmt.Sprintf("%s%sn%d", kind, s.suffix(), nc)
 }
 
+// poolText starts the unrolled pooling kernel name: its signature and doc
+// (sig8 and doc8 for the byte variant), and returns the loop over channel
+// blocks it runs (whole vectors only for bytes).
+func poolText(name string, bytes bool, sig, sig8, doc, doc8 string) func(s isa, body func(cb GPVirtual, m *mask, sfx string)) {
+	if bytes {
+		sig, doc = sig8, doc8
+	}
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(doc)
+	if bytes {
+		return fullBlocks
+	}
+	return chanBlocks
+}
+
 // fullBlocks is chanBlocks for c a multiple of the lanes: whole vectors
 // only (the byte kernels' callers ensure it).
 func fullBlocks(s isa, body func(cb GPVirtual, m *mask, sfx string)) {
@@ -963,19 +979,8 @@ func storeBytes(s isa, a VecVirtual, dst Mem) {
 // every lane of row t, for c a multiple of the lanes).
 func maxPoolN(s isa, nc int, bytes bool) {
 	name := poolName("maxPool", s, nc, bytes)
-	if bytes {
-		TEXT(name, NOSPLIT, poolSig8)
-		Pragma("noescape")
-		Doc(fmt.Sprintf("%s is maxPool%sn%d with arg[out[q]+ch] = t, the index of the maximum's cell, as a byte; tab holds t at tab[t*%d+i]; c is a multiple of %d.", name, s.suffix(), nc, s.lanes, s.lanes))
-	} else {
-		TEXT(name, NOSPLIT, poolSig)
-		Pragma("noescape")
-		Doc(fmt.Sprintf("%s is maxPool%s for nc = %d.", name, s.suffix(), nc))
-	}
-	blocks := chanBlocks
-	if bytes {
-		blocks = fullBlocks
-	}
+	blocks := poolText(name, bytes, poolSig, poolSig8, fmt.Sprintf("%s is maxPool%s for nc = %d.", name, s.suffix(), nc),
+		fmt.Sprintf("%s is maxPool%sn%d with arg[out[q]+ch] = t, the index of the maximum's cell, as a byte; tab holds t at tab[t*%d+i]; c is a multiple of %d.", name, s.suffix(), nc, s.lanes, s.lanes))
 	offs, rows := poolCellsOf(s, nc)
 	q := GP64()
 	XORQ(q, q)
@@ -1042,19 +1047,8 @@ const poolGradSig8 = "func(dx *float32, dy *float32, arg *uint8, pix *int32, out
 // bytes, for maxPoolN's byte indices (tab holding t in row t).
 func maxPoolGradN(s isa, nc int, bytes bool) {
 	name := poolName("maxPoolGrad", s, nc, bytes)
-	if bytes {
-		TEXT(name, NOSPLIT, poolGradSig8)
-		Pragma("noescape")
-		Doc(fmt.Sprintf("%s is maxPoolGrad%sn%d for the byte indices of maxPool8%sn%d; tab holds t at tab[t*%d+i]; c is a multiple of %d.", name, s.suffix(), nc, s.suffix(), nc, s.lanes, s.lanes))
-	} else {
-		TEXT(name, NOSPLIT, poolGradSig)
-		Pragma("noescape")
-		Doc(fmt.Sprintf("%s is maxPoolGrad%s for nc = %d.", name, s.suffix(), nc))
-	}
-	blocks := chanBlocks
-	if bytes {
-		blocks = fullBlocks
-	}
+	blocks := poolText(name, bytes, poolGradSig, poolGradSig8, fmt.Sprintf("%s is maxPoolGrad%s for nc = %d.", name, s.suffix(), nc),
+		fmt.Sprintf("%s is maxPoolGrad%sn%d for the byte indices of maxPool8%sn%d; tab holds t at tab[t*%d+i]; c is a multiple of %d.", name, s.suffix(), nc, s.suffix(), nc, s.lanes, s.lanes))
 	offs, rows := poolCellsOf(s, nc)
 	zero := s.vec()
 	VXORPS(zero, zero, zero)
