@@ -10,13 +10,13 @@ import (
 // samples; chained, each part of the forward job computes the Dense's
 // sums for its own samples right after pooling them (and a share of Wᵀ),
 // and each part of the backward job computes the Dense's input gradient
-// for its samples right before routing it back through the pool, and adds
-// the Dense's weight gradient block by block (dense_pipe.go). The stage
-// pools chainTile samples at a time and the Dense sums them while they
-// are in the core's own cache; the Dense's input gradient is likewise made
-// for the samples the backward part is about to route back, and a
-// training step on several threads waits for its threads at four points
-// instead of seven.
+// a group of samples at a time, into per-thread scratch, right before
+// routing it back through the pool, and adds the Dense's weight gradient
+// by runs of row blocks (dense_pipe.go). The stage pools chainTile samples
+// at a time and the Dense sums them while they are in the core's own
+// cache; the Dense's input gradient is likewise made for the samples the
+// backward part is about to route back, and a training step on several
+// threads waits for its threads at four points instead of seven.
 //
 // Chained, the Dense reads its input as a dense matrix through the
 // convolution kernels, which are matrix products (an input row is a

@@ -57,7 +57,7 @@ type Dense struct {
 	// rows the stage has computed the next ForwardLogits' sums of (0:
 	// none); chained that this step's forward pass ran chained, so
 	// BackwardLogits leaves dx to the stage; dxLater that it did, from dz
-	// (the stage's parts call inputGrad for their rows).
+	// (the stage calls inputGradTo for each group of samples it routes).
 	ahead   int
 	chained bool
 	dxLater []float32
@@ -490,10 +490,11 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 }
 
 // chainedGrad is BackwardLogits after a chained forward pass: dW from the
-// stage's rows, by the stage's backward job block by block (dense_pipe.go)
-// when the forward pass ran threaded, else here; db here; dx left to the
-// stage's parts, which call inputGrad for their rows (Wᵀ was made in the
-// forward job, or is made here).
+// stage's rows, by the stage's backward job in runs of row blocks
+// (dense_pipe.go) when the forward pass ran threaded, else here; db here;
+// dx left to the stage, which calls inputGradTo for each group of samples
+// it routes back (Wᵀ was made in the forward job, or is made here). The
+// returned dx is not written: the stage does not read it.
 func (d *Dense) chainedGrad(dz []float32, n int) []float32 {
 	d.chained = false
 	d.biasGrad(dz, n)
