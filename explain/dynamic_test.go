@@ -61,6 +61,24 @@ func TestOverfittingRule(t *testing.T) {
 	}
 }
 
+// TestOverfittingNotInMarginRegime: a validation loss that rises as the
+// overfitting rule wants is not called overfitting when the loss scales
+// with the learning rate (a margin in logit units, growing with the
+// weights).
+func TestOverfittingNotInMarginRegime(t *testing.T) {
+	p := &probeResult{recording: recording{epochLoss: []float64{300, 260, 250, 245, 240}, valLoss: []float64{210, 204, 220, 226, 233}},
+		valLossSE: []float64{4, 4, 4, 4, 4}, trainScore: []float64{0.84, 0.85, 0.85, 0.85, 0.85}, valScore: []float64{0.86, 0.88, 0.88, 0.88, 0.88}}
+	if o := overfitting(p); !o.fires {
+		t.Fatalf("the rule itself does not fire on this run: %+v", o)
+	}
+	a := &analysis{base: p}
+	a.add(&Finding{ID: IDLossScalesWithLearningRate, Severity: Warning})
+	a.checkOverfitting()
+	if a.find(IDOverfitting) != nil {
+		t.Error("overfitting reported in the margin regime")
+	}
+}
+
 func TestDivergenceRule(t *testing.T) {
 	run := func(init float64, epochs, batches []float64) *probeResult {
 		return &probeResult{initLoss: init, recording: recording{epochLoss: epochs, batchLoss: batches}}
