@@ -52,15 +52,6 @@ func Quantile(sorted []float64, q float64) float64 {
 	return sorted[i] + (at-float64(i))*(sorted[i+1]-sorted[i])
 }
 
-// MedianStep returns the median of turns' mean step times.
-func MedianStep(turns []time.Duration) time.Duration {
-	if len(turns) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(turns))
-	return s[len(s)/2]
-}
-
 // Interleave trains two copies of the workload's model from the same
 // seeded weights in one process, one on 1 thread and one on threads
 // threads, taking turns every turn training steps (the copy on 1 thread

@@ -292,10 +292,7 @@ func benchPairs(ctx context.Context, stdout io.Writer, w string, epochs, threads
 		fmt.Fprintf(stdout, "  pair %d: 1 thread %.4f s/epoch, %d threads %.4f s/epoch: %.2f×\n", i+1, t[0], threads, t[1], t[0]/t[1])
 	}
 	sorted := slices.Sorted(slices.Values(ups))
-	med := sorted[len(sorted)/2]
-	if len(sorted)%2 == 0 {
-		med = (sorted[len(sorted)/2-1] + med) / 2
-	}
+	med := bench.Quantile(sorted, 0.5)
 	fmt.Fprintf(stdout, "  scaling: %d threads %.2f× faster than 1 (median of %d pairs; %.2f–%.2f)\n", threads, med, pairs, sorted[0], sorted[len(sorted)-1])
 	return nil
 }
@@ -326,7 +323,7 @@ func benchInterleave(ctx context.Context, stdout io.Writer, w string, epochs, th
 	printCores(stdout, before, bench.CoreRoundTrip(coreRounds))
 	ups := r.Speedups()
 	fmt.Fprintf(stdout, "  interleaved: 1 thread %.1f µs/step, %d threads %.1f µs/step (medians of %d turns of %d steps each, %d epochs without validation)\n",
-		float64(bench.MedianStep(r.One).Nanoseconds())/1e3, threads, float64(bench.MedianStep(r.Many).Nanoseconds())/1e3, len(r.One), turn, epochs)
+		float64(bench.Median(r.One).Nanoseconds())/1e3, threads, float64(bench.Median(r.Many).Nanoseconds())/1e3, len(r.One), turn, epochs)
 	fmt.Fprintf(stdout, "  scaling, interleaved: %d threads %.2f× faster than 1 (median of %d pairs of turns; quartiles %.2f–%.2f, range %.2f–%.2f)\n",
 		threads, bench.Quantile(ups, 0.5), len(ups), bench.Quantile(ups, 0.25), bench.Quantile(ups, 0.75), ups[0], ups[len(ups)-1])
 	return nil
