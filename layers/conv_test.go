@@ -1221,8 +1221,8 @@ func TestMaxPooling2DLevels(t *testing.T) {
 			}
 			n := 2
 			p.Allocate(n, true)
-			if want := tc.compact && l >= kernels.AVX2; p.compact != want {
-				t.Errorf("%s level %v: compact %v, want %v", tc.name, l, p.compact, want)
+			if want := tc.compact && l >= kernels.AVX2; p.compact() != want {
+				t.Errorf("%s level %v: compact %v, want %v", tc.name, l, p.compact(), want)
 			}
 			x := make([]float32, n*p.inWidth)
 			for i := range x {

@@ -49,7 +49,6 @@ type MaxPooling2D struct {
 	full            *kernels.Windows
 	part            []int
 	disjoint, tiles bool
-	compact         bool // arg keeps cells (bytes), see the type's doc
 
 	// The running parallel job (Forward and Backward split by samples).
 	job struct {
@@ -163,6 +162,10 @@ func (p *MaxPooling2D) tables() {
 	p.tiles = p.disjoint && len(p.part) == 0 && g.outH*g.kh == g.inH && g.outW*g.kw == g.inW && g.sh == g.kh && g.sw == g.kw
 }
 
+// compact reports whether arg keeps the maxima's cells as bytes (see the
+// type's doc).
+func (p *MaxPooling2D) compact() bool { return p.arg.u8 != nil }
+
 // argAt returns the places of the maxima of outputs lo … hi−1 of the last
 // Forward.
 func (p *MaxPooling2D) argAt(lo, hi int) poolArg { return p.arg.slice(lo, hi) }
@@ -175,8 +178,7 @@ func (p *MaxPooling2D) Allocate(maxBatch int, needInputGrad bool) {
 	p.y = make([]float32, maxBatch*p.outWidth)
 	// Decided here, for the kernel level in use: at another level
 	// MaxPool8 is still right, only slower.
-	p.compact = p.full != nil && len(p.part) == 0 && p.disjoint && kernels.MaxPool8Vector(p.g.kh*p.g.kw, p.g.cin)
-	if p.compact {
+	if p.full != nil && len(p.part) == 0 && p.disjoint && kernels.MaxPool8Vector(p.g.kh*p.g.kw, p.g.cin) {
 		p.arg = poolArg{u8: make([]uint8, maxBatch*p.outWidth)}
 	} else {
 		p.arg = poolArg{i32: make([]int32, maxBatch*p.outWidth)}
