@@ -30,6 +30,15 @@ func CoreRoundTrip(rounds int) time.Duration {
 		v atomic.Int64
 		_ [56]byte // each counter on its own cache line
 	}
+	// await spins until c holds i (yielding now and then: the other
+	// thread may share this core).
+	await := func(c *atomic.Int64, i int64) {
+		for n := 0; c.Load() != i; n++ {
+			if n&(1<<20-1) == 1<<20-1 {
+				runtime.Gosched()
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	start := make(chan struct{})
@@ -44,11 +53,7 @@ func CoreRoundTrip(rounds int) time.Duration {
 		t0 := time.Now()
 		for i := int64(1); i <= int64(rounds); i++ {
 			ping.v.Store(i)
-			for n := 0; pong.v.Load() != i; n++ {
-				if n&(1<<20-1) == 1<<20-1 {
-					runtime.Gosched() // the other thread may share this core
-				}
-			}
+			await(&pong.v, i)
 		}
 		d = time.Since(t0)
 	}()
@@ -58,11 +63,7 @@ func CoreRoundTrip(rounds int) time.Duration {
 		pinThread(1)
 		<-start
 		for i := int64(1); i <= int64(rounds); i++ {
-			for n := 0; ping.v.Load() != i; n++ {
-				if n&(1<<20-1) == 1<<20-1 {
-					runtime.Gosched()
-				}
-			}
+			await(&ping.v, i)
 			pong.v.Store(i)
 		}
 	}()
