@@ -160,6 +160,8 @@ type trainer struct {
 	bytesIn layers.BytesReader
 	bytesX  *data.Array
 	bytesOK bool
+	// bytesNext is bytesIn if it loads the next step's rows itself.
+	bytesNext layers.NextPrefetcher
 }
 
 // Fit trains the model like Keras' fit and returns its History. A cancelled
@@ -521,6 +523,9 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int, pool *parallel.Pool
 				t.bytesIn = nil
 			}
 		}
+		// Asserted here, not per step: the first assertion to an interface
+		// type makes its method table, an allocation.
+		t.bytesNext, _ = t.bytesIn.(layers.NextPrefetcher)
 	}
 	if lf, ok := t.lastAct.(layers.LogitsForwarder); ok && m.c.useLogits {
 		t.logitsOnly = lf
@@ -646,6 +651,10 @@ func (t *trainer) step(idx []int) {
 		// uint8 rows feed the first layer with weights directly (the views
 		// before it only reshape): no float32 copy of the batch is made.
 		src, lut, _ := t.x.ByteRows()
+		if t.bytesNext != nil && t.bytesNext.PrefetchNext(t.next) {
+			t.y.PrefetchRows(t.next)
+			t.next = nil // the layer loads x's rows
+		}
 		h = t.bytesIn.ForwardBytes(src, idx, lut, t.logitsOnly != nil && t.firstVar == last)
 		first = t.firstVar + 1
 	} else {

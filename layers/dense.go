@@ -53,6 +53,7 @@ type Dense struct {
 	pool sync.Pool // *inferScratch for Infer
 
 	th *denseThreads // per-thread state (see dense_threads.go)
+	sp *denseSplit   // the split by inputs (see dense_split.go)
 	// Chained to the stage before it (see chain.go): ahead is how many
 	// rows the stage has computed the next ForwardLogits' sums of (0:
 	// none); chained that this step's forward pass ran chained, so
@@ -192,6 +193,7 @@ func (d *Dense) Allocate(maxBatch int, needInputGrad bool) {
 		}
 	}
 	d.allocThreads(maxBatch)
+	d.allocSplit(maxBatch)
 	d.linkWindows(maxBatch)
 	d.acts.prepare()
 	d.ahead, d.chained, d.dxLater = 0, false, nil
@@ -266,10 +268,11 @@ func (d *Dense) Forward(x []float32, n int, training bool) []float32 {
 }
 
 // CanForwardBytes reports whether ForwardBytes may replace Forward: the
-// layer must be narrow (its backward pass reads only the lists of non-zero
-// inputs, not x) and need no input gradient, as the first layer of a model
-// does.
-func (d *Dense) CanForwardBytes() bool { return d.gpad != nil && !d.needDX }
+// layer must need no input gradient, as the first layer of a model does,
+// and be narrow (its backward pass reads only the lists of non-zero inputs,
+// not x) or split by inputs over threads (see dense_split.go; it keeps its
+// own float32 copy of the batch).
+func (d *Dense) CanForwardBytes() bool { return (d.gpad != nil || d.sp != nil) && !d.needDX }
 
 // ForwardBytes is the training Forward (ForwardLogits if logitsOnly) for
 // len(rows) samples of uint8 input: sample r is src[rows[r]·w : (rows[r]+1)·w],
@@ -279,6 +282,9 @@ func (d *Dense) CanForwardBytes() bool { return d.gpad != nil && !d.needDX }
 // lists the non-zero inputs straight from the bytes, so the batch is never
 // converted to float32. Only for layers with CanForwardBytes.
 func (d *Dense) ForwardBytes(src []uint8, rows []int, lut *[256]float32, logitsOnly bool) []float32 {
+	if d.sp != nil {
+		return d.forwardBytesSplit(src, rows, lut, logitsOnly)
+	}
 	in, u, p := d.feat, d.Units, d.pos
 	n := len(rows) * p // rows of in inputs
 	w := d.Kernel.Value
@@ -358,6 +364,9 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 	n *= d.pos // rows of in inputs
 	w := d.Kernel.Value
 	d.x = x
+	if d.sp != nil {
+		d.sp.n = 0
+	}
 	if ahead := d.ahead; ahead > 0 {
 		d.ahead = 0
 		if ahead == n {
@@ -374,7 +383,7 @@ func (d *Dense) ForwardLogits(x []float32, n int) []float32 {
 		}
 		return d.z[:n*u]
 	}
-	if d.forwardThreads(x, n) {
+	if d.forwardThreads(x, n) || d.forwardSplit(x, n) {
 		return d.z[:n*u]
 	}
 	if d.mask != nil && kernels.HasAccumCols() {
@@ -450,6 +459,9 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 	n *= d.pos // rows of in inputs
 	if d.chained {
 		return d.chainedGrad(dz, n)
+	}
+	if d.gradSplit(dz, n) {
+		return nil // no input gradient: see allocSplit
 	}
 	// dW[k,:] = Σ_r x[r,k]·dz[r,:] over the rows whose x[r,k] ≠ 0, in
 	// increasing r, from zero.

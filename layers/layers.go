@@ -107,6 +107,17 @@ type BytesReader interface {
 	InferBytes(dst []float32, src []uint8, n int, lut *[256]float32, logitsOnly bool)
 }
 
+// NextPrefetcher is a BytesReader that can start loading the bytes of the
+// next training step's samples itself, as Dense split over threads by
+// inputs does (each thread its own inputs, into its own core's cache).
+type NextPrefetcher interface {
+	BytesReader
+	// PrefetchNext gives the samples the ForwardBytes after the next one
+	// will read, before the next one; it reports whether the layer will
+	// load them (else the caller should).
+	PrefetchNext(rows []int) bool
+}
+
 // InferenceIdentity is a layer that is the identity at inference
 // (Dropout): what it outputs then is its input.
 type InferenceIdentity interface {

@@ -37,6 +37,7 @@ type split struct {
 	update func(i, lo, hi int) // the running job: update vars[i][lo:hi]
 	jobs   uint64              // the pool's Jobs() after the last update
 	fn     func(part int)
+	rowFn  func(part int) // runRows
 }
 
 // each calls update(i, lo, hi) over the elements of every variable, with
@@ -50,8 +51,18 @@ func (b *base) each(update func(i, lo, hi int)) {
 		}
 	}
 	least := minUpdate
-	if j := b.sp.tp.Jobs(); j != b.sp.jobs {
+	spread := b.sp.tp.Jobs() != b.sp.jobs
+	if spread {
 		least = minSpread // the layers ran on the pool since the last update
+		if t := b.sp.tp.Threads(); t > 1 && b.byRows() {
+			// A layer split its weights' rows over the threads: each
+			// updates the same rows (and an even share of the rest).
+			b.sp.parts, b.sp.update = t, update
+			b.sp.tp.Run(t, b.sp.rowFn)
+			b.sp.update = nil
+			b.sp.jobs = b.sp.tp.Jobs()
+			return
+		}
 	}
 	parts := b.sp.tp.Parts(b.sp.total, least)
 	if parts == 1 {
@@ -80,11 +91,38 @@ func (b *base) run(part int) {
 	}
 }
 
+// byRows reports whether a variable is split by rows (see
+// tensor.Variable.SplitRows).
+func (b *base) byRows() bool {
+	for _, v := range b.vars {
+		if v.SplitRows {
+			return true
+		}
+	}
+	return false
+}
+
+// runRows is thread part's share of an update split by rows: of each
+// variable split by rows, its parallel.RowBlock; of the others, its Range.
+func (b *base) runRows(part int) {
+	for i, v := range b.vars {
+		lo, hi := parallel.Range(len(v.Value), b.sp.parts, part)
+		if v.SplitRows && len(v.Shape) > 0 && v.Shape[0] > 0 {
+			rowLen := len(v.Value) / v.Shape[0]
+			k0, k1 := parallel.RowBlock(v.Shape[0], b.sp.parts, part)
+			lo, hi = k0*rowLen, k1*rowLen
+		}
+		if lo < hi {
+			b.sp.update(i, lo, hi)
+		}
+	}
+}
+
 // SetPool sets the pool Apply splits the update over (see Threaded); every
 // optimizer here has it through base.
 func (b *base) SetPool(p *parallel.Pool) {
 	b.sp.tp = p
 	if b.sp.fn == nil {
-		b.sp.fn = b.run
+		b.sp.fn, b.sp.rowFn = b.run, b.runRows
 	}
 }

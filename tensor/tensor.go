@@ -11,6 +11,12 @@ type Variable struct {
 	Shape []int
 	Value []float32
 	Grad  []float32
+	// SplitRows is set by a layer whose training steps on several threads
+	// give each thread the same block of the variable's rows (its first
+	// axis; parallel.RowBlock) for the whole step. An optimizer splitting
+	// its update over those threads gives each the same rows, so that
+	// every core updates the weights it reads and writes.
+	SplitRows bool
 }
 
 // SpareFloats is the spare capacity NewVariable gives a Value: a vector of

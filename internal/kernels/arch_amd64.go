@@ -71,66 +71,66 @@ func accum256(nv int, z, w *float32, stride int, idx *int32, val *float32, n, ta
 	}
 }
 
-func accumCols512(nv int, z, w, x *float32, in, u int, mask *uint64, last uint64, tail int) {
+func accumCols512(nv int, z, w, x *float32, in, u int, mask *uint64, last uint64, tail, kn int) {
 	switch nv {
 	case 1:
-		accumCols512x1(z, w, x, in, u, mask, last, tail)
+		accumCols512x1(z, w, x, in, u, mask, last, tail, kn)
 	case 2:
-		accumCols512x2(z, w, x, in, u, mask, last, tail)
+		accumCols512x2(z, w, x, in, u, mask, last, tail, kn)
 	case 3:
-		accumCols512x3(z, w, x, in, u, mask, last, tail)
+		accumCols512x3(z, w, x, in, u, mask, last, tail, kn)
 	case 4:
-		accumCols512x4(z, w, x, in, u, mask, last, tail)
+		accumCols512x4(z, w, x, in, u, mask, last, tail, kn)
 	case 5:
-		accumCols512x5(z, w, x, in, u, mask, last, tail)
+		accumCols512x5(z, w, x, in, u, mask, last, tail, kn)
 	case 6:
-		accumCols512x6(z, w, x, in, u, mask, last, tail)
+		accumCols512x6(z, w, x, in, u, mask, last, tail, kn)
 	case 7:
-		accumCols512x7(z, w, x, in, u, mask, last, tail)
+		accumCols512x7(z, w, x, in, u, mask, last, tail, kn)
 	case 8:
-		accumCols512x8(z, w, x, in, u, mask, last, tail)
+		accumCols512x8(z, w, x, in, u, mask, last, tail, kn)
 	}
 }
 
-func grad512(nv int, g, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum, tail int) {
+func grad512(nv int, g, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum, tail, kn int) {
 	switch nv {
 	case 1:
-		gradRows512x1(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows512x1(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 2:
-		gradRows512x2(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows512x2(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 3:
-		gradRows512x3(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows512x3(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 4:
-		gradRows512x4(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows512x4(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 5:
-		gradRows512x5(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows512x5(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 6:
-		gradRows512x6(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows512x6(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 7:
-		gradRows512x7(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows512x7(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 8:
-		gradRows512x8(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows512x8(g, x, in, dz, u, mask, last, accum, tail, kn)
 	}
 }
 
-func grad256(nv int, g, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum, tail int) {
+func grad256(nv int, g, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum, tail, kn int) {
 	switch nv {
 	case 1:
-		gradRows256x1(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows256x1(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 2:
-		gradRows256x2(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows256x2(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 3:
-		gradRows256x3(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows256x3(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 4:
-		gradRows256x4(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows256x4(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 5:
-		gradRows256x5(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows256x5(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 6:
-		gradRows256x6(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows256x6(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 7:
-		gradRows256x7(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows256x7(g, x, in, dz, u, mask, last, accum, tail, kn)
 	case 8:
-		gradRows256x8(g, x, in, dz, u, mask, last, accum, tail)
+		gradRows256x8(g, x, in, dz, u, mask, last, accum, tail, kn)
 	}
 }
 
@@ -274,13 +274,14 @@ func copyRowsArch(dst []float32, dstStride int, src []float32, srcStride int, ro
 	return true
 }
 
-func gradRowsArch(g, x []float32, in int, dz []float32, u int, mask []uint64, n int) bool {
+func gradRowsArch(g, x []float32, in int, dz []float32, u int, mask []uint64, n, k0, k1 int) bool {
 	if level < AVX2 {
 		return false
 	}
 	l := lanes()
 	width := maxVec * l
 	words := (n + 63) / 64
+	kn := k1 - k0
 	for jb := 0; jb < u; jb += width {
 		nv, tail := block(min(width, u-jb), l)
 		for wd := 0; wd < words; wd++ {
@@ -292,10 +293,11 @@ func gradRowsArch(g, x []float32, in int, dz []float32, u int, mask []uint64, n 
 			if wd > 0 {
 				accum = 1
 			}
+			gp, xp, dp, mp := &g[k0*u+jb], &x[wd*64*in+k0], &dz[wd*64*u+jb], &mask[wd*in+k0]
 			if level == AVX512 {
-				grad512(nv, &g[jb], &x[wd*64*in], in, &dz[wd*64*u+jb], u, &mask[wd*in], last, accum, tail)
+				grad512(nv, gp, xp, in, dp, u, mp, last, accum, tail, kn)
 			} else {
-				grad256(nv, &g[jb], &x[wd*64*in], in, &dz[wd*64*u+jb], u, &mask[wd*in], last, accum, tail)
+				grad256(nv, gp, xp, in, dp, u, mp, last, accum, tail, kn)
 			}
 		}
 	}
@@ -571,20 +573,16 @@ func scatterBatchArch(g []float32, stride int, idx []int32, val []float32, start
 
 func hasAccumColsArch() bool { return level == AVX512 }
 
-func accumColsArch(z, w, x []float32, in, u int, mask []uint64, n int) bool {
+func accumColsArch(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1 int) bool {
 	if level != AVX512 {
 		return false
 	}
 	width := maxVec * 16
-	words := (n + 63) / 64
+	kn := k1 - k0
 	for jb := 0; jb < u; jb += width {
 		nv, tail := block(min(width, u-jb), 16)
-		for wd := 0; wd < words; wd++ {
-			last := ^uint64(0)
-			if rest := n - wd*64; rest < 64 {
-				last = 1<<rest - 1
-			}
-			accumCols512(nv, &z[wd*64*u+jb], &w[jb], &x[wd*64*in], in, u, &mask[wd*in], last, tail)
+		for wd := r0 / 64; wd*64 < r1; wd++ {
+			accumCols512(nv, &z[wd*64*u+jb], &w[k0*u+jb], &x[wd*64*in+k0], in, u, &mask[wd*in+k0], rowBits(wd, r0, r1), tail, kn)
 		}
 	}
 	return true

@@ -21,7 +21,9 @@ func scatterRowsArch([]float32, int, []int32, []float32, []float32) bool { retur
 
 func copyRowsArch([]float32, int, []float32, int, int, int, bool) bool { return false }
 
-func gradRowsArch(_, _ []float32, _ int, _ []float32, _ int, _ []uint64, _ int) bool { return false }
+func gradRowsArch(_, _ []float32, _ int, _ []float32, _ int, _ []uint64, _, _, _ int) bool {
+	return false
+}
 
 func sgdArch(_, _ []float32, _ float32) bool { return false }
 
@@ -51,7 +53,7 @@ func scatterBatchArch([]float32, int, []int32, []float32, []int, []float32, int)
 
 func hasAccumColsArch() bool { return false }
 
-func accumColsArch(_, _, _ []float32, _, _ int, _ []uint64, _ int) bool { return false }
+func accumColsArch(_, _, _ []float32, _, _ int, _ []uint64, _, _, _, _ int) bool { return false }
 
 func channelMomentsArch(_, _ []float64, _ []float32) bool { return false }
 

@@ -297,14 +297,25 @@ func CopyRows(dst []float32, dstStride int, src []float32, srcStride int, rows, 
 //		}
 //	}
 func AccumCols(z, w, x []float32, in, u int, mask []uint64, n int) bool {
-	words := (n + 63) / 64
-	if in <= 0 || u <= 0 || n < 0 || len(mask) < words*in || len(z) < n*u || len(w) < in*u || len(x) < n*in {
-		panic("kernels.AccumCols: bad shapes")
+	return AccumColsBlock(z, w, x, in, u, mask, 0, n, 0, in)
+}
+
+// AccumColsBlock is AccumCols for rows r0 … r1−1 and input columns k0 … k1−1
+// only: it adds to those rows of z the terms of those k, in increasing k,
+// and leaves the other rows alone. Called for k0 … k1−1 and then k1 … in−1
+// on the same rows, it adds every term AccumCols adds, in the same order:
+// so threads owning blocks of a layer's inputs (rows of W) can hand each
+// block of rows on from one to the next.
+func AccumColsBlock(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1 int) bool {
+	words := (r1 + 63) / 64
+	if in <= 0 || u <= 0 || r0 < 0 || r0 > r1 || k0 < 0 || k1 > in || k0 > k1 ||
+		len(mask) < words*in || len(z) < r1*u || len(w) < in*u || len(x) < r1*in {
+		panic("kernels.AccumColsBlock: bad shapes")
 	}
-	if n == 0 {
-		return true
+	if r0 == r1 || k0 == k1 {
+		return hasAccumColsArch()
 	}
-	return accumColsArch(z, w, x, in, u, mask, n)
+	return accumColsArch(z, w, x, in, u, mask, r0, r1, k0, k1)
 }
 
 // HasAccumCols reports whether AccumCols has a fast version at the current
@@ -334,18 +345,26 @@ func HasAccumCols() bool { return hasAccumColsArch() }
 //		}
 //	}
 func GradRows(g []float32, x []float32, in int, dz []float32, u int, mask []uint64, n int) {
+	GradRowsBlock(g, x, in, dz, u, mask, n, 0, in)
+}
+
+// GradRowsBlock is GradRows for the rows k0 … k1−1 of g (input columns k)
+// only: it sets them to exactly what GradRows sets them to and leaves the
+// other rows alone, so that threads owning blocks of a layer's inputs
+// (rows of W) can split its weight gradient among them.
+func GradRowsBlock(g []float32, x []float32, in int, dz []float32, u int, mask []uint64, n, k0, k1 int) {
 	words := (n + 63) / 64
-	if in <= 0 || u <= 0 || n < 0 || len(mask) < words*in || len(g) < in*u || len(x) < n*in || len(dz) < n*u {
-		panic("kernels.GradRows: bad shapes")
+	if in <= 0 || u <= 0 || n < 0 || k0 < 0 || k1 > in || k0 > k1 || len(mask) < words*in || len(g) < in*u || len(x) < n*in || len(dz) < n*u {
+		panic("kernels.GradRowsBlock: bad shapes")
 	}
 	if n == 0 {
-		clear(g[:in*u])
+		clear(g[k0*u : k1*u])
 		return
 	}
-	if gradRowsArch(g, x, in, dz, u, mask, n) {
+	if k0 == k1 || gradRowsArch(g, x, in, dz, u, mask, n, k0, k1) {
 		return
 	}
-	refGradRows(g, x, in, dz, u, mask, n)
+	refGradRows(g, x, in, dz, u, mask, n, k0, k1)
 }
 
 // SGD applies w[j] −= lr·g[j] (product rounded to float32, then the

@@ -4322,9 +4322,9 @@ clearloop2:
 	VZEROUPPER
 	RET
 
-// func gradRows512x1(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows512x1(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·gradRows512x1(SB), NOSPLIT, $0-72
+TEXT ·gradRows512x1(SB), NOSPLIT, $0-80
 	MOVQ  grad+0(FP), AX
 	MOVQ  x+8(FP), CX
 	MOVQ  dz+24(FP), DX
@@ -4333,8 +4333,8 @@ TEXT ·gradRows512x1(SB), NOSPLIT, $0-72
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+72(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	XORQ  R9, R9
 	MOVQ  tail+64(FP), R10
@@ -4382,9 +4382,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows512x2(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows512x2(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·gradRows512x2(SB), NOSPLIT, $0-72
+TEXT ·gradRows512x2(SB), NOSPLIT, $0-80
 	MOVQ  grad+0(FP), AX
 	MOVQ  x+8(FP), CX
 	MOVQ  dz+24(FP), DX
@@ -4393,8 +4393,8 @@ TEXT ·gradRows512x2(SB), NOSPLIT, $0-72
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+72(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	XORQ  R9, R9
 	MOVQ  tail+64(FP), R10
@@ -4447,9 +4447,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows512x3(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows512x3(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·gradRows512x3(SB), NOSPLIT, $0-72
+TEXT ·gradRows512x3(SB), NOSPLIT, $0-80
 	MOVQ  grad+0(FP), AX
 	MOVQ  x+8(FP), CX
 	MOVQ  dz+24(FP), DX
@@ -4458,8 +4458,8 @@ TEXT ·gradRows512x3(SB), NOSPLIT, $0-72
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+72(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	XORQ  R9, R9
 	MOVQ  tail+64(FP), R10
@@ -4517,9 +4517,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows512x4(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows512x4(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·gradRows512x4(SB), NOSPLIT, $0-72
+TEXT ·gradRows512x4(SB), NOSPLIT, $0-80
 	MOVQ  grad+0(FP), AX
 	MOVQ  x+8(FP), CX
 	MOVQ  dz+24(FP), DX
@@ -4528,8 +4528,8 @@ TEXT ·gradRows512x4(SB), NOSPLIT, $0-72
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+72(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	XORQ  R9, R9
 	MOVQ  tail+64(FP), R10
@@ -4592,9 +4592,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows512x5(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows512x5(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·gradRows512x5(SB), NOSPLIT, $0-72
+TEXT ·gradRows512x5(SB), NOSPLIT, $0-80
 	MOVQ  grad+0(FP), AX
 	MOVQ  x+8(FP), CX
 	MOVQ  dz+24(FP), DX
@@ -4603,8 +4603,8 @@ TEXT ·gradRows512x5(SB), NOSPLIT, $0-72
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+72(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	XORQ  R9, R9
 	MOVQ  tail+64(FP), R10
@@ -4672,9 +4672,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows512x6(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows512x6(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·gradRows512x6(SB), NOSPLIT, $0-72
+TEXT ·gradRows512x6(SB), NOSPLIT, $0-80
 	MOVQ  grad+0(FP), AX
 	MOVQ  x+8(FP), CX
 	MOVQ  dz+24(FP), DX
@@ -4683,8 +4683,8 @@ TEXT ·gradRows512x6(SB), NOSPLIT, $0-72
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+72(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	XORQ  R9, R9
 	MOVQ  tail+64(FP), R10
@@ -4757,9 +4757,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows512x7(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows512x7(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·gradRows512x7(SB), NOSPLIT, $0-72
+TEXT ·gradRows512x7(SB), NOSPLIT, $0-80
 	MOVQ  grad+0(FP), AX
 	MOVQ  x+8(FP), CX
 	MOVQ  dz+24(FP), DX
@@ -4768,8 +4768,8 @@ TEXT ·gradRows512x7(SB), NOSPLIT, $0-72
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+72(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	XORQ  R9, R9
 	MOVQ  tail+64(FP), R10
@@ -4847,9 +4847,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows512x8(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows512x8(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·gradRows512x8(SB), NOSPLIT, $0-72
+TEXT ·gradRows512x8(SB), NOSPLIT, $0-80
 	MOVQ  grad+0(FP), AX
 	MOVQ  x+8(FP), CX
 	MOVQ  dz+24(FP), DX
@@ -4858,8 +4858,8 @@ TEXT ·gradRows512x8(SB), NOSPLIT, $0-72
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+72(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	XORQ  R9, R9
 	MOVQ  tail+64(FP), R10
@@ -4942,9 +4942,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func accumCols512x1(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+// func accumCols512x1(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·accumCols512x1(SB), NOSPLIT, $0-64
+TEXT ·accumCols512x1(SB), NOSPLIT, $0-72
 	MOVQ  z+0(FP), AX
 	MOVQ  w+8(FP), CX
 	MOVQ  x+16(FP), DX
@@ -4953,8 +4953,8 @@ TEXT ·accumCols512x1(SB), NOSPLIT, $0-64
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+64(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	MOVQ  tail+56(FP), R9
 	MOVQ  $-1, R10
@@ -4994,9 +4994,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func accumCols512x2(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+// func accumCols512x2(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·accumCols512x2(SB), NOSPLIT, $0-64
+TEXT ·accumCols512x2(SB), NOSPLIT, $0-72
 	MOVQ  z+0(FP), AX
 	MOVQ  w+8(FP), CX
 	MOVQ  x+16(FP), DX
@@ -5005,8 +5005,8 @@ TEXT ·accumCols512x2(SB), NOSPLIT, $0-64
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+64(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	MOVQ  tail+56(FP), R9
 	MOVQ  $-1, R10
@@ -5050,9 +5050,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func accumCols512x3(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+// func accumCols512x3(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·accumCols512x3(SB), NOSPLIT, $0-64
+TEXT ·accumCols512x3(SB), NOSPLIT, $0-72
 	MOVQ  z+0(FP), AX
 	MOVQ  w+8(FP), CX
 	MOVQ  x+16(FP), DX
@@ -5061,8 +5061,8 @@ TEXT ·accumCols512x3(SB), NOSPLIT, $0-64
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+64(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	MOVQ  tail+56(FP), R9
 	MOVQ  $-1, R10
@@ -5110,9 +5110,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func accumCols512x4(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+// func accumCols512x4(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·accumCols512x4(SB), NOSPLIT, $0-64
+TEXT ·accumCols512x4(SB), NOSPLIT, $0-72
 	MOVQ  z+0(FP), AX
 	MOVQ  w+8(FP), CX
 	MOVQ  x+16(FP), DX
@@ -5121,8 +5121,8 @@ TEXT ·accumCols512x4(SB), NOSPLIT, $0-64
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+64(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	MOVQ  tail+56(FP), R9
 	MOVQ  $-1, R10
@@ -5174,9 +5174,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func accumCols512x5(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+// func accumCols512x5(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·accumCols512x5(SB), NOSPLIT, $0-64
+TEXT ·accumCols512x5(SB), NOSPLIT, $0-72
 	MOVQ  z+0(FP), AX
 	MOVQ  w+8(FP), CX
 	MOVQ  x+16(FP), DX
@@ -5185,8 +5185,8 @@ TEXT ·accumCols512x5(SB), NOSPLIT, $0-64
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+64(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	MOVQ  tail+56(FP), R9
 	MOVQ  $-1, R10
@@ -5242,9 +5242,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func accumCols512x6(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+// func accumCols512x6(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·accumCols512x6(SB), NOSPLIT, $0-64
+TEXT ·accumCols512x6(SB), NOSPLIT, $0-72
 	MOVQ  z+0(FP), AX
 	MOVQ  w+8(FP), CX
 	MOVQ  x+16(FP), DX
@@ -5253,8 +5253,8 @@ TEXT ·accumCols512x6(SB), NOSPLIT, $0-64
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+64(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	MOVQ  tail+56(FP), R9
 	MOVQ  $-1, R10
@@ -5314,9 +5314,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func accumCols512x7(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+// func accumCols512x7(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·accumCols512x7(SB), NOSPLIT, $0-64
+TEXT ·accumCols512x7(SB), NOSPLIT, $0-72
 	MOVQ  z+0(FP), AX
 	MOVQ  w+8(FP), CX
 	MOVQ  x+16(FP), DX
@@ -5325,8 +5325,8 @@ TEXT ·accumCols512x7(SB), NOSPLIT, $0-64
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+64(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	MOVQ  tail+56(FP), R9
 	MOVQ  $-1, R10
@@ -5390,9 +5390,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func accumCols512x8(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+// func accumCols512x8(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
-TEXT ·accumCols512x8(SB), NOSPLIT, $0-64
+TEXT ·accumCols512x8(SB), NOSPLIT, $0-72
 	MOVQ  z+0(FP), AX
 	MOVQ  w+8(FP), CX
 	MOVQ  x+16(FP), DX
@@ -5401,8 +5401,8 @@ TEXT ·accumCols512x8(SB), NOSPLIT, $0-64
 	MOVQ  u+32(FP), SI
 	SHLQ  $0x02, SI
 	MOVQ  mask+40(FP), DI
-	MOVQ  BX, R8
-	SHLQ  $0x01, R8
+	MOVQ  kn+64(FP), R8
+	SHLQ  $0x03, R8
 	ADDQ  DI, R8
 	MOVQ  tail+56(FP), R9
 	MOVQ  $-1, R10
@@ -5470,9 +5470,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows256x1(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows256x1(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, BMI
-TEXT ·gradRows256x1(SB), NOSPLIT, $0-72
+TEXT ·gradRows256x1(SB), NOSPLIT, $0-80
 	MOVQ    grad+0(FP), AX
 	MOVQ    x+8(FP), CX
 	MOVQ    dz+24(FP), DX
@@ -5481,8 +5481,8 @@ TEXT ·gradRows256x1(SB), NOSPLIT, $0-72
 	MOVQ    u+32(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    mask+40(FP), DI
-	MOVQ    BX, R8
-	SHLQ    $0x01, R8
+	MOVQ    kn+72(FP), R8
+	SHLQ    $0x03, R8
 	ADDQ    DI, R8
 	XORQ    R9, R9
 	MOVQ    tail+64(FP), R10
@@ -5532,9 +5532,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows256x2(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows256x2(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, BMI
-TEXT ·gradRows256x2(SB), NOSPLIT, $0-72
+TEXT ·gradRows256x2(SB), NOSPLIT, $0-80
 	MOVQ    grad+0(FP), AX
 	MOVQ    x+8(FP), CX
 	MOVQ    dz+24(FP), DX
@@ -5543,8 +5543,8 @@ TEXT ·gradRows256x2(SB), NOSPLIT, $0-72
 	MOVQ    u+32(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    mask+40(FP), DI
-	MOVQ    BX, R8
-	SHLQ    $0x01, R8
+	MOVQ    kn+72(FP), R8
+	SHLQ    $0x03, R8
 	ADDQ    DI, R8
 	XORQ    R9, R9
 	MOVQ    tail+64(FP), R10
@@ -5599,9 +5599,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows256x3(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows256x3(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, BMI
-TEXT ·gradRows256x3(SB), NOSPLIT, $0-72
+TEXT ·gradRows256x3(SB), NOSPLIT, $0-80
 	MOVQ    grad+0(FP), AX
 	MOVQ    x+8(FP), CX
 	MOVQ    dz+24(FP), DX
@@ -5610,8 +5610,8 @@ TEXT ·gradRows256x3(SB), NOSPLIT, $0-72
 	MOVQ    u+32(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    mask+40(FP), DI
-	MOVQ    BX, R8
-	SHLQ    $0x01, R8
+	MOVQ    kn+72(FP), R8
+	SHLQ    $0x03, R8
 	ADDQ    DI, R8
 	XORQ    R9, R9
 	MOVQ    tail+64(FP), R10
@@ -5671,9 +5671,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows256x4(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows256x4(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, BMI
-TEXT ·gradRows256x4(SB), NOSPLIT, $0-72
+TEXT ·gradRows256x4(SB), NOSPLIT, $0-80
 	MOVQ    grad+0(FP), AX
 	MOVQ    x+8(FP), CX
 	MOVQ    dz+24(FP), DX
@@ -5682,8 +5682,8 @@ TEXT ·gradRows256x4(SB), NOSPLIT, $0-72
 	MOVQ    u+32(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    mask+40(FP), DI
-	MOVQ    BX, R8
-	SHLQ    $0x01, R8
+	MOVQ    kn+72(FP), R8
+	SHLQ    $0x03, R8
 	ADDQ    DI, R8
 	XORQ    R9, R9
 	MOVQ    tail+64(FP), R10
@@ -5748,9 +5748,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows256x5(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows256x5(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, BMI
-TEXT ·gradRows256x5(SB), NOSPLIT, $0-72
+TEXT ·gradRows256x5(SB), NOSPLIT, $0-80
 	MOVQ    grad+0(FP), AX
 	MOVQ    x+8(FP), CX
 	MOVQ    dz+24(FP), DX
@@ -5759,8 +5759,8 @@ TEXT ·gradRows256x5(SB), NOSPLIT, $0-72
 	MOVQ    u+32(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    mask+40(FP), DI
-	MOVQ    BX, R8
-	SHLQ    $0x01, R8
+	MOVQ    kn+72(FP), R8
+	SHLQ    $0x03, R8
 	ADDQ    DI, R8
 	XORQ    R9, R9
 	MOVQ    tail+64(FP), R10
@@ -5830,9 +5830,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows256x6(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows256x6(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, BMI
-TEXT ·gradRows256x6(SB), NOSPLIT, $0-72
+TEXT ·gradRows256x6(SB), NOSPLIT, $0-80
 	MOVQ    grad+0(FP), AX
 	MOVQ    x+8(FP), CX
 	MOVQ    dz+24(FP), DX
@@ -5841,8 +5841,8 @@ TEXT ·gradRows256x6(SB), NOSPLIT, $0-72
 	MOVQ    u+32(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    mask+40(FP), DI
-	MOVQ    BX, R8
-	SHLQ    $0x01, R8
+	MOVQ    kn+72(FP), R8
+	SHLQ    $0x03, R8
 	ADDQ    DI, R8
 	XORQ    R9, R9
 	MOVQ    tail+64(FP), R10
@@ -5917,9 +5917,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows256x7(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows256x7(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, BMI
-TEXT ·gradRows256x7(SB), NOSPLIT, $0-72
+TEXT ·gradRows256x7(SB), NOSPLIT, $0-80
 	MOVQ    grad+0(FP), AX
 	MOVQ    x+8(FP), CX
 	MOVQ    dz+24(FP), DX
@@ -5928,8 +5928,8 @@ TEXT ·gradRows256x7(SB), NOSPLIT, $0-72
 	MOVQ    u+32(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    mask+40(FP), DI
-	MOVQ    BX, R8
-	SHLQ    $0x01, R8
+	MOVQ    kn+72(FP), R8
+	SHLQ    $0x03, R8
 	ADDQ    DI, R8
 	XORQ    R9, R9
 	MOVQ    tail+64(FP), R10
@@ -6009,9 +6009,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func gradRows256x8(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+// func gradRows256x8(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 // Requires: AVX, BMI
-TEXT ·gradRows256x8(SB), NOSPLIT, $0-72
+TEXT ·gradRows256x8(SB), NOSPLIT, $0-80
 	MOVQ    grad+0(FP), AX
 	MOVQ    x+8(FP), CX
 	MOVQ    dz+24(FP), DX
@@ -6020,8 +6020,8 @@ TEXT ·gradRows256x8(SB), NOSPLIT, $0-72
 	MOVQ    u+32(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    mask+40(FP), DI
-	MOVQ    BX, R8
-	SHLQ    $0x01, R8
+	MOVQ    kn+72(FP), R8
+	SHLQ    $0x03, R8
 	ADDQ    DI, R8
 	XORQ    R9, R9
 	MOVQ    tail+64(FP), R10

@@ -353,7 +353,7 @@ func TestGradRows(t *testing.T) {
 					}
 					g0 := randVec(rng, in*u, 1)
 					g1, g2 := slices.Clone(g0), slices.Clone(g0)
-					refGradRows(g1, x, in, dz, u, mask, n)
+					refGradRows(g1, x, in, dz, u, mask, n, 0, in)
 					GradRows(g2, x, in, dz, u, mask, n)
 					name := fmt.Sprintf("in=%d u=%d n=%d", in, u, n)
 					if i := sameBits(g1, g2); i >= 0 {
@@ -364,10 +364,28 @@ func TestGradRows(t *testing.T) {
 					if i := sameBits(g1, g3); i >= 0 {
 						t.Fatalf("%s: reference g[%d] = %v, row-major loop %v", name, i, g1[i], g3[i])
 					}
+					// By blocks of inputs: each block's rows of g as GradRows
+					// sets them, the others untouched.
+					for _, b := range blocks(in) {
+						g4 := slices.Clone(g0)
+						GradRowsBlock(g4, x, in, dz, u, mask, n, b[0], b[1])
+						want := slices.Clone(g0)
+						copy(want[b[0]*u:b[1]*u], g1[b[0]*u:b[1]*u])
+						if i := sameBits(want, g4); i >= 0 {
+							t.Fatalf("%s inputs %d…%d: g[%d] = %v, want %v", name, b[0], b[1]-1, i, g4[i], want[i])
+						}
+					}
 				}
 			}
 		}
 	})
+}
+
+// blocks returns ranges [a, b) of 0 … n−1 to test the block kernels on:
+// halves and a third (as threads split a layer), one across a 64-row word
+// of the masks when n has one, and an empty one.
+func blocks(n int) [][2]int {
+	return [][2]int{{0, n / 2}, {n / 2, n}, {n / 3, 2 * n / 3}, {min(n, 60), min(n, 70)}, {n / 2, n / 2}}
 }
 
 func TestAccumCols(t *testing.T) {
@@ -395,15 +413,32 @@ func TestAccumCols(t *testing.T) {
 				}
 				z2 := slices.Clone(z0)
 				if !AccumCols(z2, w, x, in, u, mask, n) {
-					refAccumCols(z2, w, x, in, u, mask, n)
+					refAccumCols(z2, w, x, in, u, mask, 0, n, 0, in)
 				}
 				if i := sameBits(z1, z2); i >= 0 {
 					t.Fatalf("in=%d u=%d n=%d: z[%d] = %v, row-major %v", in, u, n, i, z2[i], z1[i])
 				}
 				z3 := slices.Clone(z0)
-				refAccumCols(z3, w, x, in, u, mask, n)
+				refAccumCols(z3, w, x, in, u, mask, 0, n, 0, in)
 				if i := sameBits(z1, z3); i >= 0 {
 					t.Fatalf("in=%d u=%d n=%d: reference z[%d] = %v, row-major %v", in, u, n, i, z3[i], z1[i])
+				}
+				// By blocks of rows, each through blocks of inputs in
+				// order (as threads owning the inputs hand rows on): the
+				// block's rows as AccumCols makes them, the others
+				// untouched.
+				for _, rb := range blocks(n) {
+					z4 := slices.Clone(z0)
+					for _, kb := range [][2]int{{0, in / 3}, {in / 3, in / 2}, {in / 2, in / 2}, {in / 2, in}} {
+						if !AccumColsBlock(z4, w, x, in, u, mask, rb[0], rb[1], kb[0], kb[1]) {
+							refAccumCols(z4, w, x, in, u, mask, rb[0], rb[1], kb[0], kb[1])
+						}
+					}
+					want := slices.Clone(z0)
+					copy(want[rb[0]*u:rb[1]*u], z1[rb[0]*u:rb[1]*u])
+					if i := sameBits(want, z4); i >= 0 {
+						t.Fatalf("in=%d u=%d n=%d rows %d…%d: z[%d] = %v, want %v", in, u, n, rb[0], rb[1]-1, i, z4[i], want[i])
+					}
 				}
 			}
 		}

@@ -69,16 +69,13 @@ func refCopyRows(dst []float32, dstStride int, src []float32, srcStride int, row
 	}
 }
 
-func refGradRows(g []float32, x []float32, in int, dz []float32, u int, mask []uint64, n int) {
+func refGradRows(g []float32, x []float32, in int, dz []float32, u int, mask []uint64, n, k0, k1 int) {
 	words := (n + 63) / 64
-	for k := 0; k < in; k++ {
+	for k := k0; k < k1; k++ {
 		gk := g[k*u : (k+1)*u]
 		clear(gk)
 		for wd := 0; wd < words; wd++ {
-			m := mask[wd*in+k]
-			if rest := n - wd*64; rest < 64 {
-				m &= 1<<rest - 1
-			}
+			m := mask[wd*in+k] & rowBits(wd, 0, n)
 			for r := wd * 64; m != 0; m, r = m>>1, r+1 {
 				if m&1 == 0 {
 					continue
@@ -123,15 +120,11 @@ func refU8Lookup(dst []float32, src []uint8, lut *[256]float32) {
 	}
 }
 
-func refAccumCols(z, w, x []float32, in, u int, mask []uint64, n int) {
-	words := (n + 63) / 64
-	for k := 0; k < in; k++ {
+func refAccumCols(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1 int) {
+	for k := k0; k < k1; k++ {
 		wk := w[k*u : (k+1)*u]
-		for wd := 0; wd < words; wd++ {
-			m := mask[wd*in+k]
-			if rest := n - wd*64; rest < 64 {
-				m &= 1<<rest - 1
-			}
+		for wd := r0 / 64; wd*64 < r1; wd++ {
+			m := mask[wd*in+k] & rowBits(wd, r0, r1)
 			for r := wd * 64; m != 0; m, r = m>>1, r+1 {
 				if m&1 == 0 {
 					continue
@@ -144,6 +137,20 @@ func refAccumCols(z, w, x []float32, in, u int, mask []uint64, n int) {
 			}
 		}
 	}
+}
+
+// rowBits is the bits of mask word wd (rows wd·64 … wd·64+63) that stand
+// for rows r0 … r1−1.
+func rowBits(wd, r0, r1 int) uint64 {
+	lo, hi := max(r0-wd*64, 0), min(r1-wd*64, 64)
+	if lo >= hi {
+		return 0
+	}
+	m := ^uint64(0) << lo
+	if hi < 64 {
+		m &= 1<<hi - 1
+	}
+	return m
 }
 
 func refChannelMoments(sum, sq []float64, x []float32) {

@@ -479,11 +479,12 @@ func copyRows256(dst *float32, dstStride int, src *float32, srcStride int, rows 
 
 // gradRows512x1 is GradRows for one block of up to 16 columns (1 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -495,15 +496,16 @@ func copyRows256(dst *float32, dstStride int, src *float32, srcStride int, rows 
 //	}
 //
 //go:noescape
-func gradRows512x1(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows512x1(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows512x2 is GradRows for one block of up to 32 columns (2 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -515,15 +517,16 @@ func gradRows512x1(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows512x2(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows512x2(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows512x3 is GradRows for one block of up to 48 columns (3 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -535,15 +538,16 @@ func gradRows512x2(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows512x3(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows512x3(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows512x4 is GradRows for one block of up to 64 columns (4 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -555,15 +559,16 @@ func gradRows512x3(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows512x4(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows512x4(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows512x5 is GradRows for one block of up to 80 columns (5 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -575,15 +580,16 @@ func gradRows512x4(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows512x5(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows512x5(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows512x6 is GradRows for one block of up to 96 columns (6 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -595,15 +601,16 @@ func gradRows512x5(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows512x6(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows512x6(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows512x7 is GradRows for one block of up to 112 columns (7 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -615,15 +622,16 @@ func gradRows512x6(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows512x7(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows512x7(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows512x8 is GradRows for one block of up to 128 columns (8 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -635,13 +643,14 @@ func gradRows512x7(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows512x8(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows512x8(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // accumCols512x1 is AccumCols for one block of up to 16 columns (1 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: z and w
-// point at the block, x and z at the word's first row, bits ≥ last are ignored.
+// point at the block, x and z at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when w, x and mask point at its first).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
 //			for j := range block {
@@ -651,13 +660,14 @@ func gradRows512x8(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func accumCols512x1(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+func accumCols512x1(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 
 // accumCols512x2 is AccumCols for one block of up to 32 columns (2 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: z and w
-// point at the block, x and z at the word's first row, bits ≥ last are ignored.
+// point at the block, x and z at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when w, x and mask point at its first).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
 //			for j := range block {
@@ -667,13 +677,14 @@ func accumCols512x1(z *float32, w *float32, x *float32, in int, u int, mask *uin
 //	}
 //
 //go:noescape
-func accumCols512x2(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+func accumCols512x2(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 
 // accumCols512x3 is AccumCols for one block of up to 48 columns (3 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: z and w
-// point at the block, x and z at the word's first row, bits ≥ last are ignored.
+// point at the block, x and z at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when w, x and mask point at its first).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
 //			for j := range block {
@@ -683,13 +694,14 @@ func accumCols512x2(z *float32, w *float32, x *float32, in int, u int, mask *uin
 //	}
 //
 //go:noescape
-func accumCols512x3(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+func accumCols512x3(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 
 // accumCols512x4 is AccumCols for one block of up to 64 columns (4 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: z and w
-// point at the block, x and z at the word's first row, bits ≥ last are ignored.
+// point at the block, x and z at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when w, x and mask point at its first).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
 //			for j := range block {
@@ -699,13 +711,14 @@ func accumCols512x3(z *float32, w *float32, x *float32, in int, u int, mask *uin
 //	}
 //
 //go:noescape
-func accumCols512x4(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+func accumCols512x4(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 
 // accumCols512x5 is AccumCols for one block of up to 80 columns (5 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: z and w
-// point at the block, x and z at the word's first row, bits ≥ last are ignored.
+// point at the block, x and z at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when w, x and mask point at its first).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
 //			for j := range block {
@@ -715,13 +728,14 @@ func accumCols512x4(z *float32, w *float32, x *float32, in int, u int, mask *uin
 //	}
 //
 //go:noescape
-func accumCols512x5(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+func accumCols512x5(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 
 // accumCols512x6 is AccumCols for one block of up to 96 columns (6 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: z and w
-// point at the block, x and z at the word's first row, bits ≥ last are ignored.
+// point at the block, x and z at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when w, x and mask point at its first).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
 //			for j := range block {
@@ -731,13 +745,14 @@ func accumCols512x5(z *float32, w *float32, x *float32, in int, u int, mask *uin
 //	}
 //
 //go:noescape
-func accumCols512x6(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+func accumCols512x6(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 
 // accumCols512x7 is AccumCols for one block of up to 112 columns (7 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: z and w
-// point at the block, x and z at the word's first row, bits ≥ last are ignored.
+// point at the block, x and z at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when w, x and mask point at its first).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
 //			for j := range block {
@@ -747,13 +762,14 @@ func accumCols512x6(z *float32, w *float32, x *float32, in int, u int, mask *uin
 //	}
 //
 //go:noescape
-func accumCols512x7(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+func accumCols512x7(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 
 // accumCols512x8 is AccumCols for one block of up to 128 columns (8 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: z and w
-// point at the block, x and z at the word's first row, bits ≥ last are ignored.
+// point at the block, x and z at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when w, x and mask point at its first).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
 //			for j := range block {
@@ -763,15 +779,16 @@ func accumCols512x7(z *float32, w *float32, x *float32, in int, u int, mask *uin
 //	}
 //
 //go:noescape
-func accumCols512x8(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)
+func accumCols512x8(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 
 // gradRows256x1 is GradRows for one block of up to 8 columns (1 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -783,15 +800,16 @@ func accumCols512x8(z *float32, w *float32, x *float32, in int, u int, mask *uin
 //	}
 //
 //go:noescape
-func gradRows256x1(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows256x1(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows256x2 is GradRows for one block of up to 16 columns (2 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -803,15 +821,16 @@ func gradRows256x1(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows256x2(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows256x2(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows256x3 is GradRows for one block of up to 24 columns (3 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -823,15 +842,16 @@ func gradRows256x2(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows256x3(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows256x3(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows256x4 is GradRows for one block of up to 32 columns (4 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -843,15 +863,16 @@ func gradRows256x3(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows256x4(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows256x4(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows256x5 is GradRows for one block of up to 40 columns (5 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -863,15 +884,16 @@ func gradRows256x4(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows256x5(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows256x5(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows256x6 is GradRows for one block of up to 48 columns (6 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -883,15 +905,16 @@ func gradRows256x5(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows256x6(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows256x6(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows256x7 is GradRows for one block of up to 56 columns (7 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -903,15 +926,16 @@ func gradRows256x6(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows256x7(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows256x7(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // gradRows256x8 is GradRows for one block of up to 64 columns (8 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at
-// the block, x and dz at the word's first row, bits ≥ last are ignored.
+// the block, x and dz at the word's first row, bits not in last are ignored;
+// kn values of k from the pointers (a range of k when g, x and mask point at its first).
 // If accum is 0 the sums start from +0, else from g (the previous word's
 // partial sums, which are exact float32 values).
 //
-//	for k := 0; k < in; k++ {
+//	for k := 0; k < kn; k++ { // x's rows are in apart
 //		acc := g[k*u : k*u+block] if accum, else zeros
 //		for m := mask[k] & last; m != 0; m &= m - 1 {
 //			r := bits.TrailingZeros64(m)
@@ -923,7 +947,7 @@ func gradRows256x7(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //	}
 //
 //go:noescape
-func gradRows256x8(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)
+func gradRows256x8(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
 // sgd512 is SGD for n elements, n a multiple of 16:
 //

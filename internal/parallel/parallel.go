@@ -348,6 +348,14 @@ func Range(n, parts, i int) (lo, hi int) {
 	return i * n / parts, (i + 1) * n / parts
 }
 
+// RowBlock is thread t's block of rows rows (of a variable, or a layer's
+// inputs) split over threads threads for a whole training step: Range in
+// blocks of 16 rows, so that neither a block of float32 rows nor the same
+// columns of an input row share a 64-byte cache line with the next block
+// (given 64-byte aligned rows). A layer and the optimizer updating its
+// weights (tensor.Variable.SplitRows) both split by it.
+func RowBlock(rows, threads, t int) (lo, hi int) { return AlignedRange(rows, threads, t, 16) }
+
 // AlignedRange is Range with every boundary but n a multiple of align
 // (align ≥ 1), e.g. 64 rows of a bit mask; parts may be empty.
 func AlignedRange(n, parts, i, align int) (lo, hi int) {

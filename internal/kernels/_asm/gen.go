@@ -1202,11 +1202,12 @@ func scatterBatch256(nv int, whole bool) {
 func gradDoc(name string, nv, lanes int) {
 	Doc(fmt.Sprintf("%s is GradRows for one block of up to %d columns (%d vectors, the", name, nv*lanes, nv),
 		"last masked to its first tail lanes) and one 64-row word of the mask: g, w and dz point at",
-		"the block, x and dz at the word's first row, bits ≥ last are ignored.",
+		"the block, x and dz at the word's first row, bits not in last are ignored;",
+		"kn values of k from the pointers (a range of k when g, x and mask point at its first).",
 		"If accum is 0 the sums start from +0, else from g (the previous word's",
 		"partial sums, which are exact float32 values).",
 		"",
-		"\tfor k := 0; k < in; k++ {",
+		"\tfor k := 0; k < kn; k++ { // x's rows are in apart",
 		"\t\tacc := g[k*u : k*u+block] if accum, else zeros",
 		"\t\tfor m := mask[k] & last; m != 0; m &= m - 1 {",
 		"\t\t\tr := bits.TrailingZeros64(m)",
@@ -1218,7 +1219,7 @@ func gradDoc(name string, nv, lanes int) {
 		"\t}")
 }
 
-const gradSig = "func(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int)"
+const gradSig = "func(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)"
 
 // gradRows512 walks k, and for each k the rows whose bit is set.
 func gradRows512(nv int) {
@@ -1234,10 +1235,9 @@ func gradRows512(nv int) {
 	u4 := loadGP("u")
 	SHLQ(U8(2), u4)
 	mp := loadGP("mask")
-	mend := GP64()
-	MOVQ(in4, mend)
-	SHLQ(U8(1), mend)
-	ADDQ(mp, mend) // &mask[in]
+	mend := loadGP("kn")
+	SHLQ(U8(3), mend)
+	ADDQ(mp, mend) // &mask[kn]
 	ko := GP64()   // k*u*4
 	XORQ(ko, ko)
 	kt := K()
@@ -1315,13 +1315,14 @@ func gradRows512(nv int) {
 // terms in increasing k.
 func accumCols512(nv int) {
 	name := fmt.Sprintf("accumCols512x%d", nv)
-	TEXT(name, NOSPLIT, "func(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int)")
+	TEXT(name, NOSPLIT, "func(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is AccumCols for one block of up to %d columns (%d vectors, the", name, nv*16, nv),
 		"last masked to its first tail lanes) and one 64-row word of the mask: z and w",
-		"point at the block, x and z at the word's first row, bits ≥ last are ignored.",
+		"point at the block, x and z at the word's first row, bits not in last are ignored;",
+		"kn values of k from the pointers (a range of k when w, x and mask point at its first).",
 		"",
-		"\tfor k := 0; k < in; k++ {",
+		"\tfor k := 0; k < kn; k++ { // x's rows are in apart",
 		"\t\tfor m := mask[k] & last; m != 0; m &= m - 1 {",
 		"\t\t\tr := bits.TrailingZeros64(m)",
 		"\t\t\tfor j := range block {",
@@ -1337,10 +1338,9 @@ func accumCols512(nv int) {
 	u4 := loadGP("u")
 	SHLQ(U8(2), u4)
 	mp := loadGP("mask")
-	mend := GP64()
-	MOVQ(in4, mend)
-	SHLQ(U8(1), mend)
-	ADDQ(mp, mend) // &mask[in]
+	mend := loadGP("kn")
+	SHLQ(U8(3), mend)
+	ADDQ(mp, mend) // &mask[kn]
 	kt := K()
 	laneMask(loadGP("tail"), kt)
 	wv := make([]VecVirtual, nv)
@@ -1408,10 +1408,9 @@ func gradRows256(nv int) {
 	u4 := loadGP("u")
 	SHLQ(U8(2), u4)
 	mp := loadGP("mask")
-	mend := GP64()
-	MOVQ(in4, mend)
-	SHLQ(U8(1), mend)
-	ADDQ(mp, mend)
+	mend := loadGP("kn")
+	SHLQ(U8(3), mend)
+	ADDQ(mp, mend) // &mask[kn]
 	ko := GP64()
 	XORQ(ko, ko)
 	var mt VecVirtual
