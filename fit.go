@@ -162,6 +162,10 @@ type trainer struct {
 	bytesOK bool
 	// bytesNext is bytesIn if it loads the next step's rows itself.
 	bytesNext layers.NextPrefetcher
+	// tune times the layers' ways of running a step (see tuner); stepFn
+	// is step.
+	tune   *tuner
+	stepFn func([]int)
 }
 
 // Fit trains the model like Keras' fit and returns its History. A cancelled
@@ -406,7 +410,7 @@ func (m *Sequential) Fit(ctx context.Context, x, y *data.Array, opts FitOptions)
 			}
 			lo, hi := s*opts.BatchSize, min((s+1)*opts.BatchSize, n)
 			t.next = order[hi:min(hi+opts.BatchSize, n)]
-			t.step(order[lo:hi])
+			t.tune.run(hi-lo == opts.BatchSize, t.stepFn, order[lo:hi])
 			done = s + 1
 			logs := t.batchLogs()
 			for _, cb := range cbs {
@@ -502,6 +506,7 @@ func (m *Sequential) newTrainer(x, y *data.Array, batch int, pool *parallel.Pool
 			l.Allocate(batch, i > t.firstVar)
 		}
 	}
+	t.tune, t.stepFn = newTuner(m.layers), t.step
 	t.xb = make([]float32, batch*x.RowLen())
 	t.yb = make([]float32, batch*y.RowLen())
 	t.grad = make([]float32, batch*t.units)

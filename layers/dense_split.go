@@ -55,6 +55,7 @@ type denseSplit struct {
 	lut    *[256]float32
 	xb     []float32
 	next   []int // the next step's samples (PrefetchNext)
+	off    bool  // SetSplit(false): run serially
 	n      int   // rows of the last split Forward (0: it ran serially)
 	blocks int   // blocks of rows of the relay
 	fast   bool  // sums by kernels.AccumColsBlock, else by lists
@@ -102,7 +103,7 @@ func (d *Dense) allocSplit(maxRows int) {
 // layer and the sizes call for it; it reports whether it did.
 func (d *Dense) forwardSplit(x []float32, n int) bool {
 	sp := d.sp
-	if sp == nil || sp.threads != d.tp.Threads() || n*d.feat*d.Units < sp.threads*minFlops {
+	if sp == nil || sp.off || sp.threads != d.tp.Threads() || n*d.feat*d.Units < sp.threads*minFlops {
 		return false
 	}
 	sp.x, sp.n = x, n
@@ -146,11 +147,24 @@ func (d *Dense) forwardBytesSplit(src []uint8, rows []int, lut *[256]float32, lo
 // of them as it finishes its share of this step's sums. It reports whether
 // the layer will (else the caller should load them).
 func (d *Dense) PrefetchNext(rows []int) bool {
-	if d.sp == nil || d.sp.threads != d.tp.Threads() {
+	if d.sp == nil || d.sp.off || d.sp.threads != d.tp.Threads() {
 		return false
 	}
 	d.sp.next = rows
 	return true
+}
+
+// Tunable reports whether the layer can split its steps by inputs (see
+// layers.Tunable): it is wide, needs no input gradient, and its pool has
+// threads.
+func (d *Dense) Tunable() bool { return d.sp != nil }
+
+// SetSplit turns the split by inputs on (the default) or off; the numbers
+// are the same either way.
+func (d *Dense) SetSplit(on bool) {
+	if d.sp != nil {
+		d.sp.off = !on
+	}
 }
 
 // inputs returns thread t's block of inputs.

@@ -118,6 +118,18 @@ type NextPrefetcher interface {
 	PrefetchNext(rows []int) bool
 }
 
+// Tunable is a layer with two ways of running its training steps on
+// several threads, which compute the same numbers; which is faster
+// depends on the machine's state, so the trainer times both as it trains
+// and keeps the faster. Dense split by inputs is one (see dense_split.go).
+type Tunable interface {
+	Layer
+	// Tunable reports whether the layer has the choice (after Allocate).
+	Tunable() bool
+	// SetSplit chooses: its steps split over the threads, or not.
+	SetSplit(on bool)
+}
+
 // InferenceIdentity is a layer that is the identity at inference
 // (Dropout): what it outputs then is its input.
 type InferenceIdentity interface {
