@@ -33,7 +33,9 @@ import (
 //
 // Only for layers that need no input gradient (the first layer of a
 // model): dx = dz·Wᵀ sums over every unit of a row of W, and each thread
-// would need all of W again.
+// would need all of W again. Whether the split beats one thread depends on
+// how fast the cores exchange cache lines, so the trainer times both ways
+// now and then and keeps the faster (Tunable, SetSplit).
 
 // splitBlocks is how many blocks of rows the relay passes along per
 // thread: the first thread waits for nothing and the last for one block
@@ -60,9 +62,8 @@ type denseSplit struct {
 	blocks int   // blocks of rows of the relay
 	fast   bool  // sums by kernels.AccumColsBlock, else by lists
 	// start[t][r] … start[t][r+1] are thread t's list of row r's non-zero
-	// inputs in idx, val (for the sums by lists), from base[t].
+	// inputs in idx, val (for the sums by lists), from n·k0 + t·Pad.
 	start [][]int
-	base  []int
 	// done[t] is pass·2³² + the blocks of rows thread t has finished.
 	done     []progress
 	pass     uint64
@@ -82,7 +83,7 @@ func (d *Dense) allocSplit(maxRows int) {
 	d.sp = nil
 	t := d.tp.Threads()
 	if t > 1 && d.mask != nil && !d.needDX && d.pos == 1 && d.feat >= 16*t {
-		sp := &denseSplit{threads: t, start: make([][]int, t), base: make([]int, t), done: make([]progress, t),
+		sp := &denseSplit{threads: t, start: make([][]int, t), done: make([]progress, t),
 			xb: make([]float32, maxRows*d.feat)}
 		for i := range sp.start {
 			sp.start[i] = make([]int, maxRows+1)
@@ -127,11 +128,7 @@ func (d *Dense) forwardBytesSplit(src []uint8, rows []int, lut *[256]float32, lo
 	sp.src, sp.rows, sp.lut, sp.next = nil, nil, nil, nil
 	if !split {
 		for r, row := range rows {
-			if lut != nil {
-				kernels.U8Lookup(sp.xb[r*in:(r+1)*in], src[row*in:(row+1)*in], lut)
-			} else {
-				kernels.U8ToF32(sp.xb[r*in:(r+1)*in], src[row*in:(row+1)*in])
-			}
+			bytesToFloats(sp.xb[r*in:(r+1)*in], src[row*in:(row+1)*in], lut)
 		}
 		d.ForwardLogits(sp.xb, n)
 	}
@@ -140,6 +137,16 @@ func (d *Dense) forwardBytesSplit(src []uint8, rows []int, lut *[256]float32, lo
 	}
 	d.acts.forward(d.tp, d.act, d.y, d.z, n, u)
 	return d.y[:n*u]
+}
+
+// bytesToFloats converts bytes as ForwardBytes reads them: lut[b], or
+// float32(b) without a table.
+func bytesToFloats(dst []float32, src []uint8, lut *[256]float32) {
+	if lut != nil {
+		kernels.U8Lookup(dst, src, lut)
+	} else {
+		kernels.U8ToF32(dst, src)
+	}
 }
 
 // PrefetchNext gives the samples the next ForwardBytes will read, before
@@ -182,12 +189,7 @@ func (d *Dense) forwardSplitPart(t int) {
 	x, w := sp.x, d.Kernel.Value
 	if sp.src != nil {
 		for r, row := range sp.rows {
-			xr, b := x[r*in+k0:r*in+k1], sp.src[row*in+k0:row*in+k1]
-			if sp.lut != nil {
-				kernels.U8Lookup(xr, b, sp.lut)
-			} else {
-				kernels.U8ToF32(xr, b)
-			}
+			bytesToFloats(x[r*in+k0:r*in+k1], sp.src[row*in+k0:row*in+k1], sp.lut)
 		}
 	}
 	words := (n + 63) / 64
@@ -196,7 +198,6 @@ func (d *Dense) forwardSplitPart(t int) {
 	}
 	start := sp.start[t]
 	base := n*k0 + t*kernels.Pad
-	sp.base[t] = base
 	s := 0
 	for r := 0; r < n; r++ {
 		m, bit := d.mask[(r/64)*in+k0:(r/64)*in+k1], uint64(1)<<(r%64)
