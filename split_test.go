@@ -20,7 +20,7 @@ import (
 // bit, as one thread at the best level: uint8 inputs read as bytes
 // (ForwardBytes, with and without a scale) and float32 inputs (Forward),
 // with and without a bias, a batch whose last step is too small to split,
-// a second wide layer (which needs its input gradient and is not split),
+// a second wide layer (whose input gradient is split by its inputs too),
 // and every optimizer's update split by the same rows.
 func TestSplitDenseBitIdentical(t *testing.T) {
 	x, y := imagesLike(150, 11)
@@ -46,7 +46,7 @@ func TestSplitDenseBitIdentical(t *testing.T) {
 		batch  int
 		x, vx  *data.Array
 		make   func() (*Sequential, optimizers.Optimizer)
-		second bool // a second wide Dense, not split
+		second bool // a second wide Dense (with an input gradient), split too
 	}{
 		{"bytes-scaled", 32, x.WithScale(1.0 / 255), vx.WithScale(1.0 / 255), func() (*Sequential, optimizers.Optimizer) {
 			return flat(layers.MustNewDense(64, layers.WithActivation("relu")), layers.MustNewDense(10, layers.WithActivation("softmax"))), optimizers.NewAdam(0.001)
@@ -57,6 +57,11 @@ func TestSplitDenseBitIdentical(t *testing.T) {
 		{"float32-two-wide", 64, f32(x), f32(vx), func() (*Sequential, optimizers.Optimizer) {
 			return flat(layers.MustNewDense(96, layers.WithActivation("relu")), layers.MustNewDense(40, layers.WithActivation("relu")),
 				layers.MustNewDense(10, layers.WithActivation("softmax"))), momentum()
+		}, true},
+		{"bytes-dropout-hidden", 32, x.WithScale(1.0 / 255), vx.WithScale(1.0 / 255), func() (*Sequential, optimizers.Optimizer) {
+			drop, _ := layers.NewDropout(0.2)
+			return flat(layers.MustNewDense(128, layers.WithActivation("relu")), layers.MustNewDense(100, layers.WithActivation("relu")), drop,
+				layers.MustNewDense(10, layers.WithActivation("softmax"))), optimizers.NewAdam(0.001)
 		}, true},
 		{"float32-adagrad", 32, f32(x), f32(vx), func() (*Sequential, optimizers.Optimizer) {
 			return flat(layers.MustNewDense(130, layers.WithActivation("sigmoid")), layers.MustNewDense(10, layers.WithActivation("softmax"))), optimizers.NewAdagrad(0.01)
@@ -85,8 +90,8 @@ func TestSplitDenseBitIdentical(t *testing.T) {
 					if split := first.Kernel.SplitRows; split != (threads > 1) {
 						t.Fatalf("%s, %d threads: first Dense split by inputs = %v", level, threads, split)
 					}
-					if w.second && m.layers[2].(*layers.Dense).Kernel.SplitRows {
-						t.Fatalf("%s, %d threads: the second Dense (input gradient) is split", level, threads)
+					if w.second && m.layers[2].(*layers.Dense).Kernel.SplitRows != (threads > 1) {
+						t.Fatalf("%s, %d threads: second Dense split by inputs = %v", level, threads, !(threads > 1))
 					}
 					got, ws := historyBits(h), m.GetWeights()
 					if want == "" {

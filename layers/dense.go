@@ -461,7 +461,10 @@ func (d *Dense) BackwardLogits(dz []float32, n int) []float32 {
 		return d.chainedGrad(dz, n)
 	}
 	if d.gradSplit(dz, n) {
-		return nil // no input gradient: see allocSplit
+		if !d.needDX {
+			return nil
+		}
+		return d.dx[:n*in]
 	}
 	// dW[k,:] = Σ_r x[r,k]·dz[r,:] over the rows whose x[r,k] ≠ 0, in
 	// increasing r, from zero.

@@ -31,11 +31,11 @@ import (
 // (kernels.AccumColsBlock, kernels.GradRowsBlock, or AccumRows over each
 // row's list of non-zero inputs in the block).
 //
-// Only for layers that need no input gradient (the first layer of a
-// model): dx = dz·Wᵀ sums over every unit of a row of W, and each thread
-// would need all of W again. Whether the split beats one thread depends on
-// how fast the cores exchange cache lines, so the trainer times both ways
-// now and then and keeps the faster (Tunable, SetSplit).
+// The input gradient splits too: column k of dx = dz·Wᵀ sums over the
+// units of row k of W, which its thread owns. Whether the split beats one
+// thread depends on how fast the cores exchange cache lines, so the
+// trainer times both ways now and then and keeps the faster (Tunable,
+// SetSplit).
 
 // splitBlocks is how many blocks of rows the relay passes along per
 // thread: the first thread waits for nothing and the last for one block
@@ -77,12 +77,11 @@ type progress struct {
 }
 
 // allocSplit sets up the split by inputs when the pool has threads to split
-// over and the layer qualifies: wide, no input gradient, at least a cache
-// line of W's rows per thread.
+// over and the layer qualifies: wide, flat, at least 16 inputs per thread.
 func (d *Dense) allocSplit(maxRows int) {
 	d.sp = nil
 	t := d.tp.Threads()
-	if t > 1 && d.mask != nil && !d.needDX && d.pos == 1 && d.feat >= 16*t {
+	if t > 1 && d.mask != nil && d.pos == 1 && d.feat >= 16*t {
 		sp := &denseSplit{threads: t, start: make([][]int, t), done: make([]progress, t),
 			xb: make([]float32, maxRows*d.feat)}
 		for i := range sp.start {
@@ -268,12 +267,30 @@ func (d *Dense) gradSplit(dz []float32, n int) bool {
 	return true
 }
 
-// gradSplitPart computes thread t's rows of dW, and thread 0 db.
+// gradSplitPart computes thread t's rows of dW, thread 0 db, and, when the
+// layer needs it, thread t's columns of dx = dz·Wᵀ: column k of dx reads
+// row k of W only, so each thread transposes its own rows into Wᵀ and
+// sums its columns of dx over the units in increasing order, from zero,
+// as the serial pass does (kernels.AccumColsOut, or AccumRows by rows).
 func (d *Dense) gradSplitPart(t int) {
 	sp := d.sp
+	in, u, n := d.feat, d.Units, sp.n
 	k0, k1 := d.inputs(t)
-	kernels.GradRowsBlock(d.Kernel.Grad, sp.x, d.feat, sp.dz, d.Units, d.mask, sp.n, k0, k1)
+	kernels.GradRowsBlock(d.Kernel.Grad, sp.x, in, sp.dz, u, d.mask, n, k0, k1)
 	if t == 0 {
-		d.biasGrad(sp.dz, sp.n)
+		d.biasGrad(sp.dz, n)
+	}
+	if !d.needDX {
+		return
+	}
+	d.transposeRows(k0, k1)
+	for r := 0; r < n; r++ {
+		clear(d.dx[r*in+k0 : r*in+k1])
+	}
+	if kernels.HasAccumCols() && kernels.AccumColsOut(d.dx, d.wt, sp.dz, u, in, d.all, n, k0, k1) {
+		return
+	}
+	for r := 0; r < n; r++ {
+		kernels.AccumRows(d.dx[r*in+k0:r*in+k1], d.wt[k0:], in, d.iota[:u], sp.dz[r*u:(r+1)*u])
 	}
 }

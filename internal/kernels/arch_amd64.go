@@ -573,14 +573,14 @@ func scatterBatchArch(g []float32, stride int, idx []int32, val []float32, start
 
 func hasAccumColsArch() bool { return level == AVX512 }
 
-func accumColsArch(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1 int) bool {
+func accumColsArch(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1, c0, c1 int) bool {
 	if level != AVX512 {
 		return false
 	}
 	width := maxVec * 16
 	kn := k1 - k0
-	for jb := 0; jb < u; jb += width {
-		nv, tail := block(min(width, u-jb), 16)
+	for jb := c0; jb < c1; jb += width {
+		nv, tail := block(min(width, c1-jb), 16)
 		for wd := r0 / 64; wd*64 < r1; wd++ {
 			accumCols512(nv, &z[wd*64*u+jb], &w[k0*u+jb], &x[wd*64*in+k0], in, u, &mask[wd*in+k0], rowBits(wd, r0, r1), tail, kn)
 		}

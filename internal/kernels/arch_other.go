@@ -53,7 +53,9 @@ func scatterBatchArch([]float32, int, []int32, []float32, []int, []float32, int)
 
 func hasAccumColsArch() bool { return false }
 
-func accumColsArch(_, _, _ []float32, _, _ int, _ []uint64, _, _, _, _ int) bool { return false }
+func accumColsArch(_, _, _ []float32, _, _ int, _ []uint64, _, _, _, _, _, _ int) bool {
+	return false
+}
 
 func channelMomentsArch(_, _ []float64, _ []float32) bool { return false }
 

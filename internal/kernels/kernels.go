@@ -315,7 +315,24 @@ func AccumColsBlock(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1 
 	if r0 == r1 || k0 == k1 {
 		return hasAccumColsArch()
 	}
-	return accumColsArch(z, w, x, in, u, mask, r0, r1, k0, k1)
+	return accumColsArch(z, w, x, in, u, mask, r0, r1, k0, k1, 0, u)
+}
+
+// AccumColsOut is AccumCols for the output columns c0 … c1−1 of z (and of
+// w) only: it adds to z[r, c0:c1] exactly the terms AccumCols adds there,
+// in the same order, and leaves the other columns alone (a layer split by
+// inputs computes its input gradient dx = dz·Wᵀ by blocks of dx's
+// columns, each thread its own).
+func AccumColsOut(z, w, x []float32, in, u int, mask []uint64, n, c0, c1 int) bool {
+	words := (n + 63) / 64
+	if in <= 0 || u <= 0 || n < 0 || c0 < 0 || c1 > u || c0 > c1 ||
+		len(mask) < words*in || len(z) < n*u || len(w) < in*u || len(x) < n*in {
+		panic("kernels.AccumColsOut: bad shapes")
+	}
+	if n == 0 || c0 == c1 {
+		return hasAccumColsArch()
+	}
+	return accumColsArch(z, w, x, in, u, mask, 0, n, 0, in, c0, c1)
 }
 
 // HasAccumCols reports whether AccumCols has a fast version at the current

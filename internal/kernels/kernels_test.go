@@ -413,13 +413,13 @@ func TestAccumCols(t *testing.T) {
 				}
 				z2 := slices.Clone(z0)
 				if !AccumCols(z2, w, x, in, u, mask, n) {
-					refAccumCols(z2, w, x, in, u, mask, 0, n, 0, in)
+					refAccumCols(z2, w, x, in, u, mask, 0, n, 0, in, 0, u)
 				}
 				if i := sameBits(z1, z2); i >= 0 {
 					t.Fatalf("in=%d u=%d n=%d: z[%d] = %v, row-major %v", in, u, n, i, z2[i], z1[i])
 				}
 				z3 := slices.Clone(z0)
-				refAccumCols(z3, w, x, in, u, mask, 0, n, 0, in)
+				refAccumCols(z3, w, x, in, u, mask, 0, n, 0, in, 0, u)
 				if i := sameBits(z1, z3); i >= 0 {
 					t.Fatalf("in=%d u=%d n=%d: reference z[%d] = %v, row-major %v", in, u, n, i, z3[i], z1[i])
 				}
@@ -431,13 +431,28 @@ func TestAccumCols(t *testing.T) {
 					z4 := slices.Clone(z0)
 					for _, kb := range [][2]int{{0, in / 3}, {in / 3, in / 2}, {in / 2, in / 2}, {in / 2, in}} {
 						if !AccumColsBlock(z4, w, x, in, u, mask, rb[0], rb[1], kb[0], kb[1]) {
-							refAccumCols(z4, w, x, in, u, mask, rb[0], rb[1], kb[0], kb[1])
+							refAccumCols(z4, w, x, in, u, mask, rb[0], rb[1], kb[0], kb[1], 0, u)
 						}
 					}
 					want := slices.Clone(z0)
 					copy(want[rb[0]*u:rb[1]*u], z1[rb[0]*u:rb[1]*u])
 					if i := sameBits(want, z4); i >= 0 {
 						t.Fatalf("in=%d u=%d n=%d rows %d…%d: z[%d] = %v, want %v", in, u, n, rb[0], rb[1]-1, i, z4[i], want[i])
+					}
+				}
+				// By blocks of output columns: the block's columns as
+				// AccumCols makes them, the others untouched.
+				for _, cb := range blocks(u) {
+					z5 := slices.Clone(z0)
+					if !AccumColsOut(z5, w, x, in, u, mask, n, cb[0], cb[1]) {
+						refAccumCols(z5, w, x, in, u, mask, 0, n, 0, in, cb[0], cb[1])
+					}
+					want := slices.Clone(z0)
+					for r := 0; r < n; r++ {
+						copy(want[r*u+cb[0]:r*u+cb[1]], z1[r*u+cb[0]:r*u+cb[1]])
+					}
+					if i := sameBits(want, z5); i >= 0 {
+						t.Fatalf("in=%d u=%d n=%d columns %d…%d: z[%d] = %v, want %v", in, u, n, cb[0], cb[1]-1, i, z5[i], want[i])
 					}
 				}
 			}

@@ -120,9 +120,9 @@ func refU8Lookup(dst []float32, src []uint8, lut *[256]float32) {
 	}
 }
 
-func refAccumCols(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1 int) {
+func refAccumCols(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1, c0, c1 int) {
 	for k := k0; k < k1; k++ {
-		wk := w[k*u : (k+1)*u]
+		wk := w[k*u+c0 : k*u+c1]
 		for wd := r0 / 64; wd*64 < r1; wd++ {
 			m := mask[wd*in+k] & rowBits(wd, r0, r1)
 			for r := wd * 64; m != 0; m, r = m>>1, r+1 {
@@ -130,7 +130,7 @@ func refAccumCols(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1 in
 					continue
 				}
 				xv := x[r*in+k]
-				zr := z[r*u : (r+1)*u]
+				zr := z[r*u+c0 : r*u+c1]
 				for j := range zr {
 					zr[j] += float32(xv * wk[j])
 				}
