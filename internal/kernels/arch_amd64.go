@@ -336,6 +336,22 @@ func adamArch(w, g, m, v []float32, alpha, c1, c2, eps float32) bool {
 	return true
 }
 
+func rmspropArch(w, g, r []float32, lr, rho, c, eps float32) bool {
+	if level < AVX2 {
+		return false
+	}
+	n := len(w) &^ (lanes() - 1)
+	if n > 0 {
+		if level == AVX512 {
+			rmsprop512(&w[0], &g[0], &r[0], n, lr, rho, c, eps)
+		} else {
+			rmsprop256(&w[0], &g[0], &r[0], n, lr, rho, c, eps)
+		}
+	}
+	refRMSprop(w[n:], g[n:], r[n:], lr, rho, c, eps)
+	return true
+}
+
 func u8ToF32Arch(dst []float32, src []uint8) bool {
 	if level < AVX2 {
 		return false

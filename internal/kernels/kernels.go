@@ -399,6 +399,27 @@ func SGD(w, g []float32, lr float32) {
 	refSGD(w, g, lr)
 }
 
+// RMSprop applies one RMSprop update without momentum, not centered
+// (Keras' defaults), with c = 1 − rho computed in float32:
+//
+//	r[j] = float32(rho*r[j]) + float32(float32(c*g[j])*g[j])
+//	w[j] -= float32(lr*g[j]) / sqrt32(r[j]+eps)
+//
+// where sqrt32 is the correctly rounded float32 square root.
+func RMSprop(w, g, r []float32, lr, rho, eps float32) {
+	if len(g) < len(w) || len(r) < len(w) {
+		panic("kernels.RMSprop: g or r shorter than w")
+	}
+	if len(w) == 0 {
+		return
+	}
+	c := 1 - rho
+	if rmspropArch(w, g, r, lr, rho, c, eps) {
+		return
+	}
+	refRMSprop(w, g, r, lr, rho, c, eps)
+}
+
 // Adam applies one Keras Adam update with c1 = 1−β₁, c2 = 1−β₂ and alpha =
 // lr·√(1−β₂ᵗ)/(1−β₁ᵗ):
 //

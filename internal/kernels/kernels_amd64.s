@@ -6264,6 +6264,88 @@ done:
 	VZEROUPPER
 	RET
 
+// func rmsprop512(w *float32, grad *float32, r *float32, n int, lr float32, rho float32, c float32, eps float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·rmsprop512(SB), NOSPLIT, $0-48
+	MOVQ         w+0(FP), AX
+	MOVQ         grad+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVSS        lr+32(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        rho+36(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVSS        c+40(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVSS        eps+44(FP), X3
+	VBROADCASTSS X3, Z3
+	XORQ         SI, SI
+
+loop:
+	CMPQ    SI, BX
+	JGE     done
+	VMOVUPS (CX)(SI*4), Z4
+	VMOVUPS (DX)(SI*4), Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z4, Z2, Z6
+	VMULPS  Z4, Z6, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (DX)(SI*4)
+	VADDPS  Z3, Z5, Z5
+	VSQRTPS Z5, Z5
+	VMULPS  Z4, Z0, Z6
+	VDIVPS  Z5, Z6, Z6
+	VMOVUPS (AX)(SI*4), Z4
+	VSUBPS  Z6, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*4)
+	ADDQ    $0x00000010, SI
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func rmsprop256(w *float32, grad *float32, r *float32, n int, lr float32, rho float32, c float32, eps float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·rmsprop256(SB), NOSPLIT, $0-48
+	MOVQ         w+0(FP), AX
+	MOVQ         grad+8(FP), CX
+	MOVQ         r+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVSS        lr+32(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        rho+36(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVSS        c+40(FP), X2
+	VBROADCASTSS X2, Y2
+	MOVSS        eps+44(FP), X3
+	VBROADCASTSS X3, Y3
+	XORQ         SI, SI
+
+loop:
+	CMPQ    SI, BX
+	JGE     done
+	VMOVUPS (CX)(SI*4), Y4
+	VMOVUPS (DX)(SI*4), Y5
+	VMULPS  Y5, Y1, Y5
+	VMULPS  Y4, Y2, Y6
+	VMULPS  Y4, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (DX)(SI*4)
+	VADDPS  Y3, Y5, Y5
+	VSQRTPS Y5, Y5
+	VMULPS  Y4, Y0, Y6
+	VDIVPS  Y5, Y6, Y6
+	VMOVUPS (AX)(SI*4), Y4
+	VSUBPS  Y6, Y4, Y4
+	VMOVUPS Y4, (AX)(SI*4)
+	ADDQ    $0x00000008, SI
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func u8ToF32512(dst *float32, src *uint8, n int)
 // Requires: AVX, AVX512F
 TEXT ·u8ToF32512(SB), NOSPLIT, $0-24

@@ -498,6 +498,37 @@ func TestAdam(t *testing.T) {
 	})
 }
 
+func TestRMSprop(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		for _, n := range append(sizes, 1290, 100480) {
+			w, g, r := randVec(rng, n, 1), randVec(rng, n, 0.5), randVec(rng, n, 0.7)
+			for i := range r {
+				r[i] = r[i] * r[i]
+			}
+			w1, r1 := slices.Clone(w), slices.Clone(r)
+			w2, r2 := slices.Clone(w), slices.Clone(r)
+			var lr, rho, eps float32 = 0.001, 0.9, 1e-7 // 1−rho in float32, as the optimizer has it
+			refRMSprop(w1, g, r1, lr, rho, 1-rho, eps)
+			RMSprop(w2, g, r2, lr, rho, eps)
+			for _, p := range [][2][]float32{{w1, w2}, {r1, r2}} {
+				if i := sameBits(p[0], p[1]); i >= 0 {
+					t.Fatalf("n=%d: element %d = %v, reference %v", n, i, p[1][i], p[0][i])
+				}
+			}
+			// The reference is the plain loop's order (the optimizer's).
+			w3, r3 := slices.Clone(w), slices.Clone(r)
+			for j := range w3 {
+				r3[j] = rho*r3[j] + (1-rho)*g[j]*g[j]
+				w3[j] -= lr * g[j] / sqrt32(r3[j]+eps)
+			}
+			if i := sameBits(w1, w3); i >= 0 {
+				t.Fatalf("n=%d: reference w[%d] = %v, plain loop %v", n, i, w1[i], w3[i])
+			}
+		}
+	})
+}
+
 func TestU8(t *testing.T) {
 	var lut [256]float32
 	for i := range lut {

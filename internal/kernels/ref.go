@@ -106,6 +106,14 @@ func refAdam(w, g, m, v []float32, alpha, c1, c2, eps float32) {
 	}
 }
 
+func refRMSprop(w, g, r []float32, lr, rho, c, eps float32) {
+	g, r = g[:len(w)], r[:len(w)]
+	for j := range w {
+		r[j] = float32(rho*r[j]) + float32(float32(c*g[j])*g[j])
+		w[j] -= float32(lr*g[j]) / sqrt32(r[j]+eps)
+	}
+}
+
 func refU8ToF32(dst []float32, src []uint8) {
 	dst = dst[:len(src)]
 	for j, v := range src {

@@ -989,6 +989,28 @@ func adam512(w *float32, grad *float32, m *float32, v *float32, n int, alpha flo
 //go:noescape
 func adam256(w *float32, grad *float32, m *float32, v *float32, n int, alpha float32, c1 float32, c2 float32, eps float32)
 
+// rmsprop512 is RMSprop (no momentum, not centered) for n elements, n a multiple of 16,
+// with c = 1 − rho:
+//
+//	for j := 0; j < n; j++ {
+//		r[j] = float32(rho*r[j]) + float32(float32(c*g[j])*g[j])
+//		w[j] -= float32(lr*g[j]) / sqrt32(r[j]+eps)
+//	}
+//
+//go:noescape
+func rmsprop512(w *float32, grad *float32, r *float32, n int, lr float32, rho float32, c float32, eps float32)
+
+// rmsprop256 is RMSprop (no momentum, not centered) for n elements, n a multiple of 8,
+// with c = 1 − rho:
+//
+//	for j := 0; j < n; j++ {
+//		r[j] = float32(rho*r[j]) + float32(float32(c*g[j])*g[j])
+//		w[j] -= float32(lr*g[j]) / sqrt32(r[j]+eps)
+//	}
+//
+//go:noescape
+func rmsprop256(w *float32, grad *float32, r *float32, n int, lr float32, rho float32, c float32, eps float32)
+
 // u8ToF32512 is U8ToF32 for n bytes, n a multiple of 16:
 //
 //	for j := 0; j < n; j++ {

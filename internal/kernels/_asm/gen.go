@@ -99,6 +99,8 @@ func main() {
 	sgd256()
 	adam512()
 	adam256()
+	rmsprop512()
+	rmsprop256()
 	u8ToF32512()
 	u8ToF32256()
 	u8Lookup512()
@@ -1628,6 +1630,53 @@ func adam(name string, lanes int, vec func() VecVirtual) {
 }
 
 func adam512() { adam("adam512", 16, func() VecVirtual { return ZMM() }) }
+
+func rmspropDoc(name string, lanes int) {
+	Doc(fmt.Sprintf("%s is RMSprop (no momentum, not centered) for n elements, n a multiple of %d,", name, lanes),
+		"with c = 1 − rho:",
+		"",
+		"\tfor j := 0; j < n; j++ {",
+		"\t\tr[j] = float32(rho*r[j]) + float32(float32(c*g[j])*g[j])",
+		"\t\tw[j] -= float32(lr*g[j]) / sqrt32(r[j]+eps)",
+		"\t}")
+}
+
+func rmsprop(name string, lanes int, vec func() VecVirtual) {
+	TEXT(name, NOSPLIT, "func(w *float32, grad *float32, r *float32, n int, lr float32, rho float32, c float32, eps float32)")
+	Pragma("noescape")
+	rmspropDoc(name, lanes)
+	wp := loadGP("w")
+	gp := loadGP("grad")
+	rp := loadGP("r")
+	n := loadGP("n")
+	bc := func(p string) VecVirtual {
+		x := vec()
+		VBROADCASTSS(Load(Param(p), XMM()), x)
+		return x
+	}
+	lr, rho, c, eps := bc("lr"), bc("rho"), bc("c"), bc("eps")
+	elementwise(n, lanes, func(i Register) {
+		at := func(p Register) Mem { return Mem{Base: p, Index: i, Scale: 4} }
+		g, r, w, t, s := vec(), vec(), vec(), vec(), vec()
+		VMOVUPS(at(gp), g)
+		VMOVUPS(at(rp), r)
+		VMULPS(r, rho, r) // rho*r
+		VMULPS(g, c, t)   // c*g
+		VMULPS(g, t, t)   // (c*g)*g
+		VADDPS(t, r, r)   // rho*r + (c*g)*g
+		VMOVUPS(r, at(rp))
+		VADDPS(eps, r, s)
+		VSQRTPS(s, s)   // sqrt(r+eps)
+		VMULPS(g, lr, t) // lr*g
+		VDIVPS(s, t, t)  // lr*g / sqrt(r+eps)
+		VMOVUPS(at(wp), w)
+		VSUBPS(t, w, w)
+		VMOVUPS(w, at(wp))
+	})
+}
+
+func rmsprop512() { rmsprop("rmsprop512", 16, func() VecVirtual { return ZMM() }) }
+func rmsprop256() { rmsprop("rmsprop256", 8, func() VecVirtual { return YMM() }) }
 func adam256() { adam("adam256", 8, func() VecVirtual { return YMM() }) }
 
 func u8Doc(name string, lanes int, lut bool) {
