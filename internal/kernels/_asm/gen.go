@@ -1666,7 +1666,7 @@ func rmsprop(name string, lanes int, vec func() VecVirtual) {
 		VADDPS(t, r, r)   // rho*r + (c*g)*g
 		VMOVUPS(r, at(rp))
 		VADDPS(eps, r, s)
-		VSQRTPS(s, s)   // sqrt(r+eps)
+		VSQRTPS(s, s)    // sqrt(r+eps)
 		VMULPS(g, lr, t) // lr*g
 		VDIVPS(s, t, t)  // lr*g / sqrt(r+eps)
 		VMOVUPS(at(wp), w)
@@ -1677,7 +1677,7 @@ func rmsprop(name string, lanes int, vec func() VecVirtual) {
 
 func rmsprop512() { rmsprop("rmsprop512", 16, func() VecVirtual { return ZMM() }) }
 func rmsprop256() { rmsprop("rmsprop256", 8, func() VecVirtual { return YMM() }) }
-func adam256() { adam("adam256", 8, func() VecVirtual { return YMM() }) }
+func adam256()    { adam("adam256", 8, func() VecVirtual { return YMM() }) }
 
 func u8Doc(name string, lanes int, lut bool) {
 	body := "\t\tdst[j] = float32(src[j])"
