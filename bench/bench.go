@@ -36,6 +36,10 @@ import (
 const (
 	Seed = "seed" // the question's program
 	MLP  = "mlp"  // 784→128 relu→10 softmax with Adam
+	// MLP512 is Keras' classic mnist_mlp (examples/mnist_mlp.yaml):
+	// 784→512 relu→Dropout(0.2)→512 relu→Dropout(0.2)→10 softmax with
+	// RMSprop, batch 128.
+	MLP512 = "mlp512"
 	CNN  = "cnn"  // Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax) with Adam
 	// CNNBN is cnn with the conv → BatchNormalization → ReLU block
 	// (examples/cnn_bn.yaml without its Dropout).
@@ -48,7 +52,7 @@ var Workloads = []string{Seed, MLP}
 
 // Extra lists the workloads `kiln bench` runs only when named: their
 // epochs take seconds, not a fraction of one.
-var Extra = []string{CNN, CNNBN}
+var Extra = []string{MLP512, CNN, CNNBN}
 
 // Names lists every workload name Run accepts: Workloads, then Extra.
 func Names() []string { return append(append([]string(nil), Workloads...), Extra...) }
@@ -60,6 +64,8 @@ func Describe(workload string) string {
 		return "MNIST 60000 rows raw uint8 → Dense(10, sigmoid), categorical_crossentropy from logits, SGD lr 0.01, batch 32; validation 10000 rows"
 	case MLP:
 		return "MNIST 60000 rows uint8 scaled 1/255 → Dense(128, relu) → Dense(10, softmax), categorical_crossentropy, Adam lr 0.001, batch 32; validation 10000 rows"
+	case MLP512:
+		return "MNIST 60000 rows uint8 scaled 1/255 → Dense(512, relu) → Dropout(0.2) → Dense(512, relu) → Dropout(0.2) → Dense(10, softmax), categorical_crossentropy, RMSprop lr 0.001, batch 128; validation 10000 rows"
 	case CNN:
 		return "MNIST 60000 rows uint8 scaled 1/255 as (28, 28, 1) → Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Flatten → Dense(10, softmax), categorical_crossentropy, Adam lr 0.001, batch 128; validation 10000 rows"
 	case CNNBN:
@@ -105,6 +111,19 @@ func NewSetup(workload string) (*Setup, error) {
 			layers.MustNewDense(128, layers.WithActivation("relu")),
 			layers.MustNewDense(10, layers.WithActivation("softmax")))
 		opt = optimizers.NewAdam(0.001)
+	case MLP512:
+		s.X, s.XVal = s.X.WithScale(1.0/255), s.XVal.WithScale(1.0/255)
+		s.Batch = 128
+		items := []any{layers.NewInput(28, 28), layers.NewFlatten()}
+		for range 2 {
+			drop, err := layers.NewDropout(0.2)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, layers.MustNewDense(512, layers.WithActivation("relu")), drop)
+		}
+		s.Model = kiln.NewSequential(append(items, layers.MustNewDense(10, layers.WithActivation("softmax")))...)
+		opt = optimizers.NewRMSprop(0.001)
 	case CNN, CNNBN:
 		// Keras' x_train[..., None] / 255: the channel axis, then the scale.
 		s.X = s.X.Reshaped([]int{s.X.Rows(), 28, 28, 1}).WithScale(1.0 / 255)

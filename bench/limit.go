@@ -82,6 +82,10 @@ func WorkOf(s *Setup, w string) (Work, error) {
 	case MLP:
 		dense(784, 128, nzT, nzV, false)
 		dense(128, 10, -1, -1, true)
+	case MLP512:
+		dense(784, 512, nzT, nzV, false)
+		dense(512, 512, -1, -1, true)
+		dense(512, 10, -1, -1, true)
 	case CNN, CNNBN:
 		// Conv2D(32, 3×3) on 28×28×1: forward and kernel gradient over
 		// the windows' non-zero pixels; the 26×26 outputs per filter.
@@ -95,10 +99,17 @@ func WorkOf(s *Setup, w string) (Work, error) {
 	// The optimizer: SGD's w −= lr·g is one multiply and one subtract per
 	// weight; Adam's m and v updates and the step take 10 (β₁m, (1−β₁)g,
 	// +; β₂v, (1−β₂)g, ·g, +; √v+ε, lr·m̂, −) and one (√, ÷) pair.
-	if w == Seed {
+	switch w {
+	case Seed:
 		wk.MulAdds += 2 * p * steps
 		wk.Dense += 2 * p * steps
-	} else {
+	case MLP512:
+		// RMSprop's r update takes 4 (ρr, (1−ρ)g, ·g, +) and the step 3
+		// (+ε, lr·g, −) and one (√, ÷) pair.
+		wk.MulAdds += 7 * p * steps
+		wk.Dense += 7 * p * steps
+		wk.SqrtDivs += p * steps
+	default:
 		wk.MulAdds += 10 * p * steps
 		wk.Dense += 10 * p * steps
 		wk.SqrtDivs += p * steps

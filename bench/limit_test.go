@@ -75,6 +75,14 @@ func TestWorkOf(t *testing.T) {
 			if wk.SqrtDivs != 101770*steps {
 				t.Errorf("mlp: SqrtDivs %g, want %g", wk.SqrtDivs, 101770*steps)
 			}
+		case MLP512: // 669,706 weights, RMSprop: one square root and divide each per step
+			if wk.SqrtDivs != 669706*steps {
+				t.Errorf("mlp512: SqrtDivs %g, want %g", wk.SqrtDivs, 669706*steps)
+			}
+			hidden := 2 * 512 * 3 * 512 * float64(s.X.Rows()) // 512→512: forward, dW and dx over the training rows
+			if wk.MulAdds < hidden {
+				t.Errorf("mlp512: MulAdds %g below the hidden layer's own %g", wk.MulAdds, hidden)
+			}
 		case CNN:
 			if wk.MulAdds < 2*32*2*winT {
 				t.Errorf("cnn: MulAdds %g below the convolution's own %g", wk.MulAdds, 2*32*2*winT)

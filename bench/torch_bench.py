@@ -1,6 +1,6 @@
 """PyTorch version of `kiln bench`'s workloads, for `kiln bench --vs-torch`.
 
-Usage: python3 torch_bench.py --mnist DIR [--workload seed|mlp|cnn|cnn-bn] [--epochs N] [--threads T] [--default-malloc]
+Usage: python3 torch_bench.py --mnist DIR [--workload seed|mlp|mlp512|cnn|cnn-bn] [--epochs N] [--threads T] [--default-malloc]
        python3 torch_bench.py --probe [--threads T]
 
 seed: the question's program. MNIST 60000 rows of raw uint8 pixels (not
@@ -9,6 +9,9 @@ seed: the question's program. MNIST 60000 rows of raw uint8 pixels (not
       logits), cross-entropy on the logits, SGD lr 0.01, batch 32, shuffled
       every epoch; validation on the 10000 test rows in batches of 32.
 mlp:  pixels / 255, Linear(784, 128) + ReLU + Linear(128, 10), softmax
+mlp512: Keras' mnist_mlp: pixels / 255, Linear(784, 512) + ReLU + Dropout(0.2) +
+      Linear(512, 512) + ReLU + Dropout(0.2) + Linear(512, 10), RMSprop
+      (lr 0.001, alpha 0.9, eps 1e-7: Keras' rho and epsilon), batch 128
       cross-entropy on the logits, Adam (lr 0.001, eps 1e-7 as Keras), batch 32.
 cnn:  pixels / 255 as (N, 1, 28, 28), Conv2d(1, 32, 3) + ReLU + MaxPool2d(2) +
       Flatten + Linear(5408, 10), softmax cross-entropy on the logits, Adam
@@ -153,7 +156,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mnist")
     ap.add_argument("--probe", action="store_true", help="print the summary (versions, threads, BLAS) and exit")
-    ap.add_argument("--workload", default="seed", choices=["seed", "mlp", "cnn", "cnn-bn"])
+    ap.add_argument("--workload", default="seed", choices=["seed", "mlp", "mlp512", "cnn", "cnn-bn"])
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--default-malloc", action="store_true", help="cnn: keep glibc's malloc settings")
@@ -184,6 +187,12 @@ def main():
         model = torch.nn.Linear(784, 10)
         layers = [model]
         opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    elif a.workload == "mlp512":
+        scale, batch = 1.0 / 255, 128
+        l1, l2, l3 = torch.nn.Linear(784, 512), torch.nn.Linear(512, 512), torch.nn.Linear(512, 10)
+        layers = [l1, l2, l3]
+        model = torch.nn.Sequential(l1, torch.nn.ReLU(), torch.nn.Dropout(0.2), l2, torch.nn.ReLU(), torch.nn.Dropout(0.2), l3)
+        opt = torch.optim.RMSprop(model.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
     elif a.workload == "cnn":
         scale, batch, shape = 1.0 / 255, 128, (-1, 1, 28, 28)
         conv, lin = torch.nn.Conv2d(1, 32, 3), torch.nn.Linear(32 * 13 * 13, 10)

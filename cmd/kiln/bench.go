@@ -23,7 +23,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	epochs := fs.Int("epochs", 3, "epochs per workload; the median epoch is reported")
 	threads := fs.Int("threads", 1, "threads per training step and for validation (kiln's fit threads, with GOMAXPROCS set to it; PyTorch's thread count)")
-	workload := fs.String("workload", "all", "seed (the question's program), mlp (784→128 relu→10 softmax, Adam), cnn (Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax), Adam, batch 128), cnn-bn (cnn with Conv2D → BatchNormalization → ReLU), all (seed and mlp), or sweep (kiln sweep --jobs 1 against one job per core)")
+	workload := fs.String("workload", "all", "seed (the question's program), mlp (784→128 relu→10 softmax, Adam), mlp512 (Keras' mnist_mlp: 784→512→512→10 with Dropout, RMSprop, batch 128), cnn (Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax), Adam, batch 128), cnn-bn (cnn with Conv2D → BatchNormalization → ReLU), all (seed and mlp), or sweep (kiln sweep --jobs 1 against one job per core)")
 	rounds := fs.Int("rounds", 5, "sweep: timed rounds of each --jobs setting")
 	interleave := fs.Int("interleave", 0, "train each workload on 1 thread and on --threads threads at once, in turns of this many steps, and print the median speed-up over pairs of turns (after the usual run)")
 	pairs := fs.Int("pairs", 0, "time each workload this many times on 1 thread and on --threads threads, alternately, and print each pair's speed-up and their median (after the usual run)")
