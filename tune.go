@@ -8,9 +8,10 @@ import (
 )
 
 // A tuner chooses, while Fit trains, between two ways of running the steps
-// of the layers that offer them (layers.Tunable: a wide first Dense split
-// by inputs over the threads, or not), which compute the same numbers, by
-// timing both now and then and keeping the faster. Which one is faster
+// of the layers that offer them (layers.Tunable: a wide Dense split by
+// inputs over the threads, or not; all such layers together), which
+// compute the same numbers, by timing both now and then and keeping the
+// faster. Which one is faster
 // depends on the machine's state, which changes over minutes: on the
 // 2-vCPU VM kiln is measured on, a cache line's round trip between the two
 // vCPUs is either about 200 ns or about 1000 ns, and the MLP's split step
@@ -21,13 +22,15 @@ type tuner struct {
 	trial int // steps into the running trial; −1: none
 	// times[s] holds the trial's block means with the split on (s = 0)
 	// and off (1); sum and count the running block's full steps.
-	times [2][]time.Duration
-	sum   time.Duration
-	count int
-	off   bool      // the split is off outside trials
-	next  time.Time // when the next trial starts
-	every time.Duration
-	now   func() time.Time // time.Now; tests give a clock of their own
+	times   [2][]time.Duration
+	sum     time.Duration
+	count   int
+	off     bool      // the split is off outside trials
+	next    time.Time // when the next trial starts
+	began   time.Time // when the running trial started
+	every   time.Duration
+	spacing time.Duration
+	now     func() time.Time // time.Now; tests give a clock of their own
 }
 
 const (
@@ -35,14 +38,19 @@ const (
 	tuneSteps = 8 * tuneBlock // steps per trial: 4 blocks each way
 )
 
-// tuneEvery is the time from the end of a trial to the next (a variable
+// tuneEvery is the least time from the end of a trial to the next, and
+// tuneSpacing times the trial's own length the least too, so that trials
+// of slow steps take at most a sixteenth of the training time (variables
 // for tests, which run trials back to back).
-var tuneEvery = 500 * time.Millisecond
+var (
+	tuneEvery   = 500 * time.Millisecond
+	tuneSpacing = time.Duration(15)
+)
 
 // newTuner returns a tuner for the layers of ls that have the choice on
 // this Fit's pool (none: the tuner only runs the steps).
 func newTuner(ls []layers.Layer) *tuner {
-	u := &tuner{trial: -1, every: tuneEvery, now: time.Now}
+	u := &tuner{trial: -1, every: tuneEvery, spacing: tuneSpacing, now: time.Now}
 	for _, l := range ls {
 		if tl, ok := l.(layers.Tunable); ok && tl.Tunable() {
 			u.ts = append(u.ts, tl)
@@ -65,7 +73,7 @@ func (u *tuner) run(full bool, step func([]int), idx []int) {
 	}
 	now := u.now()
 	if u.trial < 0 && !now.Before(u.next) {
-		u.trial = 0
+		u.trial, u.began = 0, now
 		u.times[0], u.times[1] = u.times[0][:0], u.times[1][:0]
 		u.sum, u.count = 0, 0
 	}
@@ -100,7 +108,8 @@ func (u *tuner) run(full bool, step func([]int), idx []int) {
 			u.off = middle(u.times[1]) < middle(u.times[0])
 		}
 		u.trial = -1
-		u.next = u.now().Add(u.every)
+		end := u.now()
+		u.next = end.Add(max(u.every, u.spacing*end.Sub(u.began)))
 	}
 }
 

@@ -40,7 +40,7 @@ func TestTunerKeepsTheFaster(t *testing.T) {
 		t.Run(fmt.Sprintf("on %v off %v", c.on, c.off), func(t *testing.T) {
 			clock := time.Unix(0, 0)
 			f := &fakeSplit{on: c.on, off: c.off, clock: &clock}
-			u := &tuner{ts: []layers.Tunable{f}, trial: -1, every: 10 * time.Millisecond, now: func() time.Time { return clock }}
+			u := &tuner{ts: []layers.Tunable{f}, trial: -1, every: 10 * time.Millisecond, spacing: 15, now: func() time.Time { return clock }}
 			for s := 0; s < 2000; s++ {
 				u.run(s%100 != 99, f.step, nil)
 			}
@@ -48,7 +48,8 @@ func TestTunerKeepsTheFaster(t *testing.T) {
 			if c.off < c.on {
 				fast, slow = slow, fast
 			}
-			// Trials (64 steps, half each way) 10 ms of fake time apart.
+			// Trials (64 steps, half each way) at least 10 ms of fake
+			// time apart, and 15 times their own length.
 			if slow == 0 || fast < 4*slow {
 				t.Fatalf("ran %d steps the faster way and %d the slower; want both tried and mostly the faster", fast, slow)
 			}
@@ -61,8 +62,8 @@ func TestTunerKeepsTheFaster(t *testing.T) {
 // inputs and serial every 8 steps, and requires the History and weights
 // of one thread, bit for bit.
 func TestTunerSwitchesBitIdentical(t *testing.T) {
-	defer func(e time.Duration) { tuneEvery = e }(tuneEvery)
-	tuneEvery = 0
+	defer func(e, s time.Duration) { tuneEvery, tuneSpacing = e, s }(tuneEvery, tuneSpacing)
+	tuneEvery, tuneSpacing = 0, 0
 	x, y := imagesLike(300, 13)
 	x = x.WithScale(1.0 / 255)
 	var want string
@@ -72,7 +73,7 @@ func TestTunerSwitchesBitIdentical(t *testing.T) {
 		if err := m.Compile(CompileOptions{Optimizer: opt, Loss: "categorical_crossentropy", Metrics: []string{"accuracy"}, Seed: 9, Warnings: io.Discard}); err != nil {
 			t.Fatal(err)
 		}
-		h, err := m.Fit(context.Background(), x, y, FitOptions{BatchSize: 16, Epochs: 3, Threads: threads})
+		h, err := m.Fit(context.Background(), x, y, FitOptions{BatchSize: 16, Epochs: 6, Threads: threads})
 		if err != nil {
 			t.Fatal(err)
 		}

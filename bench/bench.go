@@ -40,7 +40,7 @@ const (
 	// 784→512 relu→Dropout(0.2)→512 relu→Dropout(0.2)→10 softmax with
 	// RMSprop, batch 128.
 	MLP512 = "mlp512"
-	CNN  = "cnn"  // Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax) with Adam
+	CNN    = "cnn" // Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Dense(10, softmax) with Adam
 	// CNNBN is cnn with the conv → BatchNormalization → ReLU block
 	// (examples/cnn_bn.yaml without its Dropout).
 	CNNBN = "cnn-bn"

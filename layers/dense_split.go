@@ -161,8 +161,7 @@ func (d *Dense) PrefetchNext(rows []int) bool {
 }
 
 // Tunable reports whether the layer can split its steps by inputs (see
-// layers.Tunable): it is wide, needs no input gradient, and its pool has
-// threads.
+// layers.Tunable): it is wide and flat, and its pool has threads.
 func (d *Dense) Tunable() bool { return d.sp != nil }
 
 // SetSplit turns the split by inputs on (the default) or off; the numbers
