@@ -16,7 +16,11 @@ import (
 // 2-vCPU VM kiln is measured on, a cache line's round trip between the two
 // vCPUs is either about 200 ns or about 1000 ns, and the MLP's split step
 // is 1.4–1.5× faster than one thread in the first state and 0.86–0.98×
-// its speed in the second. The History does not depend on the choice.
+// its speed in the second. A trial runs 64 steps, 8 with the split and
+// 8 without in turn, and keeps the way whose fastest block of 8 had the
+// shorter mean step: the noise of a shared machine only ever slows a
+// block, and the first steps after a switch pay for the caches the other
+// way left behind. The History does not depend on the choice.
 type tuner struct {
 	ts    []layers.Tunable
 	trial int // steps into the running trial; −1: none
@@ -30,6 +34,7 @@ type tuner struct {
 	began   time.Time // when the running trial started
 	every   time.Duration
 	spacing time.Duration
+	warmup  time.Duration
 	now     func() time.Time // time.Now; tests give a clock of their own
 }
 
@@ -43,14 +48,18 @@ const (
 // of slow steps take at most a sixteenth of the training time (variables
 // for tests, which run trials back to back).
 var (
-	tuneEvery   = 500 * time.Millisecond
+	tuneEvery   = 200 * time.Millisecond
 	tuneSpacing = time.Duration(15)
+	// tuneWarmup is the time before the first trial: the first steps
+	// (page faults, cold caches, workers waking) would make either way
+	// look slow. The split runs until then.
+	tuneWarmup = 50 * time.Millisecond
 )
 
 // newTuner returns a tuner for the layers of ls that have the choice on
 // this Fit's pool (none: the tuner only runs the steps).
 func newTuner(ls []layers.Layer) *tuner {
-	u := &tuner{trial: -1, every: tuneEvery, spacing: tuneSpacing, now: time.Now}
+	u := &tuner{trial: -1, every: tuneEvery, spacing: tuneSpacing, warmup: tuneWarmup, now: time.Now}
 	for _, l := range ls {
 		if tl, ok := l.(layers.Tunable); ok && tl.Tunable() {
 			u.ts = append(u.ts, tl)
@@ -72,6 +81,9 @@ func (u *tuner) run(full bool, step func([]int), idx []int) {
 		return
 	}
 	now := u.now()
+	if u.next.IsZero() {
+		u.next = now.Add(u.warmup) // the first step
+	}
 	if u.trial < 0 && !now.Before(u.next) {
 		u.trial, u.began = 0, now
 		u.times[0], u.times[1] = u.times[0][:0], u.times[1][:0]
@@ -105,18 +117,10 @@ func (u *tuner) run(full bool, step func([]int), idx []int) {
 	}
 	if u.trial == tuneSteps {
 		if len(u.times[0]) > 0 && len(u.times[1]) > 0 {
-			u.off = middle(u.times[1]) < middle(u.times[0])
+			u.off = slices.Min(u.times[1]) < slices.Min(u.times[0])
 		}
 		u.trial = -1
 		end := u.now()
 		u.next = end.Add(max(u.every, u.spacing*end.Sub(u.began)))
 	}
-}
-
-// middle is the median of ds (the mean of the middle two for an even
-// count), sorting ds.
-func middle(ds []time.Duration) time.Duration {
-	slices.Sort(ds)
-	n := len(ds)
-	return (ds[(n-1)/2] + ds[n/2]) / 2
 }

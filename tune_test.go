@@ -62,8 +62,8 @@ func TestTunerKeepsTheFaster(t *testing.T) {
 // inputs and serial every 8 steps, and requires the History and weights
 // of one thread, bit for bit.
 func TestTunerSwitchesBitIdentical(t *testing.T) {
-	defer func(e, s time.Duration) { tuneEvery, tuneSpacing = e, s }(tuneEvery, tuneSpacing)
-	tuneEvery, tuneSpacing = 0, 0
+	defer func(e, s, w time.Duration) { tuneEvery, tuneSpacing, tuneWarmup = e, s, w }(tuneEvery, tuneSpacing, tuneWarmup)
+	tuneEvery, tuneSpacing, tuneWarmup = 0, 0, 0
 	x, y := imagesLike(300, 13)
 	x = x.WithScale(1.0 / 255)
 	var want string
