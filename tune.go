@@ -20,7 +20,8 @@ import (
 // 8 without in turn, and keeps the way whose fastest block of 8 had the
 // shorter mean step: the noise of a shared machine only ever slows a
 // block, and the first steps after a switch pay for the caches the other
-// way left behind. The History does not depend on the choice.
+// way left behind. It switches when two trials in a row say so. The
+// History does not depend on the choice.
 type tuner struct {
 	ts    []layers.Tunable
 	trial int // steps into the running trial; −1: none
@@ -30,6 +31,7 @@ type tuner struct {
 	sum     time.Duration
 	count   int
 	off     bool      // the split is off outside trials
+	doubt   bool      // the last trial chose the other way; the next decides
 	next    time.Time // when the next trial starts
 	began   time.Time // when the running trial started
 	every   time.Duration
@@ -116,11 +118,23 @@ func (u *tuner) run(full bool, step func([]int), idx []int) {
 		u.sum, u.count = 0, 0
 	}
 	if u.trial == tuneSteps {
-		if len(u.times[0]) > 0 && len(u.times[1]) > 0 {
-			u.off = slices.Min(u.times[1]) < slices.Min(u.times[0])
-		}
 		u.trial = -1
 		end := u.now()
 		u.next = end.Add(max(u.every, u.spacing*end.Sub(u.began)))
+		if len(u.times[0]) == 0 || len(u.times[1]) == 0 {
+			return
+		}
+		switch off := slices.Min(u.times[1]) < slices.Min(u.times[0]); {
+		case off == u.off:
+			u.doubt = false
+		case !u.doubt:
+			// The other way won: a second trial, right away, must agree
+			// before the tuner switches (a trial whose blocks of one way
+			// all met a busy spell of the host would otherwise switch it
+			// for 0.2 s).
+			u.doubt, u.next = true, end
+		default:
+			u.off, u.doubt = off, false
+		}
 	}
 }

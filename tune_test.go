@@ -57,6 +57,34 @@ func TestTunerKeepsTheFaster(t *testing.T) {
 	}
 }
 
+// TestTunerDoubts: one trial whose split steps all meet a busy spell of the
+// host must not switch the split off; the trial right after it, undisturbed,
+// keeps it on.
+func TestTunerDoubts(t *testing.T) {
+	clock := time.Unix(0, 0)
+	f := &fakeSplit{on: 10 * time.Microsecond, off: 20 * time.Microsecond, clock: &clock}
+	u := &tuner{ts: []layers.Tunable{f}, trial: -1, every: 10 * time.Millisecond, spacing: 15, now: func() time.Time { return clock }}
+	trials, busy := 0, false
+	for s := 0; s < 20000; s++ {
+		if u.trial < 0 && !clock.Before(u.next) {
+			trials++
+			busy = trials == 3 // the third trial's split steps take 4×
+		}
+		if busy && u.trial >= 0 {
+			f.on = 40 * time.Microsecond
+		} else {
+			f.on = 10 * time.Microsecond
+		}
+		u.run(true, f.step, nil)
+		if u.trial < 0 && u.off {
+			t.Fatalf("step %d, after trial %d: the split is off", s, trials)
+		}
+	}
+	if trials < 5 {
+		t.Fatalf("%d trials; want several", trials)
+	}
+}
+
 // TestTunerSwitchesBitIdentical trains the mlp workload on 2 threads with
 // trials back to back, so that the first Dense switches between split by
 // inputs and serial every 8 steps, and requires the History and weights
