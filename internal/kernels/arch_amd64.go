@@ -92,6 +92,19 @@ func accumCols512(nv int, z, w, x *float32, in, u int, mask *uint64, last uint64
 	}
 }
 
+func accumTile512(nv int, z, w, x *float32, in, u int, mask *uint64, shift, tail, kn int) {
+	switch nv {
+	case 1:
+		accumTile512x1(z, w, x, in, u, mask, shift, tail, kn)
+	case 2:
+		accumTile512x2(z, w, x, in, u, mask, shift, tail, kn)
+	case 3:
+		accumTile512x3(z, w, x, in, u, mask, shift, tail, kn)
+	case 4:
+		accumTile512x4(z, w, x, in, u, mask, shift, tail, kn)
+	}
+}
+
 func grad512(nv int, g, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum, tail, kn int) {
 	switch nv {
 	case 1:
@@ -593,15 +606,52 @@ func accumColsArch(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1, 
 	if level != AVX512 {
 		return false
 	}
-	width := maxVec * 16
 	kn := k1 - k0
-	for jb := c0; jb < c1; jb += width {
-		nv, tail := block(min(width, c1-jb), 16)
-		for wd := r0 / 64; wd*64 < r1; wd++ {
-			accumCols512(nv, &z[wd*64*u+jb], &w[k0*u+jb], &x[wd*64*in+k0], in, u, &mask[wd*in+k0], rowBits(wd, r0, r1), tail, kn)
+	for wd := r0 / 64; wd*64 < r1; wd++ {
+		lo, hi := max(r0, wd*64), min(r1, wd*64+64)
+		ms := mask[wd*in+k0 : wd*in+k1]
+		// Tiles of 4 rows, aligned in the word, where most inputs are
+		// non-zero (see tileDensity); the other rows one by one.
+		t0, t1 := min(hi, (lo+3)&^3), hi&^3
+		if t1-t0 < 4 || !dense(ms, rowBits(wd, lo, hi), hi-lo) {
+			t0, t1 = hi, hi
+		}
+		byRow := rowBits(wd, lo, t0) | rowBits(wd, t1, hi)
+		for jb := c0; jb < c1; jb += tileVec * 16 {
+			nv, tail := block(min(tileVec*16, c1-jb), 16)
+			for r := t0; r < t1; r += 4 {
+				accumTile512(nv, &z[r*u+jb], &w[k0*u+jb], &x[r*in+k0], in, u, &ms[0], r-wd*64, tail, kn)
+			}
+		}
+		if byRow == 0 {
+			continue
+		}
+		for jb := c0; jb < c1; jb += maxVec * 16 {
+			nv, tail := block(min(maxVec*16, c1-jb), 16)
+			accumCols512(nv, &z[wd*64*u+jb], &w[k0*u+jb], &x[wd*64*in+k0], in, u, &ms[0], byRow, tail, kn)
 		}
 	}
 	return true
+}
+
+// tileVec is accumTile512's widest block, in vectors (see _asm).
+const tileVec = 4
+
+// tileDensity is the share of non-zero inputs from which accumTile512,
+// which computes every row's product and masks the sum, beats
+// accumCols512, which loads and stores a row of sums per non-zero input
+// (both measured on Zen 5: about 4–5 cycles per input and row against 8
+// per non-zero one, for 128 columns).
+const tileDensity = 5.0 / 8
+
+// dense reports whether at least tileDensity of the bits sel of the mask
+// words ms are set (rows of sel, one word per input).
+func dense(ms []uint64, sel uint64, rows int) bool {
+	set := 0
+	for _, m := range ms {
+		set += bits.OnesCount64(m & sel)
+	}
+	return float64(set) >= tileDensity*float64(rows*len(ms))
 }
 
 // sumVec512 and sumVec256 are the widest blocks of the channel-sum kernels,

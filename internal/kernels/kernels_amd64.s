@@ -4942,6 +4942,468 @@ done:
 	VZEROUPPER
 	RET
 
+// func accumTile512x1(z *float32, w *float32, x *float32, in int, u int, mask *uint64, shift int, tail int, kn int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·accumTile512x1(SB), NOSPLIT, $0-72
+	MOVQ      z+0(FP), AX
+	MOVQ      w+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      in+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      u+32(FP), SI
+	SHLQ      $0x02, SI
+	MOVQ      mask+40(FP), DI
+	MOVQ      shift+48(FP), R8
+	MOVQ      kn+64(FP), R9
+	SHLQ      $0x03, R9
+	ADDQ      DI, R9
+	MOVQ      tail+56(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R10
+	KMOVW     R10, K1
+	MOVQ      AX, R10
+	VMOVUPS.Z (R10), K1, Z0
+	ADDQ      SI, R10
+	VMOVUPS.Z (R10), K1, Z1
+	ADDQ      SI, R10
+	VMOVUPS.Z (R10), K1, Z2
+	ADDQ      SI, R10
+	VMOVUPS.Z (R10), K1, Z3
+
+kloop:
+	CMPQ         DI, R9
+	JGE          done
+	MOVQ         (DI), R10
+	SHRXQ        R8, R10, R10
+	ANDQ         $0x0f, R10
+	JZ           next
+	VMOVUPS.Z    (CX), K1, Z4
+	XORQ         R12, R12
+	MOVQ         R10, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z5
+	VMULPS       Z4, Z5, Z5
+	VADDPS       Z5, Z0, K2, Z0
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x01, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z5
+	VMULPS       Z4, Z5, Z5
+	VADDPS       Z5, Z1, K2, Z1
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x02, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z5
+	VMULPS       Z4, Z5, Z5
+	VADDPS       Z5, Z2, K2, Z2
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x03, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z5
+	VMULPS       Z4, Z5, Z5
+	VADDPS       Z5, Z3, K2, Z3
+
+next:
+	ADDQ $0x08, DI
+	ADDQ $0x04, DX
+	ADDQ SI, CX
+	JMP  kloop
+
+done:
+	MOVQ    AX, R10
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    SI, R10
+	VMOVUPS Z1, K1, (R10)
+	ADDQ    SI, R10
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    SI, R10
+	VMOVUPS Z3, K1, (R10)
+	VZEROUPPER
+	RET
+
+// func accumTile512x2(z *float32, w *float32, x *float32, in int, u int, mask *uint64, shift int, tail int, kn int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·accumTile512x2(SB), NOSPLIT, $0-72
+	MOVQ      z+0(FP), AX
+	MOVQ      w+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      in+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      u+32(FP), SI
+	SHLQ      $0x02, SI
+	MOVQ      mask+40(FP), DI
+	MOVQ      shift+48(FP), R8
+	MOVQ      kn+64(FP), R9
+	SHLQ      $0x03, R9
+	ADDQ      DI, R9
+	MOVQ      tail+56(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R10
+	KMOVW     R10, K1
+	MOVQ      AX, R10
+	VMOVUPS   (R10), Z0
+	VMOVUPS.Z 64(R10), K1, Z1
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Z2
+	VMOVUPS.Z 64(R10), K1, Z3
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Z4
+	VMOVUPS.Z 64(R10), K1, Z5
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Z6
+	VMOVUPS.Z 64(R10), K1, Z7
+
+kloop:
+	CMPQ         DI, R9
+	JGE          done
+	MOVQ         (DI), R10
+	SHRXQ        R8, R10, R10
+	ANDQ         $0x0f, R10
+	JZ           next
+	VMOVUPS      (CX), Z8
+	VMOVUPS.Z    64(CX), K1, Z9
+	XORQ         R12, R12
+	MOVQ         R10, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z10
+	VMULPS       Z8, Z10, Z11
+	VADDPS       Z11, Z0, K2, Z0
+	VMULPS       Z9, Z10, Z11
+	VADDPS       Z11, Z1, K2, Z1
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x01, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z10
+	VMULPS       Z8, Z10, Z11
+	VADDPS       Z11, Z2, K2, Z2
+	VMULPS       Z9, Z10, Z11
+	VADDPS       Z11, Z3, K2, Z3
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x02, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z10
+	VMULPS       Z8, Z10, Z11
+	VADDPS       Z11, Z4, K2, Z4
+	VMULPS       Z9, Z10, Z11
+	VADDPS       Z11, Z5, K2, Z5
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x03, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z10
+	VMULPS       Z8, Z10, Z11
+	VADDPS       Z11, Z6, K2, Z6
+	VMULPS       Z9, Z10, Z11
+	VADDPS       Z11, Z7, K2, Z7
+
+next:
+	ADDQ $0x08, DI
+	ADDQ $0x04, DX
+	ADDQ SI, CX
+	JMP  kloop
+
+done:
+	MOVQ    AX, R10
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z1, K1, 64(R10)
+	ADDQ    SI, R10
+	VMOVUPS Z2, (R10)
+	VMOVUPS Z3, K1, 64(R10)
+	ADDQ    SI, R10
+	VMOVUPS Z4, (R10)
+	VMOVUPS Z5, K1, 64(R10)
+	ADDQ    SI, R10
+	VMOVUPS Z6, (R10)
+	VMOVUPS Z7, K1, 64(R10)
+	VZEROUPPER
+	RET
+
+// func accumTile512x3(z *float32, w *float32, x *float32, in int, u int, mask *uint64, shift int, tail int, kn int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·accumTile512x3(SB), NOSPLIT, $0-72
+	MOVQ      z+0(FP), AX
+	MOVQ      w+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      in+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      u+32(FP), SI
+	SHLQ      $0x02, SI
+	MOVQ      mask+40(FP), DI
+	MOVQ      shift+48(FP), R8
+	MOVQ      kn+64(FP), R9
+	SHLQ      $0x03, R9
+	ADDQ      DI, R9
+	MOVQ      tail+56(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R10
+	KMOVW     R10, K1
+	MOVQ      AX, R10
+	VMOVUPS   (R10), Z0
+	VMOVUPS   64(R10), Z1
+	VMOVUPS.Z 128(R10), K1, Z2
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Z3
+	VMOVUPS   64(R10), Z4
+	VMOVUPS.Z 128(R10), K1, Z5
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Z6
+	VMOVUPS   64(R10), Z7
+	VMOVUPS.Z 128(R10), K1, Z8
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Z9
+	VMOVUPS   64(R10), Z10
+	VMOVUPS.Z 128(R10), K1, Z11
+
+kloop:
+	CMPQ         DI, R9
+	JGE          done
+	MOVQ         (DI), R10
+	SHRXQ        R8, R10, R10
+	ANDQ         $0x0f, R10
+	JZ           next
+	VMOVUPS      (CX), Z12
+	VMOVUPS      64(CX), Z13
+	VMOVUPS.Z    128(CX), K1, Z14
+	XORQ         R12, R12
+	MOVQ         R10, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z15
+	VMULPS       Z12, Z15, Z16
+	VADDPS       Z16, Z0, K2, Z0
+	VMULPS       Z13, Z15, Z16
+	VADDPS       Z16, Z1, K2, Z1
+	VMULPS       Z14, Z15, Z16
+	VADDPS       Z16, Z2, K2, Z2
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x01, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z15
+	VMULPS       Z12, Z15, Z16
+	VADDPS       Z16, Z3, K2, Z3
+	VMULPS       Z13, Z15, Z16
+	VADDPS       Z16, Z4, K2, Z4
+	VMULPS       Z14, Z15, Z16
+	VADDPS       Z16, Z5, K2, Z5
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x02, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z15
+	VMULPS       Z12, Z15, Z16
+	VADDPS       Z16, Z6, K2, Z6
+	VMULPS       Z13, Z15, Z16
+	VADDPS       Z16, Z7, K2, Z7
+	VMULPS       Z14, Z15, Z16
+	VADDPS       Z16, Z8, K2, Z8
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x03, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z15
+	VMULPS       Z12, Z15, Z16
+	VADDPS       Z16, Z9, K2, Z9
+	VMULPS       Z13, Z15, Z16
+	VADDPS       Z16, Z10, K2, Z10
+	VMULPS       Z14, Z15, Z16
+	VADDPS       Z16, Z11, K2, Z11
+
+next:
+	ADDQ $0x08, DI
+	ADDQ $0x04, DX
+	ADDQ SI, CX
+	JMP  kloop
+
+done:
+	MOVQ    AX, R10
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z1, 64(R10)
+	VMOVUPS Z2, K1, 128(R10)
+	ADDQ    SI, R10
+	VMOVUPS Z3, (R10)
+	VMOVUPS Z4, 64(R10)
+	VMOVUPS Z5, K1, 128(R10)
+	ADDQ    SI, R10
+	VMOVUPS Z6, (R10)
+	VMOVUPS Z7, 64(R10)
+	VMOVUPS Z8, K1, 128(R10)
+	ADDQ    SI, R10
+	VMOVUPS Z9, (R10)
+	VMOVUPS Z10, 64(R10)
+	VMOVUPS Z11, K1, 128(R10)
+	VZEROUPPER
+	RET
+
+// func accumTile512x4(z *float32, w *float32, x *float32, in int, u int, mask *uint64, shift int, tail int, kn int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·accumTile512x4(SB), NOSPLIT, $0-72
+	MOVQ      z+0(FP), AX
+	MOVQ      w+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      in+24(FP), BX
+	SHLQ      $0x02, BX
+	MOVQ      u+32(FP), SI
+	SHLQ      $0x02, SI
+	MOVQ      mask+40(FP), DI
+	MOVQ      shift+48(FP), R8
+	MOVQ      kn+64(FP), R9
+	SHLQ      $0x03, R9
+	ADDQ      DI, R9
+	MOVQ      tail+56(FP), R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R10
+	KMOVW     R10, K1
+	MOVQ      AX, R10
+	VMOVUPS   (R10), Z0
+	VMOVUPS   64(R10), Z1
+	VMOVUPS   128(R10), Z2
+	VMOVUPS.Z 192(R10), K1, Z3
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Z4
+	VMOVUPS   64(R10), Z5
+	VMOVUPS   128(R10), Z6
+	VMOVUPS.Z 192(R10), K1, Z7
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Z8
+	VMOVUPS   64(R10), Z9
+	VMOVUPS   128(R10), Z10
+	VMOVUPS.Z 192(R10), K1, Z11
+	ADDQ      SI, R10
+	VMOVUPS   (R10), Z12
+	VMOVUPS   64(R10), Z13
+	VMOVUPS   128(R10), Z14
+	VMOVUPS.Z 192(R10), K1, Z15
+
+kloop:
+	CMPQ         DI, R9
+	JGE          done
+	MOVQ         (DI), R10
+	SHRXQ        R8, R10, R10
+	ANDQ         $0x0f, R10
+	JZ           next
+	VMOVUPS      (CX), Z16
+	VMOVUPS      64(CX), Z17
+	VMOVUPS      128(CX), Z18
+	VMOVUPS.Z    192(CX), K1, Z19
+	XORQ         R12, R12
+	MOVQ         R10, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z20
+	VMULPS       Z16, Z20, Z21
+	VADDPS       Z21, Z0, K2, Z0
+	VMULPS       Z17, Z20, Z21
+	VADDPS       Z21, Z1, K2, Z1
+	VMULPS       Z18, Z20, Z21
+	VADDPS       Z21, Z2, K2, Z2
+	VMULPS       Z19, Z20, Z21
+	VADDPS       Z21, Z3, K2, Z3
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x01, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z20
+	VMULPS       Z16, Z20, Z21
+	VADDPS       Z21, Z4, K2, Z4
+	VMULPS       Z17, Z20, Z21
+	VADDPS       Z21, Z5, K2, Z5
+	VMULPS       Z18, Z20, Z21
+	VADDPS       Z21, Z6, K2, Z6
+	VMULPS       Z19, Z20, Z21
+	VADDPS       Z21, Z7, K2, Z7
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x02, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z20
+	VMULPS       Z16, Z20, Z21
+	VADDPS       Z21, Z8, K2, Z8
+	VMULPS       Z17, Z20, Z21
+	VADDPS       Z21, Z9, K2, Z9
+	VMULPS       Z18, Z20, Z21
+	VADDPS       Z21, Z10, K2, Z10
+	VMULPS       Z19, Z20, Z21
+	VADDPS       Z21, Z11, K2, Z11
+	ADDQ         BX, R12
+	MOVQ         R10, R11
+	SHRQ         $0x03, R11
+	ANDQ         $0x01, R11
+	NEGQ         R11
+	KMOVW        R11, K2
+	VBROADCASTSS (DX)(R12*1), Z20
+	VMULPS       Z16, Z20, Z21
+	VADDPS       Z21, Z12, K2, Z12
+	VMULPS       Z17, Z20, Z21
+	VADDPS       Z21, Z13, K2, Z13
+	VMULPS       Z18, Z20, Z21
+	VADDPS       Z21, Z14, K2, Z14
+	VMULPS       Z19, Z20, Z21
+	VADDPS       Z21, Z15, K2, Z15
+
+next:
+	ADDQ $0x08, DI
+	ADDQ $0x04, DX
+	ADDQ SI, CX
+	JMP  kloop
+
+done:
+	MOVQ    AX, R10
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z1, 64(R10)
+	VMOVUPS Z2, 128(R10)
+	VMOVUPS Z3, K1, 192(R10)
+	ADDQ    SI, R10
+	VMOVUPS Z4, (R10)
+	VMOVUPS Z5, 64(R10)
+	VMOVUPS Z6, 128(R10)
+	VMOVUPS Z7, K1, 192(R10)
+	ADDQ    SI, R10
+	VMOVUPS Z8, (R10)
+	VMOVUPS Z9, 64(R10)
+	VMOVUPS Z10, 128(R10)
+	VMOVUPS Z11, K1, 192(R10)
+	ADDQ    SI, R10
+	VMOVUPS Z12, (R10)
+	VMOVUPS Z13, 64(R10)
+	VMOVUPS Z14, 128(R10)
+	VMOVUPS Z15, K1, 192(R10)
+	VZEROUPPER
+	RET
+
 // func accumCols512x1(z *float32, w *float32, x *float32, in int, u int, mask *uint64, last uint64, tail int, kn int)
 // Requires: AVX, AVX512F, BMI, BMI2
 TEXT ·accumCols512x1(SB), NOSPLIT, $0-72

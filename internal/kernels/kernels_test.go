@@ -392,10 +392,12 @@ func TestAccumCols(t *testing.T) {
 	shapes := [][2]int{{1, 1}, {3, 10}, {784, 128}, {128, 10}, {17, 129}, {9, 257}, {5, 300}, {33, 16}, {20, 17}}
 	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(33, 34))
-		for _, sh := range shapes {
+		for i, sh := range shapes {
 			in, u := sh[0], sh[1]
-			for _, n := range []int{1, 2, 31, 32, 33, 64, 65, 130} {
-				x := randVec(rng, n*in, 0.19)
+			for j, n := range []int{1, 2, 31, 32, 33, 64, 65, 130} {
+				// Pixel-like inputs, mostly zeros, and computed features,
+				// half or all non-zero (4-row tiles where dense).
+				x := randVec(rng, n*in, []float64{0.19, 0.7, 1}[(i+j)%3])
 				w := randVec(rng, in*u, 1)
 				words := (n + 63) / 64
 				mask := make([]uint64, words*in)

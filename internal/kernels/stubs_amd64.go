@@ -645,6 +645,74 @@ func gradRows512x7(grad *float32, x *float32, in int, dz *float32, u int, mask *
 //go:noescape
 func gradRows512x8(grad *float32, x *float32, in int, dz *float32, u int, mask *uint64, last uint64, accum int, tail int, kn int)
 
+// accumTile512x1 is AccumCols for rows r … r+3 (z and x at row r, bits shift … shift+3 of
+// each mask word) and one block of up to 16 columns (1 vectors, the last masked to
+// its first tail lanes; z and w point at the block), for kn values of k from the pointers:
+//
+//	for k := 0; k < kn; k++ {
+//		for i := 0; i < 4; i++ {
+//			if mask[k]>>(shift+i)&1 != 0 {
+//				for j := range block {
+//					z[i*u+j] += float32(x[i*in+k] * w[k*u+j])
+//				}
+//			}
+//		}
+//	}
+//
+//go:noescape
+func accumTile512x1(z *float32, w *float32, x *float32, in int, u int, mask *uint64, shift int, tail int, kn int)
+
+// accumTile512x2 is AccumCols for rows r … r+3 (z and x at row r, bits shift … shift+3 of
+// each mask word) and one block of up to 32 columns (2 vectors, the last masked to
+// its first tail lanes; z and w point at the block), for kn values of k from the pointers:
+//
+//	for k := 0; k < kn; k++ {
+//		for i := 0; i < 4; i++ {
+//			if mask[k]>>(shift+i)&1 != 0 {
+//				for j := range block {
+//					z[i*u+j] += float32(x[i*in+k] * w[k*u+j])
+//				}
+//			}
+//		}
+//	}
+//
+//go:noescape
+func accumTile512x2(z *float32, w *float32, x *float32, in int, u int, mask *uint64, shift int, tail int, kn int)
+
+// accumTile512x3 is AccumCols for rows r … r+3 (z and x at row r, bits shift … shift+3 of
+// each mask word) and one block of up to 48 columns (3 vectors, the last masked to
+// its first tail lanes; z and w point at the block), for kn values of k from the pointers:
+//
+//	for k := 0; k < kn; k++ {
+//		for i := 0; i < 4; i++ {
+//			if mask[k]>>(shift+i)&1 != 0 {
+//				for j := range block {
+//					z[i*u+j] += float32(x[i*in+k] * w[k*u+j])
+//				}
+//			}
+//		}
+//	}
+//
+//go:noescape
+func accumTile512x3(z *float32, w *float32, x *float32, in int, u int, mask *uint64, shift int, tail int, kn int)
+
+// accumTile512x4 is AccumCols for rows r … r+3 (z and x at row r, bits shift … shift+3 of
+// each mask word) and one block of up to 64 columns (4 vectors, the last masked to
+// its first tail lanes; z and w point at the block), for kn values of k from the pointers:
+//
+//	for k := 0; k < kn; k++ {
+//		for i := 0; i < 4; i++ {
+//			if mask[k]>>(shift+i)&1 != 0 {
+//				for j := range block {
+//					z[i*u+j] += float32(x[i*in+k] * w[k*u+j])
+//				}
+//			}
+//		}
+//	}
+//
+//go:noescape
+func accumTile512x4(z *float32, w *float32, x *float32, in int, u int, mask *uint64, shift int, tail int, kn int)
+
 // accumCols512x1 is AccumCols for one block of up to 16 columns (1 vectors, the
 // last masked to its first tail lanes) and one 64-row word of the mask: z and w
 // point at the block, x and z at the word's first row, bits not in last are ignored;

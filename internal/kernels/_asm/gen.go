@@ -89,6 +89,9 @@ func main() {
 	for nv := 1; nv <= maxVec; nv++ {
 		gradRows512(nv)
 	}
+	for nv := 1; nv <= tileVec; nv++ {
+		accumTile512(nv)
+	}
 	for nv := 1; nv <= maxVec; nv++ {
 		accumCols512(nv)
 	}
@@ -1392,6 +1395,130 @@ func accumCols512(nv int) {
 	ADDQ(u4, wk)
 	JMP(LabelRef("kloop"))
 	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// tileVec is the widest block of accumTile512, in vectors: 4 rows of
+// tileVec accumulators, tileVec vectors of w, a product and a broadcast
+// take 22 of the 32 registers.
+const tileVec = 4
+
+// accumTile512 is AccumCols for 4 rows whose inputs are mostly non-zero
+// (computed features): the rows' sums stay in registers over every k,
+// where accumCols512 loads and stores a row of z for each non-zero input,
+// and a row whose input is zero skips the term by a masked add (merge
+// masking keeps the sum), not by a branch, which such inputs would
+// mispredict. Each z[r,j] still receives its terms in increasing k, from
+// the same products.
+func accumTile512(nv int) {
+	name := fmt.Sprintf("accumTile512x%d", nv)
+	TEXT(name, NOSPLIT, "func(z *float32, w *float32, x *float32, in int, u int, mask *uint64, shift int, tail int, kn int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is AccumCols for rows r … r+3 (z and x at row r, bits shift … shift+3 of", name),
+		fmt.Sprintf("each mask word) and one block of up to %d columns (%d vectors, the last masked to", nv*16, nv),
+		"its first tail lanes; z and w point at the block), for kn values of k from the pointers:",
+		"",
+		"\tfor k := 0; k < kn; k++ {",
+		"\t\tfor i := 0; i < 4; i++ {",
+		"\t\t\tif mask[k]>>(shift+i)&1 != 0 {",
+		"\t\t\t\tfor j := range block {",
+		"\t\t\t\t\tz[i*u+j] += float32(x[i*in+k] * w[k*u+j])",
+		"\t\t\t\t}",
+		"\t\t\t}",
+		"\t\t}",
+		"\t}")
+	zp := loadGP("z")
+	wk := loadGP("w") // &w[k*u] as k advances
+	xk := loadGP("x") // &x[k] as k advances
+	in4 := loadGP("in")
+	SHLQ(U8(2), in4)
+	u4 := loadGP("u")
+	SHLQ(U8(2), u4)
+	mp := loadGP("mask")
+	sh := GP64()
+	MOVQ(paramAddr("shift"), sh)
+	mend := loadGP("kn")
+	SHLQ(U8(3), mend)
+	ADDQ(mp, mend) // &mask[kn]
+	kt := K()
+	laneMask(loadGP("tail"), kt)
+	acc := make([][]VecVirtual, 4)
+	row := GP64() // &z[i*u]
+	MOVQ(zp, row)
+	for i := range acc {
+		acc[i] = make([]VecVirtual, nv)
+		for v := range acc[i] {
+			acc[i][v] = ZMM()
+			if v == nv-1 {
+				VMOVUPS_Z(Mem{Base: row, Disp: 64 * v}, kt, acc[i][v])
+			} else {
+				VMOVUPS(Mem{Base: row, Disp: 64 * v}, acc[i][v])
+			}
+		}
+		if i < 3 {
+			ADDQ(u4, row)
+		}
+	}
+	wv := make([]VecVirtual, nv)
+	for v := range wv {
+		wv[v] = ZMM()
+	}
+	m, t, xo := GP64(), GP64(), GP64()
+	km := K()
+	xb, p := ZMM(), ZMM()
+	Label("kloop")
+	CMPQ(mp, mend)
+	JGE(LabelRef("done"))
+	MOVQ(Mem{Base: mp}, m)
+	SHRXQ(sh, m, m)
+	ANDQ(U8(15), m)
+	JZ(LabelRef("next")) // no row has this input
+	for v := range wv {
+		if v == nv-1 {
+			VMOVUPS_Z(Mem{Base: wk, Disp: 64 * v}, kt, wv[v])
+		} else {
+			VMOVUPS(Mem{Base: wk, Disp: 64 * v}, wv[v])
+		}
+	}
+	XORQ(xo, xo) // i*in*4
+	for i := range acc {
+		// km: every lane if row i's bit is set, else none.
+		MOVQ(m, t)
+		if i > 0 {
+			SHRQ(U8(i), t)
+		}
+		ANDQ(U8(1), t)
+		NEGQ(t)
+		KMOVW(t.As32(), km)
+		VBROADCASTSS(Mem{Base: xk, Index: xo, Scale: 1}, xb)
+		for v := range acc[i] {
+			VMULPS(wv[v], xb, p)
+			VADDPS(p, acc[i][v], km, acc[i][v])
+		}
+		if i < 3 {
+			ADDQ(in4, xo)
+		}
+	}
+	Label("next")
+	ADDQ(U8(8), mp)
+	ADDQ(U8(4), xk)
+	ADDQ(u4, wk)
+	JMP(LabelRef("kloop"))
+	Label("done")
+	MOVQ(zp, row)
+	for i := range acc {
+		for v := range acc[i] {
+			if v == nv-1 {
+				VMOVUPS(acc[i][v], kt, Mem{Base: row, Disp: 64 * v})
+			} else {
+				VMOVUPS(acc[i][v], Mem{Base: row, Disp: 64 * v})
+			}
+		}
+		if i < 3 {
+			ADDQ(u4, row)
+		}
+	}
 	VZEROUPPER()
 	RET()
 }
