@@ -1335,14 +1335,7 @@ func accumCols512(nv int) {
 		"\t\t\t}",
 		"\t\t}",
 		"\t}")
-	zp := loadGP("z")
-	wk := loadGP("w") // &w[k*u] as k advances
-	xk := loadGP("x") // &x[k] as k advances
-	in4 := loadGP("in")
-	SHLQ(U8(2), in4)
-	u4 := loadGP("u")
-	SHLQ(U8(2), u4)
-	mp := loadGP("mask")
+	zp, wk, xk, in4, u4, mp := colsArgs()
 	mend := loadGP("kn")
 	SHLQ(U8(3), mend)
 	ADDQ(mp, mend) // &mask[kn]
@@ -1399,6 +1392,18 @@ func accumCols512(nv int) {
 	RET()
 }
 
+// colsArgs loads the arguments accumCols512 and accumTile512 share: z, w
+// (&w[k*u] as k advances), x (&x[k] as k advances), in and u in bytes,
+// and mask.
+func colsArgs() (zp, wk, xk, in4, u4, mp GPVirtual) {
+	zp, wk, xk = loadGP("z"), loadGP("w"), loadGP("x")
+	in4 = loadGP("in")
+	SHLQ(U8(2), in4)
+	u4 = loadGP("u")
+	SHLQ(U8(2), u4)
+	return zp, wk, xk, in4, u4, loadGP("mask")
+}
+
 // tileVec is the widest block of accumTile512, in vectors: 4 rows of
 // tileVec accumulators, tileVec vectors of w, a product and a broadcast
 // take 22 of the 32 registers.
@@ -1428,14 +1433,7 @@ func accumTile512(nv int) {
 		"\t\t\t}",
 		"\t\t}",
 		"\t}")
-	zp := loadGP("z")
-	wk := loadGP("w") // &w[k*u] as k advances
-	xk := loadGP("x") // &x[k] as k advances
-	in4 := loadGP("in")
-	SHLQ(U8(2), in4)
-	u4 := loadGP("u")
-	SHLQ(U8(2), u4)
-	mp := loadGP("mask")
+	zp, wk, xk, in4, u4, mp := colsArgs()
 	sh := GP64()
 	MOVQ(paramAddr("shift"), sh)
 	mend := loadGP("kn")
@@ -1714,6 +1712,14 @@ func adamDoc(name string, lanes int) {
 		"\t}")
 }
 
+// broadcastParam loads the float32 parameter p into every lane of a new
+// vector.
+func broadcastParam(p string, vec func() VecVirtual) VecVirtual {
+	r := vec()
+	VBROADCASTSS(Load(Param(p), XMM()), r)
+	return r
+}
+
 const adamSig = "func(w *float32, grad *float32, m *float32, v *float32, n int, alpha float32, c1 float32, c2 float32, eps float32)"
 
 func adam(name string, lanes int, vec func() VecVirtual) {
@@ -1725,11 +1731,7 @@ func adam(name string, lanes int, vec func() VecVirtual) {
 	mp := loadGP("m")
 	vp := loadGP("v")
 	n := loadGP("n")
-	bc := func(p string) VecVirtual {
-		r := vec()
-		VBROADCASTSS(Load(Param(p), XMM()), r)
-		return r
-	}
+	bc := func(p string) VecVirtual { return broadcastParam(p, vec) }
 	alpha, c1, c2, eps := bc("alpha"), bc("c1"), bc("c2"), bc("eps")
 	elementwise(n, lanes, func(i Register) {
 		at := func(p Register) Mem { return Mem{Base: p, Index: i, Scale: 4} }
@@ -1776,11 +1778,7 @@ func rmsprop(name string, lanes int, vec func() VecVirtual) {
 	gp := loadGP("grad")
 	rp := loadGP("r")
 	n := loadGP("n")
-	bc := func(p string) VecVirtual {
-		x := vec()
-		VBROADCASTSS(Load(Param(p), XMM()), x)
-		return x
-	}
+	bc := func(p string) VecVirtual { return broadcastParam(p, vec) }
 	lr, rho, c, eps := bc("lr"), bc("rho"), bc("c"), bc("eps")
 	elementwise(n, lanes, func(i Register) {
 		at := func(p Register) Mem { return Mem{Base: p, Index: i, Scale: 4} }
