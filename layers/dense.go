@@ -554,25 +554,12 @@ func (d *Dense) biasGrad(dz []float32, n int) {
 }
 
 // transposeRows copies rows k0 … k1−1 of W into the same columns of Wᵀ
-// (wt), for dx, by tiles of 16×16: row by row, each value of a wide row
-// went to another cache line of Wᵀ (a 512×512 kernel: 1.5–2.3 ms, 8 ns a
-// value; tiled, 0.24 ms). Layers of up to 16 units see the row-by-row
-// order within each tile of 16 rows.
+// (wt), for dx (kernels.Transpose: on avx512 a gather per 16 values of a
+// column; the Go loop that wrote each value of a row to another cache
+// line of Wᵀ took 1.5–2.3 ms for a 512×512 kernel).
 func (d *Dense) transposeRows(k0, k1 int) {
-	const tile = 16
 	in, u := d.feat, d.Units
-	w, wt := d.Kernel.Value, d.wt
-	for a := k0; a < k1; a += tile {
-		ae := min(k1, a+tile)
-		for b := 0; b < u; b += tile {
-			be := min(u, b+tile)
-			for k := a; k < ae; k++ {
-				for j, v := range w[k*u+b : k*u+be] {
-					wt[(b+j)*in+k] = v
-				}
-			}
-		}
-	}
+	kernels.Transpose(d.wt[k0:], in, d.Kernel.Value[k0*u:], u, k1-k0, u)
 }
 
 // inputGrad sets rows r0 … r1−1 of dx = dz·Wᵀ (Wᵀ in wt): dx[r,:] =

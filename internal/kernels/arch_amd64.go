@@ -349,6 +349,14 @@ func adamArch(w, g, m, v []float32, alpha, c1, c2, eps float32) bool {
 	return true
 }
 
+func transposeArch(dst []float32, ldDst int, src []float32, ldSrc, rows, cols int) bool {
+	if level != AVX512 {
+		return false
+	}
+	transpose512(&dst[0], ldDst, &src[0], ldSrc, rows, cols)
+	return true
+}
+
 func rmspropArch(w, g, r []float32, lr, rho, c, eps float32) bool {
 	if level < AVX2 {
 		return false

@@ -31,6 +31,8 @@ func adamArch(_, _, _, _ []float32, _, _, _, _ float32) bool { return false }
 
 func rmspropArch(_, _, _ []float32, _, _, _, _ float32) bool { return false }
 
+func transposeArch([]float32, int, []float32, int, int, int) bool { return false }
+
 func u8ToF32Arch([]float32, []uint8) bool { return false }
 
 func u8LookupArch([]float32, []uint8, *[256]float32) bool { return false }

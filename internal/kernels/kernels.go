@@ -399,6 +399,23 @@ func SGD(w, g []float32, lr float32) {
 	refSGD(w, g, lr)
 }
 
+// Transpose sets dst[j·ldDst+i] = src[i·ldSrc+j] for i < rows and j < cols:
+// the rows × cols matrix src (rows ldSrc apart) transposed into dst (rows
+// ldDst apart). The values are copied bit for bit.
+func Transpose(dst []float32, ldDst int, src []float32, ldSrc, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if ldSrc < cols || ldDst < rows || len(src) < (rows-1)*ldSrc+cols || len(dst) < (cols-1)*ldDst+rows ||
+		int64(rows-1)*int64(ldSrc) >= 1<<31 {
+		panic("kernels.Transpose: bad shapes")
+	}
+	if transposeArch(dst, ldDst, src, ldSrc, rows, cols) {
+		return
+	}
+	refTranspose(dst, ldDst, src, ldSrc, rows, cols)
+}
+
 // RMSprop applies one RMSprop update without momentum, not centered
 // (Keras' defaults), with c = 1 − rho computed in float32:
 //

@@ -6808,6 +6808,54 @@ done:
 	VZEROUPPER
 	RET
 
+// func transpose512(dst *float32, ldDst int, src *float32, ldSrc int, rows int, cols int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·transpose512(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), AX
+	MOVQ         ldDst+8(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         src+16(FP), DX
+	MOVQ         ldSrc+24(FP), BX
+	MOVQ         rows+32(FP), SI
+	VMOVDQU32    iota32<>+0(SB), Z0
+	VPBROADCASTD BX, Z1
+	VPMULLD      Z1, Z0, Z0
+	SHLQ         $0x06, BX
+
+rows:
+	TESTQ SI, SI
+	JLE   done
+	MOVQ  SI, DI
+	CMPQ  DI, $0x10
+	JLE   tail
+	MOVQ  $0x00000010, DI
+
+tail:
+	MOVQ  $-1, R8
+	BZHIQ DI, R8, DI
+	KMOVW DI, K1
+	MOVQ  cols+40(FP), DI
+	MOVQ  DX, R8
+	MOVQ  AX, R9
+
+cols:
+	KMOVW      K1, K2
+	VPXORD     Z2, Z2, Z2
+	VGATHERDPS (R8)(Z0*4), K2, Z2
+	VMOVUPS    Z2, K1, (R9)
+	ADDQ       $0x04, R8
+	ADDQ       CX, R9
+	DECQ       DI
+	JNZ        cols
+	ADDQ       BX, DX
+	ADDQ       $0x40, AX
+	SUBQ       $0x10, SI
+	JMP        rows
+
+done:
+	VZEROUPPER
+	RET
+
 // func u8ToF32512(dst *float32, src *uint8, n int)
 // Requires: AVX, AVX512F
 TEXT ·u8ToF32512(SB), NOSPLIT, $0-24

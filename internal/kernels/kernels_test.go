@@ -531,6 +531,32 @@ func TestRMSprop(t *testing.T) {
 	})
 }
 
+func TestTranspose(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(21, 22))
+		// Dense kernels' shapes (the cnn's 5408×10, mnist_mlp's 512×512),
+		// row counts around the 16-row gathers, padded leading dimensions.
+		for _, sh := range [][4]int{{5408, 10, 10, 5408}, {512, 512, 512, 512}, {1, 1, 1, 1}, {15, 3, 3, 15}, {16, 7, 9, 20},
+			{17, 33, 33, 17}, {31, 16, 16, 40}, {676, 10, 10, 5408}, {100, 130, 130, 100}} {
+			rows, cols, lds, ldd := sh[0], sh[1], sh[2], sh[3]
+			src := randVec(rng, (rows-1)*lds+cols, 1)
+			src[0] = float32(math.Copysign(0, -1)) // −0 and a NaN's bits must be copied as they are
+			src[len(src)-1] = math.Float32frombits(0x7fc01234)
+			want := randVec(rng, (cols-1)*ldd+rows, 1)
+			got := slices.Clone(want)
+			for i := 0; i < rows; i++ {
+				for j := 0; j < cols; j++ {
+					want[j*ldd+i] = src[i*lds+j]
+				}
+			}
+			Transpose(got, ldd, src, lds, rows, cols)
+			if i := sameBits(want, got); i >= 0 {
+				t.Fatalf("%v: dst[%d] = %v, want %v", sh, i, got[i], want[i])
+			}
+		}
+	})
+}
+
 func TestU8(t *testing.T) {
 	var lut [256]float32
 	for i := range lut {

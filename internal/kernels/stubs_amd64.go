@@ -1079,6 +1079,12 @@ func rmsprop512(w *float32, grad *float32, r *float32, n int, lr float32, rho fl
 //go:noescape
 func rmsprop256(w *float32, grad *float32, r *float32, n int, lr float32, rho float32, c float32, eps float32)
 
+// transpose512 sets dst[j*ldDst+i] = src[i*ldSrc+j] for i < rows and j < cols (both ≥ 1),
+// 16 values of a column at a time by a gather.
+//
+//go:noescape
+func transpose512(dst *float32, ldDst int, src *float32, ldSrc int, rows int, cols int)
+
 // u8ToF32512 is U8ToF32 for n bytes, n a multiple of 16:
 //
 //	for j := 0; j < n; j++ {

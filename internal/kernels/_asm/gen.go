@@ -104,6 +104,7 @@ func main() {
 	adam256()
 	rmsprop512()
 	rmsprop256()
+	transpose512()
 	u8ToF32512()
 	u8ToF32256()
 	u8Lookup512()
@@ -1892,6 +1893,58 @@ func u8Lookup256() {
 }
 
 // prefetch issues PREFETCHT0 for every cache line of n ≥ 1 bytes at p.
+// transpose512 copies a matrix into its transpose a column of src at a
+// time: a gather of 16 rows' values of column j makes 16 consecutive
+// values of row j of dst.
+func transpose512() {
+	TEXT("transpose512", NOSPLIT, "func(dst *float32, ldDst int, src *float32, ldSrc int, rows int, cols int)")
+	Pragma("noescape")
+	Doc("transpose512 sets dst[j*ldDst+i] = src[i*ldSrc+j] for i < rows and j < cols (both ≥ 1),",
+		"16 values of a column at a time by a gather.")
+	dst := loadGP("dst")
+	ldd := loadGP("ldDst")
+	SHLQ(U8(2), ldd)
+	src := loadGP("src")
+	lds := loadGP("ldSrc")
+	rows := loadGP("rows")
+	idx, ls := ZMM(), ZMM()
+	VMOVDQU32(iota32, idx)
+	VPBROADCASTD(lds.As32(), ls)
+	VPMULLD(ls, idx, idx) // 0, ldSrc, 2·ldSrc, …: the rows' offsets
+	SHLQ(U8(6), lds)      // 16 rows of src, in bytes
+	kt, kg := K(), K()
+	n, j, sj, dj := GP64(), GP64(), GP64(), GP64()
+	g := ZMM()
+	Label("rows")
+	TESTQ(rows, rows)
+	JLE(LabelRef("done"))
+	MOVQ(rows, n)
+	CMPQ(n, U8(16))
+	JLE(LabelRef("tail"))
+	MOVQ(U32(16), n)
+	Label("tail")
+	laneMask(n, kt)
+	MOVQ(paramAddr("cols"), j)
+	MOVQ(src, sj)
+	MOVQ(dst, dj)
+	Label("cols")
+	KMOVW(kt, kg) // the gather clears its mask
+	VPXORD(g, g, g)
+	VGATHERDPS(Mem{Base: sj, Index: idx, Scale: 4}, kg, g)
+	VMOVUPS(g, kt, Mem{Base: dj})
+	ADDQ(U8(4), sj)
+	ADDQ(ldd, dj)
+	DECQ(j)
+	JNZ(LabelRef("cols"))
+	ADDQ(lds, src)
+	ADDQ(U8(64), dst)
+	SUBQ(U8(16), rows)
+	JMP(LabelRef("rows"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
 func prefetch() {
 	TEXT("prefetch", NOSPLIT, "func(p *byte, n int)")
 	Pragma("noescape")
