@@ -32,6 +32,7 @@ type tuner struct {
 	count   int
 	off     bool      // the split is off outside trials
 	doubt   bool      // the last trial chose the other way; the next decides
+	calm    uint      // trials in a row that kept the choice (up to 3)
 	next    time.Time // when the next trial starts
 	began   time.Time // when the running trial started
 	every   time.Duration
@@ -120,13 +121,16 @@ func (u *tuner) run(full bool, step func([]int), idx []int) {
 	if u.trial == tuneSteps {
 		u.trial = -1
 		end := u.now()
-		u.next = end.Add(max(u.every, u.spacing*end.Sub(u.began)))
+		// Each trial that confirms the choice doubles the wait before the
+		// next, up to 8 times every: half a trial runs the slower way.
+		u.next = end.Add(max(u.every<<u.calm, u.spacing*end.Sub(u.began)))
 		if len(u.times[0]) == 0 || len(u.times[1]) == 0 {
 			return
 		}
 		switch off := slices.Min(u.times[1]) < slices.Min(u.times[0]); {
 		case off == u.off:
 			u.doubt = false
+			u.calm = min(u.calm+1, 3)
 		case !u.doubt:
 			// The other way won: a second trial, right away, must agree
 			// before the tuner switches (a trial whose blocks of one way
@@ -134,7 +138,7 @@ func (u *tuner) run(full bool, step func([]int), idx []int) {
 			// for 0.2 s).
 			u.doubt, u.next = true, end
 		default:
-			u.off, u.doubt = off, false
+			u.off, u.doubt, u.calm = off, false, 0
 		}
 	}
 }
