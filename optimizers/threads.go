@@ -50,28 +50,23 @@ func (b *base) each(update func(i, lo, hi int)) {
 			b.sp.total += len(v.Value)
 		}
 	}
-	least := minUpdate
-	spread := b.sp.tp.Jobs() != b.sp.jobs
-	if spread {
+	least, fn := minUpdate, b.sp.fn
+	if b.sp.tp.Jobs() != b.sp.jobs {
 		least = minSpread // the layers ran on the pool since the last update
-		if t := b.sp.tp.Threads(); t > 1 && b.byRows() {
-			// A layer split its weights' rows over the threads: each
-			// updates the same rows (and an even share of the rest).
-			b.sp.parts, b.sp.update = t, update
-			b.sp.tp.Run(t, b.sp.rowFn)
-			b.sp.update = nil
-			b.sp.jobs = b.sp.tp.Jobs()
-			return
-		}
 	}
 	parts := b.sp.tp.Parts(b.sp.total, least)
+	if t := b.sp.tp.Threads(); least == minSpread && t > 1 && b.byRows() {
+		// A layer split its weights' rows over the threads: each updates
+		// the same rows (and an even share of the rest).
+		parts, fn = t, b.sp.rowFn
+	}
 	if parts == 1 {
 		for i, v := range b.vars {
 			update(i, 0, len(v.Value))
 		}
 	} else {
 		b.sp.parts, b.sp.update = parts, update
-		b.sp.tp.Run(parts, b.sp.fn)
+		b.sp.tp.Run(parts, fn)
 		b.sp.update = nil
 	}
 	b.sp.jobs = b.sp.tp.Jobs()
