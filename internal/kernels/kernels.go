@@ -307,15 +307,7 @@ func AccumCols(z, w, x []float32, in, u int, mask []uint64, n int) bool {
 // so threads owning blocks of a layer's inputs (rows of W) can hand each
 // block of rows on from one to the next.
 func AccumColsBlock(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1 int) bool {
-	words := (r1 + 63) / 64
-	if in <= 0 || u <= 0 || r0 < 0 || r0 > r1 || k0 < 0 || k1 > in || k0 > k1 ||
-		len(mask) < words*in || len(z) < r1*u || len(w) < in*u || len(x) < r1*in {
-		panic("kernels.AccumColsBlock: bad shapes")
-	}
-	if r0 == r1 || k0 == k1 {
-		return hasAccumColsArch()
-	}
-	return accumColsArch(z, w, x, in, u, mask, r0, r1, k0, k1, 0, u)
+	return accumCols("kernels.AccumColsBlock", z, w, x, in, u, mask, r0, r1, k0, k1, 0, u)
 }
 
 // AccumColsOut is AccumCols for the output columns c0 … c1−1 of z (and of
@@ -324,15 +316,22 @@ func AccumColsBlock(z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1 
 // inputs computes its input gradient dx = dz·Wᵀ by blocks of dx's
 // columns, each thread its own).
 func AccumColsOut(z, w, x []float32, in, u int, mask []uint64, n, c0, c1 int) bool {
-	words := (n + 63) / 64
-	if in <= 0 || u <= 0 || n < 0 || c0 < 0 || c1 > u || c0 > c1 ||
-		len(mask) < words*in || len(z) < n*u || len(w) < in*u || len(x) < n*in {
-		panic("kernels.AccumColsOut: bad shapes")
+	return accumCols("kernels.AccumColsOut", z, w, x, in, u, mask, 0, n, 0, in, c0, c1)
+}
+
+// accumCols checks the shapes of an AccumCols call for rows r0 … r1−1,
+// inputs k0 … k1−1 and output columns c0 … c1−1 (panicking with name) and
+// makes it.
+func accumCols(name string, z, w, x []float32, in, u int, mask []uint64, r0, r1, k0, k1, c0, c1 int) bool {
+	words := (r1 + 63) / 64
+	if in <= 0 || u <= 0 || r0 < 0 || r0 > r1 || k0 < 0 || k1 > in || k0 > k1 || c0 < 0 || c1 > u || c0 > c1 ||
+		len(mask) < words*in || len(z) < r1*u || len(w) < in*u || len(x) < r1*in {
+		panic(name + ": bad shapes")
 	}
-	if n == 0 || c0 == c1 {
+	if r0 == r1 || k0 == k1 || c0 == c1 {
 		return hasAccumColsArch()
 	}
-	return accumColsArch(z, w, x, in, u, mask, 0, n, 0, in, c0, c1)
+	return accumColsArch(z, w, x, in, u, mask, r0, r1, k0, k1, c0, c1)
 }
 
 // HasAccumCols reports whether AccumCols has a fast version at the current
