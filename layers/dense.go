@@ -569,18 +569,27 @@ func (d *Dense) transposeRows(k0, k1 int) {
 // of the cnn's Dense: 350 → 60 µs a step); its mask, all ones, skips no
 // term, so the sums are AccumRows' bit for bit.
 func (d *Dense) inputGrad(r0, r1 int, dz []float32) {
-	in, u := d.feat, d.Units
+	in := d.feat
 	if d.dxWin != nil {
 		d.inputGradTo(d.dx[r0*in:], r0, r1, dz)
 		return
 	}
-	dx := d.dx[r0*in : r1*in]
-	clear(dx)
-	if kernels.HasAccumCols() && kernels.AccumCols(dx, d.wt, dz[r0*u:r1*u], u, in, d.all, r1-r0) {
+	d.inputGradCols(r0, r1, 0, in, dz)
+}
+
+// inputGradCols sets columns k0 … k1−1 of rows r0 … r1−1 of dx = dz·Wᵀ
+// (Wᵀ in wt), the sums of inputGrad: each reads rows k0 … k1−1 of W only
+// (a layer split by inputs has each thread make its own columns).
+func (d *Dense) inputGradCols(r0, r1, k0, k1 int, dz []float32) {
+	in, u := d.feat, d.Units
+	for r := r0; r < r1; r++ {
+		clear(d.dx[r*in+k0 : r*in+k1])
+	}
+	if kernels.HasAccumCols() && kernels.AccumColsOut(d.dx[r0*in:], d.wt, dz[r0*u:r1*u], u, in, d.all, r1-r0, k0, k1) {
 		return
 	}
 	for r := r0; r < r1; r++ {
-		kernels.AccumRows(d.dx[r*in:(r+1)*in], d.wt, in, d.iota[:u], dz[r*u:(r+1)*u])
+		kernels.AccumRows(d.dx[r*in+k0:r*in+k1], d.wt[k0:], in, d.iota[:u], dz[r*u:(r+1)*u])
 	}
 }
 

@@ -270,7 +270,7 @@ func (d *Dense) gradSplit(dz []float32, n int) bool {
 // layer needs it, thread t's columns of dx = dz·Wᵀ: column k of dx reads
 // row k of W only, so each thread transposes its own rows into Wᵀ and
 // sums its columns of dx over the units in increasing order, from zero,
-// as the serial pass does (kernels.AccumColsOut, or AccumRows by rows).
+// as the serial pass does (inputGradCols).
 func (d *Dense) gradSplitPart(t int) {
 	sp := d.sp
 	in, u, n := d.feat, d.Units, sp.n
@@ -283,13 +283,5 @@ func (d *Dense) gradSplitPart(t int) {
 		return
 	}
 	d.transposeRows(k0, k1)
-	for r := 0; r < n; r++ {
-		clear(d.dx[r*in+k0 : r*in+k1])
-	}
-	if kernels.HasAccumCols() && kernels.AccumColsOut(d.dx, d.wt, sp.dz, u, in, d.all, n, k0, k1) {
-		return
-	}
-	for r := 0; r < n; r++ {
-		kernels.AccumRows(d.dx[r*in+k0:r*in+k1], d.wt[k0:], in, d.iota[:u], sp.dz[r*u:(r+1)*u])
-	}
+	d.inputGradCols(0, n, k0, k1, sp.dz)
 }
