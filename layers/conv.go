@@ -921,13 +921,7 @@ func (c *Conv2D) BackwardLogits(dz []float32, n int) []float32 {
 // transposeKernel sets wt, the kernel as a filters × k matrix, for
 // dxPixel.
 func (c *Conv2D) transposeKernel() {
-	f, k := c.Filters, c.k
-	w, wt := c.Kernel.Value, c.wt
-	for kk := 0; kk < k; kk++ {
-		for j, v := range w[kk*f : (kk+1)*f] {
-			wt[j*k+kk] = v
-		}
-	}
+	kernels.Transpose(c.wt, c.k, c.Kernel.Value, c.Filters, c.k, c.Filters)
 }
 
 // dxPixel adds output pixel r's patch gradient d·Wᵀ, from d = its row of

@@ -350,7 +350,8 @@ func adamArch(w, g, m, v []float32, alpha, c1, c2, eps float32) bool {
 }
 
 func transposeArch(dst []float32, ldDst int, src []float32, ldSrc, rows, cols int) bool {
-	if level != AVX512 {
+	// The gather's offsets are int32: 16 rows from any row must be in reach.
+	if level != AVX512 || int64(min(rows, 16))*int64(ldSrc) >= 1<<31 {
 		return false
 	}
 	transpose512(&dst[0], ldDst, &src[0], ldSrc, rows, cols)

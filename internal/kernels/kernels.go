@@ -405,8 +405,7 @@ func Transpose(dst []float32, ldDst int, src []float32, ldSrc, rows, cols int) {
 	if rows <= 0 || cols <= 0 {
 		return
 	}
-	if ldSrc < cols || ldDst < rows || len(src) < (rows-1)*ldSrc+cols || len(dst) < (cols-1)*ldDst+rows ||
-		int64(rows-1)*int64(ldSrc) >= 1<<31 {
+	if ldSrc < cols || ldDst < rows || len(src) < (rows-1)*ldSrc+cols || len(dst) < (cols-1)*ldDst+rows {
 		panic("kernels.Transpose: bad shapes")
 	}
 	if transposeArch(dst, ldDst, src, ldSrc, rows, cols) {
