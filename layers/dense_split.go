@@ -120,7 +120,6 @@ func (d *Dense) forwardSplit(x []float32, n int) bool {
 func (d *Dense) forwardBytesSplit(src []uint8, rows []int, lut *[256]float32, logitsOnly bool) []float32 {
 	sp := d.sp
 	in, u, n := d.feat, d.Units, len(rows)
-	sp.n = 0
 	sp.src, sp.rows, sp.lut = src, rows, lut
 	d.x = sp.xb
 	split := d.forwardSplit(sp.xb, n)
